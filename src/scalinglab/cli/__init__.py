@@ -1,0 +1,42 @@
+"""The `scalinglab` command line: a thin layer over the Python API.
+
+Each command lives in its own module and registers itself on the shared `app`.
+"""
+
+import importlib
+import sys
+
+import click
+
+from scalinglab.cli.app import app
+from scalinglab.errors import UserError
+
+_COMMAND_MODULES = ("run", "fit")
+
+
+def _register_commands() -> None:
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"scalinglab.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: bad input becomes one line on stderr and exit 2."""
+    _register_commands()
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="scalinglab")
+    except UserError as error:
+        _fail(str(error))
+    except click.exceptions.Abort:
+        _fail("aborted", code=1)
+    except click.ClickException as error:
+        _fail(error.format_message(), code=error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    one_line = " ".join(message.split())
+    print(f"scalinglab: error: {one_line}", file=sys.stderr)
+    sys.exit(code)
+
+
+__all__ = ["app", "main"]
