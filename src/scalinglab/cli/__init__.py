@@ -1,9 +1,11 @@
 """The `scalinglab` command line: a thin layer over the Python API.
 
-Each command lives in its own module and registers itself on the shared `app`.
+Each command lives in its own module of this package and registers itself on the shared `app`;
+every module here but `app` is imported, so adding a command is adding a file.
 """
 
 import importlib
+import pkgutil
 import sys
 
 import click
@@ -11,12 +13,10 @@ import click
 from scalinglab.cli.app import app
 from scalinglab.errors import UserError
 
-_COMMAND_MODULES = ("run", "fit")
-
-
 def _register_commands() -> None:
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"scalinglab.cli.{name}")
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "app":
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,3 +8,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Sweep model sizes x data sizes, measure every run, fit scaling laws, choose a size.",
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Sweep model sizes x data sizes, measure every run, fit scaling laws, choose a size."""

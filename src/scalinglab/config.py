@@ -1,0 +1,203 @@
+"""A sweep, as the user writes it: a TOML file validated by pydantic.
+
+Every field of `[model]`, `[data]` and `[training]` whose type says `Sweep[...]` may be given as a
+single value (fixed) or as a list (swept). The planner takes the cartesian product of every list
+and of `seeds`. Unknown keys are errors, so a typo never silently falls back to a default.
+
+    name = "quickstart"
+    output = "scalinglab-out"
+    seeds = [0, 1]
+
+    [model]
+    family = "mlp"
+    width = [16, 32, 64, 128]     # a list sweeps
+    depth = 2                     # a scalar is fixed
+
+    [data]
+    source = "digits"
+    train_size = [300, 600, 1200]
+
+    [training]
+    epochs = 30
+    lr = 3e-3
+
+Command-line overrides use dotted paths: `--set training.epochs=5 --set model.width=[8,16]`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from scalinglab.errors import UserError
+
+T = TypeVar("T")
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+# A field that may hold one value or a list of values to sweep over; always a list once validated.
+Sweep = Annotated[list[T], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(BaseModel):
+    """Which family to train and its size axes (the axes are the family's own, e.g. width, depth)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    family: str = "mlp"
+
+    @model_validator(mode="after")
+    def _check_size_axes(self) -> ModelConfig:
+        from scalinglab.families import get_family
+
+        family = get_family(self.family)
+        for axis, values in self.axes().items():
+            if axis not in family.size_axes:
+                known = ", ".join(family.size_axes)
+                raise ValueError(f"unknown size axis '{axis}' for family '{self.family}' (known: {known})")
+            for value in values:
+                family.check_axis_value(axis, value)
+        return self
+
+    def axes(self) -> dict[str, list[Any]]:
+        """The size axes given by the user, each as a list of values."""
+        return {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+
+
+class DataConfig(_Strict):
+    """Where the data comes from and how much of it each run trains on."""
+
+    source: str = "digits"
+    path: str | None = None
+    label_column: str = "label"
+    # Number of training examples (classification) or training bytes (language model); the
+    # smaller sizes are nested subsets of the larger. Omitted: everything available.
+    train_size: Sweep[Annotated[int, Field(gt=0)]] | None = None
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    preprocessing: Sweep[Literal["none", "standardize", "minmax"]] = ["standardize"]
+    split_seed: int = 0
+
+
+class TrainingConfig(_Strict):
+    """How each run trains. Every sweepable setting changes a run's key."""
+
+    epochs: Sweep[Annotated[int, Field(gt=0)]] = [30]
+    batch_size: Sweep[Annotated[int, Field(gt=0)]] = [64]
+    lr: Sweep[Annotated[float, Field(gt=0)] | Literal["auto"]] = [3e-3]
+    weight_decay: Sweep[Annotated[float, Field(ge=0)]] = [0.0]
+    dropout: Sweep[Annotated[float, Field(ge=0, lt=1)]] = [0.0]
+    precision: Sweep[Literal["fp32", "bf16"]] = ["fp32"]
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_fraction: float = Field(0.05, ge=0, lt=1)
+    grad_clip: float | None = Field(1.0, gt=0)
+    max_seconds: float | None = Field(None, gt=0)
+
+
+class ExecutionConfig(_Strict):
+    """Where runs execute. Does not change results, so it is not part of a run's key."""
+
+    executor: Literal["serial", "pool", "ray"] = "serial"
+    workers: int = Field(1, gt=0)
+    address: str | None = None
+
+
+class MeasureConfig(_Strict):
+    """How costs are measured. Not part of a run's key: it does not change what is trained."""
+
+    latency_repeats: int = Field(50, gt=0)
+
+
+class FitConfig(_Strict):
+    """Which law the run command fits at the end."""
+
+    metric: str = "val_loss"
+    x: str = "n_params"
+    group_by: str = "train_size"
+
+
+class SweepConfig(_Strict):
+    """A whole sweep: what to train, on what, how, where, and what to fit."""
+
+    name: str = "sweep"
+    output: Path = Path("scalinglab-out")
+    seeds: Sweep[int] = [0]
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    training: TrainingConfig = TrainingConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    measure: MeasureConfig = MeasureConfig()
+    fit: FitConfig = FitConfig()
+
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> SweepConfig:
+    """Read a sweep file (or the built-in quick-start sweep), apply `--set` overrides, validate.
+
+    Raises UserError with one line naming the file and field when anything is wrong.
+    """
+    source = Path(path) if path is not None else PRESETS_DIR / "quickstart.toml"
+    raw = _read_toml(source)
+    for override in overrides:
+        _apply_override(raw, override)
+    try:
+        return SweepConfig.model_validate(raw)
+    except ValidationError as error:
+        raise UserError(f"{source}: {_first_problem(error)}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file") from None
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set one dotted key, e.g. 'training.epochs=5'; the value is parsed as a TOML value."""
+    dotted, sep, text = override.partition("=")
+    if not sep or not dotted.strip():
+        raise UserError(f"--set {override}: expected KEY=VALUE, e.g. training.epochs=5")
+    *parents, leaf = dotted.strip().split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise UserError(f"--set {override}: '{key}' is not a table")
+    node[leaf] = _parse_value(text.strip())
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as cosine or auto
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        message = "unknown key"
+    given = problem.get("input")
+    shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
+    return f"{location}: {message}{shown}" if location else f"{message}{shown}"

@@ -1,0 +1,61 @@
+"""Stored runs as pandas DataFrames: one row per run, curves in their own frame."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.store import Store
+
+# Spec fields shown as columns, in this order; the family's own size axes follow `family`.
+# Settings that are the same for every run of a sweep still appear: the frame is self-describing.
+_DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction")
+_TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
+
+
+def results_frame(store: Store) -> pd.DataFrame:
+    """One row per stored run: identity, the settings that define it, then every metric."""
+    rows = [_flatten(run) for run in store.runs()]
+    return pd.DataFrame(rows)
+
+
+def curves_frame(store: Store) -> pd.DataFrame:
+    """One row per (run, epoch) with the values measured at the end of that epoch."""
+    return pd.DataFrame(store.curves())
+
+
+def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the runs that finished with status ok."""
+    return frame[frame["status"] == "ok"] if len(frame) else frame
+
+
+def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of every metric over the seeds of each configuration.
+
+    Metric columns keep their names (the mean); `<metric>_std` holds the spread and `n_seeds`
+    the count. Only ok runs are aggregated.
+    """
+    runs = ok_runs(frame)
+    if runs.empty:
+        return runs
+    metrics = [c for c in runs.columns if c in METRICS]
+    settings = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY]
+    grouped = runs.groupby(settings, dropna=False, sort=True)
+    mean = grouped[metrics].mean()
+    std = grouped[metrics].std(ddof=1).add_suffix("_std")
+    count = grouped.size().rename("n_seeds")
+    return pd.concat([mean, std, count], axis=1).reset_index()
+
+
+def _flatten(run) -> dict:
+    spec = run.spec
+    row = {"run_key": run.run_key, "status": run.status, "error": run.error, "family": spec["family"]}
+    row.update(spec["size"])
+    row.update({name: spec["data"].get(name) for name in _DATA_COLUMNS})
+    row.update({name: spec["training"].get(name) for name in _TRAINING_COLUMNS})
+    row["seed"] = spec["seed"]
+    row.update(run.metrics)
+    if row["train_size"] is None and "n_train" in run.metrics:
+        row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was
+    row["worker"] = run.worker
+    return row

@@ -1,0 +1,90 @@
+"""What one run is (RunSpec) and what it produced (RunResult): the contract between the planner,
+the executors, the training loop and the store.
+
+A RunSpec is frozen and JSON-serialisable. Its `run_key` hashes everything that changes the result
+(family, size, data, training settings, seed) and nothing about where or how fast it ran, so the
+same run planned twice, on any machine, has the same key and is trained once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["ok", "failed", "diverged"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Frozen):
+    source: str
+    path: str | None = None
+    label_column: str = "label"
+    train_size: int | None = None
+    val_fraction: float = 0.2
+    preprocessing: str = "standardize"
+    split_seed: int = 0
+
+
+class TrainingSpec(_Frozen):
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    precision: str = "fp32"
+    optimizer: str = "adam"
+    schedule: str = "cosine"
+    warmup_fraction: float = 0.05
+    grad_clip: float | None = 1.0
+
+
+class RunLimits(_Frozen):
+    """Limits and measurement settings: they decide how a run is watched, not what it learns."""
+
+    max_seconds: float | None = None
+    latency_repeats: int = 50
+
+
+class RunSpec(_Frozen):
+    family: str
+    size: dict[str, Any]
+    data: DataSpec
+    training: TrainingSpec
+    seed: int
+    limits: RunLimits = RunLimits()
+
+    @property
+    def run_key(self) -> str:
+        """Stable 16-hex-digit hash of everything that changes the result."""
+        identity = self.model_dump(mode="json", exclude={"limits"})
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1'."""
+        size = " ".join(f"{axis}={value}" for axis, value in self.size.items())
+        n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
+        return f"{self.family} {size}{n} seed={self.seed}"
+
+
+@dataclass
+class RunResult:
+    """What a run produced. Metrics carry their unit in the name (train_seconds, bytes_fp32)."""
+
+    spec: RunSpec
+    status: Status
+    metrics: dict[str, float] = field(default_factory=dict)
+    curves: list[dict[str, float]] = field(default_factory=list)
+    error: str | None = None
+    worker: str = ""
+
+    @property
+    def run_key(self) -> str:
+        return self.spec.run_key
