@@ -26,6 +26,7 @@ Command-line overrides use dotted paths: `--set training.epochs=5 --set model.wi
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -66,7 +67,10 @@ class ModelConfig(BaseModel):
                 known = ", ".join(family.size_axes)
                 raise ValueError(f"unknown size axis '{axis}' for family '{self.family}' (known: {known})")
             for value in values:
-                family.check_axis_value(axis, value)
+                try:
+                    family.check_axis_value(axis, value)
+                except ValueError as error:
+                    raise ValueError(f"{axis}: {error}") from None
         return self
 
     def axes(self) -> dict[str, list[Any]]:
@@ -196,6 +200,9 @@ def _first_problem(error: ValidationError) -> str:
     problem = error.errors()[0]
     location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
     message = problem["msg"].removeprefix("Value error, ")
+    subfield = re.match(r"(\w+): (.*)", message)
+    if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
+        location, message = f"{location}.{subfield[1]}", subfield[2]
     if problem["type"] == "extra_forbidden":
         message = "unknown key"
     given = problem.get("input")

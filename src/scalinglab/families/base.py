@@ -29,7 +29,7 @@ class Family(ABC):
     def check_axis_value(self, axis: str, value: Any) -> None:
         """Raise ValueError when `value` is not a valid value of `axis` (default: positive int)."""
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{axis} must be a positive integer (got {value!r})")
+            raise ValueError(f"must be a positive integer (got {value!r})")
 
     @abstractmethod
     def build(self, size: dict[str, Any], task: TaskShape, *, dropout: float = 0.0):

@@ -1,0 +1,86 @@
+"""End to end: the real CLI on a tiny grid, resume, failures, and bad input."""
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scalinglab.store import open_store
+from scalinglab.train import train_one
+from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+
+
+def _trained_count(stdout_and_err: str) -> int:
+    line = next(line for line in stdout_and_err.splitlines() if "runs planned" in line)
+    return int(line.split(" trained")[0].rsplit(" ", 1)[1])
+
+
+def test_run_trains_fits_and_writes_csv_and_report(cli, tiny_sweep: Path):
+    result = cli("run", str(tiny_sweep), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = tiny_sweep.parent / "out"
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"}
+    assert (runs["n_params"] == 75 * runs["width"] + 10).all()  # 64 -> width -> 10, one hidden layer
+    for column in ["val_loss", "val_accuracy", "train_seconds", "train_flops", "latency_ms_p50", "bytes_fp32", "generalization_gap"]:
+        assert runs[column].notna().all(), column
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") >= 5
+    assert "n_params^-" in result.stderr  # the plain-words exponent summary
+
+
+def test_rerun_of_a_finished_sweep_trains_nothing(cli, tiny_sweep: Path):
+    first = cli("run", str(tiny_sweep), "--quiet")
+    assert _trained_count(first.stderr) == 8
+    store_file = tiny_sweep.parent / "out" / "runs.sqlite"
+    before = sqlite3.connect(store_file).execute("SELECT run_key, finished_at FROM runs ORDER BY run_key").fetchall()
+
+    second = cli("run", str(tiny_sweep), "--quiet")
+    assert second.returncode == 0, second.stderr
+    assert _trained_count(second.stderr) == 0
+    after = sqlite3.connect(store_file).execute("SELECT run_key, finished_at FROM runs ORDER BY run_key").fetchall()
+    assert after == before
+
+
+def test_diverging_runs_are_recorded_and_the_sweep_goes_on(cli, tiny_sweep: Path):
+    result = cli(
+        "run", str(tiny_sweep), "--quiet", "--set", "training.optimizer=sgd", "--set", "training.lr=[0.05, 1e38]",
+        "--set", "model.width=[8]", "--set", "data.train_size=[200]",
+    )
+    assert result.returncode == 0, result.stderr
+    runs = pd.read_csv(tiny_sweep.parent / "out" / "runs.csv")
+    assert sorted(runs["status"]) == ["diverged", "ok"]
+    assert runs.loc[runs["status"] == "diverged", "error"].str.contains("non-finite").all()
+
+
+def test_a_run_that_raises_becomes_a_failed_result(tmp_path: Path):
+    spec = RunSpec(
+        family="no-such-family",
+        size={"width": 4},
+        data=DataSpec(source="digits", train_size=50),
+        training=TrainingSpec(epochs=1, batch_size=32, lr=0.01),
+        seed=0,
+    )
+    result = train_one(spec)
+    assert result.status == "failed" and "no-such-family" in result.error
+    store = open_store(tmp_path)
+    assert store.put(result) and store.keys(("failed",)) == {spec.run_key}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "absent.toml"], "absent.toml: no such file"),
+        (["run", "--set", "training.epochz=3"], "training.epochz: unknown key"),
+        (["run", "--set", "training.epochs=three"], "training.epochs: Input should be a valid integer"),
+        (["run", "--set", "model.width=[0]"], "model.width: must be a positive integer (got 0)"),
+        (["run", "--set", "data.train_size=[99999]"], "data.train_size: 99999 is larger"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path, args, message):
+    result = cli(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
