@@ -10,7 +10,10 @@ venv=.venv
 python="${PYTHON:-python3}"
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-pip="$venv/bin/python -m pip --disable-pip-version-check -q"
+pip_install() {
+    # The machine's pip config names optional local indexes; their "ignored" warnings are noise.
+    "$venv/bin/python" -m pip --disable-pip-version-check -q install "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }
+}
 
 extras=""
 [ "$profile" = dev ] && extras="[dev,ray]"
@@ -18,8 +21,8 @@ stamp="$venv/.scalinglab-$profile-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     # torch first and pinned: the CPU build of 2.13.0 lies on this disk; an unpinned torch
     # would pull a multi-GB GPU build.
-    $pip install "torch==2.13.0"
-    $pip install -e ".$extras"
+    pip_install "torch==2.13.0"
+    pip_install -e ".$extras"
     touch "$stamp"
 fi
 

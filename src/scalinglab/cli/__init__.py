@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 import sys
 
-import click
+import typer
 
 from scalinglab.cli.app import app
 from scalinglab.errors import UserError
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False, prog_name="scalinglab")
     except UserError as error:
         _fail(str(error))
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted", code=1)
-    except click.ClickException as error:
+    except typer.TyperException as error:  # usage errors: unknown option, missing value
         _fail(error.format_message(), code=error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
