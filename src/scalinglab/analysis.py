@@ -236,11 +236,11 @@ class ScalingEffect:
             f"{ratio:.2g}x the {label(cost).split(' (')[0]}" + (f" (95% CI {ci[0]:.2g}-{ci[1]:.2g}x)" if ci else "")
             for cost, (ratio, ci) in self.cost_ratios.items()
         ]
-        cost_text = f" and cost {_join(costs)}" if costs else ""
+        cost_text = f", and cost {_join(costs)}" if costs else ""
         return (
             f"With {self.group_by} = {self.group:g}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
-            f"({factor:.2g}x) {verb} {label(self.metric).split(' (')[0]} by {size:.0f}%{interval}"
-            f" ({self.metric_from:.3g} to {self.metric_to:.3g}){cost_text}."
+            f"({format_factor(factor)}) {verb} {label(self.metric).split(' (')[0]} by {size:.0f}%{interval}, "
+            f"from {self.metric_from:.3g} to {self.metric_to:.3g}{cost_text}."
         )
 
 
@@ -395,6 +395,11 @@ def format_count(n: float) -> str:
         if n >= threshold:
             return f"{n / threshold:.3g}{suffix}"
     return f"{n:.3g}"
+
+
+def format_factor(factor: float) -> str:
+    """A ratio as people say it: 1.8x, 12x, 340x."""
+    return f"{factor:.2g}x" if factor < 10 else f"{factor:.0f}x"
 
 
 def _join(parts: list[str]) -> str:

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis import FitOutcome, GroupFit, format_count
+from scalinglab.analysis import FitOutcome, GroupFit, format_count, format_factor
 from scalinglab.errors import UserError
 from scalinglab.metrics import METRICS, label
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
-MAX_EXTRAPOLATION = 100.0  # never recommend more than 100x the largest trained size
+MAX_EXTRAPOLATION = 10.0  # by default never recommend more than 10x the largest trained size
 SMALLEST_CONSIDERED = 0.1  # nor less than a tenth of the smallest
 POINTS_PER_DECADE = 200  # grid step of 1.2%: finer than any fit's uncertainty
 
@@ -82,7 +82,13 @@ class Recommendation:
         return data
 
 
-def recommend(outcome: FitOutcome, budgets: Budgets, *, max_frontier_rows: int = 12) -> Recommendation:
+def recommend(
+    outcome: FitOutcome,
+    budgets: Budgets,
+    *,
+    max_extrapolation: float = MAX_EXTRAPOLATION,
+    max_frontier_rows: int = 12,
+) -> Recommendation:
     """The size (and data size) with the best predicted metric whose predicted costs fit `budgets`.
 
     Parameters
@@ -91,6 +97,8 @@ def recommend(outcome: FitOutcome, budgets: Budgets, *, max_frontier_rows: int =
         Quality laws per data size and cost laws, from `scalinglab.analysis.fit_metric_vs_params`.
     budgets : Budgets
         The limits; every one given needs a fitted law of its cost.
+    max_extrapolation : float
+        Largest size considered, as a multiple of the largest trained size.
     max_frontier_rows : int
         Rows kept in each Pareto-frontier table (spread evenly in log cost).
 
@@ -106,7 +114,7 @@ def recommend(outcome: FitOutcome, budgets: Budgets, *, max_frontier_rows: int =
     if not limits:
         raise UserError("give at least one budget, e.g. --train-seconds 60 or --train-flops 1e12")
     _check_cost_laws(outcome, limits)
-    candidates = candidate_table(outcome, limits)
+    candidates = candidate_table(outcome, limits, max_extrapolation=max_extrapolation)
     feasible = candidates[candidates["within_budgets"]]
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, outcome.fits[0].group_by))
@@ -123,7 +131,7 @@ def recommend(outcome: FitOutcome, budgets: Budgets, *, max_frontier_rows: int =
         group=float(best["group"]),
         predicted=float(best[metric]),
         interval=(float(interval[0][0]), float(interval[1][0])) if interval else None,
-        binding=_binding(candidates, best_index, limits),
+        binding=_binding(candidates, best_index, limits, max_extrapolation),
         usage={
             name: {"predicted": float(best[BUDGETED_COSTS[name][0]] * BUDGETED_COSTS[name][1]), "limit": limit}
             for name, limit in limits.items()
@@ -137,13 +145,15 @@ def recommend(outcome: FitOutcome, budgets: Budgets, *, max_frontier_rows: int =
     )
 
 
-def candidate_table(outcome: FitOutcome, limits: dict[str, float]) -> pd.DataFrame:
+def candidate_table(
+    outcome: FitOutcome, limits: dict[str, float], *, max_extrapolation: float = MAX_EXTRAPOLATION
+) -> pd.DataFrame:
     """Every candidate (parameters x trained data size) with its predicted metric and costs.
 
     Columns: n_params, group, the metric, one column per cost with a law, within_budgets.
     """
     low = min(fit.x_range[0] for fit in outcome.fits) * SMALLEST_CONSIDERED
-    high = max(fit.x_range[1] for fit in outcome.fits) * MAX_EXTRAPOLATION
+    high = max(fit.x_range[1] for fit in outcome.fits) * max_extrapolation
     n_grid = np.geomspace(low, high, int(np.log10(high / low) * POINTS_PER_DECADE) + 1)
     tables = [_candidates_for(fit, outcome, n_grid) for fit in outcome.fits]
     table = pd.concat(tables, ignore_index=True)
@@ -211,13 +221,13 @@ def _spread_evenly(log_cost: np.ndarray, max_rows: int) -> np.ndarray:
     return np.unique(np.searchsorted(log_cost, targets).clip(0, len(log_cost) - 1))
 
 
-def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float]) -> str:
+def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max_extrapolation: float) -> str:
     """What stops the next larger size at the chosen data size."""
     best = candidates.loc[best_index]
     same_group = candidates[candidates["group"] == best["group"]]
     larger = same_group[same_group["n_params"] > best["n_params"]]
     if larger.empty:
-        return f"the search range (at most {MAX_EXTRAPOLATION:g}x the largest trained size)"
+        return f"the search range (at most {max_extrapolation:g}x the largest trained size)"
     following = larger.iloc[0]
     over = [
         f"--{name.replace('_', '-')} {limit:g}"
@@ -260,7 +270,7 @@ def _extrapolation_warnings(fit: GroupFit, n_params: float, factor: float) -> li
     if factor <= 1.0:
         return []
     side = "beyond the largest" if n_params > fit.x_range[1] else "below the smallest"
-    message = f"the recommended size is {factor:.2g}x {side} trained size ({format_count(fit.x_range[1 if n_params > fit.x_range[1] else 0])} parameters)"
+    message = f"the recommended size is {format_factor(factor)} {side} trained size ({format_count(fit.x_range[1 if n_params > fit.x_range[1] else 0])} parameters)"
     if factor > FAR_EXTRAPOLATION:
         return [f"{message}: far outside what was trained, so treat its prediction as a guess and train it to check"]
     return [f"{message}: extrapolated by the law"]

@@ -61,6 +61,7 @@ def _summarise(config, store) -> None:
         config.output / "report.html", title=config.name, frame=frame, fit=fit, config=config.model_dump(mode="json")
     )
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
+    console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
 
 
 def _print_table(table_frame) -> None:

@@ -1,0 +1,66 @@
+"""`scalinglab export OUT --format csv|parquet|json`: the results table for other tools."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from scalinglab.cli.app import app
+
+console = Console(stderr=True)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    to: Annotated[Optional[Path], typer.Option(help="File to write; default OUT/runs.<format>.")] = None,
+    curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,
+) -> None:
+    """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
+    from scalinglab.cli.report import load_stored_runs, output_folder
+
+    frame, _ = load_stored_runs(out)
+    if curves:
+        frame = _curves(out)
+    stem = "curves" if curves else "runs"
+    target = to if to is not None else output_folder(out) / f"{stem}.{format.value}"
+    write_frame(frame, target, format.value)
+    console.print(f"wrote {len(frame)} rows to {target}")
+
+
+def write_frame(frame, path: Path, format: str) -> None:
+    """Write `frame` to `path` as csv, parquet (needs pyarrow) or json (records, one list)."""
+    from scalinglab.errors import UserError
+
+    if format == "csv":
+        frame.to_csv(path, index=False)
+    elif format == "json":
+        frame.to_json(path, orient="records", indent=1)
+    else:
+        try:
+            frame.to_parquet(path, index=False)
+        except ImportError:
+            raise UserError("--format parquet needs pyarrow: pip install pyarrow") from None
+
+
+def _curves(out: Path):
+    from scalinglab.results import curves_frame
+    from scalinglab.cli.report import stored_database
+    from scalinglab.store import open_store
+
+    store = open_store(stored_database(out))
+    try:
+        return curves_frame(store)
+    finally:
+        store.close()
