@@ -224,7 +224,7 @@ class ScalingEffect:
         """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19-27%)'."""
         verb = "cut" if self.change < 0 else "raised"
         size = abs(self.change) * 100
-        interval = ""
+        interval = " (too few runs to resample for an interval)"
         if self.change_ci is not None:
             low, high = sorted(abs(bound) * 100 for bound in self.change_ci)
             if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):

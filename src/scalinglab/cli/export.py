@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,28 +13,28 @@ from scalinglab.cli.app import app
 console = Console(stderr=True)
 
 
-class ExportFormat(str, Enum):
-    csv = "csv"
-    parquet = "parquet"
-    json = "json"
+FORMATS = ("csv", "parquet", "json")
 
 
 @app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
-    format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    format: Annotated[str, typer.Option("--format", help="File format: csv, parquet or json.")] = "csv",
     to: Annotated[Optional[Path], typer.Option(help="File to write; default OUT/runs.<format>.")] = None,
     curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,
 ) -> None:
     """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
     from scalinglab.cli.report import load_stored_runs, output_folder
+    from scalinglab.errors import UserError
 
+    if format not in FORMATS:
+        raise UserError(f"--format {format}: choose one of {', '.join(FORMATS)}")
     frame, _ = load_stored_runs(out)
     if curves:
         frame = _curves(out)
     stem = "curves" if curves else "runs"
-    target = to if to is not None else output_folder(out) / f"{stem}.{format.value}"
-    write_frame(frame, target, format.value)
+    target = to if to is not None else output_folder(out) / f"{stem}.{format}"
+    write_frame(frame, target, format)
     console.print(f"wrote {len(frame)} rows to {target}")
 
 

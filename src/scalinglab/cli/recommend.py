@@ -34,7 +34,7 @@ def recommend(
     from scalinglab.analysis import fit_metric_vs_params
     from scalinglab.cli.report import load_stored_runs
     from scalinglab.errors import UserError
-    from scalinglab.recommend import Budgets
+    from scalinglab.recommend import BUDGETED_COSTS, Budgets
     from scalinglab.recommend import recommend as choose
 
     if train_flops is None and train_seconds is None:
@@ -44,6 +44,10 @@ def recommend(
         if not value > 0:
             raise UserError(f"--{name.replace('_', '-')} {value:g}: a budget must be positive")
     frame, config = load_stored_runs(out)
+    for name in budgets.given():
+        column = BUDGETED_COSTS[name][0]
+        if column not in frame:
+            raise UserError(f"--{name.replace('_', '-')}: no law of {column} can be fitted: these runs did not measure it")
     fit_settings = (config or {}).get("fit", {})
     metric = metric or fit_settings.get("metric", "val_loss")
     if metric not in frame:
