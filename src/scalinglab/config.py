@@ -109,11 +109,39 @@ class TrainingConfig(_Strict):
 
 
 class ExecutionConfig(_Strict):
-    """Where runs execute. Does not change results, so it is not part of a run's key."""
+    """Where and how runs execute. Does not change results, so it is not part of a run's key.
+
+    `workers` omitted: every CPU for the pool, every CPU of the cluster for Ray. `retries`: how
+    many more times a run is trained when its worker process dies under it (not when the run
+    itself fails). `max_memory_mb`: private resident memory one run may hold before it is
+    killed and recorded as failed. `lease_seconds`: how long a claim on a run outlives its
+    driver's last sign of life.
+    """
 
     executor: Literal["serial", "pool", "ray"] = "serial"
-    workers: int = Field(1, gt=0)
+    workers: int | None = Field(None, gt=0)
     address: str | None = None
+    retries: int = Field(1, ge=0)
+    max_memory_mb: float | None = Field(None, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> ExecutionConfig:
+        if self.address is not None and self.executor != "ray":
+            raise ValueError(f"an address is only used by the ray executor (executor is '{self.executor}')")
+        return self
+
+
+class LRSearchConfig(_Strict):
+    """The per-size learning-rate search that `training.lr = "auto"` runs: successive halving.
+
+    Every candidate trains on the first seed for a short budget; the best 1/`reduction_factor`
+    go on with `reduction_factor` times the epochs, until one is left; it then trains for the
+    full `training.epochs` with every seed.
+    """
+
+    candidates: list[Annotated[float, Field(gt=0)]] = Field([3e-4, 1e-3, 3e-3, 1e-2, 3e-2], min_length=2)
+    reduction_factor: int = Field(3, ge=2)
 
 
 class MeasureConfig(_Strict):
@@ -140,6 +168,7 @@ class SweepConfig(_Strict):
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    lr_search: LRSearchConfig = LRSearchConfig()
     measure: MeasureConfig = MeasureConfig()
     fit: FitConfig = FitConfig()
 

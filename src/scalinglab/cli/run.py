@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.logging import RichHandler
 from rich.table import Table
 
 from scalinglab.cli.app import app
@@ -21,14 +23,25 @@ def run(
     set_: Annotated[list[str], typer.Option("--set", help="Override a field: --set training.epochs=5")] = [],
     out: Annotated[Optional[Path], typer.Option(help="Output folder (overrides `output` in the file).")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Train again the runs that failed or diverged.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    executor: Annotated[
+        Optional[str], typer.Option(help="Where runs execute: serial, pool (this machine) or ray.")
+    ] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Runs at once (default: every CPU).")] = None,
+    address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster to join: auto or HOST:PORT (implies --executor ray).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar and no per-run log lines.")] = False,
 ) -> None:
-    """Train every run of the sweep that is not stored yet, fit the law, write runs.csv and report.html."""
+    """Train every run of the sweep that is not stored yet, fit the law, write runs.csv and report.html.
+
+    Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
+    output folder (the two share the runs).
+    """
     from scalinglab.config import load_config
     from scalinglab.store import open_store
     from scalinglab.sweep import run_sweep
 
-    overrides = [*set_, *([f"output='{out}'"] if out is not None else [])]
+    overrides = [*set_, *([f"output='{out}'"] if out is not None else []), *_execution_overrides(executor, workers, address)]
     config = load_config(sweep_file, overrides)
     store = open_store(config.output)
     try:
@@ -41,6 +54,15 @@ def run(
         _summarise(config, store)
     finally:
         store.close()
+
+
+def _execution_overrides(executor: str | None, workers: int | None, address: str | None) -> list[str]:
+    """The command-line execution options as `--set` overrides, so one validator checks both."""
+    if address is not None and executor is None:
+        executor = "ray"
+    given = {"executor": executor, "workers": workers, "address": address}
+    return [f"execution.{name}={value!r}" if isinstance(value, str) else f"execution.{name}={value}"
+            for name, value in given.items() if value is not None]
 
 
 def _summarise(config, store) -> None:
@@ -76,31 +98,54 @@ def _print_table(table_frame) -> None:
 
 
 class _ProgressBar:
-    """Rich progress bar fed by the driver's SweepProgress callbacks."""
+    """Rich progress bar fed by the driver's SweepProgress callbacks: runs done/total, the run
+    being trained, ETA. Log records print above the bar instead of breaking it."""
 
     def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("eta"),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}"),
+            TextColumn("{task.fields[current]}"),
             console=console,
             disable=not enabled,
         )
         self._task = None
+        self._running: dict[str, str] = {}
+        self._log_handler = RichHandler(console=console, show_path=False, show_time=False)
 
     def __enter__(self) -> _ProgressBar:
         self._progress.__enter__()
+        if self._enabled:
+            logging.getLogger("scalinglab").addHandler(self._log_handler)
         return self
 
     def __exit__(self, *exc) -> None:
+        logging.getLogger("scalinglab").removeHandler(self._log_handler)
         self._progress.__exit__(*exc)
 
     def started(self, *, total: int, to_run: int) -> None:
-        self._task = self._progress.add_task("training", total=to_run, last="")
+        self._task = self._progress.add_task("runs", total=total, completed=total - to_run, current="")
+
+    def running(self, spec) -> None:
+        self._running[spec.run_key] = spec.label()
+        self._show_current()
 
     def finished(self, result) -> None:
-        note = result.spec.label() + ("" if result.status == "ok" else f" [red]{result.status}[/]")
-        self._progress.update(self._task, advance=1, last=note)
+        self._running.pop(result.run_key, None)
+        self._progress.update(self._task, advance=1)
+        self._show_current()
+        if result.status != "ok" and self._enabled:
+            self._progress.console.print(f"[red]{result.status}[/] {result.spec.label()}: {result.error}")
+
+    def waiting(self, *, held_elsewhere: int) -> None:
+        self._progress.update(self._task, current=f"waiting for {held_elsewhere} runs held by another process")
+
+    def _show_current(self) -> None:
+        labels = list(self._running.values())
+        current = labels[0] + (f" (+{len(labels) - 1} more)" if len(labels) > 1 else "") if labels else ""
+        self._progress.update(self._task, current=current)

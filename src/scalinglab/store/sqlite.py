@@ -1,76 +1,125 @@
-"""SQLite backend of the store: one file, WAL journal, safe against a kill at any moment."""
+"""SQLite backend of the store: one file, WAL journal, safe against a kill at any moment.
+
+Several processes may open one store at once: WAL lets readers run beside the one writer, every
+write is a short BEGIN IMMEDIATE transaction, and a busy timeout makes a writer wait its turn
+instead of failing with "database is locked".
+"""
 
 from __future__ import annotations
 
 import json
+import functools
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from scalinglab.errors import UserError
 from scalinglab.spec import RunResult
-from scalinglab.store.base import Store, StoredRun
+from scalinglab.store.base import Claim, Store, StoredRun, owner_is_gone
 
-SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 60.0
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_key     TEXT PRIMARY KEY,
-    spec        TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'diverged')),
-    error       TEXT,
-    metrics     TEXT NOT NULL,
-    worker      TEXT NOT NULL DEFAULT '',
-    finished_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS curves (
-    run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,
-    epoch   INTEGER NOT NULL,
-    values_json TEXT NOT NULL,
-    PRIMARY KEY (run_key, epoch)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+# MIGRATIONS[v] takes a store from schema v-1 to schema v; a new store runs them all.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE runs (
+            run_key     TEXT PRIMARY KEY,
+            spec        TEXT NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'diverged')),
+            error       TEXT,
+            metrics     TEXT NOT NULL,
+            worker      TEXT NOT NULL DEFAULT '',
+            finished_at REAL NOT NULL
+        )""",
+        """CREATE TABLE curves (
+            run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,
+            epoch   INTEGER NOT NULL,
+            values_json TEXT NOT NULL,
+            PRIMARY KEY (run_key, epoch)
+        )""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    2: (
+        """CREATE TABLE claims (
+            run_key    TEXT PRIMARY KEY,
+            owner      TEXT NOT NULL,
+            claimed_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        )""",
+        """CREATE TABLE attempts (
+            run_key    TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            claimed_at REAL NOT NULL
+        )""",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def _serialised(method):
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        if self.path.parent.exists() and not self.path.parent.is_dir():
-            raise UserError(f"{self.path.parent}: output folder is a file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            _check_is_sqlite(self.path)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        _check_location(self.path)
+        # One connection shared by the driver's threads (the lease heartbeat renews from its own
+        # thread); the lock keeps their transactions from interleaving.
+        self._db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.RLock()
         try:
             self._prepare()
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise UserError(f"{self.path}: not a scalinglab store ({error})") from None
+        except UserError:
+            self._db.close()
+            raise
 
     def _prepare(self) -> None:
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._transaction():  # re-read under the write lock: two processes may open it at once
+            version = self._version()
+            self._check_version(version)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise UserError(
                 f"{self.path}: written by a newer scalinglab (store schema {version}, this version reads up to "
                 f"{SCHEMA_VERSION}); upgrade scalinglab"
             )
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
         if version == 0 and tables:
-            raise UserError(f"{self.path}: an SQLite file that is not a scalinglab store")
-        if version == 0:
-            self._db.executescript(_SCHEMA)  # idempotent: two processes may create it at once
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            raise UserError(f"{self.path}: an SQLite file that is not a scalinglab store; refusing to touch it")
 
     def _transaction(self):
         return _Transaction(self._db)
 
+    @_serialised
     def put(self, result: RunResult) -> bool:
         with self._transaction():
+            self._db.execute("DELETE FROM claims WHERE run_key=?", (result.run_key,))
             existing = self._db.execute("SELECT status FROM runs WHERE run_key=?", (result.run_key,)).fetchone()
             if existing is not None and existing[0] == "ok":
                 return False
@@ -93,6 +142,7 @@ class SQLiteStore(Store):
             )
         return True
 
+    @_serialised
     def keys(self, statuses: tuple[str, ...] | None = None) -> set[str]:
         if statuses is None:
             rows = self._db.execute("SELECT run_key FROM runs")
@@ -101,6 +151,7 @@ class SQLiteStore(Store):
             rows = self._db.execute(f"SELECT run_key FROM runs WHERE status IN ({marks})", statuses)
         return {row[0] for row in rows}
 
+    @_serialised
     def runs(self) -> list[StoredRun]:
         rows = self._db.execute(
             "SELECT run_key, spec, status, error, metrics, worker, finished_at FROM runs ORDER BY finished_at, run_key"
@@ -110,20 +161,69 @@ class SQLiteStore(Store):
             for key, spec, status, error, metrics, worker, finished_at in rows
         ]
 
+    @_serialised
     def curves(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT run_key, values_json FROM curves ORDER BY run_key, epoch")
         return [{"run_key": key, **json.loads(values)} for key, values in rows]
 
+    @_serialised
+    def claim(self, run_key: str, owner: str, *, lease_seconds: float, retry_failed: bool = False) -> bool:
+        now = time.time()
+        with self._transaction():
+            stored = self._db.execute("SELECT status FROM runs WHERE run_key=?", (run_key,)).fetchone()
+            if stored is not None and (stored[0] == "ok" or not retry_failed):
+                return False
+            held = self._db.execute("SELECT owner, expires_at FROM claims WHERE run_key=?", (run_key,)).fetchone()
+            if held is not None and _in_force(*held, now=now) and held[0] != owner:
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO claims (run_key, owner, claimed_at, expires_at) VALUES (?,?,?,?)",
+                (run_key, owner, now, now + lease_seconds),
+            )
+            self._db.execute("INSERT INTO attempts (run_key, owner, claimed_at) VALUES (?,?,?)", (run_key, owner, now))
+        return True
+
+    @_serialised
+    def renew(self, owner: str, *, lease_seconds: float) -> int:
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE claims SET expires_at=? WHERE owner=?", (time.time() + lease_seconds, owner)
+            )
+        return cursor.rowcount
+
+    @_serialised
+    def release(self, run_key: str, owner: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM claims WHERE run_key=? AND owner=?", (run_key, owner))
+
+    @_serialised
+    def claims(self) -> list[Claim]:
+        now = time.time()
+        rows = self._db.execute("SELECT run_key, owner, claimed_at, expires_at FROM claims ORDER BY claimed_at")
+        return [Claim(*row) for row in rows if _in_force(row[1], row[3], now=now)]
+
+    @_serialised
+    def attempts(self) -> list[tuple[str, str, float]]:
+        rows = self._db.execute("SELECT run_key, owner, claimed_at FROM attempts ORDER BY claimed_at, rowid")
+        return [tuple(row) for row in rows]
+
+    @_serialised
     def set_config(self, config: dict[str, Any]) -> None:
         with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('config', ?)", (json.dumps(config),))
 
+    @_serialised
     def config(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
         return json.loads(row[0]) if row else None
 
+    @_serialised
     def close(self) -> None:
         self._db.close()
+
+
+def _in_force(owner: str, expires_at: float, *, now: float) -> bool:
+    return expires_at > now and not owner_is_gone(owner)
 
 
 class _Transaction:
@@ -137,6 +237,19 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _check_location(path: Path) -> None:
+    """Refuse, before creating anything, a folder that is a file or a file that is not SQLite."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{parent}: output folder is a file, not a folder")
+            break
+    if path.exists():
+        _check_is_sqlite(path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _check_is_sqlite(path: Path) -> None:

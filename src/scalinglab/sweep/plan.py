@@ -1,36 +1,90 @@
 """From a validated SweepConfig to the flat list of RunSpecs it describes (the cartesian product
-of every swept field and the seeds), in a deterministic order."""
+of every swept field and the seeds), in a deterministic order.
+
+With `training.lr = "auto"` some of those runs depend on the results of others (the per-size
+learning-rate search), so the plan is a function of what is already stored.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from scalinglab.config import SweepConfig
-from scalinglab.errors import UserError
 from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.sweep.lr_search import runs_in_search, search_frontier
 
 _SWEPT_DATA = ("train_size", "preprocessing")
 _SWEPT_TRAINING = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision")
 
 
-def plan_runs(config: SweepConfig) -> list[RunSpec]:
-    """Every run of the sweep, once each."""
-    limits = RunLimits(max_seconds=config.training.max_seconds, latency_repeats=config.measure.latency_repeats)
-    specs = [
-        RunSpec(family=config.model.family, size=size, data=data, training=training, seed=seed, limits=limits)
-        for seed in config.seeds
-        for data in _data_specs(config)
-        for training in _training_specs(config)
-        for size in _grid(config.model.axes())
-    ]
+def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None) -> list[RunSpec]:
+    """Every run the sweep needs, once each, given the results stored so far.
+
+    `val_losses` maps run_key -> validation loss (inf for a run that did not finish ok). Without
+    a learning-rate search the plan is the whole grid whatever is stored; with one it holds each
+    search's runs up to its first unfinished step.
+    """
+    val_losses = val_losses or {}
+    specs = []
+    for seed, data, training, size in _combinations(config, seeds=config.seeds):
+        if training.lr != "auto":
+            specs.append(_spec(config, size, data, TrainingSpec(**training.model_dump()), seed))
+    for _, data, training, size in _combinations(config, seeds=config.seeds[:1]):
+        if training.lr == "auto":
+            specs.extend(_lr_search_runs(config, size, data, training, val_losses))
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
+
+
+def planned_total(config: SweepConfig) -> int:
+    """How many runs the finished sweep holds (at most: two searches may share a run)."""
+    per_search = runs_in_search(len(config.lr_search.candidates), config.lr_search.reduction_factor, len(config.seeds))
+    total = 0
+    for seed, _, training, _ in _combinations(config, seeds=config.seeds):
+        if training.lr != "auto":
+            total += 1
+        elif seed == config.seeds[0]:
+            total += per_search
+    return total
+
+
+def _lr_search_runs(config, size, data, training, val_losses) -> list[RunSpec]:
+    def spec_for(lr: float, epochs: int, seed: int) -> RunSpec:
+        return _spec(config, size, data, TrainingSpec(**{**training.model_dump(), "lr": lr, "epochs": epochs}), seed)
+
+    return search_frontier(
+        spec_for,
+        candidates=config.lr_search.candidates,
+        full_epochs=training.epochs,
+        seeds=config.seeds,
+        reduction_factor=config.lr_search.reduction_factor,
+        val_losses=val_losses,
+    )
+
+
+def _spec(config: SweepConfig, size, data: DataSpec, training: TrainingSpec, seed: int) -> RunSpec:
+    limits = RunLimits(max_seconds=config.training.max_seconds, latency_repeats=config.measure.latency_repeats)
+    return RunSpec(family=config.model.family, size=size, data=data, training=training, seed=seed, limits=limits)
+
+
+def _combinations(config: SweepConfig, *, seeds: list[int]):
+    """(seed, data, training settings, size) for every point of the grid, in a fixed order."""
+    for seed in seeds:
+        for data in _data_specs(config):
+            for training in _training_settings(config):
+                for size in _grid(config.model.axes()):
+                    yield seed, data, training, size
 
 
 def _grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
     names = list(axes)
-    combos = itertools.product(*(sorted(set(axes[name])) for name in names))
+    combos = itertools.product(*(sorted(set(axes[name]), key=_order) for name in names))
     return [dict(zip(names, combo)) for combo in combos]
+
+
+def _order(value: Any) -> tuple[bool, Any]:
+    return isinstance(value, str), value  # numbers first, then words such as "auto"
 
 
 def _data_specs(config: SweepConfig) -> list[DataSpec]:
@@ -40,10 +94,13 @@ def _data_specs(config: SweepConfig) -> list[DataSpec]:
     return [DataSpec(**fixed, **combo) for combo in _grid(swept)]
 
 
-def _training_specs(config: SweepConfig) -> list[TrainingSpec]:
+def _training_settings(config: SweepConfig) -> list[_TrainingSettings]:
+    """Every combination of the swept training settings; lr may still be "auto" here."""
     training = config.training
-    if "auto" in training.lr:
-        raise UserError("training.lr: 'auto' (per-size learning-rate search) is not available yet; give a number")
     fixed = training.model_dump(exclude={*_SWEPT_TRAINING, "max_seconds"})
     swept = {name: getattr(training, name) for name in _SWEPT_TRAINING}
-    return [TrainingSpec(**fixed, **combo) for combo in _grid(swept)]
+    return [_TrainingSettings(**fixed, **combo) for combo in _grid(swept)]
+
+
+class _TrainingSettings(TrainingSpec):
+    lr: float | str
