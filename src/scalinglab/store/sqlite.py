@@ -88,6 +88,7 @@ class SQLiteStore(Store):
 
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        self._check_version(self._version())  # before anything writes: a refused file stays byte for byte
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         if self._version() == SCHEMA_VERSION:

@@ -16,7 +16,7 @@ from pathlib import Path
 from scalinglab.config import ExecutionConfig
 from scalinglab.errors import UserError
 from scalinglab.spec import RunResult, RunSpec
-from scalinglab.sweep.isolation import ChildLimits, ChildRun, memory_limit_supported, run_in_child
+from scalinglab.sweep.isolation import ChildLimits, WatchedWorker, memory_limit_supported, run_watched
 
 _POLL_SECONDS = 0.2
 
@@ -45,22 +45,27 @@ class SerialExecutor(Executor):
     """
 
     def __init__(self, *, max_memory_mb: float | None = None) -> None:
-        self._limits = ChildLimits(torch_threads=_cpu_count(), max_memory_mb=max_memory_mb)
+        limits = ChildLimits(torch_threads=_cpu_count(), max_memory_mb=max_memory_mb)
+        self._worker = WatchedWorker(limits, name="serial") if max_memory_mb is not None else None
+
+    def __exit__(self, *exc) -> None:
+        if self._worker is not None:
+            self._worker.close()
 
     def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
         from scalinglab.train import train_one
 
         for spec in specs:
-            if self._limits.max_memory_mb is None:
+            if self._worker is None:
                 result = train_one(spec)
                 result.worker = "serial"
             else:
-                result = run_in_child(spec, self._limits, worker="serial")
+                result = run_watched(self._worker, spec)
             yield result
 
 
 class PoolExecutor(Executor):
-    """Up to `workers` runs at once on this machine, each in its own watched child process.
+    """Up to `workers` runs at once on this machine, each worker a watched child process.
 
     The CPUs are split between workers (torch threads per run = CPUs // workers), so parallel
     runs do not fight over cores. A run whose process dies under it (killed, segfault) is
@@ -69,43 +74,53 @@ class PoolExecutor(Executor):
 
     def __init__(self, *, workers: int | None = None, retries: int = 1, max_memory_mb: float | None = None) -> None:
         self.workers = workers or _cpu_count()
-        self._limits = ChildLimits(torch_threads=max(1, _cpu_count() // self.workers), max_memory_mb=max_memory_mb)
+        limits = ChildLimits(torch_threads=max(1, _cpu_count() // self.workers), max_memory_mb=max_memory_mb)
+        self._idle = [WatchedWorker(limits, name=f"pool-{slot}") for slot in range(self.workers)]
         self._retries = retries
+
+    def __exit__(self, *exc) -> None:
+        for worker in self._idle:
+            worker.close()
 
     def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
         from multiprocessing.connection import wait
 
         upcoming = iter(specs)
-        active: dict[ChildRun, int] = {}  # child -> how many times its spec has started
+        busy: dict[WatchedWorker, int] = {}  # worker -> how many times its spec has started
         try:
             while True:
-                while len(active) < self.workers and (spec := next(upcoming, None)) is not None:
-                    active[self._start(spec, slot=len(active))] = 1
-                if not active:
+                while self._idle and (spec := next(upcoming, None)) is not None:
+                    self._start(spec, busy, starts=1)
+                if not busy:
                     return
-                wait([sentinel for child in active for sentinel in child.sentinels], timeout=_POLL_SECONDS)
-                for child in list(active):
-                    result = child.poll()
+                wait([sentinel for worker in busy for sentinel in worker.sentinels], timeout=_POLL_SECONDS)
+                for worker in list(busy):
+                    result = worker.poll()
                     if result is None:
                         continue
-                    starts = active.pop(child)
-                    if child.died_unexpectedly and starts <= self._retries:
-                        active[self._start(child.spec, slot=len(active))] = starts + 1
+                    starts = busy.pop(worker)
+                    self._idle.append(worker)
+                    if worker.died_unexpectedly and starts <= self._retries:
+                        self._start(result.spec, busy, starts=starts + 1)
                         continue
                     yield result
         finally:
-            for child in active:
-                child.kill()
+            for worker in busy:
+                worker.kill()
+                self._idle.append(worker)
 
-    def _start(self, spec: RunSpec, *, slot: int) -> ChildRun:
-        return ChildRun(spec, self._limits, worker=f"pool-{slot}")
+    def _start(self, spec: RunSpec, busy: dict[WatchedWorker, int], *, starts: int) -> None:
+        worker = self._idle.pop()
+        worker.start(spec)
+        busy[worker] = starts
 
 
 class RayExecutor(Executor):
     """Runs as Ray tasks, on a local Ray instance or the cluster at `address` ("auto" or HOST:PORT).
 
-    Ray is imported only here. Workers get this very scalinglab package shipped with the tasks,
-    so a cluster needs torch but not scalinglab installed. Ray starts a task again when its worker
+    Ray is imported only here. When this executor starts Ray (or joins a cluster) it ships this very
+    scalinglab package to the workers, so a cluster needs torch but not scalinglab installed; when
+    the caller already started Ray, the caller's runtime environment decides what workers import. Ray starts a task again when its worker
     process dies (up to `retries` times); inside the task, the run trains in a watched child process
     so the time and memory limits hold there too.
     """
@@ -123,7 +138,8 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             _check_reachable(self._address)
             try:
-                ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
+                ray.init(address=self._address, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"py_modules": [_package_dir()]})
             except ConnectionError as error:
                 raise UserError(f"execution.address: cannot connect to Ray at '{self._address}': {error}") from None
             self._started_ray = True
@@ -137,9 +153,7 @@ class RayExecutor(Executor):
 
     def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
         ray = _import_ray()
-        remote = ray.remote(_train_in_ray_worker).options(
-            num_cpus=1, max_retries=self._retries, runtime_env={"py_modules": [_package_dir()]}
-        )
+        remote = ray.remote(_train_in_ray_worker).options(num_cpus=1, max_retries=self._retries)
         upcoming = iter(specs)
         in_flight: dict = {}  # object ref -> spec
         try:
@@ -156,9 +170,14 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
 
 
+_ray_worker_child: WatchedWorker | None = None  # one per Ray worker process, kept warm across tasks
+
+
 def _train_in_ray_worker(spec: RunSpec, limits: ChildLimits) -> RunResult:
-    worker = f"ray:{socket.gethostname()}:{os.getpid()}"
-    return run_in_child(spec, limits, worker=worker)
+    global _ray_worker_child
+    if _ray_worker_child is None or _ray_worker_child.limits != limits:
+        _ray_worker_child = WatchedWorker(limits, name=f"ray:{socket.gethostname()}:{os.getpid()}")
+    return run_watched(_ray_worker_child, spec)
 
 
 def _ray_result(ray, ref, spec: RunSpec) -> RunResult:

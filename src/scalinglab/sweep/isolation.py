@@ -1,9 +1,9 @@
-"""One run in its own child process, watched from outside: the wall-clock and memory limits are
-enforced by killing the child, so a run that hangs, leaks or crashes the interpreter becomes a
-recorded failure and never takes its worker (or the sweep) down with it.
+"""Runs in child processes watched from outside: the wall-clock and memory limits are enforced
+by killing the child, so a run that hangs, leaks or crashes the interpreter becomes a recorded
+failure and never takes the sweep down with it.
 
-Children fork from a forkserver that has already imported torch and the training code, so a
-run starts in milliseconds, not in the seconds a fresh interpreter needs.
+Children fork from a forkserver that has already imported torch and the training code, and a
+child trains run after run until something kills it, so imports and datasets stay warm.
 """
 
 from __future__ import annotations
@@ -71,42 +71,47 @@ def _mp_context():
     return _context
 
 
-class ChildRun:
-    """One spec training in a child process; `poll()` until it returns a RunResult."""
+class WatchedWorker:
+    """A child process that trains one spec at a time, watched from this process.
 
-    def __init__(self, spec: RunSpec, limits: ChildLimits, *, worker: str) -> None:
-        self.spec = spec
+    The child lives across runs (imports and loaded datasets stay warm) until a limit or a crash
+    ends it; the next `start` then brings up a fresh one. Call `poll()` until it returns the result.
+    """
+
+    def __init__(self, limits: ChildLimits, *, name: str) -> None:
         self.limits = limits
-        self.worker = worker
-        receiver, sender = _mp_context().Pipe(duplex=False)
-        self._receiver = receiver
-        self._process = _mp_context().Process(
-            target=_child_main, args=(sender, spec, limits.torch_threads, os.getpid()), daemon=True
-        )
-        self._process.start()
-        sender.close()
-        self.started = time.monotonic()
-        self._deadline = kill_deadline_seconds(spec)
+        self.name = name
+        self.spec: RunSpec | None = None
         self.died_unexpectedly = False
+        self._process = None
+        self._connection: Connection | None = None
+
+    def start(self, spec: RunSpec) -> None:
+        """Begin training `spec` (the worker must be idle)."""
+        if self._process is None or not self._process.is_alive():
+            self._spawn()
+        self.spec, self.died_unexpectedly = spec, False
+        self._started = time.monotonic()
+        self._deadline = kill_deadline_seconds(spec)
+        self._connection.send(spec)
 
     @property
     def sentinels(self) -> list:
         """Objects `multiprocessing.connection.wait` can block on until something happens."""
-        return [self._receiver, self._process.sentinel]
+        return [self._connection, self._process.sentinel]
 
     def poll(self) -> RunResult | None:
-        """The result once the child is done (or was killed for a limit); None while it runs.
+        """The result once the run is done (or was killed for a limit); None while it runs.
 
-        A child that dies by itself without a result yields a "failed" result and sets
+        A child that dies by itself mid-run yields a "failed" result and sets
         `died_unexpectedly`, so the caller may train the run again.
         """
-        if self._receiver.poll():
+        if self._connection.poll():
             try:
-                result = self._receiver.recv()
+                result = self._connection.recv()
             except EOFError:
                 return self._died()
-            self._reap()
-            result.worker = self.worker
+            result.worker = self.name
             return result
         if not self._process.is_alive():
             return self._died()
@@ -114,12 +119,30 @@ class ChildRun:
 
     def kill(self) -> None:
         """Stop the child at once (SIGKILL) and wait for it."""
-        if self._process.is_alive():
+        if self._process is not None:
             self._process.kill()
-        self._reap()
+            self._process.join(timeout=5)
+            self._connection.close()
+            self._process = None
+
+    def close(self) -> None:
+        """Let an idle child exit cleanly."""
+        if self._process is not None and self._process.is_alive():
+            self._connection.send(None)
+            self._process.join(timeout=5)
+        self.kill()
+
+    def _spawn(self) -> None:
+        here, there = _mp_context().Pipe(duplex=True)
+        self._process = _mp_context().Process(
+            target=_child_main, args=(there, self.limits.torch_threads, os.getpid()), daemon=True
+        )
+        self._process.start()
+        there.close()
+        self._connection = here
 
     def _check_limits(self) -> RunResult | None:
-        elapsed = time.monotonic() - self.started
+        elapsed = time.monotonic() - self._started
         if self._deadline is not None and elapsed > self._deadline:
             self.kill()
             return self._failed(
@@ -134,39 +157,37 @@ class ChildRun:
         return None
 
     def _died(self) -> RunResult:
-        self._reap()
-        self.died_unexpectedly = True
+        self._process.join(timeout=5)
         code = self._process.exitcode
+        self.kill()
+        self.died_unexpectedly = True
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
         return self._failed(f"worker process died ({how}) before returning a result")
 
     def _failed(self, error: str) -> RunResult:
-        return RunResult(spec=self.spec, status="failed", error=error, worker=self.worker)
-
-    def _reap(self) -> None:
-        self._process.join(timeout=5)
-        self._receiver.close()
+        return RunResult(spec=self.spec, status="failed", error=error, worker=self.name)
 
 
-def run_in_child(spec: RunSpec, limits: ChildLimits, *, worker: str, poll_seconds: float = 0.1) -> RunResult:
-    """Train `spec` in a watched child process and wait for its result (blocking)."""
+def run_watched(worker: WatchedWorker, spec: RunSpec, *, poll_seconds: float = 0.1) -> RunResult:
+    """Train `spec` on `worker` and wait for its result (blocking)."""
     from multiprocessing.connection import wait
 
-    child = ChildRun(spec, limits, worker=worker)
-    while (result := child.poll()) is None:
-        wait(child.sentinels, timeout=poll_seconds)
+    worker.start(spec)
+    while (result := worker.poll()) is None:
+        wait(worker.sentinels, timeout=poll_seconds)
     return result
 
 
-def _child_main(sender: Connection, spec: RunSpec, torch_threads: int, parent_pid: int) -> None:
+def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> None:
     import torch
 
     from scalinglab.train import train_one
 
     _exit_when_orphaned(parent_pid)
     torch.set_num_threads(torch_threads)
-    sender.send(train_one(spec))
-    sender.close()
+    while (spec := connection.recv()) is not None:
+        connection.send(train_one(spec))
+    connection.close()
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
