@@ -100,6 +100,7 @@ def fit_metric_vs_params(
     group_by: str = "train_size",
     n_bootstrap: int = 200,
     random_state: int = 0,
+    best_lr_only: bool = True,
 ) -> FitOutcome:
     """Fit quality and every measured cost against parameters, on every ok run (all seeds).
 
@@ -113,6 +114,9 @@ def fit_metric_vs_params(
         The size column fitted against, and the column whose values get a law each.
     n_bootstrap, random_state : int
         Passed to every `ScalingLaw`, so intervals are reproducible.
+    best_lr_only : bool
+        Keep only the runs at each size's best learning rate (the `best_lr` column), so a law is
+        not bent by learning rates that suit some sizes and not others.
 
     Returns
     -------
@@ -120,6 +124,8 @@ def fit_metric_vs_params(
         The laws, and one warning for every group that had too few sizes to fit.
     """
     runs = ok_runs(frame)
+    if best_lr_only and "best_lr" in runs:
+        runs = runs[runs["best_lr"].astype(bool)]
     if runs.empty:
         return FitOutcome([], ["no finished runs to fit"])
     if metric not in runs:

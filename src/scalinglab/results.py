@@ -14,9 +14,35 @@ _TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "p
 
 
 def results_frame(store: Store) -> pd.DataFrame:
-    """One row per stored run: identity, the settings that define it, then every metric."""
+    """One row per stored run: identity, the settings that define it, then every metric, then
+    `best_lr` (see `mark_best_lr`)."""
     rows = [_flatten(run) for run in store.runs()]
-    return pd.DataFrame(rows)
+    config = store.config() or {}
+    full_epochs = config.get("training", {}).get("epochs")
+    return mark_best_lr(pd.DataFrame(rows), full_epochs=full_epochs)
+
+
+def mark_best_lr(frame: pd.DataFrame, *, full_epochs: list[int] | None = None) -> pd.DataFrame:
+    """Add a boolean `best_lr` column: True on the ok runs whose learning rate gave the lowest
+    validation loss (mean over seeds) among runs alike in everything but lr and seed.
+
+    Only runs trained for one of `full_epochs` (the sweep's own epochs) compete: the shorter runs
+    of a learning-rate search never win. With one learning rate per configuration, every ok run
+    of full length is its best.
+    """
+    frame = frame.copy()
+    frame["best_lr"] = False
+    if frame.empty or "val_loss" not in frame:
+        return frame
+    eligible = (frame["status"] == "ok") & frame["val_loss"].notna()
+    if full_epochs is not None:
+        eligible &= frame["epochs"].isin(full_epochs)
+    runs = frame[eligible]
+    alike = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY and c not in ("lr", "best_lr")]
+    for _, group in runs.groupby(alike, dropna=False, sort=False):
+        winner = group.groupby("lr")["val_loss"].mean().idxmin()
+        frame.loc[group.index[group["lr"] == winner], "best_lr"] = True
+    return frame
 
 
 def curves_frame(store: Store) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from scalinglab.data import load_source, prepare
 from scalinglab.spec import RunResult, RunSpec
 from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
-from scalinglab.sweep.executors import make_executor
+from scalinglab.sweep.executors import Executor, make_executor
 from scalinglab.sweep.plan import plan_runs, planned_total
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
@@ -63,12 +63,13 @@ def run_sweep(
     `retry_failed`), writing each result as it arrives; return when every run is stored."""
     progress = progress or _Silent()
     check_data_sizes(plan_runs(config))
-    store.set_config(config.model_dump(mode="json"))
-    planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
-    already = len(store.keys(("ok",) if retry_failed else None) & planned_now)
-    outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
-    progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
-    _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome).run()
+    with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
+        store.set_config(config.model_dump(mode="json"))
+        planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
+        already = len(store.keys(("ok",) if retry_failed else None) & planned_now)
+        outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
+        progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
+        _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome).run(executor)
     return outcome
 
 
@@ -85,9 +86,9 @@ class _Driver:
         self.attempted: set[str] = set()  # trained by this driver: a failure is retried once per call
         self.claimed: set[str] = set()
 
-    def run(self) -> None:
+    def run(self, executor: Executor) -> None:
         try:
-            with _Heartbeat(self.store, self.owner, self.lease_seconds), make_executor(self.config.execution) as executor:
+            with _Heartbeat(self.store, self.owner, self.lease_seconds):
                 while todo := self._todo():
                     claimed_before = len(self.claimed)
                     for result in executor.run(self._claim_each(todo)):

@@ -1,0 +1,86 @@
+"""`scalinglab status [OUT]`: how far a sweep has got, read from its store alone."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from scalinglab.cli.app import app
+
+
+@app.command()
+def status(
+    out: Annotated[Path, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = Path("scalinglab-out"),
+) -> None:
+    """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
+    from scalinglab.errors import UserError
+    from scalinglab.store import STORE_FILENAME, open_store
+
+    if not (out.exists() and (out.is_file() or (out / STORE_FILENAME).exists())):
+        raise UserError(f"{out}: no sweep stored here (expected {out / STORE_FILENAME})")
+    store = open_store(out)
+    try:
+        report = sweep_status(store)
+    finally:
+        store.close()
+    _print(report)
+
+
+def sweep_status(store) -> dict:
+    """What `status` prints, as data: counts, running, remaining, eta_seconds, failures."""
+    from scalinglab.config import SweepConfig
+    from scalinglab.sweep.plan import planned_total
+
+    runs = store.runs()
+    config = store.config()
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    claims = store.claims()
+    total = planned_total(SweepConfig.model_validate(config)) if config else len(runs)
+    remaining = max(0, total - counts.get("ok", 0) - counts.get("failed", 0) - counts.get("diverged", 0))
+    return {
+        "total": total,
+        "counts": counts,
+        "running": [claim.run_key for claim in claims],
+        "remaining": remaining,
+        "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
+        "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
+    }
+
+
+def _eta_seconds(store, remaining: int, *, concurrency: int) -> float | None:
+    """Remaining runs x the median wall time of a run so far (claim to result) / runs in parallel."""
+    if remaining == 0:
+        return 0.0
+    claimed_at = {}
+    for run_key, _, when in store.attempts():
+        claimed_at[run_key] = when  # the last attempt is the one that produced the row
+    durations = [run.finished_at - claimed_at[run.run_key] for run in store.runs() if run.run_key in claimed_at]
+    if not durations:
+        return None
+    return remaining * statistics.median(durations) / concurrency
+
+
+def _print(report: dict) -> None:
+    console = Console()
+    counts = ", ".join(f"{count} {name}" for name, count in sorted(report["counts"].items())) or "nothing stored"
+    console.print(f"{report['total']} runs planned: {counts}; {len(report['running'])} running now; "
+                  f"{report['remaining']} to go")
+    eta = report["eta_seconds"]
+    if report["remaining"]:
+        console.print(f"eta: {_duration(eta)}" if eta is not None else "eta: unknown until a run finishes")
+    for run_key, spec, run_status, error in report["failures"]:
+        size = " ".join(f"{axis}={value}" for axis, value in spec.get("size", {}).items())
+        console.print(f"[red]{run_status}[/] {run_key} {spec.get('family', '')} {size} seed={spec.get('seed')}: {error}",
+                      soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
