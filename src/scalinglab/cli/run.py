@@ -119,16 +119,18 @@ class _ProgressBar:
         self._log_handler = RichHandler(console=console, show_path=False, show_time=False)
 
     def __enter__(self) -> _ProgressBar:
-        self._progress.__enter__()
         if self._enabled:
             logging.getLogger("scalinglab").addHandler(self._log_handler)
         return self
 
     def __exit__(self, *exc) -> None:
         logging.getLogger("scalinglab").removeHandler(self._log_handler)
-        self._progress.__exit__(*exc)
+        if self._task is not None:
+            self._progress.__exit__(*exc)
 
     def started(self, *, total: int, to_run: int) -> None:
+        # The bar appears only once training starts, so an early error stays one line.
+        self._progress.__enter__()
         self._task = self._progress.add_task("runs", total=total, completed=total - to_run, current="")
 
     def running(self, spec) -> None:
