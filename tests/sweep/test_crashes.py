@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from scalinglab.sweep.executors import PoolExecutor, RayExecutor
-from tests.sweep.conftest import tiny_spec
+from sweep_helpers import tiny_spec
 
 
 def processes_running(function_name: str) -> list[int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scalinglab.sweep.executors import PoolExecutor, RayExecutor, SerialExecutor
-from tests.sweep.conftest import tiny_spec
+from sweep_helpers import tiny_spec
 
 EXECUTORS = ["serial", "pool", "ray"]
 

@@ -10,7 +10,7 @@ from scalinglab.store import open_store
 from scalinglab.sweep import run_sweep
 from scalinglab.sweep.lr_search import rung_epochs, rung_sizes, search_frontier
 from scalinglab.sweep.plan import planned_total
-from tests.sweep.conftest import tiny_spec
+from sweep_helpers import tiny_spec
 
 
 def spec_for(lr, epochs, seed):

@@ -12,8 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from scalinglab.spec import RunResult
 from scalinglab.store import open_store
-from tests.conftest import REPO, run_cli
+from sweep_helpers import ok_result, tiny_spec
+
+REPO = Path(__file__).resolve().parents[2]
 
 SWEEP = """
 name = "survival"
@@ -64,7 +67,7 @@ def stored_rows(out: Path) -> dict[str, float]:
         db.close()
 
 
-def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp_path):
+def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp_path, cli):
     widths = [2, 3, 4, 5, 6, 7]
     sweep = write_sweep(tmp_path, widths)
     out = tmp_path / "out"
@@ -73,7 +76,7 @@ def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp
     kills = 0
     for _ in range(3):
         process = start_cli("run", str(sweep), "--quiet", "--executor", "pool", "--workers", "2")
-        time.sleep(rng.uniform(4.0, 12.0))
+        time.sleep(rng.uniform(3.0, 9.0))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
@@ -82,7 +85,7 @@ def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp
         assert all(rows[key] == when for key, when in seen.items()), "a stored run changed after a kill"
         seen = rows
     assert kills >= 2
-    finished = run_cli("run", str(sweep), "--quiet")
+    finished = cli("run", str(sweep), "--quiet")
     assert finished.returncode == 0, finished.stderr
     store = open_store(out)
     runs, attempts, claims = store.runs(), store.attempts(), store.claims()
@@ -97,8 +100,8 @@ def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp
     assert claims == [], "no run may be left 'running'"
 
 
-def test_two_sweeps_at_once_on_one_store_share_the_runs(tmp_path):
-    widths = [2, 3, 4, 5, 6, 7]
+def test_two_sweeps_at_once_on_one_store_share_the_runs(tmp_path, cli):
+    widths = [2, 3, 4, 5]
     sweep = write_sweep(tmp_path, widths)
     first, second = start_cli("run", str(sweep), "--quiet"), start_cli("run", str(sweep), "--quiet")
     outputs = [process.communicate(timeout=600) for process in (first, second)]
@@ -112,50 +115,47 @@ def test_two_sweeps_at_once_on_one_store_share_the_runs(tmp_path):
 
 
 def seeded_store(out: Path) -> bytes:
-    from tests.store.test_store_contract import make_result, make_spec
-
     store = open_store(out)
-    store.put(make_result(make_spec()))
+    store.put(ok_result(tiny_spec(4)))
     store.close()
     return (out / "runs.sqlite").read_bytes()
 
 
-def test_an_unreachable_ray_address_is_one_line_and_changes_nothing(tmp_path):
+def test_an_unreachable_ray_address_is_one_line_and_changes_nothing(tmp_path, cli):
     sweep = write_sweep(tmp_path, [2])
     before = seeded_store(tmp_path / "out")
-    result = run_cli("run", str(sweep), "--address", "127.0.0.1:9", timeout=120)
+    result = cli("run", str(sweep), "--address", "127.0.0.1:9", timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "execution.address" in result.stderr and "127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "runs.sqlite").read_bytes() == before
 
 
-def test_an_output_folder_that_is_a_file_is_one_line_and_untouched(tmp_path):
+def test_an_output_folder_that_is_a_file_is_one_line_and_untouched(tmp_path, cli):
     sweep = write_sweep(tmp_path, [2])
     (tmp_path / "out").write_text("not a folder")
-    result = run_cli("run", str(sweep))
+    result = cli("run", str(sweep))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is a file" in result.stderr
     assert (tmp_path / "out").read_text() == "not a folder"
 
 
-def test_a_store_that_is_not_sqlite_is_one_line_and_untouched(tmp_path):
+def test_a_store_that_is_not_sqlite_is_one_line_and_untouched(tmp_path, cli):
     sweep = write_sweep(tmp_path, [2])
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "runs.sqlite").write_text("my notes")
     for command in (["run", str(sweep)], ["status", str(tmp_path / "out")]):
-        result = run_cli(*command)
+        result = cli(*command)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and "not an SQLite file" in result.stderr
     assert (tmp_path / "out" / "runs.sqlite").read_text() == "my notes"
 
 
-def test_status_counts_runs_and_lists_failures_with_their_errors(tmp_path):
-    from tests.store.test_store_contract import make_result, make_spec
-
+def test_status_counts_runs_and_lists_failures_with_their_errors(tmp_path, cli):
+    failed = RunResult(spec=tiny_spec(8), status="failed", error="boom")
     store = open_store(tmp_path / "out")
-    store.put(make_result(make_spec(4)))
-    store.put(make_result(make_spec(8), status="failed"))
+    store.put(ok_result(tiny_spec(4)))
+    store.put(failed)
     store.close()
-    result = run_cli("status", str(tmp_path / "out"))
+    result = cli("status", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert "1 failed, 1 ok" in result.stdout
-    assert "failed" in result.stdout and "boom" in result.stdout and make_spec(8).run_key in result.stdout
+    assert "failed" in result.stdout and "boom" in result.stdout and failed.run_key in result.stdout
