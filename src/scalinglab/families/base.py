@@ -25,6 +25,7 @@ class TaskShape:
 class Family(ABC):
     name: ClassVar[str]
     size_axes: ClassVar[tuple[str, ...]]
+    default_size: ClassVar[dict[str, Any]]  # the value of each axis a sweep leaves out
 
     def check_axis_value(self, axis: str, value: Any) -> None:
         """Raise ValueError when `value` is not a valid value of `axis` (default: positive int)."""

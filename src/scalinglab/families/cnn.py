@@ -26,6 +26,7 @@ KERNEL = 3
 class CNN(Family):
     name = "cnn"
     size_axes = ("channels", "depth")
+    default_size = {"channels": 16, "depth": 2}
 
     def build(self, size: dict[str, Any], task: TaskShape, *, dropout: float = 0.0) -> nn.Module:
         in_channels, _, _ = _image_shape(task)

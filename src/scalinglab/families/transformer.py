@@ -43,6 +43,7 @@ VOCAB_SIZE = 256
 class Transformer(Family):
     name = "transformer"
     size_axes = ("d_model", "n_layer", "n_head", "context")
+    default_size = {"d_model": 64, "n_layer": 2, "n_head": 4, "context": 64}
 
     def check_size(self, size: dict[str, Any]) -> None:
         if size["d_model"] % size["n_head"]:
