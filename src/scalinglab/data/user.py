@@ -96,10 +96,10 @@ def _existing_file(spec: DataSpec) -> Path:
 def _split(path: Path, x: np.ndarray, y: np.ndarray, spec: DataSpec) -> Dataset:
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise UserError(f"{path}: the label has a single class ({classes[0]!r}); classification needs two or more")
+        raise UserError(f"{path}: the label has a single class ('{classes[0]}'); classification needs two or more")
     if counts.min() < 2:
         rare = classes[counts.argmin()]
-        raise UserError(f"{path}: class {rare!r} has a single example; each class needs at least 2 (one to validate on)")
+        raise UserError(f"{path}: class '{rare}' has a single example; each class needs at least 2 (one to validate on)")
     return classification_dataset(
         path.name, x, y, val_fraction=spec.val_fraction, split_seed=spec.split_seed, val_size=spec.val_size
     )
