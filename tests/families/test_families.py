@@ -120,3 +120,21 @@ def test_transformer_refuses_heads_that_do_not_divide_width():
 def test_cnn_refuses_flat_features():
     with pytest.raises(ValueError, match=r"needs images"):
         get_family("cnn").build({"channels": 4, "depth": 1}, TABULAR)
+
+
+def test_sweep_file_refuses_an_unbuildable_combination_of_axes(tmp_path):
+    from scalinglab.config import load_config
+    from scalinglab.errors import UserError
+
+    path = tmp_path / "lm.toml"
+    path.write_text('[model]\nfamily = "transformer"\nd_model = [16, 24]\nn_head = [2, 3]\n')
+    with pytest.raises(UserError, match=r"lm.toml: model: n_head=3 does not divide d_model=16"):
+        load_config(path)
+
+
+def test_axes_left_out_take_the_family_default(tmp_path):
+    from scalinglab.config import load_config
+
+    path = tmp_path / "cnn.toml"
+    path.write_text('[model]\nfamily = "cnn"\nchannels = [4, 8]\n')
+    assert load_config(path).model.axes() == {"channels": [4, 8], "depth": [get_family("cnn").default_size["depth"]]}

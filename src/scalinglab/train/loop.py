@@ -9,6 +9,7 @@ differs (batches, evaluation, what a sample is).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import traceback
@@ -150,7 +151,7 @@ def _fit(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: flo
         first_norm = len(trace.grad_norms)
         epoch_losses = []
         for x, y in task.train_batches(settings.batch_size, shuffle):
-            step = lambda: _step(model, optimizer, task, x, y, settings)  # noqa: E731
+            step = functools.partial(_step, model, optimizer, task, x, y, settings)
             step_started = time.perf_counter()
             if not trace.step_losses:  # the first step allocates everything: gradients, optimizer state
                 trace.peak_memory_bytes, (loss, grad_norm) = peak_tensor_bytes(model, step)
