@@ -26,6 +26,7 @@ Command-line overrides use dotted paths: `--set training.epochs=5 --set model.wi
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from scalinglab.errors import UserError
+from scalinglab.spec import TeacherSpec
 
 T = TypeVar("T")
 
@@ -51,7 +53,8 @@ class _Strict(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    """Which family to train and its size axes (the axes are the family's own, e.g. width, depth)."""
+    """Which family to train and its size axes (the axes are the family's own, e.g. width, depth;
+    an axis left out takes the family's default)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -62,7 +65,8 @@ class ModelConfig(BaseModel):
         from scalinglab.families import get_family
 
         family = get_family(self.family)
-        for axis, values in self.axes().items():
+        axes = self.axes()
+        for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
                 raise ValueError(f"unknown size axis '{axis}' for family '{self.family}' (known: {known})")
@@ -71,15 +75,26 @@ class ModelConfig(BaseModel):
                     family.check_axis_value(axis, value)
                 except ValueError as error:
                     raise ValueError(f"{axis}: {error}") from None
+        for combination in itertools.product(*axes.values()):
+            family.check_size(dict(zip(axes, combination)))
         return self
 
     def axes(self) -> dict[str, list[Any]]:
-        """The size axes given by the user, each as a list of values."""
-        return {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+        """Every size axis of the family as a list of values: the user's, else the family's default."""
+        from scalinglab.families import get_family
+
+        given = {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+        defaults = {axis: [value] for axis, value in get_family(self.family).default_size.items()}
+        return {**defaults, **given}
 
 
 class DataConfig(_Strict):
-    """Where the data comes from and how much of it each run trains on."""
+    """Where the data comes from and how much of it each run trains on.
+
+    Sources: digits, mnist (MNIST-5k), teacher (teacher-student, see `[data.teacher]`), stdlib
+    (the Python standard library's source as bytes, for the transformer), csv / npz (the user's
+    classification data at `path`), text (the user's text file or folder at `path`).
+    """
 
     source: str = "digits"
     path: str | None = None
@@ -88,8 +103,22 @@ class DataConfig(_Strict):
     # smaller sizes are nested subsets of the larger. Omitted: everything available.
     train_size: Sweep[Annotated[int, Field(gt=0)]] | None = None
     val_fraction: float = Field(0.2, gt=0, lt=1)
+    # Validation examples (bytes for text) instead of a fraction; text sources keep 65,536 when omitted.
+    val_size: int | None = Field(None, gt=0)
     preprocessing: Sweep[Literal["none", "standardize", "minmax"]] = ["standardize"]
     split_seed: int = 0
+    # k-fold cross-validation inside each run's training subset: validation figures become the
+    # mean over folds (spread in *_fold_std). For small classification data; costs k trainings.
+    cv_folds: int | None = Field(None, ge=2)
+    teacher: TeacherSpec | None = None
+
+    @model_validator(mode="after")
+    def _teacher_only_for_teacher(self) -> DataConfig:
+        if self.source == "teacher" and self.teacher is None:
+            return self.model_copy(update={"teacher": TeacherSpec()})
+        if self.source != "teacher" and self.teacher is not None:
+            raise ValueError(f"teacher: only used with source = 'teacher' (source is '{self.source}')")
+        return self
 
 
 class TrainingConfig(_Strict):

@@ -18,19 +18,67 @@ class Metric:
 
 
 _METRICS = [
+    # What was trained
     Metric("n_params", "parameters", "Trainable parameters of the model (counted on the built module)."),
+    Metric(
+        "n_params_nonembedding",
+        "non-embedding parameters",
+        "Language model only: parameters outside the token and position embeddings (Kaplan et al.'s N).",
+    ),
     Metric("n_train", "training examples", "Training examples (or bytes for a language model) the run saw per epoch."),
-    Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode."),
-    Metric("val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training."),
+    Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
+    # Quality
+    Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode (LM: per byte)."),
+    Metric("val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training (LM: per byte)."),
     Metric("val_accuracy", "validation accuracy", "Fraction of validation examples classified correctly.", False),
     Metric("val_f1_macro", "validation macro-F1", "F1 score averaged over classes with equal weight.", False),
+    Metric("train_bits_per_byte", "train bits/byte", "Language model: training cross-entropy in bits per byte (nats / ln 2)."),
+    Metric("val_bits_per_byte", "validation bits/byte", "Language model: validation cross-entropy in bits per byte (nats / ln 2)."),
+    Metric("val_loss_fold_std", "val loss std over folds (nats)", "Spread (std) of validation loss over cross-validation folds."),
+    Metric("val_accuracy_fold_std", "val accuracy std over folds", "Spread (std) of validation accuracy over cross-validation folds."),
+    Metric("val_f1_macro_fold_std", "val macro-F1 std over folds", "Spread (std) of validation macro-F1 over cross-validation folds."),
     Metric("generalization_gap", "val - train loss (nats)", "Validation loss minus training loss: overfitting."),
+    # Training cost
     Metric("train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2)."),
-    Metric("train_seconds", "training time (s)", "Wall-clock seconds of the training loop, evaluation included."),
-    Metric("train_samples_per_second", "training samples/s", "Training examples processed per second.", False),
-    Metric("latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1."),
+    Metric("train_seconds", "training time (s)", "Wall-clock seconds of the training loop, per-epoch evaluation included."),
+    Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
+    Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
+    Metric(
+        "achieved_flops_per_second",
+        "achieved FLOP/s",
+        "Training FLOPs divided by the seconds spent in optimizer steps (evaluation excluded).",
+        False,
+    ),
+    Metric(
+        "peak_flops_fraction",
+        "fraction of matmul peak",
+        "Achieved FLOP/s over this machine's measured square-matmul FLOP/s at the run's precision (cached once).",
+        False,
+    ),
+    Metric(
+        "peak_memory_bytes",
+        "peak tensor memory (bytes)",
+        "Most bytes of live tensors during the first training step: weights, gradients, optimizer state, activations.",
+    ),
+    # Inference cost and storage
+    Metric("latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1 (LM: one window)."),
     Metric("latency_ms_p95", "latency p95 (ms)", "95th-percentile wall milliseconds of one forward pass at batch 1."),
+    Metric("inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False),
+    Metric("inference_tokens_per_second", "inference tokens/s", "Language model: forward throughput on 32 windows at once.", False),
     Metric("bytes_fp32", "bytes on disk (fp32)", "Size of the fp32 state_dict written with torch.save."),
+    Metric("bytes_bf16", "bytes on disk (bf16)", "Size of the state_dict cast to bfloat16, written with torch.save."),
+    Metric(
+        "bytes_int8",
+        "bytes on disk (int8)",
+        "Size with weight matrices and kernels as int8 plus one fp32 scale each (biases, norms fp32), torch.save.",
+    ),
+    # Stability
+    Metric("grad_norm_mean", "mean gradient norm", "Mean over steps of the global L2 gradient norm, before clipping."),
+    Metric("grad_norm_max", "max gradient norm", "Largest global L2 gradient norm of any step, before clipping."),
+    Metric("grad_norm_final", "final gradient norm", "Median global gradient norm over the last 10% of steps."),
+    Metric("grad_clipped_fraction", "fraction of steps clipped", "Fraction of steps whose gradient norm exceeded training.grad_clip."),
+    Metric("loss_spikes", "loss spikes", "Steps whose loss exceeded twice the median of the 20 steps before them."),
+    Metric("diverged_flag", "diverged (0/1)", "1 when the last epoch's mean training loss is above the first epoch's."),
 ]
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRICS}

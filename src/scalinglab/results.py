@@ -9,7 +9,7 @@ from scalinglab.store import Store
 
 # Spec fields shown as columns, in this order; the family's own size axes follow `family`.
 # Settings that are the same for every run of a sweep still appear: the frame is self-describing.
-_DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction")
+_DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
 _TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
 
 

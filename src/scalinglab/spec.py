@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["ok", "failed", "diverged"]
 
@@ -22,14 +22,29 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TeacherSpec(_Frozen):
+    """The teacher of the teacher-student task: an MLP of known size and the data it labels."""
+
+    n_features: int = Field(16, gt=0)
+    n_classes: int = Field(4, ge=2)
+    width: int = Field(32, gt=0)
+    depth: int = Field(2, gt=0)
+    n_samples: int = Field(6000, gt=0)
+    label_noise: float = Field(0.0, ge=0, le=1)
+    seed: int = 0
+
+
 class DataSpec(_Frozen):
     source: str
     path: str | None = None
     label_column: str = "label"
     train_size: int | None = None
     val_fraction: float = 0.2
+    val_size: int | None = None
     preprocessing: str = "standardize"
     split_seed: int = 0
+    cv_folds: int | None = None
+    teacher: TeacherSpec | None = None
 
 
 class TrainingSpec(_Frozen):

@@ -11,7 +11,13 @@ from scalinglab.errors import UserError
 from scalinglab.spec import DataSpec
 
 _REGISTRY = {
+    "csv": "scalinglab.data.user:load_csv",
     "digits": "scalinglab.data.digits:load_digits",
+    "mnist": "scalinglab.data.mnist:load_mnist",
+    "npz": "scalinglab.data.user:load_npz",
+    "stdlib": "scalinglab.data.text:load_stdlib",
+    "teacher": "scalinglab.data.teacher:load_teacher",
+    "text": "scalinglab.data.text:load_text",
 }
 
 

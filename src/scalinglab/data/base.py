@@ -19,7 +19,7 @@ from scalinglab.errors import UserError
 class Dataset:
     name: str
     kind: str  # "classification" or "lm"
-    x_train: np.ndarray  # already in nested order
+    x_train: np.ndarray  # already in nested order; for "lm" a 1-D uint8 byte stream
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
@@ -32,6 +32,11 @@ class Dataset:
     @property
     def n_train(self) -> int:
         return len(self.x_train)
+
+    @property
+    def unit(self) -> str:
+        """What `n_train` counts: training bytes of a language model, else training examples."""
+        return "training bytes" if self.kind == "lm" else "training examples"
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,9 +62,18 @@ def nested_order(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.lexsort((rng.random(len(labels)), rank))
 
 
-def classification_dataset(name: str, x: np.ndarray, y: np.ndarray, *, val_fraction: float, split_seed: int) -> Dataset:
-    """Split features/labels into a fixed stratified validation set and a nested-ordered train set."""
+def classification_dataset(
+    name: str, x: np.ndarray, y: np.ndarray, *, val_fraction: float, split_seed: int, val_size: int | None = None
+) -> Dataset:
+    """Split features/labels into a fixed stratified validation set and a nested-ordered train set.
+
+    `val_size`, when given, replaces `val_fraction`: about that many validation examples.
+    """
     y = np.asarray(y)
+    if val_size is not None:
+        if val_size >= len(y):
+            raise UserError(f"data.val_size: {val_size} is not smaller than the {len(y)} examples of '{name}'")
+        val_fraction = val_size / len(y)
     classes, y_index = np.unique(y, return_inverse=True)
     train_idx, val_idx = stratified_split(y_index, val_fraction, split_seed)
     train_idx = train_idx[nested_order(y_index[train_idx], split_seed)]
@@ -80,7 +94,7 @@ def prepare(dataset: Dataset, *, train_size: int | None, preprocessing: str) -> 
     if train_size is not None:
         if train_size > dataset.n_train:
             raise UserError(
-                f"data.train_size: {train_size} is larger than the {dataset.n_train} training examples of '{dataset.name}'"
+                f"data.train_size: {train_size} is larger than the {dataset.n_train} {dataset.unit} of '{dataset.name}'"
             )
         dataset = replace(dataset, x_train=dataset.x_train[:train_size], y_train=dataset.y_train[:train_size])
     return _preprocess(dataset, preprocessing)

@@ -10,6 +10,7 @@ def load_digits(spec: DataSpec) -> Dataset:
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
+    images = bunch.images.reshape(-1, 1, 8, 8)  # (n, channels, height, width): a CNN can read them
     return classification_dataset(
-        "digits", bunch.data, bunch.target, val_fraction=spec.val_fraction, split_seed=spec.split_seed
+        "digits", images, bunch.target, val_fraction=spec.val_fraction, split_seed=spec.split_seed, val_size=spec.val_size
     )

@@ -9,7 +9,9 @@ from scalinglab.errors import UserError
 from scalinglab.families.base import Family, TaskShape
 
 _REGISTRY = {
+    "cnn": "scalinglab.families.cnn:CNN",
     "mlp": "scalinglab.families.mlp:MLP",
+    "transformer": "scalinglab.families.transformer:Transformer",
 }
 
 

@@ -25,11 +25,19 @@ class TaskShape:
 class Family(ABC):
     name: ClassVar[str]
     size_axes: ClassVar[tuple[str, ...]]
+    default_size: ClassVar[dict[str, Any]]  # the value of each axis a sweep leaves out
 
     def check_axis_value(self, axis: str, value: Any) -> None:
         """Raise ValueError when `value` is not a valid value of `axis` (default: positive int)."""
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"must be a positive integer (got {value!r})")
+
+    def check_size(self, size: dict[str, Any]) -> None:
+        """Raise ValueError when a combination of axis values cannot be built (default: any can)."""
+
+    def n_params_nonembedding(self, size: dict[str, Any], task: TaskShape) -> int:
+        """Parameters outside embedding tables (Kaplan et al.'s N); all of them when there are none."""
+        return self.n_params(size, task)
 
     @abstractmethod
     def build(self, size: dict[str, Any], task: TaskShape, *, dropout: float = 0.0):

@@ -21,6 +21,7 @@ from scalinglab.families.base import Family, TaskShape
 class MLP(Family):
     name = "mlp"
     size_axes = ("width", "depth")
+    default_size = {"width": 64, "depth": 2}
 
     def build(self, size: dict[str, Any], task: TaskShape, *, dropout: float = 0.0) -> nn.Module:
         width, depth = size["width"], size["depth"]

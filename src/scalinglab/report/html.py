@@ -46,6 +46,16 @@ _AGAINST_PARAMS = [
     ("bytes_fp32", "Bytes on disk (fp32) vs parameters", True),
     ("peak_memory_bytes", "Peak memory vs parameters", True),
     ("generalization_gap", "Generalization gap (val - train loss) vs parameters", False),
+    ("val_bits_per_byte", "Validation bits per byte vs parameters", False),
+    ("train_flops", "Training FLOPs vs parameters", True),
+    ("achieved_flops_per_second", "Achieved training FLOP/s vs parameters", True),
+    ("peak_flops_fraction", "Fraction of measured matmul peak vs parameters", False),
+    ("latency_ms_p95", "Inference latency p95 (batch 1) vs parameters", True),
+    ("train_tokens_per_second", "Training throughput (tokens) vs parameters", True),
+    ("inference_samples_per_second", "Inference throughput (large batch) vs parameters", True),
+    ("inference_tokens_per_second", "Inference throughput (tokens, large batch) vs parameters", True),
+    ("bytes_int8", "Bytes on disk (int8 weights) vs parameters", True),
+    ("grad_norm_mean", "Mean gradient norm vs parameters", True),
 ]
 _QUALITY = {"val_loss", "val_accuracy", "val_f1_macro", "train_loss"}
 _GENERALIZATION = {"generalization_gap"}

@@ -1,27 +1,39 @@
 """train_one(spec) -> RunResult: train one model of one size on one data size with one seed.
 
 Pure: everything it needs is in the spec, it touches no global state but torch's RNG (seeded
-from the spec) and writes nothing. Any exception becomes a recorded failure, a non-finite loss a
-recorded divergence, so one bad run never stops a sweep.
+from the spec) and writes nothing (the matmul-peak cache aside, see measure.py). Any exception
+becomes a recorded failure, a non-finite loss a recorded divergence, so one bad run never stops a
+sweep. Classification and byte-level language modelling share the loop; `tasks.py` holds what
+differs (batches, evaluation, what a sample is).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import traceback
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.data import load_source, prepare
 from scalinglab.data.base import Dataset
-from scalinglab.families import TaskShape, get_family
+from scalinglab.families import get_family
 from scalinglab.spec import RunResult, RunSpec, TrainingSpec
-from scalinglab.train.measure import latency_ms, state_dict_bytes
+from scalinglab.train.cv import cross_validated
+from scalinglab.train.measure import (
+    latency_ms,
+    matmul_peak_flops_per_second,
+    peak_tensor_bytes,
+    storage_bytes,
+    throughput_per_second,
+)
+from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
+from scalinglab.train.tasks import Task, make_task
 
 
 class Diverged(Exception):
@@ -33,18 +45,24 @@ class OverTimeLimit(Exception):
 
 
 @dataclass
-class _Tensors:
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
+class _Trace:
+    """What the training loop observed step by step."""
+
+    step_losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    step_seconds: float = 0.0
+    peak_memory_bytes: float = float("nan")
 
 
 def train_one(spec: RunSpec) -> RunResult:
     """Train and measure the run `spec` describes; never raises for a problem of the run itself."""
     curves: list[dict[str, float]] = []
     try:
-        metrics = _train_and_measure(spec, curves)
+        dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+        if spec.data.cv_folds:
+            metrics = cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
+        else:
+            metrics = _train_and_measure(spec, dataset, curves)
     except Diverged as error:
         return RunResult(spec=spec, status="diverged", curves=curves, error=str(error))
     except Exception as error:  # a failed run is data, not a crashed sweep
@@ -52,75 +70,135 @@ def train_one(spec: RunSpec) -> RunResult:
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)
 
 
-def _train_and_measure(spec: RunSpec, curves: list[dict[str, float]]) -> dict[str, float]:
+def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]]) -> dict[str, float]:
+    """Preprocess (statistics from this training set only), train, evaluate, measure costs."""
     torch.manual_seed(spec.seed)
+    dataset = prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing)
     family = get_family(spec.family)
-    dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing=spec.data.preprocessing)
-    task = TaskShape(kind=dataset.kind, input_shape=dataset.input_shape, n_outputs=dataset.n_outputs)
-    model = family.build(spec.size, task, dropout=spec.training.dropout)
-    tensors = _to_tensors(dataset)
+    task = make_task(dataset, spec)
+    model = family.build(spec.size, task.shape, dropout=spec.training.dropout)
 
     started = time.perf_counter()
-    _fit(model, tensors, spec, curves, started)
+    trace = _fit(model, task, spec, curves, started)
     train_seconds = time.perf_counter() - started
 
-    samples_seen = spec.training.epochs * dataset.n_train
-    train_loss, _, _ = _evaluate(model, tensors.x_train, tensors.y_train)
-    val_loss, val_accuracy, val_f1 = _evaluate(model, tensors.x_val, tensors.y_val)
+    samples_seen = task.samples_per_epoch * spec.training.epochs
+    train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
+    with _autocast(spec.training.precision):
+        train_scores = task.evaluate(model, split="train")
+        val_scores = task.evaluate(model, split="val")
+        costs = _inference_costs(model, task, spec)
+    achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
+        **_nonembedding(family, spec, task),
         "n_train": float(dataset.n_train),
-        "train_loss": train_loss,
-        "val_loss": val_loss,
-        "val_accuracy": val_accuracy,
-        "val_f1_macro": val_f1,
-        "generalization_gap": val_loss - train_loss,
-        "train_flops": family.train_flops_per_sample(spec.size, task) * samples_seen,
+        **{f"train_{name}": value for name, value in train_scores.items() if name in task.train_scores},
+        **{f"val_{name}": value for name, value in val_scores.items()},
+        "generalization_gap": val_scores["loss"] - train_scores["loss"],
+        "train_flops": train_flops,
         "train_seconds": train_seconds,
-        "train_samples_per_second": samples_seen / train_seconds,
-        "bytes_fp32": float(state_dict_bytes(model)),
-        **latency_ms(model, tensors.x_val[:1], repeats=spec.limits.latency_repeats),
+        f"train_{task.sample_unit}_per_second": samples_seen / trace.step_seconds,
+        "achieved_flops_per_second": achieved,
+        "peak_flops_fraction": achieved / matmul_peak_flops_per_second(spec.training.precision),
+        "peak_memory_bytes": trace.peak_memory_bytes,
+        **_stability(trace, curves, spec.training),
+        **costs,
+        **storage_bytes(model),
     }
 
 
-def _fit(model: nn.Module, data: _Tensors, spec: RunSpec, curves: list, started: float) -> None:
+def _nonembedding(family, spec: RunSpec, task: Task) -> dict[str, float]:
+    if task.shape.kind != "lm":
+        return {}
+    return {"n_params_nonembedding": float(family.n_params_nonembedding(spec.size, task.shape))}
+
+
+def _inference_costs(model: nn.Module, task: Task, spec: RunSpec) -> dict[str, float]:
+    big_batch, samples_in_big_batch = task.inference_batch()
+    return {
+        **latency_ms(model, task.single_input(), repeats=spec.limits.latency_repeats),
+        f"inference_{task.sample_unit}_per_second": throughput_per_second(
+            model, big_batch, samples_per_batch=samples_in_big_batch
+        ),
+    }
+
+
+def _stability(trace: _Trace, curves: list[dict[str, float]], settings: TrainingSpec) -> dict[str, float]:
+    norms = np.asarray(trace.grad_norms)
+    clipped = float(np.mean(norms > settings.grad_clip)) if settings.grad_clip is not None else 0.0
+    return {
+        "grad_norm_mean": float(norms.mean()),
+        "grad_norm_max": float(norms.max()),
+        "grad_norm_final": float(np.median(norms[-max(1, len(norms) // 10) :])),
+        "grad_clipped_fraction": clipped,
+        "loss_spikes": float(count_loss_spikes(trace.step_losses)),
+        "diverged_flag": float(ended_worse_than_it_started([point["train_loss"] for point in curves])),
+    }
+
+
+def _fit(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: float) -> _Trace:
     settings = spec.training
-    n = len(data.x_train)
-    steps_per_epoch = math.ceil(n / settings.batch_size)
+    steps_per_epoch = task.steps_per_epoch(settings.batch_size)
     optimizer = _optimizer(model, settings)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _lr_multiplier(settings, total_steps=settings.epochs * steps_per_epoch)
     )
     shuffle = torch.Generator().manual_seed(spec.seed)
+    trace = _Trace()
     for epoch in range(1, settings.epochs + 1):
         model.train()
-        batch_losses = []
-        for batch in torch.randperm(n, generator=shuffle).split(settings.batch_size):
-            loss = _step(model, optimizer, data.x_train[batch], data.y_train[batch], settings)
+        first_norm = len(trace.grad_norms)
+        epoch_losses = []
+        for x, y in task.train_batches(settings.batch_size, shuffle):
+            step = functools.partial(_step, model, optimizer, task, x, y, settings)
+            step_started = time.perf_counter()
+            if not trace.step_losses:  # the first step allocates everything: gradients, optimizer state
+                trace.peak_memory_bytes, (loss, grad_norm) = peak_tensor_bytes(model, step)
+            else:
+                loss, grad_norm = step()
+            trace.step_seconds += time.perf_counter() - step_started
             if not math.isfinite(loss):
                 raise Diverged(f"non-finite training loss at epoch {epoch}")
-            batch_losses.append(loss)
+            trace.step_losses.append(loss)
+            trace.grad_norms.append(grad_norm)
+            epoch_losses.append(loss)
             scheduler.step()
-        val_loss, val_accuracy, _ = _evaluate(model, data.x_val, data.y_val)
+        with _autocast(settings.precision):
+            val_scores = task.evaluate(model, split="val")
         curves.append(
-            {"epoch": epoch, "train_loss": float(np.mean(batch_losses)), "val_loss": val_loss, "val_accuracy": val_accuracy}
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(epoch_losses)),
+                **{f"val_{name}": value for name, value in val_scores.items()},
+                "lr": scheduler.get_last_lr()[0],
+                "grad_norm_mean": float(np.mean(trace.grad_norms[first_norm:])),
+                "seconds": time.perf_counter() - started,
+            }
         )
         limit = spec.limits.max_seconds
         if limit is not None and time.perf_counter() - started > limit:
             raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
+    return trace
 
 
-def _step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec) -> float:
+def _step(model: nn.Module, optimizer, task: Task, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec):
+    """One optimizer step; returns (loss, gradient norm before clipping)."""
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
-        loss = F.cross_entropy(model(x), y)
+    with _autocast(settings.precision):
+        loss = task.loss(model(x), y)
     if not torch.isfinite(loss):
-        return float("nan")
+        return float("nan"), float("nan")
     loss.backward()
-    if settings.grad_clip is not None:
-        nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+    # With no clipping an infinite threshold still returns the norm, and changes nothing.
+    max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm).item()
     optimizer.step()
-    return loss.item()
+    return loss.item(), grad_norm
+
+
+def _autocast(precision: str):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
 
 def _optimizer(model: nn.Module, settings: TrainingSpec) -> torch.optim.Optimizer:
@@ -147,38 +225,6 @@ def _lr_multiplier(settings: TrainingSpec, *, total_steps: int):
         return 1.0
 
     return multiplier
-
-
-@torch.no_grad()
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
-    """Mean cross-entropy, accuracy and macro-F1 on (x, y), in eval mode (no dropout)."""
-    model.eval()
-    logits = model(x).float()
-    loss = F.cross_entropy(logits, y).item()
-    predicted = logits.argmax(dim=1)
-    accuracy = (predicted == y).float().mean().item()
-    return loss, accuracy, _macro_f1(predicted, y, n_classes=logits.shape[1])
-
-
-def _macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) -> float:
-    scores = []
-    for cls in range(n_classes):
-        true_pos = ((predicted == cls) & (truth == cls)).sum().item()
-        predicted_pos = (predicted == cls).sum().item()
-        actual_pos = (truth == cls).sum().item()
-        if actual_pos == 0 and predicted_pos == 0:
-            continue
-        scores.append(2 * true_pos / (predicted_pos + actual_pos))
-    return float(np.mean(scores)) if scores else 0.0
-
-
-def _to_tensors(dataset: Dataset) -> _Tensors:
-    return _Tensors(
-        x_train=torch.from_numpy(dataset.x_train),
-        y_train=torch.from_numpy(dataset.y_train),
-        x_val=torch.from_numpy(dataset.x_val),
-        y_val=torch.from_numpy(dataset.y_val),
-    )
 
 
 def _one_line(error: Exception) -> str:

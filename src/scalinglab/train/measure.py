@@ -1,13 +1,25 @@
-"""Cost measurements of a trained model: latency, bytes on disk."""
+"""Cost measurements of a model: latency, throughput, tensor memory, bytes on disk, and this
+machine's matmul peak (the yardstick for achieved FLOP/s)."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
+import platform
 import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
+from torch.multiprocessing.reductions import StorageWeakRef
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+PEAK_MATMUL_SIZE = 1024  # big enough to reach the BLAS peak on a CPU
+MIN_TIMED_SECONDS = 0.05  # a matmul this long is timed accurately; no need to grow it further
 
 
 @torch.no_grad()
@@ -28,8 +40,143 @@ def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: 
     }
 
 
+@torch.no_grad()
+def throughput_per_second(model: nn.Module, batch: torch.Tensor, *, samples_per_batch: int, repeats: int = 5) -> float:
+    """Samples (or tokens) per second of eval-mode forward passes on one large `batch` (median of repeats)."""
+    model.eval()
+    model(batch)  # warm-up: first-call allocations are not throughput
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(batch)
+        timings.append(time.perf_counter() - start)
+    return samples_per_batch / statistics.median(timings)
+
+
 def state_dict_bytes(model: nn.Module) -> int:
     """Bytes of the serialized fp32 state_dict, as `torch.save` would write it to disk."""
+    return _saved_bytes(model.state_dict())
+
+
+def storage_bytes(model: nn.Module) -> dict[str, float]:
+    """Bytes on disk of the state_dict stored at fp32, at bf16, and with int8 weights.
+
+    int8: every weight matrix / kernel (2 or more dimensions) is stored as int8 with one fp32
+    scale per tensor (symmetric, max-abs); biases and norms stay fp32, as int8 schemes keep them.
+    For models of a few thousand parameters torch.save's per-tensor overhead dominates all three.
+    """
+    state = {name: tensor.detach().float() for name, tensor in model.state_dict().items()}
+    bf16 = {name: tensor.to(torch.bfloat16) for name, tensor in state.items()}
+    int8: dict[str, torch.Tensor] = {}
+    scales = []
+    for name, tensor in state.items():
+        if tensor.ndim >= 2:
+            scales.append(tensor.abs().max().clamp(min=1e-12) / 127)
+            int8[name] = torch.round(tensor / scales[-1]).to(torch.int8)
+        else:
+            int8[name] = tensor
+    if scales:  # one tensor of scales: torch.save costs a few hundred bytes per tensor it stores
+        int8["int8_scales"] = torch.stack(scales)
+    return {"bytes_fp32": float(_saved_bytes(state)), "bytes_bf16": float(_saved_bytes(bf16)), "bytes_int8": float(_saved_bytes(int8))}
+
+
+def _saved_bytes(state: dict[str, torch.Tensor]) -> int:
     buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
+    torch.save(state, buffer)
     return buffer.getbuffer().nbytes
+
+
+class TensorMemoryTracker(TorchDispatchMode):
+    """Counts the bytes of tensor storage created while active and still alive; keeps the peak.
+
+    CPU PyTorch has no allocator statistics (torch.cuda.max_memory_allocated has no CPU twin), and
+    process RSS mixes in the interpreter and freed-but-cached pages, so the tensors themselves are
+    counted: every operator's outputs are recorded by storage, and forgotten once freed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._alive: dict[int, tuple[StorageWeakRef, int]] = {}
+        self.current_bytes = 0
+        self.peak_bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        outputs = func(*args, **(kwargs or {}))
+        self._forget_freed()
+        for leaf in tree_leaves(outputs):
+            if isinstance(leaf, torch.Tensor):
+                self._remember(leaf.untyped_storage())
+        return outputs
+
+    def _remember(self, storage: torch.UntypedStorage) -> None:
+        key = storage.data_ptr()
+        if key in self._alive or storage.nbytes() == 0:
+            return  # a view or an in-place result of a storage already counted
+        self._alive[key] = (StorageWeakRef(storage), storage.nbytes())
+        self.current_bytes += storage.nbytes()
+        self.peak_bytes = max(self.peak_bytes, self.current_bytes)
+
+    def _forget_freed(self) -> None:
+        for key, (ref, nbytes) in list(self._alive.items()):
+            if ref.expired():
+                del self._alive[key]
+                self.current_bytes -= nbytes
+
+
+def peak_tensor_bytes(model: nn.Module, step: Callable[[], object]) -> tuple[float, object]:
+    """Peak bytes of live tensors while `step()` runs: the model's parameters and buffers plus the
+    largest amount of gradients, optimizer state, activations and temporaries alive at once.
+    Returns (peak bytes, what `step` returned)."""
+    resident = sum(t.untyped_storage().nbytes() for t in [*model.parameters(), *model.buffers()])
+    with TensorMemoryTracker() as tracker:
+        returned = step()
+    return float(resident + tracker.peak_bytes), returned
+
+
+def matmul_peak_flops_per_second(precision: str, *, cache_dir: Path | None = None) -> float:
+    """This machine's measured matmul FLOP/s at `precision` ("fp32" or "bf16"), with torch's
+    current thread count. Measured once and cached in the user's cache folder, keyed by machine,
+    torch version and thread count, because it takes about a second and does not change."""
+    path = (cache_dir or _cache_dir()) / "matmul_peak.json"
+    key = f"{platform.node()}|{platform.machine()}|torch-{torch.__version__}|threads-{torch.get_num_threads()}|{precision}"
+    cached = _read_json(path)
+    if key not in cached:
+        cached[key] = _measure_matmul_peak(precision)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(cached, indent=1, sort_keys=True))
+        temporary.replace(path)  # atomic: parallel workers never read half a file
+    return float(cached[key])
+
+
+def _measure_matmul_peak(precision: str, repeats: int = 5) -> float:
+    """Best FLOP/s of square matmuls, grown from 256 until one takes MIN_TIMED_SECONDS or reaches
+    PEAK_MATMUL_SIZE (bf16 without hardware support is ~50x slower: it stops early)."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    generator = torch.Generator().manual_seed(0)
+    n, best = 256, 0.0
+    while True:
+        a = torch.randn(n, n, generator=generator).to(dtype)
+        b = torch.randn(n, n, generator=generator).to(dtype)
+        a @ b  # warm-up
+        timings = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            timings.append(time.perf_counter() - start)
+        best = max(best, 2.0 * n**3 / min(timings))  # the fastest repeat is closest to the hardware
+        if n >= PEAK_MATMUL_SIZE or min(timings) >= MIN_TIMED_SECONDS:
+            return best
+        n *= 2
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scalinglab"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

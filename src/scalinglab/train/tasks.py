@@ -1,0 +1,179 @@
+"""What differs between the two kinds of task the training loop runs: how batches are drawn,
+what a sample is, and how a model is scored.
+
+- Classification: a sample is an example; batches are shuffled examples; scored by cross-entropy,
+  accuracy and macro-F1.
+- Byte-level language modelling: a sample is a token (a byte); a batch holds `batch_size` windows
+  of `context` bytes starting at random offsets, one epoch has as many windows as the training
+  bytes fill end to end; scored by cross-entropy per byte and bits per byte (= nats / ln 2),
+  over non-overlapping windows covering the validation text.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scalinglab.data.base import Dataset
+from scalinglab.families import TaskShape
+from scalinglab.spec import RunSpec
+
+INFERENCE_EXAMPLES = 512  # classification batch for throughput
+INFERENCE_WINDOWS = 32  # language-model batch for throughput (windows of `context` tokens)
+EVAL_WINDOWS_PER_CHUNK = 64  # bounds the memory of scoring a language model
+
+
+class Task(ABC):
+    shape: TaskShape
+    sample_unit: ClassVar[str]  # "samples" or "tokens": what throughput counts
+    train_scores: ClassVar[tuple[str, ...]]  # which scores are also reported on the training data
+    samples_per_epoch: int
+
+    @abstractmethod
+    def steps_per_epoch(self, batch_size: int) -> int: ...
+
+    @abstractmethod
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of (input, target) batches in a seeded random order."""
+
+    @abstractmethod
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, *, split: str) -> dict[str, float]:
+        """Scores of `model` in eval mode on the "train" or "val" data (loss in nats per sample)."""
+
+    @abstractmethod
+    def single_input(self) -> torch.Tensor:
+        """One input at batch size 1, for latency."""
+
+    @abstractmethod
+    def inference_batch(self) -> tuple[torch.Tensor, int]:
+        """A large input batch for throughput, and how many samples it holds."""
+
+
+def make_task(dataset: Dataset, spec: RunSpec) -> Task:
+    if dataset.kind == "lm":
+        if "context" not in spec.size:
+            raise ValueError(f"'{dataset.name}' is text: it needs a language-model family such as transformer")
+        return LanguageModelTask(dataset, context=spec.size["context"])
+    return ClassificationTask(dataset)
+
+
+class ClassificationTask(Task):
+    sample_unit = "samples"
+    train_scores = ("loss",)
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.shape = TaskShape(kind="classification", input_shape=dataset.input_shape, n_outputs=dataset.n_outputs)
+        self._x = {"train": torch.from_numpy(dataset.x_train), "val": torch.from_numpy(dataset.x_val)}
+        self._y = {"train": torch.from_numpy(dataset.y_train), "val": torch.from_numpy(dataset.y_val)}
+        self.samples_per_epoch = dataset.n_train
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return math.ceil(self.samples_per_epoch / batch_size)
+
+    def train_batches(self, batch_size, generator):
+        for batch in torch.randperm(self.samples_per_epoch, generator=generator).split(batch_size):
+            yield self._x["train"][batch], self._y["train"][batch]
+
+    def loss(self, output, target):
+        return F.cross_entropy(output.float(), target)
+
+    @torch.no_grad()
+    def evaluate(self, model, *, split):
+        model.eval()
+        x, y = self._x[split], self._y[split]
+        logits = model(x).float()
+        predicted = logits.argmax(dim=1)
+        return {
+            "loss": F.cross_entropy(logits, y).item(),
+            "accuracy": (predicted == y).float().mean().item(),
+            "f1_macro": macro_f1(predicted, y, n_classes=logits.shape[1]),
+        }
+
+    def single_input(self):
+        return self._x["val"][:1]
+
+    def inference_batch(self):
+        rows = torch.arange(INFERENCE_EXAMPLES) % len(self._x["val"])
+        return self._x["val"][rows], INFERENCE_EXAMPLES
+
+
+class LanguageModelTask(Task):
+    sample_unit = "tokens"
+    train_scores = ("loss", "bits_per_byte")
+
+    def __init__(self, dataset: Dataset, *, context: int) -> None:
+        self.context = context
+        self.shape = TaskShape(kind="lm", input_shape=(context,), n_outputs=dataset.n_outputs)
+        for split, stream in (("train", dataset.x_train), ("val", dataset.x_val)):
+            if len(stream) < context + 1:
+                raise ValueError(
+                    f"{len(stream)} {split} bytes of '{dataset.name}' do not fill one window of context + 1 = {context + 1}"
+                )
+        self._train = torch.from_numpy(dataset.x_train.astype(np.int64))
+        self._val = torch.from_numpy(dataset.x_val.astype(np.int64))
+        # The training loss is scored on as many training bytes as there are validation bytes.
+        self._scored = {"train": self._train[: len(self._val)], "val": self._val}
+        self._windows_per_epoch = (len(self._train) - 1) // context
+        self.samples_per_epoch = self._windows_per_epoch * context
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return math.ceil(self._windows_per_epoch / batch_size)
+
+    def train_batches(self, batch_size, generator):
+        last_start = len(self._train) - self.context - 1
+        starts = torch.randint(0, last_start + 1, (self._windows_per_epoch,), generator=generator)
+        offsets = torch.arange(self.context)
+        for batch in starts.split(batch_size):
+            positions = batch[:, None] + offsets
+            yield self._train[positions], self._train[positions + 1]
+
+    def loss(self, output, target):
+        return F.cross_entropy(output.float().reshape(-1, output.shape[-1]), target.reshape(-1))
+
+    @torch.no_grad()
+    def evaluate(self, model, *, split):
+        model.eval()
+        inputs, targets = self._windows(self._scored[split])
+        total_nats = 0.0
+        for x, y in zip(inputs.split(EVAL_WINDOWS_PER_CHUNK), targets.split(EVAL_WINDOWS_PER_CHUNK)):
+            logits = model(x).float()
+            total_nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        nats_per_byte = total_nats / targets.numel()
+        return {"loss": nats_per_byte, "bits_per_byte": nats_per_byte / math.log(2)}
+
+    def _windows(self, stream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Non-overlapping (input, next-byte target) windows covering `stream`."""
+        n_windows = (len(stream) - 1) // self.context
+        used = n_windows * self.context
+        return stream[:used].view(n_windows, self.context), stream[1 : used + 1].view(n_windows, self.context)
+
+    def single_input(self):
+        return self._val[None, : self.context]
+
+    def inference_batch(self):
+        inputs, _ = self._windows(self._val)
+        rows = torch.arange(INFERENCE_WINDOWS) % len(inputs)
+        return inputs[rows], INFERENCE_WINDOWS * self.context
+
+
+def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) -> float:
+    """F1 averaged over classes with equal weight (classes absent from both are skipped)."""
+    scores = []
+    for cls in range(n_classes):
+        true_pos = ((predicted == cls) & (truth == cls)).sum().item()
+        predicted_pos = (predicted == cls).sum().item()
+        actual_pos = (truth == cls).sum().item()
+        if actual_pos == 0 and predicted_pos == 0:
+            continue
+        scores.append(2 * true_pos / (predicted_pos + actual_pos))
+    return float(np.mean(scores)) if scores else 0.0
