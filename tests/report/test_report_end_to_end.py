@@ -120,7 +120,7 @@ def test_recommend_budget_nothing_fits_is_one_line_exit_2(sweep_out):
         ((), "give a training budget"),
         (("--train-seconds", "-1"), "a budget must be positive"),
         (("--train-seconds", "10", "--metric", "nope"), "--metric nope: not a recorded column"),
-        (("--train-seconds", "10", "--memory-mb", "5"), "--memory-mb: no law of peak_memory_bytes"),
+        (("--train-seconds", "1000", "--memory-mb", "0.001"), "no model size fits the budget"),
     ],
 )
 def test_recommend_bad_input_is_one_line_exit_2(sweep_out, arguments, message):
