@@ -4,7 +4,7 @@ minimise a fitted joint law L(N, D) subject to C = flops(N, D).
 The FLOP model is "FLOPs per training token as a function of N": C = k * N * D for a number
 k (6 by default: forward + backward pass, Kaplan et al. 2020), or C = f(N) * D for a callable
 f (e.g. one that adds attention FLOPs). The minimum over log N is found by a vectorised
-golden-section search for the fitted parameters and every bootstrap replicate at once; for the
+bisection for the fitted parameters and every bootstrap replicate at once; for the
 Chinchilla form with C = 6ND it agrees with the closed form
 N* = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta)).
 """
@@ -21,7 +21,7 @@ from scalinglab.fit.bootstrap import percentile_interval
 
 FlopModel = float | Callable[[np.ndarray], np.ndarray]
 DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+_SLOPE_STEP = 1e-4  # in log N: small against the curvature of the loss along a budget line
 
 
 def log_tokens(log_compute: np.ndarray, log_n: np.ndarray, flop_model: FlopModel) -> np.ndarray:
@@ -47,35 +47,29 @@ def log_flops(log_n: np.ndarray, log_d: np.ndarray, flop_model: FlopModel) -> np
     return log_d + np.log(flop_model) + log_n
 
 
-def golden_section_minimum(fun, low: np.ndarray, high: np.ndarray, n_iter: int = 100) -> np.ndarray:
-    """Elementwise minimiser of a unimodal function on [low, high], by golden-section search.
+def slope_bisection_minimum(fun, low: np.ndarray, high: np.ndarray, n_iter: int = 80) -> np.ndarray:
+    """Elementwise minimiser of a unimodal function on [low, high], by bisecting on the sign
+    of its central-difference slope.
+
+    Comparing function values (golden section) cannot place a minimum closer than about
+    sqrt(machine epsilon) in relative terms, because the function is flat there; the sign of
+    the slope stays informative much closer to it.
 
     Parameters
     ----------
     fun : callable
-        Takes and returns arrays of the shape of ``low``; evaluated once per iteration.
+        Takes and returns arrays of the shape of ``low``; evaluated twice per iteration.
     low, high : ndarray
         Bracket of each independent problem.
     n_iter : int
-        Iterations; each shrinks the bracket by 0.618.
+        Iterations; each halves the bracket.
     """
     low, high = np.array(low, dtype=float), np.array(high, dtype=float)
-    inner_low = high - _GOLDEN * (high - low)
-    inner_high = low + _GOLDEN * (high - low)
-    f_low, f_high = fun(inner_low), fun(inner_high)
     for _ in range(n_iter):
-        go_left = f_low < f_high  # the minimum lies in [low, inner_high]
-        high = np.where(go_left, inner_high, high)
-        low = np.where(go_left, low, inner_low)
-        new_point = np.where(go_left, high - _GOLDEN * (high - low), low + _GOLDEN * (high - low))
-        f_new = fun(new_point)
-        # Going left, the old lower inner point becomes the upper one; going right, vice versa.
-        inner_low, inner_high, f_low, f_high = (
-            np.where(go_left, new_point, inner_high),
-            np.where(go_left, inner_low, new_point),
-            np.where(go_left, f_new, f_high),
-            np.where(go_left, f_low, f_new),
-        )
+        middle = 0.5 * (low + high)
+        rising = fun(middle + _SLOPE_STEP) > fun(middle - _SLOPE_STEP)
+        high = np.where(rising, middle, high)
+        low = np.where(rising, low, middle)
     return 0.5 * (low + high)
 
 
@@ -100,7 +94,7 @@ def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: 
     shape = (len(theta), len(log_compute))
     # Between one parameter and a model that would see a single token.
     high = np.broadcast_to(log_compute, shape)
-    return golden_section_minimum(log_loss, np.zeros(shape), high)
+    return slope_bisection_minimum(log_loss, np.zeros(shape), high)
 
 
 def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,

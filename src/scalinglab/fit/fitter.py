@@ -7,10 +7,21 @@ The objective of one parameter vector theta is
 with w_i = 1 for a plain fit and w_i = the number of times row i was drawn for a bootstrap
 replicate. ``levenberg_marquardt`` minimises it for S parameter vectors (and, for the bootstrap,
 S weight vectors) in one batch of numpy operations: each iteration solves S small p x p systems.
-Its step is iteratively reweighted Gauss-Newton: the Huber loss is majorised at the current
-residual r0 by the quadratic huber(r0) + w(r0)/2 * (r^2 - r0^2), w(r) = min(1, delta/|r|), so
-a damped Gauss-Newton step on that quadratic is a descent direction for the true objective.
-A step is kept only when it lowers the true objective; the damping adapts per start.
+
+The step. The Huber loss is quadratic for |r| <= delta and linear beyond, so the Gauss-Newton
+curvature of the objective comes only from the points inside: H_in = J_in^T J_in. With a small
+delta (1e-3, nearly an L1 fit) few points are inside and H_in is singular far from the optimum.
+The step therefore solves
+
+    (H_in + lambda * H_irls) step = -gradient,   H_irls = J^T diag(min(1, delta/|r|)) J,
+
+where H_irls is the curvature of the reweighted least-squares majoriser of the Huber loss
+(huber(r) <= huber(r0) + w(r0)/2 (r^2 - r0^2), w = min(1, delta/|r|)). A large lambda gives
+short reweighted steps, which always descend; lambda -> 0 gives Gauss-Newton on the points
+inside, which converges in a few steps once they are identified (the idea of Madsen and
+Nielsen's finite algorithm for Huber regression). Reweighting alone needs hundreds of
+iterations near an L1-like optimum. A step is kept only when it lowers the true objective;
+lambda shrinks after a kept step and grows after a rejected one, per start.
 """
 
 from __future__ import annotations
@@ -18,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from scalinglab.fit.forms import Form
 
@@ -92,36 +102,56 @@ class Problem:
 
 
 def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray):
-    """Objective, gradient and reweighted Gauss-Newton matrix of each row of ``theta``.
+    """Objective, gradient and the two curvature matrices of each row of ``theta``.
 
     Returns
     -------
     loss : (S,), inf where the loss is not finite
     gradient : (S, p)
-    hessian : (S, p, p), J^T diag(weights * min(1, delta/|r|)) J
+    hessian_inside : (S, p, p), J^T diag(weights * [|r| <= delta]) J
+    hessian_irls : (S, p, p), J^T diag(weights * min(1, delta/|r|)) J
     """
     delta = problem.delta
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         pred, jacobian = problem.form.log_predict_and_jacobian(theta, problem.log_x)
         residuals = pred - problem.log_y
         magnitude = np.abs(residuals)
-        loss_terms = np.where(
-            magnitude <= delta, 0.5 * residuals * residuals, delta * (magnitude - 0.5 * delta)
-        )
+        inside = magnitude <= delta
+        loss_terms = np.where(inside, 0.5 * residuals * residuals, delta * (magnitude - 0.5 * delta))
         loss = np.einsum("sn,sn->s", loss_terms, weights)
         weighted_psi = weights * np.clip(residuals, -delta, delta)
-        curvature = weights * (delta / np.maximum(magnitude, delta))
-        shape = residuals.shape
-        columns = [np.broadcast_to(column, shape) for column in jacobian]
+        columns = [np.broadcast_to(column, residuals.shape) for column in jacobian]
         gradient = np.stack([np.einsum("sn,sn->s", c, weighted_psi) for c in columns], axis=1)
-        n_params = len(columns)
-        hessian = np.empty((shape[0], n_params, n_params))
-        for j, column_j in enumerate(columns):
-            weighted_column = curvature * column_j
-            for k in range(j, n_params):
-                hessian[:, j, k] = hessian[:, k, j] = np.einsum("sn,sn->s", weighted_column, columns[k])
-    finite = np.isfinite(loss) & np.isfinite(gradient).all(axis=1) & np.isfinite(hessian).all(axis=(1, 2))
-    return np.where(finite, loss, np.inf), gradient, hessian
+        hessian_inside = _inside_gram(columns, weights * inside)
+        hessian_irls = _weighted_gram(columns, weights * (delta / np.maximum(magnitude, delta)))
+    finite = (
+        np.isfinite(loss)
+        & np.isfinite(gradient).all(axis=1)
+        & np.isfinite(hessian_irls).all(axis=(1, 2))
+    )
+    return np.where(finite, loss, np.inf), gradient, hessian_inside, hessian_irls
+
+
+def _inside_gram(columns: list[np.ndarray], inside_weights: np.ndarray) -> np.ndarray:
+    """_weighted_gram for the points inside the quadratic zone, computed only for the rows that
+    have any: far from an optimum (the first multi-start rounds) that is few rows."""
+    n_params = len(columns)
+    gram = np.zeros((inside_weights.shape[0], n_params, n_params))
+    rows = np.flatnonzero(inside_weights.any(axis=1))
+    if rows.size:
+        gram[rows] = _weighted_gram([column[rows] for column in columns], inside_weights[rows])
+    return gram
+
+
+def _weighted_gram(columns: list[np.ndarray], point_weights: np.ndarray) -> np.ndarray:
+    """J^T diag(point_weights) J per row, from the Jacobian columns (each (S, n))."""
+    n_params = len(columns)
+    gram = np.empty((point_weights.shape[0], n_params, n_params))
+    for j, column_j in enumerate(columns):
+        weighted_column = point_weights * column_j
+        for k in range(j, n_params):
+            gram[:, j, k] = gram[:, k, j] = np.einsum("sn,sn->s", weighted_column, columns[k])
+    return gram
 
 
 @dataclass
@@ -134,33 +164,38 @@ class _Batch:
     damping: np.ndarray
     loss: np.ndarray
     gradient: np.ndarray
-    hessian: np.ndarray
+    hessian_inside: np.ndarray
+    hessian_irls: np.ndarray
+
+    _STATE = ("rows", "theta", "weights", "damping", "loss", "gradient", "hessian_inside",
+              "hessian_irls")
 
     def keep(self, mask: np.ndarray) -> None:
-        for name in ("rows", "theta", "weights", "damping", "loss", "gradient", "hessian"):
+        for name in self._STATE:
             setattr(self, name, getattr(self, name)[mask])
 
-    def accept(self, improved, theta, loss, gradient, hessian) -> None:
+    def accept(self, improved, theta, loss, gradient, hessian_inside, hessian_irls) -> None:
         self.theta[improved] = theta[improved]
         self.loss[improved] = loss[improved]
         self.gradient[improved] = gradient[improved]
-        self.hessian[improved] = hessian[improved]
+        self.hessian_inside[improved] = hessian_inside[improved]
+        self.hessian_irls[improved] = hessian_irls[improved]
 
 
 def _damped_step(problem: Problem, batch: _Batch) -> np.ndarray:
-    """Levenberg-Marquardt step on the reweighted least-squares majoriser, for every row."""
+    """Solve (H_in + lambda H_irls) step = -gradient for every row (see the module docstring)."""
     lower, upper = problem.bounds
     theta, gradient = batch.theta, batch.gradient
     # A parameter at a bound whose descent direction points outside stays where it is.
     pinned = ((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0))
     free = ~pinned
-    system = batch.hessian * (free[:, :, None] & free[:, None, :])
-    diagonal = np.diagonal(system, axis1=1, axis2=2)
-    # Marquardt scaling, plus a floor so the system stays positive definite when a
-    # parameter has (almost) no influence on the residuals.
-    floor = 1e-10 * diagonal.max(axis=1, keepdims=True) + 1e-300
+    system = batch.hessian_inside + batch.damping[:, None, None] * batch.hessian_irls
+    system *= free[:, :, None] & free[:, None, :]
+    # A floor keeps the system positive definite where a parameter has (almost) no influence.
+    irls_diagonal = np.diagonal(batch.hessian_irls, axis1=1, axis2=2)
+    floor = 1e-10 * irls_diagonal.max(axis=1, keepdims=True) + 1e-300
     p = system.shape[1]
-    system[:, np.arange(p), np.arange(p)] = diagonal * (1.0 + batch.damping[:, None]) + floor + pinned
+    system[:, np.arange(p), np.arange(p)] += floor + pinned
     rhs = np.where(pinned, 0.0, gradient)
     with np.errstate(invalid="ignore", over="ignore"):
         return -np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
@@ -188,7 +223,8 @@ def levenberg_marquardt(
         Iteration cap per start.
     rtol : float
         A start stops when an accepted step lowers its objective by less than ``rtol`` times
-        its value, or when no step is accepted any more.
+        its value, when a rejected step promised (to first order) no more than that, or when
+        no step is accepted any more.
 
     Returns
     -------
@@ -215,16 +251,20 @@ def levenberg_marquardt(
 def _levenberg_marquardt_batch(problem, theta, weights, max_iter, rtol):
     """levenberg_marquardt on one batch; ``theta`` is updated in place and returned."""
     n_starts = theta.shape[0]
-    loss, gradient, hessian = _stationarity_terms(problem, theta, weights)
-    final_loss = loss.copy()
-    batch = _Batch(np.arange(n_starts), theta.copy(), weights, np.full(n_starts, 1e-3),
-                   loss, gradient, hessian)
-    batch.keep(np.isfinite(loss))
+    # Below this the loss is rounding noise: residuals cannot resolve better than a few ulps of log y.
+    ulps = 8 * np.finfo(float).eps * (1.0 + np.abs(problem.log_y).max())
+    rounding_floor = 0.5 * ulps**2 * weights.sum(axis=1)
+    terms = _stationarity_terms(problem, theta, weights)
+    final_loss = terms[0].copy()
+    batch = _Batch(np.arange(n_starts), theta.copy(), weights, np.full(n_starts, 1.0), *terms)
+    batch.keep(np.isfinite(final_loss))
 
     for _ in range(max_iter):
         if batch.rows.size == 0:
             break
         trial = problem.clip(batch.theta + _damped_step(problem, batch))
+        # First-order decrease the step promises; nothing left to gain means converged.
+        promised_gain = -np.einsum("sp,sp->s", batch.gradient, trial - batch.theta)
         trial_terms = _stationarity_terms(problem, trial, batch.weights)
         improved = trial_terms[0] < batch.loss
         gain = np.where(improved, batch.loss - trial_terms[0], 0.0)
@@ -233,7 +273,12 @@ def _levenberg_marquardt_batch(problem, theta, weights, max_iter, rtol):
 
         theta[batch.rows] = batch.theta
         final_loss[batch.rows] = batch.loss
-        done = (improved & (gain <= rtol * batch.loss)) | (batch.damping > 1e10)
+        tolerance = rtol * batch.loss + rounding_floor[batch.rows]
+        done = (
+            (improved & (gain <= tolerance))
+            | (~improved & (promised_gain <= tolerance))
+            | (batch.damping > 1e10)
+        )
         batch.keep(~done)
     return theta, final_loss
 
@@ -243,6 +288,8 @@ def polish(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, float]:
 
     Returns the refined parameters and objective, or the input if refinement did not help.
     """
+    from scipy.optimize import minimize  # imported here: it costs half a second at start-up
+
     lower, upper = problem.bounds
 
     def loss_and_gradient(vector):

@@ -39,6 +39,8 @@ class FitSeries:
         The fitted law.
     band_low, band_high : ndarray or None
         Bootstrap band of the curve (None without bootstrap).
+    compute : float or None
+        Joint laws: the FLOP budget of this isoFLOP line.
     """
 
     label: str
@@ -49,6 +51,7 @@ class FitSeries:
     curve_y: np.ndarray
     band_low: np.ndarray | None
     band_high: np.ndarray | None
+    compute: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,13 @@ def _curve_grid(x: np.ndarray, n_curve: int) -> np.ndarray:
     return np.geomspace(x.min() / _CURVE_MARGIN, x.max() * _CURVE_MARGIN, n_curve)
 
 
-def _series(law, label, x, y, held_out, curve_x, curve_d, level) -> FitSeries:
+def _series(law, label, x, y, held_out, curve_x, curve_d, level, compute=None) -> FitSeries:
     inputs = curve_x if curve_d is None else np.column_stack([curve_x, curve_d])
     band_low = band_high = None
     if law.bootstrap_theta_ is not None:
         band_low, band_high = law.predict_interval(inputs, level)
-    return FitSeries(label, x, y, held_out, curve_x, law.predict(inputs), band_low, band_high)
+    return FitSeries(label, x, y, held_out, curve_x, law.predict(inputs), band_low, band_high,
+                     compute)
 
 
 def _isoflop_series(law, columns, y, held_out, n_curve, max_groups, flop_model, level):
@@ -130,9 +134,9 @@ def _isoflop_series(law, columns, y, held_out, n_curve, max_groups, flop_model, 
         log10_budget = float(np.median(log10_c[members]))
         curve_n = _curve_grid(columns[0][members], n_curve)
         curve_d = np.exp(log_tokens(log10_budget * np.log(10), np.log(curve_n), flop_model))
-        name = f"C ~ {10 ** log10_budget:.2g} FLOPs"
-        series.append(_series(law, name, columns[0][members], y[members], held_out[members],
-                              curve_n, curve_d, level))
+        budget = 10**log10_budget
+        series.append(_series(law, f"C ~ {budget:.2g} FLOPs", columns[0][members], y[members],
+                              held_out[members], curve_n, curve_d, level, budget))
     return series
 
 
