@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglab.errors import UserError
 from scalinglab.fit.forms import Form
 
 DEFAULT_HUBER_DELTA = 1e-3
@@ -117,8 +118,7 @@ def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray
         residuals = pred - problem.log_y
         magnitude = np.abs(residuals)
         inside = magnitude <= delta
-        loss_terms = np.where(inside, 0.5 * residuals * residuals, delta * (magnitude - 0.5 * delta))
-        loss = np.einsum("sn,sn->s", loss_terms, weights)
+        loss = np.einsum("sn,sn->s", huber(residuals, delta), weights)
         weighted_psi = weights * np.clip(residuals, -delta, delta)
         columns = [np.broadcast_to(column, residuals.shape) for column in jacobian]
         gradient = np.stack([np.einsum("sn,sn->s", c, weighted_psi) for c in columns], axis=1)
@@ -364,6 +364,9 @@ def fit_multistart(
         candidates = candidates[np.argsort(loss, kind="stable")[:n_keep]]
     refined, refined_loss = levenberg_marquardt(problem, candidates)
     if not np.isfinite(refined_loss).any():
-        raise FloatingPointError("no starting point gave a finite loss")
+        raise UserError(
+            f"form {problem.form.name!r}: no starting point gives a finite loss on these data; "
+            "check the columns or pass start_grid="
+        )
     theta, loss = polish(problem, refined[int(np.argmin(refined_loss))])
     return MultiStartResult(theta=theta, loss=loss, n_starts=len(starts))
