@@ -7,7 +7,7 @@ import pytest
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, backtest, split_holdout
 
-from .conftest import power_table
+from fit_helpers import power_table
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import pytest
 
 from scalinglab.fit import ScalingLaw
 
-from .conftest import power_table
-from .test_forms import EXAMPLE_PARAMS, reference_prediction
+from fit_helpers import EXAMPLE_PARAMS, power_table, reference_prediction
 
 NOISE = 0.005  # standard deviation of the log noise
 

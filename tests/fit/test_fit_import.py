@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import REPO
+from fit_helpers import REPO
 
 
 def test_import_needs_only_numpy_scipy_and_pandas():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import CHINCHILLA_CSV, REPO, power_table
+from fit_helpers import CHINCHILLA_CSV, REPO, power_table
 
 CHINCHILLA_ARGS = [
     str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "Model Size,D", "--y", "loss",

@@ -5,7 +5,7 @@ import pytest
 
 from scalinglab.fit import ScalingLaw, draw_fit, fit_plot_data, save_fit_figure, split_holdout
 
-from .conftest import power_table
+from fit_helpers import power_table
 
 
 @pytest.fixture(scope="module")
