@@ -1,0 +1,146 @@
+"""Compute-optimal allocation: for a FLOP budget C, the model size N* and data size D* that
+minimise a fitted joint law L(N, D) subject to C = flops(N, D).
+
+The FLOP model is "FLOPs per training token as a function of N": C = k * N * D for a number
+k (6 by default: forward + backward pass, Kaplan et al. 2020), or C = f(N) * D for a callable
+f (e.g. one that adds attention FLOPs). The minimum over log N is found by a vectorised
+bisection for the fitted parameters and every bootstrap replicate at once; for the
+Chinchilla form with C = 6ND it agrees with the closed form
+N* = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.fit.bootstrap import percentile_interval
+
+FlopModel = float | Callable[[np.ndarray], np.ndarray]
+DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0
+_SLOPE_STEP = 1e-4  # in log N: small against the curvature of the loss along a budget line
+
+
+def log_tokens(log_compute: np.ndarray, log_n: np.ndarray, flop_model: FlopModel) -> np.ndarray:
+    """log D such that the FLOP model spends exp(log_compute) on a model of exp(log_n) params.
+
+    Parameters
+    ----------
+    log_compute, log_n : ndarray
+        Log FLOP budget and log parameter count (broadcastable).
+    flop_model : float or callable
+        A number k means C = k*N*D; a callable f(N) gives the training FLOPs per token.
+    """
+    if callable(flop_model):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return log_compute - np.log(np.asarray(flop_model(np.exp(log_n)), dtype=float))
+    return log_compute - np.log(flop_model) - log_n
+
+
+def log_flops(log_n: np.ndarray, log_d: np.ndarray, flop_model: FlopModel) -> np.ndarray:
+    """log C of training a model of exp(log_n) parameters on exp(log_d) tokens."""
+    if callable(flop_model):
+        return log_d + np.log(np.asarray(flop_model(np.exp(log_n)), dtype=float))
+    return log_d + np.log(flop_model) + log_n
+
+
+def slope_bisection_minimum(fun, low: np.ndarray, high: np.ndarray, n_iter: int = 80) -> np.ndarray:
+    """Elementwise minimiser of a unimodal function on [low, high], by bisecting on the sign
+    of its central-difference slope.
+
+    Comparing function values (golden section) cannot place a minimum closer than about
+    sqrt(machine epsilon) in relative terms, because the function is flat there; the sign of
+    the slope stays informative much closer to it.
+
+    Parameters
+    ----------
+    fun : callable
+        Takes and returns arrays of the shape of ``low``; evaluated twice per iteration.
+    low, high : ndarray
+        Bracket of each independent problem.
+    n_iter : int
+        Iterations; each halves the bracket.
+    """
+    low, high = np.array(low, dtype=float), np.array(high, dtype=float)
+    for _ in range(n_iter):
+        middle = 0.5 * (low + high)
+        rising = fun(middle + _SLOPE_STEP) > fun(middle - _SLOPE_STEP)
+        high = np.where(rising, middle, high)
+        low = np.where(rising, low, middle)
+    return 0.5 * (low + high)
+
+
+def _check_joint_law(law) -> None:
+    if not hasattr(law, "params_"):
+        raise UserError("the law is not fitted yet; call fit() first")
+    if law.form_.inputs != ("N", "D"):
+        raise UserError(
+            f"compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan), "
+            f"not {law.form_.name!r}"
+        )
+
+
+def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: FlopModel):
+    """argmin over log N of the predicted log loss, shape (S, m) for S parameter rows."""
+
+    def log_loss(log_n):
+        log_x = np.stack([log_n, log_tokens(log_compute, log_n, flop_model)], axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return law.form_.log_predict(theta, log_x)
+
+    shape = (len(theta), len(log_compute))
+    # Between one parameter and a model that would see a single token.
+    high = np.broadcast_to(log_compute, shape)
+    return slope_bisection_minimum(log_loss, np.zeros(shape), high)
+
+
+def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,
+                    level: float | None = None) -> pd.DataFrame:
+    """Compute-optimal N*, D*, tokens per parameter and loss for each FLOP budget.
+
+    Parameters
+    ----------
+    law : ScalingLaw
+        A fitted joint law (form "chinchilla" or "kaplan", x = [N, D]).
+    compute : float or array-like
+        FLOP budgets C.
+    flop_model : float or callable
+        A number k: C = k*N*D (default 6). A callable f: C = f(N)*D, f giving FLOPs per token.
+    level : float, optional
+        Coverage of the bootstrap intervals; the law's ``ci_level`` by default.
+
+    Returns
+    -------
+    DataFrame
+        One row per budget: ``compute``, ``N_opt``, ``D_opt``, ``tokens_per_param``,
+        ``loss_opt``, and ``<column>_low`` / ``<column>_high`` when the law was bootstrapped.
+    """
+    _check_joint_law(law)
+    budgets = np.atleast_1d(np.asarray(compute, dtype=float))
+    if not (np.isfinite(budgets).all() and (budgets > 1).all()):
+        raise UserError("compute budgets must be finite numbers of FLOPs > 1")
+    if not callable(flop_model) and not (np.isfinite(flop_model) and flop_model > 0):
+        raise UserError(f"flop_model must be a positive number or a callable, got {flop_model!r}")
+    theta = law.theta_[None, :]
+    if law.bootstrap_theta_ is not None:
+        theta = np.vstack([theta, law.bootstrap_theta_])
+    log_compute = np.log(budgets)
+    log_n = _optimal_log_n(law, theta, log_compute, flop_model)
+    log_d = log_tokens(log_compute, log_n, flop_model)
+    log_loss = law.form_.log_predict(theta, np.stack([log_n, log_d], axis=-1))
+    figures = {
+        "N_opt": np.exp(log_n),
+        "D_opt": np.exp(log_d),
+        "tokens_per_param": np.exp(log_d - log_n),
+        "loss_opt": np.exp(log_loss),
+    }
+    table = {"compute": budgets}
+    for name, values in figures.items():
+        table[name] = values[0]
+        if len(theta) > 1:
+            low, high = percentile_interval(values[1:], law.ci_level if level is None else level)
+            table[f"{name}_low"], table[f"{name}_high"] = low, high
+    return pd.DataFrame(table)

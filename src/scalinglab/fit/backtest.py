@@ -1,0 +1,122 @@
+"""Backtest: fit on a subset, predict the rest, and say how far off and how often inside.
+
+The held-out rows are the largest model sizes (``holdout=k``: the k largest distinct values
+of the first x column) or the rows outside a condition (``holdout="N < 1e9"`` fits on the rows
+where it holds), so the test is one of extrapolation, the use a scaling law is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.fit.data import as_column_list, filter_rows, numeric_column
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Outcome of :func:`backtest`.
+
+    Attributes
+    ----------
+    law : ScalingLaw
+        The law fitted on the training rows.
+    held_out : DataFrame
+        The held-out rows with ``predicted``, ``log_error`` (log predicted - log observed) and,
+        with a bootstrap, ``low`` / ``high`` (observation interval) and ``inside``.
+    rmse_log : float
+        Root mean square of ``log_error`` over the held-out rows.
+    coverage : float or None
+        Fraction of held-out rows inside their interval; None without bootstrap.
+    level : float
+        Nominal coverage of the intervals.
+    n_train : int
+        Rows the law was fitted on.
+    """
+
+    law: object
+    held_out: pd.DataFrame
+    rmse_log: float
+    coverage: float | None
+    level: float
+    n_train: int
+
+    @property
+    def n_test(self) -> int:
+        """Number of held-out rows."""
+        return len(self.held_out)
+
+
+def split_holdout(
+    data: pd.DataFrame, size_column: str, holdout: int | str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, held-out rows) for ``holdout`` = k largest sizes or a training condition.
+
+    Parameters
+    ----------
+    data : DataFrame
+        All rows.
+    size_column : str
+        Column whose largest distinct values are held out when ``holdout`` is an int.
+    holdout : int or str
+        k >= 1, or a condition such as ``"N < 1e9"`` that selects the training rows.
+    """
+    if isinstance(holdout, str):
+        train = filter_rows(data, holdout, what=f"holdout {holdout!r}")
+        test = data.drop(index=train.index)
+    else:
+        if int(holdout) != holdout or holdout < 1:
+            raise UserError(f"holdout must be a number of sizes >= 1 or a condition, got {holdout!r}")
+        sizes = numeric_column(data, size_column)
+        distinct = np.unique(sizes)
+        if holdout >= len(distinct):
+            raise UserError(
+                f"holdout {holdout} would hold out every size: column {size_column!r} has only "
+                f"{len(distinct)} distinct values"
+            )
+        held = sizes >= distinct[-int(holdout)]
+        train, test = data[~held], data[held]
+    if len(test) == 0:
+        raise UserError(f"holdout {holdout!r} leaves no row to test on")
+    return train, test
+
+
+def backtest(
+    law, data: pd.DataFrame, *, x: str | Sequence[str], y: str, holdout: int | str = 1,
+    level: float = 0.95,
+) -> BacktestResult:
+    """Fit a copy of ``law`` on part of ``data`` and score its predictions on the rest.
+
+    Parameters
+    ----------
+    law : ScalingLaw
+        Its options are used (form, Huber delta, bootstrap, seed); it is not modified.
+    data : DataFrame
+        All rows.
+    x, y : column names
+        As for :meth:`ScalingLaw.fit`; the first x column defines "size" for ``holdout=k``.
+    holdout : int or str
+        The k largest sizes, or a condition selecting the training rows (``"N < 1e9"``).
+    level : float
+        Coverage of the observation intervals checked.
+    """
+    x_names = as_column_list(x)
+    train, test = split_holdout(data, x_names[0], holdout)
+    fitted = law.clone().fit(train, x=x_names, y=y)
+    observed = numeric_column(test, y)
+    predicted = fitted.predict(test)
+    held_out = test.copy()
+    held_out["predicted"] = predicted
+    held_out["log_error"] = np.log(predicted) - np.log(observed)
+    coverage = None
+    if fitted.bootstrap_theta_ is not None:
+        low, high = fitted.predict_interval(test, level, kind="observation")
+        held_out["low"], held_out["high"] = low, high
+        held_out["inside"] = (low <= observed) & (observed <= high)
+        coverage = float(held_out["inside"].mean())
+    rmse = float(np.sqrt(np.mean(held_out["log_error"] ** 2)))
+    return BacktestResult(fitted, held_out, rmse, coverage, level, len(train))

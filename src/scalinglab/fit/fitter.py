@@ -1,0 +1,372 @@
+"""Robust multi-start fitting: Huber loss on log residuals, minimised for many starts at once.
+
+The objective of one parameter vector theta is
+
+    f(theta) = sum_i w_i * huber_delta(log_predict(theta, x_i) - log y_i)
+
+with w_i = 1 for a plain fit and w_i = the number of times row i was drawn for a bootstrap
+replicate. ``levenberg_marquardt`` minimises it for S parameter vectors (and, for the bootstrap,
+S weight vectors) in one batch of numpy operations: each iteration solves S small p x p systems.
+
+The step. The Huber loss is quadratic for |r| <= delta and linear beyond, so the Gauss-Newton
+curvature of the objective comes only from the points inside: H_in = J_in^T J_in. With a small
+delta (1e-3, nearly an L1 fit) few points are inside and H_in is singular far from the optimum.
+The step therefore solves
+
+    (H_in + lambda * H_irls) step = -gradient,   H_irls = J^T diag(min(1, delta/|r|)) J,
+
+where H_irls is the curvature of the reweighted least-squares majoriser of the Huber loss
+(huber(r) <= huber(r0) + w(r0)/2 (r^2 - r0^2), w = min(1, delta/|r|)). A large lambda gives
+short reweighted steps, which always descend; lambda -> 0 gives Gauss-Newton on the points
+inside, which converges in a few steps once they are identified (the idea of Madsen and
+Nielsen's finite algorithm for Huber regression). Reweighting alone needs hundreds of
+iterations near an L1-like optimum. A step is kept only when it lowers the true objective;
+lambda shrinks after a kept step and grows after a rejected one, per start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalinglab.errors import UserError
+from scalinglab.fit.forms import Form
+
+DEFAULT_HUBER_DELTA = 1e-3
+
+# Starts x points optimised in one batch; bounds the size of each temporary array (~12 MB).
+_MAX_CELLS_PER_BATCH = 1_500_000
+
+
+def huber(residuals: np.ndarray, delta: float) -> np.ndarray:
+    """Huber loss, elementwise: r^2/2 for |r| <= delta, delta*(|r| - delta/2) beyond.
+
+    Parameters
+    ----------
+    residuals : ndarray
+        Residuals (here: log predicted minus log observed).
+    delta : float
+        Where the loss turns from quadratic to linear.
+    """
+    magnitude = np.abs(residuals)
+    return np.where(magnitude <= delta, 0.5 * residuals**2, delta * (magnitude - 0.5 * delta))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The data and loss of one fit, in log space.
+
+    Attributes
+    ----------
+    form : Form
+        The scaling-law form.
+    log_x : ndarray of shape (n, d)
+        Log of the inputs.
+    log_y : ndarray of shape (n,)
+        Log of the observed values.
+    delta : float
+        Huber delta on log residuals.
+    """
+
+    form: Form
+    log_x: np.ndarray
+    log_y: np.ndarray
+    delta: float = DEFAULT_HUBER_DELTA
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the internal parameters, each (p,)."""
+        return self.form.bounds(self.log_x)
+
+    def clip(self, theta: np.ndarray) -> np.ndarray:
+        """Project parameter vectors onto the bounds."""
+        lower, upper = self.bounds
+        return np.clip(theta, lower, upper)
+
+    def objective(self, theta: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Summed Huber loss of each parameter vector, shape (S,).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (S, p)
+            Internal parameters.
+        weights : ndarray of shape (n,) or (S, n), optional
+            Weight of each point (bootstrap counts); 1 when omitted.
+        """
+        residuals = self.form.log_predict(np.atleast_2d(theta), self.log_x) - self.log_y
+        loss = huber(residuals, self.delta)
+        if weights is not None:
+            loss = loss * weights
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isfinite(loss).all(axis=1), loss.sum(axis=1), np.inf)
+
+
+def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray):
+    """Objective, gradient and the two curvature matrices of each row of ``theta``.
+
+    Returns
+    -------
+    loss : (S,), inf where the loss is not finite
+    gradient : (S, p)
+    hessian_inside : (S, p, p), J^T diag(weights * [|r| <= delta]) J
+    hessian_irls : (S, p, p), J^T diag(weights * min(1, delta/|r|)) J
+    """
+    delta = problem.delta
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        pred, jacobian = problem.form.log_predict_and_jacobian(theta, problem.log_x)
+        residuals = pred - problem.log_y
+        magnitude = np.abs(residuals)
+        inside = magnitude <= delta
+        loss = np.einsum("sn,sn->s", huber(residuals, delta), weights)
+        weighted_psi = weights * np.clip(residuals, -delta, delta)
+        columns = [np.broadcast_to(column, residuals.shape) for column in jacobian]
+        gradient = np.stack([np.einsum("sn,sn->s", c, weighted_psi) for c in columns], axis=1)
+        hessian_inside = _inside_gram(columns, weights * inside)
+        hessian_irls = _weighted_gram(columns, weights * (delta / np.maximum(magnitude, delta)))
+    finite = (
+        np.isfinite(loss)
+        & np.isfinite(gradient).all(axis=1)
+        & np.isfinite(hessian_irls).all(axis=(1, 2))
+    )
+    return np.where(finite, loss, np.inf), gradient, hessian_inside, hessian_irls
+
+
+def _inside_gram(columns: list[np.ndarray], inside_weights: np.ndarray) -> np.ndarray:
+    """_weighted_gram for the points inside the quadratic zone, computed only for the rows that
+    have any: far from an optimum (the first multi-start rounds) that is few rows."""
+    n_params = len(columns)
+    gram = np.zeros((inside_weights.shape[0], n_params, n_params))
+    rows = np.flatnonzero(inside_weights.any(axis=1))
+    if rows.size:
+        gram[rows] = _weighted_gram([column[rows] for column in columns], inside_weights[rows])
+    return gram
+
+
+def _weighted_gram(columns: list[np.ndarray], point_weights: np.ndarray) -> np.ndarray:
+    """J^T diag(point_weights) J per row, from the Jacobian columns (each (S, n))."""
+    n_params = len(columns)
+    gram = np.empty((point_weights.shape[0], n_params, n_params))
+    for j, column_j in enumerate(columns):
+        weighted_column = point_weights * column_j
+        for k in range(j, n_params):
+            gram[:, j, k] = gram[:, k, j] = np.einsum("sn,sn->s", weighted_column, columns[k])
+    return gram
+
+
+@dataclass
+class _Batch:
+    """The still-running starts of a Levenberg-Marquardt batch and their current state."""
+
+    rows: np.ndarray  # which start (row of the output) each batch row is
+    theta: np.ndarray
+    weights: np.ndarray
+    damping: np.ndarray
+    loss: np.ndarray
+    gradient: np.ndarray
+    hessian_inside: np.ndarray
+    hessian_irls: np.ndarray
+
+    _STATE = ("rows", "theta", "weights", "damping", "loss", "gradient", "hessian_inside",
+              "hessian_irls")
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in self._STATE:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def accept(self, improved, theta, loss, gradient, hessian_inside, hessian_irls) -> None:
+        self.theta[improved] = theta[improved]
+        self.loss[improved] = loss[improved]
+        self.gradient[improved] = gradient[improved]
+        self.hessian_inside[improved] = hessian_inside[improved]
+        self.hessian_irls[improved] = hessian_irls[improved]
+
+
+def _damped_step(problem: Problem, batch: _Batch) -> np.ndarray:
+    """Solve (H_in + lambda H_irls) step = -gradient for every row (see the module docstring)."""
+    lower, upper = problem.bounds
+    theta, gradient = batch.theta, batch.gradient
+    # A parameter at a bound whose descent direction points outside stays where it is.
+    pinned = ((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0))
+    free = ~pinned
+    system = batch.hessian_inside + batch.damping[:, None, None] * batch.hessian_irls
+    system *= free[:, :, None] & free[:, None, :]
+    # A floor keeps the system positive definite where a parameter has (almost) no influence.
+    irls_diagonal = np.diagonal(batch.hessian_irls, axis1=1, axis2=2)
+    floor = 1e-10 * irls_diagonal.max(axis=1, keepdims=True) + 1e-300
+    p = system.shape[1]
+    system[:, np.arange(p), np.arange(p)] += floor + pinned
+    rhs = np.where(pinned, 0.0, gradient)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return -np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
+
+
+def levenberg_marquardt(
+    problem: Problem,
+    theta0: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    max_iter: int = 500,
+    rtol: float = 1e-12,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise the Huber objective from every row of ``theta0`` at once.
+
+    Parameters
+    ----------
+    problem : Problem
+        Data, form and Huber delta.
+    theta0 : ndarray of shape (S, p)
+        Starting internal parameters, one row per start.
+    weights : ndarray of shape (n,) or (S, n), optional
+        Point weights, shared or one vector per start (bootstrap replicates).
+    max_iter : int
+        Iteration cap per start.
+    rtol : float
+        A start stops when an accepted step lowers its objective by less than ``rtol`` times
+        its value, when a rejected step promised (to first order) no more than that, or when
+        no step is accepted any more.
+
+    Returns
+    -------
+    theta : ndarray of shape (S, p)
+        Final parameters.
+    loss : ndarray of shape (S,)
+        Final objective values (inf where the start never produced a finite loss).
+    """
+    theta = problem.clip(np.array(theta0, dtype=float, copy=True))
+    n_starts, n_points = theta.shape[0], len(problem.log_y)
+    if weights is None:
+        weights = np.ones(n_points)
+    weights = np.broadcast_to(np.asarray(weights, dtype=float), (n_starts, n_points))
+    per_batch = max(1, _MAX_CELLS_PER_BATCH // n_points)
+    results = [
+        _levenberg_marquardt_batch(
+            problem, theta[i : i + per_batch], weights[i : i + per_batch], max_iter, rtol
+        )
+        for i in range(0, n_starts, per_batch)
+    ]
+    return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+
+
+def _levenberg_marquardt_batch(problem, theta, weights, max_iter, rtol):
+    """levenberg_marquardt on one batch; ``theta`` is updated in place and returned."""
+    n_starts = theta.shape[0]
+    # Below this the loss is rounding noise: residuals cannot resolve better than a few ulps of log y.
+    ulps = 8 * np.finfo(float).eps * (1.0 + np.abs(problem.log_y).max())
+    rounding_floor = 0.5 * ulps**2 * weights.sum(axis=1)
+    terms = _stationarity_terms(problem, theta, weights)
+    final_loss = terms[0].copy()
+    batch = _Batch(np.arange(n_starts), theta.copy(), weights, np.full(n_starts, 1.0), *terms)
+    batch.keep(np.isfinite(final_loss))
+
+    for _ in range(max_iter):
+        if batch.rows.size == 0:
+            break
+        trial = problem.clip(batch.theta + _damped_step(problem, batch))
+        # First-order decrease the step promises; nothing left to gain means converged.
+        promised_gain = -np.einsum("sp,sp->s", batch.gradient, trial - batch.theta)
+        trial_terms = _stationarity_terms(problem, trial, batch.weights)
+        improved = trial_terms[0] < batch.loss
+        gain = np.where(improved, batch.loss - trial_terms[0], 0.0)
+        batch.accept(improved, trial, *trial_terms)
+        batch.damping = np.where(improved, np.maximum(batch.damping / 3, 1e-9), batch.damping * 4)
+
+        theta[batch.rows] = batch.theta
+        final_loss[batch.rows] = batch.loss
+        tolerance = rtol * batch.loss + rounding_floor[batch.rows]
+        done = (
+            (improved & (gain <= tolerance))
+            | (~improved & (promised_gain <= tolerance))
+            | (batch.damping > 1e10)
+        )
+        batch.keep(~done)
+    return theta, final_loss
+
+
+def polish(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, float]:
+    """Refine one parameter vector with SciPy's L-BFGS-B (analytic gradient), as the paper does.
+
+    Returns the refined parameters and objective, or the input if refinement did not help.
+    """
+    from scipy.optimize import minimize  # imported here: it costs half a second at start-up
+
+    lower, upper = problem.bounds
+
+    def loss_and_gradient(vector):
+        pred, jacobian = problem.form.log_predict_and_jacobian(vector[None, :], problem.log_x)
+        residuals = pred[0] - problem.log_y
+        psi = np.clip(residuals, -problem.delta, problem.delta)
+        gradient = [np.sum(np.broadcast_to(column, pred.shape)[0] * psi) for column in jacobian]
+        return huber(residuals, problem.delta).sum(), np.array(gradient)
+
+    start_loss = float(problem.objective(theta[None, :])[0])
+    result = minimize(
+        loss_and_gradient,
+        theta,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(lower, upper)),
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000},
+    )
+    if np.isfinite(result.fun) and result.fun < start_loss:
+        return result.x, float(result.fun)
+    return theta, start_loss
+
+
+@dataclass(frozen=True)
+class MultiStartResult:
+    """Outcome of a multi-start fit.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (p,)
+        Best internal parameters.
+    loss : float
+        Objective at ``theta``.
+    n_starts : int
+        Number of starting points tried.
+    """
+
+    theta: np.ndarray
+    loss: float
+    n_starts: int
+
+
+def fit_multistart(
+    problem: Problem,
+    starts: np.ndarray,
+    *,
+    round_iter: int = 2,
+    shrink: int = 3,
+    min_keep: int = 24,
+) -> MultiStartResult:
+    """Fit from every start at once, dropping the least promising ones as the fit proceeds.
+
+    Successive halving: all starts take ``round_iter`` batched iterations, the best
+    1/``shrink`` of them go on, and so on until ``min_keep`` remain; those run to convergence
+    and the best is polished with L-BFGS-B. Starts far from any good basin cost a few cheap
+    iterations instead of a full local optimisation each.
+
+    Parameters
+    ----------
+    problem : Problem
+        Data, form and Huber delta.
+    starts : ndarray of shape (S, p)
+        Starting points (internal parameters).
+    round_iter, shrink, min_keep : int
+        Iterations per round, the factor by which each round cuts the starts, and how many
+        starts are run to convergence.
+    """
+    candidates = np.asarray(starts, dtype=float)
+    while len(candidates) > min_keep:
+        candidates, loss = levenberg_marquardt(problem, candidates, max_iter=round_iter)
+        n_keep = max(min_keep, len(candidates) // shrink)
+        candidates = candidates[np.argsort(loss, kind="stable")[:n_keep]]
+    refined, refined_loss = levenberg_marquardt(problem, candidates)
+    if not np.isfinite(refined_loss).any():
+        raise UserError(
+            f"form {problem.form.name!r}: no starting point gives a finite loss on these data; "
+            "check the columns or pass start_grid="
+        )
+    theta, loss = polish(problem, refined[int(np.argmin(refined_loss))])
+    return MultiStartResult(theta=theta, loss=loss, n_starts=len(starts))

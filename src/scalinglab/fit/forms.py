@@ -1,0 +1,382 @@
+"""Scaling-law forms, written in log space and evaluated for many parameter vectors at once.
+
+Every form predicts ``log y`` from ``log x`` so that the fit can minimise a robust loss on log
+residuals, as Hoffmann et al. (2022) do. Parameters that are scales (E, A, B, Nc, ...) are
+optimised as their logarithms ("internal" parameters: e = log E, a = log A, ...); sums of
+positive terms become log-sum-exp, which stays finite where the plain formula overflows.
+
+Shapes used throughout: ``theta`` is (S, p) for S parameter vectors, ``log_x`` is (n, d) for n
+points with d inputs (or (S, n, d) when each parameter vector has points of its own, as in the
+compute-optimal search), predictions are (S, n). A Jacobian is a list of p arrays, one per
+parameter, each broadcastable to (S, n): stacking them into one (S, n, p) array would cost more
+than the rest of an optimiser iteration.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalinglab.errors import UserError
+
+_UNBOUNDED = (-np.inf, np.inf)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its internal name and bounds, and how it maps to the published one.
+
+    ``log_scale`` parameters are optimised as their logarithm: public = exp(internal).
+    """
+
+    internal: str
+    public: str
+    bounds: tuple[float, float] = _UNBOUNDED
+    log_scale: bool = False
+
+
+class Form:
+    """A scaling-law form: parameter list, batched log-space prediction and Jacobian, start grid.
+
+    Subclasses define ``name``, ``formula``, ``inputs`` (names of the x columns, in order),
+    ``params`` and the three methods ``log_predict_and_jacobian``, ``start_grid`` and (if the
+    bounds depend on the data) ``bounds``.
+    """
+
+    name: str
+    formula: str
+    inputs: tuple[str, ...]
+    params: tuple[Param, ...]
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of x columns the form takes."""
+        return len(self.inputs)
+
+    @property
+    def n_params(self) -> int:
+        """Number of free parameters."""
+        return len(self.params)
+
+    @property
+    def internal_names(self) -> list[str]:
+        """Names of the optimised (log-space) parameters, in order."""
+        return [p.internal for p in self.params]
+
+    @property
+    def public_names(self) -> list[str]:
+        """Names of the published parameters, in order."""
+        return [p.public for p in self.params]
+
+    def bounds(self, log_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the internal parameters, each of shape (p,).
+
+        Parameters
+        ----------
+        log_x : ndarray of shape (n, d)
+            Log inputs of the data; forms whose bounds depend on the data range use it.
+        """
+        del log_x  # the default bounds do not depend on the data
+        lower = np.array([p.bounds[0] for p in self.params], dtype=float)
+        upper = np.array([p.bounds[1] for p in self.params], dtype=float)
+        return lower, upper
+
+    def log_predict(self, theta: np.ndarray, log_x: np.ndarray) -> np.ndarray:
+        """Predicted log y, shape (S, n), for internal parameters ``theta`` of shape (S, p)."""
+        return self.log_predict_and_jacobian(theta, log_x, jacobian=False)[0]
+
+    def log_predict_and_jacobian(
+        self, theta: np.ndarray, log_x: np.ndarray, jacobian: bool = True
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Predicted log y (S, n) and its derivative in each internal parameter.
+
+        Returns
+        -------
+        pred : ndarray of shape (S, n)
+        jacobian : list of p arrays broadcastable to (S, n), or None if ``jacobian`` is False
+        """
+        raise NotImplementedError
+
+    def start_grid(self, log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+        """Default starting points for the multi-start fit, shape (S, p), internal parameters."""
+        raise NotImplementedError
+
+    def to_public(self, theta: np.ndarray) -> np.ndarray:
+        """Map internal parameters (..., p) to published ones (exp of the log-scale ones)."""
+        theta = np.asarray(theta, dtype=float)
+        is_log = np.array([p.log_scale for p in self.params])
+        with np.errstate(over="ignore"):
+            return np.where(is_log, np.exp(theta), theta)
+
+    def to_internal(self, public: dict[str, float]) -> np.ndarray:
+        """Map a dict of published parameter values to the internal vector (p,)."""
+        missing = set(self.public_names) - set(public)
+        if missing:
+            raise ValueError(f"form {self.name!r} needs values for {sorted(missing)}")
+        return np.array(
+            [np.log(public[p.public]) if p.log_scale else public[p.public] for p in self.params],
+            dtype=float,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Form {self.name}: {self.formula}>"
+
+
+def _logsumexp(terms: list[np.ndarray], weights: bool = True):
+    """Log-sum-exp over the terms, arrays broadcastable to (S, n), and their softmax weights.
+
+    Each row is shifted by one constant (its largest term) rather than elementwise: a term of
+    shape (S, 1), such as the floor e, then costs one exp per row instead of one per point.
+    Within a row the terms span at most (exponent bound) x (range of log x), far below the
+    ~700 that would underflow a whole sum; a sum that still underflows is clamped to the
+    smallest positive float.
+    """
+    shift = terms[0].max(axis=1, keepdims=True)
+    for term in terms[1:]:
+        shift = np.maximum(shift, term.max(axis=1, keepdims=True))
+    shifted = [np.exp(term - shift) for term in terms]
+    total = shifted[0] + shifted[1]
+    for term in shifted[2:]:
+        total += term
+    np.maximum(total, np.finfo(float).tiny, out=total)
+    lse = np.log(total) + shift
+    if not weights:
+        return lse, None
+    inverse_total = 1.0 / total
+    return lse, [term * inverse_total for term in shifted]
+
+
+def _softplus(t: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, t)
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * t))
+
+
+def _columns(theta: np.ndarray) -> list[np.ndarray]:
+    """Split (S, p) into p column vectors of shape (S, 1) that broadcast against (n,)."""
+    return [theta[:, j : j + 1] for j in range(theta.shape[1])]
+
+
+def _floor_fractions_grid(log_y: np.ndarray, fractions=(1e-3, 0.5, 0.8, 0.95)) -> np.ndarray:
+    """Candidate e = log E: the floor as a fraction of the smallest observed y."""
+    return np.log(fractions) + log_y.min()
+
+
+def _intercept_through_median(e: float, log_y_median: float, decay_at_median: float) -> float:
+    """a such that E + exp(a - decay) passes through the median y (floor below it)."""
+    excess = np.exp(log_y_median) - np.exp(e)
+    return np.log(max(excess, 1e-12 * np.exp(log_y_median))) + decay_at_median
+
+
+class Power(Form):
+    """y = E + A * x^(-alpha); log y = LSE(a - alpha*log x, e)."""
+
+    name = "power"
+    formula = "y = E + A * x^(-alpha)"
+    inputs = ("x",)
+    params = (
+        Param("e", "E", log_scale=True),
+        Param("a", "A", log_scale=True),
+        Param("alpha", "alpha", (0.0, 10.0)),
+    )
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, alpha = _columns(theta)
+        lx = log_x[..., 0]
+        pred, softmax = _logsumexp([e, a - alpha * lx], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_floor, w_decay = softmax
+        return pred, [w_floor, w_decay, -w_decay * lx]
+
+    def start_grid(self, log_x, log_y):
+        lx_median, ly_median = np.median(log_x[..., 0]), np.median(log_y)
+        starts = []
+        for e, alpha, shift in itertools.product(
+            _floor_fractions_grid(log_y), (0.05, 0.1, 0.2, 0.4, 0.8, 1.6), (-1.0, 0.0, 1.0)
+        ):
+            a = _intercept_through_median(e, ly_median, alpha * lx_median) + shift
+            starts.append((e, a, alpha))
+        return np.array(starts)
+
+
+class PurePowerLaw(Form):
+    """y = A * x^k with no floor (cost metrics: seconds, bytes, latency); log y = a + k log x."""
+
+    name = "powerlaw"
+    formula = "y = A * x^k"
+    inputs = ("x",)
+    params = (Param("a", "A", log_scale=True), Param("k", "k"))
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        a, k = _columns(theta)
+        lx = log_x[..., 0]
+        pred = a + k * lx
+        if not jacobian:
+            return pred, None
+        return pred, [np.ones((1, 1)), np.broadcast_to(lx, pred.shape)]
+
+    def start_grid(self, log_x, log_y):
+        # Huber regression of a line is convex: the least-squares line is a sufficient start.
+        slope, intercept = np.polyfit(log_x[..., 0], log_y, 1)
+        return np.array([[intercept, slope]])
+
+
+class Chinchilla(Form):
+    """L = E + A/N^alpha + B/D^beta; log L = LSE(a - alpha log N, b - beta log D, e).
+
+    The default start grid is the one of Hoffmann et al. (2022, appendix D.2): alpha, beta in
+    {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}: 4,500 starts.
+    """
+
+    name = "chinchilla"
+    formula = "L = E + A / N^alpha + B / D^beta"
+    inputs = ("N", "D")
+    params = (
+        Param("e", "E", log_scale=True),
+        Param("a", "A", log_scale=True),
+        Param("b", "B", log_scale=True),
+        Param("alpha", "alpha", (0.0, 10.0)),
+        Param("beta", "beta", (0.0, 10.0)),
+    )
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, b, alpha, beta = _columns(theta)
+        log_n, log_d = log_x[..., 0], log_x[..., 1]
+        pred, softmax = _logsumexp([e, a - alpha * log_n, b - beta * log_d], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_e, w_n, w_d = softmax
+        return pred, [w_e, w_n, w_d, -w_n * log_n, -w_d * log_d]
+
+    def start_grid(self, log_x, log_y):
+        exponents = np.arange(0.0, 2.01, 0.5)
+        floors = np.arange(-1.0, 1.01, 0.5)
+        scales = np.arange(0.0, 25.01, 5.0)
+        grid = itertools.product(floors, scales, scales, exponents, exponents)
+        return np.array(list(grid))
+
+
+class Kaplan(Form):
+    """L = ((Nc/N)^(alpha_N/alpha_D) + Dc/D)^alpha_D (Kaplan et al. 2020, eq. 1.5).
+
+    In log space: log L = alpha_D * LSE((alpha_N/alpha_D)(log Nc - log N), log Dc - log D).
+    """
+
+    name = "kaplan"
+    formula = "L = ((Nc / N)^(alpha_N / alpha_D) + Dc / D)^alpha_D"
+    inputs = ("N", "D")
+    params = (
+        Param("log_Nc", "Nc", log_scale=True),
+        Param("log_Dc", "Dc", log_scale=True),
+        Param("alpha_N", "alpha_N", (1e-3, 5.0)),
+        Param("alpha_D", "alpha_D", (1e-3, 5.0)),
+    )
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        log_nc, log_dc, alpha_n, alpha_d = _columns(theta)
+        log_n, log_d = log_x[..., 0], log_x[..., 1]
+        n_term = (alpha_n / alpha_d) * (log_nc - log_n)
+        lse, softmax = _logsumexp([n_term, log_dc - log_d], weights=jacobian)
+        pred = alpha_d * lse
+        if not jacobian:
+            return pred, None
+        w_n, w_d = softmax
+        return pred, [alpha_n * w_n, alpha_d * w_d, w_n * (log_nc - log_n), lse - w_n * n_term]
+
+    def start_grid(self, log_x, log_y):
+        # Each term alone would give the median loss: (Nc/N)^alpha_N = L  =>  log Nc = log N + log L / alpha_N.
+        lx_median = np.median(log_x, axis=0)
+        ly_median = np.median(log_y)
+        starts = []
+        for alpha_n, alpha_d, shift_n, shift_d in itertools.product(
+            (0.05, 0.1, 0.2, 0.4), (0.05, 0.1, 0.2, 0.4), (-3.0, 0.0, 3.0), (-3.0, 0.0, 3.0)
+        ):
+            log_nc = lx_median[0] + ly_median / alpha_n + shift_n
+            log_dc = lx_median[1] + ly_median / alpha_d + shift_d
+            starts.append((log_nc, log_dc, alpha_n, alpha_d))
+        return np.array(starts)
+
+
+class BrokenPowerLaw(Form):
+    """Broken neural scaling law with one break (Caballero et al. 2023, eq. 1):
+
+    y = E + A * x^(-c0) * (1 + (x/d1)^(1/f1))^(-c1*f1)
+
+    The log-log slope is -c0 well below the break d1 and -(c0 + c1) well above it; f1 sets how
+    sharp the break is (in units of log x). In log space:
+    log y = LSE(e, a - c0 log x - c1 f1 softplus((log x - log d1)/f1)).
+    """
+
+    name = "bnsl"
+    formula = "y = E + A * x^(-c0) * (1 + (x / d1)^(1 / f1))^(-c1 * f1)"
+    inputs = ("x",)
+    params = (
+        Param("e", "E", log_scale=True),
+        Param("a", "A", log_scale=True),
+        Param("c0", "c0", (0.0, 10.0)),
+        Param("c1", "c1", (-10.0, 10.0)),
+        Param("log_d1", "d1", log_scale=True),
+        Param("f1", "f1", (1e-2, 10.0)),
+    )
+
+    def bounds(self, log_x):
+        lower, upper = super().bounds(log_x)
+        # A break outside the data cannot be identified from it.
+        j = self.internal_names.index("log_d1")
+        lower[j], upper[j] = log_x[..., 0].min(), log_x[..., 0].max()
+        return lower, upper
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, c0, c1, log_d1, f1 = _columns(theta)
+        lx = log_x[..., 0]
+        t = (lx - log_d1) / f1
+        smooth_break = _softplus(t)
+        decay = a - c0 * lx - c1 * f1 * smooth_break
+        pred, softmax = _logsumexp([e, decay], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_e, w_decay = softmax
+        sig = _sigmoid(t)
+        return pred, [
+            w_e,
+            w_decay,
+            -w_decay * lx,
+            -w_decay * f1 * smooth_break,
+            w_decay * c1 * sig,
+            -w_decay * c1 * (smooth_break - sig * t),
+        ]
+
+    def start_grid(self, log_x, log_y):
+        lx = log_x[..., 0]
+        lx_median, ly_median = np.median(lx), np.median(log_y)
+        starts = []
+        for e, c0, c1, q, f1 in itertools.product(
+            _floor_fractions_grid(log_y, (1e-3, 0.5, 0.9)),
+            (0.1, 0.5),
+            (-0.3, 0.3, 1.0),
+            (0.25, 0.5, 0.75),
+            (0.3, 1.0),
+        ):
+            log_d1 = np.quantile(lx, q)
+            decay_at_median = c0 * lx_median + c1 * f1 * _softplus((lx_median - log_d1) / f1)
+            a = _intercept_through_median(e, ly_median, decay_at_median)
+            starts.append((e, a, c0, c1, log_d1, f1))
+        return np.array(starts)
+
+
+FORMS: dict[str, Form] = {
+    form.name: form for form in (Power(), PurePowerLaw(), Chinchilla(), Kaplan(), BrokenPowerLaw())
+}
+
+
+def get_form(name: str) -> Form:
+    """Look up a form by name; an unknown name is a UserError listing the known ones."""
+    try:
+        return FORMS[name]
+    except KeyError:
+        raise UserError(f"unknown form {name!r}; choose one of {', '.join(FORMS)}") from None

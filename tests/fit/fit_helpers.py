@@ -1,0 +1,56 @@
+"""Helpers of the fit tests (imported as `fit_helpers`; tests/ holds no packages)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[2]
+CHINCHILLA_CSV = REPO / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"
+
+
+def chinchilla_runs() -> pd.DataFrame:
+    """The paper's 240 rows: drop the 5 highest losses; tokens D = C / (6 N)."""
+    raw = pd.read_csv(CHINCHILLA_CSV)
+    kept = raw.sort_values("loss").iloc[:-5]
+    return pd.DataFrame(
+        {"N": kept["Model Size"], "D": kept["Training FLOP"] / (6 * kept["Model Size"]),
+         "loss": kept["loss"]}
+    )
+
+
+def power_table(n=30, seed=0, sigma=0.01, params=(1.7, 400.0, 0.34)) -> pd.DataFrame:
+    """Points of y = E + A x^-alpha with multiplicative log-normal noise."""
+    energy, scale, alpha = params
+    x = np.geomspace(1e6, 1e10, n)
+    noise = np.exp(np.random.default_rng(seed).normal(0, sigma, n))
+    return pd.DataFrame({"x": x, "y": (energy + scale * x**-alpha) * noise})
+
+
+def reference_prediction(name, params, x):
+    """The published formulas in the original (not log) space, from the papers."""
+    p = params
+    if name == "power":
+        return p["E"] + p["A"] * x[:, 0] ** -p["alpha"]
+    if name == "powerlaw":
+        return p["A"] * x[:, 0] ** p["k"]
+    if name == "chinchilla":
+        return p["E"] + p["A"] / x[:, 0] ** p["alpha"] + p["B"] / x[:, 1] ** p["beta"]
+    if name == "kaplan":
+        n, d = x[:, 0], x[:, 1]
+        return ((p["Nc"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["Dc"] / d) ** p["alpha_D"]
+    if name == "bnsl":
+        x0 = x[:, 0]
+        return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (
+            -p["c1"] * p["f1"]
+        )
+    raise AssertionError(name)
+
+
+EXAMPLE_PARAMS = {
+    "power": {"E": 1.7, "A": 400.0, "alpha": 0.34},
+    "powerlaw": {"A": 3e-9, "k": 1.1},
+    "chinchilla": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    "kaplan": {"Nc": 6.4e13, "Dc": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
+    "bnsl": {"E": 0.2, "A": 8.0, "c0": 0.1, "c1": 0.4, "d1": 1e5, "f1": 0.5},
+}

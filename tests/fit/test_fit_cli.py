@@ -1,0 +1,115 @@
+"""`scalinglab fit` as a user runs it: a subprocess on a CSV file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fit_helpers import CHINCHILLA_CSV, REPO, power_table
+
+CHINCHILLA_ARGS = [
+    str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "Model Size,D", "--y", "loss",
+    "--derive", "D=Training FLOP/(6*Model Size)", "--where", "loss < 3.44",
+]
+
+
+def run_cli(*args, check=True):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, "-m", "scalinglab", "fit", *args],
+                            capture_output=True, text=True, env=env, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def chinchilla_json():
+    result = run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3", "--compute", "5.76e23",
+                     "--json")
+    return json.loads(result.stdout)
+
+
+def test_json_has_the_published_fit_and_its_intervals(chinchilla_json):
+    assert chinchilla_json["n_points"] == 240 and chinchilla_json["x"] == ["Model Size", "D"]
+    assert chinchilla_json["params"]["alpha"] == pytest.approx(0.3473, rel=0.01)
+    assert chinchilla_json["params"]["B"] == pytest.approx(2143.86, rel=0.01)
+    low, high = chinchilla_json["ci"]["alpha"]
+    assert low < chinchilla_json["params"]["alpha"] < high
+    assert (chinchilla_json["n_bootstrap"], chinchilla_json["seed"]) == (200, 3)
+    (allocation,) = chinchilla_json["compute_optimal"]
+    assert allocation["compute"] == 5.76e23 and 1e10 < allocation["N_opt"] < 1e12
+
+
+def test_same_seed_same_json(chinchilla_json):
+    again = json.loads(run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3",
+                               "--compute", "5.76e23", "--json").stdout)
+    assert again == chinchilla_json
+
+
+def test_renaming_by_derive_gives_the_same_fit(chinchilla_json):
+    renamed = json.loads(run_cli(
+        str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "N,D", "--y", "loss",
+        "--derive", "N=Model Size", "--derive", "D=`Training FLOP`/(6*N)",
+        "--where", "loss < 3.44", "--bootstrap", "0", "--json").stdout)
+    assert renamed["params"] == pytest.approx(chinchilla_json["params"], rel=1e-9)
+    assert renamed["ci"] is None
+
+
+def test_table_output_names_every_parameter(tmp_path):
+    path = tmp_path / "runs.csv"
+    power_table(n=12).to_csv(path, index=False)
+    result = run_cli(str(path), "--x", "x", "--y", "y", "--bootstrap", "100")
+    for name in ("E", "A", "alpha", "95% CI"):
+        assert name in result.stdout
+
+
+def test_holdout_and_figure(tmp_path):
+    path, figure = tmp_path / "runs.csv", tmp_path / "fit.png"
+    power_table(n=20).to_csv(path, index=False)
+    result = run_cli(str(path), "--x", "x", "--y", "y", "--holdout", "3", "--bootstrap", "100",
+                     "--json", "--out", str(figure))
+    backtest = json.loads(result.stdout)["backtest"]
+    assert (backtest["n_train"], backtest["n_test"]) == (17, 3)
+    assert len(backtest["held_out"]) == 3 and 0 <= backtest["coverage"] <= 1
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_holdout_by_condition_in_the_table_output(tmp_path):
+    path = tmp_path / "runs.csv"
+    power_table(n=20).to_csv(path, index=False)
+    result = run_cli(str(path), "--x", "x", "--y", "y", "--holdout", "x < 3e9", "--bootstrap", "100")
+    assert "backtest: fitted on" in result.stdout and "RMSE" in result.stdout
+
+
+# Each message is tested in-process (test_validation); here: that the CLI makes it one line, exit 2.
+@pytest.mark.parametrize("args, message", [
+    (["--x", "size", "--y", "y"], "column 'size' not found"),
+    (["--x", "x", "--y", "y", "--form", "powr"], "unknown form 'powr'"),
+    (["--x", "x", "--y", "bad"], "not numeric"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
+    path = tmp_path / "runs.csv"
+    table = power_table(n=8)
+    table["bad"] = ["a"] * 8
+    table.to_csv(path, index=False)
+    result = run_cli(str(path), *args, check=False)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_a_missing_file_is_exit_status_2(tmp_path):
+    result = run_cli(str(tmp_path / "nope.csv"), "--x", "x", "--y", "y", check=False)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_nan_rows_are_reported_by_the_cli(tmp_path):
+    path = tmp_path / "runs.csv"
+    table = power_table(n=8)
+    table.loc[2, "y"] = np.nan
+    table.to_csv(path, index=False)
+    result = run_cli(str(path), "--x", "x", "--y", "y", check=False)
+    assert result.returncode == 2 and "missing (NaN)" in result.stderr
