@@ -98,7 +98,7 @@ def fit_metric_vs_params(
     metric: str = "val_loss",
     x: str = "n_params",
     group_by: str = "train_size",
-    n_bootstrap: int = 200,
+    n_bootstrap: int = 1000,
     random_state: int = 0,
     best_lr_only: bool = True,
 ) -> FitOutcome:
@@ -175,6 +175,11 @@ def _fit_group(
         return None
     complement = _fitted_as_complement(metric)
     target = rows.assign(**{metric: 1.0 - rows[metric]}) if complement else rows
+    if (target[metric] <= 0).any():
+        # A perfect score or a zero cost has no logarithm: the law is not defined there.
+        shown = f"1 - {metric}" if complement else metric
+        warnings.append(f"{where}: {shown} reaches 0 for some runs; no {form} law fitted to it")
+        return None
     law = ScalingLaw(form=form, n_bootstrap=n_bootstrap, random_state=random_state).fit(target, x=x, y=metric)
     return GroupFit(
         metric, x, group_by, group, law, len(rows), (float(rows[x].min()), float(rows[x].max())), complement
@@ -251,19 +256,16 @@ class ScalingEffect:
 
 
 def scaling_effect(
-    frame: pd.DataFrame,
     outcome: FitOutcome,
     group: float,
     *,
     costs: tuple[str, ...] = ("train_seconds",),
     decade: float = 10.0,
-    n_resamples: int = 100,
-    random_state: int = 0,
 ) -> ScalingEffect | None:
     """The effect of the last `decade`-fold of parameters trained at data size `group`.
 
-    The interval of the quality change comes from refitting the law on runs resampled with
-    replacement, so it keeps the correlation between the two ends that separate intervals lose;
+    The interval of the quality change comes from the law's bootstrap (refits on runs resampled
+    with replacement), taken jointly at both ends so it keeps their correlation;
     the interval of a cost ratio comes from the interval of its exponent.
     """
     fit = outcome.quality_for(group)
@@ -273,9 +275,7 @@ def scaling_effect(
     n_from = max(fit.x_range[0], n_to / decade)
     ends = np.array([n_from, n_to])
     metric_from, metric_to = fit.predict(ends)
-    rows = ok_runs(frame)
-    rows = rows[(rows[fit.group_by] == group) & np.isfinite(rows[fit.metric])]
-    ratios = _resampled_changes(rows, fit, ends, n_resamples, random_state)
+    ratios = _resampled_changes(fit, ends)
     change_ci = tuple(np.quantile(ratios, [0.025, 0.975])) if len(ratios) >= 20 else None
     cost_ratios = {}
     for cost in costs:
@@ -288,23 +288,14 @@ def scaling_effect(
     )
 
 
-def _resampled_changes(rows: pd.DataFrame, fit: GroupFit, ends: np.ndarray, n_resamples: int, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    target = rows.assign(**{fit.metric: 1.0 - rows[fit.metric]}) if fit.complement else rows
-    changes = []
-    for _ in range(n_resamples):
-        sample = target.iloc[rng.integers(0, len(target), len(target))]
-        if sample[fit.x].nunique() < MIN_SIZES_TO_FIT:
-            continue
-        try:
-            law = ScalingLaw(form=QUALITY_FORM, n_bootstrap=0, random_state=seed).fit(sample, x=fit.x, y=fit.metric)
-        except (RuntimeError, ValueError, FloatingPointError):
-            continue  # a degenerate resample: its law is not identifiable
-        low, high = np.asarray(law.predict(ends), float)
-        if fit.complement:
-            low, high = 1.0 - low, 1.0 - high
-        changes.append(high / low - 1)
-    return changes
+def _resampled_changes(fit: GroupFit, ends: np.ndarray) -> np.ndarray:
+    """Relative change of the metric between the two ends, for every bootstrap replicate."""
+    if fit.law.bootstrap_theta_ is None:
+        return np.array([])
+    low, high = fit.law.bootstrap_predict(ends).T
+    if fit.complement:
+        low, high = 1.0 - low, 1.0 - high
+    return high / low - 1
 
 
 def _cost_ratio(fit: GroupFit, factor: float) -> tuple[float, tuple[float, float] | None]:

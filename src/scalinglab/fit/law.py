@@ -192,6 +192,17 @@ class ScalingLaw:
         self._check_fitted()
         return np.exp(self.form_.log_predict(self.theta_[None, :], self._log_inputs(data))[0])
 
+    def bootstrap_predict(self, data) -> np.ndarray:
+        """Predicted y of every bootstrap replicate at each row, shape (n_bootstrap, n).
+
+        Derived quantities that combine several predictions (a ratio of two sizes, say) take
+        their interval from these joint draws, which keep the correlation separate intervals lose.
+        """
+        self._check_fitted()
+        if self.bootstrap_theta_ is None:
+            raise UserError("no bootstrap was run (n_bootstrap=0), so there is no interval")
+        return np.exp(self.form_.log_predict(self.bootstrap_theta_, self._log_inputs(data)))
+
     def predict_interval(
         self, data, level: float = 0.95, *, kind: str = "mean"
     ) -> tuple[np.ndarray, np.ndarray]:

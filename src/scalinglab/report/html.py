@@ -149,7 +149,7 @@ def _default_budgets(frame: pd.DataFrame) -> Budgets | None:
 def _quality_section(frame: pd.DataFrame, fit: FitOutcome) -> Section:
     section = Section("How does quality change with size?")
     for group_fit in fit.fits:
-        effect = scaling_effect(frame, fit, group_fit.group)
+        effect = scaling_effect(fit, group_fit.group)
         if effect is not None:
             section.sentences.append(effect.sentence())
     section.sentences += [describe_fit(group_fit) for group_fit in fit.fits]
