@@ -7,7 +7,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import TINY_SWEEP, run_cli
+from cli_helpers import TINY_SWEEP, run_cli
 from headless_chromium import find_chromium, visit
 
 HOSTILE_NAME = '<script>alert("x")</script> & <b>bold</b>'
