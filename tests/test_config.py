@@ -9,7 +9,7 @@ from scalinglab.errors import UserError
 def test_builtin_quickstart_is_valid():
     config = load_config()
     assert config.model.family == "mlp"
-    assert config.model.axes()["width"] == [8, 16, 32, 64, 128, 256]
+    assert config.model.axes()["width"] == [2, 4, 8, 16, 32, 64, 128]
 
 
 def test_scalar_and_list_both_mean_sweep_values(tmp_path: Path):

@@ -198,9 +198,12 @@ def describe_fit(fit: GroupFit) -> str:
     floor = fit.law.params_["E"]
     factor = 10 ** (-alpha)
     quantity = f"1 - {fit.metric}" if fit.complement else fit.metric
+    lowest = float(np.min(fit.law.predict(np.array([fit.x_range[1]]))))
+    # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
+    floor_words = f"approaches a floor of {floor:.3g}" if floor > 0.01 * lowest else "shows no floor within these sizes"
     return (
-        f"With {fit.group_by} = {fit.group:g}, {quantity} approaches a floor of {floor:.3f} and the part above it "
-        f"shrinks as {fit.x}^-{alpha:.2f}{interval}: each 10x more parameters multiplies the excess by {factor:.2f}."
+        f"With {fit.group_by} = {fit.group:g}, {quantity} {floor_words} and the part above it "
+        f"shrinks as {fit.x}^-{alpha:.2f}{interval}: each 10x more parameters multiplies the excess by {factor:.2g}."
     )
 
 

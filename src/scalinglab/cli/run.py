@@ -86,12 +86,24 @@ def _summarise(config, store) -> None:
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
 
 
-def _print_table(table_frame) -> None:
-    from scalinglab.metrics import label
+# Terminal headers are short so the table fits 80 columns; the report and CSV carry full names.
+_SHORT_HEADERS = {
+    "n_params": "params",
+    "train_size": "data",
+    "val_loss": "val loss",
+    "val_accuracy": "val acc",
+    "val_bits_per_byte": "val bits/B",
+    "train_seconds": "train s",
+    "latency_ms_p50": "latency ms",
+    "bytes_fp32": "bytes fp32",
+    "n_seeds": "seeds",
+}
 
+
+def _print_table(table_frame) -> None:
     table = Table(title="Runs by size (mean over seeds)")
     for column in table_frame.columns:
-        table.add_column(label(column), justify="right")
+        table.add_column(_SHORT_HEADERS.get(column, column), justify="right")
     for row in table_frame.itertuples(index=False):
         table.add_row(*(f"{value:.4g}" if isinstance(value, float) else str(value) for value in row))
     Console().print(table)

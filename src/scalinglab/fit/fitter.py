@@ -196,9 +196,14 @@ def _damped_step(problem: Problem, batch: _Batch) -> np.ndarray:
     floor = 1e-10 * irls_diagonal.max(axis=1, keepdims=True) + 1e-300
     p = system.shape[1]
     system[:, np.arange(p), np.arange(p)] += floor + pinned
-    rhs = np.where(pinned, 0.0, gradient)
+    rhs = np.where(pinned, 0.0, gradient)[:, :, None]
     with np.errstate(invalid="ignore", over="ignore"):
-        return -np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
+        try:
+            return -np.linalg.solve(system, rhs)[:, :, 0]
+        except np.linalg.LinAlgError:
+            # Some row is exactly singular (a bootstrap replicate drawn onto too few distinct
+            # sizes, say): the pseudo-inverse gives every row its least-norm step instead.
+            return -(np.linalg.pinv(system) @ rhs)[:, :, 0]
 
 
 def levenberg_marquardt(
