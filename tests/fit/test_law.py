@@ -131,3 +131,16 @@ def test_the_fit_is_fast_enough_for_everyday_use(table):
         ScalingLaw("power", n_bootstrap=0).fit(small, x="x", y="y")
     # Generous for a shared 2-core machine; typically ~30-50 ms per fit.
     assert (time.perf_counter() - began) / 5 < 0.25
+
+
+
+def test_bootstrap_survives_a_saturated_curve_with_singular_replicates():
+    """Validation losses of a quick-start sweep that had saturated (two seeds, six sizes): some
+    bootstrap replicates give exactly singular normal equations. This once raised LinAlgError;
+    the fit must finish with finite intervals."""
+    losses = [0.2801, 0.1616, 0.1476, 0.1298, 0.1267, 0.1069, 0.2589, 0.1343, 0.1226, 0.1353, 0.1120, 0.1229]
+    sizes = [682.0, 1482.0, 3466.0, 8970.0, 26122.0, 85002.0] * 2
+    table = pd.DataFrame({"N": sizes, "loss": losses})
+    law = ScalingLaw("power", n_bootstrap=1000, random_state=0).fit(table, x="N", y="loss")
+    low, high = law.predict_interval(np.array(sizes[:6]))
+    assert np.isfinite(low).all() and np.isfinite(high).all()
