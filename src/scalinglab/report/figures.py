@@ -92,14 +92,9 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
             ax.plot(series.fit_x, series.fit_y, "-", color=color, alpha=0.8)
         if series.fit_low is not None:
             ax.fill_between(series.fit_x, series.fit_low, series.fit_high, color=color, alpha=0.15, linewidth=0)
-    ax.set_xscale("log")
     if data.log_y:
         ax.set_yscale("log")
-    ax.set_xlabel(label(data.x))
-    ax.set_ylabel(label(data.metric))
-    ax.grid(True, which="both", alpha=0.3)
-    if data.series:
-        ax.legend(fontsize="small")
+    _finish_log_x(ax, xlabel=label(data.x), ylabel=label(data.metric), legend=data.series)
 
 
 @dataclass
@@ -155,12 +150,7 @@ def draw_isoflop(data: IsoFlop, ax) -> None:
         ax.plot(curve.x, curve.y, "o-", color=f"C{index % 10}", label=curve.name)
     if len(data.optimal_n):
         ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal")
-    ax.set_xscale("log")
-    ax.set_xlabel(label("n_params"))
-    ax.set_ylabel(f"predicted {label(data.metric)}")
-    ax.grid(True, which="both", alpha=0.3)
-    if data.curves:
-        ax.legend(fontsize="small")
+    _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"predicted {label(data.metric)}", legend=data.curves)
 
 
 @dataclass
@@ -194,12 +184,7 @@ def draw_seed_spread(data: SeedSpread, ax) -> None:
     for index, series in enumerate(data.series):
         offset = 1.0 + 0.03 * (index - (len(data.series) - 1) / 2)
         ax.plot(series.x * offset, series.y, "o", color=f"C{index % 10}", alpha=0.7, label=series.name)
-    ax.set_xscale("log")
-    ax.set_xlabel(label(data.x))
-    ax.set_ylabel(f"{label(data.metric)}, every seed")
-    ax.grid(True, which="both", alpha=0.3)
-    if data.series:
-        ax.legend(fontsize="small")
+    _finish_log_x(ax, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed", legend=data.series)
 
 
 @dataclass
@@ -240,11 +225,7 @@ def draw_pareto(data: Pareto, ax) -> None:
     ax.step(data.cost_values[front], data.metric_values[front], "o-", where="post", color="C3", label="Pareto frontier")
     if data.recommended is not None:
         ax.plot(*data.recommended, "k*", markersize=14, label="recommended (predicted)")
-    ax.set_xscale("log")
-    ax.set_xlabel(label(data.cost))
-    ax.set_ylabel(label(data.metric))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    _finish_log_x(ax, xlabel=label(data.cost), ylabel=label(data.metric), legend=True)
 
 
 @dataclass
@@ -278,13 +259,18 @@ def draw_backtest(data: Backtest, ax) -> None:
         ax.plot(row["n_params"], 100 * row["relative_error"], "X", color=f"C{index % 10}", markersize=12,
                 markeredgecolor="k", label="held out" if index == 0 else None)
     ax.axhline(0, color="k", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel(label("n_params"))
-    ax.set_ylabel(f"prediction error of {data.metric} (%)")
-    ax.grid(True, which="both", alpha=0.3)
-    if data.in_sample:
-        ax.legend(fontsize="small")
+    _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)", legend=data.in_sample)
 
 
 def _short(column: str) -> str:
     return {"train_size": "data", "n_params": "params"}.get(column, column)
+
+
+def _finish_log_x(ax, *, xlabel: str, ylabel: str, legend: object) -> None:
+    """The common frame of every figure here: log-scaled x, labels, a light grid, a legend if any."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    if legend:
+        ax.legend(fontsize="small")
