@@ -104,9 +104,18 @@ def _print_table(table_frame) -> None:
     table = Table(title="Runs by size (mean over seeds)")
     for column in table_frame.columns:
         table.add_column(_SHORT_HEADERS.get(column, column), justify="right")
+    counts = {"n_params", "train_size", "bytes_fp32"}
     for row in table_frame.itertuples(index=False):
-        table.add_row(*(f"{value:.4g}" if isinstance(value, float) else str(value) for value in row))
+        table.add_row(*(_cell(value, as_count=column in counts) for column, value in zip(table_frame.columns, row)))
     Console().print(table)
+
+
+def _cell(value, *, as_count: bool) -> str:
+    from scalinglab.analysis import format_count
+
+    if as_count:
+        return format_count(float(value))
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 class _ProgressBar:
