@@ -227,6 +227,8 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
     same_group = candidates[candidates["group"] == best["group"]]
     larger = same_group[same_group["n_params"] > best["n_params"]]
     if larger.empty:
+        if max_extrapolation <= 1:
+            return "nothing within the budgets: it is the largest size trained"
         return f"the search range (at most {max_extrapolation:g}x the largest trained size)"
     following = larger.iloc[0]
     over = [

@@ -79,3 +79,16 @@ def test_seed_spread_reports_the_relative_spread():
     assert sum(len(s.x) for s in data.series) == len(runs)
     # two seeds at 1.0 and 1.2 times the loss: std / mean = (0.2 / sqrt 2) / 1.1
     assert data.worst_relative_std == pytest.approx(0.2 / np.sqrt(2) / 1.1, rel=1e-6)
+
+
+def test_the_reports_own_recommendation_stays_within_the_trained_sizes():
+    """Training time here grows with N, but a generous default budget would let the law run 10x past
+    the data; the report must answer with a size it trained around, not an extrapolation."""
+    from scalinglab.recommend import Budgets
+    from scalinglab.report.html import _recommendation
+
+    runs = synthetic_runs()
+    outcome = fit_metric_vs_params(runs, n_bootstrap=100)
+    choice, note, _ = _recommendation(outcome, runs, Budgets(train_seconds=1e9))
+    assert choice is not None, note
+    assert choice.n_params <= runs["n_params"].max() * 1.0001

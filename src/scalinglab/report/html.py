@@ -134,7 +134,10 @@ def _recommendation(fit: FitOutcome, frame: pd.DataFrame, budgets: Budgets | Non
     if budgets is None:
         return None, "No recommendation: the runs recorded no training time to budget.", None
     try:
-        return recommend(fit, budgets), "", budgets
+        # The report's own answer stays within the trained sizes: an unasked-for 10x extrapolation
+        # of a law without a resolved floor is a guess, not a recommendation. `scalinglab recommend`
+        # extrapolates on request, with its warnings.
+        return recommend(fit, budgets, max_extrapolation=1.0), "", budgets
     except UserError as error:
         return None, f"No recommendation: {error}", budgets
 
@@ -202,8 +205,9 @@ def _recommendation_section(
     if budgets is not None:
         given = ", ".join(f"{name.replace('_', ' ')} {value:.3g}" for name, value in budgets.given().items())
         section.sentences.append(
-            f"Budget: {given}. (By default, the training time of the slowest configuration trained; "
-            "`scalinglab recommend OUT --train-seconds X ...` answers for any budget.)"
+            f"Budget: {given}. (By default, the training time of the slowest configuration trained, "
+            "searching only the trained range of sizes; `scalinglab recommend OUT --train-seconds X ...` "
+            "answers for any budget and extrapolates up to 10x.)"
         )
     if choice is None:
         section.sentences.append(note)
