@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
@@ -41,7 +42,7 @@ def run(
     from scalinglab.store import open_store
     from scalinglab.sweep import run_sweep
 
-    overrides = [*set_, *([f"output='{out}'"] if out is not None else []), *_execution_overrides(executor, workers, address)]
+    overrides = [*set_, *([f"output={_toml_string(out)}"] if out is not None else []), *_execution_overrides(executor, workers, address)]
     config = load_config(sweep_file, overrides)
     store = open_store(config.output)
     try:
@@ -61,8 +62,13 @@ def _execution_overrides(executor: str | None, workers: int | None, address: str
     if address is not None and executor is None:
         executor = "ray"
     given = {"executor": executor, "workers": workers, "address": address}
-    return [f"execution.{name}={value!r}" if isinstance(value, str) else f"execution.{name}={value}"
+    return [f"execution.{name}={_toml_string(value) if isinstance(value, str) else value}"
             for name, value in given.items() if value is not None]
+
+
+def _toml_string(value) -> str:
+    """A TOML basic string (JSON's quoting is valid TOML), so quotes and backslashes survive."""
+    return json.dumps(str(value))
 
 
 def _summarise(config, store) -> None:
