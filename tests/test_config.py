@@ -33,7 +33,7 @@ def test_set_overrides_parse_toml_values():
         ("training.epochz=3", "training.epochz: unknown key"),
         ("training.epochs='many'", "training.epochs"),
         ("model.width=[8, 0]", "model.width: must be a positive integer"),
-        ("model.height=[8]", "model: unknown size axis 'height'"),
+        ("model.height=[8]", "--set model.height: not a size axis of family 'mlp'"),
         ("data.preprocessing='whiten'", "data.preprocessing"),
     ],
 )

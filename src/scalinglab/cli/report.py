@@ -41,7 +41,7 @@ def load_stored_runs(out: Path):
     from scalinglab.store import open_store
 
     database = stored_database(out)
-    store = open_store(database)
+    store = open_store(database, read_only=True)
     try:
         frame, config = results_frame(store), store.config()
     finally:

@@ -17,12 +17,9 @@ def status(
     out: Annotated[Path, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = Path("scalinglab-out"),
 ) -> None:
     """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
-    from scalinglab.errors import UserError
-    from scalinglab.store import STORE_FILENAME, open_store
+    from scalinglab.store import open_store
 
-    if not (out.exists() and (out.is_file() or (out / STORE_FILENAME).exists())):
-        raise UserError(f"{out}: no sweep stored here (expected {out / STORE_FILENAME})")
-    store = open_store(out)
+    store = open_store(out, read_only=True)  # never creates or changes a store; works in a read-only folder
     try:
         report = sweep_status(store)
     finally:
