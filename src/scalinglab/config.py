@@ -39,7 +39,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from scalinglab.errors import UserError
 from scalinglab.spec import TeacherSpec
@@ -253,6 +253,19 @@ class SweepConfig(_Strict):
     lr_search: LRSearchConfig = LRSearchConfig()
     measure: MeasureConfig = MeasureConfig()
     fit: FitConfig = FitConfig()
+    # Where the values came from (set by load_config), so later checks can name the file or --set.
+    _source: Path | None = PrivateAttr(None)
+    _overridden: tuple[str, ...] = PrivateAttr(())
+
+    def where(self, location: str) -> str:
+        """Where the value at dotted `location` came from, to start an error message with:
+        '--set KEY' when an override gave it, else 'FILE: location' (just `location` for a
+        configuration not read by load_config)."""
+        for key in reversed(self._overridden):  # the last --set of a key is the one that counts
+            if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
+                return f"--set {key}"
+        prefix = f"{self._source}: " if self._source is not None else ""
+        return f"{prefix}{location}" if location else str(self._source)
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -268,12 +281,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Sw
     source = Path(path) if path is not None else PRESETS_DIR / "quickstart.toml"
     raw = _read_toml(source)
     _resolve_data_path(raw, folder=source.parent)
-    overridden = [_apply_override(raw, override) for override in overrides]
+    overridden = tuple(_apply_override(raw, override) for override in overrides)
+    origin = SweepConfig()
+    origin._source, origin._overridden = source, overridden
     try:
-        return SweepConfig.model_validate(raw)
+        config = SweepConfig.model_validate(raw)
     except ValidationError as error:
         location, problem = _first_problem(error)
-        raise _blamed(location, problem, source=source, overridden=overridden) from None
+        raise UserError(f"{origin.where(location)}: {problem}") from None
+    config._source, config._overridden = source, overridden
+    return config
 
 
 def _resolve_data_path(raw: dict[str, Any], *, folder: Path) -> None:
@@ -282,14 +299,6 @@ def _resolve_data_path(raw: dict[str, Any], *, folder: Path) -> None:
     given = data.get("path") if isinstance(data, dict) else None
     if isinstance(given, str) and given and not given.startswith("~") and not Path(given).is_absolute():
         data["path"] = str(folder / given)
-
-
-def _blamed(location: str, problem: str, *, source: Path, overridden: list[str]) -> UserError:
-    """The UserError for `problem` at `location`, blamed on the `--set` that gave it, else on the file."""
-    for key in reversed(overridden):  # the last --set of a key is the one that counts
-        if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
-            return UserError(f"--set {key}: {problem}")
-    return UserError(f"{source}: {location}: {problem}" if location else f"{source}: {problem}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

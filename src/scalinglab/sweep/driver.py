@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from scalinglab.config import SweepConfig
-from scalinglab.data import load_source, prepare
 from scalinglab.spec import RunResult, RunSpec
 from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
 from scalinglab.sweep.executors import Executor, make_executor
 from scalinglab.sweep.plan import plan_runs, planned_total
+from scalinglab.sweep.preflight import preflight
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
 
@@ -62,7 +62,7 @@ def run_sweep(
     """Train every run of `config` that `store` does not hold yet (and failed ones once more when
     `retry_failed`), writing each result as it arrives; return when every run is stored."""
     progress = progress or _Silent()
-    check_data_sizes(plan_runs(config))
+    preflight(config)  # everything knowable before training, checked before anything is stored
     with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
         store.set_config(config.model_dump(mode="json"))
         planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
@@ -154,9 +154,3 @@ def _val_losses(store: Store) -> dict[str, float]:
         loss = run.metrics.get("val_loss", math.inf) if run.status == "ok" else math.inf
         losses[run.run_key] = loss if math.isfinite(loss) else math.inf
     return losses
-
-
-def check_data_sizes(specs: list[RunSpec]) -> None:
-    """Fail before training anything when a data source or data size cannot be had (UserError)."""
-    for data in {spec.data for spec in specs}:
-        prepare(load_source(data), train_size=data.train_size, preprocessing="none")
