@@ -23,19 +23,19 @@ def check_output_file(path: Path, *, option: str, suffixes: Iterable[str] | None
     folder exists and is writable, and an existing file there is writable.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
     allowed = tuple(suffixes) if suffixes is not None else None
     if allowed is not None and path.suffix.lower() not in allowed:
         got = f"'{path.suffix}'" if path.suffix else "none"
         raise UserError(f"{option} {path}: unsupported extension {got} (choose one of {', '.join(allowed)})")
-    if path.is_dir():
-        raise UserError(f"{option} {path}: is a folder; give a file name")
     folder = path.parent
     if not folder.exists():
         raise UserError(f"{option} {path}: folder {folder} does not exist")
     if not folder.is_dir():
         raise UserError(f"{option} {path}: {folder} is a file, not a folder")
     if not _writable(folder) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"{option} {path}: not writable")
+        raise UserError(f"{option} {path}: not writable; write somewhere else")
     return path
 
 

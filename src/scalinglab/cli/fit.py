@@ -49,11 +49,17 @@ def fit_command(
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
 ) -> None:
     """Fit a scaling law to FILE and print its parameters with bootstrap intervals."""
+    from scalinglab.paths import FIGURE_SUFFIXES, check_output_file
+
+    if out is not None:
+        check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
     table = _read_table(file)
     table = derive_columns(table, derive)
     if where:
         table = filter_rows(table, where, what="--where")
     x_names = [name.strip() for name in x.split(",") if name.strip()]
+    if y in x_names:
+        raise UserError(f"--y {y}: also an input column in --x {x}; a law of a column against itself fits nothing")
     law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=bootstrap, random_state=seed,
                      ci_level=level)
     test = None

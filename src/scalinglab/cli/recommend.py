@@ -50,9 +50,10 @@ def recommend(
             raise UserError(f"--{name.replace('_', '-')}: no law of {column} can be fitted: these runs did not measure it")
     fit_settings = (config or {}).get("fit", {})
     metric = metric or fit_settings.get("metric", "val_loss")
-    if metric not in frame:
-        known = ", ".join(c for c in ("val_loss", "val_accuracy", "val_f1_macro", "train_loss") if c in frame)
-        raise UserError(f"--metric {metric}: not a recorded column (choose one of {known})")
+    quality = ("val_loss", "val_accuracy", "val_f1_macro", "val_bits_per_byte", "train_loss", "train_bits_per_byte")
+    if metric not in quality or metric not in frame:
+        known = ", ".join(c for c in quality if c in frame)
+        raise UserError(f"--metric {metric}: not a recorded quality metric (choose one of {known})")
     outcome = fit_metric_vs_params(frame, metric=metric, group_by=fit_settings.get("group_by", "train_size"))
     choice = choose(outcome, budgets)
     if as_json:

@@ -52,6 +52,9 @@ def run(
             f"{outcome.planned} runs planned, {outcome.already_stored} already stored, {outcome.trained} trained"
             + "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
         )
+        if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
+            console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
+            raise typer.Exit(1)
         _summarise(config, store)
     finally:
         store.close()

@@ -54,6 +54,16 @@ class SweepOutcome:
     already_stored: int
     trained: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # each distinct error of a run trained now: how many
+
+    def all_failed(self) -> bool:
+        """True when runs were trained now and none of them finished ok."""
+        return self.trained > 0 and not self.by_status.get("ok")
+
+    def error_summary(self) -> str:
+        """The distinct errors, most frequent first, e.g. '3x CUDA out of memory; 1x ...'."""
+        ranked = sorted(self.errors.items(), key=lambda item: -item[1])
+        return "; ".join(f"{count}x {error}" for error, count in ranked)
 
 
 def run_sweep(
@@ -123,6 +133,9 @@ class _Driver:
         self.attempted.add(result.run_key)
         self.outcome.trained += 1
         self.outcome.by_status[result.status] = self.outcome.by_status.get(result.status, 0) + 1
+        if result.status != "ok":
+            error = result.error or result.status
+            self.outcome.errors[error] = self.outcome.errors.get(error, 0) + 1
         self.progress.finished(result)
 
 
