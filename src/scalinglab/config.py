@@ -210,7 +210,7 @@ class ExecutionConfig(_Strict):
     @model_validator(mode="after")
     def _address_needs_ray(self) -> ExecutionConfig:
         if self.address is not None and self.executor != "ray":
-            raise ValueError(f"an address is only used by the ray executor (executor is '{self.executor}')")
+            raise ValueError(f"address: only used by the ray executor (executor is '{self.executor}')")
         return self
 
 
