@@ -16,7 +16,6 @@ It trains one tiny store first (8 runs of 1 epoch, about 10 s); the cases then r
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
@@ -27,7 +26,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "tests" / "bad_input")]
 
-from bad_input_helpers import build_tiny_store, problems, run_in_process, snapshot, write_sweep  # noqa: E402
+from bad_input_helpers import (  # noqa: E402
+    build_tiny_store,
+    problems,
+    run_in_process,
+    snapshot,
+    write_sweep,
+)
+from cli_helpers import sqlite_file  # noqa: E402
 
 # Wrong values for every sweep field, as TOML literals. Each is tried in the file and with --set.
 BAD_FIELD_VALUES: dict[str, list[str]] = {
@@ -184,13 +190,7 @@ def data_cases(bench: Bench) -> None:
 
 
 def _sqlite_folder(bench: Bench, *statements: str) -> Path:
-    folder = bench.folder()
-    db = sqlite3.connect(folder / "runs.sqlite")
-    for statement in statements:
-        db.execute(statement)
-    db.commit()
-    db.close()
-    return folder
+    return sqlite_file(bench.folder() / "runs.sqlite", *statements).parent
 
 
 def store_cases(bench: Bench) -> None:

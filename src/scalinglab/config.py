@@ -39,7 +39,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from scalinglab.errors import UserError
 from scalinglab.spec import TeacherSpec
@@ -261,11 +270,14 @@ class SweepConfig(_Strict):
         """Where the value at dotted `location` came from, to start an error message with:
         '--set KEY' when an override gave it, else 'FILE: location' (just `location` for a
         configuration not read by load_config)."""
-        for key in reversed(self._overridden):  # the last --set of a key is the one that counts
-            if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
-                return f"--set {key}"
-        prefix = f"{self._source}: " if self._source is not None else ""
-        return f"{prefix}{location}" if location else str(self._source)
+        return _origin(location, source=self._source, overridden=self._overridden)
+
+
+def _origin(location: str, *, source: Path | None, overridden: tuple[str, ...]) -> str:
+    for key in reversed(overridden):  # the last --set of a key is the one that counts
+        if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
+            return f"--set {key}"
+    return ": ".join(str(part) for part in (source, location) if part)
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -282,13 +294,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Sw
     raw = _read_toml(source)
     _resolve_data_path(raw, folder=source.parent)
     overridden = tuple(_apply_override(raw, override) for override in overrides)
-    origin = SweepConfig()
-    origin._source, origin._overridden = source, overridden
     try:
         config = SweepConfig.model_validate(raw)
     except ValidationError as error:
         location, problem = _first_problem(error)
-        raise UserError(f"{origin.where(location)}: {problem}") from None
+        raise UserError(f"{_origin(location, source=source, overridden=overridden)}: {problem}") from None
     config._source, config._overridden = source, overridden
     return config
 

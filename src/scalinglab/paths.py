@@ -39,17 +39,5 @@ def check_output_file(path: Path, *, option: str, suffixes: Iterable[str] | None
     return path
 
 
-def check_output_folder(path: Path, *, option: str) -> Path:
-    """Return `path` when it is, or can be created as, a writable folder; UserError naming `option` otherwise."""
-    path = Path(path)
-    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        what = "is a file, not a folder" if existing == path else f"{existing} is a file, not a folder"
-        raise UserError(f"{option} {path}: {what}")
-    if not _writable(existing):
-        raise UserError(f"{option} {path}: {existing} is not writable")
-    return path
-
-
 def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)

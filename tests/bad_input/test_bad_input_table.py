@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bad_input_helpers import build_tiny_store, problems, run_in_process, snapshot, write_sweep
-from cli_helpers import REPO
+from cli_helpers import REPO, sqlite_file
 from scalinglab.store import open_store
 
 pytestmark = pytest.mark.slow  # the shared store trains 8 runs once (about 10 s); each row then takes ~0.1 s
@@ -48,12 +47,7 @@ class Context:
         """A store-looking file in its own folder, made with `statements`."""
         folder = self.work / name
         folder.mkdir()
-        db = sqlite3.connect(folder / "runs.sqlite")
-        for statement in statements:
-            db.execute(statement)
-        db.commit()
-        db.close()
-        return folder
+        return sqlite_file(folder / "runs.sqlite", *statements).parent
 
 
 @dataclass
@@ -92,7 +86,7 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "label-column-for-digits": lambda c: Row(c.run({"data.label_column": '"y"'}), "sweep.toml: data.label_column"),
     "recommend-cost-as-metric": lambda c: Row(
         ["recommend", str(c.store), "--train-seconds", "100", "--metric", "train_seconds"],
-        "--metric train_seconds: not a recorded quality metric"),
+        "--metric train_seconds: not a quality metric"),
     "fit-y-among-x": lambda c: Row(
         ["fit", c.file("t.csv", "N,L\n1,3\n10,2\n100,1.5\n"), "--x", "N", "--y", "N"], "--y N: also an input column"),
     # Output paths
@@ -126,6 +120,8 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "unknown-family-names-file-and-field": lambda c: Row(c.run({"model.family": '"nope"'}),
                                                           "sweep.toml: model.family: unknown model family 'nope'"),
     "relative-path-from-sweep-folder": lambda c: _relative_data_path(c),
+    "fit-names-the-csv-line": lambda c: Row(["fit", c.file("t.csv", "N,L\n1,3\n10,x\n100,1.5\n"), "--x", "N", "--y", "L"],
+                                            "column 'L' is not numeric: row 3 has 'x'"),
 }
 
 
@@ -165,11 +161,11 @@ def _as_another_user() -> list[str]:
 def test_read_only_commands_work_in_a_read_only_folder_and_change_no_byte(store):
     # Under /tmp rather than pytest's tmp_path: the unprivileged user must be able to traverse it.
     root = Path(tempfile.mkdtemp(prefix="scalinglab-read-only-"))
+    read_only, written, home = root / "sweep", root / "written", root / "home"
+    read_only.mkdir()
     try:
         root.chmod(0o755)
         shutil.copytree(REPO / "src", root / "src")  # sources the other user can read wherever the checkout is
-        read_only, written, home = root / "sweep", root / "written", root / "home"
-        read_only.mkdir()
         shutil.copy2(store / "runs.sqlite", read_only / "runs.sqlite")
         for folder in (written, home):
             folder.mkdir()
@@ -179,15 +175,20 @@ def test_read_only_commands_work_in_a_read_only_folder_and_change_no_byte(store)
         before = snapshot(read_only)
         env = {**os.environ, "PYTHONPATH": str(root / "src"), "HOME": str(home), "XDG_CACHE_HOME": str(home),
                "MPLCONFIGDIR": str(home), "COLUMNS": "200"}
-        for args in (
-            ["status", str(read_only)],
-            ["report", str(read_only), "--to", str(written / "report.html")],
-            ["export", str(read_only), "--to", str(written / "runs.csv")],
-            ["recommend", str(read_only), "--train-seconds", "1000"],
+        for args, code, said in (
+            (["status", str(read_only)], 0, "8 runs planned: 8 ok"),
+            (["report", str(read_only), "--to", str(written / "report.html")], 0, "wrote"),
+            (["export", str(read_only), "--to", str(written / "runs.csv")], 0, "wrote 8 rows"),
+            (["recommend", str(read_only), "--train-seconds", "1000"], 0, "Pareto frontier"),
+            (["run", str(write_sweep(home, read_only)), "--quiet"], 2,
+             f"scalinglab: error: {read_only}: output folder is not writable"),
+            (["report", str(read_only)], 2,  # its default, OUT/report.html, cannot be written: said before work
+             f"scalinglab: error: default --to {read_only / 'report.html'}: not writable; write somewhere else"),
         ):
             result = subprocess.run([*_as_another_user(), sys.executable, "-m", "scalinglab", *args], env=env,
                                     cwd=home, capture_output=True, text=True, timeout=300)
-            assert result.returncode == 0, f"{args[0]}: {result.stderr}"
+            assert result.returncode == code, f"{args}: {result.stderr}"
+            assert said in result.stdout + result.stderr if code == 0 else result.stderr.strip() == said
         assert snapshot(read_only) == before
         assert sorted(p.name for p in written.iterdir()) == ["report.html", "runs.csv"]
         assert len((written / "runs.csv").read_text().splitlines()) == 1 + _stored_runs(store)
@@ -202,3 +203,12 @@ def _stored_runs(folder: Path) -> int:
         return len(stored.runs())
     finally:
         stored.close()
+
+
+def test_a_sweep_whose_every_run_failed_exits_1_with_its_distinct_errors(tmp_path):
+    sweep = write_sweep(tmp_path, tmp_path / "out", {"training.lr": "1e30", "training.grad_clip": "1e30",
+                                                      "model.width": "[4, 8]"})
+    outcome = run_in_process("run", str(sweep), "--quiet")
+    assert outcome.code == 1, outcome.stderr
+    assert "2 runs planned, 0 already stored, 2 trained, 2 diverged" in outcome.stderr
+    assert "every run failed: 2x non-finite training loss at epoch 1" in outcome.stderr

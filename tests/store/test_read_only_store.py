@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import sqlite_file
 from scalinglab.errors import UserError
 from scalinglab.store import open_store
 from scalinglab.store.sqlite import MIGRATIONS, SCHEMA_VERSION
@@ -23,15 +24,6 @@ def _store_with_one_run(folder: Path) -> None:
     store = open_store(folder)
     store.put(make_result(make_spec()))
     store.close()
-
-
-def _sqlite_file(path: Path, *statements: str) -> Path:
-    db = sqlite3.connect(path)
-    for statement in statements:
-        db.execute(statement)
-    db.commit()
-    db.close()
-    return path
 
 
 def test_reading_creates_and_changes_no_file(tmp_path: Path):
@@ -66,7 +58,7 @@ def test_no_store_is_one_line_and_nothing_is_created(tmp_path: Path, make):
 
 
 def test_an_older_store_is_not_migrated_by_a_reader(tmp_path: Path):
-    path = _sqlite_file(tmp_path / "runs.sqlite", *MIGRATIONS[1], "PRAGMA user_version=1")
+    path = sqlite_file(tmp_path / "runs.sqlite", *MIGRATIONS[1], "PRAGMA user_version=1")
     before = path.read_bytes()
     with pytest.raises(UserError, match="older scalinglab.*scalinglab run"):
         open_store(path, read_only=True)
@@ -84,7 +76,7 @@ def test_an_older_store_is_not_migrated_by_a_reader(tmp_path: Path):
     ids=["negative-version", "version-older-than-its-tables", "version-newer-than-its-tables"],
 )
 def test_a_mislabelled_store_is_refused_and_left_untouched(tmp_path: Path, statements, message, read_only):
-    path = _sqlite_file(tmp_path / "runs.sqlite", *statements)
+    path = sqlite_file(tmp_path / "runs.sqlite", *statements)
     before = path.read_bytes()
     with pytest.raises(UserError, match=message):
         open_store(path, read_only=read_only)

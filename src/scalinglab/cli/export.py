@@ -30,10 +30,10 @@ def export(
 
     if format not in FORMATS:
         raise UserError(f"--format {format}: choose one of {', '.join(FORMATS)}")
+    frame, _ = load_stored_runs(out)
     stem = "curves" if curves else "runs"
     target = to if to is not None else output_folder(out) / f"{stem}.{format}"
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(f".{format}",))
-    frame, _ = load_stored_runs(out)
     if curves:
         frame = _curves(out)
     write_frame(frame, target, format)

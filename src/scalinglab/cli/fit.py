@@ -88,9 +88,11 @@ def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        return pd.read_csv(path)
+        table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it as CSV: {error}") from None
+    table.index += 2  # rows named in messages are the file's 1-based lines (line 1 is the header)
+    return table
 
 
 def _parse_holdout(text: str) -> int | str:

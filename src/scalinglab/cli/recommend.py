@@ -53,7 +53,8 @@ def recommend(
     quality = ("val_loss", "val_accuracy", "val_f1_macro", "val_bits_per_byte", "train_loss", "train_bits_per_byte")
     if metric not in quality or metric not in frame:
         known = ", ".join(c for c in quality if c in frame)
-        raise UserError(f"--metric {metric}: not a recorded quality metric (choose one of {known})")
+        what = "not a quality metric" if metric in frame else "not a recorded column"
+        raise UserError(f"--metric {metric}: {what} (choose one of {known})")
     outcome = fit_metric_vs_params(frame, metric=metric, group_by=fit_settings.get("group_by", "train_size"))
     choice = choose(outcome, budgets)
     if as_json:

@@ -20,13 +20,12 @@ def report(
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""
     from scalinglab.analysis import fit_metric_vs_params
+    from scalinglab.paths import check_output_file
     from scalinglab.report import write_report
 
-    from scalinglab.paths import check_output_file
-
+    frame, config = load_stored_runs(out)
     target = to if to is not None else output_folder(out) / "report.html"
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
-    frame, config = load_stored_runs(out)
     fit_settings = (config or {}).get("fit", {})
     fit = fit_metric_vs_params(frame, **{k: v for k, v in fit_settings.items() if k in ("metric", "x", "group_by")})
     title = (config or {}).get("name", str(out))
