@@ -145,10 +145,11 @@ def data_cases(bench: Bench) -> None:
         changes = {"data.source": '"npz"', "data.path": f'"{path}"', "data.train_size": None}
         return ["run", bench.sweep(changes), "--quiet"], expected
 
-    def text_run(content: str | None, expected: str, context: int = 16) -> tuple[list[str], str]:
+    def text_run(content: str | None, expected: str, context: int = 16, family: str = "transformer") -> tuple[list[str], str]:
         path = bench.data_file("t.txt", content) if content is not None else str(bench.root / "absent.txt")
-        changes = {"model.family": '"transformer"', "model.width": None, "model.depth": None,
-                   "model.context": str(context), "model.d_model": "16", "model.n_head": "2",
+        model = {"model.family": '"transformer"', "model.width": None, "model.depth": None,
+                 "model.context": str(context), "model.d_model": "16", "model.n_head": "2"}
+        changes = {**(model if family == "transformer" else {}),
                    "data.source": '"text"', "data.path": f'"{path}"', "data.train_size": None}
         return ["run", bench.sweep(changes), "--quiet"], expected
 
@@ -182,7 +183,7 @@ def data_cases(bench: Bench) -> None:
         "text missing": lambda: text_run(None, "no such file or folder"),
         "text empty": lambda: text_run("", "empty text file"),
         "text shorter than context": lambda: text_run("short text " * 3, "model.context: 64", context=64),
-        "text given to an mlp": lambda: (["run", bench.sweep({"data.source": '"text"', "data.path": f'"{bench.data_file("t.txt", "x" * 1000)}"', "data.train_size": None}), "--quiet"], "model.family"),
+        "text given to an mlp": lambda: text_run("x" * 1000, "model.family: 'mlp' is a classifier", family="mlp"),
     }
     for name, make in cases.items():
         args, expected = make()

@@ -57,6 +57,9 @@ class Row:
     watched: Path | None = None  # the folder that must stay unchanged; default the shared store's
 
 
+# A store that says schema 1 but holds schema 2's claims table: migrating it would fail half-way.
+MISLABELLED = ("CREATE TABLE runs (x)", "CREATE TABLE curves (x)", "CREATE TABLE meta (x)", "CREATE TABLE claims (x)",
+               "PRAGMA user_version=1")
 TEXT_CSV = "f1,f2,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20))
 
 ROWS: dict[str, Callable[[Context], Row]] = {
@@ -109,11 +112,9 @@ ROWS: dict[str, Callable[[Context], Row]] = {
         ["status", str(c.sqlite_file("negative", "CREATE TABLE runs (x)", "PRAGMA user_version=-3"))],
         "schema version -3", c.work / "negative"),
     "status-mislabelled-schema": lambda c: Row(
-        ["status", str(c.sqlite_file("mislabelled", "CREATE TABLE runs (x)", "CREATE TABLE curves (x)",
-                                     "CREATE TABLE meta (x)", "CREATE TABLE claims (x)", "PRAGMA user_version=1"))],
-        "does not match its tables", c.work / "mislabelled"),
+        ["status", str(c.sqlite_file("mislabelled", *MISLABELLED))], "does not match its tables", c.work / "mislabelled"),
     "run-on-mislabelled-schema": lambda c: Row(
-        ["run", c.sweep({"output": f'"{c.sqlite_file("mislabelled", "CREATE TABLE runs (x)", "CREATE TABLE meta (x)", "CREATE TABLE curves (x)", "CREATE TABLE claims (x)", "PRAGMA user_version=1")}"'}), "--quiet"],
+        ["run", c.sweep({"output": f'"{c.sqlite_file("mislabelled", *MISLABELLED)}"'}), "--quiet"],
         "does not match its tables", c.work / "mislabelled"),
     # Paths and messages
     "set-value-blamed-on-set": lambda c: Row(c.run(None, "training.lr=abc"), "--set training.lr:"),

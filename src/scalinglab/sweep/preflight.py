@@ -17,7 +17,7 @@ import numpy as np
 from scalinglab.config import SweepConfig
 from scalinglab.data import Dataset, load_source, prepare
 from scalinglab.errors import UserError
-from scalinglab.families import Family, family_names, get_family
+from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.metrics import METRICS
 from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.sweep.plan import plan_runs
@@ -53,7 +53,7 @@ def preflight(config: SweepConfig) -> None:
         _check_family_reads(family, dataset, data, config)
         _check_folds(dataset, data, config)
         for size in sizes:
-            _check_size_fits(family, size, dataset, specs[0].training, config)
+            _check_size_fits(family, size, dataset, config)
     _check_fit_columns(config, family, kinds)
 
 
@@ -103,22 +103,20 @@ def _check_folds(dataset: Dataset, data: DataSpec, config: SweepConfig) -> None:
     if counts.min() < data.cv_folds:
         size = f"data.train_size = {data.train_size}" if data.train_size is not None else "all the training data"
         raise UserError(
-            f"{config.where('data.cv_folds')}: {data.cv_folds} folds need {data.cv_folds} training examples of every class, but with "
-            f"{size} class '{classes[counts.argmin()]}' has {counts.min()}"
+            f"{config.where('data.cv_folds')}: {data.cv_folds} folds need {data.cv_folds} training examples of "
+            f"every class, but with {size} class '{classes[counts.argmin()]}' has {counts.min()}"
         )
 
 
-def _check_size_fits(family: Family, size: dict, dataset: Dataset, training: TrainingSpec, config: SweepConfig) -> None:
-    from scalinglab.families import TaskShape
-
+def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: SweepConfig) -> None:
     described = ", ".join(f"{axis}={value}" for axis, value in size.items())
     if dataset.kind == "lm":
         context = size["context"]
         for split, stream in (("training", dataset.x_train), ("validation", dataset.x_val)):
             if len(stream) < context + 1:
                 raise UserError(
-                    f"{config.where('model.context')}: {context} needs {context + 1} bytes of {split} text, but '{dataset.name}' has "
-                    f"{len(stream)} (data.train_size {dataset.n_train})"
+                    f"{config.where('model.context')}: {context} needs {context + 1} bytes of {split} text, "
+                    f"but '{dataset.name}' has {len(stream)} (data.train_size {dataset.n_train})"
                 )
         shape = TaskShape(kind="lm", input_shape=(context,), n_outputs=dataset.n_outputs)
     else:
@@ -127,18 +125,20 @@ def _check_size_fits(family: Family, size: dict, dataset: Dataset, training: Tra
         n_params = family.n_params(size, shape)
     except ValueError as error:  # e.g. a cnn given flat feature vectors
         raise UserError(f"{config.where('model.family')}: {error} (data.source '{dataset.name}')") from None
-    _check_memory(n_params, described, training.optimizer, config)
+    _check_memory(n_params, described, config)
 
 
-def _check_memory(n_params: int, described: str, optimizer: str, config: SweepConfig) -> None:
+def _check_memory(n_params: int, described: str, config: SweepConfig) -> None:
     if config.execution.executor == "ray":
         return  # runs on the cluster's machines, whose memory this one cannot see
     available = _available_bytes(config.execution.max_memory_mb)
+    optimizer = config.training.optimizer
     needed = n_params * _TRAINING_BYTES_PER_PARAM.get(optimizer, 16)
     if needed > available:
         raise UserError(
-            f"{config.where('model')}: {described} has {n_params:,} parameters; training it needs at least {needed / 1e9:.3g} GB "
-            f"(weights, gradients, {optimizer} state), more than the {available / 1e9:.3g} GB available"
+            f"{config.where('model')}: {described} has {n_params:,} parameters; training it needs at least "
+            f"{needed / 1e9:.3g} GB (weights, gradients, {optimizer} state), more than the {available / 1e9:.3g} GB "
+            "available"
         )
 
 
@@ -172,4 +172,5 @@ def _check_fit_columns(config: SweepConfig, family: Family, kinds: set[str]) -> 
         ("fit.group_by", config.fit.group_by, metrics | settings),
     ):
         if value not in allowed:
-            raise UserError(f"{config.where(field)}: '{value}' is not recorded by these runs (choose one of {', '.join(sorted(allowed))})")
+            choices = ", ".join(sorted(allowed))
+            raise UserError(f"{config.where(field)}: '{value}' is not recorded by these runs (choose one of {choices})")
