@@ -1,0 +1,94 @@
+"""form="auto": choose a one-input form by how well it extrapolates on the data itself.
+
+In-sample fit always favours the most flexible form; what a scaling law is for is the point
+beyond the data. So each candidate is fitted on the rows below a cut and scored on the rows
+above it (the last ones along x), for cuts that leave out the last factor 2 and 4 of the x
+range; its score is the root mean square of the log errors over both. The form with the lowest
+score wins, except that a form with fewer parameters within ``PARSIMONY`` of the best is
+preferred (a plain power law is not traded for a broken one on noise).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalinglab.fit.fitter import Problem, fit_multistart
+from scalinglab.fit.forms import AUTO_CANDIDATES, get_form
+
+logger = logging.getLogger("scalinglab.fit.select")
+
+CUT_FACTORS = (2.0, 4.0)  # hold out the last factor r of the x range
+PARSIMONY = 1.2  # a simpler form within 20% of the best score is preferred
+MIN_EXTRA_POINTS = 1  # training rows beyond the form's parameter count
+
+
+@dataclass(frozen=True)
+class FormChoice:
+    """Outcome of :func:`choose_form`.
+
+    Attributes
+    ----------
+    name : str
+        The chosen form.
+    scores : dict of str to float
+        RMS log error of each candidate on the held-out last points (inf: could not be scored,
+        too few points below the cuts), best first.
+    """
+
+    name: str
+    scores: dict[str, float]
+
+
+def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
+    """One boolean mask of training rows per cut: x <= max(x) / r, for each factor r.
+
+    Cuts that would leave nothing to test are skipped; the list may be empty.
+    """
+    size = log_x[:, 0]
+    masks = []
+    for factor in factors:
+        train = size <= size.max() - np.log(factor) + 1e-12
+        if train.any() and not train.all():
+            masks.append(train)
+    return masks
+
+
+def extrapolation_score(form, log_x, log_y, delta: float) -> float:
+    """RMS log error of ``form`` on the last points of each cut, fitted on the rows before it."""
+    errors = []
+    for train in holdout_masks(log_x):
+        if len(np.unique(log_x[train, 0])) < form.n_params + MIN_EXTRA_POINTS:
+            continue
+        problem = Problem(form, log_x[train], log_y[train], delta)
+        theta = fit_multistart(problem, form.start_grid(log_x[train], log_y[train])).theta
+        errors.append(form.log_predict(theta[None, :], log_x[~train])[0] - log_y[~train])
+    if not errors:
+        return float("inf")
+    score = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+    return score if np.isfinite(score) else float("inf")
+
+
+def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
+                candidates=AUTO_CANDIDATES) -> FormChoice:
+    """Choose among one-input ``candidates`` by extrapolation error (see the module docstring).
+
+    Returns
+    -------
+    FormChoice
+        When no candidate can be scored (too few points), the first candidate that has no
+        more parameters than points, with every score inf.
+    """
+    forms = [get_form(name) for name in candidates]
+    scores = {form.name: extrapolation_score(form, log_x, log_y, delta) for form in forms}
+    ranked = dict(sorted(scores.items(), key=lambda item: item[1]))
+    best = min(scores.values())
+    if not np.isfinite(best):
+        fitting = [form for form in forms if form.n_params <= len(log_y)] or forms
+        return FormChoice(fitting[0].name, ranked)
+    acceptable = [form for form in forms if scores[form.name] <= PARSIMONY * best]
+    chosen = min(acceptable, key=lambda form: (form.n_params, scores[form.name]))
+    logger.debug("form=auto: scores %s, chose %s", ranked, chosen.name)
+    return FormChoice(chosen.name, ranked)
