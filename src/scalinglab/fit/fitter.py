@@ -44,6 +44,10 @@ from scalinglab.fit.forms import Form
 
 DEFAULT_HUBER_DELTA = 1e-3
 
+# A race round that lowers the best objective by less than this (relative) ends the race;
+# L-BFGS-B then polishes the best start.
+_RACE_RTOL = 1e-6
+
 # Starts x points optimised in one batch; bounds the size of each temporary array (~12 MB).
 _MAX_CELLS_PER_BATCH = 1_500_000
 
@@ -497,21 +501,27 @@ def fit_multistart(
 
 
 def _race(problem: Problem, candidates: np.ndarray, race_iter: int, margin: float):
-    """Run the starts to convergence, cutting those far behind the best every ``race_iter`` steps."""
+    """Run the starts to convergence, cutting those far behind the best every ``race_iter`` steps.
+
+    The race ends when no start is left, or when a whole round lowered the best objective by
+    less than ``_RACE_RTOL`` relative: what remains is then crawling along a flat valley (a
+    floor E sliding towards 0, say) at no visible gain.
+    """
     finished_theta, finished_loss = [], []
     loss = problem.objective(candidates)
+    best = np.min(loss)
     for _ in range(max(1, 500 // race_iter)):
         theta, new_loss = levenberg_marquardt(problem, candidates, max_iter=race_iter)
         stalled = new_loss >= loss * (1 - 1e-12)  # no progress in a whole round: converged
         finished_theta.append(theta[stalled])
         finished_loss.append(new_loss[stalled])
-        best = np.min(np.concatenate([new_loss, *finished_loss]))
+        previous_best, best = best, np.min(np.concatenate([new_loss, *finished_loss]))
         order = np.argsort(new_loss, kind="stable")
         near = new_loss <= best * (1 + margin) + 1e-300
         near[order[:3]] = True
         going = near & ~stalled
         candidates, loss = theta[going], new_loss[going]
-        if len(candidates) == 0:
+        if len(candidates) == 0 or best >= previous_best * (1 - _RACE_RTOL):
             break
     return (np.concatenate([*finished_theta, candidates]),
             np.concatenate([*finished_loss, loss]))

@@ -457,7 +457,7 @@ FORMS: dict[str, Form] = {
 
 # Candidates of form="auto", for one input: chosen by how well each extrapolates on the data.
 AUTO = "auto"
-AUTO_CANDIDATES = ("power", "shifted_power", "bnsl", "powerlaw")
+AUTO_CANDIDATES = ("power", "shifted_power", "bnsl")
 
 
 def get_form(name: str) -> Form:

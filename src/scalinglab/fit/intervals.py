@@ -11,7 +11,8 @@ A new measurement at x is predicted as
   else from the residuals of the fit.
 * extrapolation error: how wrong the law is when it extrapolates, measured on the data itself.
   For each factor r in ``CALIBRATION_FACTORS``, the law is refitted on the rows whose size
-  (first x column) is at most max / r and predicts the rows above. Each held-out row j gives a
+  (first x column) is at most max / r and predicts the rows above (refitted from the full fit,
+  in one batch, as bootstrap replicates are: rows above the cut get weight 0). Each held-out row j gives a
   score s_j = max(|e_j| - w, 0) / d_j, its log error e_j beyond the noise half-width w, per
   unit of its distance d_j beyond the fitted range (in log x). The rate c is the
   ceil((m + 1) level)-th smallest of the m scores (split-conformal; the largest when m is small),
@@ -129,14 +130,15 @@ class Calibration:
         return conformal_rate(self.held_out["score"].to_numpy(), level)
 
 
-def calibrate(fit_theta, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.ndarray,
+def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.ndarray,
               level: float, factors=CALIBRATION_FACTORS) -> Calibration:
     """Backtests at each factor: fit on size <= max / r, score the rows above.
 
     Parameters
     ----------
-    fit_theta : callable(mask) -> ndarray (p,)
-        Fits the law on the rows where ``mask`` holds; returns internal parameters.
+    fit_thetas : callable(masks) -> ndarray (k, p)
+        Fits the law on the rows where each of the k boolean masks (k, n) holds, in one batch;
+        returns internal parameters.
     form : Form
     log_x, log_y : the fitted data, in logs
     noise : ndarray
@@ -146,12 +148,15 @@ def calibrate(fit_theta, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.n
     """
     halfwidth = float(np.quantile(np.abs(noise), level)) if noise.size else 0.0
     size = log_x[:, 0]
-    rows = []
+    masks, used = [], []
     for factor in factors:
         train = size <= size.max() - np.log(factor) + 1e-12
-        if train.all() or len(np.unique(size[train])) < form.n_params + 1:
-            continue
-        theta = fit_theta(train)
+        if not train.all() and len(np.unique(size[train])) >= form.n_params + 1:
+            masks.append(train)
+            used.append(factor)
+    rows = []
+    thetas = fit_thetas(np.array(masks)) if masks else []
+    for factor, train, theta in zip(used, masks, thetas):
         test = ~train
         error = log_y[test] - form.log_predict(theta[None, :], log_x[test])[0]
         distance = distance_beyond(log_x[test], log_x[train].min(axis=0), log_x[train].max(axis=0))

@@ -242,11 +242,10 @@ class ScalingLaw:
             self.calibration_ = None
             return
 
-        def fit_theta(mask: np.ndarray) -> np.ndarray:
-            part = Problem(self.form_, problem.log_x[mask], problem.log_y[mask], problem.delta)
-            return fit_multistart(part, self._starts(self.form_, part.log_x, part.log_y)).theta
+        def fit_thetas(masks: np.ndarray) -> np.ndarray:
+            return refit_replicates(problem, self.theta_, masks.astype(float))
 
-        self.calibration_ = calibrate(fit_theta, self.form_, problem.log_x, problem.log_y,
+        self.calibration_ = calibrate(fit_thetas, self.form_, problem.log_x, problem.log_y,
                                       self.noise_log_, self.ci_level)
 
     def _check_fitted(self) -> None:

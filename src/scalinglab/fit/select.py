@@ -2,10 +2,18 @@
 
 In-sample fit always favours the most flexible form; what a scaling law is for is the point
 beyond the data. So each candidate is fitted on the rows below a cut and scored on the rows
-above it (the last ones along x), for cuts that leave out the last factor 2 and 4 of the x
-range; its score is the root mean square of the log errors over both. The form with the lowest
-score wins, except that a form with fewer parameters within ``PARSIMONY`` of the best is
-preferred (a plain power law is not traded for a broken one on noise).
+above it (the last ones along x), for cuts that leave out the last factor 1.5, 2 and 3 of the
+x range; its score is the root mean square of the log errors over all of them.
+
+The choice. The broken power law (``bnsl``, Caballero et al. 2023) contains the others as
+special cases or near them, and extrapolated best on the public learning curves of
+Alabdulmohsin et al. (2022): it is the incumbent. A simpler candidate replaces it only when its
+score is ``MARGIN`` (1.5) times lower: a held-out tail of a few points is a noisy judge, and
+should overturn the general form only on clear evidence (a plain power law does win so on
+plain power-law data, whose tail the broken law overfits). Without enough points to score
+``bnsl`` (it needs 7 below the largest cut), the lowest score wins. The cuts and the margin
+were chosen on that public benchmark (benchmarks/extrapolation.py), so its figure is
+optimistic by construction.
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from scalinglab.fit.forms import AUTO_CANDIDATES, get_form
 
 logger = logging.getLogger("scalinglab.fit.select")
 
-CUT_FACTORS = (2.0, 4.0)  # hold out the last factor r of the x range
-PARSIMONY = 1.2  # a simpler form within 20% of the best score is preferred
+CUT_FACTORS = (1.5, 2.0, 3.0)  # hold out the last factor r of the x range
+INCUMBENT = "bnsl"
+MARGIN = 1.5  # how much lower a simpler form's score must be to replace the incumbent
 MIN_EXTRA_POINTS = 1  # training rows beyond the form's parameter count
 
 
@@ -78,17 +87,20 @@ def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
     Returns
     -------
     FormChoice
-        When no candidate can be scored (too few points), the first candidate that has no
-        more parameters than points, with every score inf.
+        When no candidate can be scored (too few points), the candidate with the fewest
+        parameters, with every score inf.
     """
-    forms = [get_form(name) for name in candidates]
-    scores = {form.name: extrapolation_score(form, log_x, log_y, delta) for form in forms}
+    forms = {name: get_form(name) for name in candidates}
+    scores = {name: extrapolation_score(form, log_x, log_y, delta) for name, form in forms.items()}
     ranked = dict(sorted(scores.items(), key=lambda item: item[1]))
-    best = min(scores.values())
-    if not np.isfinite(best):
-        fitting = [form for form in forms if form.n_params <= len(log_y)] or forms
-        return FormChoice(fitting[0].name, ranked)
-    acceptable = [form for form in forms if scores[form.name] <= PARSIMONY * best]
-    chosen = min(acceptable, key=lambda form: (form.n_params, scores[form.name]))
-    logger.debug("form=auto: scores %s, chose %s", ranked, chosen.name)
-    return FormChoice(chosen.name, ranked)
+    challengers = [name for name in candidates if name != INCUMBENT]
+    best_challenger = min(challengers, key=lambda name: (scores[name], forms[name].n_params))
+    if not np.isfinite(min(scores.values())):
+        chosen = min(candidates, key=lambda name: forms[name].n_params)
+    elif INCUMBENT in scores and np.isfinite(scores[INCUMBENT]):
+        beaten = scores[best_challenger] * MARGIN < scores[INCUMBENT]
+        chosen = best_challenger if beaten else INCUMBENT
+    else:
+        chosen = best_challenger
+    logger.debug("form=auto: scores %s, chose %s", ranked, chosen)
+    return FormChoice(chosen, ranked)
