@@ -12,8 +12,9 @@ A new measurement at x is predicted as
 * extrapolation error: how wrong the law is when it extrapolates, measured on the data itself.
   For each factor r in ``CALIBRATION_FACTORS``, the law is refitted on the rows whose size
   (first x column) is at most max / r and predicts the rows above (refitted from the full fit,
-  in one batch, as bootstrap replicates are: rows above the cut get weight 0). Each held-out row j gives a
-  score s_j = max(|e_j| - w, 0) / d_j, its log error e_j beyond the noise half-width w, per
+  in one batch, as bootstrap replicates are: rows above the cut get weight 0). Each held-out
+  row j gives a score s_j = sqrt(max(e_j^2 - w^2, 0)) / d_j: its log error e_j with the noise
+  half-width w taken out in quadrature (extrapolation error and noise are independent), per
   unit of its distance d_j beyond the fitted range (in log x). The rate c is the
   ceil((m + 1) level)-th smallest of the m scores (split-conformal; the largest when m is small),
   and the interval of the bootstrap and noise draws is widened by c * d(x) on each side.
@@ -160,7 +161,10 @@ def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.
         test = ~train
         error = log_y[test] - form.log_predict(theta[None, :], log_x[test])[0]
         distance = distance_beyond(log_x[test], log_x[train].min(axis=0), log_x[train].max(axis=0))
-        score = np.maximum(np.abs(error) - halfwidth, 0.0) / np.maximum(distance, 1e-12)
+        # The backtest error is extrapolation error plus noise, independent: take the noise
+        # out in quadrature, then express what is left per unit of distance.
+        beyond_noise = np.sqrt(np.maximum(error**2 - halfwidth**2, 0.0))
+        score = beyond_noise / np.maximum(distance, 1e-12)
         rows.append(pd.DataFrame({"factor": factor, "distance": distance, "log_error": error,
                                   "score": np.where(np.isfinite(score), score, np.inf)}))
     if not rows:
