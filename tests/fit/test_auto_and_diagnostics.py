@@ -66,3 +66,14 @@ def test_an_exponent_pushed_to_its_bound_is_reported():
     assert any("alpha sits on its bound (10)" in warning for warning in law.warnings_)
     assert law.summary().set_index("name").loc["alpha", "on_bound"]
     assert law.diagnostics()["on_bound"] == ["alpha"]
+
+
+def test_local_exponent_is_alpha_for_a_power_law_and_moves_across_a_break():
+    power = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(power_table(n=30), x="x", y="y")
+    value, (low, high) = power.exponent_at(3e8)
+    assert value == pytest.approx(power.params_["alpha"], rel=1e-5)
+    assert low <= value <= high
+    broken = ScalingLaw("bnsl", n_bootstrap=0).fit(broken_power_law_table(), x="x", y="y")
+    before, _ = broken.exponent_at(1e3)
+    after, _ = broken.exponent_at(1e8)
+    assert before == pytest.approx(0.6, abs=0.1) and after == pytest.approx(0.2, abs=0.1)

@@ -330,6 +330,42 @@ class ScalingLaw:
             log_inputs, self.log_x_low_, self.log_x_high_)
         return np.exp(low - widening), np.exp(high + widening)
 
+    def exponent_at(self, x: float) -> tuple[float, tuple[float, float] | None]:
+        """Local decay exponent of the part above the floor at ``x``: -d log(y - E) / d log x.
+
+        The same number for every one-input form: alpha of "power" everywhere, alpha x / (x + x0)
+        of "shifted_power", between c0 and c0 + c1 for "bnsl", -k of "powerlaw" (no floor). Use
+        it where a sentence needs "the exponent" whatever form="auto" chose.
+
+        Returns
+        -------
+        value : float
+        interval : (low, high) at ``ci_level`` from the bootstrap replicates, or None without one
+
+        Raises
+        ------
+        UserError
+            Not fitted, or a form with more than one input.
+        """
+        self._check_fitted()
+        if self.form_.n_inputs != 1:
+            raise UserError(f"exponent_at needs a one-input form; {self.form_.name!r} takes "
+                            f"{self.form_.n_inputs}")
+        value = float(self._local_exponents(self.theta_[None, :], x)[0])
+        if self.bootstrap_theta_ is None:
+            return value, None
+        low, high = percentile_interval(self._local_exponents(self.bootstrap_theta_, x), self.ci_level)
+        return value, (float(low), float(high))
+
+    def _local_exponents(self, theta: np.ndarray, x: float) -> np.ndarray:
+        step = 1e-4
+        log_x = np.log(float(x)) + np.array([[-step], [step]])
+        names = self.form_.public_names
+        floor = self.form_.to_public(theta)[:, names.index("E")][:, None] if "E" in names else 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_excess = np.log(np.exp(self.form_.log_predict(theta, log_x)) - floor)
+        return -(log_excess[:, 1] - log_excess[:, 0]) / (2 * step)
+
     def extrapolation_rate(self, level: float = 0.95) -> float:
         """Widening of log prediction intervals per unit of log distance beyond the data (0 if
         the data allowed no backtest)."""
