@@ -247,6 +247,11 @@ class ScalingLaw:
 
         self.calibration_ = calibrate(fit_thetas, self.form_, problem.log_x, problem.log_y,
                                       self.noise_log_, self.ci_level)
+        if self.calibration_.held_out.empty:
+            self.diagnostics_.warnings.append(
+                f"too few distinct sizes to backtest a {self.form_.name} law (it needs "
+                f"{self.form_.n_params + 1} at or below half the largest): prediction intervals "
+                "beyond the data hold the bootstrap and noise but no extrapolation term")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):

@@ -10,8 +10,10 @@ special cases or near them, and extrapolated best on the public learning curves 
 Alabdulmohsin et al. (2022): it is the incumbent. A simpler candidate replaces it only when its
 score is ``MARGIN`` (1.5) times lower: a held-out tail of a few points is a noisy judge, and
 should overturn the general form only on clear evidence (a plain power law does win so on
-plain power-law data, whose tail the broken law overfits). Without enough points to score
-``bnsl`` (it needs 7 below the largest cut), the lowest score wins. The cuts and the margin
+plain power-law data, whose tail the broken law overfits). A form is scored only when every
+cut leaves it more distinct x values than it has parameters (``bnsl``: 7 below max / 3); the
+lowest score among those wins when ``bnsl`` cannot be scored, and with no form scored the one
+with the fewest parameters is taken. The cuts and the margin
 were chosen on that public benchmark (benchmarks/extrapolation.py), so its figure is
 optimistic by construction.
 """
@@ -66,11 +68,15 @@ def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
 
 
 def extrapolation_score(form, log_x, log_y, delta: float) -> float:
-    """RMS log error of ``form`` on the last points of each cut, fitted on the rows before it."""
+    """RMS log error of ``form`` on the last points of each cut, fitted on the rows before it.
+
+    inf when some cut leaves fewer distinct x than the form has parameters plus one: every
+    candidate is judged on the same cuts, or not at all.
+    """
     errors = []
     for train in holdout_masks(log_x):
         if len(np.unique(log_x[train, 0])) < form.n_params + MIN_EXTRA_POINTS:
-            continue
+            return float("inf")
         problem = Problem(form, log_x[train], log_y[train], delta)
         theta = fit_multistart(problem, form.start_grid(log_x[train], log_y[train])).theta
         errors.append(form.log_predict(theta[None, :], log_x[~train])[0] - log_y[~train])
