@@ -82,6 +82,10 @@ def test_groups_column_is_resampled_whole_and_checked():
     assert grouped.n_groups_ == 8
     by_row = ScalingLaw("power", n_bootstrap=200, random_state=0).fit(table, x="x", y="y")
     assert by_row.n_groups_ == 24  # default: one group per distinct size
+    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(
+        table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
+    assert any("only 3 groups to resample for 3 parameters" in w for w in few.warnings_)
+    assert not any("groups to resample" in w for w in grouped.warnings_)
     with pytest.raises(UserError, match="groups column 'seed' not found"):
         ScalingLaw("power", n_bootstrap=10).fit(table, x="x", y="y", groups="seed")
     with pytest.raises(UserError, match="one label per row"):

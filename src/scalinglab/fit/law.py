@@ -223,6 +223,10 @@ class ScalingLaw:
         if self.n_bootstrap == 0:
             self.bootstrap_theta_ = self.bootstrap_params_ = self.ci_ = None
             return
+        if self.n_groups_ <= self.form_.n_params:
+            self.diagnostics_.warnings.append(
+                f"only {self.n_groups_} groups to resample for {self.form_.n_params} parameters: "
+                "the bootstrap can barely vary, so its intervals understate the uncertainty")
         counts = resample_group_counts(rng, group_of_row, int(self.n_bootstrap),
                                        min_distinct=self.form_.n_params)
         self.bootstrap_theta_ = refit_replicates(problem, self.theta_, counts)
