@@ -49,3 +49,12 @@ class CountingResidualMLP(ResidualMLP):
 
 class NotAFamily:
     size_axes = ("width",)
+
+
+class BrokenAtWidth3(ResidualMLP):
+    """A plugin with a bug that only some sizes hit."""
+
+    def build(self, size, task):
+        if size["width"] == 3:
+            return {}["no such key"]
+        return super().build(size, task)

@@ -138,3 +138,15 @@ def test_an_axis_without_default_must_be_given(tmp_path: Path):
     path.write_text(path.read_text().replace("width = [8, 16]\n", ""))
     with pytest.raises(UserError, match="model.width: required by family"):
         load_config(path)
+
+
+def test_debug_mode_raises_a_plugin_s_exception_with_its_traceback(tmp_path: Path, monkeypatch):
+    import scalinglab
+
+    sweep_file = _sweep_file(tmp_path, family="residual_plugin:BrokenAtWidth3", width="[3]")
+    monkeypatch.setenv("SCALINGLAB_DEBUG", "1")
+    with pytest.raises(KeyError, match="no such key"):
+        scalinglab.sweep(sweep_file)
+    monkeypatch.delenv("SCALINGLAB_DEBUG")
+    frame = scalinglab.sweep(sweep_file)
+    assert frame["status"].tolist() == ["failed"] and frame.loc[0, "error"].startswith("KeyError: 'no such key'")
