@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TaskShape:
@@ -110,6 +112,7 @@ def _measured(family: Family, size: dict[str, Any], task: TaskShape) -> Measured
     key = (type(family), tuple(sorted(size.items())), task)
     if key not in _measured_cache:
         _measured_cache[key] = measure_costs(family, size, task)
+        logger.debug("measured %s at %s: %s", type(family).__name__, size, _measured_cache[key])
     return _measured_cache[key]
 
 
