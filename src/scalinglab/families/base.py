@@ -70,7 +70,11 @@ class Family(ABC):
         return _measured(self, size, task).n_params
 
     def n_params_nonembedding(self, size: dict[str, Any], task: TaskShape) -> int:
-        """Parameters outside embedding tables (Kaplan et al.'s N); all of them when there are none."""
+        """Parameters outside embedding tables (Kaplan et al.'s N); all of them when there are none.
+        Default without an `n_params` formula: counted on a built module, leaving out the
+        parameters of its `nn.Embedding` layers."""
+        if type(self).n_params is Family.n_params:
+            return _measured(self, size, task).n_params_nonembedding
         return self.n_params(size, task)
 
     def forward_flops_per_sample(self, size: dict[str, Any], task: TaskShape) -> float:
@@ -100,6 +104,7 @@ def _refusing_dropout(build):
 @dataclass(frozen=True)
 class MeasuredCosts:
     n_params: int
+    n_params_nonembedding: int
     forward_flops_per_sample: float
     train_flops_per_sample: float
 
@@ -129,6 +134,7 @@ def measure_costs(family: Family, size: dict[str, Any], task: TaskShape) -> Meas
         module = family.build(size, task)
     sample, samples = _one_input(task)
     n_params = sum(parameter.numel() for parameter in module.parameters())
+    embedding = {id(p): p.numel() for layer in module.modules() if isinstance(layer, torch.nn.Embedding) for p in layer.parameters()}
     with FlopCounterMode(display=False) as forward:
         with torch.no_grad():
             module(sample)
@@ -136,6 +142,7 @@ def measure_costs(family: Family, size: dict[str, Any], task: TaskShape) -> Meas
         module(sample).float().sum().backward()
     return MeasuredCosts(
         n_params=n_params,
+        n_params_nonembedding=n_params - sum(embedding.values()),
         forward_flops_per_sample=forward.get_total_flops() / samples,
         train_flops_per_sample=forward_backward.get_total_flops() / samples,
     )
