@@ -55,8 +55,9 @@ def test_debug_mode_raises_the_objective_s_exception(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.slow
-def test_the_same_objective_runs_on_the_pool_executor(cli, tmp_path: Path):
-    # Through the CLI: pool workers import the objective (and scalinglab) by name in fresh processes.
+@pytest.mark.parametrize("executor", ["pool", pytest.param("ray", marks=pytest.mark.ray)])
+def test_the_same_objective_runs_on_the_pool_and_ray_executors(cli, tmp_path: Path, executor: str):
+    # Through the CLI: workers import the objective (and scalinglab) by name in fresh processes.
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
 output = "{tmp_path / 'out'}"
@@ -70,14 +71,14 @@ epochs = 3
 lr = 0.01
 batch_size = 32
 [execution]
-executor = "pool"
+executor = "{executor}"
 workers = 2
 """)
     result = cli("run", str(sweep_file), "--quiet", env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
     assert result.returncode == 0, result.stderr
     frame = scalinglab.results(tmp_path / "out")
     assert len(frame) == 4 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
-    assert frame["worker"].str.startswith("pool-").all() and (frame["scratch_files"] == 1).all()
+    assert frame["worker"].str.startswith(f"{executor}").all() and (frame["scratch_files"] == 1).all()
     assert frame["pid"].nunique() >= 1 and (frame["pid"] != os.getpid()).all()
 
 
