@@ -5,8 +5,10 @@ architecture), and a tiny sweep of it on the stdlib byte corpus."""
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -20,9 +22,19 @@ EXAMPLE = REPO / "examples" / "hf_gpt2"
 GPT2 = "gpt2_family:GPT2"
 
 
-@pytest.fixture(autouse=True)
-def _example_on_path(monkeypatch):
-    monkeypatch.syspath_prepend(str(EXAMPLE))
+@pytest.fixture(autouse=True, scope="module")
+def _example_on_path():
+    sys.path.insert(0, str(EXAMPLE))
+    yield
+    sys.path.remove(str(EXAMPLE))
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("hf_gpt2")
+    overrides = ["model.n_embd=[8, 16]", "model.n_layer=1", "model.context=16", "data.train_size=20000",
+                 "data.val_size=2048", "training.epochs=1", "measure.latency_repeats=2"]
+    return out, scalinglab.sweep(EXAMPLE / "sweep.toml", out=out, overrides=overrides)
 
 
 @pytest.mark.slow
@@ -41,10 +53,8 @@ def test_measured_costs_equal_the_builtin_transformer_formulas(n_embd, n_layer, 
 
 
 @pytest.mark.slow
-def test_a_tiny_gpt2_sweep_on_the_stdlib_bytes(tmp_path: Path):
-    overrides = ["model.n_embd=[8, 16]", "model.n_layer=1", "model.context=16", "data.train_size=20000",
-                 "data.val_size=2048", "training.epochs=1", "measure.latency_repeats=2"]
-    frame = scalinglab.sweep(EXAMPLE / "sweep.toml", out=tmp_path, overrides=overrides)
+def test_a_tiny_gpt2_sweep_on_the_stdlib_bytes(tiny_sweep):
+    _, frame = tiny_sweep
 
     assert len(frame) == 2 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
     assert (frame["val_bits_per_byte"] < 8).all()  # learned something: uniform bytes cost 8 bits
@@ -59,3 +69,21 @@ def test_a_tiny_gpt2_sweep_on_the_stdlib_bytes(tmp_path: Path):
         tokens_seen = (run.n_train - 1) // 16 * 16 * run.epochs  # whole windows of 16 bytes per epoch
         assert run.train_flops == pytest.approx(step.get_total_flops() / 32 * tokens_seen, rel=1e-12)
         assert math.isfinite(run.latency_ms_p50) and run.n_params_nonembedding < run.n_params
+
+
+@pytest.mark.slow
+def test_load_model_restores_gpt2_whose_tied_weights_were_saved_once(tiny_sweep):
+    import safetensors.torch
+
+    out, frame = tiny_sweep
+    run_key = frame.loc[frame["n_embd"] == 8, "run_key"].item()
+    task = TaskShape(kind="lm", input_shape=(16,), n_outputs=256)
+    torch.manual_seed(7)
+    saved = get_family(GPT2).build({"n_embd": 8, "n_layer": 1, "n_head": 2, "context": 16}, task).eval()
+    (out / "checkpoints").mkdir()
+    safetensors.torch.save_model(saved, str(out / "checkpoints" / f"{run_key}.safetensors"))  # drops the tied copy
+
+    loaded = scalinglab.load_model(out, run_key)
+    tokens = torch.randint(0, 256, (2, 16))
+    assert torch.equal(loaded(tokens), saved(tokens))
+    assert loaded.model.lm_head.weight is loaded.model.transformer.wte.weight
