@@ -85,12 +85,24 @@ def sweep_config(
     overrides = [*overrides, *option_overrides(out=out, executor=executor, workers=workers, address=address)]
     if _is_objective(objective_or_config):
         raw = _objective_sweep(objective_or_config, **objective_options)
-        return config_from_dict(raw, overrides, source="sweep()")
+        return _check_workers_can_import(config_from_dict(raw, overrides, source="sweep()"))
     if given := [name for name, value in objective_options.items() if value is not None]:
         raise UserError(f"sweep(): {', '.join(given)} only apply to an objective; use overrides for a sweep file")
     if isinstance(objective_or_config, SweepConfig):
-        return config_from_dict(objective_or_config.model_dump(mode="json", exclude_unset=True), overrides, source="sweep()")
-    return load_config(objective_or_config, overrides)
+        raw = objective_or_config.model_dump(mode="json", exclude_unset=True)
+        return _check_workers_can_import(config_from_dict(raw, overrides, source="sweep()"))
+    return _check_workers_can_import(load_config(objective_or_config, overrides))
+
+
+def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
+    """`config`, unless its objective is a function other processes cannot import (UserError)."""
+    from scalinglab.sweep.objective import importable_by_workers
+
+    objective, executor = config.model.objective, config.execution.executor
+    if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
+        raise UserError(f"model.objective: '{objective}' cannot be imported by {executor} workers; "
+                        "define it in a module they can import, or use the serial executor")
+    return config
 
 
 def option_overrides(*, out=None, executor=None, workers=None, address=None) -> list[str]:
@@ -112,16 +124,11 @@ def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
     `sweep` and `scalinglab run`). In debug mode runs train serially in this process, so a
     run's exception escapes with its traceback instead of becoming a failed row."""
     from scalinglab.sweep import run_sweep
-    from scalinglab.sweep.objective import importable_by_workers
 
     if debug_enabled() and (config.execution.executor != "serial" or config.execution.max_memory_mb is not None):
         logger.info("debug mode: training serially in this process, so a run's exception is raised")
         config = config.model_copy(update={"execution": config.execution.model_copy(
             update={"executor": "serial", "max_memory_mb": None})})
-    objective = config.model.objective
-    if objective is not None and config.execution.executor != "serial" and not importable_by_workers(objective):
-        raise UserError(f"model.objective: '{objective}' cannot be imported by {config.execution.executor} workers; "
-                        "define it in a module they can import, or use the serial executor")
     return run_sweep(config, store, retry_failed=retry_failed, progress=progress)
 
 

@@ -87,8 +87,9 @@ def test_a_function_workers_cannot_import_is_refused_for_the_pool(tmp_path: Path
         return {"val_loss": 1.0, "n_params": 1}
 
     with pytest.raises(scalinglab.UserError, match="cannot be imported by pool workers"):
-        scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path, executor="pool")
-    assert scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path)["status"].tolist() == ["ok"]
+        scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path / "out", executor="pool")
+    assert not (tmp_path / "out").exists()  # refused before anything is stored
+    assert scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path / "out")["status"].tolist() == ["ok"]
 
 
 def test_a_synthetic_power_law_is_recovered_with_its_exponent_in_the_95_percent_interval(tmp_path: Path):
