@@ -10,6 +10,9 @@ executors, fits, report) is the same as for a built-in family.
 
 An exception, a missing required metric, or a value that is not a finite number makes the run a
 recorded failure with its error; the sweep goes on (unless debug mode is on, see diagnostics).
+`training.max_seconds` holds where runs train in a watched process (pool, Ray, or with
+`execution.max_memory_mb`), which is killed past the limit; in the plain serial executor an
+objective runs to its end, as scalinglab cannot stop it between epochs as its own loop does.
 """
 
 from __future__ import annotations
