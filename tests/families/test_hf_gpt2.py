@@ -73,17 +73,28 @@ def test_a_tiny_gpt2_sweep_on_the_stdlib_bytes(tiny_sweep):
 
 @pytest.mark.slow
 def test_load_model_restores_gpt2_whose_tied_weights_were_saved_once(tiny_sweep):
-    import safetensors.torch
-
     out, frame = tiny_sweep
     run_key = frame.loc[frame["n_embd"] == 8, "run_key"].item()
     task = TaskShape(kind="lm", input_shape=(16,), n_outputs=256)
     torch.manual_seed(7)
     saved = get_family(GPT2).build({"n_embd": 8, "n_layer": 1, "n_head": 2, "context": 16}, task).eval()
-    (out / "checkpoints").mkdir()
-    safetensors.torch.save_model(saved, str(out / "checkpoints" / f"{run_key}.safetensors"))  # drops the tied copy
+    _save_checkpoint(saved, out / "checkpoints" / f"{run_key}.safetensors")
 
     loaded = scalinglab.load_model(out, run_key)
     tokens = torch.randint(0, 256, (2, 16))
     assert torch.equal(loaded(tokens), saved(tokens))
     assert loaded.model.lm_head.weight is loaded.model.transformer.wte.weight
+
+
+def _save_checkpoint(module: torch.nn.Module, path: Path) -> None:
+    """Save as training does: the train branch's writer once merged (it records tied names as
+    aliases), else safetensors' own, which also stores a tied tensor once."""
+    try:
+        from scalinglab.train.checkpoint import save_checkpoint
+    except ImportError:
+        import safetensors.torch
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        safetensors.torch.save_model(module, str(path))
+    else:
+        save_checkpoint(module, path)
