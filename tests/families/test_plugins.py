@@ -24,8 +24,7 @@ SWEEP = """
 output = "{output}"
 [model]
 family = "{family}"
-width = [8, 16]
-blocks = 2
+{axes}
 [data]
 source = "digits"
 train_size = 200
@@ -40,12 +39,9 @@ workers = 2
 """
 
 
-def _sweep_file(tmp_path: Path, *, family: str = PLUGIN, executor: str = "serial", **axes) -> Path:
-    text = SWEEP.format(output=tmp_path / "out", family=family, executor=executor)
-    for axis, value in axes.items():
-        text = text.replace(f"\n{axis} = ", f"\n{axis} = {value}\n# was: ")
+def _sweep_file(tmp_path: Path, *, family: str = PLUGIN, executor: str = "serial", axes: str = "width = [8, 16]\nblocks = 2") -> Path:
     path = tmp_path / "sweep.toml"
-    path.write_text(text)
+    path.write_text(SWEEP.format(output=tmp_path / "out", family=family, executor=executor, axes=axes))
     return path
 
 
@@ -108,18 +104,18 @@ def test_a_build_without_dropout_refuses_dropout():
 @pytest.mark.parametrize(
     ("family", "axes", "message"),
     [
-        ("no_such_module:Family", {}, "model.family: cannot import module 'no_such_module'"),
-        ("residual_plugin:Missing", {}, "model.family: module 'residual_plugin' has no 'Missing'"),
-        ("residual_plugin:NotAFamily", {}, "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family"),
-        (PLUGIN, {"width": "[8, 0]"}, "model.width: must be a positive integer (got 0)"),
-        (PLUGIN, {"blocks": "2\nheight = 3"}, "model: unknown size axis 'height' for family 'residual_plugin:ResidualMLP'"),
+        ("no_such_module:Family", "width = 8", "model.family: cannot import module 'no_such_module'"),
+        ("residual_plugin:Missing", "width = 8", "model.family: module 'residual_plugin' has no 'Missing'"),
+        ("residual_plugin:NotAFamily", "width = 8", "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family"),
+        (PLUGIN, "width = [8, 0]", "model.width: must be a positive integer (got 0)"),
+        (PLUGIN, "width = 8\nheight = 3", "model: unknown size axis 'height' for family 'residual_plugin:ResidualMLP'"),
     ],
 )
 def test_a_bad_plugin_is_a_user_error_naming_the_field(tmp_path: Path, family, axes, message):
     from scalinglab.config import load_config
 
     with pytest.raises(UserError) as raised:
-        load_config(_sweep_file(tmp_path, family=family, **axes))
+        load_config(_sweep_file(tmp_path, family=family, axes=axes))
     assert message in str(raised.value)
 
 
@@ -134,8 +130,7 @@ def test_a_plugin_that_cannot_be_imported_is_one_line_exit_2_and_nothing_stored(
 def test_an_axis_without_default_must_be_given(tmp_path: Path):
     from scalinglab.config import load_config
 
-    path = _sweep_file(tmp_path)
-    path.write_text(path.read_text().replace("width = [8, 16]\n", ""))
+    path = _sweep_file(tmp_path, axes="blocks = 2")
     with pytest.raises(UserError, match="model.width: required by family"):
         load_config(path)
 
@@ -143,7 +138,7 @@ def test_an_axis_without_default_must_be_given(tmp_path: Path):
 def test_debug_mode_raises_a_plugin_s_exception_with_its_traceback(tmp_path: Path, monkeypatch):
     import scalinglab
 
-    sweep_file = _sweep_file(tmp_path, family="residual_plugin:BrokenAtWidth3", width="[3]")
+    sweep_file = _sweep_file(tmp_path, family="residual_plugin:BrokenAtWidth3", axes="width = 3")
     monkeypatch.setenv("SCALINGLAB_DEBUG", "1")
     with pytest.raises(KeyError, match="no such key"):
         scalinglab.sweep(sweep_file)
