@@ -43,8 +43,8 @@ def one_run_sweep(tmp_path_factory) -> Path:
 def test_import_names_the_api_and_loads_no_torch():
     code = (
         "import sys, scalinglab;"
-        "assert sorted(scalinglab.__all__) == ['Family', 'UserError', '__version__', 'load_model', 'results', 'sweep'];"
-        "scalinglab.sweep, scalinglab.results, scalinglab.load_model;"
+        "assert {'Family', 'ScalingLaw', 'UserError', 'load_model', 'results', 'sweep'} <= set(scalinglab.__all__);"
+        "[getattr(scalinglab, name) for name in scalinglab.__all__];"
         "print('torch' in sys.modules)"
     )
     checked = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(REPO / "src")}, capture_output=True, text=True)

@@ -25,9 +25,10 @@ _LAZY = {
     "sweep": "scalinglab.api",
     "results": "scalinglab.api",
     "load_model": "scalinglab.api",
+    "ScalingLaw": "scalinglab.fit",
 }
 
-__all__ = ["Family", "UserError", "__version__", "load_model", "results", "sweep"]
+__all__ = ["Family", "ScalingLaw", "UserError", "__version__", "load_model", "results", "sweep"]
 
 
 def __getattr__(name: str):
