@@ -121,6 +121,12 @@ class CostLaw:
         return ci[0] / OVERHEAD_SCALE, ci[1] / OVERHEAD_SCALE
 
     @property
+    def exponent_at_bound(self) -> bool:
+        """True when an overhead law's k sits at its cap of 2: within these sizes the cost barely
+        grows beyond its overhead, so the growth is not resolved."""
+        return self.overhead and self.exponent > 0.99 * 10.0 / OVERHEAD_SCALE
+
+    @property
     def overhead_value(self) -> float | None:
         """t0 (per example when `per_example`), or None for a pure power law."""
         return self.law.params_["E"] if self.overhead else None

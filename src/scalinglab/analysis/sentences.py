@@ -36,9 +36,15 @@ def describe_cost(cost: CostLaw) -> str:
     k = cost.exponent
     ci = cost.exponent_ci
     exponent = f"{cost.x}^{k:.2f}" + (f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else "")
-    per = f" per {cost.group_by.replace('_', ' ')} example" if cost.per_example else ""
-    form = (f"{label(cost.metric).capitalize()}{per} = {cost.law.params_['E']:.3g} + c * {exponent}"
-            if cost.overhead else f"{label(cost.metric).capitalize()}{per} grows as {exponent}")
+    per = f" per {cost.group_by} example" if cost.per_example else ""
+    name = label(cost.metric)[0].upper() + label(cost.metric)[1:]
+    if cost.exponent_at_bound:
+        form = (f"{name}{per} is mostly a fixed overhead of {cost.law.params_['E']:.3g} within these sizes "
+                "(its growth with size is not resolved: the exponent sits at its cap of 2)")
+    elif cost.overhead:
+        form = f"{name}{per} = {cost.law.params_['E']:.3g} + c * {exponent}"
+    else:
+        form = f"{name}{per} grows as {exponent}"
     n_to = cost.x_range[1]
     n_from = max(cost.x_range[0], n_to / 10)
     ratio, ratio_ci = cost.ratio(n_from, n_to)

@@ -159,7 +159,8 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
             + (f" (95% CI {ci[0]:+.3g} to {ci[1]:+.3g}{'' if ci[0] * ci[1] > 0 else ': not clearly different'})" if ci else "")
             + "."
         )
-    trend = "grows" if abs(at_high[0]) > abs(at_low[0]) else "shrinks"
+    # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
+    trend = "grows" if at_high[0] > at_low[0] else "shrinks"
     d_alpha, alpha_ci = _parameter_difference(best, other, "alpha")
     d_floor, floor_ci = _parameter_difference(best, other, "E")
     sentences.append(

@@ -75,12 +75,12 @@ class Section:
     tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, HTML made by pandas, escaped)
 
 
-def write_report(path: Path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None) -> Path:
+def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None) -> Path:
     """Render the report of one `Analysis` to `path` and return `path`.
 
     Parameters
     ----------
-    path : Path
+    path : str or Path
         The HTML file to write.
     analysis : Analysis
         From `scalinglab.analyze`: every law the report shows, fitted once.
@@ -113,6 +113,7 @@ def write_report(path: Path, analysis: Analysis, *, budgets: Budgets | None = No
         table=_table_html(size_table(analysis)),
         config=analysis.config,
     )
+    path = Path(path)
     path.write_text(rendered)
     return path
 
