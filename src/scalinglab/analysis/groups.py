@@ -121,10 +121,10 @@ class CostLaw:
         return ci[0] / OVERHEAD_SCALE, ci[1] / OVERHEAD_SCALE
 
     @property
-    def exponent_at_bound(self) -> bool:
-        """True when an overhead law's k sits at its cap of 2: within these sizes the cost barely
-        grows beyond its overhead, so the growth is not resolved."""
-        return self.overhead and self.exponent > 0.99 * 10.0 / OVERHEAD_SCALE
+    def growth_unresolved(self) -> bool:
+        """True when an overhead law's k sits at 0 or at its cap of 2: within these sizes the cost
+        is (almost) all overhead, so how it grows with size is not resolved."""
+        return self.overhead and not 0.01 < self.exponent < 0.99 * 10.0 / OVERHEAD_SCALE
 
     @property
     def overhead_value(self) -> float | None:

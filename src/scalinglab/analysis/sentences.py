@@ -38,9 +38,10 @@ def describe_cost(cost: CostLaw) -> str:
     exponent = f"{cost.x}^{k:.2f}" + (f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else "")
     per = f" per {cost.group_by} example" if cost.per_example else ""
     name = label(cost.metric)[0].upper() + label(cost.metric)[1:]
-    if cost.exponent_at_bound:
-        form = (f"{name}{per} is mostly a fixed overhead of {cost.law.params_['E']:.3g} within these sizes "
-                "(its growth with size is not resolved: the exponent sits at its cap of 2)")
+    if cost.growth_unresolved:
+        typical = float(cost.predict(cost.x_range[1], 1.0))
+        form = (f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
+                "and its growth with size is not resolved here")
     elif cost.overhead:
         form = f"{name}{per} = {cost.law.params_['E']:.3g} + c * {exponent}"
     else:
@@ -172,6 +173,8 @@ def joint_law_sentences(joint: JointLaw) -> list[str]:
     params, ci = joint.law.params_, joint.law.ci_ or {}
 
     def value(name: str) -> str:
+        if name == "E" and not joint.has_floor:
+            return "E ~ 0 (not resolved)"
         low, high = ci.get(name, (None, None))
         return f"{name} = {params[name]:.3g}" + (f" ({low:.3g} to {high:.3g})" if low is not None else "")
 

