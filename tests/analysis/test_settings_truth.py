@@ -61,3 +61,13 @@ def test_width_x_depth_compares_at_equal_parameters_and_flops():
     assert gap == pytest.approx(0.05, rel=0.05)
     assert "At equal training FLOPs" in text
     assert set(effect.best_per_size["best"]) == {"4"}
+
+
+def test_a_setting_with_text_values_is_compared_like_any_other():
+    def loss(n, d, preprocessing):
+        return true_loss(n, d) + (0.2 if preprocessing == "none" else 0.0)
+
+    frame = truth_frame(data_sizes=(1000,), extra={"preprocessing": ["none", "standardize"]}, loss=loss, noise=0.001)
+    (effect,) = analyze(frame, n_bootstrap=50).settings
+    assert set(effect.best_per_size["best"]) == {"standardize"}
+    assert "preprocessing = standardize beats preprocessing = none" in " ".join(effect.sentences)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.numbers import format_value
 from scalinglab.fit import ScalingLaw
 from scalinglab.metrics import COSTS, METRICS
 from scalinglab.results import ok_runs
@@ -202,7 +203,8 @@ def fit_metric_vs_params(
     warnings: list[str] = []
     fits = []
     for group, rows in runs.groupby(group_by, sort=True):
-        fit = fit_quality(rows, metric, group=float(group), warnings=warnings, **options)
+        group = float(group) if isinstance(group, (int, float, np.number)) else group
+        fit = fit_quality(rows, metric, group=group, warnings=warnings, **options)
         fits += [fit] if fit else []
     cost_options = {**options, "n_bootstrap": min(n_bootstrap, COST_BOOTSTRAP)}
     costs = {cost: fit_cost(runs, cost, warnings=warnings, **cost_options) for cost in COSTS if cost in runs}
@@ -230,7 +232,7 @@ def fit_quality(
     """The saturating power law of `metric` (or 1 - metric) against `x` on `rows`; None (and a
     warning) when there are too few sizes or a value has no logarithm."""
     rows = _finite_rows(rows, metric, x)
-    where = f"{group_by}={group:g}" if group is not None else "all runs"
+    where = f"{group_by}={format_value(group)}"
     if _too_few_sizes(rows, metric, x, MIN_SIZES_TO_FIT, QUALITY_FORM, where, warnings):
         return None
     complement = fitted_as_complement(metric)

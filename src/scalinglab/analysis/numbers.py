@@ -11,6 +11,16 @@ def format_count(n: float) -> str:
     return f"{n:.3g}"
 
 
+def format_value(value) -> str:
+    """A setting's value as text: numbers in short general form (1437, 0.001), anything else as is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    try:
+        return f"{float(value):g}" if hasattr(value, "dtype") else str(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def format_factor(factor: float) -> str:
     """A ratio as people say it: 1.8x, 12x, 340x."""
     return f"{factor:.2g}x" if factor < 10 else f"{factor:.0f}x"

@@ -9,7 +9,7 @@ import pandas as pd
 
 from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
-from scalinglab.analysis.numbers import format_count, format_factor, format_interval, join_words
+from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.metrics import label, short_label
 from scalinglab.results import aggregate_over_seeds
 
@@ -25,7 +25,7 @@ def describe_fit(fit: GroupFit) -> str:
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
     floor_words = f"approaches a floor of {fit.law.params_['E']:.3g}" if fit.has_floor else "shows no floor within these sizes"
     return (
-        f"With {fit.group_by} = {fit.group:g}, {quantity} {floor_words} and the part above it "
+        f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words} and the part above it "
         f"shrinks as {fit.x}^-{alpha:.2f}{interval}: each 10x more parameters multiplies the excess by {10 ** -alpha:.2g}."
     )
 
@@ -86,7 +86,7 @@ class ScalingEffect:
         ]
         cost_text = f", and cost {join_words(costs)}" if costs else ""
         return (
-            f"With {self.group_by} = {self.group:g}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
+            f"With {self.group_by} = {format_value(self.group)}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
             f"({format_factor(self.n_to / self.n_from)}) {verb} {short_label(self.metric)} by {abs(self.change) * 100:.0f}%{interval}, "
             f"from {self.metric_from:.3g} to {self.metric_to:.3g}{cost_text}."
         )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import GroupFit, fit_quality
-from scalinglab.analysis.numbers import format_count
+from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.results import ok_runs, size_axes, swept_settings
 
@@ -61,7 +61,7 @@ def settings_x_size(
         rows = runs[runs[group_by] == runs[group_by].max()]
         for name, value in others.items():
             rows = rows[rows[name] == value]
-        effect = SettingEffect(setting, is_axis, group_by, float(rows[group_by].max()), metric, rows)
+        effect = SettingEffect(setting, is_axis, group_by, rows[group_by].max(), metric, rows)
         for value, value_rows in rows.groupby(setting, sort=True):
             law = fit_quality(value_rows, metric, group=value, warnings=[], x=x, group_by=setting,
                               n_bootstrap=n_bootstrap, random_state=random_state)
@@ -99,7 +99,7 @@ def best_per_size(effect: SettingEffect, x: str) -> pd.DataFrame:
 
 def _sentences(effect: SettingEffect, x: str) -> list[str]:
     measured = [
-        f"Best {effect.setting} at each trained size ({effect.group_by} = {effect.group:g}): "
+        f"Best {effect.setting} at each trained size ({effect.group_by} = {format_value(effect.group)}): "
         + "; ".join(f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]) + "."
     ]
     if len(effect.laws) < 2:

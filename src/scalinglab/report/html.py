@@ -100,12 +100,12 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         _recommendation_section(analysis, choice, choice_note, budgets),
         _trust_section(analysis),
     ]
-    # An extrapolation of the recommendation is the first thing read, above the answer.
-    warnings = (choice.warnings if choice else []) + analysis.warnings
+    # An extrapolation of the recommendation is part of the answer's first line, never below it.
+    answer = " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else choice_note
     rendered = _environment().get_template("report.html").render(
         title=title or analysis.title,
-        answer=choice.sentence() if choice else choice_note,
-        warnings=warnings,
+        answer=answer,
+        warnings=analysis.warnings,
         sections=[section for section in sections if section is not None],
         table=_table_html(size_table(analysis)),
         config=analysis.config,
