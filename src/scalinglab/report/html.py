@@ -26,7 +26,7 @@ from scalinglab.analysis.sentences import (
     scaling_effect,
 )
 from scalinglab.errors import UserError
-from scalinglab.metrics import label
+from scalinglab.metrics import QUALITY, label
 from scalinglab.recommend import Budgets, Recommendation, recommend
 from scalinglab.report import figures
 from scalinglab.results import aggregate_over_seeds
@@ -55,7 +55,7 @@ _AGAINST_PARAMS = [
     ("bytes_int8", "Bytes on disk (int8 weights) vs parameters", True),
     ("grad_norm_mean", "Mean gradient norm vs parameters", True),
 ]
-_QUALITY = {"val_loss", "val_accuracy", "val_f1_macro", "train_loss"}
+_QUALITY = set(QUALITY)
 _GENERALIZATION = {"generalization_gap"}
 
 
