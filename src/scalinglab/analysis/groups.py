@@ -32,6 +32,7 @@ OVERHEAD_FORM = "power"  # fitted against u = N^(-1/OVERHEAD_SCALE): E + A * u^(
 OVERHEAD_SCALE = 5.0  # k = alpha / 5, so the form's bound alpha <= 10 is k <= 2
 MIN_SIZES_TO_FIT = 4  # the power law has 3 parameters: fewer distinct sizes cannot test it
 MIN_SIZES_TO_FIT_COST = 3  # the pure power law has 2
+DATA_COLUMNS = ("train_size", "n_train")  # group_by values that count training examples
 COST_BOOTSTRAP = 200  # replicates for a cost law: its interval is quoted to 2 digits, 200 suffice
 
 
@@ -251,7 +252,7 @@ def fit_cost(
 ) -> CostLaw | None:
     """One law of `cost` against `x` over all `runs` (per example of `group_by` when it grows with data)."""
     rows = _finite_rows(runs, cost, x)
-    per_example = METRICS[cost].grows_with_data and group_by in rows
+    per_example = METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
     overhead = METRICS[cost].fixed_overhead and rows[x].nunique() >= MIN_SIZES_TO_FIT
     form = OVERHEAD_FORM if overhead else COST_FORM
     if _too_few_sizes(rows, cost, x, MIN_SIZES_TO_FIT_COST, form, "all runs", warnings):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import FitOutcome, backtest_largest, fit_metric_vs_params
+from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings import SettingEffect, settings_x_size
@@ -26,7 +26,6 @@ from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
 from scalinglab.results import configuration_means, load_results, ok_runs, swept_settings
 
-DATA_COLUMNS = ("train_size", "n_train")  # group_by values that are a data size: the joint law applies
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 
 
