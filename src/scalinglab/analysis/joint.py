@@ -15,6 +15,7 @@ whole configurations, never single seeds of one configuration. From it:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,7 +124,8 @@ def fit_joint(
         warnings.append(f"{metric} reaches its perfect value for some configurations; no joint law fitted")
         return None
     table = pd.DataFrame({"N": rows[x].to_numpy(float), "D": rows[data].to_numpy(float), "y": target.to_numpy(float)})
-    law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state).fit(table, x=["N", "D"], y="y")
+    law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
+    law.fit(table, x=["N", "D"], y="y", **_one_group_per_row(law, len(table)))
     joint = JointLaw(
         metric, x, data, law, complement, len(rows),
         (float(rows[x].min()), float(rows[x].max())), (float(rows[data].min()), float(rows[data].max())),
@@ -132,6 +134,15 @@ def fit_joint(
     joint.optimal = _compute_optimal_table(joint, rows)
     joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
     return joint
+
+
+def _one_group_per_row(law: ScalingLaw, n_rows: int) -> dict:
+    """Each row is one configuration, and the bootstrap must resample configurations. A
+    `ScalingLaw.fit` that resamples groups of rows (model sizes by default) is told that every row
+    is its own group; one that resamples rows already does so."""
+    if "groups" in inspect.signature(law.fit).parameters:
+        return {"groups": np.arange(n_rows)}
+    return {}
 
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:
