@@ -54,8 +54,11 @@ def curves_frame(store: Store) -> pd.DataFrame:
 
 
 def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the runs that finished with status ok."""
-    return frame[frame["status"] == "ok"] if len(frame) else frame
+    """Only the runs that finished with status ok (every row of a frame without a status column,
+    such as a user's own table of finished runs)."""
+    if not len(frame) or "status" not in frame:
+        return frame
+    return frame[frame["status"] == "ok"]
 
 
 def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:

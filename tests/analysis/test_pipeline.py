@@ -37,3 +37,9 @@ def test_a_folder_without_a_store_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no scalinglab store here"):
         analyze(tmp_path / "nothing")
     assert not (tmp_path / "nothing").exists()
+
+
+def test_a_users_own_table_without_status_is_analysed():
+    frame = truth_frame(seeds=(0,))[["n_params", "train_size", "val_loss", "train_flops"]]
+    analysis = analyze(frame, n_bootstrap=0)
+    assert analysis.joint is not None and len(analysis.groups.fits) == 4
