@@ -48,6 +48,7 @@ def test_data_limited_size_matches_the_law():
     assert gain(limit.n_params) < 0.01 <= gain(limit.n_params / 1.05)
 
 
+@pytest.mark.slow
 def test_intervals_resample_configurations_not_seeds():
     """Ten identical seeds per configuration are one configuration each: the intervals must not
     narrow, as they would if the bootstrap drew rows."""
