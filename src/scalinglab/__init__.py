@@ -4,6 +4,9 @@
     frame = scalinglab.sweep("sweep.toml")                  # or sweep(objective, sizes={...}, ...)
     frame = scalinglab.results("scalinglab-out")            # one row per stored run, as runs.csv
     model = scalinglab.load_model("scalinglab-out", run_key)
+    analysis = scalinglab.analyze("scalinglab-out")         # every law, fitted once
+    choice = scalinglab.recommend(analysis, scalinglab.Budgets(train_seconds=60))
+    scalinglab.write_report("report.html", analysis)
 
 Heavy dependencies (torch, pandas, ray) are imported lazily, on first use of a name that needs
 them, so `import scalinglab` and `scalinglab.fit` work on a CSV alone.
@@ -26,9 +29,14 @@ _LAZY = {
     "results": "scalinglab.api",
     "load_model": "scalinglab.api",
     "ScalingLaw": "scalinglab.fit",
+    "analyze": "scalinglab.analysis",
+    "recommend": "scalinglab.recommend",
+    "Budgets": "scalinglab.recommend",
+    "write_report": "scalinglab.report",
 }
 
-__all__ = ["Family", "ScalingLaw", "UserError", "__version__", "load_model", "results", "sweep"]
+__all__ = ["Budgets", "Family", "ScalingLaw", "UserError", "__version__", "analyze", "load_model", "recommend",
+           "results", "sweep", "write_report"]
 
 
 def __getattr__(name: str):
@@ -44,8 +52,8 @@ def __dir__() -> list[str]:
 
 
 class _PublicNamesFirst(types.ModuleType):
-    """Importing the submodule `scalinglab.results` must not replace the function
-    `scalinglab.results` (the import system sets a package attribute per submodule it loads);
+    """Importing the submodules `scalinglab.results` or `scalinglab.recommend` must not replace the
+    functions of those names (the import system sets a package attribute per submodule it loads);
     the submodule stays importable by its full name."""
 
     def __setattr__(self, name: str, value) -> None:

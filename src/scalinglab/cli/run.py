@@ -59,22 +59,19 @@ def run(
 
 
 def _summarise(config, store) -> None:
-    from scalinglab.analysis import describe_fit, fit_metric_vs_params
+    from scalinglab.analysis import analyze
+    from scalinglab.analysis.sentences import summary_lines
     from scalinglab.report import write_report
     from scalinglab.report.html import size_table
     from scalinglab.results import results_frame
 
     frame = results_frame(store)
     frame.to_csv(config.output / "runs.csv", index=False)
-    fit = fit_metric_vs_params(frame, metric=config.fit.metric, x=config.fit.x, group_by=config.fit.group_by)
-    _print_table(size_table(frame))
-    for group_fit in fit.fits:
-        console.print(describe_fit(group_fit))
-    for warning in fit.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    report = write_report(
-        config.output / "report.html", title=config.name, frame=frame, fit=fit, config=config.model_dump(mode="json")
-    )
+    analysis = analyze(frame, config=config.model_dump(mode="json"))
+    _print_table(size_table(analysis))
+    for line in summary_lines(analysis):
+        console.print(line)
+    report = write_report(config.output / "report.html", analysis)
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
 
