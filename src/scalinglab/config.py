@@ -32,6 +32,7 @@ relative `data.path` in a sweep file is read from the sweep file's folder.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import re
@@ -97,27 +98,45 @@ class TeacherConfig(TeacherSpec):
 
 class ModelConfig(BaseModel):
     """Which family to train and its size axes (the axes are the family's own, e.g. width, depth;
-    an axis left out takes the family's default)."""
+    an axis left out takes the family's default). `family` is a built-in name or a plugin,
+    "package.module:ClassName". Objective mode: `objective = "module:function"` names the user's
+    training function instead, and every other key is one of its size axes."""
 
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     family: str = "mlp"
+    objective: str | None = None
 
     @model_validator(mode="after")
     def _check_size_axes(self) -> ModelConfig:
-        from scalinglab.families import family_names, get_family
+        from scalinglab.families import get_family
 
-        if self.family not in family_names():
-            raise ValueError(f"family: unknown model family '{self.family}' (known: {', '.join(family_names())})")
-        family = get_family(self.family)
+        for axis, values in (self.model_extra or {}).items():
+            if values == []:
+                raise ValueError(f"{axis}: empty list; give at least one value")
+            _distinct(_as_list(values), axis)  # the planner runs each size once
+        if self.objective is not None:
+            from scalinglab.sweep.objective import check_objective
+
+            if "family" in self.model_fields_set:
+                raise ValueError("objective: a sweep has either a family or an objective, not both")
+            try:
+                check_objective(self.objective, self.axes())
+            except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
+                raise ValueError(f"objective: {str(error).removeprefix('model.objective: ').removeprefix('objective: ')}") from None
+            return self
+        try:
+            family = get_family(self.family)
+        except UserError as error:  # it names model.family; re-raised so that the file or --set is named too
+            raise ValueError(f"family: {str(error).removeprefix('model.family: ')}") from None
         axes = self.axes()
+        for axis in family.size_axes:
+            if axis not in axes:
+                raise ValueError(f"{axis}: required by family '{self.family}', which has no default for it")
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
                 raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})")
-            if not values:
-                raise ValueError(f"{axis}: empty list; give at least one value")
-            _distinct(values, axis)  # the planner runs each size once
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -132,6 +151,8 @@ class ModelConfig(BaseModel):
         from scalinglab.families import get_family
 
         given = {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+        if self.objective is not None:
+            return given
         defaults = {axis: [value] for axis, value in get_family(self.family).default_size.items()}
         return {**defaults, **given}
 
@@ -255,7 +276,7 @@ class SweepConfig(_Strict):
     name: str = "sweep"
     output: Annotated[Path, Field(strict=False)] = Path("scalinglab-out")  # a TOML string is a path
     seeds: Sweep[int] = [0]
-    model: ModelConfig = ModelConfig()
+    model: ModelConfig = Field(default_factory=ModelConfig)  # a factory: validating it imports torch
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
     execution: ExecutionConfig = ExecutionConfig()
@@ -263,7 +284,7 @@ class SweepConfig(_Strict):
     measure: MeasureConfig = MeasureConfig()
     fit: FitConfig = FitConfig()
     # Where the values came from (set by load_config), so later checks can name the file or --set.
-    _source: Path | None = PrivateAttr(None)
+    _source: str | Path | None = PrivateAttr(None)
     _overridden: tuple[str, ...] = PrivateAttr(())
 
     def where(self, location: str) -> str:
@@ -273,7 +294,7 @@ class SweepConfig(_Strict):
         return _origin(location, source=self._source, overridden=self._overridden)
 
 
-def _origin(location: str, *, source: Path | None, overridden: tuple[str, ...]) -> str:
+def _origin(location: str, *, source: str | Path | None, overridden: tuple[str, ...]) -> str:
     for key in reversed(overridden):  # the last --set of a key is the one that counts
         if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
             return f"--set {key}"
@@ -293,6 +314,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Sw
     source = Path(path) if path is not None else PRESETS_DIR / "quickstart.toml"
     raw = _read_toml(source)
     _resolve_data_path(raw, folder=source.parent)
+    return config_from_dict(raw, overrides, source=source)
+
+
+def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: str | Path) -> SweepConfig:
+    """Apply `--set` overrides to a sweep given as a dict (a TOML file's tables) and validate it.
+
+    Raises UserError with one line naming where the bad value came from: `source` and the
+    field, or `--set KEY`.
+    """
+    raw = copy.deepcopy(raw)
     overridden = tuple(_apply_override(raw, override) for override in overrides)
     try:
         config = SweepConfig.model_validate(raw)

@@ -9,6 +9,7 @@ one UserError naming the sweep field instead, and touches no store.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 
@@ -21,6 +22,8 @@ from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.metrics import METRICS
 from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.sweep.plan import plan_runs
+
+logger = logging.getLogger(__name__)
 
 # Metrics only one kind of task records (metrics.py describes each); the rest every run records.
 _LANGUAGE_MODEL_ONLY = frozenset(
@@ -42,8 +45,11 @@ def preflight(config: SweepConfig) -> None:
 
     Raises UserError naming the field (data.train_size, data.cv_folds, model.context,
     model.family, model, fit.metric, fit.x, fit.group_by) and what is wrong. Loads each data
-    source once (cached for the runs that follow); builds no model and writes nothing.
+    source once (cached for the runs that follow); builds no model and writes nothing. An
+    objective sweep is the user's own training: only its configuration is checked (config.py).
     """
+    if config.model.objective is not None:
+        return
     family = get_family(config.model.family)
     specs = plan_runs(config)
     kinds = set()
@@ -125,6 +131,9 @@ def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: Sweep
         n_params = family.n_params(size, shape)
     except ValueError as error:  # e.g. a cnn given flat feature vectors
         raise UserError(f"{config.where('model.family')}: {error} (data.source '{dataset.name}')") from None
+    except Exception as error:  # noqa: BLE001 - a plugin counted by building it: a failed build is its run's failure
+        logger.debug("preflight: %s could not be counted (%s); its run will record why", described, error)
+        return
     _check_memory(n_params, described, config)
 
 
