@@ -58,6 +58,7 @@ def fit_command(
 
     if out is not None:
         check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
+    budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
     table = _read_table(file)
     table = derive_columns(table, derive)
     if where:
@@ -81,9 +82,8 @@ def fit_command(
         law = test.law
         train = table.drop(index=test.held_out.index)
     allocation = None
-    if compute:
-        allocation = compute_optimal(law, _parse_numbers(compute, "--compute"),
-                                     flop_model=flops_per_param_token)
+    if budgets:
+        allocation = compute_optimal(law, budgets, flop_model=flops_per_param_token)
     if out is not None:
         plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
                              flop_model=flops_per_param_token)
