@@ -210,9 +210,9 @@ def check_time_limit(spec: RunSpec, seconds: float, epoch: int) -> None:
         raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
 
 
-def step_peak_memory(model: nn.Module, step, device: str) -> tuple[float, object]:
+def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:
     """(Peak tensor bytes while `step()` runs, what it returned): the CUDA allocator's peak on a GPU,
-    else the tracked live tensors plus the model's weights."""
+    else the tracked live tensors plus the model's weights (or the given resident tensors)."""
     if not is_cuda(device):
         return peak_tensor_bytes(model, step)
     synchronize(device)

@@ -10,7 +10,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -171,11 +171,12 @@ class TensorMemoryTracker(TorchDispatchMode):
                 self.current_bytes -= nbytes
 
 
-def peak_tensor_bytes(model: nn.Module, step: Callable[[], object]) -> tuple[float, object]:
-    """Peak bytes of live tensors while `step()` runs: the model's parameters and buffers plus the
-    largest amount of gradients, optimizer state, activations and temporaries alive at once.
-    Returns (peak bytes, what `step` returned)."""
-    resident = sum(t.untyped_storage().nbytes() for t in [*model.parameters(), *model.buffers()])
+def peak_tensor_bytes(model: nn.Module | Iterable[torch.Tensor], step: Callable[[], object]) -> tuple[float, object]:
+    """Peak bytes of live tensors while `step()` runs: the model's parameters and buffers (or the
+    given resident tensors) plus the largest amount of gradients, optimizer state, activations and
+    temporaries alive at once. Returns (peak bytes, what `step` returned)."""
+    tensors = [*model.parameters(), *model.buffers()] if isinstance(model, nn.Module) else list(model)
+    resident = sum(t.untyped_storage().nbytes() for t in tensors)
     with TensorMemoryTracker() as tracker:
         returned = step()
     return float(resident + tracker.peak_bytes), returned

@@ -1,0 +1,397 @@
+"""Training many runs of one architecture at once, as one vectorised computation.
+
+Runs that share a family, a size, a batch size, epochs, precision and optimizer (and train with
+no dropout) may differ in everything else: seed (initialisation and data order), learning rate
+and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
+stacked along a leading "run" dimension and one step of every run is one call of
+`vmap(functional_call)`, so R tiny matmuls become one batched matmul.
+
+What each run keeps as its own, exactly as `train_one` would do it:
+- initialisation: each model is built under its own seed, then stacked;
+- data: each run draws its epoch order from its own generator; a run with fewer steps per
+  epoch (a smaller data size) is padded with zero-weight samples and skips the padded steps
+  (no update, no optimizer step counted);
+- learning rate per step from its own schedule, its own weight decay and clipping threshold;
+- a run whose loss turns non-finite is masked out at once (its weights stop changing) and is
+  recorded as diverged at the end of that epoch; the others go on;
+- curves, and every final measurement: after training, each run's weights are copied back into
+  its own plain module and measured by the same code as a single run (`measured_metrics`).
+
+`train_seconds` of each run is the group's wall time divided by the runs in the group (column
+`batch_runs`), and so are its step seconds and peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from scalinglab.data import load_source, prepare
+from scalinglab.spec import RunResult, RunSpec
+from scalinglab.train.checkpoint import save_run_checkpoint
+from scalinglab.train.device import autocast, synchronize
+from scalinglab.train.loop import (
+    Diverged,
+    OverTimeLimit,
+    Prepared,
+    Trace,
+    check_time_limit,
+    epoch_point,
+    measured_metrics,
+    one_line,
+    prepare_run,
+    step_peak_memory,
+    train_one,
+)
+from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which the one-at-a-time loop uses
+ADAM_EPS = 1e-8
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
+
+# Size axes along which smaller runs are zero-padded into one group with larger ones: an MLP's
+# width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
+# _StackedTraining). A run shares a group only with runs at least 1/PAD_WIDTH_RATIO as wide,
+# unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
+# while each step of a tiny model is almost all fixed overhead that the group shares.
+PADDABLE_AXES = {"mlp": "width"}
+PAD_WIDTH_RATIO = 2
+SMALL_WIDTH = 128
+
+
+def batch_key(spec: RunSpec) -> str | None:
+    """Runs with equal keys can train together; None for a run that must train alone
+    (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
+    if spec.data.cv_folds or spec.training.dropout > 0:
+        return None
+    padded = PADDABLE_AXES.get(spec.family)
+    shared = {
+        "family": spec.family,
+        "size": {axis: value for axis, value in spec.size.items() if axis != padded},
+        "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}),
+        "training": spec.training.model_dump(mode="json", include={"epochs", "batch_size", "precision", "optimizer"}),
+        "limits": spec.limits.model_dump(mode="json"),
+    }
+    return json.dumps(shared, sort_keys=True)
+
+
+def plan_batches(specs: Sequence[RunSpec], max_runs: int) -> list[list[RunSpec]]:
+    """`specs` split into groups that train together, each of at most `max_runs` runs (1: every
+    run alone), in the order of their first run. Groups hold runs of equal `batch_key`; along a
+    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH)."""
+    buckets: dict[object, list[RunSpec]] = {}
+    for index, spec in enumerate(specs):
+        key = batch_key(spec) if max_runs > 1 else None
+        buckets.setdefault(index if key is None else key, []).append(spec)
+    groups = []
+    for bucket in buckets.values():
+        for band in _width_bands(bucket):
+            n_groups = math.ceil(len(band) / max_runs)
+            groups.extend(band[i::n_groups] for i in range(n_groups))  # even groups, not one full and one tiny
+    order = {spec.run_key: index for index, spec in enumerate(specs)}
+    return sorted(groups, key=lambda group: min(order[spec.run_key] for spec in group))
+
+
+def _width_bands(bucket: list[RunSpec]) -> list[list[RunSpec]]:
+    axis = PADDABLE_AXES.get(bucket[0].family)
+    if axis is None:
+        return [bucket]
+    bands: list[list[RunSpec]] = []
+    for spec in sorted(bucket, key=lambda spec: -spec.size[axis]):
+        widest = bands[-1][0].size[axis] if bands else None
+        if widest is not None and (widest <= SMALL_WIDTH or spec.size[axis] * PAD_WIDTH_RATIO >= widest):
+            bands[-1].append(spec)
+        else:
+            bands.append([spec])
+    return bands
+
+
+def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Train `specs` (equal `batch_key`s) together; one RunResult per spec, in order. Never raises
+    for a problem of a run: a run that cannot be prepared fails alone, and anything that goes wrong
+    with the group as a whole trains its runs again one at a time."""
+    specs = list(specs)
+    if len(specs) == 1:
+        return [train_one(specs[0])]
+    if len({batch_key(spec) for spec in specs}) != 1 or batch_key(specs[0]) is None:
+        raise ValueError("train_batch: these runs cannot train together (their batch_key differs or is None)")
+    failed: dict[str, RunResult] = {}
+    runs: list[Prepared] = []
+    for spec in specs:
+        try:
+            dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+            runs.append(prepare_run(spec, dataset))
+        except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
+            failed[spec.run_key] = RunResult(spec=spec, status="failed", error=one_line(error))
+    try:
+        trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
+    except Exception:  # a problem of the group, not of one run: each run trains (and fails) on its own
+        trained = {}
+    results = []
+    for spec in specs:
+        result = failed.get(spec.run_key) or trained.get(spec.run_key) or train_one(spec)
+        results.append(result)
+    return results
+
+
+@dataclass
+class _RunState:
+    """One run's bookkeeping inside the group."""
+
+    run: Prepared
+    steps_per_epoch: int
+    shuffle: torch.Generator
+    trace: Trace = field(default_factory=Trace)
+    curves: list[dict[str, float]] = field(default_factory=list)
+    error: Exception | None = None  # Diverged or OverTimeLimit once the run has stopped
+
+
+class _StackedTraining:
+    """The stacked weights, optimizer state and per-step tables of a group of runs.
+
+    Smaller runs of a paddable family sit in the top-left corner of the largest run's tensors,
+    zeros elsewhere: a zero unit's ReLU output and ReLU gradient are both exactly zero, so the
+    padding never receives a gradient, never moves, and every run computes its own model.
+    """
+
+    def __init__(self, states: list[_RunState]) -> None:
+        self.states = states
+        self.n_runs = len(states)
+        self.device = states[0].run.spec.limits.device
+        self.settings = states[0].run.spec.training
+        self.template = max((s.run.model for s in states), key=lambda model: sum(p.numel() for p in model.parameters()))
+        self.forward = _stacked_forward_for(self.template)
+        if self.forward is None and len({json.dumps(s.run.spec.size, sort_keys=True) for s in states}) > 1:
+            raise ValueError("runs of different sizes need a stackable Sequential of Flatten/Linear/ReLU layers")
+        self.max_steps = max(state.steps_per_epoch for state in states)
+        with torch.no_grad():
+            self.params = {name: _stack_padded([dict(s.run.model.named_parameters())[name] for s in states], like).requires_grad_()
+                           for name, like in self.template.named_parameters()}
+            self.buffers = {name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
+                            for name, like in self.template.named_buffers()}
+        self.first_moment = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        self.second_moment = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
+        self._tables()
+
+    def _tables(self) -> None:
+        """Per run and per step of the padded schedule (runs x steps), computed once and kept on the
+        device: whether the run steps, and the optimizer's per-run factors at that step (the learning
+        rate of the run's own schedule, Adam's bias corrections of the run's own step count)."""
+        epochs, width = self.settings.epochs, self.max_steps
+        lr = torch.zeros(self.n_runs, epochs * width, dtype=torch.float64)
+        count = torch.ones(self.n_runs, epochs * width, dtype=torch.float64)
+        for row, state in enumerate(self.states):
+            spec, steps = state.run.spec, state.steps_per_epoch
+            multiplier = lr_multiplier(spec.training, total_steps=epochs * steps)
+            for epoch in range(epochs):
+                for step in range(steps):
+                    lr[row, epoch * width + step] = spec.training.lr * multiplier(epoch * steps + step)
+                    count[row, epoch * width + step] = epoch * steps + step + 1
+        steps = torch.tensor([s.steps_per_epoch for s in self.states])
+        keep = (torch.arange(width)[None, :] < steps[:, None]).repeat(1, epochs).double()
+        beta1, beta2 = ADAM_BETAS
+        weight_decay = torch.tensor([s.run.spec.training.weight_decay for s in self.states], dtype=torch.float64)[:, None]
+        on_device = lambda table: table.to(device=self.device, dtype=torch.float32)
+        self.keep = keep.bool().to(self.device)
+        self.first_weight = on_device((1 - beta1) * keep)  # m <- lerp(m, g, (1 - beta1)), or m when not stepping
+        self.second_weight = on_device((1 - beta2) * keep)
+        self.step_size = on_device(lr * keep / (1 - beta1**count) if self.settings.optimizer != "sgd" else lr * keep)
+        self.second_correction = on_device((1 - beta2**count).sqrt())
+        self.decay = on_device(1 - lr * keep * weight_decay)  # AdamW's decoupled decay
+        self.weight_decay = on_device(weight_decay[:, 0])
+        clip = [s.run.spec.training.grad_clip for s in self.states]
+        self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
+
+    def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
+        each run's own order, padded with zero-weight samples to the longest epoch."""
+        rows = self.max_steps * self.settings.batch_size
+        inputs, targets, weights = [], [], []
+        for state in self.states:
+            x, y = state.run.task.train_epoch(state.shuffle)
+            pad = rows - len(x)
+            inputs.append(torch.cat([x, x.new_zeros((pad, *x.shape[1:]))]))
+            targets.append(torch.cat([y, y.new_zeros((pad, *y.shape[1:]))]))
+            weights.append(torch.cat([torch.ones(len(x), device=x.device), torch.zeros(pad, device=x.device)]))
+        return torch.stack(inputs), torch.stack(targets), torch.stack(weights)
+
+    def _losses(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Each run's mean loss over its real samples of this step, shape (runs,)."""
+        task = self.states[0].run.task
+        if self.forward is not None:
+            output = self.forward(self.params, x)
+            per_sample = task.sample_losses(output.flatten(0, 1), y.flatten(0, 1)).view(w.shape)
+            return (per_sample * w).sum(1) / w.sum(1).clamp(min=1)
+
+        def run_loss(params, buffers, inputs, targets, weights):
+            per_sample = task.sample_losses(functional_call(self.template, (params, buffers), (inputs,)), targets)
+            return (per_sample * weights).sum() / weights.sum().clamp(min=1)
+
+        return vmap(run_loss, randomness="different")(self.params, self.buffers, x, y, w)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, column: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step of every run that steps at `column`; returns (losses, grad norms), shape (runs,)."""
+        with autocast(self.settings.precision, self.device):
+            losses = self._losses(x, y, w)
+        grads = torch.autograd.grad(losses.sum(), list(self.params.values()))
+        # clip_grad_norm_'s total norm: the norm of the per-tensor norms
+        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
+        stepping = self.keep[:, column] & self.alive
+        self.alive &= torch.isfinite(losses) | ~stepping
+        stepping &= self.alive
+        scale = torch.where(stepping, (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0), 0.0)
+        with torch.no_grad():
+            self._update(grads, stepping, scale, column)
+        return losses.detach(), norms
+
+    def _update(self, grads, stepping: torch.Tensor, scale: torch.Tensor, column: int) -> None:
+        """torch.optim's update formulas with one factor per run; a run that does not step keeps its
+        weights and optimizer state exactly (its factors are zero, its gradient replaced by zero)."""
+        optimizer = self.settings.optimizer
+        factors = {
+            "step": self.step_size[:, column], "first": self.first_weight[:, column], "second": self.second_weight[:, column],
+            "correction": self.second_correction[:, column], "decay": self.decay[:, column], "scale": scale,
+            "wd": self.weight_decay, "stepping": stepping,
+        }
+        shaped: dict[int, dict[str, torch.Tensor]] = {}
+        for (name, param), grad in zip(self.params.items(), grads):
+            f = shaped.setdefault(param.dim(), {key: value.view(-1, *([1] * (param.dim() - 1))) for key, value in factors.items()})
+            grad = torch.where(f["stepping"], grad * f["scale"], 0.0)  # NaN gradients of a stopped run go nowhere
+            if optimizer == "adamw":
+                param.mul_(f["decay"])
+            elif self.weight_decay.any():
+                grad = grad + f["wd"] * param
+            first = self.first_moment[name]
+            if optimizer == "sgd":  # buf = momentum * buf + grad (buf starts at zero: the first step's buf is grad)
+                first.copy_(torch.where(f["stepping"], first * SGD_MOMENTUM + grad, first))
+                param.sub_(f["step"] * first)
+                continue
+            second = self.second_moment[name]
+            first.lerp_(grad, f["first"])
+            second.lerp_(grad * grad, f["second"])
+            param.sub_(f["step"] * first / (second.sqrt() / f["correction"] + ADAM_EPS))
+
+    def copy_into_models(self) -> None:
+        """Each run's current weights into its own plain module (for evaluation and measurement)."""
+        with torch.no_grad():
+            for row, state in enumerate(self.states):
+                for name, param in state.run.model.named_parameters():
+                    param.copy_(self.params[name][row][tuple(slice(0, n) for n in param.shape)])
+
+    def resident_tensors(self) -> list[torch.Tensor]:
+        """Weights and optimizer state, alive through all of training."""
+        return [*self.params.values(), *self.buffers.values(), *self.first_moment.values(), *self.second_moment.values()]
+
+
+def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    """`tensors` stacked along a new first dimension, each in the top-left corner of `like`'s shape."""
+    stacked = like.new_zeros((len(tensors), *like.shape))
+    for row, tensor in enumerate(tensors):
+        stacked[row][tuple(slice(0, n) for n in tensor.shape)] = tensor.detach()
+    return stacked
+
+
+def _stacked_forward_for(template: nn.Module):
+    """A forward over stacked weights with batched matmuls, for a Sequential of Flatten, Linear
+    and ReLU (an MLP); None for any other module, which then goes through vmap(functional_call)."""
+    if not isinstance(template, nn.Sequential):
+        return None
+    layers = list(template.named_children())
+    known = (nn.Flatten, nn.Linear, nn.ReLU)
+    if not all(isinstance(layer, known) for _, layer in layers):
+        return None
+
+    def forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        for name, layer in layers:
+            if isinstance(layer, nn.Flatten):
+                x = x.flatten(2)
+            elif isinstance(layer, nn.Linear):
+                x = torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, params[f"{name}.weight"].transpose(1, 2))
+            else:
+                x = torch.relu(x)
+        return x
+
+    return forward
+
+
+def _train_together(runs: list[Prepared]) -> list[RunResult]:
+    settings = runs[0].spec.training
+    states = [
+        _RunState(run, run.task.steps_per_epoch(settings.batch_size), torch.Generator().manual_seed(run.spec.seed))
+        for run in runs
+    ]
+    stacked = _StackedTraining(states)
+    n_runs, batch = len(runs), settings.batch_size
+    synchronize(stacked.device)
+    started = time.perf_counter()
+    group_peak = math.nan
+    for epoch in range(1, settings.epochs + 1):
+        epoch_started = time.perf_counter()
+        x_all, y_all, w_all = stacked.epoch_data()
+        losses, norms = [], []
+        for step in range(stacked.max_steps):
+            rows = slice(step * batch, (step + 1) * batch)
+            one_step = lambda: stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], (epoch - 1) * stacked.max_steps + step)
+            if math.isnan(group_peak):
+                group_peak, (loss, norm) = step_peak_memory(stacked.resident_tensors(), one_step, stacked.device)
+            else:
+                loss, norm = one_step()
+            losses.append(loss)
+            norms.append(norm)
+        epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
+        alive = stacked.alive.cpu()
+        step_seconds = (time.perf_counter() - epoch_started) / n_runs
+        stacked.copy_into_models()
+        for row, state in enumerate(states):
+            if state.error is None:
+                _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
+                             bool(alive[row]), step_seconds, (time.perf_counter() - started) / n_runs)
+        if all(state.error is not None for state in states):
+            break
+    synchronize(stacked.device)
+    train_seconds = (time.perf_counter() - started) / n_runs
+    return [_result(state, train_seconds, group_peak / n_runs, n_runs) for state in states]
+
+
+def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
+                 step_seconds: float, seconds: float) -> None:
+    """Record one run's epoch (trace, curve point, validation scores), or stop it: diverged or over its time."""
+    spec, task, model = state.run.spec, state.run.task, state.run.model
+    state.trace.step_seconds += step_seconds
+    if not alive or not torch.isfinite(losses).all():
+        state.error = Diverged(f"non-finite training loss at epoch {epoch}")
+        return
+    state.trace.step_losses.extend(losses.tolist())
+    state.trace.grad_norms.extend(norms.tolist())
+    with autocast(spec.training.precision, spec.limits.device):
+        val_scores = task.evaluate(model, split="val")
+    steps_done = epoch * state.steps_per_epoch
+    lr = spec.training.lr * lr_multiplier(spec.training, total_steps=spec.training.epochs * state.steps_per_epoch)(steps_done)
+    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
+    try:
+        check_time_limit(spec, seconds, epoch)
+    except OverTimeLimit as error:
+        state.error = error
+
+
+def _result(state: _RunState, train_seconds: float, peak_bytes: float, n_runs: int) -> RunResult:
+    spec = state.run.spec
+    if isinstance(state.error, Diverged):
+        return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
+    if state.error is not None:
+        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line(state.error))
+    try:
+        state.trace.peak_memory_bytes = peak_bytes
+        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=train_seconds, batch_runs=n_runs)
+        save_run_checkpoint(state.run.model, spec)
+    except Exception as error:
+        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line(error))
+    return RunResult(spec=spec, status="ok", metrics=metrics, curves=state.curves)
