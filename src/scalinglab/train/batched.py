@@ -62,6 +62,7 @@ CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
 # unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
 # while each step of a tiny model is almost all fixed overhead that the group shares.
 PADDABLE_AXES = {"mlp": "width"}
+AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
 PAD_WIDTH_RATIO = 2
 SMALL_WIDTH = 128
 
