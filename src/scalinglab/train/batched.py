@@ -3,8 +3,9 @@
 Runs that share a family, a size, a batch size, epochs, precision and optimizer (and train with
 no dropout) may differ in everything else: seed (initialisation and data order), learning rate
 and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
-stacked along a leading "run" dimension and one step of every run is one call of
-`vmap(functional_call)`, so R tiny matmuls become one batched matmul.
+stacked along a leading "run" dimension and one step of every run is one forward and backward
+pass (batched matmuls for an MLP, `vmap(functional_call)` for any other module), so R tiny
+matmuls become one batched matmul.
 
 What each run keeps as its own, exactly as `train_one` would do it:
 - initialisation: each model is built under its own seed, then stacked;
@@ -12,8 +13,10 @@ What each run keeps as its own, exactly as `train_one` would do it:
   epoch (a smaller data size) is padded with zero-weight samples and skips the padded steps
   (no update, no optimizer step counted);
 - learning rate per step from its own schedule, its own weight decay and clipping threshold;
-- a run whose loss turns non-finite is masked out at once (its weights stop changing) and is
-  recorded as diverged at the end of that epoch; the others go on;
+- its optimizer: torch.optim's fused Adam/AdamW/SGD kernel, called on the run's slices of the
+  stacked weights with the run's own step count;
+- a run whose loss turns non-finite is recorded as diverged at the end of that epoch (as alone);
+  the others go on, untouched: no number crosses from one run's slices to another's;
 - curves, and every final measurement: after training, each run's weights are copied back into
   its own plain module and measured by the same code as a single run (`measured_metrics`).
 
@@ -24,6 +27,7 @@ What each run keeps as its own, exactly as `train_one` would do it:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -32,9 +36,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
+from torch.optim.adam import adam
+from torch.optim.sgd import sgd
 
 from scalinglab.data import load_source, prepare
-from scalinglab.spec import RunResult, RunSpec
+from scalinglab.spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.loop import (
@@ -52,6 +58,8 @@ from scalinglab.train.loop import (
 )
 from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
 
+log = logging.getLogger("scalinglab.train.batched")
+
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which the one-at-a-time loop uses
 ADAM_EPS = 1e-8
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
@@ -60,10 +68,12 @@ CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
 # width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
 # _StackedTraining). A run shares a group only with runs at least 1/PAD_WIDTH_RATIO as wide,
 # unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
-# while each step of a tiny model is almost all fixed overhead that the group shares.
+# while each step of a tiny model is almost all fixed overhead that the group shares. Wider runs
+# are compute-bound on a CPU, where padding costs more than it saves: they group with equal
+# widths only (PAD_WIDTH_RATIO = 1).
 PADDABLE_AXES = {"mlp": "width"}
 AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
-PAD_WIDTH_RATIO = 2
+PAD_WIDTH_RATIO = 1
 SMALL_WIDTH = 128
 
 
@@ -133,7 +143,8 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
             failed[spec.run_key] = RunResult(spec=spec, status="failed", error=one_line(error))
     try:
         trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
-    except Exception:  # a problem of the group, not of one run: each run trains (and fails) on its own
+    except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
+        log.warning("training %d runs together failed (%s); training them one at a time", len(runs), one_line(error))
         trained = {}
     results = []
     for spec in specs:
@@ -155,7 +166,7 @@ class _RunState:
 
 
 class _StackedTraining:
-    """The stacked weights, optimizer state and per-step tables of a group of runs.
+    """The stacked weights of a group of runs, and one optimizer per run over its slices.
 
     Smaller runs of a paddable family sit in the top-left corner of the largest run's tensors,
     zeros elsewhere: a zero unit's ReLU output and ReLU gradient are both exactly zero, so the
@@ -177,39 +188,15 @@ class _StackedTraining:
                            for name, like in self.template.named_parameters()}
             self.buffers = {name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
                             for name, like in self.template.named_buffers()}
-        self.first_moment = {name: torch.zeros_like(p) for name, p in self.params.items()}
-        self.second_moment = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        for param in self.params.values():
+            param.grad = torch.zeros_like(param)  # backward accumulates into it in place, so its views stay valid
         self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
-        self._tables()
-
-    def _tables(self) -> None:
-        """Per run and per step of the padded schedule (runs x steps), computed once and kept on the
-        device: whether the run steps, and the optimizer's per-run factors at that step (the learning
-        rate of the run's own schedule, Adam's bias corrections of the run's own step count)."""
-        epochs, width = self.settings.epochs, self.max_steps
-        lr = torch.zeros(self.n_runs, epochs * width, dtype=torch.float64)
-        count = torch.ones(self.n_runs, epochs * width, dtype=torch.float64)
-        for row, state in enumerate(self.states):
-            spec, steps = state.run.spec, state.steps_per_epoch
-            multiplier = lr_multiplier(spec.training, total_steps=epochs * steps)
-            for epoch in range(epochs):
-                for step in range(steps):
-                    lr[row, epoch * width + step] = spec.training.lr * multiplier(epoch * steps + step)
-                    count[row, epoch * width + step] = epoch * steps + step + 1
-        steps = torch.tensor([s.steps_per_epoch for s in self.states])
-        keep = (torch.arange(width)[None, :] < steps[:, None]).repeat(1, epochs).double()
-        beta1, beta2 = ADAM_BETAS
-        weight_decay = torch.tensor([s.run.spec.training.weight_decay for s in self.states], dtype=torch.float64)[:, None]
-        on_device = lambda table: table.to(device=self.device, dtype=torch.float32)
-        self.keep = keep.bool().to(self.device)
-        self.first_weight = on_device((1 - beta1) * keep)  # m <- lerp(m, g, (1 - beta1)), or m when not stepping
-        self.second_weight = on_device((1 - beta2) * keep)
-        self.step_size = on_device(lr * keep / (1 - beta1**count) if self.settings.optimizer != "sgd" else lr * keep)
-        self.second_correction = on_device((1 - beta2**count).sqrt())
-        self.decay = on_device(1 - lr * keep * weight_decay)  # AdamW's decoupled decay
-        self.weight_decay = on_device(weight_decay[:, 0])
-        clip = [s.run.spec.training.grad_clip for s in self.states]
+        clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
+        self.optimizers = [
+            _RunOptimizer(state.run.spec.training, self.params, row, total_steps=self.settings.epochs * state.steps_per_epoch)
+            for row, state in enumerate(states)
+        ]
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
@@ -225,10 +212,12 @@ class _StackedTraining:
         return torch.stack(inputs), torch.stack(targets), torch.stack(weights)
 
     def _losses(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Each run's mean loss over its real samples of this step, shape (runs,)."""
+        """Each of the first len(x) runs' mean loss over its real samples of this step, shape (len(x),)."""
         task = self.states[0].run.task
+        params = {name: param[: len(x)] for name, param in self.params.items()}
+        buffers = {name: buffer[: len(x)] for name, buffer in self.buffers.items()}
         if self.forward is not None:
-            output = self.forward(self.params, x)
+            output = self.forward(params, x)
             per_sample = task.sample_losses(output.flatten(0, 1), y.flatten(0, 1)).view(w.shape)
             return (per_sample * w).sum(1) / w.sum(1).clamp(min=1)
 
@@ -236,49 +225,32 @@ class _StackedTraining:
             per_sample = task.sample_losses(functional_call(self.template, (params, buffers), (inputs,)), targets)
             return (per_sample * weights).sum() / weights.sum().clamp(min=1)
 
-        return vmap(run_loss, randomness="different")(self.params, self.buffers, x, y, w)
+        return vmap(run_loss, randomness="different")(params, buffers, x, y, w)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, column: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step of every run that steps at `column`; returns (losses, grad norms), shape (runs,)."""
+    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step `step` of the epoch for every run that has that many steps; returns (losses, grad
+        norms before clipping), shape (runs,), on the device (zeros for the runs that skip it).
+
+        Runs are in decreasing order of steps per epoch, so the runs that step are the first
+        `stepping` ones: the others are left out of the computation, not computed on padding."""
+        stepping = sum(state.steps_per_epoch > step for state in self.states)
+        for param in self.params.values():
+            param.grad.zero_()
         with autocast(self.settings.precision, self.device):
-            losses = self._losses(x, y, w)
-        grads = torch.autograd.grad(losses.sum(), list(self.params.values()))
-        # clip_grad_norm_'s total norm: the norm of the per-tensor norms
+            losses = self._losses(x[:stepping], y[:stepping], w[:stepping])
+        losses.sum().backward()  # runs are independent: each run's weights get its own loss's gradient
+        losses = torch.cat([losses.detach(), losses.new_zeros(self.n_runs - stepping)])
+        grads = [param.grad for param in self.params.values()]
+        # clip_grad_norm_'s total norm: the norm of the per-tensor norms, here one per run
         norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
-        stepping = self.keep[:, column] & self.alive
-        self.alive &= torch.isfinite(losses) | ~stepping
-        stepping &= self.alive
-        scale = torch.where(stepping, (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0), 0.0)
+        self.alive[:stepping] &= torch.isfinite(losses[:stepping])
+        scale = (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0)
         with torch.no_grad():
-            self._update(grads, stepping, scale, column)
-        return losses.detach(), norms
-
-    def _update(self, grads, stepping: torch.Tensor, scale: torch.Tensor, column: int) -> None:
-        """torch.optim's update formulas with one factor per run; a run that does not step keeps its
-        weights and optimizer state exactly (its factors are zero, its gradient replaced by zero)."""
-        optimizer = self.settings.optimizer
-        factors = {
-            "step": self.step_size[:, column], "first": self.first_weight[:, column], "second": self.second_weight[:, column],
-            "correction": self.second_correction[:, column], "decay": self.decay[:, column], "scale": scale,
-            "wd": self.weight_decay, "stepping": stepping,
-        }
-        shaped: dict[int, dict[str, torch.Tensor]] = {}
-        for (name, param), grad in zip(self.params.items(), grads):
-            f = shaped.setdefault(param.dim(), {key: value.view(-1, *([1] * (param.dim() - 1))) for key, value in factors.items()})
-            grad = torch.where(f["stepping"], grad * f["scale"], 0.0)  # NaN gradients of a stopped run go nowhere
-            if optimizer == "adamw":
-                param.mul_(f["decay"])
-            elif self.weight_decay.any():
-                grad = grad + f["wd"] * param
-            first = self.first_moment[name]
-            if optimizer == "sgd":  # buf = momentum * buf + grad (buf starts at zero: the first step's buf is grad)
-                first.copy_(torch.where(f["stepping"], first * SGD_MOMENTUM + grad, first))
-                param.sub_(f["step"] * first)
-                continue
-            second = self.second_moment[name]
-            first.lerp_(grad, f["first"])
-            second.lerp_(grad * grad, f["second"])
-            param.sub_(f["step"] * first / (second.sqrt() / f["correction"] + ADAM_EPS))
+            for grad in grads:
+                grad.mul_(scale.view(-1, *([1] * (grad.dim() - 1))))
+            for optimizer in self.optimizers[:stepping]:
+                optimizer.step()
+        return losses, norms
 
     def copy_into_models(self) -> None:
         """Each run's current weights into its own plain module (for evaluation and measurement)."""
@@ -288,8 +260,39 @@ class _StackedTraining:
                     param.copy_(self.params[name][row][tuple(slice(0, n) for n in param.shape)])
 
     def resident_tensors(self) -> list[torch.Tensor]:
-        """Weights and optimizer state, alive through all of training."""
-        return [*self.params.values(), *self.buffers.values(), *self.first_moment.values(), *self.second_moment.values()]
+        """Weights and gradients, alive through all of training (the optimizer state is the first step's)."""
+        return [*self.params.values(), *(p.grad for p in self.params.values()), *self.buffers.values()]
+
+
+class _RunOptimizer:
+    """One run's optimizer over its slices of the stacked weights: torch.optim's functional update
+    with the fused kernel that `train_one`'s optimizer runs, at the run's own learning-rate
+    schedule, weight decay and step count. A diverged run may go on stepping on NaNs, which touch
+    only its own slices; it is recorded as diverged and its weights are never used."""
+
+    def __init__(self, settings: TrainingSpec, params: dict[str, torch.Tensor], row: int, *, total_steps: int) -> None:
+        self.settings = settings
+        self.multiplier = lr_multiplier(settings, total_steps=total_steps)
+        self.taken = 0
+        self.params = [param[row] for param in params.values()]
+        self.grads = [param.grad[row] for param in params.values()]
+        self.momentum: list[torch.Tensor | None] = [None] * len(self.params)  # SGD creates it on its first step
+        self.first = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
+        self.second = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def step(self) -> None:
+        lr = self.settings.lr * self.multiplier(self.taken)  # what LambdaLR gives the run's step `taken`
+        self.taken += 1
+        wd, optimizer = self.settings.weight_decay, self.settings.optimizer
+        if optimizer == "sgd":
+            sgd(self.params, self.grads, self.momentum, fused=True, weight_decay=wd,
+                                momentum=SGD_MOMENTUM, lr=lr, dampening=0.0, nesterov=False, maximize=False)
+            return
+        beta1, beta2 = ADAM_BETAS
+        adam(self.params, self.grads, self.first, self.second, [], self.steps, fused=True,
+                              decoupled_weight_decay=optimizer == "adamw", amsgrad=False, beta1=beta1, beta2=beta2,
+                              lr=lr, weight_decay=wd, eps=ADAM_EPS, maximize=False)
 
 
 def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
@@ -329,6 +332,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         _RunState(run, run.task.steps_per_epoch(settings.batch_size), torch.Generator().manual_seed(run.spec.seed))
         for run in runs
     ]
+    states.sort(key=lambda state: -state.steps_per_epoch)  # the runs that take a step are always a prefix
     stacked = _StackedTraining(states)
     n_runs, batch = len(runs), settings.batch_size
     synchronize(stacked.device)
@@ -340,7 +344,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         losses, norms = [], []
         for step in range(stacked.max_steps):
             rows = slice(step * batch, (step + 1) * batch)
-            one_step = lambda: stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], (epoch - 1) * stacked.max_steps + step)
+            one_step = lambda: stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
             if math.isnan(group_peak):
                 group_peak, (loss, norm) = step_peak_memory(stacked.resident_tensors(), one_step, stacked.device)
             else:
