@@ -74,7 +74,7 @@ CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
 PADDABLE_AXES = {"mlp": "width"}
 AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
 PAD_WIDTH_RATIO = 1
-SMALL_WIDTH = 128
+SMALL_WIDTH = 64
 
 
 def batch_key(spec: RunSpec) -> str | None:
@@ -248,8 +248,7 @@ class _StackedTraining:
         with torch.no_grad():
             for grad in grads:
                 grad.mul_(scale.view(-1, *([1] * (grad.dim() - 1))))
-            for optimizer in self.optimizers[:stepping]:
-                optimizer.step()
+            _optimizer_steps(self.optimizers[:stepping])
         return losses, norms
 
     def copy_into_models(self) -> None:
@@ -265,10 +264,8 @@ class _StackedTraining:
 
 
 class _RunOptimizer:
-    """One run's optimizer over its slices of the stacked weights: torch.optim's functional update
-    with the fused kernel that `train_one`'s optimizer runs, at the run's own learning-rate
-    schedule, weight decay and step count. A diverged run may go on stepping on NaNs, which touch
-    only its own slices; it is recorded as diverged and its weights are never used."""
+    """One run's optimizer state over its slices of the stacked weights, at the run's own
+    learning-rate schedule, weight decay and step count."""
 
     def __init__(self, settings: TrainingSpec, params: dict[str, torch.Tensor], row: int, *, total_steps: int) -> None:
         self.settings = settings
@@ -281,18 +278,36 @@ class _RunOptimizer:
         self.second = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
-    def step(self) -> None:
+    def next_step(self) -> tuple[float, float, bool]:
+        """(learning rate, weight decay, first step?) of the run's next step, which it counts as taken."""
         lr = self.settings.lr * self.multiplier(self.taken)  # what LambdaLR gives the run's step `taken`
         self.taken += 1
-        wd, optimizer = self.settings.weight_decay, self.settings.optimizer
-        if optimizer == "sgd":
-            sgd(self.params, self.grads, self.momentum, fused=True, weight_decay=wd,
-                                momentum=SGD_MOMENTUM, lr=lr, dampening=0.0, nesterov=False, maximize=False)
-            return
+        return lr, self.settings.weight_decay, self.taken == 1
+
+
+def _optimizer_steps(optimizers: list[_RunOptimizer]) -> None:
+    """One step of each run's optimizer: torch.optim's functional update with the fused kernel that
+    `train_one`'s optimizer runs. Runs at the same learning rate, weight decay and first-step-ness
+    (seeds, data sizes of equal length) share one kernel call: each tensor carries its own step
+    count and moments, so sharing a call changes nothing but the number of calls. A diverged run
+    may go on stepping on NaNs, which touch only its own slices; its weights are never used."""
+    calls: dict[tuple[float, float, bool], list[_RunOptimizer]] = {}
+    for optimizer in optimizers:
+        calls.setdefault(optimizer.next_step(), []).append(optimizer)
+    kind = optimizers[0].settings.optimizer if optimizers else None
+    for (lr, wd, _), members in calls.items():
+        joined = lambda field: [tensor for member in members for tensor in getattr(member, field)]
+        if kind == "sgd":
+            momentum = joined("momentum")
+            sgd(joined("params"), joined("grads"), momentum, fused=True, weight_decay=wd, momentum=SGD_MOMENTUM, lr=lr,
+                dampening=0.0, nesterov=False, maximize=False)
+            for index, member in enumerate(members):  # a first step creates the buffers in the joined list
+                member.momentum = momentum[index * len(member.params) : (index + 1) * len(member.params)]
+            continue
         beta1, beta2 = ADAM_BETAS
-        adam(self.params, self.grads, self.first, self.second, [], self.steps, fused=True,
-                              decoupled_weight_decay=optimizer == "adamw", amsgrad=False, beta1=beta1, beta2=beta2,
-                              lr=lr, weight_decay=wd, eps=ADAM_EPS, maximize=False)
+        adam(joined("params"), joined("grads"), joined("first"), joined("second"), [], joined("steps"), fused=True,
+             decoupled_weight_decay=kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, weight_decay=wd,
+             eps=ADAM_EPS, maximize=False)
 
 
 def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
