@@ -7,7 +7,8 @@ a cosine schedule, on the digits, standardised, 1,437 training examples), it tra
   3. a plain hand-written per-model PyTorch loop (the same data, model, optimizer and schedule),
   4. scikit-learn's MLPClassifier (adam, the same widths, batch size, epochs and learning rate),
 and prints, per width and in total: seconds of training, ratios, achieved FLOP/s, fraction of
-the measured fp32 matmul peak, and validation accuracy. A second table times the quick-start
+the measured fp32 matmul peak, and validation accuracy; then the achieved FLOP/s of a model of
+1.1M parameters (width 1024), batched and alone. A last table times the quick-start
 grid (src/scalinglab/presets/quickstart.toml) batched and one at a time; `--baseline-src PATH`
 adds the same grid trained by another checkout's train_one (e.g. the main branch: "today").
 
@@ -55,6 +56,7 @@ from scalinglab.train.tasks import make_task  # noqa: E402
 WIDTHS = (8, 16, 32, 64, 128, 256, 512)
 SEEDS = (0, 1)
 EPOCHS, BATCH, LR = 30, 64, 3e-3
+LARGE_WIDTH, LARGE_EPOCHS = 1024, 5  # 1.1M parameters
 DATA = DataSpec(source="digits")
 
 
@@ -155,7 +157,7 @@ def sweep_table(specs: list[RunSpec], peak: float) -> None:
         flops = sum(train_flops(s) for s in runs)
         for m in methods:
             totals[m] += seconds[m]
-        n_params = get_family("mlp").n_params(runs[0].size, make_task(prepare(load_source(DATA), train_size=None, preprocessing="none"), runs[0]).shape)
+        n_params = get_family("mlp").n_params(runs[0].size, _digits_shape(runs[0]))
         achieved = flops / seconds["batched"]
         print(f"{width:>6} {n_params:>8} " + " ".join(f"{seconds[m]:>13.2f}" for m in methods)
               + f" {seconds['plain torch'] / seconds['batched']:>11.1f} {seconds['sklearn'] / seconds['batched']:>9.1f}"
@@ -201,6 +203,22 @@ def quickstart_table(baseline_src: str | None) -> None:
         print(f"{name:>40} {train_seconds:>9.2f} {wall:>24.2f} {rows['alone'][0] / train_seconds:>24.2f}")
 
 
+def large_model_table(peak: float) -> None:
+    """The goal for models of 1M parameters or more: achieved FLOP/s against the matmul peak."""
+    training = TrainingSpec(epochs=LARGE_EPOCHS, batch_size=BATCH, lr=LR)
+    specs = [RunSpec(family="mlp", size={"width": LARGE_WIDTH, "depth": 2}, data=DATA, training=training, seed=seed,
+                     limits=RunLimits(latency_repeats=5)) for seed in SEEDS]
+    print(f"\nLarge model: MLP width {LARGE_WIDTH}, depth 2 ({get_family('mlp').n_params(specs[0].size, _digits_shape(specs[0])):,} "
+          f"parameters), {len(SEEDS)} seeds, {LARGE_EPOCHS} epochs")
+    for name, results in (("batched", train_batch(specs)), ("alone", [train_one(spec) for spec in specs])):
+        achieved = statistics.mean(r.metrics["achieved_flops_per_second"] for r in results)
+        print(f"{name:>10}: {achieved / 1e9:.1f} GFLOP/s in optimizer steps = {achieved / peak:.0%} of the fp32 matmul peak")
+
+
+def _digits_shape(spec: RunSpec):
+    return make_task(prepare(load_source(DATA), train_size=None, preprocessing="none"), spec).shape
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default=THREADS, help="torch and BLAS threads for every method, as --threads=N (default 1)")
@@ -211,6 +229,7 @@ def main() -> None:
     peak = matmul_peak_flops_per_second("fp32")
     if not args.skip_sweep:
         sweep_table(sweep_specs(), peak)
+        large_model_table(peak)
     quickstart_table(args.baseline_src)
 
 
