@@ -1,7 +1,7 @@
 """Training many runs of one architecture at once, as one vectorised computation.
 
-Runs that share a family, a size, a batch size, epochs, precision and optimizer (and train with
-no dropout) may differ in everything else: seed (initialisation and data order), learning rate
+Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES), a batch size,
+epochs, precision and optimizer (and train with no dropout) may differ in everything else: seed (initialisation and data order), learning rate
 and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
 stacked along a leading "run" dimension and one step of every run is one forward and backward
 pass (batched matmuls for an MLP, `vmap(functional_call)` for any other module), so R tiny
@@ -10,8 +10,9 @@ matmuls become one batched matmul.
 What each run keeps as its own, exactly as `train_one` would do it:
 - initialisation: each model is built under its own seed, then stacked;
 - data: each run draws its epoch order from its own generator; a run with fewer steps per
-  epoch (a smaller data size) is padded with zero-weight samples and skips the padded steps
-  (no update, no optimizer step counted);
+  epoch (a smaller data size) sits out the steps it does not have (runs are ordered by steps
+  per epoch, so the runs that step are a prefix of the stack and the others are not computed);
+  its last, short batch is padded with zero-weight samples;
 - learning rate per step from its own schedule, its own weight decay and clipping threshold;
 - its optimizer: torch.optim's fused Adam/AdamW/SGD kernel, called on the run's slices of the
   stacked weights with the run's own step count;
@@ -80,8 +81,8 @@ SMALL_WIDTH = 64
 def batch_key(spec: RunSpec) -> str | None:
     """Runs with equal keys can train together; None for a run that must train alone
     (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
-    if spec.data.cv_folds or spec.training.dropout > 0:
-        return None
+    if spec.data.cv_folds or spec.training.dropout > 0 or getattr(spec, "objective", None) is not None:
+        return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
     shared = {
         "family": spec.family,
