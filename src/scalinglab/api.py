@@ -154,16 +154,17 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     """
     from scalinglab.families import get_family
     from scalinglab.spec import RunSpec
+    from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
 
     database = stored_database(Path(out))
     spec = RunSpec.model_validate(_stored_spec(database, run_key))
     if spec.objective is not None:
         raise UserError(f"run {run_key}: trained by the objective {spec.objective}, which keeps its own model")
-    path = _checkpoint_path(database.parent, run_key)
+    path = checkpoint_path(database.parent, run_key)
     if not path.is_file():
         raise UserError(f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)")
     module = get_family(spec.family).build(spec.size, task_shape(spec), dropout=spec.training.dropout)
-    _load_checkpoint(module, path)
+    module.load_state_dict(load_checkpoint(path))
     return module.eval()
 
 
@@ -199,18 +200,6 @@ def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:
     if runs[run_key].status != "ok":
         raise UserError(f"run {run_key}: status {runs[run_key].status}, it has no trained model")
     return runs[run_key].spec
-
-
-# Stand-ins for scalinglab.train.checkpoint (the agreed interface), replaced at integration.
-def _checkpoint_path(out_dir: Path, run_key: str) -> Path:
-    return Path(out_dir) / "checkpoints" / f"{run_key}.safetensors"
-
-
-def _load_checkpoint(module, path: Path) -> None:
-    """Fill `module` from a safetensors file (tied weights saved once are restored to both names)."""
-    import safetensors.torch
-
-    safetensors.torch.load_model(module, str(path), strict=True)
 
 
 def _is_objective(candidate: Any) -> bool:

@@ -151,4 +151,5 @@ def _flatten(run) -> dict:
     if row["train_size"] is None and "n_train" in run.metrics:
         row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was
     row["worker"] = run.worker
+    row["device"] = spec.get("limits", {}).get("device", "cpu")  # where it ran (not part of run_key)
     return row
