@@ -66,10 +66,12 @@ def test_prediction_intervals_are_wider_than_the_mean_curve_beyond_the_data(brok
     assert low[0] < mean_low[0] and mean_high[0] < high[0]
 
 
-def test_each_laws_own_warnings_reach_the_analysis_warnings_with_the_law_named():
+def test_each_laws_own_warnings_reach_the_report_with_the_law_named(tmp_path):
     # Four sizes: a 3-parameter law has too few at or below half the largest to be backtested.
     analysis = analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e6, 4)), n_bootstrap=20)
     (fit,) = analysis.groups.fits
     assert fit.law.warnings_
     expected = [f"val_loss law at train_size=1000 ({fit.law.form_.name}): {w}" for w in fit.law.warnings_]
     assert set(expected) <= set(analysis.warnings)
+    html = write_report(tmp_path / "report.html", analysis).read_text()
+    assert f"Warning: {expected[0]}" in html
