@@ -168,7 +168,8 @@ def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.
         rows.append(pd.DataFrame({"factor": factor, "distance": distance, "log_error": error,
                                   "score": np.where(np.isfinite(score), score, np.inf)}))
     if not rows:
-        logger.info("too few sizes for an extrapolation backtest: the prediction interval "
+        # Debug: ScalingLaw adds this to its warnings_, which its callers show.
+        logger.debug("too few sizes for an extrapolation backtest: the prediction interval "
                     "has no extrapolation term")
         held_out = pd.DataFrame(columns=["factor", "distance", "log_error", "score"], dtype=float)
     else:

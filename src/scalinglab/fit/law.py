@@ -151,8 +151,10 @@ class ScalingLaw:
         self.params_ = dict(zip(form.public_names, map(float, form.to_public(best.theta))))
         self.log_residuals_ = log_y - form.log_predict(best.theta[None, :], log_x)[0]
         self.diagnostics_ = diagnose(problem, best)
+        # Debug, not info: callers show `warnings_` themselves (the fit CLI, the report's warning
+        # list), and a CLI logging at info would otherwise repeat them above its own output.
         for warning in self.diagnostics_.warnings:
-            logger.info("%s fit of %s: %s", form.name, y, warning)
+            logger.debug("%s fit of %s: %s", form.name, y, warning)
         self.log_x_low_, self.log_x_high_ = log_x.min(axis=0), log_x.max(axis=0)
         self.n_groups_ = int(group_of_row.max()) + 1
 
