@@ -12,7 +12,7 @@ A new measurement at x is predicted as
 * extrapolation error: how wrong the law is when it extrapolates, measured on the data itself.
   For each factor r in ``CALIBRATION_FACTORS``, the law is refitted on the rows whose size
   (first x column) is at most max / r and predicts the rows above (refitted from the full fit,
-  in one batch, as bootstrap replicates are: rows above the cut get weight 0). Each held-out
+  in the batch of the bootstrap replicates: rows above the cut get weight 0). Each held-out
   row j gives a score s_j = sqrt(max(e_j^2 - w^2, 0)) / d_j: its log error e_j with the noise
   half-width w taken out in quadrature (extrapolation error and noise are independent), per
   unit of its distance d_j beyond the fitted range (in log x). The rate c is the
