@@ -273,7 +273,9 @@ def fit_cost(
 ) -> CostLaw | None:
     """One law of `cost` against `x` over all `runs` (per example of `group_by` when it grows with data)."""
     rows = _finite_rows(runs, cost, x)
-    per_example = METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
+    # Per example only when every run says how many examples it saw (an objective sweep may not).
+    per_example = (METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
+                   and bool(rows[group_by].notna().all()))
     overhead = METRICS[cost].fixed_overhead and rows[x].nunique() >= MIN_SIZES_TO_FIT
     form = OVERHEAD_FORM if overhead else COST_FORM
     if _too_few_sizes(rows, cost, x, MIN_SIZES_TO_FIT_COST, form, "all runs", warnings):
