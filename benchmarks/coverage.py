@@ -33,6 +33,7 @@ from extrapolation import curves  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
 
 from scalinglab.fit import ScalingLaw  # noqa: E402
+from scalinglab.fit.intervals import distance_beyond  # noqa: E402
 
 LEVEL = 0.95
 
@@ -56,6 +57,40 @@ def chinchilla(n_bootstrap: int) -> None:
         inside, width = interval_figures(law, test, kind)
         print(f"  {kind:10s}: {inside.sum()}/{len(inside)} inside = {inside.mean():.1%}; "
               f"median width {np.median(width):.2%} of the prediction")
+    chinchilla_width_budget(law, test)
+
+
+def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
+    """What the Chinchilla prediction intervals are made of, beside the errors they must cover.
+
+    Log half-widths on the side of each row's error: the interval of the curve (bootstrap), the
+    extrapolation term c * d, and what the noise adds to the bootstrap (the rest); medians over
+    the held-out rows. A calibrated 95% interval of Gaussian errors has median |error| / half-width
+    0.674 / 1.960 = 0.34.
+    """
+    log_pred = np.log(law.predict(test))
+    error = np.log(test[law.y_].to_numpy(float)) - log_pred
+
+    def on_error_side(low, high):
+        return np.where(error > 0, np.log(high) - log_pred, log_pred - np.log(low))
+
+    half = on_error_side(*law.predict_interval(test, LEVEL))
+    curve = on_error_side(*law.predict_interval(test, LEVEL, kind="mean"))
+    log_x = np.log(test[law.x_].to_numpy(float))
+    distance = distance_beyond(log_x, law.log_x_low_, law.log_x_high_)
+    extrapolation = law.extrapolation_rate(LEVEL) * distance
+    ratio = np.abs(error) / half
+    print(f"  log half-widths, medians over the held-out rows: curve (bootstrap) "
+          f"{np.median(curve):.4f}, noise adds {np.median(half - extrapolation - curve):.4f}, "
+          f"extrapolation term {np.median(extrapolation):.4f} "
+          f"(distance {np.median(distance):.2f}); "
+          f"whole {np.median(half):.4f}; |log error| {np.median(np.abs(error)):.4f}")
+    print(f"  |log error| / half-width: median {np.median(ratio):.2f} (0.34 if calibrated), "
+          f"largest {ratio.max():.2f}; mean log error {error.mean():+.4f}")
+    by_factor = law.calibration_.held_out.groupby("factor")["score"]
+    print("  backtest scores by factor (count, 95% quantile, largest): " + "; ".join(
+        f"{factor:g}x {len(scores)}, {scores.quantile(LEVEL):.4f}, {scores.max():.4f}"
+        for factor, scores in by_factor))
 
 
 def learning_curves(n_bootstrap: int) -> None:

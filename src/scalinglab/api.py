@@ -135,14 +135,9 @@ def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
 def results(out: str | Path) -> pd.DataFrame:
     """One row per stored run of the sweep at `out` (its folder or its .sqlite file), with the
     columns of runs.csv. Raises UserError when there is no store there; creates nothing."""
-    from scalinglab.results import results_frame
-    from scalinglab.store import open_store
+    from scalinglab.results import stored_results
 
-    store = open_store(stored_database(Path(out)), read_only=True)
-    try:
-        return results_frame(store)
-    finally:
-        store.close()
+    return stored_results(out)[0]
 
 
 def load_model(out: str | Path, run_key: str) -> nn.Module:
@@ -153,17 +148,19 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     an objective (whose model is the objective's own).
     """
     from scalinglab.families import get_family
+    from scalinglab.results import stored_database
     from scalinglab.spec import RunSpec
+    from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
 
-    database = stored_database(Path(out))
+    database = stored_database(out)
     spec = RunSpec.model_validate(_stored_spec(database, run_key))
     if spec.objective is not None:
         raise UserError(f"run {run_key}: trained by the objective {spec.objective}, which keeps its own model")
-    path = _checkpoint_path(database.parent, run_key)
+    path = checkpoint_path(database.parent, run_key)
     if not path.is_file():
         raise UserError(f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)")
     module = get_family(spec.family).build(spec.size, task_shape(spec), dropout=spec.training.dropout)
-    _load_checkpoint(module, path)
+    module.load_state_dict(load_checkpoint(path))
     return module.eval()
 
 
@@ -174,16 +171,6 @@ def task_shape(spec):
 
     dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
     return make_task(dataset, spec).shape
-
-
-def stored_database(out: Path) -> Path:
-    """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
-    from scalinglab.store import STORE_FILENAME
-
-    database = out if out.suffix in {".sqlite", ".db"} else out / STORE_FILENAME
-    if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first")
-    return database
 
 
 def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:
@@ -199,18 +186,6 @@ def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:
     if runs[run_key].status != "ok":
         raise UserError(f"run {run_key}: status {runs[run_key].status}, it has no trained model")
     return runs[run_key].spec
-
-
-# Stand-ins for scalinglab.train.checkpoint (the agreed interface), replaced at integration.
-def _checkpoint_path(out_dir: Path, run_key: str) -> Path:
-    return Path(out_dir) / "checkpoints" / f"{run_key}.safetensors"
-
-
-def _load_checkpoint(module, path: Path) -> None:
-    """Fill `module` from a safetensors file (tied weights saved once are restored to both names)."""
-    import safetensors.torch
-
-    safetensors.torch.load_model(module, str(path), strict=True)
 
 
 def _is_objective(candidate: Any) -> bool:

@@ -218,6 +218,12 @@ class TrainingConfig(_Strict):
     warmup_fraction: float = Field(0.05, ge=0, lt=1)
     grad_clip: float | None = Field(1.0, gt=0)
     max_seconds: float | None = Field(None, gt=0)
+    # Where runs compute: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps". Not
+    # part of a run's key (it is where a run ran, not what it is); stored with each run.
+    device: str = "auto"
+    # Keep every ok run's final weights in OUT/checkpoints/<run_key>.safetensors; left out: only
+    # models under 100 MB of fp32 weights are kept.
+    save_checkpoints: bool | None = None
 
 
 class ExecutionConfig(_Strict):
@@ -236,6 +242,10 @@ class ExecutionConfig(_Strict):
     retries: int = Field(1, ge=0)
     max_memory_mb: float | None = Field(None, gt=0)
     lease_seconds: float = Field(120.0, gt=0)
+    # Train compatible runs (one architecture; seeds, learning rates, data sizes... may differ)
+    # together in one vectorised pass: "auto" (groups sized to keep every worker busy), "off",
+    # or at most N runs per group.
+    batch: Literal["auto", "off"] | Annotated[int, Field(gt=0)] = "auto"
 
     @model_validator(mode="after")
     def _address_needs_ray(self) -> ExecutionConfig:

@@ -50,6 +50,11 @@ _METRICS = [
         "train_seconds", "training time (s)", "Wall-clock seconds of the training loop, per-epoch evaluation included.",
         cost=True, grows_with_data=True, fixed_overhead=True,
     ),
+    Metric(
+        "batch_runs",
+        "runs trained together",
+        "How many runs shared this run's vectorised training pass (1: trained alone); train_seconds is the pass's wall time over this.",
+    ),
     Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
     Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
     Metric(
@@ -78,6 +83,11 @@ _METRICS = [
     Metric("latency_ms_p95", "latency p95 (ms)", "95th-percentile wall milliseconds of one forward pass at batch 1."),
     Metric("inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False),
     Metric("inference_tokens_per_second", "inference tokens/s", "Language model: forward throughput on 32 windows at once.", False),
+    Metric(
+        "inference_peak_memory_bytes",
+        "inference peak memory (bytes)",
+        "Most bytes of live tensors during one eval-mode forward pass on the throughput batch, weights included.",
+    ),
     Metric("bytes_fp32", "bytes on disk (fp32)", "Size of the fp32 state_dict written with torch.save.", cost=True),
     Metric("bytes_bf16", "bytes on disk (bf16)", "Size of the state_dict cast to bfloat16, written with torch.save."),
     Metric(
@@ -129,7 +139,7 @@ BUDGETS: dict[str, Budget] = {
     )
 }
 
-RUN_IDENTITY = ("run_key", "status", "error", "worker", "seed")
+RUN_IDENTITY = ("run_key", "status", "error", "worker", "device", "seed")
 
 
 def label(name: str) -> str:

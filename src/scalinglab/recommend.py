@@ -55,8 +55,10 @@ class Budgets:
 
 @dataclass
 class Recommendation:
-    """The chosen size and data size, the predicted metric with its 95% interval, which law
-    answered, and which budget stops a larger model. `warnings[0]` is the one to read first."""
+    """The chosen size and data size, the predicted metric with its 95% prediction interval
+    (`ci_low`, `ci_high`: where the metric of the run you train is expected, not only the fitted
+    curve), which law answered, and which budget stops a larger model. `warnings[0]` is the one
+    to read first."""
 
     metric: str
     n_params: float
@@ -74,7 +76,8 @@ class Recommendation:
 
     def sentence(self) -> str:
         """The choice in plain words."""
-        interval = f" (95% CI {self.ci_low:.3g} to {self.ci_high:.3g})" if self.ci_low is not None else ""
+        interval = (f" (95% prediction interval {self.ci_low:.3g} to {self.ci_high:.3g})"
+                    if self.ci_low is not None else "")
         return (
             f"Train about {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}: predicted "
             f"{label(self.metric)} {self.predicted:.3g}{interval}, by the {self.law}. What stops a larger model: {self.binding}."
@@ -129,9 +132,9 @@ class _Answerer:
 
     def interval(self, n: float, d: float) -> tuple[float, float] | None:
         if self.joint is not None:
-            bounds = self.joint.predict_interval([n], [d])
+            bounds = self.joint.predict_interval([n], [d], kind="prediction")
         else:
-            bounds = self.analysis.groups.quality_for(d).predict_interval([n])
+            bounds = self.analysis.groups.quality_for(d).predict_interval([n], kind="prediction")
         return None if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
 
     def extrapolation_factor(self, n: float, d: float) -> float:
@@ -231,7 +234,7 @@ def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Ans
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
     Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate always kept),
-    cheapest first, with the metric's 95% interval and how far each row extrapolates.
+    cheapest first, with the metric's 95% prediction interval and how far each row extrapolates.
     """
     ordered = candidates.dropna(subset=[cost]).sort_values([cost, "n_params"])
     score = ordered["metric"] if analysis.lower_is_better else -ordered["metric"]

@@ -109,17 +109,23 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
     created by merely asking.
     """
     from scalinglab.errors import UserError
+
+    frame, config = stored_results(out)
+    if frame.empty:
+        raise UserError(f"{stored_database(out)}: the store holds no runs yet")
+    return frame, config
+
+
+def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
+    """The results frame (empty when no run is stored yet) and stored configuration of the sweep
+    at `out` (a folder or .sqlite file). Raises UserError when there is no store there; creates nothing."""
     from scalinglab.store import open_store
 
-    database = stored_database(out)
-    store = open_store(database, read_only=True)  # creates and changes nothing; works in a read-only folder
+    store = open_store(stored_database(out), read_only=True)  # creates and changes nothing; works in a read-only folder
     try:
-        frame, config = results_frame(store), store.config()
+        return results_frame(store), store.config()
     finally:
         store.close()
-    if frame.empty:
-        raise UserError(f"{database}: the store holds no runs yet")
-    return frame, config
 
 
 def stored_database(out) -> Path:
@@ -130,7 +136,8 @@ def stored_database(out) -> Path:
     out = Path(out)
     database = out if out.suffix in {".sqlite", ".db"} else out / STORE_FILENAME
     if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run `scalinglab run` first")
+        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first "
+                        "(`scalinglab run` or scalinglab.sweep)")
     return database
 
 
@@ -151,4 +158,5 @@ def _flatten(run) -> dict:
     if row["train_size"] is None and "n_train" in run.metrics:
         row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was
     row["worker"] = run.worker
+    row["device"] = spec.get("limits", {}).get("device", "cpu")  # where it ran (not part of run_key)
     return row

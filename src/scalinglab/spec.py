@@ -67,6 +67,10 @@ class RunLimits(_Frozen):
     latency_repeats: int = 50
     # The quality metric a user's objective must return (objective mode; built-in runs measure it).
     metric: str = "val_loss"
+    # Where it runs and what it leaves behind: never part of run_key (RunSpec excludes limits).
+    device: str = "cpu"  # a concrete device, resolved from training.device by the planner
+    checkpoint_dir: str | None = None  # where the final weights go; None: not saved
+    checkpoint_max_bytes: float | None = None  # keep weights only under this many fp32 bytes; None: always
 
 
 class RunSpec(_Frozen):

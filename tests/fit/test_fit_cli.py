@@ -113,3 +113,26 @@ def test_nan_rows_are_reported_by_the_cli(tmp_path):
     table.to_csv(path, index=False)
     result = run_cli(str(path), "--x", "x", "--y", "y", check=False)
     assert result.returncode == 2 and "missing (NaN)" in result.stderr
+
+
+def test_json_carries_the_fit_diagnostics(chinchilla_json):
+    diagnostics = chinchilla_json["diagnostics"]
+    assert diagnostics["form"] == "chinchilla" and diagnostics["form_scores"] is None
+    assert diagnostics["names"] == ["E", "A", "B", "alpha", "beta"]
+    assert len(diagnostics["correlation"]) == 5 and isinstance(diagnostics["warnings"], list)
+    assert 1 <= diagnostics["n_at_best"] <= diagnostics["n_starts"]
+
+
+def test_auto_reports_its_scores_and_each_warning_on_stderr(tmp_path):
+    path = tmp_path / "runs.csv"
+    power_table(n=4).to_csv(path, index=False)  # too few sizes to backtest: the law says so
+    result = run_cli(str(path), "--form", "auto", "--x", "x", "--y", "y", "--bootstrap", "50", "--json")
+    fitted = json.loads(result.stdout)
+    assert fitted["form"] == fitted["diagnostics"]["form"]
+    assert set(fitted["diagnostics"]["form_scores"]) == {"power", "shifted_power", "bnsl"}
+    assert fitted["diagnostics"]["warnings"]
+    assert [f"warning: {w}" for w in fitted["diagnostics"]["warnings"]] == result.stderr.strip().splitlines()
+
+
+def test_form_help_lists_auto():
+    assert "auto" in run_cli("--help").stdout.split("--form", 1)[1].split("--x", 1)[0]

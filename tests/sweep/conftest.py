@@ -18,3 +18,16 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _children_import_this_checkout():
+    """Worker processes (forkserver, Ray) import scalinglab from PYTHONPATH, not from pytest's
+    `pythonpath`: point it at this checkout so they run the code under test."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), before]))
+    yield
+    if before is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = before

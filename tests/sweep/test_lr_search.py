@@ -48,6 +48,7 @@ def test_an_auto_sweep_trains_each_size_at_its_own_best_lr(tmp_path):
     frame = results_frame(store)
     store.close()
     assert outcome.planned == planned_total(config) == 8 == len(frame)
+    assert (frame[frame["epochs"] == 1]["batch_runs"] > 1).all(), "a rung's candidates train as one batch"
     best = frame[frame["best_lr"]]
     assert sorted(best["width"]) == [4, 16] and set(best["epochs"]) == {3}
     for width, runs in frame[frame["epochs"] == 1].groupby("width"):

@@ -73,3 +73,29 @@ def test_stratified_folds_partition_every_example_and_balance_classes():
     folds = stratified_folds(labels, 3, seed=0)
     assert sorted(index for fold in folds for index in fold) == list(range(90))
     assert all(sorted(labels[fold].tolist()).count(0) == 10 for fold in folds)
+
+
+def test_measure_module_scores_a_reloaded_checkpoint_as_training_did(tmp_path):
+    from scalinglab.data import load_source, prepare
+    from scalinglab.families import get_family
+    from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+    from scalinglab.train import train_one
+    from scalinglab.train.checkpoint import load_checkpoint
+    from scalinglab.train.measure import measure_module
+    from scalinglab.train.tasks import make_task
+
+    spec = RunSpec(family="mlp", size={"width": 16, "depth": 1}, data=DataSpec(source="digits", train_size=200),
+                   training=TrainingSpec(epochs=2, batch_size=50, lr=0.01), seed=0,
+                   limits=RunLimits(latency_repeats=3, checkpoint_dir=str(tmp_path)))
+    trained = train_one(spec)
+    task = make_task(prepare(load_source(spec.data), train_size=200, preprocessing="standardize"), spec)
+    module = get_family("mlp").build(spec.size, task.shape)
+    module.load_state_dict(load_checkpoint(tmp_path / f"{spec.run_key}.safetensors"))
+    measured = measure_module(module, task, device="cpu", latency_repeats=3)
+    assert measured["val_loss"] == pytest.approx(trained.metrics["val_loss"], rel=1e-6)
+    assert measured["val_accuracy"] == trained.metrics["val_accuracy"]
+    assert measured["latency_ms_p50"] <= measured["latency_ms_p95"]
+    assert measured["inference_samples_per_second"] > 0
+    weight_bytes = 4 * sum(p.numel() for p in module.parameters())
+    assert measured["inference_peak_memory_bytes"] > weight_bytes  # weights plus the batch's activations
+    assert measured["bytes_int8"] < measured["bytes_fp32"]

@@ -1,8 +1,11 @@
 """Laws fitted per group: quality against parameters for each data size, and every cost.
 
 Quality (validation loss by default) is fitted against parameters separately for each data size
-with the saturating power law y = E + A * N^(-alpha). A metric where higher is better (accuracy,
-F1) is fitted as its complement 1 - y, which is what falls towards a floor as models grow.
+with form="auto" (`scalinglab.fit.select`): the saturating form among E + A * N^(-alpha), its
+shifted variant and the broken power law that extrapolates best on the sweep's own largest sizes.
+Whatever form is chosen, "the exponent" is the law's local decay exponent (`ScalingLaw.exponent_at`)
+and its floor `params_.get("E", 0.0)`. A metric where higher is better (accuracy, F1) is fitted as
+its complement 1 - y, which is what falls towards a floor as models grow.
 
 Each cost (`metrics.COSTS`) gets one law over all runs: a cost that grows with the data a run
 trains on (`Metric.grows_with_data`: FLOPs, seconds) is fitted per training example, so it
@@ -26,7 +29,8 @@ from scalinglab.fit import ScalingLaw
 from scalinglab.metrics import COSTS, METRICS
 from scalinglab.results import ok_runs
 
-QUALITY_FORM = "power"
+QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
+COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)
 COST_FORM = "powerlaw"
 OVERHEAD_FORM = "power"  # fitted against u = N^(-1/OVERHEAD_SCALE): E + A * u^(-alpha) = t0 + c * N^k
 OVERHEAD_SCALE = 5.0  # k = alpha / 5, so the form's bound alpha <= 10 is k <= 2
@@ -57,11 +61,16 @@ class GroupFit:
         y = np.asarray(self.law.predict(np.asarray(x, float)), float)
         return 1.0 - y if self.complement else y
 
-    def predict_interval(self, x, level: float = 0.95) -> tuple[np.ndarray, np.ndarray] | None:
-        """Lower and upper bound of the metric at `x`, or None when the law has no intervals."""
+    def predict_interval(self, x, level: float = 0.95, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
+        """Lower and upper bound of the metric at `x`, or None when the law has no intervals.
+
+        `kind` as `ScalingLaw.predict_interval`: "prediction" (where a new run's metric is
+        expected, widened beyond the trained sizes) or "mean" (where the fitted curve lies).
+        """
         if not getattr(self.law, "ci_", None):
             return None
-        low, high = (np.asarray(bound, float) for bound in self.law.predict_interval(np.asarray(x, float), level=level))
+        bounds = self.law.predict_interval(np.asarray(x, float), level=level, kind=kind)
+        low, high = (np.asarray(bound, float) for bound in bounds)
         return (1.0 - high, 1.0 - low) if self.complement else (low, high)
 
     def bootstrap_predict(self, x) -> np.ndarray | None:
@@ -77,10 +86,22 @@ class GroupFit:
         return float(max(1.0, x / high, low / x))
 
     @property
+    def floor(self) -> float:
+        """The fitted floor E of the quantity fitted (0 for a form without one)."""
+        return float(self.law.params_.get("E", 0.0))
+
+    def exponent(self) -> tuple[float, float, tuple[float, float] | None]:
+        """(n, local decay exponent at n, its bootstrap interval or None), at the largest size
+        trained: where an extrapolation starts, and the same number as alpha for a plain power law."""
+        n = self.x_range[1]
+        value, interval = self.law.exponent_at(n)
+        return n, value, interval
+
+    @property
     def has_floor(self) -> bool:
         """Whether the fitted floor E is resolved: at least 1% of the prediction at the largest size."""
         lowest = float(self.law.predict(np.array([self.x_range[1]]))[0])
-        return self.law.params_["E"] > 0.01 * lowest
+        return self.floor > 0.01 * lowest
 
 
 @dataclass
@@ -228,22 +249,22 @@ def _too_few_sizes(rows: pd.DataFrame, metric: str, x: str, needed: int, form: s
 
 def fit_quality(
     rows: pd.DataFrame, metric: str, *, group: float | None, warnings: list[str], x: str, group_by: str,
-    n_bootstrap: int, random_state: int,
+    n_bootstrap: int, random_state: int, form: str = QUALITY_FORM,
 ) -> GroupFit | None:
-    """The saturating power law of `metric` (or 1 - metric) against `x` on `rows`; None (and a
-    warning) when there are too few sizes or a value has no logarithm."""
+    """The saturating law (`form`, default "auto") of `metric` (or 1 - metric) against `x` on
+    `rows`; None (and a warning) when there are too few sizes or a value has no logarithm."""
     rows = _finite_rows(rows, metric, x)
     where = f"{group_by}={format_value(group)}"
-    if _too_few_sizes(rows, metric, x, MIN_SIZES_TO_FIT, QUALITY_FORM, where, warnings):
+    if _too_few_sizes(rows, metric, x, MIN_SIZES_TO_FIT, "saturating", where, warnings):
         return None
     complement = fitted_as_complement(metric)
     target = rows.assign(**{metric: 1.0 - rows[metric]}) if complement else rows
     if (target[metric] <= 0).any():
         # A perfect score has no logarithm: the law is not defined there.
         shown = f"1 - {metric}" if complement else metric
-        warnings.append(f"{where}: {shown} reaches 0 for some runs; no {QUALITY_FORM} law fitted to it")
+        warnings.append(f"{where}: {shown} reaches 0 for some runs; no law fitted to it")
         return None
-    law = ScalingLaw(form=QUALITY_FORM, n_bootstrap=n_bootstrap, random_state=random_state).fit(target, x=x, y=metric)
+    law = ScalingLaw(form=form, n_bootstrap=n_bootstrap, random_state=random_state).fit(target, x=x, y=metric)
     return GroupFit(metric, x, group_by, group, law, len(rows), (float(rows[x].min()), float(rows[x].max())), complement)
 
 
@@ -252,7 +273,9 @@ def fit_cost(
 ) -> CostLaw | None:
     """One law of `cost` against `x` over all `runs` (per example of `group_by` when it grows with data)."""
     rows = _finite_rows(runs, cost, x)
-    per_example = METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
+    # Per example only when every run says how many examples it saw (an objective sweep may not).
+    per_example = (METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
+                   and bool(rows[group_by].notna().all()))
     overhead = METRICS[cost].fixed_overhead and rows[x].nunique() >= MIN_SIZES_TO_FIT
     form = OVERHEAD_FORM if overhead else COST_FORM
     if _too_few_sizes(rows, cost, x, MIN_SIZES_TO_FIT_COST, form, "all runs", warnings):

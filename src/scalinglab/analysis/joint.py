@@ -73,14 +73,18 @@ class JointLaw:
         y = self.law.bootstrap_predict(np.column_stack([n.ravel(), d.ravel()]))
         return 1.0 - y if self.complement else y
 
-    def predict_interval(self, n, d, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray] | None:
-        """Bounds of the metric at (n, d) from the configuration bootstrap; None without bootstrap."""
-        draws = self.bootstrap_predict(n, d)
-        if draws is None:
+    def predict_interval(self, n, d, level: float = LEVEL, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
+        """Bounds of the metric at (n, d); None without bootstrap.
+
+        `kind` as `ScalingLaw.predict_interval`: "prediction" (where a new configuration's metric
+        is expected: the configuration bootstrap, noise, and the calibrated widening beyond the
+        trained range) or "mean" (where the fitted surface lies: the bootstrap alone).
+        """
+        if self.law.bootstrap_theta_ is None:
             return None
-        tail = 50 * (1 - level)
-        low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
-        return low, high
+        n, d = np.broadcast_arrays(np.atleast_1d(np.asarray(n, float)), np.atleast_1d(np.asarray(d, float)))
+        low, high = self.law.predict_interval(np.column_stack([n.ravel(), d.ravel()]), level, kind=kind)
+        return (1.0 - high, 1.0 - low) if self.complement else (low, high)
 
     def extrapolation_factor(self, n: float, d: float) -> float:
         """How far (n, d) lies outside the trained ranges, as the larger of the two ratios (1.0 inside)."""

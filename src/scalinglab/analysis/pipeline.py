@@ -20,6 +20,7 @@ import pandas as pd
 
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
+from scalinglab.analysis.numbers import format_value
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings import SettingEffect, settings_x_size
 from scalinglab.errors import UserError
@@ -120,6 +121,7 @@ def analyze(
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
     warnings += _backtest_warnings(backtest, group_by)
+    warnings += law_warnings(groups, joint, effects)
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, iso, iso_note, backtest,
                     effects, data_available, warnings)
 
@@ -165,3 +167,17 @@ def _backtest_warnings(backtest: pd.DataFrame, group_by: str) -> list[str]:
         "so do not trust it far beyond the trained sizes"
         for _, row in bad.iterrows()
     ]
+
+
+def law_warnings(groups: FitOutcome, joint: JointLaw | None, effects: list[SettingEffect]) -> list[str]:
+    """Every fitted law's own diagnostics (`ScalingLaw.warnings_`: a parameter on a bound, two
+    parameters not separately identified, no convergence, too few groups to resample), each
+    prefixed by which law it is about."""
+    laws = [(f"{fit.metric} law at {fit.group_by}={format_value(fit.group)}", fit.law) for fit in groups.fits]
+    laws += [(f"{cost.metric} law", cost.law) for cost in groups.costs.values()]
+    if joint is not None:
+        laws.append((f"joint law of {joint.x} and {joint.data}", joint.law))
+    for effect in effects:
+        laws += [(f"{fit.metric} law at {effect.setting}={format_value(value)} "
+                  f"({effect.group_by}={format_value(effect.group)})", fit.law) for value, fit in effect.laws.items()]
+    return [f"{name} ({law.form_.name}): {warning}" for name, law in laws for warning in law.warnings_]

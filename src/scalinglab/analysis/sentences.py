@@ -17,16 +17,37 @@ UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing no
 
 
 def describe_fit(fit: GroupFit) -> str:
-    """One plain sentence about what the exponent means, with its 95% interval when there is one."""
-    alpha = fit.law.params_["alpha"]
-    ci = (getattr(fit.law, "ci_", None) or {}).get("alpha")
+    """One plain sentence about what the exponent means, with its 95% interval when there is one.
+
+    "The exponent" is the law's local decay exponent at the largest size trained
+    (`ScalingLaw.exponent_at`), so the sentence holds whatever form was fitted; for a form other
+    than the plain power law it says that it is local, and which form it is.
+    """
+    n, exponent, ci = fit.exponent()
     interval = f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci is not None else ""
     quantity = f"1 - {fit.metric}" if fit.complement else fit.metric
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
-    floor_words = f"approaches a floor of {fit.law.params_['E']:.3g}" if fit.has_floor else "shows no floor within these sizes"
+    floor_words = f"approaches a floor of {fit.floor:.3g}" if fit.has_floor else "shows no floor within these sizes"
+    form = fit.law.form_.name
+    where = "" if form == "power" else f" at {format_count(n)} parameters (local exponent of the {form} law)"
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words} and the part above it "
-        f"shrinks as {fit.x}^-{alpha:.2f}{interval}: each 10x more parameters multiplies the excess by {10 ** -alpha:.2g}."
+        f"shrinks as {fit.x}^-{exponent:.2f}{interval}{where}: each 10x more parameters multiplies the excess "
+        f"by {10 ** -exponent:.2g}{'' if form == 'power' else ' there'}."
+    )
+
+
+def form_choice_sentence(fit: GroupFit) -> str | None:
+    """Which form form="auto" chose for this data size, with every candidate's extrapolation score
+    (RMS log error on the held-out largest sizes, best first); None when the form was not chosen."""
+    choice = fit.law.form_choice_
+    if choice is None:
+        return None
+    scores = [f"{name} {score:.3g}" if np.isfinite(score) else f"{name} not scored (too few sizes)"
+              for name, score in choice.scores.items()]
+    return (
+        f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, chosen by how well each "
+        f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})."
     )
 
 
@@ -77,9 +98,10 @@ class ScalingEffect:
         if self.change_ci is not None:
             low, high = sorted(abs(bound) * 100 for bound in self.change_ci)
             if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):
-                interval = f" (95% CI {low:.0f}-{high:.0f}%)"
+                interval = f" (95% CI of the fitted curve {low:.0f}-{high:.0f}%)"
             else:
-                interval = f" (95% CI {self.change_ci[0] * 100:+.0f}% to {self.change_ci[1] * 100:+.0f}%: not clearly any change)"
+                interval = (f" (95% CI of the fitted curve {self.change_ci[0] * 100:+.0f}% to "
+                            f"{self.change_ci[1] * 100:+.0f}%: not clearly any change)")
         costs = [
             f"{format_factor(ratio)} the {short_label(cost)}" + (f" (95% CI {format_factor(ci[0])}-{format_factor(ci[1])})" if ci else "")
             for cost, (ratio, ci) in self.cost_ratios.items()
@@ -96,8 +118,9 @@ def scaling_effect(outcome: FitOutcome, group: float, *, costs: tuple[str, ...] 
                    decade: float = 10.0) -> ScalingEffect | None:
     """The effect of the last `decade`-fold of parameters trained at data size `group`.
 
-    The interval of the quality change comes from the law's bootstrap, taken jointly at both
-    ends so it keeps their correlation; a cost ratio's interval from its own law's bootstrap.
+    The interval of the quality change is one of the fitted curve (a mean interval, no
+    observation noise): the law's bootstrap, taken jointly at both ends so it keeps their
+    correlation; a cost ratio's interval from its own law's bootstrap.
     """
     fit = outcome.quality_for(group)
     if fit is None:

@@ -2,8 +2,9 @@
 size, optimizer) or a second size axis (depth beside width) is swept, fit the quality law per value
 and say how the values compare as models grow.
 
-Each value gets its own saturating law of the metric against parameters, on the runs at the
-largest data size, with the other swept settings at the values the main laws use. Comparisons
+Each value gets its own saturating power law E + A * N^(-alpha) of the metric against parameters
+(always this form, not form="auto": the values are compared by their difference of exponents and
+floors, which means something only between laws of one form), on the runs at the largest data size, with the other swept settings at the values the main laws use. Comparisons
 are at equal parameters (and, for a size axis, at equal training FLOPs), with intervals from the
 two laws' bootstraps drawn independently; "does the advantage grow with N" compares the
 difference at the smallest and largest common size, and the difference of exponents and floors.
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import GroupFit, fit_quality
+from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.results import ok_runs, size_axes, swept_settings
@@ -63,8 +64,9 @@ def settings_x_size(
             rows = rows[rows[name] == value]
         effect = SettingEffect(setting, is_axis, group_by, rows[group_by].max(), metric, rows)
         for value, value_rows in rows.groupby(setting, sort=True):
+            # One form for every value: _compare subtracts their alpha and E parameter by parameter.
             law = fit_quality(value_rows, metric, group=value, warnings=[], x=x, group_by=setting,
-                              n_bootstrap=n_bootstrap, random_state=random_state)
+                              n_bootstrap=n_bootstrap, random_state=random_state, form=COMPARABLE_FORM)
             if law is not None:
                 effect.laws[value] = law
         effect.best_per_size = best_per_size(effect, x)
@@ -122,7 +124,8 @@ def _best_value_at_largest(effect: SettingEffect):
 
 
 def _difference(better: GroupFit, other: GroupFit, n: float) -> tuple[float, tuple[float, float] | None]:
-    """How much better `better` is than `other` at n (positive: better), with a 95% interval."""
+    """How much better `better` is than `other` at n (positive: better), with the 95% interval of
+    the difference of the two fitted curves (their bootstraps; a mean-curve interval, no noise)."""
     sign = 1.0 if lower_is_better(better.metric) else -1.0
     point = sign * float(other.predict([n])[0] - better.predict([n])[0])
     draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n])
@@ -156,7 +159,8 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
         sentences.append(
             f"At {format_count(n)} parameters (equal parameters), {effect.setting} = {best_value} "
             f"{'beats' if diff > 0 else 'trails'} {effect.setting} = {value} by {abs(diff):.3g} in {name}"
-            + (f" (95% CI {ci[0]:+.3g} to {ci[1]:+.3g}{'' if ci[0] * ci[1] > 0 else ': not clearly different'})" if ci else "")
+            + (f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g}"
+               f"{'' if ci[0] * ci[1] > 0 else ': not clearly different'})" if ci else "")
             + "."
         )
     # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
@@ -189,7 +193,7 @@ def _equal_flops(effect: SettingEffect, best_value, best: GroupFit, value, other
     if draws_b is not None and draws_o is not None:
         count = min(len(draws_b), len(draws_o))
         low, high = np.nanpercentile(sign * (draws_o[:count, 0] - draws_b[:count, 0]), [2.5, 97.5])
-        interval = f" (95% CI {low:+.3g} to {high:+.3g})"
+        interval = f" (95% CI of the fitted curves {low:+.3g} to {high:+.3g})"
     return [
         f"At equal training FLOPs ({budget:.3g} per run: "
         f"{format_count(n_best)} parameters at {effect.setting} = {best_value}, {format_count(n_other)} at {value}), "

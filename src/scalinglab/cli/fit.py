@@ -22,12 +22,14 @@ from scalinglab.fit import (
     fit_plot_data,
     save_fit_figure,
 )
+from scalinglab.fit.forms import AUTO
 
 
 @app.command("fit")
 def fit_command(
     file: Path = typer.Argument(..., help="CSV file, one row per run."),
-    form: str = typer.Option("power", help=f"Law to fit: {', '.join(FORMS)}."),
+    form: str = typer.Option("power", help=f"Law to fit: {', '.join([*FORMS, AUTO])} (auto: the one-input form "
+                             "that best predicts the largest x held out)."),
     x: str = typer.Option(..., help="Input column(s), comma-separated, e.g. N,D."),
     y: str = typer.Option(..., help="Column to fit, e.g. loss."),
     derive: list[str] = typer.Option(
@@ -92,6 +94,9 @@ def fit_command(
         print(json.dumps(_as_json(law, test, allocation, out), indent=2))
     else:
         _print_tables(law, test, allocation, out)
+    # On stderr, so that --json's stdout stays one JSON object (which carries them too).
+    for warning in law.warnings_:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def _print_isoflop(result, json_output: bool) -> None:
@@ -165,6 +170,7 @@ def _as_json(law, test, allocation, out) -> dict:
         "ci_level": law.ci_level,
         "n_bootstrap": law.n_bootstrap,
         "seed": law.random_state,
+        "diagnostics": law.diagnostics(),
     }
     if test is not None:
         columns = [*law.x_, law.y_, "predicted", "log_error"] + (
@@ -199,6 +205,10 @@ def _print_tables(law, test, allocation, out) -> None:
         f"{law.n_points_} rows, {law.n_starts_} starts, objective {law.objective_:.6g}, "
         f"{law.n_bootstrap} bootstrap replicates (seed {law.random_state})"
     )
+    if law.form_choice_ is not None:
+        scores = ", ".join(f"{name} {_number(score, 3)}" for name, score in law.form_choice_.scores.items())
+        console.print(f"form auto chose {law.form_.name}; RMS log error predicting the largest x held out: "
+                      f"{scores} ('-': too few rows to score)")
     if test is not None:
         inside = "" if test.coverage is None else (
             f", {int(test.held_out['inside'].sum())}/{test.n_test} inside the "

@@ -133,10 +133,11 @@ def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray
         inside = magnitude <= delta
         loss = np.einsum("sn,sn->s", huber(residuals, delta), weights)
         weighted_psi = weights * np.clip(residuals, -delta, delta)
-        columns = [np.broadcast_to(column, residuals.shape) for column in jacobian]
-        gradient = np.stack([np.einsum("sn,sn->s", c, weighted_psi) for c in columns], axis=1)
-        hessian_inside = _inside_gram(columns, weights * inside)
-        hessian_irls = _weighted_gram(columns, weights * (delta / np.maximum(magnitude, delta)))
+        # One (S, p, n) array: the products below are then single batched matmuls.
+        stacked = np.stack([np.broadcast_to(column, residuals.shape) for column in jacobian], axis=1)
+        gradient = np.matmul(stacked, weighted_psi[:, :, None])[:, :, 0]
+        hessian_inside = _inside_gram(stacked, weights * inside)
+        hessian_irls = _weighted_gram(stacked, weights * (delta / np.maximum(magnitude, delta)))
     finite = (
         np.isfinite(loss)
         & np.isfinite(gradient).all(axis=1)
@@ -145,26 +146,20 @@ def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray
     return np.where(finite, loss, np.inf), gradient, hessian_inside, hessian_irls
 
 
-def _inside_gram(columns: list[np.ndarray], inside_weights: np.ndarray) -> np.ndarray:
+def _inside_gram(jacobian: np.ndarray, inside_weights: np.ndarray) -> np.ndarray:
     """_weighted_gram for the points inside the quadratic zone, computed only for the rows that
     have any: far from an optimum (the first multi-start rounds) that is few rows."""
-    n_params = len(columns)
+    n_params = jacobian.shape[1]
     gram = np.zeros((inside_weights.shape[0], n_params, n_params))
     rows = np.flatnonzero(inside_weights.any(axis=1))
     if rows.size:
-        gram[rows] = _weighted_gram([column[rows] for column in columns], inside_weights[rows])
+        gram[rows] = _weighted_gram(jacobian[rows], inside_weights[rows])
     return gram
 
 
-def _weighted_gram(columns: list[np.ndarray], point_weights: np.ndarray) -> np.ndarray:
-    """J^T diag(point_weights) J per row, from the Jacobian columns (each (S, n))."""
-    n_params = len(columns)
-    gram = np.empty((point_weights.shape[0], n_params, n_params))
-    for j, column_j in enumerate(columns):
-        weighted_column = point_weights * column_j
-        for k in range(j, n_params):
-            gram[:, j, k] = gram[:, k, j] = np.einsum("sn,sn->s", weighted_column, columns[k])
-    return gram
+def _weighted_gram(jacobian: np.ndarray, point_weights: np.ndarray) -> np.ndarray:
+    """J^T diag(point_weights) J per row, from the stacked Jacobian (S, p, n)."""
+    return np.matmul(jacobian * point_weights[:, None, :], jacobian.transpose(0, 2, 1))
 
 
 @dataclass

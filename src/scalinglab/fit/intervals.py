@@ -12,7 +12,7 @@ A new measurement at x is predicted as
 * extrapolation error: how wrong the law is when it extrapolates, measured on the data itself.
   For each factor r in ``CALIBRATION_FACTORS``, the law is refitted on the rows whose size
   (first x column) is at most max / r and predicts the rows above (refitted from the full fit,
-  in one batch, as bootstrap replicates are: rows above the cut get weight 0). Each held-out
+  in the batch of the bootstrap replicates: rows above the cut get weight 0). Each held-out
   row j gives a score s_j = sqrt(max(e_j^2 - w^2, 0)) / d_j: its log error e_j with the noise
   half-width w taken out in quadrature (extrapolation error and noise are independent), per
   unit of its distance d_j beyond the fitted range (in log x). The rate c is the
@@ -131,15 +131,38 @@ class Calibration:
         return conformal_rate(self.held_out["score"].to_numpy(), level)
 
 
-def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.ndarray,
-              level: float, factors=CALIBRATION_FACTORS) -> Calibration:
-    """Backtests at each factor: fit on size <= max / r, score the rows above.
+def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
+    """Training rows of each backtest: the rows whose size (first x column) is at most max / r.
+
+    A factor is used when it holds some rows out and leaves at least ``form.n_params + 1``
+    distinct sizes to fit on.
+
+    Returns
+    -------
+    masks : ndarray of bool, shape (k, n)
+        One row per used factor; True where the row is fitted on.
+    used : list of float
+        The factor of each mask.
+    """
+    size = log_x[:, 0]
+    masks, used = [], []
+    for factor in factors:
+        train = size <= size.max() - np.log(factor) + 1e-12
+        if not train.all() and len(np.unique(size[train])) >= form.n_params + 1:
+            masks.append(train)
+            used.append(factor)
+    return np.array(masks, dtype=bool).reshape(len(masks), len(size)), used
+
+
+def calibrate(thetas: np.ndarray, masks: np.ndarray, factors, form, log_x: np.ndarray,
+              log_y: np.ndarray, noise: np.ndarray, level: float) -> Calibration:
+    """Score the backtests of :func:`backtest_masks`: the rows above each cut, predicted.
 
     Parameters
     ----------
-    fit_thetas : callable(masks) -> ndarray (k, p)
-        Fits the law on the rows where each of the k boolean masks (k, n) holds, in one batch;
-        returns internal parameters.
+    thetas : ndarray (k, p)
+        Internal parameters of the law fitted on the rows of each mask.
+    masks, factors : as returned by :func:`backtest_masks`
     form : Form
     log_x, log_y : the fitted data, in logs
     noise : ndarray
@@ -148,16 +171,8 @@ def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.
         Coverage the noise half-width is taken at.
     """
     halfwidth = float(np.quantile(np.abs(noise), level)) if noise.size else 0.0
-    size = log_x[:, 0]
-    masks, used = [], []
-    for factor in factors:
-        train = size <= size.max() - np.log(factor) + 1e-12
-        if not train.all() and len(np.unique(size[train])) >= form.n_params + 1:
-            masks.append(train)
-            used.append(factor)
     rows = []
-    thetas = fit_thetas(np.array(masks)) if masks else []
-    for factor, train, theta in zip(used, masks, thetas):
+    for factor, train, theta in zip(factors, masks, thetas):
         test = ~train
         error = log_y[test] - form.log_predict(theta[None, :], log_x[test])[0]
         distance = distance_beyond(log_x[test], log_x[train].min(axis=0), log_x[train].max(axis=0))
@@ -168,7 +183,8 @@ def calibrate(fit_thetas, form, log_x: np.ndarray, log_y: np.ndarray, noise: np.
         rows.append(pd.DataFrame({"factor": factor, "distance": distance, "log_error": error,
                                   "score": np.where(np.isfinite(score), score, np.inf)}))
     if not rows:
-        logger.info("too few sizes for an extrapolation backtest: the prediction interval "
+        # Debug: ScalingLaw adds this to its warnings_, which its callers show.
+        logger.debug("too few sizes for an extrapolation backtest: the prediction interval "
                     "has no extrapolation term")
         held_out = pd.DataFrame(columns=["factor", "distance", "log_error", "score"], dtype=float)
     else:

@@ -16,6 +16,7 @@ from scalinglab.fit.diagnostics import diagnose
 from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA, Problem, fit_multistart
 from scalinglab.fit.forms import AUTO, Form, get_form
 from scalinglab.fit.intervals import (
+    backtest_masks,
     calibrate,
     distance_beyond,
     group_ids,
@@ -151,14 +152,26 @@ class ScalingLaw:
         self.params_ = dict(zip(form.public_names, map(float, form.to_public(best.theta))))
         self.log_residuals_ = log_y - form.log_predict(best.theta[None, :], log_x)[0]
         self.diagnostics_ = diagnose(problem, best)
+        # Debug, not info: callers show `warnings_` themselves (the fit CLI, the report's warning
+        # list), and a CLI logging at info would otherwise repeat them above its own output.
         for warning in self.diagnostics_.warnings:
-            logger.info("%s fit of %s: %s", form.name, y, warning)
+            logger.debug("%s fit of %s: %s", form.name, y, warning)
         self.log_x_low_, self.log_x_high_ = log_x.min(axis=0), log_x.max(axis=0)
         self.n_groups_ = int(group_of_row.max()) + 1
 
         bootstrap_seed, self._noise_seed = np.random.SeedSequence(self.random_state).spawn(2)
-        self._bootstrap(problem, group_of_row, np.random.default_rng(bootstrap_seed))
-        self._calibrate(problem)
+        self.noise_log_, self.noise_source_ = noise_pool(log_x, log_y, self.log_residuals_)
+        if self.n_bootstrap == 0:
+            self.bootstrap_theta_ = self.bootstrap_params_ = self.ci_ = self.calibration_ = None
+            return self
+        counts = self._resample(group_of_row, np.random.default_rng(bootstrap_seed))
+        masks, factors = backtest_masks(form, log_x)
+        # Bootstrap replicates and backtests are the same kind of refit (weights on the rows,
+        # from the full-data optimum): one batch, so a replicate and a backtest that both
+        # crawl along a flat valley cost one crawl, not two.
+        thetas = refit_replicates(problem, self.theta_, np.vstack([counts, masks]))
+        self._store_bootstrap(thetas[: len(counts)])
+        self._store_calibration(problem, thetas[len(counts) :], masks, factors)
         return self
 
     def _resolve_form(self, data, x_names, y):
@@ -219,18 +232,18 @@ class ScalingLaw:
             )
         return starts
 
-    def _bootstrap(self, problem: Problem, group_of_row: np.ndarray, rng: np.random.Generator) -> None:
-        if self.n_bootstrap == 0:
-            self.bootstrap_theta_ = self.bootstrap_params_ = self.ci_ = None
-            return
+    def _resample(self, group_of_row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Row weights of the cluster bootstrap's replicates, shape (n_bootstrap, n)."""
         if self.n_groups_ <= self.form_.n_params:
             self.diagnostics_.warnings.append(
                 f"only {self.n_groups_} groups to resample for {self.form_.n_params} parameters: "
                 "the bootstrap can barely vary, so its intervals understate the uncertainty")
-        counts = resample_group_counts(rng, group_of_row, int(self.n_bootstrap),
-                                       min_distinct=self.form_.n_params)
-        self.bootstrap_theta_ = refit_replicates(problem, self.theta_, counts)
-        public = self.form_.to_public(self.bootstrap_theta_)
+        return resample_group_counts(rng, group_of_row, int(self.n_bootstrap),
+                                     min_distinct=self.form_.n_params)
+
+    def _store_bootstrap(self, thetas: np.ndarray) -> None:
+        self.bootstrap_theta_ = thetas
+        public = self.form_.to_public(thetas)
         self.bootstrap_params_ = pd.DataFrame(public, columns=self.form_.public_names)
         low, high = percentile_interval(public, self.ci_level)
         self.ci_ = {
@@ -238,19 +251,11 @@ class ScalingLaw:
             for name, lo, hi in zip(self.form_.public_names, low, high)
         }
 
-    def _calibrate(self, problem: Problem) -> None:
-        """Noise draws and the extrapolation backtests behind prediction intervals."""
-        self.noise_log_, self.noise_source_ = noise_pool(problem.log_x, problem.log_y,
-                                                         self.log_residuals_)
-        if self.n_bootstrap == 0:
-            self.calibration_ = None
-            return
-
-        def fit_thetas(masks: np.ndarray) -> np.ndarray:
-            return refit_replicates(problem, self.theta_, masks.astype(float))
-
-        self.calibration_ = calibrate(fit_thetas, self.form_, problem.log_x, problem.log_y,
-                                      self.noise_log_, self.ci_level)
+    def _store_calibration(self, problem: Problem, thetas: np.ndarray, masks: np.ndarray,
+                           factors) -> None:
+        """The extrapolation backtests behind prediction intervals, from their refits."""
+        self.calibration_ = calibrate(thetas, masks, factors, self.form_, problem.log_x,
+                                      problem.log_y, self.noise_log_, self.ci_level)
         if self.calibration_.held_out.empty:
             self.diagnostics_.warnings.append(
                 f"too few distinct sizes to backtest a {self.form_.name} law (it needs "

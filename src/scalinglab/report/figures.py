@@ -12,6 +12,11 @@ from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.results import aggregate_over_seeds, ok_runs
 
+# The band around a fitted curve: where a run's (seed-mean) metric is expected, so the measured
+# points can be judged against it; "mean" would draw where the fitted curve itself lies.
+BAND_KIND = "prediction"
+BAND_LABEL = "95% prediction interval"
+
 
 @dataclass
 class Series:
@@ -66,12 +71,12 @@ def metric_vs_params_data(
         )
         fit = next((f for f in fits if f.metric == metric and f.group == group), None)
         if fit is not None:
-            _attach_curve(series, fit.x_range, fit.predict, fit.predict_interval)
+            _attach_curve(series, fit.x_range, fit.predict, lambda grid: fit.predict_interval(grid, kind=BAND_KIND))
         elif cost is not None:
             _attach_curve(series, cost.x_range, lambda grid, d=group: cost.predict(grid, d), lambda grid: None)
         elif joint is not None:
             _attach_curve(series, joint.n_range, lambda grid, d=group: joint.predict(grid, d),
-                          lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d)))
+                          lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d), kind=BAND_KIND))
         data.series.append(series)
     return data
 
@@ -91,7 +96,8 @@ def _attach_curve(series: Series, x_range: tuple[float, float], predict, predict
 
 
 def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
-    """Points with seed error bars, fitted curve and its 95% band, log-scaled x."""
+    """Points with seed error bars, fitted curve and its 95% prediction band, log-scaled x."""
+    band_labelled = False
     for index, series in enumerate(data.series):
         color = f"C{index % 10}"
         line = "o" if series.fit_x is not None else "o-"
@@ -99,7 +105,10 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
         if series.fit_x is not None:
             ax.plot(series.fit_x, series.fit_y, "-", color=color, alpha=0.8)
         if series.fit_low is not None:
-            ax.fill_between(series.fit_x, series.fit_low, series.fit_high, color=color, alpha=0.15, linewidth=0)
+            # One legend entry says what every band is.
+            ax.fill_between(series.fit_x, series.fit_low, series.fit_high, color=color, alpha=0.15, linewidth=0,
+                            label=None if band_labelled else BAND_LABEL)
+            band_labelled = True
     if data.log_y:
         ax.set_yscale("log")
     _finish_log_x(ax, xlabel=label(data.x), ylabel=label(data.metric), legend=data.series)

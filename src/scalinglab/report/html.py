@@ -20,6 +20,7 @@ from scalinglab.analysis.sentences import (
     data_effect_sentence,
     describe_cost,
     describe_fit,
+    form_choice_sentence,
     generalization_sentence,
     isoflop_sentences,
     joint_law_sentences,
@@ -142,6 +143,7 @@ def _quality_section(analysis: Analysis) -> Section:
         if effect is not None:
             section.sentences.append(effect.sentence())
     section.sentences += [describe_fit(group_fit) for group_fit in fit.fits]
+    section.sentences += [sentence for sentence in map(form_choice_sentence, fit.fits) if sentence]
     data_sentence = data_effect_sentence(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences += [data_sentence] if data_sentence else []
     if analysis.reference:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from scalinglab.config import SweepConfig
@@ -72,6 +73,7 @@ def run_sweep(
     """Train every run of `config` that `store` does not hold yet (and failed ones once more when
     `retry_failed`), writing each result as it arrives; return when every run is stored."""
     progress = progress or _Silent()
+    where = where_runs_run(config)  # a device that is not there is refused before anything is stored
     preflight(config)  # everything knowable before training, checked before anything is stored
     with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
         store.set_config(config.model_dump(mode="json"))
@@ -79,14 +81,30 @@ def run_sweep(
         already = len(store.keys(("ok",) if retry_failed else None) & planned_now)
         outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
         progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
-        _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome).run(executor)
+        _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(executor)
     return outcome
+
+
+def where_runs_run(config: SweepConfig) -> dict:
+    """The settings of every run that say where it runs and what it leaves behind (RunLimits
+    fields, never part of run_key): the concrete device, and the checkpoint folder and size limit.
+    Raises UserError when training.device names a device this machine does not have."""
+    from scalinglab.train.checkpoint import AUTO_MAX_BYTES, CHECKPOINT_FOLDER
+    from scalinglab.train.device import resolve_device
+
+    keep = config.training.save_checkpoints
+    return {
+        "device": resolve_device(config.training.device),
+        "checkpoint_dir": None if keep is False else str(Path(config.output) / CHECKPOINT_FOLDER),
+        "checkpoint_max_bytes": AUTO_MAX_BYTES if keep is None else None,
+    }
 
 
 class _Driver:
     def __init__(self, config: SweepConfig, store: Store, *, retry_failed: bool, progress: SweepProgress,
-                 outcome: SweepOutcome) -> None:
+                 outcome: SweepOutcome, where: dict) -> None:
         self.config = config
+        self.where = where
         self.store = store
         self.retry_failed = retry_failed
         self.progress = progress
@@ -101,7 +119,7 @@ class _Driver:
             with _Heartbeat(self.store, self.owner, self.lease_seconds):
                 while todo := self._todo():
                     claimed_before = len(self.claimed)
-                    for result in executor.run(self._claim_each(todo)):
+                    for result in executor.run(self._claim_each(self._batches(todo, executor.slots))):
                         self._store(result)
                     if len(self.claimed) == claimed_before:  # everything left is being trained elsewhere
                         self.progress.waiting(held_elsewhere=len(todo))
@@ -112,7 +130,25 @@ class _Driver:
 
     def _todo(self) -> list[RunSpec]:
         statuses = {run.run_key: run.status for run in self.store.runs()}
-        return [spec for spec in plan_runs(self.config, _val_losses(self.store)) if self._needs(spec, statuses)]
+        planned = plan_runs(self.config, _val_losses(self.store))
+        return [self._placed(spec) for spec in planned if self._needs(spec, statuses)]
+
+    def _placed(self, spec: RunSpec) -> RunSpec:
+        return spec.model_copy(update={"limits": spec.limits.model_copy(update=self.where)})
+
+    def _batches(self, todo: list[RunSpec], slots: int) -> list[list[RunSpec]]:
+        """`todo` in groups that train together (execution.batch): "auto" sizes the groups so that
+        every one of the executor's `slots` gets work, at most AUTO_MAX_RUNS runs each."""
+        from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches
+
+        setting = self.config.execution.batch
+        if setting == "off":
+            max_runs = 1
+        elif setting == "auto":
+            max_runs = min(AUTO_MAX_RUNS, max(1, math.ceil(len(todo) / max(1, slots))))
+        else:
+            max_runs = setting
+        return plan_batches(todo, max_runs)
 
     def _needs(self, spec: RunSpec, statuses: dict[str, str]) -> bool:
         status = statuses.get(spec.run_key)
@@ -120,13 +156,16 @@ class _Driver:
             return True
         return status != "ok" and self.retry_failed and spec.run_key not in self.attempted
 
-    def _claim_each(self, todo: list[RunSpec]) -> Iterator[RunSpec]:
-        for spec in todo:
-            if self.store.claim(spec.run_key, self.owner, lease_seconds=self.lease_seconds,
-                                retry_failed=self.retry_failed):
+    def _claim_each(self, batches: list[list[RunSpec]]) -> Iterator[list[RunSpec]]:
+        """Each batch, claimed run by run as a worker comes free: only the runs this driver got."""
+        for batch in batches:
+            claimed = [spec for spec in batch if self.store.claim(spec.run_key, self.owner, lease_seconds=self.lease_seconds,
+                                                                  retry_failed=self.retry_failed)]
+            for spec in claimed:
                 self.claimed.add(spec.run_key)
                 self.progress.running(spec)
-                yield spec
+            if claimed:
+                yield claimed
 
     def _store(self, result: RunResult) -> None:
         self.store.put(result)

@@ -1,5 +1,7 @@
-"""Where runs execute. An executor pulls RunSpecs from an iterable only when it has a free worker,
-and yields RunResults as they finish; it never touches the store (only the driver writes).
+"""Where runs execute. An executor pulls work from an iterable only when it has a free worker,
+and yields RunResults as they finish; it never touches the store (only the driver writes). An item
+of work is one RunSpec or a batch of them (a list of runs that train together, see
+train/batched.py); a batch yields one result per run.
 
 Pulling lazily is what lets the driver claim a run in the store at the moment it starts, so
 several drivers on one store share the work instead of racing for it.
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from scalinglab.config import ExecutionConfig
@@ -19,6 +21,13 @@ from scalinglab.spec import RunResult, RunSpec
 from scalinglab.sweep.isolation import ChildLimits, WatchedWorker, memory_limit_supported, run_watched
 
 _POLL_SECONDS = 0.2
+
+Work = RunSpec | Sequence[RunSpec]  # one run, or a batch of runs that train together
+
+
+def as_batch(item: Work) -> list[RunSpec]:
+    """An item of work as a list of runs."""
+    return [item] if isinstance(item, RunSpec) else list(item)
 
 
 class Executor(ABC):
@@ -30,11 +39,13 @@ class Executor(ABC):
     def __exit__(self, *exc) -> None:
         pass
 
-    @abstractmethod
-    def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
-        """Train every spec; yield each result as soon as it is done (any order).
+    slots: int = 1  # how many items of work run at once
 
-        `specs` is consumed lazily: the next spec is taken only when a worker is free.
+    @abstractmethod
+    def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
+        """Train every spec (a batch trains together); yield each result as soon as it is done (any order).
+
+        `specs` is consumed lazily: the next item is taken only when a worker is free.
         """
 
 
@@ -52,66 +63,76 @@ class SerialExecutor(Executor):
         if self._worker is not None:
             self._worker.close()
 
-    def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
-        from scalinglab.sweep.objective import run_spec
+    def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
+        from scalinglab.sweep.objective import run_batch
 
-        for spec in specs:
+        for item in specs:
             if self._worker is None:
-                result = run_spec(spec)
-                result.worker = "serial"
+                results = run_batch(as_batch(item))
+                for result in results:
+                    result.worker = "serial"
             else:
-                result = run_watched(self._worker, spec)
-            yield result
+                results = run_watched(self._worker, as_batch(item))
+                if self._worker.lost_batch and len(results) > 1:  # killed or died: each run again on its own
+                    results = [alone for result in results for alone in run_watched(self._worker, [result.spec])]
+            yield from results
 
 
 class PoolExecutor(Executor):
     """Up to `workers` runs at once on this machine, each worker a watched child process.
 
     The CPUs are split between workers (torch threads per run = CPUs // workers), so parallel
-    runs do not fight over cores. A run whose process dies under it (killed, segfault) is
-    started again up to `retries` times before it is recorded as failed.
+    runs do not fight over cores; with several GPUs, runs on CUDA go to worker i's GPU i mod
+    count. A run whose process dies under it (killed, segfault) is started again up to `retries`
+    times before it is recorded as failed; a batch whose process dies or breaks the memory limit
+    is split, and its runs train again one at a time, so one run cannot take others down with it.
     """
 
     def __init__(self, *, workers: int | None = None, retries: int = 1, max_memory_mb: float | None = None) -> None:
-        self.workers = workers or _cpu_count()
+        self.workers = self.slots = workers or _cpu_count()
         limits = ChildLimits(torch_threads=max(1, _cpu_count() // self.workers), max_memory_mb=max_memory_mb)
         self._idle = [WatchedWorker(limits, name=f"pool-{slot}") for slot in range(self.workers)]
+        self._gpu_of = {worker.name: slot for slot, worker in enumerate(self._idle)}
         self._retries = retries
 
     def __exit__(self, *exc) -> None:
         for worker in self._idle:
             worker.close()
 
-    def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
+    def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
         from multiprocessing.connection import wait
 
-        upcoming = iter(specs)
-        busy: dict[WatchedWorker, int] = {}  # worker -> how many times its spec has started
+        upcoming = (as_batch(item) for item in specs)
+        split: list[list[RunSpec]] = []  # runs of a lost batch, to train one at a time before anything new
+        busy: dict[WatchedWorker, int] = {}  # worker -> how many times its batch has started
         try:
             while True:
-                while self._idle and (spec := next(upcoming, None)) is not None:
-                    self._start(spec, busy, starts=1)
+                while self._idle and (batch := split.pop(0) if split else next(upcoming, None)) is not None:
+                    self._start(batch, busy, starts=1)
                 if not busy:
                     return
                 wait([sentinel for worker in busy for sentinel in worker.sentinels], timeout=_POLL_SECONDS)
                 for worker in list(busy):
-                    result = worker.poll()
-                    if result is None:
+                    results = worker.poll()
+                    if results is None:
                         continue
                     starts = busy.pop(worker)
                     self._idle.append(worker)
-                    if worker.died_unexpectedly and starts <= self._retries:
-                        self._start(result.spec, busy, starts=starts + 1)
+                    if worker.lost_batch and len(results) > 1:
+                        split.extend([result.spec] for result in results)
                         continue
-                    yield result
+                    if worker.died_unexpectedly and starts <= self._retries:
+                        self._start([result.spec for result in results], busy, starts=starts + 1)
+                        continue
+                    yield from results
         finally:
             for worker in busy:
                 worker.kill()
                 self._idle.append(worker)
 
-    def _start(self, spec: RunSpec, busy: dict[WatchedWorker, int], *, starts: int) -> None:
+    def _start(self, batch: list[RunSpec], busy: dict[WatchedWorker, int], *, starts: int) -> None:
         worker = self._idle.pop()
-        worker.start(spec)
+        worker.start(on_worker_gpu(batch, self._gpu_of[worker.name]))
         busy[worker] = starts
 
 
@@ -145,26 +166,31 @@ class RayExecutor(Executor):
             self._started_ray = True
         if self._workers is None:
             self._workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.slots = self._workers
         return self
 
     def __exit__(self, *exc) -> None:
         if self._started_ray:
             _import_ray().shutdown()
 
-    def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
+    def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
         ray = _import_ray()
-        remote = ray.remote(_train_in_ray_worker).options(num_cpus=1, max_retries=self._retries)
-        upcoming = iter(specs)
-        in_flight: dict = {}  # object ref -> spec
+        task = ray.remote(_train_in_ray_worker)
+        upcoming = (as_batch(item) for item in specs)
+        in_flight: dict = {}  # object ref -> batch
         try:
             while True:
-                while len(in_flight) < self._workers and (spec := next(upcoming, None)) is not None:
-                    in_flight[remote.remote(spec, self._limits)] = spec
+                while len(in_flight) < self._workers and (batch := next(upcoming, None)) is not None:
+                    # A run on CUDA asks Ray for a GPU: Ray then sets CUDA_VISIBLE_DEVICES, so it is cuda:0 there.
+                    gpus = 1 if batch[0].limits.device.startswith("cuda") else 0
+                    batch = [_on_device(spec, "cuda:0") for spec in batch] if gpus else batch
+                    remote = task.options(num_cpus=1, num_gpus=gpus, max_retries=self._retries)
+                    in_flight[remote.remote(batch, self._limits)] = batch
                 if not in_flight:
                     return
                 done, _ = ray.wait(list(in_flight), num_returns=1, timeout=_POLL_SECONDS)
                 for ref in done:
-                    yield _ray_result(ray, ref, in_flight.pop(ref))
+                    yield from _ray_results(ray, ref, in_flight.pop(ref))
         finally:
             for ref in in_flight:
                 ray.cancel(ref, force=True)
@@ -173,19 +199,35 @@ class RayExecutor(Executor):
 _ray_worker_child: WatchedWorker | None = None  # one per Ray worker process, kept warm across tasks
 
 
-def _train_in_ray_worker(spec: RunSpec, limits: ChildLimits) -> RunResult:
+def _train_in_ray_worker(batch: list[RunSpec], limits: ChildLimits) -> list[RunResult]:
     global _ray_worker_child
     if _ray_worker_child is None or _ray_worker_child.limits != limits:
         _ray_worker_child = WatchedWorker(limits, name=f"ray:{socket.gethostname()}:{os.getpid()}")
-    return run_watched(_ray_worker_child, spec)
+    return run_watched(_ray_worker_child, batch)
 
 
-def _ray_result(ray, ref, spec: RunSpec) -> RunResult:
+def _ray_results(ray, ref, batch: list[RunSpec]) -> list[RunResult]:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as error:  # the task's worker died more often than it was retried
         message = " ".join(str(error).split())[:500]
-        return RunResult(spec=spec, status="failed", error=f"Ray task failed: {type(error).__name__}: {message}")
+        return [RunResult(spec=spec, status="failed", error=f"Ray task failed: {type(error).__name__}: {message}")
+                for spec in batch]
+
+
+def on_worker_gpu(batch: list[RunSpec], slot: int) -> list[RunSpec]:
+    """`batch` moved to GPU `slot` mod the GPUs present when its runs are on CUDA and there are
+    several GPUs (the stored device then says which one it ran on); unchanged otherwise."""
+    if not batch[0].limits.device.startswith("cuda"):
+        return batch
+    from scalinglab.train.device import cuda_device_count
+
+    count = cuda_device_count()
+    return [_on_device(spec, f"cuda:{slot % count}") for spec in batch] if count > 1 else batch
+
+
+def _on_device(spec: RunSpec, device: str) -> RunSpec:
+    return spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": device})})
 
 
 def _import_ray():

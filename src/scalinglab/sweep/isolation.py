@@ -33,10 +33,11 @@ class ChildLimits:
     max_memory_mb: float | None = None
 
 
-def kill_deadline_seconds(spec: RunSpec) -> float | None:
-    """Seconds after start at which a child still running `spec` is killed; None: never."""
-    limit = spec.limits.max_seconds
-    return None if limit is None else limit * KILL_GRACE_FACTOR + KILL_GRACE_SECONDS
+def kill_deadline_seconds(batch: list[RunSpec]) -> float | None:
+    """Seconds after start at which a child still training `batch` (runs that train together, each
+    limited to its share of the wall time) is killed; None: never."""
+    limit = batch[0].limits.max_seconds
+    return None if limit is None else limit * len(batch) * KILL_GRACE_FACTOR + KILL_GRACE_SECONDS
 
 
 def private_memory_mb(pid: int) -> float | None:
@@ -67,52 +68,54 @@ def _mp_context():
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         _context = multiprocessing.get_context(method)
         if method == "forkserver":
-            _context.set_forkserver_preload(["torch", "scalinglab.train"])
+            _context.set_forkserver_preload(["torch", "scalinglab.train", "scalinglab.train.batched"])
     return _context
 
 
 class WatchedWorker:
-    """A child process that trains one spec at a time, watched from this process.
+    """A child process that trains one batch of runs at a time (often one run), watched from this process.
 
     The child lives across runs (imports and loaded datasets stay warm) until a limit or a crash
-    ends it; the next `start` then brings up a fresh one. Call `poll()` until it returns the result.
+    ends it; the next `start` then brings up a fresh one. Call `poll()` until it returns the results.
     """
 
     def __init__(self, limits: ChildLimits, *, name: str) -> None:
         self.limits = limits
         self.name = name
-        self.spec: RunSpec | None = None
+        self.batch: list[RunSpec] = []
         self.died_unexpectedly = False
+        self.lost_batch = False  # the child died or was killed for memory: its runs may do better apart
         self._process = None
         self._connection: Connection | None = None
 
-    def start(self, spec: RunSpec) -> None:
-        """Begin training `spec` (the worker must be idle)."""
+    def start(self, batch: list[RunSpec]) -> None:
+        """Begin training `batch` together (the worker must be idle)."""
         if self._process is None or not self._process.is_alive():
             self._spawn()
-        self.spec, self.died_unexpectedly = spec, False
+        self.batch, self.died_unexpectedly, self.lost_batch = list(batch), False, False
         self._started = time.monotonic()
-        self._deadline = kill_deadline_seconds(spec)
-        self._connection.send(spec)
+        self._deadline = kill_deadline_seconds(self.batch)
+        self._connection.send(self.batch)
 
     @property
     def sentinels(self) -> list:
         """Objects `multiprocessing.connection.wait` can block on until something happens."""
         return [self._connection, self._process.sentinel]
 
-    def poll(self) -> RunResult | None:
-        """The result once the run is done (or was killed for a limit); None while it runs.
+    def poll(self) -> list[RunResult] | None:
+        """One result per run of the batch once it is done (or was killed for a limit); None while it runs.
 
-        A child that dies by itself mid-run yields a "failed" result and sets
-        `died_unexpectedly`, so the caller may train the run again.
+        A child that dies by itself mid-run yields "failed" results and sets `died_unexpectedly`,
+        so the caller may train the runs again.
         """
         if self._connection.poll():
             try:
-                result = self._connection.recv()
+                results = self._connection.recv()
             except EOFError:
                 return self._died()
-            result.worker = self.name
-            return result
+            for result in results:
+                result.worker = self.name
+            return results
         if not self._process.is_alive():
             return self._died()
         return self._check_limits()
@@ -141,52 +144,53 @@ class WatchedWorker:
         there.close()
         self._connection = here
 
-    def _check_limits(self) -> RunResult | None:
+    def _check_limits(self) -> list[RunResult] | None:
         elapsed = time.monotonic() - self._started
         if self._deadline is not None and elapsed > self._deadline:
             self.kill()
             return self._failed(
                 f"killed after {elapsed:.1f} s: over the time limit (training.max_seconds = "
-                f"{self.spec.limits.max_seconds:g} s)"
+                f"{self.batch[0].limits.max_seconds:g} s)"
             )
         limit = self.limits.max_memory_mb
         used = private_memory_mb(self._process.pid) if limit is not None else None
         if used is not None and used > limit:
             self.kill()
+            self.lost_batch = True
             return self._failed(f"killed at {used:.0f} MiB: over the memory limit (execution.max_memory_mb = {limit:g})")
         return None
 
-    def _died(self) -> RunResult:
+    def _died(self) -> list[RunResult]:
         self._process.join(timeout=5)
         code = self._process.exitcode
         self.kill()
-        self.died_unexpectedly = True
+        self.died_unexpectedly = self.lost_batch = True
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
         return self._failed(f"worker process died ({how}) before returning a result")
 
-    def _failed(self, error: str) -> RunResult:
-        return RunResult(spec=self.spec, status="failed", error=error, worker=self.name)
+    def _failed(self, error: str) -> list[RunResult]:
+        return [RunResult(spec=spec, status="failed", error=error, worker=self.name) for spec in self.batch]
 
 
-def run_watched(worker: WatchedWorker, spec: RunSpec, *, poll_seconds: float = 0.1) -> RunResult:
-    """Train `spec` on `worker` and wait for its result (blocking)."""
+def run_watched(worker: WatchedWorker, batch: list[RunSpec], *, poll_seconds: float = 0.1) -> list[RunResult]:
+    """Train `batch` on `worker` and wait for its results (blocking)."""
     from multiprocessing.connection import wait
 
-    worker.start(spec)
-    while (result := worker.poll()) is None:
+    worker.start(batch)
+    while (results := worker.poll()) is None:
         wait(worker.sentinels, timeout=poll_seconds)
-    return result
+    return results
 
 
 def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> None:
     import torch
 
-    from scalinglab.sweep.objective import run_spec
+    from scalinglab.sweep.objective import run_batch
 
     _exit_when_orphaned(parent_pid)
     torch.set_num_threads(torch_threads)
-    while (spec := connection.recv()) is not None:
-        connection.send(run_spec(spec))
+    while (batch := connection.recv()) is not None:
+        connection.send(run_batch(batch))
     connection.close()
 
 

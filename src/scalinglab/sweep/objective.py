@@ -22,7 +22,7 @@ import math
 import numbers
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,17 +92,20 @@ def check_objective(path: str, axes: Mapping[str, list[Any]]) -> None:
                 raise ValueError(f"{axis}: must be a number or a string (got {value!r})")
 
 
-def run_spec(spec: RunSpec) -> RunResult:
-    """Run `spec` the way it asks: with the user's objective, or with the built-in training loop.
+def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Run `specs` the way they ask and return one result per spec, in order: an objective run with
+    the user's objective (always alone: objective specs have no batch_key), built-in runs with the
+    batched trainer (one spec is simply a batch of one).
 
-    The one dispatch point every executor calls; never raises for a problem of the run itself
+    The one dispatch point every executor calls; never raises for a problem of a run itself
     (outside debug mode).
     """
-    if spec.objective is not None:
-        return run_objective(spec)
-    from scalinglab.train import train_one
+    specs = list(specs)
+    if len(specs) == 1 and specs[0].objective is not None:
+        return [run_objective(specs[0])]
+    from scalinglab.train.batched import train_batch
 
-    return train_one(spec)
+    return train_batch(specs)
 
 
 def run_objective(spec: RunSpec) -> RunResult:

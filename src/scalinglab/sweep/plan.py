@@ -103,7 +103,7 @@ def _data_specs(config: SweepConfig) -> list[DataSpec]:
 def _training_settings(config: SweepConfig) -> list[_TrainingSettings]:
     """Every combination of the swept training settings; lr may still be "auto" here."""
     training = config.training
-    fixed = training.model_dump(exclude={*_SWEPT_TRAINING, "max_seconds"})
+    fixed = training.model_dump(exclude={*_SWEPT_TRAINING, "max_seconds", "device", "save_checkpoints"})
     swept = {name: getattr(training, name) for name in _SWEPT_TRAINING}
     return [_TrainingSettings(**fixed, **combo) for combo in _grid(swept)]
 

@@ -1,19 +1,20 @@
 """train_one(spec) -> RunResult: train one model of one size on one data size with one seed.
 
-Pure: everything it needs is in the spec, it touches no global state but torch's RNG (seeded
-from the spec) and writes nothing (the matmul-peak cache aside, see measure.py). Any exception
-becomes a recorded failure, a non-finite loss a recorded divergence, so one bad run never stops a
-sweep. Classification and byte-level language modelling share the loop; `tasks.py` holds what
-differs (batches, evaluation, what a sample is).
+Pure but for two side effects named in the spec's limits: the final weights go to
+`limits.checkpoint_dir` when set, and the matmul peak is cached (see measure.py); it touches no
+global state but torch's RNG (seeded from the spec). Any exception becomes a recorded failure, a
+non-finite loss a recorded divergence, so one bad run never stops a sweep. Classification and
+byte-level language modelling share the loop; `tasks.py` holds what differs.
+
+The loop never waits for the device inside an epoch: losses and gradient norms stay on the device
+and are read once per epoch (so a non-finite loss is noticed at the end of its epoch; the run is
+recorded as diverged all the same). One-time process warm-up is paid before the clock starts.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import time
-import traceback
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,19 +23,17 @@ from torch import nn
 
 from scalinglab.data import load_source, prepare
 from scalinglab.data.base import Dataset
-from scalinglab.diagnostics import debug_enabled
-from scalinglab.families import get_family
+from scalinglab.diagnostics import debug_enabled, one_line_error
+from scalinglab.families import Family, get_family
 from scalinglab.spec import RunResult, RunSpec, TrainingSpec
+from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
-from scalinglab.train.measure import (
-    latency_ms,
-    matmul_peak_flops_per_second,
-    peak_tensor_bytes,
-    storage_bytes,
-    throughput_per_second,
-)
+from scalinglab.train.device import autocast, cuda_peak_memory_bytes, is_cuda, reset_peak_memory, synchronize
+from scalinglab.train.measure import matmul_peak_flops_per_second, measure_module, peak_tensor_bytes
+from scalinglab.train.optim import lr_multiplier, make_optimizer
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
+from scalinglab.train.warmup import warm_up
 
 
 class Diverged(Exception):
@@ -46,8 +45,8 @@ class OverTimeLimit(Exception):
 
 
 @dataclass
-class _Trace:
-    """What the training loop observed step by step."""
+class Trace:
+    """What the training loop observed step by step (seconds are this run's share when batched)."""
 
     step_losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
@@ -63,51 +62,77 @@ def train_one(spec: RunSpec) -> RunResult:
         if spec.data.cv_folds:
             metrics = cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
         else:
-            metrics = _train_and_measure(spec, dataset, curves)
+            metrics = _train_and_measure(spec, dataset, curves, save=True)
     except Diverged as error:
         return RunResult(spec=spec, status="diverged", curves=curves, error=str(error))
     except Exception as error:  # a failed run is data, not a crashed sweep
         if debug_enabled():  # --debug: the traceback matters more than the row
             raise
-        return RunResult(spec=spec, status="failed", curves=curves, error=_one_line(error))
+        return RunResult(spec=spec, status="failed", curves=curves, error=one_line_error(error))
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)
 
 
-def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]]) -> dict[str, float]:
-    """Preprocess (statistics from this training set only), train, evaluate, measure costs."""
+@dataclass
+class Prepared:
+    """A run ready to train: its preprocessed data as a task on the device, and its fresh model."""
+
+    spec: RunSpec
+    family: Family
+    task: Task
+    model: nn.Module
+    n_train: int
+
+
+def prepare_run(spec: RunSpec, dataset: Dataset) -> Prepared:
+    """Preprocess (statistics from this training set only) and build the model under the run's seed."""
+    device = spec.limits.device
+    warm_up(device, spec.training)  # before seeding: the warm-up's own random numbers do not matter
     torch.manual_seed(spec.seed)
     dataset = prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing)
     family = get_family(spec.family)
-    task = make_task(dataset, spec)
-    model = family.build(spec.size, task.shape, dropout=spec.training.dropout)
+    task = make_task(dataset, spec, device=device)
+    model = family.build(spec.size, task.shape, dropout=spec.training.dropout).to(device)
+    return Prepared(spec, family, task, model, dataset.n_train)
 
+
+def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]], *, save: bool = False) -> dict[str, float]:
+    run = prepare_run(spec, dataset)
+    synchronize(spec.limits.device)
     started = time.perf_counter()
-    trace = _fit(model, task, spec, curves, started)
-    train_seconds = time.perf_counter() - started
+    trace = _fit(run.model, run.task, spec, curves, started)
+    synchronize(spec.limits.device)
+    metrics = measured_metrics(run, trace, curves, train_seconds=time.perf_counter() - started, batch_runs=1)
+    if save:
+        save_run_checkpoint(run.model, spec)
+    return metrics
 
+
+def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]], *, train_seconds: float,
+                     batch_runs: int) -> dict[str, float]:
+    """Every metric of a trained run: quality, training cost, stability, inference costs (measure_module)."""
+    spec, task, model, family = run.spec, run.task, run.model, run.family
+    device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
     train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
-    with _autocast(spec.training.precision):
+    with autocast(precision, device):
         train_scores = task.evaluate(model, split="train")
-        val_scores = task.evaluate(model, split="val")
-        costs = _inference_costs(model, task, spec)
+    measured = measure_module(model, task, device=device, latency_repeats=spec.limits.latency_repeats, precision=precision)
     achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
         **_nonembedding(family, spec, task),
-        "n_train": float(dataset.n_train),
+        "n_train": float(run.n_train),
         **{f"train_{name}": value for name, value in train_scores.items() if name in task.train_scores},
-        **{f"val_{name}": value for name, value in val_scores.items()},
-        "generalization_gap": val_scores["loss"] - train_scores["loss"],
+        **measured,
+        "generalization_gap": measured["val_loss"] - train_scores["loss"],
         "train_flops": train_flops,
         "train_seconds": train_seconds,
+        "batch_runs": float(batch_runs),
         f"train_{task.sample_unit}_per_second": samples_seen / trace.step_seconds,
         "achieved_flops_per_second": achieved,
-        "peak_flops_fraction": achieved / matmul_peak_flops_per_second(spec.training.precision),
+        "peak_flops_fraction": achieved / matmul_peak_flops_per_second(precision, device=device),
         "peak_memory_bytes": trace.peak_memory_bytes,
         **_stability(trace, curves, spec.training),
-        **costs,
-        **storage_bytes(model),
     }
 
 
@@ -117,17 +142,7 @@ def _nonembedding(family, spec: RunSpec, task: Task) -> dict[str, float]:
     return {"n_params_nonembedding": float(family.n_params_nonembedding(spec.size, task.shape))}
 
 
-def _inference_costs(model: nn.Module, task: Task, spec: RunSpec) -> dict[str, float]:
-    big_batch, samples_in_big_batch = task.inference_batch()
-    return {
-        **latency_ms(model, task.single_input(), repeats=spec.limits.latency_repeats),
-        f"inference_{task.sample_unit}_per_second": throughput_per_second(
-            model, big_batch, samples_per_batch=samples_in_big_batch
-        ),
-    }
-
-
-def _stability(trace: _Trace, curves: list[dict[str, float]], settings: TrainingSpec) -> dict[str, float]:
+def _stability(trace: Trace, curves: list[dict[str, float]], settings: TrainingSpec) -> dict[str, float]:
     norms = np.asarray(trace.grad_norms)
     clipped = float(np.mean(norms > settings.grad_clip)) if settings.grad_clip is not None else 0.0
     return {
@@ -140,97 +155,84 @@ def _stability(trace: _Trace, curves: list[dict[str, float]], settings: Training
     }
 
 
-def _fit(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: float) -> _Trace:
-    settings = spec.training
+def _fit(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: float) -> Trace:
+    settings, device = spec.training, spec.limits.device
     steps_per_epoch = task.steps_per_epoch(settings.batch_size)
-    optimizer = _optimizer(model, settings)
+    optimizer = make_optimizer(list(model.parameters()), settings, device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_multiplier(settings, total_steps=settings.epochs * steps_per_epoch)
+        optimizer, lr_multiplier(settings, total_steps=settings.epochs * steps_per_epoch)
     )
     shuffle = torch.Generator().manual_seed(spec.seed)
-    trace = _Trace()
+    trace = Trace()
     for epoch in range(1, settings.epochs + 1):
         model.train()
-        first_norm = len(trace.grad_norms)
-        epoch_losses = []
+        epoch_started = time.perf_counter()
+        losses, norms = [], []
         for x, y in task.train_batches(settings.batch_size, shuffle):
-            step = functools.partial(_step, model, optimizer, task, x, y, settings)
-            step_started = time.perf_counter()
-            if not trace.step_losses:  # the first step allocates everything: gradients, optimizer state
-                trace.peak_memory_bytes, (loss, grad_norm) = peak_tensor_bytes(model, step)
+            step = lambda: _step(model, optimizer, task, x, y, settings, device)
+            if math.isnan(trace.peak_memory_bytes):  # the first step allocates everything: gradients, optimizer state
+                trace.peak_memory_bytes, (loss, grad_norm) = step_peak_memory(model, step, device)
             else:
                 loss, grad_norm = step()
-            trace.step_seconds += time.perf_counter() - step_started
-            if not math.isfinite(loss):
-                raise Diverged(f"non-finite training loss at epoch {epoch}")
-            trace.step_losses.append(loss)
-            trace.grad_norms.append(grad_norm)
-            epoch_losses.append(loss)
+            losses.append(loss)
+            norms.append(grad_norm)
             scheduler.step()
-        with _autocast(settings.precision):
+        epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # the epoch's one host read
+        trace.step_seconds += time.perf_counter() - epoch_started
+        if not torch.isfinite(epoch_losses).all():
+            raise Diverged(f"non-finite training loss at epoch {epoch}")
+        trace.step_losses.extend(epoch_losses.tolist())
+        trace.grad_norms.extend(epoch_norms.tolist())
+        with autocast(settings.precision, device):
             val_scores = task.evaluate(model, split="val")
-        curves.append(
-            {
-                "epoch": epoch,
-                "train_loss": float(np.mean(epoch_losses)),
-                **{f"val_{name}": value for name, value in val_scores.items()},
-                "lr": scheduler.get_last_lr()[0],
-                "grad_norm_mean": float(np.mean(trace.grad_norms[first_norm:])),
-                "seconds": time.perf_counter() - started,
-            }
-        )
-        limit = spec.limits.max_seconds
-        if limit is not None and time.perf_counter() - started > limit:
-            raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
+        curves.append(epoch_point(epoch, epoch_losses, epoch_norms, val_scores, scheduler.get_last_lr()[0],
+                                  time.perf_counter() - started))
+        check_time_limit(spec, time.perf_counter() - started, epoch)
     return trace
 
 
-def _step(model: nn.Module, optimizer, task: Task, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec):
-    """One optimizer step; returns (loss, gradient norm before clipping)."""
+def epoch_point(epoch: int, losses: torch.Tensor, norms: torch.Tensor, val_scores: dict[str, float], lr: float,
+                seconds: float) -> dict[str, float]:
+    """One point of a run's curves: the epoch's mean step loss and gradient norm, validation scores,
+    the learning rate the next step would use, and seconds since training started."""
+    return {
+        "epoch": epoch,
+        "train_loss": float(losses.double().mean()),
+        **{f"val_{name}": value for name, value in val_scores.items()},
+        "lr": lr,
+        "grad_norm_mean": float(norms.double().mean()),
+        "seconds": seconds,
+    }
+
+
+def check_time_limit(spec: RunSpec, seconds: float, epoch: int) -> None:
+    """Raise OverTimeLimit when `seconds` (this run's share of the wall time) is past limits.max_seconds."""
+    limit = spec.limits.max_seconds
+    if limit is not None and seconds > limit:
+        raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
+
+
+def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:
+    """(Peak tensor bytes while `step()` runs, what it returned): the CUDA allocator's peak on a GPU,
+    else the tracked live tensors plus the model's weights (or the given resident tensors)."""
+    if not is_cuda(device):
+        return peak_tensor_bytes(model, step)
+    synchronize(device)
+    reset_peak_memory(device)
+    returned = step()
+    synchronize(device)
+    return cuda_peak_memory_bytes(device), returned
+
+
+def _step(model: nn.Module, optimizer, task: Task, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec, device: str):
+    """One optimizer step; returns (loss, gradient norm before clipping) as device tensors (no host sync)."""
     optimizer.zero_grad(set_to_none=True)
-    with _autocast(settings.precision):
+    with autocast(settings.precision, device):
         loss = task.loss(model(x), y)
-    if not torch.isfinite(loss):
-        return float("nan"), float("nan")
     loss.backward()
     # With no clipping an infinite threshold still returns the norm, and changes nothing.
     max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
-    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm).item()
+    grad_norm = nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], max_norm, foreach=True)
     optimizer.step()
-    return loss.item(), grad_norm
+    return loss.detach(), grad_norm
 
-
-def _autocast(precision: str):
-    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
-
-
-def _optimizer(model: nn.Module, settings: TrainingSpec) -> torch.optim.Optimizer:
-    params, lr, wd = model.parameters(), settings.lr, settings.weight_decay
-    if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
-    return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-
-
-def _lr_multiplier(settings: TrainingSpec, *, total_steps: int):
-    """Linear warmup, then the schedule's decay to zero (cosine, linear) or a constant rate."""
-    warmup = max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
-
-    def multiplier(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        if settings.schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-        if settings.schedule == "linear":
-            return max(0.0, 1.0 - progress)
-        return 1.0
-
-    return multiplier
-
-
-def _one_line(error: Exception) -> str:
-    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    location = f" ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
-    return f"{type(error).__name__}: {' '.join(str(error).split())}{location}"

@@ -1,5 +1,6 @@
-"""Cost measurements of a model: latency, throughput, tensor memory, bytes on disk, and this
-machine's matmul peak (the yardstick for achieved FLOP/s)."""
+"""Measurements of a model apart from training: `measure_module` scores any module on a task and
+measures its costs (latency, throughput, tensor memory, bytes on disk); and this machine's matmul
+peak, the yardstick for achieved FLOP/s. Every timing synchronises the device around it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -18,20 +19,64 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from scalinglab.train.device import autocast, cuda_peak_memory_bytes, is_cuda, reset_peak_memory, synchronize
+
 PEAK_MATMUL_SIZE = 1024  # big enough to reach the BLAS peak on a CPU
+GPU_PEAK_MATMUL_SIZE = 8192  # a GPU needs far larger matmuls to fill its cores
 MIN_TIMED_SECONDS = 0.05  # a matmul this long is timed accurately; no need to grow it further
 
 
+def measure_module(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
+                   precision: str = "fp32") -> dict[str, float]:
+    """Quality and cost of `module` (already on `device`) on `task` (a train.tasks.Task whose
+    tensors are on `device`), in eval mode under the precision's autocast.
+
+    Returns `val_<score>` for every score the task gives (loss, accuracy, bits per byte, ...),
+    `latency_ms_p50`/`_p95` (batch 1), `inference_<unit>_per_second` (one large batch),
+    `inference_peak_memory_bytes` (weights plus the largest live tensors of a large-batch forward;
+    on CUDA the allocator's peak) and `bytes_fp32`/`bytes_bf16`/`bytes_int8` on disk.
+    Raises whatever the module raises on the task's inputs.
+    """
+    big_batch, samples_in_big_batch = task.inference_batch()
+    with autocast(precision, device):
+        val_scores = task.evaluate(module, split="val")
+        costs = {
+            **latency_ms(module, task.single_input(), repeats=latency_repeats, device=device),
+            f"inference_{task.sample_unit}_per_second": throughput_per_second(
+                module, big_batch, samples_per_batch=samples_in_big_batch, device=device
+            ),
+            "inference_peak_memory_bytes": inference_peak_bytes(module, big_batch, device=device),
+        }
+    return {**{f"val_{name}": value for name, value in val_scores.items()}, **costs, **storage_bytes(module)}
+
+
 @torch.no_grad()
-def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: int = 5) -> dict[str, float]:
+def inference_peak_bytes(model: nn.Module, batch: torch.Tensor, *, device: str = "cpu") -> float:
+    """Peak tensor bytes of one eval-mode forward pass on `batch`, weights included."""
+    model.eval()
+    if is_cuda(device):
+        synchronize(device)
+        reset_peak_memory(device)
+        model(batch)
+        synchronize(device)
+        return cuda_peak_memory_bytes(device)
+    peak, _ = peak_tensor_bytes(model, lambda: model(batch))
+    return peak
+
+
+@torch.no_grad()
+def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: int = 5,
+               device: str = "cpu") -> dict[str, float]:
     """Median and 95th-percentile wall milliseconds of one forward pass on `sample` (batch 1)."""
     model.eval()
     for _ in range(warmup):
         model(sample)
     timings = []
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         model(sample)
+        synchronize(device)
         timings.append((time.perf_counter() - start) * 1e3)
     timings.sort()
     return {
@@ -41,14 +86,17 @@ def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: 
 
 
 @torch.no_grad()
-def throughput_per_second(model: nn.Module, batch: torch.Tensor, *, samples_per_batch: int, repeats: int = 5) -> float:
+def throughput_per_second(model: nn.Module, batch: torch.Tensor, *, samples_per_batch: int, repeats: int = 5,
+                          device: str = "cpu") -> float:
     """Samples (or tokens) per second of eval-mode forward passes on one large `batch` (median of repeats)."""
     model.eval()
     model(batch)  # warm-up: first-call allocations are not throughput
     timings = []
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         model(batch)
+        synchronize(device)
         timings.append(time.perf_counter() - start)
     return samples_per_batch / statistics.median(timings)
 
@@ -65,7 +113,7 @@ def storage_bytes(model: nn.Module) -> dict[str, float]:
     scale per tensor (symmetric, max-abs); biases and norms stay fp32, as int8 schemes keep them.
     For models of a few thousand parameters torch.save's per-tensor overhead dominates all three.
     """
-    state = {name: tensor.detach().float() for name, tensor in model.state_dict().items()}
+    state = {name: tensor.detach().float().cpu() for name, tensor in model.state_dict().items()}
     bf16 = {name: tensor.to(torch.bfloat16) for name, tensor in state.items()}
     int8: dict[str, torch.Tensor] = {}
     scales = []
@@ -123,25 +171,29 @@ class TensorMemoryTracker(TorchDispatchMode):
                 self.current_bytes -= nbytes
 
 
-def peak_tensor_bytes(model: nn.Module, step: Callable[[], object]) -> tuple[float, object]:
-    """Peak bytes of live tensors while `step()` runs: the model's parameters and buffers plus the
-    largest amount of gradients, optimizer state, activations and temporaries alive at once.
-    Returns (peak bytes, what `step` returned)."""
-    resident = sum(t.untyped_storage().nbytes() for t in [*model.parameters(), *model.buffers()])
+def peak_tensor_bytes(model: nn.Module | Iterable[torch.Tensor], step: Callable[[], object]) -> tuple[float, object]:
+    """Peak bytes of live tensors while `step()` runs: the model's parameters and buffers (or the
+    given resident tensors) plus the largest amount of gradients, optimizer state, activations and
+    temporaries alive at once. Returns (peak bytes, what `step` returned)."""
+    tensors = [*model.parameters(), *model.buffers()] if isinstance(model, nn.Module) else list(model)
+    resident = sum(t.untyped_storage().nbytes() for t in tensors)
     with TensorMemoryTracker() as tracker:
         returned = step()
     return float(resident + tracker.peak_bytes), returned
 
 
-def matmul_peak_flops_per_second(precision: str, *, cache_dir: Path | None = None) -> float:
-    """This machine's measured matmul FLOP/s at `precision` ("fp32" or "bf16"), with torch's
-    current thread count. Measured once and cached in the user's cache folder, keyed by machine,
-    torch version and thread count, because it takes about a second and does not change."""
+def matmul_peak_flops_per_second(precision: str, *, cache_dir: Path | None = None, device: str = "cpu") -> float:
+    """The measured matmul FLOP/s of `device` at `precision` ("fp32" or "bf16"), with torch's
+    current thread count on a CPU. Measured once and cached in the user's cache folder, keyed by
+    machine, device, torch version and thread count, because it takes about a second and does not change."""
     path = (cache_dir or _cache_dir()) / "matmul_peak.json"
     key = f"{platform.node()}|{platform.machine()}|torch-{torch.__version__}|threads-{torch.get_num_threads()}|{precision}"
+    if device != "cpu":
+        name = torch.cuda.get_device_name(device) if is_cuda(device) else device
+        key += f"|{device}|{name}"
     cached = _read_json(path)
     if key not in cached:
-        cached[key] = _measure_matmul_peak(precision)
+        cached[key] = _measure_matmul_peak(precision, device)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(cached, indent=1, sort_keys=True))
@@ -149,23 +201,26 @@ def matmul_peak_flops_per_second(precision: str, *, cache_dir: Path | None = Non
     return float(cached[key])
 
 
-def _measure_matmul_peak(precision: str, repeats: int = 5) -> float:
+def _measure_matmul_peak(precision: str, device: str = "cpu", repeats: int = 5) -> float:
     """Best FLOP/s of square matmuls, grown from 256 until one takes MIN_TIMED_SECONDS or reaches
-    PEAK_MATMUL_SIZE (bf16 without hardware support is ~50x slower: it stops early)."""
+    the largest size (bf16 without hardware support is ~50x slower: it stops early)."""
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    largest = PEAK_MATMUL_SIZE if device == "cpu" else GPU_PEAK_MATMUL_SIZE
     generator = torch.Generator().manual_seed(0)
     n, best = 256, 0.0
     while True:
-        a = torch.randn(n, n, generator=generator).to(dtype)
-        b = torch.randn(n, n, generator=generator).to(dtype)
+        a = torch.randn(n, n, generator=generator).to(device=device, dtype=dtype)
+        b = torch.randn(n, n, generator=generator).to(device=device, dtype=dtype)
         a @ b  # warm-up
         timings = []
         for _ in range(repeats):
+            synchronize(device)
             start = time.perf_counter()
             a @ b
+            synchronize(device)
             timings.append(time.perf_counter() - start)
         best = max(best, 2.0 * n**3 / min(timings))  # the fastest repeat is closest to the hardware
-        if n >= PEAK_MATMUL_SIZE or min(timings) >= MIN_TIMED_SECONDS:
+        if n >= largest or min(timings) >= MIN_TIMED_SECONDS:
             return best
         n *= 2
 

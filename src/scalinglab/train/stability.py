@@ -14,11 +14,11 @@ def count_loss_spikes(step_losses: list[float], *, window: int = SPIKE_WINDOW, f
     The first `window` steps are never spikes: the early loss falls too fast for a median to mean much.
     """
     losses = np.asarray(step_losses, dtype=float)
-    spikes = 0
-    for step in range(window, len(losses)):
-        if losses[step] > factor * np.median(losses[step - window : step]):
-            spikes += 1
-    return spikes
+    if len(losses) <= window:
+        return 0
+    # medians of losses[step - window : step] for every step from `window` on, in one call
+    recent = np.median(np.lib.stride_tricks.sliding_window_view(losses[:-1], window), axis=1)
+    return int(np.sum(losses[window:] > factor * recent))
 
 
 def ended_worse_than_it_started(epoch_losses: list[float]) -> bool:

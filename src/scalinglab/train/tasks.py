@@ -40,11 +40,21 @@ class Task(ABC):
     def steps_per_epoch(self, batch_size: int) -> int: ...
 
     @abstractmethod
+    def train_epoch(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One epoch's (inputs, targets), one sample per row, in a seeded random order."""
+
     def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One epoch of (input, target) batches in a seeded random order."""
+        """One epoch of (input, target) batches in a seeded random order (`train_epoch` in slices)."""
+        inputs, targets = self.train_epoch(generator)
+        yield from zip(inputs.split(batch_size), targets.split(batch_size))
 
     @abstractmethod
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+    def sample_losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of each sample of a batch (a window's mean over its tokens), shape (batch,)."""
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean training loss of a batch."""
+        return self.sample_losses(output, target).mean()
 
     @abstractmethod
     def evaluate(self, model: nn.Module, *, split: str) -> dict[str, float]:
@@ -59,33 +69,36 @@ class Task(ABC):
         """A large input batch for throughput, and how many samples it holds."""
 
 
-def make_task(dataset: Dataset, spec: RunSpec) -> Task:
+def make_task(dataset: Dataset, spec: RunSpec, *, device: str = "cpu") -> Task:
+    """The task `spec` trains on, its tensors on `device`."""
     if dataset.kind == "lm":
         if "context" not in spec.size:
             raise ValueError(f"'{dataset.name}' is text: it needs a language-model family such as transformer")
-        return LanguageModelTask(dataset, context=spec.size["context"])
-    return ClassificationTask(dataset)
+        return LanguageModelTask(dataset, context=spec.size["context"], device=device)
+    return ClassificationTask(dataset, device=device)
 
 
 class ClassificationTask(Task):
     sample_unit = "samples"
     train_scores = ("loss",)
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, *, device: str = "cpu") -> None:
         self.shape = TaskShape(kind="classification", input_shape=dataset.input_shape, n_outputs=dataset.n_outputs)
-        self._x = {"train": torch.from_numpy(dataset.x_train), "val": torch.from_numpy(dataset.x_val)}
-        self._y = {"train": torch.from_numpy(dataset.y_train), "val": torch.from_numpy(dataset.y_val)}
+        as_tensor = lambda array: torch.from_numpy(array).to(device)
+        self._x = {"train": as_tensor(dataset.x_train), "val": as_tensor(dataset.x_val)}
+        self._y = {"train": as_tensor(dataset.y_train), "val": as_tensor(dataset.y_val)}
         self.samples_per_epoch = dataset.n_train
 
     def steps_per_epoch(self, batch_size: int) -> int:
         return math.ceil(self.samples_per_epoch / batch_size)
 
-    def train_batches(self, batch_size, generator):
-        for batch in torch.randperm(self.samples_per_epoch, generator=generator).split(batch_size):
-            yield self._x["train"][batch], self._y["train"][batch]
+    def train_epoch(self, generator):
+        # The order is drawn on the CPU so a seed gives the same order on every device.
+        order = torch.randperm(self.samples_per_epoch, generator=generator).to(self._x["train"].device)
+        return self._x["train"][order], self._y["train"][order]
 
-    def loss(self, output, target):
-        return F.cross_entropy(output.float(), target)
+    def sample_losses(self, output, target):
+        return F.cross_entropy(output.float(), target, reduction="none")
 
     @torch.no_grad()
     def evaluate(self, model, *, split):
@@ -111,7 +124,7 @@ class LanguageModelTask(Task):
     sample_unit = "tokens"
     train_scores = ("loss", "bits_per_byte")
 
-    def __init__(self, dataset: Dataset, *, context: int) -> None:
+    def __init__(self, dataset: Dataset, *, context: int, device: str = "cpu") -> None:
         self.context = context
         self.shape = TaskShape(kind="lm", input_shape=(context,), n_outputs=dataset.n_outputs)
         for split, stream in (("train", dataset.x_train), ("val", dataset.x_val)):
@@ -119,8 +132,8 @@ class LanguageModelTask(Task):
                 raise ValueError(
                     f"{len(stream)} {split} bytes of '{dataset.name}' do not fill one window of context + 1 = {context + 1}"
                 )
-        self._train = torch.from_numpy(dataset.x_train.astype(np.int64))
-        self._val = torch.from_numpy(dataset.x_val.astype(np.int64))
+        self._train = torch.from_numpy(dataset.x_train.astype(np.int64)).to(device)
+        self._val = torch.from_numpy(dataset.x_val.astype(np.int64)).to(device)
         # The training loss is scored on as many training bytes as there are validation bytes.
         self._scored = {"train": self._train[: len(self._val)], "val": self._val}
         self._windows_per_epoch = (len(self._train) - 1) // context
@@ -129,16 +142,15 @@ class LanguageModelTask(Task):
     def steps_per_epoch(self, batch_size: int) -> int:
         return math.ceil(self._windows_per_epoch / batch_size)
 
-    def train_batches(self, batch_size, generator):
+    def train_epoch(self, generator):
         last_start = len(self._train) - self.context - 1
         starts = torch.randint(0, last_start + 1, (self._windows_per_epoch,), generator=generator)
-        offsets = torch.arange(self.context)
-        for batch in starts.split(batch_size):
-            positions = batch[:, None] + offsets
-            yield self._train[positions], self._train[positions + 1]
+        positions = (starts[:, None] + torch.arange(self.context)).to(self._train.device)
+        return self._train[positions], self._train[positions + 1]
 
-    def loss(self, output, target):
-        return F.cross_entropy(output.float().reshape(-1, output.shape[-1]), target.reshape(-1))
+    def sample_losses(self, output, target):
+        tokens = F.cross_entropy(output.float().reshape(-1, output.shape[-1]), target.reshape(-1), reduction="none")
+        return tokens.view(target.shape).mean(dim=1)
 
     @torch.no_grad()
     def evaluate(self, model, *, split):

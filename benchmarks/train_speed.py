@@ -1,0 +1,262 @@
+"""Speed of the training engine (a script that prints figures, not a test).
+
+In one run, on one sweep (MLP widths 8-512, depth 2, 2 seeds, 30 epochs, batch 64, Adam 3e-3 with
+a cosine schedule, on the digits, standardised, 1,437 training examples), it trains:
+  1. scalinglab, batched (the runs grouped as `execution.batch = "auto"` groups them),
+  2. scalinglab, one run at a time (`execution.batch = "off"`),
+  3. a plain hand-written per-model PyTorch loop (the same data, model, optimizer and schedule),
+  4. scikit-learn's MLPClassifier (adam, the same widths, batch size, epochs and learning rate),
+and prints, per width and in total: seconds of training, ratios, achieved FLOP/s, fraction of
+the measured fp32 matmul peak, and validation accuracy; then the achieved FLOP/s of a model of
+1.1M parameters (width 1024), batched and alone. A last table times the quick-start
+grid (src/scalinglab/presets/quickstart.toml) batched and one at a time; `--baseline-src PATH`
+adds the same grid trained by another checkout's train_one (e.g. the main branch: "today").
+
+    python benchmarks/train_speed.py                       # about 6 minutes on one core
+    python benchmarks/train_speed.py --baseline-src /work/main/src
+
+scalinglab's seconds are the runs' `train_seconds` (the training loop, per-epoch validation
+included; a batched run's share of its group's wall time); the other two time their training
+loops alone. Every method uses `--threads` torch/BLAS threads (default 1). The machine may be
+shared: the methods take turns group by group, `--repeats` times, and each run keeps its fastest
+time; compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = next((arg.split("=", 1)[1] for arg in sys.argv if arg.startswith("--threads=")), "1")
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, THREADS)  # before numpy or torch load their BLAS
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from scalinglab.config import load_config  # noqa: E402
+from scalinglab.data import load_source, prepare  # noqa: E402
+from scalinglab.families import get_family  # noqa: E402
+from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.sweep.plan import plan_runs  # noqa: E402
+from scalinglab.train import train_one  # noqa: E402
+from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches, train_batch  # noqa: E402
+from scalinglab.train.measure import matmul_peak_flops_per_second  # noqa: E402
+from scalinglab.train.optim import lr_multiplier  # noqa: E402
+from scalinglab.train.tasks import make_task  # noqa: E402
+
+WIDTHS = (8, 16, 32, 64, 128, 256, 512)
+SEEDS = (0, 1)
+EPOCHS, BATCH, LR = 30, 64, 3e-3
+LARGE_WIDTH, LARGE_EPOCHS = 1024, 5  # 1.1M parameters
+DATA = DataSpec(source="digits")
+
+
+def sweep_specs() -> list[RunSpec]:
+    training = TrainingSpec(epochs=EPOCHS, batch_size=BATCH, lr=LR)
+    return [RunSpec(family="mlp", size={"width": w, "depth": 2}, data=DATA, training=training, seed=seed,
+                    limits=RunLimits(latency_repeats=5)) for w in WIDTHS for seed in SEEDS]
+
+
+def scalinglab_batched(specs: list[RunSpec]) -> dict[str, dict]:
+    results = {}
+    for group in plan_batches(specs, max_runs=min(AUTO_MAX_RUNS, len(specs))):
+        for result in train_batch(group):
+            results[result.run_key] = _row(result)
+    return results
+
+
+def scalinglab_alone(specs: list[RunSpec]) -> dict[str, dict]:
+    return {spec.run_key: _row(train_one(spec)) for spec in specs}
+
+
+def _row(result) -> dict:
+    assert result.status == "ok", result.error
+    return {"seconds": result.metrics["train_seconds"], "accuracy": result.metrics.get("val_accuracy", float("nan")),
+            "val_loss": result.metrics["val_loss"], "batch_runs": result.metrics["batch_runs"]}
+
+
+def standardised_digits():
+    dataset = prepare(load_source(DATA), train_size=None, preprocessing="standardize")
+    flat = lambda x: x.reshape(len(x), -1).astype(np.float32)
+    return flat(dataset.x_train), dataset.y_train, flat(dataset.x_val), dataset.y_val
+
+
+def plain_torch(spec: RunSpec, data) -> dict:
+    """The loop a user would write: one model, Adam, a cosine schedule, shuffled batches."""
+    x_train, y_train, x_val, y_val = (torch.from_numpy(a) for a in data)
+    torch.manual_seed(spec.seed)
+    width = spec.size["width"]
+    model = nn.Sequential(nn.Linear(x_train.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    steps = EPOCHS * -(-len(x_train) // BATCH)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(spec.training, total_steps=steps))
+    started = time.perf_counter()
+    for _ in range(EPOCHS):
+        for batch in torch.randperm(len(x_train)).split(BATCH):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x_train[batch]), y_train[batch]).backward()
+            optimizer.step()
+            schedule.step()
+    seconds = time.perf_counter() - started
+    with torch.no_grad():
+        accuracy = (model(x_val).argmax(1) == y_val).float().mean().item()
+    return {"seconds": seconds, "accuracy": accuracy}
+
+
+def sklearn_mlp(spec: RunSpec, data) -> dict:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    x_train, y_train, x_val, y_val = data
+    width = spec.size["width"]
+    model = MLPClassifier(hidden_layer_sizes=(width, width), solver="adam", batch_size=BATCH, learning_rate_init=LR,
+                          max_iter=EPOCHS, n_iter_no_change=EPOCHS + 1, tol=0.0, alpha=0.0, random_state=spec.seed)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "accuracy": float((model.predict(x_val) == y_val).mean())}
+
+
+def train_flops(spec: RunSpec) -> float:
+    dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+    task = make_task(dataset, spec)
+    return get_family(spec.family).train_flops_per_sample(spec.size, task.shape) * task.samples_per_epoch * spec.training.epochs
+
+
+def sweep_table(specs: list[RunSpec], peak: float, repeats: int) -> None:
+    data = standardised_digits()
+    scalinglab_alone(specs[:1])  # the process warm-up happens once, whichever method comes first
+    methods = ("batched", "alone", "plain torch", "sklearn")
+    timed: dict[str, dict[str, dict]] = {m: {} for m in methods}
+    # Methods take turns group by group, `repeats` times, keeping each run's fastest time: on a
+    # shared machine the load drifts, and a method timed minutes after another is not comparable.
+    for _ in range(repeats):
+        for group in plan_batches(specs, max_runs=min(AUTO_MAX_RUNS, len(specs))):
+            rounds = {
+                "batched": lambda: {r.run_key: _row(r) for r in train_batch(group)},
+                "alone": lambda: scalinglab_alone(group),
+                "plain torch": lambda: {spec.run_key: plain_torch(spec, data) for spec in group},
+                "sklearn": lambda: {spec.run_key: sklearn_mlp(spec, data) for spec in group},
+            }
+            for method in methods:
+                for key, row in rounds[method]().items():
+                    if key not in timed[method] or row["seconds"] < timed[method][key]["seconds"]:
+                        timed[method][key] = row
+    print(f"\nSweep: MLP widths {WIDTHS[0]}-{WIDTHS[-1]}, depth 2, {len(SEEDS)} seeds, {EPOCHS} epochs on digits "
+          f"({len(specs)} runs), {THREADS} thread(s), fastest of {repeats}; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
+    print(f"{'width':>6} {'params':>8} " + " ".join(f"{m + ' s':>13}" for m in methods)
+          + f" {'plain/batch':>11} {'sk/batch':>9} {'batch GFLOP/s':>13} {'of peak':>7} "
+          + " ".join(f"{'acc ' + m:>17}" for m in methods))
+    totals = dict.fromkeys(methods, 0.0)
+    for width in WIDTHS:
+        runs = [spec for spec in specs if spec.size["width"] == width]
+        seconds = {m: sum(timed[m][s.run_key]["seconds"] for s in runs) for m in methods}
+        accuracy = {m: statistics.mean(timed[m][s.run_key]["accuracy"] for s in runs) for m in methods}
+        flops = sum(train_flops(s) for s in runs)
+        for m in methods:
+            totals[m] += seconds[m]
+        n_params = get_family("mlp").n_params(runs[0].size, _digits_shape(runs[0]))
+        achieved = flops / seconds["batched"]
+        print(f"{width:>6} {n_params:>8} " + " ".join(f"{seconds[m]:>13.2f}" for m in methods)
+              + f" {seconds['plain torch'] / seconds['batched']:>11.1f} {seconds['sklearn'] / seconds['batched']:>9.1f}"
+              + f" {achieved / 1e9:>13.2f} {achieved / peak:>7.1%} " + " ".join(f"{accuracy[m]:>17.3f}" for m in methods))
+    all_flops = sum(train_flops(s) for s in specs)
+    print(f"{'total':>6} {'':>8} " + " ".join(f"{totals[m]:>13.2f}" for m in methods)
+          + f" {totals['plain torch'] / totals['batched']:>11.1f} {totals['sklearn'] / totals['batched']:>9.1f}"
+          + f" {all_flops / totals['batched'] / 1e9:>13.2f} {all_flops / totals['batched'] / peak:>7.1%}")
+    print("ratios: " + ", ".join(f"{m} / batched = {totals[m] / totals['batched']:.1f}x" for m in methods[1:]))
+    for m in methods:
+        print(f"  {m:>12}: achieved {all_flops / totals[m] / 1e9:.2f} GFLOP/s = {all_flops / totals[m] / peak:.1%} of peak")
+
+
+BASELINE = """
+import sys, time, json, torch
+torch.set_num_threads({threads})
+from scalinglab.config import load_config
+from scalinglab.sweep.plan import plan_runs
+from scalinglab.train import train_one
+specs = plan_runs(load_config(None, ["measure.latency_repeats=5"]))
+train_one(specs[0])
+started = time.perf_counter()
+seconds = sum(train_one(spec).metrics["train_seconds"] for spec in specs)
+print(json.dumps([seconds, time.perf_counter() - started]))
+"""
+
+
+def quickstart_table(baseline_src: str | None, repeats: int) -> None:
+    specs = plan_runs(load_config(None, ["measure.latency_repeats=5"]))
+    methods = {"batched": lambda: _timed_grid(scalinglab_batched, specs), "alone": lambda: _timed_grid(scalinglab_alone, specs)}
+    if baseline_src:
+        methods[f"today ({baseline_src})"] = lambda: _baseline_grid(baseline_src)
+    rows: dict[str, tuple[float, float]] = {}
+    for _ in range(repeats):  # methods take turns; each keeps its fastest repeat
+        for name, measure in methods.items():
+            train_seconds, wall = measure()
+            if name not in rows or train_seconds < rows[name][0]:
+                rows[name] = (train_seconds, wall)
+    print(f"\nQuick-start grid ({len(specs)} runs), {THREADS} thread(s), fastest of {repeats}")
+    print(f"{'method':>40} {'train s':>9} {'wall s (with measuring)':>24} {'train speed-up vs alone':>24}")
+    for name, (train_seconds, wall) in rows.items():
+        print(f"{name:>40} {train_seconds:>9.2f} {wall:>24.2f} {rows['alone'][0] / train_seconds:>24.2f}")
+
+
+def _timed_grid(train, specs: list[RunSpec]) -> tuple[float, float]:
+    started = time.perf_counter()
+    results = train(specs)
+    return sum(r["seconds"] for r in results.values()), time.perf_counter() - started
+
+
+def _baseline_grid(baseline_src: str) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": baseline_src}
+    done = subprocess.run([sys.executable, "-c", BASELINE.format(threads=THREADS)], env=env, capture_output=True,
+                          text=True, check=True)
+    train_seconds, wall = json.loads(done.stdout.strip().splitlines()[-1])
+    return train_seconds, wall
+
+
+def large_model_table(peak: float) -> None:
+    """The goal for models of 1M parameters or more: achieved FLOP/s against the matmul peak."""
+    training = TrainingSpec(epochs=LARGE_EPOCHS, batch_size=BATCH, lr=LR)
+    specs = [RunSpec(family="mlp", size={"width": LARGE_WIDTH, "depth": 2}, data=DATA, training=training, seed=seed,
+                     limits=RunLimits(latency_repeats=5)) for seed in SEEDS]
+    print(f"\nLarge model: MLP width {LARGE_WIDTH}, depth 2 ({get_family('mlp').n_params(specs[0].size, _digits_shape(specs[0])):,} "
+          f"parameters), {len(SEEDS)} seeds, {LARGE_EPOCHS} epochs")
+    for name, results in (("batched", train_batch(specs)), ("alone", [train_one(spec) for spec in specs])):
+        achieved = statistics.mean(r.metrics["achieved_flops_per_second"] for r in results)
+        print(f"{name:>10}: {achieved / 1e9:.1f} GFLOP/s in optimizer steps = {achieved / peak:.0%} of the fp32 matmul peak")
+
+
+def _digits_shape(spec: RunSpec):
+    return make_task(prepare(load_source(DATA), train_size=None, preprocessing="none"), spec).shape
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default=THREADS, help="torch and BLAS threads for every method, as --threads=N (default 1)")
+    parser.add_argument("--baseline-src", help="a checkout's src folder whose train_one times the quick start too")
+    parser.add_argument("--skip-sweep", action="store_true", help="only the quick-start table")
+    parser.add_argument("--repeats", type=int, default=2, help="turns each method takes; its fastest is kept (default 2)")
+    args = parser.parse_args()
+    torch.set_num_threads(int(args.threads))
+    peak = matmul_peak_flops_per_second("fp32")
+    if not args.skip_sweep:
+        sweep_table(sweep_specs(), peak, args.repeats)
+        large_model_table(peak)
+    quickstart_table(args.baseline_src, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

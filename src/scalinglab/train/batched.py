@@ -1,0 +1,436 @@
+"""Training many runs of one architecture at once, as one vectorised computation.
+
+Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES), a batch size,
+epochs, precision and optimizer (and train with no dropout) may differ in everything else: seed (initialisation and data order), learning rate
+and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
+stacked along a leading "run" dimension and one step of every run is one forward and backward
+pass (batched matmuls for an MLP, `vmap(functional_call)` for any other module), so R tiny
+matmuls become one batched matmul.
+
+What each run keeps as its own, exactly as `train_one` would do it:
+- initialisation: each model is built under its own seed, then stacked;
+- data: each run draws its epoch order from its own generator; a run with fewer steps per
+  epoch (a smaller data size) sits out the steps it does not have (runs are ordered by steps
+  per epoch, so the runs that step are a prefix of the stack and the others are not computed);
+  its last, short batch is padded with zero-weight samples;
+- learning rate per step from its own schedule, its own weight decay and clipping threshold;
+- its optimizer: torch.optim's fused Adam/AdamW/SGD kernel, called on the run's slices of the
+  stacked weights with the run's own step count;
+- a run whose loss turns non-finite is recorded as diverged at the end of that epoch (as alone);
+  the others go on, untouched: no number crosses from one run's slices to another's;
+- curves, and every final measurement: after training, each run's weights are copied back into
+  its own plain module and measured by the same code as a single run (`measured_metrics`).
+
+`train_seconds` of each run is the group's wall time divided by the runs in the group (column
+`batch_runs`), and so are its step seconds and peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+from torch.optim.adam import adam
+from torch.optim.sgd import sgd
+
+from scalinglab.data import load_source, prepare
+from scalinglab.diagnostics import debug_enabled, one_line_error
+from scalinglab.spec import RunResult, RunSpec, TrainingSpec
+from scalinglab.train.checkpoint import save_run_checkpoint
+from scalinglab.train.device import autocast, synchronize
+from scalinglab.train.loop import (
+    Diverged,
+    OverTimeLimit,
+    Prepared,
+    Trace,
+    check_time_limit,
+    epoch_point,
+    measured_metrics,
+    prepare_run,
+    step_peak_memory,
+    train_one,
+)
+from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+
+log = logging.getLogger("scalinglab.train.batched")
+
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which the one-at-a-time loop uses
+ADAM_EPS = 1e-8
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
+
+# Size axes along which smaller runs are zero-padded into one group with larger ones: an MLP's
+# width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
+# _StackedTraining). A run shares a group only with runs at least 1/PAD_WIDTH_RATIO as wide,
+# unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
+# while each step of a tiny model is almost all fixed overhead that the group shares. Wider runs
+# are compute-bound on a CPU, where padding costs more than it saves: they group with equal
+# widths only (PAD_WIDTH_RATIO = 1).
+PADDABLE_AXES = {"mlp": "width"}
+AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
+PAD_WIDTH_RATIO = 1
+SMALL_WIDTH = 64
+
+
+def batch_key(spec: RunSpec) -> str | None:
+    """Runs with equal keys can train together; None for a run that must train alone
+    (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
+    if spec.data.cv_folds or spec.training.dropout > 0 or getattr(spec, "objective", None) is not None:
+        return None  # (a user's own training function, objective mode, runs by itself too)
+    padded = PADDABLE_AXES.get(spec.family)
+    shared = {
+        "family": spec.family,
+        "size": {axis: value for axis, value in spec.size.items() if axis != padded},
+        "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}),
+        "training": spec.training.model_dump(mode="json", include={"epochs", "batch_size", "precision", "optimizer"}),
+        "limits": spec.limits.model_dump(mode="json"),
+    }
+    return json.dumps(shared, sort_keys=True)
+
+
+def plan_batches(specs: Sequence[RunSpec], max_runs: int) -> list[list[RunSpec]]:
+    """`specs` split into groups that train together, each of at most `max_runs` runs (1: every
+    run alone), in the order of their first run. Groups hold runs of equal `batch_key`; along a
+    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH)."""
+    buckets: dict[object, list[RunSpec]] = {}
+    for index, spec in enumerate(specs):
+        key = batch_key(spec) if max_runs > 1 else None
+        buckets.setdefault(index if key is None else key, []).append(spec)
+    groups = []
+    for bucket in buckets.values():
+        for band in _width_bands(bucket):
+            n_groups = math.ceil(len(band) / max_runs)
+            groups.extend(band[i::n_groups] for i in range(n_groups))  # even groups, not one full and one tiny
+    order = {spec.run_key: index for index, spec in enumerate(specs)}
+    return sorted(groups, key=lambda group: min(order[spec.run_key] for spec in group))
+
+
+def _width_bands(bucket: list[RunSpec]) -> list[list[RunSpec]]:
+    axis = PADDABLE_AXES.get(bucket[0].family)
+    if axis is None:
+        return [bucket]
+    bands: list[list[RunSpec]] = []
+    for spec in sorted(bucket, key=lambda spec: -spec.size[axis]):
+        widest = bands[-1][0].size[axis] if bands else None
+        if widest is not None and (widest <= SMALL_WIDTH or spec.size[axis] * PAD_WIDTH_RATIO >= widest):
+            bands[-1].append(spec)
+        else:
+            bands.append([spec])
+    return bands
+
+
+def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Train `specs` (equal `batch_key`s) together; one RunResult per spec, in order. Never raises
+    for a problem of a run: a run that cannot be prepared fails alone, and anything that goes wrong
+    with the group as a whole trains its runs again one at a time."""
+    specs = list(specs)
+    if len(specs) == 1:
+        return [train_one(specs[0])]
+    if len({batch_key(spec) for spec in specs}) != 1 or batch_key(specs[0]) is None:
+        raise ValueError("train_batch: these runs cannot train together (their batch_key differs or is None)")
+    failed: dict[str, RunResult] = {}
+    runs: list[Prepared] = []
+    for spec in specs:
+        try:
+            dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+            runs.append(prepare_run(spec, dataset))
+        except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
+            if debug_enabled():
+                raise
+            failed[spec.run_key] = RunResult(spec=spec, status="failed", error=one_line_error(error))
+    try:
+        trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
+    except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
+        if debug_enabled():
+            raise
+        log.warning("training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error))
+        trained = {}
+    results = []
+    for spec in specs:
+        result = failed.get(spec.run_key) or trained.get(spec.run_key) or train_one(spec)
+        results.append(result)
+    return results
+
+
+@dataclass
+class _RunState:
+    """One run's bookkeeping inside the group."""
+
+    run: Prepared
+    steps_per_epoch: int
+    shuffle: torch.Generator
+    trace: Trace = field(default_factory=Trace)
+    curves: list[dict[str, float]] = field(default_factory=list)
+    error: Exception | None = None  # Diverged or OverTimeLimit once the run has stopped
+
+
+class _StackedTraining:
+    """The stacked weights of a group of runs, and one optimizer per run over its slices.
+
+    Smaller runs of a paddable family sit in the top-left corner of the largest run's tensors,
+    zeros elsewhere: a zero unit's ReLU output and ReLU gradient are both exactly zero, so the
+    padding never receives a gradient, never moves, and every run computes its own model.
+    """
+
+    def __init__(self, states: list[_RunState]) -> None:
+        self.states = states
+        self.n_runs = len(states)
+        self.device = states[0].run.spec.limits.device
+        self.settings = states[0].run.spec.training
+        self.template = max((s.run.model for s in states), key=lambda model: sum(p.numel() for p in model.parameters()))
+        self.forward = _stacked_forward_for(self.template)
+        if self.forward is None and len({json.dumps(s.run.spec.size, sort_keys=True) for s in states}) > 1:
+            raise ValueError("runs of different sizes need a stackable Sequential of Flatten/Linear/ReLU layers")
+        self.max_steps = max(state.steps_per_epoch for state in states)
+        # The batched-matmul forward keeps Linear weights as (in, out): a CPU's batched matmul and its
+        # backward run about 1.5x faster on them than on the transposed (out, in) layout of nn.Linear.
+        self.transposed = _linear_weights(self.template) if self.forward is not None else set()
+        with torch.no_grad():
+            self.params = {name: _stack_padded([self._layout(name, dict(s.run.model.named_parameters())[name]) for s in states],
+                                               self._layout(name, like)).requires_grad_()
+                           for name, like in self.template.named_parameters()}
+            self.buffers = {name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
+                            for name, like in self.template.named_buffers()}
+        self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
+        clip = [s.run.spec.training.grad_clip for s in states]
+        self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
+        self.optimizers = [
+            _RunOptimizer(state.run.spec.training, self.params, row, total_steps=self.settings.epochs * state.steps_per_epoch)
+            for row, state in enumerate(states)
+        ]
+
+    def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
+        each run's own order, padded with zero-weight samples to the longest epoch."""
+        rows = self.max_steps * self.settings.batch_size
+        inputs, targets, weights = [], [], []
+        for state in self.states:
+            x, y = state.run.task.train_epoch(state.shuffle)
+            pad = rows - len(x)
+            inputs.append(torch.cat([x, x.new_zeros((pad, *x.shape[1:]))]))
+            targets.append(torch.cat([y, y.new_zeros((pad, *y.shape[1:]))]))
+            weights.append(torch.cat([torch.ones(len(x), device=x.device), torch.zeros(pad, device=x.device)]))
+        return torch.stack(inputs), torch.stack(targets), torch.stack(weights)
+
+    def _losses(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Each of the first len(x) runs' mean loss over its real samples of this step, shape (len(x),)."""
+        task = self.states[0].run.task
+        params, buffers = self.params, self.buffers
+        if len(x) < self.n_runs:  # (slicing always would cost a zero-filled gradient copy per tensor)
+            params = {name: param[: len(x)] for name, param in params.items()}
+            buffers = {name: buffer[: len(x)] for name, buffer in buffers.items()}
+        if self.forward is not None:
+            output = self.forward(params, x)
+            per_sample = task.sample_losses(output.flatten(0, 1), y.flatten(0, 1)).view(w.shape)
+            return (per_sample * w).sum(1) / w.sum(1).clamp(min=1)
+
+        def run_loss(params, buffers, inputs, targets, weights):
+            per_sample = task.sample_losses(functional_call(self.template, (params, buffers), (inputs,)), targets)
+            return (per_sample * weights).sum() / weights.sum().clamp(min=1)
+
+        return vmap(run_loss, randomness="different")(params, buffers, x, y, w)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step `step` of the epoch for every run that has that many steps; returns (losses, grad
+        norms before clipping), shape (runs,), on the device (zeros for the runs that skip it).
+
+        Runs are in decreasing order of steps per epoch, so the runs that step are the first
+        `stepping` ones: the others are left out of the computation, not computed on padding."""
+        stepping = sum(state.steps_per_epoch > step for state in self.states)
+        for param in self.params.values():
+            param.grad = None
+        with autocast(self.settings.precision, self.device):
+            losses = self._losses(x[:stepping], y[:stepping], w[:stepping])
+        losses.sum().backward()  # runs are independent: each run's weights get its own loss's gradient
+        losses = torch.cat([losses.detach(), losses.new_zeros(self.n_runs - stepping)])
+        grads = [param.grad for param in self.params.values()]
+        # clip_grad_norm_'s total norm: the norm of the per-tensor norms, here one per run
+        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
+        self.alive[:stepping] &= torch.isfinite(losses[:stepping])
+        scale = (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0)
+        with torch.no_grad():
+            for grad in grads:
+                grad.mul_(scale.view(-1, *([1] * (grad.dim() - 1))))
+            _optimizer_steps(self.optimizers[:stepping], grads)
+        return losses, norms
+
+    def _layout(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
+        """A module's tensor as it is stacked (a view; transposed for the batched-matmul forward's weights)."""
+        return tensor.T if name in self.transposed else tensor
+
+    def copy_into_models(self) -> None:
+        """Each run's current weights into its own plain module (for evaluation and measurement)."""
+        with torch.no_grad():
+            for row, state in enumerate(self.states):
+                for name, param in state.run.model.named_parameters():
+                    stacked = self._layout(name, self.params[name][row])
+                    param.copy_(stacked[tuple(slice(0, n) for n in param.shape)])
+
+    def resident_tensors(self) -> list[torch.Tensor]:
+        """Weights, alive through all of training (gradients and optimizer state are the first step's)."""
+        return [*self.params.values(), *self.buffers.values()]
+
+
+class _RunOptimizer:
+    """One run's optimizer state over its slices of the stacked weights, at the run's own
+    learning-rate schedule, weight decay and step count."""
+
+    def __init__(self, settings: TrainingSpec, params: dict[str, torch.Tensor], row: int, *, total_steps: int) -> None:
+        self.settings = settings
+        self.multiplier = lr_multiplier(settings, total_steps=total_steps)
+        self.taken = 0
+        self.row = row
+        self.params = [param[row] for param in params.values()]
+        self.momentum: list[torch.Tensor | None] = [None] * len(self.params)  # SGD creates it on its first step
+        self.first = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
+        self.second = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def next_step(self) -> tuple[float, float, bool]:
+        """(learning rate, weight decay, first step?) of the run's next step, which it counts as taken."""
+        lr = self.settings.lr * self.multiplier(self.taken)  # what LambdaLR gives the run's step `taken`
+        self.taken += 1
+        return lr, self.settings.weight_decay, self.taken == 1
+
+
+def _optimizer_steps(optimizers: list[_RunOptimizer], grads: list[torch.Tensor]) -> None:
+    """One step of each run's optimizer: torch.optim's functional update with the fused kernel that
+    `train_one`'s optimizer runs. Runs at the same learning rate, weight decay and first-step-ness
+    (seeds, data sizes of equal length) share one kernel call: each tensor carries its own step
+    count and moments, so sharing a call changes nothing but the number of calls. A diverged run
+    may go on stepping on NaNs, which touch only its own slices; its weights are never used."""
+    calls: dict[tuple[float, float, bool], list[_RunOptimizer]] = {}
+    for optimizer in optimizers:
+        calls.setdefault(optimizer.next_step(), []).append(optimizer)
+    kind = optimizers[0].settings.optimizer if optimizers else None
+    for (lr, wd, _), members in calls.items():
+        joined = lambda field: [tensor for member in members for tensor in getattr(member, field)]
+        member_grads = [grad[member.row] for member in members for grad in grads]
+        if kind == "sgd":
+            momentum = joined("momentum")
+            sgd(joined("params"), member_grads, momentum, fused=True, weight_decay=wd, momentum=SGD_MOMENTUM, lr=lr,
+                dampening=0.0, nesterov=False, maximize=False)
+            for index, member in enumerate(members):  # a first step creates the buffers in the joined list
+                member.momentum = momentum[index * len(member.params) : (index + 1) * len(member.params)]
+            continue
+        beta1, beta2 = ADAM_BETAS
+        adam(joined("params"), member_grads, joined("first"), joined("second"), [], joined("steps"), fused=True,
+             decoupled_weight_decay=kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, weight_decay=wd,
+             eps=ADAM_EPS, maximize=False)
+
+
+def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    """`tensors` stacked along a new first dimension, each in the top-left corner of `like`'s shape."""
+    stacked = like.new_zeros((len(tensors), *like.shape))
+    for row, tensor in enumerate(tensors):
+        stacked[row][tuple(slice(0, n) for n in tensor.shape)] = tensor.detach()
+    return stacked
+
+
+def _linear_weights(template: nn.Module) -> set[str]:
+    return {f"{name}.weight" for name, layer in template.named_modules() if isinstance(layer, nn.Linear)}
+
+
+def _stacked_forward_for(template: nn.Module):
+    """A forward over stacked weights with batched matmuls, for a Sequential of Flatten, Linear
+    and ReLU (an MLP); None for any other module, which then goes through vmap(functional_call)."""
+    if not isinstance(template, nn.Sequential):
+        return None
+    layers = list(template.named_children())
+    known = (nn.Flatten, nn.Linear, nn.ReLU)
+    if not all(isinstance(layer, known) for _, layer in layers):
+        return None
+
+    def forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        for name, layer in layers:
+            if isinstance(layer, nn.Flatten):
+                x = x.flatten(2)
+            elif isinstance(layer, nn.Linear):  # weights stacked as (runs, in, out), see _StackedTraining
+                x = torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, params[f"{name}.weight"])
+            else:
+                x = torch.relu(x)
+        return x
+
+    return forward
+
+
+def _train_together(runs: list[Prepared]) -> list[RunResult]:
+    settings = runs[0].spec.training
+    states = [
+        _RunState(run, run.task.steps_per_epoch(settings.batch_size), torch.Generator().manual_seed(run.spec.seed))
+        for run in runs
+    ]
+    states.sort(key=lambda state: -state.steps_per_epoch)  # the runs that take a step are always a prefix
+    stacked = _StackedTraining(states)
+    n_runs, batch = len(runs), settings.batch_size
+    synchronize(stacked.device)
+    started = time.perf_counter()
+    group_peak = math.nan
+    for epoch in range(1, settings.epochs + 1):
+        epoch_started = time.perf_counter()
+        x_all, y_all, w_all = stacked.epoch_data()
+        losses, norms = [], []
+        for step in range(stacked.max_steps):
+            rows = slice(step * batch, (step + 1) * batch)
+            one_step = lambda: stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
+            if math.isnan(group_peak):
+                group_peak, (loss, norm) = step_peak_memory(stacked.resident_tensors(), one_step, stacked.device)
+            else:
+                loss, norm = one_step()
+            losses.append(loss)
+            norms.append(norm)
+        epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
+        alive = stacked.alive.cpu()
+        step_seconds = (time.perf_counter() - epoch_started) / n_runs
+        stacked.copy_into_models()
+        for row, state in enumerate(states):
+            if state.error is None:
+                _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
+                             bool(alive[row]), step_seconds, (time.perf_counter() - started) / n_runs)
+        if all(state.error is not None for state in states):
+            break
+    synchronize(stacked.device)
+    train_seconds = (time.perf_counter() - started) / n_runs
+    return [_result(state, train_seconds, group_peak / n_runs, n_runs) for state in states]
+
+
+def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
+                 step_seconds: float, seconds: float) -> None:
+    """Record one run's epoch (trace, curve point, validation scores), or stop it: diverged or over its time."""
+    spec, task, model = state.run.spec, state.run.task, state.run.model
+    state.trace.step_seconds += step_seconds
+    if not alive or not torch.isfinite(losses).all():
+        state.error = Diverged(f"non-finite training loss at epoch {epoch}")
+        return
+    state.trace.step_losses.extend(losses.tolist())
+    state.trace.grad_norms.extend(norms.tolist())
+    with autocast(spec.training.precision, spec.limits.device):
+        val_scores = task.evaluate(model, split="val")
+    steps_done = epoch * state.steps_per_epoch
+    lr = spec.training.lr * lr_multiplier(spec.training, total_steps=spec.training.epochs * state.steps_per_epoch)(steps_done)
+    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
+    try:
+        check_time_limit(spec, seconds, epoch)
+    except OverTimeLimit as error:
+        state.error = error
+
+
+def _result(state: _RunState, train_seconds: float, peak_bytes: float, n_runs: int) -> RunResult:
+    spec = state.run.spec
+    if isinstance(state.error, Diverged):
+        return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
+    if state.error is not None:
+        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(state.error))
+    try:
+        state.trace.peak_memory_bytes = peak_bytes
+        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=train_seconds, batch_runs=n_runs)
+        save_run_checkpoint(state.run.model, spec)
+    except Exception as error:
+        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(error))
+    return RunResult(spec=spec, status="ok", metrics=metrics, curves=state.curves)

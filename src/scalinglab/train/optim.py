@@ -1,0 +1,41 @@
+"""The optimizer and learning-rate schedule of a run, shared by the one-at-a-time loop, the
+batched trainer and the process warm-up."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from scalinglab.spec import TrainingSpec
+
+
+def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: str) -> torch.optim.Optimizer:
+    """The run's optimizer; fused kernels on CPU and CUDA (one kernel per step, not one per tensor)."""
+    lr, wd = settings.lr, settings.weight_decay
+    speed = {"fused": True} if torch.device(device).type in ("cpu", "cuda") else {"foreach": True}
+    if settings.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **speed)
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM, weight_decay=wd, **speed)
+    return torch.optim.Adam(params, lr=lr, weight_decay=wd, **speed)
+
+
+SGD_MOMENTUM = 0.9
+
+
+def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
+    """Linear warmup, then the schedule's decay to zero (cosine, linear) or a constant rate."""
+    warmup = max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
+
+    def multiplier(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        if settings.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        if settings.schedule == "linear":
+            return max(0.0, 1.0 - progress)
+        return 1.0
+
+    return multiplier

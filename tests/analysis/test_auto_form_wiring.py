@@ -1,0 +1,77 @@
+"""form="auto" on the sweep's per-size fits, end to end: a per-size law chosen as the broken power
+law goes through analyze, the sentences, the report and recommend; each law's warnings reach the
+report's warning list; intervals say whether they are prediction or mean-curve intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.analysis import analyze
+from scalinglab.analysis.sentences import describe_fit, form_choice_sentence, summary_lines
+from scalinglab.recommend import Budgets, recommend
+from scalinglab.report.html import write_report
+
+SECONDS_PER_EXAMPLE = (2e-4, 1e-8)  # t0 + c * N
+
+
+def broken_power_law_runs(*, sizes: np.ndarray, train_size: int = 1000, noise: float = 0.005) -> pd.DataFrame:
+    """One ok run per size (the family's size axis `width` names it) of a loss whose slope flattens from -0.6 to -0.2 past a break at
+    1e5 parameters: no single power law fits both sides."""
+    rng = np.random.default_rng(0)
+    loss = 0.05 + 30.0 * sizes**-0.6 * (1 + (sizes / 1e5) ** 2) ** 0.2
+    t0, c = SECONDS_PER_EXAMPLE
+    return pd.DataFrame({
+        "run_key": [f"run-{i}" for i in range(len(sizes))], "status": "ok", "error": None, "family": "mlp",
+        "width": np.arange(len(sizes)) + 1, "train_size": train_size, "seed": 0, "worker": "", "n_params": sizes,
+        "val_loss": loss * np.exp(rng.normal(0, noise, len(sizes))),
+        "train_seconds": train_size * (t0 + c * sizes),
+    })
+
+
+@pytest.fixture(scope="module")
+def broken_analysis():
+    return analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e8, 24)), n_bootstrap=40)
+
+
+def test_the_per_size_law_is_chosen_by_auto_and_its_sentence_quotes_the_local_exponent(broken_analysis):
+    (fit,) = broken_analysis.groups.fits
+    assert fit.law.form_.name == "bnsl"
+    exponent, interval = fit.law.exponent_at(fit.x_range[1])
+    assert exponent == pytest.approx(0.2, abs=0.1)  # the slope past the break, not the early 0.6
+    sentence = describe_fit(fit)
+    assert f"n_params^-{exponent:.2f} (95% CI {interval[0]:.2f} to {interval[1]:.2f})" in sentence
+    assert "local exponent of the bnsl law" in sentence
+    choice = form_choice_sentence(fit)
+    assert "the form is bnsl" in choice and all(name in choice for name in ("power", "shifted_power"))
+    assert sentence in summary_lines(broken_analysis)
+
+
+def test_report_and_recommend_read_the_bnsl_law(broken_analysis, tmp_path):
+    budget = Budgets(train_seconds=float(broken_analysis.runs["train_seconds"].median()))
+    choice = recommend(broken_analysis, budget)
+    assert choice.ci_low < choice.predicted < choice.ci_high
+    assert "95% prediction interval" in choice.sentence()
+    html = write_report(tmp_path / "report.html", broken_analysis, budgets=budget).read_text()
+    assert "the form is bnsl" in html and "local exponent of the bnsl law" in html
+    assert "95% prediction interval" in html
+
+
+def test_prediction_intervals_are_wider_than_the_mean_curve_beyond_the_data(broken_analysis):
+    (fit,) = broken_analysis.groups.fits
+    beyond = [fit.x_range[1] * 10]
+    mean_low, mean_high = fit.predict_interval(beyond, kind="mean")
+    low, high = fit.predict_interval(beyond)
+    assert low[0] < mean_low[0] and mean_high[0] < high[0]
+
+
+def test_each_laws_own_warnings_reach_the_report_with_the_law_named(tmp_path):
+    # Four sizes: a 3-parameter law has too few at or below half the largest to be backtested.
+    analysis = analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e6, 4)), n_bootstrap=20)
+    (fit,) = analysis.groups.fits
+    assert fit.law.warnings_
+    expected = [f"val_loss law at train_size=1000 ({fit.law.form_.name}): {w}" for w in fit.law.warnings_]
+    assert set(expected) <= set(analysis.warnings)
+    html = write_report(tmp_path / "report.html", analysis).read_text()
+    assert f"Warning: {expected[0]}" in html

@@ -1,0 +1,56 @@
+"""A sweep trains compatible runs in batches, keeps checkpoints, stores the device, and refuses a
+device this machine lacks before storing anything (issue 13; issue 9, items 4-5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalinglab.config import load_config
+from scalinglab.results import results_frame
+from scalinglab.store import open_store
+from scalinglab.sweep import run_sweep
+from sweep_helpers import ok_result, tiny_spec
+
+
+def _config(tmp_path, *extra):
+    return load_config(None, [
+        f"output='{tmp_path / 'out'}'", "model.width=[4,8]", "model.depth=1", "data.train_size=[100,150]",
+        "training.epochs=2", "seeds=[0,1]", "measure.latency_repeats=1", *extra,
+    ])
+
+
+def test_a_batched_sweep_stores_every_run_with_its_group_size_device_and_checkpoint(tmp_path):
+    config = _config(tmp_path)
+    store = open_store(config.output)
+    outcome = run_sweep(config, store)
+    again = run_sweep(config, store)
+    frame = results_frame(store)
+    store.close()
+    assert outcome.trained == 8 and again.trained == 0
+    assert (frame["status"] == "ok").all() and set(frame["batch_runs"]) == {8.0}
+    assert set(frame["device"]) == {"cpu"}
+    stored = {path.stem for path in (tmp_path / "out" / "checkpoints").iterdir()}
+    assert stored == set(frame["run_key"])
+
+
+def test_batching_off_trains_alone_and_keeps_no_checkpoint_when_asked(tmp_path):
+    config = _config(tmp_path, "execution.batch='off'", "training.save_checkpoints=false")
+    store = open_store(config.output)
+    run_sweep(config, store)
+    frame = results_frame(store)
+    store.close()
+    assert set(frame["batch_runs"]) == {1.0}
+    assert not (tmp_path / "out" / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_a_device_that_is_not_there_is_one_line_exit_2_and_changes_nothing(tmp_path, cli):
+    store = open_store(tmp_path / "out")
+    store.put(ok_result(tiny_spec(4)))
+    store.close()
+    before = (tmp_path / "out" / "runs.sqlite").read_bytes()
+    result = cli("run", "--out", str(tmp_path / "out"), "--set", "training.device='cuda'", "--set", "training.epochs=1")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "training.device" in result.stderr and "cuda" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out" / "runs.sqlite").read_bytes() == before

@@ -1,0 +1,116 @@
+"""Batched training gives each run the results it would get alone (issue 13, items 1-2)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.train import train_one
+from scalinglab.train.batched import batch_key, plan_batches, train_batch
+
+# Float reassociation (a batched matmul sums in another order than one matmul) moves a result by
+# ~1e-7 relative per step; over a few hundred Adam steps that stays far below this.
+REL_TOLERANCE = 1e-4
+
+
+def spec(width=16, *, seed=0, train_size=300, lr=3e-3, epochs=3, family="mlp", size=None, data=None, **training) -> RunSpec:
+    return RunSpec(
+        family=family,
+        size=size or {"width": width, "depth": 2},
+        data=data or DataSpec(source="digits", train_size=train_size),
+        training=TrainingSpec(epochs=epochs, batch_size=32, lr=lr, **training),
+        seed=seed,
+        limits=RunLimits(latency_repeats=1),
+    )
+
+
+def assert_same_run(batched, alone):
+    assert batched.status == alone.status == "ok", (batched.error, alone.error)
+    assert batched.metrics["n_params"] == alone.metrics["n_params"]
+    for name in ("val_loss", "train_loss", "val_accuracy", "val_bits_per_byte", "grad_norm_mean"):
+        if name not in alone.metrics:
+            continue
+        assert batched.metrics[name] == pytest.approx(alone.metrics[name], rel=REL_TOLERANCE, abs=1e-6), name
+    assert len(batched.curves) == len(alone.curves)
+    for ours, theirs in zip(batched.curves, alone.curves):
+        for name in ("train_loss", "val_loss", "lr", "grad_norm_mean"):
+            assert ours[name] == pytest.approx(theirs[name], rel=REL_TOLERANCE, abs=1e-6), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_batched_runs_match_the_same_runs_trained_one_at_a_time(optimizer):
+    specs = [
+        spec(16, seed=0, optimizer=optimizer),
+        spec(16, seed=1, lr=1e-2, weight_decay=1e-3, optimizer=optimizer),
+        spec(8, seed=2, train_size=200, grad_clip=None, schedule="linear", optimizer=optimizer),  # padded width, fewer steps
+        spec(12, seed=0, train_size=250, grad_clip=0.05, weight_decay=0.01, warmup_fraction=0.3, optimizer=optimizer),
+    ]
+    batched = train_batch(specs)
+    assert [r.run_key for r in batched] == [s.run_key for s in specs]
+    for result, one in zip(batched, specs):
+        assert result.metrics["batch_runs"] == len(specs)
+        assert_same_run(result, train_one(one))
+    assert batched[3].metrics["grad_clipped_fraction"] > 0.5
+
+
+def test_a_diverging_run_is_masked_out_and_the_others_go_on():
+    wild = spec(16, seed=1, lr=1e12, optimizer="sgd", grad_clip=None)
+    calm = spec(16, seed=0, optimizer="sgd")
+    batched = dict(zip(["wild", "calm"], train_batch([wild, calm])))
+    alone = train_one(wild)
+    assert batched["wild"].status == alone.status == "diverged"
+    assert batched["wild"].error == alone.error
+    assert_same_run(batched["calm"], train_one(calm))
+
+
+def test_a_run_that_cannot_be_prepared_fails_alone():
+    too_big = spec(16, train_size=10**7)
+    fine = [spec(16, seed=0), spec(16, seed=1)]
+    results = train_batch([too_big, *fine])
+    assert results[0].status == "failed" and results[0].error
+    assert [r.status for r in results[1:]] == ["ok", "ok"]
+    assert all(r.metrics["batch_runs"] == 2 for r in results[1:])
+
+
+def test_a_transformer_group_trains_through_vmap_like_single_runs():
+    lm = {"d_model": 16, "n_layer": 1, "n_head": 2, "context": 16}
+    text = DataSpec(source="stdlib", train_size=6000, val_size=2048)
+    specs = [spec(family="transformer", size=lm, data=text, epochs=1, seed=seed) for seed in (0, 1)]
+    for result, one in zip(train_batch(specs), specs):
+        assert_same_run(result, train_one(one))
+
+
+def test_plan_batches_groups_compatible_runs_only():
+    same_arch = [spec(64, seed=s, lr=lr) for s in (0, 1) for lr in (1e-3, 1e-2)]
+    wide = [spec(512, seed=0), spec(512, seed=1)]
+    wider = spec(1024)  # compute-bound widths are not padded: it trains apart
+    other_epochs = spec(64, epochs=5)
+    with_dropout = [spec(64, dropout=0.1), spec(64, dropout=0.1, seed=1)]
+    groups = plan_batches([*same_arch, *wide, wider, other_epochs, *with_dropout], max_runs=64)
+    as_keys = sorted(sorted(s.run_key for s in group) for group in groups)
+    assert sorted(s.run_key for s in same_arch) in as_keys
+    assert sorted(s.run_key for s in wide) in as_keys
+    assert [other_epochs.run_key] in as_keys and [wider.run_key] in as_keys
+    assert all([s.run_key] in as_keys for s in with_dropout), "dropout masks could not match a lone run's"
+    assert batch_key(with_dropout[0]) is None
+
+
+def test_plan_batches_keeps_distant_widths_apart_and_respects_the_cap():
+    runs = [spec(width, seed=seed) for width in (8, 32, 128, 256, 1024) for seed in (0, 1)]
+    groups = plan_batches(runs, max_runs=64)
+    widths = sorted(sorted({s.size["width"] for s in group}) for group in groups)
+    assert widths == [[8, 32], [128], [256], [1024]]  # small widths share a padded group; wide ones do not
+    capped = plan_batches(runs, max_runs=3)
+    assert max(len(group) for group in capped) <= 3
+    assert sorted(s.run_key for group in capped for s in group) == sorted(s.run_key for s in runs)
+    assert all(len(group) == 1 for group in plan_batches(runs, max_runs=1))
+
+
+def test_group_time_is_shared_between_its_runs():
+    results = train_batch([spec(16, seed=seed) for seed in range(3)])
+    seconds = {r.metrics["train_seconds"] for r in results}
+    assert len(seconds) == 1 and math.isfinite(seconds.pop())
+    assert all(r.metrics["achieved_flops_per_second"] > 0 for r in results)
