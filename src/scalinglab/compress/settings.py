@@ -8,10 +8,9 @@ every parent run. Invalid values are refused before any work, naming the field.
 from __future__ import annotations
 
 import itertools
-import tomllib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from scalinglab.errors import UserError
 
@@ -20,7 +19,17 @@ from scalinglab.errors import UserError
 METHODS = ("none", "prune", "structured", "quantize", "lowrank", "cluster", "distill")
 SUPPORTED_BITS = (4, 8)
 
-Epochs = list[Annotated[int, Field(ge=0)]]
+T = TypeVar("T")
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+# One value or a list of values to sweep; a list once validated (Swept: never empty).
+Listed = Annotated[list[T], BeforeValidator(_as_list)]
+Swept = Annotated[list[T], BeforeValidator(_as_list), Field(min_length=1)]
+Epochs = Swept[Annotated[int, Field(ge=0)]]
 
 
 class _Strict(BaseModel):
@@ -30,22 +39,22 @@ class _Strict(BaseModel):
 class PruneSettings(_Strict):
     """Unstructured global magnitude pruning (torch.nn.utils.prune), then optional fine-tuning."""
 
-    sparsity: list[Annotated[float, Field(ge=0, lt=1)]] = Field([0.5, 0.8, 0.9, 0.95], min_length=1)
-    finetune_epochs: Epochs = Field([0, 2], min_length=1)
+    sparsity: Swept[Annotated[float, Field(ge=0, lt=1)]] = [0.5, 0.8, 0.9, 0.95]
+    finetune_epochs: Epochs = [0, 2]
 
 
 class StructuredSettings(_Strict):
     """Remove this fraction of hidden neurons (MLP, transformer MLP) or channels (CNN) per layer."""
 
-    fraction: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.25, 0.5, 0.75], min_length=1)
-    finetune_epochs: Epochs = Field([0, 2], min_length=1)
+    fraction: Swept[Annotated[float, Field(gt=0, lt=1)]] = [0.25, 0.5, 0.75]
+    finetune_epochs: Epochs = [0, 2]
 
 
 class QuantizeSettings(_Strict):
     """Post-training quantization of linear layers. int4 exists only weight-only."""
 
-    bits: list[int] = Field([8, 4], min_length=1)
-    mode: list[Literal["dynamic", "weight_only"]] = Field(["dynamic", "weight_only"], min_length=1)
+    bits: Swept[int] = [8, 4]
+    mode: Swept[Literal["dynamic", "weight_only"]] = ["dynamic", "weight_only"]
 
     @model_validator(mode="after")
     def _bits_supported(self) -> QuantizeSettings:
@@ -58,22 +67,22 @@ class QuantizeSettings(_Strict):
 class LowRankSettings(_Strict):
     """Truncated SVD of every linear layer, to a fixed rank or to the rank keeping an energy fraction."""
 
-    rank: list[Annotated[int, Field(ge=1)]] = []
-    energy: list[Annotated[float, Field(gt=0, le=1)]] = [0.5, 0.8, 0.95]
-    finetune_epochs: Epochs = Field([0], min_length=1)
+    rank: Listed[Annotated[int, Field(ge=1)]] = []
+    energy: Listed[Annotated[float, Field(gt=0, le=1)]] = [0.5, 0.8, 0.95]
+    finetune_epochs: Epochs = [0]
 
 
 class ClusterSettings(_Strict):
     """k-means of each layer's weights to a k-entry codebook (weight sharing within a layer)."""
 
-    clusters: list[Annotated[int, Field(ge=2, le=256)]] = Field([4, 16, 64], min_length=1)
+    clusters: Swept[Annotated[int, Field(ge=2, le=256)]] = [4, 16, 64]
 
 
 class DistillSettings(_Strict):
     """The family's smaller trained sizes trained again on the largest model's soft targets."""
 
-    temperature: list[Annotated[float, Field(gt=0)]] = Field([4.0], min_length=1)
-    alpha: list[Annotated[float, Field(ge=0, le=1)]] = Field([0.5, 0.9], min_length=1)
+    temperature: Swept[Annotated[float, Field(gt=0)]] = [4.0]
+    alpha: Swept[Annotated[float, Field(ge=0, le=1)]] = [0.5, 0.9]
 
 
 class CompressConfig(_Strict):
@@ -114,7 +123,9 @@ class CompressConfig(_Strict):
 
 def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *, methods: list[str] | None = None) -> CompressConfig:
     """Validate a `[compress]` section (None: defaults) with `--set KEY=VALUE` overrides and an
-    explicit method list; UserError naming the field for anything invalid."""
+    explicit method list; UserError naming the field (compress.prune.sparsity) for anything invalid."""
+    from scalinglab.config import _apply_override, _first_problem  # the sweep file's own rules, not a copy
+
     raw = dict(section or {})
     for override in overrides:
         _apply_override(raw, override)
@@ -123,36 +134,4 @@ def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *
     try:
         return CompressConfig.model_validate(raw)
     except ValidationError as error:
-        raise UserError(_first_problem(error)) from None
-
-
-def _apply_override(raw: dict[str, Any], override: str) -> None:
-    dotted, sep, text = override.partition("=")
-    if not sep or not dotted.strip():
-        raise UserError(f"--set {override}: expected METHOD.KEY=VALUE, e.g. prune.sparsity=[0.5,0.9]")
-    *parents, leaf = dotted.strip().split(".")
-    node = raw
-    for key in parents:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise UserError(f"--set {override}: compress.{key} is not a table")
-    try:
-        value = tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = text.strip()
-    node[leaf] = value if isinstance(value, list) or leaf == "methods" else [value]
-
-
-def _first_problem(error: ValidationError) -> str:
-    """One line: 'compress.FIELD: what is wrong (got VALUE)'."""
-    problem = error.errors()[0]
-    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
-    message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] == "value_error" and ": " in message:  # a table-level check naming its key
-        key, message = message.split(": ", 1)
-        location = f"{location}.{key}" if location else key
-    if problem["type"] == "extra_forbidden":
-        return f"compress.{location}: unknown setting"
-    given = problem.get("input")
-    shown = f" (got {given!r})" if not isinstance(given, (dict, list)) else ""
-    return f"compress.{location}: {message}{shown}"
+        raise UserError(f"compress.{_first_problem(error).lstrip('.')}") from None
