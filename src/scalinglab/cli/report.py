@@ -27,7 +27,10 @@ def report(
     fit = fit_metric_vs_params(frame, **{k: v for k, v in fit_settings.items() if k in ("metric", "x", "group_by")})
     target = to if to is not None else output_folder(out) / "report.html"
     title = (config or {}).get("name", str(out))
-    console.print(f"wrote {write_report(target, title=title, frame=frame, fit=fit, config=config)}")
+    from scalinglab.report.compress_figures import stored_compressions
+
+    compressions = stored_compressions(stored_database(out))
+    console.print(f"wrote {write_report(target, title=title, frame=frame, fit=fit, config=config, compressions=compressions)}")
 
 
 def load_stored_runs(out: Path):

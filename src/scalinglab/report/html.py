@@ -86,6 +86,7 @@ def write_report(
     fit: FitOutcome,
     config: dict | None,
     budgets: Budgets | None = None,
+    compressions: pd.DataFrame | None = None,
 ) -> Path:
     """Render the report of `frame` (one row per run) and its fits to `path`.
 
@@ -103,6 +104,9 @@ def write_report(
         The sweep configuration, shown verbatim.
     budgets : Budgets, optional
         For the recommendation; by default the training time of the slowest configuration.
+    compressions : DataFrame, optional
+        Stored compressions (`scalinglab.compress.verdict.compressions_frame`): adds the section
+        "Compress or train small?" when it holds any.
     """
     import matplotlib
 
@@ -116,6 +120,10 @@ def write_report(
         _recommendation_section(frame, fit, choice, choice_note, budgets),
         _trust_section(frame, fit),
     ]
+    if compressions is not None and not compressions.empty:  # hook: the compress branch's own section
+        from scalinglab.report.compress_figures import compress_section
+
+        sections.append(compress_section(compressions, metric=fit.fits[0].metric if fit.fits else "val_loss"))
     rendered = _environment().get_template("report.html").render(
         title=title,
         answer=choice.sentence() if choice else choice_note,
