@@ -133,3 +133,17 @@ def test_plan_keys_are_stable_and_distinct():
     first, again = plan(config, parents), plan(config, parents)
     assert [s.key for s in first] == [s.key for s in again]
     assert len({s.key for s in first}) == len(first)
+
+
+@pytest.mark.slow
+def test_a_compress_section_in_the_sweep_file_makes_run_compress_after_training(trained_store, tmp_path):
+    from conftest import TINY_COMPRESS_SWEEP
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store)
+                     + '\n[compress]\nmethods = ["none", "quantize"]\n[compress.quantize]\nbits = 8  # dynamic and weight-only: 3 rows per run with none\n')
+    result = run_cli("run", str(sweep), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "6 compressions planned, 0 already stored, 6 made, 6 ok" in " ".join(result.stderr.split())
+    assert {r["spec"]["method"] for r in _rows(trained_store)} == {"none", "quantize"}
+    assert "Compress or train small?" in (trained_store / "report.html").read_text()

@@ -52,9 +52,19 @@ def run(
             f"{outcome.planned} runs planned, {outcome.already_stored} already stored, {outcome.trained} trained"
             + "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
         )
+        if config.compress is not None:  # the sweep file's [compress] section: compress what was trained
+            _compress(config.output)
         _summarise(config, store)
     finally:
         store.close()
+
+
+def _compress(output: Path) -> None:
+    from scalinglab.compress import compress_store
+
+    done = compress_store(output)
+    console.print(f"{done.planned} compressions planned, {done.already_stored} already stored, {done.made} made"
+                  + "".join(f", {count} {status}" for status, count in sorted(done.by_status.items())))
 
 
 def _execution_overrides(executor: str | None, workers: int | None, address: str | None) -> list[str]:
@@ -85,8 +95,11 @@ def _summarise(config, store) -> None:
         console.print(describe_fit(group_fit))
     for warning in fit.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    from scalinglab.compress.verdict import compressions_frame
+
     report = write_report(
-        config.output / "report.html", title=config.name, frame=frame, fit=fit, config=config.model_dump(mode="json")
+        config.output / "report.html", title=config.name, frame=frame, fit=fit, config=config.model_dump(mode="json"),
+        compressions=compressions_frame(store),
     )
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")

@@ -32,9 +32,12 @@ _SETTING_ORDER = ("sparsity", "fraction", "bits", "mode", "rank", "energy", "clu
 def compressions_frame(store) -> pd.DataFrame:
     """One row per stored compression: its key, method, settings (one column each; `variant` names
     them together), the parent's size, data size and seed, status, error and every measurement."""
-    parents = results_frame(store).set_index("run_key") if store.runs() else pd.DataFrame()
+    stored = store.compressions()
+    if not stored:
+        return pd.DataFrame()
+    parents = results_frame(store).set_index("run_key")
     rows = []
-    for row in store.compressions():
+    for row in stored:
         settings = dict(row["spec"]["settings"])
         student = settings.pop("student", None)
         parent = parents.loc[row["parent_run_key"]] if row["parent_run_key"] in parents.index else {}

@@ -14,6 +14,10 @@ Convolutions and the transformer's tied output layer stay fp32 (no library quant
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+
 import torch
 from torch import nn
 
@@ -29,9 +33,11 @@ def quantize(parent: Parent, *, bits: int, mode: str) -> Compressed:
     model = parent.copy_model().eval()
     nonzero, count = nonzero_count(model), sum(p.numel() for p in model.parameters())
     if (bits, mode) == (8, "dynamic"):
-        quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        with _library_notices_silenced():
+            quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
         return Compressed(quantized, dict(quantized.state_dict()), nonzero, n_params=count)
-    from torchao.quantization import Int8WeightOnlyConfig, IntxWeightOnlyConfig, quantize_
+    with _library_notices_silenced():
+        from torchao.quantization import Int8WeightOnlyConfig, IntxWeightOnlyConfig, quantize_
 
     if (bits, mode) == (8, "weight_only"):
         quantize_(model, Int8WeightOnlyConfig())
@@ -40,6 +46,26 @@ def quantize(parent: Parent, *, bits: int, mode: str) -> Compressed:
         quantize_(model, IntxWeightOnlyConfig(weight_dtype=torch.int4))
         return Compressed(model, _int4_packed_state(model), nonzero, n_params=count)
     raise ValueError(f"no {bits}-bit {mode} quantization kernel")
+
+
+@contextlib.contextmanager
+def _library_notices_silenced():
+    """Keep the libraries' import-time and deprecation notices off the user's terminal: torch.ao's
+    eager quantization announces its move to torchao (its int8 kernel is still the fastest here),
+    and torchao reports the CUDA-only extensions it cannot load on a CPU machine."""
+    loggers = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao|torchao")
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _int4_packed_state(model: nn.Module) -> dict:
