@@ -94,3 +94,12 @@ def test_report_with_the_compression_section_loads_in_headless_chromium(trained_
     assert page.errors == [] and page.console == [] and page.remote_requests == []
     assert "Compress or train small?" in page.text and "Compressed vs trained" in (trained_store / "report.html").read_text()
     assert all(image["complete"] and image["width"] > 0 for image in page.images), page.images
+
+
+def test_best_within_budgets_takes_compressed_candidates_unless_told_not_to(rows):
+    from scalinglab.compress.verdict import best_within_budgets
+
+    tight = best_within_budgets(rows, {"storage_mb": 0.0045})  # 4.5 kB: the 1k model or 0.9-sparse 10k model
+    assert tight["variant"] == "prune sparsity=0.9"
+    assert best_within_budgets(rows, {"storage_mb": 0.0045}, include_compressed=False)["parent_n_params"] == 1000
+    assert best_within_budgets(rows, {"storage_mb": 0.001}) is None

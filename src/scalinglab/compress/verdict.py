@@ -266,3 +266,33 @@ def _count(value: float) -> str:
     from scalinglab.analysis import format_count
 
     return format_count(float(value))
+
+
+# recommend's deployment budgets -> (measured column of a compressed model, budget units per unit).
+DEPLOYMENT_BUDGETS = {
+    "storage_mb": ("bytes_deployed", 1e-6),
+    "latency_ms": ("latency_ms_p50", 1.0),
+    "memory_mb": ("inference_peak_memory_bytes", 1e-6),
+}
+
+
+def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metric: str = "val_loss",
+                        include_compressed: bool = True) -> pd.Series | None:
+    """The measured configuration (a trained size, or a compressed model when `include_compressed`)
+    with the best seed-mean `metric` whose seed-mean costs fit every budget in `budgets`
+    (names of DEPLOYMENT_BUDGETS; others are ignored). None when nothing fits.
+
+    For `scalinglab recommend`: its laws choose what to train; this says whether, under the same
+    storage / latency / memory budgets, a compressed model measured here does better, and which
+    kind (`row["method"]`, `describe_configuration(row)`)."""
+    limits = {DEPLOYMENT_BUDGETS[name]: limit for name, limit in budgets.items() if name in DEPLOYMENT_BUDGETS}
+    summary = seed_summary(frame, [metric, *(column for column, _ in limits)])
+    if summary.empty or metric not in summary:
+        return None
+    if not include_compressed:
+        summary = summary[summary["method"] == "none"]
+    within = np.ones(len(summary), dtype=bool)
+    for (column, scale), limit in limits.items():
+        within &= (summary[column].to_numpy(float) * scale) <= limit if column in summary else False
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    return _best(summary[within & summary[metric].notna().to_numpy()], metric, lower)
