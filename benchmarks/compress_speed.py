@@ -86,13 +86,9 @@ def _kill_halfway_and_rerun(out: Path, total: int) -> dict:
 
 
 def _rows(out: Path) -> list[dict]:
-    from scalinglab.store import open_store
+    from scalinglab.compress import stored_compressions
 
-    store = open_store(out)
-    try:
-        return store.compressions()
-    finally:
-        store.close()
+    return stored_compressions(out)
 
 
 def _seconds_by_method(rows: list[dict]) -> dict[str, float]:

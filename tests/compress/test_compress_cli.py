@@ -14,18 +14,14 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import REPO, run_cli
-from scalinglab.compress import compress_config, compress_store, plan
+from scalinglab.compress import compress_config, compress_store, plan, stored_compressions
 from scalinglab.store import open_store
 
 FAST = ["--set", "prune.finetune_epochs=0", "--set", "structured.finetune_epochs=0"]
 
 
 def _rows(out: Path) -> list[dict]:
-    store = open_store(out)
-    try:
-        return store.compressions()
-    finally:
-        store.close()
+    return stored_compressions(out)
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:

@@ -81,6 +81,17 @@ def compress_store(
     return outcome
 
 
+def stored_compressions(out: str | Path) -> list[dict]:
+    """The compression rows of the store at `out`, oldest first (see SQLiteStore.compressions)."""
+    from scalinglab.store import open_store
+
+    store = open_store(out)
+    try:
+        return store.compressions()
+    finally:
+        store.close()
+
+
 def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec]:
     """Every compression of `parents` that `config` asks for, parent by parent.
 
