@@ -143,3 +143,10 @@ def test_a_compress_section_in_the_sweep_file_makes_run_compress_after_training(
     assert "6 compressions planned, 0 already stored, 6 made, 6 ok" in " ".join(result.stderr.split())
     assert {r["spec"]["method"] for r in _rows(trained_store)} == {"none", "quantize"}
     assert "Compress or train small?" in (trained_store / "report.html").read_text()
+
+
+def test_runs_without_a_checkpoint_are_left_out_and_counted(trained_store):
+    checkpoints = sorted((trained_store / "checkpoints").iterdir())
+    checkpoints[0].unlink()
+    outcome = compress_store(trained_store, methods=["none"])
+    assert (outcome.parents, outcome.without_checkpoint, outcome.made) == (1, 1, 1)

@@ -33,10 +33,12 @@ class CompressOutcome:
     made: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     parents: int = 0
+    without_checkpoint: int = 0  # ok runs matching `where` that have no checkpoint: skipped
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {name: getattr(self, name) for name in ("planned", "already_stored", "made", "by_status", "parents", "seconds")}
+        names = ("planned", "already_stored", "made", "by_status", "parents", "without_checkpoint", "seconds")
+        return {name: getattr(self, name) for name in names}
 
 
 def compress_store(
@@ -68,11 +70,12 @@ def compress_store(
     store = open_store(out)
     try:
         config = compress_config((store.config() or {}).get("compress"), overrides, methods=methods)
-        parents = _parents(store, out, where)
+        parents, without_checkpoint = _parents(store, out, where)
         planned = plan(config, parents)
         done = _stored_keys(store, retry_failed)
         todo = [spec for spec in planned if spec.key not in done]
-        outcome = CompressOutcome(planned=len(planned), already_stored=len(planned) - len(todo), parents=len(parents))
+        outcome = CompressOutcome(planned=len(planned), already_stored=len(planned) - len(todo), parents=len(parents),
+                                  without_checkpoint=without_checkpoint)
         latency_repeats = int(((store.config() or {}).get("measure") or {}).get("latency_repeats", 50))
         _make_all(todo, {spec.run_key: spec for spec in parents}, out, store, outcome, latency_repeats, on_done)
     finally:
@@ -143,8 +146,8 @@ def _require_checkpoints(out: Path) -> None:
         )
 
 
-def _parents(store, out: Path, where: str | None) -> list[RunSpec]:
-    """The ok runs with a checkpoint that satisfy `where`."""
+def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
+    """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
     from scalinglab.fit.data import filter_rows
     from scalinglab.results import results_frame
 
@@ -152,12 +155,15 @@ def _parents(store, out: Path, where: str | None) -> list[RunSpec]:
     frame = frame[frame["status"] == "ok"] if len(frame) else frame
     if where:
         frame = filter_rows(frame, where, what="--where")
-    keys = [key for key in frame.get("run_key", []) if checkpoint_path(out, key).is_file()]
+    matching = list(frame.get("run_key", []))
+    keys = [key for key in matching if checkpoint_path(out, key).is_file()]
     if not keys:
         raise UserError(f"--where {where}: no ok run with a checkpoint matches" if where else
                         f"{out}: no ok run has a checkpoint in {out / CHECKPOINT_DIR}")
+    if len(keys) < len(matching):
+        log.warning("%d of %d runs have no checkpoint and are not compressed", len(matching) - len(keys), len(matching))
     specs = {run.run_key: RunSpec.model_validate(run.spec) for run in store.runs()}
-    return [specs[key] for key in keys]
+    return [specs[key] for key in keys], len(matching) - len(keys)
 
 
 def _stored_keys(store, retry_failed: bool) -> set[str]:
