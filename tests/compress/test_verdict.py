@@ -103,3 +103,14 @@ def test_best_within_budgets_takes_compressed_candidates_unless_told_not_to(rows
     assert tight["variant"] == "prune sparsity=0.9"
     assert best_within_budgets(rows, {"storage_mb": 0.0045}, include_compressed=False)["parent_n_params"] == 1000
     assert best_within_budgets(rows, {"storage_mb": 0.001}) is None
+
+
+def test_distillation_is_compared_with_the_same_size_trained_from_labels(rows):
+    from scalinglab.compress.verdict import distillation_sentences
+
+    distilled = [_row("distill", "distill temperature=4.0 alpha=0.5", 10000, seed, 0.40 + noise, 4000, n_params=1000)
+                 for seed, noise in enumerate((-0.01, 0.0, 0.01))]
+    sentences = distillation_sentences(pd.concat([rows, pd.DataFrame(distilled)], ignore_index=True))
+    assert len(sentences) == 1
+    assert "the 1k-parameter model reaches val_loss 0.4 (95% CI" in sentences[0]
+    assert "against 0.5 (95% CI" in sentences[0] and sentences[0].endswith("distillation helps.")

@@ -296,3 +296,25 @@ def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metri
         within &= (summary[column].to_numpy(float) * scale) <= limit if column in summary else False
     lower = METRICS[metric].lower_is_better if metric in METRICS else True
     return _best(summary[within & summary[metric].notna().to_numpy()], metric, lower)
+
+
+def distillation_sentences(frame: pd.DataFrame, *, metric: str = "val_loss") -> list[str]:
+    """Per student size (largest data size): the best distilled setting against the same size
+    trained from labels alone, with 95% intervals over seeds."""
+    summary = seed_summary(frame, [metric])
+    if summary.empty or metric not in summary or "distill" not in set(summary["method"]):
+        return []
+    summary = summary[summary["train_size"] == summary["train_size"].max()]
+    trained = summary[summary["method"] == "none"].set_index("parent_n_params")
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    sentences = []
+    for n_params, rows in summary[summary["method"] == "distill"].groupby("n_params", sort=True):
+        if n_params not in trained.index:
+            continue
+        best, labels = _best(rows, metric, lower), trained.loc[n_params]
+        decision = _decide(labels, best, metric, lower)
+        verdict = {"compress": "distillation helps", "train small": "labels alone do better", "tie": "a tie within the intervals"}[decision]
+        sentences.append(f"Distilled from the {_count(best['parent_n_params'])}-parameter model ({best['variant'].partition(' ')[2]}), "
+                         f"the {_count(n_params)}-parameter model reaches {metric} {_value(best, metric)} against "
+                         f"{_value(labels, metric)} trained from labels: {verdict}.")
+    return sentences

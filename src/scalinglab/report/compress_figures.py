@@ -17,6 +17,7 @@ from scalinglab.compress.verdict import (
     KNOBS,
     METHOD_NAMES,
     complexity_sentences,
+    distillation_sentences,
     pareto_mask,
     seed_summary,
     sensitivity,
@@ -204,6 +205,7 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         if data.training is not None:
             section.figures.append(_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
                                            draw_compress_pareto, data))
+    section.sentences += distillation_sentences(frame, metric=metric)
     for method in KNOBS:
         sentence = size_sensitivity_sentence(frame, method, metric=metric)
         section.sentences += [sentence] if sentence else []
