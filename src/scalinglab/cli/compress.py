@@ -22,13 +22,15 @@ def compress(
     set_: Annotated[list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")] = [],
     where: Annotated[Optional[str], typer.Option(help="Only runs where this holds, e.g. 'n_params > 1000'.")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Make again the compressions that failed.")] = False,
+    threads: Annotated[int, typer.Option(min=1, help="Torch threads the models run on (latency is measured with them).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON on stdout.")] = False,
 ) -> None:
     """Make every planned compression not stored yet (rerun = resume), measure it, store it as a row."""
     from scalinglab.compress import compress_store
 
     chosen = [name.strip() for name in methods.split(",") if name.strip()] if methods is not None else None
-    outcome = compress_store(out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed)
+    outcome = compress_store(out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed,
+                             torch_threads=threads)
     if as_json:
         print(json.dumps(outcome.to_dict(), indent=2))
         return

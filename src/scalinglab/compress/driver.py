@@ -8,6 +8,7 @@ compression never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
@@ -48,13 +49,17 @@ def compress_store(
     overrides: list[str] = (),
     where: str | None = None,
     retry_failed: bool = False,
+    torch_threads: int = 1,
     on_done: Callable[[CompressionSpec, str], None] | None = None,
 ) -> CompressOutcome:
     """Make and store every planned compression of the ok runs of the sweep at `out` that has a
     checkpoint and matches `where` (a condition on the columns of runs.csv, e.g. 'n_params > 1000').
 
     `methods` (default: the stored `[compress]` section's, else all) and `overrides`
-    (`METHOD.KEY=VALUE`) choose what is planned. Raises UserError, before anything is written,
+    (`METHOD.KEY=VALUE`) choose what is planned. Models run on `torch_threads` intra-op threads
+    (one by default: batch-1 inference of small models is fastest on one, and extra threads
+    spin-wait on a shared machine); parents and compressed models alike, so latencies compare.
+    Raises UserError, before anything is written,
     for an unknown method, an invalid setting, a store without checkpoints, or a `where` that
     matches no run.
     """
@@ -77,7 +82,8 @@ def compress_store(
         outcome = CompressOutcome(planned=len(planned), already_stored=len(planned) - len(todo), parents=len(parents),
                                   without_checkpoint=without_checkpoint)
         latency_repeats = int(((store.config() or {}).get("measure") or {}).get("latency_repeats", 50))
-        _make_all(todo, {spec.run_key: spec for spec in parents}, out, store, outcome, latency_repeats, on_done)
+        with _torch_threads(torch_threads):
+            _make_all(todo, {spec.run_key: spec for spec in parents}, out, store, outcome, latency_repeats, on_done)
     finally:
         store.close()
     outcome.seconds = time.perf_counter() - started
@@ -135,6 +141,18 @@ def _n_params(spec: RunSpec) -> int:
     from scalinglab.families import get_family
 
     return get_family(spec.family).n_params(spec.size, task_for(spec).shape)
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _require_checkpoints(out: Path) -> None:
