@@ -114,3 +114,11 @@ def test_distillation_is_compared_with_the_same_size_trained_from_labels(rows):
     assert len(sentences) == 1
     assert "the 1k-parameter model reaches val_loss 0.4 (95% CI" in sentences[0]
     assert "against 0.5 (95% CI" in sentences[0] and sentences[0].endswith("distillation helps.")
+
+
+def test_tally_counts_decisions_and_better_means(rows):
+    from scalinglab.compress.verdict import verdict_tally
+
+    tally = verdict_tally(verdicts(rows, cost="bytes_deployed"))
+    assert tally == ("Of 2 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 0, "
+                     "and 1 are ties within the 95% intervals; on the means alone, a compressed model is better at 1.")

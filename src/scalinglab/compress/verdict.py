@@ -26,6 +26,7 @@ METHOD_NAMES = {
     "lowrank": "low-rank SVD", "cluster": "weight clustering", "distill": "distillation",
 }
 COSTS = ("bytes_deployed", "latency_ms_p50", "inference_peak_memory_bytes")
+COST_NAMES = {"bytes_deployed": "bytes on disk", "latency_ms_p50": "latency", "inference_peak_memory_bytes": "peak inference memory"}
 _SETTING_ORDER = ("sparsity", "fraction", "bits", "mode", "rank", "energy", "clusters", "temperature", "alpha", "finetune_epochs")
 
 
@@ -159,8 +160,12 @@ def verdict_tally(found: list[Verdict]) -> str | None:
     if not found:
         return None
     counts = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
-    return (f"Of {len(found)} budgets of {found[0].cost} (one per trained size), compressing wins at {counts['compress']}, "
-            f"training small at {counts['train small']}, and {counts['tie']} are ties within the 95% intervals.")
+    lower = METRICS[found[0].metric].lower_is_better if found[0].metric in METRICS else True
+    sign = 1 if lower else -1
+    better_mean = sum(v.compressed is not None and sign * v.compressed[v.metric] < sign * v.trained[v.metric] for v in found)
+    return (f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), "
+            f"compressing wins at {counts['compress']}, training small at {counts['train small']}, and {counts['tie']} "
+            f"are ties within the 95% intervals; on the means alone, a compressed model is better at {better_mean}.")
 
 
 def describe_configuration(row: pd.Series) -> str:

@@ -195,7 +195,8 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
     section = Section("Compress or train small?")
     section.sentences.append(
         "Every trained model (at the largest data size) was compressed by each method and measured by the same "
-        "function as the trained models themselves; intervals are 95% t-intervals over seeds.")
+        "function as the trained models themselves; intervals are 95% t-intervals over seeds. The best of many "
+        "compressed variants is picked by its mean, which flatters it when seeds are few: trust the intervals.")
     for cost in COSTS:
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
