@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalinglab.compress._checkpoints import CHECKPOINT_DIR, checkpoint_path
-from scalinglab.compress.settings import CompressConfig, compress_config
+from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
 from scalinglab.compress.spec import CompressionSpec
 from scalinglab.errors import UserError
 from scalinglab.spec import RunSpec
@@ -104,6 +104,7 @@ def stored_compressions(out: str | Path) -> list[dict]:
 def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec]:
     """Every compression of `parents` that `config` asks for, parent by parent.
 
+    Cross-layer sharing is planned only for families built of identical blocks (the transformer).
     Distillation is planned only from a teacher, the largest size among the parents alike in
     everything but size, with every other size of them as a student.
     """
@@ -112,6 +113,8 @@ def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec
     for parent in parents:
         for method in config.methods:
             for settings in config.settings_of(method):
+                if method == "share" and parent.family not in SHARING_FAMILIES:
+                    continue  # only a stack of identical blocks can share them
                 if method != "distill":
                     planned.append(CompressionSpec(parent_run_key=parent.run_key, method=method, settings=settings))
                     continue

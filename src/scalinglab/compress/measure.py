@@ -73,8 +73,13 @@ def inference_peak_bytes(model: nn.Module, sample: torch.Tensor) -> float:
 
 
 def _tensors(state: dict) -> list[torch.Tensor]:
-    """The tensors in a state_dict, also those inside tuples (quantized modules keep packed pairs)."""
-    return [leaf for leaf in tree_leaves(dict(state)) if isinstance(leaf, torch.Tensor)]
+    """The distinct tensors in a state_dict, also those inside tuples (quantized modules keep packed
+    pairs); a tensor shared under several names (tied layers) counts once, as torch.save stores it."""
+    seen: dict[int, torch.Tensor] = {}
+    for leaf in tree_leaves(dict(state)):
+        if isinstance(leaf, torch.Tensor):
+            seen.setdefault(id(leaf), leaf)
+    return list(seen.values())
 
 
 def _tensor_bytes(tensor: torch.Tensor) -> int:

@@ -16,8 +16,9 @@ from scalinglab.errors import UserError
 
 # The methods in the order they run; "none" measures the parent itself with the same function
 # as every compressed model, so the training frontier and the compressed ones are comparable.
-METHODS = ("none", "prune", "structured", "quantize", "lowrank", "cluster", "distill")
+METHODS = ("none", "prune", "structured", "quantize", "lowrank", "cluster", "distill", "share")
 SUPPORTED_BITS = (4, 8)
+SHARING_FAMILIES = ("transformer",)  # families built of identical blocks, which `share` can tie
 
 T = TypeVar("T")
 
@@ -85,6 +86,12 @@ class DistillSettings(_Strict):
     alpha: Swept[Annotated[float, Field(ge=0, le=1)]] = [0.5, 0.9]
 
 
+class ShareSettings(_Strict):
+    """Cross-layer sharing of the transformer's blocks (ALBERT-style), then fine-tuning."""
+
+    finetune_epochs: Epochs = [1]
+
+
 class CompressConfig(_Strict):
     """The `[compress]` section: which methods, and each method's swept settings."""
 
@@ -95,6 +102,7 @@ class CompressConfig(_Strict):
     lowrank: LowRankSettings = LowRankSettings()
     cluster: ClusterSettings = ClusterSettings()
     distill: DistillSettings = DistillSettings()
+    share: ShareSettings = ShareSettings()
 
     @model_validator(mode="after")
     def _known_methods(self) -> CompressConfig:

@@ -9,6 +9,7 @@ from scalinglab.compress.methods.distillation import distill
 from scalinglab.compress.methods.lowrank import low_rank
 from scalinglab.compress.methods.pruning import prune_unstructured
 from scalinglab.compress.methods.quantization import quantize
+from scalinglab.compress.methods.sharing import share_blocks
 from scalinglab.compress.methods.structured import prune_structured
 
 
@@ -25,6 +26,7 @@ APPLY = {
     "lowrank": low_rank,
     "cluster": cluster,
     "distill": distill,
+    "share": share_blocks,
 }
 
 __all__ = ["APPLY", "Compressed", "Parent"]
