@@ -1,10 +1,65 @@
 """scalinglab: sweep model sizes x data sizes, measure every run, fit scaling laws, choose a size.
 
-Heavy dependencies (torch, ray) are imported lazily, so `scalinglab.fit` works on a CSV alone.
+    import scalinglab
+    frame = scalinglab.sweep("sweep.toml")                  # or sweep(objective, sizes={...}, ...)
+    frame = scalinglab.results("scalinglab-out")            # one row per stored run, as runs.csv
+    model = scalinglab.load_model("scalinglab-out", run_key)
+    analysis = scalinglab.analyze("scalinglab-out")         # every law, fitted once
+    choice = scalinglab.recommend(analysis, scalinglab.Budgets(train_seconds=60))
+    scalinglab.write_report("report.html", analysis)
+
+Heavy dependencies (torch, pandas, ray) are imported lazily, on first use of a name that needs
+them, so `import scalinglab` and `scalinglab.fit` work on a CSV alone.
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
 from scalinglab.errors import UserError
+from scalinglab.families.base import Family
 
 __version__ = "0.1.0"
 
-__all__ = ["UserError", "__version__"]
+# Public name -> the module that defines it, imported when the name is first used.
+_LAZY = {
+    "sweep": "scalinglab.api",
+    "results": "scalinglab.api",
+    "load_model": "scalinglab.api",
+    "ScalingLaw": "scalinglab.fit",
+    "analyze": "scalinglab.analysis",
+    "recommend": "scalinglab.recommend",
+    "Budgets": "scalinglab.recommend",
+    "write_report": "scalinglab.report",
+}
+
+__all__ = ["Budgets", "Family", "ScalingLaw", "UserError", "__version__", "analyze", "load_model", "recommend",
+           "results", "sweep", "write_report"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'scalinglab' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _PublicNamesFirst(types.ModuleType):
+    """Importing the submodules `scalinglab.results` or `scalinglab.recommend` must not replace the
+    functions of those names (the import system sets a package attribute per submodule it loads);
+    the submodule stays importable by its full name."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _PublicNamesFirst

@@ -26,6 +26,7 @@ Command-line overrides use dotted paths: `--set training.epochs=5 --set model.wi
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import tomllib
@@ -55,18 +56,31 @@ class _Strict(BaseModel):
 
 class ModelConfig(BaseModel):
     """Which family to train and its size axes (the axes are the family's own, e.g. width, depth;
-    an axis left out takes the family's default)."""
+    an axis left out takes the family's default). `family` is a built-in name or a plugin,
+    "package.module:ClassName". Objective mode: `objective = "module:function"` names the user's
+    training function instead, and every other key is one of its size axes."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     family: str = "mlp"
+    objective: str | None = None
 
     @model_validator(mode="after")
     def _check_size_axes(self) -> ModelConfig:
         from scalinglab.families import get_family
 
+        if self.objective is not None:
+            from scalinglab.sweep.objective import check_objective
+
+            if "family" in self.model_fields_set:
+                raise ValueError("objective: a sweep has either a family or an objective, not both")
+            check_objective(self.objective, self.axes())
+            return self
         family = get_family(self.family)
         axes = self.axes()
+        for axis in family.size_axes:
+            if axis not in axes:
+                raise ValueError(f"{axis}: required by family '{self.family}', which has no default for it")
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
@@ -85,6 +99,8 @@ class ModelConfig(BaseModel):
         from scalinglab.families import get_family
 
         given = {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+        if self.objective is not None:
+            return given
         defaults = {axis: [value] for axis, value in get_family(self.family).default_size.items()}
         return {**defaults, **given}
 
@@ -194,7 +210,7 @@ class SweepConfig(_Strict):
     name: str = "sweep"
     output: Path = Path("scalinglab-out")
     seeds: Sweep[int] = [0]
-    model: ModelConfig = ModelConfig()
+    model: ModelConfig = Field(default_factory=ModelConfig)  # a factory: validating it imports torch
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
     execution: ExecutionConfig = ExecutionConfig()
@@ -215,6 +231,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Sw
     """
     source = Path(path) if path is not None else PRESETS_DIR / "quickstart.toml"
     raw = _read_toml(source)
+    return config_from_dict(raw, overrides, source=str(source))
+
+
+def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: str) -> SweepConfig:
+    """Apply `--set` overrides to a sweep given as a dict (a TOML file's tables) and validate it.
+
+    Raises UserError with one line naming `source` and the field when anything is wrong.
+    """
+    raw = copy.deepcopy(raw)
     for override in overrides:
         _apply_override(raw, override)
     try:

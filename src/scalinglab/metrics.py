@@ -15,6 +15,9 @@ class Metric:
     label: str  # short axis / column label, with unit
     description: str
     lower_is_better: bool = True
+    cost: bool = False  # a price of size: fitted as a pure power law (or with overhead), never as quality
+    grows_with_data: bool = False  # proportional to the examples a run trains on: fitted per example
+    fixed_overhead: bool = False  # a time with a per-call or per-step part that does not shrink with size
 
 
 _METRICS = [
@@ -39,8 +42,14 @@ _METRICS = [
     Metric("val_f1_macro_fold_std", "val macro-F1 std over folds", "Spread (std) of validation macro-F1 over cross-validation folds."),
     Metric("generalization_gap", "val - train loss (nats)", "Validation loss minus training loss: overfitting."),
     # Training cost
-    Metric("train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2)."),
-    Metric("train_seconds", "training time (s)", "Wall-clock seconds of the training loop, per-epoch evaluation included."),
+    Metric(
+        "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
+        cost=True, grows_with_data=True,
+    ),
+    Metric(
+        "train_seconds", "training time (s)", "Wall-clock seconds of the training loop, per-epoch evaluation included.",
+        cost=True, grows_with_data=True, fixed_overhead=True,
+    ),
     Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
     Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
     Metric(
@@ -59,13 +68,17 @@ _METRICS = [
         "peak_memory_bytes",
         "peak tensor memory (bytes)",
         "Most bytes of live tensors during the first training step: weights, gradients, optimizer state, activations.",
+        cost=True,
     ),
     # Inference cost and storage
-    Metric("latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1 (LM: one window)."),
+    Metric(
+        "latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1 (LM: one window).",
+        cost=True, fixed_overhead=True,
+    ),
     Metric("latency_ms_p95", "latency p95 (ms)", "95th-percentile wall milliseconds of one forward pass at batch 1."),
     Metric("inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False),
     Metric("inference_tokens_per_second", "inference tokens/s", "Language model: forward throughput on 32 windows at once.", False),
-    Metric("bytes_fp32", "bytes on disk (fp32)", "Size of the fp32 state_dict written with torch.save."),
+    Metric("bytes_fp32", "bytes on disk (fp32)", "Size of the fp32 state_dict written with torch.save.", cost=True),
     Metric("bytes_bf16", "bytes on disk (bf16)", "Size of the state_dict cast to bfloat16, written with torch.save."),
     Metric(
         "bytes_int8",
@@ -83,9 +96,52 @@ _METRICS = [
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRICS}
 
+# The costs a law is fitted to (and that a budget can limit), in the order the report shows them.
+COSTS: tuple[str, ...] = tuple(metric.name for metric in _METRICS if metric.cost)
+
+# Quality columns a user may optimise, in the order they are offered.
+QUALITY: tuple[str, ...] = ("val_loss", "val_accuracy", "val_f1_macro", "train_loss", "val_bits_per_byte")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A limit a recommendation respects: the cost column it bounds, in the budget's own unit."""
+
+    name: str  # also the command-line option, with '-' for '_'
+    column: str
+    per_column_unit: float  # budget units per unit of the column (1e-6: bytes -> MB)
+    help: str
+
+    @property
+    def option(self) -> str:
+        """The command-line option, e.g. --train-seconds."""
+        return "--" + self.name.replace("_", "-")
+
+
+BUDGETS: dict[str, Budget] = {
+    budget.name: budget
+    for budget in (
+        Budget("train_flops", "train_flops", 1.0, "Training compute budget, FLOPs."),
+        Budget("train_seconds", "train_seconds", 1.0, "Training time budget, seconds (as measured here)."),
+        Budget("latency_ms", "latency_ms_p50", 1.0, "Largest median latency at batch 1, milliseconds."),
+        Budget("memory_mb", "peak_memory_bytes", 1e-6, "Largest peak memory, MB (needs peak_memory_bytes measured)."),
+        Budget("storage_mb", "bytes_fp32", 1e-6, "Largest fp32 checkpoint, MB."),
+    )
+}
+
 RUN_IDENTITY = ("run_key", "status", "error", "worker", "seed")
 
 
 def label(name: str) -> str:
     """Human label with unit for a column; the column name itself when it is not a metric."""
     return METRICS[name].label if name in METRICS else name
+
+
+def short_label(name: str) -> str:
+    """The label without its unit, for running text: 'validation loss'."""
+    return label(name).split(" (")[0]
+
+
+def lower_is_better(name: str) -> bool:
+    """Whether smaller values of the column are better (unknown columns: yes, like a loss)."""
+    return METRICS[name].lower_is_better if name in METRICS else True

@@ -1,10 +1,14 @@
-"""Budgets -> the model size to train, and what each cost buys (the Pareto frontier).
+"""Budgets -> the model size and data size to train, and what each cost buys (the Pareto frontier).
 
-The recommendation never looks at runs directly: it evaluates the fitted laws of
-`scalinglab.analysis` on a dense grid of parameter counts, for every data size that has a quality
-law, so it can choose sizes that were never trained. Costs are predicted by their own laws, the
-candidates that fit every budget are kept, and the one with the best predicted metric wins.
-Data sizes are the trained ones: choosing an untrained data size needs a law in data as well.
+The recommendation never looks at runs directly: it evaluates the laws of one `Analysis` on a
+dense grid. With a joint law L(N, D) the grid spans parameters x data sizes up to the data
+available (so it may choose a data size never trained); without one, it spans parameters at
+each trained data size, with that size's own law. Costs come from their own laws, the candidates
+that fit every budget are kept, and the one with the best predicted metric wins.
+
+Extrapolation: by default the search goes up to 10x the largest trained size when the law has a
+resolved floor, and stays inside the trained range when it has none (such a law keeps promising
+gains forever). Asked to go further, it does, and the first warning says so.
 """
 
 from __future__ import annotations
@@ -14,23 +18,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis import FitOutcome, GroupFit, format_count, format_factor
+from scalinglab.analysis import Analysis
+from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.errors import UserError
-from scalinglab.metrics import METRICS, label
+from scalinglab.metrics import BUDGETS, label, lower_is_better
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
-MAX_EXTRAPOLATION = 10.0  # by default never recommend more than 10x the largest trained size
+MAX_EXTRAPOLATION = 10.0  # default search range for a law with a floor, as a multiple of the largest size
 SMALLEST_CONSIDERED = 0.1  # nor less than a tenth of the smallest
-POINTS_PER_DECADE = 200  # grid step of 1.2%: finer than any fit's uncertainty
-
-# Budget name -> (cost column it limits, budget units per unit of the column).
-BUDGETED_COSTS: dict[str, tuple[str, float]] = {
-    "train_flops": ("train_flops", 1.0),
-    "train_seconds": ("train_seconds", 1.0),
-    "latency_ms": ("latency_ms_p50", 1.0),
-    "memory_mb": ("peak_memory_bytes", 1e-6),
-    "storage_mb": ("bytes_fp32", 1e-6),
-}
+POINTS_PER_DECADE = 200  # grid step of 1.2% in parameters: finer than any fit's uncertainty
+DATA_POINTS = 25  # data sizes tried between the smallest trained and the data available
 
 
 @dataclass(frozen=True)
@@ -47,17 +44,28 @@ class Budgets:
         """The budgets that are set, by name."""
         return {name: value for name, value in asdict(self).items() if value is not None}
 
+    def check(self) -> None:
+        """UserError naming the first budget that is not a positive number, or when none is given."""
+        if not self.given():
+            raise UserError("give at least one budget, e.g. --train-seconds 60 or --train-flops 1e12")
+        for name, value in self.given().items():
+            if not value > 0:
+                raise UserError(f"{BUDGETS[name].option} {value:g}: a budget must be positive")
+
 
 @dataclass
 class Recommendation:
-    """The chosen size, its predicted metric with a 95% interval, and why it is not larger."""
+    """The chosen size and data size, the predicted metric with its 95% interval, which law
+    answered, and which budget stops a larger model. `warnings[0]` is the one to read first."""
 
     metric: str
     n_params: float
     group_by: str
-    group: float
+    train_size: float
     predicted: float
-    interval: tuple[float, float] | None
+    ci_low: float | None
+    ci_high: float | None
+    law: str
     binding: str
     usage: dict[str, dict[str, float]]  # budget -> {"predicted": cost, "limit": budget}
     extrapolation_factor: float
@@ -66,150 +74,184 @@ class Recommendation:
 
     def sentence(self) -> str:
         """The choice in plain words."""
-        interval = f" (95% CI {self.interval[0]:.3g} to {self.interval[1]:.3g})" if self.interval else ""
+        interval = f" (95% CI {self.ci_low:.3g} to {self.ci_high:.3g})" if self.ci_low is not None else ""
         return (
-            f"Train about {format_count(self.n_params)} parameters on {self.group_by} = {self.group:g}: predicted "
-            f"{label(self.metric)} {self.predicted:.3g}{interval}. What stops a larger model: {self.binding}."
+            f"Train about {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}: predicted "
+            f"{label(self.metric)} {self.predicted:.3g}{interval}, by the {self.law}. What stops a larger model: {self.binding}."
         )
+
+    def lines(self) -> list[str]:
+        """What to print: the warnings first (an extrapolation is never below the fold), then the choice."""
+        return [f"warning: {warning}" for warning in self.warnings] + [self.sentence()]
 
     def to_dict(self) -> dict:
         """JSON-ready: every number, and each frontier as a list of rows."""
         data = {name: getattr(self, name) for name in (
-            "metric", "n_params", "group_by", "group", "predicted", "binding", "usage", "extrapolation_factor", "warnings"
+            "n_params", "train_size", "predicted", "ci_low", "ci_high", "law", "binding", "metric", "group_by",
+            "usage", "extrapolation_factor", "warnings",
         )}
-        data["interval"] = list(self.interval) if self.interval else None
         data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
         return data
 
 
+class _Answerer:
+    """The quality law a recommendation evaluates: the joint law, or one law per trained data size."""
+
+    def __init__(self, analysis: Analysis):
+        self.analysis = analysis
+        self.joint = analysis.joint
+        self.name = ("joint law of size and data (chinchilla form)" if self.joint is not None
+                     else f"per-{analysis.group_by} law of size")
+
+    def n_range(self) -> tuple[float, float]:
+        if self.joint is not None:
+            return self.joint.n_range
+        fits = self.analysis.groups.fits
+        return min(f.x_range[0] for f in fits), max(f.x_range[1] for f in fits)
+
+    def has_floor(self) -> bool:
+        if self.joint is not None:
+            return self.joint.has_floor
+        return all(fit.has_floor for fit in self.analysis.groups.fits)
+
+    def grid(self, n_grid: np.ndarray) -> pd.DataFrame:
+        """Candidates: n_params, data size, predicted metric."""
+        if self.joint is not None:
+            available = self.analysis.data_available or self.joint.d_range[1]
+            trained = self.analysis.runs[self.analysis.group_by].unique()
+            sizes = np.unique(np.concatenate([np.geomspace(self.joint.d_range[0], available, DATA_POINTS),
+                                              trained[trained <= available]]))
+            n, d = (axis.ravel() for axis in np.meshgrid(n_grid, sizes))
+            return pd.DataFrame({"n_params": n, "group": d, "metric": self.joint.predict(n, d)})
+        tables = [pd.DataFrame({"n_params": n_grid, "group": fit.group, "metric": fit.predict(n_grid)})
+                  for fit in self.analysis.groups.fits]
+        return pd.concat(tables, ignore_index=True)
+
+    def interval(self, n: float, d: float) -> tuple[float, float] | None:
+        if self.joint is not None:
+            bounds = self.joint.predict_interval([n], [d])
+        else:
+            bounds = self.analysis.groups.quality_for(d).predict_interval([n])
+        return None if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
+
+    def extrapolation_factor(self, n: float, d: float) -> float:
+        if self.joint is not None:
+            return self.joint.extrapolation_factor(n, d)
+        return self.analysis.groups.quality_for(d).extrapolation_factor(n)
+
+
 def recommend(
-    outcome: FitOutcome,
+    analysis: Analysis,
     budgets: Budgets,
     *,
-    max_extrapolation: float = MAX_EXTRAPOLATION,
+    max_extrapolation: float | None = None,
     max_frontier_rows: int = 12,
 ) -> Recommendation:
     """The size (and data size) with the best predicted metric whose predicted costs fit `budgets`.
 
     Parameters
     ----------
-    outcome : FitOutcome
-        Quality laws per data size and cost laws, from `scalinglab.analysis.fit_metric_vs_params`.
+    analysis : Analysis
+        From `scalinglab.analyze`; its joint law answers when there is one.
     budgets : Budgets
         The limits; every one given needs a fitted law of its cost.
-    max_extrapolation : float
-        Largest size considered, as a multiple of the largest trained size.
+    max_extrapolation : float, optional
+        Largest size considered, as a multiple of the largest trained size. Default: 10 when the
+        law has a resolved floor, 1 (the trained range) when it has none.
     max_frontier_rows : int
         Rows kept in each Pareto-frontier table (spread evenly in log cost).
 
     Raises
     ------
     UserError
-        When no quality law was fitted, a budget's cost has no law, or no candidate fits.
+        When no quality law was fitted, a budget is not positive or its cost has no law, or no
+        candidate fits.
     """
-    if not outcome.fits:
-        reason = outcome.warnings[0] if outcome.warnings else "no runs"
+    budgets.check()
+    outcome = analysis.groups
+    if not outcome.fits and analysis.joint is None:
+        reason = analysis.warnings[0] if analysis.warnings else "no runs"
         raise UserError(f"no quality law could be fitted, so nothing can be recommended: {reason}")
     limits = budgets.given()
-    if not limits:
-        raise UserError("give at least one budget, e.g. --train-seconds 60 or --train-flops 1e12")
-    _check_cost_laws(outcome, limits)
-    candidates = candidate_table(outcome, limits, max_extrapolation=max_extrapolation)
+    _check_cost_laws(analysis, limits)
+    answerer = _Answerer(analysis)
+    if max_extrapolation is None:
+        max_extrapolation = MAX_EXTRAPOLATION if answerer.has_floor() else 1.0
+    candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation)
     feasible = candidates[candidates["within_budgets"]]
     if feasible.empty:
-        raise UserError(_nothing_fits_message(candidates, limits, outcome.fits[0].group_by))
-    metric = outcome.fits[0].metric
-    best_index = feasible[metric].idxmin() if _lower_is_better(metric) else feasible[metric].idxmax()
+        raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
+    best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
     best = candidates.loc[best_index]
-    fit = outcome.quality_for(best["group"])
-    interval = fit.predict_interval([best["n_params"]])
-    factor = fit.extrapolation_factor(best["n_params"])
+    n_params, data_size = float(best["n_params"]), float(best["group"])
+    interval = answerer.interval(n_params, data_size)
+    factor = answerer.extrapolation_factor(n_params, data_size)
     return Recommendation(
-        metric=metric,
-        n_params=float(best["n_params"]),
-        group_by=fit.group_by,
-        group=float(best["group"]),
-        predicted=float(best[metric]),
-        interval=(float(interval[0][0]), float(interval[1][0])) if interval else None,
+        metric=analysis.metric,
+        n_params=n_params,
+        group_by=analysis.group_by,
+        train_size=data_size,
+        predicted=float(best["metric"]),
+        ci_low=interval[0] if interval else None,
+        ci_high=interval[1] if interval else None,
+        law=answerer.name,
         binding=_binding(candidates, best_index, limits, max_extrapolation),
-        usage={
-            name: {"predicted": float(best[BUDGETED_COSTS[name][0]] * BUDGETED_COSTS[name][1]), "limit": limit}
-            for name, limit in limits.items()
-        },
+        usage={name: {"predicted": float(best[BUDGETS[name].column] * BUDGETS[name].per_column_unit), "limit": limit}
+               for name, limit in limits.items()},
         extrapolation_factor=factor,
-        warnings=_extrapolation_warnings(fit, best["n_params"], factor),
+        warnings=_extrapolation_warnings(answerer, n_params, factor),
         frontiers={
-            cost: pareto_frontier(candidates, outcome, cost, max_rows=max_frontier_rows, chosen=best_index)
+            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=best_index)
             for cost in outcome.costs
         },
     )
 
 
-def candidate_table(
-    outcome: FitOutcome, limits: dict[str, float], *, max_extrapolation: float = MAX_EXTRAPOLATION
-) -> pd.DataFrame:
-    """Every candidate (parameters x trained data size) with its predicted metric and costs.
+def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *,
+                    max_extrapolation: float) -> pd.DataFrame:
+    """Every candidate (parameters x data size) with its predicted metric and costs.
 
-    Columns: n_params, group, the metric, one column per cost with a law, within_budgets.
+    Columns: n_params, group (the data size), metric, one column per cost with a law, within_budgets.
     """
-    low = min(fit.x_range[0] for fit in outcome.fits) * SMALLEST_CONSIDERED
-    high = max(fit.x_range[1] for fit in outcome.fits) * max_extrapolation
+    n_low, n_high = answerer.n_range()
+    low, high = n_low * SMALLEST_CONSIDERED, n_high * max(1.0, max_extrapolation)
     n_grid = np.geomspace(low, high, int(np.log10(high / low) * POINTS_PER_DECADE) + 1)
-    tables = [_candidates_for(fit, outcome, n_grid) for fit in outcome.fits]
-    table = pd.concat(tables, ignore_index=True)
+    table = answerer.grid(n_grid)
+    for cost, law in analysis.groups.costs.items():
+        table[cost] = law.predict(table["n_params"].to_numpy(), table["group"].to_numpy())
     within = np.ones(len(table), dtype=bool)
     for name, limit in limits.items():
-        column, scale = BUDGETED_COSTS[name]
-        within &= table[column].to_numpy() * scale <= limit
+        budget = BUDGETS[name]
+        within &= table[budget.column].to_numpy() * budget.per_column_unit <= limit
     return table.assign(within_budgets=within)
 
 
-def _candidates_for(fit: GroupFit, outcome: FitOutcome, n_grid: np.ndarray) -> pd.DataFrame:
-    columns = {"n_params": n_grid, "group": np.full(len(n_grid), fit.group), fit.metric: fit.predict(n_grid)}
-    for cost in outcome.costs:
-        cost_fit = outcome.cost_for(cost, fit.group)
-        columns[cost] = cost_fit.predict(n_grid) if cost_fit is not None else np.full(len(n_grid), np.nan)
-    return pd.DataFrame(columns)
-
-
-def pareto_frontier(
-    candidates: pd.DataFrame, outcome: FitOutcome, cost: str, *, max_rows: int = 12, chosen=None
-) -> pd.DataFrame:
+def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Answerer, cost: str, *,
+                    max_rows: int = 12, chosen=None) -> pd.DataFrame:
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
     Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate always kept),
     cheapest first, with the metric's 95% interval and how far each row extrapolates.
     """
-    metric = outcome.fits[0].metric
     ordered = candidates.dropna(subset=[cost]).sort_values([cost, "n_params"])
-    score = ordered[metric] if _lower_is_better(metric) else -ordered[metric]
+    score = ordered["metric"] if analysis.lower_is_better else -ordered["metric"]
     best_so_far = score.cummin().shift(fill_value=np.inf)
     frontier = ordered[score < best_so_far]
     keep = _spread_evenly(np.log(frontier[cost].to_numpy()), max_rows)
     rows = frontier.iloc[keep]
     if chosen is not None and chosen in frontier.index and chosen not in rows.index:
         rows = pd.concat([rows, frontier.loc[[chosen]]]).sort_values(cost)
-    return _describe_rows(rows, outcome, metric, cost, chosen)
-
-
-def _describe_rows(rows: pd.DataFrame, outcome: FitOutcome, metric: str, cost: str, chosen) -> pd.DataFrame:
-    lows, highs, factors = [], [], []
-    for _, row in rows.iterrows():
-        fit = outcome.quality_for(row["group"])
-        interval = fit.predict_interval([row["n_params"]])
-        lows.append(interval[0][0] if interval else np.nan)
-        highs.append(interval[1][0] if interval else np.nan)
-        factors.append(fit.extrapolation_factor(row["n_params"]))
-    group_by = outcome.fits[0].group_by
+    intervals = [answerer.interval(row["n_params"], row["group"]) or (np.nan, np.nan) for _, row in rows.iterrows()]
+    metric = analysis.metric
     return pd.DataFrame({
         "n_params": rows["n_params"].to_numpy(),
-        group_by: rows["group"].to_numpy(),
+        analysis.group_by: rows["group"].to_numpy(),
         cost: rows[cost].to_numpy(),
-        metric: rows[metric].to_numpy(),
-        f"{metric}_low": lows,
-        f"{metric}_high": highs,
+        metric: rows["metric"].to_numpy(),
+        f"{metric}_low": [low for low, _ in intervals],
+        f"{metric}_high": [high for _, high in intervals],
         "within_budgets": rows["within_budgets"].to_numpy(),
-        "extrapolation_factor": factors,
+        "extrapolation_factor": [answerer.extrapolation_factor(r["n_params"], r["group"]) for _, r in rows.iterrows()],
         "chosen": rows.index == chosen,
     })
 
@@ -224,59 +266,56 @@ def _spread_evenly(log_cost: np.ndarray, max_rows: int) -> np.ndarray:
 def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max_extrapolation: float) -> str:
     """What stops the next larger size at the chosen data size."""
     best = candidates.loc[best_index]
-    same_group = candidates[candidates["group"] == best["group"]]
-    larger = same_group[same_group["n_params"] > best["n_params"]]
+    same_data = candidates[candidates["group"] == best["group"]]
+    larger = same_data[same_data["n_params"] > best["n_params"]]
     if larger.empty:
         if max_extrapolation <= 1:
-            return "nothing within the budgets: it is the largest size trained"
+            return "the search range (the largest size trained; --max-extrapolation X searches further)"
         return f"the search range (at most {max_extrapolation:g}x the largest trained size)"
     following = larger.iloc[0]
-    over = [
-        f"--{name.replace('_', '-')} {limit:g}"
-        for name, limit in limits.items()
-        if following[BUDGETED_COSTS[name][0]] * BUDGETED_COSTS[name][1] > limit
-    ]
+    over = [BUDGETS[name].option + f" {limit:g}" for name, limit in limits.items()
+            if following[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit]
     return " and ".join(over) if over else "nothing: the predicted metric stops improving beyond this size"
 
 
 def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:
     usage = np.zeros(len(candidates))
     for name, limit in limits.items():
-        column, scale = BUDGETED_COSTS[name]
-        usage = np.maximum(usage, candidates[column].to_numpy() * scale / limit)
+        usage = np.maximum(usage, candidates[BUDGETS[name].column].to_numpy() * BUDGETS[name].per_column_unit / limit)
     closest = candidates.iloc[int(np.argmin(usage))]
     needs = ", ".join(
-        f"{name.replace('_', '-')} {closest[BUDGETED_COSTS[name][0]] * BUDGETED_COSTS[name][1]:.3g}"
+        f"{BUDGETS[name].option[2:]} {closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit:.3g}"
         for name, limit in limits.items()
-        if closest[BUDGETED_COSTS[name][0]] * BUDGETED_COSTS[name][1] > limit
+        if closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
     )
-    budget = ", ".join(f"{name.replace('_', '-')} {limit:g}" for name, limit in limits.items())
+    budget = ", ".join(f"{BUDGETS[name].option[2:]} {limit:g}" for name, limit in limits.items())
     return (
         f"no model size fits the budget ({budget}): even the cheapest candidate, {format_count(closest['n_params'])} "
         f"parameters with {group_by} = {closest['group']:g}, needs {needs}; raise the budget"
     )
 
 
-def _check_cost_laws(outcome: FitOutcome, limits: dict[str, float]) -> None:
+def _check_cost_laws(analysis: Analysis, limits: dict[str, float]) -> None:
     for name in limits:
-        column = BUDGETED_COSTS[name][0]
-        missing = [fit.group for fit in outcome.fits if outcome.cost_for(column, fit.group) is None]
-        if column not in outcome.costs or missing:
-            raise UserError(
-                f"--{name.replace('_', '-')}: no law of {column} could be fitted from these runs "
-                "(not measured, or too few sizes)"
-            )
+        column = BUDGETS[name].column
+        if column not in analysis.groups.costs:
+            why = "not measured by these runs" if column not in analysis.frame else "too few sizes to fit it"
+            raise UserError(f"{BUDGETS[name].option}: no law of {column} could be fitted ({why})")
 
 
-def _extrapolation_warnings(fit: GroupFit, n_params: float, factor: float) -> list[str]:
+def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float) -> list[str]:
     if factor <= 1.0:
         return []
-    side = "beyond the largest" if n_params > fit.x_range[1] else "below the smallest"
-    message = f"the recommended size is {format_factor(factor)} {side} trained size ({format_count(fit.x_range[1 if n_params > fit.x_range[1] else 0])} parameters)"
+    low, high = answerer.n_range()
+    if n_params > high:
+        where = f"{format_factor(n_params / high)} beyond the largest trained size ({format_count(high)} parameters)"
+    elif n_params < low:
+        where = f"{format_factor(low / n_params)} below the smallest trained size ({format_count(low)} parameters)"
+    else:
+        where = f"{format_factor(factor)} outside the trained data sizes"
+    if n_params > high and not answerer.has_floor():
+        return [f"extrapolating a law with no resolved floor: the recommended size is {where}, where such a law "
+                "keeps promising gains that may not exist; train it to check"]
     if factor > FAR_EXTRAPOLATION:
-        return [f"{message}: far outside what was trained, so treat its prediction as a guess and train it to check"]
-    return [f"{message}: extrapolated by the law"]
-
-
-def _lower_is_better(metric: str) -> bool:
-    return METRICS[metric].lower_is_better if metric in METRICS else True
+        return [f"the recommendation is {where}: far outside what was trained, so treat its prediction as a guess and train it to check"]
+    return [f"the recommendation is {where}: extrapolated by the law"]

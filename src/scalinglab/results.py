@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
@@ -11,6 +13,7 @@ from scalinglab.store import Store
 # Settings that are the same for every run of a sweep still appear: the frame is self-describing.
 _DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
 _TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
+SETTING_COLUMNS = _DATA_COLUMNS + _TRAINING_COLUMNS
 
 
 def results_frame(store: Store) -> pd.DataFrame:
@@ -51,8 +54,11 @@ def curves_frame(store: Store) -> pd.DataFrame:
 
 
 def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the runs that finished with status ok."""
-    return frame[frame["status"] == "ok"] if len(frame) else frame
+    """Only the runs that finished with status ok (every row of a frame without a status column,
+    such as a user's own table of finished runs)."""
+    if not len(frame) or "status" not in frame:
+        return frame
+    return frame[frame["status"] == "ok"]
 
 
 def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,6 +77,67 @@ def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
     std = grouped[metrics].std(ddof=1).add_suffix("_std")
     count = grouped.size().rename("n_seeds")
     return pd.concat([mean, std, count], axis=1).reset_index()
+
+
+def swept_settings(frame: pd.DataFrame, *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Data and training settings with more than one value among the ok runs, besides `exclude`
+    and the learning rate (which `best_lr` resolves per configuration)."""
+    runs = ok_runs(frame)
+    return [c for c in SETTING_COLUMNS if c in runs and c not in exclude and c != "lr"
+            and runs[c].nunique(dropna=True) > 1]
+
+
+def size_axes(frame: pd.DataFrame) -> list[str]:
+    """The family's own size axes (width, depth, ...): the columns between `family` and the settings."""
+    known = set(SETTING_COLUMNS) | set(METRICS) | set(RUN_IDENTITY) | {"family", "best_lr"}
+    return [c for c in frame.columns if c not in known]
+
+
+def configuration_means(runs: pd.DataFrame, metric: str, columns: list[str]) -> pd.DataFrame:
+    """One row per configuration (distinct values of `columns`): the seed mean of `metric`, of every
+    other metric present, and `n_seeds`. Resampling these rows resamples whole configurations."""
+    metrics = [c for c in runs.columns if c in METRICS and c not in columns]
+    grouped = runs.groupby(columns, dropna=False, sort=True)
+    means = grouped[metrics].mean()
+    return means.assign(n_seeds=grouped.size()).reset_index()
+
+
+def load_results(out) -> tuple[pd.DataFrame, dict | None]:
+    """The results frame and stored configuration of the sweep at `out` (a folder or .sqlite file).
+
+    Raises UserError when there is no store there or it holds no runs, so that nothing is
+    created by merely asking.
+    """
+    from scalinglab.errors import UserError
+    from scalinglab.store import open_store
+
+    database = stored_database(out)
+    store = open_store(database)
+    try:
+        frame, config = results_frame(store), store.config()
+    finally:
+        store.close()
+    if frame.empty:
+        raise UserError(f"{database}: the store holds no runs yet")
+    return frame, config
+
+
+def stored_database(out) -> Path:
+    """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
+    from scalinglab.errors import UserError
+    from scalinglab.store import STORE_FILENAME
+
+    out = Path(out)
+    database = out if out.suffix in {".sqlite", ".db"} else out / STORE_FILENAME
+    if not database.is_file():
+        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run `scalinglab run` first")
+    return database
+
+
+def output_folder(out) -> Path:
+    """The folder that holds the sweep's store and the files written from it."""
+    out = Path(out)
+    return out.parent if out.suffix in {".sqlite", ".db"} else out
 
 
 def _flatten(run) -> dict:

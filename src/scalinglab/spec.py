@@ -65,6 +65,8 @@ class RunLimits(_Frozen):
 
     max_seconds: float | None = None
     latency_repeats: int = 50
+    # The quality metric a user's objective must return (objective mode; built-in runs measure it).
+    metric: str = "val_loss"
 
 
 class RunSpec(_Frozen):
@@ -74,11 +76,18 @@ class RunSpec(_Frozen):
     training: TrainingSpec
     seed: int
     limits: RunLimits = RunLimits()
+    # Objective mode: "module:function", the user's training function that runs this spec.
+    objective: str | None = None
 
     @property
     def run_key(self) -> str:
-        """Stable 16-hex-digit hash of everything that changes the result."""
-        identity = self.model_dump(mode="json", exclude={"limits"})
+        """Stable 16-hex-digit hash of everything that changes the result.
+
+        A field added after the first release is hashed only when it differs from its default,
+        so the runs of older stores keep their keys.
+        """
+        at_default = {name for name in _ADDED_FIELDS if getattr(self, name) == type(self).model_fields[name].default}
+        identity = self.model_dump(mode="json", exclude={"limits", *at_default})
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -87,6 +96,9 @@ class RunSpec(_Frozen):
         size = " ".join(f"{axis}={value}" for axis, value in self.size.items())
         n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
         return f"{self.family} {size}{n} seed={self.seed}"
+
+
+_ADDED_FIELDS = ("objective",)
 
 
 @dataclass

@@ -44,6 +44,8 @@ def reference_prediction(name, params, x):
         return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (
             -p["c1"] * p["f1"]
         )
+    if name == "shifted_power":
+        return p["E"] + p["A"] * (x[:, 0] + p["x0"]) ** -p["alpha"]
     raise AssertionError(name)
 
 
@@ -53,4 +55,5 @@ EXAMPLE_PARAMS = {
     "chinchilla": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
     "kaplan": {"Nc": 6.4e13, "Dc": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
     "bnsl": {"E": 0.2, "A": 8.0, "c0": 0.1, "c1": 0.4, "d1": 1e5, "f1": 0.5},
+    "shifted_power": {"E": 0.3, "A": 50.0, "alpha": 0.4, "x0": 3e4},
 }

@@ -17,8 +17,8 @@ def example_inputs(form, n=40):
     return np.column_stack([np.geomspace(1e6, 1e10, n), RNG.permutation(np.geomspace(1e8, 1e12, n))])
 
 
-def test_the_five_forms_are_registered_under_their_names():
-    assert list(FORMS) == ["power", "powerlaw", "chinchilla", "kaplan", "bnsl"]
+def test_the_six_forms_are_registered_under_their_names():
+    assert list(FORMS) == ["power", "powerlaw", "chinchilla", "kaplan", "bnsl", "shifted_power"]
     assert FORMS["chinchilla"].inputs == ("N", "D")
     assert FORMS["power"].public_names == ["E", "A", "alpha"]
 
@@ -50,6 +50,22 @@ def test_jacobian_matches_central_differences(name):
         down[:, j] -= step
         numeric = (form.log_predict(up, log_x) - form.log_predict(down, log_x)) / (2 * step)
         np.testing.assert_allclose(np.broadcast_to(column, pred.shape), numeric, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", [name for name, form in FORMS.items() if form.scale_index])
+def test_separable_terms_add_up_to_the_prediction(name):
+    # Variable projection relies on y = sum of the terms, each carrying its own scale parameter.
+    form = FORMS[name]
+    log_x = np.log(example_inputs(form))
+    theta = form.to_internal(EXAMPLE_PARAMS[name])[None, :]
+    terms = form.log_terms(theta, log_x)
+    total = sum(np.exp(np.broadcast_to(term, (1, len(log_x)))) for term in terms)
+    np.testing.assert_allclose(np.log(total), form.log_predict(theta, log_x), rtol=1e-12)
+    for k, index in enumerate(form.scale_index):
+        shifted = theta.copy()
+        shifted[:, index] += 1.0
+        ratio = np.exp(np.broadcast_to(form.log_terms(shifted, log_x)[k] - terms[k], (1, len(log_x))))
+        np.testing.assert_allclose(ratio, np.e, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", list(FORMS))

@@ -1,6 +1,10 @@
-"""The typer application every command module registers on."""
+"""The typer application every command module registers on, and the console it logs to."""
+
+import logging
 
 import typer
+from rich.console import Console
+from rich.logging import RichHandler
 
 app = typer.Typer(
     add_completion=False,
@@ -9,7 +13,21 @@ app = typer.Typer(
     help="Sweep model sizes x data sizes, measure every run, fit scaling laws, choose a size.",
 )
 
+# stderr, so stdout carries only what a command outputs; progress bars share it with the log.
+console = Console(stderr=True)
+
+_handler = RichHandler(console=console, show_path=False, show_time=False, rich_tracebacks=False)
+
 
 @app.callback()
 def _root() -> None:
     """Sweep model sizes x data sizes, measure every run, fit scaling laws, choose a size."""
+    show_logs()
+
+
+def show_logs(level: int = logging.INFO) -> None:
+    """Render the `scalinglab` logger's records at `level` and above on the console (through rich)."""
+    logger = logging.getLogger("scalinglab")
+    if _handler not in logger.handlers:
+        logger.addHandler(_handler)
+    logger.setLevel(level)

@@ -14,6 +14,7 @@ from scalinglab.errors import UserError
 from scalinglab.fit import (
     FORMS,
     ScalingLaw,
+    isoflop_analysis,
     backtest,
     compute_optimal,
     derive_columns,
@@ -45,6 +46,10 @@ def fit_command(
         None, help="Joint laws: FLOP budgets for the compute-optimal N and D, e.g. 1e21,5.76e23."
     ),
     flops_per_param_token: float = typer.Option(6.0, help="FLOP model C = K*N*D: this is K."),
+    isoflop: str | None = typer.Option(
+        None, help="Approach 2 instead of a law: the column of training FLOPs; runs within 0.05 decades of "
+        "it form a compute group, each group's loss is fitted by a parabola in log N (the first x column)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
 ) -> None:
@@ -54,6 +59,11 @@ def fit_command(
     if where:
         table = filter_rows(table, where, what="--where")
     x_names = [name.strip() for name in x.split(",") if name.strip()]
+    if isoflop is not None:
+        result = isoflop_analysis(table, n=x_names[0], loss=y, compute=isoflop, flop_model=flops_per_param_token,
+                                  n_bootstrap=bootstrap, random_state=seed, level=level)
+        _print_isoflop(result, json_output)
+        return
     law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=bootstrap, random_state=seed,
                      ci_level=level)
     test = None
@@ -76,6 +86,28 @@ def fit_command(
         print(json.dumps(_as_json(law, test, allocation, out), indent=2))
     else:
         _print_tables(law, test, allocation, out)
+
+
+def _print_isoflop(result, json_output: bool) -> None:
+    if json_output:
+        print(json.dumps({"groups": _records(result.groups), "exponents": _records(result.exponents)}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    groups = Table(title="IsoFLOP profiles (approach 2): the vertex of each compute group", title_justify="left")
+    columns = [c for c in ("compute", "n_runs", "N_opt", "N_opt_low", "N_opt_high", "D_opt", "loss_opt", "note")
+               if c in result.groups]
+    for column in columns:
+        groups.add_column(column, justify="right")
+    for row in result.groups.to_dict(orient="records"):
+        groups.add_row(*(_number(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns))
+    console.print(groups)
+    for row in result.exponents.to_dict(orient="records"):
+        interval = f" ({_number(row['ci_low'], 3)} to {_number(row['ci_high'], 3)})" if "ci_low" in row else ""
+        what = "N_opt" if row["name"] == "a" else "D_opt"
+        console.print(f"{what} ~ C^{row['name']}: {row['name']} = {_number(row['value'], 4)}{interval}")
 
 
 def _read_table(path: Path) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,12 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.logging import RichHandler
 from rich.table import Table
 
-from scalinglab.cli.app import app
-
-console = Console(stderr=True)
+from scalinglab.cli.app import app, console, show_logs
+from scalinglab.diagnostics import debug_enabled, enable_debug
 
 
 @app.command()
@@ -32,22 +29,26 @@ def run(
         Optional[str], typer.Option(help="Ray cluster to join: auto or HOST:PORT (implies --executor ray).")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar and no per-run log lines.")] = False,
+    debug: Annotated[
+        bool, typer.Option(help="Raise a run's exception with its traceback instead of recording it (also SCALINGLAB_DEBUG=1).")
+    ] = False,
 ) -> None:
     """Train every run of the sweep that is not stored yet, fit the law, write runs.csv and report.html.
 
     Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
     output folder (the two share the runs).
     """
-    from scalinglab.config import load_config
+    from scalinglab.api import run_config, sweep_config
     from scalinglab.store import open_store
-    from scalinglab.sweep import run_sweep
 
-    overrides = [*set_, *([f"output={_toml_string(out)}"] if out is not None else []), *_execution_overrides(executor, workers, address)]
-    config = load_config(sweep_file, overrides)
+    if debug:
+        enable_debug()
+    show_logs(level=logging.WARNING if quiet else logging.DEBUG if debug_enabled() else logging.INFO)
+    config = sweep_config(sweep_file, overrides=set_, out=out, executor=executor, workers=workers, address=address)
     store = open_store(config.output)
     try:
         with _ProgressBar(enabled=not quiet) as progress:
-            outcome = run_sweep(config, store, retry_failed=retry_failed, progress=progress)
+            outcome = run_config(config, store, retry_failed=retry_failed, progress=progress)
         console.print(
             f"{outcome.planned} runs planned, {outcome.already_stored} already stored, {outcome.trained} trained"
             + "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
@@ -67,40 +68,22 @@ def _compress(output: Path) -> None:
                   + "".join(f", {count} {status}" for status, count in sorted(done.by_status.items())))
 
 
-def _execution_overrides(executor: str | None, workers: int | None, address: str | None) -> list[str]:
-    """The command-line execution options as `--set` overrides, so one validator checks both."""
-    if address is not None and executor is None:
-        executor = "ray"
-    given = {"executor": executor, "workers": workers, "address": address}
-    return [f"execution.{name}={_toml_string(value) if isinstance(value, str) else value}"
-            for name, value in given.items() if value is not None]
-
-
-def _toml_string(value) -> str:
-    """A TOML basic string (JSON's quoting is valid TOML), so quotes and backslashes survive."""
-    return json.dumps(str(value))
-
-
 def _summarise(config, store) -> None:
-    from scalinglab.analysis import describe_fit, fit_metric_vs_params
+    from scalinglab.analysis import analyze
+    from scalinglab.analysis.sentences import summary_lines
     from scalinglab.report import write_report
     from scalinglab.report.html import size_table
     from scalinglab.results import results_frame
 
     frame = results_frame(store)
     frame.to_csv(config.output / "runs.csv", index=False)
-    fit = fit_metric_vs_params(frame, metric=config.fit.metric, x=config.fit.x, group_by=config.fit.group_by)
-    _print_table(size_table(frame))
-    for group_fit in fit.fits:
-        console.print(describe_fit(group_fit))
-    for warning in fit.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+    analysis = analyze(frame, config=config.model_dump(mode="json"))
+    _print_table(size_table(analysis))
+    for line in summary_lines(analysis):
+        console.print(line)
     from scalinglab.compress.verdict import compressions_frame
 
-    report = write_report(
-        config.output / "report.html", title=config.name, frame=frame, fit=fit, config=config.model_dump(mode="json"),
-        compressions=compressions_frame(store),
-    )
+    report = write_report(config.output / "report.html", analysis, compressions=compressions_frame(store))
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
 
@@ -139,7 +122,7 @@ def _cell(value, *, as_count: bool) -> str:
 
 class _ProgressBar:
     """Rich progress bar fed by the driver's SweepProgress callbacks: runs done/total, the run
-    being trained, ETA. Log records print above the bar instead of breaking it."""
+    being trained, ETA. Log records (rendered on the same console) print above the bar."""
 
     def __init__(self, *, enabled: bool) -> None:
         self._enabled = enabled
@@ -156,15 +139,11 @@ class _ProgressBar:
         )
         self._task = None
         self._running: dict[str, str] = {}
-        self._log_handler = RichHandler(console=console, show_path=False, show_time=False)
 
     def __enter__(self) -> _ProgressBar:
-        if self._enabled:
-            logging.getLogger("scalinglab").addHandler(self._log_handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        logging.getLogger("scalinglab").removeHandler(self._log_handler)
         if self._task is not None:
             self._progress.__exit__(*exc)
 

@@ -27,7 +27,7 @@ class BacktestResult:
         The law fitted on the training rows.
     held_out : DataFrame
         The held-out rows with ``predicted``, ``log_error`` (log predicted - log observed) and,
-        with a bootstrap, ``low`` / ``high`` (observation interval) and ``inside``.
+        with a bootstrap, ``low`` / ``high`` (prediction interval) and ``inside``.
     rmse_log : float
         Root mean square of ``log_error`` over the held-out rows.
     coverage : float or None
@@ -102,7 +102,7 @@ def backtest(
     holdout : int or str
         The k largest sizes, or a condition selecting the training rows (``"N < 1e9"``).
     level : float
-        Coverage of the observation intervals checked.
+        Coverage of the prediction intervals checked.
     """
     x_names = as_column_list(x)
     train, test = split_holdout(data, x_names[0], holdout)
@@ -114,7 +114,7 @@ def backtest(
     held_out["log_error"] = np.log(predicted) - np.log(observed)
     coverage = None
     if fitted.bootstrap_theta_ is not None:
-        low, high = fitted.predict_interval(test, level, kind="observation")
+        low, high = fitted.predict_interval(test, level, kind="prediction")
         held_out["low"], held_out["high"] = low, high
         held_out["inside"] = (low <= observed) & (observed <= high)
         coverage = float(held_out["inside"].mean())

@@ -22,10 +22,19 @@ inside, which converges in a few steps once they are identified (the idea of Mad
 Nielsen's finite algorithm for Huber regression). Reweighting alone needs hundreds of
 iterations near an L1-like optimum. A step is kept only when it lowers the true objective;
 lambda shrinks after a kept step and grows after a rejected one, per start.
+
+Variable projection of the starts. For a separable form, y = sum_k c_k * term_k(x; rest), the
+scales c_k = exp(scale_k) enter linearly: for fixed exponents the best scales follow from a
+small non-negative least-squares problem on relative residuals (y_hat - y) / y, which is the
+log residual to first order. ``profile_scales`` replaces the scales of every start by these,
+so starts that differ only in their scales (5 x 6 x 6 of the 4,500 of Chinchilla's grid, for
+each pair of exponents) become one: the search runs over the exponents only, and the few
+profiled starts are then optimised jointly (scales and exponents) on the true Huber objective.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +43,10 @@ from scalinglab.errors import UserError
 from scalinglab.fit.forms import Form
 
 DEFAULT_HUBER_DELTA = 1e-3
+
+# A race round that lowers the best objective by less than this (relative) ends the race;
+# L-BFGS-B then polishes the best start.
+_RACE_RTOL = 1e-6
 
 # Starts x points optimised in one batch; bounds the size of each temporary array (~12 MB).
 _MAX_CELLS_PER_BATCH = 1_500_000
@@ -288,10 +301,11 @@ def _levenberg_marquardt_batch(problem, theta, weights, max_iter, rtol):
     return theta, final_loss
 
 
-def polish(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, float]:
+def polish(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, float, tuple[bool, str]]:
     """Refine one parameter vector with SciPy's L-BFGS-B (analytic gradient), as the paper does.
 
-    Returns the refined parameters and objective, or the input if refinement did not help.
+    Returns the refined parameters and objective (or the input if refinement did not help),
+    and (converged, message) as L-BFGS-B reports them.
     """
     from scipy.optimize import minimize  # imported here: it costs half a second at start-up
 
@@ -313,9 +327,81 @@ def polish(problem: Problem, theta: np.ndarray) -> tuple[np.ndarray, float]:
         bounds=list(zip(lower, upper)),
         options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000},
     )
+    status = (bool(result.success), str(result.message))
     if np.isfinite(result.fun) and result.fun < start_loss:
-        return result.x, float(result.fun)
-    return theta, start_loss
+        return result.x, float(result.fun), status
+    return theta, start_loss, status
+
+
+def _nnls_by_support(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Non-negative least squares min ||B c - 1||^2, c >= 0, for S problems of K <= 4 unknowns.
+
+    From the normal equations (gram = B^T B, (S, K, K); rhs = B^T 1, (S, K)): the solution is
+    the unconstrained optimum on its own support, so every support is solved in one batch and
+    the best non-negative one kept (2^K - 1 small solves instead of an active-set loop).
+
+    Returns
+    -------
+    ndarray of shape (S, K), zero outside the chosen support.
+    """
+    n_problems, n_terms = rhs.shape
+    best = np.zeros((n_problems, n_terms))
+    best_value = np.zeros(n_problems)  # c = 0 gives ||1||^2 - 0: the objective less that constant
+    ridge = 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-300
+    for size in range(1, n_terms + 1):
+        for support in itertools.combinations(range(n_terms), size):
+            index = np.array(support)
+            sub_gram = gram[:, index[:, None], index[None, :]] + ridge * np.eye(size)
+            sub_rhs = rhs[:, index]
+            with np.errstate(invalid="ignore", over="ignore"):
+                coefficients = np.linalg.solve(sub_gram, sub_rhs[:, :, None])[:, :, 0]
+                value = -np.einsum("sk,sk->s", coefficients, sub_rhs)  # c.Gc - 2 c.b at the optimum
+            better = (coefficients > 0).all(axis=1) & np.isfinite(value) & (value < best_value)
+            best[better] = 0.0
+            best[np.ix_(better, index)] = coefficients[better]
+            best_value[better] = value[better]
+    return best
+
+
+def profile_scales(problem: Problem, starts: np.ndarray) -> np.ndarray:
+    """Starts of a separable form with their scales replaced by the profiled optimum.
+
+    Starts that differ only in their scale parameters collapse into one (see the module
+    docstring). Forms that are not separable get their starts back unchanged.
+
+    Parameters
+    ----------
+    problem : Problem
+        Data and form.
+    starts : ndarray of shape (S, p)
+        Internal parameters.
+
+    Returns
+    -------
+    ndarray of shape (S', p), S' <= S, in the order of first appearance.
+    """
+    form = problem.form
+    if not form.scale_index:
+        return starts
+    scale_index = list(form.scale_index)
+    theta = np.array(starts, dtype=float, copy=True)
+    theta[:, scale_index] = 0.0
+    _, first = np.unique(np.delete(theta, scale_index, axis=1), axis=0, return_index=True)
+    theta = problem.clip(theta[np.sort(first)])
+    n_starts, n_points = theta.shape[0], len(problem.log_y)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        # Term k over y: the relative residual is sum_k c_k term_k / y - 1.
+        log_relative = [
+            np.broadcast_to(term, (n_starts, n_points)) - problem.log_y
+            for term in form.log_terms(theta, problem.log_x)
+        ]
+        basis = np.exp(np.clip(np.stack(log_relative, axis=2), -700.0, 700.0))
+        gram = np.einsum("snk,snl->skl", basis, basis)
+        rhs = basis.sum(axis=1)
+    coefficients = _nnls_by_support(gram, rhs)
+    # A term the least squares drops starts negligible (1e-12 of y), not at log(0).
+    theta[:, scale_index] = np.log(np.maximum(coefficients, 1e-12))
+    return problem.clip(theta)
 
 
 @dataclass(frozen=True)
@@ -329,12 +415,29 @@ class MultiStartResult:
     loss : float
         Objective at ``theta``.
     n_starts : int
-        Number of starting points tried.
+        Number of starting points given (before profiling).
+    n_optimised : int
+        Starts actually optimised: after profiling the scales of a separable form, starts that
+        shared their exponents count once.
+    n_at_best : int
+        Of the starts run to convergence, how many reached the best objective (within a
+        relative 1e-6): one alone is a warning sign of a rugged objective.
+    n_converged_runs : int
+        Starts run to convergence (the survivors of successive halving).
+    converged : bool
+        Whether the final local optimisation (L-BFGS-B) reported convergence.
+    message : str
+        Why it stopped, in the optimiser's words.
     """
 
     theta: np.ndarray
     loss: float
     n_starts: int
+    n_optimised: int = 0
+    n_at_best: int = 1
+    n_converged_runs: int = 1
+    converged: bool = True
+    message: str = ""
 
 
 def fit_multistart(
@@ -344,13 +447,18 @@ def fit_multistart(
     round_iter: int = 2,
     shrink: int = 3,
     min_keep: int = 24,
+    race_iter: int = 25,
+    race_margin: float = 0.5,
 ) -> MultiStartResult:
     """Fit from every start at once, dropping the least promising ones as the fit proceeds.
 
     Successive halving: all starts take ``round_iter`` batched iterations, the best
-    1/``shrink`` of them go on, and so on until ``min_keep`` remain; those run to convergence
-    and the best is polished with L-BFGS-B. Starts far from any good basin cost a few cheap
-    iterations instead of a full local optimisation each.
+    1/``shrink`` of them go on, and so on until ``min_keep`` remain. Those race: after each
+    ``race_iter`` iterations a start whose objective is more than ``1 + race_margin`` times the
+    best one's leaves (the best three always stay), so a start crawling along a flat valley
+    does not hold the batch for hundreds of iterations. The rest run to convergence and the
+    best is polished with L-BFGS-B. The starts of a separable form are first reduced by
+    :func:`profile_scales`.
 
     Parameters
     ----------
@@ -360,18 +468,80 @@ def fit_multistart(
         Starting points (internal parameters).
     round_iter, shrink, min_keep : int
         Iterations per round, the factor by which each round cuts the starts, and how many
-        starts are run to convergence.
+        starts enter the race.
+    race_iter, race_margin
+        Iterations between two cuts of the race, and how much worse than the best a start may be.
+
+    Raises
+    ------
+    UserError
+        When no start gives a finite objective.
     """
-    candidates = np.asarray(starts, dtype=float)
+    candidates = profile_scales(problem, np.asarray(starts, dtype=float))
+    n_optimised = len(candidates)
     while len(candidates) > min_keep:
         candidates, loss = levenberg_marquardt(problem, candidates, max_iter=round_iter)
         n_keep = max(min_keep, len(candidates) // shrink)
         candidates = candidates[np.argsort(loss, kind="stable")[:n_keep]]
-    refined, refined_loss = levenberg_marquardt(problem, candidates)
+    refined, refined_loss = _race(problem, candidates, race_iter, race_margin)
     if not np.isfinite(refined_loss).any():
         raise UserError(
             f"form {problem.form.name!r}: no starting point gives a finite loss on these data; "
             "check the columns or pass start_grid="
         )
-    theta, loss = polish(problem, refined[int(np.argmin(refined_loss))])
-    return MultiStartResult(theta=theta, loss=loss, n_starts=len(starts))
+    theta, loss, (polished, message) = polish(problem, refined[int(np.argmin(refined_loss))])
+    converged, message = _convergence(problem, theta, polished, message)
+    finite = refined_loss[np.isfinite(refined_loss)]
+    n_at_best = int(np.sum(finite <= loss + 1e-6 * abs(loss) + 1e-12))
+    return MultiStartResult(
+        theta=theta, loss=loss, n_starts=len(starts), n_optimised=n_optimised,
+        n_at_best=max(1, n_at_best), n_converged_runs=len(refined), converged=converged,
+        message=message,
+    )
+
+
+def _race(problem: Problem, candidates: np.ndarray, race_iter: int, margin: float):
+    """Run the starts to convergence, cutting those far behind the best every ``race_iter`` steps.
+
+    The race ends when no start is left, or when a whole round lowered the best objective by
+    less than ``_RACE_RTOL`` relative: what remains is then crawling along a flat valley (a
+    floor E sliding towards 0, say) at no visible gain.
+    """
+    finished_theta, finished_loss = [], []
+    loss = problem.objective(candidates)
+    best = np.min(loss)
+    for _ in range(max(1, 500 // race_iter)):
+        theta, new_loss = levenberg_marquardt(problem, candidates, max_iter=race_iter)
+        stalled = new_loss >= loss * (1 - 1e-12)  # no progress in a whole round: converged
+        finished_theta.append(theta[stalled])
+        finished_loss.append(new_loss[stalled])
+        previous_best, best = best, np.min(np.concatenate([new_loss, *finished_loss]))
+        order = np.argsort(new_loss, kind="stable")
+        near = new_loss <= best * (1 + margin) + 1e-300
+        near[order[:3]] = True
+        going = near & ~stalled
+        candidates, loss = theta[going], new_loss[going]
+        if len(candidates) == 0 or best >= previous_best * (1 - _RACE_RTOL):
+            break
+    return (np.concatenate([*finished_theta, candidates]),
+            np.concatenate([*finished_loss, loss]))
+
+
+def _convergence(problem: Problem, theta: np.ndarray, polished: bool, message: str):
+    """(converged, why): L-BFGS-B's verdict, or a projected gradient negligible on the loss's scale.
+
+    L-BFGS-B reports a failed line search ("ABNORMAL") when started at an optimum of the
+    Huber loss, whose curvature jumps; the gradient then tells whether it is one.
+    """
+    if polished:
+        return True, message
+    weights = np.ones((1, len(problem.log_y)))
+    _, gradient, _, _ = _stationarity_terms(problem, theta[None, :], weights)
+    lower, upper = problem.bounds
+    gradient = gradient[0]
+    outward = ((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0))
+    largest = float(np.max(np.abs(np.where(outward, 0.0, gradient))))
+    tolerance = 1e-6 * problem.delta * len(problem.log_y)
+    if largest <= tolerance:
+        return True, f"projected gradient {largest:.2g} <= {tolerance:.2g} (L-BFGS-B: {message})"
+    return False, f"projected gradient {largest:.2g} > {tolerance:.2g} (L-BFGS-B: {message})"

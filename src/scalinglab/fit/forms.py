@@ -49,6 +49,10 @@ class Form:
     formula: str
     inputs: tuple[str, ...]
     params: tuple[Param, ...]
+    # Separable forms (y = sum_k exp(scale_k) * term_k(other parameters, x)) name the scale
+    # parameter of each term here and implement ``log_terms``; the fit then profiles the scales
+    # out of every start by non-negative least squares (variable projection, see fitter.py).
+    scale_index: tuple[int, ...] = ()
 
     @property
     def n_inputs(self) -> int:
@@ -102,6 +106,14 @@ class Form:
     def start_grid(self, log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
         """Default starting points for the multi-start fit, shape (S, p), internal parameters."""
         raise NotImplementedError
+
+    def log_terms(self, theta: np.ndarray, log_x: np.ndarray) -> list[np.ndarray]:
+        """Log of each additive term of y, arrays broadcastable to (S, n); separable forms only.
+
+        Term k includes its scale parameter ``theta[:, scale_index[k]]``, so that
+        log y = logsumexp(log_terms).
+        """
+        raise NotImplementedError(f"form {self.name!r} is not separable")
 
     def to_public(self, theta: np.ndarray) -> np.ndarray:
         """Map internal parameters (..., p) to published ones (exp of the log-scale ones)."""
@@ -183,6 +195,11 @@ class Power(Form):
         Param("a", "A", log_scale=True),
         Param("alpha", "alpha", (0.0, 10.0)),
     )
+    scale_index = (0, 1)
+
+    def log_terms(self, theta, log_x):
+        e, a, alpha = _columns(theta)
+        return [e, a - alpha * log_x[..., 0]]
 
     def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
         e, a, alpha = _columns(theta)
@@ -243,6 +260,11 @@ class Chinchilla(Form):
         Param("alpha", "alpha", (0.0, 10.0)),
         Param("beta", "beta", (0.0, 10.0)),
     )
+    scale_index = (0, 1, 2)
+
+    def log_terms(self, theta, log_x):
+        e, a, b, alpha, beta = _columns(theta)
+        return [e, a - alpha * log_x[..., 0], b - beta * log_x[..., 1]]
 
     def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
         e, a, b, alpha, beta = _columns(theta)
@@ -323,6 +345,12 @@ class BrokenPowerLaw(Form):
         Param("log_d1", "d1", log_scale=True),
         Param("f1", "f1", (1e-2, 10.0)),
     )
+    scale_index = (0, 1)
+
+    def log_terms(self, theta, log_x):
+        e, a, c0, c1, log_d1, f1 = _columns(theta)
+        lx = log_x[..., 0]
+        return [e, a - c0 * lx - c1 * f1 * _softplus((lx - log_d1) / f1)]
 
     def bounds(self, log_x):
         lower, upper = super().bounds(log_x)
@@ -369,14 +397,76 @@ class BrokenPowerLaw(Form):
         return np.array(starts)
 
 
+class ShiftedPower(Form):
+    """y = E + A * (x + x0)^(-alpha): a power law whose start is shifted by x0.
+
+    For x >> x0 it is the plain power law; for x near x0 the curve flattens, the shape of a
+    learning curve whose first steps are spent leaving the initial plateau (Hestness et al.
+    2017's "small-data region"; the offset of Alabdulmohsin et al. 2022's estimators). In log
+    space: log y = LSE(e, a - alpha * log(x + x0)), log(x + x0) = logaddexp(log x, log x0).
+    """
+
+    name = "shifted_power"
+    formula = "y = E + A * (x + x0)^(-alpha)"
+    inputs = ("x",)
+    params = (
+        Param("e", "E", log_scale=True),
+        Param("a", "A", log_scale=True),
+        Param("alpha", "alpha", (0.0, 10.0)),
+        Param("log_x0", "x0", log_scale=True),
+    )
+    scale_index = (0, 1)
+
+    def bounds(self, log_x):
+        lower, upper = super().bounds(log_x)
+        # An offset far below the data is the plain power law; far above, a flat line.
+        lower[3], upper[3] = log_x[..., 0].min() - 10.0, log_x[..., 0].max()
+        return lower, upper
+
+    def log_terms(self, theta, log_x):
+        e, a, alpha, log_x0 = _columns(theta)
+        return [e, a - alpha * np.logaddexp(log_x[..., 0], log_x0)]
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, alpha, log_x0 = _columns(theta)
+        lx = log_x[..., 0]
+        shifted = np.logaddexp(lx, log_x0)
+        pred, softmax = _logsumexp([e, a - alpha * shifted], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_floor, w_decay = softmax
+        return pred, [w_floor, w_decay, -w_decay * shifted,
+                      -w_decay * alpha * _sigmoid(log_x0 - lx)]
+
+    def start_grid(self, log_x, log_y):
+        lx = log_x[..., 0]
+        lx_median, ly_median = np.median(lx), np.median(log_y)
+        starts = []
+        for e, alpha, log_x0 in itertools.product(
+            _floor_fractions_grid(log_y), (0.1, 0.3, 0.6, 1.2), (lx.min() - 3.0, lx.min(), lx_median)
+        ):
+            decay_at_median = alpha * np.logaddexp(lx_median, log_x0)
+            starts.append((e, _intercept_through_median(e, ly_median, decay_at_median), alpha, log_x0))
+        return np.array(starts)
+
+
 FORMS: dict[str, Form] = {
-    form.name: form for form in (Power(), PurePowerLaw(), Chinchilla(), Kaplan(), BrokenPowerLaw())
+    form.name: form
+    for form in (Power(), PurePowerLaw(), Chinchilla(), Kaplan(), BrokenPowerLaw(), ShiftedPower())
 }
+
+# Candidates of form="auto", for one input: chosen by how well each extrapolates on the data.
+AUTO = "auto"
+AUTO_CANDIDATES = ("power", "shifted_power", "bnsl")
 
 
 def get_form(name: str) -> Form:
-    """Look up a form by name; an unknown name is a UserError listing the known ones."""
+    """Look up a form by name; an unknown name is a UserError listing the known ones.
+
+    "auto" is not a form but a choice among ``AUTO_CANDIDATES`` made by ``ScalingLaw.fit``.
+    """
     try:
         return FORMS[name]
     except KeyError:
-        raise UserError(f"unknown form {name!r}; choose one of {', '.join(FORMS)}") from None
+        known = ", ".join([*FORMS, AUTO])
+        raise UserError(f"unknown form {name!r}; choose one of {known}") from None

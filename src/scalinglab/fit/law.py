@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
-from scalinglab.fit.bootstrap import percentile_interval, refit_replicates, resample_counts
+from scalinglab.fit.bootstrap import percentile_interval, refit_replicates
 from scalinglab.fit.data import as_column_list, log_design, log_inputs_of_array
+from scalinglab.fit.diagnostics import diagnose
 from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA, Problem, fit_multistart
-from scalinglab.fit.forms import Form, get_form
+from scalinglab.fit.forms import AUTO, Form, get_form
+from scalinglab.fit.intervals import (
+    calibrate,
+    distance_beyond,
+    group_ids,
+    noise_pool,
+    resample_group_counts,
+)
+from scalinglab.fit.select import choose_form
+
+logger = logging.getLogger("scalinglab.fit.law")
+INTERVAL_KINDS = ("prediction", "mean", "observation")
 
 
 class ScalingLaw:
@@ -20,12 +33,16 @@ class ScalingLaw:
 
     The fit minimises the Huber loss of log residuals, summed over rows, from every point of
     the form's start grid at once, and polishes the best with L-BFGS-B (Hoffmann et al. 2022,
-    appendix D.2). The bootstrap resamples rows ``n_bootstrap`` times and refits each replicate.
+    appendix D.2). The bootstrap resamples whole groups of rows (model sizes by default)
+    ``n_bootstrap`` times and refits each replicate; backtests on the data calibrate how much
+    wider a prediction must be the further it extrapolates (see ``scalinglab.fit.intervals``).
 
     Parameters
     ----------
     form : str or Form
-        One of ``scalinglab.fit.FORMS``: "power", "powerlaw", "chinchilla", "kaplan", "bnsl".
+        One of ``scalinglab.fit.FORMS`` ("power", "powerlaw", "chinchilla", "kaplan", "bnsl",
+        "shifted_power"), or "auto" (one input only): the candidate that extrapolates best
+        on the data itself (see ``scalinglab.fit.select``); ``form_`` is the one chosen.
     huber_delta : float
         Huber delta on log residuals (default 1e-3, the paper's value).
     n_bootstrap : int
@@ -50,6 +67,12 @@ class ScalingLaw:
         One row of published parameters per bootstrap replicate.
     log_residuals_ : ndarray
         log(observed) - log(fitted) on the rows used for the fit.
+    form_choice_ : FormChoice or None
+        With form="auto": the chosen form and every candidate's extrapolation score.
+    diagnostics_ : Diagnostics
+        Convergence, starts at the best objective, parameter correlations, warnings.
+    calibration_ : Calibration or None
+        The backtests behind the extrapolation term of prediction intervals.
 
     Examples
     --------
@@ -85,7 +108,7 @@ class ScalingLaw:
             start_grid=self.start_grid,
         )
 
-    def fit(self, data: pd.DataFrame, x: str | Sequence[str], y: str) -> ScalingLaw:
+    def fit(self, data: pd.DataFrame, x: str | Sequence[str], y: str, *, groups=None) -> ScalingLaw:
         """Fit the law to the rows of ``data``.
 
         Parameters
@@ -96,32 +119,76 @@ class ScalingLaw:
             Input column(s), in the order the form takes them (``["N", "D"]`` for the joint forms).
         y : str
             Column to predict (a loss, or a cost such as seconds for "powerlaw").
+        groups : str or array-like, optional
+            Column name (or one label per row) of the groups the bootstrap resamples whole:
+            the runs, seeds or checkpoints of one model. Default: the first x column (model size).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        UserError
+            Bad options or columns, too few rows, form="auto" with more than one x column.
         """
-        form = self.form if isinstance(self.form, Form) else get_form(self.form)
         self._check_options()
         x_names = as_column_list(x)
+        form, choice = self._resolve_form(data, x_names, y)
         log_x, log_y = log_design(data, x_names, y, n_inputs=form.n_inputs, form_name=form.name)
         if len(log_y) < form.n_params:
             raise UserError(
                 f"form {form.name!r} has {form.n_params} parameters but the table has only "
                 f"{len(log_y)} rows"
             )
+        group_of_row = self._group_ids(data, groups, x_names[0])
         problem = Problem(form, log_x, log_y, float(self.huber_delta))
         best = fit_multistart(problem, self._starts(form, log_x, log_y))
 
-        self.form_, self.x_, self.y_ = form, x_names, y
+        self.form_, self.x_, self.y_, self.form_choice_ = form, x_names, y, choice
         self.n_points_, self.n_starts_ = len(log_y), best.n_starts
         self.theta_, self.objective_ = best.theta, best.loss
         self.params_ = dict(zip(form.public_names, map(float, form.to_public(best.theta))))
         self.log_residuals_ = log_y - form.log_predict(best.theta[None, :], log_x)[0]
+        self.diagnostics_ = diagnose(problem, best)
+        for warning in self.diagnostics_.warnings:
+            logger.info("%s fit of %s: %s", form.name, y, warning)
+        self.log_x_low_, self.log_x_high_ = log_x.min(axis=0), log_x.max(axis=0)
+        self.n_groups_ = int(group_of_row.max()) + 1
 
         bootstrap_seed, self._noise_seed = np.random.SeedSequence(self.random_state).spawn(2)
-        self._bootstrap(problem, np.random.default_rng(bootstrap_seed))
+        self._bootstrap(problem, group_of_row, np.random.default_rng(bootstrap_seed))
+        self._calibrate(problem)
         return self
+
+    def _resolve_form(self, data, x_names, y):
+        """The form to fit, and the FormChoice when it was chosen by form="auto"."""
+        if isinstance(self.form, Form):
+            return self.form, None
+        if self.form != AUTO:
+            return get_form(self.form), None
+        if len(x_names) != 1:
+            raise UserError(f"form 'auto' chooses among one-input forms; got {len(x_names)} x "
+                            f"columns ({', '.join(x_names)}); name a joint form such as 'chinchilla'")
+        log_x, log_y = log_design(data, x_names, y, n_inputs=1, form_name=AUTO)
+        choice = choose_form(log_x, log_y, float(self.huber_delta))
+        return get_form(choice.name), choice
+
+    @staticmethod
+    def _group_ids(data: pd.DataFrame, groups, size_column: str) -> np.ndarray:
+        if groups is None:
+            labels = data[size_column].to_numpy()
+        elif isinstance(groups, str):
+            if groups not in data.columns:
+                raise UserError(f"groups column {groups!r} not found; the table has "
+                                f"{', '.join(map(repr, map(str, data.columns)))}")
+            labels = data[groups].astype(str).to_numpy()
+        else:
+            labels = np.asarray(groups).astype(str)
+            if labels.shape != (len(data),):
+                raise UserError(f"groups must give one label per row ({len(data)}), got shape "
+                                f"{labels.shape}")
+        return group_ids(labels)
 
     def _check_options(self) -> None:
         if not (np.isfinite(self.huber_delta) and self.huber_delta > 0):
@@ -152,11 +219,16 @@ class ScalingLaw:
             )
         return starts
 
-    def _bootstrap(self, problem: Problem, rng: np.random.Generator) -> None:
+    def _bootstrap(self, problem: Problem, group_of_row: np.ndarray, rng: np.random.Generator) -> None:
         if self.n_bootstrap == 0:
             self.bootstrap_theta_ = self.bootstrap_params_ = self.ci_ = None
             return
-        counts = resample_counts(rng, self.n_points_, int(self.n_bootstrap))
+        if self.n_groups_ <= self.form_.n_params:
+            self.diagnostics_.warnings.append(
+                f"only {self.n_groups_} groups to resample for {self.form_.n_params} parameters: "
+                "the bootstrap can barely vary, so its intervals understate the uncertainty")
+        counts = resample_group_counts(rng, group_of_row, int(self.n_bootstrap),
+                                       min_distinct=self.form_.n_params)
         self.bootstrap_theta_ = refit_replicates(problem, self.theta_, counts)
         public = self.form_.to_public(self.bootstrap_theta_)
         self.bootstrap_params_ = pd.DataFrame(public, columns=self.form_.public_names)
@@ -165,6 +237,25 @@ class ScalingLaw:
             name: (float(lo), float(hi))
             for name, lo, hi in zip(self.form_.public_names, low, high)
         }
+
+    def _calibrate(self, problem: Problem) -> None:
+        """Noise draws and the extrapolation backtests behind prediction intervals."""
+        self.noise_log_, self.noise_source_ = noise_pool(problem.log_x, problem.log_y,
+                                                         self.log_residuals_)
+        if self.n_bootstrap == 0:
+            self.calibration_ = None
+            return
+
+        def fit_thetas(masks: np.ndarray) -> np.ndarray:
+            return refit_replicates(problem, self.theta_, masks.astype(float))
+
+        self.calibration_ = calibrate(fit_thetas, self.form_, problem.log_x, problem.log_y,
+                                      self.noise_log_, self.ci_level)
+        if self.calibration_.held_out.empty:
+            self.diagnostics_.warnings.append(
+                f"too few distinct sizes to backtest a {self.form_.name} law (it needs "
+                f"{self.form_.n_params + 1} at or below half the largest): prediction intervals "
+                "beyond the data hold the bootstrap and noise but no extrapolation term")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -204,9 +295,9 @@ class ScalingLaw:
         return np.exp(self.form_.log_predict(self.bootstrap_theta_, self._log_inputs(data)))
 
     def predict_interval(
-        self, data, level: float = 0.95, *, kind: str = "mean"
+        self, data, level: float = 0.95, *, kind: str = "prediction"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Bootstrap interval of the prediction at each row.
+        """Interval of the prediction at each row.
 
         Parameters
         ----------
@@ -214,40 +305,132 @@ class ScalingLaw:
             Inputs, as for :meth:`predict`.
         level : float
             Coverage of the interval.
-        kind : {"mean", "observation"}
-            "mean": where the fitted law lies (confidence band of the curve). "observation":
-            where a new measurement is expected, adding a residual of the fit drawn at random
-            to each bootstrap prediction (the interval a backtest checks held-out points against).
+        kind : {"prediction", "mean", "observation"}
+            "prediction" (default): where a new measurement is expected — the cluster-bootstrap
+            spread of the law, plus observation noise, widened beyond the fitted range by the
+            extrapolation error calibrated on the data (``scalinglab.fit.intervals``). "mean":
+            where the fitted law lies (the confidence band of the curve, bootstrap only).
+            "observation": the old name of "prediction", kept for existing callers.
 
         Returns
         -------
         low, high : ndarray of shape (n,)
+
+        Raises
+        ------
+        UserError
+            Not fitted, no bootstrap (n_bootstrap=0), or an unknown kind.
         """
         self._check_fitted()
         if self.bootstrap_theta_ is None:
             raise UserError("no bootstrap was run (n_bootstrap=0), so there is no interval")
-        if kind not in ("mean", "observation"):
-            raise UserError(f"kind must be 'mean' or 'observation', got {kind!r}")
-        log_pred = self.form_.log_predict(self.bootstrap_theta_, self._log_inputs(data))
-        if kind == "observation":
-            # A fresh generator from the fit's seed: the same call gives the same interval.
-            rng = np.random.default_rng(self._noise_seed)
-            log_pred = log_pred + rng.choice(self.log_residuals_, size=log_pred.shape)
+        if kind not in INTERVAL_KINDS:
+            raise UserError(f"kind must be one of {', '.join(INTERVAL_KINDS)}; got {kind!r}")
+        log_inputs = self._log_inputs(data)
+        log_pred = self.form_.log_predict(self.bootstrap_theta_, log_inputs)
+        if kind == "mean":
+            low, high = percentile_interval(log_pred, level)
+            return np.exp(low), np.exp(high)
+        # A fresh generator from the fit's seed: the same call gives the same interval.
+        rng = np.random.default_rng(self._noise_seed)
+        log_pred = log_pred + rng.choice(self.noise_log_, size=log_pred.shape)
         low, high = percentile_interval(log_pred, level)
-        return np.exp(low), np.exp(high)
+        widening = self.extrapolation_rate(level) * distance_beyond(
+            log_inputs, self.log_x_low_, self.log_x_high_)
+        return np.exp(low - widening), np.exp(high + widening)
+
+    def exponent_at(self, x: float) -> tuple[float, tuple[float, float] | None]:
+        """Local decay exponent of the part above the floor at ``x``: -d log(y - E) / d log x.
+
+        The same number for every one-input form: alpha of "power" everywhere, alpha x / (x + x0)
+        of "shifted_power", between c0 and c0 + c1 for "bnsl", -k of "powerlaw" (no floor). Use
+        it where a sentence needs "the exponent" whatever form="auto" chose.
+
+        Returns
+        -------
+        value : float
+        interval : (low, high) at ``ci_level`` from the bootstrap replicates, or None without one
+
+        Raises
+        ------
+        UserError
+            Not fitted, or a form with more than one input.
+        """
+        self._check_fitted()
+        if self.form_.n_inputs != 1:
+            raise UserError(f"exponent_at needs a one-input form; {self.form_.name!r} takes "
+                            f"{self.form_.n_inputs}")
+        value = float(self._local_exponents(self.theta_[None, :], x)[0])
+        if self.bootstrap_theta_ is None:
+            return value, None
+        low, high = percentile_interval(self._local_exponents(self.bootstrap_theta_, x), self.ci_level)
+        return value, (float(low), float(high))
+
+    def _local_exponents(self, theta: np.ndarray, x: float) -> np.ndarray:
+        step = 1e-4
+        log_x = np.log(float(x)) + np.array([[-step], [step]])
+        names = self.form_.public_names
+        floor = self.form_.to_public(theta)[:, names.index("E")][:, None] if "E" in names else 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_excess = np.log(np.exp(self.form_.log_predict(theta, log_x)) - floor)
+        return -(log_excess[:, 1] - log_excess[:, 0]) / (2 * step)
+
+    def extrapolation_rate(self, level: float = 0.95) -> float:
+        """Widening of log prediction intervals per unit of log distance beyond the data (0 if
+        the data allowed no backtest)."""
+        self._check_fitted()
+        if getattr(self, "calibration_", None) is None:
+            return 0.0
+        return self.calibration_.rate(level)
+
+    @property
+    def warnings_(self) -> list[str]:
+        """Plain sentences about what may be wrong with this fit (empty when nothing is)."""
+        self._check_fitted()
+        return list(self.diagnostics_.warnings)
+
+    def diagnostics(self) -> dict:
+        """Everything the fit reports about itself, JSON-ready (for ``--json`` and the report).
+
+        Keys: those of :meth:`Diagnostics.as_dict`, plus ``form``, ``form_scores`` (form="auto":
+        each candidate's extrapolation score, else None), ``n_groups``, ``noise_source``,
+        ``extrapolation_rate`` (at ``ci_level``) and ``n_calibration_points``.
+        """
+        self._check_fitted()
+        result = self.diagnostics_.as_dict()
+        scores = None if self.form_choice_ is None else {
+            name: (value if np.isfinite(value) else None)
+            for name, value in self.form_choice_.scores.items()}
+        calibration = getattr(self, "calibration_", None)
+        result.update(
+            form=self.form_.name,
+            form_scores=scores,
+            n_groups=self.n_groups_,
+            noise_source=self.noise_source_,
+            extrapolation_rate=self.extrapolation_rate(self.ci_level),
+            n_calibration_points=0 if calibration is None else len(calibration.held_out),
+        )
+        return result
 
     def summary(self) -> pd.DataFrame:
-        """One row per parameter: name, value, ci_low, ci_high (NaN without bootstrap)."""
+        """One row per parameter: name, value, ci_low, ci_high (NaN without bootstrap), on_bound.
+
+        ``summary().attrs["diagnostics"]`` holds :meth:`diagnostics` (convergence, starts at the
+        best objective, correlations, warnings).
+        """
         self._check_fitted()
         ci = self.ci_ or {}
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "name": list(self.params_),
                 "value": list(self.params_.values()),
                 "ci_low": [ci.get(name, (np.nan, np.nan))[0] for name in self.params_],
                 "ci_high": [ci.get(name, (np.nan, np.nan))[1] for name in self.params_],
+                "on_bound": [name in self.diagnostics_.on_bound for name in self.params_],
             }
         )
+        table.attrs["diagnostics"] = self.diagnostics()
+        return table
 
     def __repr__(self) -> str:
         name = self.form.name if isinstance(self.form, Form) else self.form

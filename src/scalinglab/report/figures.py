@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis import FitOutcome, GroupFit, backtest_largest, format_count
-from scalinglab.metrics import METRICS, label
+from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
+from scalinglab.metrics import label, lower_is_better
 from scalinglab.results import aggregate_over_seeds, ok_runs
 
 
@@ -41,12 +41,15 @@ def metric_vs_params_data(
     x: str = "n_params",
     group_by: str = "train_size",
     fits: list[GroupFit] = (),
+    cost: CostLaw | None = None,
+    joint: JointLaw | None = None,
     log_y: bool = False,
 ) -> MetricVsParams:
     """Seed-mean of `metric` against `x`, one series per `group_by` value, with fitted curves.
 
-    A fit applies to a series when its group equals the series' value, or when it was fitted
-    on all runs at once (group None). The curve spans the trained range widened by 1.5x.
+    A quality fit applies to a series when its group equals the series' value; a cost law or a
+    joint law applies to every series (evaluated at its data size). The curve spans the trained
+    range widened by 1.5x.
     """
     means = aggregate_over_seeds(frame)
     data = MetricVsParams(metric=metric, x=x, group_by=group_by, log_y=log_y)
@@ -56,14 +59,19 @@ def metric_vs_params_data(
         rows = rows.groupby(x, sort=True)[[metric, f"{metric}_std"]].mean().reset_index()
         rows = rows[np.isfinite(rows[metric])]
         series = Series(
-            name=f"{_short(group_by)} = {format_count(group)}",
+            name=_series_name(group_by, group),
             x=rows[x].to_numpy(float),
             y=rows[metric].to_numpy(float),
             y_std=rows[f"{metric}_std"].fillna(0).to_numpy(float),
         )
-        fit = next((f for f in fits if f.metric == metric and f.group in (float(group), None)), None)
+        fit = next((f for f in fits if f.metric == metric and f.group == group), None)
         if fit is not None:
-            _attach_fit(series, fit)
+            _attach_curve(series, fit.x_range, fit.predict, fit.predict_interval)
+        elif cost is not None:
+            _attach_curve(series, cost.x_range, lambda grid, d=group: cost.predict(grid, d), lambda grid: None)
+        elif joint is not None:
+            _attach_curve(series, joint.n_range, lambda grid, d=group: joint.predict(grid, d),
+                          lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d)))
         data.series.append(series)
     return data
 
@@ -73,11 +81,11 @@ def metric_vs_data_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params"
     return metric_vs_params_data(frame, metric, x=data, group_by=x)
 
 
-def _attach_fit(series: Series, fit: GroupFit) -> None:
-    low, high = fit.x_range
+def _attach_curve(series: Series, x_range: tuple[float, float], predict, predict_interval) -> None:
+    low, high = x_range
     grid = np.geomspace(low / 1.5, high * 1.5, 60)
-    series.fit_x, series.fit_y = grid, fit.predict(grid)
-    interval = fit.predict_interval(grid)
+    series.fit_x, series.fit_y = grid, np.asarray(predict(grid), float)
+    interval = predict_interval(grid)
     if interval is not None:
         series.fit_low, series.fit_high = interval
 
@@ -99,7 +107,7 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
 
 @dataclass
 class IsoFlop:
-    """Predicted metric along lines of equal training FLOPs, one point per trained data size."""
+    """The joint law's predicted metric along lines of equal training FLOPs, and its optimum on each."""
 
     metric: str
     budgets_flops: list[float] = field(default_factory=list)
@@ -109,45 +117,29 @@ class IsoFlop:
     optimal_data: np.ndarray = field(default_factory=lambda: np.array([]))
 
 
-def isoflop_data(outcome: FitOutcome, *, n_budgets: int = 5) -> IsoFlop:
-    """For FLOP budgets spanning the sweep, the size each data size affords and its predicted metric.
-
-    The size that spends budget C on data size D inverts the fitted FLOP law of D; only sizes
-    inside the trained range are kept, so the curves interpolate. A budget needs at least two
-    data sizes to be a curve; its best point is the compute-optimal allocation among them.
-    """
-    pairs = [(fit, outcome.cost_for("train_flops", fit.group)) for fit in outcome.fits]
-    pairs = [(fit, flops) for fit, flops in pairs if flops is not None]
-    data = IsoFlop(metric=outcome.fits[0].metric if outcome.fits else "")
-    if len({fit.group for fit, _ in pairs}) < 2:
+def isoflop_data(joint: JointLaw) -> IsoFlop:
+    """For each FLOP budget of the joint law's compute-optimal table, the metric it predicts for
+    every split C = k N D (N from a tenth of the smallest to 10x the largest trained size), and
+    the compute-optimal point N*, D* of that budget."""
+    data = IsoFlop(metric=joint.metric)
+    if joint.optimal is None:
         return data
-    lowest = min(float(flops.predict([fit.x_range[0]])[0]) for fit, flops in pairs)
-    highest = max(float(flops.predict([fit.x_range[1]])[0]) for fit, flops in pairs)
-    lower_is_better = METRICS[data.metric].lower_is_better if data.metric in METRICS else True
-    optimal = []
-    for budget in np.geomspace(lowest, highest, n_budgets + 2)[1:-1]:
-        points = []
-        for fit, flops in pairs:
-            n_params = (budget / flops.law.params_["A"]) ** (1.0 / flops.law.params_["k"])
-            if fit.x_range[0] <= n_params <= fit.x_range[1]:
-                points.append((n_params, float(fit.predict([n_params])[0]), fit.group))
-        if len(points) < 2:
-            continue
-        points.sort()
-        xs, ys, groups = (np.array(column) for column in zip(*points))
-        data.budgets_flops.append(float(budget))
-        data.curves.append(Series(f"{budget:.2g} FLOPs", xs, ys, np.zeros_like(ys)))
-        best = int(np.argmin(ys) if lower_is_better else np.argmax(ys))
-        optimal.append((xs[best], ys[best], groups[best]))
-    if optimal:
-        data.optimal_n, data.optimal_metric, data.optimal_data = (np.array(column) for column in zip(*optimal))
+    grid = np.geomspace(joint.n_range[0] / 10, joint.n_range[1] * 10, 80)
+    for _, row in joint.optimal.iterrows():
+        budget = float(row["compute"])
+        d = budget / (joint.flops_per_param_example * grid)
+        data.budgets_flops.append(budget)
+        data.curves.append(Series(f"{budget:.2g} FLOPs", grid, joint.predict(grid, d), np.zeros_like(grid)))
+    data.optimal_n = joint.optimal["N_opt"].to_numpy(float)
+    data.optimal_data = joint.optimal["D_opt"].to_numpy(float)
+    data.optimal_metric = joint.optimal["metric_opt"].to_numpy(float)
     return data
 
 
 def draw_isoflop(data: IsoFlop, ax) -> None:
     """One line per FLOP budget; stars mark the compute-optimal size, joined as the frontier."""
     for index, curve in enumerate(data.curves):
-        ax.plot(curve.x, curve.y, "o-", color=f"C{index % 10}", label=curve.name)
+        ax.plot(curve.x, curve.y, "-", color=f"C{index % 10}", label=curve.name)
     if len(data.optimal_n):
         ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal")
     _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"predicted {label(data.metric)}", legend=data.curves)
@@ -172,7 +164,7 @@ def seed_spread_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", g
     for group, rows in runs.groupby(group_by, sort=True):
         spread = rows.groupby(x)[metric].transform("std").fillna(0) / rows.groupby(x)[metric].transform("mean").abs()
         data.series.append(Series(
-            f"{_short(group_by)} = {format_count(group)}",
+            _series_name(group_by, group),
             rows[x].to_numpy(float), rows[metric].to_numpy(float), spread.to_numpy(float),
         ))
         data.worst_relative_std = max(data.worst_relative_std, float(spread.max()))
@@ -209,8 +201,7 @@ def pareto_data(
     if means.empty or metric not in means or cost not in means:
         return Pareto(metric, cost, np.array([]), np.array([]), [], np.array([], bool), recommended)
     means = means[np.isfinite(means[cost]) & np.isfinite(means[metric])].sort_values([cost, metric])
-    lower_is_better = METRICS[metric].lower_is_better if metric in METRICS else True
-    score = means[metric].to_numpy() * (1 if lower_is_better else -1)
+    score = means[metric].to_numpy() * (1 if lower_is_better(metric) else -1)
     best_before = np.concatenate([[np.inf], np.minimum.accumulate(score)[:-1]])
     names = [f"{format_count(row[x])}, {_short(group_by)} {format_count(row[group_by])}" for _, row in means.iterrows()]
     return Pareto(
@@ -237,17 +228,17 @@ class Backtest:
     held_out: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def backtest_data(frame: pd.DataFrame, outcome: FitOutcome) -> Backtest:
-    """In-sample relative residuals of every quality law, and the held-out error of the largest size."""
+def backtest_data(runs: pd.DataFrame, outcome: FitOutcome, held_out: pd.DataFrame) -> Backtest:
+    """In-sample relative residuals of every quality law on `runs` (the runs it was fitted to), and
+    `held_out`, the error predicting the largest size (from `analysis.backtest_largest`)."""
     data = Backtest(metric=outcome.fits[0].metric if outcome.fits else "")
-    runs = ok_runs(frame)
     for fit in outcome.fits:
         rows = runs[(runs[fit.group_by] == fit.group) & np.isfinite(runs[fit.metric])]
         xs, actual = rows[fit.x].to_numpy(float), rows[fit.metric].to_numpy(float)
         data.in_sample.append(Series(
             f"{_short(fit.group_by)} = {format_count(fit.group)}", xs, fit.predict(xs) / actual - 1, np.zeros_like(xs)
         ))
-    data.held_out = backtest_largest(frame, outcome)
+    data.held_out = held_out
     return data
 
 
@@ -262,15 +253,29 @@ def draw_backtest(data: Backtest, ax) -> None:
     _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)", legend=data.in_sample)
 
 
+def _series_name(column: str, value) -> str:
+    shown = format_count(value) if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else str(value)
+    return f"{_short(column)} = {shown}"
+
+
 def _short(column: str) -> str:
     return {"train_size": "data", "n_params": "params"}.get(column, column)
 
 
 def _finish_log_x(ax, *, xlabel: str, ylabel: str, legend: object) -> None:
     """The common frame of every figure here: log-scaled x, labels, a light grid, a legend if any."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     ax.set_xscale("log")
+    # Plain-text tick labels (8.5k, 1M): matplotlib's default 10^x labels go through mathtext,
+    # which takes a third of the time of drawing a figure.
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_count(value)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if ax.get_yscale() == "log":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which="major", alpha=0.3)
     if legend:
         ax.legend(fontsize="small")

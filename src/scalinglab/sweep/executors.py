@@ -53,11 +53,11 @@ class SerialExecutor(Executor):
             self._worker.close()
 
     def run(self, specs: Iterable[RunSpec]) -> Iterator[RunResult]:
-        from scalinglab.train import train_one
+        from scalinglab.sweep.objective import run_spec
 
         for spec in specs:
             if self._worker is None:
-                result = train_one(spec)
+                result = run_spec(spec)
                 result.worker = "serial"
             else:
                 result = run_watched(self._worker, spec)

@@ -181,12 +181,12 @@ def run_watched(worker: WatchedWorker, spec: RunSpec, *, poll_seconds: float = 0
 def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> None:
     import torch
 
-    from scalinglab.train import train_one
+    from scalinglab.sweep.objective import run_spec
 
     _exit_when_orphaned(parent_pid)
     torch.set_num_threads(torch_threads)
     while (spec := connection.recv()) is not None:
-        connection.send(train_one(spec))
+        connection.send(run_spec(spec))
     connection.close()
 
 

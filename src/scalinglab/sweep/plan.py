@@ -65,6 +65,10 @@ def _lr_search_runs(config, size, data, training, val_losses) -> list[RunSpec]:
 
 def _spec(config: SweepConfig, size, data: DataSpec, training: TrainingSpec, seed: int) -> RunSpec:
     limits = RunLimits(max_seconds=config.training.max_seconds, latency_repeats=config.measure.latency_repeats)
+    if config.model.objective is not None:
+        limits = limits.model_copy(update={"metric": config.fit.metric})
+        return RunSpec(family="objective", objective=config.model.objective, size=size, data=data,
+                       training=training, seed=seed, limits=limits)
     return RunSpec(family=config.model.family, size=size, data=data, training=training, seed=seed, limits=limits)
 
 
@@ -89,6 +93,8 @@ def _order(value: Any) -> tuple[bool, Any]:
 
 def _data_specs(config: SweepConfig) -> list[DataSpec]:
     data = config.data
+    if config.model.objective is not None:  # the objective loads its own data: only the size is ours
+        return [DataSpec(source="objective", train_size=size) for size in data.train_size or [None]]
     fixed = data.model_dump(exclude=set(_SWEPT_DATA))
     swept = {"train_size": data.train_size or [None], "preprocessing": data.preprocessing}
     return [DataSpec(**fixed, **combo) for combo in _grid(swept)]

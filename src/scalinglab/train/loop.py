@@ -22,6 +22,7 @@ from torch import nn
 
 from scalinglab.data import load_source, prepare
 from scalinglab.data.base import Dataset
+from scalinglab.diagnostics import debug_enabled
 from scalinglab.families import get_family
 from scalinglab.spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.cv import cross_validated
@@ -66,6 +67,8 @@ def train_one(spec: RunSpec) -> RunResult:
     except Diverged as error:
         return RunResult(spec=spec, status="diverged", curves=curves, error=str(error))
     except Exception as error:  # a failed run is data, not a crashed sweep
+        if debug_enabled():  # --debug: the traceback matters more than the row
+            raise
         return RunResult(spec=spec, status="failed", curves=curves, error=_one_line(error))
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)
 

@@ -1,0 +1,97 @@
+"""Coverage of 95% prediction intervals on held-out public data (a script that prints figures,
+not a test).
+
+1. Chinchilla (Hoffmann et al. 2022, as extracted by Besiroglu et al. 2024; the 240 rows of
+   the paper's fit): fit the joint law on N < 2.5e9, predict every row with N >= 2.5e9.
+2. The 20 public learning curves of Alabdulmohsin et al. 2022
+   (benchmarks/data/learning_curves_alabdulmohsin2022.csv): fit form="auto" on each curve's
+   training rows, predict its held-out later rows. Checkpoints of one run are correlated, so
+   the points of one curve are not independent evidence: coverage is given over points and as
+   the mean over curves of each curve's coverage.
+
+For each: the fraction of held-out points inside their interval (goal 85-99%), the median
+relative width (high - low) / predicted, and the same for the old "mean" band.
+
+    python benchmarks/coverage.py [--bootstrap 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from extrapolation import curves  # noqa: E402
+from fit_speed import chinchilla_table  # noqa: E402
+
+from scalinglab.fit import ScalingLaw  # noqa: E402
+
+LEVEL = 0.95
+
+
+def interval_figures(law: ScalingLaw, test: pd.DataFrame, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, relative width) of each held-out row."""
+    low, high = law.predict_interval(test, LEVEL, kind=kind)
+    observed = test[law.y_].to_numpy(float)
+    return (low <= observed) & (observed <= high), (high - low) / law.predict(test)
+
+
+def chinchilla(n_bootstrap: int) -> None:
+    table = chinchilla_table()
+    train, test = table[table["N"] < 2.5e9], table[table["N"] >= 2.5e9]
+    law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0).fit(
+        train, x=["N", "D"], y="loss")
+    print(f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
+          f"(N up to {test['N'].max():.3g}); extrapolation rate {law.extrapolation_rate(LEVEL):.4f} "
+          f"per unit of log distance, from {len(law.calibration_.held_out)} backtest points")
+    for kind in ("prediction", "mean"):
+        inside, width = interval_figures(law, test, kind)
+        print(f"  {kind:10s}: {inside.sum()}/{len(inside)} inside = {inside.mean():.1%}; "
+              f"median width {np.median(width):.2%} of the prediction")
+
+
+def learning_curves(n_bootstrap: int) -> None:
+    rows = []
+    for name, curve in curves().items():
+        train, test = curve[curve["training"] == 1], curve[curve["training"] == 0]
+        law = ScalingLaw("auto", n_bootstrap=n_bootstrap, random_state=0).fit(
+            train, x="seen_examples", y="loss")
+        row = {"curve": name, "form": law.form_.name, "n_test": len(test)}
+        for kind in ("prediction", "mean"):
+            inside, width = interval_figures(law, test, kind)
+            row[f"{kind}_inside"], row[f"{kind}_coverage"] = int(inside.sum()), inside.mean()
+            row[f"{kind}_width"] = float(np.median(width))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print(f"\n{len(table)} learning curves (Alabdulmohsin et al. 2022), form='auto':")
+    print(table[["curve", "form", "n_test", "prediction_inside", "prediction_width",
+                 "mean_inside"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for kind in ("prediction", "mean"):
+        points = table[f"{kind}_inside"].sum() / table["n_test"].sum()
+        print(f"  {kind:10s}: {table[f'{kind}_inside'].sum()}/{table['n_test'].sum()} points "
+              f"inside = {points:.1%}; mean over curves {table[f'{kind}_coverage'].mean():.1%}; "
+              f"median width {table[f'{kind}_width'].median():.2%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", type=int, default=1000, help="replicates per fit")
+    args = parser.parse_args()
+    began = time.perf_counter()
+    chinchilla(args.bootstrap)
+    learning_curves(args.bootstrap)
+    print(f"\n{time.perf_counter() - began:.0f} s in all; goal: 85-99% of held-out points "
+          f"inside the {LEVEL:.0%} prediction intervals")
+
+
+if __name__ == "__main__":
+    main()

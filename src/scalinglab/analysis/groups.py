@@ -1,0 +1,302 @@
+"""Laws fitted per group: quality against parameters for each data size, and every cost.
+
+Quality (validation loss by default) is fitted against parameters separately for each data size
+with the saturating power law y = E + A * N^(-alpha). A metric where higher is better (accuracy,
+F1) is fitted as its complement 1 - y, which is what falls towards a floor as models grow.
+
+Each cost (`metrics.COSTS`) gets one law over all runs: a cost that grows with the data a run
+trains on (`Metric.grows_with_data`: FLOPs, seconds) is fitted per training example, so it
+predicts any data size, trained or not. Time costs (`Metric.fixed_overhead`) are fitted as
+t0 + c * N^k, because per-step overhead dominates small models (a pure power law would report a
+time exponent near 0 there); it is the saturating form E + A * u^(-alpha) fitted against
+u = N^(-1/5), so that k = alpha / 5 and the form's bound alpha <= 10 caps k at 2: no per-example
+time grows faster than N^2 (FLOPs per example grow as N for the families here), and a flat, overhead-
+dominated time would otherwise drift to any exponent. Other costs are fitted as A * N^k. The fitting itself is `scalinglab.fit`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.numbers import format_value
+from scalinglab.fit import ScalingLaw
+from scalinglab.metrics import COSTS, METRICS
+from scalinglab.results import ok_runs
+
+QUALITY_FORM = "power"
+COST_FORM = "powerlaw"
+OVERHEAD_FORM = "power"  # fitted against u = N^(-1/OVERHEAD_SCALE): E + A * u^(-alpha) = t0 + c * N^k
+OVERHEAD_SCALE = 5.0  # k = alpha / 5, so the form's bound alpha <= 10 is k <= 2
+MIN_SIZES_TO_FIT = 4  # the power law has 3 parameters: fewer distinct sizes cannot test it
+MIN_SIZES_TO_FIT_COST = 3  # the pure power law has 2
+DATA_COLUMNS = ("train_size", "n_train")  # group_by values that count training examples
+COST_BOOTSTRAP = 200  # replicates for a cost law: its interval is quoted to 2 digits, 200 suffice
+
+
+@dataclass
+class GroupFit:
+    """One fitted quality law: `metric` against `x` for the runs whose `group_by` column equals `group`.
+
+    When `complement` is true the law was fitted to 1 - metric; `predict` undoes that.
+    """
+
+    metric: str
+    x: str
+    group_by: str
+    group: float | None
+    law: ScalingLaw
+    n_points: int
+    x_range: tuple[float, float]
+    complement: bool = False
+
+    def predict(self, x) -> np.ndarray:
+        """The metric predicted at `x` (parameters)."""
+        y = np.asarray(self.law.predict(np.asarray(x, float)), float)
+        return 1.0 - y if self.complement else y
+
+    def predict_interval(self, x, level: float = 0.95) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lower and upper bound of the metric at `x`, or None when the law has no intervals."""
+        if not getattr(self.law, "ci_", None):
+            return None
+        low, high = (np.asarray(bound, float) for bound in self.law.predict_interval(np.asarray(x, float), level=level))
+        return (1.0 - high, 1.0 - low) if self.complement else (low, high)
+
+    def bootstrap_predict(self, x) -> np.ndarray | None:
+        """The metric at `x` under every bootstrap replicate, shape (B, len(x)); None without bootstrap."""
+        if getattr(self.law, "bootstrap_theta_", None) is None:
+            return None
+        y = self.law.bootstrap_predict(np.asarray(x, float))
+        return 1.0 - y if self.complement else y
+
+    def extrapolation_factor(self, x: float) -> float:
+        """How far `x` lies outside the trained range, as a ratio (1.0 inside it)."""
+        low, high = self.x_range
+        return float(max(1.0, x / high, low / x))
+
+    @property
+    def has_floor(self) -> bool:
+        """Whether the fitted floor E is resolved: at least 1% of the prediction at the largest size."""
+        lowest = float(self.law.predict(np.array([self.x_range[1]]))[0])
+        return self.law.params_["E"] > 0.01 * lowest
+
+
+@dataclass
+class CostLaw:
+    """The law of one cost against parameters, for any data size.
+
+    `per_example`: fitted to cost / data size, so predictions scale with the data size.
+    `overhead`: the form t0 + c * N^k (fitted as the saturating law of 1/N), else A * N^k.
+    """
+
+    metric: str
+    x: str
+    group_by: str
+    law: ScalingLaw
+    per_example: bool
+    overhead: bool
+    n_points: int
+    x_range: tuple[float, float]
+
+    def predict(self, x, data_size=None) -> np.ndarray:
+        """The cost at parameters `x` (and data size, needed when `per_example`), broadcast together."""
+        x = np.asarray(x, float)
+        y = np.asarray(self.law.predict(self._law_input(x).ravel()), float).reshape(x.shape)
+        return y * np.asarray(data_size, float) if self.per_example else y
+
+    def _law_input(self, x: np.ndarray) -> np.ndarray:
+        return x ** (-1.0 / OVERHEAD_SCALE) if self.overhead else x
+
+    @property
+    def exponent(self) -> float:
+        """k of c * N^k."""
+        return self.law.params_["alpha"] / OVERHEAD_SCALE if self.overhead else self.law.params_["k"]
+
+    @property
+    def exponent_ci(self) -> tuple[float, float] | None:
+        """The 95% bootstrap interval of k, or None without bootstrap."""
+        ci = (getattr(self.law, "ci_", None) or {}).get("alpha" if self.overhead else "k")
+        if ci is None or not self.overhead:
+            return ci
+        return ci[0] / OVERHEAD_SCALE, ci[1] / OVERHEAD_SCALE
+
+    @property
+    def growth_unresolved(self) -> bool:
+        """True when an overhead law's k sits at 0 or at its cap of 2: within these sizes the cost
+        is (almost) all overhead, so how it grows with size is not resolved."""
+        return self.overhead and not 0.01 < self.exponent < 0.99 * 10.0 / OVERHEAD_SCALE
+
+    @property
+    def overhead_value(self) -> float | None:
+        """t0 (per example when `per_example`), or None for a pure power law."""
+        return self.law.params_["E"] if self.overhead else None
+
+    def ratio(self, n_from: float, n_to: float) -> tuple[float, tuple[float, float] | None]:
+        """cost(n_to) / cost(n_from) at equal data, with its 95% bootstrap interval (None without)."""
+        point = float(self.predict(n_to, 1.0) / self.predict(n_from, 1.0))
+        if getattr(self.law, "bootstrap_theta_", None) is None:
+            return point, None
+        ends = np.array([n_from, n_to], float)
+        draws = self.law.bootstrap_predict(self._law_input(ends))
+        ratios = draws[:, 1] / draws[:, 0]
+        low, high = np.quantile(ratios[np.isfinite(ratios)], [0.025, 0.975])
+        return point, (float(low), float(high))
+
+
+@dataclass
+class FitOutcome:
+    """Quality fits (one per data size), cost laws by cost name, and what could not be fitted."""
+
+    fits: list[GroupFit]
+    warnings: list[str]
+    costs: dict[str, CostLaw] = field(default_factory=dict)
+
+    def quality_for(self, group: float) -> GroupFit | None:
+        """The quality law fitted for data size `group`, if any."""
+        return next((fit for fit in self.fits if fit.group == group), None)
+
+    def cost_for(self, cost: str) -> CostLaw | None:
+        """The law of `cost`, if one was fitted."""
+        return self.costs.get(cost)
+
+
+def fit_metric_vs_params(
+    frame: pd.DataFrame,
+    *,
+    metric: str = "val_loss",
+    x: str = "n_params",
+    group_by: str = "train_size",
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    best_lr_only: bool = True,
+) -> FitOutcome:
+    """Fit quality per `group_by` value and every measured cost against parameters, on every ok run.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per run, as `scalinglab.results.results_frame` returns it.
+    metric : str
+        The quality column; fitted with the saturating power law per `group_by` value.
+    x, group_by : str
+        The size column fitted against, and the column whose values get a law each (and by which
+        a cost that grows with data is divided).
+    n_bootstrap, random_state : int
+        Passed to every `ScalingLaw`, so intervals are reproducible.
+    best_lr_only : bool
+        Keep only the runs at each size's best learning rate (the `best_lr` column).
+
+    Returns
+    -------
+    FitOutcome
+        The laws, and one warning for every group that had too few sizes to fit.
+    """
+    runs = ok_runs(frame)
+    if best_lr_only and "best_lr" in runs:
+        runs = runs[runs["best_lr"].astype(bool)]
+    if runs.empty:
+        return FitOutcome([], ["no finished runs to fit"])
+    if metric not in runs:
+        return FitOutcome([], [f"no run recorded {metric}; nothing to fit"])
+    options = dict(x=x, group_by=group_by, n_bootstrap=n_bootstrap, random_state=random_state)
+    warnings: list[str] = []
+    fits = []
+    for group, rows in runs.groupby(group_by, sort=True):
+        group = float(group) if isinstance(group, (int, float, np.number)) else group
+        fit = fit_quality(rows, metric, group=group, warnings=warnings, **options)
+        fits += [fit] if fit else []
+    cost_options = {**options, "n_bootstrap": min(n_bootstrap, COST_BOOTSTRAP)}
+    costs = {cost: fit_cost(runs, cost, warnings=warnings, **cost_options) for cost in COSTS if cost in runs}
+    return FitOutcome(fits, warnings, {cost: law for cost, law in costs.items() if law is not None})
+
+
+def _finite_rows(rows: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
+    return rows[np.isfinite(rows[metric].astype(float)) & np.isfinite(rows[x].astype(float))]
+
+
+def _too_few_sizes(rows: pd.DataFrame, metric: str, x: str, needed: int, form: str, where: str,
+                   warnings: list[str]) -> bool:
+    n_sizes = rows[x].nunique()
+    if n_sizes < needed:
+        warnings.append(f"{where}: only {n_sizes} distinct {x} values for {metric}; "
+                        f"a {form} law needs {needed} to be tested, not just fitted")
+        return True
+    return False
+
+
+def fit_quality(
+    rows: pd.DataFrame, metric: str, *, group: float | None, warnings: list[str], x: str, group_by: str,
+    n_bootstrap: int, random_state: int,
+) -> GroupFit | None:
+    """The saturating power law of `metric` (or 1 - metric) against `x` on `rows`; None (and a
+    warning) when there are too few sizes or a value has no logarithm."""
+    rows = _finite_rows(rows, metric, x)
+    where = f"{group_by}={format_value(group)}"
+    if _too_few_sizes(rows, metric, x, MIN_SIZES_TO_FIT, QUALITY_FORM, where, warnings):
+        return None
+    complement = fitted_as_complement(metric)
+    target = rows.assign(**{metric: 1.0 - rows[metric]}) if complement else rows
+    if (target[metric] <= 0).any():
+        # A perfect score has no logarithm: the law is not defined there.
+        shown = f"1 - {metric}" if complement else metric
+        warnings.append(f"{where}: {shown} reaches 0 for some runs; no {QUALITY_FORM} law fitted to it")
+        return None
+    law = ScalingLaw(form=QUALITY_FORM, n_bootstrap=n_bootstrap, random_state=random_state).fit(target, x=x, y=metric)
+    return GroupFit(metric, x, group_by, group, law, len(rows), (float(rows[x].min()), float(rows[x].max())), complement)
+
+
+def fit_cost(
+    runs: pd.DataFrame, cost: str, *, warnings: list[str], x: str, group_by: str, n_bootstrap: int, random_state: int,
+) -> CostLaw | None:
+    """One law of `cost` against `x` over all `runs` (per example of `group_by` when it grows with data)."""
+    rows = _finite_rows(runs, cost, x)
+    per_example = METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
+    overhead = METRICS[cost].fixed_overhead and rows[x].nunique() >= MIN_SIZES_TO_FIT
+    form = OVERHEAD_FORM if overhead else COST_FORM
+    if _too_few_sizes(rows, cost, x, MIN_SIZES_TO_FIT_COST, form, "all runs", warnings):
+        return None
+    target = rows[cost] / rows[group_by] if per_example else rows[cost]
+    if (target <= 0).any():
+        warnings.append(f"all runs: {cost} is 0 for some runs; no law fitted to it")
+        return None
+    law_input = rows[x].astype(float) ** (-1.0 / OVERHEAD_SCALE) if overhead else rows[x]
+    table = pd.DataFrame({"x": law_input, "y": target})
+    law = ScalingLaw(form=form, n_bootstrap=n_bootstrap, random_state=random_state).fit(table, x="x", y="y")
+    return CostLaw(cost, x, group_by, law, per_example, overhead, len(rows), (float(rows[x].min()), float(rows[x].max())))
+
+
+def fitted_as_complement(metric: str) -> bool:
+    """Whether `metric` is fitted as 1 - metric (higher is better, and it is not a cost)."""
+    return metric in METRICS and not METRICS[metric].lower_is_better and not METRICS[metric].cost
+
+
+def backtest_largest(frame: pd.DataFrame, outcome: FitOutcome, *, n_bootstrap: int = 0) -> pd.DataFrame:
+    """Refit each quality law without its largest size and predict that size.
+
+    Returns
+    -------
+    DataFrame
+        One row per data size that had a size to spare: group, n_params (the held-out size),
+        actual (seed mean), predicted, relative_error = predicted / actual - 1.
+    """
+    rows_out = []
+    runs = ok_runs(frame)
+    if "best_lr" in runs:
+        runs = runs[runs["best_lr"].astype(bool)]
+    for fit in outcome.fits:
+        rows = runs[(runs[fit.group_by] == fit.group) & np.isfinite(runs[fit.metric])]
+        held_out = rows[fit.x].max()
+        train = rows[rows[fit.x] < held_out]
+        if train[fit.x].nunique() < MIN_SIZES_TO_FIT:
+            continue
+        refit = fit_quality(train, fit.metric, group=fit.group, warnings=[], x=fit.x, group_by=fit.group_by,
+                            n_bootstrap=n_bootstrap, random_state=0)
+        if refit is None:
+            continue
+        actual = rows.loc[rows[fit.x] == held_out, fit.metric].mean()
+        predicted = float(refit.predict([held_out])[0])
+        rows_out.append(dict(group=fit.group, n_params=held_out, actual=actual, predicted=predicted,
+                             relative_error=predicted / actual - 1))
+    return pd.DataFrame(rows_out, columns=["group", "n_params", "actual", "predicted", "relative_error"])

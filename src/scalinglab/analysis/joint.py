@@ -1,0 +1,234 @@
+"""The joint law of size and data on a sweep, and the questions only it answers.
+
+With at least two data sizes and four model sizes, L(N, D) = E + A / N^alpha + B / D^beta
+(Hoffmann et al. 2022; D in training examples, bytes for a language model) is fitted to one row
+per configuration (model size x data size, the mean over its seeds), so the bootstrap resamples
+whole configurations, never single seeds of one configuration. From it:
+
+- the compute-optimal N*(C) and D*(C) with intervals, over the sweep's FLOP range and 10x and
+  100x beyond it (C = k N D, with k the sweep's own FLOPs per parameter and example);
+- the data-limited size: the size beyond which 10x more parameters buy less than 1% at the
+  data available;
+- IsoFLOP (approach 2) whenever the sweep's runs form compute groups, and where it and the joint
+  law disagree beyond their intervals.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
+
+JOINT_FORM = "chinchilla"
+MIN_DATA_SIZES = 2
+DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
+BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
+LEVEL = 0.95
+
+
+@dataclass
+class DataLimit:
+    """Beyond `n_params` parameters, 10x more parameters improve the fitted quantity by less than
+    `gain` (relative) when trained on `data_size` examples."""
+
+    data_size: float
+    gain: float
+    n_params: float
+    interval: tuple[float, float] | None
+
+
+@dataclass
+class JointLaw:
+    """L(N, D) fitted on configuration means, and its compute-optimal and data-limited answers."""
+
+    metric: str
+    x: str
+    data: str
+    law: ScalingLaw
+    complement: bool
+    n_configs: int
+    n_range: tuple[float, float]
+    d_range: tuple[float, float]
+    flops_per_param_example: float | None
+    optimal: pd.DataFrame | None = None
+    data_limit: DataLimit | None = None
+
+    def predict(self, n, d) -> np.ndarray:
+        """The metric at parameters `n` and data size `d` (broadcast together)."""
+        n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+        y = self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape)
+        return 1.0 - y if self.complement else y
+
+    def bootstrap_predict(self, n, d) -> np.ndarray | None:
+        """The metric under every bootstrap replicate, shape (B, number of points); None without bootstrap."""
+        if self.law.bootstrap_theta_ is None:
+            return None
+        n, d = np.broadcast_arrays(np.atleast_1d(np.asarray(n, float)), np.atleast_1d(np.asarray(d, float)))
+        y = self.law.bootstrap_predict(np.column_stack([n.ravel(), d.ravel()]))
+        return 1.0 - y if self.complement else y
+
+    def predict_interval(self, n, d, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray] | None:
+        """Bounds of the metric at (n, d) from the configuration bootstrap; None without bootstrap."""
+        draws = self.bootstrap_predict(n, d)
+        if draws is None:
+            return None
+        tail = 50 * (1 - level)
+        low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+        return low, high
+
+    def extrapolation_factor(self, n: float, d: float) -> float:
+        """How far (n, d) lies outside the trained ranges, as the larger of the two ratios (1.0 inside)."""
+        return float(max(1.0, n / self.n_range[1], self.n_range[0] / n, d / self.d_range[1], self.d_range[0] / d))
+
+    @property
+    def has_floor(self) -> bool:
+        """Whether the floor E is resolved: at least 1% of the prediction at the largest trained point."""
+        fitted = float(self.law.predict(np.array([[self.n_range[1], self.d_range[1]]]))[0])
+        return self.law.params_["E"] > 0.01 * fitted
+
+
+def fit_joint(
+    means: pd.DataFrame,
+    metric: str,
+    *,
+    x: str,
+    data: str,
+    data_available: float | None = None,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    warnings: list[str] | None = None,
+) -> JointLaw | None:
+    """Fit L(N, D) to `means` (one row per configuration); None, with a warning, when the sweep
+    has fewer than 2 data sizes or 4 model sizes.
+
+    `data_available` (default: the largest data size trained) is where the data-limited size is
+    evaluated.
+    """
+    warnings = [] if warnings is None else warnings
+    rows = means[np.isfinite(means[metric]) & np.isfinite(means[x]) & np.isfinite(means[data])]
+    if rows[data].nunique() < MIN_DATA_SIZES or rows[x].nunique() < MIN_SIZES_TO_FIT:
+        warnings.append(
+            f"the joint law of {x} and {data} needs {MIN_DATA_SIZES}+ values of {data} and {MIN_SIZES_TO_FIT}+ of {x}; "
+            f"this sweep has {rows[data].nunique()} and {rows[x].nunique()}"
+        )
+        return None
+    complement = fitted_as_complement(metric)
+    target = 1.0 - rows[metric] if complement else rows[metric]
+    if (target <= 0).any():
+        warnings.append(f"{metric} reaches its perfect value for some configurations; no joint law fitted")
+        return None
+    table = pd.DataFrame({"N": rows[x].to_numpy(float), "D": rows[data].to_numpy(float), "y": target.to_numpy(float)})
+    law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
+    law.fit(table, x=["N", "D"], y="y", **_one_group_per_row(law, len(table)))
+    joint = JointLaw(
+        metric, x, data, law, complement, len(rows),
+        (float(rows[x].min()), float(rows[x].max())), (float(rows[data].min()), float(rows[data].max())),
+        _flops_per_param_example(rows, x, data),
+    )
+    joint.optimal = _compute_optimal_table(joint, rows)
+    joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
+    return joint
+
+
+def _one_group_per_row(law: ScalingLaw, n_rows: int) -> dict:
+    """Each row is one configuration, and the bootstrap must resample configurations. A
+    `ScalingLaw.fit` that resamples groups of rows (model sizes by default) is told that every row
+    is its own group; one that resamples rows already does so."""
+    if "groups" in inspect.signature(law.fit).parameters:
+        return {"groups": np.arange(n_rows)}
+    return {}
+
+
+def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:
+    """k of C = k N D, from the sweep's own FLOP counts (6 x epochs for a dense network)."""
+    if "train_flops" not in rows or not np.isfinite(rows["train_flops"]).any():
+        return None
+    return float(np.nanmedian(rows["train_flops"] / (rows[x] * rows[data])))
+
+
+def sweep_budgets(rows: pd.DataFrame) -> dict[str, float]:
+    """FLOP budgets to answer for: the smallest, middle and largest trained, then 10x and 100x beyond."""
+    flops = rows["train_flops"].to_numpy(float)
+    low, high = float(np.nanmin(flops)), float(np.nanmax(flops))
+    budgets = {"smallest trained": low, "middle of the sweep": float(np.sqrt(low * high)), "largest trained": high}
+    budgets.update({f"{factor:g}x the largest": high * factor for factor in BEYOND_SWEEP})
+    return budgets
+
+
+def _compute_optimal_table(joint: JointLaw, rows: pd.DataFrame) -> pd.DataFrame | None:
+    if joint.flops_per_param_example is None:
+        return None
+    budgets = sweep_budgets(rows)
+    table = compute_optimal(joint.law, list(budgets.values()), flop_model=joint.flops_per_param_example)
+    table.insert(0, "budget", list(budgets))
+    if joint.complement:  # the law was fitted to 1 - metric: report the metric itself
+        table["loss_opt"] = 1.0 - table["loss_opt"]
+        if "loss_opt_low" in table:
+            table["loss_opt_low"], table["loss_opt_high"] = 1.0 - table["loss_opt_high"], 1.0 - table["loss_opt_low"]
+    return table.rename(columns={"loss_opt": "metric_opt", "loss_opt_low": "metric_opt_low",
+                                 "loss_opt_high": "metric_opt_high", "tokens_per_param": "examples_per_param",
+                                 "tokens_per_param_low": "examples_per_param_low",
+                                 "tokens_per_param_high": "examples_per_param_high"})
+
+
+def data_limit(joint: JointLaw, data_size: float, *, gain: float = DATA_LIMIT_GAIN) -> DataLimit:
+    """The smallest N beyond which 10x more parameters improve the fitted quantity by less than
+    `gain` at `data_size`, for the fit and for every bootstrap replicate (the interval)."""
+    law = joint.law
+    theta = law.theta_[None, :] if law.bootstrap_theta_ is None else np.vstack([law.theta_, law.bootstrap_theta_])
+    log_n = np.log(np.geomspace(1.0, 1e15, 1501))
+    log_d = np.full_like(log_n, np.log(data_size))
+    here = law.form_.log_predict(theta, np.column_stack([log_n, log_d]))
+    tenfold = law.form_.log_predict(theta, np.column_stack([log_n + np.log(10.0), log_d]))
+    below = 1.0 - np.exp(tenfold - here) < gain
+    first = np.where(below.any(axis=1), np.exp(log_n)[np.argmax(below, axis=1)], np.nan)
+    interval = None
+    if len(first) > 1 and np.isfinite(first[1:]).mean() > 0.9:
+        low, high = np.nanpercentile(first[1:], [50 * (1 - LEVEL), 100 - 50 * (1 - LEVEL)])
+        interval = (float(low), float(high))
+    return DataLimit(float(data_size), gain, float(first[0]), interval)
+
+
+@dataclass
+class IsoFlopOnSweep:
+    """Approach 2 on the sweep's compute groups, beside the joint law's answer at the same budgets."""
+
+    groups: pd.DataFrame  # isoflop_analysis groups + joint_N_opt, joint_N_opt_low/high, disagree
+    exponents: pd.DataFrame
+
+
+def isoflop_on_sweep(
+    means: pd.DataFrame, joint: JointLaw | None, metric: str, *, x: str, data: str,
+    n_bootstrap: int = 1000, random_state: int = 0,
+) -> tuple[IsoFlopOnSweep | None, str]:
+    """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
+    decades), and the joint law's N* at each group's budget. Returns (None, why) when the runs do
+    not form two compute groups of 3+ sizes with a convex profile."""
+    if "train_flops" not in means:
+        return None, "the runs recorded no training FLOPs"
+    flop_model = _flops_per_param_example(means, x, data) or 6.0
+    target = (1.0 - means[metric]) if fitted_as_complement(metric) else means[metric]
+    table = pd.DataFrame({"N": means[x], "loss": target, "C": means["train_flops"]})
+    try:
+        result = isoflop_analysis(table, flop_model=flop_model, n_bootstrap=n_bootstrap, random_state=random_state)
+    except UserError as error:
+        return None, str(error)
+    groups = result.groups.copy()
+    usable = groups["N_opt"].notna() & (groups["note"] == "")
+    groups["joint_N_opt"] = np.nan
+    groups["disagree"] = False
+    if joint is not None and usable.any():
+        answer = compute_optimal(joint.law, groups.loc[usable, "compute"].to_numpy(), flop_model=flop_model)
+        groups.loc[usable, "joint_N_opt"] = answer["N_opt"].to_numpy()
+        if "N_opt_low" in answer and "N_opt_low" in groups:
+            groups.loc[usable, "joint_N_opt_low"] = answer["N_opt_low"].to_numpy()
+            groups.loc[usable, "joint_N_opt_high"] = answer["N_opt_high"].to_numpy()
+            apart = (groups["joint_N_opt_low"] > groups["N_opt_high"]) | (groups["joint_N_opt_high"] < groups["N_opt_low"])
+            groups["disagree"] = apart.fillna(False).astype(bool)
+    return IsoFlopOnSweep(groups, result.exponents), ""

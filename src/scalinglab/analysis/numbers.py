@@ -1,0 +1,40 @@
+"""Numbers in words people read: counts, ratios, intervals, lists."""
+
+from __future__ import annotations
+
+
+def format_count(n: float) -> str:
+    """A count in words people read: 850, 8.5k, 85M, 1.2B."""
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= threshold:
+            return f"{n / threshold:.3g}{suffix}"
+    return f"{n:.3g}"
+
+
+def format_value(value) -> str:
+    """A setting's value as text: numbers in short general form (1437, 0.001), anything else as is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    try:
+        return f"{float(value):g}" if hasattr(value, "dtype") else str(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def format_factor(factor: float) -> str:
+    """A ratio as people say it: 1.8x, 12x, 340x."""
+    return f"{factor:.2g}x" if factor < 10 else f"{factor:.0f}x"
+
+
+def format_interval(low: float | None, high: float | None, *, count: bool = False, digits: int = 3) -> str:
+    """' (95% CI a-b)', or '' when there is no interval; counts as 8.5k, other numbers to `digits`."""
+    if low is None or high is None:
+        return ""
+    if count:
+        return f" (95% CI {format_count(low)}-{format_count(high)})"
+    return f" (95% CI {low:.{digits}g} to {high:.{digits}g})"
+
+
+def join_words(parts: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,167 @@
+"""One analysis of a sweep, computed once and read by the report, `recommend` and the terminal summary.
+
+`analyze` takes the stored runs (a folder, a .sqlite file or a results frame), chooses the runs the
+laws are fitted to, and fits everything: the quality law per data size, the cost laws, the joint
+law of size and data with its compute-optimal answers, IsoFLOP where the runs form compute groups,
+the held-out backtest, and the settings x size interactions.
+
+Which runs: ok runs at their configuration's best learning rate; when a data or training setting
+is swept (weight decay, preprocessing, ...), the main laws use its best value (lowest mean
+metric over the sweep) and the settings section compares the values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
+from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
+from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
+from scalinglab.analysis.settings import SettingEffect, settings_x_size
+from scalinglab.errors import UserError
+from scalinglab.metrics import QUALITY, lower_is_better
+from scalinglab.results import configuration_means, load_results, ok_runs, swept_settings
+
+HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
+
+
+@dataclass
+class Analysis:
+    """Everything fitted from one sweep. Read it; never refit it elsewhere."""
+
+    frame: pd.DataFrame  # every stored run
+    config: dict | None
+    metric: str
+    x: str
+    group_by: str
+    runs: pd.DataFrame  # the runs the laws are fitted to
+    reference: dict  # swept setting -> the value the main laws use
+    groups: FitOutcome
+    joint: JointLaw | None
+    isoflop: IsoFlopOnSweep | None
+    isoflop_note: str
+    backtest: pd.DataFrame
+    settings: list[SettingEffect]
+    data_available: float | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lower_is_better(self) -> bool:
+        return lower_is_better(self.metric)
+
+    @property
+    def title(self) -> str:
+        return (self.config or {}).get("name", "sweep")
+
+
+def analyze(
+    source,
+    *,
+    config: dict | None = None,
+    metric: str | None = None,
+    x: str | None = None,
+    group_by: str | None = None,
+    data_available: float | None = None,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+) -> Analysis:
+    """Fit every law of a sweep once.
+
+    Parameters
+    ----------
+    source : DataFrame, or path of a sweep's output folder or .sqlite file
+        One row per run (as `scalinglab.results.results_frame` returns it), or where to load them.
+    config : dict, optional
+        The sweep configuration (read from the store when `source` is a path).
+    metric, x, group_by : str, optional
+        Override the configuration's `[fit]` settings (defaults val_loss, n_params, train_size).
+    data_available : float, optional
+        Examples available for training; default the largest data size trained. The joint law's
+        recommendation and data-limited size use it.
+    n_bootstrap, random_state : int
+        Bootstrap replicates and seed of every interval.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    UserError
+        When `source` holds no store or no runs, or `metric`, `x` or `group_by` is not a column.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source
+    else:
+        frame, stored_config = load_results(Path(source))
+        config = config if config is not None else stored_config
+    settings = (config or {}).get("fit", {})
+    metric = metric or settings.get("metric", "val_loss")
+    x = x or settings.get("x", "n_params")
+    group_by = group_by or settings.get("group_by", "train_size")
+    _check_columns(frame, metric=metric, x=x, group_by=group_by)
+    runs, reference = runs_to_fit(frame, metric, group_by=group_by)
+    options = dict(n_bootstrap=n_bootstrap, random_state=random_state)
+    groups = fit_metric_vs_params(runs, metric=metric, x=x, group_by=group_by, best_lr_only=False, **options)
+    warnings = list(groups.warnings)
+    joint = iso = None
+    iso_note = f"group_by = {group_by} is not a data size"
+    if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
+        means = configuration_means(runs, metric, [x, group_by])
+        data_available = data_available or float(means[group_by].max())
+        joint = fit_joint(means, metric, x=x, data=group_by, data_available=data_available, warnings=warnings, **options)
+        iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
+        warnings += isoflop_sentences(iso, iso_note)[1]
+    backtest = backtest_largest(runs, groups)
+    effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
+    warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
+    warnings += _backtest_warnings(backtest, group_by)
+    return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, iso, iso_note, backtest,
+                    effects, data_available, warnings)
+
+
+def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:
+    if metric not in frame:
+        known = ", ".join(c for c in QUALITY if c in frame)
+        raise UserError(f"metric {metric}: not a recorded column (choose one of {known})")
+    for option, column in (("x", x), ("group_by", group_by)):
+        if column not in frame:
+            raise UserError(f"fit.{option} = {column}: not a column of these runs")
+
+
+def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.DataFrame, dict]:
+    """The ok runs at their best learning rate, with every swept data or training setting (other
+    than `group_by`) fixed at its best value: the lowest (or highest) mean `metric` over the sweep.
+
+    Returns the runs and {setting: value used}.
+    """
+    runs = ok_runs(frame)
+    if "best_lr" in runs:
+        runs = runs[runs["best_lr"].astype(bool)]
+    reference = {}
+    for setting in swept_settings(runs, exclude=(group_by,)):
+        means = runs.groupby(setting)[metric].mean()
+        best = means.idxmin() if lower_is_better(metric) else means.idxmax()
+        reference[setting] = best
+        runs = runs[runs[setting] == best]
+    return runs, reference
+
+
+def _failure_warnings(frame: pd.DataFrame) -> list[str]:
+    if frame.empty or "status" not in frame:
+        return []
+    failed = int((frame["status"] != "ok").sum())
+    return [f"{failed} run(s) did not finish ok; see `scalinglab status`"] if failed else []
+
+
+def _backtest_warnings(backtest: pd.DataFrame, group_by: str) -> list[str]:
+    bad = backtest[np.abs(backtest["relative_error"]) > HELD_OUT_ERROR_WARNING]
+    return [
+        f"{group_by}={row['group']:g}: the law misses its own largest size by {abs(row['relative_error']) * 100:.0f}%, "
+        "so do not trust it far beyond the trained sizes"
+        for _, row in bad.iterrows()
+    ]

@@ -1,0 +1,251 @@
+"""The analysis in plain sentences, each with its numbers and their 95% intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
+from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
+from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
+from scalinglab.metrics import label, short_label
+from scalinglab.results import aggregate_over_seeds
+
+UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
+
+
+def describe_fit(fit: GroupFit) -> str:
+    """One plain sentence about what the exponent means, with its 95% interval when there is one."""
+    alpha = fit.law.params_["alpha"]
+    ci = (getattr(fit.law, "ci_", None) or {}).get("alpha")
+    interval = f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci is not None else ""
+    quantity = f"1 - {fit.metric}" if fit.complement else fit.metric
+    # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
+    floor_words = f"approaches a floor of {fit.law.params_['E']:.3g}" if fit.has_floor else "shows no floor within these sizes"
+    return (
+        f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words} and the part above it "
+        f"shrinks as {fit.x}^-{alpha:.2f}{interval}: each 10x more parameters multiplies the excess by {10 ** -alpha:.2g}."
+    )
+
+
+def describe_cost(cost: CostLaw) -> str:
+    """How a cost grows with parameters: the exponent, the overhead when there is one, and what
+    the last 10x of trained sizes cost (with its bootstrap interval)."""
+    k = cost.exponent
+    ci = cost.exponent_ci
+    exponent = f"{cost.x}^{k:.2f}" + (f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else "")
+    per = f" per {cost.group_by} example" if cost.per_example else ""
+    name = label(cost.metric)[0].upper() + label(cost.metric)[1:]
+    if cost.growth_unresolved:
+        typical = float(cost.predict(cost.x_range[1], 1.0))
+        form = (f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
+                "and its growth with size is not resolved here")
+    elif cost.overhead:
+        form = f"{name}{per} = {cost.law.params_['E']:.3g} + c * {exponent}"
+    else:
+        form = f"{name}{per} grows as {exponent}"
+    n_to = cost.x_range[1]
+    n_from = max(cost.x_range[0], n_to / 10)
+    ratio, ratio_ci = cost.ratio(n_from, n_to)
+    interval = f" (95% CI {format_factor(ratio_ci[0])}-{format_factor(ratio_ci[1])})" if ratio_ci else ""
+    return (f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
+            f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
+            + (", the fixed overhead included." if cost.overhead else "."))
+
+
+@dataclass
+class ScalingEffect:
+    """What moving from `n_from` to `n_to` parameters did, at one data size, with 95% intervals."""
+
+    metric: str
+    group_by: str
+    group: float
+    n_from: float
+    n_to: float
+    metric_from: float
+    metric_to: float
+    change: float  # relative change of the metric, e.g. -0.23 for a 23% cut
+    change_ci: tuple[float, float] | None
+    cost_ratios: dict[str, tuple[float, tuple[float, float] | None]]
+
+    def sentence(self) -> str:
+        """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19-27%)'."""
+        verb = "cut" if self.change < 0 else "raised"
+        interval = " (too few runs to resample for an interval)"
+        if self.change_ci is not None:
+            low, high = sorted(abs(bound) * 100 for bound in self.change_ci)
+            if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):
+                interval = f" (95% CI {low:.0f}-{high:.0f}%)"
+            else:
+                interval = f" (95% CI {self.change_ci[0] * 100:+.0f}% to {self.change_ci[1] * 100:+.0f}%: not clearly any change)"
+        costs = [
+            f"{format_factor(ratio)} the {short_label(cost)}" + (f" (95% CI {format_factor(ci[0])}-{format_factor(ci[1])})" if ci else "")
+            for cost, (ratio, ci) in self.cost_ratios.items()
+        ]
+        cost_text = f", and cost {join_words(costs)}" if costs else ""
+        return (
+            f"With {self.group_by} = {format_value(self.group)}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
+            f"({format_factor(self.n_to / self.n_from)}) {verb} {short_label(self.metric)} by {abs(self.change) * 100:.0f}%{interval}, "
+            f"from {self.metric_from:.3g} to {self.metric_to:.3g}{cost_text}."
+        )
+
+
+def scaling_effect(outcome: FitOutcome, group: float, *, costs: tuple[str, ...] = ("train_seconds",),
+                   decade: float = 10.0) -> ScalingEffect | None:
+    """The effect of the last `decade`-fold of parameters trained at data size `group`.
+
+    The interval of the quality change comes from the law's bootstrap, taken jointly at both
+    ends so it keeps their correlation; a cost ratio's interval from its own law's bootstrap.
+    """
+    fit = outcome.quality_for(group)
+    if fit is None:
+        return None
+    n_to = fit.x_range[1]
+    n_from = max(fit.x_range[0], n_to / decade)
+    metric_from, metric_to = fit.predict(np.array([n_from, n_to]))
+    draws = fit.bootstrap_predict(np.array([n_from, n_to]))
+    change_ci = None
+    if draws is not None and len(draws) >= 20:
+        change_ci = tuple(float(v) for v in np.quantile(draws[:, 1] / draws[:, 0] - 1, [0.025, 0.975]))
+    cost_ratios = {cost: outcome.costs[cost].ratio(n_from, n_to) for cost in costs if cost in outcome.costs}
+    return ScalingEffect(fit.metric, fit.group_by, group, n_from, n_to, float(metric_from), float(metric_to),
+                         float(metric_to / metric_from - 1), change_ci, cost_ratios)
+
+
+def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: str) -> str | None:
+    """What more data did for the largest model, from the measured seed means."""
+    means = aggregate_over_seeds(frame)
+    if means.empty or metric not in means or group_by not in means or means[group_by].nunique() < 2:
+        return None
+    largest = means[means[x] == means[x].max()].sort_values(group_by)
+    first, last = largest.iloc[0], largest.iloc[-1]
+    change = last[metric] / first[metric] - 1
+    return (
+        f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
+        f"({first[group_by]:g} to {last[group_by]:g}) {'cut' if change < 0 else 'raised'} {short_label(metric)} "
+        f"by {abs(change) * 100:.0f}% ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
+    )
+
+
+def generalization_sentence(frame: pd.DataFrame, *, x: str, group_by: str) -> str | None:
+    """How the validation-minus-training loss moved with size and with data, measured."""
+    means = aggregate_over_seeds(frame)
+    if means.empty or "generalization_gap" not in means or group_by not in means:
+        return None
+    most_data = means[means[group_by] == means[group_by].max()].sort_values(x)
+    small, large = most_data.iloc[0], most_data.iloc[-1]
+    sentence = (
+        f"With {group_by} = {small[group_by]:g}, the generalization gap (validation minus training loss) went from "
+        f"{small['generalization_gap']:.3f} at {format_count(small[x])} parameters to {large['generalization_gap']:.3f} "
+        f"at {format_count(large[x])}"
+    )
+    biggest = means[means[x] == means[x].max()].sort_values(group_by)
+    if len(biggest) > 1:
+        sentence += (
+            f"; for the largest model, more data moved it from {biggest.iloc[0]['generalization_gap']:.3f} "
+            f"({group_by} = {biggest.iloc[0][group_by]:g}) to {biggest.iloc[-1]['generalization_gap']:.3f} "
+            f"({group_by} = {biggest.iloc[-1][group_by]:g})"
+        )
+    return sentence + "."
+
+
+def seed_warnings(frame: pd.DataFrame, metric: str, *, x: str, group_by: str) -> list[str]:
+    """Warnings about seeds: only one per configuration, or configurations whose seeds disagree."""
+    means = aggregate_over_seeds(frame)
+    if means.empty or metric not in means:
+        return []
+    if means["n_seeds"].max() < 2:
+        return ["one seed per configuration: the seed-to-seed spread is unknown, so intervals cover only the spread across sizes"]
+    # Assign before filtering: assigning a Series to an empty frame would add its rows back as NaN.
+    means = means.assign(spread=means[f"{metric}_std"] / means[metric].abs())
+    unstable = means[means["spread"] > UNSTABLE_SEED_CV]
+    return [
+        f"unstable seeds at {x}={row[x]:g}, {group_by}={row[group_by]:g}: the std of {metric} over "
+        f"{row['n_seeds']} seeds is {row['spread'] * 100:.0f}% of its mean"
+        for _, row in unstable.sort_values("spread", ascending=False).head(5).iterrows()
+    ]
+
+
+def joint_law_sentences(joint: JointLaw) -> list[str]:
+    """The joint law with every parameter's interval, the compute-optimal split, the data limit."""
+    params, ci = joint.law.params_, joint.law.ci_ or {}
+
+    def value(name: str) -> str:
+        if name == "E" and not joint.has_floor:
+            return "E ~ 0 (not resolved)"
+        low, high = ci.get(name, (None, None))
+        return f"{name} = {params[name]:.3g}" + (f" ({low:.3g} to {high:.3g})" if low is not None else "")
+
+    quantity = f"1 - {joint.metric}" if joint.complement else joint.metric
+    sentences = [
+        f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
+        f"whole configurations): {quantity} = E + A / N^alpha + B / D^beta with N = {joint.x}, D = {joint.data}; "
+        + ", ".join(value(name) for name in ("E", "A", "B", "alpha", "beta")) + " (95% CIs in brackets)."
+    ]
+    if not joint.has_floor:
+        sentences.append("Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
+                         "do not trust it far beyond the trained range.")
+    if joint.optimal is not None:
+        sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
+    if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
+        limit = joint.data_limit
+        interval = format_interval(*(limit.interval or (None, None)), count=True)
+        sentences.append(
+            f"With your {limit.data_size:,.0f} examples, models beyond ~{format_count(limit.n_params)} parameters{interval} "
+            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters: past that, more data helps, not size."
+        )
+    return sentences
+
+
+def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
+    """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'."""
+    def interval(name: str, count: bool) -> str:
+        return format_interval(row.get(f"{name}_low"), row.get(f"{name}_high"), count=count)
+
+    return (
+        f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the compute-optimal model has "
+        f"N* = {format_count(row['N_opt'])} parameters{interval('N_opt', True)} trained on D* = {format_count(row['D_opt'])} "
+        f"examples{interval('D_opt', True)}: {row['examples_per_param']:.3g} examples per parameter"
+        f"{interval('examples_per_param', False)}, predicted {short_label(joint.metric)} {row['metric_opt']:.3g}."
+    )
+
+
+def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str], list[str]]:
+    """(sentences, warnings) comparing approach 2 with the joint law at each compute group."""
+    if iso is None:
+        return [f"IsoFLOP (approach 2) does not apply to this sweep: {note}."], []
+    sentences, warnings = [], []
+    for _, row in iso.groups.iterrows():
+        if row["note"]:
+            sentences.append(f"Compute group {row['compute']:.3g} FLOPs ({row['n_runs']} configurations): not used, {row['note']}.")
+            continue
+        iso_interval = format_interval(row.get("N_opt_low"), row.get("N_opt_high"), count=True)
+        text = f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}{iso_interval}"
+        if np.isfinite(row.get("joint_N_opt", np.nan)):
+            joint_interval = format_interval(row.get("joint_N_opt_low"), row.get("joint_N_opt_high"), count=True)
+            text += f"; the joint law says {format_count(row['joint_N_opt'])}{joint_interval}"
+            if row["disagree"]:
+                warnings.append(f"at {row['compute']:.3g} FLOPs the IsoFLOP optimum and the joint law's N* disagree "
+                                "beyond their intervals: the joint form may not fit these runs")
+        sentences.append(text + ".")
+    exponent = iso.exponents.set_index("name")
+    if "a" in exponent.index and np.isfinite(exponent.loc["a", "value"]):
+        sentences.append(f"IsoFLOP exponents: N* grows as C^{exponent.loc['a', 'value']:.2f}, "
+                         f"D* as C^{exponent.loc['b', 'value']:.2f}.")
+    return sentences, warnings
+
+
+def summary_lines(analysis) -> list[str]:
+    """The terminal summary after a sweep: the law per data size, the joint law's headline
+    answers, then every warning (each line prefixed for the console)."""
+    lines = [describe_fit(fit) for fit in analysis.groups.fits]
+    if analysis.joint is not None:
+        joint = joint_law_sentences(analysis.joint)
+        lines.append(joint[0])
+        lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
+        if analysis.joint.optimal is not None:
+            largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
+            lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
+    return lines + [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]

@@ -1,0 +1,197 @@
+"""Settings x size: when a training setting (weight decay, dropout, preprocessing, precision, batch
+size, optimizer) or a second size axis (depth beside width) is swept, fit the quality law per value
+and say how the values compare as models grow.
+
+Each value gets its own saturating law of the metric against parameters, on the runs at the
+largest data size, with the other swept settings at the values the main laws use. Comparisons
+are at equal parameters (and, for a size axis, at equal training FLOPs), with intervals from the
+two laws' bootstraps drawn independently; "does the advantage grow with N" compares the
+difference at the smallest and largest common size, and the difference of exponents and floors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.groups import GroupFit, fit_quality
+from scalinglab.analysis.numbers import format_count, format_value
+from scalinglab.metrics import lower_is_better, short_label
+from scalinglab.results import ok_runs, size_axes, swept_settings
+
+
+@dataclass
+class SettingEffect:
+    """How one swept setting interacts with size, at one data size."""
+
+    setting: str
+    is_size_axis: bool
+    group_by: str
+    group: float
+    metric: str
+    runs: pd.DataFrame  # the runs compared (every value of the setting)
+    laws: dict = field(default_factory=dict)  # value -> GroupFit
+    best_per_size: pd.DataFrame = field(default_factory=pd.DataFrame)  # x, one column per value, best
+    sentences: list[str] = field(default_factory=list)
+
+
+def compared_columns(frame: pd.DataFrame, *, x: str, group_by: str) -> list[tuple[str, bool]]:
+    """(column, is_size_axis) of every setting to compare: swept data/training settings, and every
+    swept size axis but the one with the most values (that one is the size the laws run along)."""
+    runs = ok_runs(frame)
+    axes = sorted((c for c in size_axes(runs) if c != x and runs[c].nunique() > 1), key=lambda c: runs[c].nunique())
+    settings = [(c, False) for c in swept_settings(runs, exclude=(group_by,))]
+    return settings + [(c, True) for c in axes[:-1]]
+
+
+def settings_x_size(
+    frame: pd.DataFrame, metric: str, *, x: str, group_by: str, reference: dict, n_bootstrap: int, random_state: int,
+) -> list[SettingEffect]:
+    """One SettingEffect per compared column (see `compared_columns`)."""
+    runs = ok_runs(frame)
+    if "best_lr" in runs:
+        runs = runs[runs["best_lr"].astype(bool)]
+    if runs.empty or metric not in runs or group_by not in runs:
+        return []
+    effects = []
+    for setting, is_axis in compared_columns(runs, x=x, group_by=group_by):
+        others = {name: value for name, value in reference.items() if name != setting}
+        rows = runs[runs[group_by] == runs[group_by].max()]
+        for name, value in others.items():
+            rows = rows[rows[name] == value]
+        effect = SettingEffect(setting, is_axis, group_by, rows[group_by].max(), metric, rows)
+        for value, value_rows in rows.groupby(setting, sort=True):
+            law = fit_quality(value_rows, metric, group=value, warnings=[], x=x, group_by=setting,
+                              n_bootstrap=n_bootstrap, random_state=random_state)
+            if law is not None:
+                effect.laws[value] = law
+        effect.best_per_size = best_per_size(effect, x)
+        effect.sentences = _sentences(effect, x)
+        effects.append(effect)
+    return effects
+
+
+def best_per_size(effect: SettingEffect, x: str) -> pd.DataFrame:
+    """Per model size: each value's metric (seed mean where trained at that size, else its law's
+    prediction inside the law's range) and the best value."""
+    sizes = np.sort(effect.runs[x].unique())
+    columns = {x: sizes}
+    measured = effect.runs.groupby([x, effect.setting])[effect.metric].mean()
+    for value in sorted(effect.runs[effect.setting].unique(), key=str):
+        law = effect.laws.get(value)
+        cells = []
+        for size in sizes:
+            if (size, value) in measured.index:
+                cells.append(float(measured.loc[(size, value)]))
+            elif law is not None and law.x_range[0] <= size <= law.x_range[1]:
+                cells.append(float(law.predict([size])[0]))
+            else:
+                cells.append(np.nan)
+        columns[f"{effect.setting}={value}"] = cells
+    table = pd.DataFrame(columns)
+    values = table.drop(columns=[x])
+    pick = values.idxmin(axis=1) if lower_is_better(effect.metric) else values.idxmax(axis=1)
+    table["best"] = [name.split("=", 1)[1] if isinstance(name, str) else "" for name in pick.fillna("")]
+    return table
+
+
+def _sentences(effect: SettingEffect, x: str) -> list[str]:
+    measured = [
+        f"Best {effect.setting} at each trained size ({effect.group_by} = {format_value(effect.group)}): "
+        + "; ".join(f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]) + "."
+    ]
+    if len(effect.laws) < 2:
+        return measured + [f"Too few sizes per value of {effect.setting} to fit a law for each (4 needed)."]
+    reference_value = _best_value_at_largest(effect)
+    reference = effect.laws[reference_value]
+    sentences = measured
+    for value, law in effect.laws.items():
+        if value == reference_value:
+            continue
+        sentences += _compare(effect, reference_value, reference, value, law, x)
+    return sentences
+
+
+def _best_value_at_largest(effect: SettingEffect):
+    common_high = min(law.x_range[1] for law in effect.laws.values())
+    predictions = {value: float(law.predict([common_high])[0]) for value, law in effect.laws.items()}
+    pick = min if lower_is_better(effect.metric) else max
+    return pick(predictions, key=predictions.get)
+
+
+def _difference(better: GroupFit, other: GroupFit, n: float) -> tuple[float, tuple[float, float] | None]:
+    """How much better `better` is than `other` at n (positive: better), with a 95% interval."""
+    sign = 1.0 if lower_is_better(better.metric) else -1.0
+    point = sign * float(other.predict([n])[0] - better.predict([n])[0])
+    draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n])
+    if draws_better is None or draws_other is None:
+        return point, None
+    count = min(len(draws_better), len(draws_other))
+    draws = sign * (draws_other[:count, 0] - draws_better[:count, 0])
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return point, (float(low), float(high))
+
+
+def _parameter_difference(better: GroupFit, other: GroupFit, name: str) -> tuple[float, tuple[float, float] | None]:
+    point = better.law.params_[name] - other.law.params_[name]
+    a, b = better.law.bootstrap_params_, other.law.bootstrap_params_
+    if a is None or b is None:
+        return point, None
+    count = min(len(a), len(b))
+    low, high = np.nanpercentile(a[name].to_numpy()[:count] - b[name].to_numpy()[:count], [2.5, 97.5])
+    return point, (float(low), float(high))
+
+
+def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: GroupFit, x: str) -> list[str]:
+    low = max(best.x_range[0], other.x_range[0])
+    high = min(best.x_range[1], other.x_range[1])
+    name = short_label(effect.metric)
+    if low > high:
+        return [f"{effect.setting} = {best_value} and {value} share no range of sizes to compare."]
+    sentences = []
+    at_low, at_high = _difference(best, other, low), _difference(best, other, high)
+    for n, (diff, ci) in ((high, at_high), (low, at_low)):
+        sentences.append(
+            f"At {format_count(n)} parameters (equal parameters), {effect.setting} = {best_value} "
+            f"{'beats' if diff > 0 else 'trails'} {effect.setting} = {value} by {abs(diff):.3g} in {name}"
+            + (f" (95% CI {ci[0]:+.3g} to {ci[1]:+.3g}{'' if ci[0] * ci[1] > 0 else ': not clearly different'})" if ci else "")
+            + "."
+        )
+    # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
+    trend = "grows" if at_high[0] > at_low[0] else "shrinks"
+    d_alpha, alpha_ci = _parameter_difference(best, other, "alpha")
+    d_floor, floor_ci = _parameter_difference(best, other, "E")
+    sentences.append(
+        f"The advantage of {effect.setting} = {best_value} over {value} {trend} with size "
+        f"(from {at_low[0]:+.3g} to {at_high[0]:+.3g}); difference of exponents {d_alpha:+.2f}"
+        + (f" (95% CI {alpha_ci[0]:+.2f} to {alpha_ci[1]:+.2f})" if alpha_ci else "")
+        + f", of floors {d_floor:+.3g}" + (f" (95% CI {floor_ci[0]:+.3g} to {floor_ci[1]:+.3g})" if floor_ci else "") + "."
+    )
+    if effect.is_size_axis and "train_flops" in effect.runs:
+        sentences += _equal_flops(effect, best_value, best, value, other, high)
+    return sentences
+
+
+def _equal_flops(effect: SettingEffect, best_value, best: GroupFit, value, other: GroupFit, n_best: float) -> list[str]:
+    """Compare at the FLOPs the better value spends at `n_best` parameters: each value's size at
+    those FLOPs follows from its own FLOPs per parameter (a deeper net may spend more per parameter)."""
+    per_param = effect.runs.assign(k=effect.runs["train_flops"] / effect.runs[best.x]).groupby(effect.setting)["k"].median()
+    budget = n_best * per_param[best_value]
+    n_other = budget / per_param[value]
+    if not other.x_range[0] <= n_other <= other.x_range[1]:
+        return []
+    sign = 1.0 if lower_is_better(effect.metric) else -1.0
+    diff = sign * float(other.predict([n_other])[0] - best.predict([n_best])[0])
+    draws_b, draws_o = best.bootstrap_predict([n_best]), other.bootstrap_predict([n_other])
+    interval = ""
+    if draws_b is not None and draws_o is not None:
+        count = min(len(draws_b), len(draws_o))
+        low, high = np.nanpercentile(sign * (draws_o[:count, 0] - draws_b[:count, 0]), [2.5, 97.5])
+        interval = f" (95% CI {low:+.3g} to {high:+.3g})"
+    return [
+        f"At equal training FLOPs ({budget:.3g} per run: "
+        f"{format_count(n_best)} parameters at {effect.setting} = {best_value}, {format_count(n_other)} at {value}), "
+        f"{effect.setting} = {best_value} {'beats' if diff > 0 else 'trails'} by {abs(diff):.3g}{interval}."
+    ]

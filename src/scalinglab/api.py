@@ -1,0 +1,243 @@
+"""The Python API behind `scalinglab run` and `import scalinglab`: run a sweep, read its results,
+load a trained model. The CLI parses arguments and prints; everything else happens here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scalinglab.config import SweepConfig, config_from_dict, load_config
+from scalinglab.diagnostics import debug_enabled
+from scalinglab.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from torch import nn
+
+    from scalinglab.store import Store
+    from scalinglab.sweep.driver import SweepOutcome, SweepProgress
+
+logger = logging.getLogger(__name__)
+
+_OBJECTIVE_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def sweep(
+    objective_or_config: Callable | str | Path | SweepConfig | None = None,
+    *,
+    sizes: Mapping[str, Any] | None = None,
+    train_sizes: Sequence[int] | None = None,
+    seeds: Sequence[int] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    metric: str | None = None,
+    out: str | Path | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    overrides: Iterable[str] = (),
+    retry_failed: bool = False,
+    progress: SweepProgress | None = None,
+) -> pd.DataFrame:
+    """Run every run of a sweep that is not stored yet; return all stored runs, one row each.
+
+    `objective_or_config` is one of:
+    - a training function `objective(run) -> dict` or its import path "module:function"
+      (objective mode, see `scalinglab.sweep.objective`): `sizes` maps each size axis to its
+      values, `train_sizes` and `seeds` are swept too, `settings` are `[training]` fields handed
+      to the objective in `run.settings`, `metric` is the quality metric it returns (val_loss);
+    - a sweep TOML file, a SweepConfig, or None (the built-in quick start), with `overrides` as
+      `--set` strings ("training.epochs=5").
+    `out`, `executor` and `workers` override the sweep's output folder and execution settings.
+    Rerunning trains only what is missing (`retry_failed`: failed runs again too).
+
+    Raises UserError, before anything is stored, when any input is wrong.
+    """
+    from scalinglab.results import results_frame
+    from scalinglab.store import open_store
+
+    config = sweep_config(objective_or_config, sizes=sizes, train_sizes=train_sizes, seeds=seeds, settings=settings,
+                          metric=metric, out=out, executor=executor, workers=workers, overrides=overrides)
+    store = open_store(config.output)
+    try:
+        run_config(config, store, retry_failed=retry_failed, progress=progress)
+        return results_frame(store)
+    finally:
+        store.close()
+
+
+def sweep_config(
+    objective_or_config: Callable | str | Path | SweepConfig | None,
+    *,
+    overrides: Iterable[str] = (),
+    out: str | Path | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    **objective_options: Any,
+) -> SweepConfig:
+    """The validated SweepConfig `sweep` runs (same arguments; `objective_options` are sizes,
+    train_sizes, seeds, settings, metric; `address`: a Ray cluster, implies the ray executor).
+    Raises UserError, one line naming the field, when anything is wrong."""
+    overrides = [*overrides, *option_overrides(out=out, executor=executor, workers=workers, address=address)]
+    if _is_objective(objective_or_config):
+        raw = _objective_sweep(objective_or_config, **objective_options)
+        return _check_workers_can_import(config_from_dict(raw, overrides, source="sweep()"))
+    if given := [name for name, value in objective_options.items() if value is not None]:
+        raise UserError(f"sweep(): {', '.join(given)} only apply to an objective; use overrides for a sweep file")
+    if isinstance(objective_or_config, SweepConfig):
+        raw = objective_or_config.model_dump(mode="json", exclude_unset=True)
+        return _check_workers_can_import(config_from_dict(raw, overrides, source="sweep()"))
+    return _check_workers_can_import(load_config(objective_or_config, overrides))
+
+
+def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
+    """`config`, unless its objective is a function other processes cannot import (UserError)."""
+    from scalinglab.sweep.objective import importable_by_workers
+
+    objective, executor = config.model.objective, config.execution.executor
+    if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
+        raise UserError(f"model.objective: '{objective}' cannot be imported by {executor} workers; "
+                        "define it in a module they can import, or use the serial executor")
+    return config
+
+
+def option_overrides(*, out=None, executor=None, workers=None, address=None) -> list[str]:
+    """Output and execution options as `--set` overrides, so one validator checks them all."""
+    if address is not None and executor is None:
+        executor = "ray"
+    given = {"output": out, "execution.executor": executor, "execution.workers": workers, "execution.address": address}
+    return [f"{name}={_toml_value(value)}" for name, value in given.items() if value is not None]
+
+
+def _toml_value(value: Any) -> str:
+    """A number as it is; anything else as a TOML basic string (JSON's quoting is valid TOML)."""
+    return str(value) if isinstance(value, (int, float)) else json.dumps(str(value))
+
+
+def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
+               progress: SweepProgress | None = None) -> SweepOutcome:
+    """Train every run of `config` missing from `store` (the one implementation behind both
+    `sweep` and `scalinglab run`). In debug mode runs train serially in this process, so a
+    run's exception escapes with its traceback instead of becoming a failed row."""
+    from scalinglab.sweep import run_sweep
+
+    if debug_enabled() and (config.execution.executor != "serial" or config.execution.max_memory_mb is not None):
+        logger.info("debug mode: training serially in this process, so a run's exception is raised")
+        config = config.model_copy(update={"execution": config.execution.model_copy(
+            update={"executor": "serial", "max_memory_mb": None})})
+    return run_sweep(config, store, retry_failed=retry_failed, progress=progress)
+
+
+def results(out: str | Path) -> pd.DataFrame:
+    """One row per stored run of the sweep at `out` (its folder or its .sqlite file), with the
+    columns of runs.csv. Raises UserError when there is no store there; creates nothing."""
+    from scalinglab.results import results_frame
+    from scalinglab.store import open_store
+
+    store = open_store(stored_database(Path(out)))
+    try:
+        return results_frame(store)
+    finally:
+        store.close()
+
+
+def load_model(out: str | Path, run_key: str) -> nn.Module:
+    """The trained module of the run `run_key` of the sweep at `out`, in eval mode: rebuilt from
+    the stored spec by its family and filled with OUT/checkpoints/<run_key>.safetensors.
+
+    Raises UserError when there is no such store, run or checkpoint, or the run was trained by
+    an objective (whose model is the objective's own).
+    """
+    from scalinglab.families import get_family
+    from scalinglab.spec import RunSpec
+
+    database = stored_database(Path(out))
+    spec = RunSpec.model_validate(_stored_spec(database, run_key))
+    if spec.objective is not None:
+        raise UserError(f"run {run_key}: trained by the objective {spec.objective}, which keeps its own model")
+    path = _checkpoint_path(database.parent, run_key)
+    if not path.is_file():
+        raise UserError(f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)")
+    module = get_family(spec.family).build(spec.size, task_shape(spec), dropout=spec.training.dropout)
+    _load_checkpoint(module, path)
+    return module.eval()
+
+
+def task_shape(spec):
+    """The TaskShape the run `spec` trained on (loads its data source to learn it)."""
+    from scalinglab.data import load_source, prepare
+    from scalinglab.train.tasks import make_task
+
+    dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+    return make_task(dataset, spec).shape
+
+
+def stored_database(out: Path) -> Path:
+    """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
+    from scalinglab.store import STORE_FILENAME
+
+    database = out if out.suffix in {".sqlite", ".db"} else out / STORE_FILENAME
+    if not database.is_file():
+        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first")
+    return database
+
+
+def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:
+    from scalinglab.store import open_store
+
+    store = open_store(database)
+    try:
+        runs = {run.run_key: run for run in store.runs()}
+    finally:
+        store.close()
+    if run_key not in runs:
+        raise UserError(f"run {run_key}: not in {database}")
+    if runs[run_key].status != "ok":
+        raise UserError(f"run {run_key}: status {runs[run_key].status}, it has no trained model")
+    return runs[run_key].spec
+
+
+# Stand-ins for scalinglab.train.checkpoint (the agreed interface), replaced at integration.
+def _checkpoint_path(out_dir: Path, run_key: str) -> Path:
+    return Path(out_dir) / "checkpoints" / f"{run_key}.safetensors"
+
+
+def _load_checkpoint(module, path: Path) -> None:
+    """Fill `module` from a safetensors file (tied weights saved once are restored to both names)."""
+    import safetensors.torch
+
+    safetensors.torch.load_model(module, str(path), strict=True)
+
+
+def _is_objective(candidate: Any) -> bool:
+    if callable(candidate) and not isinstance(candidate, type):
+        return True
+    return isinstance(candidate, str) and bool(_OBJECTIVE_PATH.match(candidate)) and not Path(candidate).exists()
+
+
+def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None) -> dict[str, Any]:
+    """The sweep, as TOML tables, of an objective-mode call of `sweep`."""
+    from scalinglab.sweep.objective import objective_path
+
+    path = objective_path(objective)
+    raw = {
+        "name": path,
+        "seeds": _plain(seeds) if seeds is not None else [0],
+        "model": {"objective": path, **{axis: _plain(values) for axis, values in (sizes or {}).items()}},
+        "training": dict(settings or {}),
+        "fit": {"metric": metric or "val_loss"},
+    }
+    if train_sizes is not None:
+        raw["data"] = {"train_size": _plain(train_sizes)}
+    return raw
+
+
+def _plain(values: Any) -> Any:
+    """A sequence (tuple, range, numpy array) as a list; numpy scalars as Python numbers."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        return values.item() if hasattr(values, "item") else values
+    return [value.item() if hasattr(value, "item") else value for value in values]

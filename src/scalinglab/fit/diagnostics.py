@@ -1,0 +1,125 @@
+"""Fit diagnostics: did the optimiser converge, how many starts agree, which parameters the
+data can tell apart.
+
+The parameter correlation matrix is that of the Gauss-Newton approximation (J^T J)^-1 of the
+log-space fit, in internal parameters (the logs of the scales E, A, ...). A scale and its
+exponent correlate at 0.99 or more in any good fit, only because A is the value at x = 1, far
+from the data; a pair with |correlation| above ``CORRELATION_WARNING`` (0.9999) is one the data
+constrain only in combination (the floor E traded against the scale A, say); a near-singular J^T J (condition number above
+``CONDITION_WARNING`` after scaling each parameter to unit curvature) is a flat direction,
+named by the parameters its eigenvector mostly moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+CORRELATION_WARNING = 0.9999
+CONDITION_WARNING = 1e10
+_FLAT_LOADING = 0.3
+
+
+@dataclass
+class Diagnostics:
+    """What a fit reports about itself.
+
+    Attributes
+    ----------
+    converged : bool
+    message : str
+        Why the optimiser stopped.
+    n_starts, n_optimised, n_converged_runs, n_at_best : int
+        Starts given, optimised after profiling, run to convergence, and reaching the best.
+    correlation : DataFrame
+        Parameter correlation matrix (public names as labels).
+    on_bound : list of str
+        Parameters sitting on a bound.
+    warnings : list of str
+        One plain sentence per problem found.
+    """
+
+    converged: bool
+    message: str
+    n_starts: int
+    n_optimised: int
+    n_converged_runs: int
+    n_at_best: int
+    correlation: pd.DataFrame
+    on_bound: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """JSON-ready: correlation as a nested list in the order of ``names``."""
+        return {
+            "converged": self.converged,
+            "message": self.message,
+            "n_starts": self.n_starts,
+            "n_optimised": self.n_optimised,
+            "n_converged_runs": self.n_converged_runs,
+            "n_at_best": self.n_at_best,
+            "names": list(self.correlation.columns),
+            "correlation": [[_finite(v) for v in row] for row in self.correlation.to_numpy()],
+            "on_bound": list(self.on_bound),
+            "warnings": list(self.warnings),
+        }
+
+
+def _finite(value: float):
+    return float(value) if np.isfinite(value) else None
+
+
+def diagnose(problem, result) -> Diagnostics:
+    """Diagnostics of a :class:`MultiStartResult` on its :class:`Problem`."""
+    form, theta = problem.form, result.theta
+    names = form.public_names
+    correlation, flat = _correlation(problem, theta)
+    warnings = []
+    if not result.converged:
+        warnings.append(f"the fit did not converge: {result.message}")
+    if result.n_at_best == 1 and result.n_converged_runs > 1:
+        warnings.append(f"only 1 of {result.n_converged_runs} converged starts reached the best "
+                        "objective: the objective has several basins; check the fit")
+    on_bound = _on_bound(problem, theta)
+    for name in on_bound:
+        value = float(form.to_public(theta)[names.index(name)])
+        warnings.append(f"{name} sits on its bound ({value:.4g}): the data push it as far as allowed")
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = correlation.iat[i, j]
+            if np.isfinite(value) and abs(value) > CORRELATION_WARNING:
+                warnings.append(f"{names[i]} and {names[j]} are not separately identified "
+                                f"(correlation {value:+.3f}): the data fix only a combination of them")
+    if flat:
+        warnings.append(f"flat direction: the objective barely changes along a combination of "
+                        f"{', '.join(flat)}")
+    return Diagnostics(result.converged, result.message, result.n_starts, result.n_optimised,
+                       result.n_converged_runs, result.n_at_best, correlation, on_bound, warnings)
+
+
+def _on_bound(problem, theta: np.ndarray) -> list[str]:
+    lower, upper = problem.bounds
+    slack = 1e-6 * (1.0 + np.abs(theta))
+    hit = (np.isfinite(lower) & (theta <= lower + slack)) | (np.isfinite(upper) & (theta >= upper - slack))
+    return [name for name, flag in zip(problem.form.public_names, hit) if flag]
+
+
+def _correlation(problem, theta: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """Correlation matrix of the parameters and the names along a flat direction (if any)."""
+    names = problem.form.public_names
+    _, columns = problem.form.log_predict_and_jacobian(theta[None, :], problem.log_x)
+    jacobian = np.column_stack([np.broadcast_to(c, (1, len(problem.log_y)))[0] for c in columns])
+    gram = jacobian.T @ jacobian
+    scale = np.sqrt(np.maximum(np.diag(gram), 1e-300))
+    scaled = gram / np.outer(scale, scale)
+    eigenvalues, eigenvectors = np.linalg.eigh(scaled)
+    flat = []
+    if eigenvalues[0] <= eigenvalues[-1] / CONDITION_WARNING:
+        flat = [names[k] for k in np.flatnonzero(np.abs(eigenvectors[:, 0]) > _FLAT_LOADING)]
+    covariance = np.linalg.pinv(scaled, hermitian=True)
+    sd = np.sqrt(np.maximum(np.diag(covariance), 1e-300))
+    with np.errstate(invalid="ignore"):
+        correlation = np.clip(covariance / np.outer(sd, sd), -1.0, 1.0)
+    return pd.DataFrame(correlation, index=names, columns=names), flat

@@ -1,0 +1,41 @@
+"""Cost laws: per training example when the cost grows with data, with an overhead for times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.analysis import fit_metric_vs_params
+from scalinglab.analysis.sentences import describe_cost
+
+
+def cost_runs(seconds):
+    return pd.DataFrame([
+        dict(status="ok", n_params=n, train_size=d, val_loss=1 + 10 * n**-0.3, train_flops=90.0 * n * d,
+             train_seconds=seconds(n, d), bytes_fp32=4.0 * n)
+        for d in (300, 1000) for n in np.geomspace(1e3, 1e6, 6)
+    ])
+
+
+def test_flops_per_example_predict_an_untrained_data_size():
+    flops = fit_metric_vs_params(cost_runs(lambda n, d: d * 1e-7 * n), n_bootstrap=0).costs["train_flops"]
+    assert flops.per_example and not flops.overhead
+    assert flops.predict(5e4, 650) == pytest.approx(90.0 * 5e4 * 650, rel=1e-6)
+
+
+def test_an_overhead_dominated_time_is_not_reported_as_a_tiny_exponent():
+    """Per-step overhead 1 ms per example, compute 1e-9 s per parameter: a pure power law would
+    give an exponent far below 1; the overhead law recovers k = 1 and t0."""
+    time = fit_metric_vs_params(cost_runs(lambda n, d: d * (1e-3 + 1e-9 * n)), n_bootstrap=0).costs["train_seconds"]
+    assert time.overhead
+    assert time.exponent == pytest.approx(1.0, rel=0.01)
+    assert time.overhead_value == pytest.approx(1e-3, rel=0.01)
+    assert time.ratio(1e5, 1e6)[0] == pytest.approx((1e-3 + 1e-3) / (1e-3 + 1e-4), rel=0.01)
+    assert "= 0.001 + c * n_params^1.00" in describe_cost(time)
+
+
+def test_a_flat_time_says_its_growth_is_not_resolved():
+    time = fit_metric_vs_params(cost_runs(lambda n, d: d * 2e-4), n_bootstrap=0).costs["train_seconds"]
+    sentence = describe_cost(time)
+    assert "mostly a fixed overhead (about 0.0002 at the largest size)" in sentence and "not resolved" in sentence

@@ -1,0 +1,64 @@
+"""IsoFLOP (approach 2) on a sweep whose runs form compute groups, beside the joint law; and on a CSV."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import run_cli
+from synthetic_truth import ALPHA, BETA, FLOPS_PER_PARAM_EXAMPLE, analytic_optimum, true_loss
+
+from scalinglab.analysis import analyze
+from scalinglab.analysis.sentences import isoflop_sentences
+
+BUDGETS = (3e8, 3e9, 3e10)
+
+
+def isoflop_sweep(noise=0.002, seed=0) -> pd.DataFrame:
+    """For each budget, 7 sizes around the optimum, each trained on the data the budget leaves."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for budget in BUDGETS:
+        n_opt, _ = analytic_optimum(budget)
+        for factor in np.geomspace(1 / 6, 6, 7):
+            n = n_opt * factor
+            d = budget / (FLOPS_PER_PARAM_EXAMPLE * n)
+            rows.append(dict(run_key=f"{budget}-{factor}", status="ok", family="mlp", width=n, train_size=d, seed=0,
+                             n_params=n, val_loss=float(true_loss(n, d)) * np.exp(rng.normal(0, noise)),
+                             train_flops=budget))
+    return pd.DataFrame(rows)
+
+
+def test_sweep_isoflop_agrees_with_the_joint_law_and_the_truth():
+    analysis = analyze(isoflop_sweep(), n_bootstrap=200)
+    groups = analysis.isoflop.groups
+    assert len(groups) == len(BUDGETS) and (groups["note"] == "").all()
+    for _, row in groups.iterrows():
+        assert row["N_opt"] == pytest.approx(analytic_optimum(row["compute"])[0], rel=0.15)
+    assert not groups["disagree"].any()
+    sentences, warnings = isoflop_sentences(analysis.isoflop, analysis.isoflop_note)
+    assert any("IsoFLOP's parabola puts N* at" in s and "the joint law says" in s for s in sentences)
+    assert warnings == []
+
+
+def test_a_grid_sweep_says_why_isoflop_does_not_apply():
+    from synthetic_truth import truth_frame
+
+    analysis = analyze(truth_frame(seeds=(0,), data_sizes=(300, 1000)), n_bootstrap=0)
+    assert analysis.isoflop is None and analysis.joint is not None
+    assert "at least two compute groups" in analysis.isoflop_note
+    assert isoflop_sentences(None, analysis.isoflop_note)[0][0].startswith("IsoFLOP (approach 2) does not apply")
+
+
+def test_fit_isoflop_on_a_csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)
+    result = run_cli("fit", str(path), "--isoflop", "C", "--x", "N", "--y", "loss",
+                     "--flops-per-param-token", str(FLOPS_PER_PARAM_EXAMPLE), "--json", "--bootstrap", "100")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    a = next(row for row in data["exponents"] if row["name"] == "a")
+    assert a["value"] == pytest.approx(BETA / (ALPHA + BETA), abs=0.03)
+    assert len(data["groups"]) == len(BUDGETS)

@@ -1,0 +1,70 @@
+"""The joint law on a sweep drawn from a known L(N, D): parameters, compute-optimal split, data limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synthetic_truth import ALPHA, BETA, DATA_SIZES, A, B, E, analytic_optimum, truth_frame
+
+from scalinglab.analysis import analyze
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return analyze(truth_frame(noise=0.003, random_state=1), n_bootstrap=200)
+
+
+def test_joint_fit_recovers_both_exponents_inside_their_intervals(analysis):
+    law = analysis.joint.law
+    for name, truth in (("alpha", ALPHA), ("beta", BETA)):
+        low, high = law.ci_[name]
+        assert low <= truth <= high, (name, law.ci_[name], law.params_[name])
+        assert high - low < 0.5  # an interval that says something
+    assert analysis.joint.n_configs == 6 * len(DATA_SIZES)
+
+
+def test_compute_optimal_ratio_is_within_5_percent_of_the_analytic_optimum():
+    """0.1% noise: D*/N* moves as the ratio of two fitted power laws, so this checks the pipeline
+    (configuration means, the sweep's FLOPs per parameter and example, the allocation)."""
+    joint = analyze(truth_frame(noise=0.001, random_state=1), n_bootstrap=100).joint
+    optimal = joint.optimal.set_index("budget")
+    assert joint.flops_per_param_example == pytest.approx(90.0)
+    for budget in ("smallest trained", "largest trained", "10x the largest"):
+        row = optimal.loc[budget]
+        n_opt, d_opt = analytic_optimum(row["compute"])
+        assert row["examples_per_param"] == pytest.approx(d_opt / n_opt, rel=0.05), budget
+        assert row["N_opt"] == pytest.approx(n_opt, rel=0.05), budget
+
+
+def test_data_limited_size_matches_the_law():
+    analysis = analyze(truth_frame(noise=0.0), n_bootstrap=0)
+    limit = analysis.joint.data_limit
+    d = max(DATA_SIZES)
+
+    def gain(n):
+        loss = E + A * n**-ALPHA + B * d**-BETA
+        return A * n**-ALPHA * (1 - 10**-ALPHA) / loss
+
+    assert gain(limit.n_params) < 0.01 <= gain(limit.n_params / 1.05)
+
+
+@pytest.mark.slow
+def test_intervals_resample_configurations_not_seeds():
+    """Ten identical seeds per configuration are one configuration each: the intervals must not
+    narrow, as they would if the bootstrap drew rows."""
+    few = analyze(truth_frame(seeds=(0,), random_state=3), n_bootstrap=200).joint.law.ci_["alpha"]
+    many = analyze(truth_frame(seeds=tuple(range(10)), random_state=3), n_bootstrap=200).joint.law.ci_["alpha"]
+    assert (many[1] - many[0]) > 0.7 * (few[1] - few[0])
+
+
+def test_too_few_data_sizes_gives_no_joint_law_and_says_why():
+    analysis = analyze(truth_frame(data_sizes=(500,)), n_bootstrap=0)
+    assert analysis.joint is None
+    assert any(w.startswith("the joint law of n_params and train_size needs 2+") for w in analysis.warnings)
+
+
+def test_time_law_with_overhead_recovers_its_exponent(analysis):
+    time = analysis.groups.costs["train_seconds"]
+    assert time.overhead and time.per_example
+    assert time.exponent == pytest.approx(1.0, rel=1e-3)  # noiseless times: the interval is a point
+    assert time.overhead_value == pytest.approx(2e-4, rel=0.05)

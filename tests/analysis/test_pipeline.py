@@ -1,0 +1,45 @@
+"""`analyze`: the configured fit settings are used everywhere, and bad ones are one clear error."""
+
+from __future__ import annotations
+
+import pytest
+from synthetic_truth import truth_frame
+
+from scalinglab.analysis import analyze
+from scalinglab.analysis.sentences import summary_lines
+from scalinglab.errors import UserError
+
+
+def test_group_by_from_the_configuration_reaches_every_law():
+    frame = truth_frame(seeds=(0,)).rename(columns={"train_size": "n_train"}).assign(train_size=None)
+    analysis = analyze(frame, config={"fit": {"group_by": "n_train"}}, n_bootstrap=0)
+    assert analysis.group_by == "n_train" and analysis.joint.data == "n_train"
+    assert analysis.groups.costs["train_flops"].per_example
+    assert all(line.startswith("With n_train") for line in summary_lines(analysis)[:4])
+
+
+def test_a_group_by_that_is_not_data_gets_no_joint_law_and_no_per_example_costs():
+    analysis = analyze(truth_frame(seeds=(0,)), group_by="width", x="n_params", n_bootstrap=0)
+    assert analysis.joint is None and not analysis.groups.costs["train_flops"].per_example
+
+
+@pytest.mark.parametrize("option, message", [
+    (dict(metric="nope"), "metric nope: not a recorded column"),
+    (dict(group_by="nope"), "fit.group_by = nope: not a column"),
+    (dict(x="nope"), "fit.x = nope: not a column"),
+])
+def test_unknown_columns_are_user_errors(option, message):
+    with pytest.raises(UserError, match=message):
+        analyze(truth_frame(seeds=(0,)), n_bootstrap=0, **option)
+
+
+def test_a_folder_without_a_store_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no scalinglab store here"):
+        analyze(tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_a_users_own_table_without_status_is_analysed():
+    frame = truth_frame(seeds=(0,))[["n_params", "train_size", "val_loss", "train_flops"]]
+    analysis = analyze(frame, n_bootstrap=0)
+    assert analysis.joint is not None and len(analysis.groups.fits) == 4

@@ -1,0 +1,147 @@
+"""Plugin families: a user's Family subclass named by import path, with parameters and FLOPs
+measured on the built module when it gives no formula."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from cli_helpers import REPO
+from scalinglab.errors import UserError
+from scalinglab.families import TaskShape, get_family
+
+PLUGIN = "residual_plugin:ResidualMLP"
+HERE = Path(__file__).parent
+PLUGIN_PATH = {"PYTHONPATH": f"{REPO / 'src'}:{HERE}"}  # where the CLI and its workers import the plugin
+DIGITS = TaskShape(kind="classification", input_shape=(64,), n_outputs=10)
+
+SWEEP = """
+output = "{output}"
+[model]
+family = "{family}"
+{axes}
+[data]
+source = "digits"
+train_size = 200
+[training]
+epochs = 2
+batch_size = 50
+[measure]
+latency_repeats = 2
+[execution]
+executor = "{executor}"
+workers = 2
+"""
+
+
+def _sweep_file(tmp_path: Path, *, family: str = PLUGIN, executor: str = "serial", axes: str = "width = [8, 16]\nblocks = 2") -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP.format(output=tmp_path / "out", family=family, executor=executor, axes=axes))
+    return path
+
+
+def _flops_per_sample_of_a_training_step(module: torch.nn.Module, batch: int = 4) -> float:
+    x, y = torch.randn(batch, 64), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(module(x), y).backward()
+    return counter.get_total_flops() / batch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["serial", "pool"])
+def test_a_plugin_without_formulas_sweeps_through_the_cli(cli, tmp_path: Path, executor: str):
+    result = cli("run", str(_sweep_file(tmp_path, executor=executor)), "--quiet", env=PLUGIN_PATH)
+    assert result.returncode == 0, result.stderr
+
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs) == 2 and set(runs["status"]) == {"ok"}, runs[["status", "error"]]
+    for run in runs.itertuples():
+        module = get_family(PLUGIN).build({"width": run.width, "blocks": 2}, DIGITS)
+        assert run.n_params == sum(p.numel() for p in module.parameters())
+        samples_seen = run.n_train * run.epochs
+        assert run.train_flops == pytest.approx(_flops_per_sample_of_a_training_step(module) * samples_seen, rel=1e-12)
+
+
+def test_measured_costs_are_counted_once_per_size():
+    from residual_plugin import CountingResidualMLP
+
+    family = get_family("residual_plugin:CountingResidualMLP")
+    size = {"width": 12, "blocks": 3}
+    before = CountingResidualMLP.builds
+    n_params = family.n_params(size, DIGITS)
+    forward = family.forward_flops_per_sample(size, DIGITS)
+    train = family.train_flops_per_sample(size, DIGITS)
+    family.forward_flops_per_sample(size, DIGITS)
+    assert CountingResidualMLP.builds == before + 1
+
+    module = family.build(size, DIGITS)
+    assert n_params == sum(p.numel() for p in module.parameters())
+    with FlopCounterMode(display=False) as counter:
+        module(torch.randn(5, 64))
+    assert forward == counter.get_total_flops() / 5
+    # backward: a weight gradient for every layer, an input gradient for every layer but the first
+    assert train == pytest.approx(3 * forward - 2 * 64 * 12, rel=1e-12)
+
+
+def test_measuring_does_not_move_the_training_random_stream():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    get_family(PLUGIN).forward_flops_per_sample({"width": 7, "blocks": 1}, DIGITS)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_build_without_dropout_refuses_dropout():
+    with pytest.raises(ValueError, match="takes no dropout"):
+        get_family(PLUGIN).build({"width": 4, "blocks": 1}, DIGITS, dropout=0.1)
+
+
+@pytest.mark.parametrize(
+    ("family", "axes", "message"),
+    [
+        ("no_such_module:Family", "width = 8", "model.family: cannot import module 'no_such_module'"),
+        ("residual_plugin:Missing", "width = 8", "model.family: module 'residual_plugin' has no 'Missing'"),
+        ("residual_plugin:NotAFamily", "width = 8", "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family"),
+        (PLUGIN, "width = [8, 0]", "model.width: must be a positive integer (got 0)"),
+        (PLUGIN, "width = 8\nheight = 3", "model: unknown size axis 'height' for family 'residual_plugin:ResidualMLP'"),
+    ],
+)
+def test_a_bad_plugin_is_a_user_error_naming_the_field(tmp_path: Path, family, axes, message):
+    from scalinglab.config import load_config
+
+    with pytest.raises(UserError) as raised:
+        load_config(_sweep_file(tmp_path, family=family, axes=axes))
+    assert message in str(raised.value)
+
+
+def test_a_plugin_that_cannot_be_imported_is_one_line_exit_2_and_nothing_stored(cli, tmp_path: Path):
+    result = cli("run", str(_sweep_file(tmp_path, family="no_such_module:Family")), "--quiet", env=PLUGIN_PATH)
+    assert result.returncode == 2
+    assert result.stderr.startswith("scalinglab: error: model.family: cannot import module 'no_such_module'")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_axis_without_default_must_be_given(tmp_path: Path):
+    from scalinglab.config import load_config
+
+    path = _sweep_file(tmp_path, axes="blocks = 2")
+    with pytest.raises(UserError, match="model.width: required by family"):
+        load_config(path)
+
+
+def test_debug_mode_raises_a_plugin_s_exception_with_its_traceback(tmp_path: Path, monkeypatch):
+    import scalinglab
+
+    sweep_file = _sweep_file(tmp_path, family="residual_plugin:BrokenAtWidth3", axes="width = 3")
+    monkeypatch.setenv("SCALINGLAB_DEBUG", "1")
+    with pytest.raises(KeyError, match="no such key"):
+        scalinglab.sweep(sweep_file)
+    monkeypatch.delenv("SCALINGLAB_DEBUG")
+    frame = scalinglab.sweep(sweep_file)
+    assert frame["status"].tolist() == ["failed"] and frame.loc[0, "error"].startswith("KeyError: 'no such key'")

@@ -1,0 +1,119 @@
+"""Prediction intervals: cluster bootstrap, noise from seeds, the calibrated extrapolation term."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.errors import UserError
+from scalinglab.fit import ScalingLaw
+from scalinglab.fit.intervals import conformal_rate, group_ids, noise_pool, resample_group_counts
+
+from fit_helpers import power_table
+
+
+def test_cluster_bootstrap_moves_a_groups_rows_together():
+    groups = group_ids(["a", "a", "a", "b", "c", "c", "d"])
+    counts = resample_group_counts(np.random.default_rng(0), groups, 500)
+    assert counts.shape == (500, 7)
+    for members in ([0, 1, 2], [4, 5]):
+        assert (counts[:, members] == counts[:, members[:1]]).all()
+    # Each replicate draws as many groups as there are (4), not as many rows (7).
+    per_group = counts[:, [0, 3, 4, 6]]
+    assert (per_group.sum(axis=1) == 4).all()
+    assert counts.sum(axis=1).min() != counts.sum(axis=1).max()  # group sizes differ, so totals vary
+
+
+def test_replicates_with_too_few_distinct_groups_are_drawn_again():
+    groups = np.arange(4)
+    counts = resample_group_counts(np.random.default_rng(1), groups, 300, min_distinct=3)
+    assert ((counts > 0).sum(axis=1) >= 3).all()
+
+
+def test_noise_comes_from_seeds_when_some_x_is_repeated():
+    log_x = np.log(np.array([[1.0], [1.0], [2.0], [2.0], [4.0]]))
+    log_y = np.array([0.0, 0.2, 1.0, 1.0, 3.0])
+    draws, source = noise_pool(log_x, log_y, log_residuals=np.full(5, 9.0))
+    assert source == "seeds"
+    # deviations from the mean of each pair, times sqrt(2): +-0.1 * sqrt(2) and 0
+    np.testing.assert_allclose(np.sort(np.abs(draws)), [0, 0, 0.1 * np.sqrt(2), 0.1 * np.sqrt(2)])
+    _, source = noise_pool(log_x[[0, 2, 4]], log_y[[0, 2, 4]], log_residuals=np.zeros(3))
+    assert source == "residuals"
+
+
+def test_conformal_rate_is_the_finite_sample_quantile():
+    scores = np.arange(1.0, 20.0)  # 19 scores: ceil(20 * 0.95) = 19th smallest
+    assert conformal_rate(scores, 0.95) == 19.0
+    assert conformal_rate(scores, 0.5) == 10.0
+    assert conformal_rate(np.array([]), 0.95) == 0.0
+
+
+@pytest.fixture(scope="module")
+def law():
+    return ScalingLaw("power", n_bootstrap=300, random_state=0).fit(power_table(n=24), x="x", y="y")
+
+
+def test_prediction_interval_contains_the_band_of_the_curve(law):
+    x = np.geomspace(1e6, 1e12, 7)
+    low, high = law.predict_interval(x)
+    mean_low, mean_high = law.predict_interval(x, kind="mean")
+    assert (low <= mean_low).all() and (mean_high <= high).all()
+    assert (low < law.predict(x)).all() and (law.predict(x) < high).all()
+
+
+def test_prediction_interval_widens_with_the_distance_beyond_the_data(law):
+    assert law.extrapolation_rate() > 0
+    x = np.array([1e10, 1e11, 1e12])  # the data end at 1e10
+    low, high = law.predict_interval(x)
+    relative_width = (high - low) / law.predict(x)
+    assert relative_width[0] < relative_width[1] < relative_width[2]
+
+
+def test_observation_is_the_old_name_of_prediction(law):
+    x = np.array([1e7, 1e11])
+    np.testing.assert_array_equal(law.predict_interval(x, kind="observation"),
+                                  law.predict_interval(x, kind="prediction"))
+    with pytest.raises(UserError, match="kind must be one of"):
+        law.predict_interval(x, kind="confidence")
+
+
+def test_groups_column_is_resampled_whole_and_checked():
+    table = power_table(n=24).assign(run=np.repeat(np.arange(8), 3))
+    grouped = ScalingLaw("power", n_bootstrap=200, random_state=0).fit(table, x="x", y="y", groups="run")
+    assert grouped.n_groups_ == 8
+    by_row = ScalingLaw("power", n_bootstrap=200, random_state=0).fit(table, x="x", y="y")
+    assert by_row.n_groups_ == 24  # default: one group per distinct size
+    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(
+        table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
+    assert any("only 3 groups to resample for 3 parameters" in w for w in few.warnings_)
+    assert not any("groups to resample" in w for w in grouped.warnings_)
+    with pytest.raises(UserError, match="groups column 'seed' not found"):
+        ScalingLaw("power", n_bootstrap=10).fit(table, x="x", y="y", groups="seed")
+    with pytest.raises(UserError, match="one label per row"):
+        ScalingLaw("power", n_bootstrap=10).fit(table, x="x", y="y", groups=[1, 2])
+
+
+def misspecified_draw(seed):
+    """A shifted power law (the truth) measured at 8 sizes x 2 seeds, and 3 sizes beyond."""
+    rng = np.random.default_rng(seed)
+
+    def truth(x):
+        return 1.5 + 60.0 * (x + 2e6) ** -0.3
+
+    x = np.repeat(np.geomspace(1e6, 1e8, 8), 2)
+    table = pd.DataFrame({"x": x, "y": truth(x) * np.exp(rng.normal(0, 0.01, len(x)))})
+    beyond = np.array([2e8, 4e8, 8e8])
+    return table, beyond, truth(beyond) * np.exp(rng.normal(0, 0.01, len(beyond)))
+
+
+@pytest.mark.slow
+def test_prediction_intervals_cover_a_misspecified_law_beyond_the_data():
+    # The plain power law is the wrong form here; the interval must own up to it.
+    inside = []
+    for seed in range(100):
+        table, beyond, observed = misspecified_draw(seed)
+        law = ScalingLaw("power", n_bootstrap=100, random_state=seed).fit(table, x="x", y="y")
+        low, high = law.predict_interval(beyond)
+        inside.append((low <= observed) & (observed <= high))
+    coverage = float(np.mean(inside))
+    print(f"coverage of 95% prediction intervals over 100 misspecified fits: {coverage:.1%}")
+    assert 0.85 <= coverage <= 0.99

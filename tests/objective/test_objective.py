@@ -1,0 +1,139 @@
+"""Objective mode: the user's own training function, run by scalinglab's planner, store and executors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import objectives
+import scalinglab
+from cli_helpers import REPO
+from scalinglab.fit import ScalingLaw
+
+HERE = Path(__file__).parent
+MLP_SWEEP = dict(sizes={"width": [4, 16]}, train_sizes=[64, 128], seeds=[0], settings={"epochs": 3, "lr": 0.01, "batch_size": 32})
+
+
+def test_a_hand_written_training_loop_sweeps_and_a_rerun_calls_it_zero_times(tmp_path: Path):
+    objectives.CALLS.clear()
+    frame = scalinglab.sweep(objectives.train_mlp, out=tmp_path / "out", **MLP_SWEEP)
+
+    assert len(objectives.CALLS) == 4 and len(set(objectives.CALLS)) == 4
+    assert len(frame) == 4 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
+    assert sorted(zip(frame["width"], frame["train_size"])) == [(4, 64), (4, 128), (16, 64), (16, 128)]
+    assert (frame["n_params"] == 8 * frame["width"] + frame["width"] + 3 * frame["width"] + 3).all()
+    assert (frame["train_seconds"] > 0).all()  # measured around the call: the objective gave none
+    assert (frame["val_loss"] > 0).all() and frame["val_accuracy"].between(0, 1).all()
+    assert (frame["scratch_files"] == 1).all() and (frame["pid"] == os.getpid()).all()
+    assert (frame["epochs"] == 3).all() and (frame["lr"] == 0.01).all()  # the settings it was given
+
+    objectives.CALLS.clear()
+    again = scalinglab.sweep(objectives.train_mlp, out=tmp_path / "out", **MLP_SWEEP)
+    assert objectives.CALLS == []
+    assert sorted(again["run_key"]) == sorted(frame["run_key"])
+
+
+def test_a_failing_objective_is_a_failed_row_and_the_sweep_goes_on(tmp_path: Path):
+    frame = scalinglab.sweep("objectives:fails_at_width_2", sizes={"width": [1, 2, 3, 4, 5]}, out=tmp_path)
+    rows = frame.set_index("width")
+    assert rows.loc[[1, 5], "status"].tolist() == ["ok", "ok"]
+    assert rows.loc[[2, 3, 4], "status"].tolist() == ["failed"] * 3
+    assert rows.loc[2, "error"].startswith("RuntimeError: out of luck at width 2 (objectives.py:")
+    assert rows.loc[3, "error"].startswith("ObjectiveResultError: metric 'val_loss' is not a finite number (got nan)")
+    assert "returned no n_params" in rows.loc[4, "error"]
+
+
+def test_debug_mode_raises_the_objective_s_exception(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SCALINGLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="out of luck at width 2"):
+        scalinglab.sweep("objectives:fails_at_width_2", sizes={"width": [2]}, out=tmp_path, executor="pool")
+    monkeypatch.delenv("SCALINGLAB_DEBUG")
+    frame = scalinglab.sweep("objectives:fails_at_width_2", sizes={"width": [2]}, out=tmp_path)
+    assert frame["status"].tolist() == ["failed"]  # nothing was recorded while debugging
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["pool", pytest.param("ray", marks=pytest.mark.ray)])
+def test_the_same_objective_runs_on_the_pool_and_ray_executors(cli, tmp_path: Path, executor: str):
+    # Through the CLI: workers import the objective (and scalinglab) by name in fresh processes.
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(f"""
+output = "{tmp_path / 'out'}"
+[model]
+objective = "objectives:train_mlp"
+width = [4, 16]
+[data]
+train_size = [64, 128]
+[training]
+epochs = 3
+lr = 0.01
+batch_size = 32
+[execution]
+executor = "{executor}"
+workers = 2
+""")
+    result = cli("run", str(sweep_file), "--quiet", env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
+    assert result.returncode == 0, result.stderr
+    frame = scalinglab.results(tmp_path / "out")
+    assert len(frame) == 4 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
+    assert frame["worker"].str.startswith(f"{executor}").all() and (frame["scratch_files"] == 1).all()
+    assert frame["pid"].nunique() >= 1 and (frame["pid"] != os.getpid()).all()
+
+
+def test_a_function_workers_cannot_import_is_refused_for_the_pool(tmp_path: Path):
+    def local_objective(run):
+        return {"val_loss": 1.0, "n_params": 1}
+
+    with pytest.raises(scalinglab.UserError, match="cannot be imported by pool workers"):
+        scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path / "out", executor="pool")
+    assert not (tmp_path / "out").exists()  # refused before anything is stored
+    assert scalinglab.sweep(local_objective, sizes={"width": [1]}, out=tmp_path / "out")["status"].tolist() == ["ok"]
+
+
+def test_a_synthetic_power_law_is_recovered_with_its_exponent_in_the_95_percent_interval(tmp_path: Path):
+    frame = scalinglab.sweep(objectives.synthetic_power_law, sizes={"width": [4, 8, 16, 32, 64, 128, 256, 512]},
+                             seeds=[0, 1, 2], out=tmp_path)
+    assert len(frame) == 24 and set(frame["status"]) == {"ok"}
+    law = ScalingLaw("power", n_bootstrap=300, random_state=0).fit(frame, x="n_params", y="val_loss")
+    low, high = law.ci_["alpha"]
+    assert low < 0.4 < high, (law.params_, law.ci_)
+    assert high - low < 0.2  # informative, not vacuous
+    assert law.params_["E"] == pytest.approx(2.0, rel=0.02)
+
+
+@pytest.mark.slow
+def test_a_toml_objective_sweeps_through_the_cli_with_fit_and_report(cli, tmp_path: Path):
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(f"""
+output = "{tmp_path / 'out'}"
+seeds = [0, 1]
+[model]
+objective = "objectives:synthetic_power_law"
+width = [4, 8, 16, 32, 64]
+""")
+    result = cli("run", str(sweep_file), "--quiet", env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
+    assert result.returncode == 0, result.stderr
+    assert "10 runs planned, 0 already stored, 10 trained, 10 ok" in result.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert len(scalinglab.results(tmp_path / "out")) == 10
+
+
+@pytest.mark.parametrize(
+    ("model_table", "message"),
+    [
+        ('objective = "objectives:no_such_function"', "model.objective: module 'objectives' has no 'no_such_function'"),
+        ('objective = "no_such_module:run"', "model.objective: cannot import module 'no_such_module'"),
+        ('objective = "objectives:CALLS"', "model.objective: 'objectives:CALLS' is not a function"),
+        ('objective = "objectives:train_mlp"\nfamily = "mlp"', "model.objective: a sweep has either a family or an objective"),
+    ],
+)
+def test_a_bad_objective_is_a_user_error_naming_the_field(tmp_path: Path, model_table: str, message: str):
+    from scalinglab.config import load_config
+
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(f"[model]\n{model_table}\n")
+    with pytest.raises(scalinglab.UserError) as raised:
+        load_config(sweep_file)
+    assert message in str(raised.value)
