@@ -150,3 +150,32 @@ def test_runs_without_a_checkpoint_are_left_out_and_counted(trained_store):
     checkpoints[0].unlink()
     outcome = compress_store(trained_store, methods=["none"])
     assert (outcome.parents, outcome.without_checkpoint, outcome.made) == (1, 1, 1)
+
+
+@pytest.mark.slow
+def test_recommend_names_a_compressed_model_that_beats_training_small(tmp_path):
+    from cli_helpers import TINY_SWEEP
+
+    from scalinglab.compress._checkpoints import retrain_checkpoint
+    from scalinglab.spec import RunSpec
+
+    sweep = tmp_path / "tiny.toml"
+    sweep.write_text(TINY_SWEEP.format(output=tmp_path / "out"))
+    assert run_cli("run", str(sweep), "--quiet").returncode == 0
+    out = tmp_path / "out"
+    store = open_store(out)
+    try:
+        for run in store.runs():
+            retrain_checkpoint(RunSpec.model_validate(run.spec), out)
+    finally:
+        store.close()
+    compress_store(out, methods=["none", "quantize", "cluster"])
+    # Storage that only the smallest trained width fits, fp32: 8-bit and clustered wider models fit too.
+    budget = ["--train-seconds", "1000", "--storage-mb", "0.0045", "--json"]
+    with_compressed = json.loads(run_cli("recommend", str(out), *budget).stdout)
+    without = json.loads(run_cli("recommend", str(out), *budget, "--no-compressed").stdout)
+    assert without["compressed"] is None
+    alternative = with_compressed["compressed"]
+    assert alternative is not None and alternative["method"] in {"quantize", "cluster"}
+    assert alternative["val_loss"] < with_compressed["predicted"]
+    assert alternative["sentence"].startswith("Compress instead:")

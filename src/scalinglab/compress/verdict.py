@@ -47,6 +47,8 @@ def compressions_frame(store) -> pd.DataFrame:
             "method": row["spec"]["method"], "variant": _variant(row["spec"]["method"], settings),
             **settings, "student": str(student) if student else None,
             "parent_n_params": parent.get("n_params", np.nan), "train_size": parent.get("train_size", np.nan),
+            "parent_train_flops": parent.get("train_flops", np.nan),
+            "total_train_seconds": parent.get("train_seconds", np.nan) + row["metrics"].get("compress_seconds", 0.0),
             "seed": parent.get("seed", np.nan), "status": row["status"], "error": row["error"], **row["metrics"],
         })
     return pd.DataFrame(rows)
@@ -273,8 +275,11 @@ def _count(value: float) -> str:
     return format_count(float(value))
 
 
-# recommend's deployment budgets -> (measured column of a compressed model, budget units per unit).
+# recommend's budgets -> (measured column of a compressed model, budget units per unit). Training
+# cost is the parent's (its training seconds plus the compression's own; FLOPs: the parent's only).
 DEPLOYMENT_BUDGETS = {
+    "train_flops": ("parent_train_flops", 1.0),
+    "train_seconds": ("total_train_seconds", 1.0),
     "storage_mb": ("bytes_deployed", 1e-6),
     "latency_ms": ("latency_ms_p50", 1.0),
     "memory_mb": ("inference_peak_memory_bytes", 1e-6),
