@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from scalinglab.cli.app import app
+from scalinglab.compress.settings import METHODS
 
 console = Console(stderr=True)
 
@@ -18,7 +19,7 @@ console = Console(stderr=True)
 def compress(
     out: Annotated[Path, typer.Argument(help="Output folder of a sweep whose runs saved checkpoints.")],
     methods: Annotated[Optional[str], typer.Option(
-        help="Comma-separated: none, prune, structured, quantize, lowrank, cluster, distill (default: all).")] = None,
+        help=f"Comma-separated: {', '.join(METHODS)} (default: all).")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")] = [],
     where: Annotated[Optional[str], typer.Option(help="Only runs where this holds, e.g. 'n_params > 1000'.")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Make again the compressions that failed.")] = False,
