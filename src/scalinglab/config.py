@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
 from scalinglab.spec import TeacherSpec
 
@@ -226,6 +227,8 @@ class SweepConfig(_Strict):
     lr_search: LRSearchConfig = LRSearchConfig()
     measure: MeasureConfig = MeasureConfig()
     fit: FitConfig = FitConfig()
+    # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
+    compress: CompressConfig | None = None
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"

@@ -26,4 +26,8 @@ def report(
 
     analysis = analyze(out)
     target = to if to is not None else output_folder(out) / "report.html"
-    console.print(f"wrote {write_report(target, analysis, title=(analysis.config or {}).get('name', str(out)))}")
+    from scalinglab.report.compress_figures import stored_compressions
+
+    title = (analysis.config or {}).get("name", str(out))
+    compressions = stored_compressions(stored_database(out))
+    console.print(f"wrote {write_report(target, analysis, title=title, compressions=compressions)}")

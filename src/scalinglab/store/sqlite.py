@@ -54,6 +54,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             claimed_at REAL NOT NULL
         )""",
     ),
+    # Compressed models (scalinglab.compress): one row per compression of a stored run, keyed
+    # like runs by a hash of its spec; an ok row is immutable, a failed one is replaced.
+    3: (
+        """CREATE TABLE compressions (
+            compression_key TEXT PRIMARY KEY,
+            parent_run_key  TEXT NOT NULL,
+            spec        TEXT NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+            error       TEXT,
+            metrics     TEXT NOT NULL,
+            finished_at REAL NOT NULL
+        )""",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -217,6 +230,36 @@ class SQLiteStore(Store):
     def config(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
         return json.loads(row[0]) if row else None
+
+    @_serialised
+    def put_compression(self, key: str, parent_run_key: str, spec: dict[str, Any], status: str,
+                        error: str | None, metrics: dict[str, float]) -> bool:
+        """Record one compressed model whole (one transaction); False, storing nothing, when an
+        ok row already has `key`. A failed row is replaced."""
+        with self._transaction():
+            existing = self._db.execute("SELECT status FROM compressions WHERE compression_key=?", (key,)).fetchone()
+            if existing is not None and existing[0] == "ok":
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO compressions (compression_key, parent_run_key, spec, status, error, metrics, "
+                "finished_at) VALUES (?,?,?,?,?,?,?)",
+                (key, parent_run_key, json.dumps(spec, sort_keys=True), status, error, json.dumps(metrics), time.time()),
+            )
+        return True
+
+    @_serialised
+    def compressions(self) -> list[dict[str, Any]]:
+        """Every stored compression, oldest first: dicts with compression_key, parent_run_key,
+        spec, status, error, metrics, finished_at."""
+        rows = self._db.execute(
+            "SELECT compression_key, parent_run_key, spec, status, error, metrics, finished_at FROM compressions "
+            "ORDER BY finished_at, compression_key"
+        )
+        return [
+            {"compression_key": key, "parent_run_key": parent, "spec": json.loads(spec), "status": status,
+             "error": error, "metrics": json.loads(metrics), "finished_at": finished_at}
+            for key, parent, spec, status, error, metrics, finished_at in rows
+        ]
 
     @_serialised
     def close(self) -> None:
