@@ -112,7 +112,7 @@ def _drop_compressions(out: Path) -> None:
 
 
 def _retrain_checkpoints(out: Path) -> float:
-    from scalinglab.compress._checkpoints import retrain_checkpoint
+    from scalinglab.compress.retrain import retrain_checkpoint
     from scalinglab.spec import RunSpec
     from scalinglab.store import open_store
 

@@ -1,5 +1,5 @@
-"""Trained models for the compression tests: real training with today's train code, checkpoints
-saved the agreed way (OUT/checkpoints/<run_key>.safetensors). One torch thread, as in tests/train."""
+"""Fixtures of the compression tests: a tiny trained store with its checkpoints (training keeps
+them), one torch thread as in tests/train."""
 
 from __future__ import annotations
 
@@ -9,30 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
-
-TINY_COMPRESS_SWEEP = """
-name = "tiny compress"
-output = "{output}"
-seeds = [0]
-
-[model]
-family = "mlp"
-width = [4, 16]
-depth = 2
-
-[data]
-source = "digits"
-train_size = [300]
-
-[training]
-epochs = 2
-batch_size = 64
-lr = 0.01
-
-[measure]
-latency_repeats = 3
-"""
+from compress_helpers import TINY_COMPRESS_SWEEP
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,34 +22,8 @@ def _one_thread(tmp_path_factory):
     torch.set_num_threads(threads)
 
 
-def mlp_spec(width: int, *, depth: int = 2, epochs: int = 2, family: str = "mlp", size: dict | None = None) -> RunSpec:
-    """A real run on 300 digits that trains in well under a second."""
-    return RunSpec(
-        family=family,
-        size=size or {"width": width, "depth": depth},
-        data=DataSpec(source="digits", train_size=300),
-        training=TrainingSpec(epochs=epochs, batch_size=64, lr=0.01),
-        seed=0,
-    )
-
-
-def trained_parent(spec: RunSpec):
-    """`spec` trained with the project's training loop, as a compression Parent."""
-    from scalinglab.compress.finetune import train_model
-    from scalinglab.compress.measure import task_for
-    from scalinglab.compress.methods import Parent
-    from scalinglab.families import get_family
-
-    task = task_for(spec)
-    torch.manual_seed(spec.seed)
-    model = get_family(spec.family).build(spec.size, task.shape)
-    train_model(model, task, spec, epochs=spec.training.epochs)
-    return Parent(spec=spec, model=model.eval(), task=task)
-
-
 @pytest.fixture(scope="session")
 def _trained_store(tmp_path_factory) -> Path:
-    from scalinglab.compress._checkpoints import retrain_checkpoint
     from scalinglab.config import load_config
     from scalinglab.store import open_store
     from scalinglab.sweep import run_sweep
@@ -83,9 +34,7 @@ def _trained_store(tmp_path_factory) -> Path:
     config = load_config(sweep)
     store = open_store(config.output)
     try:
-        run_sweep(config, store)
-        for run in store.runs():
-            retrain_checkpoint(RunSpec.model_validate(run.spec), config.output)
+        run_sweep(config, store)  # training keeps every run's checkpoint
     finally:
         store.close()
     return config.output

@@ -133,7 +133,7 @@ def test_plan_keys_are_stable_and_distinct():
 
 @pytest.mark.slow
 def test_a_compress_section_in_the_sweep_file_makes_run_compress_after_training(trained_store, tmp_path):
-    from conftest import TINY_COMPRESS_SWEEP
+    from compress_helpers import TINY_COMPRESS_SWEEP
 
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store)
@@ -156,19 +156,10 @@ def test_runs_without_a_checkpoint_are_left_out_and_counted(trained_store):
 def test_recommend_names_a_compressed_model_that_beats_training_small(tmp_path):
     from cli_helpers import TINY_SWEEP
 
-    from scalinglab.compress._checkpoints import retrain_checkpoint
-    from scalinglab.spec import RunSpec
-
     sweep = tmp_path / "tiny.toml"
     sweep.write_text(TINY_SWEEP.format(output=tmp_path / "out"))
     assert run_cli("run", str(sweep), "--quiet").returncode == 0
     out = tmp_path / "out"
-    store = open_store(out)
-    try:
-        for run in store.runs():
-            retrain_checkpoint(RunSpec.model_validate(run.spec), out)
-    finally:
-        store.close()
     compress_store(out, methods=["none", "quantize", "cluster"])
     # Storage that only the smallest trained width fits, fp32: 8-bit and clustered wider models fit too.
     budget = ["--train-seconds", "1000", "--storage-mb", "0.0045", "--json"]

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import mlp_spec, trained_parent
+from compress_helpers import mlp_spec, trained_parent
 from scalinglab.compress.measure import measure_model, saved_bytes
 from scalinglab.compress.methods import APPLY
 from scalinglab.compress.methods.base import weight_layers

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalinglab.compress._checkpoints import CHECKPOINT_DIR, checkpoint_path
+from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
 from scalinglab.compress.spec import CompressionSpec
 from scalinglab.errors import UserError
@@ -159,7 +159,7 @@ def _torch_threads(threads: int):
 
 
 def _require_checkpoints(out: Path) -> None:
-    folder = out / CHECKPOINT_DIR
+    folder = out / CHECKPOINT_FOLDER
     if not any(folder.glob("*.safetensors")):
         raise UserError(
             f"{folder}: no checkpoints, so there is nothing to compress (these runs were trained before "
@@ -180,7 +180,7 @@ def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     keys = [key for key in matching if checkpoint_path(out, key).is_file()]
     if not keys:
         raise UserError(f"--where {where}: no ok run with a checkpoint matches" if where else
-                        f"{out}: no ok run has a checkpoint in {out / CHECKPOINT_DIR}")
+                        f"{out}: no ok run has a checkpoint in {out / CHECKPOINT_FOLDER}")
     if len(keys) < len(matching):
         log.warning("%d of %d runs have no checkpoint and are not compressed", len(matching) - len(keys), len(matching))
     specs = {run.run_key: RunSpec.model_validate(run.spec) for run in store.runs()}
@@ -214,7 +214,7 @@ def _make_all(todo, parents: dict[str, RunSpec], out: Path, store, outcome: Comp
 
 def load_parent(spec: RunSpec, out: Path):
     """The trained model of `spec`, rebuilt from its checkpoint, with its task."""
-    from scalinglab.compress._checkpoints import load_checkpoint
+    from scalinglab.train.checkpoint import load_checkpoint
     from scalinglab.compress.measure import task_for
     from scalinglab.compress.methods import Parent
     from scalinglab.families import get_family

@@ -17,9 +17,9 @@ def train_model(model: nn.Module, task: Task, spec: RunSpec, *, epochs: int) -> 
 
     Raises `scalinglab.train.loop.Diverged` on a non-finite loss (the compression is then
     recorded as failed)."""
-    from scalinglab.train.loop import _fit  # the loop train_one runs; train may expose it publicly
+    from scalinglab.train.loop import train_module
 
     if epochs <= 0:
         return
     settings = spec.training.model_copy(update={"epochs": epochs})
-    _fit(model, task, spec.model_copy(update={"training": settings}), [], time.perf_counter())
+    train_module(model, task, spec.model_copy(update={"training": settings}), [], time.perf_counter())

@@ -1,6 +1,7 @@
-"""The one measurement of a compressed (or parent) model, with today's functions of
-train/measure.py and train/tasks.py. When train's `measure_module(module, task, ...)` lands,
-`measure_model` becomes a call to it plus the compression-only columns (bytes, nonzeros).
+"""The measurement of a compressed (or parent) model: quality, latency and throughput by the same
+function that measures trained models (`train.measure.measure_quality_and_speed`, the heart of
+`measure_module`), plus what only a deployed format can say: its bytes, the numbers it stores, and
+the memory its packed or quantized weights really take.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from torch.utils._pytree import tree_leaves
 
 from scalinglab.data import load_source, prepare
 from scalinglab.spec import RunSpec
-from scalinglab.train.measure import TensorMemoryTracker, latency_ms, throughput_per_second
+from scalinglab.train.measure import TensorMemoryTracker, measure_quality_and_speed
 from scalinglab.train.tasks import Task, make_task
 
 
@@ -43,11 +44,8 @@ def measure_model(model: nn.Module, task: Task, *, deployed: dict, latency_repea
     stored_values (numbers in `deployed`) and bytes_deployed.
     """
     model.eval()
-    big_batch, samples = task.inference_batch()
     return {
-        **{f"val_{name}": value for name, value in task.evaluate(model, split="val").items()},
-        **latency_ms(model, task.single_input(), repeats=latency_repeats),
-        f"inference_{task.sample_unit}_per_second": throughput_per_second(model, big_batch, samples_per_batch=samples),
+        **measure_quality_and_speed(model, task, latency_repeats=latency_repeats),
         # A copy: the sample is a view of the whole validation set, which would count as allocated.
         "inference_peak_memory_bytes": inference_peak_bytes(model, task.single_input().clone()),
         "stored_values": float(sum(t.numel() for t in _tensors(deployed))),
