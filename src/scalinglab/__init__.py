@@ -7,6 +7,7 @@
     analysis = scalinglab.analyze("scalinglab-out")         # every law, fitted once
     choice = scalinglab.recommend(analysis, scalinglab.Budgets(train_seconds=60))
     scalinglab.write_report("report.html", analysis)
+    outcome = scalinglab.compress_store("scalinglab-out", methods=["prune", "quantize"])
 
 Heavy dependencies (torch, pandas, ray) are imported lazily, on first use of a name that needs
 them, so `import scalinglab` and `scalinglab.fit` work on a CSV alone.
@@ -33,10 +34,11 @@ _LAZY = {
     "recommend": "scalinglab.recommend",
     "Budgets": "scalinglab.recommend",
     "write_report": "scalinglab.report",
+    "compress_store": "scalinglab.compress",
 }
 
-__all__ = ["Budgets", "Family", "ScalingLaw", "UserError", "__version__", "analyze", "load_model", "recommend",
-           "results", "sweep", "write_report"]
+__all__ = ["Budgets", "Family", "ScalingLaw", "UserError", "__version__", "analyze", "compress_store", "load_model",
+           "recommend", "results", "sweep", "write_report"]
 
 
 def __getattr__(name: str):

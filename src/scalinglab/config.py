@@ -51,6 +51,7 @@ from pydantic import (
     model_validator,
 )
 
+from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
 from scalinglab.spec import TeacherSpec
 
@@ -293,6 +294,8 @@ class SweepConfig(_Strict):
     lr_search: LRSearchConfig = LRSearchConfig()
     measure: MeasureConfig = MeasureConfig()
     fit: FitConfig = FitConfig()
+    # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
+    compress: CompressConfig | None = None
     # Where the values came from (set by load_config), so later checks can name the file or --set.
     _source: str | Path | None = PrivateAttr(None)
     _overridden: tuple[str, ...] = PrivateAttr(())

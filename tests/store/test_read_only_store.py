@@ -57,12 +57,15 @@ def test_no_store_is_one_line_and_nothing_is_created(tmp_path: Path, make):
     assert _files(tmp_path) == before
 
 
-def test_an_older_store_is_not_migrated_by_a_reader(tmp_path: Path):
-    path = sqlite_file(tmp_path / "runs.sqlite", *MIGRATIONS[1], "PRAGMA user_version=1")
-    before = path.read_bytes()
-    with pytest.raises(UserError, match="older scalinglab.*scalinglab run"):
-        open_store(path, read_only=True)
-    assert path.read_bytes() == before
+def test_an_older_store_is_read_as_it_is_and_not_migrated(tmp_path: Path):
+    path = sqlite_file(tmp_path / "runs.sqlite", *MIGRATIONS[1], "PRAGMA user_version=1",
+                       "INSERT INTO runs VALUES ('k', '{}', 'ok', NULL, '{\"val_loss\": 3.0}', 'old', 1.0)")
+    before = _files(tmp_path)
+    store = open_store(path, read_only=True)
+    assert [run.metrics["val_loss"] for run in store.runs()] == [3.0]
+    assert store.claims() == [] and store.attempts() == []  # tables of later schemas: empty
+    store.close()
+    assert _files(tmp_path) == before
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["writer", "reader"])

@@ -29,4 +29,8 @@ def report(
     stored_database(out)  # a missing store is named before the output path
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
     analysis = analyze(out)
-    console.print(f"wrote {write_report(target, analysis, title=(analysis.config or {}).get('name', str(out)))}")
+    from scalinglab.report.compress_figures import stored_compressions
+
+    title = (analysis.config or {}).get("name", str(out))
+    compressions = stored_compressions(stored_database(out))
+    console.print(f"wrote {write_report(target, analysis, title=title, compressions=compressions)}")

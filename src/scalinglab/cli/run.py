@@ -56,9 +56,19 @@ def run(
         if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
             console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
             raise typer.Exit(1)
+        if config.compress is not None:  # the sweep file's [compress] section: compress what was trained
+            _compress(config.output)
         _summarise(config, store)
     finally:
         store.close()
+
+
+def _compress(output: Path) -> None:
+    from scalinglab.compress import compress_store
+
+    done = compress_store(output)
+    console.print(f"{done.planned} compressions planned, {done.already_stored} already stored, {done.made} made"
+                  + "".join(f", {count} {status}" for status, count in sorted(done.by_status.items())))
 
 
 def _summarise(config, store) -> None:
@@ -74,7 +84,9 @@ def _summarise(config, store) -> None:
     _print_table(size_table(analysis))
     for line in summary_lines(analysis):
         console.print(line)
-    report = write_report(config.output / "report.html", analysis)
+    from scalinglab.compress.verdict import compressions_frame
+
+    report = write_report(config.output / "report.html", analysis, compressions=compressions_frame(store))
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
 

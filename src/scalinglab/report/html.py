@@ -76,7 +76,8 @@ class Section:
     tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, HTML made by pandas, escaped)
 
 
-def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None) -> Path:
+def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None,
+                 compressions: pd.DataFrame | None = None) -> Path:
     """Render the report of one `Analysis` to `path` and return `path`.
 
     Parameters
@@ -90,6 +91,9 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         `scalinglab recommend` with the same budgets gives the same answer.
     title : str, optional
         The heading (escaped); by default the sweep's name.
+    compressions : DataFrame, optional
+        Stored compressions (`scalinglab.compress.verdict.compressions_frame`): adds the section
+        "Compress or train small?" when it holds any.
     """
     choice, choice_note, budgets = _recommendation(analysis, budgets)
     sections = [
@@ -101,6 +105,10 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         _recommendation_section(analysis, choice, choice_note, budgets),
         _trust_section(analysis),
     ]
+    if compressions is not None and not compressions.empty:  # hook: the compress branch's own section
+        from scalinglab.report.compress_figures import compress_section
+
+        sections.append(compress_section(compressions, metric=analysis.metric))
     # An extrapolation of the recommendation is part of the answer's first line, never below it.
     answer = " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else choice_note
     rendered = _environment().get_template("report.html").render(

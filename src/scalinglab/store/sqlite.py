@@ -57,6 +57,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             claimed_at REAL NOT NULL
         )""",
     ),
+    # Compressed models (scalinglab.compress): one row per compression of a stored run, keyed
+    # like runs by a hash of its spec; an ok row is immutable, a failed one is replaced.
+    3: (
+        """CREATE TABLE compressions (
+            compression_key TEXT PRIMARY KEY,
+            parent_run_key  TEXT NOT NULL,
+            spec        TEXT NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+            error       TEXT,
+            metrics     TEXT NOT NULL,
+            finished_at REAL NOT NULL
+        )""",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -115,11 +128,11 @@ class SQLiteStore(Store):
     def _check_read_only(self) -> None:
         version = self._version()
         self._check_version(version)
-        if version < SCHEMA_VERSION:
-            raise UserError(
-                f"{self.path}: written by an older scalinglab (store schema {version}); "
-                "`scalinglab run` on it upgrades it in place"
-            )
+        # An older store is read as it is: the tables later schemas add exist, empty, for this
+        # connection only (TEMP tables live in memory, never in the store's file).
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                self._db.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
 
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -264,6 +277,36 @@ class SQLiteStore(Store):
     def config(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
         return json.loads(row[0]) if row else None
+
+    @_serialised
+    def put_compression(self, key: str, parent_run_key: str, spec: dict[str, Any], status: str,
+                        error: str | None, metrics: dict[str, float]) -> bool:
+        """Record one compressed model whole (one transaction); False, storing nothing, when an
+        ok row already has `key`. A failed row is replaced."""
+        with self._transaction():
+            existing = self._db.execute("SELECT status FROM compressions WHERE compression_key=?", (key,)).fetchone()
+            if existing is not None and existing[0] == "ok":
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO compressions (compression_key, parent_run_key, spec, status, error, metrics, "
+                "finished_at) VALUES (?,?,?,?,?,?,?)",
+                (key, parent_run_key, json.dumps(spec, sort_keys=True), status, error, json.dumps(metrics), time.time()),
+            )
+        return True
+
+    @_serialised
+    def compressions(self) -> list[dict[str, Any]]:
+        """Every stored compression, oldest first: dicts with compression_key, parent_run_key,
+        spec, status, error, metrics, finished_at."""
+        rows = self._db.execute(
+            "SELECT compression_key, parent_run_key, spec, status, error, metrics, finished_at FROM compressions "
+            "ORDER BY finished_at, compression_key"
+        )
+        return [
+            {"compression_key": key, "parent_run_key": parent, "spec": json.loads(spec), "status": status,
+             "error": error, "metrics": json.loads(metrics), "finished_at": finished_at}
+            for key, parent, spec, status, error, metrics, finished_at in rows
+        ]
 
     @_serialised
     def close(self) -> None:

@@ -99,7 +99,7 @@ def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, f
     run = prepare_run(spec, dataset)
     synchronize(spec.limits.device)
     started = time.perf_counter()
-    trace = _fit(run.model, run.task, spec, curves, started)
+    trace = train_module(run.model, run.task, spec, curves, started)
     synchronize(spec.limits.device)
     metrics = measured_metrics(run, trace, curves, train_seconds=time.perf_counter() - started, batch_runs=1)
     if save:
@@ -155,7 +155,11 @@ def _stability(trace: Trace, curves: list[dict[str, float]], settings: TrainingS
     }
 
 
-def _fit(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: float) -> Trace:
+def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, started: float) -> Trace:
+    """Train the built `model` in place with `spec`'s settings and seed, appending one point per
+    epoch to `curves`; the loop `train_one` runs, also used by compression to fine-tune and distil.
+
+    Raises Diverged on a non-finite loss and OverTimeLimit past `spec.limits.max_seconds`."""
     settings, device = spec.training, spec.limits.device
     steps_per_epoch = task.steps_per_epoch(settings.batch_size)
     optimizer = make_optimizer(list(model.parameters()), settings, device)

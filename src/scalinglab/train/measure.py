@@ -37,17 +37,29 @@ def measure_module(module: nn.Module, task, *, device: str = "cpu", latency_repe
     on CUDA the allocator's peak) and `bytes_fp32`/`bytes_bf16`/`bytes_int8` on disk.
     Raises whatever the module raises on the task's inputs.
     """
+    big_batch, _ = task.inference_batch()
+    with autocast(precision, device):
+        peak = {"inference_peak_memory_bytes": inference_peak_bytes(module, big_batch, device=device)}
+    return {**measure_quality_and_speed(module, task, device=device, latency_repeats=latency_repeats,
+                                        precision=precision), **peak, **storage_bytes(module)}
+
+
+def measure_quality_and_speed(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
+                              precision: str = "fp32") -> dict[str, float]:
+    """The part of `measure_module` that holds for any module, also one whose weights are not plain
+    fp32 tensors (quantized, packed): `val_<score>`, `latency_ms_p50`/`_p95` and
+    `inference_<unit>_per_second`. Compression measures its models with this and adds the bytes
+    and memory of their deployed format."""
     big_batch, samples_in_big_batch = task.inference_batch()
     with autocast(precision, device):
         val_scores = task.evaluate(module, split="val")
-        costs = {
+        speed = {
             **latency_ms(module, task.single_input(), repeats=latency_repeats, device=device),
             f"inference_{task.sample_unit}_per_second": throughput_per_second(
                 module, big_batch, samples_per_batch=samples_in_big_batch, device=device
             ),
-            "inference_peak_memory_bytes": inference_peak_bytes(module, big_batch, device=device),
         }
-    return {**{f"val_{name}": value for name, value in val_scores.items()}, **costs, **storage_bytes(module)}
+    return {**{f"val_{name}": value for name, value in val_scores.items()}, **speed}
 
 
 @torch.no_grad()

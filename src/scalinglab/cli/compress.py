@@ -1,0 +1,42 @@
+"""`scalinglab compress OUT`: compress the sweep's trained models and measure each one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from scalinglab.cli.app import app
+from scalinglab.compress.settings import METHODS
+
+console = Console(stderr=True)
+
+
+@app.command()
+def compress(
+    out: Annotated[Path, typer.Argument(help="Output folder of a sweep whose runs saved checkpoints.")],
+    methods: Annotated[Optional[str], typer.Option(
+        help=f"Comma-separated: {', '.join(METHODS)} (default: all).")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")] = [],
+    where: Annotated[Optional[str], typer.Option(help="Only runs where this holds, e.g. 'n_params > 1000'.")] = None,
+    retry_failed: Annotated[bool, typer.Option(help="Make again the compressions that failed.")] = False,
+    threads: Annotated[int, typer.Option(min=1, help="Torch threads the models run on (latency is measured with them).")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON on stdout.")] = False,
+) -> None:
+    """Make every planned compression not stored yet (rerun = resume), measure it, store it as a row."""
+    from scalinglab.compress import compress_store
+
+    chosen = [name.strip() for name in methods.split(",") if name.strip()] if methods is not None else None
+    outcome = compress_store(out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed,
+                             torch_threads=threads)
+    if as_json:
+        print(json.dumps(outcome.to_dict(), indent=2))
+        return
+    statuses = "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
+    console.print(f"{outcome.planned} compressions of {outcome.parents} runs planned, {outcome.already_stored} "
+                  f"already stored, {outcome.made} made{statuses} in {outcome.seconds:.1f} s")
+    if outcome.without_checkpoint:
+        console.print(f"{outcome.without_checkpoint} ok runs have no checkpoint and were left out")

@@ -1,0 +1,330 @@
+"""Compress big or train small? The stored compressions against the training frontier, in
+numbers and sentences. pandas only: no torch.
+
+The training frontier is the `none` rows: every trained model measured by the same function, in
+the same process, as the compressed ones, so bytes and latencies compare like with like. Each
+configuration (method, settings, parent size, data size) is summarised over seeds by its mean
+and a 95% t-interval (none with one seed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scalinglab.metrics import METRICS
+from scalinglab.results import results_frame
+
+# Method -> the setting its sensitivity curve runs along.
+KNOBS = {"prune": "sparsity", "structured": "fraction", "quantize": "bits", "lowrank": "energy", "cluster": "clusters"}
+METHOD_NAMES = {
+    "none": "trained", "prune": "magnitude pruning", "structured": "structured pruning", "quantize": "quantization",
+    "lowrank": "low-rank SVD", "cluster": "weight clustering", "distill": "distillation",
+}
+COSTS = ("bytes_deployed", "latency_ms_p50", "inference_peak_memory_bytes")
+COST_NAMES = {"bytes_deployed": "bytes on disk", "latency_ms_p50": "latency", "inference_peak_memory_bytes": "peak inference memory"}
+_SETTING_ORDER = ("sparsity", "fraction", "bits", "mode", "rank", "energy", "clusters", "temperature", "alpha", "finetune_epochs")
+
+
+def compressions_frame(store) -> pd.DataFrame:
+    """One row per stored compression: its key, method, settings (one column each; `variant` names
+    them together), the parent's size, data size and seed, status, error and every measurement."""
+    stored = store.compressions()
+    if not stored:
+        return pd.DataFrame()
+    parents = results_frame(store).set_index("run_key")
+    rows = []
+    for row in stored:
+        settings = dict(row["spec"]["settings"])
+        student = settings.pop("student", None)
+        parent = parents.loc[row["parent_run_key"]] if row["parent_run_key"] in parents.index else {}
+        rows.append({
+            "compression_key": row["compression_key"], "parent_run_key": row["parent_run_key"],
+            "method": row["spec"]["method"], "variant": _variant(row["spec"]["method"], settings),
+            **settings, "student": str(student) if student else None,
+            "parent_n_params": parent.get("n_params", np.nan), "train_size": parent.get("train_size", np.nan),
+            "parent_train_flops": parent.get("train_flops", np.nan),
+            "total_train_seconds": parent.get("train_seconds", np.nan) + row["metrics"].get("compress_seconds", 0.0),
+            "seed": parent.get("seed", np.nan), "status": row["status"], "error": row["error"], **row["metrics"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _variant(method: str, settings: dict) -> str:
+    shown = " ".join(f"{name}={settings[name]}" for name in _SETTING_ORDER if name in settings)
+    return f"{method} {shown}".strip()
+
+
+def seed_summary(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per configuration (variant, parent size, student, data size): mean of `columns`, their 95%
+    t-interval over seeds (<col>_low, <col>_high; NaN with one seed) and n_seeds. ok rows only."""
+    ok = frame[frame["status"] == "ok"]
+    keys = ["method", "variant", "parent_n_params", "student", "train_size"]
+    summaries = []
+    for key, group in ok.groupby(keys, dropna=False, sort=True):
+        summary = dict(zip(keys, key))
+        summary["n_seeds"] = len(group)
+        for column in [c for c in (*columns, "n_params") if c in group]:
+            values = group[column].to_numpy(float)
+            low, high = mean_interval(values)
+            summary.update({column: float(values.mean()), f"{column}_low": low, f"{column}_high": high})
+        summaries.append(summary)
+    return pd.DataFrame(summaries)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean of `values` (NaN, NaN for fewer than two)."""
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def pareto_mask(cost: np.ndarray, quality: np.ndarray, lower_is_better: bool = True) -> np.ndarray:
+    """True where no configuration at most as costly has better quality (ties in cost kept once)."""
+    order = np.lexsort((quality if lower_is_better else -quality, cost))
+    score = (quality if lower_is_better else -quality)[order]
+    best_before = np.concatenate([[np.inf], np.minimum.accumulate(score)[:-1]])
+    mask = np.zeros(len(cost), dtype=bool)
+    mask[order] = score < best_before
+    return mask
+
+
+@dataclass
+class Verdict:
+    """At one budget of `cost`: the best trained model and the best compressed one within it."""
+
+    cost: str
+    budget: float
+    trained: pd.Series
+    compressed: pd.Series | None
+    metric: str
+    decision: str  # "compress", "train small" or "tie"
+
+    def sentence(self) -> str:
+        metric_name = METRICS[self.metric].label.split(" (")[0] if self.metric in METRICS else self.metric
+        trained = f"{_value(self.trained, self.metric)} for the best model trained within it ({_count(self.trained['n_params'])} parameters)"
+        if self.compressed is None:
+            return f"At {_cost(self.cost, self.budget)}, no compressed model fits; the trained one reaches {metric_name} {trained}."
+        what = describe_configuration(self.compressed)
+        advice = {"compress": "compress", "train small": "train small", "tie": "a tie within the intervals"}[self.decision]
+        return (f"At {_cost(self.cost, self.budget)}, {what} reaches {metric_name} {_value(self.compressed, self.metric)} "
+                f"against {trained}: {advice}.")
+
+
+def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str = "val_loss",
+             train_size: float | None = None) -> list[Verdict]:
+    """One verdict per trained size: the budget is that size's own cost (mean over seeds), at the
+    largest data size unless `train_size` is given."""
+    summary = seed_summary(frame, [metric, cost])
+    if summary.empty or cost not in summary or metric not in summary:
+        return []
+    train_size = summary["train_size"].max() if train_size is None else train_size
+    summary = summary[(summary["train_size"] == train_size) & summary[cost].notna() & summary[metric].notna()]
+    trained, compressed = summary[summary["method"] == "none"], summary[summary["method"] != "none"]
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    result = []
+    for budget in sorted(trained[cost]):
+        best_trained = _best(trained[trained[cost] <= budget], metric, lower)
+        best_compressed = _best(compressed[compressed[cost] <= budget], metric, lower)
+        result.append(Verdict(cost, float(budget), best_trained, best_compressed, metric,
+                              _decide(best_trained, best_compressed, metric, lower)))
+    return result
+
+
+def _best(rows: pd.DataFrame, metric: str, lower_is_better: bool) -> pd.Series | None:
+    if rows.empty:
+        return None
+    return rows.loc[rows[metric].idxmin() if lower_is_better else rows[metric].idxmax()]
+
+
+def _decide(trained: pd.Series, compressed: pd.Series | None, metric: str, lower_is_better: bool) -> str:
+    """compress / train small when the intervals do not overlap (the means decide with one seed)."""
+    if compressed is None:
+        return "train small"
+    sign = 1 if lower_is_better else -1
+    if any(math.isnan(row[f"{metric}_low"]) for row in (trained, compressed)):
+        return "compress" if sign * compressed[metric] < sign * trained[metric] else "train small"
+    if sign * compressed[f"{metric}_{'high' if lower_is_better else 'low'}"] < sign * trained[f"{metric}_{'low' if lower_is_better else 'high'}"]:
+        return "compress"
+    if sign * trained[f"{metric}_{'high' if lower_is_better else 'low'}"] < sign * compressed[f"{metric}_{'low' if lower_is_better else 'high'}"]:
+        return "train small"
+    return "tie"
+
+
+def verdict_tally(found: list[Verdict]) -> str | None:
+    """'Of 7 budgets of bytes_deployed, compressing wins at 2, training small at 1, 4 are ties.'"""
+    if not found:
+        return None
+    counts = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
+    lower = METRICS[found[0].metric].lower_is_better if found[0].metric in METRICS else True
+    sign = 1 if lower else -1
+    better_mean = sum(v.compressed is not None and sign * v.compressed[v.metric] < sign * v.trained[v.metric] for v in found)
+    return (f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), "
+            f"compressing wins at {counts['compress']}, training small at {counts['train small']}, and {counts['tie']} "
+            f"are ties within the 95% intervals; on the means alone, a compressed model is better at {better_mean}.")
+
+
+def describe_configuration(row: pd.Series) -> str:
+    """E.g. 'magnitude pruning (sparsity=0.9 finetune_epochs=2) of the 26.1k-parameter model'."""
+    settings = row["variant"].partition(" ")[2]
+    detail = f" ({settings})" if settings else ""
+    if row["method"] == "distill":
+        return f"distillation{detail} of the {_count(row['parent_n_params'])}-parameter model into {_count(row['n_params'])} parameters"
+    return f"{METHOD_NAMES.get(row['method'], row['method'])}{detail} of the {_count(row['parent_n_params'])}-parameter model"
+
+
+def sensitivity(frame: pd.DataFrame, method: str, *, metric: str = "val_loss", train_size: float | None = None) -> pd.DataFrame:
+    """Quality against the method's knob, per parent size: parent_n_params, the knob, metric
+    (mean over seeds), its interval, and `<metric>_change`, the change from the parent itself.
+    Without fine-tuning where that is a setting, so the curve shows the compression alone."""
+    knob = KNOBS[method]
+    rows = frame[(frame["method"] == method) & (frame["status"] == "ok")]
+    if "finetune_epochs" in rows:
+        rows = rows[rows["finetune_epochs"].fillna(0) == 0]
+    if rows.empty or knob not in rows:
+        return pd.DataFrame()
+    train_size = frame["train_size"].max() if train_size is None else train_size
+    rows = rows[rows["train_size"] == train_size]
+    parents = frame[(frame["method"] == "none") & (frame["status"] == "ok")].set_index("parent_run_key")[metric]
+    rows = rows.assign(change=rows[metric].to_numpy() - parents.reindex(rows["parent_run_key"]).to_numpy())
+    extra = ["mode"] if method == "quantize" else []
+    result = []
+    for key, group in rows.groupby(["parent_n_params", knob, *extra], sort=True):
+        low, high = mean_interval(group[metric].to_numpy())
+        result.append({"parent_n_params": key[0], knob: key[1], **dict(zip(extra, key[2:])), metric: group[metric].mean(),
+                       f"{metric}_low": low, f"{metric}_high": high, f"{metric}_change": group["change"].mean()})
+    return pd.DataFrame(result)
+
+
+def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str = "val_loss") -> str | None:
+    """Do bigger models compress better? The change of `metric` at the method's harshest setting
+    (most sparsity, fewest clusters, fewest bits, least energy), by parent size."""
+    curve = sensitivity(frame, method, metric=metric)
+    if curve.empty or curve["parent_n_params"].nunique() < 3:
+        return None
+    knob = KNOBS[method]
+    harsh = curve[knob].max() if knob in ("sparsity", "fraction") else curve[knob].min()
+    at = curve[curve[knob] == harsh].groupby("parent_n_params")[f"{metric}_change"].mean()
+    rho, p_value = stats.spearmanr(at.index, at.to_numpy())
+    trend = "less" if rho < 0 else "more"
+    name = METHOD_NAMES[method]
+    return (f"{name[0].upper()}{name[1:]} at {knob} {harsh:g} changes {metric} by {at.iloc[0]:+.3g} on the "
+            f"smallest model ({_count(at.index[0])} parameters) and by {at.iloc[-1]:+.3g} on the largest "
+            f"({_count(at.index[-1])}); across {len(at)} sizes bigger models lose {trend} "
+            f"(Spearman rho {rho:+.2f}, p = {p_value:.2g}).")
+
+
+COMPLEXITY = {"effective_rank_fraction": "mean effective rank / full rank", "dead_relu_fraction": "fraction of dead ReLU units",
+              "weight_rms": "RMS weight"}
+
+
+def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", sparsity: float | None = None) -> list[str]:
+    """How each complexity measure changes with size, and whether the loss added by magnitude
+    pruning (at `sparsity`, default the highest swept, no fine-tuning) tracks it across runs."""
+    trained = frame[(frame["method"] == "none") & (frame["status"] == "ok")].set_index("parent_run_key")
+    pruned = frame[(frame["method"] == "prune") & (frame["status"] == "ok")]
+    if "finetune_epochs" in pruned:
+        pruned = pruned[pruned["finetune_epochs"].fillna(0) == 0]
+    sentences = []
+    for measure, name in COMPLEXITY.items():
+        values = trained[measure].dropna() if measure in trained else pd.Series(dtype=float)
+        if values.nunique() < 3:
+            continue
+        sizes = trained.loc[values.index, "n_params"]
+        by_size = values.groupby(sizes).mean()
+        rho_size, _ = stats.spearmanr(sizes, values)
+        sentence = (f"The {name} goes from {by_size.iloc[0]:.3g} at the smallest size to {by_size.iloc[-1]:.3g} at the "
+                    f"largest (mean over runs; Spearman rho with parameters {rho_size:+.2f} over {len(values)} runs).")
+        if not pruned.empty:
+            level = pruned["sparsity"].max() if sparsity is None else sparsity
+            at = pruned[pruned["sparsity"] == level].set_index("parent_run_key")[metric]
+            damage = (at - trained[metric].reindex(at.index)).dropna()
+            common = damage.index.intersection(values.index)
+            if len(common) >= 3:
+                rho, p_value = stats.spearmanr(values.loc[common], damage.loc[common])
+                tracks = "tracks it" if p_value < 0.05 else "does not clearly track it"
+                sentence += (f" The loss added by pruning {level:g} of the weights {tracks} across {len(common)} runs "
+                             f"(Spearman rho {rho:+.2f}, p = {p_value:.2g}).")
+        sentences.append(sentence)
+    return sentences
+
+
+def _value(row: pd.Series, metric: str) -> str:
+    low, high = row[f"{metric}_low"], row[f"{metric}_high"]
+    interval = f" (95% CI {low:.3g}-{high:.3g})" if not math.isnan(low) else " (one seed, no interval)"
+    return f"{row[metric]:.3g}{interval}"
+
+
+def _cost(cost: str, value: float) -> str:
+    if cost.endswith("bytes") or cost.startswith("bytes"):
+        return f"{value / 1e3:.3g} kB" if value < 1e6 else f"{value / 1e6:.3g} MB"
+    if cost.startswith("latency_ms"):
+        return f"{value:.3g} ms"
+    return f"{cost} {value:.3g}"
+
+
+def _count(value: float) -> str:
+    from scalinglab.analysis import format_count
+
+    return format_count(float(value))
+
+
+# recommend's budgets -> (measured column of a compressed model, budget units per unit). Training
+# cost is the parent's (its training seconds plus the compression's own; FLOPs: the parent's only).
+DEPLOYMENT_BUDGETS = {
+    "train_flops": ("parent_train_flops", 1.0),
+    "train_seconds": ("total_train_seconds", 1.0),
+    "storage_mb": ("bytes_deployed", 1e-6),
+    "latency_ms": ("latency_ms_p50", 1.0),
+    "memory_mb": ("inference_peak_memory_bytes", 1e-6),
+}
+
+
+def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metric: str = "val_loss",
+                        include_compressed: bool = True) -> pd.Series | None:
+    """The measured configuration (a trained size, or a compressed model when `include_compressed`)
+    with the best seed-mean `metric` whose seed-mean costs fit every budget in `budgets`
+    (names of DEPLOYMENT_BUDGETS; others are ignored). None when nothing fits.
+
+    For `scalinglab recommend`: its laws choose what to train; this says whether, under the same
+    storage / latency / memory budgets, a compressed model measured here does better, and which
+    kind (`row["method"]`, `describe_configuration(row)`)."""
+    limits = {DEPLOYMENT_BUDGETS[name]: limit for name, limit in budgets.items() if name in DEPLOYMENT_BUDGETS}
+    summary = seed_summary(frame, [metric, *(column for column, _ in limits)])
+    if summary.empty or metric not in summary:
+        return None
+    if not include_compressed:
+        summary = summary[summary["method"] == "none"]
+    within = np.ones(len(summary), dtype=bool)
+    for (column, scale), limit in limits.items():
+        within &= (summary[column].to_numpy(float) * scale) <= limit if column in summary else False
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    return _best(summary[within & summary[metric].notna().to_numpy()], metric, lower)
+
+
+def distillation_sentences(frame: pd.DataFrame, *, metric: str = "val_loss") -> list[str]:
+    """Per student size (largest data size): the best distilled setting against the same size
+    trained from labels alone, with 95% intervals over seeds."""
+    summary = seed_summary(frame, [metric])
+    if summary.empty or metric not in summary or "distill" not in set(summary["method"]):
+        return []
+    summary = summary[summary["train_size"] == summary["train_size"].max()]
+    trained = summary[summary["method"] == "none"].set_index("parent_n_params")
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    sentences = []
+    for n_params, rows in summary[summary["method"] == "distill"].groupby("n_params", sort=True):
+        if n_params not in trained.index:
+            continue
+        best, labels = _best(rows, metric, lower), trained.loc[n_params]
+        decision = _decide(labels, best, metric, lower)
+        verdict = {"compress": "distillation helps", "train small": "labels alone do better", "tie": "a tie within the intervals"}[decision]
+        sentences.append(f"Distilled from the {_count(best['parent_n_params'])}-parameter model ({best['variant'].partition(' ')[2]}), "
+                         f"the {_count(n_params)}-parameter model reaches {metric} {_value(best, metric)} against "
+                         f"{_value(labels, metric)} trained from labels: {verdict}.")
+    return sentences

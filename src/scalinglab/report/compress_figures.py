@@ -1,0 +1,221 @@
+"""The report's section "Compress or train small?": figure data (`*_data`, plain numbers that
+tests check), `draw_*` functions, and the section itself. Rows come from
+`scalinglab.compress.verdict.compressions_frame`; nothing here imports torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis import format_count
+from scalinglab.compress.verdict import (
+    COMPLEXITY,
+    COSTS,
+    KNOBS,
+    METHOD_NAMES,
+    complexity_sentences,
+    distillation_sentences,
+    pareto_mask,
+    seed_summary,
+    sensitivity,
+    size_sensitivity_sentence,
+    verdict_tally,
+    verdicts,
+)
+from scalinglab.metrics import METRICS, label
+
+_COST_LABELS = {
+    "bytes_deployed": "bytes on disk, as deployed",
+    "latency_ms_p50": "latency p50 at batch 1 (ms)",
+    "inference_peak_memory_bytes": "peak inference memory (bytes)",
+}
+
+
+@dataclass
+class Points:
+    """Seed means of configurations in (cost, metric), with the metric's 95% interval."""
+
+    name: str
+    cost: np.ndarray
+    metric: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    on_frontier: np.ndarray
+
+
+@dataclass
+class CompressPareto:
+    """The training frontier (the trained sizes) and every method's configurations."""
+
+    cost: str
+    metric: str
+    train_size: float
+    training: Points | None = None
+    methods: list[Points] = field(default_factory=list)
+
+
+def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_loss",
+                         train_size: float | None = None) -> CompressPareto:
+    """Per method (and the trained models), the seed-mean configurations at one data size (the
+    largest by default), each with its own Pareto frontier marked."""
+    summary = seed_summary(frame, [metric, cost])
+    if summary.empty or cost not in summary or metric not in summary:
+        return CompressPareto(cost, metric, float("nan"))
+    train_size = float(summary["train_size"].max() if train_size is None else train_size)
+    summary = summary[(summary["train_size"] == train_size) & summary[cost].notna() & summary[metric].notna()]
+    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    data = CompressPareto(cost, metric, train_size)
+    for method, rows in summary.groupby("method", sort=False):
+        rows = rows.sort_values(cost)
+        cost_values, metric_values = rows[cost].to_numpy(float), rows[metric].to_numpy(float)
+        points = Points(METHOD_NAMES.get(method, method), cost_values, metric_values,
+                        rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float),
+                        pareto_mask(cost_values, metric_values, lower))
+        if method == "none":
+            data.training = points
+        else:
+            data.methods.append(points)
+    return data
+
+
+def draw_compress_pareto(data: CompressPareto, ax) -> None:
+    """The training frontier in black with seed intervals, each method's frontier in colour,
+    all its configurations as faint dots."""
+    for index, points in enumerate(data.methods):
+        color = f"C{index % 10}"
+        ax.plot(points.cost, points.metric, ".", color=color, alpha=0.25)
+        front = points.on_frontier
+        ax.step(points.cost[front], points.metric[front], "o-", where="post", color=color, label=points.name, markersize=4)
+    if data.training is not None:
+        t = data.training
+        ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2, zorder=5)
+    ax.set_xscale("log")
+    ax.set_xlabel(_COST_LABELS.get(data.cost, label(data.cost)))
+    ax.set_ylabel(label(data.metric))
+    if data.metric in ("val_loss", "train_loss"):
+        ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def _bar(points: Points) -> np.ndarray | None:
+    if np.all(np.isnan(points.low)):
+        return None
+    return np.vstack([points.metric - points.low, points.high - points.metric])
+
+
+@dataclass
+class Sensitivity:
+    """Quality against one method's setting, one series per parent size (no fine-tuning)."""
+
+    method: str
+    knob: str
+    metric: str
+    series: list[Points] = field(default_factory=list)  # cost holds the knob's values
+
+
+def sensitivity_data(frame: pd.DataFrame, method: str, *, metric: str = "val_loss") -> Sensitivity:
+    """The method's sensitivity curve per parent size at the largest data size."""
+    knob = KNOBS[method]
+    curve = sensitivity(frame, method, metric=metric)
+    data = Sensitivity(method, knob, metric)
+    if curve.empty:
+        return data
+    if method == "quantize":
+        curve = curve[curve["mode"] == "weight_only"]  # the only mode with every bit width
+    for size, rows in curve.groupby("parent_n_params", sort=True):
+        rows = rows.sort_values(knob)
+        values = rows[metric].to_numpy(float)
+        data.series.append(Points(f"{format_count(size)} parameters", rows[knob].to_numpy(float), values,
+                                  rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float),
+                                  np.ones(len(rows), bool)))
+    return data
+
+
+def draw_sensitivity(data: Sensitivity, ax) -> None:
+    """One line per model size: quality as the setting gets harsher."""
+    for index, series in enumerate(data.series):
+        ax.plot(series.cost, series.metric, "o-", color=f"C{index % 10}", label=series.name)
+    ax.set_xlabel(data.knob)
+    ax.set_ylabel(label(data.metric))
+    if data.knob == "clusters":
+        ax.set_xscale("log", base=2)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+@dataclass
+class Complexity:
+    """Each complexity measure of every trained run against its parameters."""
+
+    measures: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (n_params, values)
+
+
+def complexity_data(frame: pd.DataFrame) -> Complexity:
+    """Effective-rank fraction, dead-ReLU fraction and RMS weight of every trained run."""
+    trained = frame[(frame["method"] == "none") & (frame["status"] == "ok")] if len(frame) else frame
+    data = Complexity()
+    for measure in COMPLEXITY:
+        if measure in trained and trained[measure].notna().any():
+            rows = trained[trained[measure].notna()]
+            data.measures[measure] = (rows["n_params"].to_numpy(float), rows[measure].to_numpy(float))
+    return data
+
+
+def draw_complexity(data: Complexity, ax) -> None:
+    for index, (measure, (n_params, values)) in enumerate(data.measures.items()):
+        ax.plot(n_params, values, "o", color=f"C{index}", alpha=0.7, label=COMPLEXITY[measure])
+    ax.set_xscale("log")
+    ax.set_xlabel(label("n_params"))
+    ax.set_ylabel("value")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def stored_compressions(database: Path) -> pd.DataFrame:
+    """The compressions stored at `database` (an empty frame when there are none)."""
+    from scalinglab.compress.verdict import compressions_frame
+    from scalinglab.store import open_store
+
+    store = open_store(database, read_only=True)
+    try:
+        return compressions_frame(store)
+    finally:
+        store.close()
+
+
+def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
+    """The report section "Compress or train small?" (a `report.html.Section`): verdict sentences
+    per budget of bytes, latency and memory, sensitivity and complexity sentences, and figures."""
+    from scalinglab.report.html import Section, _figure
+
+    section = Section("Compress or train small?")
+    section.sentences.append(
+        "Every trained model (at the largest data size) was compressed by each method and measured by the same "
+        "function as the trained models themselves; intervals are 95% t-intervals over seeds. The best of many "
+        "compressed variants is picked by its mean, which flatters it when seeds are few: trust the intervals.")
+    for cost in COSTS:
+        found = verdicts(frame, cost=cost, metric=metric)
+        tally = verdict_tally(found)
+        section.sentences += [tally] if tally else []
+        section.sentences += [v.sentence() for v in found if cost == "bytes_deployed"]
+        data = compress_pareto_data(frame, cost, metric=metric)
+        if data.training is not None:
+            section.figures.append(_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
+                                           draw_compress_pareto, data))
+    section.sentences += distillation_sentences(frame, metric=metric)
+    for method in KNOBS:
+        sentence = size_sensitivity_sentence(frame, method, metric=metric)
+        section.sentences += [sentence] if sentence else []
+        data = sensitivity_data(frame, method, metric=metric)
+        if data.series:
+            section.figures.append(_figure(f"Sensitivity: {METHOD_NAMES[method]}, {label(metric)} vs {data.knob}",
+                                           draw_sensitivity, data))
+    section.sentences += complexity_sentences(frame, metric=metric)
+    complexity = complexity_data(frame)
+    if complexity.measures:
+        section.figures.append(_figure("Complexity measures vs parameters", draw_complexity, complexity))
+    return section
