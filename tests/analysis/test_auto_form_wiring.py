@@ -72,6 +72,7 @@ def test_each_laws_own_warnings_reach_the_report_with_the_law_named(tmp_path):
     (fit,) = analysis.groups.fits
     assert fit.law.warnings_
     expected = [f"val_loss law at train_size=1000 ({fit.law.form_.name}): {w}" for w in fit.law.warnings_]
-    assert set(expected) <= set(analysis.warnings)
+    assert set(expected) <= set(analysis.fit_diagnostics)
+    assert not set(expected) & set(analysis.warnings)  # diagnostics sit with the trust section, not on top
     html = write_report(tmp_path / "report.html", analysis).read_text()
-    assert f"Warning: {expected[0]}" in html
+    assert f"Fit diagnostic: {expected[0]}." in html

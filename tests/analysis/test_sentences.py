@@ -35,3 +35,5 @@ def test_the_terminal_summary_reads_the_same_analysis(analysis):
     assert [line for line in lines if line.startswith("With train_size")] == [describe_fit(f) for f in analysis.groups.fits]
     assert joint_law_sentences(analysis.joint)[0] in lines
     assert all(f"[yellow]warning:[/] {w}" in lines for w in analysis.warnings)
+    if analysis.fit_diagnostics:
+        assert any(line.startswith(f"{len(analysis.fit_diagnostics)} fit diagnostics") for line in lines)

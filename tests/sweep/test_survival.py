@@ -18,6 +18,7 @@ from sweep_helpers import ok_result, tiny_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Enough epochs that the kills below land mid-training, even with the runs trained as one batch.
 SWEEP = """
 name = "survival"
 output = "{output}"
@@ -33,7 +34,7 @@ source = "digits"
 train_size = [150]
 
 [training]
-epochs = 2
+epochs = 200
 batch_size = 50
 lr = 0.01
 
@@ -76,7 +77,7 @@ def test_a_sweep_killed_at_random_moments_resumes_without_loss_or_retraining(tmp
     kills = 0
     for _ in range(3):
         process = start_cli("run", str(sweep), "--quiet", "--executor", "pool", "--workers", "2")
-        time.sleep(rng.uniform(3.0, 9.0))
+        time.sleep(rng.uniform(2.0, 6.0))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1

@@ -48,7 +48,10 @@ class Analysis:
     backtest: pd.DataFrame
     settings: list[SettingEffect]
     data_available: float | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a reader must see first
+    # Each fitted law's own diagnostics (a parameter on its bound, parameters not separately
+    # identified, no backtest possible): shown where the laws' trust is discussed, not at the top.
+    fit_diagnostics: list[str] = field(default_factory=list)
 
     @property
     def lower_is_better(self) -> bool:
@@ -121,9 +124,8 @@ def analyze(
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
     warnings += _backtest_warnings(backtest, group_by)
-    warnings += law_warnings(groups, joint, effects)
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, iso, iso_note, backtest,
-                    effects, data_available, warnings)
+                    effects, data_available, warnings, law_warnings(groups, joint, effects))
 
 
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:

@@ -262,7 +262,8 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
 
 def summary_lines(analysis) -> list[str]:
     """The terminal summary after a sweep: the law per data size, the joint law's headline
-    answers, then every warning (each line prefixed for the console)."""
+    answers, then every warning (each line prefixed for the console) and how many fit
+    diagnostics the report holds."""
     lines = [describe_fit(fit) for fit in analysis.groups.fits]
     if analysis.joint is not None:
         joint = joint_law_sentences(analysis.joint)
@@ -271,4 +272,8 @@ def summary_lines(analysis) -> list[str]:
         if analysis.joint.optimal is not None:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
             lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
-    return lines + [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
+    lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
+    if analysis.fit_diagnostics:
+        lines.append(f"{len(analysis.fit_diagnostics)} fit diagnostics (parameters on a bound or not separately "
+                     "identified, laws too short to backtest): see the report's 'Can these laws be trusted?'")
+    return lines

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
 from scalinglab.compress.spec import CompressionSpec
 from scalinglab.errors import UserError
@@ -159,6 +158,8 @@ def _torch_threads(threads: int):
 
 
 def _require_checkpoints(out: Path) -> None:
+    from scalinglab.train.checkpoint import CHECKPOINT_FOLDER
+
     folder = out / CHECKPOINT_FOLDER
     if not any(folder.glob("*.safetensors")):
         raise UserError(
@@ -171,6 +172,7 @@ def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
     from scalinglab.fit.data import filter_rows
     from scalinglab.results import results_frame
+    from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
     frame = results_frame(store)
     frame = frame[frame["status"] == "ok"] if len(frame) else frame
@@ -214,10 +216,10 @@ def _make_all(todo, parents: dict[str, RunSpec], out: Path, store, outcome: Comp
 
 def load_parent(spec: RunSpec, out: Path):
     """The trained model of `spec`, rebuilt from its checkpoint, with its task."""
-    from scalinglab.train.checkpoint import load_checkpoint
     from scalinglab.compress.measure import task_for
     from scalinglab.compress.methods import Parent
     from scalinglab.families import get_family
+    from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
 
     task = task_for(spec)
     model = get_family(spec.family).build(spec.size, task.shape, dropout=spec.training.dropout)

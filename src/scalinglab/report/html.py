@@ -259,6 +259,7 @@ def _trust_section(analysis: Analysis) -> Section:
     if data.held_out.empty:
         section.sentences.append("Too few sizes to hold the largest one out and still fit a law.")
     section.figures.append(_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data))
+    section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences.append(
         f"Across seeds, the largest spread of {analysis.metric} is {spread.worst_relative_std * 100:.1f}% of its mean."
