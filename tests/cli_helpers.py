@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,3 +52,13 @@ lr = 0.01
 [measure]
 latency_repeats = 5
 """
+
+
+def sqlite_file(path: Path, *statements: str) -> Path:
+    """An SQLite file at `path` made by `statements` (committed), e.g. a store with a wrong schema version."""
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return path

@@ -33,7 +33,7 @@ def test_set_overrides_parse_toml_values():
         ("training.epochz=3", "training.epochz: unknown key"),
         ("training.epochs='many'", "training.epochs"),
         ("model.width=[8, 0]", "model.width: must be a positive integer"),
-        ("model.height=[8]", "model: unknown size axis 'height'"),
+        ("model.height=[8]", "--set model.height: not a size axis of family 'mlp'"),
         ("data.preprocessing='whiten'", "data.preprocessing"),
     ],
 )
@@ -45,3 +45,50 @@ def test_bad_fields_name_the_field(override: str, message: str):
 def test_missing_file_is_a_user_error(tmp_path: Path):
     with pytest.raises(UserError, match="no such file"):
         load_config(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["data.train_size=true", "training.epochs=true", "training.epochs=5.0", "training.lr='0.1'", "seeds=[true]",
+     "data.teacher.width=true", "execution.workers=false", "model.width=[]", "data.source='nope'"],
+)
+def test_strict_types_and_empty_lists_are_refused_and_blamed_on_the_set(override: str):
+    key = override.partition("=")[0]
+    with pytest.raises(UserError, match=rf"^--set {key}: "):
+        load_config(None, [*(["data.source='teacher'"] if "teacher" in key else []), override])
+
+
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ('[data]\nsource = "digits"\npath = "x.csv"\n', "data.path"),
+        ('[data]\nsource = "teacher"\nlabel_column = "y"\n', "data.label_column"),
+        ('[data]\nsource = "stdlib"\ncv_folds = 3\n[model]\nfamily = "transformer"\n', "data.cv_folds"),
+        ('[model]\nfamily = "nope"\n', "model.family"),
+    ],
+)
+def test_a_field_that_does_not_apply_names_the_file_and_field(tmp_path: Path, lines: str, field: str):
+    path = tmp_path / "s.toml"
+    path.write_text(lines)
+    with pytest.raises(UserError, match=rf"^{path}: {field}: "):
+        load_config(path)
+
+
+def test_relative_data_path_is_read_from_the_sweep_files_folder(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "s.toml").write_text('[data]\nsource = "csv"\npath = "data/d.csv"\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_config(Path("project/s.toml")).data.path == "project/data/d.csv"
+    monkeypatch.chdir(folder)  # run beside the file: the path, hence every run key, is as written
+    assert load_config(Path("s.toml")).data.path == "data/d.csv"
+    assert load_config(Path("s.toml"), ["data.path='other.csv'"]).data.path == "other.csv"  # --set: from here
+
+
+def test_a_value_listed_twice_runs_once_with_a_warning(caplog):
+    from scalinglab.sweep.plan import plan_runs, planned_total
+
+    config = load_config(None, ["seeds=[0, 0]", "model.width=[8, 8]", "data.train_size=[100]"])
+    assert config.seeds == [0]
+    assert planned_total(config) == len(plan_runs(config)) == 1
+    assert "seeds: 0 is listed twice" in caplog.text and "width: 8 is listed twice" in caplog.text

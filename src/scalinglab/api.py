@@ -176,7 +176,7 @@ def task_shape(spec):
 def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:
     from scalinglab.store import open_store
 
-    store = open_store(database)
+    store = open_store(database, read_only=True)
     try:
         runs = {run.run_key: run for run in store.runs()}
     finally:

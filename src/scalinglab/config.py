@@ -22,36 +22,79 @@ and of `seeds`. Unknown keys are errors, so a typo never silently falls back to 
     lr = 3e-3
 
 Command-line overrides use dotted paths: `--set training.epochs=5 --set model.width=[8,16]`.
+
+Types are strict: an integer field takes an integer (not `true`, not `5.0`, not `"5"`), a number
+field an integer or a float. A swept list may not be empty; a value listed twice runs once, with a
+warning. A field that does not apply to the chosen source (`data.path` for a built-in source,
+`label_column` for anything but csv, `cv_folds` for text) is an error, not silently ignored. A
+relative `data.path` in a sweep file is read from the sweep file's folder.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
 from scalinglab.spec import TeacherSpec
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+# Sources whose data is the user's file or folder at `data.path`; the others are built in.
+PATH_SOURCES = ("csv", "npz", "text")
+TEXT_SOURCES = ("stdlib", "text")
 
 
 def _as_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
+def _distinct(values: list[Any], field: str) -> list[Any]:
+    """`values` without repeats (first occurrence kept), with a warning for each value listed twice."""
+    kept: list[Any] = []
+    for value in values:
+        if value in kept:
+            logger.warning("%s: %r is listed twice; it runs once", field, value)
+        else:
+            kept.append(value)
+    return kept
+
+
 # A field that may hold one value or a list of values to sweep over; always a list once validated.
-Sweep = Annotated[list[T], BeforeValidator(_as_list), Field(min_length=1)]
+Sweep = Annotated[
+    list[T],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+    AfterValidator(lambda values, info: _distinct(values, info.field_name)),
+]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TeacherConfig(TeacherSpec):
+    """`[data.teacher]`, the fields of TeacherSpec with the sweep file's strict types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ModelConfig(BaseModel):
@@ -60,7 +103,7 @@ class ModelConfig(BaseModel):
     "package.module:ClassName". Objective mode: `objective = "module:function"` names the user's
     training function instead, and every other key is one of its size axes."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     family: str = "mlp"
     objective: str | None = None
@@ -69,14 +112,24 @@ class ModelConfig(BaseModel):
     def _check_size_axes(self) -> ModelConfig:
         from scalinglab.families import get_family
 
+        for axis, values in (self.model_extra or {}).items():
+            if values == []:
+                raise ValueError(f"{axis}: empty list; give at least one value")
+            _distinct(_as_list(values), axis)  # the planner runs each size once
         if self.objective is not None:
             from scalinglab.sweep.objective import check_objective
 
             if "family" in self.model_fields_set:
                 raise ValueError("objective: a sweep has either a family or an objective, not both")
-            check_objective(self.objective, self.axes())
+            try:
+                check_objective(self.objective, self.axes())
+            except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
+                raise ValueError(f"objective: {str(error).removeprefix('model.objective: ').removeprefix('objective: ')}") from None
             return self
-        family = get_family(self.family)
+        try:
+            family = get_family(self.family)
+        except UserError as error:  # it names model.family; re-raised so that the file or --set is named too
+            raise ValueError(f"family: {str(error).removeprefix('model.family: ')}") from None
         axes = self.axes()
         for axis in family.size_axes:
             if axis not in axes:
@@ -84,7 +137,7 @@ class ModelConfig(BaseModel):
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
-                raise ValueError(f"unknown size axis '{axis}' for family '{self.family}' (known: {known})")
+                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})")
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -127,12 +180,26 @@ class DataConfig(_Strict):
     # k-fold cross-validation inside each run's training subset: validation figures become the
     # mean over folds (spread in *_fold_std). For small classification data; costs k trainings.
     cv_folds: int | None = Field(None, ge=2)
-    teacher: TeacherSpec | None = None
+    teacher: TeacherConfig | None = None
 
     @model_validator(mode="after")
-    def _teacher_only_for_teacher(self) -> DataConfig:
+    def _fields_fit_the_source(self) -> DataConfig:
+        from scalinglab.data import source_names
+
+        if self.source not in source_names():
+            raise ValueError(f"source: unknown source '{self.source}' (known: {', '.join(source_names())})")
+        if self.path is not None and self.source not in PATH_SOURCES:
+            raise ValueError(
+                f"path: only used with source {', '.join(PATH_SOURCES)} (source '{self.source}' is built in)"
+            )
+        if self.label_column != "label" and self.source != "csv":
+            raise ValueError(f"label_column: only used with source 'csv' (source is '{self.source}')")
+        if self.cv_folds is not None and self.source in TEXT_SOURCES:
+            raise ValueError(
+                f"cv_folds: for classification data; source '{self.source}' is text, validated on held-out text"
+            )
         if self.source == "teacher" and self.teacher is None:
-            return self.model_copy(update={"teacher": TeacherSpec()})
+            return self.model_copy(update={"teacher": TeacherConfig()})
         if self.source != "teacher" and self.teacher is not None:
             raise ValueError(f"teacher: only used with source = 'teacher' (source is '{self.source}')")
         return self
@@ -184,7 +251,7 @@ class ExecutionConfig(_Strict):
     @model_validator(mode="after")
     def _address_needs_ray(self) -> ExecutionConfig:
         if self.address is not None and self.executor != "ray":
-            raise ValueError(f"an address is only used by the ray executor (executor is '{self.executor}')")
+            raise ValueError(f"address: only used by the ray executor (executor is '{self.executor}')")
         return self
 
 
@@ -218,7 +285,7 @@ class SweepConfig(_Strict):
     """A whole sweep: what to train, on what, how, where, and what to fit."""
 
     name: str = "sweep"
-    output: Path = Path("scalinglab-out")
+    output: Annotated[Path, Field(strict=False)] = Path("scalinglab-out")  # a TOML string is a path
     seeds: Sweep[int] = [0]
     model: ModelConfig = Field(default_factory=ModelConfig)  # a factory: validating it imports torch
     data: DataConfig = DataConfig()
@@ -229,6 +296,22 @@ class SweepConfig(_Strict):
     fit: FitConfig = FitConfig()
     # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
     compress: CompressConfig | None = None
+    # Where the values came from (set by load_config), so later checks can name the file or --set.
+    _source: str | Path | None = PrivateAttr(None)
+    _overridden: tuple[str, ...] = PrivateAttr(())
+
+    def where(self, location: str) -> str:
+        """Where the value at dotted `location` came from, to start an error message with:
+        '--set KEY' when an override gave it, else 'FILE: location' (just `location` for a
+        configuration not read by load_config)."""
+        return _origin(location, source=self._source, overridden=self._overridden)
+
+
+def _origin(location: str, *, source: str | Path | None, overridden: tuple[str, ...]) -> str:
+    for key in reversed(overridden):  # the last --set of a key is the one that counts
+        if location == key or location.startswith(f"{key}.") or key.startswith(f"{location}."):
+            return f"--set {key}"
+    return ": ".join(str(part) for part in (source, location) if part)
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -237,25 +320,39 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> SweepConfig:
     """Read a sweep file (or the built-in quick-start sweep), apply `--set` overrides, validate.
 
-    Raises UserError with one line naming the file and field when anything is wrong.
+    A relative `data.path` in the file is taken from the file's folder (one given with `--set`
+    from the working directory). Raises UserError with one line naming where the bad value came
+    from: the file and field, or `--set KEY`.
     """
     source = Path(path) if path is not None else PRESETS_DIR / "quickstart.toml"
     raw = _read_toml(source)
-    return config_from_dict(raw, overrides, source=str(source))
+    _resolve_data_path(raw, folder=source.parent)
+    return config_from_dict(raw, overrides, source=source)
 
 
-def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: str) -> SweepConfig:
+def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: str | Path) -> SweepConfig:
     """Apply `--set` overrides to a sweep given as a dict (a TOML file's tables) and validate it.
 
-    Raises UserError with one line naming `source` and the field when anything is wrong.
+    Raises UserError with one line naming where the bad value came from: `source` and the
+    field, or `--set KEY`.
     """
     raw = copy.deepcopy(raw)
-    for override in overrides:
-        _apply_override(raw, override)
+    overridden = tuple(_apply_override(raw, override) for override in overrides)
     try:
-        return SweepConfig.model_validate(raw)
+        config = SweepConfig.model_validate(raw)
     except ValidationError as error:
-        raise UserError(f"{source}: {_first_problem(error)}") from None
+        location, problem = _first_problem(error)
+        raise UserError(f"{_origin(location, source=source, overridden=overridden)}: {problem}") from None
+    config._source, config._overridden = source, overridden
+    return config
+
+
+def _resolve_data_path(raw: dict[str, Any], *, folder: Path) -> None:
+    """Make a relative `data.path` relative to the sweep file's folder (unchanged when that is '.')."""
+    data = raw.get("data")
+    given = data.get("path") if isinstance(data, dict) else None
+    if isinstance(given, str) and given and not given.startswith("~") and not Path(given).is_absolute():
+        data["path"] = str(folder / given)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -271,8 +368,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not a text file") from None
 
 
-def _apply_override(raw: dict[str, Any], override: str) -> None:
-    """Set one dotted key, e.g. 'training.epochs=5'; the value is parsed as a TOML value."""
+def _apply_override(raw: dict[str, Any], override: str) -> str:
+    """Set one dotted key, e.g. 'training.epochs=5' (the value parsed as a TOML value); return the key."""
     dotted, sep, text = override.partition("=")
     if not sep or not dotted.strip():
         raise UserError(f"--set {override}: expected KEY=VALUE, e.g. training.epochs=5")
@@ -283,6 +380,7 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         if not isinstance(node, dict):
             raise UserError(f"--set {override}: '{key}' is not a table")
     node[leaf] = _parse_value(text.strip())
+    return dotted.strip()
 
 
 def _parse_value(text: str) -> Any:
@@ -292,15 +390,16 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word such as cosine or auto
 
 
-def _first_problem(error: ValidationError) -> str:
+def _first_problem(error: ValidationError) -> tuple[str, str]:
+    """(dotted field, what is wrong with it) of the first problem pydantic found."""
     problem = error.errors()[0]
     location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
     message = problem["msg"].removeprefix("Value error, ")
     subfield = re.match(r"(\w+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
-        location, message = f"{location}.{subfield[1]}", subfield[2]
+        location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
     if problem["type"] == "extra_forbidden":
         message = "unknown key"
     given = problem.get("input")
     shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
-    return f"{location}: {message}{shown}" if location else f"{message}{shown}"
+    return location, f"{message}{shown}"

@@ -121,7 +121,7 @@ def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
     at `out` (a folder or .sqlite file). Raises UserError when there is no store there; creates nothing."""
     from scalinglab.store import open_store
 
-    store = open_store(stored_database(out))
+    store = open_store(stored_database(out), read_only=True)  # creates and changes nothing; works in a read-only folder
     try:
         return results_frame(store), store.config()
     finally:

@@ -108,7 +108,7 @@ def test_a_build_without_dropout_refuses_dropout():
         ("residual_plugin:Missing", "width = 8", "model.family: module 'residual_plugin' has no 'Missing'"),
         ("residual_plugin:NotAFamily", "width = 8", "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family"),
         (PLUGIN, "width = [8, 0]", "model.width: must be a positive integer (got 0)"),
-        (PLUGIN, "width = 8\nheight = 3", "model: unknown size axis 'height' for family 'residual_plugin:ResidualMLP'"),
+        (PLUGIN, "width = 8\nheight = 3", "model.height: not a size axis of family 'residual_plugin:ResidualMLP'"),
     ],
 )
 def test_a_bad_plugin_is_a_user_error_naming_the_field(tmp_path: Path, family, axes, message):
@@ -122,7 +122,7 @@ def test_a_bad_plugin_is_a_user_error_naming_the_field(tmp_path: Path, family, a
 def test_a_plugin_that_cannot_be_imported_is_one_line_exit_2_and_nothing_stored(cli, tmp_path: Path):
     result = cli("run", str(_sweep_file(tmp_path, family="no_such_module:Family")), "--quiet", env=PLUGIN_PATH)
     assert result.returncode == 2
-    assert result.stderr.startswith("scalinglab: error: model.family: cannot import module 'no_such_module'")
+    assert "sweep.toml: model.family: cannot import module 'no_such_module'" in result.stderr  # file and field
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
 

@@ -26,14 +26,16 @@ def export(
     """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
     from scalinglab.cli.report import load_stored_runs, output_folder
     from scalinglab.errors import UserError
+    from scalinglab.paths import check_output_file
 
     if format not in FORMATS:
         raise UserError(f"--format {format}: choose one of {', '.join(FORMATS)}")
     frame, _ = load_stored_runs(out)
-    if curves:
-        frame = _curves(out)
     stem = "curves" if curves else "runs"
     target = to if to is not None else output_folder(out) / f"{stem}.{format}"
+    check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(f".{format}",))
+    if curves:
+        frame = _curves(out)
     write_frame(frame, target, format)
     console.print(f"wrote {len(frame)} rows to {target}")
 
@@ -58,7 +60,7 @@ def _curves(out: Path):
     from scalinglab.cli.report import stored_database
     from scalinglab.store import open_store
 
-    store = open_store(stored_database(out))
+    store = open_store(stored_database(out), read_only=True)
     try:
         return curves_frame(store)
     finally:

@@ -56,11 +56,18 @@ def fit_command(
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
 ) -> None:
     """Fit a scaling law to FILE and print its parameters with bootstrap intervals."""
+    from scalinglab.paths import FIGURE_SUFFIXES, check_output_file
+
+    if out is not None:
+        check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
+    budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
     table = _read_table(file)
     table = derive_columns(table, derive)
     if where:
         table = filter_rows(table, where, what="--where")
     x_names = [name.strip() for name in x.split(",") if name.strip()]
+    if y in x_names:
+        raise UserError(f"--y {y}: also an input column in --x {x}; a law of a column against itself fits nothing")
     if isoflop is not None:
         result = isoflop_analysis(table, n=x_names[0], loss=y, compute=isoflop, flop_model=flops_per_param_token,
                                   n_bootstrap=bootstrap, random_state=seed, level=level)
@@ -77,9 +84,8 @@ def fit_command(
         law = test.law
         train = table.drop(index=test.held_out.index)
     allocation = None
-    if compute:
-        allocation = compute_optimal(law, _parse_numbers(compute, "--compute"),
-                                     flop_model=flops_per_param_token)
+    if budgets:
+        allocation = compute_optimal(law, budgets, flop_model=flops_per_param_token)
     if out is not None:
         plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
                              flop_model=flops_per_param_token)
@@ -119,9 +125,11 @@ def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        return pd.read_csv(path)
+        table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it as CSV: {error}") from None
+    table.index += 2  # rows named in messages are the file's 1-based lines (line 1 is the header)
+    return table
 
 
 def _parse_holdout(text: str) -> int | str:

@@ -58,9 +58,10 @@ def recommend(
         if value is not None and not value > 0:
             raise UserError(f"{option} {value:g}: must be positive")
     frame, config = load_results(out)
-    if metric is not None and metric not in frame:
+    if metric is not None and (metric not in QUALITY or metric not in frame):
         known = ", ".join(c for c in QUALITY if c in frame)
-        raise UserError(f"--metric {metric}: not a recorded column (choose one of {known})")
+        what = "not a quality metric" if metric in frame else "not a recorded column"
+        raise UserError(f"--metric {metric}: {what} (choose one of {known})")
     analysis = analyze(frame, config=config, metric=metric, data_available=data_available)
     choice = choose(analysis, budgets, max_extrapolation=max_extrapolation)
     alternative = _compressed_alternative(out, budgets, choice) if compressed else None

@@ -22,10 +22,13 @@ def report(
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""
     from scalinglab.analysis import analyze
+    from scalinglab.paths import check_output_file
     from scalinglab.report import write_report
 
-    analysis = analyze(out)
     target = to if to is not None else output_folder(out) / "report.html"
+    stored_database(out)  # a missing store is named before the output path
+    check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
+    analysis = analyze(out)
     from scalinglab.report.compress_figures import stored_compressions
 
     title = (analysis.config or {}).get("name", str(out))

@@ -53,6 +53,9 @@ def run(
             f"{outcome.planned} runs planned, {outcome.already_stored} already stored, {outcome.trained} trained"
             + "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
         )
+        if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
+            console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
+            raise typer.Exit(1)
         if config.compress is not None:  # the sweep file's [compress] section: compress what was trained
             _compress(config.output)
         _summarise(config, store)

@@ -17,12 +17,9 @@ def status(
     out: Annotated[Path, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = Path("scalinglab-out"),
 ) -> None:
     """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
-    from scalinglab.errors import UserError
-    from scalinglab.store import STORE_FILENAME, open_store
+    from scalinglab.store import open_store
 
-    if not (out.exists() and (out.is_file() or (out / STORE_FILENAME).exists())):
-        raise UserError(f"{out}: no sweep stored here (expected {out / STORE_FILENAME})")
-    store = open_store(out)
+    store = open_store(out, read_only=True)  # never creates or changes a store; works in a read-only folder
     try:
         report = sweep_status(store)
     finally:
@@ -32,16 +29,13 @@ def status(
 
 def sweep_status(store) -> dict:
     """What `status` prints, as data: counts, running, remaining, eta_seconds, failures."""
-    from scalinglab.config import SweepConfig
-    from scalinglab.sweep.plan import planned_total
-
     runs = store.runs()
     config = store.config()
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.status] = counts.get(run.status, 0) + 1
     claims = store.claims()
-    total = planned_total(SweepConfig.model_validate(config)) if config else len(runs)
+    total = _planned_total(config, len(runs))
     remaining = max(0, total - counts.get("ok", 0) - counts.get("failed", 0) - counts.get("diverged", 0))
     return {
         "total": total,
@@ -51,6 +45,22 @@ def sweep_status(store) -> dict:
         "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
         "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
     }
+
+
+def _planned_total(config: dict | None, n_stored: int) -> int:
+    """Runs the stored configuration plans; the runs stored when there is none or it no longer validates."""
+    from pydantic import ValidationError
+
+    from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
+    from scalinglab.sweep.plan import planned_total
+
+    if not config:
+        return n_stored
+    try:
+        return planned_total(SweepConfig.model_validate(config))
+    except (ValidationError, UserError):  # written by an older, laxer scalinglab
+        return n_stored
 
 
 def _eta_seconds(store, remaining: int, *, concurrency: int) -> float | None:

@@ -93,7 +93,7 @@ def stored_compressions(out: str | Path) -> list[dict]:
     """The compression rows of the store at `out`, oldest first (see SQLiteStore.compressions)."""
     from scalinglab.store import open_store
 
-    store = open_store(out)
+    store = open_store(out, read_only=True)
     try:
         return store.compressions()
     finally:

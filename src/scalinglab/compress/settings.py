@@ -34,7 +34,7 @@ Epochs = Swept[Annotated[int, Field(ge=0)]]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # true is not 1, "0.5" not 0.5
 
 
 class PruneSettings(_Strict):
@@ -142,4 +142,5 @@ def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *
     try:
         return CompressConfig.model_validate(raw)
     except ValidationError as error:
-        raise UserError(f"compress.{_first_problem(error).lstrip('.')}") from None
+        location, problem = _first_problem(error)
+        raise UserError(f"compress.{location}: {problem}" if location else f"compress: {problem}") from None

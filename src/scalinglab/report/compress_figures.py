@@ -180,7 +180,7 @@ def stored_compressions(database: Path) -> pd.DataFrame:
     from scalinglab.compress.verdict import compressions_frame
     from scalinglab.store import open_store
 
-    store = open_store(database)
+    store = open_store(database, read_only=True)
     try:
         return compressions_frame(store)
     finally:

@@ -7,11 +7,14 @@ instead of failing with "database is locked".
 
 from __future__ import annotations
 
-import json
 import functools
+import json
+import os
+import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+def _tables_created(statements: tuple[str, ...]) -> set[str]:
+    return {match for statement in statements for match in re.findall(r"CREATE TABLE (\w+)", statement)}
+
+
+# TABLES_AT[v]: the tables a store of schema v holds, so a mislabelled file is told apart from an old one.
+TABLES_AT: dict[int, set[str]] = {
+    version: set().union(*(_tables_created(MIGRATIONS[v]) for v in range(1, version + 1)))
+    for version in range(SCHEMA_VERSION + 1)
+}
+
+
 def _serialised(method):
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
@@ -81,23 +95,44 @@ def _serialised(method):
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: Path) -> None:
+    """The store in one SQLite file.
+
+    `read_only=True` opens an existing store for reading only (status, report, export, recommend):
+    nothing is created, migrated or written, and a store in a read-only folder can be read.
+    Raises UserError when the file is missing or empty ("no scalinglab store at PATH"), is not a
+    scalinglab store, or was written by a newer (or, read-only, an older) scalinglab.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        _check_location(self.path)
+        self.read_only = read_only
+        if read_only:
+            _check_existing_store(self.path)
+        else:
+            _check_location(self.path)
         # One connection shared by the driver's threads (the lease heartbeat renews from its own
         # thread); the lock keeps their transactions from interleaving.
-        self._db = sqlite3.connect(
+        self._db = _connect_read_only(self.path) if read_only else sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         self._lock = threading.RLock()
         try:
-            self._prepare()
+            self._check_read_only() if read_only else self._prepare()
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise UserError(f"{self.path}: not a scalinglab store ({error})") from None
         except UserError:
             self._db.close()
             raise
+
+    def _check_read_only(self) -> None:
+        version = self._version()
+        self._check_version(version)
+        # An older store is read as it is: the tables later schemas add exist, empty, for this
+        # connection only (TEMP tables live in memory, never in the store's file).
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                self._db.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
 
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -118,14 +153,26 @@ class SQLiteStore(Store):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def _check_version(self, version: int) -> None:
+        """UserError unless `version` is a schema this scalinglab reads and the file's tables match it."""
         if version > SCHEMA_VERSION:
             raise UserError(
                 f"{self.path}: written by a newer scalinglab (store schema {version}, this version reads up to "
                 f"{SCHEMA_VERSION}); upgrade scalinglab"
             )
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        if version < 0:
+            raise UserError(f"{self.path}: not a scalinglab store (schema version {version})")
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        tables = {row[0] for row in rows}
         if version == 0 and tables:
             raise UserError(f"{self.path}: an SQLite file that is not a scalinglab store; refusing to touch it")
+        missing = TABLES_AT[version] - tables
+        from_later_versions = (TABLES_AT[SCHEMA_VERSION] - TABLES_AT[version]) & tables
+        if missing or from_later_versions:
+            odd = ", ".join(sorted(missing | from_later_versions))
+            raise UserError(
+                f"{self.path}: not a scalinglab store: its schema version {version} does not match its tables "
+                f"(unexpected or missing: {odd}); refusing to touch it"
+            )
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -284,16 +331,48 @@ class _Transaction:
 
 
 def _check_location(path: Path) -> None:
-    """Refuse, before creating anything, a folder that is a file or a file that is not SQLite."""
+    """Refuse, before creating anything, a folder that is a file, a file that is not SQLite, or
+    a store this process cannot write (SQLite also writes journal files beside it)."""
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise UserError(f"{parent}: output folder is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UserError(f"{parent}: output folder is not writable")
             break
     if path.exists():
         _check_is_sqlite(path)
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{path}: store file is not writable")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _check_existing_store(path: Path) -> None:
+    """Refuse a missing or empty file before connecting: SQLite would take either for a new store."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise UserError(f"no scalinglab store at {path}")
+    _check_is_sqlite(path)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can never write `path`, and that works in a read-only folder.
+
+    While a writer is connected its -wal file exists; reading then goes through SQLite's shared
+    memory (mode=ro). Without one nobody is writing, and `immutable=1` reads the file without
+    creating the -shm and -wal files beside it, which a read-only folder would not allow.
+    """
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}"
+    writer_connected = Path(f"{path}-wal").exists()
+    if writer_connected:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA user_version").fetchone()
+            return db
+        except sqlite3.OperationalError:  # a -wal left by a crashed writer in a folder we cannot write
+            db.close()
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
 
 
 def _check_is_sqlite(path: Path) -> None:

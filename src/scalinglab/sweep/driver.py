@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 from scalinglab.config import SweepConfig
-from scalinglab.data import load_source, prepare
 from scalinglab.spec import RunResult, RunSpec
 from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
 from scalinglab.sweep.executors import Executor, make_executor
 from scalinglab.sweep.plan import plan_runs, planned_total
+from scalinglab.sweep.preflight import preflight
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
 
@@ -55,6 +55,16 @@ class SweepOutcome:
     already_stored: int
     trained: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # each distinct error of a run trained now: how many
+
+    def all_failed(self) -> bool:
+        """True when runs were trained now and none of them finished ok."""
+        return self.trained > 0 and not self.by_status.get("ok")
+
+    def error_summary(self) -> str:
+        """The distinct errors, most frequent first, e.g. '3x CUDA out of memory; 1x ...'."""
+        ranked = sorted(self.errors.items(), key=lambda item: -item[1])
+        return "; ".join(f"{count}x {error}" for error, count in ranked)
 
 
 def run_sweep(
@@ -64,7 +74,7 @@ def run_sweep(
     `retry_failed`), writing each result as it arrives; return when every run is stored."""
     progress = progress or _Silent()
     where = where_runs_run(config)  # a device that is not there is refused before anything is stored
-    check_data_sizes(plan_runs(config))
+    preflight(config)  # everything knowable before training, checked before anything is stored
     with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
         store.set_config(config.model_dump(mode="json"))
         planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
@@ -162,6 +172,9 @@ class _Driver:
         self.attempted.add(result.run_key)
         self.outcome.trained += 1
         self.outcome.by_status[result.status] = self.outcome.by_status.get(result.status, 0) + 1
+        if result.status != "ok":
+            error = result.error or result.status
+            self.outcome.errors[error] = self.outcome.errors.get(error, 0) + 1
         self.progress.finished(result)
 
 
@@ -193,9 +206,3 @@ def _val_losses(store: Store) -> dict[str, float]:
         loss = run.metrics.get("val_loss", math.inf) if run.status == "ok" else math.inf
         losses[run.run_key] = loss if math.isfinite(loss) else math.inf
     return losses
-
-
-def check_data_sizes(specs: list[RunSpec]) -> None:
-    """Fail before training anything when a data source or data size cannot be had (UserError)."""
-    for data in {spec.data for spec in specs if spec.objective is None}:  # an objective loads its own
-        prepare(load_source(data), train_size=data.train_size, preprocessing="none")

@@ -1,0 +1,185 @@
+"""Every check of a sweep that can be made before training, made before the first run is claimed.
+
+A run that fails for a reason known in advance (a data size larger than the data, more folds
+than examples of a class, a text shorter than one context window, a family that cannot read the
+source, a model too large for memory, a fitted metric no run records) would otherwise be found
+out run by run, each failure stored, and the sweep end with nothing to fit. `preflight` raises
+one UserError naming the sweep field instead, and touches no store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+
+import numpy as np
+
+from scalinglab.config import SweepConfig
+from scalinglab.data import Dataset, load_source, prepare
+from scalinglab.errors import UserError
+from scalinglab.families import Family, TaskShape, family_names, get_family
+from scalinglab.metrics import METRICS
+from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+from scalinglab.sweep.plan import plan_runs
+
+logger = logging.getLogger(__name__)
+
+# Metrics only one kind of task records (metrics.py describes each); the rest every run records.
+_LANGUAGE_MODEL_ONLY = frozenset(
+    {"n_params_nonembedding", "train_bits_per_byte", "val_bits_per_byte", "train_tokens_per_second",
+     "inference_tokens_per_second"}
+)
+_CLASSIFICATION_ONLY = frozenset(
+    {"val_accuracy", "val_f1_macro", "train_samples_per_second", "inference_samples_per_second"}
+)
+_CROSS_VALIDATION_ONLY = frozenset({"cv_folds", "val_loss_fold_std", "val_accuracy_fold_std", "val_f1_macro_fold_std"})
+
+# Bytes per parameter while training in fp32: weights and gradients, plus the optimizer's state
+# (Adam keeps two moments per parameter, SGD with momentum one). Activations come on top.
+_TRAINING_BYTES_PER_PARAM = {"adam": 16, "adamw": 16, "sgd": 12}
+
+
+def preflight(config: SweepConfig) -> None:
+    """Check `config` against its data, its family and this machine; return None when every run can start.
+
+    Raises UserError naming the field (data.train_size, data.cv_folds, model.context,
+    model.family, model, fit.metric, fit.x, fit.group_by) and what is wrong. Loads each data
+    source once (cached for the runs that follow); builds no model and writes nothing. An
+    objective sweep is the user's own training: only its configuration is checked (config.py).
+    """
+    if config.model.objective is not None:
+        return
+    family = get_family(config.model.family)
+    specs = plan_runs(config)
+    kinds = set()
+    for data, sizes in _sizes_by_data(specs).items():
+        dataset = _load(data, config)
+        kinds.add(dataset.kind)
+        _check_family_reads(family, dataset, data, config)
+        _check_folds(dataset, data, config)
+        for size in sizes:
+            _check_size_fits(family, size, dataset, config)
+    _check_fit_columns(config, family, kinds)
+
+
+def _load(data: DataSpec, config: SweepConfig) -> Dataset:
+    """The training subset a run of `data` trains on (before preprocessing)."""
+    try:
+        return prepare(load_source(data), train_size=data.train_size, preprocessing="none")
+    except UserError as error:  # the data layer names the field ("data.train_size: ..."); add where it was set
+        field, separator, problem = str(error).partition(": ")
+        if separator and field.startswith("data."):
+            raise UserError(f"{config.where(field)}: {problem}") from None
+        raise
+
+
+def _sizes_by_data(specs: list[RunSpec]) -> dict[DataSpec, list[dict]]:
+    """Each distinct data setting with the distinct model sizes trained on it."""
+    grouped: dict[DataSpec, list[dict]] = {}
+    for spec in specs:
+        sizes = grouped.setdefault(spec.data, [])
+        if spec.size not in sizes:
+            sizes.append(spec.size)
+    return grouped
+
+
+def _is_language_model(family: Family) -> bool:
+    # The training loop's own rule (train/tasks.py): a family with a context window reads text.
+    return "context" in family.size_axes
+
+
+def _check_family_reads(family: Family, dataset: Dataset, data: DataSpec, config: SweepConfig) -> None:
+    wants_text = _is_language_model(family)
+    if wants_text == (dataset.kind == "lm"):
+        return
+    suitable = [name for name in family_names() if _is_language_model(get_family(name)) == (dataset.kind == "lm")]
+    what = "text" if dataset.kind == "lm" else "classification data"
+    reads = "a language model (it reads text)" if wants_text else "a classifier"
+    raise UserError(
+        f"{config.where('model.family')}: '{family.name}' is {reads}, but data.source '{data.source}' is {what} "
+        f"(families for it: {', '.join(suitable)})"
+    )
+
+
+def _check_folds(dataset: Dataset, data: DataSpec, config: SweepConfig) -> None:
+    if data.cv_folds is None:
+        return
+    classes, counts = np.unique(dataset.y_train, return_counts=True)
+    if counts.min() < data.cv_folds:
+        size = f"data.train_size = {data.train_size}" if data.train_size is not None else "all the training data"
+        raise UserError(
+            f"{config.where('data.cv_folds')}: {data.cv_folds} folds need {data.cv_folds} training examples of "
+            f"every class, but with {size} class '{classes[counts.argmin()]}' has {counts.min()}"
+        )
+
+
+def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: SweepConfig) -> None:
+    described = ", ".join(f"{axis}={value}" for axis, value in size.items())
+    if dataset.kind == "lm":
+        context = size["context"]
+        for split, stream in (("training", dataset.x_train), ("validation", dataset.x_val)):
+            if len(stream) < context + 1:
+                raise UserError(
+                    f"{config.where('model.context')}: {context} needs {context + 1} bytes of {split} text, "
+                    f"but '{dataset.name}' has {len(stream)} (data.train_size {dataset.n_train})"
+                )
+        shape = TaskShape(kind="lm", input_shape=(context,), n_outputs=dataset.n_outputs)
+    else:
+        shape = TaskShape(kind="classification", input_shape=dataset.input_shape, n_outputs=dataset.n_outputs)
+    try:
+        n_params = family.n_params(size, shape)
+    except ValueError as error:  # e.g. a cnn given flat feature vectors
+        raise UserError(f"{config.where('model.family')}: {error} (data.source '{dataset.name}')") from None
+    except Exception as error:  # noqa: BLE001 - a plugin counted by building it: a failed build is its run's failure
+        logger.debug("preflight: %s could not be counted (%s); its run will record why", described, error)
+        return
+    _check_memory(n_params, described, config)
+
+
+def _check_memory(n_params: int, described: str, config: SweepConfig) -> None:
+    if config.execution.executor == "ray":
+        return  # runs on the cluster's machines, whose memory this one cannot see
+    available = _available_bytes(config.execution.max_memory_mb)
+    optimizer = config.training.optimizer
+    needed = n_params * _TRAINING_BYTES_PER_PARAM.get(optimizer, 16)
+    if needed > available:
+        raise UserError(
+            f"{config.where('model')}: {described} has {n_params:,} parameters; training it needs at least "
+            f"{needed / 1e9:.3g} GB (weights, gradients, {optimizer} state), more than the {available / 1e9:.3g} GB "
+            "available"
+        )
+
+
+def _available_bytes(max_memory_mb: float | None) -> float:
+    """Memory a run may use: the machine's available memory, or execution.max_memory_mb when smaller."""
+    available = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = float(line.split()[1]) * 1024
+    except OSError:
+        pass  # not Linux: the physical memory is the bound
+    return min(available, max_memory_mb * 1e6) if max_memory_mb is not None else available
+
+
+def recorded_metrics(kinds: Iterable[str], *, cross_validated: bool) -> set[str]:
+    """Metrics every run of a sweep over data of these kinds ("classification", "lm") records."""
+    recorded = set(METRICS)
+    for kind in kinds:
+        recorded -= _CLASSIFICATION_ONLY if kind == "lm" else _LANGUAGE_MODEL_ONLY
+    return recorded if cross_validated else recorded - _CROSS_VALIDATION_ONLY
+
+
+def _check_fit_columns(config: SweepConfig, family: Family, kinds: set[str]) -> None:
+    metrics = recorded_metrics(kinds, cross_validated=config.data.cv_folds is not None)
+    settings = {*family.size_axes, *DataSpec.model_fields, *TrainingSpec.model_fields, "seed"}
+    for field, value, allowed in (
+        ("fit.metric", config.fit.metric, metrics),
+        ("fit.x", config.fit.x, metrics),
+        ("fit.group_by", config.fit.group_by, metrics | settings),
+    ):
+        if value not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise UserError(f"{config.where(field)}: '{value}' is not recorded by these runs (choose one of {choices})")
