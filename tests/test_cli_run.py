@@ -84,3 +84,11 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path, args, message):
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["fit.metric='val_perplexity'", "data.cv_folds=500", "training.device='cuda:7'"])
+def test_a_sweep_refused_before_training_leaves_no_store_behind(cli, tiny_sweep: Path, bad: str):
+    result = cli("run", str(tiny_sweep), "--quiet", "--set", bad)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tiny_sweep.parent / "out" / "runs.sqlite").exists()

@@ -57,16 +57,25 @@ def sweep(
     Raises UserError, before anything is stored, when any input is wrong.
     """
     from scalinglab.results import results_frame
-    from scalinglab.store import open_store
 
     config = sweep_config(objective_or_config, sizes=sizes, train_sizes=train_sizes, seeds=seeds, settings=settings,
                           metric=metric, out=out, executor=executor, workers=workers, overrides=overrides)
-    store = open_store(config.output)
+    store = open_sweep_store(config)
     try:
         run_config(config, store, retry_failed=retry_failed, progress=progress)
         return results_frame(store)
     finally:
         store.close()
+
+
+def open_sweep_store(config: SweepConfig) -> Store:
+    """The store `config` writes to, opened (created when new) only after every check that can be
+    made before training passed, so a bad sweep leaves no file behind. Raises UserError."""
+    from scalinglab.store import open_store
+    from scalinglab.sweep.driver import check_sweep
+
+    check_sweep(config)
+    return open_store(config.output)
 
 
 def sweep_config(

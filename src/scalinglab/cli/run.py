@@ -38,14 +38,13 @@ def run(
     Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
     output folder (the two share the runs).
     """
-    from scalinglab.api import run_config, sweep_config
-    from scalinglab.store import open_store
+    from scalinglab.api import open_sweep_store, run_config, sweep_config
 
     if debug:
         enable_debug()
     show_logs(level=logging.WARNING if quiet else logging.DEBUG if debug_enabled() else logging.INFO)
     config = sweep_config(sweep_file, overrides=set_, out=out, executor=executor, workers=workers, address=address)
-    store = open_store(config.output)
+    store = open_sweep_store(config)
     try:
         with _ProgressBar(enabled=not quiet) as progress:
             outcome = run_config(config, store, retry_failed=retry_failed, progress=progress)

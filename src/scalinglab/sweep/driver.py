@@ -73,8 +73,7 @@ def run_sweep(
     """Train every run of `config` that `store` does not hold yet (and failed ones once more when
     `retry_failed`), writing each result as it arrives; return when every run is stored."""
     progress = progress or _Silent()
-    where = where_runs_run(config)  # a device that is not there is refused before anything is stored
-    preflight(config)  # everything knowable before training, checked before anything is stored
+    where = check_sweep(config)
     with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
         store.set_config(config.model_dump(mode="json"))
         planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
@@ -83,6 +82,15 @@ def run_sweep(
         progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
         _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(executor)
     return outcome
+
+
+def check_sweep(config: SweepConfig) -> dict:
+    """Everything about `config` knowable before training: the device first, then `preflight`.
+    Returns `where_runs_run(config)`; raises UserError naming the field. Cheap to call again (the
+    data it loads is cached), so callers that create a store call it before creating one."""
+    where = where_runs_run(config)
+    preflight(config)
+    return where
 
 
 def where_runs_run(config: SweepConfig) -> dict:
