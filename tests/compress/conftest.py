@@ -7,19 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from compress_helpers import TINY_COMPRESS_SWEEP
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-        yield
-    torch.set_num_threads(threads)
+from one_thread import one_thread_and_a_session_cache  # noqa: F401  (imported: registered here)
 
 
 @pytest.fixture(scope="session")
