@@ -132,7 +132,7 @@ def sklearn_mlp(spec: RunSpec, data) -> dict:
 
 def train_flops(spec: RunSpec) -> float:
     dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
-    task = make_task(dataset, spec)
+    task = make_task(dataset, spec.size)
     return get_family(spec.family).train_flops_per_sample(spec.size, task.shape) * task.samples_per_epoch * spec.training.epochs
 
 
@@ -240,7 +240,7 @@ def large_model_table(peak: float) -> None:
 
 
 def _digits_shape(spec: RunSpec):
-    return make_task(prepare(load_source(DATA), train_size=None, preprocessing="none"), spec).shape
+    return make_task(prepare(load_source(DATA), train_size=None, preprocessing="none"), spec.size).shape
 
 
 def main() -> None:

@@ -156,10 +156,10 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.families import get_family
     from scalinglab.results import stored_database
     from scalinglab.spec import RunSpec
-    from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
+    from scalinglab.train.checkpoint import checkpoint_path, load_run_module
+    from scalinglab.train.loop import run_task
 
     database = stored_database(out)
     spec = RunSpec.model_validate(_stored_spec(database, run_key))
@@ -168,18 +168,7 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     path = checkpoint_path(database.parent, run_key)
     if not path.is_file():
         raise UserError(f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)")
-    module = get_family(spec.family).build(spec.size, task_shape(spec), dropout=spec.training.dropout)
-    module.load_state_dict(load_checkpoint(path))
-    return module.eval()
-
-
-def task_shape(spec):
-    """The TaskShape the run `spec` trained on (loads its data source to learn it)."""
-    from scalinglab.data import load_source, prepare
-    from scalinglab.train.tasks import make_task
-
-    dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
-    return make_task(dataset, spec).shape
+    return load_run_module(spec, database.parent, run_task(spec.data, spec.size).shape)
 
 
 def _stored_spec(database: Path, run_key: str) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def test_measure_module_scores_a_reloaded_checkpoint_as_training_did(tmp_path):
                    training=TrainingSpec(epochs=2, batch_size=50, lr=0.01), seed=0,
                    limits=RunLimits(latency_repeats=3, checkpoint_dir=str(tmp_path)))
     trained = train_one(spec)
-    task = make_task(prepare(load_source(spec.data), train_size=200, preprocessing="standardize"), spec)
+    task = make_task(prepare(load_source(spec.data), train_size=200, preprocessing="standardize"), spec.size)
     module = get_family("mlp").build(spec.size, task.shape)
     module.load_state_dict(load_checkpoint(tmp_path / f"{spec.run_key}.safetensors"))
     measured = measure_module(module, task, device="cpu", latency_repeats=3)

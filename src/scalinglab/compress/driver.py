@@ -218,13 +218,10 @@ def load_parent(spec: RunSpec, out: Path):
     """The trained model of `spec`, rebuilt from its checkpoint, with its task."""
     from scalinglab.compress.measure import task_for
     from scalinglab.compress.methods import Parent
-    from scalinglab.families import get_family
-    from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
+    from scalinglab.train.checkpoint import load_run_module
 
     task = task_for(spec)
-    model = get_family(spec.family).build(spec.size, task.shape, dropout=spec.training.dropout)
-    model.load_state_dict(load_checkpoint(checkpoint_path(out, spec.run_key)))
-    return Parent(spec=spec, model=model.eval(), task=task)
+    return Parent(spec=spec, model=load_run_module(spec, out, task.shape), task=task)
 
 
 def make_and_measure(spec: CompressionSpec, parent, latency_repeats: int) -> dict[str, float]:

@@ -13,25 +13,22 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from scalinglab.data import load_source, prepare
-from scalinglab.spec import RunSpec
+from scalinglab.spec import DataSpec, RunSpec
+from scalinglab.train.loop import run_task
 from scalinglab.train.measure import TensorMemoryTracker, measure_quality_and_speed
-from scalinglab.train.tasks import Task, make_task
+from scalinglab.train.tasks import Task
 
 
 def task_for(spec: RunSpec) -> Task:
-    """The task `spec` trained on: same subset, same preprocessing (statistics of its training
-    subset), same fixed validation set. Cached: many compressions share a parent's data."""
-    return _task(spec.data, spec.size.get("context"), spec.model_dump_json(include={"data", "size"}))
+    """The task `spec` trained on (`train.loop.run_task`), cached: many compressions share a
+    parent's data, and only the data and a language model's context shape the task."""
+    context = spec.size.get("context")
+    return _task(spec.data, context)
 
 
 @functools.lru_cache(maxsize=16)
-def _task(data, context, _identity: str) -> Task:
-    dataset = prepare(load_source(data), train_size=data.train_size, preprocessing="none")
-    dataset = prepare(dataset, train_size=None, preprocessing=data.preprocessing)
-    size = {"context": context} if context is not None else {}
-    placeholder = RunSpec.model_construct(family="", size=size, data=data, training=None, seed=0)
-    return make_task(dataset, placeholder)
+def _task(data: DataSpec, context: int | None) -> Task:
+    return run_task(data, {"context": context} if context is not None else {})
 
 
 def measure_model(model: nn.Module, task: Task, *, deployed: dict, latency_repeats: int) -> dict[str, float]:

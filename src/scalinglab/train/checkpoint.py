@@ -2,9 +2,7 @@
 
 A checkpoint is written to a temporary name in the same folder and then `os.replace`d, so a
 killed writer never leaves a half-written file under a checkpoint's name, and two drivers that
-write the same run leave one whole file. The module is rebuilt with
-`family.build(spec.size, task_shape, dropout=spec.training.dropout)` and loaded with
-`module.load_state_dict(load_checkpoint(path))`.
+write the same run leave one whole file. `load_run_module` rebuilds a run's module from its spec and fills it from its checkpoint.
 """
 
 from __future__ import annotations
@@ -59,6 +57,17 @@ def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
         if key.startswith("alias:"):
             state[key.removeprefix("alias:")] = state[source]
     return state
+
+
+def load_run_module(spec: RunSpec, out_dir: str | Path, shape) -> nn.Module:
+    """The trained module of the run `spec` of the sweep stored in `out_dir`, in eval mode: built by
+    its family for the task `shape` (a TaskShape) and filled from its checkpoint. Raises
+    FileNotFoundError when the run has no checkpoint."""
+    from scalinglab.families import get_family
+
+    module = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
+    module.load_state_dict(load_checkpoint(checkpoint_path(out_dir, spec.run_key)))
+    return module.eval()
 
 
 def save_run_checkpoint(module: nn.Module, spec: RunSpec) -> Path | None:

@@ -25,7 +25,7 @@ from scalinglab.data import load_source, prepare
 from scalinglab.data.base import Dataset
 from scalinglab.diagnostics import debug_enabled, one_line_error
 from scalinglab.families import Family, get_family
-from scalinglab.spec import RunResult, RunSpec, TrainingSpec
+from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, cuda_peak_memory_bytes, is_cuda, reset_peak_memory, synchronize
@@ -72,6 +72,14 @@ def train_one(spec: RunSpec) -> RunResult:
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)
 
 
+def run_task(data: DataSpec, size: dict, *, device: str = "cpu") -> Task:
+    """The task a run of `data` and `size` trained on, rebuilt outside training: its training
+    subset preprocessed with that subset's statistics, and the fixed validation set (as
+    `prepare_run` makes it). Raises what loading the data source raises."""
+    dataset = prepare(load_source(data), train_size=data.train_size, preprocessing="none")
+    return make_task(prepare(dataset, train_size=None, preprocessing=data.preprocessing), size, device=device)
+
+
 @dataclass
 class Prepared:
     """A run ready to train: its preprocessed data as a task on the device, and its fresh model."""
@@ -90,7 +98,7 @@ def prepare_run(spec: RunSpec, dataset: Dataset) -> Prepared:
     torch.manual_seed(spec.seed)
     dataset = prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing)
     family = get_family(spec.family)
-    task = make_task(dataset, spec, device=device)
+    task = make_task(dataset, spec.size, device=device)
     model = family.build(spec.size, task.shape, dropout=spec.training.dropout).to(device)
     return Prepared(spec, family, task, model, dataset.n_train)
 

@@ -23,7 +23,6 @@ from torch import nn
 
 from scalinglab.data.base import Dataset
 from scalinglab.families import TaskShape
-from scalinglab.spec import RunSpec
 
 INFERENCE_EXAMPLES = 512  # classification batch for throughput
 INFERENCE_WINDOWS = 32  # language-model batch for throughput (windows of `context` tokens)
@@ -69,12 +68,12 @@ class Task(ABC):
         """A large input batch for throughput, and how many samples it holds."""
 
 
-def make_task(dataset: Dataset, spec: RunSpec, *, device: str = "cpu") -> Task:
-    """The task `spec` trains on, its tensors on `device`."""
+def make_task(dataset: Dataset, size: dict, *, device: str = "cpu") -> Task:
+    """The task a model of `size` (a run's size axes) trains on from `dataset`, its tensors on `device`."""
     if dataset.kind == "lm":
-        if "context" not in spec.size:
+        if "context" not in size:
             raise ValueError(f"'{dataset.name}' is text: it needs a language-model family such as transformer")
-        return LanguageModelTask(dataset, context=spec.size["context"], device=device)
+        return LanguageModelTask(dataset, context=size["context"], device=device)
     return ClassificationTask(dataset, device=device)
 
 
