@@ -322,3 +322,27 @@ def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float)
     if factor > FAR_EXTRAPOLATION:
         return [f"the recommendation is {where}: far outside what was trained, so treat its prediction as a guess and train it to check"]
     return [f"the recommendation is {where}: extrapolated by the law"]
+
+
+def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice: Recommendation) -> dict | None:
+    """The best measured compressed model among `compressions` (`compress.verdict.compressions_frame`)
+    within the same budgets when it beats `choice`'s prediction (None otherwise, or when nothing
+    was compressed): which kind, its numbers, and a sentence saying so."""
+    from scalinglab.compress.verdict import best_within_budgets, describe_configuration
+
+    rows = compressions
+    if rows.empty or choice.metric not in rows:
+        return None
+    best = best_within_budgets(rows[rows["method"] != "none"], budgets.given(), metric=choice.metric)
+    sign = 1 if lower_is_better(choice.metric) else -1
+    if best is None or not sign * best[choice.metric] < sign * choice.predicted:
+        return None
+    interval = "" if np.isnan(best[f"{choice.metric}_low"]) else (
+        f" (95% CI {best[f'{choice.metric}_low']:.3g} to {best[f'{choice.metric}_high']:.3g} over seeds)")
+    return {
+        "method": best["method"], "variant": best["variant"], "parent_n_params": float(best["parent_n_params"]),
+        choice.metric: float(best[choice.metric]),
+        "sentence": (f"Compress instead: {describe_configuration(best)} measured {choice.metric} "
+                     f"{best[choice.metric]:.3g}{interval} within the same budgets, better than the "
+                     f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."),
+    }

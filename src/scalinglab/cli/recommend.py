@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import numpy as np
 from typing import Annotated, Optional
 
 import typer
@@ -46,7 +44,8 @@ def recommend(
     from scalinglab.analysis import analyze
     from scalinglab.errors import UserError
     from scalinglab.metrics import QUALITY
-    from scalinglab.recommend import Budgets
+    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.recommend import Budgets, compressed_alternative
     from scalinglab.recommend import recommend as choose
     from scalinglab.results import load_results
 
@@ -64,39 +63,13 @@ def recommend(
         raise UserError(f"--metric {metric}: {what} (choose one of {known})")
     analysis = analyze(frame, config=config, metric=metric, data_available=data_available)
     choice = choose(analysis, budgets, max_extrapolation=max_extrapolation)
-    alternative = _compressed_alternative(out, budgets, choice) if compressed else None
+    alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
     if as_json:
         print(json.dumps({**choice.to_dict(), "compressed": alternative}, indent=2, default=float))
         return
     _print(choice)
     if alternative is not None:
         Console().print(alternative["sentence"], soft_wrap=True, markup=False)
-
-
-def _compressed_alternative(out: Path, budgets, choice) -> dict | None:
-    """The best stored compressed model within the same budgets when it beats the choice's
-    prediction (None otherwise, or when nothing was compressed): which kind, and its numbers."""
-    from scalinglab.compress.verdict import best_within_budgets, describe_configuration
-    from scalinglab.metrics import lower_is_better
-    from scalinglab.report.compress_figures import stored_compressions
-    from scalinglab.results import stored_database
-
-    rows = stored_compressions(stored_database(out))
-    if rows.empty or choice.metric not in rows:
-        return None
-    best = best_within_budgets(rows[rows["method"] != "none"], budgets.given(), metric=choice.metric)
-    sign = 1 if lower_is_better(choice.metric) else -1
-    if best is None or not sign * best[choice.metric] < sign * choice.predicted:
-        return None
-    interval = "" if np.isnan(best[f"{choice.metric}_low"]) else (
-        f" (95% CI {best[f'{choice.metric}_low']:.3g} to {best[f'{choice.metric}_high']:.3g} over seeds)")
-    return {
-        "method": best["method"], "variant": best["variant"], "parent_n_params": float(best["parent_n_params"]),
-        choice.metric: float(best[choice.metric]),
-        "sentence": (f"Compress instead: {describe_configuration(best)} measured {choice.metric} "
-                     f"{best[choice.metric]:.3g}{interval} within the same budgets, better than the "
-                     f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."),
-    }
 
 
 def _print(choice) -> None:

@@ -22,6 +22,7 @@ def report(
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""
     from scalinglab.analysis import analyze
+    from scalinglab.compress.verdict import stored_compressions_frame
     from scalinglab.paths import check_output_file
     from scalinglab.report import write_report
 
@@ -29,8 +30,6 @@ def report(
     stored_database(out)  # a missing store is named before the output path
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
     analysis = analyze(out)
-    from scalinglab.report.compress_figures import stored_compressions
-
     title = (analysis.config or {}).get("name", str(out))
-    compressions = stored_compressions(stored_database(out))
+    compressions = stored_compressions_frame(out)
     console.print(f"wrote {write_report(target, analysis, title=title, compressions=compressions)}")

@@ -54,6 +54,18 @@ def compressions_frame(store) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def stored_compressions_frame(out) -> pd.DataFrame:
+    """`compressions_frame` of the sweep at `out` (its folder or .sqlite file), read-only; an empty
+    frame when nothing was compressed."""
+    from scalinglab.store import open_store
+
+    store = open_store(out, read_only=True)
+    try:
+        return compressions_frame(store)
+    finally:
+        store.close()
+
+
 def _variant(method: str, settings: dict) -> str:
     shown = " ".join(f"{name}={settings[name]}" for name in _SETTING_ORDER if name in settings)
     return f"{method} {shown}".strip()

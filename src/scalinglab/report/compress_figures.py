@@ -5,7 +5,6 @@ tests check), `draw_*` functions, and the section itself. Rows come from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,18 +172,6 @@ def draw_complexity(data: Complexity, ax) -> None:
     ax.set_ylabel("value")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
-
-
-def stored_compressions(database: Path) -> pd.DataFrame:
-    """The compressions stored at `database` (an empty frame when there are none)."""
-    from scalinglab.compress.verdict import compressions_frame
-    from scalinglab.store import open_store
-
-    store = open_store(database, read_only=True)
-    try:
-        return compressions_frame(store)
-    finally:
-        store.close()
 
 
 def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
