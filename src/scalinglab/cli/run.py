@@ -73,6 +73,7 @@ def _compress(output: Path) -> None:
 def _summarise(config, store) -> None:
     from scalinglab.analysis import analyze
     from scalinglab.analysis.sentences import summary_lines
+    from scalinglab.compress.verdict import compressions_frame
     from scalinglab.report import write_report
     from scalinglab.report.html import size_table
     from scalinglab.results import results_frame
@@ -83,8 +84,6 @@ def _summarise(config, store) -> None:
     _print_table(size_table(analysis))
     for line in summary_lines(analysis):
         console.print(line)
-    from scalinglab.compress.verdict import compressions_frame
-
     report = write_report(config.output / "report.html", analysis, compressions=compressions_frame(store))
     console.print(f"wrote {config.output / 'runs.csv'} and {report}")
     console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
