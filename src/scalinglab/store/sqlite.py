@@ -23,6 +23,7 @@ from scalinglab.spec import RunResult
 from scalinglab.store.base import Claim, Store, StoredRun, owner_is_gone
 
 BUSY_TIMEOUT_SECONDS = 60.0
+_WAL_RETRY_SECONDS = 0.05  # between tries to switch a store another process is creating to WAL
 
 # MIGRATIONS[v] takes a store from schema v-1 to schema v; a new store runs them all.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -125,6 +126,20 @@ class SQLiteStore(Store):
             self._db.close()
             raise
 
+    def _switch_to_wal(self) -> None:
+        """Put the store in WAL mode, waiting for a process that is creating it at the same moment:
+        the switch needs the file to itself, and SQLite answers "database is locked" at once
+        instead of waiting out busy_timeout. Raises sqlite3.OperationalError past the timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_WAL_RETRY_SECONDS)
+
     def _check_read_only(self) -> None:
         version = self._version()
         self._check_version(version)
@@ -137,7 +152,7 @@ class SQLiteStore(Store):
     def _prepare(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         self._check_version(self._version())  # before anything writes: a refused file stays byte for byte
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._switch_to_wal()
         self._db.execute("PRAGMA foreign_keys=ON")
         if self._version() == SCHEMA_VERSION:
             return
