@@ -14,12 +14,15 @@ What each run keeps as its own, exactly as `train_one` would do it:
   per epoch, so the runs that step are a prefix of the stack and the others are not computed);
   its last, short batch is padded with zero-weight samples;
 - learning rate per step from its own schedule, its own weight decay and clipping threshold;
-- its optimizer: torch.optim's fused Adam/AdamW/SGD kernel, called on the run's slices of the
-  stacked weights with the run's own step count;
+- its optimizer: torch.optim's fused Adam/AdamW/SGD kernel, called on the run's rows of the
+  stacked weights and optimizer state with the run's own step count;
 - a run whose loss turns non-finite is recorded as diverged at the end of that epoch (as alone);
   the others go on, untouched: no number crosses from one run's slices to another's;
-- curves, and every final measurement: after training, each run's weights are copied back into
-  its own plain module and measured by the same code as a single run (`measured_metrics`).
+- curves: each epoch's validation scores come from one stacked forward of every run (for an MLP
+  on a classification task; other groups score each run's own module), by the same scoring code
+  as a single run (`ClassificationTask.scores_of_runs`);
+- every final measurement: after training, each run's weights are copied back into its own
+  plain module and measured by the same code as a single run (`measured_metrics`).
 
 `train_seconds` of each run is the group's wall time divided by the runs in the group (column
 `batch_runs`), and so are its step seconds and peak memory.
@@ -58,6 +61,7 @@ from scalinglab.train.loop import (
     train_one,
 )
 from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.tasks import ClassificationTask
 
 log = logging.getLogger("scalinglab.train.batched")
 
@@ -76,6 +80,10 @@ PADDABLE_AXES = {"mlp": "width"}
 AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
 PAD_WIDTH_RATIO = 1
 SMALL_WIDTH = 64
+# A group scores every run's validation split with one stacked forward when the stacked splits fit
+# in STACKED_VALIDATION_BYTES, over row chunks whose activations fit in VALIDATION_ACTIVATION_BYTES.
+STACKED_VALIDATION_BYTES = 256 * 2**20
+VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 
 
 def batch_key(spec: RunSpec) -> str | None:
@@ -200,10 +208,9 @@ class _StackedTraining:
         self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
         clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
-        self.optimizers = [
-            _RunOptimizer(state.run.spec.training, self.params, row, total_steps=self.settings.epochs * state.steps_per_epoch)
-            for row, state in enumerate(states)
-        ]
+        schedules = [_RunSchedule(s.run.spec.training, total_steps=self.settings.epochs * s.steps_per_epoch) for s in states]
+        self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), schedules)
+        self.validation = self._stacked_validation()
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
@@ -257,8 +264,32 @@ class _StackedTraining:
         with torch.no_grad():
             for grad in grads:
                 grad.mul_(scale.view(-1, *([1] * (grad.dim() - 1))))
-            _optimizer_steps(self.optimizers[:stepping], grads)
+            self.optimizer.step(grads, stepping)
         return losses, norms
+
+    def _stacked_validation(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Every run's validation (inputs, labels), stacked along the run dimension; None where the
+        runs are scored one at a time (a module without the batched-matmul forward, a task other
+        than classification, splits of different shapes or too large to hold once per run)."""
+        if self.forward is None or not all(isinstance(s.run.task, ClassificationTask) for s in self.states):
+            return None
+        splits = [s.run.task.examples("val") for s in self.states]
+        if len({x.shape for x, _ in splits}) != 1 or self.n_runs * splits[0][0].nbytes > STACKED_VALIDATION_BYTES:
+            return None
+        return torch.stack([x for x, _ in splits]), torch.stack([y for _, y in splits])
+
+    @torch.no_grad()
+    def validation_scores(self) -> list[dict[str, float]] | None:
+        """Each run's validation scores now (those of `ClassificationTask.evaluate`), from one stacked
+        forward; None where the runs must be scored one at a time, from their own modules."""
+        if self.validation is None:
+            return None
+        inputs, labels = self.validation
+        widest = max(param.shape[-1] for param in self.params.values())
+        rows = max(1, VALIDATION_ACTIVATION_BYTES // (self.n_runs * widest * 4))
+        with autocast(self.settings.precision, self.device):
+            logits = torch.cat([self.forward(self.params, chunk).float() for chunk in inputs.split(rows, dim=1)], dim=1)
+        return ClassificationTask.scores_of_runs(logits, labels)
 
     def _layout(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
         """A module's tensor as it is stacked (a view; transposed for the batched-matmul forward's weights)."""
@@ -277,52 +308,63 @@ class _StackedTraining:
         return [*self.params.values(), *self.buffers.values()]
 
 
-class _RunOptimizer:
-    """One run's optimizer state over its slices of the stacked weights, at the run's own
-    learning-rate schedule, weight decay and step count."""
+class _RunSchedule:
+    """One run's learning rate and weight decay per step, and how many steps it has taken."""
 
-    def __init__(self, settings: TrainingSpec, params: dict[str, torch.Tensor], row: int, *, total_steps: int) -> None:
+    def __init__(self, settings: TrainingSpec, *, total_steps: int) -> None:
         self.settings = settings
         self.multiplier = lr_multiplier(settings, total_steps=total_steps)
         self.taken = 0
-        self.row = row
-        self.params = [param[row] for param in params.values()]
-        self.momentum: list[torch.Tensor | None] = [None] * len(self.params)  # SGD creates it on its first step
-        self.first = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
-        self.second = [torch.zeros_like(p) for p in self.params] if settings.optimizer != "sgd" else []
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
-    def next_step(self) -> tuple[float, float, bool]:
-        """(learning rate, weight decay, first step?) of the run's next step, which it counts as taken."""
+    def next_step(self) -> tuple[float, float, int]:
+        """(learning rate, weight decay, steps taken before) of the run's next step, which it counts as taken."""
         lr = self.settings.lr * self.multiplier(self.taken)  # what LambdaLR gives the run's step `taken`
         self.taken += 1
-        return lr, self.settings.weight_decay, self.taken == 1
+        return lr, self.settings.weight_decay, self.taken - 1
 
 
-def _optimizer_steps(optimizers: list[_RunOptimizer], grads: list[torch.Tensor]) -> None:
-    """One step of each run's optimizer: torch.optim's functional update with the fused kernel that
-    `train_one`'s optimizer runs. Runs at the same learning rate, weight decay and first-step-ness
-    (seeds, data sizes of equal length) share one kernel call: each tensor carries its own step
-    count and moments, so sharing a call changes nothing but the number of calls. A diverged run
-    may go on stepping on NaNs, which touch only its own slices; its weights are never used."""
-    calls: dict[tuple[float, float, bool], list[_RunOptimizer]] = {}
-    for optimizer in optimizers:
-        calls.setdefault(optimizer.next_step(), []).append(optimizer)
-    kind = optimizers[0].settings.optimizer if optimizers else None
-    for (lr, wd, _), members in calls.items():
-        joined = lambda field: [tensor for member in members for tensor in getattr(member, field)]
-        member_grads = [grad[member.row] for member in members for grad in grads]
-        if kind == "sgd":
-            momentum = joined("momentum")
-            sgd(joined("params"), member_grads, momentum, fused=True, weight_decay=wd, momentum=SGD_MOMENTUM, lr=lr,
-                dampening=0.0, nesterov=False, maximize=False)
-            for index, member in enumerate(members):  # a first step creates the buffers in the joined list
-                member.momentum = momentum[index * len(member.params) : (index + 1) * len(member.params)]
-            continue
+class _StackedOptimizer:
+    """Every run's optimizer state, stacked like the weights (moments, momentum), and one step of
+    all runs: torch.optim's functional update with the fused kernel that `train_one`'s optimizer
+    runs, called on row ranges of the stacked tensors.
+
+    Adjacent runs at the same learning rate, weight decay and step count (seeds, data sizes of equal
+    length; `_train_together` puts equal schedules side by side) share one kernel call on their
+    rows: the update is elementwise, so sharing a call changes nothing but the number of calls and
+    of tensors (6 for a 3-layer MLP, not 6 per run). A diverged run may go on stepping on NaNs,
+    which touch only its own rows; its weights are never used.
+    """
+
+    def __init__(self, kind: str, params: list[torch.Tensor], schedules: list[_RunSchedule]) -> None:
+        self.kind = kind
+        self.params = params
+        self.schedules = schedules
+        # SGD's momentum starts at zero: with no dampening, 0.9 * 0 + g is exactly the first step's g.
+        self.momentum = [torch.zeros_like(p) for p in params] if kind == "sgd" else []
+        self.first = [torch.zeros_like(p) for p in params] if kind != "sgd" else []
+        self.second = [torch.zeros_like(p) for p in params] if kind != "sgd" else []
+
+    def step(self, grads: list[torch.Tensor], stepping: int) -> None:
+        """One step of the first `stepping` runs, each at its own schedule's next learning rate."""
+        keys = [schedule.next_step() for schedule in self.schedules[:stepping]]
+        start = 0
+        for end in range(1, stepping + 1):
+            if end == stepping or keys[end] != keys[start]:
+                self._update(slice(start, end), *keys[start], grads)
+                start = end
+
+    def _update(self, rows: slice, lr: float, weight_decay: float, taken: int, grads: list[torch.Tensor]) -> None:
+        at = lambda tensors: [tensor[rows] for tensor in tensors]
+        if self.kind == "sgd":
+            sgd(at(self.params), at(grads), at(self.momentum), fused=True, weight_decay=weight_decay, momentum=SGD_MOMENTUM,
+                lr=lr, dampening=0.0, nesterov=False, maximize=False)
+            return
+        # The kernel adds one to each tensor's own step count before its update, as torch.optim.Adam does.
+        steps = [torch.full((), float(taken), device=param.device) for param in self.params]
         beta1, beta2 = ADAM_BETAS
-        adam(joined("params"), member_grads, joined("first"), joined("second"), [], joined("steps"), fused=True,
-             decoupled_weight_decay=kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, weight_decay=wd,
-             eps=ADAM_EPS, maximize=False)
+        adam(at(self.params), at(grads), at(self.first), at(self.second), [], steps, fused=True,
+             decoupled_weight_decay=self.kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr,
+             weight_decay=weight_decay, eps=ADAM_EPS, maximize=False)
 
 
 def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
@@ -366,7 +408,9 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         _RunState(run, run.task.steps_per_epoch(settings.batch_size), torch.Generator().manual_seed(run.spec.seed))
         for run in runs
     ]
-    states.sort(key=lambda state: -state.steps_per_epoch)  # the runs that take a step are always a prefix
+    # Decreasing steps per epoch: the runs that take a step are always a prefix. Then equal
+    # schedules side by side: runs that step alike share one optimizer call (_StackedOptimizer).
+    states.sort(key=lambda state: (-state.steps_per_epoch, _schedule_key(state.run.spec.training)))
     stacked = _StackedTraining(states)
     n_runs, batch = len(runs), settings.batch_size
     synchronize(stacked.device)
@@ -388,21 +432,30 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
         alive = stacked.alive.cpu()
         step_seconds = (time.perf_counter() - epoch_started) / n_runs
-        stacked.copy_into_models()
+        val_scores = stacked.validation_scores()
+        if val_scores is None:
+            stacked.copy_into_models()  # each run is scored from its own module
         for row, state in enumerate(states):
             if state.error is None:
                 _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
-                             bool(alive[row]), step_seconds, (time.perf_counter() - started) / n_runs)
+                             bool(alive[row]), step_seconds, (time.perf_counter() - started) / n_runs,
+                             None if val_scores is None else val_scores[row])
         if all(state.error is not None for state in states):
             break
     synchronize(stacked.device)
     train_seconds = (time.perf_counter() - started) / n_runs
+    stacked.copy_into_models()  # each run's final weights, for its measurements and checkpoint
     return [_result(state, train_seconds, group_peak / n_runs, n_runs) for state in states]
 
 
+def _schedule_key(settings: TrainingSpec) -> tuple:
+    return settings.lr, settings.schedule, settings.warmup_fraction, settings.weight_decay
+
+
 def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
-                 step_seconds: float, seconds: float) -> None:
-    """Record one run's epoch (trace, curve point, validation scores), or stop it: diverged or over its time."""
+                 step_seconds: float, seconds: float, val_scores: dict[str, float] | None) -> None:
+    """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
+    run's module), or stop it: diverged or over its time."""
     spec, task, model = state.run.spec, state.run.task, state.run.model
     state.trace.step_seconds += step_seconds
     if not alive or not torch.isfinite(losses).all():
@@ -410,8 +463,9 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
         return
     state.trace.step_losses.extend(losses.tolist())
     state.trace.grad_norms.extend(norms.tolist())
-    with autocast(spec.training.precision, spec.limits.device):
-        val_scores = task.evaluate(model, split="val")
+    if val_scores is None:
+        with autocast(spec.training.precision, spec.limits.device):
+            val_scores = task.evaluate(model, split="val")
     steps_done = epoch * state.steps_per_epoch
     lr = spec.training.lr * lr_multiplier(spec.training, total_steps=spec.training.epochs * state.steps_per_epoch)(steps_done)
     state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))

@@ -102,14 +102,24 @@ class ClassificationTask(Task):
     @torch.no_grad()
     def evaluate(self, model, *, split):
         model.eval()
-        x, y = self._x[split], self._y[split]
-        logits = model(x).float()
-        predicted = logits.argmax(dim=1)
-        return {
-            "loss": F.cross_entropy(logits, y).item(),
-            "accuracy": (predicted == y).float().mean().item(),
-            "f1_macro": macro_f1(predicted, y, n_classes=logits.shape[1]),
-        }
+        x, y = self.examples(split)
+        return self.scores_of_runs(model(x)[None], y[None])[0]
+
+    def examples(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (inputs, labels) of the "train" or "val" split, whole."""
+        return self._x[split], self._y[split]
+
+    @staticmethod
+    def scores_of_runs(logits: torch.Tensor, labels: torch.Tensor) -> list[dict[str, float]]:
+        """`evaluate`'s scores of several runs at once, from their logits, shape (runs, examples,
+        classes), and labels, shape (runs, examples): one dict per run (batched training scores a
+        group's runs from one stacked forward)."""
+        logits = logits.float()
+        losses = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(labels.shape).mean(1)
+        predicted = logits.argmax(dim=-1)
+        accuracy = (predicted == labels).float().mean(1)
+        f1 = macro_f1(predicted, labels, n_classes=logits.shape[-1])
+        return [{"loss": loss, "accuracy": acc, "f1_macro": f} for loss, acc, f in zip(losses.tolist(), accuracy.tolist(), f1.tolist())]
 
     def single_input(self):
         return self._x["val"][:1]
@@ -177,14 +187,13 @@ class LanguageModelTask(Task):
         return inputs[rows], INFERENCE_WINDOWS * self.context
 
 
-def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) -> float:
-    """F1 averaged over classes with equal weight (classes absent from both are skipped)."""
-    scores = []
-    for cls in range(n_classes):
-        true_pos = ((predicted == cls) & (truth == cls)).sum().item()
-        predicted_pos = (predicted == cls).sum().item()
-        actual_pos = (truth == cls).sum().item()
-        if actual_pos == 0 and predicted_pos == 0:
-            continue
-        scores.append(2 * true_pos / (predicted_pos + actual_pos))
-    return float(np.mean(scores)) if scores else 0.0
+def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) -> torch.Tensor:
+    """F1 averaged over classes with equal weight (classes absent from both are skipped), of each
+    row of `predicted` and `truth` (class indices, shape (..., examples)); shape (...)."""
+    classes = torch.arange(n_classes, device=predicted.device)
+    is_predicted, is_true = predicted.unsqueeze(-1) == classes, truth.unsqueeze(-1) == classes  # (..., examples, classes)
+    true_pos = (is_predicted & is_true).sum(-2, dtype=torch.float64)
+    claimed = is_predicted.sum(-2, dtype=torch.float64) + is_true.sum(-2, dtype=torch.float64)  # predicted + actual
+    present = claimed > 0
+    per_class = torch.where(present, 2 * true_pos / claimed.clamp(min=1), 0.0)
+    return per_class.sum(-1) / present.sum(-1).clamp(min=1)
