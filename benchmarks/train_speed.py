@@ -6,14 +6,17 @@ a cosine schedule, on the digits, standardised, 1,437 training examples), it tra
   2. scalinglab, one run at a time (`execution.batch = "off"`),
   3. a plain hand-written per-model PyTorch loop (the same data, model, optimizer and schedule),
   4. scikit-learn's MLPClassifier (adam, the same widths, batch size, epochs and learning rate),
+  5. 1 and 3 again under bf16 autocast (`training.precision = "bf16"`; fp32 weights),
 and prints, per width and in total: seconds of training, ratios, achieved FLOP/s, fraction of
-the measured fp32 matmul peak, and validation accuracy; then the achieved FLOP/s of a model of
-1.1M parameters (width 1024), batched and alone. A last table times the quick-start
-grid (src/scalinglab/presets/quickstart.toml) batched and one at a time; `--baseline-src PATH`
-adds the same grid trained by another checkout's train_one (e.g. the main branch: "today").
+the measured fp32 matmul peak, and validation accuracy; the ceiling (the sweep's FLOPs at 100% of
+that peak, and the largest ratio to the plain loop and sklearn any fp32 engine could reach); and
+the bf16 variants against the fp32 plain loop. Then: many seeds of a tiny MLP (all overhead, where
+batching pays most), the achieved FLOP/s of a model of 1.1M parameters (width 1024), batched and
+alone, and the quick-start grid (src/scalinglab/presets/quickstart.toml) batched and one at a
+time; `--baseline-src PATH` adds the same grid trained by another checkout's train_one ("today").
 
-    python benchmarks/train_speed.py                       # about 6 minutes on one core
-    python benchmarks/train_speed.py --baseline-src /work/main/src
+    python benchmarks/train_speed.py                       # about 8 minutes on one core
+    python benchmarks/train_speed.py --threads=2 --baseline-src /path/to/old/checkout/src
 
 scalinglab's seconds are the runs' `train_seconds` (the training loop, per-epoch validation
 included; a batched run's share of its group's wall time); the other two time their training
@@ -59,6 +62,7 @@ WIDTHS = (8, 16, 32, 64, 128, 256, 512)
 SEEDS = (0, 1)
 EPOCHS, BATCH, LR = 30, 64, 3e-3
 LARGE_WIDTH, LARGE_EPOCHS = 1024, 5  # 1.1M parameters
+TINY_RUNS, TINY_WIDTH, TINY_EPOCHS = 32, 16, 10
 DATA = DataSpec(source="digits")
 
 
@@ -93,19 +97,23 @@ def standardised_digits():
 
 
 def plain_torch(spec: RunSpec, data) -> dict:
-    """The loop a user would write: one model, Adam, a cosine schedule, shuffled batches."""
+    """The loop a user would write: one model, Adam, a cosine schedule, shuffled batches (under
+    bf16 autocast when the spec's precision is bf16)."""
     x_train, y_train, x_val, y_val = (torch.from_numpy(a) for a in data)
     torch.manual_seed(spec.seed)
-    width = spec.size["width"]
+    width, settings = spec.size["width"], spec.training
     model = nn.Sequential(nn.Linear(x_train.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    steps = EPOCHS * -(-len(x_train) // BATCH)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(spec.training, total_steps=steps))
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    steps = settings.epochs * -(-len(x_train) // settings.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(settings, total_steps=steps))
+    bf16 = settings.precision == "bf16"
     started = time.perf_counter()
-    for _ in range(EPOCHS):
-        for batch in torch.randperm(len(x_train)).split(BATCH):
+    for _ in range(settings.epochs):
+        for batch in torch.randperm(len(x_train)).split(settings.batch_size):
             optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x_train[batch]), y_train[batch]).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = nn.functional.cross_entropy(model(x_train[batch]), y_train[batch])
+            loss.backward()
             optimizer.step()
             schedule.step()
     seconds = time.perf_counter() - started
@@ -119,9 +127,10 @@ def sklearn_mlp(spec: RunSpec, data) -> dict:
     from sklearn.neural_network import MLPClassifier
 
     x_train, y_train, x_val, y_val = data
-    width = spec.size["width"]
-    model = MLPClassifier(hidden_layer_sizes=(width, width), solver="adam", batch_size=BATCH, learning_rate_init=LR,
-                          max_iter=EPOCHS, n_iter_no_change=EPOCHS + 1, tol=0.0, alpha=0.0, random_state=spec.seed)
+    width, settings = spec.size["width"], spec.training
+    model = MLPClassifier(hidden_layer_sizes=(width, width), solver="adam", batch_size=settings.batch_size,
+                          learning_rate_init=settings.lr, max_iter=settings.epochs, n_iter_no_change=settings.epochs + 1,
+                          tol=0.0, alpha=0.0, random_state=spec.seed)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -136,25 +145,39 @@ def train_flops(spec: RunSpec) -> float:
     return get_family(spec.family).train_flops_per_sample(spec.size, task.shape) * task.samples_per_epoch * spec.training.epochs
 
 
-def sweep_table(specs: list[RunSpec], peak: float, repeats: int) -> None:
-    data = standardised_digits()
-    scalinglab_alone(specs[:1])  # the process warm-up happens once, whichever method comes first
-    methods = ("batched", "alone", "plain torch", "sklearn")
+def method_rounds(data) -> dict[str, object]:
+    """Each method as a function training a group of specs: {run_key: row}. A "bf16" method trains
+    the same specs with `training.precision = "bf16"` (bf16 autocast, fp32 weights)."""
+    bf16 = lambda group: [spec.model_copy(update={"training": spec.training.model_copy(update={"precision": "bf16"})})
+                          for spec in group]
+    return {  # rows keyed by the fp32 spec's run_key, whatever precision trained it
+        "batched": lambda group: {spec.run_key: _row(r) for spec, r in zip(group, train_batch(group))},
+        "alone": scalinglab_alone,
+        "plain torch": lambda group: {spec.run_key: plain_torch(spec, data) for spec in group},
+        "sklearn": lambda group: {spec.run_key: sklearn_mlp(spec, data) for spec in group},
+        "batched bf16": lambda group: {spec.run_key: _row(r) for spec, r in zip(group, train_batch(bf16(group)))},
+        "plain torch bf16": lambda group: {spec.run_key: plain_torch(b16, data) for spec, b16 in zip(group, bf16(group))},
+    }
+
+
+def time_methods(specs: list[RunSpec], methods: list[str], repeats: int) -> dict[str, dict[str, dict]]:
+    """{method: {run_key: row}}, each run's fastest of `repeats`. Methods take turns group by group:
+    on a shared machine the load drifts, and a method timed minutes after another is not comparable."""
+    rounds = method_rounds(standardised_digits())
     timed: dict[str, dict[str, dict]] = {m: {} for m in methods}
-    # Methods take turns group by group, `repeats` times, keeping each run's fastest time: on a
-    # shared machine the load drifts, and a method timed minutes after another is not comparable.
     for _ in range(repeats):
         for group in plan_batches(specs, max_runs=min(AUTO_MAX_RUNS, len(specs))):
-            rounds = {
-                "batched": lambda: {r.run_key: _row(r) for r in train_batch(group)},
-                "alone": lambda: scalinglab_alone(group),
-                "plain torch": lambda: {spec.run_key: plain_torch(spec, data) for spec in group},
-                "sklearn": lambda: {spec.run_key: sklearn_mlp(spec, data) for spec in group},
-            }
             for method in methods:
-                for key, row in rounds[method]().items():
+                for key, row in rounds[method](group).items():
                     if key not in timed[method] or row["seconds"] < timed[method][key]["seconds"]:
                         timed[method][key] = row
+    return timed
+
+
+def sweep_table(specs: list[RunSpec], peak: float, repeats: int) -> None:
+    scalinglab_alone(specs[:1])  # the process warm-up happens once, whichever method comes first
+    methods = ["batched", "alone", "plain torch", "sklearn"]
+    timed = time_methods(specs, methods + ["batched bf16", "plain torch bf16"], repeats)
     print(f"\nSweep: MLP widths {WIDTHS[0]}-{WIDTHS[-1]}, depth 2, {len(SEEDS)} seeds, {EPOCHS} epochs on digits "
           f"({len(specs)} runs), {THREADS} thread(s), fastest of {repeats}; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
     print(f"{'width':>6} {'params':>8} " + " ".join(f"{m + ' s':>13}" for m in methods)
@@ -180,6 +203,38 @@ def sweep_table(specs: list[RunSpec], peak: float, repeats: int) -> None:
     print("ratios: " + ", ".join(f"{m} / batched = {totals[m] / totals['batched']:.1f}x" for m in methods[1:]))
     for m in methods:
         print(f"  {m:>12}: achieved {all_flops / totals[m] / 1e9:.2f} GFLOP/s = {all_flops / totals[m] / peak:.1%} of peak")
+    at_peak = all_flops / peak
+    print(f"ceiling: the sweep's {all_flops / 1e9:.0f} GFLOP take {at_peak:.2f} s at 100% of the fp32 matmul peak, so no fp32 "
+          f"engine can beat the plain loop by more than {totals['plain torch'] / at_peak:.1f}x or sklearn by more than "
+          f"{totals['sklearn'] / at_peak:.1f}x here")
+    precision_table(specs, timed)
+
+
+def precision_table(specs: list[RunSpec], timed: dict[str, dict[str, dict]]) -> None:
+    """The same sweep under bf16 autocast (fp32 weights and optimizer), against the fp32 runs."""
+    largest = [spec.run_key for spec in specs if spec.size["width"] == WIDTHS[-1]]
+    print(f"\nPrecision (same sweep, same turns): seconds, ratio to the fp32 plain loop, accuracy at width {WIDTHS[-1]}")
+    plain_fp32 = sum(row["seconds"] for row in timed["plain torch"].values())
+    for method in ("batched", "batched bf16", "plain torch", "plain torch bf16"):
+        seconds = sum(row["seconds"] for row in timed[method].values())
+        accuracy = statistics.mean(timed[method][key]["accuracy"] for key in largest)
+        print(f"{method:>18}: {seconds:6.2f} s  {plain_fp32 / seconds:4.1f}x  accuracy {accuracy:.3f}")
+
+
+def tiny_models_table(repeats: int) -> None:
+    """Where every step is overhead: many seeds of a tiny MLP, as a seed or learning-rate study has."""
+    training = TrainingSpec(epochs=TINY_EPOCHS, batch_size=BATCH, lr=LR)
+    specs = [RunSpec(family="mlp", size={"width": TINY_WIDTH, "depth": 2}, data=DATA, training=training, seed=seed,
+                     limits=RunLimits(latency_repeats=5)) for seed in range(TINY_RUNS)]
+    methods = ["batched", "alone", "plain torch", "sklearn"]
+    timed = time_methods(specs, methods, repeats)
+    print(f"\nTiny models: {TINY_RUNS} seeds of an MLP of width {TINY_WIDTH}, depth 2, {TINY_EPOCHS} epochs, "
+          f"{THREADS} thread(s), fastest of {repeats}")
+    batched = sum(row["seconds"] for row in timed["batched"].values())
+    for method in methods:
+        seconds = sum(row["seconds"] for row in timed[method].values())
+        accuracy = statistics.mean(row["accuracy"] for row in timed[method].values())
+        print(f"{method:>12}: {seconds:6.2f} s  {seconds / batched:5.1f}x the batched time  mean accuracy {accuracy:.3f}")
 
 
 BASELINE = """
@@ -254,6 +309,7 @@ def main() -> None:
     peak = matmul_peak_flops_per_second("fp32")
     if not args.skip_sweep:
         sweep_table(sweep_specs(), peak, args.repeats)
+        tiny_models_table(args.repeats)
         large_model_table(peak)
     quickstart_table(args.baseline_src, args.repeats)
 
