@@ -80,8 +80,9 @@ PADDABLE_AXES = {"mlp": "width"}
 AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
 PAD_WIDTH_RATIO = 1
 SMALL_WIDTH = 64
-# A group scores every run's validation split with one stacked forward when the stacked splits fit
-# in STACKED_VALIDATION_BYTES, over row chunks whose activations fit in VALIDATION_ACTIVATION_BYTES.
+# A group scores every run's validation split with one stacked forward when its runs share one
+# split or their splits stacked fit in STACKED_VALIDATION_BYTES, over row chunks whose inputs and
+# activations fit in VALIDATION_ACTIVATION_BYTES.
 STACKED_VALIDATION_BYTES = 256 * 2**20
 VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 
@@ -268,13 +269,18 @@ class _StackedTraining:
         return losses, norms
 
     def _stacked_validation(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Every run's validation (inputs, labels), stacked along the run dimension; None where the
-        runs are scored one at a time (a module without the batched-matmul forward, a task other
-        than classification, splits of different shapes or too large to hold once per run)."""
+        """Every run's validation (inputs, labels) along a leading run dimension: one split seen by
+        every run (seeds, learning rates) when all are equal, else the runs' splits stacked (their
+        standardisation depends on the data size). None where the runs are scored one at a time: a
+        module without the batched-matmul forward, a task other than classification, splits of
+        different shapes, or different splits too large to hold once per run."""
         if self.forward is None or not all(isinstance(s.run.task, ClassificationTask) for s in self.states):
             return None
         splits = [s.run.task.examples("val") for s in self.states]
-        if len({x.shape for x, _ in splits}) != 1 or self.n_runs * splits[0][0].nbytes > STACKED_VALIDATION_BYTES:
+        (x, y), runs = splits[0], self.n_runs
+        if all(torch.equal(x, other_x) and torch.equal(y, other_y) for other_x, other_y in splits[1:]):
+            return x.expand(runs, *x.shape), y.expand(runs, *y.shape)
+        if len({other_x.shape for other_x, _ in splits}) != 1 or runs * x.nbytes > STACKED_VALIDATION_BYTES:
             return None
         return torch.stack([x for x, _ in splits]), torch.stack([y for _, y in splits])
 
@@ -285,7 +291,7 @@ class _StackedTraining:
         if self.validation is None:
             return None
         inputs, labels = self.validation
-        widest = max(param.shape[-1] for param in self.params.values())
+        widest = max(max(param.shape[1:]) for param in self.params.values())  # a layer's inputs or outputs
         rows = max(1, VALIDATION_ACTIVATION_BYTES // (self.n_runs * widest * 4))
         with autocast(self.settings.precision, self.device):
             logits = torch.cat([self.forward(self.params, chunk).float() for chunk in inputs.split(rows, dim=1)], dim=1)
