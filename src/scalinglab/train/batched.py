@@ -217,14 +217,15 @@ class _StackedTraining:
         """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
         each run's own order, padded with zero-weight samples to the longest epoch."""
         rows = self.max_steps * self.settings.batch_size
-        inputs, targets, weights = [], [], []
-        for state in self.states:
-            x, y = state.run.task.train_epoch(state.shuffle)
-            pad = rows - len(x)
-            inputs.append(torch.cat([x, x.new_zeros((pad, *x.shape[1:]))]))
-            targets.append(torch.cat([y, y.new_zeros((pad, *y.shape[1:]))]))
-            weights.append(torch.cat([torch.ones(len(x), device=x.device), torch.zeros(pad, device=x.device)]))
-        return torch.stack(inputs), torch.stack(targets), torch.stack(weights)
+        epochs = [state.run.task.train_epoch(state.shuffle) for state in self.states]
+        x, y = epochs[0]
+        inputs, targets = x.new_empty((self.n_runs, rows, *x.shape[1:])), y.new_empty((self.n_runs, rows, *y.shape[1:]))
+        weights = torch.ones((self.n_runs, rows), device=x.device)
+        for row, (x, y) in enumerate(epochs):  # written in place: no per-run padded copies to stack
+            inputs[row, : len(x)], inputs[row, len(x) :] = x, 0
+            targets[row, : len(y)], targets[row, len(y) :] = y, 0
+            weights[row, len(x) :] = 0
+        return inputs, targets, weights
 
     def _losses(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Each of the first len(x) runs' mean loss over its real samples of this step, shape (len(x),)."""
