@@ -131,10 +131,9 @@ def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
 def stored_database(out) -> Path:
     """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
     from scalinglab.errors import UserError
-    from scalinglab.store import STORE_FILENAME
+    from scalinglab.store import store_path
 
-    out = Path(out)
-    database = out if out.suffix in {".sqlite", ".db"} else out / STORE_FILENAME
+    database = store_path(out)
     if not database.is_file():
         raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first "
                         "(`scalinglab run` or scalinglab.sweep)")

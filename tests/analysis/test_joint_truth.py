@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from synthetic_truth import ALPHA, BETA, DATA_SIZES, A, B, E, analytic_optimum, truth_frame
 

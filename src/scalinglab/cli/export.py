@@ -24,13 +24,13 @@ def export(
     curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,
 ) -> None:
     """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
-    from scalinglab.cli.report import load_stored_runs, output_folder
+    from scalinglab.results import load_results, output_folder
     from scalinglab.errors import UserError
     from scalinglab.paths import check_output_file
 
     if format not in FORMATS:
         raise UserError(f"--format {format}: choose one of {', '.join(FORMATS)}")
-    frame, _ = load_stored_runs(out)
+    frame, _ = load_results(out)
     stem = "curves" if curves else "runs"
     target = to if to is not None else output_folder(out) / f"{stem}.{format}"
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(f".{format}",))
@@ -56,8 +56,7 @@ def write_frame(frame, path: Path, format: str) -> None:
 
 
 def _curves(out: Path):
-    from scalinglab.results import curves_frame
-    from scalinglab.cli.report import stored_database
+    from scalinglab.results import curves_frame, stored_database
     from scalinglab.store import open_store
 
     store = open_store(stored_database(out), read_only=True)

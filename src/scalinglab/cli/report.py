@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 
 from scalinglab.cli.app import app
-from scalinglab.results import load_results as load_stored_runs  # noqa: F401 (export's import path)
-from scalinglab.results import output_folder, stored_database  # noqa: F401 (export's import path)
+from scalinglab.results import output_folder, stored_database
 
 console = Console(stderr=True)
 
@@ -30,6 +29,5 @@ def report(
     stored_database(out)  # a missing store is named before the output path
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
     analysis = analyze(out)
-    title = (analysis.config or {}).get("name", str(out))
     compressions = stored_compressions_frame(out)
-    console.print(f"wrote {write_report(target, analysis, title=title, compressions=compressions)}")
+    console.print(f"wrote {write_report(target, analysis, compressions=compressions)}")

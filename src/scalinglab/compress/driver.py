@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
 from scalinglab.compress.spec import CompressionSpec
+from scalinglab.diagnostics import debug_enabled, one_line_error
 from scalinglab.errors import UserError
 from scalinglab.spec import RunSpec
 
@@ -205,8 +205,10 @@ def _make_all(todo, parents: dict[str, RunSpec], out: Path, store, outcome: Comp
             metrics = make_and_measure(spec, loaded[spec.parent_run_key], latency_repeats)
             status, error = "ok", None
         except Exception as exc:  # a failed compression is data, not a crashed command
+            if debug_enabled():
+                raise  # --debug / SCALINGLAB_DEBUG=1: the traceback, as for a failed run
             log.warning("%s failed: %s", spec.label(), exc)
-            status, error, metrics = "failed", _one_line(exc), {}
+            status, error, metrics = "failed", one_line_error(exc), {}
         store.put_compression(spec.key, spec.parent_run_key, spec.model_dump(mode="json"), status, error, metrics)
         outcome.made += 1
         outcome.by_status[status] = outcome.by_status.get(status, 0) + 1
@@ -244,8 +246,3 @@ def make_and_measure(spec: CompressionSpec, parent, latency_repeats: int) -> dic
         metrics.update(complexity(parent.model, parent.task))
     return metrics
 
-
-def _one_line(error: Exception) -> str:
-    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    location = f" ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
-    return f"{type(error).__name__}: {' '.join(str(error).split())}{location}"

@@ -7,7 +7,6 @@ the memory its packed or quantized weights really take.
 from __future__ import annotations
 
 import functools
-import io
 
 import torch
 from torch import nn
@@ -15,7 +14,7 @@ from torch.utils._pytree import tree_leaves
 
 from scalinglab.spec import DataSpec, RunSpec
 from scalinglab.train.loop import run_task
-from scalinglab.train.measure import TensorMemoryTracker, measure_quality_and_speed
+from scalinglab.train.measure import TensorMemoryTracker, measure_quality_and_speed, saved_bytes
 from scalinglab.train.tasks import Task
 
 
@@ -48,13 +47,6 @@ def measure_model(model: nn.Module, task: Task, *, deployed: dict, latency_repea
         "stored_values": float(sum(t.numel() for t in _tensors(deployed))),
         "bytes_deployed": float(saved_bytes(deployed)),
     }
-
-
-def saved_bytes(state: dict[str, torch.Tensor]) -> int:
-    """Bytes of `state` written with torch.save (as the trained runs' bytes_fp32 are)."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getbuffer().nbytes
 
 
 @torch.no_grad()

@@ -57,9 +57,9 @@ from scalinglab.train.loop import (
     epoch_point,
     measured_metrics,
     prepare_run,
-    step_peak_memory,
     train_one,
 )
+from scalinglab.train.measure import step_peak_memory
 from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
 from scalinglab.train.tasks import ClassificationTask
 

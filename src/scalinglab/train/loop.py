@@ -28,8 +28,8 @@ from scalinglab.families import Family, get_family
 from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
-from scalinglab.train.device import autocast, cuda_peak_memory_bytes, is_cuda, reset_peak_memory, synchronize
-from scalinglab.train.measure import matmul_peak_flops_per_second, measure_module, peak_tensor_bytes
+from scalinglab.train.device import autocast, synchronize
+from scalinglab.train.measure import matmul_peak_flops_per_second, measure_module, step_peak_memory
 from scalinglab.train.optim import lr_multiplier, make_optimizer
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
@@ -222,18 +222,6 @@ def check_time_limit(spec: RunSpec, seconds: float, epoch: int) -> None:
     limit = spec.limits.max_seconds
     if limit is not None and seconds > limit:
         raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
-
-
-def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:
-    """(Peak tensor bytes while `step()` runs, what it returned): the CUDA allocator's peak on a GPU,
-    else the tracked live tensors plus the model's weights (or the given resident tensors)."""
-    if not is_cuda(device):
-        return peak_tensor_bytes(model, step)
-    synchronize(device)
-    reset_peak_memory(device)
-    returned = step()
-    synchronize(device)
-    return cuda_peak_memory_bytes(device), returned
 
 
 def _step(model: nn.Module, optimizer, task: Task, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec, device: str):

@@ -66,13 +66,7 @@ def measure_quality_and_speed(module: nn.Module, task, *, device: str = "cpu", l
 def inference_peak_bytes(model: nn.Module, batch: torch.Tensor, *, device: str = "cpu") -> float:
     """Peak tensor bytes of one eval-mode forward pass on `batch`, weights included."""
     model.eval()
-    if is_cuda(device):
-        synchronize(device)
-        reset_peak_memory(device)
-        model(batch)
-        synchronize(device)
-        return cuda_peak_memory_bytes(device)
-    peak, _ = peak_tensor_bytes(model, lambda: model(batch))
+    peak, _ = step_peak_memory(model, lambda: model(batch), device)
     return peak
 
 
@@ -115,7 +109,7 @@ def throughput_per_second(model: nn.Module, batch: torch.Tensor, *, samples_per_
 
 def state_dict_bytes(model: nn.Module) -> int:
     """Bytes of the serialized fp32 state_dict, as `torch.save` would write it to disk."""
-    return _saved_bytes(model.state_dict())
+    return saved_bytes(model.state_dict())
 
 
 def storage_bytes(model: nn.Module) -> dict[str, float]:
@@ -137,10 +131,11 @@ def storage_bytes(model: nn.Module) -> dict[str, float]:
             int8[name] = tensor
     if scales:  # one tensor of scales: torch.save costs a few hundred bytes per tensor it stores
         int8["int8_scales"] = torch.stack(scales)
-    return {"bytes_fp32": float(_saved_bytes(state)), "bytes_bf16": float(_saved_bytes(bf16)), "bytes_int8": float(_saved_bytes(int8))}
+    return {"bytes_fp32": float(saved_bytes(state)), "bytes_bf16": float(saved_bytes(bf16)), "bytes_int8": float(saved_bytes(int8))}
 
 
-def _saved_bytes(state: dict[str, torch.Tensor]) -> int:
+def saved_bytes(state: dict[str, torch.Tensor]) -> int:
+    """Bytes of `state` written with torch.save: every stored size of a model is measured in this container."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return buffer.getbuffer().nbytes
@@ -181,6 +176,18 @@ class TensorMemoryTracker(TorchDispatchMode):
             if ref.expired():
                 del self._alive[key]
                 self.current_bytes -= nbytes
+
+
+def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:
+    """(Peak tensor bytes while `step()` runs, what it returned): the CUDA allocator's peak on a GPU,
+    else the tracked live tensors plus the model's weights (or the given resident tensors)."""
+    if not is_cuda(device):
+        return peak_tensor_bytes(model, step)
+    synchronize(device)
+    reset_peak_memory(device)
+    returned = step()
+    synchronize(device)
+    return cuda_peak_memory_bytes(device), returned
 
 
 def peak_tensor_bytes(model: nn.Module | Iterable[torch.Tensor], step: Callable[[], object]) -> tuple[float, object]:
