@@ -22,6 +22,7 @@ from scalinglab.analysis import Analysis
 from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, label, lower_is_better
+from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
 MAX_EXTRAPOLATION = 10.0  # default search range for a law with a floor, as a multiple of the largest size
@@ -237,9 +238,7 @@ def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Ans
     cheapest first, with the metric's 95% prediction interval and how far each row extrapolates.
     """
     ordered = candidates.dropna(subset=[cost]).sort_values([cost, "n_params"])
-    score = ordered["metric"] if analysis.lower_is_better else -ordered["metric"]
-    best_so_far = score.cummin().shift(fill_value=np.inf)
-    frontier = ordered[score < best_so_far]
+    frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
     keep = _spread_evenly(np.log(frontier[cost].to_numpy()), max_rows)
     rows = frontier.iloc[keep]
     if chosen is not None and chosen in frontier.index and chosen not in rows.index:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scalinglab.compress.verdict import mean_interval, pareto_mask, seed_summary, sensitivity, verdicts
+from scalinglab.compress.verdict import mean_interval, seed_summary, sensitivity, verdicts
+from scalinglab.pareto import pareto_mask
 from scalinglab.report.compress_figures import compress_pareto_data, complexity_data, sensitivity_data
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from scalinglab.metrics import METRICS
+from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.results import results_frame
 
 # Method -> the setting its sensitivity curve runs along.
@@ -97,16 +97,6 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return float(values.mean() - half), float(values.mean() + half)
 
 
-def pareto_mask(cost: np.ndarray, quality: np.ndarray, lower_is_better: bool = True) -> np.ndarray:
-    """True where no configuration at most as costly has better quality (ties in cost kept once)."""
-    order = np.lexsort((quality if lower_is_better else -quality, cost))
-    score = (quality if lower_is_better else -quality)[order]
-    best_before = np.concatenate([[np.inf], np.minimum.accumulate(score)[:-1]])
-    mask = np.zeros(len(cost), dtype=bool)
-    mask[order] = score < best_before
-    return mask
-
-
 @dataclass
 class Verdict:
     """At one budget of `cost`: the best trained model and the best compressed one within it."""
@@ -119,7 +109,7 @@ class Verdict:
     decision: str  # "compress", "train small" or "tie"
 
     def sentence(self) -> str:
-        metric_name = METRICS[self.metric].label.split(" (")[0] if self.metric in METRICS else self.metric
+        metric_name = short_label(self.metric)
         trained = f"{_value(self.trained, self.metric)} for the best model trained within it ({_count(self.trained['n_params'])} parameters)"
         if self.compressed is None:
             return f"At {_cost(self.cost, self.budget)}, no compressed model fits; the trained one reaches {metric_name} {trained}."
@@ -139,7 +129,7 @@ def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str =
     train_size = summary["train_size"].max() if train_size is None else train_size
     summary = summary[(summary["train_size"] == train_size) & summary[cost].notna() & summary[metric].notna()]
     trained, compressed = summary[summary["method"] == "none"], summary[summary["method"] != "none"]
-    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    lower = lower_is_better(metric)
     result = []
     for budget in sorted(trained[cost]):
         best_trained = _best(trained[trained[cost] <= budget], metric, lower)
@@ -174,7 +164,7 @@ def verdict_tally(found: list[Verdict]) -> str | None:
     if not found:
         return None
     counts = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
-    lower = METRICS[found[0].metric].lower_is_better if found[0].metric in METRICS else True
+    lower = lower_is_better(found[0].metric)
     sign = 1 if lower else -1
     better_mean = sum(v.compressed is not None and sign * v.compressed[v.metric] < sign * v.trained[v.metric] for v in found)
     return (f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), "
@@ -316,7 +306,7 @@ def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metri
     within = np.ones(len(summary), dtype=bool)
     for (column, scale), limit in limits.items():
         within &= (summary[column].to_numpy(float) * scale) <= limit if column in summary else False
-    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    lower = lower_is_better(metric)
     return _best(summary[within & summary[metric].notna().to_numpy()], metric, lower)
 
 
@@ -328,7 +318,7 @@ def distillation_sentences(frame: pd.DataFrame, *, metric: str = "val_loss") -> 
         return []
     summary = summary[summary["train_size"] == summary["train_size"].max()]
     trained = summary[summary["method"] == "none"].set_index("parent_n_params")
-    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    lower = lower_is_better(metric)
     sentences = []
     for n_params, rows in summary[summary["method"] == "distill"].groupby("n_params", sort=True):
         if n_params not in trained.index:

@@ -17,14 +17,14 @@ from scalinglab.compress.verdict import (
     METHOD_NAMES,
     complexity_sentences,
     distillation_sentences,
-    pareto_mask,
     seed_summary,
     sensitivity,
     size_sensitivity_sentence,
     verdict_tally,
     verdicts,
 )
-from scalinglab.metrics import METRICS, label
+from scalinglab.metrics import label, lower_is_better
+from scalinglab.pareto import pareto_mask
 
 _COST_LABELS = {
     "bytes_deployed": "bytes on disk, as deployed",
@@ -65,7 +65,7 @@ def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_l
         return CompressPareto(cost, metric, float("nan"))
     train_size = float(summary["train_size"].max() if train_size is None else train_size)
     summary = summary[(summary["train_size"] == train_size) & summary[cost].notna() & summary[metric].notna()]
-    lower = METRICS[metric].lower_is_better if metric in METRICS else True
+    lower = lower_is_better(metric)
     data = CompressPareto(cost, metric, train_size)
     for method, rows in summary.groupby("method", sort=False):
         rows = rows.sort_values(cost)

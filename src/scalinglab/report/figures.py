@@ -10,6 +10,7 @@ import pandas as pd
 
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
 from scalinglab.metrics import label, lower_is_better
+from scalinglab.pareto import pareto_mask
 from scalinglab.results import aggregate_over_seeds, ok_runs
 
 # The band around a fitted curve: where a run's (seed-mean) metric is expected, so the measured
@@ -210,11 +211,10 @@ def pareto_data(
     if means.empty or metric not in means or cost not in means:
         return Pareto(metric, cost, np.array([]), np.array([]), [], np.array([], bool), recommended)
     means = means[np.isfinite(means[cost]) & np.isfinite(means[metric])].sort_values([cost, metric])
-    score = means[metric].to_numpy() * (1 if lower_is_better(metric) else -1)
-    best_before = np.concatenate([[np.inf], np.minimum.accumulate(score)[:-1]])
+    on_frontier = pareto_mask(means[cost], means[metric], lower_is_better(metric))
     names = [f"{format_count(row[x])}, {_short(group_by)} {format_count(row[group_by])}" for _, row in means.iterrows()]
     return Pareto(
-        metric, cost, means[cost].to_numpy(float), means[metric].to_numpy(float), names, score < best_before, recommended
+        metric, cost, means[cost].to_numpy(float), means[metric].to_numpy(float), names, on_frontier, recommended
     )
 
 
