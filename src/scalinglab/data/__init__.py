@@ -33,6 +33,12 @@ def load_source(spec: DataSpec) -> Dataset:
     return _load_cached(spec.model_copy(update={"train_size": None, "preprocessing": "none"}))
 
 
+def training_subset(spec: DataSpec) -> Dataset:
+    """The data a run of `spec` trains on, before preprocessing: its first `train_size` training
+    examples and the fixed validation set. Raises UserError naming data.train_size when too large."""
+    return prepare(load_source(spec), train_size=spec.train_size, preprocessing="none")
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(spec: DataSpec) -> Dataset:
     if spec.source not in _REGISTRY:
@@ -41,4 +47,4 @@ def _load_cached(spec: DataSpec) -> Dataset:
     return getattr(importlib.import_module(module_name), function_name)(spec)
 
 
-__all__ = ["Dataset", "load_source", "prepare", "source_names"]
+__all__ = ["Dataset", "load_source", "prepare", "source_names", "training_subset"]

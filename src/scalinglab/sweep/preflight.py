@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from scalinglab.config import SweepConfig
-from scalinglab.data import Dataset, load_source, prepare
+from scalinglab.data import Dataset, training_subset
 from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.metrics import METRICS
@@ -66,7 +66,7 @@ def preflight(config: SweepConfig) -> None:
 def _load(data: DataSpec, config: SweepConfig) -> Dataset:
     """The training subset a run of `data` trains on (before preprocessing)."""
     try:
-        return prepare(load_source(data), train_size=data.train_size, preprocessing="none")
+        return training_subset(data)
     except UserError as error:  # the data layer names the field ("data.train_size: ..."); add where it was set
         field, separator, problem = str(error).partition(": ")
         if separator and field.startswith("data."):

@@ -43,7 +43,7 @@ from torch.func import functional_call, vmap
 from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
-from scalinglab.data import load_source, prepare
+from scalinglab.data import training_subset
 from scalinglab.diagnostics import debug_enabled, one_line_error
 from scalinglab.spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
@@ -90,7 +90,7 @@ VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 def batch_key(spec: RunSpec) -> str | None:
     """Runs with equal keys can train together; None for a run that must train alone
     (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
-    if spec.data.cv_folds or spec.training.dropout > 0 or getattr(spec, "objective", None) is not None:
+    if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None:
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
     shared = {
@@ -147,7 +147,7 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     runs: list[Prepared] = []
     for spec in specs:
         try:
-            dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+            dataset = training_subset(spec.data)
             runs.append(prepare_run(spec, dataset))
         except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
             if debug_enabled():
@@ -174,6 +174,7 @@ class _RunState:
     run: Prepared
     steps_per_epoch: int
     shuffle: torch.Generator
+    schedule: _RunSchedule
     trace: Trace = field(default_factory=Trace)
     curves: list[dict[str, float]] = field(default_factory=list)
     error: Exception | None = None  # Diverged or OverTimeLimit once the run has stopped
@@ -209,8 +210,7 @@ class _StackedTraining:
         self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
         clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
-        schedules = [_RunSchedule(s.run.spec.training, total_steps=self.settings.epochs * s.steps_per_epoch) for s in states]
-        self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), schedules)
+        self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), [s.schedule for s in states])
         self.validation = self._stacked_validation()
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -411,10 +411,11 @@ def _stacked_forward_for(template: nn.Module):
 
 def _train_together(runs: list[Prepared]) -> list[RunResult]:
     settings = runs[0].spec.training
-    states = [
-        _RunState(run, run.task.steps_per_epoch(settings.batch_size), torch.Generator().manual_seed(run.spec.seed))
-        for run in runs
-    ]
+    states = []
+    for run in runs:
+        steps_per_epoch = run.task.steps_per_epoch(settings.batch_size)
+        schedule = _RunSchedule(run.spec.training, total_steps=settings.epochs * steps_per_epoch)
+        states.append(_RunState(run, steps_per_epoch, torch.Generator().manual_seed(run.spec.seed), schedule))
     # Decreasing steps per epoch: the runs that take a step are always a prefix. Then equal
     # schedules side by side: runs that step alike share one optimizer call (_StackedOptimizer).
     states.sort(key=lambda state: (-state.steps_per_epoch, _schedule_key(state.run.spec.training)))
@@ -474,7 +475,7 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
         with autocast(spec.training.precision, spec.limits.device):
             val_scores = task.evaluate(model, split="val")
     steps_done = epoch * state.steps_per_epoch
-    lr = spec.training.lr * lr_multiplier(spec.training, total_steps=spec.training.epochs * state.steps_per_epoch)(steps_done)
+    lr = spec.training.lr * state.schedule.multiplier(steps_done)
     state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
     try:
         check_time_limit(spec, seconds, epoch)

@@ -36,7 +36,7 @@ def resolve_device(setting: str, *, field: str = "training.device") -> str:
         return "mps"
     if setting == "cuda" or _CUDA_INDEX.fullmatch(setting):
         index = int(setting.partition(":")[2] or 0)
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        count = cuda_device_count()
         if index >= count:
             have = f"{count} CUDA device(s)" if count else "no CUDA device"
             raise UserError(f"{field} = '{setting}': this machine has {have}")

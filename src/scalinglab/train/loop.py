@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scalinglab.data import load_source, prepare
+from scalinglab.data import prepare, training_subset
 from scalinglab.data.base import Dataset
 from scalinglab.diagnostics import debug_enabled, one_line_error
 from scalinglab.families import Family, get_family
@@ -58,7 +58,7 @@ def train_one(spec: RunSpec) -> RunResult:
     """Train and measure the run `spec` describes; never raises for a problem of the run itself."""
     curves: list[dict[str, float]] = []
     try:
-        dataset = prepare(load_source(spec.data), train_size=spec.data.train_size, preprocessing="none")
+        dataset = training_subset(spec.data)
         if spec.data.cv_folds:
             metrics = cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
         else:
@@ -76,7 +76,7 @@ def run_task(data: DataSpec, size: dict, *, device: str = "cpu") -> Task:
     """The task a run of `data` and `size` trained on, rebuilt outside training: its training
     subset preprocessed with that subset's statistics, and the fixed validation set (as
     `prepare_run` makes it). Raises what loading the data source raises."""
-    dataset = prepare(load_source(data), train_size=data.train_size, preprocessing="none")
+    dataset = training_subset(data)
     return make_task(prepare(dataset, train_size=None, preprocessing=data.preprocessing), size, device=device)
 
 
