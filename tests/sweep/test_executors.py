@@ -11,14 +11,18 @@ from sweep_helpers import tiny_spec
 EXECUTORS = ["serial", "pool", "ray"]
 
 
+def make_executor(kind: str, request, **options):
+    if kind == "serial":
+        return SerialExecutor(**options)
+    if kind == "pool":
+        return PoolExecutor(workers=2, **options)
+    request.getfixturevalue("local_ray")
+    return RayExecutor(workers=2, **options)
+
+
 @pytest.fixture(params=EXECUTORS)
 def executor(request):
-    if request.param == "serial":
-        return SerialExecutor()
-    if request.param == "pool":
-        return PoolExecutor(workers=2)
-    request.getfixturevalue("local_ray")
-    return RayExecutor(workers=2)
+    return make_executor(request.param, request)
 
 
 def test_every_spec_comes_back_once_and_trained(executor):
@@ -54,3 +58,15 @@ def test_specs_are_pulled_only_when_a_worker_is_free(executor):
         assert len(pulled) <= workers + 1, "an executor must not take specs ahead of its free workers"
         rest = list(stream)
     assert len(rest) == 2 and pulled == [2, 4, 8]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", EXECUTORS)
+def test_a_batch_killed_for_memory_trains_again_one_run_at_a_time(kind, request):
+    # Two stacked runs of ~0.5 GB of weights, gradients and Adam state each break the limit
+    # together; each fits under it alone.
+    pair = [tiny_spec(4096, depth=3).model_copy(update={"seed": seed}) for seed in (0, 1)]
+    with make_executor(kind, request, max_memory_mb=950) as executor:
+        results = list(executor.run([pair]))
+    assert sorted(r.run_key for r in results) == sorted(s.run_key for s in pair)
+    assert all(r.status == "ok" and r.metrics["batch_runs"] == 1 for r in results), [r.error for r in results]

@@ -72,9 +72,7 @@ class SerialExecutor(Executor):
                 for result in results:
                     result.worker = "serial"
             else:
-                results = run_watched(self._worker, as_batch(item))
-                if self._worker.lost_batch and len(results) > 1:  # killed or died: each run again on its own
-                    results = [alone for result in results for alone in run_watched(self._worker, [result.spec])]
+                results = run_watched(self._worker, as_batch(item))  # a lost batch trains again run by run
             yield from results
 
 
@@ -143,7 +141,7 @@ class RayExecutor(Executor):
     scalinglab package to the workers, so a cluster needs torch but not scalinglab installed; when
     the caller already started Ray, the caller's runtime environment decides what workers import. Ray starts a task again when its worker
     process dies (up to `retries` times); inside the task, the run trains in a watched child process
-    so the time and memory limits hold there too.
+    so the time and memory limits hold there too, and a batch killed there trains again one run at a time.
     """
 
     def __init__(self, *, address: str | None = None, workers: int | None = None, retries: int = 1,

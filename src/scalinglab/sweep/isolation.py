@@ -173,12 +173,16 @@ class WatchedWorker:
 
 
 def run_watched(worker: WatchedWorker, batch: list[RunSpec], *, poll_seconds: float = 0.1) -> list[RunResult]:
-    """Train `batch` on `worker` and wait for its results (blocking)."""
+    """Train `batch` on `worker` and wait for its results (blocking). A batch of several runs whose
+    process is killed (memory limit) or dies trains again one run at a time, so one run cannot take
+    the others down with it (the pool executor, which does not block, applies the same policy)."""
     from multiprocessing.connection import wait
 
     worker.start(batch)
     while (results := worker.poll()) is None:
         wait(worker.sentinels, timeout=poll_seconds)
+    if worker.lost_batch and len(results) > 1:
+        return [alone for result in results for alone in run_watched(worker, [result.spec], poll_seconds=poll_seconds)]
     return results
 
 
