@@ -61,6 +61,13 @@ def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["status"] == "ok"]
 
 
+def ok_runs_at_best_lr(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ok runs at each size's best learning rate (column `best_lr`, from `lr = "auto"`); every
+    ok run when no learning-rate search was run. What every law of a sweep is fitted to."""
+    runs = ok_runs(frame)
+    return runs[runs["best_lr"].astype(bool)] if "best_lr" in runs else runs
+
+
 def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation of every metric over the seeds of each configuration.
 

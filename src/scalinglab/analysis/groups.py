@@ -27,7 +27,7 @@ import pandas as pd
 from scalinglab.analysis.numbers import format_value
 from scalinglab.fit import ScalingLaw
 from scalinglab.metrics import COSTS, METRICS
-from scalinglab.results import ok_runs
+from scalinglab.results import ok_runs, ok_runs_at_best_lr
 
 QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
 COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)
@@ -178,10 +178,6 @@ class FitOutcome:
         """The quality law fitted for data size `group`, if any."""
         return next((fit for fit in self.fits if fit.group == group), None)
 
-    def cost_for(self, cost: str) -> CostLaw | None:
-        """The law of `cost`, if one was fitted."""
-        return self.costs.get(cost)
-
 
 def fit_metric_vs_params(
     frame: pd.DataFrame,
@@ -214,9 +210,7 @@ def fit_metric_vs_params(
     FitOutcome
         The laws, and one warning for every group that had too few sizes to fit.
     """
-    runs = ok_runs(frame)
-    if best_lr_only and "best_lr" in runs:
-        runs = runs[runs["best_lr"].astype(bool)]
+    runs = ok_runs_at_best_lr(frame) if best_lr_only else ok_runs(frame)
     if runs.empty:
         return FitOutcome([], ["no finished runs to fit"])
     if metric not in runs:
@@ -305,9 +299,7 @@ def backtest_largest(frame: pd.DataFrame, outcome: FitOutcome, *, n_bootstrap: i
         actual (seed mean), predicted, relative_error = predicted / actual - 1.
     """
     rows_out = []
-    runs = ok_runs(frame)
-    if "best_lr" in runs:
-        runs = runs[runs["best_lr"].astype(bool)]
+    runs = ok_runs_at_best_lr(frame)
     for fit in outcome.fits:
         rows = runs[(runs[fit.group_by] == fit.group) & np.isfinite(runs[fit.metric])]
         held_out = rows[fit.x].max()

@@ -15,7 +15,6 @@ whole configurations, never single seeds of one configuration. From it:
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,14 +62,6 @@ class JointLaw:
         """The metric at parameters `n` and data size `d` (broadcast together)."""
         n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
         y = self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape)
-        return 1.0 - y if self.complement else y
-
-    def bootstrap_predict(self, n, d) -> np.ndarray | None:
-        """The metric under every bootstrap replicate, shape (B, number of points); None without bootstrap."""
-        if self.law.bootstrap_theta_ is None:
-            return None
-        n, d = np.broadcast_arrays(np.atleast_1d(np.asarray(n, float)), np.atleast_1d(np.asarray(d, float)))
-        y = self.law.bootstrap_predict(np.column_stack([n.ravel(), d.ravel()]))
         return 1.0 - y if self.complement else y
 
     def predict_interval(self, n, d, level: float = LEVEL, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
@@ -129,7 +120,7 @@ def fit_joint(
         return None
     table = pd.DataFrame({"N": rows[x].to_numpy(float), "D": rows[data].to_numpy(float), "y": target.to_numpy(float)})
     law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
-    law.fit(table, x=["N", "D"], y="y", **_one_group_per_row(law, len(table)))
+    law.fit(table, x=["N", "D"], y="y", groups=np.arange(len(table)))  # the bootstrap resamples configurations
     joint = JointLaw(
         metric, x, data, law, complement, len(rows),
         (float(rows[x].min()), float(rows[x].max())), (float(rows[data].min()), float(rows[data].max())),
@@ -138,15 +129,6 @@ def fit_joint(
     joint.optimal = _compute_optimal_table(joint, rows)
     joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
     return joint
-
-
-def _one_group_per_row(law: ScalingLaw, n_rows: int) -> dict:
-    """Each row is one configuration, and the bootstrap must resample configurations. A
-    `ScalingLaw.fit` that resamples groups of rows (model sizes by default) is told that every row
-    is its own group; one that resamples rows already does so."""
-    if "groups" in inspect.signature(law.fit).parameters:
-        return {"groups": np.arange(n_rows)}
-    return {}
 
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:

@@ -25,7 +25,7 @@ from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings import SettingEffect, settings_x_size
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.results import configuration_means, load_results, ok_runs, swept_settings
+from scalinglab.results import configuration_means, load_results, ok_runs_at_best_lr, swept_settings
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 
@@ -143,9 +143,7 @@ def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.
 
     Returns the runs and {setting: value used}.
     """
-    runs = ok_runs(frame)
-    if "best_lr" in runs:
-        runs = runs[runs["best_lr"].astype(bool)]
+    runs = ok_runs_at_best_lr(frame)
     reference = {}
     for setting in swept_settings(runs, exclude=(group_by,)):
         means = runs.groupby(setting)[metric].mean()

@@ -64,7 +64,7 @@ def describe_cost(cost: CostLaw) -> str:
         form = (f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
                 "and its growth with size is not resolved here")
     elif cost.overhead:
-        form = f"{name}{per} = {cost.law.params_['E']:.3g} + c * {exponent}"
+        form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
     else:
         form = f"{name}{per} grows as {exponent}"
     n_to = cost.x_range[1]

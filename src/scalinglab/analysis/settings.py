@@ -20,7 +20,7 @@ import pandas as pd
 from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.metrics import lower_is_better, short_label
-from scalinglab.results import ok_runs, size_axes, swept_settings
+from scalinglab.results import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
 
 
 @dataclass
@@ -51,9 +51,7 @@ def settings_x_size(
     frame: pd.DataFrame, metric: str, *, x: str, group_by: str, reference: dict, n_bootstrap: int, random_state: int,
 ) -> list[SettingEffect]:
     """One SettingEffect per compared column (see `compared_columns`)."""
-    runs = ok_runs(frame)
-    if "best_lr" in runs:
-        runs = runs[runs["best_lr"].astype(bool)]
+    runs = ok_runs_at_best_lr(frame)
     if runs.empty or metric not in runs or group_by not in runs:
         return []
     effects = []
