@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from torch import nn
 
+    from scalinglab.compress.driver import CompressOutcome
     from scalinglab.store import Store
     from scalinglab.sweep.driver import SweepOutcome, SweepProgress
 
@@ -52,7 +53,8 @@ def sweep(
     - a sweep TOML file, a SweepConfig, or None (the built-in quick start), with `overrides` as
       `--set` strings ("training.epochs=5").
     `out`, `executor` and `workers` override the sweep's output folder and execution settings.
-    Rerunning trains only what is missing (`retry_failed`: failed runs again too).
+    Rerunning trains only what is missing (`retry_failed`: failed runs again too). A sweep with a
+    `[compress]` section then compresses its trained models (`compress_trained`).
 
     Raises UserError, before anything is stored, when any input is wrong.
     """
@@ -63,6 +65,7 @@ def sweep(
     store = open_sweep_store(config)
     try:
         run_config(config, store, retry_failed=retry_failed, progress=progress)
+        compress_trained(config, store)
         return results_frame(store)
     finally:
         store.close()
@@ -139,6 +142,16 @@ def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
         config = config.model_copy(update={"execution": config.execution.model_copy(
             update={"executor": "serial", "max_memory_mb": None})})
     return run_sweep(config, store, retry_failed=retry_failed, progress=progress)
+
+
+def compress_trained(config: SweepConfig, store: Store) -> CompressOutcome | None:
+    """Compress the sweep's trained models as its `[compress]` section asks (`compress_store`);
+    None when it has no such section or no run finished ok (then there is nothing to compress)."""
+    if config.compress is None or not store.keys(("ok",)):
+        return None
+    from scalinglab.compress import compress_store
+
+    return compress_store(config.output)
 
 
 def results(out: str | Path) -> pd.DataFrame:

@@ -170,3 +170,14 @@ def test_recommend_names_a_compressed_model_that_beats_training_small(tmp_path):
     assert alternative is not None and alternative["method"] in {"quantize", "cluster"}
     assert alternative["val_loss"] < with_compressed["predicted"]
     assert alternative["sentence"].startswith("Compress instead:")
+
+
+@pytest.mark.slow
+def test_a_compress_section_makes_the_python_sweep_compress_too(trained_store, tmp_path):
+    import scalinglab
+    from compress_helpers import TINY_COMPRESS_SWEEP
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store) + '\n[compress]\nmethods = ["none"]\n')
+    scalinglab.sweep(sweep)
+    assert [r["spec"]["method"] for r in _rows(trained_store)] == ["none", "none"]  # one per trained run

@@ -35,8 +35,6 @@ def compress(
     if as_json:
         print(json.dumps(outcome.to_dict(), indent=2))
         return
-    statuses = "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
-    console.print(f"{outcome.planned} compressions of {outcome.parents} runs planned, {outcome.already_stored} "
-                  f"already stored, {outcome.made} made{statuses} in {outcome.seconds:.1f} s")
+    console.print(outcome.summary())
     if outcome.without_checkpoint:
         console.print(f"{outcome.without_checkpoint} ok runs have no checkpoint and were left out")

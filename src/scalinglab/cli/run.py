@@ -38,7 +38,7 @@ def run(
     Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
     output folder (the two share the runs).
     """
-    from scalinglab.api import open_sweep_store, run_config, sweep_config
+    from scalinglab.api import compress_trained, open_sweep_store, run_config, sweep_config
 
     if debug:
         enable_debug()
@@ -55,19 +55,11 @@ def run(
         if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
             console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
             raise typer.Exit(1)
-        if config.compress is not None:  # the sweep file's [compress] section: compress what was trained
-            _compress(config.output)
+        if (compressed := compress_trained(config, store)) is not None:  # the sweep file's [compress] section
+            console.print(compressed.summary())
         _summarise(config, store)
     finally:
         store.close()
-
-
-def _compress(output: Path) -> None:
-    from scalinglab.compress import compress_store
-
-    done = compress_store(output)
-    console.print(f"{done.planned} compressions planned, {done.already_stored} already stored, {done.made} made"
-                  + "".join(f", {count} {status}" for status, count in sorted(done.by_status.items())))
 
 
 def _summarise(config, store) -> None:

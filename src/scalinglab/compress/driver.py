@@ -40,6 +40,12 @@ class CompressOutcome:
         names = ("planned", "already_stored", "made", "by_status", "parents", "without_checkpoint", "seconds")
         return {name: getattr(self, name) for name in names}
 
+    def summary(self) -> str:
+        """One line for a terminal: what was planned, found and made, by status."""
+        statuses = "".join(f", {count} {status}" for status, count in sorted(self.by_status.items()))
+        return (f"{self.planned} compressions planned, {self.already_stored} already stored, {self.made} made"
+                f"{statuses} in {self.seconds:.1f} s (from {self.parents} trained runs)")
+
 
 def compress_store(
     out: str | Path,
