@@ -21,7 +21,12 @@ AUTO_MAX_BYTES = 100e6  # save_checkpoints left to "auto": models under 100 MB o
 
 def checkpoint_path(out_dir: str | Path, run_key: str) -> Path:
     """Where the final weights of run `run_key` of the sweep stored in `out_dir` live."""
-    return Path(out_dir) / CHECKPOINT_FOLDER / f"{run_key}.safetensors"
+    return checkpoint_file(Path(out_dir) / CHECKPOINT_FOLDER, run_key)
+
+
+def checkpoint_file(folder: str | Path, run_key: str) -> Path:
+    """The file of run `run_key` in a folder of checkpoints."""
+    return Path(folder) / f"{run_key}.safetensors"
 
 
 def save_checkpoint(module: nn.Module, path: str | Path) -> Path:
@@ -80,7 +85,7 @@ def save_run_checkpoint(module: nn.Module, spec: RunSpec) -> Path | None:
     weight_bytes = sum(4 * t.numel() for t in module.state_dict().values())
     if limit is not None and weight_bytes >= limit:
         return None
-    return save_checkpoint(module, Path(folder) / f"{spec.run_key}.safetensors")
+    return save_checkpoint(module, checkpoint_file(folder, spec.run_key))
 
 
 def _deduplicated(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

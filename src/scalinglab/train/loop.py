@@ -30,7 +30,7 @@ from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import matmul_peak_flops_per_second, measure_module, step_peak_memory
-from scalinglab.train.optim import lr_multiplier, make_optimizer
+from scalinglab.train.optim import lr_multiplier, make_optimizer, optimizer_step
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
 from scalinglab.train.warmup import warm_up
@@ -181,7 +181,7 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
         epoch_started = time.perf_counter()
         losses, norms = [], []
         for x, y in task.train_batches(settings.batch_size, shuffle):
-            step = lambda: _step(model, optimizer, task, x, y, settings, device)
+            step = lambda: optimizer_step(model, optimizer, task.loss, x, y, settings, device)
             if math.isnan(trace.peak_memory_bytes):  # the first step allocates everything: gradients, optimizer state
                 trace.peak_memory_bytes, (loss, grad_norm) = step_peak_memory(model, step, device)
             else:
@@ -222,17 +222,3 @@ def check_time_limit(spec: RunSpec, seconds: float, epoch: int) -> None:
     limit = spec.limits.max_seconds
     if limit is not None and seconds > limit:
         raise OverTimeLimit(f"over the time limit of {limit:g} s after epoch {epoch}")
-
-
-def _step(model: nn.Module, optimizer, task: Task, x: torch.Tensor, y: torch.Tensor, settings: TrainingSpec, device: str):
-    """One optimizer step; returns (loss, gradient norm before clipping) as device tensors (no host sync)."""
-    optimizer.zero_grad(set_to_none=True)
-    with autocast(settings.precision, device):
-        loss = task.loss(model(x), y)
-    loss.backward()
-    # With no clipping an infinite threshold still returns the norm, and changes nothing.
-    max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
-    grad_norm = nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], max_norm, foreach=True)
-    optimizer.step()
-    return loss.detach(), grad_norm
-

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Callable
+
 import torch
+from torch import nn
 
 from scalinglab.spec import TrainingSpec
+from scalinglab.train.device import autocast
 
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: str) -> torch.optim.Optimizer:
@@ -22,6 +26,22 @@ def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: s
 
 
 SGD_MOMENTUM = 0.9
+
+
+def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_of: Callable, x: torch.Tensor,
+                   y: torch.Tensor, settings: TrainingSpec, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of a run alone: forward under the precision's autocast, backward, clipping at
+    `settings.grad_clip`, the optimizer's update. Returns (loss, gradient norm before clipping) as
+    device tensors (no host sync). The one-at-a-time loop and the process warm-up both step here."""
+    optimizer.zero_grad(set_to_none=True)
+    with autocast(settings.precision, device):
+        loss = loss_of(model(x), y)
+    loss.backward()
+    # With no clipping an infinite threshold still returns the norm, and changes nothing.
+    max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
+    grad_norm = nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], max_norm, foreach=True)
+    optimizer.step()
+    return loss.detach(), grad_norm
 
 
 def lr_multiplier(settings: TrainingSpec, *, total_steps: int):

@@ -17,7 +17,7 @@ from torch import nn
 from scalinglab.spec import TrainingSpec
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import peak_tensor_bytes
-from scalinglab.train.optim import lr_multiplier, make_optimizer
+from scalinglab.train.optim import lr_multiplier, make_optimizer, optimizer_step
 
 log = logging.getLogger("scalinglab.train.warmup")
 
@@ -36,16 +36,12 @@ def warm_up(device: str, settings: TrainingSpec) -> None:
     optimizer = make_optimizer(params, settings, device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(settings, total_steps=3))
     x, y = torch.randn(64, 64, device=device), torch.randint(0, 4, (64,), device=device)
+    loss_of = lambda output, target: F.cross_entropy(output.float(), target)  # as a classification task's loss
 
     def step():
-        optimizer.zero_grad(set_to_none=True)
-        with autocast(settings.precision, device):
-            loss = F.cross_entropy(model(x).float(), y, reduction="none").mean()
-        loss.backward()
-        norm = nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
-        optimizer.step()
+        returned = optimizer_step(model, optimizer, loss_of, x, y, settings, device)
         scheduler.step()
-        return loss.detach(), norm
+        return returned
 
     peak_tensor_bytes(model, step)
     for _ in range(WARM_STEPS):
