@@ -34,16 +34,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-import logging
-import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -53,42 +49,12 @@ from pydantic import (
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
+from scalinglab.fields import Strict, Sweep, apply_override, as_list, distinct, first_problem
 from scalinglab.spec import TeacherSpec
-
-T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
 PATH_SOURCES = ("csv", "npz", "text")
 TEXT_SOURCES = ("stdlib", "text")
-
-
-def _as_list(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
-
-
-def _distinct(values: list[Any], field: str) -> list[Any]:
-    """`values` without repeats (first occurrence kept), with a warning for each value listed twice."""
-    kept: list[Any] = []
-    for value in values:
-        if value in kept:
-            logger.warning("%s: %r is listed twice; it runs once", field, value)
-        else:
-            kept.append(value)
-    return kept
-
-
-# A field that may hold one value or a list of values to sweep over; always a list once validated.
-Sweep = Annotated[
-    list[T],
-    BeforeValidator(_as_list),
-    Field(min_length=1),
-    AfterValidator(lambda values, info: _distinct(values, info.field_name)),
-]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TeacherConfig(TeacherSpec):
@@ -115,7 +81,7 @@ class ModelConfig(BaseModel):
         for axis, values in (self.model_extra or {}).items():
             if values == []:
                 raise ValueError(f"{axis}: empty list; give at least one value")
-            _distinct(_as_list(values), axis)  # the planner runs each size once
+            distinct(as_list(values), axis)  # the planner runs each size once
         if self.objective is not None:
             from scalinglab.sweep.objective import check_objective
 
@@ -151,14 +117,14 @@ class ModelConfig(BaseModel):
         """Every size axis of the family as a list of values: the user's, else the family's default."""
         from scalinglab.families import get_family
 
-        given = {key: _as_list(value) for key, value in (self.model_extra or {}).items()}
+        given = {key: as_list(value) for key, value in (self.model_extra or {}).items()}
         if self.objective is not None:
             return given
         defaults = {axis: [value] for axis, value in get_family(self.family).default_size.items()}
         return {**defaults, **given}
 
 
-class DataConfig(_Strict):
+class DataConfig(Strict):
     """Where the data comes from and how much of it each run trains on.
 
     Sources: digits, mnist (MNIST-5k), teacher (teacher-student, see `[data.teacher]`), stdlib
@@ -205,7 +171,7 @@ class DataConfig(_Strict):
         return self
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(Strict):
     """How each run trains. Every sweepable setting changes a run's key."""
 
     epochs: Sweep[Annotated[int, Field(gt=0)]] = [30]
@@ -227,7 +193,7 @@ class TrainingConfig(_Strict):
     save_checkpoints: bool | None = None
 
 
-class ExecutionConfig(_Strict):
+class ExecutionConfig(Strict):
     """Where and how runs execute. Does not change results, so it is not part of a run's key.
 
     `workers` omitted: every CPU for the pool, every CPU of the cluster for Ray. `retries`: how
@@ -255,7 +221,7 @@ class ExecutionConfig(_Strict):
         return self
 
 
-class LRSearchConfig(_Strict):
+class LRSearchConfig(Strict):
     """The per-size learning-rate search that `training.lr = "auto"` runs: successive halving.
 
     Every candidate trains on the first seed for a short budget; the best 1/`reduction_factor`
@@ -267,13 +233,13 @@ class LRSearchConfig(_Strict):
     reduction_factor: int = Field(3, ge=2)
 
 
-class MeasureConfig(_Strict):
+class MeasureConfig(Strict):
     """How costs are measured. Not part of a run's key: it does not change what is trained."""
 
     latency_repeats: int = Field(50, gt=0)
 
 
-class FitConfig(_Strict):
+class FitConfig(Strict):
     """Which law the run command fits at the end."""
 
     metric: str = "val_loss"
@@ -281,7 +247,7 @@ class FitConfig(_Strict):
     group_by: str = "train_size"
 
 
-class SweepConfig(_Strict):
+class SweepConfig(Strict):
     """A whole sweep: what to train, on what, how, where, and what to fit."""
 
     name: str = "sweep"
@@ -337,11 +303,11 @@ def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: 
     field, or `--set KEY`.
     """
     raw = copy.deepcopy(raw)
-    overridden = tuple(_apply_override(raw, override) for override in overrides)
+    overridden = tuple(apply_override(raw, override) for override in overrides)
     try:
         config = SweepConfig.model_validate(raw)
     except ValidationError as error:
-        location, problem = _first_problem(error)
+        location, problem = first_problem(error)
         raise UserError(f"{_origin(location, source=source, overridden=overridden)}: {problem}") from None
     config._source, config._overridden = source, overridden
     return config
@@ -368,38 +334,3 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not a text file") from None
 
 
-def _apply_override(raw: dict[str, Any], override: str) -> str:
-    """Set one dotted key, e.g. 'training.epochs=5' (the value parsed as a TOML value); return the key."""
-    dotted, sep, text = override.partition("=")
-    if not sep or not dotted.strip():
-        raise UserError(f"--set {override}: expected KEY=VALUE, e.g. training.epochs=5")
-    *parents, leaf = dotted.strip().split(".")
-    node = raw
-    for key in parents:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise UserError(f"--set {override}: '{key}' is not a table")
-    node[leaf] = _parse_value(text.strip())
-    return dotted.strip()
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text  # a bare word such as cosine or auto
-
-
-def _first_problem(error: ValidationError) -> tuple[str, str]:
-    """(dotted field, what is wrong with it) of the first problem pydantic found."""
-    problem = error.errors()[0]
-    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
-    message = problem["msg"].removeprefix("Value error, ")
-    subfield = re.match(r"(\w+): (.*)", message)
-    if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
-        location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
-    if problem["type"] == "extra_forbidden":
-        message = "unknown key"
-    given = problem.get("input")
-    shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
-    return location, f"{message}{shown}"

@@ -8,11 +8,12 @@ every parent run. Invalid values are refused before any work, naming the field.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from scalinglab.errors import UserError
+from scalinglab.fields import Strict, Sweep, T, apply_override, as_list, first_problem
 
 # The methods in the order they run; "none" measures the parent itself with the same function
 # as every compressed model, so the training frontier and the compressed ones are comparable.
@@ -20,42 +21,30 @@ METHODS = ("none", "prune", "structured", "quantize", "lowrank", "cluster", "dis
 SUPPORTED_BITS = (4, 8)
 SHARING_FAMILIES = ("transformer",)  # families built of identical blocks, which `share` can tie
 
-T = TypeVar("T")
+# One value or a list of values to sweep (Sweep: never empty, a value listed twice kept once).
+Listed = Annotated[list[T], BeforeValidator(as_list)]
+Epochs = Sweep[Annotated[int, Field(ge=0)]]
 
 
-def _as_list(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
-
-
-# One value or a list of values to sweep; a list once validated (Swept: never empty).
-Listed = Annotated[list[T], BeforeValidator(_as_list)]
-Swept = Annotated[list[T], BeforeValidator(_as_list), Field(min_length=1)]
-Epochs = Swept[Annotated[int, Field(ge=0)]]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # true is not 1, "0.5" not 0.5
-
-
-class PruneSettings(_Strict):
+class PruneSettings(Strict):
     """Unstructured global magnitude pruning (torch.nn.utils.prune), then optional fine-tuning."""
 
-    sparsity: Swept[Annotated[float, Field(ge=0, lt=1)]] = [0.5, 0.8, 0.9, 0.95]
+    sparsity: Sweep[Annotated[float, Field(ge=0, lt=1)]] = [0.5, 0.8, 0.9, 0.95]
     finetune_epochs: Epochs = [0, 2]
 
 
-class StructuredSettings(_Strict):
+class StructuredSettings(Strict):
     """Remove this fraction of hidden neurons (MLP, transformer MLP) or channels (CNN) per layer."""
 
-    fraction: Swept[Annotated[float, Field(gt=0, lt=1)]] = [0.25, 0.5, 0.75]
+    fraction: Sweep[Annotated[float, Field(gt=0, lt=1)]] = [0.25, 0.5, 0.75]
     finetune_epochs: Epochs = [0, 2]
 
 
-class QuantizeSettings(_Strict):
+class QuantizeSettings(Strict):
     """Post-training quantization of linear layers. int4 exists only weight-only."""
 
-    bits: Swept[int] = [8, 4]
-    mode: Swept[Literal["dynamic", "weight_only"]] = ["dynamic", "weight_only"]
+    bits: Sweep[int] = [8, 4]
+    mode: Sweep[Literal["dynamic", "weight_only"]] = ["dynamic", "weight_only"]
 
     @model_validator(mode="after")
     def _bits_supported(self) -> QuantizeSettings:
@@ -65,7 +54,7 @@ class QuantizeSettings(_Strict):
         return self
 
 
-class LowRankSettings(_Strict):
+class LowRankSettings(Strict):
     """Truncated SVD of every linear layer, to a fixed rank or to the rank keeping an energy fraction."""
 
     rank: Listed[Annotated[int, Field(ge=1)]] = []
@@ -73,26 +62,26 @@ class LowRankSettings(_Strict):
     finetune_epochs: Epochs = [0]
 
 
-class ClusterSettings(_Strict):
+class ClusterSettings(Strict):
     """k-means of each layer's weights to a k-entry codebook (weight sharing within a layer)."""
 
-    clusters: Swept[Annotated[int, Field(ge=2, le=256)]] = [4, 16, 64]
+    clusters: Sweep[Annotated[int, Field(ge=2, le=256)]] = [4, 16, 64]
 
 
-class DistillSettings(_Strict):
+class DistillSettings(Strict):
     """The family's smaller trained sizes trained again on the largest model's soft targets."""
 
-    temperature: Swept[Annotated[float, Field(gt=0)]] = [4.0]
-    alpha: Swept[Annotated[float, Field(ge=0, le=1)]] = [0.5, 0.9]
+    temperature: Sweep[Annotated[float, Field(gt=0)]] = [4.0]
+    alpha: Sweep[Annotated[float, Field(ge=0, le=1)]] = [0.5, 0.9]
 
 
-class ShareSettings(_Strict):
+class ShareSettings(Strict):
     """Cross-layer sharing of the transformer's blocks (ALBERT-style), then fine-tuning."""
 
     finetune_epochs: Epochs = [1]
 
 
-class CompressConfig(_Strict):
+class CompressConfig(Strict):
     """The `[compress]` section: which methods, and each method's swept settings."""
 
     methods: list[str] = list(METHODS)
@@ -132,15 +121,13 @@ class CompressConfig(_Strict):
 def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *, methods: list[str] | None = None) -> CompressConfig:
     """Validate a `[compress]` section (None: defaults) with `--set KEY=VALUE` overrides and an
     explicit method list; UserError naming the field (compress.prune.sparsity) for anything invalid."""
-    from scalinglab.config import _apply_override, _first_problem  # the sweep file's own rules, not a copy
-
     raw = dict(section or {})
     for override in overrides:
-        _apply_override(raw, override)
+        apply_override(raw, override)
     if methods is not None:
         raw["methods"] = methods
     try:
         return CompressConfig.model_validate(raw)
     except ValidationError as error:
-        location, problem = _first_problem(error)
+        location, problem = first_problem(error)
         raise UserError(f"compress.{location}: {problem}" if location else f"compress: {problem}") from None
