@@ -15,15 +15,11 @@ def retrain_checkpoint(spec: RunSpec, out_dir: str | Path) -> Path:
     On CPU with the same thread count the weights are those of the stored run; the compression's
     `none` row re-measures them anyway.
     """
-    import torch
-
     from scalinglab.compress.measure import task_for
-    from scalinglab.families import get_family
     from scalinglab.train.checkpoint import checkpoint_path, save_checkpoint
-    from scalinglab.train.loop import train_module
+    from scalinglab.train.loop import build_model, train_module
 
     task = task_for(spec)
-    torch.manual_seed(spec.seed)
-    model = get_family(spec.family).build(spec.size, task.shape, dropout=spec.training.dropout)
+    model = build_model(spec, task.shape)
     train_module(model, task, spec, [], time.perf_counter())
     return save_checkpoint(model, checkpoint_path(out_dir, spec.run_key))

@@ -24,7 +24,7 @@ from torch import nn
 from scalinglab.data import prepare, training_subset
 from scalinglab.data.base import Dataset
 from scalinglab.diagnostics import debug_enabled, one_line_error
-from scalinglab.families import Family, get_family
+from scalinglab.families import Family, TaskShape, get_family
 from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
@@ -95,12 +95,16 @@ def prepare_run(spec: RunSpec, dataset: Dataset) -> Prepared:
     """Preprocess (statistics from this training set only) and build the model under the run's seed."""
     device = spec.limits.device
     warm_up(device, spec.training)  # before seeding: the warm-up's own random numbers do not matter
-    torch.manual_seed(spec.seed)
     dataset = prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing)
-    family = get_family(spec.family)
     task = make_task(dataset, spec.size, device=device)
-    model = family.build(spec.size, task.shape, dropout=spec.training.dropout).to(device)
-    return Prepared(spec, family, task, model, dataset.n_train)
+    return Prepared(spec, get_family(spec.family), task, build_model(spec, task.shape).to(device), dataset.n_train)
+
+
+def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
+    """The fresh model a run of `spec` starts from: built by its family under the run's seed (so a
+    run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
+    torch.manual_seed(spec.seed)
+    return get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
 
 
 def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]], *, save: bool = False) -> dict[str, float]:

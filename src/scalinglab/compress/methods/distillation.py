@@ -14,15 +14,14 @@ from torch import nn
 
 from scalinglab.compress.finetune import train_model
 from scalinglab.compress.methods.base import Compressed, Parent, dense
-from scalinglab.families import get_family
+from scalinglab.train.loop import build_model
 from scalinglab.train.tasks import Task
 
 
 def distill(parent: Parent, *, student: dict[str, Any], temperature: float, alpha: float) -> Compressed:
     """Train a model of size `student` on the parent's soft targets."""
     spec = parent.spec.model_copy(update={"size": dict(student)})
-    torch.manual_seed(spec.seed)
-    model = get_family(spec.family).build(spec.size, parent.task.shape, dropout=spec.training.dropout)
+    model = build_model(spec, parent.task.shape)
     teacher = parent.copy_model().eval()
     task = DistillationTask(parent.task, teacher, temperature=temperature, alpha=alpha)
     train_model(model, task, spec, epochs=spec.training.epochs)
