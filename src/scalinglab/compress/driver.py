@@ -177,11 +177,10 @@ def _require_checkpoints(out: Path) -> None:
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
     from scalinglab.fit.data import filter_rows
-    from scalinglab.results import results_frame
+    from scalinglab.results import ok_runs, results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
-    frame = results_frame(store)
-    frame = frame[frame["status"] == "ok"] if len(frame) else frame
+    frame = ok_runs(results_frame(store))
     if where:
         frame = filter_rows(frame, where, what="--where")
     matching = list(frame.get("run_key", []))

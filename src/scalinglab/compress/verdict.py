@@ -25,7 +25,8 @@ METHOD_NAMES = {
     "none": "trained", "prune": "magnitude pruning", "structured": "structured pruning", "quantize": "quantization",
     "lowrank": "low-rank SVD", "cluster": "weight clustering", "distill": "distillation",
 }
-COSTS = ("bytes_deployed", "latency_ms_p50", "inference_peak_memory_bytes")
+# The costs of a model as deployed (not metrics.COSTS, the training-time costs a law is fitted to).
+DEPLOYED_COSTS = ("bytes_deployed", "latency_ms_p50", "inference_peak_memory_bytes")
 COST_NAMES = {"bytes_deployed": "bytes on disk", "latency_ms_p50": "latency", "inference_peak_memory_bytes": "peak inference memory"}
 _SETTING_ORDER = ("sparsity", "fraction", "bits", "mode", "rank", "energy", "clusters", "temperature", "alpha", "finetune_epochs")
 

@@ -12,7 +12,7 @@ import pandas as pd
 from scalinglab.analysis import format_count
 from scalinglab.compress.verdict import (
     COMPLEXITY,
-    COSTS,
+    DEPLOYED_COSTS,
     KNOBS,
     METHOD_NAMES,
     complexity_sentences,
@@ -184,7 +184,7 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         "Every trained model (at the largest data size) was compressed by each method and measured by the same "
         "function as the trained models themselves; intervals are 95% t-intervals over seeds. The best of many "
         "compressed variants is picked by its mean, which flatters it when seeds are few: trust the intervals.")
-    for cost in COSTS:
+    for cost in DEPLOYED_COSTS:
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
         section.sentences += [tally] if tally else []
