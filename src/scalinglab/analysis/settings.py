@@ -121,12 +121,15 @@ def _best_value_at_largest(effect: SettingEffect):
     return pick(predictions, key=predictions.get)
 
 
-def _difference(better: GroupFit, other: GroupFit, n: float) -> tuple[float, tuple[float, float] | None]:
-    """How much better `better` is than `other` at n (positive: better), with the 95% interval of
-    the difference of the two fitted curves (their bootstraps; a mean-curve interval, no noise)."""
+def _difference(better: GroupFit, other: GroupFit, n: float, n_other: float | None = None,
+                ) -> tuple[float, tuple[float, float] | None]:
+    """How much better `better` at n is than `other` at n_other (default n; positive: better),
+    with the 95% interval of the difference of the two fitted curves (their bootstraps; a
+    mean-curve interval, no noise)."""
+    n_other = n if n_other is None else n_other
     sign = 1.0 if lower_is_better(better.metric) else -1.0
-    point = sign * float(other.predict([n])[0] - better.predict([n])[0])
-    draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n])
+    point = sign * float(other.predict([n_other])[0] - better.predict([n])[0])
+    draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n_other])
     if draws_better is None or draws_other is None:
         return point, None
     count = min(len(draws_better), len(draws_other))
@@ -184,14 +187,8 @@ def _equal_flops(effect: SettingEffect, best_value, best: GroupFit, value, other
     n_other = budget / per_param[value]
     if not other.x_range[0] <= n_other <= other.x_range[1]:
         return []
-    sign = 1.0 if lower_is_better(effect.metric) else -1.0
-    diff = sign * float(other.predict([n_other])[0] - best.predict([n_best])[0])
-    draws_b, draws_o = best.bootstrap_predict([n_best]), other.bootstrap_predict([n_other])
-    interval = ""
-    if draws_b is not None and draws_o is not None:
-        count = min(len(draws_b), len(draws_o))
-        low, high = np.nanpercentile(sign * (draws_o[:count, 0] - draws_b[:count, 0]), [2.5, 97.5])
-        interval = f" (95% CI of the fitted curves {low:+.3g} to {high:+.3g})"
+    diff, ci = _difference(best, other, n_best, n_other)
+    interval = f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g})" if ci is not None else ""
     return [
         f"At equal training FLOPs ({budget:.3g} per run: "
         f"{format_count(n_best)} parameters at {effect.setting} = {best_value}, {format_count(n_other)} at {value}), "
