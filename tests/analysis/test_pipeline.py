@@ -43,3 +43,12 @@ def test_a_users_own_table_without_status_is_analysed():
     frame = truth_frame(seeds=(0,))[["n_params", "train_size", "val_loss", "train_flops"]]
     analysis = analyze(frame, n_bootstrap=0)
     assert analysis.joint is not None and len(analysis.groups.fits) == 4
+
+
+def test_without_a_joint_law_the_analysis_says_why():
+    frame = truth_frame(seeds=(0,))
+    one_data_size = frame[frame["train_size"] == frame["train_size"].max()]
+    analysis = analyze(one_data_size, n_bootstrap=0)
+    assert analysis.joint is None and analysis.joint_note.startswith("the joint law of n_params and train_size needs")
+    assert analyze(frame, n_bootstrap=0).joint_note == ""
+    assert analyze(frame, group_by="width", n_bootstrap=0).joint_note == "width is not a data size"

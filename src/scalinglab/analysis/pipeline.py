@@ -43,6 +43,7 @@ class Analysis:
     reference: dict  # swept setting -> the value the main laws use
     groups: FitOutcome
     joint: JointLaw | None
+    joint_note: str  # why there is no joint law (empty when there is one)
     isoflop: IsoFlopOnSweep | None
     isoflop_note: str
     backtest: pd.DataFrame
@@ -114,18 +115,21 @@ def analyze(
     warnings = list(groups.warnings)
     joint = iso = None
     iso_note = f"group_by = {group_by} is not a data size"
+    joint_note = f"{group_by} is not a data size"
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
         means = configuration_means(runs, metric, [x, group_by])
         data_available = data_available or float(means[group_by].max())
+        refused = len(warnings)
         joint = fit_joint(means, metric, x=x, data=group_by, data_available=data_available, warnings=warnings, **options)
+        joint_note = "" if joint is not None else warnings[refused]  # fit_joint says why it fitted none
         iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
         warnings += isoflop_sentences(iso, iso_note)[1]
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
     warnings += _backtest_warnings(backtest, group_by)
-    return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, iso, iso_note, backtest,
-                    effects, data_available, warnings, law_warnings(groups, joint, effects))
+    return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
+                    backtest, effects, data_available, warnings, law_warnings(groups, joint, effects))
 
 
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:

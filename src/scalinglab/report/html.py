@@ -169,8 +169,7 @@ def _joint_section(analysis: Analysis) -> Section:
     section = Section("How should size and data grow together?")
     joint = analysis.joint
     if joint is None:
-        section.sentences.append("No joint law of size and data: " + next(
-            (w for w in analysis.warnings if w.startswith("the joint law")), f"{analysis.group_by} is not a data size") + ".")
+        section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
         section.sentences += joint_law_sentences(joint)
         data = figures.metric_vs_params_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by,
