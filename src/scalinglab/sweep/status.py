@@ -1,0 +1,54 @@
+"""How far a sweep has got, read from its store alone (what `scalinglab status` prints)."""
+
+from __future__ import annotations
+
+import statistics
+
+
+def sweep_status(store) -> dict:
+    """What `status` prints, as data: counts, running, remaining, eta_seconds, failures."""
+    runs = store.runs()
+    config = store.config()
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    claims = store.claims()
+    total = _planned_total(config, len(runs))
+    remaining = max(0, total - counts.get("ok", 0) - counts.get("failed", 0) - counts.get("diverged", 0))
+    return {
+        "total": total,
+        "counts": counts,
+        "running": [claim.run_key for claim in claims],
+        "remaining": remaining,
+        "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
+        "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
+    }
+
+
+def _planned_total(config: dict | None, n_stored: int) -> int:
+    """Runs the stored configuration plans; the runs stored when there is none or it no longer validates."""
+    from pydantic import ValidationError
+
+    from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
+    from scalinglab.sweep.plan import planned_total
+
+    if not config:
+        return n_stored
+    try:
+        return planned_total(SweepConfig.model_validate(config))
+    except (ValidationError, UserError):  # written by an older, laxer scalinglab
+        return n_stored
+
+
+def _eta_seconds(store, remaining: int, *, concurrency: int) -> float | None:
+    """Remaining runs x the median wall time of a run so far (claim to result) / runs in parallel."""
+    if remaining == 0:
+        return 0.0
+    claimed_at = {}
+    for run_key, _, when in store.attempts():
+        claimed_at[run_key] = when  # the last attempt is the one that produced the row
+    durations = [run.finished_at - claimed_at[run.run_key] for run in store.runs() if run.run_key in claimed_at]
+    if not durations:
+        return None
+    return remaining * statistics.median(durations) / concurrency
