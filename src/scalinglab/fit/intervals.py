@@ -131,6 +131,13 @@ class Calibration:
         return conformal_rate(self.held_out["score"].to_numpy(), level)
 
 
+def rows_below_cut(log_x: np.ndarray, factor: float) -> np.ndarray:
+    """The rows whose size (first x column, in logs) is at most max / factor: a backtest's or a
+    holdout's training rows."""
+    size = log_x[:, 0]
+    return size <= size.max() - np.log(factor) + 1e-12
+
+
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
     """Training rows of each backtest: the rows whose size (first x column) is at most max / r.
 
@@ -147,7 +154,7 @@ def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
     size = log_x[:, 0]
     masks, used = [], []
     for factor in factors:
-        train = size <= size.max() - np.log(factor) + 1e-12
+        train = rows_below_cut(log_x, factor)
         if not train.all() and len(np.unique(size[train])) >= form.n_params + 1:
             masks.append(train)
             used.append(factor)

@@ -27,6 +27,7 @@ import numpy as np
 
 from scalinglab.fit.fitter import Problem, fit_multistart
 from scalinglab.fit.forms import AUTO_CANDIDATES, get_form
+from scalinglab.fit.intervals import rows_below_cut
 
 logger = logging.getLogger("scalinglab.fit.select")
 
@@ -58,10 +59,9 @@ def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
 
     Cuts that would leave nothing to test are skipped; the list may be empty.
     """
-    size = log_x[:, 0]
     masks = []
     for factor in factors:
-        train = size <= size.max() - np.log(factor) + 1e-12
+        train = rows_below_cut(log_x, factor)
         if train.any() and not train.all():
             masks.append(train)
     return masks
