@@ -41,19 +41,33 @@ _METRICS = [
     Metric("val_accuracy_fold_std", "val accuracy std over folds", "Spread (std) of validation accuracy over cross-validation folds."),
     Metric("val_f1_macro_fold_std", "val macro-F1 std over folds", "Spread (std) of validation macro-F1 over cross-validation folds."),
     Metric("generalization_gap", "val - train loss (nats)", "Validation loss minus training loss: overfitting."),
+    Metric(
+        "baseline_val_loss", "trivial val loss (nats)",
+        "Validation loss of predicting the training label frequencies (LM: a unigram byte model), add-one smoothed.",
+    ),
+    Metric("baseline_val_accuracy", "trivial val accuracy", "Validation accuracy of always predicting the most frequent training class.", False),
+    Metric("baseline_val_f1_macro", "trivial val macro-F1", "Validation macro-F1 of always predicting the most frequent training class.", False),
+    Metric("baseline_val_bits_per_byte", "trivial val bits/byte", "Language model: validation bits per byte of a unigram byte model.",),
     # Training cost
     Metric(
         "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
         cost=True, grows_with_data=True,
     ),
     Metric(
-        "train_seconds", "training time (s)", "Wall-clock seconds of the training loop, per-epoch evaluation included.",
+        "train_seconds", "training time (s)",
+        "The run's own training time, per-epoch evaluation included: the loop's wall-clock seconds when trained alone; "
+        "trained in a batch, its steps times its model's step time alone plus its evaluations alone (probed once per "
+        "architecture).",
         cost=True, grows_with_data=True, fixed_overhead=True,
+    ),
+    Metric(
+        "batch_wall_seconds", "batch wall time (s)",
+        "Wall-clock seconds of the training pass this run shared with batch_runs runs (its own train_seconds when alone).",
     ),
     Metric(
         "batch_runs",
         "runs trained together",
-        "How many runs shared this run's vectorised training pass (1: trained alone); train_seconds is the pass's wall time over this.",
+        "How many runs shared this run's vectorised training pass (1: trained alone).",
     ),
     Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
     Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
@@ -72,7 +86,8 @@ _METRICS = [
     Metric(
         "peak_memory_bytes",
         "peak tensor memory (bytes)",
-        "Most bytes of live tensors during the first training step: weights, gradients, optimizer state, activations.",
+        "Most bytes of live tensors during the model's first training step alone: weights, gradients, optimizer state, "
+        "activations.",
         cost=True,
     ),
     # Inference cost and storage

@@ -1,14 +1,17 @@
 """Classification scores of several runs at once are those of each run alone (issue 13: a batched
-group scores its runs' validation splits from one stacked forward)."""
+group scores its runs' validation splits from one stacked forward); each task's trivial baseline
+(issue 18)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 
-from scalinglab.train.tasks import ClassificationTask, macro_f1
+from scalinglab.data.base import Dataset
+from scalinglab.train.tasks import ClassificationTask, LanguageModelTask, macro_f1
 
 
 def test_macro_f1_of_each_row_is_sklearns_macro_f1():
@@ -32,3 +35,28 @@ def test_scores_of_runs_are_each_runs_own_scores():
         assert score["loss"] == pytest.approx(F.cross_entropy(logits[row], labels[row]).item(), rel=1e-6)
         assert score["accuracy"] == pytest.approx((logits[row].argmax(1) == labels[row]).float().mean().item())
         assert score["f1_macro"] == pytest.approx(f1_score(labels[row], logits[row].argmax(1), average="macro"), abs=1e-12)
+
+
+def test_the_classification_baseline_predicts_training_frequencies():
+    """Item 5 of issue 18: the trivial model's loss is the cross-entropy of the (add-one smoothed)
+    training class frequencies, its accuracy that of always answering the majority class."""
+    y_train = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    y_val = np.array([0, 1, 2, 2])
+    data = Dataset("toy", "classification", np.zeros((10, 2), np.float32), y_train, np.zeros((4, 2), np.float32), y_val, 4)
+    scores = ClassificationTask(data).baseline_scores()
+    p = np.array([7, 4, 2, 1]) / 14  # counts + 1 over 10 + 4 (class 3 never seen: still finite)
+    assert scores["loss"] == pytest.approx(-np.mean(np.log(p[y_val])), rel=1e-6)
+    assert scores["accuracy"] == pytest.approx(0.25)  # only the one validation 0 is right
+    assert scores["f1_macro"] == pytest.approx(f1_score(y_val, np.zeros(4), average="macro"))
+
+
+def test_the_language_model_baseline_is_a_unigram_byte_model():
+    train = np.frombuffer(b"abababababaaaa" * 20, dtype=np.uint8)
+    val = np.frombuffer(b"aabbaabbaabbaabbc", dtype=np.uint8)
+    data = Dataset("text", "lm", train, train, val, val, 256)
+    scores = LanguageModelTask(data, context=4).baseline_scores()
+    counts = np.bincount(train, minlength=256) + 1.0
+    log_p = np.log(counts / counts.sum())
+    targets = val[1 : 1 + 4 * 4]  # the next bytes of four non-overlapping windows of 4
+    assert scores["loss"] == pytest.approx(-log_p[targets].mean(), rel=1e-6)
+    assert scores["bits_per_byte"] == pytest.approx(scores["loss"] / np.log(2))

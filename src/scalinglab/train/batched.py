@@ -24,8 +24,11 @@ What each run keeps as its own, exactly as `train_one` would do it:
 - every final measurement: after training, each run's weights are copied back into its own
   plain module and measured by the same code as a single run (`measured_metrics`).
 
-`train_seconds` of each run is the group's wall time divided by the runs in the group (column
-`batch_runs`), and so are its step seconds and peak memory.
+Costs are each run's own, never a share of the group's: `train_seconds` is the run's steps times
+its model's step time alone plus its evaluations alone, and `peak_memory_bytes` its own first
+step's, from a probe of its architecture (train.probe: once per architecture and process, before
+the group's clock starts). The group's wall time is kept apart, as `batch_wall_seconds` (shared
+by the `batch_runs` runs of the pass), so what batching saves stays visible.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ from scalinglab.train.loop import (
     prepare_run,
     train_one,
 )
-from scalinglab.train.measure import step_peak_memory
 from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.probe import StepCosts, step_costs
 from scalinglab.train.tasks import ClassificationTask
 
 log = logging.getLogger("scalinglab.train.batched")
@@ -175,6 +178,7 @@ class _RunState:
     steps_per_epoch: int
     shuffle: torch.Generator
     schedule: _RunSchedule
+    costs: StepCosts  # the run's model alone: what its own time and memory are computed from
     trace: Trace = field(default_factory=Trace)
     curves: list[dict[str, float]] = field(default_factory=list)
     error: Exception | None = None  # Diverged or OverTimeLimit once the run has stopped
@@ -310,11 +314,6 @@ class _StackedTraining:
                     stacked = self._layout(name, self.params[name][row])
                     param.copy_(stacked[tuple(slice(0, n) for n in param.shape)])
 
-    def resident_tensors(self) -> list[torch.Tensor]:
-        """Weights, alive through all of training (gradients and optimizer state are the first step's)."""
-        return [*self.params.values(), *self.buffers.values()]
-
-
 class _RunSchedule:
     """One run's learning rate and weight decay per step, and how many steps it has taken."""
 
@@ -415,45 +414,38 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
     for run in runs:
         steps_per_epoch = run.task.steps_per_epoch(settings.batch_size)
         schedule = _RunSchedule(run.spec.training, total_steps=settings.epochs * steps_per_epoch)
-        states.append(_RunState(run, steps_per_epoch, torch.Generator().manual_seed(run.spec.seed), schedule))
+        costs = step_costs(run.model, run.task, run.spec)  # before the clock: probed once per architecture
+        states.append(_RunState(run, steps_per_epoch, torch.Generator().manual_seed(run.spec.seed), schedule, costs))
     # Decreasing steps per epoch: the runs that take a step are always a prefix. Then equal
     # schedules side by side: runs that step alike share one optimizer call (_StackedOptimizer).
     states.sort(key=lambda state: (-state.steps_per_epoch, _schedule_key(state.run.spec.training)))
     stacked = _StackedTraining(states)
-    n_runs, batch = len(runs), settings.batch_size
+    batch = settings.batch_size
     synchronize(stacked.device)
     started = time.perf_counter()
-    group_peak = math.nan
     for epoch in range(1, settings.epochs + 1):
-        epoch_started = time.perf_counter()
         x_all, y_all, w_all = stacked.epoch_data()
         losses, norms = [], []
         for step in range(stacked.max_steps):
             rows = slice(step * batch, (step + 1) * batch)
-            one_step = lambda: stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
-            if math.isnan(group_peak):
-                group_peak, (loss, norm) = step_peak_memory(stacked.resident_tensors(), one_step, stacked.device)
-            else:
-                loss, norm = one_step()
+            loss, norm = stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
             losses.append(loss)
             norms.append(norm)
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
         alive = stacked.alive.cpu()
-        step_seconds = (time.perf_counter() - epoch_started) / n_runs
         val_scores = stacked.validation_scores()
         if val_scores is None:
             stacked.copy_into_models()  # each run is scored from its own module
         for row, state in enumerate(states):
             if state.error is None:
                 _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
-                             bool(alive[row]), step_seconds, (time.perf_counter() - started) / n_runs,
-                             None if val_scores is None else val_scores[row])
+                             bool(alive[row]), None if val_scores is None else val_scores[row])
         if all(state.error is not None for state in states):
             break
     synchronize(stacked.device)
-    train_seconds = (time.perf_counter() - started) / n_runs
+    wall_seconds = time.perf_counter() - started
     stacked.copy_into_models()  # each run's final weights, for its measurements and checkpoint
-    return [_result(state, train_seconds, group_peak / n_runs, n_runs) for state in states]
+    return [_result(state, wall_seconds, len(runs)) for state in states]
 
 
 def _schedule_key(settings: TrainingSpec) -> tuple:
@@ -461,11 +453,12 @@ def _schedule_key(settings: TrainingSpec) -> tuple:
 
 
 def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
-                 step_seconds: float, seconds: float, val_scores: dict[str, float] | None) -> None:
+                 val_scores: dict[str, float] | None) -> None:
     """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
-    run's module), or stop it: diverged or over its time."""
+    run's module), or stop it: diverged or over its time. Its seconds are its own (StepCosts)."""
     spec, task, model = state.run.spec, state.run.task, state.run.model
-    state.trace.step_seconds += step_seconds
+    steps_done = epoch * state.steps_per_epoch
+    state.trace.step_seconds = steps_done * state.costs.step_seconds
     if not alive or not torch.isfinite(losses).all():
         state.error = Diverged(f"non-finite training loss at epoch {epoch}")
         return
@@ -474,8 +467,8 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
     if val_scores is None:
         with autocast(spec.training.precision, spec.limits.device):
             val_scores = task.evaluate(model, split="val")
-    steps_done = epoch * state.steps_per_epoch
     lr = spec.training.lr * state.schedule.multiplier(steps_done)
+    seconds = state.costs.own_seconds(steps_done, epoch)
     state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
     try:
         check_time_limit(spec, seconds, epoch)
@@ -483,16 +476,20 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
         state.error = error
 
 
-def _result(state: _RunState, train_seconds: float, peak_bytes: float, n_runs: int) -> RunResult:
+def _result(state: _RunState, wall_seconds: float, n_runs: int) -> RunResult:
     spec = state.run.spec
     if isinstance(state.error, Diverged):
         return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
     if state.error is not None:
         return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(state.error))
     try:
-        state.trace.peak_memory_bytes = peak_bytes
-        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=train_seconds, batch_runs=n_runs)
+        state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
+        own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
+        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
+                                   batch_wall_seconds=wall_seconds, batch_runs=n_runs)
         save_run_checkpoint(state.run.model, spec)
     except Exception as error:
+        if debug_enabled():
+            raise
         return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(error))
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=state.curves)

@@ -29,8 +29,9 @@ from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
-from scalinglab.train.measure import matmul_peak_flops_per_second, measure_module, step_peak_memory
+from scalinglab.train.measure import matmul_peak_flops_per_second, step_peak_memory, validation_scores
 from scalinglab.train.optim import lr_multiplier, make_optimizer, optimizer_step
+from scalinglab.train.probe import shared_inference_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
 from scalinglab.train.warmup import warm_up
@@ -46,7 +47,8 @@ class OverTimeLimit(Exception):
 
 @dataclass
 class Trace:
-    """What the training loop observed step by step (seconds are this run's share when batched)."""
+    """What the training loop observed step by step (under batched training, the run's own step
+    time and memory from its architecture's probe, see train.probe)."""
 
     step_losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
@@ -113,22 +115,25 @@ def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, f
     started = time.perf_counter()
     trace = train_module(run.model, run.task, spec, curves, started)
     synchronize(spec.limits.device)
-    metrics = measured_metrics(run, trace, curves, train_seconds=time.perf_counter() - started, batch_runs=1)
+    seconds = time.perf_counter() - started
+    metrics = measured_metrics(run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1)
     if save:
         save_run_checkpoint(run.model, spec)
     return metrics
 
 
 def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]], *, train_seconds: float,
-                     batch_runs: int) -> dict[str, float]:
-    """Every metric of a trained run: quality, training cost, stability, inference costs (measure_module)."""
+                     batch_wall_seconds: float, batch_runs: int) -> dict[str, float]:
+    """Every metric of a trained run: quality and its trivial baseline, training cost (`train_seconds`
+    the run's own; `batch_wall_seconds` the wall time of the pass it shared with `batch_runs` runs),
+    stability, and the inference costs of its architecture (shared by its runs, see train.probe)."""
     spec, task, model, family = run.spec, run.task, run.model, run.family
     device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
     train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
     with autocast(precision, device):
         train_scores = task.evaluate(model, split="train")
-    measured = measure_module(model, task, device=device, latency_repeats=spec.limits.latency_repeats, precision=precision)
+    measured = {**validation_scores(model, task, device=device, precision=precision), **shared_inference_costs(model, task, spec)}
     achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
@@ -139,12 +144,14 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
         "generalization_gap": measured["val_loss"] - train_scores["loss"],
         "train_flops": train_flops,
         "train_seconds": train_seconds,
+        "batch_wall_seconds": batch_wall_seconds,
         "batch_runs": float(batch_runs),
         f"train_{task.sample_unit}_per_second": samples_seen / trace.step_seconds,
         "achieved_flops_per_second": achieved,
         "peak_flops_fraction": achieved / matmul_peak_flops_per_second(precision, device=device),
         "peak_memory_bytes": trace.peak_memory_bytes,
         **_stability(trace, curves, spec.training),
+        **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
     }
 
 

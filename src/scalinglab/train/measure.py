@@ -29,37 +29,50 @@ MIN_TIMED_SECONDS = 0.05  # a matmul this long is timed accurately; no need to g
 def measure_module(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
                    precision: str = "fp32") -> dict[str, float]:
     """Quality and cost of `module` (already on `device`) on `task` (a train.tasks.Task whose
-    tensors are on `device`), in eval mode under the precision's autocast.
+    tensors are on `device`), in eval mode under the precision's autocast: `validation_scores`
+    and `inference_costs`. Raises whatever the module raises on the task's inputs."""
+    return {**validation_scores(module, task, device=device, precision=precision),
+            **inference_costs(module, task, device=device, latency_repeats=latency_repeats, precision=precision)}
 
-    Returns `val_<score>` for every score the task gives (loss, accuracy, bits per byte, ...),
-    `latency_ms_p50`/`_p95` (batch 1), `inference_<unit>_per_second` (one large batch),
-    `inference_peak_memory_bytes` (weights plus the largest live tensors of a large-batch forward;
-    on CUDA the allocator's peak) and `bytes_fp32`/`bytes_bf16`/`bytes_int8` on disk.
-    Raises whatever the module raises on the task's inputs.
-    """
+
+def validation_scores(module: nn.Module, task, *, device: str = "cpu", precision: str = "fp32") -> dict[str, float]:
+    """`val_<score>` for every score the task gives (loss, accuracy, bits per byte, ...)."""
+    with autocast(precision, device):
+        return {f"val_{name}": value for name, value in task.evaluate(module, split="val").items()}
+
+
+def inference_costs(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
+                    precision: str = "fp32") -> dict[str, float]:
+    """What `module` costs to deploy, which depends on its architecture and not its weights:
+    `speed` (latency, throughput), `inference_peak_memory_bytes` (weights plus the largest live
+    tensors of a large-batch forward; on CUDA the allocator's peak) and `bytes_fp32`/`bytes_bf16`/
+    `bytes_int8` on disk."""
     big_batch, _ = task.inference_batch()
     with autocast(precision, device):
         peak = {"inference_peak_memory_bytes": inference_peak_bytes(module, big_batch, device=device)}
-    return {**measure_quality_and_speed(module, task, device=device, latency_repeats=latency_repeats,
-                                        precision=precision), **peak, **storage_bytes(module)}
+    return {**speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision), **peak,
+            **storage_bytes(module)}
 
 
 def measure_quality_and_speed(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
                               precision: str = "fp32") -> dict[str, float]:
     """The part of `measure_module` that holds for any module, also one whose weights are not plain
-    fp32 tensors (quantized, packed): `val_<score>`, `latency_ms_p50`/`_p95` and
-    `inference_<unit>_per_second`. Compression measures its models with this and adds the bytes
-    and memory of their deployed format."""
+    fp32 tensors (quantized, packed): `validation_scores` and `speed`. Compression measures its
+    models with this and adds the bytes and memory of their deployed format."""
+    return {**validation_scores(module, task, device=device, precision=precision),
+            **speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision)}
+
+
+def speed(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32") -> dict[str, float]:
+    """`latency_ms_p50`/`_p95` (batch 1) and `inference_<unit>_per_second` (one large batch)."""
     big_batch, samples_in_big_batch = task.inference_batch()
     with autocast(precision, device):
-        val_scores = task.evaluate(module, split="val")
-        speed = {
+        return {
             **latency_ms(module, task.single_input(), repeats=latency_repeats, device=device),
             f"inference_{task.sample_unit}_per_second": throughput_per_second(
                 module, big_batch, samples_per_batch=samples_in_big_batch, device=device
             ),
         }
-    return {**{f"val_{name}": value for name, value in val_scores.items()}, **speed}
 
 
 @torch.no_grad()

@@ -60,6 +60,11 @@ class Task(ABC):
         """Scores of `model` in eval mode on the "train" or "val" data (loss in nats per sample)."""
 
     @abstractmethod
+    @abstractmethod
+    def baseline_scores(self) -> dict[str, float]:
+        """The validation scores (`evaluate`'s names) of the trivial model that knows only the
+        training data's label (or byte) frequencies: how far above trivial a trained model is."""
+
     def single_input(self) -> torch.Tensor:
         """One input at batch size 1, for latency."""
 
@@ -104,6 +109,13 @@ class ClassificationTask(Task):
         model.eval()
         x, y = self.examples(split)
         return self.scores_of_runs(model(x)[None], y[None])[0]
+
+    def baseline_scores(self):
+        # Add-one (Laplace) smoothing: a class absent from the training subset costs a finite loss.
+        log_frequencies = _smoothed_log_frequencies(self._y["train"], self.shape.n_outputs)
+        _, labels = self.examples("val")
+        logits = log_frequencies.float().expand(len(labels), -1)  # argmax: the majority class, for every example
+        return self.scores_of_runs(logits[None], labels[None])[0]
 
     def examples(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """The (inputs, labels) of the "train" or "val" split, whole."""
@@ -172,6 +184,13 @@ class LanguageModelTask(Task):
         nats_per_byte = total_nats / targets.numel()
         return {"loss": nats_per_byte, "bits_per_byte": nats_per_byte / math.log(2)}
 
+    def baseline_scores(self):
+        # A unigram byte model of the training text, add-one smoothed, scored on `evaluate`'s targets.
+        log_frequencies = _smoothed_log_frequencies(self._train, self.shape.n_outputs)
+        _, targets = self._windows(self._val)
+        nats_per_byte = -float(log_frequencies[targets.flatten()].mean())
+        return {"loss": nats_per_byte, "bits_per_byte": nats_per_byte / math.log(2)}
+
     def _windows(self, stream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Non-overlapping (input, next-byte target) windows covering `stream`."""
         n_windows = (len(stream) - 1) // self.context
@@ -185,6 +204,12 @@ class LanguageModelTask(Task):
         inputs, _ = self._windows(self._val)
         rows = torch.arange(INFERENCE_WINDOWS) % len(inputs)
         return inputs[rows], INFERENCE_WINDOWS * self.context
+
+
+def _smoothed_log_frequencies(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """log((count + 1) / (total + n_classes)) of each class in `labels`, in float64."""
+    counts = torch.bincount(labels.flatten(), minlength=n_classes).double() + 1
+    return (counts / counts.sum()).log()
 
 
 def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) -> torch.Tensor:
