@@ -196,3 +196,40 @@ def test_tally_counts_each_decision_once(rows):
     assert tally.startswith("Of 4 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 1 (")
     assert "too few seeds to judge at 1 (one seed" in tally and "the two are equal for any purpose at 1" in tally
     assert "more seeds are needed" not in tally
+
+
+def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_seed(tmp_path):
+    from compress_helpers import TINY_COMPRESS_SWEEP
+    from scalinglab.compress import compress_store
+    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.config import load_config
+    from scalinglab.store import open_store
+    from scalinglab.sweep import run_sweep
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=tmp_path / "out").replace("seeds = [0]", "seeds = [0, 1]"))
+    config = load_config(sweep)
+    store = open_store(config.output)
+    try:
+        run_sweep(config, store)
+    finally:
+        store.close()
+    compress_store(config.output, methods=["none", "prune"], overrides=["prune.finetune_epochs=0", "prune.sparsity=[0.9]"])
+    frame = stored_compressions_frame(config.output)
+    found = verdicts(frame)
+    assert len(found) == 2 and all(v.compressed is not None for v in found)  # 0.9-pruned models fit each budget
+    for verdict in found:
+        text = verdict.sentence()
+        assert "nan" not in text and "inf" not in text
+        assert verdict.trained["val_loss_low"] > 0
+        if verdict.compressed is None:
+            continue
+        assert verdict.compressed["val_loss_low"] > 0
+        by_seed = {kind: frame[(frame["method"] == row["method"]) & (frame["variant"] == row["variant"])
+                               & (frame["parent_n_params"] == row["parent_n_params"])].set_index("seed")["val_loss"]
+                   for kind, row in (("compressed", verdict.compressed), ("trained", verdict.trained))}
+        differences = (by_seed["compressed"] - by_seed["trained"]).to_numpy()
+        assert len(differences) == verdict.difference.n_seeds == 2
+        assert verdict.difference.mean == pytest.approx(differences.mean())
+        assert (verdict.difference.low, verdict.difference.high) == pytest.approx(mean_interval(differences))
+    assert verdict_tally(found).startswith("Of 2 budgets of bytes on disk")

@@ -122,7 +122,7 @@ def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, floa
     values = np.asarray(values, float)
     if len(values) < 2:
         return math.nan, math.nan
-    half = _t_factor(len(values), level) * values.std(ddof=1) / math.sqrt(len(values))
+    half = t_factor(len(values), level) * values.std(ddof=1) / math.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
 
 
@@ -134,7 +134,7 @@ def positive_mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[fl
     return (low, high) if math.isnan(low) else (math.exp(low), math.exp(high))
 
 
-def _t_factor(n: int | np.ndarray, level: float = LEVEL):
+def t_factor(n: int | np.ndarray, level: float = LEVEL):
     """Half-width of a `level` t-interval in standard errors, for n values (12.7 for two at 95%)."""
     return stats.t.ppf(0.5 + level / 2, np.asarray(n) - 1)
 
@@ -144,7 +144,7 @@ def seeds_to_decide(mean_difference: float, sd: float, level: float = LEVEL) -> 
     narrower than |mean_difference|, were the mean and the spread `sd` of the paired differences
     to stay as measured; None when not even MOST_SEEDS would."""
     n = np.arange(2, MOST_SEEDS + 1)
-    enough = _t_factor(n, level) * sd / np.sqrt(n) < abs(mean_difference)
+    enough = t_factor(n, level) * sd / np.sqrt(n) < abs(mean_difference)
     return int(n[enough][0]) if enough.any() else None
 
 
@@ -294,7 +294,7 @@ def verdict_tally(found: list[Verdict]) -> str | None:
     projected = [n for n in (v.difference.seeds_needed() for v in undecided if v.difference) if n is not None]
     if projected:
         parts.append(f"more seeds are needed at {len(projected)} (about {max(projected)} would decide "
-                     f"{'it' if len(projected) == 1 else f'all {len(projected)}'}, were the means and spreads of the "
+                     f"{'it' if len(projected) == 1 else 'all of them'}, were the means and spreads of the "
                      "differences to stay as measured)")
     unjudged = len(undecided) - len(projected)
     if unjudged:

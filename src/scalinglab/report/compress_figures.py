@@ -20,6 +20,7 @@ from scalinglab.compress.verdict import (
     seed_summary,
     sensitivity,
     size_sensitivity_sentence,
+    t_factor,
     verdict_tally,
     verdicts,
 )
@@ -185,9 +186,9 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         "function as the trained models themselves. Intervals of losses and costs are 95% t-intervals of the mean "
         "log over seeds (never below zero). Each verdict compares the compressed model with the trained one seed by "
         "seed (a seed fixes both models' initialisation and data order, so the differences cancel its noise); with "
-        "two seeds a 95% t-interval is 12.7 standard errors wide on each side, so many budgets stay undecided and "
-        "the sentence says about how many seeds would decide them. The best of many compressed variants is picked "
-        "by its mean, which flatters it when seeds are few.")
+        f"two seeds a 95% t-interval reaches {t_factor(2):.3g} standard errors either side of the mean, so many "
+        "budgets stay undecided and the sentence says about how many seeds would decide them. The best of many "
+        "compressed variants is picked by its mean, which flatters it when seeds are few.")
     for cost in DEPLOYED_COSTS:
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
