@@ -233,3 +233,13 @@ def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_se
         assert verdict.difference.mean == pytest.approx(differences.mean())
         assert (verdict.difference.low, verdict.difference.high) == pytest.approx(mean_interval(differences))
     assert verdict_tally(found).startswith("Of 2 budgets of bytes on disk")
+
+
+def test_the_report_section_says_how_verdicts_decide_and_shows_no_impossible_number():
+    from scalinglab.report.compress_figures import compress_section
+
+    section = compress_section(_pair([1.0, 1.3], [0.95, 1.31]))  # two seeds: undecided
+    text = " ".join(section.sentences)
+    assert "seed by seed" in section.sentences[0] and "12.7 standard errors" in section.sentences[0]
+    assert "nan" not in text and "inf" not in text and "CI -" not in text
+    assert "seeds would decide it" in text
