@@ -82,8 +82,12 @@ def _variant(method: str, settings: dict) -> str:
 # What one configuration is: the columns seed_summary groups by (its rows differ only by seed).
 CONFIGURATION = ["method", "variant", "parent_n_params", "student", "train_size"]
 LEVEL = 0.95
-# Where projecting the seeds a verdict needs stops: beyond it the two are equal for any purpose.
+# Where projecting the seeds a verdict needs stops: a difference this many seeds cannot resolve
+# is called a tie.
 MOST_SEEDS = 100
+# What to advise when one seed leaves the spread unmeasured: with two, a 95% t-interval reaches
+# 12.7 standard errors either side; with three, 4.3.
+SEEDS_TO_START_WITH = 3
 
 
 def seed_summary(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -179,7 +183,8 @@ class PairedDifference:
         return None if self.n_seeds < 2 else seeds_to_decide(self.mean, self.sd)
 
     def words(self) -> str:
-        """E.g. 'seed by seed it is 0.21 lower (95% CI 0.19 to 0.23 over 3 seeds)'."""
+        """E.g. 'seed by seed it is 0.21 lower on average (95% CI of the difference -0.23 to -0.19
+        over 3 seeds)'."""
         # Equal values differ by rounding error (1e-17), which is no difference to report.
         shift = "the same" if abs(self.mean) < 1e-12 else f"{abs(self.mean):.3g} {'lower' if self.mean < 0 else 'higher'}"
         if self.n_seeds < 2:
@@ -221,7 +226,8 @@ def _judgement(difference: PairedDifference | None, decision: str, advice: dict[
         return (f"{difference.words()}: the two are equal within {within:.3g}; no number of seeds under "
                 f"{MOST_SEEDS} would separate them")
     if difference.n_seeds < 2:
-        return f"{difference.words()}, with no spread to judge it by: 3 or more seeds would tell whether it is more than seed noise"
+        return (f"{difference.words()}, with no spread to judge it by: {SEEDS_TO_START_WITH} or more seeds would tell "
+                "whether it is more than seed noise")
     return (f"{difference.words()}: not decided; about {difference.seeds_needed()} seeds would decide it, "
             f"were the mean and spread of the differences to stay as measured")
 
@@ -238,7 +244,7 @@ class Verdict:
     compressed: pd.Series | None
     metric: str
     difference: PairedDifference | None
-    decision: str  # "compress", "train small", "tie" (equal for any seed count) or "undecided"
+    decision: str  # "compress", "train small", "tie" (MOST_SEEDS would not separate them) or "undecided"
 
     def sentence(self) -> str:
         metric_name = short_label(self.metric)
@@ -284,7 +290,8 @@ def _best(rows: pd.DataFrame, metric: str, lower_is_better: bool) -> pd.Series |
 
 def verdict_tally(found: list[Verdict]) -> str | None:
     """'Of 7 budgets of bytes on disk (one per trained size), compressing wins at 2, training small
-    at 1; 4 need more seeds (about 5 would decide 3 of them, ...)': each decision counted once."""
+    at 1 (...); more seeds are needed at 3 (about 5 would decide all of them, ...); the two are
+    equal at 1 (...)': each outcome counted once, not a sentence per budget."""
     if not found:
         return None
     count = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
@@ -298,9 +305,10 @@ def verdict_tally(found: list[Verdict]) -> str | None:
                      "differences to stay as measured)")
     unjudged = len(undecided) - len(projected)
     if unjudged:
-        parts.append(f"too few seeds to judge at {unjudged} (one seed in common, or none: rerun with 3 or more seeds)")
+        parts.append(f"too few seeds to judge at {unjudged} (one seed in common, or none: rerun with "
+                     f"{SEEDS_TO_START_WITH} or more seeds)")
     if count["tie"]:
-        parts.append(f"the two are equal for any purpose at {count['tie']} (no number of seeds under {MOST_SEEDS} "
+        parts.append(f"the two are equal at {count['tie']} (no number of seeds under {MOST_SEEDS} "
                      "would separate them)")
     return f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), {'; '.join(parts)}."
 
