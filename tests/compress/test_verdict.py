@@ -1,5 +1,5 @@
 """The verdict, figure data and report section, from compression rows (synthetic where the
-arithmetic is checked, a real compressed store for the report in a browser)."""
+arithmetic is checked, a real compressed store end to end and for the report in a browser)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scalinglab.compress.verdict import mean_interval, seed_summary, sensitivity, verdicts
+from scalinglab.compress.verdict import (
+    MOST_SEEDS,
+    column_interval,
+    mean_interval,
+    seed_summary,
+    sensitivity,
+    verdict_tally,
+    verdicts,
+)
 from scalinglab.pareto import pareto_mask
 from scalinglab.report.compress_figures import compress_pareto_data, complexity_data, sensitivity_data
 
@@ -36,25 +44,88 @@ def rows() -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def test_seed_summary_is_the_mean_and_the_student_t_interval(rows):
+def test_seed_summary_is_the_mean_and_the_t_interval_of_the_mean_log(rows):
     summary = seed_summary(rows, ["val_loss"])
     trained = summary[(summary["method"] == "none") & (summary["parent_n_params"] == 1000)].iloc[0]
-    values = np.array([0.49, 0.50, 0.51])
-    half = stats.t.ppf(0.975, 2) * values.std(ddof=1) / np.sqrt(3)
+    logs = np.log([0.49, 0.50, 0.51])
+    half = stats.t.ppf(0.975, 2) * logs.std(ddof=1) / np.sqrt(3)
     assert trained["val_loss"] == pytest.approx(0.5)
-    assert (trained["val_loss_low"], trained["val_loss_high"]) == pytest.approx((0.5 - half, 0.5 + half))
+    assert (trained["val_loss_low"], trained["val_loss_high"]) == pytest.approx(tuple(np.exp([logs.mean() - half, logs.mean() + half])))
     assert trained["n_seeds"] == 3
     assert all(np.isnan(mean_interval(np.array([1.0]))))
 
 
-def test_verdict_at_each_trained_size_compares_the_best_of_each_within_budget(rows):
+def test_intervals_of_positive_quantities_and_fractions_stay_in_their_range():
+    two_seeds = np.array([0.05, 2.37])  # the issue's spread: a plain t-interval of two seeds runs far below zero
+    assert mean_interval(two_seeds)[0] < 0
+    low, high = column_interval("val_loss", two_seeds)
+    assert 0 < low < two_seeds.mean() < high
+    accuracy = np.array([0.97, 0.995])
+    assert mean_interval(accuracy)[1] > 1
+    assert column_interval("val_accuracy", accuracy) == (pytest.approx(mean_interval(accuracy)[0]), 1.0)
+    gap = np.array([-0.01, 0.03])  # may take either sign: the plain t-interval
+    assert column_interval("generalization_gap", gap) == mean_interval(gap)
+
+
+def test_verdict_at_each_trained_size_compares_the_best_of_each_within_budget_seed_by_seed(rows):
     found = verdicts(rows, cost="bytes_deployed")
     assert [v.budget for v in found] == [4000, 40000]
     small = found[0]  # at 4 kB: pruning the 10k model to 0.9 (3.9 kB, loss 0.30) vs training 1k (loss 0.50)
     assert small.compressed["variant"] == "prune sparsity=0.9" and small.decision == "compress"
+    assert small.difference.mean == pytest.approx(-0.2) and small.difference.n_seeds == 3
     assert "At 4 kB" in small.sentence() and "0.3 (95% CI" in small.sentence() and small.sentence().endswith("compress.")
-    large = found[1]  # at 40 kB: the trained 10k model (0.20) beats pruning at 0.5 (0.21): intervals overlap
-    assert large.trained["parent_n_params"] == 10000 and large.decision == "tie"
+    # At 40 kB: pruning the 10k model at 0.5 (0.21) against the trained 10k model (0.20). Their seed
+    # intervals overlap, but every seed's pruned model is 0.01 worse than the same seed's trained one.
+    large = found[1]
+    assert large.trained["parent_n_params"] == 10000 and large.compressed["variant"] == "prune sparsity=0.5"
+    assert large.compressed["val_loss_low"] < large.trained["val_loss_high"]
+    assert large.difference.mean == pytest.approx(0.01) and large.decision == "train small"
+
+
+def _pair(trained_losses, compressed_losses) -> pd.DataFrame:
+    """A trained 1k model (4 kB) and pruning of a 10k one (3.9 kB), seed by seed."""
+    data = []
+    for seed, (trained, compressed) in enumerate(zip(trained_losses, compressed_losses)):
+        data.append(_row("none", "none", 1000, seed, trained, 4000))
+        data.append(_row("none", "none", 10000, seed, compressed - 0.2, 40000))
+        data.append(_row("prune", "prune sparsity=0.9", 10000, seed, compressed, 3900, sparsity=0.9, finetune_epochs=0))
+    return pd.DataFrame(data)
+
+
+def test_pairing_decides_what_seed_noise_hides_from_the_unpaired_intervals():
+    offsets = np.array([0.0, 0.6, 1.2])  # what each seed does to every model: far larger than the gap
+    pairs = _pair(1.0 + offsets, 0.9 + offsets + np.array([0.004, -0.004, 0.0]))
+    verdict = verdicts(pairs)[0]
+    trained, compressed = verdict.trained, verdict.compressed
+    assert compressed["val_loss_high"] > trained["val_loss_low"]  # unpaired: the intervals overlap, a tie
+    assert verdict.decision == "compress" and verdict.difference.high < 0
+    assert "seed by seed it is 0.1 lower on average" in verdict.sentence()
+
+
+def test_an_undecided_verdict_says_how_many_seeds_would_decide_it():
+    differences = np.array([-0.05, 0.01])  # mean -0.02, sd 0.042: two seeds cannot tell
+    verdict = verdicts(_pair([1.0, 1.3], 1.0 + np.array([0.0, 0.3]) + differences))[0]
+    assert verdict.decision == "undecided"
+    sd, mean = differences.std(ddof=1), differences.mean()
+    needed = next(n for n in range(2, MOST_SEEDS + 1) if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) < abs(mean))
+    assert verdict.difference.seeds_needed() == needed
+    assert f"about {needed} seeds would decide it" in verdict.sentence()
+    tally = verdict_tally(verdicts(_pair([1.0, 1.3], 1.0 + np.array([0.0, 0.3]) + differences)))
+    assert f"more seeds are needed at 1 (about {needed} would decide it," in tally
+
+
+def test_a_difference_no_seed_count_could_resolve_is_a_tie_with_its_bound():
+    verdict = verdicts(_pair([1.0, 1.3], [1.05, 1.25]))[0]  # differences +0.05 and -0.05: mean 0
+    assert verdict.decision == "tie" and verdict.difference.seeds_needed() is None
+    within = max(abs(verdict.difference.low), abs(verdict.difference.high))
+    assert f"equal within {within:.3g}; no number of seeds under {MOST_SEEDS}" in verdict.sentence()
+
+
+def test_one_seed_is_never_a_decision_and_says_what_would_decide():
+    verdict = verdicts(_pair([1.0], [0.9]))[0]
+    assert verdict.decision == "undecided" and verdict.difference.seeds_needed() is None
+    sentence = verdict.sentence()
+    assert "one seed, no interval" in sentence and "3 or more seeds" in sentence and "nan" not in sentence
 
 
 def test_pareto_mask_keeps_only_what_no_cheaper_point_beats():
@@ -115,11 +186,60 @@ def test_distillation_is_compared_with_the_same_size_trained_from_labels(rows):
     assert len(sentences) == 1
     assert "the 1k-parameter model reaches val_loss 0.4 (95% CI" in sentences[0]
     assert "against 0.5 (95% CI" in sentences[0] and sentences[0].endswith("distillation helps.")
+    assert "seed by seed it is 0.1 lower on average" in sentences[0]
 
 
-def test_tally_counts_decisions_and_better_means(rows):
-    from scalinglab.compress.verdict import verdict_tally
+def test_tally_counts_each_decision_once(rows):
+    found = verdicts(rows, cost="bytes_deployed")
+    found += verdicts(_pair([1.0, 1.3], [1.05, 1.25]))[:1] + verdicts(_pair([1.0], [0.9]))[:1]
+    tally = verdict_tally(found)
+    assert tally.startswith("Of 4 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 1 (")
+    assert "too few seeds to judge at 1 (one seed" in tally and "the two are equal at 1 (no number of seeds" in tally
+    assert "more seeds are needed" not in tally
 
-    tally = verdict_tally(verdicts(rows, cost="bytes_deployed"))
-    assert tally == ("Of 2 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 0, "
-                     "and 1 are ties within the 95% intervals; on the means alone, a compressed model is better at 1.")
+
+def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_seed(tmp_path):
+    from compress_helpers import TINY_COMPRESS_SWEEP
+    from scalinglab.compress import compress_store
+    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.config import load_config
+    from scalinglab.store import open_store
+    from scalinglab.sweep import run_sweep
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=tmp_path / "out").replace("seeds = [0]", "seeds = [0, 1]"))
+    config = load_config(sweep)
+    store = open_store(config.output)
+    try:
+        run_sweep(config, store)
+    finally:
+        store.close()
+    compress_store(config.output, methods=["none", "prune"], overrides=["prune.finetune_epochs=0", "prune.sparsity=[0.9]"])
+    frame = stored_compressions_frame(config.output)
+    found = verdicts(frame)
+    assert len(found) == 2 and all(v.compressed is not None for v in found)  # 0.9-pruned models fit each budget
+    for verdict in found:
+        text = verdict.sentence()
+        assert "nan" not in text and "inf" not in text
+        assert verdict.trained["val_loss_low"] > 0
+        if verdict.compressed is None:
+            continue
+        assert verdict.compressed["val_loss_low"] > 0
+        by_seed = {kind: frame[(frame["method"] == row["method"]) & (frame["variant"] == row["variant"])
+                               & (frame["parent_n_params"] == row["parent_n_params"])].set_index("seed")["val_loss"]
+                   for kind, row in (("compressed", verdict.compressed), ("trained", verdict.trained))}
+        differences = (by_seed["compressed"] - by_seed["trained"]).to_numpy()
+        assert len(differences) == verdict.difference.n_seeds == 2
+        assert verdict.difference.mean == pytest.approx(differences.mean())
+        assert (verdict.difference.low, verdict.difference.high) == pytest.approx(mean_interval(differences))
+    assert verdict_tally(found).startswith("Of 2 budgets of bytes on disk")
+
+
+def test_the_report_section_says_how_verdicts_decide_and_shows_no_impossible_number():
+    from scalinglab.report.compress_figures import compress_section
+
+    section = compress_section(_pair([1.0, 1.3], [0.95, 1.31]))  # two seeds: undecided
+    text = " ".join(section.sentences)
+    assert "seed by seed" in section.sentences[0] and "12.7 standard errors" in section.sentences[0]
+    assert "nan" not in text and "inf" not in text and "CI -" not in text
+    assert "seeds would decide it" in text

@@ -4,7 +4,14 @@ numbers and sentences. pandas only: no torch.
 The training frontier is the `none` rows: every trained model measured by the same function, in
 the same process, as the compressed ones, so bytes and latencies compare like with like. Each
 configuration (method, settings, parent size, data size) is summarised over seeds by its mean
-and a 95% t-interval (none with one seed).
+and a 95% interval (none with one seed) that stays in the quantity's range: for losses, bytes and
+times a t-interval of the mean log, exponentiated; for accuracy and F1 a t-interval clipped to
+[0, 1].
+
+A verdict compares a compressed model with the trained one it competes against seed by seed: the
+same seed fixes both models' data order and initialisation stream, so the per-seed differences
+cancel what a seed does to both (a paired comparison; Student, "The probable error of a mean",
+Biometrika 6, 1908, who introduced the t distribution for exactly such paired differences).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from scalinglab.metrics import lower_is_better, short_label
+from scalinglab.metrics import QUALITY, lower_is_better, short_label
 from scalinglab.results import results_frame
 
 # Method -> the setting its sensitivity curve runs along.
@@ -72,42 +79,172 @@ def _variant(method: str, settings: dict) -> str:
     return f"{method} {shown}".strip()
 
 
+# What one configuration is: the columns seed_summary groups by (its rows differ only by seed).
+CONFIGURATION = ["method", "variant", "parent_n_params", "student", "train_size"]
+LEVEL = 0.95
+# Where projecting the seeds a verdict needs stops: a difference this many seeds cannot resolve
+# is called a tie.
+MOST_SEEDS = 100
+# What to advise when one seed leaves the spread unmeasured: with two, a 95% t-interval reaches
+# 12.7 standard errors either side; with three, 4.3.
+SEEDS_TO_START_WITH = 3
+
+
 def seed_summary(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per configuration (variant, parent size, student, data size): mean of `columns`, their 95%
-    t-interval over seeds (<col>_low, <col>_high; NaN with one seed) and n_seeds. ok rows only."""
+    interval over seeds (<col>_low, <col>_high; `column_interval`, NaN with one seed) and n_seeds.
+    ok rows only."""
     ok = frame[frame["status"] == "ok"]
-    keys = ["method", "variant", "parent_n_params", "student", "train_size"]
     summaries = []
-    for key, group in ok.groupby(keys, dropna=False, sort=True):
-        summary = dict(zip(keys, key))
+    for key, group in ok.groupby(CONFIGURATION, dropna=False, sort=True):
+        summary = dict(zip(CONFIGURATION, key))
         summary["n_seeds"] = len(group)
         for column in [c for c in (*columns, "n_params") if c in group]:
             values = group[column].to_numpy(float)
-            low, high = mean_interval(values)
+            low, high = column_interval(column, values)
             summary.update({column: float(values.mean()), f"{column}_low": low, f"{column}_high": high})
         summaries.append(summary)
     return pd.DataFrame(summaries)
 
 
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval of the mean of `values` (NaN, NaN for fewer than two)."""
+def column_interval(column: str, values: np.ndarray) -> tuple[float, float]:
+    """The 95% interval of the mean of `values` of `column`, inside the range the column can take:
+    accuracy and F1 (the quality metrics where higher is better) clipped to [0, 1]; a column whose
+    values are all positive (losses, bytes, times, counts) on the log scale; anything else plain."""
+    values = np.asarray(values, float)
+    if column in QUALITY and not lower_is_better(column):
+        low, high = mean_interval(values)
+        return (low, high) if math.isnan(low) else (max(low, 0.0), min(high, 1.0))
+    if len(values) and np.all(values > 0):
+        return positive_mean_interval(values)
+    return mean_interval(values)
+
+
+def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """Student-t interval of the mean of `values` (NaN, NaN for fewer than two), for quantities that
+    may take either sign, such as differences."""
     values = np.asarray(values, float)
     if len(values) < 2:
         return math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    half = t_factor(len(values), level) * values.std(ddof=1) / math.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
+
+
+def positive_mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The t-interval of the mean log of positive `values`, exponentiated: an interval of the
+    geometric mean that never reaches zero (NaN, NaN for fewer than two). For seed spreads of a few
+    percent the geometric and arithmetic means agree to three digits."""
+    low, high = mean_interval(np.log(np.asarray(values, float)), level)
+    return (low, high) if math.isnan(low) else (math.exp(low), math.exp(high))
+
+
+def t_factor(n: int | np.ndarray, level: float = LEVEL):
+    """Half-width of a `level` t-interval in standard errors, for n values (12.7 for two at 95%)."""
+    return stats.t.ppf(0.5 + level / 2, np.asarray(n) - 1)
+
+
+def seeds_to_decide(mean_difference: float, sd: float, level: float = LEVEL) -> int | None:
+    """The fewest seeds n (at least 2) whose `level` t-interval, t_{n-1} * sd / sqrt(n), would be
+    narrower than |mean_difference|, were the mean and the spread `sd` of the paired differences
+    to stay as measured; None when not even MOST_SEEDS would."""
+    n = np.arange(2, MOST_SEEDS + 1)
+    enough = t_factor(n, level) * sd / np.sqrt(n) < abs(mean_difference)
+    return int(n[enough][0]) if enough.any() else None
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """A compressed model's metric minus the trained one's, seed by seed over the seeds both have:
+    their mean, the 95% t-interval (NaN with one seed) and the standard deviation (NaN with one)."""
+
+    mean: float
+    low: float
+    high: float
+    sd: float
+    n_seeds: int
+
+    @classmethod
+    def of(cls, compressed: pd.Series, trained: pd.Series) -> PairedDifference | None:
+        """From two Series of one metric indexed by seed; None when they share no seed."""
+        seeds = compressed.index.intersection(trained.index)
+        if seeds.empty:
+            return None
+        differences = (compressed[seeds] - trained[seeds]).to_numpy(float)
+        low, high = mean_interval(differences)
+        sd = float(differences.std(ddof=1)) if len(differences) > 1 else math.nan
+        return cls(float(differences.mean()), low, high, sd, len(differences))
+
+    def decided(self) -> bool:
+        """Whether the interval leaves out zero (never with one seed: no spread to judge by)."""
+        return self.n_seeds > 1 and (self.low > 0 or self.high < 0)
+
+    def seeds_needed(self) -> int | None:
+        """`seeds_to_decide` at the measured mean and spread (None with one seed)."""
+        return None if self.n_seeds < 2 else seeds_to_decide(self.mean, self.sd)
+
+    def words(self) -> str:
+        """E.g. 'seed by seed it is 0.21 lower on average (95% CI of the difference -0.23 to -0.19
+        over 3 seeds)'."""
+        # Equal values differ by rounding error (1e-17), which is no difference to report.
+        shift = "the same" if abs(self.mean) < 1e-12 else f"{abs(self.mean):.3g} {'lower' if self.mean < 0 else 'higher'}"
+        if self.n_seeds < 2:
+            return f"on the one seed both have it is {shift}"
+        return (f"seed by seed it is {shift} on average (95% CI of the difference {self.low:+.3g} to "
+                f"{self.high:+.3g} over {self.n_seeds} seeds)")
+
+
+def _per_seed(frame: pd.DataFrame, configuration: pd.Series, metric: str) -> pd.Series:
+    """`metric` of the ok rows of one configuration (a `seed_summary` row), one value per seed."""
+    rows = frame[frame["status"] == "ok"]
+    same = np.ones(len(rows), dtype=bool)
+    for column in CONFIGURATION:
+        value = configuration[column]
+        same &= rows[column].isna().to_numpy() if pd.isna(value) else (rows[column] == value).to_numpy()
+    return rows[same].groupby("seed")[metric].mean()
+
+
+def _decide(difference: PairedDifference | None, lower_is_better: bool) -> str:
+    """compress / train small when the paired interval leaves out zero; "tie" when not even
+    MOST_SEEDS seeds would separate them; else "undecided" (one seed, or too few to tell)."""
+    if difference is None:
+        return "undecided"
+    if difference.decided():
+        return "compress" if (difference.mean < 0) == lower_is_better else "train small"
+    if difference.n_seeds > 1 and difference.seeds_needed() is None:
+        return "tie"
+    return "undecided"
+
+
+def _judgement(difference: PairedDifference | None, decision: str, advice: dict[str, str]) -> str:
+    """The end of a verdict's sentence: the paired difference and what it decides, or what would."""
+    if difference is None:
+        return "they share no seed, so they cannot be compared seed by seed; train both on the same seeds to decide"
+    if decision in advice:
+        return f"{difference.words()}: {advice[decision]}"
+    if decision == "tie":
+        within = max(abs(difference.low), abs(difference.high))
+        return (f"{difference.words()}: the two are equal within {within:.3g}; no number of seeds under "
+                f"{MOST_SEEDS} would separate them")
+    if difference.n_seeds < 2:
+        return (f"{difference.words()}, with no spread to judge it by: {SEEDS_TO_START_WITH} or more seeds would tell "
+                "whether it is more than seed noise")
+    return (f"{difference.words()}: not decided; about {difference.seeds_needed()} seeds would decide it, "
+            f"were the mean and spread of the differences to stay as measured")
 
 
 @dataclass
 class Verdict:
-    """At one budget of `cost`: the best trained model and the best compressed one within it."""
+    """At one budget of `cost`: the best trained model and the best compressed one within it, and
+    the compressed one's metric minus the trained one's, seed by seed (None when nothing
+    compressed fits or they share no seed)."""
 
     cost: str
     budget: float
     trained: pd.Series
     compressed: pd.Series | None
     metric: str
-    decision: str  # "compress", "train small" or "tie"
+    difference: PairedDifference | None
+    decision: str  # "compress", "train small", "tie" (MOST_SEEDS would not separate them) or "undecided"
 
     def sentence(self) -> str:
         metric_name = short_label(self.metric)
@@ -115,15 +252,16 @@ class Verdict:
         if self.compressed is None:
             return f"At {_cost(self.cost, self.budget)}, no compressed model fits; the trained one reaches {metric_name} {trained}."
         what = describe_configuration(self.compressed)
-        advice = {"compress": "compress", "train small": "train small", "tie": "a tie within the intervals"}[self.decision]
+        judgement = _judgement(self.difference, self.decision, {"compress": "compress", "train small": "train small"})
         return (f"At {_cost(self.cost, self.budget)}, {what} reaches {metric_name} {_value(self.compressed, self.metric)} "
-                f"against {trained}: {advice}.")
+                f"against {trained}; {judgement}.")
 
 
 def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str = "val_loss",
              train_size: float | None = None) -> list[Verdict]:
     """One verdict per trained size: the budget is that size's own cost (mean over seeds), at the
-    largest data size unless `train_size` is given."""
+    largest data size unless `train_size` is given. The best of each kind within the budget is
+    chosen by its seed mean, then the two are compared seed by seed."""
     summary = seed_summary(frame, [metric, cost])
     if summary.empty or cost not in summary or metric not in summary:
         return []
@@ -135,8 +273,12 @@ def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str =
     for budget in sorted(trained[cost]):
         best_trained = _best(trained[trained[cost] <= budget], metric, lower)
         best_compressed = _best(compressed[compressed[cost] <= budget], metric, lower)
-        result.append(Verdict(cost, float(budget), best_trained, best_compressed, metric,
-                              _decide(best_trained, best_compressed, metric, lower)))
+        if best_compressed is None:
+            result.append(Verdict(cost, float(budget), best_trained, None, metric, None, "train small"))
+            continue
+        difference = PairedDifference.of(_per_seed(frame, best_compressed, metric), _per_seed(frame, best_trained, metric))
+        result.append(Verdict(cost, float(budget), best_trained, best_compressed, metric, difference,
+                              _decide(difference, lower)))
     return result
 
 
@@ -146,31 +288,29 @@ def _best(rows: pd.DataFrame, metric: str, lower_is_better: bool) -> pd.Series |
     return rows.loc[rows[metric].idxmin() if lower_is_better else rows[metric].idxmax()]
 
 
-def _decide(trained: pd.Series, compressed: pd.Series | None, metric: str, lower_is_better: bool) -> str:
-    """compress / train small when the intervals do not overlap (the means decide with one seed)."""
-    if compressed is None:
-        return "train small"
-    sign = 1 if lower_is_better else -1
-    if any(math.isnan(row[f"{metric}_low"]) for row in (trained, compressed)):
-        return "compress" if sign * compressed[metric] < sign * trained[metric] else "train small"
-    if sign * compressed[f"{metric}_{'high' if lower_is_better else 'low'}"] < sign * trained[f"{metric}_{'low' if lower_is_better else 'high'}"]:
-        return "compress"
-    if sign * trained[f"{metric}_{'high' if lower_is_better else 'low'}"] < sign * compressed[f"{metric}_{'low' if lower_is_better else 'high'}"]:
-        return "train small"
-    return "tie"
-
-
 def verdict_tally(found: list[Verdict]) -> str | None:
-    """'Of 7 budgets of bytes_deployed, compressing wins at 2, training small at 1, 4 are ties.'"""
+    """'Of 7 budgets of bytes on disk (one per trained size), compressing wins at 2, training small
+    at 1 (...); more seeds are needed at 3 (about 5 would decide all of them, ...); the two are
+    equal at 1 (...)': each outcome counted once, not a sentence per budget."""
     if not found:
         return None
-    counts = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
-    lower = lower_is_better(found[0].metric)
-    sign = 1 if lower else -1
-    better_mean = sum(v.compressed is not None and sign * v.compressed[v.metric] < sign * v.trained[v.metric] for v in found)
-    return (f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), "
-            f"compressing wins at {counts['compress']}, training small at {counts['train small']}, and {counts['tie']} "
-            f"are ties within the 95% intervals; on the means alone, a compressed model is better at {better_mean}.")
+    count = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
+    parts = [f"compressing wins at {count['compress']}, training small at {count['train small']} (where the 95% "
+             "interval of the seed-by-seed difference leaves out zero, or nothing compressed fits)"]
+    undecided = [v for v in found if v.decision == "undecided"]
+    projected = [n for n in (v.difference.seeds_needed() for v in undecided if v.difference) if n is not None]
+    if projected:
+        parts.append(f"more seeds are needed at {len(projected)} (about {max(projected)} would decide "
+                     f"{'it' if len(projected) == 1 else 'all of them'}, were the means and spreads of the "
+                     "differences to stay as measured)")
+    unjudged = len(undecided) - len(projected)
+    if unjudged:
+        parts.append(f"too few seeds to judge at {unjudged} (one seed in common, or none: rerun with "
+                     f"{SEEDS_TO_START_WITH} or more seeds)")
+    if count["tie"]:
+        parts.append(f"the two are equal at {count['tie']} (no number of seeds under {MOST_SEEDS} "
+                     "would separate them)")
+    return f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), {'; '.join(parts)}."
 
 
 def describe_configuration(row: pd.Series) -> str:
@@ -199,7 +339,7 @@ def sensitivity(frame: pd.DataFrame, method: str, *, metric: str = "val_loss", t
     extra = ["mode"] if method == "quantize" else []
     result = []
     for key, group in rows.groupby(["parent_n_params", knob, *extra], sort=True):
-        low, high = mean_interval(group[metric].to_numpy())
+        low, high = column_interval(metric, group[metric].to_numpy())
         result.append({"parent_n_params": key[0], knob: key[1], **dict(zip(extra, key[2:])), metric: group[metric].mean(),
                        f"{metric}_low": low, f"{metric}_high": high, f"{metric}_change": group["change"].mean()})
     return pd.DataFrame(result)
@@ -313,21 +453,23 @@ def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metri
 
 def distillation_sentences(frame: pd.DataFrame, *, metric: str = "val_loss") -> list[str]:
     """Per student size (largest data size): the best distilled setting against the same size
-    trained from labels alone, with 95% intervals over seeds."""
+    trained from labels alone, compared seed by seed (each student is distilled from the teacher
+    of its own seed)."""
     summary = seed_summary(frame, [metric])
     if summary.empty or metric not in summary or "distill" not in set(summary["method"]):
         return []
     summary = summary[summary["train_size"] == summary["train_size"].max()]
-    trained = summary[summary["method"] == "none"].set_index("parent_n_params")
+    trained = summary[summary["method"] == "none"].set_index("parent_n_params", drop=False)
     lower = lower_is_better(metric)
+    advice = {"compress": "distillation helps", "train small": "labels alone do better"}
     sentences = []
     for n_params, rows in summary[summary["method"] == "distill"].groupby("n_params", sort=True):
         if n_params not in trained.index:
             continue
         best, labels = _best(rows, metric, lower), trained.loc[n_params]
-        decision = _decide(labels, best, metric, lower)
-        verdict = {"compress": "distillation helps", "train small": "labels alone do better", "tie": "a tie within the intervals"}[decision]
+        difference = PairedDifference.of(_per_seed(frame, best, metric), _per_seed(frame, labels, metric))
+        judgement = _judgement(difference, _decide(difference, lower), advice)
         sentences.append(f"Distilled from the {_count(best['parent_n_params'])}-parameter model ({best['variant'].partition(' ')[2]}), "
                          f"the {_count(n_params)}-parameter model reaches {metric} {_value(best, metric)} against "
-                         f"{_value(labels, metric)} trained from labels: {verdict}.")
+                         f"{_value(labels, metric)} trained from labels; {judgement}.")
     return sentences

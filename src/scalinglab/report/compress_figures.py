@@ -20,6 +20,7 @@ from scalinglab.compress.verdict import (
     seed_summary,
     sensitivity,
     size_sensitivity_sentence,
+    t_factor,
     verdict_tally,
     verdicts,
 )
@@ -182,8 +183,12 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
     section = Section("Compress or train small?")
     section.sentences.append(
         "Every trained model (at the largest data size) was compressed by each method and measured by the same "
-        "function as the trained models themselves; intervals are 95% t-intervals over seeds. The best of many "
-        "compressed variants is picked by its mean, which flatters it when seeds are few: trust the intervals.")
+        "function as the trained models themselves. Intervals of losses and costs are 95% t-intervals of the mean "
+        "log over seeds (never below zero). Each verdict compares the compressed model with the trained one seed by "
+        "seed (a seed fixes both models' initialisation and data order, so the differences cancel its noise); with "
+        f"two seeds a 95% t-interval reaches {t_factor(2):.3g} standard errors either side of the mean, so many "
+        "budgets stay undecided and the sentence says about how many seeds would decide them. The best of many "
+        "compressed variants is picked by its mean, which flatters it when seeds are few.")
     for cost in DEPLOYED_COSTS:
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
