@@ -282,6 +282,48 @@ def _baseline_grid(baseline_src: str) -> tuple[float, float]:
     return train_seconds, wall
 
 
+def batched_against_alone_table() -> None:
+    """Issue 18's check that batching changes no answer: the quick start swept with
+    `execution.batch = "auto"` and `"off"`, each cost law's exponent with its 95% interval, the
+    share of batched training the probes cost, and `recommend` at the report's default budget."""
+    import tempfile
+
+    import scalinglab
+    from scalinglab.report.html import default_budgets
+    from scalinglab.train import probe
+
+    analyses, probe_seconds, wall = {}, 0.0, {}
+    with tempfile.TemporaryDirectory() as folder:
+        for batch in ("auto", "off"):
+            started = time.perf_counter()
+            frame = scalinglab.sweep(None, out=f"{folder}/{batch}", overrides=[f"execution.batch={batch}",
+                                                                              "measure.latency_repeats=5"])
+            wall[batch] = time.perf_counter() - started
+            analyses[batch] = scalinglab.analyze(f"{folder}/{batch}", n_bootstrap=300)
+            if batch == "auto":
+                batched_train = frame.drop_duplicates("batch_wall_seconds")["batch_wall_seconds"].sum()
+                probe_seconds = probe.probe_seconds_spent()
+    print(f"\nQuick start, execution.batch = auto against off (one process each, same machine): sweep wall "
+          f"{wall['auto']:.1f} s against {wall['off']:.1f} s; the probes of each architecture cost {probe_seconds:.2f} s, "
+          f"{probe_seconds / batched_train:.1%} of batched training ({batched_train:.2f} s)")
+    print(f"{'cost':>22} {'exponent, batched (95% CI)':>30} {'exponent, alone (95% CI)':>30} {'each in the other':>18}")
+    for cost in analyses["off"].groups.costs:
+        laws = [analyses[batch].groups.costs.get(cost) for batch in ("auto", "off")]
+        if None in laws:
+            continue
+        shown = [f"{law.exponent:.3f} ({_interval(law.exponent_ci)})" for law in laws]
+        inside = all(ci is not None and ci[0] <= other.exponent <= ci[1]
+                     for ci, other in ((laws[0].exponent_ci, laws[1]), (laws[1].exponent_ci, laws[0])))
+        print(f"{cost:>22} {shown[0]:>30} {shown[1]:>30} {'yes' if inside else 'NO':>18}")
+    budgets = default_budgets(analyses["off"])
+    for batch in ("auto", "off"):
+        print(f"recommend ({batch}, {budgets.given()}): {scalinglab.recommend(analyses[batch], budgets).sentence()}")
+
+
+def _interval(ci: tuple[float, float] | None) -> str:
+    return "none" if ci is None else f"{ci[0]:.3f} to {ci[1]:.3f}"
+
+
 def large_model_table(peak: float) -> None:
     """The goal for models of 1M parameters or more: achieved FLOP/s against the matmul peak."""
     training = TrainingSpec(epochs=LARGE_EPOCHS, batch_size=BATCH, lr=LR)
@@ -312,6 +354,7 @@ def main() -> None:
         tiny_models_table(args.repeats)
         large_model_table(peak)
     quickstart_table(args.baseline_src, args.repeats)
+    batched_against_alone_table()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,19 @@ def test_peak_of_a_training_step_includes_gradients_and_adam_state():
     assert 4 * weights_bytes <= peak <= 8 * weights_bytes
 
 
+def test_a_step_on_a_slice_of_a_large_dataset_counts_the_step_and_not_the_data():
+    """A batch is a view of the whole epoch's data: the step's memory must not grow with the data
+    size (issue 18: a model's peak memory is its own, not its data set's)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32))
+    peaks = []
+    for rows in (100, 10_000):
+        epoch = torch.randn(rows, 8, 8)
+        batch = epoch[:16]
+        peak, _ = peak_tensor_bytes(model, lambda: model(batch).sum().backward())
+        peaks.append(peak)
+    assert peaks[0] == peaks[1] < 10_000 * 64 * 4
+
+
 def test_int8_storage_is_about_a_quarter_of_fp32():
     sizes = storage_bytes(nn.Linear(256, 256))
     assert sizes["bytes_int8"] == pytest.approx(sizes["bytes_fp32"] / 4, rel=0.1)

@@ -30,7 +30,7 @@ from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import matmul_peak_flops_per_second, step_peak_memory, validation_scores
-from scalinglab.train.optim import lr_multiplier, make_optimizer, optimizer_step
+from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
 from scalinglab.train.probe import shared_inference_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
@@ -182,9 +182,7 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
     settings, device = spec.training, spec.limits.device
     steps_per_epoch = task.steps_per_epoch(settings.batch_size)
     optimizer = make_optimizer(list(model.parameters()), settings, device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_multiplier(settings, total_steps=settings.epochs * steps_per_epoch)
-    )
+    scheduler = make_scheduler(optimizer, settings, total_steps=settings.epochs * steps_per_epoch)
     shuffle = torch.Generator().manual_seed(spec.seed)
     trace = Trace()
     for epoch in range(1, settings.epochs + 1):

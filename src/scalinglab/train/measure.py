@@ -156,6 +156,7 @@ def saved_bytes(state: dict[str, torch.Tensor]) -> int:
 
 class TensorMemoryTracker(TorchDispatchMode):
     """Counts the bytes of tensor storage created while active and still alive; keeps the peak.
+    Storages that existed before (the weights, the data a batch is a view of) are never counted.
 
     CPU PyTorch has no allocator statistics (torch.cuda.max_memory_allocated has no CPU twin), and
     process RSS mixes in the interpreter and freed-but-cached pages, so the tensors themselves are
@@ -165,10 +166,15 @@ class TensorMemoryTracker(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self._alive: dict[int, tuple[StorageWeakRef, int]] = {}
+        self._from_outside: dict[int, StorageWeakRef] = {}  # by address, while alive (an address is reused once freed)
         self.current_bytes = 0
         self.peak_bytes = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self._forget_freed()
+        for leaf in tree_leaves((args, kwargs)):
+            if isinstance(leaf, torch.Tensor) and leaf.untyped_storage().data_ptr() not in self._alive:
+                self._from_outside[leaf.untyped_storage().data_ptr()] = StorageWeakRef(leaf.untyped_storage())
         outputs = func(*args, **(kwargs or {}))
         self._forget_freed()
         for leaf in tree_leaves(outputs):
@@ -178,8 +184,10 @@ class TensorMemoryTracker(TorchDispatchMode):
 
     def _remember(self, storage: torch.UntypedStorage) -> None:
         key = storage.data_ptr()
-        if key in self._alive or storage.nbytes() == 0:
-            return  # a view or an in-place result of a storage already counted
+        # A view or an in-place result of a storage already counted, or of one made before tracking
+        # began (weights updated in place, a batch sliced from the whole epoch's data): not new bytes.
+        if key in self._alive or key in self._from_outside or storage.nbytes() == 0:
+            return
         self._alive[key] = (StorageWeakRef(storage), storage.nbytes())
         self.current_bytes += storage.nbytes()
         self.peak_bytes = max(self.peak_bytes, self.current_bytes)
@@ -189,6 +197,9 @@ class TensorMemoryTracker(TorchDispatchMode):
             if ref.expired():
                 del self._alive[key]
                 self.current_bytes -= nbytes
+        for key, ref in list(self._from_outside.items()):
+            if ref.expired():
+                del self._from_outside[key]
 
 
 def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:

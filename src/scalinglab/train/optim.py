@@ -44,6 +44,11 @@ def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_of: 
     return loss.detach(), grad_norm
 
 
+def make_scheduler(optimizer: torch.optim.Optimizer, settings: TrainingSpec, *, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The run's learning-rate schedule over `total_steps` steps (`lr_multiplier` times the rate)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(settings, total_steps=total_steps))
+
+
 def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
     """Linear warmup, then the schedule's decay to zero (cosine, linear) or a constant rate."""
     warmup = max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0

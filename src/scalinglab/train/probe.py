@@ -16,6 +16,7 @@ and its peak memory is its own first step's, exactly as a run trained alone meas
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
 import statistics
@@ -28,27 +29,29 @@ from torch import nn
 from scalinglab.spec import RunSpec
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import inference_costs, step_peak_memory
-from scalinglab.train.optim import make_optimizer, optimizer_step
+from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
 from scalinglab.train.tasks import Task
 
 log = logging.getLogger("scalinglab.train.probe")
 
 PROBE_WARM_STEPS = 3  # after the first (allocating) step: caches and kernels settle
-PROBE_MIN_STEPS = 5
-PROBE_MAX_STEPS = 30
-PROBE_SECONDS = 0.2  # timed steps stop once they add up to this (after PROBE_MIN_STEPS)
+PROBE_BLOCK = 4  # steps timed together (a tiny model's step is tens of microseconds)
+PROBE_MIN_STEPS = 5  # blocks, at least
+PROBE_MAX_STEPS = 20  # blocks, at most
+PROBE_SECONDS = 0.2  # timed blocks stop once they add up to this (after PROBE_MIN_STEPS)
 
 _step_costs: dict[str, StepCosts] = {}
 _inference_costs: dict[str, dict[str, float]] = {}
+_probing_seconds = [0.0]  # wall seconds this process has spent in step probes (what batching's honesty costs)
 
 
 @dataclass(frozen=True)
 class StepCosts:
     """One optimizer step and one validation pass of a model alone, as the one-at-a-time loop runs them."""
 
-    step_seconds: float  # median over the timed steps
-    step_seconds_spread: float  # (p90 - p10) / median of the timed steps: how steady the timing was
-    eval_seconds: float  # one validation pass (the loop scores the validation split after every epoch)
+    step_seconds: float  # median over the timed blocks of steps
+    step_seconds_spread: float  # (p90 - p10) / median of the timed blocks: how steady the timing was
+    eval_seconds: float  # what closes an epoch of the loop: the host read of its losses and a validation pass
     peak_memory_bytes: float  # live tensor bytes of the first step: weights, gradients, optimizer state, activations
 
     def own_seconds(self, steps: int, evaluations: int) -> float:
@@ -60,12 +63,20 @@ def step_costs(model: nn.Module, task: Task, spec: RunSpec) -> StepCosts:
     """`model`'s StepCosts on `task` at `spec`'s batch size, precision, optimizer and device;
     probed on a copy of `model` (its weights are untouched) once per architecture and process."""
     settings = spec.training
-    x, y = next(task.train_batches(settings.batch_size, torch.Generator().manual_seed(0)))  # a full batch, as the run's
-    key = _architecture_key(spec, task, batch=list(x.shape), optimizer=settings.optimizer, clipped=settings.grad_clip is not None)
+    batches = list(itertools.islice(task.train_batches(settings.batch_size, torch.Generator().manual_seed(0)), PROBE_BLOCK))
+    key = _architecture_key(spec, task, batch=list(batches[0][0].shape), optimizer=settings.optimizer,
+                            clipped=settings.grad_clip is not None)
     if key not in _step_costs:
-        _step_costs[key] = _probe_steps(model, task, spec, x, y)
+        started = time.perf_counter()
+        _step_costs[key] = _probe_steps(model, task, spec, batches)
+        _probing_seconds[0] += time.perf_counter() - started
         log.debug("probed %s %s: %s", spec.family, spec.size, _step_costs[key])
     return _step_costs[key]
+
+
+def probe_seconds_spent() -> float:
+    """Wall seconds this process has spent probing step costs so far."""
+    return _probing_seconds[0]
 
 
 def shared_inference_costs(model: nn.Module, task: Task, spec: RunSpec) -> dict[str, float]:
@@ -88,27 +99,33 @@ def _architecture_key(spec: RunSpec, task: Task, **how: object) -> str:
     }, sort_keys=True)
 
 
-def _probe_steps(model: nn.Module, task: Task, spec: RunSpec, x: torch.Tensor, y: torch.Tensor) -> StepCosts:
+def _probe_steps(model: nn.Module, task: Task, spec: RunSpec, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> StepCosts:
+    """Steps on the run's first batches as `train.loop.train_module` takes them (optimizer step,
+    scheduler step, results kept on the device), timed in blocks; then one epoch's closing work:
+    the host read of its losses and a validation pass."""
     settings, device = spec.training, spec.limits.device
     probe = copy.deepcopy(model).train()
     optimizer = make_optimizer(list(probe.parameters()), settings, device)
-    step = lambda: optimizer_step(probe, optimizer, task.loss, x, y, settings, device)
-    peak_bytes, _ = step_peak_memory(probe, step, device)  # the first step allocates gradients and optimizer state
-    for _ in range(PROBE_WARM_STEPS):
-        step()
+    scheduler = make_scheduler(optimizer, settings, total_steps=PROBE_WARM_STEPS + PROBE_MAX_STEPS * PROBE_BLOCK + 1)
+    step = lambda x, y: optimizer_step(probe, optimizer, task.loss, x, y, settings, device)
+    # The first step allocates gradients and optimizer state: its peak is the run's, as the loop measures it.
+    peak_bytes, _ = step_peak_memory(probe, lambda: step(*batches[0]), device)
+    losses = [step(*batches[0]) for _ in range(PROBE_WARM_STEPS)]
     timings: list[float] = []
-    while len(timings) < PROBE_MAX_STEPS and (len(timings) < PROBE_MIN_STEPS or sum(timings) < PROBE_SECONDS):
+    while len(timings) < PROBE_MAX_STEPS and (len(timings) < PROBE_MIN_STEPS or sum(timings) * PROBE_BLOCK < PROBE_SECONDS):
         synchronize(device)
         started = time.perf_counter()
-        step()
+        for index in range(PROBE_BLOCK):
+            losses.append(step(*batches[index % len(batches)]))
+            scheduler.step()
         synchronize(device)
-        timings.append(time.perf_counter() - started)
-    synchronize(device)
+        timings.append((time.perf_counter() - started) / PROBE_BLOCK)
     started = time.perf_counter()
+    torch.stack([loss for loss, _ in losses]).cpu(), torch.stack([norm for _, norm in losses]).cpu()
     with autocast(settings.precision, device):
         task.evaluate(probe, split="val")
     synchronize(device)
-    eval_seconds = time.perf_counter() - started
+    epoch_seconds = time.perf_counter() - started
     median = statistics.median(timings)
     deciles = statistics.quantiles(timings, n=10)
-    return StepCosts(median, (deciles[-1] - deciles[0]) / median, eval_seconds, peak_bytes)
+    return StepCosts(median, (deciles[-1] - deciles[0]) / median, epoch_seconds, peak_bytes)

@@ -17,7 +17,7 @@ from torch import nn
 from scalinglab.spec import TrainingSpec
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import peak_tensor_bytes
-from scalinglab.train.optim import lr_multiplier, make_optimizer, optimizer_step
+from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
 
 log = logging.getLogger("scalinglab.train.warmup")
 
@@ -34,7 +34,7 @@ def warm_up(device: str, settings: TrainingSpec) -> None:
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 4)).to(device)
     params = list(model.parameters())
     optimizer = make_optimizer(params, settings, device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(settings, total_steps=3))
+    scheduler = make_scheduler(optimizer, settings, total_steps=3)
     x, y = torch.randn(64, 64, device=device), torch.randint(0, 4, (64,), device=device)
     loss_of = lambda output, target: F.cross_entropy(output.float(), target)  # as a classification task's loss
 
