@@ -18,9 +18,12 @@ time; `--baseline-src PATH` adds the same grid trained by another checkout's tra
     python benchmarks/train_speed.py                       # about 8 minutes on one core
     python benchmarks/train_speed.py --threads=2 --baseline-src /path/to/old/checkout/src
 
-scalinglab's seconds are the runs' `train_seconds` (the training loop, per-epoch validation
-included; a batched run's share of its group's wall time); the other two time their training
-loops alone. Every method uses `--threads` torch/BLAS threads (default 1). The machine may be
+Training seconds: scalinglab's are the wall time of its training passes (per-epoch validation
+included; a batched group's wall time, `batch_wall_seconds`, shared by its runs); the other two
+time their training loops alone. End to end: the whole call per group, every measurement and a
+checkpoint per run included, with the architecture probes forgotten before each call (as in a new
+process). Last, the quick start swept with batching on and off: each cost law's exponent with its
+interval, what the probes cost, and `recommend` on both (issue 18). Every method uses `--threads` torch/BLAS threads (default 1). The machine may be
 shared: the methods take turns group by group, `--repeats` times, and each run keeps its fastest
 time; compare ratios within one run.
 """
@@ -33,6 +36,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -55,6 +59,7 @@ from scalinglab.sweep.plan import plan_runs  # noqa: E402
 from scalinglab.train import train_one  # noqa: E402
 from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches, train_batch  # noqa: E402
 from scalinglab.train.measure import matmul_peak_flops_per_second  # noqa: E402
+from scalinglab.train import probe  # noqa: E402
 from scalinglab.train.optim import lr_multiplier  # noqa: E402
 from scalinglab.train.tasks import make_task  # noqa: E402
 
@@ -64,12 +69,14 @@ EPOCHS, BATCH, LR = 30, 64, 3e-3
 LARGE_WIDTH, LARGE_EPOCHS = 1024, 5  # 1.1M parameters
 TINY_RUNS, TINY_WIDTH, TINY_EPOCHS = 32, 16, 10
 DATA = DataSpec(source="digits")
+# Every run is measured and saved as a sweep does it (its default latency repeats, a checkpoint).
+LIMITS = RunLimits(checkpoint_dir=tempfile.mkdtemp(prefix="scalinglab-bench-"))
 
 
 def sweep_specs() -> list[RunSpec]:
     training = TrainingSpec(epochs=EPOCHS, batch_size=BATCH, lr=LR)
-    return [RunSpec(family="mlp", size={"width": w, "depth": 2}, data=DATA, training=training, seed=seed,
-                    limits=RunLimits(latency_repeats=5)) for w in WIDTHS for seed in SEEDS]
+    return [RunSpec(family="mlp", size={"width": w, "depth": 2}, data=DATA, training=training, seed=seed, limits=LIMITS)
+            for w in WIDTHS for seed in SEEDS]
 
 
 def scalinglab_batched(specs: list[RunSpec]) -> dict[str, dict]:
@@ -85,8 +92,10 @@ def scalinglab_alone(specs: list[RunSpec]) -> dict[str, dict]:
 
 
 def _row(result) -> dict:
+    """A scalinglab run's row; its training seconds are its share of the wall time of the pass it
+    trained in (its own `train_seconds` under batching is the time it would take alone)."""
     assert result.status == "ok", result.error
-    return {"seconds": result.metrics["train_seconds"], "accuracy": result.metrics.get("val_accuracy", float("nan")),
+    return {"seconds": result.metrics["batch_wall_seconds"] / result.metrics["batch_runs"], "accuracy": result.metrics.get("val_accuracy", float("nan")),
             "val_loss": result.metrics["val_loss"], "batch_runs": result.metrics["batch_runs"]}
 
 
@@ -161,14 +170,22 @@ def method_rounds(data) -> dict[str, object]:
 
 
 def time_methods(specs: list[RunSpec], methods: list[str], repeats: int) -> dict[str, dict[str, dict]]:
-    """{method: {run_key: row}}, each run's fastest of `repeats`. Methods take turns group by group:
-    on a shared machine the load drifts, and a method timed minutes after another is not comparable."""
+    """{method: {run_key: row}}, each run's fastest of `repeats`. A row's "seconds" is its training
+    time, its "end_to_end" its share of the whole call (measurements and checkpoint included, and
+    the probes of its architecture: they are forgotten before every call, as a new process would).
+    Methods take turns group by group: on a shared machine the load drifts, and a method timed
+    minutes after another is not comparable."""
     rounds = method_rounds(standardised_digits())
     timed: dict[str, dict[str, dict]] = {m: {} for m in methods}
     for _ in range(repeats):
         for group in plan_batches(specs, max_runs=min(AUTO_MAX_RUNS, len(specs))):
             for method in methods:
-                for key, row in rounds[method](group).items():
+                probe.forget_architectures()
+                started = time.perf_counter()
+                rows = rounds[method](group)
+                for row in rows.values():
+                    row["end_to_end"] = (time.perf_counter() - started) / len(group)
+                for key, row in rows.items():
                     if key not in timed[method] or row["seconds"] < timed[method][key]["seconds"]:
                         timed[method][key] = row
     return timed
@@ -201,6 +218,7 @@ def sweep_table(specs: list[RunSpec], peak: float, repeats: int) -> None:
           + f" {totals['plain torch'] / totals['batched']:>11.1f} {totals['sklearn'] / totals['batched']:>9.1f}"
           + f" {all_flops / totals['batched'] / 1e9:>13.2f} {all_flops / totals['batched'] / peak:>7.1%}")
     print("ratios: " + ", ".join(f"{m} / batched = {totals[m] / totals['batched']:.1f}x" for m in methods[1:]))
+    end_to_end_line(timed, methods)
     for m in methods:
         print(f"  {m:>12}: achieved {all_flops / totals[m] / 1e9:.2f} GFLOP/s = {all_flops / totals[m] / peak:.1%} of peak")
     at_peak = all_flops / peak
@@ -225,7 +243,7 @@ def tiny_models_table(repeats: int) -> None:
     """Where every step is overhead: many seeds of a tiny MLP, as a seed or learning-rate study has."""
     training = TrainingSpec(epochs=TINY_EPOCHS, batch_size=BATCH, lr=LR)
     specs = [RunSpec(family="mlp", size={"width": TINY_WIDTH, "depth": 2}, data=DATA, training=training, seed=seed,
-                     limits=RunLimits(latency_repeats=5)) for seed in range(TINY_RUNS)]
+                     limits=LIMITS) for seed in range(TINY_RUNS)]
     methods = ["batched", "alone", "plain torch", "sklearn"]
     timed = time_methods(specs, methods, repeats)
     print(f"\nTiny models: {TINY_RUNS} seeds of an MLP of width {TINY_WIDTH}, depth 2, {TINY_EPOCHS} epochs, "
@@ -235,6 +253,16 @@ def tiny_models_table(repeats: int) -> None:
         seconds = sum(row["seconds"] for row in timed[method].values())
         accuracy = statistics.mean(row["accuracy"] for row in timed[method].values())
         print(f"{method:>12}: {seconds:6.2f} s  {seconds / batched:5.1f}x the batched time  mean accuracy {accuracy:.3f}")
+    end_to_end_line(timed, methods)
+
+
+def end_to_end_line(timed: dict[str, dict[str, dict]], methods: list[str]) -> None:
+    """Training and measuring, as a sweep spends its wall time: every method against the plain loop."""
+    totals = {m: sum(row["end_to_end"] for row in timed[m].values()) for m in methods}
+    print("end to end (training, every measurement, checkpoints): " + ", ".join(
+        f"{m} {totals[m]:.2f} s" for m in methods) + "; plain torch / batched = "
+        f"{totals['plain torch'] / totals['batched']:.2f}x (training only: "
+        f"{sum(r['seconds'] for r in timed['plain torch'].values()) / sum(r['seconds'] for r in timed['batched'].values()):.2f}x)")
 
 
 BASELINE = """

@@ -79,6 +79,12 @@ def probe_seconds_spent() -> float:
     return _probing_seconds[0]
 
 
+def forget_architectures() -> None:
+    """Forget every architecture measured in this process (a benchmark's repeats start as a new process would)."""
+    _step_costs.clear()
+    _inference_costs.clear()
+
+
 def shared_inference_costs(model: nn.Module, task: Task, spec: RunSpec) -> dict[str, float]:
     """`train.measure.inference_costs` of `model` (latency, throughput, inference memory, bytes),
     measured on the first run of an architecture in this process and shared by the others."""
