@@ -19,12 +19,12 @@ from scalinglab.analysis import Analysis, format_count, format_factor
 from scalinglab.analysis.sentences import (
     data_effect_sentence,
     describe_cost,
-    describe_fit,
     form_choice_sentence,
     generalization_sentence,
     isoflop_sentences,
     joint_law_sentences,
     scaling_effect,
+    size_sentences,
 )
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
@@ -146,11 +146,11 @@ def default_budgets(analysis: Analysis) -> Budgets | None:
 def _quality_section(analysis: Analysis) -> Section:
     section = Section("How does quality change with size?")
     fit = analysis.groups
-    for group_fit in fit.fits:
-        effect = scaling_effect(fit, group_fit.group)
+    for verdict in analysis.size_verdicts:  # a fitted curve's change is quoted only where size is resolved
+        effect = scaling_effect(fit, verdict.group) if verdict.resolved else None
         if effect is not None:
             section.sentences.append(effect.sentence())
-    section.sentences += [describe_fit(group_fit) for group_fit in fit.fits]
+    section.sentences += size_sentences(analysis)
     section.sentences += [sentence for sentence in map(form_choice_sentence, fit.fits) if sentence]
     data_sentence = data_effect_sentence(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences += [data_sentence] if data_sentence else []
@@ -171,11 +171,11 @@ def _joint_section(analysis: Analysis) -> Section:
     if joint is None:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
-        section.sentences += joint_law_sentences(joint)
+        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
         data = figures.metric_vs_params_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by,
                                              joint=joint)
         section.figures.append(_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
-        if joint.optimal is not None:
+        if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
             section.tables.append(("Compute-optimal allocation (joint law; 95% intervals resample configurations)",
                                    _table_html(joint.optimal)))
             section.figures.append(_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
