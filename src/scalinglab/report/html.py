@@ -28,7 +28,7 @@ from scalinglab.analysis.sentences import (
 )
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
-from scalinglab.recommend import Budgets, Recommendation, recommend
+from scalinglab.recommend import Budgets, Recommendation, frontier_source, recommend
 from scalinglab.report import figures
 from scalinglab.results import aggregate_over_seeds
 
@@ -314,6 +314,11 @@ def size_table(analysis: Analysis) -> pd.DataFrame:
 def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table = frontier.copy()
     table["extrapolation_factor"] = [format_factor(f) if f > 1 else "inside" for f in table["extrapolation_factor"]]
+    metric = next(column[: -len("_low")] for column in table if column.endswith("_low"))
+    table["95% interval"] = [f"{low:.4g} to {high:.4g}" if np.isfinite(low) else "none (one run)"
+                             for low, high in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"))]
+    table["source"] = [frontier_source(row) for _, row in table.iterrows()]
+    table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
 
