@@ -14,7 +14,8 @@ and decides what the data can say:
 - "worse": the largest size is clearly worse than the best one (overfitting at this data size);
 - "one size": a single size was trained, so the effect of size is not measured.
 
-The noise of a configuration's mean is relative (a fraction of the mean): the seeds' spread,
+A change under 1% across the trained sizes counts as no change, whatever its interval: no law
+is worth quoting for it. The noise of a configuration's mean is relative (a fraction of the mean): the seeds' spread,
 pooled over the configurations of the data size, over the root of each configuration's seed
 count; with a single seed everywhere, the scatter of the log means about a smooth curve (their
 second differences). Every answer that is not "scales" recommends the smallest size within noise
@@ -34,6 +35,7 @@ from scalinglab.metrics import lower_is_better, short_label
 
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
 SECOND_DIFFERENCE_VARIANCE = 6.0  # var(y[i-1] - 2 y[i] + y[i+1]) = 6 sigma^2 for independent noise
+NEGLIGIBLE_CHANGE = 0.01  # a change under 1% across the trained sizes is no scaling law, whatever its interval
 MEDIAN_CHI2_1 = 0.4549  # median of a squared standard normal: a median of squares estimates 0.4549 sigma^2
 
 
@@ -178,11 +180,12 @@ def _best_index(means: np.ndarray, metric: str) -> int:
 
 
 def clearly_better(verdict: SizeVerdict, i: int, j: int) -> int:
-    """+1 when the metric at `sizes[j]` is clearly better than at `sizes[i]`, -1 clearly worse, 0 within noise."""
+    """+1 when the metric at `sizes[j]` is clearly better than at `sizes[i]`, -1 clearly worse, 0
+    within noise (its interval holds 0) or negligible (under `NEGLIGIBLE_CHANGE`)."""
     change, interval = verdict.change(i, j)
     low, high = interval if interval is not None else (change, change)
     better_is_lower = lower_is_better(verdict.metric)
-    if low > 0 or high < 0:
+    if (low > 0 or high < 0) and abs(change) >= NEGLIGIBLE_CHANGE:
         improved = (high < 0) if better_is_lower else (low > 0)
         return 1 if improved else -1
     return 0
