@@ -231,8 +231,10 @@ def recommend(
     best = candidates.loc[plateau_index]
     interval = answerer.interval(best)
     factor = answerer.extrapolation_factor(best)
-    binding = (_binding(candidates, best_index, limits, max_extrapolation) if plateau_index == best_index else
-               "nothing: the larger sizes trained measured within noise of it, so size does not clearly matter beyond it")
+    binding = _binding(candidates, plateau_index, limits, max_extrapolation)
+    verdict = analysis.verdict_for(best["group"])
+    if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
+        binding = "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter beyond it"
     return Recommendation(
         metric=analysis.metric,
         n_params=float(best["n_params"]),
@@ -270,7 +272,8 @@ def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, f
     n_grid = np.unique(np.round(np.geomspace(n_low, high, int(np.log10(high / n_low) * POINTS_PER_DECADE) + 1)))
     predicted = answerer.predicted(n_grid)
     for cost, law in analysis.groups.costs.items():
-        predicted[cost] = law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
+        predicted[cost] = (law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
+                           if len(predicted) else np.nan)
     low, high = analysis.possible_range()
     metric = predicted["metric"].to_numpy(float)
     predicted = predicted.assign(metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high),

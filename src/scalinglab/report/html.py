@@ -325,7 +325,7 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
 
 def _table_html(table: pd.DataFrame) -> str:
     """Pandas escapes every cell and header; headers become labels with units."""
-    return table.rename(columns=label).to_html(index=False, float_format="%.4g", border=0, escape=True)
+    return table.rename(columns=label).to_html(index=False, float_format="{:.4g}".format, border=0, escape=True)
 
 
 def _environment() -> jinja2.Environment:
