@@ -1,10 +1,16 @@
 """Budgets -> the model size and data size to train, and what each cost buys (the Pareto frontier).
 
-The recommendation never looks at runs directly: it evaluates the laws of one `Analysis` on a
-dense grid. With a joint law L(N, D) the grid spans parameters x data sizes up to the data
-available (so it may choose a data size never trained); without one, it spans parameters at
-each trained data size, with that size's own law. Costs come from their own laws, the candidates
-that fit every budget are kept, and the one with the best predicted metric wins.
+The recommendation reads one `Analysis`. Every trained configuration is a candidate at its
+measured seed mean and measured costs: where something was trained, its measurement is the
+answer. Between and above the trained sizes (never below the smallest: whole numbers of
+parameters and examples) the laws predict, clipped to what is possible (`Analysis.possible_range`:
+a loss in [0, the trivial baseline], an accuracy in [baseline, 1]). With a joint law L(N, D) whose
+size term is resolved the grid spans parameters x data sizes up to the data available (so it may
+choose a data size never trained); otherwise it spans parameters at each data size whose own law
+is resolved (`SizeVerdict.resolved`), and only the trained sizes elsewhere. Costs come from their
+own laws, the candidates that fit every budget are kept, and the one with the best metric wins;
+where its data size resolves no law of size (flat, a plateau, worse with size), the smallest
+trained size within noise of it wins instead.
 
 Extrapolation: by default the search goes up to 10x the largest trained size when the law has a
 resolved floor, and stays inside the trained range when it has none (such a law keeps promising
@@ -20,13 +26,14 @@ import pandas as pd
 
 from scalinglab.analysis import Analysis
 from scalinglab.analysis.numbers import format_count, format_factor
+from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
-from scalinglab.metrics import BUDGETS, label, lower_is_better
+from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
+from scalinglab.results import configuration_means
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
 MAX_EXTRAPOLATION = 10.0  # default search range for a law with a floor, as a multiple of the largest size
-SMALLEST_CONSIDERED = 0.1  # nor less than a tenth of the smallest
 POINTS_PER_DECADE = 200  # grid step of 1.2% in parameters: finer than any fit's uncertainty
 DATA_POINTS = 25  # data sizes tried between the smallest trained and the data available
 
@@ -74,9 +81,19 @@ class Recommendation:
     extrapolation_factor: float
     warnings: list[str]
     frontiers: dict[str, pd.DataFrame] = field(default_factory=dict)
+    measured: bool = False  # a trained configuration: `predicted` is its measured seed mean
+    n_seeds: int = 0  # runs behind that mean
 
     def sentence(self) -> str:
         """The choice in plain words."""
+        if self.measured:
+            interval = (f"; a new run is expected within {self.ci_low:.3g} to {self.ci_high:.3g} (95%)"
+                        if self.ci_low is not None else "; one run, so its seed-to-seed spread is unknown")
+            return (
+                f"Train {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}, a "
+                f"configuration this sweep trained: measured {label(self.metric)} {self.predicted:.3g} (mean of "
+                f"{self.n_seeds} run{'s' if self.n_seeds != 1 else ''}{interval}). What stops a larger model: {self.binding}."
+            )
         interval = (f" (95% prediction interval {self.ci_low:.3g} to {self.ci_high:.3g})"
                     if self.ci_low is not None else "")
         return (
@@ -92,56 +109,81 @@ class Recommendation:
         """JSON-ready: every number, and each frontier as a list of rows."""
         data = {name: getattr(self, name) for name in (
             "n_params", "train_size", "predicted", "ci_low", "ci_high", "law", "binding", "metric", "group_by",
-            "usage", "extrapolation_factor", "warnings",
+            "usage", "extrapolation_factor", "warnings", "measured", "n_seeds",
         )}
         data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
         return data
 
 
 class _Answerer:
-    """The quality law a recommendation evaluates: the joint law, or one law per trained data size."""
+    """What a recommendation evaluates: every trained configuration at its measured seed mean,
+    and between and above them the quality law, the joint law or one law per data size where
+    that law resolves how quality changes with size."""
 
     def __init__(self, analysis: Analysis):
         self.analysis = analysis
-        self.joint = analysis.joint
+        # A joint law whose size term is not resolved says nothing about which size to train.
+        self.joint = analysis.joint if not analysis.joint_size_problem else None
+        self.fits = {verdict.group: analysis.groups.quality_for(verdict.group) for verdict in analysis.size_verdicts
+                     if verdict.resolved and analysis.groups.quality_for(verdict.group) is not None}
         self.name = ("joint law of size and data (chinchilla form)" if self.joint is not None
                      else f"per-{analysis.group_by} law of size")
 
     def n_range(self) -> tuple[float, float]:
-        if self.joint is not None:
-            return self.joint.n_range
-        fits = self.analysis.groups.fits
-        return min(f.x_range[0] for f in fits), max(f.x_range[1] for f in fits)
+        """The smallest and largest size trained."""
+        sizes = self.analysis.runs[self.analysis.x]
+        return float(sizes.min()), float(sizes.max())
 
     def has_floor(self) -> bool:
         if self.joint is not None:
             return self.joint.has_floor
-        return all(fit.has_floor for fit in self.analysis.groups.fits)
+        return all(fit.has_floor for fit in self.fits.values())
 
-    def grid(self, n_grid: np.ndarray) -> pd.DataFrame:
-        """Candidates: n_params, data size, predicted metric."""
+    def predicted(self, n_grid: np.ndarray) -> pd.DataFrame:
+        """Predicted candidates: n_params, group (data size), metric; whole numbers of parameters and examples."""
         if self.joint is not None:
             available = self.analysis.data_available or self.joint.d_range[1]
             trained = self.analysis.runs[self.analysis.group_by].unique()
-            sizes = np.unique(np.concatenate([np.geomspace(self.joint.d_range[0], available, DATA_POINTS),
+            sizes = np.unique(np.concatenate([np.round(np.geomspace(self.joint.d_range[0], available, DATA_POINTS)),
                                               trained[trained <= available]]))
             n, d = (axis.ravel() for axis in np.meshgrid(n_grid, sizes))
             return pd.DataFrame({"n_params": n, "group": d, "metric": self.joint.predict(n, d)})
-        tables = [pd.DataFrame({"n_params": n_grid, "group": fit.group, "metric": fit.predict(n_grid)})
-                  for fit in self.analysis.groups.fits]
-        return pd.concat(tables, ignore_index=True)
+        tables = [pd.DataFrame({"n_params": n_grid, "group": group, "metric": fit.predict(n_grid)})
+                  for group, fit in self.fits.items()]
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["n_params", "group", "metric"])
 
-    def interval(self, n: float, d: float) -> tuple[float, float] | None:
+    def measured(self) -> pd.DataFrame:
+        """Every trained configuration: n_params, group, its seed-mean metric and measured costs, n_seeds."""
+        analysis = self.analysis
+        runs = analysis.runs[np.isfinite(analysis.runs[analysis.metric].astype(float))]
+        means = configuration_means(runs, analysis.metric, [analysis.x, analysis.group_by])
+        costs = [cost for cost in COSTS if cost in means]
+        table = means[[analysis.x, analysis.group_by, analysis.metric, *costs, "n_seeds"]]
+        return table.rename(columns={analysis.x: "n_params", analysis.group_by: "group", analysis.metric: "metric"})
+
+    def interval(self, row: pd.Series) -> tuple[float, float] | None:
+        """95% interval of a new run's metric: the seed noise around a measurement, else the law's
+        prediction interval clipped to what is possible."""
+        n, d = float(row["n_params"]), float(row["group"])
+        if row["measured"]:
+            verdict = self.analysis.verdict_for(d)
+            return verdict.run_interval(int(np.flatnonzero(verdict.sizes == n)[0]))
         if self.joint is not None:
             bounds = self.joint.predict_interval([n], [d], kind="prediction")
         else:
-            bounds = self.analysis.groups.quality_for(d).predict_interval([n], kind="prediction")
-        return None if bounds is None else (float(bounds[0][0]), float(bounds[1][0]))
+            bounds = self.fits[d].predict_interval([n], kind="prediction")
+        if bounds is None:
+            return None
+        low, high = self.analysis.possible_range()
+        return tuple(float(np.clip(bound[0], low, high)) for bound in bounds)
 
-    def extrapolation_factor(self, n: float, d: float) -> float:
+    def extrapolation_factor(self, row: pd.Series) -> float:
+        if row["measured"]:
+            return 1.0
+        n, d = float(row["n_params"]), float(row["group"])
         if self.joint is not None:
             return self.joint.extrapolation_factor(n, d)
-        return self.analysis.groups.quality_for(d).extrapolation_factor(n)
+        return self.fits[d].extrapolation_factor(n)
 
 
 def recommend(
@@ -172,10 +214,9 @@ def recommend(
         candidate fits.
     """
     budgets.check()
-    outcome = analysis.groups
-    if not outcome.fits and analysis.joint is None:
+    if not analysis.size_verdicts:
         reason = analysis.warnings[0] if analysis.warnings else "no runs"
-        raise UserError(f"no quality law could be fitted, so nothing can be recommended: {reason}")
+        raise UserError(f"no run measured {analysis.metric}, so nothing can be recommended: {reason}")
     limits = budgets.given()
     _check_cost_laws(analysis, limits)
     answerer = _Answerer(analysis)
@@ -186,48 +227,87 @@ def recommend(
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
-    best = candidates.loc[best_index]
-    n_params, data_size = float(best["n_params"]), float(best["group"])
-    interval = answerer.interval(n_params, data_size)
-    factor = answerer.extrapolation_factor(n_params, data_size)
+    plateau_index = smallest_within_noise(analysis, feasible, best_index)
+    best = candidates.loc[plateau_index]
+    interval = answerer.interval(best)
+    factor = answerer.extrapolation_factor(best)
+    binding = _binding(candidates, plateau_index, limits, max_extrapolation)
+    verdict = analysis.verdict_for(best["group"])
+    if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
+        binding = "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter beyond it"
     return Recommendation(
         metric=analysis.metric,
-        n_params=n_params,
+        n_params=float(best["n_params"]),
         group_by=analysis.group_by,
-        train_size=data_size,
+        train_size=float(best["group"]),
         predicted=float(best["metric"]),
         ci_low=interval[0] if interval else None,
         ci_high=interval[1] if interval else None,
-        law=answerer.name,
-        binding=_binding(candidates, best_index, limits, max_extrapolation),
+        law="measurement of this configuration" if best["measured"] else answerer.name,
+        binding=binding,
         usage={name: {"predicted": float(best[BUDGETS[name].column] * BUDGETS[name].per_column_unit), "limit": limit}
                for name, limit in limits.items()},
         extrapolation_factor=factor,
-        warnings=_extrapolation_warnings(answerer, n_params, factor),
+        warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor) + _clip_warnings(analysis, best),
         frontiers={
-            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=best_index)
-            for cost in outcome.costs
+            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=plateau_index)
+            for cost in COSTS if cost in candidates
         },
+        measured=bool(best["measured"]),
+        n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
     )
 
 
 def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *,
                     max_extrapolation: float) -> pd.DataFrame:
-    """Every candidate (parameters x data size) with its predicted metric and costs.
+    """Every candidate (parameters x data size, whole numbers, from the smallest size trained up)
+    with its metric and costs: measured where the configuration was trained, else predicted by
+    the laws and clipped to what is possible.
 
-    Columns: n_params, group (the data size), metric, one column per cost with a law, within_budgets.
+    Columns: n_params, group (the data size), metric, one column per cost, measured, n_seeds,
+    clipped (the law predicted beyond what is possible), within_budgets. Sorted by group, then n_params.
     """
     n_low, n_high = answerer.n_range()
-    low, high = n_low * SMALLEST_CONSIDERED, n_high * max(1.0, max_extrapolation)
-    n_grid = np.geomspace(low, high, int(np.log10(high / low) * POINTS_PER_DECADE) + 1)
-    table = answerer.grid(n_grid)
+    high = n_high * max(1.0, max_extrapolation)
+    n_grid = np.unique(np.round(np.geomspace(n_low, high, int(np.log10(high / n_low) * POINTS_PER_DECADE) + 1)))
+    predicted = answerer.predicted(n_grid)
     for cost, law in analysis.groups.costs.items():
-        table[cost] = law.predict(table["n_params"].to_numpy(), table["group"].to_numpy())
+        predicted[cost] = (law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
+                           if len(predicted) else np.nan)
+    low, high = analysis.possible_range()
+    metric = predicted["metric"].to_numpy(float)
+    predicted = predicted.assign(metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high),
+                                 measured=False, n_seeds=0)
+    measured = answerer.measured().assign(measured=True, clipped=False)
+    for cost, law in analysis.groups.costs.items():  # a cost not recorded by every run: from its law
+        missing = measured[cost].isna() if cost in measured else pd.Series(True, index=measured.index)
+        if missing.any():
+            measured.loc[missing, cost] = law.predict(measured.loc[missing, "n_params"].to_numpy(float),
+                                                      measured.loc[missing, "group"].to_numpy(float))
+    trained = pd.MultiIndex.from_frame(measured[["n_params", "group"]])
+    predicted = predicted[~pd.MultiIndex.from_frame(predicted[["n_params", "group"]]).isin(trained)]
+    table = pd.concat([predicted, measured], ignore_index=True).sort_values(["group", "n_params"], ignore_index=True)
     within = np.ones(len(table), dtype=bool)
     for name, limit in limits.items():
         budget = BUDGETS[name]
-        within &= table[budget.column].to_numpy() * budget.per_column_unit <= limit
+        within &= table[budget.column].to_numpy(float) * budget.per_column_unit <= limit
     return table.assign(within_budgets=within)
+
+
+def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index):
+    """Where the best candidate is a trained size whose data size does not resolve a law of size
+    (flat, a plateau, worse with size), the smallest feasible trained size within noise of it."""
+    best = feasible.loc[best_index]
+    verdict = analysis.verdict_for(best["group"])
+    if not best["measured"] or verdict is None or verdict.resolved:
+        return best_index
+    peers = feasible[feasible["measured"] & (feasible["group"] == best["group"])
+                     & (feasible["n_params"] < best["n_params"])]
+    position = {size: i for i, size in enumerate(verdict.sizes)}
+    i_best = position[best["n_params"]]
+    close = [index for index, row in peers.iterrows()
+             if clearly_better(verdict, position[row["n_params"]], i_best) == 0]
+    return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
 
 
 def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Answerer, cost: str, *,
@@ -235,15 +315,17 @@ def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Ans
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
     Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate always kept),
-    cheapest first, with the metric's 95% prediction interval and how far each row extrapolates.
+    cheapest first, with the metric's 95% interval for a new run (NaN where none can be given:
+    one run of an untrained-noise configuration), whether it was measured or predicted (and
+    clipped), and how far each row extrapolates.
     """
     ordered = candidates.dropna(subset=[cost]).sort_values([cost, "n_params"])
     frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
-    keep = _spread_evenly(np.log(frontier[cost].to_numpy()), max_rows)
+    keep = _spread_evenly(np.log(frontier[cost].to_numpy(float)), max_rows)
     rows = frontier.iloc[keep]
-    if chosen is not None and chosen in frontier.index and chosen not in rows.index:
-        rows = pd.concat([rows, frontier.loc[[chosen]]]).sort_values(cost)
-    intervals = [answerer.interval(row["n_params"], row["group"]) or (np.nan, np.nan) for _, row in rows.iterrows()]
+    if chosen is not None and chosen in candidates.index and chosen not in rows.index:
+        rows = pd.concat([rows, candidates.loc[[chosen]]]).sort_values(cost)
+    intervals = [answerer.interval(row) or (np.nan, np.nan) for _, row in rows.iterrows()]
     metric = analysis.metric
     return pd.DataFrame({
         "n_params": rows["n_params"].to_numpy(),
@@ -252,10 +334,19 @@ def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Ans
         metric: rows["metric"].to_numpy(),
         f"{metric}_low": [low for low, _ in intervals],
         f"{metric}_high": [high for _, high in intervals],
+        "measured": rows["measured"].to_numpy(bool),
+        "clipped": rows["clipped"].to_numpy(bool),
         "within_budgets": rows["within_budgets"].to_numpy(),
-        "extrapolation_factor": [answerer.extrapolation_factor(r["n_params"], r["group"]) for _, r in rows.iterrows()],
+        "extrapolation_factor": [answerer.extrapolation_factor(row) for _, row in rows.iterrows()],
         "chosen": rows.index == chosen,
     })
+
+
+def frontier_source(row: pd.Series) -> str:
+    """Where a frontier row's metric comes from, in a word or two: measured, predicted, or clipped."""
+    if row["measured"]:
+        return "measured"
+    return "law, clipped to the possible" if row["clipped"] else "predicted by the law"
 
 
 def _spread_evenly(log_cost: np.ndarray, max_rows: int) -> np.ndarray:
@@ -283,8 +374,8 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
 def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:
     usage = np.zeros(len(candidates))
     for name, limit in limits.items():
-        usage = np.maximum(usage, candidates[BUDGETS[name].column].to_numpy() * BUDGETS[name].per_column_unit / limit)
-    closest = candidates.iloc[int(np.argmin(usage))]
+        usage = np.maximum(usage, candidates[BUDGETS[name].column].to_numpy(float) * BUDGETS[name].per_column_unit / limit)
+    closest = candidates.iloc[int(np.argmin(np.where(np.isnan(usage), np.inf, usage)))]
     needs = ", ".join(
         f"{BUDGETS[name].option[2:]} {closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit:.3g}"
         for name, limit in limits.items()
@@ -300,9 +391,8 @@ def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], gr
 def _check_cost_laws(analysis: Analysis, limits: dict[str, float]) -> None:
     for name in limits:
         column = BUDGETS[name].column
-        if column not in analysis.groups.costs:
-            why = "not measured by these runs" if column not in analysis.frame else "too few sizes to fit it"
-            raise UserError(f"{BUDGETS[name].option}: no law of {column} could be fitted ({why})")
+        if column not in analysis.groups.costs and column not in analysis.runs:
+            raise UserError(f"{BUDGETS[name].option}: {column} was not measured by these runs")
 
 
 def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float) -> list[str]:
@@ -321,6 +411,15 @@ def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float)
     if factor > FAR_EXTRAPOLATION:
         return [f"the recommendation is {where}: far outside what was trained, so treat its prediction as a guess and train it to check"]
     return [f"the recommendation is {where}: extrapolated by the law"]
+
+
+def _clip_warnings(analysis: Analysis, best: pd.Series) -> list[str]:
+    if not best["clipped"]:
+        return []
+    low, high = analysis.possible_range()
+    bound = low if best["metric"] <= low else high  # the bound it was clipped to: finite
+    return [f"the law predicts {label(analysis.metric)} beyond what is possible here; the value shown is the bound "
+            f"{bound:.3g} (the trivial baseline where the runs recorded one), so train it to check"]
 
 
 def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice: Recommendation) -> dict | None:

@@ -81,6 +81,19 @@ class JointLaw:
         """How far (n, d) lies outside the trained ranges, as the larger of the two ratios (1.0 inside)."""
         return float(max(1.0, n / self.n_range[1], self.n_range[0] / n, d / self.d_range[1], self.d_range[0] / d))
 
+    def size_term_problem(self) -> str:
+        """Why the size term A / N^alpha is not resolved by these runs ('' when it is): A or alpha
+        on its bound, or alpha's interval not finite and above 0. Its alpha, N* and data-limited
+        size then mean nothing."""
+        params, ci = self.law.params_, (self.law.ci_ or {}).get("alpha")
+        on_bound = [name for name in ("A", "alpha") if name in self.law.diagnostics_.on_bound]
+        if on_bound:
+            values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
+            return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
+        if ci is not None and not (np.all(np.isfinite(ci)) and ci[0] > 0):
+            return f"alpha's 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
+        return ""
+
     @property
     def has_floor(self) -> bool:
         """Whether the floor E is resolved: at least 1% of the prediction at the largest trained point."""

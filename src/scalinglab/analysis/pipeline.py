@@ -23,6 +23,7 @@ from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isofl
 from scalinglab.analysis.numbers import format_value
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings import SettingEffect, settings_x_size
+from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
 from scalinglab.results import configuration_means, load_results, ok_runs_at_best_lr, swept_settings
@@ -53,10 +54,28 @@ class Analysis:
     # Each fitted law's own diagnostics (a parameter on its bound, parameters not separately
     # identified, no backtest possible): shown where the laws' trust is discussed, not at the top.
     fit_diagnostics: list[str] = field(default_factory=list)
+    size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
+    joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
+
+    def verdict_for(self, group) -> SizeVerdict | None:
+        """The size verdict at data size `group`, if it was trained."""
+        return next((verdict for verdict in self.size_verdicts if verdict.group == group), None)
 
     @property
     def lower_is_better(self) -> bool:
         return lower_is_better(self.metric)
+
+    def possible_range(self) -> tuple[float, float]:
+        """Where the metric can lie, what any prediction is clipped to: a loss in [0, its trivial
+        baseline], an accuracy or F1 in [its trivial baseline, 1]. The baseline is the mean of the
+        runs' `baseline_<metric>` column (the class frequencies, a unigram model); without one a
+        loss is only >= 0 and an accuracy in [0, 1]."""
+        column = f"baseline_{self.metric}"
+        known = column in self.runs and bool(self.runs[column].notna().any())
+        baseline = float(self.runs[column].mean()) if known else None
+        if self.lower_is_better:
+            return 0.0, baseline if baseline is not None else np.inf
+        return (baseline if baseline is not None else 0.0), 1.0
 
     @property
     def title(self) -> str:
@@ -124,12 +143,36 @@ def analyze(
         joint_note = "" if joint is not None else warnings[refused]  # fit_joint says why it fitted none
         iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
         warnings += isoflop_sentences(iso, iso_note)[1]
+    verdicts = size_verdicts(runs, groups, metric, x=x, group_by=group_by)
+    joint_problem = joint_size_problem(joint, verdicts)
+    if joint_problem:
+        warnings.append(f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
+                        f"({joint_problem}): its alpha, compute-optimal N* and data-limited size are not quoted")
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
     warnings += _backtest_warnings(backtest, group_by)
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
-                    backtest, effects, data_available, warnings, law_warnings(groups, joint, effects))
+                    backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
+                    verdicts, joint_problem)
+
+
+def size_verdicts(runs: pd.DataFrame, groups: FitOutcome, metric: str, *, x: str, group_by: str) -> list[SizeVerdict]:
+    """Whether size clearly matters at each trained data size (`size_effect.size_verdict`)."""
+    if metric not in runs or runs.empty:
+        return []
+    values = sorted(runs.loc[np.isfinite(runs[metric].astype(float)), group_by].dropna().unique())
+    return [size_verdict(runs, metric, x=x, group_by=group_by, group=group, fit=groups.quality_for(group))
+            for group in values]
+
+
+def joint_size_problem(joint: JointLaw | None, verdicts: list[SizeVerdict]) -> str:
+    """Why the joint law's size term is not to be quoted ('' when it may be, or there is no joint law)."""
+    if joint is None:
+        return ""
+    if not any(verdict.resolved for verdict in verdicts):
+        return "at no data size do the runs resolve a law of size; see the answers per data size"
+    return joint.size_term_problem()
 
 
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:

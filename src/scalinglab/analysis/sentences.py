@@ -191,8 +191,22 @@ def seed_warnings(frame: pd.DataFrame, metric: str, *, x: str, group_by: str) ->
     ]
 
 
-def joint_law_sentences(joint: JointLaw) -> list[str]:
-    """The joint law with every parameter's interval, the compute-optimal split, the data limit."""
+def size_sentences(analysis) -> list[str]:
+    """How quality changes with size, one sentence per data size: the law's exponent where the
+    runs resolve it (`describe_fit`), else what the measurements say (`SizeVerdict.sentence`)."""
+    sentences = []
+    for verdict in analysis.size_verdicts:
+        fit = analysis.groups.quality_for(verdict.group)
+        sentences.append(describe_fit(fit) if verdict.resolved and fit is not None else verdict.sentence())
+    return sentences
+
+
+def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
+    """The joint law with every parameter's interval, the compute-optimal split, the data limit.
+
+    With `size_problem` (`Analysis.joint_size_problem`) the size term A / N^alpha is not resolved:
+    A and alpha are named as such, and the answers that rest on them (N*, the data limit) are left out.
+    """
     params, ci = joint.law.params_, joint.law.ci_ or {}
 
     def value(name: str) -> str:
@@ -202,14 +216,18 @@ def joint_law_sentences(joint: JointLaw) -> list[str]:
         return f"{name} = {params[name]:.3g}" + (f" ({low:.3g} to {high:.3g})" if low is not None else "")
 
     quantity = f"1 - {joint.metric}" if joint.complement else joint.metric
+    names = ("E", "B", "beta") if size_problem else ("E", "A", "B", "alpha", "beta")
     sentences = [
         f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
         f"whole configurations): {quantity} = E + A / N^alpha + B / D^beta with N = {joint.x}, D = {joint.data}; "
-        + ", ".join(value(name) for name in ("E", "A", "B", "alpha", "beta")) + " (95% CIs in brackets)."
+        + ", ".join(value(name) for name in names) + " (95% CIs in brackets)"
+        + (f"; A and alpha are not resolved ({size_problem}), so no size exponent is quoted." if size_problem else ".")
     ]
     if not joint.has_floor:
         sentences.append("Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
                          "do not trust it far beyond the trained range.")
+    if size_problem:
+        return sentences
     if joint.optimal is not None:
         sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
     if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
@@ -264,12 +282,12 @@ def summary_lines(analysis) -> list[str]:
     """The terminal summary after a sweep: the law per data size, the joint law's headline
     answers, then every warning (each line prefixed for the console) and how many fit
     diagnostics the report holds."""
-    lines = [describe_fit(fit) for fit in analysis.groups.fits]
+    lines = size_sentences(analysis)
     if analysis.joint is not None:
-        joint = joint_law_sentences(analysis.joint)
+        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem)
         lines.append(joint[0])
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
-        if analysis.joint.optimal is not None:
+        if analysis.joint.optimal is not None and not analysis.joint_size_problem:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
             lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]

@@ -73,8 +73,11 @@ def recommend(
 
 
 def _print(choice) -> None:
+    import numpy as np
+
     from scalinglab.analysis import format_factor
     from scalinglab.metrics import label
+    from scalinglab.recommend import frontier_source
 
     stdout = Console()
     for line in choice.lines():  # warnings first: an extrapolation is never missed
@@ -83,12 +86,15 @@ def _print(choice) -> None:
         stdout.print(f"  {name.replace('_', ' ')}: {use['predicted']:.3g} of {use['limit']:.3g}")
     for cost, frontier in choice.frontiers.items():
         table = Table(title=f"Pareto frontier: {label(choice.metric)} vs {label(cost)}")
-        for column in ("n_params", choice.group_by, cost, choice.metric, "95% CI", "within budget", "extrapolated"):
+        for column in ("n_params", choice.group_by, cost, choice.metric, "95% CI", "source", "within budget",
+                       "extrapolated"):
             table.add_column(label(column), justify="right")
         for _, row in frontier.iterrows():
+            low, high = row[f"{choice.metric}_low"], row[f"{choice.metric}_high"]
             table.add_row(
-                f"{row['n_params']:.3g}", f"{row[choice.group_by]:.4g}", f"{row[cost]:.3g}", f"{row[choice.metric]:.4g}",
-                f"{row[f'{choice.metric}_low']:.4g}-{row[f'{choice.metric}_high']:.4g}",
+                f"{row['n_params']:,.0f}", f"{row[choice.group_by]:,.0f}", f"{row[cost]:.3g}", f"{row[choice.metric]:.4g}",
+                f"{low:.4g}-{high:.4g}" if np.isfinite(low) else "one run: none",
+                frontier_source(row),
                 "yes" if row["within_budgets"] else "no",
                 format_factor(row["extrapolation_factor"]) if row["extrapolation_factor"] > 1 else "",
                 style="bold green" if row["chosen"] else None,

@@ -376,9 +376,10 @@ class ScalingLaw:
         log_x = np.log(float(x)) + np.array([[-step], [step]])
         names = self.form_.public_names
         floor = self.form_.to_public(theta)[:, names.index("E")][:, None] if "E" in names else 0.0
+        # A replicate whose floor meets its curve has no excess to take the log of: nan, quietly.
         with np.errstate(divide="ignore", invalid="ignore"):
             log_excess = np.log(np.exp(self.form_.log_predict(theta, log_x)) - floor)
-        return -(log_excess[:, 1] - log_excess[:, 0]) / (2 * step)
+            return -(log_excess[:, 1] - log_excess[:, 0]) / (2 * step)
 
     def extrapolation_rate(self, level: float = 0.95) -> float:
         """Widening of log prediction intervals per unit of log distance beyond the data (0 if

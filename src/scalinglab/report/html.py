@@ -19,16 +19,16 @@ from scalinglab.analysis import Analysis, format_count, format_factor
 from scalinglab.analysis.sentences import (
     data_effect_sentence,
     describe_cost,
-    describe_fit,
     form_choice_sentence,
     generalization_sentence,
     isoflop_sentences,
     joint_law_sentences,
     scaling_effect,
+    size_sentences,
 )
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
-from scalinglab.recommend import Budgets, Recommendation, recommend
+from scalinglab.recommend import Budgets, Recommendation, frontier_source, recommend
 from scalinglab.report import figures
 from scalinglab.results import aggregate_over_seeds
 
@@ -146,11 +146,11 @@ def default_budgets(analysis: Analysis) -> Budgets | None:
 def _quality_section(analysis: Analysis) -> Section:
     section = Section("How does quality change with size?")
     fit = analysis.groups
-    for group_fit in fit.fits:
-        effect = scaling_effect(fit, group_fit.group)
+    for verdict in analysis.size_verdicts:  # a fitted curve's change is quoted only where size is resolved
+        effect = scaling_effect(fit, verdict.group) if verdict.resolved else None
         if effect is not None:
             section.sentences.append(effect.sentence())
-    section.sentences += [describe_fit(group_fit) for group_fit in fit.fits]
+    section.sentences += size_sentences(analysis)
     section.sentences += [sentence for sentence in map(form_choice_sentence, fit.fits) if sentence]
     data_sentence = data_effect_sentence(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences += [data_sentence] if data_sentence else []
@@ -171,11 +171,11 @@ def _joint_section(analysis: Analysis) -> Section:
     if joint is None:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
-        section.sentences += joint_law_sentences(joint)
+        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
         data = figures.metric_vs_params_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by,
                                              joint=joint)
         section.figures.append(_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
-        if joint.optimal is not None:
+        if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
             section.tables.append(("Compute-optimal allocation (joint law; 95% intervals resample configurations)",
                                    _table_html(joint.optimal)))
             section.figures.append(_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
@@ -314,13 +314,18 @@ def size_table(analysis: Analysis) -> pd.DataFrame:
 def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table = frontier.copy()
     table["extrapolation_factor"] = [format_factor(f) if f > 1 else "inside" for f in table["extrapolation_factor"]]
+    metric = next(column[: -len("_low")] for column in table if column.endswith("_low"))
+    table["95% interval"] = [f"{low:.4g} to {high:.4g}" if np.isfinite(low) else "none (one run)"
+                             for low, high in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"))]
+    table["source"] = [frontier_source(row) for _, row in table.iterrows()]
+    table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
 
 
 def _table_html(table: pd.DataFrame) -> str:
     """Pandas escapes every cell and header; headers become labels with units."""
-    return table.rename(columns=label).to_html(index=False, float_format="%.4g", border=0, escape=True)
+    return table.rename(columns=label).to_html(index=False, float_format="{:.4g}".format, border=0, escape=True)
 
 
 def _environment() -> jinja2.Environment:

@@ -1,0 +1,219 @@
+"""Does size matter at a data size? Measured first, so that a law is quoted only where it is resolved.
+
+For each data size, `size_verdict` compares the seed means of the trained sizes with their noise
+and decides what the data can say:
+
+- "scales": the largest size is clearly better than the smallest (the measured change's 95%
+  interval excludes 0) and the fitted law's local exponent has a finite interval above 0: the
+  law's exponent and floor mean what they say;
+- "improves": clearly better, but no law (too few sizes) to quote an exponent from;
+- "plateau": clearly better at first, then flat within noise from `plateau_start` up, and the law's
+  exponent is not resolved (a step then a floor: its exponent or floor would be meaningless);
+- "flat": the change from the smallest to the largest size is within noise: size does not clearly
+  matter here;
+- "worse": the largest size is clearly worse than the best one (overfitting at this data size);
+- "one size": a single size was trained, so the effect of size is not measured.
+
+A change under 1% across the trained sizes counts as no change, whatever its interval: no law
+is worth quoting for it. The noise of a configuration's mean is relative (a fraction of the mean): the seeds' spread,
+pooled over the configurations of the data size, over the root of each configuration's seed
+count; with a single seed everywhere, the scatter of the log means about a smooth curve (their
+second differences). Every answer that is not "scales" recommends the smallest size within noise
+of the best (`plateau_start`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, GroupFit
+from scalinglab.analysis.numbers import format_count, format_value
+from scalinglab.metrics import lower_is_better, short_label
+
+Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
+SECOND_DIFFERENCE_VARIANCE = 6.0  # var(y[i-1] - 2 y[i] + y[i+1]) = 6 sigma^2 for independent noise
+NEGLIGIBLE_CHANGE = 0.01  # a change under 1% across the trained sizes is no scaling law, whatever its interval
+MEDIAN_CHI2_1 = 0.4549  # median of a squared standard normal: a median of squares estimates 0.4549 sigma^2
+
+
+@dataclass
+class SizeVerdict:
+    """What the trained sizes at one data size say about size (see the module docstring)."""
+
+    metric: str
+    x: str
+    group_by: str
+    group: float
+    sizes: np.ndarray  # trained sizes, ascending
+    means: np.ndarray  # seed mean of the metric at each size
+    n_seeds: np.ndarray  # seeds behind each mean
+    seed_noise: float | None  # relative std of one run over seeds; None with one seed everywhere
+    scatter: float | None  # relative scatter of the means about a smooth curve; None below 3 sizes
+    kind: str
+    plateau_start: float  # the smallest size within noise of the best: what to train when not "scales"
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the fitted law describes how the metric changes with size here."""
+        return self.kind == "scales"
+
+    def mean_noise(self, index: int) -> float | None:
+        """Relative standard error of the mean at `sizes[index]`: the larger of its seeds' error
+        and the means' scatter (configuration-level noise that seeds of one configuration share)."""
+        parts = [self.scatter] if self.scatter is not None else []
+        parts += [self.seed_noise / np.sqrt(self.n_seeds[index])] if self.seed_noise is not None else []
+        return max(parts) if parts else None
+
+    def change(self, i: int, j: int) -> tuple[float, tuple[float, float] | None]:
+        """Relative change of the metric from `sizes[i]` to `sizes[j]`, with its 95% interval."""
+        ratio = self.means[j] / self.means[i]
+        if self.mean_noise(i) is None:
+            return float(ratio - 1), None
+        half = Z_95 * np.hypot(self.mean_noise(i), self.mean_noise(j))
+        return float(ratio - 1), (float(ratio * np.exp(-half) - 1), float(ratio * np.exp(half) - 1))
+
+    def run_interval(self, index: int) -> tuple[float, float] | None:
+        """95% interval of a new run's metric at `sizes[index]`: seed noise around the measured mean."""
+        if self.mean_noise(index) is None:
+            return None
+        half = Z_95 * np.hypot(self.seed_noise or 0.0, self.mean_noise(index))
+        return float(self.means[index] * np.exp(-half)), float(self.means[index] * np.exp(half))
+
+    def sentence(self) -> str:
+        """The verdict in words, with the measured change and its interval."""
+        where = f"With {self.group_by} = {format_value(self.group)}"
+        name = short_label(self.metric)
+        if self.kind == "one size":
+            return (f"{where}, only {format_count(self.sizes[0])} parameters were trained, so how {name} depends on "
+                    f"size is not measured; train at least {MIN_SIZES_TO_FIT} sizes to fit a law.")
+        last = len(self.sizes) - 1
+        if self.kind == "worse":
+            best = int(np.flatnonzero(self.sizes == self.best_size)[0])
+            return (f"{where}, larger models did worse: from {format_count(self.best_size)} to "
+                    f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last)} "
+                    f"(overfitting at this data size); the smallest size within noise of the best is "
+                    f"{format_count(self.plateau_start)}. More data, not size, is what could help here.")
+        if self.kind == "flat":
+            return (f"{where}, size does not clearly matter between {format_count(self.sizes[0])} and "
+                    f"{format_count(self.sizes[-1])} parameters: {name} {self._change_words(0, last)}"
+                    f"{self._noise_advice()}.")
+        if self.kind == "plateau":
+            start = int(np.flatnonzero(self.sizes == self.plateau_start)[0])
+            return (f"{where}, {name} {self._change_words(0, start)} from {format_count(self.sizes[0])} to "
+                    f"{format_count(self.plateau_start)} parameters, then {self._change_words(start, last)} up to "
+                    f"{format_count(self.sizes[-1])}: beyond {format_count(self.plateau_start)} parameters size does "
+                    "not clearly matter, and no exponent can be read from these sizes.")
+        law = ""
+        if self.kind == "improves":
+            law = (f" ({len(self.sizes)} sizes: a law needs {MIN_SIZES_TO_FIT})" if len(self.sizes) < MIN_SIZES_TO_FIT
+                   else "; the fitted law's exponent is not resolved by these sizes, so none is quoted")
+        return (f"{where}, from {format_count(self.sizes[0])} to {format_count(self.sizes[-1])} parameters "
+                f"{name} {self._change_words(0, last)}, measured{law}.")
+
+    @property
+    def best_size(self) -> float:
+        return float(self.sizes[_best_index(self.means, self.metric)])
+
+    def _change_words(self, i: int, j: int) -> str:
+        change, interval = self.change(i, j)
+        verb = "fell" if change < 0 else "rose"
+        words = f"{verb} by {_percent(abs(change))} ({self.means[i]:.4g} to {self.means[j]:.4g}"
+        if interval is None:
+            return words + ", one run each: no interval)"
+        return words + f", 95% interval {_percent(interval[0], signed=True)} to {_percent(interval[1], signed=True)})"
+
+    def _noise_advice(self) -> str:
+        if self.mean_noise(0) is None:
+            return "; with one run per size, noise and effect cannot be told apart: train 2+ seeds"
+        return ""
+
+
+def size_verdict(runs: pd.DataFrame, metric: str, *, x: str, group_by: str, group: float,
+                 fit: GroupFit | None) -> SizeVerdict:
+    """The verdict on size at data size `group` of `runs` (ok runs at their best learning rate),
+    with `fit` the law fitted there (None when too few sizes)."""
+    rows = runs[(runs[group_by] == group) & np.isfinite(runs[metric].astype(float))]
+    grouped = rows.groupby(x)[metric]
+    sizes = grouped.mean().index.to_numpy(float)
+    means, n_seeds = grouped.mean().to_numpy(float), grouped.size().to_numpy(int)
+    verdict = SizeVerdict(metric, x, group_by, group, sizes, means, n_seeds,
+                          _seed_noise(grouped.std(ddof=1).to_numpy(float), means, n_seeds), _scatter(means),
+                          "one size", float(sizes[0]))
+    if len(sizes) < 2:
+        return verdict
+    verdict.plateau_start = _plateau_start(verdict)
+    verdict.kind = _kind(verdict, fit)
+    return verdict
+
+
+def _seed_noise(stds: np.ndarray, means: np.ndarray, n_seeds: np.ndarray) -> float | None:
+    """Relative std of one run over seeds, pooled over the sizes with 2+ seeds; None without any."""
+    repeated = n_seeds >= 2
+    if not repeated.any():
+        return None
+    relative = stds[repeated] / np.abs(means[repeated])
+    weights = n_seeds[repeated] - 1
+    return float(np.sqrt(np.sum(weights * relative**2) / np.sum(weights)))
+
+
+def _scatter(means: np.ndarray) -> float | None:
+    """Relative scatter of the means about a smooth curve, from their second differences in log
+    (3+ sizes). The median, so that one knee of the curve (a step, then a floor) is not taken
+    for noise; what bend remains counts as noise, which errs towards "not clearly"."""
+    if len(means) < 3 or (means <= 0).any():
+        return None
+    bends = np.diff(np.log(means), 2)
+    return float(np.sqrt(np.median(bends**2) / (SECOND_DIFFERENCE_VARIANCE * MEDIAN_CHI2_1)))
+
+
+def _percent(fraction: float, *, signed: bool = False) -> str:
+    """0.0123 -> '1.2%', 1.5 -> '150%': two significant digits, never in exponent form."""
+    digits = 0 if abs(fraction) >= 0.1 else 1 if abs(fraction) >= 0.01 else 2
+    return f"{fraction * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def _best_index(means: np.ndarray, metric: str) -> int:
+    return int(np.argmin(means) if lower_is_better(metric) else np.argmax(means))
+
+
+def clearly_better(verdict: SizeVerdict, i: int, j: int) -> int:
+    """+1 when the metric at `sizes[j]` is clearly better than at `sizes[i]`, -1 clearly worse, 0
+    within noise (its interval holds 0) or negligible (under `NEGLIGIBLE_CHANGE`)."""
+    change, interval = verdict.change(i, j)
+    low, high = interval if interval is not None else (change, change)
+    better_is_lower = lower_is_better(verdict.metric)
+    if (low > 0 or high < 0) and abs(change) >= NEGLIGIBLE_CHANGE:
+        improved = (high < 0) if better_is_lower else (low > 0)
+        return 1 if improved else -1
+    return 0
+
+
+def _plateau_start(verdict: SizeVerdict) -> float:
+    best = _best_index(verdict.means, verdict.metric)
+    within = [i for i in range(len(verdict.sizes)) if clearly_better(verdict, i, best) == 0 or i == best]
+    return float(verdict.sizes[min(within)])
+
+
+def _kind(verdict: SizeVerdict, fit: GroupFit | None) -> str:
+    best, last = _best_index(verdict.means, verdict.metric), len(verdict.sizes) - 1
+    if clearly_better(verdict, best, last) == -1:
+        return "worse"
+    if clearly_better(verdict, 0, last) != 1:
+        return "flat"
+    if fit is None:
+        return "improves"
+    if exponent_resolved(fit):
+        return "scales"
+    return "plateau" if verdict.plateau_start > verdict.sizes[0] else "improves"
+
+
+def exponent_resolved(fit: GroupFit) -> bool:
+    """Whether the law's local exponent at its largest size is finite and, where it has an
+    interval, clearly above 0 with a finite interval."""
+    _, value, interval = fit.exponent()
+    if not np.isfinite(value) or value <= 0:
+        return False
+    return interval is None or (bool(np.all(np.isfinite(interval))) and interval[0] > 0)

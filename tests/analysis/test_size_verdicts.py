@@ -1,0 +1,103 @@
+"""Whether size matters, measured: flat, worse with size, one size, two sizes, noise larger than the
+effect, and a law that does resolve. No sentence carries nan or inf; a law is quoted only where resolved."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic_truth import truth_frame
+
+from scalinglab.analysis import analyze
+from scalinglab.analysis.sentences import joint_law_sentences, size_sentences, summary_lines
+
+SIZES = (500, 2_000, 8_000, 30_000, 69_000)
+DATA_SIZES = (2_000, 4_000, 6_000)
+NOT_A_NUMBER = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)
+
+
+def runs(loss, *, sizes=SIZES, data_sizes=DATA_SIZES, seeds=(0, 1, 2), noise=0.005, seed=0) -> pd.DataFrame:
+    """One run per size x data size x seed, val_loss = loss(n, d) times (1 + normal noise)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([
+        dict(status="ok", width=n, n_params=float(n), train_size=d, seed=s,
+             val_loss=float(loss(n, d)) * (1 + rng.normal(0, noise)), train_seconds=1e-6 * n * d)
+        for d in data_sizes for n in sizes for s in seeds
+    ])
+
+
+def flat(n, d):
+    return 1.25 * (1 - 0.05 * d / 6_000)  # size does nothing; 3x more data cuts the loss by ~3%
+
+
+def rising(n, d):
+    return 1.0 + 0.1 * np.log10(n / 500)  # every 10x more parameters costs 0.1 nats: overfitting
+
+
+def text_of(analysis) -> str:
+    return "\n".join(summary_lines(analysis) + size_sentences(analysis))
+
+
+def test_flat_loss_is_said_in_words_with_its_measured_change_and_no_exponent():
+    analysis = analyze(runs(flat), n_bootstrap=50)
+    kinds = {verdict.group: verdict.kind for verdict in analysis.size_verdicts}
+    assert set(kinds.values()) <= {"flat", "plateau", "improves"} and "flat" in kinds.values()
+    for verdict, sentence in zip(analysis.size_verdicts, size_sentences(analysis)):
+        if verdict.kind == "flat":
+            assert "size does not clearly matter between 500 and 69k parameters" in sentence
+            change, (low, high) = verdict.change(0, len(verdict.sizes) - 1)
+            assert low < change < high and abs(change) < 0.02  # the measured change, within noise or negligible
+            assert "95% interval" in sentence
+        assert "shrinks as" not in sentence  # no exponent quoted
+    assert analysis.joint_size_problem  # the joint law's size term is said to be unresolved...
+    assert any("does not resolve how val_loss depends on size" in w for w in analysis.warnings)
+    joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem)
+    assert "alpha = " not in joint[0] and "not resolved" in joint[0]  # ...and not printed as if meaningful
+    assert not any("compute-optimal model has N*" in s for s in joint)
+    assert not NOT_A_NUMBER.search(text_of(analysis))
+
+
+def test_loss_rising_with_size_is_overfitting_and_the_plateau_is_the_smallest_size():
+    analysis = analyze(runs(rising), n_bootstrap=50)
+    for verdict, sentence in zip(analysis.size_verdicts, size_sentences(analysis)):
+        assert verdict.kind == "worse"
+        assert "larger models did worse" in sentence and "overfitting" in sentence
+        assert verdict.plateau_start == 500
+    assert not NOT_A_NUMBER.search(text_of(analysis))
+
+
+@pytest.mark.parametrize("sizes, kind", [((2_000,), "one size"), ((2_000, 8_000), "improves")])
+def test_one_or_two_sizes_are_measured_not_fitted(sizes, kind):
+    analysis = analyze(runs(lambda n, d: 1 + 5 * n**-0.3, sizes=sizes, data_sizes=(2_000,)), n_bootstrap=50)
+    [verdict] = analysis.size_verdicts
+    assert verdict.kind == kind and analysis.groups.fits == []
+    [sentence] = size_sentences(analysis)
+    if kind == "one size":
+        assert "only 2k parameters were trained" in sentence and "train at least 4 sizes" in sentence
+    else:
+        assert "fell by" in sentence and "a law needs 4" in sentence
+    assert not NOT_A_NUMBER.search(text_of(analysis))
+
+
+def test_two_sizes_of_one_seed_cannot_tell_noise_from_effect():
+    analysis = analyze(runs(flat, sizes=(2_000, 8_000), data_sizes=(2_000,), seeds=(0,)), n_bootstrap=0)
+    [verdict] = analysis.size_verdicts
+    assert verdict.kind == "flat" and verdict.change(0, 1)[1] is None
+    assert "noise and effect cannot be told apart: train 2+ seeds" in size_sentences(analysis)[0]
+
+
+def test_noise_larger_than_the_effect_is_not_a_law():
+    # A 1% gain across the sizes under 5% seed noise: not resolvable from 3 seeds.
+    analysis = analyze(runs(lambda n, d: 1.0 - 0.01 * np.log10(n / 500) / np.log10(138), noise=0.05, seed=3),
+                       n_bootstrap=50)
+    assert not any(verdict.resolved for verdict in analysis.size_verdicts)
+    assert not NOT_A_NUMBER.search(text_of(analysis))
+
+
+def test_a_resolved_law_is_still_quoted_with_its_exponent():
+    analysis = analyze(truth_frame(seeds=(0, 1), noise=0.003, random_state=1), n_bootstrap=50)
+    assert all(verdict.resolved for verdict in analysis.size_verdicts)
+    assert not analysis.joint_size_problem
+    assert all("shrinks as n_params^-" in sentence for sentence in size_sentences(analysis))

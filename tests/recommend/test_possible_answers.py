@@ -1,0 +1,117 @@
+"""Only configurations that can exist, and measurements where something was trained: whole numbers
+from the smallest trained size up, the measured mean for a trained configuration, predictions
+clipped to the trivial baseline, and the smallest size on a plateau when size does not matter."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
+from cli_helpers import run_cli  # noqa: E402
+from test_size_verdicts import flat, runs  # noqa: E402
+
+from scalinglab.analysis import analyze  # noqa: E402
+from scalinglab.errors import UserError  # noqa: E402
+from scalinglab.recommend import Budgets, _Answerer, candidate_table, recommend  # noqa: E402
+from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.store import open_store  # noqa: E402
+
+from test_recommend import runs as law_runs  # noqa: E402
+
+NOT_A_NUMBER = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def lawful():
+    return analyze(law_runs(), n_bootstrap=30)
+
+
+@pytest.fixture(scope="module")
+def flat_analysis():
+    return analyze(runs(flat), n_bootstrap=30)
+
+
+def test_candidates_are_whole_numbers_never_below_the_smallest_trained_size(lawful):
+    table = candidate_table(lawful, _Answerer(lawful), {"train_seconds": 200.0}, max_extrapolation=10)
+    predicted = table[~table["measured"]]  # a measured row keeps the count its run recorded
+    assert (predicted["n_params"] == np.round(predicted["n_params"])).all()
+    assert (predicted["group"] == np.round(predicted["group"])).all()
+    trained = set(zip(lawful.runs["n_params"], lawful.runs["train_size"]))
+    assert set(zip(table.loc[table["measured"], "n_params"], table.loc[table["measured"], "group"])) == trained
+    assert table["n_params"].min() == lawful.runs["n_params"].min()
+    with pytest.raises(UserError, match="no model size fits the budget"):
+        recommend(lawful, Budgets(train_seconds=0.001))  # not "16.6 parameters", a tenth of the smallest
+
+
+def test_a_trained_configuration_answers_with_its_measured_mean(flat_analysis):
+    frame = flat_analysis.runs
+    slowest = frame.groupby(["n_params", "train_size"])["train_seconds"].mean().max()
+    choice = recommend(flat_analysis, Budgets(train_seconds=float(slowest)))
+    assert choice.measured and choice.law == "measurement of this configuration"
+    trained = frame[(frame["n_params"] == choice.n_params) & (frame["train_size"] == choice.train_size)]
+    assert choice.predicted == pytest.approx(trained["val_loss"].mean())  # the report's headline is runs.csv's mean
+    assert choice.n_seeds == len(trained)
+    assert choice.ci_low < choice.predicted < choice.ci_high
+    assert "a configuration this sweep trained: measured" in choice.sentence()
+
+
+def test_flat_loss_recommends_the_smallest_size_on_the_plateau(flat_analysis):
+    choice = recommend(flat_analysis, Budgets(train_seconds=1e9))
+    assert choice.n_params == 500  # size does not matter: the smallest trained size within noise of the best
+    assert choice.train_size == 6_000  # more data does
+    assert "size does not clearly matter beyond it" in choice.binding
+    assert not NOT_A_NUMBER.search(" ".join(choice.lines()))
+    for frontier in choice.frontiers.values():
+        assert frontier["measured"].all()  # no law resolved: nothing predicted
+
+
+def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
+    baseline = float(lawful.runs["val_loss"].median())
+    bounded = analyze(law_runs().assign(baseline_val_loss=baseline), n_bootstrap=0)
+    assert bounded.possible_range() == (0.0, pytest.approx(baseline))
+    table = candidate_table(bounded, _Answerer(bounded), {"train_seconds": 200.0}, max_extrapolation=1)
+    predicted = table[~table["measured"]]
+    assert (predicted["metric"] <= baseline).all() and predicted["clipped"].any()
+    assert np.allclose(predicted.loc[predicted["clipped"], "metric"], baseline)
+
+
+def test_an_accuracy_is_never_predicted_outside_zero_to_one():
+    accuracy = analyze(law_runs().assign(val_accuracy=lambda f: 1.0 - f["val_loss"] / 10), metric="val_accuracy",
+                       n_bootstrap=0)
+    assert accuracy.possible_range() == (0.0, 1.0)
+    table = candidate_table(accuracy, _Answerer(accuracy), {"train_seconds": 1e9}, max_extrapolation=10)
+    assert table["metric"].between(0.0, 1.0).all()
+
+
+def _store_of(frame, folder: Path) -> Path:
+    store = open_store(folder)
+    for row in frame.itertuples():
+        spec = RunSpec(family="mlp", size={"width": int(row.width), "depth": 1},
+                       data=DataSpec(source="digits", train_size=int(row.train_size)),
+                       training=TrainingSpec(epochs=1, batch_size=32, lr=0.01), seed=int(row.seed))
+        metrics = {"n_params": row.n_params, "val_loss": row.val_loss, "train_seconds": row.train_seconds}
+        store.put(RunResult(spec=spec, status="ok", metrics=metrics, curves=[], error=None))
+    store.close()
+    return folder
+
+
+@pytest.mark.slow
+def test_flat_sweep_through_the_cli_has_no_nan_no_inf_and_a_trained_answer(tmp_path):
+    out = _store_of(runs(flat), tmp_path)
+    result = run_cli("recommend", str(out), "--train-seconds", "1e9", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["measured"] and answer["n_params"] == 500
+    assert not NOT_A_NUMBER.search(result.stdout)
+    printed = run_cli("recommend", str(out), "--train-seconds", "1e9")
+    assert printed.returncode == 0 and not NOT_A_NUMBER.search(printed.stdout)
+    assert run_cli("report", str(out)).returncode == 0
+    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", (out / "report.html").read_text())
+    assert "size does not clearly matter between 500 and 69k parameters" in text
+    assert not NOT_A_NUMBER.search(text)
