@@ -54,3 +54,32 @@ def test_a_device_that_is_not_there_is_one_line_exit_2_and_changes_nothing(tmp_p
     assert result.stderr.count("\n") == 1 and "training.device" in result.stderr and "cuda" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "runs.sqlite").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_batching_changes_no_cost_law_and_no_recommendation(tmp_path):
+    """Issue 18, item 1: the same grid trained batched and alone gives the same memory to the byte,
+    cost-law exponents inside each other's 95% intervals, and the same recommendation."""
+    from scalinglab.analysis import analyze
+    from scalinglab.recommend import Budgets, recommend
+
+    grid = ["model.width=[8,32,128,256,512,1024]", "model.depth=2", "data.train_size=[200,400]", "training.epochs=4", "seeds=[0,1]",
+            "measure.latency_repeats=3"]
+    frames, analyses = {}, {}
+    for batch in ("auto", "off"):
+        config = load_config(None, [f"output='{tmp_path / batch}'", f"execution.batch='{batch}'", *grid])
+        store = open_store(config.output)
+        run_sweep(config, store)
+        frames[batch] = results_frame(store).set_index("run_key").sort_index()
+        store.close()
+        analyses[batch] = analyze(tmp_path / batch, n_bootstrap=200)
+    assert frames["auto"]["batch_runs"].min() > 1 and set(frames["off"]["batch_runs"]) == {1.0}
+    assert (frames["auto"]["peak_memory_bytes"] == frames["off"]["peak_memory_bytes"]).all()
+    for cost in ("train_flops", "train_seconds", "peak_memory_bytes"):
+        batched, alone = (analyses[batch].groups.costs[cost] for batch in ("auto", "off"))
+        for law, other in ((batched, alone), (alone, batched)):
+            low, high = law.exponent_ci
+            assert low - 1e-9 <= other.exponent <= high + 1e-9, (cost, law.exponent_ci, other.exponent)
+    flops = frames["off"]["train_flops"].median()
+    answers = [recommend(analyses[batch], Budgets(train_flops=flops)) for batch in ("auto", "off")]
+    assert (answers[0].n_params, answers[0].train_size) == (answers[1].n_params, answers[1].train_size)

@@ -34,6 +34,12 @@ COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one
 COST_FORM = "powerlaw"
 OVERHEAD_FORM = "power"  # fitted against u = N^(-1/OVERHEAD_SCALE): E + A * u^(-alpha) = t0 + c * N^k
 OVERHEAD_SCALE = 5.0  # k = alpha / 5, so the form's bound alpha <= 10 is k <= 2
+# Huber delta of the cost laws, on log residuals. Timings scatter by 10-50% between runs of one
+# size (the machine's load, per-epoch overheads), which puts every residual in the linear zone of
+# the quality fits' 1e-3: the fit becomes a least-absolute-deviation one, whose optimum does not
+# move when resampled sizes balance their residuals' signs, so its bootstrap interval collapses to
+# a point. At 0.5 such scatter is squared (least squares in log space) and only far outliers are not.
+COST_HUBER_DELTA = 0.5
 MIN_SIZES_TO_FIT = 4  # the power law has 3 parameters: fewer distinct sizes cannot test it
 MIN_SIZES_TO_FIT_COST = 3  # the pure power law has 2
 DATA_COLUMNS = ("train_size", "n_train")  # group_by values that count training examples
@@ -280,7 +286,8 @@ def fit_cost(
         return None
     law_input = rows[x].astype(float) ** (-1.0 / OVERHEAD_SCALE) if overhead else rows[x]
     table = pd.DataFrame({"x": law_input, "y": target})
-    law = ScalingLaw(form=form, n_bootstrap=n_bootstrap, random_state=random_state).fit(table, x="x", y="y")
+    law = ScalingLaw(form=form, huber_delta=COST_HUBER_DELTA, n_bootstrap=n_bootstrap, random_state=random_state).fit(
+        table, x="x", y="y")
     return CostLaw(cost, x, group_by, law, per_example, overhead, len(rows), (float(rows[x].min()), float(rows[x].max())))
 
 
