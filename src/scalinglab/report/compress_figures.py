@@ -113,7 +113,7 @@ def draw_compress_pareto(data: CompressPareto, ax) -> None:
         plain_log_ticks(ax.xaxis, format_count)
     if data.log_y:
         ax.set_yscale("log")
-        plain_log_ticks(ax.yaxis, lambda value: f"{value:.3g}")
+        plain_log_ticks(ax.yaxis, format_count)
     if data.y_limits is not None:
         ax.set_ylim(*data.y_limits)
     ax.set_xlabel(_COST_LABELS.get(data.cost, label(data.cost)))

@@ -332,7 +332,7 @@ def _finish_axes(ax, *, log_x: bool, xlabel: str, ylabel: str, legend: object,
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis, format_count)
     if ax.get_yscale() == "log":
-        plain_log_ticks(ax.yaxis, lambda value: f"{value:.3g}")
+        plain_log_ticks(ax.yaxis, format_count)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
