@@ -12,6 +12,7 @@ import pytest
 from synthetic_runs import synthetic_runs
 
 from scalinglab.analysis import analyze
+from scalinglab.report import figures
 from scalinglab.report.compress_figures import (
     compress_pareto_data,
     complexity_data,
@@ -109,3 +110,28 @@ def test_compress_figures_draw_zero_costs_zero_losses_and_missing_measures():
     assert complexity.measures["effective_rank_fraction"][1].tolist() == [0.8, 0.8]
     assert _figure("pareto", draw_compress_pareto, pareto).png_base64
     assert _figure("complexity", draw_complexity, complexity).png_base64
+
+
+def _labelled_ticks(axis) -> list[str]:
+    """The tick labels a drawn axis shows inside its view."""
+    low, high = sorted(axis.get_view_interval())
+    pairs = [*zip(axis.get_majorticklocs(), axis.get_majorticklabels()),
+             *zip(axis.get_minorticklocs(), axis.get_minorticklabels())]
+    return [label.get_text() for location, label in pairs if low <= location <= high and label.get_text()]
+
+
+@pytest.mark.parametrize("span_factor", [1.05, 3.0, 30.0, 1e4])
+def test_every_log_axis_shows_at_least_two_labelled_ticks(span_factor):
+    """Latency p50 and peak memory axes spanning less than a decade once showed no label at all."""
+    from matplotlib.figure import Figure
+
+    runs = synthetic_runs()
+    fraction = (runs["n_params"] - runs["n_params"].min()) / np.ptp(runs["n_params"])
+    runs["latency_ms_p50"] = 2.0 * span_factor**fraction
+    data = figures.metric_vs_params_data(runs[runs["width"] <= 32], "latency_ms_p50", log_y=True)
+    figure = Figure()
+    ax = figure.add_subplot()
+    figures.draw_metric_vs_params(data, ax)
+    figure.canvas.draw()
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+    assert len(_labelled_ticks(ax.yaxis)) >= 2 and len(_labelled_ticks(ax.xaxis)) >= 2
