@@ -92,3 +92,18 @@ def test_a_sweep_refused_before_training_leaves_no_store_behind(cli, tiny_sweep:
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (tiny_sweep.parent / "out" / "runs.sqlite").exists()
+
+
+def test_no_arguments_prints_the_help_and_no_error_line(cli):
+    result = cli()
+    assert result.returncode == 2  # click's code for a missing command
+    shown = result.stdout + result.stderr
+    assert "Usage: scalinglab" in shown
+    assert all(command in shown for command in ("run", "report", "recommend", "status"))
+    assert "error" not in result.stderr and "Traceback" not in shown
+
+
+def test_an_unknown_command_is_still_one_error_line(cli):
+    result = cli("fly")
+    assert result.returncode == 2
+    assert result.stderr.startswith("scalinglab: error: No such command") and result.stderr.count("\n") == 1

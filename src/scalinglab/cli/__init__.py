@@ -29,8 +29,18 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _fail("aborted", code=1)
     except typer.TyperException as error:  # usage errors: unknown option, missing value
+        if type(error).__name__ == "NoArgsIsHelpError":  # typer's private class; it tests the name too
+            _help_instead(error.format_message(), code=error.exit_code)
         _fail(error.format_message(), code=error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _help_instead(help_text: str, code: int) -> None:
+    """No command given: the help is the whole answer, with no error line. Typer's rich help has
+    printed itself already and left the message empty; plain click's help is the message."""
+    if help_text:
+        print(help_text, file=sys.stderr)
+    sys.exit(code)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -7,11 +7,14 @@ so ``scalinglab.fit`` itself needs only numpy, scipy and pandas.
 A law of one input is drawn as y against x. A joint law L(N, D) is drawn as loss against N
 along isoFLOP lines: rows are grouped by their compute C = flops(N, D), and each group gets
 the curve L(N, C / flops_per_token(N)) at the group's typical C.
+
+Which axes are log, the y-limits, and where curves and bands are cut follow the rule of
+:mod:`scalinglab.fit.view`: the points decide what is seen, never an extrapolation or a band.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,7 @@ import pandas as pd
 from scalinglab.fit.allocate import DEFAULT_FLOPS_PER_PARAM_TOKEN, FlopModel, log_flops, log_tokens
 from scalinglab.fit.data import numeric_column
 from scalinglab.fit.isoflop import group_by_compute
+from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, view_limits
 
 _CURVE_MARGIN = 1.25  # the curve extends this factor beyond the data on each side
 
@@ -36,9 +40,9 @@ class FitSeries:
     held_out : ndarray of bool
         Which points were not used for the fit (drawn hollow).
     curve_x, curve_y : ndarray
-        The fitted law.
+        The fitted law; NaN where it leaves the y-limits.
     band_low, band_high : ndarray or None
-        Bootstrap band of the curve (None without bootstrap).
+        Bootstrap band of the curve (None without bootstrap); NaN where it was dropped.
     compute : float or None
         Joint laws: the FLOP budget of this isoFLOP line.
     """
@@ -56,13 +60,16 @@ class FitSeries:
 
 @dataclass(frozen=True)
 class FitPlotData:
-    """Everything :func:`draw_fit` draws."""
+    """Everything :func:`draw_fit` draws. ``log_y``: every point is positive; ``y_limits``: those
+    of the points (None when none is finite)."""
 
     series: list[FitSeries]
     x_label: str
     y_label: str
     title: str
     level: float
+    log_y: bool = True
+    y_limits: tuple[float, float] | None = None
 
 
 def fit_plot_data(
@@ -105,7 +112,17 @@ def fit_plot_data(
                           None, level)]
     else:
         series = _isoflop_series(law, columns, y, is_held_out, n_curve, max_groups, flop_model, level)
-    return FitPlotData(series, law.x_[0], law.y_, title, level)
+    log_y = can_log(y)
+    limits = view_limits(y, log=log_y)
+    series = [_cut_to_view(one, limits) for one in series]
+    return FitPlotData(series, law.x_[0], law.y_, title, level, log_y, limits)
+
+
+def _cut_to_view(series: FitSeries, limits) -> FitSeries:
+    band_low, band_high = series.band_low, series.band_high
+    if band_low is not None:
+        band_low, band_high = clip_to_view(band_low, band_high, limits)
+    return replace(series, curve_y=cut_to_view(series.curve_y, limits), band_low=band_low, band_high=band_high)
 
 
 def _curve_grid(x: np.ndarray, n_curve: int) -> np.ndarray:
@@ -161,11 +178,14 @@ def draw_fit(plot_data: FitPlotData, ax=None):
             ax.fill_between(series.curve_x, series.band_low, series.band_high, color=color,
                             alpha=0.25, linewidth=0)
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    # Losses often span less than a decade: label the y ticks as plain numbers.
-    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    if plot_data.log_y:
+        ax.set_yscale("log")
+        # Losses often span less than a decade: label the y ticks as plain numbers.
+        plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+    if plot_data.y_limits is not None:
+        ax.set_ylim(*plot_data.y_limits)
     ax.set_xlabel(plot_data.x_label)
     ax.set_ylabel(plot_data.y_label)
     band = f", {plot_data.level:.0%} bootstrap band" if plot_data.series[0].band_low is not None else ""

@@ -1,6 +1,7 @@
 """The report's section "Compress or train small?": figure data (`*_data`, plain numbers that
 tests check), `draw_*` functions, and the section itself. Rows come from
-`scalinglab.compress.verdict.compressions_frame`; nothing here imports torch."""
+`scalinglab.compress.verdict.compressions_frame`; nothing here imports torch. Scales, limits and
+intervals follow the rule of `scalinglab.fit.view`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import format_count
+from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
 from scalinglab.compress.verdict import (
     COMPLEXITY,
     DEPLOYED_COSTS,
@@ -55,17 +57,22 @@ class CompressPareto:
     train_size: float
     training: Points | None = None
     methods: list[Points] = field(default_factory=list)
+    log_x: bool = True
+    log_y: bool = False
+    y_limits: tuple[float, float] | None = None
 
 
 def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_loss",
                          train_size: float | None = None) -> CompressPareto:
     """Per method (and the trained models), the seed-mean configurations at one data size (the
-    largest by default), each with its own Pareto frontier marked."""
+    largest by default), each with its own Pareto frontier marked. The y-limits come from the
+    seed means; the seed intervals are clipped to them (with few seeds a t-interval can be many
+    times wider than everything measured)."""
     summary = seed_summary(frame, [metric, cost])
     if summary.empty or cost not in summary or metric not in summary:
         return CompressPareto(cost, metric, float("nan"))
     train_size = float(summary["train_size"].max() if train_size is None else train_size)
-    summary = summary[(summary["train_size"] == train_size) & summary[cost].notna() & summary[metric].notna()]
+    summary = summary[(summary["train_size"] == train_size) & np.isfinite(summary[cost]) & np.isfinite(summary[metric])]
     lower = lower_is_better(metric)
     data = CompressPareto(cost, metric, train_size)
     for method, rows in summary.groupby("method", sort=False):
@@ -78,7 +85,17 @@ def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_l
             data.training = points
         else:
             data.methods.append(points)
+    _frame_the_points(data)
     return data
+
+
+def _frame_the_points(data: CompressPareto) -> None:
+    everything = ([data.training] if data.training is not None else []) + data.methods
+    data.log_x = can_log(*[points.cost for points in everything])
+    data.log_y = data.metric in ("val_loss", "train_loss") and can_log(*[points.metric for points in everything])
+    data.y_limits = view_limits(*[points.metric for points in everything], log=data.log_y)
+    for points in everything:
+        points.low, points.high = clip_to_view(points.low, points.high, data.y_limits)
 
 
 def draw_compress_pareto(data: CompressPareto, ax) -> None:
@@ -92,19 +109,25 @@ def draw_compress_pareto(data: CompressPareto, ax) -> None:
     if data.training is not None:
         t = data.training
         ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2, zorder=5)
-    ax.set_xscale("log")
+    if data.log_x:
+        ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis, format_count)
+    if data.log_y:
+        ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis, format_count)
+    if data.y_limits is not None:
+        ax.set_ylim(*data.y_limits)
     ax.set_xlabel(_COST_LABELS.get(data.cost, label(data.cost)))
     ax.set_ylabel(label(data.metric))
-    if data.metric in ("val_loss", "train_loss"):
-        ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
 
 
 def _bar(points: Points) -> np.ndarray | None:
+    """Error bars from the interval; none where it was dropped (NaN: matplotlib draws no bar)."""
     if np.all(np.isnan(points.low)):
         return None
-    return np.vstack([points.metric - points.low, points.high - points.metric])
+    return np.vstack([np.maximum(points.metric - points.low, 0), np.maximum(points.high - points.metric, 0)])
 
 
 @dataclass
@@ -126,6 +149,7 @@ def sensitivity_data(frame: pd.DataFrame, method: str, *, metric: str = "val_los
         return data
     if method == "quantize":
         curve = curve[curve["mode"] == "weight_only"]  # the only mode with every bit width
+    curve = curve[np.isfinite(curve[knob]) & np.isfinite(curve[metric])]
     for size, rows in curve.groupby("parent_n_params", sort=True):
         rows = rows.sort_values(knob)
         values = rows[metric].to_numpy(float)
@@ -141,7 +165,7 @@ def draw_sensitivity(data: Sensitivity, ax) -> None:
         ax.plot(series.cost, series.metric, "o-", color=f"C{index % 10}", label=series.name)
     ax.set_xlabel(data.knob)
     ax.set_ylabel(label(data.metric))
-    if data.knob == "clusters":
+    if data.knob == "clusters" and can_log(*[series.cost for series in data.series]):
         ax.set_xscale("log", base=2)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
@@ -159,16 +183,20 @@ def complexity_data(frame: pd.DataFrame) -> Complexity:
     trained = frame[(frame["method"] == "none") & (frame["status"] == "ok")] if len(frame) else frame
     data = Complexity()
     for measure in COMPLEXITY:
-        if measure in trained and trained[measure].notna().any():
-            rows = trained[trained[measure].notna()]
-            data.measures[measure] = (rows["n_params"].to_numpy(float), rows[measure].to_numpy(float))
+        if measure not in trained:
+            continue
+        n_params, values = trained["n_params"].to_numpy(float), trained[measure].to_numpy(float)
+        kept = np.isfinite(n_params) & np.isfinite(values)
+        if kept.any():
+            data.measures[measure] = (n_params[kept], values[kept])
     return data
 
 
 def draw_complexity(data: Complexity, ax) -> None:
     for index, (measure, (n_params, values)) in enumerate(data.measures.items()):
         ax.plot(n_params, values, "o", color=f"C{index}", alpha=0.7, label=COMPLEXITY[measure])
-    ax.set_xscale("log")
+    ax.set_xscale("log")  # parameter counts are positive
+    plain_log_ticks(ax.xaxis, format_count)
     ax.set_xlabel(label("n_params"))
     ax.set_ylabel("value")
     ax.grid(True, which="both", alpha=0.3)

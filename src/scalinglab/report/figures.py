@@ -1,5 +1,7 @@
 """Figures of a sweep. Each figure has a `*_data` function (plain numbers, what tests check) and
-a `draw_*` function that takes that data and a matplotlib `ax`."""
+a `draw_*` function that takes that data and a matplotlib `ax`. Which axes are log, the y-limits,
+and where curves and intervals are cut follow the rule of `scalinglab.fit.view`, computed with
+the data, so any finite data draw."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
+from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
 from scalinglab.results import aggregate_over_seeds, ok_runs
@@ -38,6 +41,8 @@ class MetricVsParams:
     group_by: str
     series: list[Series] = field(default_factory=list)
     log_y: bool = False
+    log_x: bool = True
+    y_limits: tuple[float, float] | None = None
 
 
 def metric_vs_params_data(
@@ -55,7 +60,7 @@ def metric_vs_params_data(
 
     A quality fit applies to a series when its group equals the series' value; a cost law or a
     joint law applies to every series (evaluated at its data size). The curve spans the trained
-    range widened by 1.5x.
+    range widened by 1.5x. The y axis is log when `log_y` asks and every point is positive.
     """
     means = aggregate_over_seeds(frame)
     data = MetricVsParams(metric=metric, x=x, group_by=group_by, log_y=log_y)
@@ -63,7 +68,9 @@ def metric_vs_params_data(
         return data
     for group, rows in means.groupby(group_by, sort=True):
         rows = rows.groupby(x, sort=True)[[metric, f"{metric}_std"]].mean().reset_index()
-        rows = rows[np.isfinite(rows[metric])]
+        rows = rows[np.isfinite(rows[metric]) & np.isfinite(rows[x])]
+        if rows.empty:
+            continue
         series = Series(
             name=_series_name(group_by, group),
             x=rows[x].to_numpy(float),
@@ -79,7 +86,21 @@ def metric_vs_params_data(
             _attach_curve(series, joint.n_range, lambda grid, d=group: joint.predict(grid, d),
                           lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d), kind=BAND_KIND))
         data.series.append(series)
+    _frame_the_points(data)
     return data
+
+
+def _frame_the_points(data: MetricVsParams) -> None:
+    """Scales and y-limits from the seed means and their error bars; curves and bands cut to them."""
+    points = [s.y for s in data.series] + [s.y - s.y_std for s in data.series] + [s.y + s.y_std for s in data.series]
+    data.log_x = can_log(*[s.x for s in data.series])
+    data.log_y = data.log_y and can_log(*[s.y for s in data.series])
+    data.y_limits = view_limits(*points, log=data.log_y)
+    for series in data.series:
+        if series.fit_y is not None:
+            series.fit_y = cut_to_view(series.fit_y, data.y_limits)
+        if series.fit_low is not None:
+            series.fit_low, series.fit_high = clip_to_view(series.fit_low, series.fit_high, data.y_limits)
 
 
 def metric_vs_data_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", data: str = "train_size") -> MetricVsParams:
@@ -112,7 +133,8 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
             band_labelled = True
     if data.log_y:
         ax.set_yscale("log")
-    _finish_log_x(ax, xlabel=label(data.x), ylabel=label(data.metric), legend=data.series)
+    _finish_axes(ax, log_x=data.log_x, y_limits=data.y_limits, xlabel=label(data.x), ylabel=label(data.metric),
+                 legend=data.series)
 
 
 @dataclass
@@ -125,24 +147,33 @@ class IsoFlop:
     optimal_n: np.ndarray = field(default_factory=lambda: np.array([]))
     optimal_metric: np.ndarray = field(default_factory=lambda: np.array([]))
     optimal_data: np.ndarray = field(default_factory=lambda: np.array([]))
+    y_limits: tuple[float, float] | None = None
 
 
 def isoflop_data(joint: JointLaw) -> IsoFlop:
     """For each FLOP budget of the joint law's compute-optimal table, the metric it predicts for
     every split C = k N D (N from a tenth of the smallest to 10x the largest trained size), and
-    the compute-optimal point N*, D* of that budget."""
+    the compute-optimal point N*, D* of that budget.
+
+    The y-limits are those of the optima and of the curves over the trained sizes (the rule of
+    `scalinglab.fit.view`): a curve that explodes far from them is cut, not followed."""
     data = IsoFlop(metric=joint.metric)
     if joint.optimal is None:
         return data
+    optimal = joint.optimal[np.isfinite(joint.optimal[["N_opt", "D_opt", "metric_opt"]]).all(axis=1)]
     grid = np.geomspace(joint.n_range[0] / 10, joint.n_range[1] * 10, 80)
-    for _, row in joint.optimal.iterrows():
+    trained = (grid >= joint.n_range[0]) & (grid <= joint.n_range[1])
+    for _, row in optimal.iterrows():
         budget = float(row["compute"])
         d = budget / (joint.flops_per_param_example * grid)
         data.budgets_flops.append(budget)
         data.curves.append(Series(f"{budget:.2g} FLOPs", grid, joint.predict(grid, d), np.zeros_like(grid)))
-    data.optimal_n = joint.optimal["N_opt"].to_numpy(float)
-    data.optimal_data = joint.optimal["D_opt"].to_numpy(float)
-    data.optimal_metric = joint.optimal["metric_opt"].to_numpy(float)
+    data.optimal_n = optimal["N_opt"].to_numpy(float)
+    data.optimal_data = optimal["D_opt"].to_numpy(float)
+    data.optimal_metric = optimal["metric_opt"].to_numpy(float)
+    data.y_limits = view_limits(data.optimal_metric, *[curve.y[trained] for curve in data.curves], log=False)
+    for curve in data.curves:
+        curve.y = cut_to_view(curve.y, data.y_limits)
     return data
 
 
@@ -152,7 +183,8 @@ def draw_isoflop(data: IsoFlop, ax) -> None:
         ax.plot(curve.x, curve.y, "-", color=f"C{index % 10}", label=curve.name)
     if len(data.optimal_n):
         ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal")
-    _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"predicted {label(data.metric)}", legend=data.curves)
+    _finish_axes(ax, log_x=True, y_limits=data.y_limits, xlabel=label("n_params"),
+                 ylabel=f"predicted {label(data.metric)}", legend=data.curves)
 
 
 @dataclass
@@ -162,22 +194,28 @@ class SeedSpread:
     metric: str
     x: str
     series: list[Series] = field(default_factory=list)  # x, y per run; y_std: per-run spread/mean
-    worst_relative_std: float = 0.0
+    worst_relative_std: float | None = None  # None when no configuration has a nonzero mean
+    log_x: bool = True
 
 
 def seed_spread_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", group_by: str = "train_size") -> SeedSpread:
-    """The individual runs behind each seed mean: the raw material of the error bars."""
+    """The individual runs behind each seed mean: the raw material of the error bars. A spread
+    relative to a mean of zero is no number, so such configurations count in no relative spread."""
     runs = ok_runs(frame)
     data = SeedSpread(metric=metric, x=x)
     if runs.empty or metric not in runs:
         return data
+    runs = runs[np.isfinite(runs[metric]) & np.isfinite(runs[x])]
     for group, rows in runs.groupby(group_by, sort=True):
         spread = rows.groupby(x)[metric].transform("std").fillna(0) / rows.groupby(x)[metric].transform("mean").abs()
+        spread = spread.where(np.isfinite(spread))
         data.series.append(Series(
             _series_name(group_by, group),
             rows[x].to_numpy(float), rows[metric].to_numpy(float), spread.to_numpy(float),
         ))
-        data.worst_relative_std = max(data.worst_relative_std, float(spread.max()))
+        if spread.notna().any():
+            data.worst_relative_std = max(data.worst_relative_std or 0.0, float(spread.max()))
+    data.log_x = can_log(*[s.x for s in data.series])
     return data
 
 
@@ -186,7 +224,8 @@ def draw_seed_spread(data: SeedSpread, ax) -> None:
     for index, series in enumerate(data.series):
         offset = 1.0 + 0.03 * (index - (len(data.series) - 1) / 2)
         ax.plot(series.x * offset, series.y, "o", color=f"C{index % 10}", alpha=0.7, label=series.name)
-    _finish_log_x(ax, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed", legend=data.series)
+    _finish_axes(ax, log_x=data.log_x, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed",
+                 legend=data.series)
 
 
 @dataclass
@@ -200,21 +239,26 @@ class Pareto:
     names: list[str]
     on_frontier: np.ndarray
     recommended: tuple[float, float] | None = None
+    log_x: bool = True
 
 
 def pareto_data(
     frame: pd.DataFrame, metric: str, cost: str, *, x: str = "n_params", group_by: str = "train_size",
     recommended: tuple[float, float] | None = None,
 ) -> Pareto:
-    """Seed means of every configuration in (cost, metric), with the Pareto frontier marked."""
+    """Seed means of every configuration in (cost, metric), with the Pareto frontier marked; the
+    cost axis is log when every cost drawn is positive, and a star that cannot be drawn is left out."""
     means = aggregate_over_seeds(frame)
     if means.empty or metric not in means or cost not in means:
-        return Pareto(metric, cost, np.array([]), np.array([]), [], np.array([], bool), recommended)
+        return Pareto(metric, cost, np.array([]), np.array([]), [], np.array([], bool), None)
     means = means[np.isfinite(means[cost]) & np.isfinite(means[metric])].sort_values([cost, metric])
     on_frontier = pareto_mask(means[cost], means[metric], lower_is_better(metric))
     names = [f"{format_count(row[x])}, {_short(group_by)} {format_count(row[group_by])}" for _, row in means.iterrows()]
+    log_x = can_log(means[cost])
+    if recommended is not None and not (np.all(np.isfinite(recommended)) and (recommended[0] > 0 or not log_x)):
+        recommended = None
     return Pareto(
-        metric, cost, means[cost].to_numpy(float), means[metric].to_numpy(float), names, on_frontier, recommended
+        metric, cost, means[cost].to_numpy(float), means[metric].to_numpy(float), names, on_frontier, recommended, log_x
     )
 
 
@@ -225,7 +269,7 @@ def draw_pareto(data: Pareto, ax) -> None:
     ax.step(data.cost_values[front], data.metric_values[front], "o-", where="post", color="C3", label="Pareto frontier")
     if data.recommended is not None:
         ax.plot(*data.recommended, "k*", markersize=14, label="recommended (predicted)")
-    _finish_log_x(ax, xlabel=label(data.cost), ylabel=label(data.metric), legend=True)
+    _finish_axes(ax, log_x=data.log_x, xlabel=label(data.cost), ylabel=label(data.metric), legend=True)
 
 
 @dataclass
@@ -235,19 +279,25 @@ class Backtest:
     metric: str
     in_sample: list[Series] = field(default_factory=list)  # x: parameters, y: predicted / actual - 1
     held_out: pd.DataFrame = field(default_factory=pd.DataFrame)
+    log_x: bool = True
 
 
 def backtest_data(runs: pd.DataFrame, outcome: FitOutcome, held_out: pd.DataFrame) -> Backtest:
     """In-sample relative residuals of every quality law on `runs` (the runs it was fitted to), and
-    `held_out`, the error predicting the largest size (from `analysis.backtest_largest`)."""
+    `held_out`, the error predicting the largest size (from `analysis.backtest_largest`). A
+    relative error is no number where the actual value is zero: such runs are left out."""
     data = Backtest(metric=outcome.fits[0].metric if outcome.fits else "")
     for fit in outcome.fits:
         rows = runs[(runs[fit.group_by] == fit.group) & np.isfinite(runs[fit.metric])]
         xs, actual = rows[fit.x].to_numpy(float), rows[fit.metric].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            residual = fit.predict(xs) / actual - 1
+        kept = np.isfinite(residual) & np.isfinite(xs)
         data.in_sample.append(Series(
-            f"{_short(fit.group_by)} = {format_count(fit.group)}", xs, fit.predict(xs) / actual - 1, np.zeros_like(xs)
+            f"{_short(fit.group_by)} = {format_count(fit.group)}", xs[kept], residual[kept], np.zeros(kept.sum())
         ))
-    data.held_out = held_out
+    data.held_out = held_out[np.isfinite(held_out["relative_error"])] if len(held_out) else held_out
+    data.log_x = can_log(*[s.x for s in data.in_sample], data.held_out.get("n_params", []))
     return data
 
 
@@ -259,7 +309,8 @@ def draw_backtest(data: Backtest, ax) -> None:
         ax.plot(row["n_params"], 100 * row["relative_error"], "X", color=f"C{index % 10}", markersize=12,
                 markeredgecolor="k", label="held out" if index == 0 else None)
     ax.axhline(0, color="k", linewidth=0.8)
-    _finish_log_x(ax, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)", legend=data.in_sample)
+    _finish_axes(ax, log_x=data.log_x, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)",
+                 legend=data.in_sample)
 
 
 def _series_name(column: str, value) -> str:
@@ -271,18 +322,17 @@ def _short(column: str) -> str:
     return {"train_size": "data", "n_params": "params"}.get(column, column)
 
 
-def _finish_log_x(ax, *, xlabel: str, ylabel: str, legend: object) -> None:
-    """The common frame of every figure here: log-scaled x, labels, a light grid, a legend if any."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    ax.set_xscale("log")
-    # Plain-text tick labels (8.5k, 1M): matplotlib's default 10^x labels go through mathtext,
-    # which takes a third of the time of drawing a figure.
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_count(value)))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+def _finish_axes(ax, *, log_x: bool, xlabel: str, ylabel: str, legend: object,
+                 y_limits: tuple[float, float] | None = None) -> None:
+    """The common frame of every figure here: log-scaled x (where its values allow), the y-limits
+    of `scalinglab.fit.view`, labels, a light grid, a legend if any."""
+    if y_limits is not None:
+        ax.set_ylim(*y_limits)
+    if log_x:
+        ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis, format_count)
     if ax.get_yscale() == "log":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        plain_log_ticks(ax.yaxis, format_count)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)

@@ -260,9 +260,12 @@ def _trust_section(analysis: Analysis) -> Section:
     section.figures.append(_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data))
     section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
-    section.sentences.append(
-        f"Across seeds, the largest spread of {analysis.metric} is {spread.worst_relative_std * 100:.1f}% of its mean."
-    )
+    if spread.worst_relative_std is not None:
+        section.sentences.append(f"Across seeds, the largest spread of {analysis.metric} is "
+                                 f"{spread.worst_relative_std * 100:.1f}% of its mean.")
+    else:
+        section.sentences.append(f"Every configuration's mean {analysis.metric} is zero, so no spread across seeds "
+                                 "can be put as a fraction of it; the figure below shows every run.")
     section.figures.append(_figure("Seed spread: every run", figures.draw_seed_spread, spread))
     return section
 
@@ -278,7 +281,8 @@ def _against_params_figures(analysis: Analysis, wanted: set[str] | None) -> list
         data = figures.metric_vs_params_data(analysis.runs, metric, x=analysis.x, group_by=analysis.group_by,
                                              fits=analysis.groups.fits, cost=analysis.groups.costs.get(metric),
                                              log_y=log_y)
-        result.append(_figure(title, figures.draw_metric_vs_params, data))
+        if data.series:  # a column no run measured (all missing) has nothing to draw
+            result.append(_figure(title, figures.draw_metric_vs_params, data))
     return result
 
 

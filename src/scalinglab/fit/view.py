@@ -1,0 +1,88 @@
+"""What a figure shows of its numbers, so that any finite data draw and the data stay readable.
+
+Every figure (the report's and `scalinglab fit --out`) follows one rule, computed with its data:
+
+* An axis is logarithmic only when every value drawn on it is finite and positive; else linear.
+* Non-finite values are never drawn.
+* The y-limits come from the measured points (with their seed error bars where a figure has
+  them), widened on each side by `VIEW_MARGIN` times their span (in decades on a log axis); a
+  flat set of points is shown within 10% of its value (within 1 of it when it is zero).
+* Fitted curves are cut where they leave those limits. Intervals (bands, error bars) are clipped
+  to them, and dropped where an end is not finite or both ends lie beyond the same limit.
+
+So an exploding extrapolation or an interval thousands of times wider than the data never
+decides what the reader can see of the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+VIEW_MARGIN = 0.5  # beyond the data, curves and bands get at most half the data's span on each side
+_FLAT_MARGIN = 0.1  # a flat set of points is shown within 10% of its value
+
+
+def can_log(*values) -> bool:
+    """True when there is at least one finite value and every finite one is positive."""
+    finite = _finite(values)
+    return finite.size > 0 and bool(np.all(finite > 0))
+
+
+def view_limits(*values, log: bool) -> tuple[float, float] | None:
+    """The y-limits of a figure whose measured points are `values` (None when none is finite)."""
+    finite = _finite(values)
+    if log:
+        finite = finite[finite > 0]
+    if finite.size == 0:
+        return None
+    low, high = float(finite.min()), float(finite.max())
+    if high - low <= 1e-12 * max(abs(low), abs(high)):
+        margin = _FLAT_MARGIN * abs(high) if high != 0 else 1.0
+        return low - margin, high + margin
+    if log:
+        low, high = np.log10(low), np.log10(high)
+    margin = VIEW_MARGIN * (high - low)
+    low, high = low - margin, high + margin
+    return (float(10**low), float(10**high)) if log else (low, high)
+
+
+def cut_to_view(y, limits: tuple[float, float] | None) -> np.ndarray:
+    """`y` with NaN where it is not finite or lies outside `limits`: a curve stops at the view's edge."""
+    y = np.array(y, float)
+    outside = ~np.isfinite(y)
+    if limits is not None:
+        outside |= (y < limits[0]) | (y > limits[1])
+    y[outside] = np.nan
+    return y
+
+
+def clip_to_view(low, high, limits: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+    """An interval clipped to `limits`; NaN where an end is not finite or it lies wholly beyond them."""
+    low, high = np.array(low, float), np.array(high, float)
+    dropped = ~np.isfinite(low) | ~np.isfinite(high)
+    if limits is not None:
+        dropped |= (high < limits[0]) | (low > limits[1])
+        low, high = np.clip(low, *limits), np.clip(high, *limits)
+    low[dropped] = high[dropped] = np.nan
+    return low, high
+
+
+def _finite(values) -> np.ndarray:
+    flat = np.concatenate([np.ravel(np.asarray(v, float)) for v in values]) if values else np.array([])
+    return flat[np.isfinite(flat)]
+
+
+def plain_log_ticks(axis, text) -> None:
+    """Label a log `axis` (a matplotlib x or y axis) with `text(value)`: plain text (8.5k, 2.3),
+    since matplotlib's default 10^x labels go through mathtext, which takes a third of the time of
+    drawing a figure. Which ticks get a label is matplotlib's default rule: the powers of ten, and
+    the ticks between them too when fewer than two powers of ten are in view, so every log axis
+    shows at least two labelled ticks."""
+    from matplotlib.ticker import LogFormatter
+
+    class PlainLogFormatter(LogFormatter):
+        def __call__(self, value, pos=None):
+            return text(value) if super().__call__(value, pos) else ""
+
+    axis.set_major_formatter(PlainLogFormatter())
+    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
