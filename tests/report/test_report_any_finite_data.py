@@ -65,11 +65,6 @@ def _constant_loss(frame):
     return frame.assign(val_loss=2.0)
 
 
-# Their text's nan comes from analysis/sentences.py (another branch's): the exponent of a law whose
-# size term is flat, the change of a loss that is zero. Every figure of theirs must still draw.
-_SENTENCES_SAY_NAN = {"_loss_on_zero", "_constant_loss", "_loss_flat_near_zero_and_noisy"}
-
-
 @pytest.mark.parametrize("hostile", [
     _zeros, _negatives, _constant_columns, _missing_optional_columns, _loss_on_zero, _loss_flat_near_zero_and_noisy,
     _single_row, _constant_loss,
@@ -81,8 +76,6 @@ def test_the_report_of_hostile_results_is_written_without_nan_or_inf(tmp_path, h
     assert html.count("data:image/png;base64,") >= 3
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
     shown = re.findall(r".{60}\b(?:nan|inf|infinity)\b.{20}", text, flags=re.IGNORECASE)
-    if shown and hostile.__name__ in _SENTENCES_SAY_NAN:
-        pytest.xfail(f"analysis/sentences.py writes nan: {shown[0]!r}")
     assert shown == []
 
 

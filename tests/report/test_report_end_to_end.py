@@ -104,7 +104,8 @@ def test_recommend_json_fits_the_budget(sweep_out):
 def test_recommend_prints_choice_binding_and_frontier(sweep_out):
     result = run_cli("recommend", str(sweep_out), "--train-flops", "1e9")
     assert result.returncode == 0, result.stderr
-    assert "Train about" in result.stdout and "What stops a larger model" in result.stdout
+    assert "Train " in result.stdout and "parameters on train_size" in result.stdout
+    assert "What stops a larger model" in result.stdout
     assert "Pareto frontier" in result.stdout
 
 

@@ -144,6 +144,9 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
         return None
     largest = means[means[x] == means[x].max()].sort_values(group_by)
     first, last = largest.iloc[0], largest.iloc[-1]
+    if first[metric] <= 0:  # no relative change from zero
+        return (f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
+                f"moved {short_label(metric)} from {first[metric]:.3g} to {last[metric]:.3g} (measured).")
     change = last[metric] / first[metric] - 1
     return (
         f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "

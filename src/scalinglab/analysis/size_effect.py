@@ -12,7 +12,9 @@ and decides what the data can say:
 - "flat": the change from the smallest to the largest size is within noise: size does not clearly
   matter here;
 - "worse": the largest size is clearly worse than the best one (overfitting at this data size);
-- "one size": a single size was trained, so the effect of size is not measured.
+- "one size": a single size was trained, so the effect of size is not measured;
+- "not relative": the metric is 0 or below at some size (a perfect fit), so no relative change,
+  and no law of it, can be read.
 
 A change under 1% across the trained sizes counts as no change, whatever its interval: no law
 is worth quoting for it. The noise of a configuration's mean is relative (a fraction of the mean): the seeds' spread,
@@ -90,6 +92,11 @@ class SizeVerdict:
             return (f"{where}, only {format_count(self.sizes[0])} parameters were trained, so how {name} depends on "
                     f"size is not measured; train at least {MIN_SIZES_TO_FIT} sizes to fit a law.")
         last = len(self.sizes) - 1
+        if self.kind == "not relative":
+            return (f"{where}, {name} is 0 or below at some of the trained sizes (seed means from "
+                    f"{self.means.min():.4g} to {self.means.max():.4g}), so neither its relative change with size nor "
+                    f"a law can be read from them; the smallest size at the best mean is "
+                    f"{format_count(self.plateau_start)} parameters.")
         if self.kind == "worse":
             best = int(np.flatnonzero(self.sizes == self.best_size)[0])
             return (f"{where}, larger models did worse: from {format_count(self.best_size)} to "
@@ -144,6 +151,10 @@ def size_verdict(runs: pd.DataFrame, metric: str, *, x: str, group_by: str, grou
                           "one size", float(sizes[0]))
     if len(sizes) < 2:
         return verdict
+    if (means <= 0).any():  # a loss of exactly 0 somewhere: changes relative to it mean nothing
+        verdict.kind = "not relative"
+        verdict.plateau_start = float(sizes[np.flatnonzero(means == means[_best_index(means, metric)])[0]])
+        return verdict
     verdict.plateau_start = _plateau_start(verdict)
     verdict.kind = _kind(verdict, fit)
     return verdict
@@ -151,7 +162,7 @@ def size_verdict(runs: pd.DataFrame, metric: str, *, x: str, group_by: str, grou
 
 def _seed_noise(stds: np.ndarray, means: np.ndarray, n_seeds: np.ndarray) -> float | None:
     """Relative std of one run over seeds, pooled over the sizes with 2+ seeds; None without any."""
-    repeated = n_seeds >= 2
+    repeated = (n_seeds >= 2) & (means > 0)
     if not repeated.any():
         return None
     relative = stds[repeated] / np.abs(means[repeated])

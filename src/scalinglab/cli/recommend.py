@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich import box
 from rich.table import Table
 
 from scalinglab.cli.app import app
@@ -85,18 +86,21 @@ def _print(choice) -> None:
     for name, use in choice.usage.items():
         stdout.print(f"  {name.replace('_', ' ')}: {use['predicted']:.3g} of {use['limit']:.3g}")
     for cost, frontier in choice.frontiers.items():
-        table = Table(title=f"Pareto frontier: {label(choice.metric)} vs {label(cost)}")
-        for column in ("n_params", choice.group_by, cost, choice.metric, "95% CI", "source", "within budget",
-                       "extrapolated"):
-            table.add_column(label(column), justify="right")
+        # Short headers, light rules, no empty column: the table fits an 80-column terminal (the title gives the units).
+        table = Table(title=f"Pareto frontier: {label(choice.metric)} vs {label(cost)}", box=box.SIMPLE_HEAD)
+        extrapolates = bool((frontier["extrapolation_factor"] > 1).any())
+        headers = ("params", "data", cost, choice.metric, "95% CI", "source", "fits")
+        for header in headers + (("extrap.",) if extrapolates else ()):
+            table.add_column(header, justify="right", no_wrap=True)
         for _, row in frontier.iterrows():
             low, high = row[f"{choice.metric}_low"], row[f"{choice.metric}_high"]
-            table.add_row(
-                f"{row['n_params']:,.0f}", f"{row[choice.group_by]:,.0f}", f"{row[cost]:.3g}", f"{row[choice.metric]:.4g}",
-                f"{low:.4g}-{high:.4g}" if np.isfinite(low) else "one run: none",
+            cells = [
+                f"{row['n_params']:,.0f}", f"{row[choice.group_by]:,.0f}", f"{row[cost]:.3g}", f"{row[choice.metric]:.3g}",
+                f"{low:.3g}-{high:.3g}" if np.isfinite(low) else "one run",
                 frontier_source(row),
                 "yes" if row["within_budgets"] else "no",
-                format_factor(row["extrapolation_factor"]) if row["extrapolation_factor"] > 1 else "",
-                style="bold green" if row["chosen"] else None,
-            )
+            ]
+            if extrapolates:
+                cells.append(format_factor(row["extrapolation_factor"]) if row["extrapolation_factor"] > 1 else "")
+            table.add_row(*cells, style="bold green" if row["chosen"] else None)
         stdout.print(table)
