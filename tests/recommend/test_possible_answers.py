@@ -115,3 +115,22 @@ def test_flat_sweep_through_the_cli_has_no_nan_no_inf_and_a_trained_answer(tmp_p
     text = re.sub(r'src="data:image/png;base64,[^"]*"', "", (out / "report.html").read_text())
     assert "size does not clearly matter between 500 and 69k parameters" in text
     assert not NOT_A_NUMBER.search(text)
+
+
+def test_predictions_are_anchored_to_the_measurements_around_them():
+    """A law that misses its largest size (here the measurements sit 10% above the law at the
+    largest size) must not recommend the size next to it as better than what was measured there."""
+    frame = law_runs()
+    largest = frame["n_params"] == frame["n_params"].max()
+    frame.loc[largest, "val_loss"] *= 1.1
+    analysis = analyze(frame, n_bootstrap=30)
+    answerer = _Answerer(analysis)
+    means = frame.groupby(["n_params", "train_size"])["val_loss"].mean()
+    n, d = (means.index.get_level_values(level).to_numpy(float) for level in (0, 1))
+    if answerer.joint is None:
+        keep = np.isin(d, list(answerer.fits))
+        n, d, means = n[keep], d[keep], means[keep]
+    assert answerer.anchored(n, d) == pytest.approx(means.to_numpy(), rel=1e-9)  # the law, at a trained point, is its mean
+    top, group = n.max(), d[np.argmax(n)]
+    just_below = answerer.anchored(np.array([0.97 * top]), np.array([group]))[0]
+    assert just_below == pytest.approx(means[(top, group)], rel=0.05)  # not the law's lower value
