@@ -37,9 +37,9 @@ def kill_when_seen(function_name: str, killed: list[int], *, delay_seconds: floa
 
 
 def test_a_ray_worker_killed_mid_run_is_retried_and_recorded_once(local_ray):
-    long_run = tiny_spec(32, epochs=40, train_size=600, batch_size=20)
+    long_run = tiny_spec(32, epochs=120, train_size=600, batch_size=20)  # seconds: the kill lands mid-run
     killed: list[int] = []
-    killer = threading.Thread(target=kill_when_seen, args=("ray::_train_in_ray_worker", killed), kwargs={"delay_seconds": 2.0})
+    killer = threading.Thread(target=kill_when_seen, args=("ray::_train_in_ray_worker", killed), kwargs={"delay_seconds": 0.5})
     with RayExecutor(workers=1, retries=1) as executor:
         killer.start()
         results = list(executor.run([long_run]))

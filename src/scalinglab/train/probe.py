@@ -126,6 +126,8 @@ def _probe_steps(model: nn.Module, task: Task, spec: RunSpec, batches: list[tupl
             scheduler.step()
         synchronize(device)
         timings.append((time.perf_counter() - started) / PROBE_BLOCK)
+    with autocast(settings.precision, device):
+        task.evaluate(probe, split="val")  # untimed: a model's first evaluation pays one-time costs (seen: 4 s)
     started = time.perf_counter()
     torch.stack([loss for loss, _ in losses]).cpu(), torch.stack([norm for _, norm in losses]).cpu()
     with autocast(settings.precision, device):
