@@ -47,7 +47,8 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
               for name, score in choice.scores.items()]
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, chosen by how well each "
-        f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})."
+        f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})"
+        + (f"; {choice.tie_note()}." if choice.tied else ".")
     )
 
 
