@@ -36,11 +36,66 @@ def test_rerun_of_a_finished_sweep_trains_nothing(cli, tiny_sweep: Path):
     store_file = tiny_sweep.parent / "out" / "runs.sqlite"
     before = sqlite3.connect(store_file).execute("SELECT run_key, finished_at FROM runs ORDER BY run_key").fetchall()
 
-    second = cli("run", str(tiny_sweep), "--quiet")
+    second = cli("run", str(tiny_sweep))  # with the progress bar on: it must not show an empty one
     assert second.returncode == 0, second.stderr
-    assert _trained_count(second.stderr) == 0
+    assert "nothing to train: 8 runs already stored" in second.stderr
+    assert " eta " not in second.stderr and "runs planned" not in second.stderr
     after = sqlite3.connect(store_file).execute("SELECT run_key, finished_at FROM runs ORDER BY run_key").fetchall()
     assert after == before
+
+
+def test_run_ends_with_the_recommendation_the_report_opens_with(cli, tiny_sweep: Path):
+    import html
+
+    from scalinglab.analysis import analyze
+    from scalinglab.report.html import headline
+
+    result = cli("run", str(tiny_sweep), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = tiny_sweep.parent / "out"
+    expected = headline(analyze(out))
+    last = " ".join(result.stderr.split("recommendation: ")[-1].split())  # rich wraps long lines
+    assert last == " ".join(expected.split()) and expected.startswith("Train ")
+    assert html.escape(expected) in (out / "report.html").read_text()
+
+
+def _stored_runs(store_file: Path) -> int:
+    try:
+        return sqlite3.connect(store_file).execute("SELECT count(*) FROM runs").fetchone()[0]
+    except sqlite3.Error:  # not created yet, or its schema not written yet
+        return 0
+
+
+def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cli_helpers import REPO
+
+    args = ["run", str(tiny_sweep), "--set", "training.epochs=40", "--set", "seeds=[0, 1, 2]"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "400"}
+    process = subprocess.Popen([sys.executable, "-m", "scalinglab", *args], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    store_file = tiny_sweep.parent / "out" / "runs.sqlite"
+    deadline = time.monotonic() + 120
+    while _stored_runs(store_file) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    stored = _stored_runs(store_file)
+    line = stderr.strip().splitlines()[-1]
+    match = re.fullmatch(r"interrupted: (\d+) of 24 runs are stored, none half-written \(a run is stored only once "
+                         r"it finished\); resume with: scalinglab run (.+)", line)
+    assert match and int(match.group(1)) == stored and 1 <= stored < 24, line
+    assert match.group(2) == f"{tiny_sweep} --set training.epochs=40 --set 'seeds=[0, 1, 2]'"
+    claims = sqlite3.connect(store_file).execute("SELECT count(*) FROM claims").fetchone()[0]
+    assert claims == 0  # no run left claimed: a resume trains every missing one at once
 
 
 def test_diverging_runs_are_recorded_and_the_sweep_goes_on(cli, tiny_sweep: Path):

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from torch import nn
 
+    from scalinglab.analysis import Analysis
     from scalinglab.compress.driver import CompressOutcome
     from scalinglab.store import Store
     from scalinglab.sweep.driver import SweepOutcome, SweepProgress
@@ -152,6 +154,48 @@ def compress_trained(config: SweepConfig, store: Store) -> CompressOutcome | Non
     from scalinglab.compress import compress_store
 
     return compress_store(config.output)
+
+
+@dataclass
+class SweepReport:
+    """The report written from a store, and what a terminal shows of it."""
+
+    analysis: Analysis
+    path: Path
+    headline: str  # the recommendation the report opens with (`report.html.headline`)
+    compress_verdict: str | None  # the report's tally of compress-or-train-small verdicts; None without compressions
+
+
+def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
+    """Analyse the runs in `store` and write OUTPUT/report.html (with its compressions section
+    when any compression is stored). Raises UserError when the store holds no runs."""
+    from scalinglab.analysis import analyze
+    from scalinglab.compress.verdict import DEPLOYED_COSTS, compressions_frame, verdict_tally, verdicts
+    from scalinglab.report import write_report
+    from scalinglab.report.html import headline
+    from scalinglab.results import results_frame
+
+    frame = results_frame(store)
+    if frame.empty:
+        raise UserError(f"{output}: the store holds no runs yet")
+    analysis = analyze(frame, config=store.config())
+    compressions = compressions_frame(store)
+    path = write_report(Path(output) / "report.html", analysis, compressions=compressions)
+    tally = verdict_tally(verdicts(compressions, cost=DEPLOYED_COSTS[0], metric=analysis.metric)) \
+        if not compressions.empty else None
+    return SweepReport(analysis, path, headline(analysis), tally)
+
+
+def rewrite_report(out: str | Path) -> SweepReport:
+    """`write_sweep_report` of the sweep stored at `out`, read-only on the store."""
+    from scalinglab.results import output_folder, stored_database
+    from scalinglab.store import open_store
+
+    store = open_store(stored_database(out), read_only=True)
+    try:
+        return write_sweep_report(store, output_folder(out))
+    finally:
+        store.close()
 
 
 def results(out: str | Path) -> pd.DataFrame:

@@ -37,3 +37,36 @@ def test_the_terminal_summary_reads_the_same_analysis(analysis):
     assert all(f"[yellow]warning:[/] {w}" in lines for w in analysis.warnings)
     if analysis.fit_diagnostics:
         assert any(line.startswith(f"{len(analysis.fit_diagnostics)} fit diagnostics") for line in lines)
+
+
+def _spread_seeds(seeds, relative_offsets) -> "pd.DataFrame":
+    """A noiseless sweep whose seed i sits `relative_offsets[i]` off the law at every configuration."""
+    frame = truth_frame(seeds=seeds, noise=0.0)
+    return frame.assign(val_loss=frame["val_loss"] * (1 + frame["seed"].map(dict(zip(seeds, relative_offsets)))))
+
+
+def test_two_seeds_apart_by_15_percent_are_advice_to_run_more_seeds_in_one_line():
+    from scalinglab.analysis.sentences import seed_warnings
+
+    frame = _spread_seeds((0, 1), (0.0, 0.23))  # std over 2 seeds 15% of the mean: weak evidence
+    (warning,) = seed_warnings(frame, "val_loss")
+    configurations = frame.groupby(["width", "train_size"]).ngroups
+    assert warning.startswith(f"seeds disagree at {configurations} configurations (std of val_loss over 2 seeds "
+                              "15% of the mean), but so few seeds cannot tell")
+    assert "unstable" not in warning.split("whether")[0]
+
+
+def test_ten_seeds_30_percent_apart_are_unstable_in_one_line():
+    from scalinglab.analysis.sentences import seed_warnings
+
+    frame = _spread_seeds(tuple(range(10)), (0.285, -0.285) * 5)
+    (warning,) = seed_warnings(frame, "val_loss")
+    assert warning.startswith("unstable seeds at ") and "over 10 seeds 30% of the mean, above 10% with 95% confidence" in warning
+
+
+def test_a_message_at_several_data_sizes_is_one_line_naming_them_all():
+    from scalinglab.analysis.pipeline import merge_places
+
+    merged = merge_places(["train_size=360: only 3 sizes", "all runs: x", "train_size=720: only 3 sizes",
+                           "train_size=1437: only 3 sizes", "train_size=720: too few"])
+    assert merged == ["train_size=360, 720 and 1437: only 3 sizes", "all runs: x", "train_size=720: too few"]

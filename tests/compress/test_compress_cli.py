@@ -181,3 +181,15 @@ def test_a_compress_section_makes_the_python_sweep_compress_too(trained_store, t
     sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store) + '\n[compress]\nmethods = ["none"]\n')
     scalinglab.sweep(sweep)
     assert [r["spec"]["method"] for r in _rows(trained_store)] == ["none", "none"]  # one per trained run
+
+
+def test_compress_prints_its_verdict_tally_and_rewrites_the_report(trained_store):
+    result = run_cli("compress", str(trained_store), "--methods", "none,quantize")
+    assert result.returncode == 0, result.stderr
+    report = trained_store / "report.html"
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"wrote {report}"
+    tally = next(line for line in lines if line.startswith("Of "))
+    assert tally.startswith("Of 2 budgets of bytes on disk (one per trained size), compressing wins at ")
+    html = report.read_text()
+    assert "Compress or train small?" in html and tally.split(" (")[0] in html

@@ -77,3 +77,27 @@ def test_local_exponent_is_alpha_for_a_power_law_and_moves_across_a_break():
     before, _ = broken.exponent_at(1e3)
     after, _ = broken.exponent_at(1e8)
     assert before == pytest.approx(0.6, abs=0.1) and after == pytest.approx(0.2, abs=0.1)
+
+
+def shifted_power_by_a_hair_table():
+    """Six sizes of E + A x^-0.4 with 1% noise: too few for bnsl, and shifted_power (its shift on
+    the bound, a power law with one parameter more) scores 0.03% better than power, a hair."""
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1e3, 1e6, 6)
+    return pd.DataFrame({"x": x, "y": 0.5 + 20 * x**-0.4 * np.exp(rng.normal(0, 0.01, 6))})
+
+
+def test_auto_prefers_the_simpler_form_on_a_tie_and_says_so():
+    from scalinglab.fit.select import TIE_TOLERANCE
+
+    law = ScalingLaw("auto", n_bootstrap=0).fit(shifted_power_by_a_hair_table(), x="x", y="y")
+    scores = law.form_choice_.scores
+    assert scores["shifted_power"] < scores["power"] <= scores["shifted_power"] * (1 + TIE_TOLERANCE)
+    assert law.form_.name == "power" and law.form_choice_.tied == ("shifted_power",)
+    assert law.diagnostics()["form_tie"] == "power tied shifted_power (scores within 5%) and has fewer parameters"
+
+
+def test_the_incumbent_kept_by_its_margin_reports_no_tie():
+    law = ScalingLaw("auto", n_bootstrap=0).fit(broken_power_law_table(), x="x", y="y")
+    assert law.form_.name == "bnsl"
+    assert law.form_choice_.tied == () and law.diagnostics()["form_tie"] is None

@@ -135,3 +135,13 @@ def test_auto_reports_its_scores_and_each_warning_on_stderr(tmp_path):
 
 def test_form_help_lists_auto():
     assert "auto" in run_cli("--help").stdout.split("--form", 1)[1].split("--x", 1)[0]
+
+
+def test_auto_says_when_the_simpler_form_won_a_tie(tmp_path):
+    from test_auto_and_diagnostics import shifted_power_by_a_hair_table
+
+    path = tmp_path / "runs.csv"
+    shifted_power_by_a_hair_table().to_csv(path, index=False)
+    result = run_cli(str(path), "--form", "auto", "--x", "x", "--y", "y", "--bootstrap", "0")
+    assert "form auto chose power" in result.stdout
+    assert "power tied shifted_power (scores within 5%) and has fewer parameters" in result.stdout

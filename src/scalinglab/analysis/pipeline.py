@@ -12,6 +12,7 @@ metric over the sweep) and the settings section compares the values.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
-from scalinglab.analysis.numbers import format_value
+from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
@@ -131,27 +132,29 @@ def analyze(
     runs, reference = runs_to_fit(frame, metric, group_by=group_by)
     options = dict(n_bootstrap=n_bootstrap, random_state=random_state)
     groups = fit_metric_vs_params(runs, metric=metric, x=x, group_by=group_by, best_lr_only=False, **options)
-    warnings = list(groups.warnings)
+    joint_warnings: list[str] = []
     joint = iso = None
     iso_note = f"group_by = {group_by} is not a data size"
     joint_note = f"{group_by} is not a data size"
+    iso_warnings: list[str] = []
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
         means = configuration_means(runs, metric, [x, group_by])
         data_available = data_available or float(means[group_by].max())
-        refused = len(warnings)
-        joint = fit_joint(means, metric, x=x, data=group_by, data_available=data_available, warnings=warnings, **options)
-        joint_note = "" if joint is not None else warnings[refused]  # fit_joint says why it fitted none
+        joint = fit_joint(means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings,
+                          **options)
+        joint_note = "" if joint is not None else joint_warnings[0]  # fit_joint says why it fitted none
         iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
-        warnings += isoflop_sentences(iso, iso_note)[1]
+        iso_warnings = isoflop_sentences(iso, iso_note)[1]
     verdicts = size_verdicts(runs, groups, metric, x=x, group_by=group_by)
     joint_problem = joint_size_problem(joint, verdicts)
-    if joint_problem:
-        warnings.append(f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
-                        f"({joint_problem}): its alpha, compute-optimal N* and data-limited size are not quoted")
+    size_warnings = [f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
+                     f"({joint_problem}): its alpha, compute-optimal N* and data-limited size are not quoted"
+                     ] if joint_problem else []
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
-    warnings += _failure_warnings(frame) + seed_warnings(runs, metric, x=x, group_by=group_by)
-    warnings += _backtest_warnings(backtest, group_by)
+    # Ranked: what changes how every answer may be read first, advice last.
+    warnings = (_failure_warnings(frame) + _backtest_warnings(backtest, group_by) + size_warnings + iso_warnings
+                + merge_places(groups.warnings) + joint_warnings + seed_warnings(runs, metric))
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
                     backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
                     verdicts, joint_problem)
@@ -209,11 +212,34 @@ def _failure_warnings(frame: pd.DataFrame) -> list[str]:
 
 def _backtest_warnings(backtest: pd.DataFrame, group_by: str) -> list[str]:
     bad = backtest[np.abs(backtest["relative_error"]) > HELD_OUT_ERROR_WARNING]
-    return [
-        f"{group_by}={row['group']:g}: the law misses its own largest size by {abs(row['relative_error']) * 100:.0f}%, "
-        "so do not trust it far beyond the trained sizes"
-        for _, row in bad.iterrows()
-    ]
+    if bad.empty:
+        return []
+    misses = join_words([f"{abs(row['relative_error']) * 100:.0f}% at {group_by}={row['group']:g}"
+                         for _, row in bad.iterrows()])
+    return [f"the law misses its own largest size by {misses}, so do not trust it far beyond the trained sizes"]
+
+
+_PLACE = re.compile(r"^(\w+=[^:,\s]+): (.+)$")
+
+
+def merge_places(warnings: list[str]) -> list[str]:
+    """One line for a message said at several places: 'train_size=360: only 3 sizes ...' and
+    'train_size=720: only 3 sizes ...' become 'train_size=360 and 720: only 3 sizes ...'; other
+    warnings unchanged, in order of first appearance."""
+    places: dict[str, list[str]] = {}
+    for warning in warnings:
+        match = _PLACE.match(warning)
+        key, place = (match.group(2), match.group(1)) if match else (warning, None)
+        places.setdefault(key, []).extend([place] if place else [])
+    merged = []
+    for message, where in places.items():
+        if not where:
+            merged.append(message)
+            continue
+        name = where[0].partition("=")[0]
+        values = [place.partition("=")[2] if place.startswith(name + "=") else place for place in where]
+        merged.append(f"{name}={join_words(values)}: {message}")
+    return merged
 
 
 def law_warnings(groups: FitOutcome, joint: JointLaw | None, effects: list[SettingEffect]) -> list[str]:

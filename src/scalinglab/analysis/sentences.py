@@ -47,7 +47,8 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
               for name, score in choice.scores.items()]
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, chosen by how well each "
-        f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})."
+        f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})"
+        + (f"; {choice.tie_note()}." if choice.tied else ".")
     )
 
 
@@ -177,21 +178,53 @@ def generalization_sentence(frame: pd.DataFrame, *, x: str, group_by: str) -> st
     return sentence + "."
 
 
-def seed_warnings(frame: pd.DataFrame, metric: str, *, x: str, group_by: str) -> list[str]:
-    """Warnings about seeds: only one per configuration, or configurations whose seeds disagree."""
+def seed_warnings(frame: pd.DataFrame, metric: str) -> list[str]:
+    """Warnings about seeds, one line per kind: only one seed per configuration; configurations
+    whose seeds are shown unstable (their std above `UNSTABLE_SEED_CV` of the mean with 95%
+    confidence); configurations whose seeds disagree that much but are too few to tell."""
     means = aggregate_over_seeds(frame)
     if means.empty or metric not in means:
         return []
     if means["n_seeds"].max() < 2:
         return ["one seed per configuration: the seed-to-seed spread is unknown, so intervals cover only the spread across sizes"]
-    # Assign before filtering: assigning a Series to an empty frame would add its rows back as NaN.
-    means = means.assign(spread=means[f"{metric}_std"] / means[metric].abs())
-    unstable = means[means["spread"] > UNSTABLE_SEED_CV]
-    return [
-        f"unstable seeds at {x}={row[x]:g}, {group_by}={row[group_by]:g}: the std of {metric} over "
-        f"{row['n_seeds']} seeds is {row['spread'] * 100:.0f}% of its mean"
-        for _, row in unstable.sort_values("spread", ascending=False).head(5).iterrows()
-    ]
+    spread = (means[f"{metric}_std"] / means[metric].abs()).to_numpy(float)
+    seeds = means["n_seeds"].to_numpy(int)
+    measured = np.isfinite(spread) & (seeds >= 2)
+    shown = measured & (spread * _std_lower_bound_factor(seeds) > UNSTABLE_SEED_CV)
+    weak = measured & (spread > UNSTABLE_SEED_CV) & ~shown
+    warnings = []
+    if shown.any():
+        warnings.append(f"unstable seeds at {_configurations(shown)} ({_spread_words(spread[shown], seeds[shown], metric)}, "
+                        f"above {UNSTABLE_SEED_CV:.0%} with 95% confidence): see the seed spread under "
+                        "'Can these laws be trusted?'")
+    if weak.any():
+        warnings.append(f"seeds disagree at {_configurations(weak)} ({_spread_words(spread[weak], seeds[weak], metric)}), "
+                        "but so few seeds cannot tell a spread that large from chance: run more seeds to know "
+                        "whether training is unstable there")
+    return warnings
+
+
+def _std_lower_bound_factor(n_seeds: np.ndarray) -> np.ndarray:
+    """The one-sided 95% lower confidence bound of a normal population's std, as a fraction of the
+    sample std of `n_seeds` draws: sqrt((n - 1) / chi2_0.95(n - 1)); 0.51 for 2 seeds, 0.73 for 10."""
+    from scipy.stats import chi2
+
+    degrees = np.maximum(n_seeds - 1, 1)
+    return np.sqrt(degrees / chi2.ppf(0.95, degrees))
+
+
+def _configurations(mask: np.ndarray) -> str:
+    count = int(mask.sum())
+    return f"{count} configuration{'' if count == 1 else 's'}"
+
+
+def _spread_words(spread: np.ndarray, seeds: np.ndarray, metric: str) -> str:
+    """E.g. 'std of val_loss over 2 seeds 11-16% of the mean'."""
+    def span(low, high, unit=""):
+        return f"{low:.0f}{unit}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}{unit}"
+
+    return (f"std of {metric} over {span(seeds.min(), seeds.max())} seeds "
+            f"{span(spread.min() * 100, spread.max() * 100, '%')} of the mean")
 
 
 def size_sentences(analysis) -> list[str]:

@@ -26,15 +26,22 @@ def compress(
     threads: Annotated[int, typer.Option(min=1, help="Torch threads the models run on (latency is measured with them).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON on stdout.")] = False,
 ) -> None:
-    """Make every planned compression not stored yet (rerun = resume), measure it, store it as a row."""
+    """Make every planned compression not stored yet (rerun = resume), measure it, store it as a
+    row, and write the report again with its section "Compress or train small?"."""
+    from scalinglab.api import rewrite_report
     from scalinglab.compress import compress_store
 
     chosen = [name.strip() for name in methods.split(",") if name.strip()] if methods is not None else None
     outcome = compress_store(out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed,
                              torch_threads=threads)
+    written = rewrite_report(out)
     if as_json:
-        print(json.dumps(outcome.to_dict(), indent=2))
+        print(json.dumps({**outcome.to_dict(), "verdict": written.compress_verdict, "report": str(written.path)},
+                         indent=2))
         return
     console.print(outcome.summary())
     if outcome.without_checkpoint:
         console.print(f"{outcome.without_checkpoint} ok runs have no checkpoint and were left out")
+    if written.compress_verdict:
+        console.print(written.compress_verdict, markup=False, highlight=False)
+    console.print(f"wrote {written.path}")

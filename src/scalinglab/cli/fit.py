@@ -209,6 +209,8 @@ def _print_tables(law, test, allocation, out) -> None:
         scores = ", ".join(f"{name} {_number(score, 3)}" for name, score in law.form_choice_.scores.items())
         console.print(f"form auto chose {law.form_.name}; RMS log error predicting the largest x held out: "
                       f"{scores} ('-': too few rows to score)")
+        if law.form_choice_.tied:
+            console.print(law.form_choice_.tie_note())
     if test is not None:
         inside = "" if test.coverage is None else (
             f", {int(test.held_out['inside'].sum())}/{test.n_test} inside the "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,6 +41,7 @@ def run(
     output folder (the two share the runs).
     """
     from scalinglab.api import compress_trained, open_sweep_store, run_config, sweep_config
+    from scalinglab.sweep import SweepInterrupted
 
     if debug:
         enable_debug()
@@ -48,37 +51,37 @@ def run(
     try:
         with _ProgressBar(enabled=not quiet) as progress:
             outcome = run_config(config, store, retry_failed=retry_failed, progress=progress)
-        console.print(
-            f"{outcome.planned} runs planned, {outcome.already_stored} already stored, {outcome.trained} trained"
-            + "".join(f", {count} {status}" for status, count in sorted(outcome.by_status.items()))
-        )
+        console.print(outcome.summary())
         if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
             console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
             raise typer.Exit(1)
         if (compressed := compress_trained(config, store)) is not None:  # the sweep file's [compress] section
             console.print(compressed.summary())
         _summarise(config, store)
+    except SweepInterrupted as interrupted:
+        console.print(f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}",
+                      soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(130) from None
     finally:
         store.close()
 
 
 def _summarise(config, store) -> None:
-    from scalinglab.analysis import analyze
     from scalinglab.analysis.sentences import summary_lines
-    from scalinglab.compress.verdict import compressions_frame
-    from scalinglab.report import write_report
+    from scalinglab.api import write_sweep_report
     from scalinglab.report.html import size_table
-    from scalinglab.results import results_frame
 
-    frame = results_frame(store)
-    frame.to_csv(config.output / "runs.csv", index=False)
-    analysis = analyze(frame, config=config.model_dump(mode="json"))
-    _print_table(size_table(analysis))
-    for line in summary_lines(analysis):
+    written = write_sweep_report(store, config.output)
+    written.analysis.frame.to_csv(config.output / "runs.csv", index=False)  # every stored run, as analysed
+    _print_table(size_table(written.analysis))
+    for line in summary_lines(written.analysis):
         console.print(line)
-    report = write_report(config.output / "report.html", analysis, compressions=compressions_frame(store))
-    console.print(f"wrote {config.output / 'runs.csv'} and {report}")
-    console.print(f"choose a size under your budgets: scalinglab recommend {config.output} --train-seconds X")
+    if written.compress_verdict:
+        console.print(written.compress_verdict)
+    console.print(f"wrote {config.output / 'runs.csv'} and {written.path}")
+    console.print(f"budget other than the slowest configuration's training time: "
+                  f"scalinglab recommend {config.output} --train-seconds X")
+    console.print(f"recommendation: {written.headline}", markup=False, highlight=False)
 
 
 # Terminal headers are short so the table fits 80 columns; the report and CSV carry full names.
@@ -141,7 +144,10 @@ class _ProgressBar:
             self._progress.__exit__(*exc)
 
     def started(self, *, total: int, to_run: int) -> None:
-        # The bar appears only once training starts, so an early error stays one line.
+        # The bar appears only once training starts, so an early error stays one line; with
+        # nothing to train it never appears (the outcome's summary says so).
+        if to_run == 0:
+            return
         self._progress.__enter__()
         self._task = self._progress.add_task("runs", total=total, completed=total - to_run, current="")
 

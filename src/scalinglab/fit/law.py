@@ -399,7 +399,8 @@ class ScalingLaw:
         """Everything the fit reports about itself, JSON-ready (for ``--json`` and the report).
 
         Keys: those of :meth:`Diagnostics.as_dict`, plus ``form``, ``form_scores`` (form="auto":
-        each candidate's extrapolation score, else None), ``n_groups``, ``noise_source``,
+        each candidate's extrapolation score, else None), ``form_tie`` (form="auto": why the form
+        with fewer parameters won a tie, else None), ``n_groups``, ``noise_source``,
         ``extrapolation_rate`` (at ``ci_level``) and ``n_calibration_points``.
         """
         self._check_fitted()
@@ -411,6 +412,7 @@ class ScalingLaw:
         result.update(
             form=self.form_.name,
             form_scores=scores,
+            form_tie=(self.form_choice_.tie_note() or None) if self.form_choice_ is not None else None,
             n_groups=self.n_groups_,
             noise_source=self.noise_source_,
             extrapolation_rate=self.extrapolation_rate(self.ci_level),

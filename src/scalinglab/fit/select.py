@@ -13,7 +13,14 @@ should overturn the general form only on clear evidence (a plain power law does 
 plain power-law data, whose tail the broken law overfits). A form is scored only when every
 cut leaves it more distinct x values than it has parameters (``bnsl``: 7 below max / 3); the
 lowest score among those wins when ``bnsl`` cannot be scored, and with no form scored the one
-with the fewest parameters is taken. The cuts and the margin
+with the fewest parameters is taken.
+
+Ties. Among the simpler candidates, scores within ``TIE_TOLERANCE`` (5%) of the best are a tie:
+the score of a few held-out points moves by more than that when one point moves, so the form
+with the fewest parameters is taken, and the choice says so (``FormChoice.tie_note``). A
+``shifted_power`` whose shift sits on its bound is a plain power law with one parameter more;
+it scores within a hair of ``power`` and must not win by that hair. The incumbent keeps its own
+rule (``MARGIN``). The cuts and the margin
 were chosen on that public benchmark (benchmarks/extrapolation.py), so its figure is
 optimistic by construction.
 """
@@ -34,6 +41,7 @@ logger = logging.getLogger("scalinglab.fit.select")
 CUT_FACTORS = (1.5, 2.0, 3.0)  # hold out the last factor r of the x range
 INCUMBENT = "bnsl"
 MARGIN = 1.5  # how much lower a simpler form's score must be to replace the incumbent
+TIE_TOLERANCE = 0.05  # scores within 5% of the best are a tie: the form with fewer parameters wins
 MIN_EXTRA_POINTS = 1  # training rows beyond the form's parameter count
 
 
@@ -48,10 +56,22 @@ class FormChoice:
     scores : dict of str to float
         RMS log error of each candidate on the held-out last points (inf: could not be scored,
         too few points below the cuts), best first.
+    tied : tuple of str
+        Forms that scored as well as the chosen one (within ``TIE_TOLERANCE``) but have more
+        parameters, so lost the tie; empty when there was no tie.
     """
 
     name: str
     scores: dict[str, float]
+    tied: tuple[str, ...] = ()
+
+    def tie_note(self) -> str:
+        """Why the simpler form won, e.g. 'power tied shifted_power (scores within 5%) and has
+        fewer parameters'; '' when there was no tie."""
+        if not self.tied:
+            return ""
+        return (f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) "
+                "and has fewer parameters")
 
 
 def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
@@ -100,13 +120,18 @@ def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
     scores = {name: extrapolation_score(form, log_x, log_y, delta) for name, form in forms.items()}
     ranked = dict(sorted(scores.items(), key=lambda item: item[1]))
     challengers = [name for name in candidates if name != INCUMBENT]
-    best_challenger = min(challengers, key=lambda name: (scores[name], forms[name].n_params))
+    best_score = min(scores[name] for name in challengers)
+    tied = [name for name in challengers if scores[name] <= best_score * (1 + TIE_TOLERANCE)]
+    simplest = min(tied, key=lambda name: (forms[name].n_params, scores[name]))
     if not np.isfinite(min(scores.values())):
         chosen = min(candidates, key=lambda name: forms[name].n_params)
     elif INCUMBENT in scores and np.isfinite(scores[INCUMBENT]):
-        beaten = scores[best_challenger] * MARGIN < scores[INCUMBENT]
-        chosen = best_challenger if beaten else INCUMBENT
+        beaten = best_score * MARGIN < scores[INCUMBENT]
+        chosen = simplest if beaten else INCUMBENT
     else:
-        chosen = best_challenger
+        chosen = simplest
+    # Unscored forms (inf) do not tie: nothing was measured to compare.
+    scored_tie = chosen == simplest and np.isfinite(best_score)
+    lost_tie = tuple(name for name in tied if forms[name].n_params > forms[chosen].n_params) if scored_tie else ()
     logger.debug("form=auto: scores %s, chose %s", ranked, chosen)
-    return FormChoice(chosen, ranked)
+    return FormChoice(chosen, ranked, lost_tie)

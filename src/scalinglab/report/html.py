@@ -109,11 +109,9 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         from scalinglab.report.compress_figures import compress_section
 
         sections.append(compress_section(compressions, metric=analysis.metric))
-    # An extrapolation of the recommendation is part of the answer's first line, never below it.
-    answer = " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else choice_note
     rendered = _environment().get_template("report.html").render(
         title=title or analysis.title,
-        answer=answer,
+        answer=_answer(choice, choice_note),
         warnings=analysis.warnings,
         sections=[section for section in sections if section is not None],
         table=_table_html(size_table(analysis)),
@@ -122,6 +120,18 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     path = Path(path)
     path.write_text(rendered)
     return path
+
+
+def headline(analysis: Analysis, budgets: Budgets | None = None) -> str:
+    """The answer the report opens with: the recommendation under `budgets` (by default
+    `default_budgets`), or why there is none. `scalinglab run` ends with it."""
+    choice, note, _ = _recommendation(analysis, budgets)
+    return _answer(choice, note)
+
+
+def _answer(choice: Recommendation | None, note: str) -> str:
+    # An extrapolation of the recommendation is part of the answer's first line, never below it.
+    return " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else note
 
 
 def _recommendation(analysis: Analysis, budgets: Budgets | None):

@@ -61,10 +61,33 @@ class SweepOutcome:
         """True when runs were trained now and none of them finished ok."""
         return self.trained > 0 and not self.by_status.get("ok")
 
+    def nothing_to_train(self) -> bool:
+        """True when every planned run was stored before this call, so none was trained."""
+        return self.trained == 0 and self.already_stored >= self.planned
+
+    def summary(self) -> str:
+        """One line for a terminal: what was planned, found stored and trained, by status."""
+        if self.nothing_to_train():
+            return f"nothing to train: {self.already_stored} runs already stored"
+        return (f"{self.planned} runs planned, {self.already_stored} already stored, {self.trained} trained"
+                + "".join(f", {count} {status}" for status, count in sorted(self.by_status.items())))
+
     def error_summary(self) -> str:
         """The distinct errors, most frequent first, e.g. '3x CUDA out of memory; 1x ...'."""
         ranked = sorted(self.errors.items(), key=lambda item: -item[1])
         return "; ".join(f"{count}x {error}" for error, count in ranked)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep, raised once every finished run is stored and every claim released."""
+
+    def __init__(self, *, stored: int, planned: int) -> None:
+        super().__init__(stored, planned)
+        self.stored, self.planned = stored, planned
+
+    def __str__(self) -> str:
+        return (f"interrupted: {self.stored} of {self.planned} runs are stored, none half-written "
+                "(a run is stored only once it finished)")
 
 
 def run_sweep(
@@ -80,7 +103,11 @@ def run_sweep(
         already = len(store.keys(("ok",) if retry_failed else None) & planned_now)
         outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
         progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
-        _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(executor)
+        try:
+            _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(executor)
+        except KeyboardInterrupt:  # the driver released its claims on the way out
+            stored = len(store.keys(("ok",) if retry_failed else None) & planned_now)
+            raise SweepInterrupted(stored=stored, planned=outcome.planned) from None
     return outcome
 
 

@@ -191,6 +191,9 @@ def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> 
 
     from scalinglab.sweep.objective import run_batch
 
+    # Ctrl-C reaches the whole process group; it is the driver's to answer (it stores what finished
+    # and says how to resume). A worker dies with the driver, or exits when orphaned.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_when_orphaned(parent_pid)
     torch.set_num_threads(torch_threads)
     while (batch := connection.recv()) is not None:
