@@ -20,3 +20,23 @@ def test_an_extrapolated_answer_says_so_in_its_first_line(tmp_path):
     answer = re.search(r'<p class="answer">(.*?)</p>', html, re.S).group(1)
     assert answer.startswith("Warning: the recommendation is") and "beyond the largest trained size" in answer
     assert "Train about" in answer
+
+
+def test_the_first_screen_is_the_answer_a_figure_the_law_and_what_to_do_next(tmp_path):
+    """Issue 19, item 1: before any section, the recommendation, one figure, the law in one
+    sentence, next steps, and at most three warnings (the rest folded away)."""
+    from scalinglab.analysis.sentences import size_sentences
+    from scalinglab.report.html import FIRST_SCREEN_WARNINGS, write_report
+
+    analysis = analyze(synthetic_runs(seeds=(0, 1), seed_noise=0.3), n_bootstrap=20)
+    analysis.warnings += [f"made-up warning {i}" for i in range(5)]  # more than fit on a first screen
+    html = write_report(tmp_path / "r.html", analysis).read_text()
+    first_screen = html[html.index('<p class="answer">'):html.index("<nav>")]
+    shown = first_screen.split("<details>")[0]
+    assert shown.count('class="warning"') == FIRST_SCREEN_WARNINGS
+    assert first_screen.count('class="warning"') == len(analysis.warnings)  # none lost, only folded
+    assert "<img" in shown and "Next" in shown and "scalinglab recommend" in shown
+    assert size_sentences(analysis)[-1] in shown
+    assert "seeds=[0, 1, 2, 3]" in shown  # two seeds: the intervals are wide, and the report says how to narrow them
+    runs_table = html[html.index('id="runs"'):]
+    assert not re.search(r"\de[+-]\d", runs_table)  # 26.1k, not 2.61e+04

@@ -36,14 +36,17 @@ def view_limits(*values, log: bool) -> tuple[float, float] | None:
     if finite.size == 0:
         return None
     low, high = float(finite.min()), float(finite.max())
+    # Values that are all >= 0 (a loss, a time, a count) keep the axis at 0 or above: a margin
+    # must not show a region no value can reach.
+    floor = 0.0 if low >= 0 else -np.inf
     if high - low <= 1e-12 * max(abs(low), abs(high)):
         margin = _FLAT_MARGIN * abs(high) if high != 0 else 1.0
-        return low - margin, high + margin
+        return max(low - margin, floor), high + margin
     if log:
         low, high = np.log10(low), np.log10(high)
     margin = VIEW_MARGIN * (high - low)
     low, high = low - margin, high + margin
-    return (float(10**low), float(10**high)) if log else (low, high)
+    return (float(10**low), float(10**high)) if log else (max(low, floor), high)
 
 
 def cut_to_view(y, limits: tuple[float, float] | None) -> np.ndarray:

@@ -57,6 +57,8 @@ _AGAINST_PARAMS = [
     ("grad_norm_mean", "Mean gradient norm vs parameters", True),
 ]
 _QUALITY = set(QUALITY)
+FIRST_SCREEN_WARNINGS = 3  # the rest fold away below them: the first screen is the answer
+MANY_SEEDS = 4  # fewer seeds per configuration than this, and the report suggests more
 _GENERALIZATION = {"generalization_gap"}
 
 
@@ -96,8 +98,9 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         "Compress or train small?" when it holds any.
     """
     choice, choice_note, budgets = _recommendation(analysis, budgets)
+    quality = _quality_section(analysis)
     sections = [
-        _quality_section(analysis),
+        quality,
         _joint_section(analysis),
         _cost_section(analysis),
         _generalization_section(analysis),
@@ -112,7 +115,11 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     rendered = _environment().get_template("report.html").render(
         title=title or analysis.title,
         answer=_answer(choice, choice_note),
-        warnings=analysis.warnings,
+        law=_law_in_one_sentence(analysis),
+        first_figure=quality.figures[0] if quality.figures else None,
+        next_steps=next_steps(analysis, Path(path).parent, compressed=compressions is not None and not compressions.empty),
+        warnings=analysis.warnings[:FIRST_SCREEN_WARNINGS],
+        more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
         sections=[section for section in sections if section is not None],
         table=_table_html(size_table(analysis)),
         config=analysis.config,
@@ -127,6 +134,25 @@ def headline(analysis: Analysis, budgets: Budgets | None = None) -> str:
     `default_budgets`), or why there is none. `scalinglab run` ends with it."""
     choice, note, _ = _recommendation(analysis, budgets)
     return _answer(choice, note)
+
+
+def _law_in_one_sentence(analysis: Analysis) -> str | None:
+    """How quality changes with size at the largest data size: the law where it is resolved, else the measurement."""
+    sentences = size_sentences(analysis)
+    return sentences[-1] if sentences else None  # size_verdicts run from the smallest data size up
+
+
+def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
+    """What to do after reading the answer: budgets of one's own, compression, and more seeds
+    where the intervals are wide (fewer than MANY_SEEDS seeds per configuration)."""
+    steps = [f"Choose under your own budgets: scalinglab recommend {out} --train-seconds S --latency-ms L --storage-mb M"]
+    if not compressed:
+        steps.append(f"Compress or train small? scalinglab compress {out} (then this report compares both)")
+    seeds = int(analysis.runs.groupby([analysis.x, analysis.group_by]).size().min()) if len(analysis.runs) else 0
+    if 0 < seeds < MANY_SEEDS:
+        steps.append(f"Narrow the intervals: {seeds} seed(s) per configuration leave them wide; "
+                     f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)")
+    return steps
 
 
 def _answer(choice: Recommendation | None, note: str) -> str:
@@ -338,8 +364,16 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_html(table: pd.DataFrame) -> str:
-    """Pandas escapes every cell and header; headers become labels with units."""
-    return table.rename(columns=label).to_html(index=False, float_format="{:.4g}".format, border=0, escape=True)
+    """Pandas escapes every cell and header; headers become labels with units, numbers the short
+    form of the text (26.1k, 0.114)."""
+    return table.rename(columns=label).to_html(index=False, float_format=short_number, border=0, escape=True)
+
+
+def short_number(value: float) -> str:
+    """A table's number as the text writes it: counts of 1,000 and up as 26.1k, others to 3 digits."""
+    if not np.isfinite(value):
+        return "none"
+    return format_count(value) if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _environment() -> jinja2.Environment:
