@@ -242,4 +242,6 @@ def test_the_report_section_says_how_verdicts_decide_and_shows_no_impossible_num
     text = " ".join(section.sentences)
     assert "seed by seed" in section.sentences[0] and "12.7 standard errors" in section.sentences[0]
     assert "nan" not in text and "inf" not in text and "CI -" not in text
-    assert "seeds would decide it" in text
+    assert "would decide it" in text
+    (caption, table), *_ = section.tables  # one line a budget, not a sentence each
+    assert "bytes on disk" in caption and "seeds would decide" in table and "nan" not in table

@@ -257,6 +257,43 @@ class Verdict:
                 f"against {trained}; {judgement}.")
 
 
+def verdict_table(found: list[Verdict]) -> pd.DataFrame:
+    """One row per budget of `found` (one cost): the budget, the best trained and the best
+    compressed model within it (metric with its interval), their paired difference with its 95%
+    interval, and the verdict in a few words: the report's table, one line a budget."""
+    rows = []
+    for verdict in found:
+        difference = verdict.difference
+        rows.append({
+            "budget": _cost(verdict.cost, verdict.budget),
+            "best trained": f"{_count(verdict.trained['n_params'])} params: {_value(verdict.trained, verdict.metric)}",
+            "best compressed": (describe_configuration(verdict.compressed) + ": " + _value(verdict.compressed, verdict.metric)
+                                if verdict.compressed is not None else "none fits"),
+            "difference (compressed - trained)": _difference_cell(difference),
+            "verdict": _verdict_words(verdict),
+        })
+    return pd.DataFrame(rows)
+
+
+def _difference_cell(difference: PairedDifference | None) -> str:
+    if difference is None:
+        return "no shared seed"
+    if difference.n_seeds < 2:
+        return f"{difference.mean:+.3g} (one seed)"
+    return f"{difference.mean:+.3g} ({difference.low:+.3g} to {difference.high:+.3g}, {difference.n_seeds} seeds)"
+
+
+def _verdict_words(verdict: Verdict) -> str:
+    if verdict.compressed is None:
+        return "train small (nothing compressed fits)"
+    if verdict.decision in ("compress", "train small", "tie"):
+        return {"tie": "equal (no seed count under 100 would separate them)"}.get(verdict.decision, verdict.decision)
+    needed = verdict.difference.seeds_needed() if verdict.difference is not None else None
+    if needed is None:
+        return f"undecided: {SEEDS_TO_START_WITH}+ seeds would tell"
+    return f"undecided: about {needed} seeds would decide"
+
+
 def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str = "val_loss",
              train_size: float | None = None) -> list[Verdict]:
     """One verdict per trained size: the budget is that size's own cost (mean over seeds), at the

@@ -14,6 +14,7 @@ from scalinglab.analysis import format_count
 from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
 from scalinglab.compress.verdict import (
     COMPLEXITY,
+    COST_NAMES,
     DEPLOYED_COSTS,
     KNOBS,
     METHOD_NAMES,
@@ -23,6 +24,7 @@ from scalinglab.compress.verdict import (
     sensitivity,
     size_sensitivity_sentence,
     t_factor,
+    verdict_table,
     verdict_tally,
     verdicts,
 )
@@ -206,7 +208,7 @@ def draw_complexity(data: Complexity, ax) -> None:
 def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
     """The report section "Compress or train small?" (a `report.html.Section`): verdict sentences
     per budget of bytes, latency and memory, sensitivity and complexity sentences, and figures."""
-    from scalinglab.report.html import Section, _figure
+    from scalinglab.report.html import Section, _figure, _table_html
 
     section = Section("Compress or train small?")
     section.sentences.append(
@@ -221,7 +223,9 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
         section.sentences += [tally] if tally else []
-        section.sentences += [v.sentence() for v in found if cost == "bytes_deployed"]
+        if found:  # one line a budget: the sentences of every budget read as a wall of near-identical text
+            section.tables.append((f"Compress or train small, per budget of {COST_NAMES[cost]}",
+                                   _table_html(verdict_table(found))))
         data = compress_pareto_data(frame, cost, metric=metric)
         if data.training is not None:
             section.figures.append(_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
