@@ -49,7 +49,7 @@ from pydantic import (
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
-from scalinglab.fields import Strict, Sweep, apply_override, as_list, distinct, first_problem
+from scalinglab.fields import Strict, Sweep, apply_override, as_list, did_you_mean, distinct, first_problem
 from scalinglab.spec import TeacherSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
@@ -103,7 +103,8 @@ class ModelConfig(BaseModel):
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
-                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})")
+                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})"
+                                 f"{did_you_mean(axis, family.size_axes)}")
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -307,7 +308,7 @@ def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: 
     try:
         config = SweepConfig.model_validate(raw)
     except ValidationError as error:
-        location, problem = first_problem(error)
+        location, problem = first_problem(error, SweepConfig)
         raise UserError(f"{_origin(location, source=source, overridden=overridden)}: {problem}") from None
     config._source, config._overridden = source, overridden
     return config
