@@ -83,7 +83,7 @@ def first_problem(error: ValidationError, model: type[BaseModel] | None = None) 
     problem = error.errors()[0]
     location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
     message = problem["msg"].removeprefix("Value error, ")
-    subfield = re.match(r"(\w+): (.*)", message)
+    subfield = re.match(r"([\w.]+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
         location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
     if problem["type"] == "extra_forbidden":
