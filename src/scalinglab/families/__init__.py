@@ -57,9 +57,8 @@ def import_object(path: str, *, field: str):
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise UserError(f"{field}: '{path}' is not of the form package.module:name")
-    _working_folder_importable()
     try:
-        module = importlib.import_module(module_name)
+        module = _import_module(module_name)
     except Exception as error:  # ImportError, or the user's module raising while it loads
         detail = " ".join(str(error).split())
         raise UserError(f"{field}: cannot import module '{module_name}' ({type(error).__name__}: {detail})") from None
@@ -71,14 +70,20 @@ def import_object(path: str, *, field: str):
     return target
 
 
-def _working_folder_importable() -> None:
-    """Put the working folder on sys.path, as `python -m` does but the `scalinglab` script does not,
-    so a plugin or objective module beside the sweep imports without PYTHONPATH. Appended last, it
-    shadows nothing installed. Pool workers inherit this sys.path (and call this too); Ray workers
-    get the folder's modules shipped instead (`working_folder_modules`)."""
-    folder = os.getcwd()
-    if folder not in {os.path.abspath(entry) for entry in sys.path}:
+def _import_module(name: str):
+    """The module `name`, from sys.path or else from the working folder, which `python -m` puts on
+    sys.path but the `scalinglab` script does not: a plugin or objective module beside the sweep
+    imports without PYTHONPATH. The folder is appended to sys.path, so it shadows nothing
+    installed; pool workers inherit it, Ray workers are sent the folder's modules instead
+    (`working_folder_modules`)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        folder = os.getcwd()
+        if error.name != name.partition(".")[0] or folder in {os.path.abspath(entry) for entry in sys.path}:
+            raise
         sys.path.append(folder)
+        return importlib.import_module(name)
 
 
 def working_folder_modules() -> list[str]:
