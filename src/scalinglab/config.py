@@ -287,7 +287,8 @@ class SweepConfig(Strict):
     @model_validator(mode="after")
     def _params_are_an_objective_s_own(self) -> SweepConfig:
         if self.params and self.model.objective is None:
-            raise ValueError("params: only for an objective (model.objective); a family trains with the [training] fields")
+            raise ValueError("params: only for an objective (model.objective); "
+                             "a family trains with the [training] fields")
         for key in self.params:
             if key in TrainingConfig.model_fields:  # the objective would get two values under one name
                 raise ValueError(f"params.{key}: a [training] field; set training.{key} instead")

@@ -98,7 +98,8 @@ class RunSpec(_Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def label(self) -> str:
-        """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1' (an objective's params after its size)."""
+        """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1' (an objective's
+        params follow its size)."""
         values = " ".join(f"{name}={value}" for named in (self.size, self.params) for name, value in named.items())
         n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
         return f"{self.family} {values}{n} seed={self.seed}"

@@ -184,7 +184,8 @@ epochs = 1
 @pytest.mark.parametrize(
     ("tables", "line"),
     [
-        ('[model]\nfamily = "mlp"\n[params]\ngamma = 1', "sweep.toml: params: only for an objective (model.objective); a family trains with the [training] fields"),
+        ('[model]\nfamily = "mlp"\n[params]\ngamma = 1',
+         "sweep.toml: params: only for an objective (model.objective); a family trains with the [training] fields"),
         ('[model]\nobjective = "objectives:with_own_params"\n[params]\nlr = 0.1',
          "sweep.toml: params.lr: a [training] field; set training.lr instead"),
         ('[model]\nobjective = "objectives:with_own_params"\n[params]\ngamma = [[1]]',
