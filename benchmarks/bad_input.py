@@ -117,15 +117,11 @@ class Bench:
         return str(path)
 
 
-# Problems of a combination rather than of one key name the table and the values.
-FILE_MESSAGE = {("model.width", "[1_000_000_000]"): "sweep.toml: model: width=1000000000"}
-
-
 def field_cases(bench: Bench) -> None:
     for field, literals in BAD_FIELD_VALUES.items():
         for literal in literals:
             bench.check(f"file {field} = {literal}", ["run", bench.sweep({field: literal}), "--quiet"],
-                        FILE_MESSAGE.get((field, literal), f"sweep.toml: {field}"))
+                        f"sweep.toml: {field}")
             bench.check(f"--set {field}={literal}", ["run", bench.sweep(), "--set", f"{field}={literal}", "--quiet"],
                         f"--set {field}")
 

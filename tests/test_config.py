@@ -42,6 +42,22 @@ def test_bad_fields_name_the_field(override: str, message: str):
         load_config(None, [override])
 
 
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        ("training.epochz=3", "--set training.epochz: unknown key (did you mean 'epochs'?)"),
+        ("trainig.epochs=3", "--set trainig.epochs: unknown key (did you mean 'training'?)"),
+        ("data.teacher.widht=3", "--set data.teacher.widht: unknown key (did you mean 'width'?)"),
+        ("model.widht=8", "--set model.widht: not a size axis of family 'mlp' (known: width, depth) (did you mean 'width'?)"),
+        ("training.zzz=3", "--set training.zzz: unknown key"),
+    ],
+)
+def test_an_unknown_key_or_axis_suggests_the_closest_known_name(override: str, line: str):
+    with pytest.raises(UserError) as raised:
+        load_config(None, [override])
+    assert str(raised.value) == line
+
+
 def test_missing_file_is_a_user_error(tmp_path: Path):
     with pytest.raises(UserError, match="no such file"):
         load_config(tmp_path / "absent.toml")

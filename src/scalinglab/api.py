@@ -4,6 +4,7 @@ load a trained model. The CLI parses arguments and prints; everything else happe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scalinglab.config import SweepConfig, config_from_dict, load_config
+from scalinglab.config import SweepConfig, TrainingConfig, config_from_dict, load_config
 from scalinglab.diagnostics import debug_enabled
 from scalinglab.errors import UserError
 
@@ -30,6 +31,22 @@ logger = logging.getLogger(__name__)
 _OBJECTIVE_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
+def _user_error_raised_here(function: Callable) -> Callable:
+    """`function`, whose UserError reaches its caller raised from here, without the frames of
+    scalinglab's internals that found it: the message names the mistake; where scalinglab noticed
+    it is noise to the user (debug mode keeps the whole traceback)."""
+    @functools.wraps(function)
+    def public(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except UserError as error:
+            if debug_enabled():
+                raise
+            raise error.with_traceback(None) from None
+    return public
+
+
+@_user_error_raised_here
 def sweep(
     objective_or_config: Callable | str | Path | SweepConfig | None = None,
     *,
@@ -50,8 +67,9 @@ def sweep(
     `objective_or_config` is one of:
     - a training function `objective(run) -> dict` or its import path "module:function"
       (objective mode, see `scalinglab.sweep.objective`): `sizes` maps each size axis to its
-      values, `train_sizes` and `seeds` are swept too, `settings` are `[training]` fields handed
-      to the objective in `run.settings`, `metric` is the quality metric it returns (val_loss);
+      values, `train_sizes` and `seeds` are swept too, `settings` are handed to the objective in
+      `run.settings`: `[training]` fields and any keys of its own (its `[params]`, stored as columns
+      params.KEY), each a value or a list to sweep; `metric` is the quality metric it returns (val_loss);
     - a sweep TOML file, a SweepConfig, or None (the built-in quick start), with `overrides` as
       `--set` strings ("training.epochs=5").
     `out`, `executor` and `workers` override the sweep's output folder and execution settings.
@@ -198,6 +216,7 @@ def rewrite_report(out: str | Path) -> SweepReport:
         store.close()
 
 
+@_user_error_raised_here
 def results(out: str | Path) -> pd.DataFrame:
     """One row per stored run of the sweep at `out` (its folder or its .sqlite file), with the
     columns of runs.csv. Raises UserError when there is no store there; creates nothing."""
@@ -206,6 +225,7 @@ def results(out: str | Path) -> pd.DataFrame:
     return stored_results(out)[0]
 
 
+@_user_error_raised_here
 def load_model(out: str | Path, run_key: str) -> nn.Module:
     """The trained module of the run `run_key` of the sweep at `out`, in eval mode: rebuilt from
     the stored spec by its family and filled with OUT/checkpoints/<run_key>.safetensors.
@@ -254,11 +274,13 @@ def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, set
     from scalinglab.sweep.objective import objective_path
 
     path = objective_path(objective)
+    settings = {name: _plain(values) for name, values in (settings or {}).items()}
     raw = {
         "name": path,
         "seeds": _plain(seeds) if seeds is not None else [0],
         "model": {"objective": path, **{axis: _plain(values) for axis, values in (sizes or {}).items()}},
-        "training": dict(settings or {}),
+        "training": {name: values for name, values in settings.items() if name in TrainingConfig.model_fields},
+        "params": {name: values for name, values in settings.items() if name not in TrainingConfig.model_fields},
         "fit": {"metric": metric or "val_loss"},
     }
     if train_sizes is not None:

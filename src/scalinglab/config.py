@@ -21,6 +21,9 @@ and of `seeds`. Unknown keys are errors, so a typo never silently falls back to 
     epochs = 30
     lr = 3e-3
 
+A sweep of the user's own training function (objective mode, `model.objective`) may also give it
+hyperparameters of its own in `[params]` (any keys; a list sweeps), beside the `[training]` fields.
+
 Command-line overrides use dotted paths: `--set training.epochs=5 --set model.width=[8,16]`.
 
 Types are strict: an integer field takes an integer (not `true`, not `5.0`, not `"5"`), a number
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -49,7 +53,7 @@ from pydantic import (
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
-from scalinglab.fields import Strict, Sweep, apply_override, as_list, distinct, first_problem
+from scalinglab.fields import Strict, Sweep, apply_override, as_list, did_you_mean, distinct, first_problem
 from scalinglab.spec import TeacherSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
@@ -103,7 +107,8 @@ class ModelConfig(BaseModel):
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
-                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})")
+                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})"
+                                 f"{did_you_mean(axis, family.size_axes)}")
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -247,6 +252,16 @@ class FitConfig(Strict):
     group_by: str = "train_size"
 
 
+def _plain_value(value: Any) -> Any:
+    if not isinstance(value, (bool, int, float, str)):
+        raise ValueError("must be a number, a string or true/false")
+    return value
+
+
+# A value of an objective's own hyperparameter: what its runs can be told apart by in runs.csv.
+ParamValue = Annotated[Any, AfterValidator(_plain_value)]
+
+
 class SweepConfig(Strict):
     """A whole sweep: what to train, on what, how, where, and what to fit."""
 
@@ -262,9 +277,22 @@ class SweepConfig(Strict):
     fit: FitConfig = FitConfig()
     # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
     compress: CompressConfig | None = None
+    # Objective mode: the objective's own hyperparameters, each fixed or swept like a [training]
+    # field; given to it in run.settings, stored as columns params.KEY, part of a run's key.
+    params: dict[str, Sweep[ParamValue]] = {}
     # Where the values came from (set by load_config), so later checks can name the file or --set.
     _source: str | Path | None = PrivateAttr(None)
     _overridden: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="after")
+    def _params_are_an_objective_s_own(self) -> SweepConfig:
+        if self.params and self.model.objective is None:
+            raise ValueError("params: only for an objective (model.objective); "
+                             "a family trains with the [training] fields")
+        for key in self.params:
+            if key in TrainingConfig.model_fields:  # the objective would get two values under one name
+                raise ValueError(f"params.{key}: a [training] field; set training.{key} instead")
+        return self
 
     def where(self, location: str) -> str:
         """Where the value at dotted `location` came from, to start an error message with:
@@ -307,7 +335,7 @@ def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: 
     try:
         config = SweepConfig.model_validate(raw)
     except ValidationError as error:
-        location, problem = first_problem(error)
+        location, problem = first_problem(error, SweepConfig)
         raise UserError(f"{_origin(location, source=source, overridden=overridden)}: {problem}") from None
     config._source, config._overridden = source, overridden
     return config

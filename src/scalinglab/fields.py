@@ -3,10 +3,12 @@ its `[compress]` section (`compress.settings`). Pure pydantic, no torch."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import tomllib
-from typing import Annotated, Any, TypeVar
+from collections.abc import Iterable
+from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -69,16 +71,39 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word such as cosine or auto
 
 
-def first_problem(error: ValidationError) -> tuple[str, str]:
-    """(dotted field, what is wrong with it) of the first problem pydantic found."""
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """" (did you mean 'epochs'?)" naming the known names closest to a mistyped `name`; "" when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=2)
+    return f" (did you mean {' or '.join(repr(match) for match in close)}?)" if close else ""
+
+
+def first_problem(error: ValidationError, model: type[BaseModel] | None = None) -> tuple[str, str]:
+    """(dotted field, what is wrong with it) of the first problem pydantic found while validating
+    `model`, which names the keys an unknown key may be a typo of."""
     problem = error.errors()[0]
     location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
     message = problem["msg"].removeprefix("Value error, ")
-    subfield = re.match(r"(\w+): (.*)", message)
+    subfield = re.match(r"([\w.]+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
         location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
     if problem["type"] == "extra_forbidden":
-        message = "unknown key"
+        *table, key = [str(part) for part in problem["loc"]]
+        message = f"unknown key{did_you_mean(key, _keys_of(model, table))}"
     given = problem.get("input")
     shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
     return location, f"{message}{shown}"
+
+
+def _keys_of(model: type[BaseModel] | None, table: list[str]) -> list[str]:
+    """The keys of the table at `table` (a path of field names) inside `model`; [] when unknown."""
+    for name in table:
+        field = model.model_fields.get(name) if model is not None else None
+        model = _table_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _table_in(annotation: Any) -> type[BaseModel] | None:
+    """The settings table a field holds (`TeacherConfig | None` holds TeacherConfig), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((table for argument in get_args(annotation) if (table := _table_in(argument))), None)

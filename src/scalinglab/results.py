@@ -14,6 +14,8 @@ from scalinglab.store import Store
 _DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
 _TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
 SETTING_COLUMNS = _DATA_COLUMNS + _TRAINING_COLUMNS
+# An objective's own hyperparameters (`[params]`) are columns "params.KEY", settings like the above.
+PARAMS_PREFIX = "params."
 
 
 def results_frame(store: Store) -> pd.DataFrame:
@@ -87,17 +89,17 @@ def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def swept_settings(frame: pd.DataFrame, *, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Data and training settings with more than one value among the ok runs, besides `exclude`
-    and the learning rate (which `best_lr` resolves per configuration)."""
+    """Data and training settings (and an objective's own params) with more than one value among
+    the ok runs, besides `exclude` and the learning rate (which `best_lr` resolves per configuration)."""
     runs = ok_runs(frame)
-    return [c for c in SETTING_COLUMNS if c in runs and c not in exclude and c != "lr"
-            and runs[c].nunique(dropna=True) > 1]
+    settings = [*SETTING_COLUMNS, *(c for c in runs.columns if c.startswith(PARAMS_PREFIX))]
+    return [c for c in settings if c in runs and c not in exclude and c != "lr" and runs[c].nunique(dropna=True) > 1]
 
 
 def size_axes(frame: pd.DataFrame) -> list[str]:
     """The family's own size axes (width, depth, ...): the columns between `family` and the settings."""
     known = set(SETTING_COLUMNS) | set(METRICS) | set(RUN_IDENTITY) | {"family", "best_lr"}
-    return [c for c in frame.columns if c not in known]
+    return [c for c in frame.columns if c not in known and not c.startswith(PARAMS_PREFIX)]
 
 
 def configuration_means(runs: pd.DataFrame, metric: str, columns: list[str]) -> pd.DataFrame:
@@ -159,6 +161,7 @@ def _flatten(run) -> dict:
     row.update(spec["size"])
     row.update({name: spec["data"].get(name) for name in _DATA_COLUMNS})
     row.update({name: spec["training"].get(name) for name in _TRAINING_COLUMNS})
+    row.update({f"{PARAMS_PREFIX}{name}": value for name, value in spec.get("params", {}).items()})
     row["seed"] = spec["seed"]
     row.update(run.metrics)
     if row["train_size"] is None and "n_train" in run.metrics:

@@ -80,8 +80,10 @@ class RunSpec(_Frozen):
     training: TrainingSpec
     seed: int
     limits: RunLimits = RunLimits()
-    # Objective mode: "module:function", the user's training function that runs this spec.
+    # Objective mode: "module:function", the user's training function that runs this spec, and
+    # the hyperparameters of its own it is given beside the training fields (e.g. {"gamma": 0.1}).
     objective: str | None = None
+    params: dict[str, Any] = {}
 
     @property
     def run_key(self) -> str:
@@ -96,13 +98,14 @@ class RunSpec(_Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def label(self) -> str:
-        """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1'."""
-        size = " ".join(f"{axis}={value}" for axis, value in self.size.items())
+        """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1' (an objective's
+        params follow its size)."""
+        values = " ".join(f"{name}={value}" for named in (self.size, self.params) for name, value in named.items())
         n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
-        return f"{self.family} {size}{n} seed={self.seed}"
+        return f"{self.family} {values}{n} seed={self.seed}"
 
 
-_ADDED_FIELDS = ("objective",)
+_ADDED_FIELDS = ("objective", "params")
 
 
 @dataclass

@@ -63,7 +63,7 @@ TEXT_CSV = "f1,f2,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20)
 ROWS: dict[str, Callable[[Context], Row]] = {
     # Checks that used to wait for training
     "cv-folds-above-class-count": lambda c: Row(c.run({"data.cv_folds": "15"}), "sweep.toml: data.cv_folds: 15 folds"),
-    "model-too-big-for-memory": lambda c: Row(c.run({"model.width": "[1_000_000_000]"}), "sweep.toml: model: width=1000000000"),
+    "model-too-big-for-memory": lambda c: Row(c.run({"model.width": "[1_000_000_000]"}), "sweep.toml: model.width: width=1000000000"),
     "text-shorter-than-context": lambda c: Row(
         c.run({"model.family": '"transformer"', "model.width": None, "model.depth": None, "model.context": "64",
                "data.source": '"text"', "data.path": f'"{c.file("short.txt", "tiny text " * 5)}"', "data.train_size": None}),

@@ -3,6 +3,7 @@ measured on the built module when it gives no formula."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -145,3 +146,44 @@ def test_debug_mode_raises_a_plugin_s_exception_with_its_traceback(tmp_path: Pat
     monkeypatch.delenv("SCALINGLAB_DEBUG")
     frame = scalinglab.sweep(sweep_file)
     assert frame["status"].tolist() == ["failed"] and frame.loc[0, "error"].startswith("KeyError: 'no such key'")
+
+
+@pytest.mark.parametrize("executor", ["serial", pytest.param("pool", marks=pytest.mark.slow),
+                                      pytest.param("ray", marks=[pytest.mark.slow, pytest.mark.ray])])
+def test_a_plugin_in_the_working_folder_imports_without_pythonpath(cli, tmp_path: Path, executor: str):
+    # PYTHONSAFEPATH keeps `python -m` from putting the working folder on sys.path, as the
+    # installed `scalinglab` script does not: the plugin is found only because scalinglab looks there.
+    (tmp_path / "gatedmodels.py").write_text((HERE / "residual_plugin.py").read_text())
+    sweep_file = _sweep_file(tmp_path, family="gatedmodels:ResidualMLP", executor=executor, axes="width = 8")
+    environment = {"PYTHONPATH": str(REPO / "src"), "PYTHONSAFEPATH": "1"}
+    result = cli("run", sweep_file.name, "--quiet", cwd=tmp_path, env=environment)
+    assert result.returncode == 0, result.stderr
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert runs["status"].tolist() == ["ok"], runs[["status", "error"]]
+    assert runs["worker"].str.startswith(executor).all()
+
+
+def test_a_plugin_module_outside_the_working_folder_and_pythonpath_is_still_refused(cli, tmp_path: Path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "gatedmodels.py").write_text((HERE / "residual_plugin.py").read_text())
+    sweep_file = _sweep_file(tmp_path, family="gatedmodels:ResidualMLP", axes="width = 8")
+    result = cli("run", str(sweep_file), "--quiet", cwd=tmp_path, env={"PYTHONSAFEPATH": "1"})
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("model.family: cannot import module 'gatedmodels' "
+                                          "(ModuleNotFoundError: No module named 'gatedmodels')")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_modules_of_the_working_folder_are_the_ones_ray_workers_are_sent(tmp_path: Path, monkeypatch):
+    from scalinglab.families import working_folder_modules
+
+    (tmp_path / "gatedmodels.py").write_text((HERE / "residual_plugin.py").read_text())
+    (tmp_path / "gatedpackage").mkdir()
+    (tmp_path / "gatedpackage" / "__init__.py").write_text("from gatedmodels import ResidualMLP\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the working folder added to it is taken back
+    for name in ("gatedmodels", "gatedpackage"):
+        monkeypatch.delitem(sys.modules, name, raising=False)  # and the modules imported from it
+    get_family("gatedpackage:ResidualMLP")  # its package imports its neighbour module
+    folder = tmp_path.resolve()
+    assert working_folder_modules() == [str(folder / "gatedmodels.py"), str(folder / "gatedpackage")]

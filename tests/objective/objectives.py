@@ -57,3 +57,10 @@ def synthetic_power_law(run):
     n_params = 100 * run.size["width"] ** 2
     noise = np.random.default_rng([run.seed, run.size["width"]]).normal(0.0, 0.005)
     return {"val_loss": (2 + 50 * n_params**-0.4) * (1 + noise), "n_params": n_params}
+
+
+def with_own_params(run):
+    """A model with two hyperparameters of its own, `gamma` and `C`: val_loss = gamma * C + 1 / width."""
+    CALLS.append(run.run_key)
+    return {"val_loss": run.settings["gamma"] * run.settings["C"] + 1 / run.size["width"],
+            "n_params": run.size["width"], "epochs_seen": run.settings["epochs"]}

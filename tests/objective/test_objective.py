@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import traceback
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import objectives
@@ -137,3 +139,73 @@ def test_a_bad_objective_is_a_user_error_naming_the_field(tmp_path: Path, model_
     with pytest.raises(scalinglab.UserError) as raised:
         load_config(sweep_file)
     assert message in str(raised.value)
+
+
+def test_an_objective_s_own_hyperparameters_are_swept_stored_and_key_its_runs(tmp_path: Path):
+    objectives.CALLS.clear()
+    own = dict(sizes={"width": [1, 2]}, settings={"gamma": [0.1, 0.2], "C": 1.0, "epochs": 2}, out=tmp_path)
+    frame = scalinglab.sweep(objectives.with_own_params, **own)
+
+    assert len(objectives.CALLS) == 4 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
+    assert sorted(zip(frame["width"], frame["params.gamma"])) == [(1, 0.1), (1, 0.2), (2, 0.1), (2, 0.2)]
+    assert (frame["params.C"] == 1.0).all() and (frame["epochs"] == 2).all()  # a [training] field stays one
+    assert frame["val_loss"].tolist() == pytest.approx((frame["params.gamma"] + 1 / frame["width"]).tolist())
+    assert (frame["epochs_seen"] == 2).all()
+
+    objectives.CALLS.clear()
+    scalinglab.sweep(objectives.with_own_params, **own)
+    assert objectives.CALLS == []  # the same params: the same runs, already stored
+    changed = scalinglab.sweep(objectives.with_own_params, **{**own, "settings": {**own["settings"], "C": 2.0}})
+    assert len(objectives.CALLS) == 4 and len(changed) == 8  # a new C is a new run of every point
+    assert set(changed["run_key"]) > set(frame["run_key"])
+
+
+def test_a_toml_objective_sweeps_its_params_table_and_runs_csv_shows_it(cli, tmp_path: Path):
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(f"""
+output = "{tmp_path / 'out'}"
+[model]
+objective = "objectives:with_own_params"
+width = [1, 2, 4, 8]
+[params]
+gamma = [0.0, 0.5]
+C = 2
+[training]
+epochs = 1
+""")
+    result = cli("run", str(sweep_file), "--quiet", env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
+    assert result.returncode == 0, result.stderr
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"}, runs[["status", "error"]]
+    assert sorted(set(runs["params.gamma"])) == [0.0, 0.5] and (runs["params.C"] == 2).all()
+    assert runs["val_loss"].tolist() == pytest.approx((runs["params.gamma"] * 2 + 1 / runs["width"]).tolist())
+
+
+@pytest.mark.parametrize(
+    ("tables", "line"),
+    [
+        ('[model]\nfamily = "mlp"\n[params]\ngamma = 1',
+         "sweep.toml: params: only for an objective (model.objective); a family trains with the [training] fields"),
+        ('[model]\nobjective = "objectives:with_own_params"\n[params]\nlr = 0.1',
+         "sweep.toml: params.lr: a [training] field; set training.lr instead"),
+        ('[model]\nobjective = "objectives:with_own_params"\n[params]\ngamma = [[1]]',
+         "sweep.toml: params.gamma: must be a number, a string or true/false (got [1])"),
+        ('[model]\nobjective = "objectives:with_own_params"\n[training]\nepoch = 1',
+         "sweep.toml: training.epoch: unknown key (did you mean 'epochs'?)"),
+    ],
+)
+def test_a_bad_params_table_is_one_line_exit_2_and_nothing_stored(cli, tmp_path: Path, tables: str, line: str):
+    (tmp_path / "sweep.toml").write_text(f'output = "out"\n{tables}\n')
+    result = cli("run", "sweep.toml", "--quiet", cwd=tmp_path, env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"scalinglab: error: {line}"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_user_error_in_sweep_reaches_python_as_itself_without_scalinglab_s_internals(tmp_path: Path):
+    with pytest.raises(scalinglab.UserError) as raised:
+        scalinglab.sweep(objectives.with_own_params, sizes={"width": [1]}, settings={"epochs": 0}, out=tmp_path / "out")
+    assert str(raised.value) == "sweep(): training.epochs: Input should be greater than 0 (got 0)"
+    files = [Path(frame.filename).name for frame in traceback.extract_tb(raised.tb)]
+    assert files == ["test_objective.py", "api.py"]  # the call, then sweep() raising it: nothing deeper
+    assert not (tmp_path / "out").exists()

@@ -129,5 +129,5 @@ def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *
     try:
         return CompressConfig.model_validate(raw)
     except ValidationError as error:
-        location, problem = first_problem(error)
+        location, problem = first_problem(error, CompressConfig)
         raise UserError(f"compress.{location}: {problem}" if location else f"compress: {problem}") from None

@@ -2,12 +2,16 @@
 parameter count and analytic FLOPs. Families are imported on first use (they import torch).
 
 `model.family` names a built-in family or a user's plugin as "package.module:ClassName", a
-subclass of `Family` importable where the runs execute (see docs/plugins.md).
+subclass of `Family` importable where the runs execute (see docs/plugins.md): on PYTHONPATH, or in
+the working folder.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from pathlib import Path
 
 from scalinglab.errors import UserError
 from scalinglab.families.base import Family, TaskShape
@@ -54,7 +58,7 @@ def import_object(path: str, *, field: str):
     if not module_name or not attribute:
         raise UserError(f"{field}: '{path}' is not of the form package.module:name")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_module(module_name)
     except Exception as error:  # ImportError, or the user's module raising while it loads
         detail = " ".join(str(error).split())
         raise UserError(f"{field}: cannot import module '{module_name}' ({type(error).__name__}: {detail})") from None
@@ -64,6 +68,39 @@ def import_object(path: str, *, field: str):
             raise UserError(f"{field}: module '{module_name}' has no '{attribute}'")
         target = getattr(target, part)
     return target
+
+
+def _import_module(name: str):
+    """The module `name`, from sys.path or else from the working folder, which `python -m` puts on
+    sys.path but the `scalinglab` script does not: a plugin or objective module beside the sweep
+    imports without PYTHONPATH. The folder is appended to sys.path, so it shadows nothing
+    installed; pool workers inherit it, Ray workers are sent the folder's modules instead
+    (`working_folder_modules`)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        folder = os.getcwd()
+        if error.name != name.partition(".")[0] or folder in {os.path.abspath(entry) for entry in sys.path}:
+            raise
+        sys.path.append(folder)
+        return importlib.import_module(name)
+
+
+def working_folder_modules() -> list[str]:
+    """The files (or package folders) of the top-level modules this process imported from the
+    working folder: a plugin's or objective's module and the neighbours it imports, which workers
+    on other machines (Ray) must be sent, as they do not share this folder."""
+    folder = Path.cwd().resolve()
+    found = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if "." in name or name == "__main__" or not file:
+            continue
+        location = Path(file).resolve()
+        location = location.parent if location.name == "__init__.py" else location
+        if location.parent == folder:
+            found.append(str(location))
+    return sorted(found)
 
 
 __all__ = ["Family", "TaskShape", "family_names", "get_family", "import_object"]

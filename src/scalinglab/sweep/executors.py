@@ -138,7 +138,8 @@ class RayExecutor(Executor):
     """Runs as Ray tasks, on a local Ray instance or the cluster at `address` ("auto" or HOST:PORT).
 
     Ray is imported only here. When this executor starts Ray (or joins a cluster) it ships this very
-    scalinglab package to the workers, so a cluster needs torch but not scalinglab installed; when
+    scalinglab package to the workers, with the user's modules imported from the working folder
+    (a plugin family or objective), so a cluster needs torch but not scalinglab installed; when
     the caller already started Ray, the caller's runtime environment decides what workers import. Ray starts a task again when its worker
     process dies (up to `retries` times); inside the task, the run trains in a watched child process
     so the time and memory limits hold there too, and a batch killed there trains again one run at a time.
@@ -158,7 +159,7 @@ class RayExecutor(Executor):
             _check_reachable(self._address)
             try:
                 ray.init(address=self._address, include_dashboard=False, log_to_driver=False,
-                         runtime_env={"py_modules": [_package_dir()]})
+                         runtime_env={"py_modules": _modules_for_workers()})
             except ConnectionError as error:
                 raise UserError(f"execution.address: cannot connect to Ray at '{self._address}': {error}") from None
             self._started_ray = True
@@ -251,6 +252,15 @@ def _check_reachable(address: str | None, timeout_seconds: float = 5.0) -> None:
 
 def _package_dir() -> str:
     return str(Path(__file__).resolve().parents[1])
+
+
+def _modules_for_workers() -> list[str]:
+    """This scalinglab package and the user's modules from the working folder (a plugin family or
+    objective beside the sweep), which Ray workers cannot import from a folder they do not share."""
+    from scalinglab.families import working_folder_modules
+
+    package = _package_dir()
+    return [package, *(module for module in working_folder_modules() if module != package)]
 
 
 def _cpu_count() -> int:

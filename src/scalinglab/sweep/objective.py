@@ -2,7 +2,8 @@
 
 An objective is a function `objective(run) -> dict` referenced by its import path
 "module:function", so that pool and Ray workers import it themselves. It receives a `Run` (the
-size, the number of training examples, the seed, the training settings and a scratch folder) and
+size, the number of training examples, the seed, the training settings with the objective's own
+`[params]`, and a scratch folder) and
 returns the run's metrics: the quality metric (`val_loss` unless `fit.metric` says otherwise) and
 `n_params` are required; `train_seconds` is measured around the call when it is not returned;
 `train_flops` and any other number are stored as given. Everything else (plan, claim, resume,
@@ -47,7 +48,7 @@ class Run:
     size: dict[str, Any]  # the size axes, e.g. {"width": 64, "depth": 2}
     train_size: int | None  # training examples (or bytes) to use; None: all of them
     seed: int
-    settings: dict[str, Any]  # the [training] settings: epochs, batch_size, lr, ...
+    settings: dict[str, Any]  # the [training] settings (epochs, batch_size, lr, ...) and the objective's own [params]
     workdir: Path  # a scratch folder of this run's own, deleted when the objective returns
     run_key: str
 
@@ -117,7 +118,7 @@ def run_objective(spec: RunSpec) -> RunResult:
                 size=dict(spec.size),
                 train_size=spec.data.train_size,
                 seed=spec.seed,
-                settings=spec.training.model_dump(),
+                settings={**spec.training.model_dump(), **spec.params},
                 workdir=Path(workdir),
                 run_key=spec.run_key,
             )

@@ -28,12 +28,12 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
     """
     val_losses = val_losses or {}
     specs = []
-    for seed, data, training, size in _combinations(config, seeds=config.seeds):
+    for seed, data, training, size, params in _combinations(config, seeds=config.seeds):
         if training.lr != "auto":
-            specs.append(_spec(config, size, data, TrainingSpec(**training.model_dump()), seed))
-    for _, data, training, size in _combinations(config, seeds=config.seeds[:1]):
+            specs.append(_spec(config, size, data, TrainingSpec(**training.model_dump()), seed, params))
+    for _, data, training, size, params in _combinations(config, seeds=config.seeds[:1]):
         if training.lr == "auto":
-            specs.extend(_lr_search_runs(config, size, data, training, val_losses))
+            specs.extend(_lr_search_runs(config, size, data, training, params, val_losses))
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
 
 
@@ -41,7 +41,7 @@ def planned_total(config: SweepConfig) -> int:
     """How many runs the finished sweep holds (at most: two searches may share a run)."""
     per_search = runs_in_search(len(config.lr_search.candidates), config.lr_search.reduction_factor, len(config.seeds))
     total = 0
-    for seed, _, training, _ in _combinations(config, seeds=config.seeds):
+    for seed, _, training, _, _ in _combinations(config, seeds=config.seeds):
         if training.lr != "auto":
             total += 1
         elif seed == config.seeds[0]:
@@ -49,9 +49,10 @@ def planned_total(config: SweepConfig) -> int:
     return total
 
 
-def _lr_search_runs(config, size, data, training, val_losses) -> list[RunSpec]:
+def _lr_search_runs(config, size, data, training, params, val_losses) -> list[RunSpec]:
     def spec_for(lr: float, epochs: int, seed: int) -> RunSpec:
-        return _spec(config, size, data, TrainingSpec(**{**training.model_dump(), "lr": lr, "epochs": epochs}), seed)
+        return _spec(config, size, data, TrainingSpec(**{**training.model_dump(), "lr": lr, "epochs": epochs}), seed,
+                     params)
 
     return search_frontier(
         spec_for,
@@ -63,22 +64,24 @@ def _lr_search_runs(config, size, data, training, val_losses) -> list[RunSpec]:
     )
 
 
-def _spec(config: SweepConfig, size, data: DataSpec, training: TrainingSpec, seed: int) -> RunSpec:
+def _spec(config: SweepConfig, size, data: DataSpec, training: TrainingSpec, seed: int, params: dict) -> RunSpec:
     limits = RunLimits(max_seconds=config.training.max_seconds, latency_repeats=config.measure.latency_repeats)
     if config.model.objective is not None:
         limits = limits.model_copy(update={"metric": config.fit.metric})
         return RunSpec(family="objective", objective=config.model.objective, size=size, data=data,
-                       training=training, seed=seed, limits=limits)
+                       training=training, seed=seed, limits=limits, params=params)
     return RunSpec(family=config.model.family, size=size, data=data, training=training, seed=seed, limits=limits)
 
 
 def _combinations(config: SweepConfig, *, seeds: list[int]):
-    """(seed, data, training settings, size) for every point of the grid, in a fixed order."""
+    """(seed, data, training settings, size, an objective's own params) for every point of the
+    grid, in a fixed order."""
     for seed in seeds:
         for data in _data_specs(config):
             for training in _training_settings(config):
                 for size in _grid(config.model.axes()):
-                    yield seed, data, training, size
+                    for params in _grid(config.params):
+                        yield seed, data, training, size, params
 
 
 def _grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:

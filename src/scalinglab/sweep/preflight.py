@@ -115,7 +115,6 @@ def _check_folds(dataset: Dataset, data: DataSpec, config: SweepConfig) -> None:
 
 
 def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: SweepConfig) -> None:
-    described = ", ".join(f"{axis}={value}" for axis, value in size.items())
     if dataset.kind == "lm":
         context = size["context"]
         for split, stream in (("training", dataset.x_train), ("validation", dataset.x_val)):
@@ -132,23 +131,56 @@ def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: Sweep
     except ValueError as error:  # e.g. a cnn given flat feature vectors
         raise UserError(f"{config.where('model.family')}: {error} (data.source '{dataset.name}')") from None
     except Exception as error:  # noqa: BLE001 - a plugin counted by building it: a failed build is its run's failure
-        logger.debug("preflight: %s could not be counted (%s); its run will record why", described, error)
+        logger.debug("preflight: %s could not be counted (%s); its run will record why", size, error)
         return
-    _check_memory(n_params, described, config)
+    _check_memory(family, size, shape, n_params, config)
 
 
-def _check_memory(n_params: int, described: str, config: SweepConfig) -> None:
+def _check_memory(family: Family, size: dict, shape: TaskShape, n_params: int, config: SweepConfig) -> None:
     if config.execution.executor == "ray":
         return  # runs on the cluster's machines, whose memory this one cannot see
     available = _available_bytes(config.execution.max_memory_mb)
     optimizer = config.training.optimizer
     needed = n_params * _TRAINING_BYTES_PER_PARAM.get(optimizer, 16)
-    if needed > available:
-        raise UserError(
-            f"{config.where('model')}: {described} has {n_params:,} parameters; training it needs at least "
-            f"{needed / 1e9:.3g} GB (weights, gradients, {optimizer} state), more than the {available / 1e9:.3g} GB "
-            "available"
-        )
+    if needed <= available:
+        return
+    halved = _halved_counts(family, size, shape, n_params)
+    described = ", ".join(f"{axis}={value}" for axis, value in size.items())
+    blamed = ", ".join(f"{axis}={value} has {count:,}" for axis, value, count in halved)
+    raise UserError(
+        f"{_origins(config, [f'model.{axis}' for axis, _, _ in halved] or ['model'])}: {described} has "
+        f"{n_params:,} parameters; training it needs at least {needed / 1e9:.3g} GB (weights, gradients, {optimizer} "
+        f"state), more than the {available / 1e9:.3g} GB available" + (f" (halved, {blamed})" if halved else "")
+    )
+
+
+def _halved_counts(family: Family, size: dict, shape: TaskShape, n_params: int) -> list[tuple[str, int, int]]:
+    """(axis, its value halved, the parameters then) for each axis that makes the model large: the
+    ones whose halving alone cuts its parameters by at least a quarter (so an axis that hardly
+    counts, such as a transformer's context or its number of heads, is not blamed), largest cut first."""
+    halved = []
+    for axis, value in size.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            continue
+        smaller = {**size, axis: value // 2}
+        try:
+            family.check_size(smaller)
+            count = family.n_params(smaller, shape)
+        except Exception:  # noqa: BLE001 - a size the family cannot build says nothing about blame
+            continue
+        if count <= 0.75 * n_params:
+            halved.append((axis, value // 2, count))
+    return sorted(halved, key=lambda blamed: blamed[2])
+
+
+def _origins(config: SweepConfig, locations: list[str]) -> str:
+    """Where the values at `locations` came from, the file named once: 'sweep.toml: model.width,
+    model.depth', '--set model.width, --set model.depth'."""
+    origins = [config.where(location) for location in locations]
+    source, separator, _ = origins[0].rpartition(": ")
+    if separator and all(origin.startswith(f"{source}: ") for origin in origins):
+        return f"{source}: {', '.join(origin.removeprefix(f'{source}: ') for origin in origins)}"
+    return ", ".join(origins)
 
 
 def _available_bytes(max_memory_mb: float | None) -> float:
