@@ -82,6 +82,7 @@ class Recommendation:
     warnings: list[str]
     frontiers: dict[str, pd.DataFrame] = field(default_factory=dict)
     measured: bool = False  # a trained configuration: `predicted` is its measured seed mean
+    size: dict | None = None  # the family's size axes that build `n_params` (None when not known)
     n_seeds: int = 0  # runs behind that mean
 
     def sentence(self) -> str:
@@ -90,16 +91,21 @@ class Recommendation:
             interval = (f"; a new run is expected within {self.ci_low:.3g} to {self.ci_high:.3g} (95%)"
                         if self.ci_low is not None else "; one run, so its seed-to-seed spread is unknown")
             return (
-                f"Train {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}, a "
+                f"Train {format_count(self.n_params)} parameters{self._size_words()} on {self.group_by} = "
+                f"{self.train_size:,.0f}, a "
                 f"configuration this sweep trained: measured {label(self.metric)} {self.predicted:.3g} (mean of "
                 f"{self.n_seeds} run{'s' if self.n_seeds != 1 else ''}{interval}). What stops a larger model: {self.binding}."
             )
         interval = (f" (95% prediction interval {self.ci_low:.3g} to {self.ci_high:.3g})"
                     if self.ci_low is not None else "")
         return (
-            f"Train about {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}: predicted "
+            f"Train about {format_count(self.n_params)} parameters{self._size_words()} on {self.group_by} = "
+            f"{self.train_size:,.0f}: predicted "
             f"{label(self.metric)} {self.predicted:.3g}{interval}, by the {self.law}. What stops a larger model: {self.binding}."
         )
+
+    def _size_words(self) -> str:
+        return " (" + ", ".join(f"{axis} = {value}" for axis, value in self.size.items()) + ")" if self.size else ""
 
     def lines(self) -> list[str]:
         """What to print: the warnings first (an extrapolation is never below the fold), then the choice."""
@@ -109,7 +115,7 @@ class Recommendation:
         """JSON-ready: every number, and each frontier as a list of rows."""
         data = {name: getattr(self, name) for name in (
             "n_params", "train_size", "predicted", "ci_low", "ci_high", "law", "binding", "metric", "group_by",
-            "usage", "extrapolation_factor", "warnings", "measured", "n_seeds",
+            "usage", "extrapolation_factor", "warnings", "measured", "n_seeds", "size",
         )}
         data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
         return data
@@ -284,6 +290,7 @@ def recommend(
         },
         measured=bool(best["measured"]),
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
+        size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
     )
 
 
@@ -298,7 +305,11 @@ def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, f
     """
     n_low, n_high = answerer.n_range()
     high = n_high * max(1.0, max_extrapolation)
-    n_grid = np.unique(np.round(np.geomspace(n_low, high, int(np.log10(high / n_low) * POINTS_PER_DECADE) + 1)))
+    points = int(np.log10(high / n_low) * POINTS_PER_DECADE) + 1
+    if analysis.size_axis is not None:  # sizes the family can build: integer axis values, their real counts
+        n_grid = analysis.size_axis.n_params(analysis.size_axis.values_between(n_low, high, max_values=points))
+    else:
+        n_grid = np.unique(np.round(np.geomspace(n_low, high, points)))
     predicted = answerer.predicted(n_grid)
     for cost, law in analysis.groups.costs.items():
         predicted[cost] = (law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))

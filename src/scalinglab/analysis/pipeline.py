@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.numbers import format_value, join_words
@@ -57,6 +58,7 @@ class Analysis:
     fit_diagnostics: list[str] = field(default_factory=list)
     size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
     joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
+    size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -157,7 +159,7 @@ def analyze(
                 + merge_places(groups.warnings) + joint_warnings + seed_warnings(runs, metric))
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
                     backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
-                    verdicts, joint_problem)
+                    verdicts, joint_problem, SizeAxis.from_runs(runs, x) if x == "n_params" else None)
 
 
 def size_verdicts(runs: pd.DataFrame, groups: FitOutcome, metric: str, *, x: str, group_by: str) -> list[SizeVerdict]:
