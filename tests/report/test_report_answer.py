@@ -40,3 +40,15 @@ def test_the_first_screen_is_the_answer_a_figure_the_law_and_what_to_do_next(tmp
     assert "seeds=[0, 1, 2, 3]" in shown  # two seeds: the intervals are wide, and the report says how to narrow them
     runs_table = html[html.index('id="runs"'):]
     assert not re.search(r"\de[+-]\d", runs_table)  # 26.1k, not 2.61e+04
+
+
+def test_a_value_and_its_interval_share_one_column():
+    import pandas as pd
+
+    from scalinglab.report.html import with_intervals
+
+    table = pd.DataFrame({"budget": ["a"], "N_opt": [26122.0], "N_opt_low": [6540.0], "N_opt_high": [65600.0],
+                          "x": [0.5], "x_low": [float("nan")], "x_high": [1.0]})
+    readable = with_intervals(table, {"N_opt": "parameters N*", "x": "x"})
+    assert list(readable.columns) == ["budget", "parameters N*", "x"]
+    assert readable.iloc[0].tolist() == ["a", "26.1k (6.54k-65.6k)", "0.5"]  # no interval where an end is missing

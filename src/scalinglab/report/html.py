@@ -213,7 +213,7 @@ def _joint_section(analysis: Analysis) -> Section:
         section.figures.append(_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
         if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
             section.tables.append(("Compute-optimal allocation (joint law; 95% intervals resample configurations)",
-                                   _table_html(joint.optimal)))
+                                   _table_html(with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"}))))
             section.figures.append(_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
                                            figures.draw_isoflop, figures.isoflop_data(joint)))
     section.sentences += isoflop_sentences(analysis.isoflop, analysis.isoflop_note)[0]
@@ -361,6 +361,22 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
+
+
+_OPTIMAL_COLUMNS = {"N_opt": "parameters N*", "D_opt": "examples D*", "examples_per_param": "examples per parameter",
+                    "metric_opt": "predicted metric"}
+
+
+def with_intervals(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """`table` with each of `columns` and its `_low`/`_high` ends as one text column, "26.1k
+    (6.54k-65.6k)", named as `columns` says: a third of the columns, so the table fits a screen."""
+    readable = table.copy()
+    for column, name in columns.items():
+        ends = [readable.pop(f"{column}_{end}") for end in ("low", "high")]
+        readable[column] = [f"{short_number(value)} ({short_number(low)}-{short_number(high)})"
+                            if np.isfinite(low) and np.isfinite(high) else short_number(value)
+                            for value, low, high in zip(readable[column], *ends)]
+    return readable.rename(columns=columns)
 
 
 def _table_html(table: pd.DataFrame) -> str:
