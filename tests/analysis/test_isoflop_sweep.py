@@ -62,3 +62,13 @@ def test_fit_isoflop_on_a_csv(tmp_path):
     a = next(row for row in data["exponents"] if row["name"] == "a")
     assert a["value"] == pytest.approx(BETA / (ALPHA + BETA), abs=0.03)
     assert len(data["groups"]) == len(BUDGETS)
+
+
+def test_fit_isoflop_prints_whole_numbers_in_80_columns(tmp_path):
+    path = tmp_path / "runs.csv"
+    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)
+    result = run_cli("fit", str(path), "--isoflop", "C", "--x", "N", "--y", "loss",
+                     "--flops-per-param-token", str(FLOPS_PER_PARAM_EXAMPLE), "--bootstrap", "50", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout and "..." not in result.stdout  # no number cut short
+    assert max(map(len, result.stdout.splitlines())) <= 80

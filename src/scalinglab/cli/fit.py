@@ -107,13 +107,19 @@ def _print_isoflop(result, json_output: bool) -> None:
     from rich.table import Table
 
     console = Console()
+    # Numbers never wrap or get cut (an 80-column terminal once showed "1.6096..."): 4 digits, N*'s
+    # interval under it, and only the note wraps.
     groups = Table(title="IsoFLOP profiles (approach 2): the vertex of each compute group", title_justify="left")
-    columns = [c for c in ("compute", "n_runs", "N_opt", "N_opt_low", "N_opt_high", "D_opt", "loss_opt", "note")
-               if c in result.groups]
+    columns = [c for c in ("compute", "n_runs", "N_opt", "D_opt", "loss_opt", "note") if c in result.groups]
     for column in columns:
-        groups.add_column(column, justify="right")
+        groups.add_column(column, justify="right", no_wrap=column != "note")
     for row in result.groups.to_dict(orient="records"):
-        groups.add_row(*(_number(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns))
+        cells = [_number(row[c], 4) if isinstance(row[c], float) else str(row[c]) for c in columns]
+        if "N_opt_low" in row and math.isfinite(row["N_opt_low"]):
+            cells[columns.index("N_opt")] += f"\n{_number(row['N_opt_low'], 3)}-{_number(row['N_opt_high'], 3)}"
+        groups.add_row(*cells)
+    if "N_opt_low" in result.groups:
+        groups.caption = "under N_opt: its 95% interval"
     console.print(groups)
     for row in result.exponents.to_dict(orient="records"):
         interval = f" ({_number(row['ci_low'], 3)} to {_number(row['ci_high'], 3)})" if "ci_low" in row else ""
