@@ -1,5 +1,6 @@
 """End to end: the real CLI on a tiny grid, resume, failures, and bad input."""
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -53,10 +54,12 @@ def test_run_ends_with_the_recommendation_the_report_opens_with(cli, tiny_sweep:
     result = cli("run", str(tiny_sweep), "--quiet")
     assert result.returncode == 0, result.stderr
     out = tiny_sweep.parent / "out"
-    expected = headline(analyze(out))
+    answer = re.search(r'<p class="answer">(.*?)</p>', (out / "report.html").read_text(), re.S).group(1)
     last = " ".join(result.stderr.split("recommendation: ")[-1].split())  # rich wraps long lines
-    assert last == " ".join(expected.split()) and expected.startswith("Train ")
-    assert html.escape(expected) in (out / "report.html").read_text()
+    assert last == " ".join(html.unescape(answer).split()) and last.startswith("Train ")
+    # The API gives the same choice (its interval's last digits may differ: this process fits
+    # with one BLAS thread, the command with two).
+    assert headline(analyze(out)).split(":")[0] == last.split(":")[0]
 
 
 def _stored_runs(store_file: Path) -> int:

@@ -148,7 +148,9 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
     steps = [f"Choose under your own budgets: scalinglab recommend {out} --train-seconds S --latency-ms L --storage-mb M"]
     if not compressed:
         steps.append(f"Compress or train small? scalinglab compress {out} (then this report compares both)")
-    seeds = int(analysis.runs.groupby([analysis.x, analysis.group_by]).size().min()) if len(analysis.runs) else 0
+    # dropna=False: an objective's runs may have no data size at all
+    per_configuration = analysis.runs.groupby([analysis.x, analysis.group_by], dropna=False).size()
+    seeds = int(per_configuration.min()) if len(per_configuration) else 0
     if 0 < seeds < MANY_SEEDS:
         steps.append(f"Narrow the intervals: {seeds} seed(s) per configuration leave them wide; "
                      f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)")
