@@ -13,7 +13,6 @@ recorded as diverged all the same). One-time process warm-up is paid before the 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -29,9 +28,9 @@ from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
-from scalinglab.train.measure import matmul_peak_flops_per_second, step_peak_memory, validation_scores
+from scalinglab.train.measure import matmul_peak_flops_per_second, validation_scores
 from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
-from scalinglab.train.probe import shared_inference_costs
+from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
 from scalinglab.train.warmup import warm_up
@@ -47,8 +46,8 @@ class OverTimeLimit(Exception):
 
 @dataclass
 class Trace:
-    """What the training loop observed step by step (under batched training, the run's own step
-    time and memory from its architecture's probe, see train.probe)."""
+    """What the training loop observed step by step; the peak memory (and, under batched training,
+    the step time) is the run's own from its architecture's probe (train.probe)."""
 
     step_losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
@@ -111,10 +110,14 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
 
 def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]], *, save: bool = False) -> dict[str, float]:
     run = prepare_run(spec, dataset)
+    # Before the clock, as under batching: tracking the first step's tensors costs far more than the
+    # step (tens of ms), which in the timed loop became a fixed cost of every run alone.
+    peak_memory_bytes = step_costs(run.model, run.task, spec).peak_memory_bytes
     synchronize(spec.limits.device)
     started = time.perf_counter()
     trace = train_module(run.model, run.task, spec, curves, started)
     synchronize(spec.limits.device)
+    trace.peak_memory_bytes = peak_memory_bytes
     seconds = time.perf_counter() - started
     metrics = measured_metrics(run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1)
     if save:
@@ -190,11 +193,7 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
         epoch_started = time.perf_counter()
         losses, norms = [], []
         for x, y in task.train_batches(settings.batch_size, shuffle):
-            step = lambda: optimizer_step(model, optimizer, task.loss, x, y, settings, device)
-            if math.isnan(trace.peak_memory_bytes):  # the first step allocates everything: gradients, optimizer state
-                trace.peak_memory_bytes, (loss, grad_norm) = step_peak_memory(model, step, device)
-            else:
-                loss, grad_norm = step()
+            loss, grad_norm = optimizer_step(model, optimizer, task.loss, x, y, settings, device)
             losses.append(loss)
             norms.append(grad_norm)
             scheduler.step()

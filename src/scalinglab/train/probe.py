@@ -36,9 +36,9 @@ log = logging.getLogger("scalinglab.train.probe")
 
 PROBE_WARM_STEPS = 3  # after the first (allocating) step: caches and kernels settle
 PROBE_BLOCK = 4  # steps timed together (a tiny model's step is tens of microseconds)
-PROBE_MIN_STEPS = 5  # blocks, at least
-PROBE_MAX_STEPS = 10  # blocks, at most
-PROBE_SECONDS = 0.05  # timed blocks stop once they add up to this (after PROBE_MIN_STEPS)
+PROBE_MIN_STEPS = 3  # blocks, at least
+PROBE_MAX_STEPS = 8  # blocks, at most
+PROBE_SECONDS = 0.02  # timed blocks stop once they add up to this (after PROBE_MIN_STEPS)
 
 _step_costs: dict[str, StepCosts] = {}
 _inference_costs: dict[str, dict[str, float]] = {}
