@@ -60,11 +60,12 @@ from scalinglab.train.loop import (
     epoch_point,
     measured_metrics,
     prepare_run,
+    same_data_key,
     train_one,
 )
 from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
 from scalinglab.train.probe import StepCosts, step_costs
-from scalinglab.train.tasks import ClassificationTask
+from scalinglab.train.tasks import ClassificationTask, Task
 
 log = logging.getLogger("scalinglab.train.batched")
 
@@ -148,10 +149,12 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
         raise ValueError("train_batch: these runs cannot train together (their batch_key differs or is None)")
     failed: dict[str, RunResult] = {}
     runs: list[Prepared] = []
+    tasks: dict[str, Task] = {}  # one preprocessing per data size in the group, not one per seed
     for spec in specs:
         try:
             dataset = training_subset(spec.data)
-            runs.append(prepare_run(spec, dataset))
+            runs.append(prepare_run(spec, dataset, task=tasks.get(same_data_key(spec))))
+            tasks.setdefault(same_data_key(spec), runs[-1].task)
         except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
             if debug_enabled():
                 raise

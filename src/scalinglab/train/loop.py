@@ -13,6 +13,7 @@ recorded as diverged all the same). One-time process warm-up is paid before the 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -92,13 +93,20 @@ class Prepared:
     n_train: int
 
 
-def prepare_run(spec: RunSpec, dataset: Dataset) -> Prepared:
-    """Preprocess (statistics from this training set only) and build the model under the run's seed."""
+def prepare_run(spec: RunSpec, dataset: Dataset, *, task: Task | None = None) -> Prepared:
+    """Preprocess (statistics from this training set only) and build the model under the run's seed.
+    `task`: the task another run made of the same data (`same_data_key`), shared instead of
+    preprocessing again (a task is never written to after it is made)."""
     device = spec.limits.device
     warm_up(device, spec.training)  # before seeding: the warm-up's own random numbers do not matter
-    dataset = prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing)
-    task = make_task(dataset, spec.size, device=device)
+    if task is None:
+        task = make_task(prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing), spec.size, device=device)
     return Prepared(spec, get_family(spec.family), task, build_model(spec, task.shape).to(device), dataset.n_train)
+
+
+def same_data_key(spec: RunSpec) -> str:
+    """Runs with equal keys train on the same task: the same data, preprocessing, context and device."""
+    return json.dumps([spec.data.model_dump(mode="json"), spec.size.get("context"), spec.limits.device], sort_keys=True)
 
 
 def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
@@ -136,7 +144,7 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
     train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
     with autocast(precision, device):
         train_scores = task.evaluate(model, split="train")
-    measured = {**validation_scores(model, task, device=device, precision=precision), **shared_inference_costs(model, task, spec)}
+    measured = {**final_validation_scores(run, curves), **shared_inference_costs(model, task, spec)}
     achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
@@ -156,6 +164,14 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
         **_stability(trace, curves, spec.training),
         **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
     }
+
+
+def final_validation_scores(run: Prepared, curves: list[dict[str, float]]) -> dict[str, float]:
+    """`val_<score>` of the trained model: its last epoch's, which scored these very weights (both
+    loops score the validation split after every epoch), else scored now."""
+    if curves and curves[-1]["epoch"] == run.spec.training.epochs:
+        return {name: value for name, value in curves[-1].items() if name.startswith("val_")}
+    return validation_scores(run.model, run.task, device=run.spec.limits.device, precision=run.spec.training.precision)
 
 
 def _nonembedding(family, spec: RunSpec, task: Task) -> dict[str, float]:
