@@ -23,7 +23,7 @@ included; a batched group's wall time, `batch_wall_seconds`, shared by its runs)
 time their training loops alone. End to end: the whole call per group, every measurement and a
 checkpoint per run included, with the architecture probes forgotten before each call (as in a new
 process). Last, the quick start swept with batching on and off: each cost law's exponent with its
-interval, what the probes cost, and `recommend` on both (issue 18). Every method uses `--threads` torch/BLAS threads (default 1). The machine may be
+interval, what the probes cost, and `recommend` on both at the report's default budget (issue 18). Every method uses `--threads` torch/BLAS threads (default 1). The machine may be
 shared: the methods take turns group by group, `--repeats` times, and each run keeps its fastest
 time; compare ratios within one run.
 """
@@ -344,8 +344,8 @@ def batched_against_alone_table() -> None:
         inside = all(ci is not None and ci[0] <= other.exponent <= ci[1]
                      for ci, other in ((laws[0].exponent_ci, laws[1]), (laws[1].exponent_ci, laws[0])))
         print(f"{cost:>22} {shown[0]:>30} {shown[1]:>30} {'yes' if inside else 'NO':>18}")
-    budgets = default_budgets(analyses["off"])
-    for batch in ("auto", "off"):
+    for batch in ("auto", "off"):  # each at the report's default budget: its own slowest configuration's time
+        budgets = default_budgets(analyses[batch])
         print(f"recommend ({batch}, {budgets.given()}): {scalinglab.recommend(analyses[batch], budgets).sentence()}")
 
 
