@@ -218,7 +218,7 @@ class _StackedTraining:
         clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
         self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), [s.schedule for s in states])
-        self.validation = self._stacked_validation()
+        self.validation = self.stacked_split("val")
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(inputs, targets, sample weights) of one epoch for every run, shape (runs, steps*batch, ...):
@@ -276,15 +276,15 @@ class _StackedTraining:
             self.optimizer.step(grads, stepping)
         return losses, norms
 
-    def _stacked_validation(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Every run's validation (inputs, labels) along a leading run dimension: one split seen by
-        every run (seeds, learning rates) when all are equal, else the runs' splits stacked (their
-        standardisation depends on the data size). None where the runs are scored one at a time: a
-        module without the batched-matmul forward, a task other than classification, splits of
-        different shapes, or different splits too large to hold once per run."""
+    def stacked_split(self, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Every run's `split` ("train" or "val") as (inputs, labels) along a leading run dimension:
+        one split seen by every run (seeds, learning rates) when all are equal, else the runs' splits
+        stacked (their standardisation depends on the data size). None where the runs are scored one
+        at a time: a module without the batched-matmul forward, a task other than classification,
+        splits of different shapes, or different splits too large to hold once per run."""
         if self.forward is None or not all(isinstance(s.run.task, ClassificationTask) for s in self.states):
             return None
-        splits = [s.run.task.examples("val") for s in self.states]
+        splits = [s.run.task.examples(split) for s in self.states]
         (x, y), runs = splits[0], self.n_runs
         if all(torch.equal(x, other_x) and torch.equal(y, other_y) for other_x, other_y in splits[1:]):
             return x.expand(runs, *x.shape), y.expand(runs, *y.shape)
@@ -293,12 +293,12 @@ class _StackedTraining:
         return torch.stack([x for x, _ in splits]), torch.stack([y for _, y in splits])
 
     @torch.no_grad()
-    def validation_scores(self) -> list[dict[str, float]] | None:
-        """Each run's validation scores now (those of `ClassificationTask.evaluate`), from one stacked
-        forward; None where the runs must be scored one at a time, from their own modules."""
-        if self.validation is None:
+    def scores(self, stacked: tuple[torch.Tensor, torch.Tensor] | None) -> list[dict[str, float]] | None:
+        """Each run's scores now on its split of `stacked` (`stacked_split`), those of
+        `ClassificationTask.evaluate`, from one stacked forward; None where `stacked` is None."""
+        if stacked is None:
             return None
-        inputs, labels = self.validation
+        inputs, labels = stacked
         widest = max(max(param.shape[1:]) for param in self.params.values())  # a layer's inputs or outputs
         rows = max(1, VALIDATION_ACTIVATION_BYTES // (self.n_runs * widest * 4))
         with autocast(self.settings.precision, self.device):
@@ -436,7 +436,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
             norms.append(norm)
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
         alive = stacked.alive.cpu()
-        val_scores = stacked.validation_scores()
+        val_scores = stacked.scores(stacked.validation)
         if val_scores is None:
             stacked.copy_into_models()  # each run is scored from its own module
         for row, state in enumerate(states):
@@ -448,7 +448,8 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
     synchronize(stacked.device)
     wall_seconds = time.perf_counter() - started
     stacked.copy_into_models()  # each run's final weights, for its measurements and checkpoint
-    return [_result(state, wall_seconds, len(runs)) for state in states]
+    train_scores = stacked.scores(stacked.stacked_split("train")) or [None] * len(states)
+    return [_result(state, wall_seconds, len(runs), scores) for state, scores in zip(states, train_scores)]
 
 
 def _schedule_key(settings: TrainingSpec) -> tuple:
@@ -479,7 +480,7 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
         state.error = error
 
 
-def _result(state: _RunState, wall_seconds: float, n_runs: int) -> RunResult:
+def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: dict[str, float] | None) -> RunResult:
     spec = state.run.spec
     if isinstance(state.error, Diverged):
         return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
@@ -489,7 +490,7 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int) -> RunResult:
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
-                                   batch_wall_seconds=wall_seconds, batch_runs=n_runs)
+                                   batch_wall_seconds=wall_seconds, batch_runs=n_runs, train_scores=train_scores)
         save_run_checkpoint(state.run.model, spec)
     except Exception as error:
         if debug_enabled():

@@ -134,16 +134,19 @@ def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, f
 
 
 def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]], *, train_seconds: float,
-                     batch_wall_seconds: float, batch_runs: int) -> dict[str, float]:
+                     batch_wall_seconds: float, batch_runs: int, train_scores: dict[str, float] | None = None) -> dict[str, float]:
     """Every metric of a trained run: quality and its trivial baseline, training cost (`train_seconds`
     the run's own; `batch_wall_seconds` the wall time of the pass it shared with `batch_runs` runs),
-    stability, and the inference costs of its architecture (shared by its runs, see train.probe)."""
+    stability, and the inference costs of its architecture (shared by its runs, see train.probe).
+    `train_scores`: the model's scores on its training split when already computed (a batched
+    group scores all its runs in one stacked forward), else scored here."""
     spec, task, model, family = run.spec, run.task, run.model, run.family
     device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
     train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
-    with autocast(precision, device):
-        train_scores = task.evaluate(model, split="train")
+    if train_scores is None:
+        with autocast(precision, device):
+            train_scores = task.evaluate(model, split="train")
     measured = {**final_validation_scores(run, curves), **shared_inference_costs(model, task, spec)}
     achieved = train_flops / trace.step_seconds
     return {
