@@ -52,3 +52,12 @@ def test_a_value_and_its_interval_share_one_column():
     readable = with_intervals(table, {"N_opt": "parameters N*", "x": "x"})
     assert list(readable.columns) == ["budget", "parameters N*", "x"]
     assert readable.iloc[0].tolist() == ["a", "26.1k (6.54k-65.6k)", "0.5"]  # no interval where an end is missing
+
+
+def test_a_table_cell_with_no_value_is_a_dash_not_nan():
+    import pandas as pd
+
+    from scalinglab.report.html import _table_html
+
+    html = _table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
+    assert "NaN" not in html and "nan" not in html and "<td>–</td>" in html

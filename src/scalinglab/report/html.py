@@ -383,8 +383,8 @@ def with_intervals(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame
 
 def _table_html(table: pd.DataFrame) -> str:
     """Pandas escapes every cell and header; headers become labels with units, numbers the short
-    form of the text (26.1k, 0.114)."""
-    return table.rename(columns=label).to_html(index=False, float_format=short_number, border=0, escape=True)
+    form of the text (26.1k, 0.114), and a cell with no value (a size not trained at that setting) a dash."""
+    return table.rename(columns=label).to_html(index=False, float_format=short_number, na_rep="–", border=0, escape=True)
 
 
 def short_number(value: float) -> str:
