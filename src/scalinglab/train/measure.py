@@ -171,9 +171,8 @@ class TensorMemoryTracker(TorchDispatchMode):
         self.peak_bytes = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self._forget_freed()
         for leaf in tree_leaves((args, kwargs)):
-            if isinstance(leaf, torch.Tensor) and leaf.untyped_storage().data_ptr() not in self._alive:
+            if isinstance(leaf, torch.Tensor) and not _alive_in(self._alive, leaf.untyped_storage().data_ptr()):
                 self._from_outside[leaf.untyped_storage().data_ptr()] = StorageWeakRef(leaf.untyped_storage())
         outputs = func(*args, **(kwargs or {}))
         self._forget_freed()
@@ -186,7 +185,7 @@ class TensorMemoryTracker(TorchDispatchMode):
         key = storage.data_ptr()
         # A view or an in-place result of a storage already counted, or of one made before tracking
         # began (weights updated in place, a batch sliced from the whole epoch's data): not new bytes.
-        if key in self._alive or key in self._from_outside or storage.nbytes() == 0:
+        if key in self._alive or _alive_in(self._from_outside, key) or storage.nbytes() == 0:
             return
         self._alive[key] = (StorageWeakRef(storage), storage.nbytes())
         self.current_bytes += storage.nbytes()
@@ -200,6 +199,14 @@ class TensorMemoryTracker(TorchDispatchMode):
         for key, ref in list(self._from_outside.items()):
             if ref.expired():
                 del self._from_outside[key]
+
+
+def _alive_in(storages: dict, key: int) -> bool:
+    """Whether `storages` holds a live storage at address `key` (a freed one's address may be reused)."""
+    entry = storages.get(key)
+    if entry is None:
+        return False
+    return not (entry[0] if isinstance(entry, tuple) else entry).expired()
 
 
 def step_peak_memory(model: nn.Module | list[torch.Tensor], step, device: str) -> tuple[float, object]:

@@ -34,7 +34,7 @@ from scalinglab.train.tasks import Task
 
 log = logging.getLogger("scalinglab.train.probe")
 
-PROBE_WARM_STEPS = 3  # after the first (allocating) step: caches and kernels settle
+PROBE_WARM_STEPS = 2  # after the first (allocating) step: caches and kernels settle
 PROBE_BLOCK = 4  # steps timed together (a tiny model's step is tens of microseconds)
 PROBE_MIN_STEPS = 3  # blocks, at least
 PROBE_MAX_STEPS = 8  # blocks, at most
