@@ -101,3 +101,16 @@ def test_a_resolved_law_is_still_quoted_with_its_exponent():
     assert all(verdict.resolved for verdict in analysis.size_verdicts)
     assert not analysis.joint_size_problem
     assert all("shrinks as n_params^-" in sentence for sentence in size_sentences(analysis))
+
+
+def test_an_exponent_whose_bootstrap_never_moved_is_not_resolved():
+    """A zero-width interval ("95% CI 0.44 to 0.44", seen on a near-flat CSV sweep) is a bootstrap
+    that failed to move, not a precise exponent: the verdict must not quote it."""
+    from types import SimpleNamespace
+
+    from scalinglab.analysis.size_effect import exponent_resolved
+
+    fit = lambda interval: SimpleNamespace(exponent=lambda: (68355.0, 0.44, interval))
+    assert exponent_resolved(fit((0.30, 0.60)))
+    assert not exponent_resolved(fit((0.44, 0.44)))
+    assert not exponent_resolved(fit((0.0, 0.60)))
