@@ -110,7 +110,11 @@ def test_an_exponent_whose_bootstrap_never_moved_is_not_resolved():
 
     from scalinglab.analysis.size_effect import exponent_resolved
 
-    fit = lambda interval: SimpleNamespace(exponent=lambda: (68355.0, 0.44, interval))
+    def fit(interval, miss=0.02):
+        law = SimpleNamespace(log_residuals_=np.array([miss, -miss, 0.0]))
+        return SimpleNamespace(law=law, exponent=lambda: (68355.0, 0.44, interval))
+
     assert exponent_resolved(fit((0.30, 0.60)))
-    assert not exponent_resolved(fit((0.44, 0.44)))
+    assert not exponent_resolved(fit((0.44, 0.44)))  # scattered points, no width: the bootstrap never moved
+    assert exponent_resolved(fit((0.44, 0.44), miss=0.0))  # points on the law exactly: no width is precision
     assert not exponent_resolved(fit((0.0, 0.60)))

@@ -223,12 +223,20 @@ def _kind(verdict: SizeVerdict, fit: GroupFit | None) -> str:
 
 def exponent_resolved(fit: GroupFit) -> bool:
     """Whether the law's local exponent at its largest size is finite and, where it has an
-    interval, clearly above 0 with a finite interval of some width: a bootstrap whose replicates
-    all land on one value (seen: "95% CI 0.44 to 0.44") did not resolve the exponent, it failed to move."""
+    interval, clearly above 0 with a finite interval. An interval of no width is resolved only for
+    a law that fits its points exactly: on scattered points every bootstrap replicate landing on
+    one value (seen: "95% CI 0.44 to 0.44") means the bootstrap failed to move, not precision."""
     _, value, interval = fit.exponent()
     if not np.isfinite(value) or value <= 0:
         return False
     if interval is None:
         return True
     low, high = interval
-    return bool(np.isfinite(low) and np.isfinite(high)) and low > 0 and high - low > 1e-6 * abs(value)
+    if not (np.isfinite(low) and np.isfinite(high) and low > 0):
+        return False
+    return high - low > 1e-6 * abs(value) or _fits_exactly(fit)
+
+
+def _fits_exactly(fit: GroupFit) -> bool:
+    residuals = getattr(fit.law, "log_residuals_", None)
+    return residuals is not None and float(np.max(np.abs(residuals))) < 1e-6
