@@ -113,7 +113,7 @@ def _drop_compressions(out: Path) -> None:
 
 def _retrain_checkpoints(out: Path) -> float:
     from scalinglab.compress.retrain import retrain_checkpoint
-    from scalinglab.spec import RunSpec
+    from scalinglab.run_spec import RunSpec
     from scalinglab.store import open_store
 
     started = time.perf_counter()

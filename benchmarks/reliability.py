@@ -20,7 +20,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
 from scalinglab.store import open_store  # noqa: E402
 from scalinglab.store.base import new_owner_id  # noqa: E402
 

@@ -54,8 +54,8 @@ from torch import nn  # noqa: E402
 from scalinglab.config import load_config  # noqa: E402
 from scalinglab.data import load_source, prepare  # noqa: E402
 from scalinglab.families import get_family  # noqa: E402
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec  # noqa: E402
-from scalinglab.sweep.plan import plan_runs  # noqa: E402
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.sweeper.plan import plan_runs  # noqa: E402
 from scalinglab.train import train_one  # noqa: E402
 from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches, train_batch  # noqa: E402
 from scalinglab.train.measure import matmul_peak_flops_per_second  # noqa: E402
@@ -269,7 +269,7 @@ BASELINE = """
 import sys, time, json, torch
 torch.set_num_threads({threads})
 from scalinglab.config import load_config
-from scalinglab.sweep.plan import plan_runs
+from scalinglab.sweeper.plan import plan_runs
 from scalinglab.train import train_one
 specs = plan_runs(load_config(None, ["measure.latency_repeats=5"]))
 train_one(specs[0])

@@ -6,7 +6,7 @@ at its default value must stay out of the hashed JSON.
 
 from __future__ import annotations
 
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 
 
 def test_builtin_run_key_is_unchanged():
@@ -23,7 +23,7 @@ def test_builtin_run_key_is_unchanged():
 
 def test_quickstart_plan_keys_are_unchanged():
     from scalinglab.config import load_config
-    from scalinglab.sweep.plan import plan_runs
+    from scalinglab.sweeper.plan import plan_runs
 
     specs = plan_runs(load_config(None))
     assert (specs[0].run_key, specs[-1].run_key) == ("3f7eae53f8ecf64b", "d89ce579084c240c")

@@ -9,7 +9,7 @@ import pytest
 
 from scalinglab.store import open_store
 from scalinglab.train import train_one
-from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
 
 def _trained_count(stdout_and_err: str) -> int:

@@ -102,7 +102,7 @@ def test_relative_data_path_is_read_from_the_sweep_files_folder(tmp_path: Path, 
 
 
 def test_a_value_listed_twice_runs_once_with_a_warning(caplog):
-    from scalinglab.sweep.plan import plan_runs, planned_total
+    from scalinglab.sweeper.plan import plan_runs, planned_total
 
     config = load_config(None, ["seeds=[0, 0]", "model.width=[8, 8]", "data.train_size=[100]"])
     assert config.seeds == [0]

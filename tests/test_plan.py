@@ -1,5 +1,5 @@
 from scalinglab.config import load_config
-from scalinglab.sweep import plan_runs
+from scalinglab.sweeper import plan_runs
 
 
 def test_grid_is_the_product_of_swept_fields_and_seeds():

@@ -16,8 +16,6 @@ them, so `import scalinglab` and `scalinglab.fit` work on a CSV alone.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 from scalinglab.errors import UserError
 from scalinglab.families.base import Family
@@ -31,8 +29,8 @@ _LAZY = {
     "load_model": "scalinglab.api",
     "ScalingLaw": "scalinglab.fit",
     "analyze": "scalinglab.analysis",
-    "recommend": "scalinglab.recommend",
-    "Budgets": "scalinglab.recommend",
+    "recommend": "scalinglab.recommendation",
+    "Budgets": "scalinglab.recommendation",
     "write_report": "scalinglab.report",
     "compress_store": "scalinglab.compress",
 }
@@ -52,16 +50,3 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
-
-class _PublicNamesFirst(types.ModuleType):
-    """Importing the submodules `scalinglab.results` or `scalinglab.recommend` must not replace the
-    functions of those names (the import system sets a package attribute per submodule it loads);
-    the submodule stays importable by its full name."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _PublicNamesFirst

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scalinglab.config import SweepConfig, TrainingConfig, config_from_dict, load_config
-from scalinglab.diagnostics import debug_enabled
+from scalinglab.debug import debug_enabled
 from scalinglab.errors import UserError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from scalinglab.analysis import Analysis
     from scalinglab.compress.driver import CompressOutcome
     from scalinglab.store import Store
-    from scalinglab.sweep.driver import SweepOutcome, SweepProgress
+    from scalinglab.sweeper.driver import SweepOutcome, SweepProgress
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def sweep(
 
     `objective_or_config` is one of:
     - a training function `objective(run) -> dict` or its import path "module:function"
-      (objective mode, see `scalinglab.sweep.objective`): `sizes` maps each size axis to its
+      (objective mode, see `scalinglab.sweeper.objective`): `sizes` maps each size axis to its
       values, `train_sizes` and `seeds` are swept too, `settings` are handed to the objective in
       `run.settings`: `[training]` fields and any keys of its own (its `[params]`, stored as columns
       params.KEY), each a value or a list to sweep; `metric` is the quality metric it returns (val_loss);
@@ -78,7 +78,7 @@ def sweep(
 
     Raises UserError, before anything is stored, when any input is wrong.
     """
-    from scalinglab.results import results_frame
+    from scalinglab.runs_table import results_frame
 
     config = sweep_config(objective_or_config, sizes=sizes, train_sizes=train_sizes, seeds=seeds, settings=settings,
                           metric=metric, out=out, executor=executor, workers=workers, overrides=overrides)
@@ -95,7 +95,7 @@ def open_sweep_store(config: SweepConfig) -> Store:
     """The store `config` writes to, opened (created when new) only after every check that can be
     made before training passed, so a bad sweep leaves no file behind. Raises UserError."""
     from scalinglab.store import open_store
-    from scalinglab.sweep.driver import check_sweep
+    from scalinglab.sweeper.driver import check_sweep
 
     check_sweep(config)
     return open_store(config.output)
@@ -128,7 +128,7 @@ def sweep_config(
 
 def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
     """`config`, unless its objective is a function other processes cannot import (UserError)."""
-    from scalinglab.sweep.objective import importable_by_workers
+    from scalinglab.sweeper.objective import importable_by_workers
 
     objective, executor = config.model.objective, config.execution.executor
     if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
@@ -155,7 +155,7 @@ def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
     """Train every run of `config` missing from `store` (the one implementation behind both
     `sweep` and `scalinglab run`). In debug mode runs train serially in this process, so a
     run's exception escapes with its traceback instead of becoming a failed row."""
-    from scalinglab.sweep import run_sweep
+    from scalinglab.sweeper import run_sweep
 
     if debug_enabled() and (config.execution.executor != "serial" or config.execution.max_memory_mb is not None):
         logger.info("debug mode: training serially in this process, so a run's exception is raised")
@@ -191,7 +191,7 @@ def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
     from scalinglab.compress.verdict import DEPLOYED_COSTS, compressions_frame, verdict_tally, verdicts
     from scalinglab.report import write_report
     from scalinglab.report.html import headline
-    from scalinglab.results import results_frame
+    from scalinglab.runs_table import results_frame
 
     frame = results_frame(store)
     if frame.empty:
@@ -206,7 +206,7 @@ def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
 
 def rewrite_report(out: str | Path) -> SweepReport:
     """`write_sweep_report` of the sweep stored at `out`, read-only on the store."""
-    from scalinglab.results import output_folder, stored_database
+    from scalinglab.runs_table import output_folder, stored_database
     from scalinglab.store import open_store
 
     store = open_store(stored_database(out), read_only=True)
@@ -220,7 +220,7 @@ def rewrite_report(out: str | Path) -> SweepReport:
 def results(out: str | Path) -> pd.DataFrame:
     """One row per stored run of the sweep at `out` (its folder or its .sqlite file), with the
     columns of runs.csv. Raises UserError when there is no store there; creates nothing."""
-    from scalinglab.results import stored_results
+    from scalinglab.runs_table import stored_results
 
     return stored_results(out)[0]
 
@@ -233,8 +233,8 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.results import stored_database
-    from scalinglab.spec import RunSpec
+    from scalinglab.runs_table import stored_database
+    from scalinglab.run_spec import RunSpec
     from scalinglab.train.checkpoint import checkpoint_path, load_run_module
     from scalinglab.train.loop import run_task
 
@@ -271,7 +271,7 @@ def _is_objective(candidate: Any) -> bool:
 
 def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None) -> dict[str, Any]:
     """The sweep, as TOML tables, of an objective-mode call of `sweep`."""
-    from scalinglab.sweep.objective import objective_path
+    from scalinglab.sweeper.objective import objective_path
 
     path = objective_path(objective)
     settings = {name: _plain(values) for name, values in (settings or {}).items()}

@@ -53,8 +53,8 @@ from pydantic import (
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
-from scalinglab.fields import Strict, Sweep, apply_override, as_list, did_you_mean, distinct, first_problem
-from scalinglab.spec import TeacherSpec
+from scalinglab.config_fields import Strict, Sweep, apply_override, as_list, did_you_mean, distinct, first_problem
+from scalinglab.run_spec import TeacherSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
 PATH_SOURCES = ("csv", "npz", "text")
@@ -87,7 +87,7 @@ class ModelConfig(BaseModel):
                 raise ValueError(f"{axis}: empty list; give at least one value")
             distinct(as_list(values), axis)  # the planner runs each size once
         if self.objective is not None:
-            from scalinglab.sweep.objective import check_objective
+            from scalinglab.sweeper.objective import check_objective
 
             if "family" in self.model_fields_set:
                 raise ValueError("objective: a sweep has either a family or an objective, not both")

@@ -10,7 +10,7 @@ import pytest
 
 from scalinglab.analysis import analyze
 from scalinglab.analysis.sentences import describe_fit, form_choice_sentence, summary_lines
-from scalinglab.recommend import Budgets, recommend
+from scalinglab.recommendation import Budgets, recommend
 from scalinglab.report.html import write_report
 
 SECONDS_PER_EXAMPLE = (2e-4, 1e-8)  # t0 + c * N

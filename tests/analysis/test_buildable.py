@@ -56,7 +56,7 @@ def test_no_axis_is_claimed_when_the_runs_do_not_pin_the_counts_down(runs):
 
 
 def test_every_candidate_and_the_recommendation_can_be_built():
-    from scalinglab.recommend import Budgets, _Answerer, candidate_table, recommend
+    from scalinglab.recommendation import Budgets, _Answerer, candidate_table, recommend
 
     analysis = analyze(mlp_runs(), n_bootstrap=20)
     table = candidate_table(analysis, _Answerer(analysis), {"train_flops": 1e12}, max_extrapolation=3)

@@ -81,7 +81,7 @@ def build_tiny_store(folder: Path) -> Path:
     """
     from scalinglab.config import load_config
     from scalinglab.store import open_store
-    from scalinglab.sweep import run_sweep
+    from scalinglab.sweeper import run_sweep
 
     sweep = folder / "tiny.toml"
     sweep.write_text(TINY_SWEEP.format(output=folder / "out"))

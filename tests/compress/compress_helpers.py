@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
 TINY_COMPRESS_SWEEP = """
 name = "tiny compress"
@@ -46,7 +46,7 @@ def mlp_spec(width: int, *, depth: int = 2, epochs: int = 2, family: str = "mlp"
 def trained_parent(spec: RunSpec):
     """`spec` trained with the project's training loop, as a compression Parent."""
     from scalinglab.compress.finetune import train_model
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.compress.methods import Parent
     from scalinglab.families import get_family
 

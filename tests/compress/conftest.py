@@ -16,7 +16,7 @@ from one_thread import one_thread_and_a_session_cache  # noqa: F401  (imported: 
 def _trained_store(tmp_path_factory) -> Path:
     from scalinglab.config import load_config
     from scalinglab.store import open_store
-    from scalinglab.sweep import run_sweep
+    from scalinglab.sweeper import run_sweep
 
     folder = tmp_path_factory.mktemp("trained")
     sweep = folder / "sweep.toml"

@@ -111,7 +111,7 @@ def test_a_store_without_checkpoints_is_refused_and_left_alone(trained_store):
 def test_where_chooses_the_parents(trained_store):
     store = open_store(trained_store)
     try:
-        from scalinglab.results import results_frame
+        from scalinglab.runs_table import results_frame
 
         small = results_frame(store).query("width == 4")["run_key"].tolist()
     finally:
@@ -121,7 +121,7 @@ def test_where_chooses_the_parents(trained_store):
 
 
 def test_plan_keys_are_stable_and_distinct():
-    from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+    from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
     parents = [RunSpec(family="mlp", size={"width": w, "depth": 1}, data=DataSpec(source="digits", train_size=300),
                        training=TrainingSpec(epochs=1, batch_size=64, lr=0.01), seed=0) for w in (4, 8)]

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from compress_helpers import mlp_spec, trained_parent
-from scalinglab.compress.measure import measure_model, saved_bytes
+from scalinglab.compress.measure_compressed import measure_model, saved_bytes
 from scalinglab.compress.methods import APPLY
 from scalinglab.compress.methods.base import weight_layers
 from scalinglab.compress.methods.lowrank import factorize, rank_for_energy
@@ -130,9 +130,9 @@ def test_structured_pruning_gives_fewer_params_fewer_flops_and_lower_latency():
 
 
 def test_structured_pruning_slices_convolution_channels_through_the_classifier():
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.compress.methods import Parent
-    from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+    from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
     spec = RunSpec(family="cnn", size={"channels": 8, "depth": 2}, data=DataSpec(source="digits", train_size=200),
                    training=TrainingSpec(epochs=1, batch_size=64, lr=0.01), seed=0)
@@ -190,9 +190,9 @@ def test_measurement_reports_quality_and_costs(parent64):
 
 
 def test_cross_layer_sharing_stores_one_block_and_keeps_the_depth():
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.compress.methods import Parent
-    from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
+    from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
     spec = RunSpec(family="transformer", size={"d_model": 16, "n_layer": 3, "n_head": 2, "context": 16},
                    data=DataSpec(source="stdlib", train_size=4000, val_size=1024),

@@ -204,7 +204,7 @@ def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_se
     from scalinglab.compress.verdict import stored_compressions_frame
     from scalinglab.config import load_config
     from scalinglab.store import open_store
-    from scalinglab.sweep import run_sweep
+    from scalinglab.sweeper import run_sweep
 
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(TINY_COMPRESS_SWEEP.format(output=tmp_path / "out").replace("seeds = [0]", "seeds = [0, 1]"))

@@ -3,7 +3,7 @@ import pytest
 
 from scalinglab.data import load_source, prepare
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 
 @pytest.fixture(scope="module")

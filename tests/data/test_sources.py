@@ -10,7 +10,7 @@ from scalinglab.data.teacher import teacher_labels, teacher_n_params
 from scalinglab.data.text import DEFAULT_VAL_BYTES, byte_dataset, stdlib_files
 from scalinglab.errors import UserError
 from scalinglab.families import TaskShape, get_family
-from scalinglab.spec import DataSpec, TeacherSpec
+from scalinglab.run_spec import DataSpec, TeacherSpec
 
 
 def test_mnist_is_the_bundled_5000_image_sample_as_images():

@@ -18,8 +18,8 @@ from test_size_verdicts import flat, runs  # noqa: E402
 
 from scalinglab.analysis import analyze  # noqa: E402
 from scalinglab.errors import UserError  # noqa: E402
-from scalinglab.recommend import Budgets, _Answerer, candidate_table, recommend  # noqa: E402
-from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.recommendation import Budgets, _Answerer, candidate_table, recommend  # noqa: E402
+from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
 from scalinglab.store import open_store  # noqa: E402
 
 from test_recommend import runs as law_runs  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 from scalinglab.analysis import analyze
 from scalinglab.errors import UserError
-from scalinglab.recommend import Budgets, recommend
+from scalinglab.recommendation import Budgets, recommend
 
 DATA_SIZES = (100, 300, 1000)
 SECONDS_PER_PARAM_EXAMPLE = 1e-6

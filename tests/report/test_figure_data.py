@@ -90,7 +90,7 @@ def test_seed_spread_reports_the_relative_spread():
 @pytest.mark.slow
 def test_the_report_answers_what_recommend_answers_for_its_budget(tmp_path):
     """One analysis, one recommend function: the report's answer is `recommend`'s for the same budget."""
-    from scalinglab.recommend import recommend
+    from scalinglab.recommendation import recommend
     from scalinglab.report.html import default_budgets, write_report
 
     analysis = analyze(synthetic_runs(), n_bootstrap=50)

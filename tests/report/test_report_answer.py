@@ -8,7 +8,7 @@ import pytest
 from synthetic_runs import synthetic_runs
 
 from scalinglab.analysis import analyze
-from scalinglab.recommend import Budgets
+from scalinglab.recommendation import Budgets
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.store import open_store
 from scalinglab.store.base import new_owner_id
 from scalinglab.store.sqlite import MIGRATIONS, SCHEMA_VERSION

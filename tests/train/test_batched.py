@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
 from scalinglab.train.batched import batch_key, plan_batches, train_batch
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from scalinglab.families import TaskShape, get_family
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
 from scalinglab.train.batched import train_batch
 from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint

@@ -91,7 +91,7 @@ def test_stratified_folds_partition_every_example_and_balance_classes():
 def test_measure_module_scores_a_reloaded_checkpoint_as_training_did(tmp_path):
     from scalinglab.data import load_source, prepare
     from scalinglab.families import get_family
-    from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+    from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
     from scalinglab.train import train_one
     from scalinglab.train.checkpoint import load_checkpoint
     from scalinglab.train.measure import measure_module

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from scalinglab.metrics import METRICS
-from scalinglab.spec import DataSpec, RunSpec, TeacherSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunSpec, TeacherSpec, TrainingSpec
 from scalinglab.train import train_one
 
 

@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 TWO_RUNS = """
 import json, torch
 torch.set_num_threads(1)
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
 spec = RunSpec(family="mlp", size={"width": 64, "depth": 2}, data=DataSpec(source="digits", train_size=1200),
                training=TrainingSpec(epochs=6, batch_size=64, lr=3e-3), seed=0, limits=RunLimits(latency_repeats=1))

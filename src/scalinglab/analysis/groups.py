@@ -27,7 +27,7 @@ import pandas as pd
 from scalinglab.analysis.numbers import format_value
 from scalinglab.fit import ScalingLaw
 from scalinglab.metrics import COSTS, METRICS
-from scalinglab.results import ok_runs, ok_runs_at_best_lr
+from scalinglab.runs_table import ok_runs, ok_runs_at_best_lr
 
 QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
 COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)
@@ -200,7 +200,7 @@ def fit_metric_vs_params(
     Parameters
     ----------
     frame : DataFrame
-        One row per run, as `scalinglab.results.results_frame` returns it.
+        One row per run, as `scalinglab.runs_table.results_frame` returns it.
     metric : str
         The quality column; fitted with the saturating power law per `group_by` value.
     x, group_by : str

@@ -24,11 +24,11 @@ from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_larges
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
-from scalinglab.analysis.settings import SettingEffect, settings_x_size
+from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.results import configuration_means, load_results, ok_runs_at_best_lr, swept_settings
+from scalinglab.runs_table import configuration_means, load_results, ok_runs_at_best_lr, swept_settings
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 
@@ -101,7 +101,7 @@ def analyze(
     Parameters
     ----------
     source : DataFrame, or path of a sweep's output folder or .sqlite file
-        One row per run (as `scalinglab.results.results_frame` returns it), or where to load them.
+        One row per run (as `scalinglab.runs_table.results_frame` returns it), or where to load them.
     config : dict, optional
         The sweep configuration (read from the store when `source` is a path).
     metric, x, group_by : str, optional

@@ -24,7 +24,7 @@ def export(
     curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,
 ) -> None:
     """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
-    from scalinglab.results import load_results, output_folder
+    from scalinglab.runs_table import load_results, output_folder
     from scalinglab.errors import UserError
     from scalinglab.paths import check_output_file
 
@@ -56,7 +56,7 @@ def write_frame(frame, path: Path, format: str) -> None:
 
 
 def _curves(out: Path):
-    from scalinglab.results import curves_frame, stored_database
+    from scalinglab.runs_table import curves_frame, stored_database
     from scalinglab.store import open_store
 
     store = open_store(stored_database(out), read_only=True)

@@ -46,9 +46,9 @@ def recommend(
     from scalinglab.errors import UserError
     from scalinglab.metrics import QUALITY
     from scalinglab.compress.verdict import stored_compressions_frame
-    from scalinglab.recommend import Budgets, compressed_alternative
-    from scalinglab.recommend import recommend as choose
-    from scalinglab.results import load_results
+    from scalinglab.recommendation import Budgets, compressed_alternative
+    from scalinglab.recommendation import recommend as choose
+    from scalinglab.runs_table import load_results
 
     if train_flops is None and train_seconds is None:
         raise UserError("give a training budget: --train-flops X or --train-seconds X")
@@ -78,7 +78,7 @@ def _print(choice) -> None:
 
     from scalinglab.analysis import format_factor
     from scalinglab.metrics import label
-    from scalinglab.recommend import frontier_source
+    from scalinglab.recommendation import frontier_source
 
     stdout = Console()
     for line in choice.lines():  # warnings first: an extrapolation is never missed

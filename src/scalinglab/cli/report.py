@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from scalinglab.cli.app import app
-from scalinglab.results import output_folder, stored_database
+from scalinglab.runs_table import output_folder, stored_database
 
 console = Console(stderr=True)
 

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, show_logs
-from scalinglab.diagnostics import debug_enabled, enable_debug
+from scalinglab.debug import debug_enabled, enable_debug
 
 
 @app.command()
@@ -41,7 +41,7 @@ def run(
     output folder (the two share the runs).
     """
     from scalinglab.api import compress_trained, open_sweep_store, run_config, sweep_config
-    from scalinglab.sweep import SweepInterrupted
+    from scalinglab.sweeper import SweepInterrupted
 
     if debug:
         enable_debug()

@@ -17,7 +17,7 @@ def status(
 ) -> None:
     """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
     from scalinglab.store import open_store
-    from scalinglab.sweep.status import sweep_status
+    from scalinglab.sweeper.status import sweep_status
 
     store = open_store(out, read_only=True)  # never creates or changes a store; works in a read-only folder
     try:

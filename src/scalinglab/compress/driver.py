@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
-from scalinglab.compress.spec import CompressionSpec
-from scalinglab.diagnostics import debug_enabled, one_line_error
+from scalinglab.compress.compression_spec import CompressionSpec
+from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 
 log = logging.getLogger("scalinglab.compress")
 
@@ -145,7 +145,7 @@ def _teachers_and_students(parents: list[RunSpec]) -> dict[str, list[dict]]:
 
 
 def _n_params(spec: RunSpec) -> int:
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.families import get_family
 
     return get_family(spec.family).n_params(spec.size, task_for(spec).shape)
@@ -176,8 +176,8 @@ def _require_checkpoints(out: Path) -> None:
 
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
-    from scalinglab.fit.data import filter_rows
-    from scalinglab.results import ok_runs, results_frame
+    from scalinglab.fit.table import filter_rows
+    from scalinglab.runs_table import ok_runs, results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
     frame = ok_runs(results_frame(store))
@@ -223,7 +223,7 @@ def _make_all(todo, parents: dict[str, RunSpec], out: Path, store, outcome: Comp
 
 def load_parent(spec: RunSpec, out: Path):
     """The trained model of `spec`, rebuilt from its checkpoint, with its task."""
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.compress.methods import Parent
     from scalinglab.train.checkpoint import load_run_module
 
@@ -234,7 +234,7 @@ def load_parent(spec: RunSpec, out: Path):
 def make_and_measure(spec: CompressionSpec, parent, latency_repeats: int) -> dict[str, float]:
     """Apply the method, measure the result; the `none` row also records the complexity measures."""
     from scalinglab.compress.complexity import complexity
-    from scalinglab.compress.measure import measure_model
+    from scalinglab.compress.measure_compressed import measure_model
     from scalinglab.compress.methods import APPLY
 
     started = time.perf_counter()

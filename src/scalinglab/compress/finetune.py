@@ -8,7 +8,7 @@ import time
 
 from torch import nn
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 from scalinglab.train.tasks import Task
 
 

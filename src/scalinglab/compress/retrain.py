@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 
 
 def retrain_checkpoint(spec: RunSpec, out_dir: str | Path) -> Path:
@@ -15,7 +15,7 @@ def retrain_checkpoint(spec: RunSpec, out_dir: str | Path) -> Path:
     On CPU with the same thread count the weights are those of the stored run; the compression's
     `none` row re-measures them anyway.
     """
-    from scalinglab.compress.measure import task_for
+    from scalinglab.compress.measure_compressed import task_for
     from scalinglab.train.checkpoint import checkpoint_path, save_checkpoint
     from scalinglab.train.loop import build_model, train_module
 

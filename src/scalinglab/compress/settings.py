@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from scalinglab.errors import UserError
-from scalinglab.fields import Strict, Sweep, T, apply_override, as_list, first_problem
+from scalinglab.config_fields import Strict, Sweep, T, apply_override, as_list, first_problem
 
 # The methods in the order they run; "none" measures the parent itself with the same function
 # as every compressed model, so the training frontier and the compressed ones are comparable.

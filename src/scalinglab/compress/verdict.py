@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from scalinglab.metrics import QUALITY, lower_is_better, short_label
-from scalinglab.results import results_frame
+from scalinglab.runs_table import results_frame
 
 # Method -> the setting its sensitivity curve runs along.
 KNOBS = {"prune": "sparsity", "structured": "fraction", "quantize": "bits", "lowrank": "energy", "cluster": "clusters"}

@@ -8,7 +8,7 @@ import importlib
 
 from scalinglab.data.base import Dataset, prepare
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 _REGISTRY = {
     "csv": "scalinglab.data.user:load_csv",

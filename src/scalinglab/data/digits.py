@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scalinglab.data.base import Dataset, classification_dataset
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 
 def load_digits(spec: DataSpec) -> Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scalinglab.data.base import Dataset, classification_dataset
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 
 def load_mnist(spec: DataSpec) -> Dataset:

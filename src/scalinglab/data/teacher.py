@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from scalinglab.data.base import Dataset, classification_dataset
-from scalinglab.spec import DataSpec, TeacherSpec
+from scalinglab.run_spec import DataSpec, TeacherSpec
 
 
 def teacher_n_params(teacher: TeacherSpec) -> int:

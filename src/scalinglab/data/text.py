@@ -19,7 +19,7 @@ import numpy as np
 
 from scalinglab.data.base import Dataset
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 VOCAB_SIZE = 256
 # Scoring a small LM on every held-out byte would cost more than training it; this many is plenty

@@ -14,7 +14,7 @@ import numpy as np
 
 from scalinglab.data.base import Dataset, classification_dataset
 from scalinglab.errors import UserError
-from scalinglab.spec import DataSpec
+from scalinglab.run_spec import DataSpec
 
 
 def load_csv(spec: DataSpec) -> Dataset:

@@ -10,7 +10,7 @@ See docs/fitting.md for the forms, the fitting method and the CLI.
 
 from scalinglab.fit.allocate import compute_optimal
 from scalinglab.fit.backtest import BacktestResult, backtest, split_holdout
-from scalinglab.fit.data import derive_columns, filter_rows
+from scalinglab.fit.table import derive_columns, filter_rows
 from scalinglab.fit.forms import FORMS, Form, get_form
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
 from scalinglab.fit.law import ScalingLaw

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
-from scalinglab.fit.data import as_column_list, filter_rows, numeric_column
+from scalinglab.fit.table import as_column_list, filter_rows, numeric_column
 
 
 @dataclass(frozen=True)

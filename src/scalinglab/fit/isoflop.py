@@ -16,7 +16,7 @@ import pandas as pd
 from scalinglab.errors import UserError
 from scalinglab.fit.allocate import DEFAULT_FLOPS_PER_PARAM_TOKEN, FlopModel, log_tokens
 from scalinglab.fit.bootstrap import percentile_interval, resample_counts
-from scalinglab.fit.data import numeric_column
+from scalinglab.fit.table import numeric_column
 
 _MIN_SIZES_PER_GROUP = 3
 

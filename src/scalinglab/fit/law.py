@@ -11,8 +11,8 @@ import pandas as pd
 
 from scalinglab.errors import UserError
 from scalinglab.fit.bootstrap import percentile_interval, refit_replicates
-from scalinglab.fit.data import as_column_list, log_design, log_inputs_of_array
-from scalinglab.fit.diagnostics import diagnose
+from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
+from scalinglab.fit.convergence import diagnose
 from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA, Problem, fit_multistart
 from scalinglab.fit.forms import AUTO, Form, get_form
 from scalinglab.fit.intervals import (

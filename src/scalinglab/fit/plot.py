@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.fit.allocate import DEFAULT_FLOPS_PER_PARAM_TOKEN, FlopModel, log_flops, log_tokens
-from scalinglab.fit.data import numeric_column
+from scalinglab.fit.table import numeric_column
 from scalinglab.fit.isoflop import group_by_compute
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, view_limits
 

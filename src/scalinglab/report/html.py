@@ -28,9 +28,9 @@ from scalinglab.analysis.sentences import (
 )
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
-from scalinglab.recommend import Budgets, Recommendation, frontier_source, recommend
+from scalinglab.recommendation import Budgets, Recommendation, frontier_source, recommend
 from scalinglab.report import figures
-from scalinglab.results import aggregate_over_seeds
+from scalinglab.runs_table import aggregate_over_seeds
 
 TEMPLATES = Path(__file__).parent / "templates"
 

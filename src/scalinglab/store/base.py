@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from scalinglab.spec import RunResult
+from scalinglab.run_spec import RunResult
 
 DEFAULT_LEASE_SECONDS = 120.0
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scalinglab.errors import UserError
-from scalinglab.spec import RunResult
+from scalinglab.run_spec import RunResult
 from scalinglab.store.base import Claim, Store, StoredRun, owner_is_gone
 
 BUSY_TIMEOUT_SECONDS = 60.0

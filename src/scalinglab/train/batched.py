@@ -47,8 +47,8 @@ from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
 from scalinglab.data import training_subset
-from scalinglab.diagnostics import debug_enabled, one_line_error
-from scalinglab.spec import RunResult, RunSpec, TrainingSpec
+from scalinglab.debug import debug_enabled, one_line_error
+from scalinglab.run_spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.loop import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 
 CHECKPOINT_FOLDER = "checkpoints"
 AUTO_MAX_BYTES = 100e6  # save_checkpoints left to "auto": models under 100 MB of fp32 weights are kept

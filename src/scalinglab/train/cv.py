@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from scalinglab.data.base import Dataset
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 
 SPREAD_REPORTED = ("val_loss", "val_accuracy", "val_f1_macro")
 

@@ -23,9 +23,9 @@ from torch import nn
 
 from scalinglab.data import prepare, training_subset
 from scalinglab.data.base import Dataset
-from scalinglab.diagnostics import debug_enabled, one_line_error
+from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.families import Family, TaskShape, get_family
-from scalinglab.spec import DataSpec, RunResult, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from scalinglab.spec import TrainingSpec
+from scalinglab.run_spec import TrainingSpec
 from scalinglab.train.device import autocast
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import inference_costs, step_peak_memory
 from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step

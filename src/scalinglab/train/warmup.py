@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scalinglab.spec import TrainingSpec
+from scalinglab.run_spec import TrainingSpec
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import peak_tensor_bytes
 from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step

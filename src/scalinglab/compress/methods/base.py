@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 from scalinglab.train.tasks import Task
 
 PRUNABLE = (nn.Linear, nn.Conv2d)  # layers whose weights the methods act on (embeddings excluded)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from scalinglab.spec import RunResult, RunSpec
+from scalinglab.run_spec import RunResult, RunSpec
 
 # The loop stops a run at the first epoch end past training.max_seconds and keeps its curves;
 # the kill is the backstop for an epoch (or a measurement) that never ends.
@@ -189,7 +189,7 @@ def run_watched(worker: WatchedWorker, batch: list[RunSpec], *, poll_seconds: fl
 def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> None:
     import torch
 
-    from scalinglab.sweep.objective import run_batch
+    from scalinglab.sweeper.objective import run_batch
 
     # Ctrl-C reaches the whole process group; it is the driver's to answer (it stores what finished
     # and says how to resume). A worker dies with the driver, or exits when orphaned.

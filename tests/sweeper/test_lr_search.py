@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 from scalinglab.config import load_config
-from scalinglab.results import results_frame
+from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
-from scalinglab.sweep import run_sweep
-from scalinglab.sweep.lr_search import rung_epochs, rung_sizes, search_frontier
-from scalinglab.sweep.plan import planned_total
+from scalinglab.sweeper import run_sweep
+from scalinglab.sweeper.lr_search import rung_epochs, rung_sizes, search_frontier
+from scalinglab.sweeper.plan import planned_total
 from sweep_helpers import tiny_spec
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scalinglab.spec import DataSpec, RunLimits, RunResult, RunSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, RunLimits, RunResult, RunSpec, TrainingSpec
 
 
 def tiny_spec(width: int = 4, *, source: str = "digits", epochs: int = 1, batch_size: int = 50,

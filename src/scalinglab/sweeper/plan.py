@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from scalinglab.config import SweepConfig
-from scalinglab.spec import DataSpec, RunLimits, RunSpec, TrainingSpec
-from scalinglab.sweep.lr_search import runs_in_search, search_frontier
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.sweeper.lr_search import runs_in_search, search_frontier
 
 _SWEPT_DATA = ("train_size", "preprocessing")
 _SWEPT_TRAINING = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision")

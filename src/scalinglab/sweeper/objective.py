@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalinglab.diagnostics import debug_enabled, one_line_error
+from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
-from scalinglab.spec import RunResult, RunSpec
+from scalinglab.run_spec import RunResult, RunSpec
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from scalinglab.spec import DataSpec, RunSpec
+from scalinglab.run_spec import DataSpec, RunSpec
 from scalinglab.train.loop import run_task
 from scalinglab.train.measure import TensorMemoryTracker, measure_quality_and_speed, saved_bytes
 from scalinglab.train.tasks import Task

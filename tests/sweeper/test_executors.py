@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scalinglab.sweep.executors import PoolExecutor, RayExecutor, SerialExecutor
+from scalinglab.sweeper.executors import PoolExecutor, RayExecutor, SerialExecutor
 from sweep_helpers import tiny_spec
 
 EXECUTORS = ["serial", "pool", "ray"]

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from scalinglab.spec import RunResult
+from scalinglab.run_spec import RunResult
 from scalinglab.store import open_store
 from sweep_helpers import ok_result, tiny_spec
 

@@ -31,7 +31,7 @@ def _planned_total(config: dict | None, n_stored: int) -> int:
 
     from scalinglab.config import SweepConfig
     from scalinglab.errors import UserError
-    from scalinglab.sweep.plan import planned_total
+    from scalinglab.sweeper.plan import planned_total
 
     if not config:
         return n_stored

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 from scalinglab.config import SweepConfig
-from scalinglab.spec import RunResult, RunSpec
+from scalinglab.run_spec import RunResult, RunSpec
 from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
-from scalinglab.sweep.executors import Executor, make_executor
-from scalinglab.sweep.plan import plan_runs, planned_total
-from scalinglab.sweep.preflight import preflight
+from scalinglab.sweeper.executors import Executor, make_executor
+from scalinglab.sweeper.plan import plan_runs, planned_total
+from scalinglab.sweeper.preflight import preflight
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
 

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from scalinglab.sweep.executors import PoolExecutor, RayExecutor
+from scalinglab.sweeper.executors import PoolExecutor, RayExecutor
 from sweep_helpers import tiny_spec
 
 

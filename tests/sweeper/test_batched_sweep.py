@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from scalinglab.config import load_config
-from scalinglab.results import results_frame
+from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
-from scalinglab.sweep import run_sweep
+from scalinglab.sweeper import run_sweep
 from sweep_helpers import ok_result, tiny_spec
 
 
@@ -62,7 +62,7 @@ def test_batching_changes_no_cost_law_and_no_recommendation(tmp_path):
     FLOPs and memory laws with exponents inside each other's 95% intervals, time laws whose
     intervals overlap, and the same recommendation."""
     from scalinglab.analysis import analyze
-    from scalinglab.recommend import Budgets, recommend
+    from scalinglab.recommendation import Budgets, recommend
 
     grid = ["model.width=[8,32,128,256,512,1024]", "model.depth=2", "data.train_size=[200,400]", "training.epochs=4", "seeds=[0,1]",
             "measure.latency_repeats=3"]

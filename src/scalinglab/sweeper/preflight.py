@@ -20,8 +20,8 @@ from scalinglab.data import Dataset, training_subset
 from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.metrics import METRICS
-from scalinglab.spec import DataSpec, RunSpec, TrainingSpec
-from scalinglab.sweep.plan import plan_runs
+from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
+from scalinglab.sweeper.plan import plan_runs
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from scalinglab.config import ExecutionConfig
 from scalinglab.errors import UserError
-from scalinglab.spec import RunResult, RunSpec
-from scalinglab.sweep.isolation import ChildLimits, WatchedWorker, memory_limit_supported, run_watched
+from scalinglab.run_spec import RunResult, RunSpec
+from scalinglab.sweeper.isolation import ChildLimits, WatchedWorker, memory_limit_supported, run_watched
 
 _POLL_SECONDS = 0.2
 
@@ -64,7 +64,7 @@ class SerialExecutor(Executor):
             self._worker.close()
 
     def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
-        from scalinglab.sweep.objective import run_batch
+        from scalinglab.sweeper.objective import run_batch
 
         for item in specs:
             if self._worker is None:

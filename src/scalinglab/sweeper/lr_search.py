@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from scalinglab.spec import RunSpec
+from scalinglab.run_spec import RunSpec
 
 SpecFor = Callable[[float, int, int], RunSpec]  # (lr, epochs, seed) -> the run
 
