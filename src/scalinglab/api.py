@@ -113,17 +113,21 @@ class SweepResult:
         return self.training.all_failed() and not (self.runs.get("status") == "ok").any()
 
 
-def run_sweep(config: SweepConfig, *, retry_failed: bool = False, report: bool = True,
+@_user_error_raised_here
+def run_sweep(config: SweepConfig | str | Path | None = None, *, retry_failed: bool = False, report: bool = True,
               progress: SweepProgress | None = None) -> SweepResult:
     """The one sweep pipeline, behind `sweep` and `scalinglab run`: train every run of `config`
-    missing from its store, compress as its `[compress]` section asks, write OUTPUT/runs.csv and
-    (with `report`, once some run finished ok) analyse the runs and write OUTPUT/report.html.
+    (a SweepConfig, a sweep file, or None for the quick start) missing from its store, compress
+    as its `[compress]` section asks, write OUTPUT/runs.csv and (with `report`, once some run
+    finished ok) analyse the runs and write OUTPUT/report.html.
 
     Raises UserError before anything is stored when `config` cannot run; SweepInterrupted (a
     KeyboardInterrupt) on Ctrl-C, once every finished run is stored.
     """
     from scalinglab.runs_table import results_frame
 
+    if not isinstance(config, SweepConfig):
+        config = sweep_config(config)
     store = open_sweep_store(config)
     try:
         training = run_config(config, store, retry_failed=retry_failed, progress=progress)
