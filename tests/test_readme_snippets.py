@@ -121,16 +121,24 @@ def test_the_columns_page_holds_the_table_of_metrics():
     assert table == module.metrics_table()
 
 
+def _anchors(path: Path) -> set[str]:
+    """The anchors of the headings of `path`, as GitHub makes them."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.DOTALL | re.MULTILINE)
+    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_named)
-def test_links_stay_inside_the_repository(path):
+def test_links_stay_inside_the_repository_and_resolve(path):
     text = path.read_text()
     assert "../shared" not in text and "shared/DESIGN" not in text
-    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
         if re.match(r"\w+:", target):
             continue  # a web address
-        resolved = (path.parent / target).resolve()
+        resolved = (path.parent / target).resolve() if target else path
         assert resolved.is_relative_to(REPO.resolve()) and resolved.exists(), f"{_named(path)}: {target}"
-
+        if anchor and resolved.suffix == ".md":
+            assert anchor in _anchors(resolved), f"{_named(path)}: {target}#{anchor}"
 
 def _sections(path: Path) -> dict[str, str]:
     """The text under each `## ` heading of `path`, by heading."""
