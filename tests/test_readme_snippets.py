@@ -5,8 +5,10 @@ parts must validate as a sweep file. Every ```python block must compile. The doc
 SESSIONS run: within one, a block whose first line is `# NAME.py` or `# NAME.toml` is a file the
 reader saves (written to the working folder), every other Python block runs, in order, in one
 namespace (the reader's session), and a check then looks at what the session made.
-docs/columns.md must hold exactly the table that scripts/metrics_table.py prints from
-scalinglab.metrics, and no document may point outside the repository.
+The reference pages are checked against the code: docs/columns.md holds exactly the table that
+scripts/metrics_table.py prints from scalinglab.metrics, docs/cli.md names every option of every
+command and no other, docs/sweep-file.md names every field of the sweep file. Every link between
+documents reaches a file and heading of this repository.
 """
 
 from __future__ import annotations
