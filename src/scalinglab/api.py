@@ -206,8 +206,7 @@ def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
 
 def rewrite_report(out: str | Path) -> SweepReport:
     """`write_sweep_report` of the sweep stored at `out`, read-only on the store."""
-    from scalinglab.runs_table import output_folder, stored_database
-    from scalinglab.store import open_store
+    from scalinglab.store import open_store, output_folder, stored_database
 
     store = open_store(stored_database(out), read_only=True)
     try:
@@ -233,7 +232,7 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.runs_table import stored_database
+    from scalinglab.store import stored_database
     from scalinglab.run_spec import RunSpec
     from scalinglab.train.checkpoint import checkpoint_path, load_run_module
     from scalinglab.train.loop import run_task

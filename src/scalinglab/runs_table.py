@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
@@ -118,6 +116,7 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
     created by merely asking.
     """
     from scalinglab.errors import UserError
+    from scalinglab.store import stored_database
 
     frame, config = stored_results(out)
     if frame.empty:
@@ -128,31 +127,13 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
 def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
     """The results frame (empty when no run is stored yet) and stored configuration of the sweep
     at `out` (a folder or .sqlite file). Raises UserError when there is no store there; creates nothing."""
-    from scalinglab.store import open_store
+    from scalinglab.store import open_store, stored_database
 
     store = open_store(stored_database(out), read_only=True)  # creates and changes nothing; works in a read-only folder
     try:
         return results_frame(store), store.config()
     finally:
         store.close()
-
-
-def stored_database(out) -> Path:
-    """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
-    from scalinglab.errors import UserError
-    from scalinglab.store import store_path
-
-    database = store_path(out)
-    if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first "
-                        "(`scalinglab run` or scalinglab.sweep)")
-    return database
-
-
-def output_folder(out) -> Path:
-    """The folder that holds the sweep's store and the files written from it."""
-    out = Path(out)
-    return out.parent if out.suffix in {".sqlite", ".db"} else out
 
 
 def _flatten(run) -> dict:

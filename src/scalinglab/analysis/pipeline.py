@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,7 +123,7 @@ def analyze(
     if isinstance(source, pd.DataFrame):
         frame = source
     else:
-        frame, stored_config = load_results(Path(source))
+        frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")

@@ -18,13 +18,14 @@ FORMATS = ("csv", "parquet", "json")
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     format: Annotated[str, typer.Option("--format", help="File format: csv, parquet or json.")] = "csv",
     to: Annotated[Optional[Path], typer.Option(help="File to write; default OUT/runs.<format>.")] = None,
     curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,
 ) -> None:
     """Write one row per run (or per run and epoch with --curves) as CSV, Parquet or JSON."""
-    from scalinglab.runs_table import load_results, output_folder
+    from scalinglab.runs_table import load_results
+    from scalinglab.store import output_folder
     from scalinglab.errors import UserError
     from scalinglab.paths import check_output_file
 
@@ -55,9 +56,9 @@ def write_frame(frame, path: Path, format: str) -> None:
             raise UserError("--format parquet needs pyarrow: pip install pyarrow") from None
 
 
-def _curves(out: Path):
-    from scalinglab.runs_table import curves_frame, stored_database
-    from scalinglab.store import open_store
+def _curves(out: str):
+    from scalinglab.runs_table import curves_frame
+    from scalinglab.store import open_store, stored_database
 
     store = open_store(stored_database(out), read_only=True)
     try:

@@ -9,14 +9,14 @@ import typer
 from rich.console import Console
 
 from scalinglab.cli.app import app
-from scalinglab.runs_table import output_folder, stored_database
+from scalinglab.store import output_folder, stored_database
 
 console = Console(stderr=True)
 
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     to: Annotated[Optional[Path], typer.Option(help="Where to write the HTML; default OUT/report.html.")] = None,
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""

@@ -57,7 +57,8 @@ def compress_store(
     torch_threads: int = 1,
     on_done: Callable[[CompressionSpec, str], None] | None = None,
 ) -> CompressOutcome:
-    """Make and store every planned compression of the ok runs of the sweep at `out` that has a
+    """Make and store every planned compression of the ok runs of the sweep at `out` (its folder,
+    .sqlite file or sqlite:///PATH, see `scalinglab.store.store_location`) that has a
     checkpoint and matches `where` (a condition on the columns of runs.csv, e.g. 'n_params > 1000').
 
     `methods` (default: the stored `[compress]` section's, else all) and `overrides`
@@ -68,16 +69,14 @@ def compress_store(
     for an unknown method, an invalid setting, a store without checkpoints, or a `where` that
     matches no run.
     """
-    from scalinglab.store import STORE_FILENAME, open_store
+    from scalinglab.store import open_store, output_folder, stored_database
 
     started = time.perf_counter()
-    out = Path(out)
-    database = out / STORE_FILENAME
-    if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({STORE_FILENAME} not found); run `scalinglab run` first")
+    database = stored_database(out)
+    out = output_folder(out)
     compress_config(None, overrides, methods=methods)  # refuse bad settings before opening anything
     _require_checkpoints(out)
-    store = open_store(out)
+    store = open_store(database)
     try:
         config = compress_config((store.config() or {}).get("compress"), overrides, methods=methods)
         parents, without_checkpoint = _parents(store, out, where)
