@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
+from scalinglab.compress.registry import method_named
+from scalinglab.compress.settings import CompressConfig, compress_config
 from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
@@ -108,7 +109,8 @@ def stored_compressions(out: str | Path) -> list[dict]:
 def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec]:
     """Every compression of `parents` that `config` asks for, parent by parent.
 
-    Cross-layer sharing is planned only for families built of identical blocks (the transformer).
+    A method is planned only for the families it applies to (`Method.families`: cross-layer
+    sharing only for the transformer, built of identical blocks).
     Distillation is planned only from a teacher, the largest size among the parents alike in
     everything but size, with every other size of them as a student.
     """
@@ -117,8 +119,8 @@ def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec
     for parent in parents:
         for method in config.methods:
             for settings in config.settings_of(method):
-                if method == "share" and parent.family not in SHARING_FAMILIES:
-                    continue  # only a stack of identical blocks can share them
+                if not method_named(method).applies_to(parent.family):
+                    continue
                 if method != "distill":
                     planned.append(CompressionSpec(parent_run_key=parent.run_key, method=method, settings=settings))
                     continue

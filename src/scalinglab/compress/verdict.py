@@ -23,15 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from scalinglab.compress.registry import KNOBS, method_label
 from scalinglab.metrics import QUALITY, lower_is_better, short_label
 from scalinglab.runs_table import results_frame
 
-# Method -> the setting its sensitivity curve runs along.
-KNOBS = {"prune": "sparsity", "structured": "fraction", "quantize": "bits", "lowrank": "energy", "cluster": "clusters"}
-METHOD_NAMES = {
-    "none": "trained", "prune": "magnitude pruning", "structured": "structured pruning", "quantize": "quantization",
-    "lowrank": "low-rank SVD", "cluster": "weight clustering", "distill": "distillation",
-}
 # The costs of a model as deployed (not metrics.COSTS, the training-time costs a law is fitted to).
 DEPLOYED_COSTS = ("bytes_deployed", "latency_ms_p50", "inference_peak_memory_bytes")
 COST_NAMES = {"bytes_deployed": "bytes on disk", "latency_ms_p50": "latency", "inference_peak_memory_bytes": "peak inference memory"}
@@ -356,7 +351,7 @@ def describe_configuration(row: pd.Series) -> str:
     detail = f" ({settings})" if settings else ""
     if row["method"] == "distill":
         return f"distillation{detail} of the {_count(row['parent_n_params'])}-parameter model into {_count(row['n_params'])} parameters"
-    return f"{METHOD_NAMES.get(row['method'], row['method'])}{detail} of the {_count(row['parent_n_params'])}-parameter model"
+    return f"{method_label(row['method'])}{detail} of the {_count(row['parent_n_params'])}-parameter model"
 
 
 def sensitivity(frame: pd.DataFrame, method: str, *, metric: str = "val_loss", train_size: float | None = None) -> pd.DataFrame:
@@ -393,7 +388,7 @@ def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str =
     at = curve[curve[knob] == harsh].groupby("parent_n_params")[f"{metric}_change"].mean()
     rho, p_value = stats.spearmanr(at.index, at.to_numpy())
     trend = "less" if rho < 0 else "more"
-    name = METHOD_NAMES[method]
+    name = method_label(method)
     return (f"{name[0].upper()}{name[1:]} at {knob} {harsh:g} changes {metric} by {at.iloc[0]:+.3g} on the "
             f"smallest model ({_count(at.index[0])} parameters) and by {at.iloc[-1]:+.3g} on the largest "
             f"({_count(at.index[-1])}); across {len(at)} sizes bigger models lose {trend} "
