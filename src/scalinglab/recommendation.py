@@ -29,7 +29,7 @@ from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
-from scalinglab.runs_table import configuration_means
+from scalinglab.analysis.runs import configuration_means
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so

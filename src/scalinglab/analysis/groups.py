@@ -27,7 +27,7 @@ import pandas as pd
 from scalinglab.analysis.numbers import format_value
 from scalinglab.fit import ScalingLaw, predict_held_out, training_rows
 from scalinglab.metrics import COSTS, METRICS
-from scalinglab.runs_table import ok_runs, ok_runs_at_best_lr
+from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr
 
 QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
 COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)

@@ -27,7 +27,8 @@ from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.runs_table import configuration_means, load_results, ok_runs_at_best_lr, swept_settings
+from scalinglab.analysis.runs import configuration_means, ok_runs_at_best_lr, swept_settings
+from scalinglab.runs_table import load_results
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 

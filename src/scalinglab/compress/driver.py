@@ -178,7 +178,8 @@ def _require_checkpoints(out: Path) -> None:
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
     from scalinglab.fit.table import filter_rows
-    from scalinglab.runs_table import ok_runs, results_frame
+    from scalinglab.analysis.runs import ok_runs
+    from scalinglab.runs_table import results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
     frame = ok_runs(results_frame(store))

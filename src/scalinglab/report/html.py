@@ -30,7 +30,7 @@ from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, frontier_source, recommend
 from scalinglab.report import figures
-from scalinglab.runs_table import aggregate_over_seeds
+from scalinglab.analysis.runs import aggregate_over_seeds
 
 TEMPLATES = Path(__file__).parent / "templates"
 
