@@ -188,7 +188,9 @@ def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
     """Analyse the runs in `store` and write OUTPUT/report.html (with its compressions section
     when any compression is stored). Raises UserError when the store holds no runs."""
     from scalinglab.analysis import analyze
-    from scalinglab.compress.verdict import DEPLOYED_COSTS, compressions_frame, verdict_tally, verdicts
+    from scalinglab.compress.compressions_table import compressions_frame
+    from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
+    from scalinglab.compress.verdict_words import verdict_tally
     from scalinglab.report import write_report
     from scalinglab.report.html import headline
     from scalinglab.runs_table import results_frame

@@ -44,7 +44,7 @@ def recommend(
     from scalinglab.analysis import analyze
     from scalinglab.errors import UserError
     from scalinglab.metrics import QUALITY
-    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.recommendation import Budgets, compressed_alternative
     from scalinglab.recommendation import recommend as choose
     from scalinglab.runs_table import load_results

@@ -21,7 +21,7 @@ def report(
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""
     from scalinglab.analysis import analyze
-    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.paths import check_output_file
     from scalinglab.report import write_report
 

@@ -1,6 +1,6 @@
 """The report's section "Compress or train small?": figure data (`*_data`, plain numbers that
 tests check), `draw_*` functions, and the section itself. Rows come from
-`scalinglab.compress.verdict.compressions_frame`; nothing here imports torch. Scales, limits and
+`scalinglab.compress.compressions_table.compressions_frame`; nothing here imports torch. Scales, limits and
 intervals follow the rule of `scalinglab.fit.view`."""
 
 from __future__ import annotations
@@ -13,19 +13,16 @@ import pandas as pd
 from scalinglab.analysis import format_count
 from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
 from scalinglab.compress.registry import KNOBS, method_label
-from scalinglab.compress.verdict import (
+from scalinglab.compress.seed_statistics import seed_summary, sensitivity, t_factor
+from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
+from scalinglab.compress.verdict_words import (
     COMPLEXITY,
     COST_NAMES,
-    DEPLOYED_COSTS,
     complexity_sentences,
     distillation_sentences,
-    seed_summary,
-    sensitivity,
     size_sensitivity_sentence,
-    t_factor,
     verdict_table,
     verdict_tally,
-    verdicts,
 )
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
