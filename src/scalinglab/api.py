@@ -230,7 +230,9 @@ def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | N
     the report to `path` (with its compressions section when any compression is stored).
     Raises UserError when the store holds no runs."""
     from scalinglab.analysis import analyze
-    from scalinglab.compress.verdict import DEPLOYED_COSTS, compressions_frame, verdict_tally, verdicts
+    from scalinglab.compress.compressions_table import compressions_frame
+    from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
+    from scalinglab.compress.verdict_words import verdict_tally
     from scalinglab.report import write_report
     from scalinglab.report.html import headline
     from scalinglab.runs_table import results_frame
@@ -252,8 +254,7 @@ def rewrite_report(out: str | Path, *, to: str | Path | None = None) -> SweepRep
     report to `to` (default OUT/report.html), read-only on the store. Raises UserError, before
     any work, when there is no store there or `to` cannot be written."""
     from scalinglab.paths import check_output_file
-    from scalinglab.runs_table import output_folder, stored_database
-    from scalinglab.store import open_store
+    from scalinglab.store import open_store, output_folder, stored_database
 
     database = stored_database(out)  # a missing store is named before the output path
     target = Path(to) if to is not None else output_folder(out) / "report.html"
@@ -282,7 +283,7 @@ def recommend_for_sweep(out: str | Path, budgets: Budgets, *, metric: str | None
     `scalinglab.recommend`); with `compressed`, also the stored compressions that beat it.
     Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
     from scalinglab.analysis import analyze
-    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.metrics import QUALITY
     from scalinglab.recommendation import compressed_alternative, recommend
     from scalinglab.runs_table import load_results
@@ -313,8 +314,8 @@ def export_runs(out: str | Path, *, format: str = "csv", to: str | Path | None =
     OUT/runs.FORMAT or OUT/curves.FORMAT); return the path and the number of rows. Raises
     UserError, before writing, for an unknown format, a missing store or a bad path."""
     from scalinglab.paths import check_output_file
-    from scalinglab.runs_table import curves_frame, load_results, output_folder, stored_database
-    from scalinglab.store import open_store
+    from scalinglab.runs_table import curves_frame, load_results
+    from scalinglab.store import open_store, output_folder, stored_database
 
     if format not in EXPORT_FORMATS:
         raise UserError(f"--format {format}: choose one of {', '.join(EXPORT_FORMATS)}")
@@ -374,7 +375,7 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.runs_table import stored_database
+    from scalinglab.store import stored_database
     from scalinglab.run_spec import RunSpec
     from scalinglab.train.checkpoint import checkpoint_path, load_run_module
     from scalinglab.train.loop import run_task

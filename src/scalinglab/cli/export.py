@@ -15,7 +15,7 @@ console = Console(stderr=True)
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     format: Annotated[str, typer.Option("--format", help="File format: csv, parquet or json.")] = "csv",
     to: Annotated[Optional[Path], typer.Option(help="File to write; default OUT/runs.<format>.")] = None,
     curves: Annotated[bool, typer.Option(help="Export the per-epoch curves instead of one row per run.")] = False,

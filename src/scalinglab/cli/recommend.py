@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -23,7 +22,7 @@ def _budget(name: str):
 
 @app.command()
 def recommend(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     train_flops: Annotated[Optional[float], _budget("train_flops")] = None,
     train_seconds: Annotated[Optional[float], _budget("train_seconds")] = None,
     latency_ms: Annotated[Optional[float], _budget("latency_ms")] = None,

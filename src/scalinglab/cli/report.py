@@ -15,7 +15,7 @@ console = Console(stderr=True)
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     to: Annotated[Optional[Path], typer.Option(help="Where to write the HTML; default OUT/report.html.")] = None,
 ) -> None:
     """Fit the stored runs again and write the self-contained HTML report."""

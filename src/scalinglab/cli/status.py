@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +12,7 @@ from scalinglab.cli.app import app
 
 @app.command()
 def status(
-    out: Annotated[Path, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = Path("scalinglab-out"),
+    out: Annotated[str, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = "scalinglab-out",
 ) -> None:
     """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
     from scalinglab.api import sweep_status

@@ -9,7 +9,7 @@ See docs/fitting.md for the forms, the fitting method and the CLI.
 """
 
 from scalinglab.fit.allocate import compute_optimal
-from scalinglab.fit.backtest import BacktestResult, backtest, split_holdout
+from scalinglab.fit.backtest import BacktestResult, backtest, predict_held_out, split_holdout, training_rows
 from scalinglab.fit.table import derive_columns, filter_rows
 from scalinglab.fit.forms import FORMS, Form, get_form
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
@@ -35,6 +35,8 @@ __all__ = [
     "fit_table",
     "get_form",
     "isoflop_analysis",
+    "predict_held_out",
     "save_fit_figure",
     "split_holdout",
+    "training_rows",
 ]

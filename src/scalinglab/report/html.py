@@ -30,7 +30,7 @@ from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, frontier_source, recommend
 from scalinglab.report import figures
-from scalinglab.runs_table import aggregate_over_seeds
+from scalinglab.analysis.runs import aggregate_over_seeds
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -94,7 +94,7 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     title : str, optional
         The heading (escaped); by default the sweep's name.
     compressions : DataFrame, optional
-        Stored compressions (`scalinglab.compress.verdict.compressions_frame`): adds the section
+        Stored compressions (`scalinglab.compress.compressions_table.compressions_frame`): adds the section
         "Compress or train small?" when it holds any.
     """
     choice, choice_note, budgets = _recommendation(analysis, budgets)
