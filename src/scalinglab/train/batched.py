@@ -63,15 +63,11 @@ from scalinglab.train.loop import (
     same_data_key,
     train_one,
 )
-from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
 from scalinglab.train.probe import StepCosts, step_costs
 from scalinglab.train.tasks import ClassificationTask, Task
 
 log = logging.getLogger("scalinglab.train.batched")
-
-ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which the one-at-a-time loop uses
-ADAM_EPS = 1e-8
-CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
 
 # Size axes along which smaller runs are zero-padded into one group with larger ones: an MLP's
 # width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
