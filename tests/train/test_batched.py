@@ -6,9 +6,12 @@ import math
 
 import pytest
 
+from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
+from scalinglab.errors import UserError
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
 from scalinglab.train.batched import batch_key, plan_batches, train_batch
+from scalinglab.train.loop import OverTimeLimit
 
 # Float reassociation (a batched matmul sums in another order than one matmul) moves a result by
 # ~1e-7 relative per step; over a few hundred Adam steps that stays far below this.
@@ -73,6 +76,39 @@ def test_a_run_that_cannot_be_prepared_fails_alone():
     assert results[0].status == "failed" and results[0].error
     assert [r.status for r in results[1:]] == ["ok", "ok"]
     assert all(r.metrics["batch_runs"] == 2 for r in results[1:])
+
+
+def test_in_debug_mode_a_run_that_cannot_be_prepared_raises(monkeypatch):
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(UserError, match="train_size"):
+        train_batch([spec(16, train_size=10**7), spec(16, seed=0), spec(16, seed=1)])
+
+
+def test_a_group_s_measurement_error_fails_its_runs_with_the_error_and_escapes_in_debug_mode(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"  # the checkpoint folder is a file: saving each trained run raises
+    blocked.write_text("")
+    limits = RunLimits(latency_repeats=1, checkpoint_dir=str(blocked))
+    group = [spec(16, seed=seed, epochs=1).model_copy(update={"limits": limits}) for seed in (0, 1)]
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    results = train_batch(group)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert all(r.error.startswith("FileExistsError: ") and len(r.curves) == 1 for r in results)
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(FileExistsError):
+        train_batch(group)
+
+
+def test_a_run_over_its_time_limit_in_a_group_fails_as_alone_and_escapes_in_debug_mode(monkeypatch):
+    group = [spec(16, seed=seed, epochs=3).model_copy(update={"limits": RunLimits(latency_repeats=1, max_seconds=1e-9)})
+             for seed in (0, 1)]
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    results = train_batch(group)
+    alone = train_one(group[0])
+    assert [r.status for r in results] == ["failed", "failed"] and alone.status == "failed"
+    assert results[0].error == alone.error and results[0].error.startswith("OverTimeLimit: over the time limit")
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(OverTimeLimit):
+        train_batch(group)
 
 
 def test_a_transformer_group_trains_through_vmap_like_single_runs():

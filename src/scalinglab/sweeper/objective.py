@@ -18,7 +18,6 @@ objective runs to its end, as scalinglab cannot stop it between epochs as its ow
 
 from __future__ import annotations
 
-import logging
 import math
 import numbers
 import tempfile
@@ -28,11 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
 from scalinglab.run_spec import RunResult, RunSpec
+from scalinglab.train.outcome import run_outcome
 
-logger = logging.getLogger(__name__)
 
 FIELD = "model.objective"
 
@@ -110,8 +108,10 @@ def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
 
 
 def run_objective(spec: RunSpec) -> RunResult:
-    """Call the objective of `spec` once and turn what it returns (or raises) into a RunResult."""
-    try:
+    """Call the objective of `spec` once and turn what it returns (or raises) into a RunResult, by
+    `run_outcome`'s rule (failed with its error; raised in debug mode)."""
+
+    def attempt() -> dict[str, float]:
         objective = resolve_objective(spec.objective)
         with tempfile.TemporaryDirectory(prefix=f"scalinglab-{spec.run_key}-") as workdir:
             run = Run(
@@ -126,13 +126,10 @@ def run_objective(spec: RunSpec) -> RunResult:
             returned = objective(run)
             seconds = time.perf_counter() - started
         metrics = checked_metrics(returned, required=(spec.limits.metric, "n_params"))
-    except Exception as error:  # a failed run is data, not a crashed sweep
-        if debug_enabled():
-            raise
-        logger.debug("objective run %s failed", spec.label(), exc_info=True)
-        return RunResult(spec=spec, status="failed", error=one_line_error(error))
-    metrics.setdefault("train_seconds", seconds)
-    return RunResult(spec=spec, status="ok", metrics=metrics)
+        metrics.setdefault("train_seconds", seconds)
+        return metrics
+
+    return run_outcome(spec, attempt)
 
 
 class ObjectiveResultError(ValueError):

@@ -52,7 +52,6 @@ from scalinglab.run_spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.loop import (
-    Diverged,
     OverTimeLimit,
     Prepared,
     Trace,
@@ -64,6 +63,7 @@ from scalinglab.train.loop import (
     train_one,
 )
 from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import StepCosts, step_costs
 from scalinglab.train.tasks import ClassificationTask, Task
 
@@ -147,14 +147,9 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     runs: list[Prepared] = []
     tasks: dict[str, Task] = {}  # one preprocessing per data size in the group, not one per seed
     for spec in specs:
-        try:
-            dataset = training_subset(spec.data)
-            runs.append(prepare_run(spec, dataset, task=tasks.get(same_data_key(spec))))
-            tasks.setdefault(same_data_key(spec), runs[-1].task)
-        except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
-            if debug_enabled():
-                raise
-            failed[spec.run_key] = RunResult(spec=spec, status="failed", error=one_line_error(error))
+        prepared = run_outcome(spec, lambda: _prepare_into(runs, tasks, spec))
+        if prepared.status != "ok":  # this run's own problem (bad data size, unknown source): it alone fails
+            failed[spec.run_key] = prepared
     try:
         trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
@@ -167,6 +162,15 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
         result = failed.get(spec.run_key) or trained.get(spec.run_key) or train_one(spec)
         results.append(result)
     return results
+
+
+def _prepare_into(runs: list[Prepared], tasks: dict[str, Task], spec: RunSpec) -> dict[str, float]:
+    """Prepare `spec`'s run onto `runs`, sharing the task of a run of the same data from `tasks` (and
+    adding its own there); no metrics yet. Raises what loading and preprocessing its data raises."""
+    dataset = training_subset(spec.data)
+    runs.append(prepare_run(spec, dataset, task=tasks.get(same_data_key(spec))))
+    tasks.setdefault(same_data_key(spec), runs[-1].task)
+    return {}
 
 
 @dataclass
@@ -477,19 +481,18 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
 
 
 def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: dict[str, float] | None) -> RunResult:
+    """The run's result by `run_outcome`'s rule, as alone: diverged or failed (over its time) when
+    training stopped it, else measured and its checkpoint saved (failed if either raises)."""
     spec = state.run.spec
-    if isinstance(state.error, Diverged):
-        return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
-    if state.error is not None:
-        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(state.error))
-    try:
+
+    def attempt() -> dict[str, float]:
+        if state.error is not None:
+            raise state.error  # Diverged or OverTimeLimit, raised where training stopped the run
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
                                    batch_wall_seconds=wall_seconds, batch_runs=n_runs, train_scores=train_scores)
         save_run_checkpoint(state.run.model, spec)
-    except Exception as error:
-        if debug_enabled():
-            raise
-        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(error))
-    return RunResult(spec=spec, status="ok", metrics=metrics, curves=state.curves)
+        return metrics
+
+    return run_outcome(spec, attempt, state.curves)
