@@ -87,14 +87,7 @@ class ModelConfig(BaseModel):
                 raise ValueError(f"{axis}: empty list; give at least one value")
             distinct(as_list(values), axis)  # the planner runs each size once
         if self.objective is not None:
-            from scalinglab.sweeper.objective import check_objective
-
-            if "family" in self.model_fields_set:
-                raise ValueError("objective: a sweep has either a family or an objective, not both")
-            try:
-                check_objective(self.objective, self.axes())
-            except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
-                raise ValueError(f"objective: {str(error).removeprefix('model.objective: ').removeprefix('objective: ')}") from None
+            self._check_objective()
             return self
         try:
             family = get_family(self.family)
@@ -117,6 +110,22 @@ class ModelConfig(BaseModel):
         for combination in itertools.product(*axes.values()):
             family.check_size(dict(zip(axes, combination)))
         return self
+
+    def _check_objective(self) -> None:
+        """Before any work: the objective can be had and its size axes hold plain values (the
+        objective is given them as they are). Raises ValueError naming the field."""
+        from scalinglab.families import resolve_objective
+
+        if "family" in self.model_fields_set:
+            raise ValueError("objective: a sweep has either a family or an objective, not both")
+        try:
+            resolve_objective(self.objective)
+        except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
+            raise ValueError(f"objective: {str(error).removeprefix('model.objective: ')}") from None
+        for axis, values in self.axes().items():
+            for value in values:
+                if not isinstance(value, (bool, int, float, str)):
+                    raise ValueError(f"{axis}: must be a number or a string (got {value!r})")
 
     def axes(self) -> dict[str, list[Any]]:
         """Every size axis of the family as a list of values: the user's, else the family's default."""

@@ -64,7 +64,7 @@ class SerialExecutor(Executor):
             self._worker.close()
 
     def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
-        from scalinglab.sweeper.objective import run_batch
+        from scalinglab.train.dispatch import run_batch
 
         for item in specs:
             if self._worker is None:
