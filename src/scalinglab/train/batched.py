@@ -69,17 +69,10 @@ from scalinglab.train.tasks import ClassificationTask, Task
 
 log = logging.getLogger("scalinglab.train.batched")
 
-# Size axes along which smaller runs are zero-padded into one group with larger ones: an MLP's
+# Size axes along which smaller runs can be zero-padded into one group with larger ones: an MLP's
 # width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
-# _StackedTraining). A run shares a group only with runs at least 1/PAD_WIDTH_RATIO as wide,
-# unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
-# while each step of a tiny model is almost all fixed overhead that the group shares. Wider runs
-# are compute-bound on a CPU, where padding costs more than it saves: they group with equal
-# widths only (PAD_WIDTH_RATIO = 1).
+# _StackedTraining). Which of them should share a group is the sweeper's choice (sweeper.grouping).
 PADDABLE_AXES = {"mlp": "width"}
-AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
-PAD_WIDTH_RATIO = 1
-SMALL_WIDTH = 64
 # A group scores every run's validation split with one stacked forward when its runs share one
 # split or their splits stacked fit in STACKED_VALIDATION_BYTES, over row chunks whose inputs and
 # activations fit in VALIDATION_ACTIVATION_BYTES.
@@ -88,8 +81,9 @@ VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 
 
 def batch_key(spec: RunSpec) -> str | None:
-    """Runs with equal keys can train together; None for a run that must train alone
-    (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
+    """Runs with equal keys can train together (`train_batch` takes no others; which of them do is
+    sweeper.grouping's choice); None for a run that must train alone (cross-validation trains k
+    models in turn; dropout's random masks could not match a lone run's)."""
     if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None:
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
@@ -101,37 +95,6 @@ def batch_key(spec: RunSpec) -> str | None:
         "limits": spec.limits.model_dump(mode="json"),
     }
     return json.dumps(shared, sort_keys=True)
-
-
-def plan_batches(specs: Sequence[RunSpec], max_runs: int) -> list[list[RunSpec]]:
-    """`specs` split into groups that train together, each of at most `max_runs` runs (1: every
-    run alone), in the order of their first run. Groups hold runs of equal `batch_key`; along a
-    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH)."""
-    buckets: dict[object, list[RunSpec]] = {}
-    for index, spec in enumerate(specs):
-        key = batch_key(spec) if max_runs > 1 else None
-        buckets.setdefault(index if key is None else key, []).append(spec)
-    groups = []
-    for bucket in buckets.values():
-        for band in _width_bands(bucket):
-            n_groups = math.ceil(len(band) / max_runs)
-            groups.extend(band[i::n_groups] for i in range(n_groups))  # even groups, not one full and one tiny
-    order = {spec.run_key: index for index, spec in enumerate(specs)}
-    return sorted(groups, key=lambda group: min(order[spec.run_key] for spec in group))
-
-
-def _width_bands(bucket: list[RunSpec]) -> list[list[RunSpec]]:
-    axis = PADDABLE_AXES.get(bucket[0].family)
-    if axis is None:
-        return [bucket]
-    bands: list[list[RunSpec]] = []
-    for spec in sorted(bucket, key=lambda spec: -spec.size[axis]):
-        widest = bands[-1][0].size[axis] if bands else None
-        if widest is not None and (widest <= SMALL_WIDTH or spec.size[axis] * PAD_WIDTH_RATIO >= widest):
-            bands[-1].append(spec)
-        else:
-            bands.append([spec])
-    return bands
 
 
 def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
