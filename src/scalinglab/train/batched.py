@@ -1,7 +1,8 @@
 """Training many runs of one architecture at once, as one vectorised computation.
 
-Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES), a batch size,
-epochs, precision and optimizer (and train with no dropout) may differ in everything else: seed (initialisation and data order), learning rate
+Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES) and every training
+setting but their OWN_SETTINGS (so a batch size, epochs, precision and optimizer; and train with
+no dropout) may differ in everything else: seed (initialisation and data order), learning rate
 and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
 stacked along a leading "run" dimension and one step of every run is one forward and backward
 pass (batched matmuls for an MLP, `vmap(functional_call)` for any other module), so R tiny
@@ -73,6 +74,11 @@ log = logging.getLogger("scalinglab.train.batched")
 # width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
 # _StackedTraining). Which of them should share a group is the sweeper's choice (sweeper.grouping).
 PADDABLE_AXES = {"mlp": "width"}
+# The training settings each run of a group keeps as its own: its learning rate per step and weight
+# decay (SCHEDULE_SETTINGS, see _RunSchedule) and its clipping threshold. Every other training
+# setting (run_spec.TrainingSpec) must be equal across a group: it is part of batch_key.
+SCHEDULE_SETTINGS = ("lr", "schedule", "warmup_fraction", "weight_decay")
+OWN_SETTINGS = (*SCHEDULE_SETTINGS, "grad_clip")
 # A group scores every run's validation split with one stacked forward when its runs share one
 # split or their splits stacked fit in STACKED_VALIDATION_BYTES, over row chunks whose inputs and
 # activations fit in VALIDATION_ACTIVATION_BYTES.
@@ -91,7 +97,7 @@ def batch_key(spec: RunSpec) -> str | None:
         "family": spec.family,
         "size": {axis: value for axis, value in spec.size.items() if axis != padded},
         "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}),
-        "training": spec.training.model_dump(mode="json", include={"epochs", "batch_size", "precision", "optimizer"}),
+        "training": spec.training.model_dump(mode="json", exclude=set(OWN_SETTINGS)),
         "limits": spec.limits.model_dump(mode="json"),
     }
     return json.dumps(shared, sort_keys=True)
@@ -416,7 +422,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
 
 
 def _schedule_key(settings: TrainingSpec) -> tuple:
-    return settings.lr, settings.schedule, settings.warmup_fraction, settings.weight_decay
+    return tuple(getattr(settings, name) for name in SCHEDULE_SETTINGS)
 
 
 def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
