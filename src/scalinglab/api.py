@@ -70,7 +70,7 @@ def sweep(
 
     `objective_or_config` is one of:
     - a training function `objective(run) -> dict` or its import path "module:function"
-      (objective mode, see `scalinglab.sweeper.objective`): `sizes` maps each size axis to its
+      (objective mode, see `scalinglab.train.objective`): `sizes` maps each size axis to its
       values, `train_sizes` and `seeds` are swept too, `settings` are handed to the objective in
       `run.settings`: `[training]` fields and any keys of its own (its `[params]`, stored as columns
       params.KEY), each a value or a list to sweep; `metric` is the quality metric it returns (val_loss);
@@ -179,7 +179,7 @@ def sweep_config(
 
 def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
     """`config`, unless its objective is a function other processes cannot import (UserError)."""
-    from scalinglab.sweeper.objective import importable_by_workers
+    from scalinglab.families import importable_by_workers
 
     objective, executor = config.model.objective, config.execution.executor
     if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
@@ -413,7 +413,7 @@ def _is_objective(candidate: Any) -> bool:
 
 def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None) -> dict[str, Any]:
     """The sweep, as TOML tables, of an objective-mode call of `sweep`."""
-    from scalinglab.sweeper.objective import objective_path
+    from scalinglab.families import objective_path
 
     path = objective_path(objective)
     settings = {name: _plain(values) for name, values in (settings or {}).items()}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.run_spec import TrainingSpec
 from scalinglab.store import Store
 
 # Spec fields shown as columns, in this order; the family's own size axes follow `family`.
 # Settings that are the same for every run of a sweep still appear: the frame is self-describing.
 _DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
-_TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
+_TRAINING_COLUMNS = tuple(TrainingSpec.model_fields)  # every training setting, as declared
 SETTING_COLUMNS = _DATA_COLUMNS + _TRAINING_COLUMNS
 # An objective's own hyperparameters (`[params]`) are columns "params.KEY", settings like the above.
 PARAMS_PREFIX = "params."
