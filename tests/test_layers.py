@@ -32,6 +32,8 @@ LAYERS = {
     "scalinglab.store": 2,
     "scalinglab.fit": 2,
     "scalinglab.compress.settings": 2,  # the [compress] table of the sweep file, read by config
+    "scalinglab.compress.registry": 2,  # one record per compression method, from which that table derives
+    "scalinglab.compress.method_settings": 2,
     # the sweep file; training one run (or a group); stored runs as a table
     "scalinglab.config": 3,
     "scalinglab.train": 3,
