@@ -1,6 +1,6 @@
 """A broad sweep of bad input over every command of the CLI: how many are handled as promised?
 
-Handled means (tests/bad_input/bad_input_helpers.py): exit status 2, exactly one line on stderr
+Handled means (tests/cli/bad_input_helpers.py): exit status 2, exactly one line on stderr
 that names where the bad value came from (the sweep file and key, `--set KEY`, the option, or the
 file at fault), no traceback, and every file of the store's folder byte for byte unchanged.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "tests" / "bad_input")]
+sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "tests" / "cli")]
 
 from bad_input_helpers import (  # noqa: E402
     build_tiny_store,

@@ -15,6 +15,8 @@ from cli_helpers import REPO
 from scalinglab.families import get_family
 from scalinglab.families.base import TaskShape
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 ONE_RUN = """
 output = "{output}"
 [model]

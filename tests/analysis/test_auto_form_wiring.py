@@ -35,6 +35,7 @@ def broken_analysis():
     return analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e8, 24)), n_bootstrap=40)
 
 
+@pytest.mark.slow
 def test_the_per_size_law_is_chosen_by_auto_and_its_sentence_quotes_the_local_exponent(broken_analysis):
     (fit,) = broken_analysis.groups.fits
     assert fit.law.form_.name == "bnsl"
@@ -48,6 +49,7 @@ def test_the_per_size_law_is_chosen_by_auto_and_its_sentence_quotes_the_local_ex
     assert sentence in summary_lines(broken_analysis)
 
 
+@pytest.mark.slow
 def test_report_and_recommend_read_the_bnsl_law(broken_analysis, tmp_path):
     budget = Budgets(train_seconds=float(broken_analysis.runs["train_seconds"].median()))
     choice = recommend(broken_analysis, budget)
@@ -66,6 +68,7 @@ def test_prediction_intervals_are_wider_than_the_mean_curve_beyond_the_data(brok
     assert low[0] < mean_low[0] and mean_high[0] < high[0]
 
 
+@pytest.mark.slow
 def test_each_laws_own_warnings_reach_the_report_with_the_law_named(tmp_path):
     # Four sizes: a 3-parameter law has too few at or below half the largest to be backtested.
     analysis = analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e6, 4)), n_bootstrap=20)

@@ -43,6 +43,7 @@ def test_sweep_isoflop_agrees_with_the_joint_law_and_the_truth():
     assert warnings == []
 
 
+@pytest.mark.slow
 def test_a_grid_sweep_says_why_isoflop_does_not_apply():
     from synthetic_truth import truth_frame
 
@@ -52,6 +53,7 @@ def test_a_grid_sweep_says_why_isoflop_does_not_apply():
     assert isoflop_sentences(None, analysis.isoflop_note)[0][0].startswith("IsoFLOP (approach 2) does not apply")
 
 
+@pytest.mark.slow
 def test_fit_isoflop_on_a_csv(tmp_path):
     path = tmp_path / "runs.csv"
     isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)
@@ -64,6 +66,7 @@ def test_fit_isoflop_on_a_csv(tmp_path):
     assert len(data["groups"]) == len(BUDGETS)
 
 
+@pytest.mark.slow
 def test_fit_isoflop_prints_whole_numbers_in_80_columns(tmp_path):
     path = tmp_path / "runs.csv"
     isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)

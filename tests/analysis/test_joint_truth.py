@@ -13,6 +13,7 @@ def analysis():
     return analyze(truth_frame(noise=0.003, random_state=1), n_bootstrap=200)
 
 
+@pytest.mark.slow
 def test_joint_fit_recovers_both_exponents_inside_their_intervals(analysis):
     law = analysis.joint.law
     for name, truth in (("alpha", ALPHA), ("beta", BETA)):
@@ -22,6 +23,7 @@ def test_joint_fit_recovers_both_exponents_inside_their_intervals(analysis):
     assert analysis.joint.n_configs == 6 * len(DATA_SIZES)
 
 
+@pytest.mark.slow
 def test_compute_optimal_ratio_is_within_5_percent_of_the_analytic_optimum():
     """0.1% noise: D*/N* moves as the ratio of two fitted power laws, so this checks the pipeline
     (configuration means, the sweep's FLOPs per parameter and example, the allocation)."""
@@ -35,6 +37,7 @@ def test_compute_optimal_ratio_is_within_5_percent_of_the_analytic_optimum():
         assert row["N_opt"] == pytest.approx(n_opt, rel=0.05), budget
 
 
+@pytest.mark.slow
 def test_data_limited_size_matches_the_law():
     analysis = analyze(truth_frame(noise=0.0), n_bootstrap=0)
     limit = analysis.joint.data_limit

@@ -10,6 +10,7 @@ from scalinglab.analysis.sentences import summary_lines
 from scalinglab.errors import UserError
 
 
+@pytest.mark.slow
 def test_group_by_from_the_configuration_reaches_every_law():
     frame = truth_frame(seeds=(0,)).rename(columns={"train_size": "n_train"}).assign(train_size=None)
     analysis = analyze(frame, config={"fit": {"group_by": "n_train"}}, n_bootstrap=0)
@@ -39,12 +40,14 @@ def test_a_folder_without_a_store_is_a_user_error(tmp_path):
     assert not (tmp_path / "nothing").exists()
 
 
+@pytest.mark.slow
 def test_a_users_own_table_without_status_is_analysed():
     frame = truth_frame(seeds=(0,))[["n_params", "train_size", "val_loss", "train_flops"]]
     analysis = analyze(frame, n_bootstrap=0)
     assert analysis.joint is not None and len(analysis.groups.fits) == 4
 
 
+@pytest.mark.slow
 def test_without_a_joint_law_the_analysis_says_why():
     frame = truth_frame(seeds=(0,))
     one_data_size = frame[frame["train_size"] == frame["train_size"].max()]

@@ -14,6 +14,7 @@ def analysis():
     return analyze(truth_frame(seeds=(0, 1), noise=0.003, random_state=1), n_bootstrap=50)
 
 
+@pytest.mark.slow
 def test_joint_sentences_give_every_parameter_the_optimum_and_the_data_limit(analysis):
     sentences = joint_law_sentences(analysis.joint)
     assert all(f"{name} = " in sentences[0] for name in ("E", "A", "B", "alpha", "beta"))
@@ -22,6 +23,7 @@ def test_joint_sentences_give_every_parameter_the_optimum_and_the_data_limit(ana
     assert any(s.startswith("With your 2,000 examples, models beyond ~") for s in sentences)
 
 
+@pytest.mark.slow
 def test_a_resolved_floor_is_quoted_and_an_unresolved_one_is_not():
     with_floor = analyze(truth_frame(seeds=(0,), noise=0.0), n_bootstrap=0)
     assert "approaches a floor of" in describe_fit(with_floor.groups.fits[-1])

@@ -13,6 +13,8 @@ from synthetic_truth import truth_frame
 from scalinglab.analysis import analyze
 from scalinglab.analysis.sentences import joint_law_sentences, size_sentences, summary_lines
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 SIZES = (500, 2_000, 8_000, 30_000, 69_000)
 DATA_SIZES = (2_000, 4_000, 6_000)
 NOT_A_NUMBER = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)

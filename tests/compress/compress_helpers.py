@@ -3,6 +3,10 @@ so `from conftest import` is ambiguous)."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
 import torch
 
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
@@ -55,3 +59,31 @@ def trained_parent(spec: RunSpec):
     model = get_family(spec.family).build(spec.size, task.shape)
     train_model(model, task, spec, epochs=spec.training.epochs)
     return Parent(spec=spec, model=model.eval(), task=task)
+
+
+# The trained store the compression tests and the compress CLI tests share (each conftest imports
+# these two, which registers them there).
+@pytest.fixture(scope="session")
+def _trained_store(tmp_path_factory) -> Path:
+    from scalinglab.config import load_config
+    from scalinglab.store import open_store
+    from scalinglab.sweeper import run_sweep
+
+    folder = tmp_path_factory.mktemp("trained")
+    sweep = folder / "sweep.toml"
+    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=folder / "out"))
+    config = load_config(sweep)
+    store = open_store(config.output)
+    try:
+        run_sweep(config, store)  # training keeps every run's checkpoint
+    finally:
+        store.close()
+    return config.output
+
+
+@pytest.fixture
+def trained_store(_trained_store: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a 2-run store (MLP widths 4 and 16) with checkpoints and no compressions."""
+    copy = tmp_path / "out"
+    shutil.copytree(_trained_store, copy)
+    return copy

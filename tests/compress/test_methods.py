@@ -55,6 +55,7 @@ def parent256():
 @pytest.mark.parametrize(("bits", "mode", "low", "high"), [
     (8, "dynamic", 0.24, 0.30), (8, "weight_only", 0.24, 0.30), (4, "weight_only", 0.12, 0.18),
 ])
+@pytest.mark.slow
 def test_quantized_weight_bytes_scale_with_bits(parent256, bits, mode, low, high):
     fp32 = saved_bytes(dict(parent256.model.state_dict()))
     quantized = APPLY["quantize"](parent256, bits=bits, mode=mode)

@@ -33,6 +33,7 @@ def test_the_default_section_runs_every_method_in_registry_order():
     assert method_label("share") == "cross-layer block sharing"  # the verdict once named it "share"
 
 
+@pytest.mark.slow
 def test_the_cli_offers_every_method():
     help_text = run_cli("compress", "--help").stdout
     assert all(name in help_text for name in METHODS)

@@ -13,6 +13,7 @@ from scalinglab.families import TaskShape, get_family
 from scalinglab.run_spec import DataSpec, TeacherSpec
 
 
+@pytest.mark.slow
 def test_mnist_is_the_bundled_5000_image_sample_as_images():
     dataset = load_source(DataSpec(source="mnist"))
     assert dataset.input_shape == (1, 28, 28)
@@ -25,6 +26,7 @@ def test_digits_are_images_a_cnn_can_read():
     assert load_source(DataSpec(source="digits")).input_shape == (1, 8, 8)
 
 
+@pytest.mark.slow
 def test_val_size_sets_the_number_of_validation_examples():
     dataset = load_source(DataSpec(source="mnist", val_size=500))
     assert abs(len(dataset.x_val) - 500) <= 10  # stratified rounding per class

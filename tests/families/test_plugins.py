@@ -16,6 +16,8 @@ from cli_helpers import REPO
 from scalinglab.errors import UserError
 from scalinglab.families import TaskShape, get_family
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 PLUGIN = "residual_plugin:ResidualMLP"
 HERE = Path(__file__).parent
 PLUGIN_PATH = {"PYTHONPATH": f"{REPO / 'src'}:{HERE}"}  # where the CLI and its workers import the plugin

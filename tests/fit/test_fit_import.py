@@ -4,9 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from fit_helpers import REPO
 
 
+@pytest.mark.slow
 def test_import_needs_only_numpy_scipy_and_pandas():
     code = (
         "import sys, scalinglab.fit; "

@@ -43,6 +43,7 @@ def test_huber_matches_scipy():
     np.testing.assert_allclose(huber(r, 1e-3), scipy_huber(1e-3, r), rtol=1e-14)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delta", [1e-3, 1e-1])
 def test_batched_optimum_is_no_worse_than_scipy_from_the_same_starts(delta):
     problem = noisy_power_problem(delta=delta)
@@ -89,6 +90,7 @@ def test_non_finite_starts_are_reported_as_infinite_loss_not_nan():
     assert loss[0] == np.inf and np.isfinite(loss[1])
 
 
+@pytest.mark.slow
 def test_multistart_finds_the_global_optimum_that_a_single_poor_start_misses():
     problem = noisy_power_problem(n=40, seed=3)
     poor_start = np.array([[np.log(2.5), 0.0, 2.0]])

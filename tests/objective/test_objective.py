@@ -14,6 +14,8 @@ import scalinglab
 from cli_helpers import REPO
 from scalinglab.fit import ScalingLaw
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 HERE = Path(__file__).parent
 MLP_SWEEP = dict(sizes={"width": [4, 16]}, train_sizes=[64, 128], seeds=[0], settings={"epochs": 3, "lr": 0.01, "batch_size": 32})
 

@@ -24,6 +24,8 @@ from scalinglab.store import open_store  # noqa: E402
 
 from test_recommend import runs as law_runs  # noqa: E402
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 NOT_A_NUMBER = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)
 
 

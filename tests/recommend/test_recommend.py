@@ -10,6 +10,8 @@ from scalinglab.analysis import analyze
 from scalinglab.errors import UserError
 from scalinglab.recommendation import Budgets, recommend
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 DATA_SIZES = (100, 300, 1000)
 SECONDS_PER_PARAM_EXAMPLE = 1e-6
 E, A, ALPHA, B, BETA = 1.0, 50.0, 0.4, 2.0, 0.5

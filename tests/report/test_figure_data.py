@@ -20,6 +20,7 @@ def outcome(runs):
     return fit_metric_vs_params(runs, n_bootstrap=20)
 
 
+@pytest.mark.slow
 def test_metric_vs_params_has_a_series_per_data_size_with_its_law(runs, outcome):
     data = figures.metric_vs_params_data(runs, "val_loss", fits=outcome.fits)
     assert [s.name for s in data.series] == ["data = 100", "data = 300", "data = 1k"]
@@ -48,6 +49,7 @@ def test_metric_vs_data_has_a_series_per_model_size(runs):
     assert all(np.all(np.diff(s.y) < 0) for s in data.series)  # more data, lower loss
 
 
+@pytest.mark.slow
 def test_isoflop_curves_follow_the_joint_law_and_pass_through_its_optimum(runs):
     joint = analyze(runs, n_bootstrap=0).joint
     data = figures.isoflop_data(joint)
@@ -123,6 +125,7 @@ def test_a_band_far_wider_than_the_data_is_clipped_to_the_view_of_the_data():
         assert _within(series.fit_y, data.y_limits) and np.isfinite(series.fit_y).any()
 
 
+@pytest.mark.slow
 def test_isoflop_curves_are_cut_to_the_range_of_the_optima_and_the_trained_sizes(runs):
     joint = analyze(runs, n_bootstrap=0).joint
     data = figures.isoflop_data(joint)

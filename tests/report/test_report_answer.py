@@ -22,6 +22,7 @@ def test_an_extrapolated_answer_says_so_in_its_first_line(tmp_path):
     assert "Train about" in answer
 
 
+@pytest.mark.slow
 def test_the_first_screen_is_the_answer_a_figure_the_law_and_what_to_do_next(tmp_path):
     """Issue 19, item 1: before any section, the recommendation, one figure, the law in one
     sentence, next steps, and at most three warnings (the rest folded away)."""

@@ -21,6 +21,8 @@ from scalinglab.report.compress_figures import (
 )
 from scalinglab.report.html import _figure, write_report
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 _COSTS = ["train_seconds", "latency_ms_p50", "latency_ms_p95", "peak_memory_bytes", "bytes_int8", "grad_norm_mean"]
 
 

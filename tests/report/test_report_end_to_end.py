@@ -11,6 +11,8 @@ import pytest
 from cli_helpers import TINY_SWEEP, run_cli
 from headless_chromium import find_chromium, visit
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 HOSTILE_NAME = '<script>alert("x")</script> & <b>bold</b>'
 
 

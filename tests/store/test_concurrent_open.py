@@ -7,9 +7,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from scalinglab.store import open_store
 
 
+@pytest.mark.slow
 def test_opening_waits_for_a_process_that_holds_the_new_file(tmp_path: Path):
     # Another process is creating the store (a write transaction on a file not yet in WAL mode):
     # switching to WAL needs the file alone, and SQLite said "database is locked" at once.

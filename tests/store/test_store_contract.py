@@ -114,6 +114,7 @@ def _claim_all(url: str, keys: list[str], queue) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_concurrent_claimers_in_separate_processes_split_the_runs(store_url, store):
     keys = [make_spec(width).run_key for width in range(1, 41)]
     context = multiprocessing.get_context("spawn")

@@ -11,6 +11,8 @@ from cli_helpers import run_cli
 from scalinglab.errors import UserError
 from scalinglab.store import output_folder, store_location, stored_database
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 
 @pytest.mark.parametrize("location, database", [
     ("out", "out/runs.sqlite"),

@@ -9,8 +9,12 @@ import threading
 import time
 from pathlib import Path
 
-from scalinglab.sweeper.executors import PoolExecutor, RayExecutor
+import pytest
 from sweep_helpers import tiny_spec
+
+from scalinglab.sweeper.executors import PoolExecutor, RayExecutor
+
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
 
 def processes_running(function_name: str) -> list[int]:

@@ -8,6 +8,8 @@ import pytest
 from scalinglab.sweeper.executors import PoolExecutor, RayExecutor, SerialExecutor
 from sweep_helpers import tiny_spec
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 EXECUTORS = ["serial", "pool", "ray"]
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 
 def test_a_model_too_big_for_memory_names_every_axis_whose_halving_cuts_it_by_a_quarter(cli, tmp_path: Path):
     # depth is set last: the check once blamed the last --set of the model table, whatever made it big.

@@ -12,9 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from sweep_helpers import ok_result, tiny_spec
+
 from scalinglab.run_spec import RunResult
 from scalinglab.store import open_store
-from sweep_helpers import ok_result, tiny_spec
+
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 SWEEP = """
 name = "bad"
 output = "{out}"

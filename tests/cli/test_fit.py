@@ -10,6 +10,8 @@ import pytest
 
 from fit_helpers import CHINCHILLA_CSV, REPO, power_table
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 CHINCHILLA_ARGS = [
     str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "Model Size,D", "--y", "loss",
     "--derive", "D=Training FLOP/(6*Model Size)", "--where", "loss < 3.44",

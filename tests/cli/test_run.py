@@ -11,6 +11,8 @@ from scalinglab.store import open_store
 from scalinglab.train import train_one
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 
 def _trained_count(stdout_and_err: str) -> int:
     line = next(line for line in stdout_and_err.splitlines() if "runs planned" in line)

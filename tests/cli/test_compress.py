@@ -17,6 +17,8 @@ from cli_helpers import REPO, run_cli
 from scalinglab.compress import compress_config, compress_store, plan, stored_compressions
 from scalinglab.store import open_store
 
+pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
+
 FAST = ["--set", "prune.finetune_epochs=0", "--set", "structured.finetune_epochs=0"]
 
 
