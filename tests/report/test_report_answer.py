@@ -57,7 +57,7 @@ def test_a_value_and_its_interval_share_one_column():
 def test_a_table_cell_with_no_value_is_a_dash_not_nan():
     import pandas as pd
 
-    from scalinglab.report.html import _table_html
+    from scalinglab.report.parts import table_html
 
-    html = _table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
+    html = table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
     assert "NaN" not in html and "nan" not in html and "<td>–</td>" in html

@@ -19,7 +19,8 @@ from scalinglab.report.compress_figures import (
     draw_complexity,
     draw_compress_pareto,
 )
-from scalinglab.report.html import _figure, write_report
+from scalinglab.report.html import write_report
+from scalinglab.report.parts import render_figure
 
 _COSTS = ["train_seconds", "latency_ms_p50", "latency_ms_p95", "peak_memory_bytes", "bytes_int8", "grad_norm_mean"]
 
@@ -101,8 +102,8 @@ def test_compress_figures_draw_zero_costs_zero_losses_and_missing_measures():
     assert np.all(np.isnan(low) | (low >= pareto.y_limits[0])) and np.all(np.isnan(high) | (high <= pareto.y_limits[1]))
     complexity = complexity_data(rows)
     assert complexity.measures["effective_rank_fraction"][1].tolist() == [0.8, 0.8]
-    assert _figure("pareto", draw_compress_pareto, pareto).png_base64
-    assert _figure("complexity", draw_complexity, complexity).png_base64
+    assert render_figure("pareto", draw_compress_pareto, pareto).png_base64
+    assert render_figure("complexity", draw_complexity, complexity).png_base64
 
 
 def _labelled_ticks(axis) -> list[str]:

@@ -8,21 +8,8 @@ import shutil
 
 import pandas as pd
 import pytest
-from cli_helpers import TINY_SWEEP, run_cli
+from cli_helpers import HOSTILE_NAME, run_cli
 from headless_chromium import find_chromium, visit
-
-HOSTILE_NAME = '<script>alert("x")</script> & <b>bold</b>'
-
-
-@pytest.fixture(scope="module")
-def sweep_out(tmp_path_factory):
-    """The tiny sweep (4 widths x 2 data sizes, 3 epochs), trained once for this module."""
-    folder = tmp_path_factory.mktemp("sweep")
-    sweep_file = folder / "tiny.toml"
-    sweep_file.write_text(TINY_SWEEP.format(output=folder / "out"))
-    result = run_cli("run", str(sweep_file), "--quiet", "--set", f"name='{HOSTILE_NAME}'")
-    assert result.returncode == 0, result.stderr
-    return folder / "out"
 
 
 @pytest.mark.browser

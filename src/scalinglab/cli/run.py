@@ -69,11 +69,10 @@ def run(
 def _summarise(config, store) -> None:
     from scalinglab.analysis.sentences import summary_lines
     from scalinglab.api import write_sweep_report
-    from scalinglab.report.html import size_table
 
     written = write_sweep_report(store, config.output)
     written.analysis.frame.to_csv(config.output / "runs.csv", index=False)  # every stored run, as analysed
-    _print_table(size_table(written.analysis))
+    _print_table(written.analysis.size_table())
     for line in summary_lines(written.analysis):
         console.print(line)
     if written.compress_verdict:
