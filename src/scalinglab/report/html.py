@@ -133,7 +133,8 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
     per_configuration = analysis.runs.groupby([analysis.x, analysis.group_by], dropna=False).size()
     seeds = int(per_configuration.min()) if len(per_configuration) else 0
     if 0 < seeds < MANY_SEEDS:
-        steps.append(f"Narrow the intervals: {seeds} seed(s) per configuration leave them wide; "
+        few = "one seed per configuration leaves them" if seeds == 1 else f"{seeds} seeds per configuration leave them"
+        steps.append(f"Narrow the intervals: {few} wide; "
                      f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)")
     return steps
 
@@ -250,7 +251,9 @@ def _recommendation_section(
         star = (float(point[cost].iloc[0]), float(point[choice.metric].iloc[0])) if len(point) else None
         data = figures.pareto_data(analysis.runs, choice.metric, cost, x=analysis.x, group_by=analysis.group_by,
                                    recommended=star)
-        section.figures.append(render_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto, data))
+        if len(data.cost_values):  # a cost no run measured (the frontier is of predictions) has no points to draw
+            section.figures.append(render_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto,
+                                                 data))
     return section
 
 
