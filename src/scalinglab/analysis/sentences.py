@@ -43,6 +43,9 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
     choice = fit.law.form_choice_
     if choice is None:
         return None
+    if not any(np.isfinite(score) for score in choice.scores.values()):  # nothing measured to choose by
+        return (f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, the candidate with the "
+                f"fewest parameters: too few sizes to hold the largest out and score {join_words(list(choice.scores))}.")
     scores = [f"{name} {score:.3g}" if np.isfinite(score) else f"{name} not scored (too few sizes)"
               for name, score in choice.scores.items()]
     return (
