@@ -35,7 +35,7 @@ from scalinglab.fit import FORMS, ScalingLaw  # noqa: E402
 from scalinglab.fit.bootstrap import refit_replicates, resample_counts  # noqa: E402
 from scalinglab.fit.fitter import Problem  # noqa: E402
 
-DATA = ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"  # = ../shared/data
+DATA = ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"  # provenance: examples/chinchilla/README.md
 DELTA = 1e-3
 
 

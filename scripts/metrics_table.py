@@ -1,6 +1,8 @@
-"""Print the README's "Measured columns" table (Markdown) from scalinglab.metrics, the one source.
+"""Print the table of docs/columns.md (Markdown) from scalinglab.metrics, the one source.
 
     python scripts/metrics_table.py > /tmp/table.md
+
+tests/test_readme_snippets.py checks that docs/columns.md holds exactly this table.
 """
 
 from __future__ import annotations

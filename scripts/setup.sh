@@ -11,7 +11,8 @@ python="${PYTHON:-python3}"
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 pip_install() {
-    # The machine's pip config names optional local indexes; their "ignored" warnings are noise.
+    # A pip configuration may name extra package indexes that are not reachable; pip then warns
+    # "WARNING: Location '...' is ignored" for each. Those lines are dropped; all else is shown.
     "$venv/bin/python" -m pip --disable-pip-version-check -q install "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }
 }
 
@@ -19,8 +20,9 @@ extras=""
 [ "$profile" = dev ] && extras="[dev,ray]"
 stamp="$venv/.scalinglab-$profile-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-    # torch first and pinned: the CPU build of 2.13.0 lies on this disk; an unpinned torch
-    # would pull a multi-GB GPU build.
+    # torch first, pinned to the version the project is tested with, so that the editable
+    # install below does not pull a different (possibly multi-GB GPU) build. To use another
+    # torch build, install it into .venv first; pip keeps it when the version matches.
     pip_install "torch==2.13.0"
     pip_install -e ".$extras"
     touch "$stamp"

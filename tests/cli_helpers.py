@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 # The CLI caches this machine's measured matmul peak; tests keep it out of the user's cache.
 _CACHE_HOME = tempfile.mkdtemp(prefix="scalinglab-test-cache-")
 

@@ -71,6 +71,16 @@ def test_a_second_sweep_call_trains_nothing(one_run_sweep: Path):
     assert after["train_seconds"].tolist() == before["train_seconds"].tolist()  # stored, not retrained
 
 
+def test_run_sweep_returns_what_the_sweep_did_and_wrote(one_run_sweep: Path):
+    result = scalinglab.run_sweep(one_run_sweep.parent / "sweep.toml")
+    assert isinstance(result, scalinglab.SweepResult)
+    assert result.training.nothing_to_train() and result.compression is None
+    assert result.runs.equals(scalinglab.results(one_run_sweep))
+    assert result.runs_csv == one_run_sweep / "runs.csv" and result.runs_csv.is_file()
+    assert result.report.path == one_run_sweep / "report.html" and result.report.path.is_file()
+    assert isinstance(result.report.analysis, scalinglab.Analysis) and result.report.headline
+
+
 def test_load_model_rebuilds_the_module_from_a_checkpoint_saved_the_agreed_way(one_run_sweep: Path):
     run_key = scalinglab.results(one_run_sweep).loc[0, "run_key"]
     torch.manual_seed(123)

@@ -31,6 +31,21 @@ def test_run_trains_fits_and_writes_csv_and_report(cli, tiny_sweep: Path):
     assert "n_params^-" in result.stderr  # the plain-words exponent summary
 
 
+def test_the_python_api_and_the_cli_run_one_pipeline_and_write_the_same_files(cli, tiny_sweep: Path, tmp_path: Path):
+    import scalinglab
+
+    by_cli, by_api = tmp_path / "by-cli", tmp_path / "by-api"
+    assert cli("run", str(tiny_sweep), "--quiet", "--out", str(by_cli)).returncode == 0
+    frame = scalinglab.sweep(tiny_sweep, out=by_api)
+
+    assert sorted(p.name for p in by_api.iterdir()) == sorted(p.name for p in by_cli.iterdir())
+    assert {"runs.csv", "report.html", "runs.sqlite"} <= {p.name for p in by_api.iterdir()}
+    written = pd.read_csv(by_api / "runs.csv")
+    assert list(written.columns) == list(pd.read_csv(by_cli / "runs.csv").columns) == list(frame.columns)
+    assert len(written) == len(frame) == 8
+    assert (by_api / "report.html").read_text().count("data:image/png;base64,") >= 5
+
+
 def test_rerun_of_a_finished_sweep_trains_nothing(cli, tiny_sweep: Path):
     first = cli("run", str(tiny_sweep), "--quiet")
     assert _trained_count(first.stderr) == 8

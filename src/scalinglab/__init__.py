@@ -2,6 +2,7 @@
 
     import scalinglab
     frame = scalinglab.sweep("sweep.toml")                  # or sweep(objective, sizes={...}, ...)
+    result = scalinglab.run_sweep("sweep.toml")             # the same, with its analysis, report and outcomes
     frame = scalinglab.results("scalinglab-out")            # one row per stored run, as runs.csv
     model = scalinglab.load_model("scalinglab-out", run_key)
     analysis = scalinglab.analyze("scalinglab-out")         # every law, fitted once
@@ -24,19 +25,28 @@ __version__ = "0.1.0"
 
 # Public name -> the module that defines it, imported when the name is first used.
 _LAZY = {
+    # the steps, in the order a study runs them
     "sweep": "scalinglab.api",
+    "run_sweep": "scalinglab.api",
     "results": "scalinglab.api",
     "load_model": "scalinglab.api",
     "ScalingLaw": "scalinglab.fit",
+    "fit_table": "scalinglab.fit",
     "analyze": "scalinglab.analysis",
     "recommend": "scalinglab.recommendation",
     "Budgets": "scalinglab.recommendation",
     "write_report": "scalinglab.report",
     "compress_store": "scalinglab.compress",
+    # what they return
+    "SweepResult": "scalinglab.api",
+    "SweepReport": "scalinglab.api",
+    "TableFit": "scalinglab.fit",
+    "Analysis": "scalinglab.analysis",
+    "Recommendation": "scalinglab.recommendation",
+    "CompressOutcome": "scalinglab.compress.driver",
 }
 
-__all__ = ["Budgets", "Family", "ScalingLaw", "UserError", "__version__", "analyze", "compress_store", "load_model",
-           "recommend", "results", "sweep", "write_report"]
+__all__ = sorted({"Family", "UserError", "__version__", *_LAZY})
 
 
 def __getattr__(name: str):

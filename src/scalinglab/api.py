@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scalinglab.config import SweepConfig, TrainingConfig, config_from_dict, load_config
 from scalinglab.debug import debug_enabled
 from scalinglab.errors import UserError
+from scalinglab.sweeper.driver import SweepInterrupted  # noqa: F401  (callers catch it from here; no torch)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from scalinglab.analysis import Analysis
     from scalinglab.compress.driver import CompressOutcome
+    from scalinglab.recommendation import Budgets, Recommendation
     from scalinglab.store import Store
     from scalinglab.sweeper.driver import SweepOutcome, SweepProgress
 
@@ -60,13 +62,15 @@ def sweep(
     workers: int | None = None,
     overrides: Iterable[str] = (),
     retry_failed: bool = False,
+    report: bool = True,
     progress: SweepProgress | None = None,
 ) -> pd.DataFrame:
-    """Run every run of a sweep that is not stored yet; return all stored runs, one row each.
+    """Run every run of a sweep that is not stored yet; return all stored runs, one row each
+    (the rows of OUTPUT/runs.csv). `run_sweep` does the work; this returns its `runs`.
 
     `objective_or_config` is one of:
     - a training function `objective(run) -> dict` or its import path "module:function"
-      (objective mode, see `scalinglab.sweeper.objective`): `sizes` maps each size axis to its
+      (objective mode, see `scalinglab.train.objective`): `sizes` maps each size axis to its
       values, `train_sizes` and `seeds` are swept too, `settings` are handed to the objective in
       `run.settings`: `[training]` fields and any keys of its own (its `[params]`, stored as columns
       params.KEY), each a value or a list to sweep; `metric` is the quality metric it returns (val_loss);
@@ -74,19 +78,66 @@ def sweep(
       `--set` strings ("training.epochs=5").
     `out`, `executor` and `workers` override the sweep's output folder and execution settings.
     Rerunning trains only what is missing (`retry_failed`: failed runs again too). A sweep with a
-    `[compress]` section then compresses its trained models (`compress_trained`).
+    `[compress]` section then compresses its trained models (`compress_trained`). `report=False`
+    skips the analysis and report.html (for a caller that sweeps again at once).
 
     Raises UserError, before anything is stored, when any input is wrong.
     """
-    from scalinglab.runs_table import results_frame
-
     config = sweep_config(objective_or_config, sizes=sizes, train_sizes=train_sizes, seeds=seeds, settings=settings,
                           metric=metric, out=out, executor=executor, workers=workers, overrides=overrides)
+    return run_sweep(config, retry_failed=retry_failed, report=report, progress=progress).runs
+
+
+@dataclass
+class SweepReport:
+    """The report written from a store, and what a terminal shows of it."""
+
+    analysis: Analysis
+    path: Path
+    headline: str  # the recommendation the report opens with (`report.html.headline`)
+    compress_verdict: str | None  # the report's tally of compress-or-train-small verdicts; None without compressions
+
+
+@dataclass
+class SweepResult:
+    """Everything one end-to-end sweep did and wrote (`run_sweep`)."""
+
+    runs: pd.DataFrame  # every stored run, one row each, as written to `runs_csv`
+    runs_csv: Path
+    training: SweepOutcome  # what this call planned, found stored and trained
+    compression: CompressOutcome | None  # the `[compress]` section's outcome; None without one
+    report: SweepReport | None  # None when asked for none, or when no run finished ok (nothing to fit)
+
+    def nothing_finished_ok(self) -> bool:
+        """True when this call trained runs, every one failed, and no stored run is ok either."""
+        return self.training.all_failed() and not (self.runs.get("status") == "ok").any()
+
+
+@_user_error_raised_here
+def run_sweep(config: SweepConfig | str | Path | None = None, *, retry_failed: bool = False, report: bool = True,
+              progress: SweepProgress | None = None) -> SweepResult:
+    """The one sweep pipeline, behind `sweep` and `scalinglab run`: train every run of `config`
+    (a SweepConfig, a sweep file, or None for the quick start) missing from its store, compress
+    as its `[compress]` section asks, write OUTPUT/runs.csv and (with `report`, once some run
+    finished ok) analyse the runs and write OUTPUT/report.html.
+
+    Raises UserError before anything is stored when `config` cannot run; SweepInterrupted (a
+    KeyboardInterrupt) on Ctrl-C, once every finished run is stored.
+    """
+    from scalinglab.runs_table import results_frame
+
+    if not isinstance(config, SweepConfig):
+        config = sweep_config(config)
     store = open_sweep_store(config)
     try:
-        run_config(config, store, retry_failed=retry_failed, progress=progress)
-        compress_trained(config, store)
-        return results_frame(store)
+        training = run_config(config, store, retry_failed=retry_failed, progress=progress)
+        compression = compress_trained(config, store)
+        runs = results_frame(store)
+        runs_csv = config.output / "runs.csv"
+        runs.to_csv(runs_csv, index=False)
+        written = write_sweep_report(store, config.output / "report.html", runs=runs) \
+            if report and store.keys(("ok",)) else None
+        return SweepResult(runs, runs_csv, training, compression, written)
     finally:
         store.close()
 
@@ -128,7 +179,7 @@ def sweep_config(
 
 def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
     """`config`, unless its objective is a function other processes cannot import (UserError)."""
-    from scalinglab.sweeper.objective import importable_by_workers
+    from scalinglab.families import importable_by_workers
 
     objective, executor = config.model.objective, config.execution.executor
     if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
@@ -174,44 +225,135 @@ def compress_trained(config: SweepConfig, store: Store) -> CompressOutcome | Non
     return compress_store(config.output)
 
 
-@dataclass
-class SweepReport:
-    """The report written from a store, and what a terminal shows of it."""
-
-    analysis: Analysis
-    path: Path
-    headline: str  # the recommendation the report opens with (`report.html.headline`)
-    compress_verdict: str | None  # the report's tally of compress-or-train-small verdicts; None without compressions
-
-
-def write_sweep_report(store: Store, output: str | Path) -> SweepReport:
-    """Analyse the runs in `store` and write OUTPUT/report.html (with its compressions section
-    when any compression is stored). Raises UserError when the store holds no runs."""
+def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | None = None) -> SweepReport:
+    """Analyse the runs in `store` (`runs`: its `results_frame`, when the caller has it) and write
+    the report to `path` (with its compressions section when any compression is stored).
+    Raises UserError when the store holds no runs."""
     from scalinglab.analysis import analyze
-    from scalinglab.compress.verdict import DEPLOYED_COSTS, compressions_frame, verdict_tally, verdicts
+    from scalinglab.compress.compressions_table import compressions_frame
+    from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
+    from scalinglab.compress.verdict_words import verdict_tally
     from scalinglab.report import write_report
     from scalinglab.report.html import headline
     from scalinglab.runs_table import results_frame
 
-    frame = results_frame(store)
+    frame = results_frame(store) if runs is None else runs
     if frame.empty:
-        raise UserError(f"{output}: the store holds no runs yet")
+        raise UserError(f"{Path(path).parent}: the store holds no runs yet")
     analysis = analyze(frame, config=store.config())
     compressions = compressions_frame(store)
-    path = write_report(Path(output) / "report.html", analysis, compressions=compressions)
+    path = write_report(Path(path), analysis, compressions=compressions)
     tally = verdict_tally(verdicts(compressions, cost=DEPLOYED_COSTS[0], metric=analysis.metric)) \
         if not compressions.empty else None
     return SweepReport(analysis, path, headline(analysis), tally)
 
 
-def rewrite_report(out: str | Path) -> SweepReport:
-    """`write_sweep_report` of the sweep stored at `out`, read-only on the store."""
-    from scalinglab.runs_table import output_folder, stored_database
-    from scalinglab.store import open_store
+@_user_error_raised_here
+def rewrite_report(out: str | Path, *, to: str | Path | None = None) -> SweepReport:
+    """Fit the runs of the sweep stored at `out` (its folder or .sqlite file) again and write its
+    report to `to` (default OUT/report.html), read-only on the store. Raises UserError, before
+    any work, when there is no store there or `to` cannot be written."""
+    from scalinglab.paths import check_output_file
+    from scalinglab.store import open_store, output_folder, stored_database
 
-    store = open_store(stored_database(out), read_only=True)
+    database = stored_database(out)  # a missing store is named before the output path
+    target = Path(to) if to is not None else output_folder(out) / "report.html"
+    check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
+    store = open_store(database, read_only=True)
     try:
-        return write_sweep_report(store, output_folder(out))
+        return write_sweep_report(store, target)
+    finally:
+        store.close()
+
+
+@dataclass
+class SweepRecommendation:
+    """`recommend_for_sweep`'s answer: the trained size to choose, and the stored compressed
+    model that does better within the same budgets, when there is one."""
+
+    choice: Recommendation
+    compressed_alternative: dict[str, Any] | None
+
+
+@_user_error_raised_here
+def recommend_for_sweep(out: str | Path, budgets: Budgets, *, metric: str | None = None,
+                        data_available: float | None = None, max_extrapolation: float | None = None,
+                        compressed: bool = True) -> SweepRecommendation:
+    """The size and data size to train under `budgets`, from the sweep stored at `out` (see
+    `scalinglab.recommend`); with `compressed`, also the stored compressions that beat it.
+    Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
+    from scalinglab.analysis import analyze
+    from scalinglab.compress.compressions_table import stored_compressions_frame
+    from scalinglab.metrics import QUALITY
+    from scalinglab.recommendation import compressed_alternative, recommend
+    from scalinglab.runs_table import load_results
+
+    budgets.check()
+    for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
+        if value is not None and not value > 0:
+            raise UserError(f"{option} {value:g}: must be positive")
+    frame, config = load_results(out)
+    if metric is not None and (metric not in QUALITY or metric not in frame):
+        known = ", ".join(c for c in QUALITY if c in frame)
+        what = "not a quality metric" if metric in frame else "not a recorded column"
+        raise UserError(f"--metric {metric}: {what} (choose one of {known})")
+    analysis = analyze(frame, config=config, metric=metric, data_available=data_available)
+    choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation)
+    alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
+    return SweepRecommendation(choice, alternative)
+
+
+EXPORT_FORMATS = ("csv", "parquet", "json")
+
+
+@_user_error_raised_here
+def export_runs(out: str | Path, *, format: str = "csv", to: str | Path | None = None,
+                curves: bool = False) -> tuple[Path, int]:
+    """Write the stored runs of the sweep at `out` (one row per run, or with `curves` one per run
+    and evaluation) as csv, parquet (needs pyarrow) or json records to `to` (default
+    OUT/runs.FORMAT or OUT/curves.FORMAT); return the path and the number of rows. Raises
+    UserError, before writing, for an unknown format, a missing store or a bad path."""
+    from scalinglab.paths import check_output_file
+    from scalinglab.runs_table import curves_frame, load_results
+    from scalinglab.store import open_store, output_folder, stored_database
+
+    if format not in EXPORT_FORMATS:
+        raise UserError(f"--format {format}: choose one of {', '.join(EXPORT_FORMATS)}")
+    frame, _ = load_results(out)
+    target = Path(to) if to is not None else output_folder(out) / f"{'curves' if curves else 'runs'}.{format}"
+    check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(f".{format}",))
+    if curves:
+        store = open_store(stored_database(out), read_only=True)
+        try:
+            frame = curves_frame(store)
+        finally:
+            store.close()
+    _write_frame(frame, target, format)
+    return target, len(frame)
+
+
+def _write_frame(frame: pd.DataFrame, path: Path, format: str) -> None:
+    if format == "csv":
+        frame.to_csv(path, index=False)
+    elif format == "json":
+        frame.to_json(path, orient="records", indent=1)
+    else:
+        try:
+            frame.to_parquet(path, index=False)
+        except ImportError:
+            raise UserError("--format parquet needs pyarrow: pip install pyarrow") from None
+
+
+@_user_error_raised_here
+def sweep_status(out: str | Path) -> dict[str, Any]:
+    """How far the sweep stored at `out` has got (`sweeper.status.sweep_status`), read-only:
+    never creates or changes a store."""
+    from scalinglab.store import open_store
+    from scalinglab.sweeper.status import sweep_status as status_of
+
+    store = open_store(out, read_only=True)
+    try:
+        return status_of(store)
     finally:
         store.close()
 
@@ -233,7 +375,7 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.runs_table import stored_database
+    from scalinglab.store import stored_database
     from scalinglab.run_spec import RunSpec
     from scalinglab.train.checkpoint import checkpoint_path, load_run_module
     from scalinglab.train.loop import run_task
@@ -271,7 +413,7 @@ def _is_objective(candidate: Any) -> bool:
 
 def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None) -> dict[str, Any]:
     """The sweep, as TOML tables, of an objective-mode call of `sweep`."""
-    from scalinglab.sweeper.objective import objective_path
+    from scalinglab.families import objective_path
 
     path = objective_path(objective)
     settings = {name: _plain(values) for name, values in (settings or {}).items()}

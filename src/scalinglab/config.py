@@ -48,13 +48,23 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    create_model,
     model_validator,
 )
 
 from scalinglab.compress.settings import CompressConfig
 from scalinglab.errors import UserError
-from scalinglab.config_fields import Strict, Sweep, apply_override, as_list, did_you_mean, distinct, first_problem
-from scalinglab.run_spec import TeacherSpec
+from scalinglab.config_fields import (
+    Strict,
+    Sweep,
+    apply_override,
+    as_list,
+    did_you_mean,
+    distinct,
+    first_problem,
+    sweep_file_fields,
+)
+from scalinglab.run_spec import TeacherSpec, TrainingSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
 PATH_SOURCES = ("csv", "npz", "text")
@@ -87,14 +97,7 @@ class ModelConfig(BaseModel):
                 raise ValueError(f"{axis}: empty list; give at least one value")
             distinct(as_list(values), axis)  # the planner runs each size once
         if self.objective is not None:
-            from scalinglab.sweeper.objective import check_objective
-
-            if "family" in self.model_fields_set:
-                raise ValueError("objective: a sweep has either a family or an objective, not both")
-            try:
-                check_objective(self.objective, self.axes())
-            except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
-                raise ValueError(f"objective: {str(error).removeprefix('model.objective: ').removeprefix('objective: ')}") from None
+            self._check_objective()
             return self
         try:
             family = get_family(self.family)
@@ -117,6 +120,22 @@ class ModelConfig(BaseModel):
         for combination in itertools.product(*axes.values()):
             family.check_size(dict(zip(axes, combination)))
         return self
+
+    def _check_objective(self) -> None:
+        """Before any work: the objective can be had and its size axes hold plain values (the
+        objective is given them as they are). Raises ValueError naming the field."""
+        from scalinglab.families import resolve_objective
+
+        if "family" in self.model_fields_set:
+            raise ValueError("objective: a sweep has either a family or an objective, not both")
+        try:
+            resolve_objective(self.objective)
+        except UserError as error:  # re-raised as the field's problem, so the file or --set is named too
+            raise ValueError(f"objective: {str(error).removeprefix('model.objective: ')}") from None
+        for axis, values in self.axes().items():
+            for value in values:
+                if not isinstance(value, (bool, int, float, str)):
+                    raise ValueError(f"{axis}: must be a number or a string (got {value!r})")
 
     def axes(self) -> dict[str, list[Any]]:
         """Every size axis of the family as a list of values: the user's, else the family's default."""
@@ -176,19 +195,17 @@ class DataConfig(Strict):
         return self
 
 
-class TrainingConfig(Strict):
-    """How each run trains. Every sweepable setting changes a run's key."""
+# Every setting of a run (run_spec.TrainingSpec, where each is declared), as the sweep file takes it:
+# those TrainingSpec lists as sweepable may be lists, and lr may be "auto" (a per-size search).
+_RunTrainingSettings = create_model("_RunTrainingSettings", __base__=Strict, __module__=__name__,
+                                    **sweep_file_fields(TrainingSpec, sweepable=TrainingSpec.sweepable,
+                                                        also={"lr": Literal["auto"]}))
 
-    epochs: Sweep[Annotated[int, Field(gt=0)]] = [30]
-    batch_size: Sweep[Annotated[int, Field(gt=0)]] = [64]
-    lr: Sweep[Annotated[float, Field(gt=0)] | Literal["auto"]] = [3e-3]
-    weight_decay: Sweep[Annotated[float, Field(ge=0)]] = [0.0]
-    dropout: Sweep[Annotated[float, Field(ge=0, lt=1)]] = [0.0]
-    precision: Sweep[Literal["fp32", "bf16"]] = ["fp32"]
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_fraction: float = Field(0.05, ge=0, lt=1)
-    grad_clip: float | None = Field(1.0, gt=0)
+
+class TrainingConfig(_RunTrainingSettings):
+    """How each run trains: every TrainingSpec setting (each changes a run's key), and how the
+    sweep watches and keeps its runs (these do not)."""
+
     max_seconds: float | None = Field(None, gt=0)
     # Where runs compute: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps". Not
     # part of a run's key (it is where a run ran, not what it is); stored with each run.

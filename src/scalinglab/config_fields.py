@@ -7,8 +7,8 @@ import difflib
 import logging
 import re
 import tomllib
-from collections.abc import Iterable
-from typing import Annotated, Any, TypeVar, get_args
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, TypeVar, Union, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -41,6 +41,22 @@ Sweep = Annotated[
     Field(min_length=1),
     AfterValidator(lambda values, info: distinct(values, info.field_name)),
 ]
+
+
+def sweep_file_fields(spec: type[BaseModel], *, sweepable: Iterable[str] = (),
+                      also: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, Any]]:
+    """The fields of a sweep-file table that takes every field of `spec` (a run's settings), as
+    `pydantic.create_model` takes them: each with `spec`'s name, type, constraints and default; one
+    in `sweepable` may also be a list to sweep (`Sweep`), its default a list of that one value.
+    `also`: more values a field takes in the sweep file only, e.g. {"lr": Literal["auto"]}."""
+    also = also or {}
+    fields = {}
+    for name, info in spec.model_fields.items():
+        value_type = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        if name in also:
+            value_type = Union[value_type, also[name]]  # noqa: UP007  (a runtime union of typing forms)
+        fields[name] = (Sweep[value_type], [info.default]) if name in sweepable else (value_type, info.default)
+    return fields
 
 
 class Strict(BaseModel):

@@ -1,5 +1,5 @@
 """Every figure a run records, with its unit and meaning. The single source for table headers,
-plot labels, the README's table of columns, and for telling measurements from settings.
+plot labels, the table of columns in docs/columns.md, and for telling measurements from settings.
 
 A test checks that train_one records nothing that is not listed here.
 """

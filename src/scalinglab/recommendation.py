@@ -29,7 +29,7 @@ from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
-from scalinglab.runs_table import aggregate_over_seeds, configuration_means
+from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -479,10 +479,11 @@ def _clip_warnings(analysis: Analysis, best: pd.Series) -> list[str]:
 
 
 def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice: Recommendation) -> dict | None:
-    """The best measured compressed model among `compressions` (`compress.verdict.compressions_frame`)
+    """The best measured compressed model among `compressions` (`compress.compressions_table.compressions_frame`)
     within the same budgets when it beats `choice`'s prediction (None otherwise, or when nothing
     was compressed): which kind, its numbers, and a sentence saying so."""
-    from scalinglab.compress.verdict import best_within_budgets, describe_configuration
+    from scalinglab.compress.verdict import best_within_budgets
+    from scalinglab.compress.verdict_words import describe_configuration
 
     rows = compressions
     if rows.empty or choice.metric not in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,16 +48,26 @@ class DataSpec(_Frozen):
 
 
 class TrainingSpec(_Frozen):
-    epochs: int
-    batch_size: int
-    lr: float
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-    precision: str = "fp32"
-    optimizer: str = "adam"
-    schedule: str = "cosine"
-    warmup_fraction: float = 0.05
-    grad_clip: float | None = 1.0
+    """How a run trains: every training setting, declared here once, with its type, constraints
+    and default. What else names the settings derives from these fields: the sweep file's
+    `[training]` table (config.TrainingConfig: each may be given, a list sweeps those in
+    `sweepable`), the planner, the columns of runs.csv (runs_table), the objective's
+    `run.settings`, and the batched trainer's grouping (train.batched.batch_key: a setting it does
+    not keep per run must be equal across a group)."""
+
+    # The settings a sweep file may list to sweep over; the others take one value per sweep.
+    sweepable: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision")
+
+    epochs: int = Field(30, gt=0)
+    batch_size: int = Field(64, gt=0)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_fraction: float = Field(0.05, ge=0, lt=1)
+    grad_clip: float | None = Field(1.0, gt=0)
 
 
 class RunLimits(_Frozen):

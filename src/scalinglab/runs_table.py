@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.run_spec import TrainingSpec
 from scalinglab.store import Store
 
 # Spec fields shown as columns, in this order; the family's own size axes follow `family`.
 # Settings that are the same for every run of a sweep still appear: the frame is self-describing.
 _DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
-_TRAINING_COLUMNS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision", "optimizer", "schedule")
+_TRAINING_COLUMNS = tuple(TrainingSpec.model_fields)  # every training setting, as declared
 SETTING_COLUMNS = _DATA_COLUMNS + _TRAINING_COLUMNS
 # An objective's own hyperparameters (`[params]`) are columns "params.KEY", settings like the above.
 PARAMS_PREFIX = "params."
@@ -55,60 +54,16 @@ def curves_frame(store: Store) -> pd.DataFrame:
     return pd.DataFrame(store.curves())
 
 
-def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the runs that finished with status ok (every row of a frame without a status column,
-    such as a user's own table of finished runs)."""
-    if not len(frame) or "status" not in frame:
-        return frame
-    return frame[frame["status"] == "ok"]
 
 
-def ok_runs_at_best_lr(frame: pd.DataFrame) -> pd.DataFrame:
-    """The ok runs at each size's best learning rate (column `best_lr`, from `lr = "auto"`); every
-    ok run when no learning-rate search was run. What every law of a sweep is fitted to."""
-    runs = ok_runs(frame)
-    return runs[runs["best_lr"].astype(bool)] if "best_lr" in runs else runs
 
 
-def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of every metric over the seeds of each configuration.
-
-    Metric columns keep their names (the mean); `<metric>_std` holds the spread and `n_seeds`
-    the count. Only ok runs are aggregated.
-    """
-    runs = ok_runs(frame)
-    if runs.empty:
-        return runs
-    metrics = [c for c in runs.columns if c in METRICS]
-    settings = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY]
-    grouped = runs.groupby(settings, dropna=False, sort=True)
-    mean = grouped[metrics].mean()
-    std = grouped[metrics].std(ddof=1).add_suffix("_std")
-    count = grouped.size().rename("n_seeds")
-    return pd.concat([mean, std, count], axis=1).reset_index()
 
 
-def swept_settings(frame: pd.DataFrame, *, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Data and training settings (and an objective's own params) with more than one value among
-    the ok runs, besides `exclude` and the learning rate (which `best_lr` resolves per configuration)."""
-    runs = ok_runs(frame)
-    settings = [*SETTING_COLUMNS, *(c for c in runs.columns if c.startswith(PARAMS_PREFIX))]
-    return [c for c in settings if c in runs and c not in exclude and c != "lr" and runs[c].nunique(dropna=True) > 1]
 
 
-def size_axes(frame: pd.DataFrame) -> list[str]:
-    """The family's own size axes (width, depth, ...): the columns between `family` and the settings."""
-    known = set(SETTING_COLUMNS) | set(METRICS) | set(RUN_IDENTITY) | {"family", "best_lr"}
-    return [c for c in frame.columns if c not in known and not c.startswith(PARAMS_PREFIX)]
 
 
-def configuration_means(runs: pd.DataFrame, metric: str, columns: list[str]) -> pd.DataFrame:
-    """One row per configuration (distinct values of `columns`): the seed mean of `metric`, of every
-    other metric present, and `n_seeds`. Resampling these rows resamples whole configurations."""
-    metrics = [c for c in runs.columns if c in METRICS and c not in columns]
-    grouped = runs.groupby(columns, dropna=False, sort=True)
-    means = grouped[metrics].mean()
-    return means.assign(n_seeds=grouped.size()).reset_index()
 
 
 def load_results(out) -> tuple[pd.DataFrame, dict | None]:
@@ -118,6 +73,7 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
     created by merely asking.
     """
     from scalinglab.errors import UserError
+    from scalinglab.store import stored_database
 
     frame, config = stored_results(out)
     if frame.empty:
@@ -128,31 +84,13 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
 def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
     """The results frame (empty when no run is stored yet) and stored configuration of the sweep
     at `out` (a folder or .sqlite file). Raises UserError when there is no store there; creates nothing."""
-    from scalinglab.store import open_store
+    from scalinglab.store import open_store, stored_database
 
     store = open_store(stored_database(out), read_only=True)  # creates and changes nothing; works in a read-only folder
     try:
         return results_frame(store), store.config()
     finally:
         store.close()
-
-
-def stored_database(out) -> Path:
-    """The SQLite file of the sweep at `out` (a folder or the file); UserError when there is none."""
-    from scalinglab.errors import UserError
-    from scalinglab.store import store_path
-
-    database = store_path(out)
-    if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({database.name} not found); run a sweep first "
-                        "(`scalinglab run` or scalinglab.sweep)")
-    return database
-
-
-def output_folder(out) -> Path:
-    """The folder that holds the sweep's store and the files written from it."""
-    out = Path(out)
-    return out.parent if out.suffix in {".sqlite", ".db"} else out
 
 
 def _flatten(run) -> dict:

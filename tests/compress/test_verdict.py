@@ -11,15 +11,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scalinglab.compress.verdict import (
-    MOST_SEEDS,
-    column_interval,
-    mean_interval,
-    seed_summary,
-    sensitivity,
-    verdict_tally,
-    verdicts,
-)
+from scalinglab.compress.seed_statistics import MOST_SEEDS, column_interval, mean_interval, seed_summary, sensitivity
+from scalinglab.compress.verdict import verdicts
+from scalinglab.compress.verdict_words import verdict_sentence, verdict_tally
 from scalinglab.pareto import pareto_mask
 from scalinglab.report.compress_figures import compress_pareto_data, complexity_data, sensitivity_data
 
@@ -73,7 +67,7 @@ def test_verdict_at_each_trained_size_compares_the_best_of_each_within_budget_se
     small = found[0]  # at 4 kB: pruning the 10k model to 0.9 (3.9 kB, loss 0.30) vs training 1k (loss 0.50)
     assert small.compressed["variant"] == "prune sparsity=0.9" and small.decision == "compress"
     assert small.difference.mean == pytest.approx(-0.2) and small.difference.n_seeds == 3
-    assert "At 4 kB" in small.sentence() and "0.3 (95% CI" in small.sentence() and small.sentence().endswith("compress.")
+    assert "At 4 kB" in verdict_sentence(small) and "0.3 (95% CI" in verdict_sentence(small) and verdict_sentence(small).endswith("compress.")
     # At 40 kB: pruning the 10k model at 0.5 (0.21) against the trained 10k model (0.20). Their seed
     # intervals overlap, but every seed's pruned model is 0.01 worse than the same seed's trained one.
     large = found[1]
@@ -99,7 +93,7 @@ def test_pairing_decides_what_seed_noise_hides_from_the_unpaired_intervals():
     trained, compressed = verdict.trained, verdict.compressed
     assert compressed["val_loss_high"] > trained["val_loss_low"]  # unpaired: the intervals overlap, a tie
     assert verdict.decision == "compress" and verdict.difference.high < 0
-    assert "seed by seed it is 0.1 lower on average" in verdict.sentence()
+    assert "seed by seed it is 0.1 lower on average" in verdict_sentence(verdict)
 
 
 def test_an_undecided_verdict_says_how_many_seeds_would_decide_it():
@@ -109,7 +103,7 @@ def test_an_undecided_verdict_says_how_many_seeds_would_decide_it():
     sd, mean = differences.std(ddof=1), differences.mean()
     needed = next(n for n in range(2, MOST_SEEDS + 1) if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) < abs(mean))
     assert verdict.difference.seeds_needed() == needed
-    assert f"about {needed} seeds would decide it" in verdict.sentence()
+    assert f"about {needed} seeds would decide it" in verdict_sentence(verdict)
     tally = verdict_tally(verdicts(_pair([1.0, 1.3], 1.0 + np.array([0.0, 0.3]) + differences)))
     assert f"more seeds are needed at 1 (about {needed} would decide it," in tally
 
@@ -118,13 +112,13 @@ def test_a_difference_no_seed_count_could_resolve_is_a_tie_with_its_bound():
     verdict = verdicts(_pair([1.0, 1.3], [1.05, 1.25]))[0]  # differences +0.05 and -0.05: mean 0
     assert verdict.decision == "tie" and verdict.difference.seeds_needed() is None
     within = max(abs(verdict.difference.low), abs(verdict.difference.high))
-    assert f"equal within {within:.3g}; no number of seeds under {MOST_SEEDS}" in verdict.sentence()
+    assert f"equal within {within:.3g}; no number of seeds under {MOST_SEEDS}" in verdict_sentence(verdict)
 
 
 def test_one_seed_is_never_a_decision_and_says_what_would_decide():
     verdict = verdicts(_pair([1.0], [0.9]))[0]
     assert verdict.decision == "undecided" and verdict.difference.seeds_needed() is None
-    sentence = verdict.sentence()
+    sentence = verdict_sentence(verdict)
     assert "one seed, no interval" in sentence and "3 or more seeds" in sentence and "nan" not in sentence
 
 
@@ -178,7 +172,7 @@ def test_best_within_budgets_takes_compressed_candidates_unless_told_not_to(rows
 
 
 def test_distillation_is_compared_with_the_same_size_trained_from_labels(rows):
-    from scalinglab.compress.verdict import distillation_sentences
+    from scalinglab.compress.verdict_words import distillation_sentences
 
     distilled = [_row("distill", "distill temperature=4.0 alpha=0.5", 10000, seed, 0.40 + noise, 4000, n_params=1000)
                  for seed, noise in enumerate((-0.01, 0.0, 0.01))]
@@ -201,7 +195,7 @@ def test_tally_counts_each_decision_once(rows):
 def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_seed(tmp_path):
     from compress_helpers import TINY_COMPRESS_SWEEP
     from scalinglab.compress import compress_store
-    from scalinglab.compress.verdict import stored_compressions_frame
+    from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.config import load_config
     from scalinglab.store import open_store
     from scalinglab.sweeper import run_sweep
@@ -219,7 +213,7 @@ def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_se
     found = verdicts(frame)
     assert len(found) == 2 and all(v.compressed is not None for v in found)  # 0.9-pruned models fit each budget
     for verdict in found:
-        text = verdict.sentence()
+        text = verdict_sentence(verdict)
         assert "nan" not in text and "inf" not in text
         assert verdict.trained["val_loss_low"] > 0
         if verdict.compressed is None:

@@ -4,7 +4,7 @@ import pytest
 
 from scalinglab.fit import ScalingLaw
 
-# Fit exactly as Hoffmann et al. describe it, on the 240 rows (data README).
+# Fit exactly as Hoffmann et al. describe it, on the 240 rows (examples/chinchilla/README.md).
 PUBLISHED = {"A": 477.84, "B": 2143.86, "E": 1.8172, "alpha": 0.3473, "beta": 0.3672}
 # Replication's bootstrap interval of alpha (4,000 resamples).
 PUBLISHED_ALPHA_CI = (0.317, 0.373)

@@ -6,9 +6,12 @@ import math
 
 import pytest
 
+from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
+from scalinglab.errors import UserError
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
-from scalinglab.train.batched import batch_key, plan_batches, train_batch
+from scalinglab.train.batched import train_batch
+from scalinglab.train.loop import OverTimeLimit
 
 # Float reassociation (a batched matmul sums in another order than one matmul) moves a result by
 # ~1e-7 relative per step; over a few hundred Adam steps that stays far below this.
@@ -75,38 +78,45 @@ def test_a_run_that_cannot_be_prepared_fails_alone():
     assert all(r.metrics["batch_runs"] == 2 for r in results[1:])
 
 
+def test_in_debug_mode_a_run_that_cannot_be_prepared_raises(monkeypatch):
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(UserError, match="train_size"):
+        train_batch([spec(16, train_size=10**7), spec(16, seed=0), spec(16, seed=1)])
+
+
+def test_a_group_s_measurement_error_fails_its_runs_with_the_error_and_escapes_in_debug_mode(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"  # the checkpoint folder is a file: saving each trained run raises
+    blocked.write_text("")
+    limits = RunLimits(latency_repeats=1, checkpoint_dir=str(blocked))
+    group = [spec(16, seed=seed, epochs=1).model_copy(update={"limits": limits}) for seed in (0, 1)]
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    results = train_batch(group)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert all(r.error.startswith("FileExistsError: ") and len(r.curves) == 1 for r in results)
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(FileExistsError):
+        train_batch(group)
+
+
+def test_a_run_over_its_time_limit_in_a_group_fails_as_alone_and_escapes_in_debug_mode(monkeypatch):
+    group = [spec(16, seed=seed, epochs=3).model_copy(update={"limits": RunLimits(latency_repeats=1, max_seconds=1e-9)})
+             for seed in (0, 1)]
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    results = train_batch(group)
+    alone = train_one(group[0])
+    assert [r.status for r in results] == ["failed", "failed"] and alone.status == "failed"
+    assert results[0].error == alone.error and results[0].error.startswith("OverTimeLimit: over the time limit")
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(OverTimeLimit):
+        train_batch(group)
+
+
 def test_a_transformer_group_trains_through_vmap_like_single_runs():
     lm = {"d_model": 16, "n_layer": 1, "n_head": 2, "context": 16}
     text = DataSpec(source="stdlib", train_size=6000, val_size=2048)
     specs = [spec(family="transformer", size=lm, data=text, epochs=1, seed=seed) for seed in (0, 1)]
     for result, one in zip(train_batch(specs), specs):
         assert_same_run(result, train_one(one))
-
-
-def test_plan_batches_groups_compatible_runs_only():
-    same_arch = [spec(64, seed=s, lr=lr) for s in (0, 1) for lr in (1e-3, 1e-2)]
-    wide = [spec(512, seed=0), spec(512, seed=1)]
-    wider = spec(1024)  # compute-bound widths are not padded: it trains apart
-    other_epochs = spec(64, epochs=5)
-    with_dropout = [spec(64, dropout=0.1), spec(64, dropout=0.1, seed=1)]
-    groups = plan_batches([*same_arch, *wide, wider, other_epochs, *with_dropout], max_runs=64)
-    as_keys = sorted(sorted(s.run_key for s in group) for group in groups)
-    assert sorted(s.run_key for s in same_arch) in as_keys
-    assert sorted(s.run_key for s in wide) in as_keys
-    assert [other_epochs.run_key] in as_keys and [wider.run_key] in as_keys
-    assert all([s.run_key] in as_keys for s in with_dropout), "dropout masks could not match a lone run's"
-    assert batch_key(with_dropout[0]) is None
-
-
-def test_plan_batches_keeps_distant_widths_apart_and_respects_the_cap():
-    runs = [spec(width, seed=seed) for width in (8, 32, 128, 256, 1024) for seed in (0, 1)]
-    groups = plan_batches(runs, max_runs=64)
-    widths = sorted(sorted({s.size["width"] for s in group}) for group in groups)
-    assert widths == [[8, 32], [128], [256], [1024]]  # small widths share a padded group; wide ones do not
-    capped = plan_batches(runs, max_runs=3)
-    assert max(len(group) for group in capped) <= 3
-    assert sorted(s.run_key for group in capped for s in group) == sorted(s.run_key for s in runs)
-    assert all(len(group) == 1 for group in plan_batches(runs, max_runs=1))
 
 
 def test_each_run_records_its_own_costs_and_the_group_wall_time_apart():

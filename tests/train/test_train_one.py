@@ -7,7 +7,8 @@ import math
 import pytest
 
 from scalinglab.metrics import METRICS
-from scalinglab.run_spec import DataSpec, RunSpec, TeacherSpec, TrainingSpec
+from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TeacherSpec, TrainingSpec
 from scalinglab.train import train_one
 
 
@@ -131,3 +132,16 @@ def test_a_language_model_family_is_required_for_text():
 def test_training_is_reproducible(mlp_result):
     again = train_one(_spec())
     assert again.metrics["val_loss"] == mlp_result.metrics["val_loss"]
+
+
+def test_a_run_s_exception_is_a_failed_run_with_its_error_and_escapes_in_debug_mode(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"  # the checkpoint folder is a file: saving the trained weights raises
+    blocked.write_text("")
+    spec = _spec(epochs=1).model_copy(update={"limits": RunLimits(latency_repeats=1, checkpoint_dir=str(blocked))})
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    result = train_one(spec)
+    assert result.status == "failed" and result.error.startswith("FileExistsError: ")
+    assert len(result.curves) == 1  # the epochs it trained are kept
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(FileExistsError):
+        train_one(spec)

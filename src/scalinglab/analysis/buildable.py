@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.runs_table import size_axes
+from scalinglab.analysis.runs import size_axes
 
 MAX_DEGREE = 2
 MIN_SIZES = MAX_DEGREE + 2  # one more trained size than the polynomial has coefficients: a check, not a fit

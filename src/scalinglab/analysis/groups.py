@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.numbers import format_value
-from scalinglab.fit import ScalingLaw
+from scalinglab.fit import ScalingLaw, predict_held_out, training_rows
 from scalinglab.metrics import COSTS, METRICS
-from scalinglab.runs_table import ok_runs, ok_runs_at_best_lr
+from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr
 
 QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
 COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)
@@ -309,16 +309,18 @@ def backtest_largest(frame: pd.DataFrame, outcome: FitOutcome, *, n_bootstrap: i
     runs = ok_runs_at_best_lr(frame)
     for fit in outcome.fits:
         rows = runs[(runs[fit.group_by] == fit.group) & np.isfinite(runs[fit.metric])]
-        held_out = rows[fit.x].max()
-        train = rows[rows[fit.x] < held_out]
-        if train[fit.x].nunique() < MIN_SIZES_TO_FIT:
-            continue
-        refit = fit_quality(train, fit.metric, group=fit.group, warnings=[], x=fit.x, group_by=fit.group_by,
-                            n_bootstrap=n_bootstrap, random_state=0)
+        if rows[fit.x].nunique() - 1 < MIN_SIZES_TO_FIT:
+            continue  # too few sizes left to fit once the largest is held out
+        train = training_rows(rows, fit.x, 1)
+        refit, predictions = predict_held_out(
+            train, lambda kept: fit_quality(rows[kept], fit.metric, group=fit.group, warnings=[], x=fit.x,
+                                            group_by=fit.group_by, n_bootstrap=n_bootstrap, random_state=0),
+            lambda refit, held: None if refit is None else refit.predict(rows.loc[held, fit.x]))
         if refit is None:
             continue
-        actual = rows.loc[rows[fit.x] == held_out, fit.metric].mean()
-        predicted = float(refit.predict([held_out])[0])
+        held_out = rows.loc[~train, fit.x].max()
+        actual = rows.loc[~train, fit.metric].mean()
+        predicted = float(predictions[0])
         rows_out.append(dict(group=fit.group, n_params=held_out, actual=actual, predicted=predicted,
                              relative_error=predicted / actual - 1))
     return pd.DataFrame(rows_out, columns=["group", "n_params", "actual", "predicted", "relative_error"])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,13 +27,8 @@ from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.runs_table import (
-    aggregate_over_seeds,
-    configuration_means,
-    load_results,
-    ok_runs_at_best_lr,
-    swept_settings,
-)
+from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means, ok_runs_at_best_lr, swept_settings
+from scalinglab.runs_table import load_results
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 
@@ -141,7 +135,7 @@ def analyze(
     if isinstance(source, pd.DataFrame):
         frame = source
     else:
-        frame, stored_config = load_results(Path(source))
+        frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")

@@ -11,7 +11,7 @@ from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.metrics import label, short_label
-from scalinglab.runs_table import aggregate_over_seeds
+from scalinglab.analysis.runs import aggregate_over_seeds
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted

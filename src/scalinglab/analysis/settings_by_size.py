@@ -20,7 +20,7 @@ import pandas as pd
 from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.metrics import lower_is_better, short_label
-from scalinglab.runs_table import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
+from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
 
 
 @dataclass

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from scalinglab.cli.app import app
-from scalinglab.compress.settings import METHODS
+from scalinglab.compress.registry import METHODS
 
 console = Console(stderr=True)
 
 
 @app.command()
 def compress(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep whose runs saved checkpoints.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep whose runs saved checkpoints.")],
     methods: Annotated[Optional[str], typer.Option(
         help=f"Comma-separated: {', '.join(METHODS)} (default: all).")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")] = [],

@@ -11,17 +11,7 @@ import typer
 
 from scalinglab.cli.app import app
 from scalinglab.errors import UserError
-from scalinglab.fit import (
-    FORMS,
-    ScalingLaw,
-    isoflop_analysis,
-    backtest,
-    compute_optimal,
-    derive_columns,
-    filter_rows,
-    fit_plot_data,
-    save_fit_figure,
-)
+from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
 
 
@@ -56,53 +46,29 @@ def fit_command(
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
 ) -> None:
     """Fit a scaling law to FILE and print its parameters with bootstrap intervals."""
+    from scalinglab.fit import fit_table
     from scalinglab.paths import FIGURE_SUFFIXES, check_output_file
 
     if out is not None:
         check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
     budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
-    table = _read_table(file)
-    table = derive_columns(table, derive)
-    if where:
-        table = filter_rows(table, where, what="--where")
-    x_names = [name.strip() for name in x.split(",") if name.strip()]
-    if y in x_names:
-        raise UserError(f"--y {y}: also an input column in --x {x}; a law of a column against itself fits nothing")
-    if isoflop is not None:
-        result = isoflop_analysis(table, n=x_names[0], loss=y, compute=isoflop, flop_model=flops_per_param_token,
-                                  n_bootstrap=bootstrap, random_state=seed, level=level)
-        _print_isoflop(result, json_output)
-        return
-    law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=bootstrap, random_state=seed,
-                     ci_level=level)
-    test = None
-    if holdout is None:
-        law.fit(table, x=x_names, y=y)
-        train = table
-    else:
-        test = backtest(law, table, x=x_names, y=y, holdout=_parse_holdout(holdout), level=level)
-        law = test.law
-        train = table.drop(index=test.held_out.index)
-    allocation = None
-    if budgets:
-        allocation = compute_optimal(law, budgets, flop_model=flops_per_param_token)
-    if out is not None:
-        plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
-                             flop_model=flops_per_param_token)
-        save_fit_figure(plot, out)
+    fitted = fit_table(
+        file, x=[name.strip() for name in x.split(",") if name.strip()], y=y, form=form, derive=derive, where=where,
+        holdout=None if holdout is None else _parse_holdout(holdout), n_bootstrap=bootstrap, random_state=seed,
+        huber_delta=huber_delta, level=level, compute=budgets, flops_per_param_token=flops_per_param_token,
+        isoflop=isoflop, figure=out)
     if json_output:
-        print(json.dumps(_as_json(law, test, allocation, out), indent=2))
+        print(json.dumps(fitted.to_dict(), indent=2))
+    elif fitted.isoflop is not None:
+        _print_isoflop(fitted.isoflop)
     else:
-        _print_tables(law, test, allocation, out)
+        _print_tables(fitted)
     # On stderr, so that --json's stdout stays one JSON object (which carries them too).
-    for warning in law.warnings_:
+    for warning in fitted.warnings():
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _print_isoflop(result, json_output: bool) -> None:
-    if json_output:
-        print(json.dumps({"groups": _records(result.groups), "exponents": _records(result.exponents)}, indent=2))
-        return
+def _print_isoflop(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -127,17 +93,6 @@ def _print_isoflop(result, json_output: bool) -> None:
         console.print(f"{what} ~ C^{row['name']}: {row['name']} = {_number(row['value'], 4)}{interval}")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read it as CSV: {error}") from None
-    table.index += 2  # rows named in messages are the file's 1-based lines (line 1 is the header)
-    return table
-
-
 def _parse_holdout(text: str) -> int | str:
     return int(text) if text.strip().isdigit() else text
 
@@ -149,56 +104,11 @@ def _parse_numbers(text: str, option: str) -> list[float]:
         raise UserError(f"{option} {text!r}: expected comma-separated numbers") from None
 
 
-def _finite_or_none(value):
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [
-        {key: _finite_or_none(value) if isinstance(value, float) else value
-         for key, value in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
-
-
-def _as_json(law, test, allocation, out) -> dict:
-    result = {
-        "form": law.form_.name,
-        "formula": law.form_.formula,
-        "x": law.x_,
-        "y": law.y_,
-        "n_points": law.n_points_,
-        "n_starts": law.n_starts_,
-        "huber_delta": law.huber_delta,
-        "objective": law.objective_,
-        "params": law.params_,
-        "ci": None if law.ci_ is None else {k: list(v) for k, v in law.ci_.items()},
-        "ci_level": law.ci_level,
-        "n_bootstrap": law.n_bootstrap,
-        "seed": law.random_state,
-        "diagnostics": law.diagnostics(),
-    }
-    if test is not None:
-        columns = [*law.x_, law.y_, "predicted", "log_error"] + (
-            ["low", "high", "inside"] if test.coverage is not None else [])
-        result["backtest"] = {
-            "n_train": test.n_train,
-            "n_test": test.n_test,
-            "rmse_log": test.rmse_log,
-            "coverage": test.coverage,
-            "held_out": _records(test.held_out[columns].astype(object)),
-        }
-    if allocation is not None:
-        result["compute_optimal"] = _records(allocation)
-    if out is not None:
-        result["figure"] = str(out)
-    return result
-
-
-def _print_tables(law, test, allocation, out) -> None:
+def _print_tables(fitted) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    law, test, allocation = fitted.law, fitted.backtest, fitted.allocation
     console = Console()
     params = Table(title=f"{law.form_.name}: {law.form_.formula}", title_justify="left")
     interval = f"{law.ci_level:.0%} CI"
@@ -225,8 +135,8 @@ def _print_tables(law, test, allocation, out) -> None:
                       f"RMSE of log {law.y_} = {test.rmse_log:.4g}{inside}")
     if allocation is not None:
         console.print(_allocation_table(allocation, law.ci_level))
-    if out is not None:
-        console.print(f"wrote {out}")
+    if fitted.figure is not None:
+        console.print(f"wrote {fitted.figure}")
 
 
 def _allocation_table(allocation: pd.DataFrame, level: float):

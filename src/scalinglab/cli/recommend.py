@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -23,7 +22,7 @@ def _budget(name: str):
 
 @app.command()
 def recommend(
-    out: Annotated[Path, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
+    out: Annotated[str, typer.Argument(help="Output folder of a sweep (holding runs.sqlite), or the .sqlite file.")],
     train_flops: Annotated[Optional[float], _budget("train_flops")] = None,
     train_seconds: Annotated[Optional[float], _budget("train_seconds")] = None,
     latency_ms: Annotated[Optional[float], _budget("latency_ms")] = None,
@@ -42,29 +41,15 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
 ) -> None:
     """Pick the parameter count and data size with the best predicted metric within the budgets."""
-    from scalinglab.analysis import analyze
-    from scalinglab.errors import UserError
-    from scalinglab.metrics import QUALITY
-    from scalinglab.compress.verdict import stored_compressions_frame
-    from scalinglab.recommendation import Budgets, compressed_alternative
-    from scalinglab.recommendation import recommend as choose
-    from scalinglab.runs_table import load_results
+    from scalinglab import Budgets, UserError
+    from scalinglab.api import recommend_for_sweep
 
     if train_flops is None and train_seconds is None:
         raise UserError("give a training budget: --train-flops X or --train-seconds X")
-    budgets = Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb)
-    budgets.check()
-    for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
-        if value is not None and not value > 0:
-            raise UserError(f"{option} {value:g}: must be positive")
-    frame, config = load_results(out)
-    if metric is not None and (metric not in QUALITY or metric not in frame):
-        known = ", ".join(c for c in QUALITY if c in frame)
-        what = "not a quality metric" if metric in frame else "not a recorded column"
-        raise UserError(f"--metric {metric}: {what} (choose one of {known})")
-    analysis = analyze(frame, config=config, metric=metric, data_available=data_available)
-    choice = choose(analysis, budgets, max_extrapolation=max_extrapolation)
-    alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
+    answer = recommend_for_sweep(out, Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb),
+                                 metric=metric, data_available=data_available,
+                                 max_extrapolation=max_extrapolation, compressed=compressed)
+    choice, alternative = answer.choice, answer.compressed_alternative
     if as_json:
         print(json.dumps({**choice.to_dict(), "compressed": alternative}, indent=2, default=float))
         return

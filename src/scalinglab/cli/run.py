@@ -40,46 +40,40 @@ def run(
     Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
     output folder (the two share the runs).
     """
-    from scalinglab.api import compress_trained, open_sweep_store, run_config, sweep_config
-    from scalinglab.sweeper import SweepInterrupted
+    from scalinglab.api import SweepInterrupted, run_sweep, sweep_config
 
     if debug:
         enable_debug()
     show_logs(level=logging.WARNING if quiet else logging.DEBUG if debug_enabled() else logging.INFO)
     config = sweep_config(sweep_file, overrides=set_, out=out, executor=executor, workers=workers, address=address)
-    store = open_sweep_store(config)
     try:
         with _ProgressBar(enabled=not quiet) as progress:
-            outcome = run_config(config, store, retry_failed=retry_failed, progress=progress)
-        console.print(outcome.summary())
-        if outcome.all_failed() and not store.keys(("ok",)):  # nothing to fit or report: say why, exit 1
-            console.print(f"[red]every run failed[/]: {outcome.error_summary()}", soft_wrap=True)
-            raise typer.Exit(1)
-        if (compressed := compress_trained(config, store)) is not None:  # the sweep file's [compress] section
-            console.print(compressed.summary())
-        _summarise(config, store)
+            result = run_sweep(config, retry_failed=retry_failed, progress=progress)
     except SweepInterrupted as interrupted:
         console.print(f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}",
                       soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(130) from None
-    finally:
-        store.close()
+    console.print(result.training.summary())
+    if result.nothing_finished_ok():  # nothing to fit or report: say why, exit 1
+        console.print(f"[red]every run failed[/]: {result.training.error_summary()}", soft_wrap=True)
+        raise typer.Exit(1)
+    if result.compression is not None:  # the sweep file's [compress] section
+        console.print(result.compression.summary())
+    _summarise(result, config.output)
 
 
-def _summarise(config, store) -> None:
+def _summarise(result, output: Path) -> None:
     from scalinglab.analysis.sentences import summary_lines
-    from scalinglab.api import write_sweep_report
 
-    written = write_sweep_report(store, config.output)
-    written.analysis.frame.to_csv(config.output / "runs.csv", index=False)  # every stored run, as analysed
+    written = result.report
     _print_table(written.analysis.size_table())
     for line in summary_lines(written.analysis):
         console.print(line)
     if written.compress_verdict:
         console.print(written.compress_verdict)
-    console.print(f"wrote {config.output / 'runs.csv'} and {written.path}")
+    console.print(f"wrote {result.runs_csv} and {written.path}")
     console.print(f"budget other than the slowest configuration's training time: "
-                  f"scalinglab recommend {config.output} --train-seconds X")
+                  f"scalinglab recommend {output} --train-seconds X")
     console.print(f"recommendation: {written.headline}", markup=False, highlight=False)
 
 

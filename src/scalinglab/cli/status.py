@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,18 +12,12 @@ from scalinglab.cli.app import app
 
 @app.command()
 def status(
-    out: Annotated[Path, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = Path("scalinglab-out"),
+    out: Annotated[str, typer.Argument(help="Output folder (or .sqlite file) of the sweep.")] = "scalinglab-out",
 ) -> None:
     """Counts of runs by status, runs being trained now, an ETA, and every failure with its error."""
-    from scalinglab.store import open_store
-    from scalinglab.sweeper.status import sweep_status
+    from scalinglab.api import sweep_status
 
-    store = open_store(out, read_only=True)  # never creates or changes a store; works in a read-only folder
-    try:
-        report = sweep_status(store)
-    finally:
-        store.close()
-    _print(report)
+    _print(sweep_status(out))  # read-only: works in a read-only folder
 
 
 def _print(report: dict) -> None:

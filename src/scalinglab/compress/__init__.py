@@ -6,7 +6,8 @@ the training frontier. Importing this package does not import torch; `compress_s
 """
 
 from scalinglab.compress.driver import CompressOutcome, compress_store, plan, stored_compressions
-from scalinglab.compress.settings import METHODS, CompressConfig, compress_config
+from scalinglab.compress.registry import METHODS
+from scalinglab.compress.settings import CompressConfig, compress_config
 from scalinglab.compress.compression_spec import CompressionSpec
 
 __all__ = ["METHODS", "CompressConfig", "CompressOutcome", "CompressionSpec", "compress_config", "compress_store", "plan", "stored_compressions"]

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalinglab.compress.settings import SHARING_FAMILIES, CompressConfig, compress_config
+from scalinglab.compress.registry import method_named
+from scalinglab.compress.settings import CompressConfig, compress_config
 from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
@@ -57,7 +58,8 @@ def compress_store(
     torch_threads: int = 1,
     on_done: Callable[[CompressionSpec, str], None] | None = None,
 ) -> CompressOutcome:
-    """Make and store every planned compression of the ok runs of the sweep at `out` that has a
+    """Make and store every planned compression of the ok runs of the sweep at `out` (its folder,
+    .sqlite file or sqlite:///PATH, see `scalinglab.store.store_location`) that has a
     checkpoint and matches `where` (a condition on the columns of runs.csv, e.g. 'n_params > 1000').
 
     `methods` (default: the stored `[compress]` section's, else all) and `overrides`
@@ -68,16 +70,14 @@ def compress_store(
     for an unknown method, an invalid setting, a store without checkpoints, or a `where` that
     matches no run.
     """
-    from scalinglab.store import STORE_FILENAME, open_store
+    from scalinglab.store import open_store, output_folder, stored_database
 
     started = time.perf_counter()
-    out = Path(out)
-    database = out / STORE_FILENAME
-    if not database.is_file():
-        raise UserError(f"{out}: no scalinglab store here ({STORE_FILENAME} not found); run `scalinglab run` first")
+    database = stored_database(out)
+    out = output_folder(out)
     compress_config(None, overrides, methods=methods)  # refuse bad settings before opening anything
     _require_checkpoints(out)
-    store = open_store(out)
+    store = open_store(database)
     try:
         config = compress_config((store.config() or {}).get("compress"), overrides, methods=methods)
         parents, without_checkpoint = _parents(store, out, where)
@@ -109,7 +109,8 @@ def stored_compressions(out: str | Path) -> list[dict]:
 def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec]:
     """Every compression of `parents` that `config` asks for, parent by parent.
 
-    Cross-layer sharing is planned only for families built of identical blocks (the transformer).
+    A method is planned only for the families it applies to (`Method.families`: cross-layer
+    sharing only for the transformer, built of identical blocks).
     Distillation is planned only from a teacher, the largest size among the parents alike in
     everything but size, with every other size of them as a student.
     """
@@ -118,8 +119,8 @@ def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec
     for parent in parents:
         for method in config.methods:
             for settings in config.settings_of(method):
-                if method == "share" and parent.family not in SHARING_FAMILIES:
-                    continue  # only a stack of identical blocks can share them
+                if not method_named(method).applies_to(parent.family):
+                    continue
                 if method != "distill":
                     planned.append(CompressionSpec(parent_run_key=parent.run_key, method=method, settings=settings))
                     continue
@@ -177,7 +178,8 @@ def _require_checkpoints(out: Path) -> None:
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
     from scalinglab.fit.table import filter_rows
-    from scalinglab.runs_table import ok_runs, results_frame
+    from scalinglab.analysis.runs import ok_runs
+    from scalinglab.runs_table import results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
     frame = ok_runs(results_frame(store))

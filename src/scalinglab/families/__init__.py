@@ -3,7 +3,8 @@ parameter count and analytic FLOPs. Families are imported on first use (they imp
 
 `model.family` names a built-in family or a user's plugin as "package.module:ClassName", a
 subclass of `Family` importable where the runs execute (see docs/plugins.md): on PYTHONPATH, or in
-the working folder.
+the working folder. `model.objective` names a user's own training function the same way,
+"module:function" (objective mode, run by train.objective), and is resolved here too.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from scalinglab.errors import UserError
@@ -103,4 +105,38 @@ def working_folder_modules() -> list[str]:
     return sorted(found)
 
 
-__all__ = ["Family", "TaskShape", "family_names", "get_family", "import_object"]
+OBJECTIVE_FIELD = "model.objective"
+
+# Objectives handed over as Python functions, by import path: this process calls them directly,
+# so a function defined in a script or a notebook (not importable by name) still runs serially.
+_registered_objectives: dict[str, Callable] = {}
+
+
+def objective_path(objective: Callable | str) -> str:
+    """The import path of `objective` ("module:function"). A function is also registered, so
+    this process can call it even when its module cannot be imported by name. Raises UserError
+    when `objective` is neither a function nor a string."""
+    if isinstance(objective, str):
+        return objective
+    if not callable(objective):
+        raise UserError(f"objective: expected a function or 'module:function' (got {objective!r})")
+    path = f"{objective.__module__}:{objective.__qualname__}"
+    _registered_objectives[path] = objective
+    return path
+
+
+def importable_by_workers(path: str) -> bool:
+    """Whether another process can import the objective at `path` by its name."""
+    module, _, name = path.partition(":")
+    return module != "__main__" and "<locals>" not in name
+
+
+def resolve_objective(path: str) -> Callable:
+    """The function at `path`; UserError naming model.objective when there is none."""
+    objective = _registered_objectives.get(path) or import_object(path, field=OBJECTIVE_FIELD)
+    if not callable(objective):
+        raise UserError(f"{OBJECTIVE_FIELD}: '{path}' is not a function")
+    return objective
+
+
+__all__ = ["Family", "TaskShape", "family_names", "get_family", "import_object", "objective_path", "resolve_objective"]

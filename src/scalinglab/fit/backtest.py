@@ -7,8 +7,9 @@ where it holds), so the test is one of extrapolation, the use a scaling law is f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,10 +52,9 @@ class BacktestResult:
         return len(self.held_out)
 
 
-def split_holdout(
-    data: pd.DataFrame, size_column: str, holdout: int | str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(training rows, held-out rows) for ``holdout`` = k largest sizes or a training condition.
+def training_rows(data: pd.DataFrame, size_column: str, holdout: int | str) -> np.ndarray:
+    """The cut of a backtest: True on the rows fitted on, False on the held-out ones, for
+    ``holdout`` = k largest sizes (all rows of a size go together) or a training condition.
 
     Parameters
     ----------
@@ -64,10 +64,16 @@ def split_holdout(
         Column whose largest distinct values are held out when ``holdout`` is an int.
     holdout : int or str
         k >= 1, or a condition such as ``"N < 1e9"`` that selects the training rows.
+
+    Raises
+    ------
+    UserError
+        A k that is not a positive whole number or would hold out every size, a bad condition,
+        or a cut that leaves no row to test on.
     """
     if isinstance(holdout, str):
-        train = filter_rows(data, holdout, what=f"holdout {holdout!r}")
-        test = data.drop(index=train.index)
+        kept = filter_rows(data, holdout, what=f"holdout {holdout!r}")
+        train = data.index.isin(kept.index)
     else:
         if int(holdout) != holdout or holdout < 1:
             raise UserError(f"holdout must be a number of sizes >= 1 or a condition, got {holdout!r}")
@@ -78,11 +84,49 @@ def split_holdout(
                 f"holdout {holdout} would hold out every size: column {size_column!r} has only "
                 f"{len(distinct)} distinct values"
             )
-        held = sizes >= distinct[-int(holdout)]
-        train, test = data[~held], data[held]
-    if len(test) == 0:
+        train = ~(sizes >= distinct[-int(holdout)])
+    if train.all():
         raise UserError(f"holdout {holdout!r} leaves no row to test on")
-    return train, test
+    return np.asarray(train, dtype=bool)
+
+
+def split_holdout(
+    data: pd.DataFrame, size_column: str, holdout: int | str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, held-out rows) of the cut `training_rows` makes (same arguments and errors)."""
+    train = training_rows(data, size_column, holdout)
+    return data[train], data[~train]
+
+
+Model = TypeVar("Model")
+
+
+def predict_held_out(
+    train: np.ndarray, fit: Callable[[np.ndarray], Model], predict: Callable[[Model, np.ndarray], np.ndarray],
+) -> tuple[Model, np.ndarray]:
+    """The one backtest: fit on the rows `train` marks, predict the others.
+
+    Every backtest of a law goes through here and differs only in its cut and its score:
+    :func:`backtest` (the k largest sizes or a condition, `training_rows`; RMS log error and
+    coverage), form="auto" (``fit.select``: the last factor r of the x range,
+    ``fit.intervals.rows_below_cut``; RMS log error over several cuts) and the report's
+    ``analysis.groups.backtest_largest`` (the largest size; relative error of its seed mean).
+
+    Parameters
+    ----------
+    train : ndarray of bool
+        True on the rows fitted on (those below the cut of the first input).
+    fit : callable
+        ``fit(train)``: the model fitted on the rows of the mask it is given.
+    predict : callable
+        ``predict(model, held_out)``: its predictions at the rows of the mask it is given.
+
+    Returns
+    -------
+    (model, predictions at the held-out rows, in row order)
+    """
+    fitted = fit(train)
+    return fitted, predict(fitted, ~train)
 
 
 def backtest(
@@ -105,10 +149,11 @@ def backtest(
         Coverage of the prediction intervals checked.
     """
     x_names = as_column_list(x)
-    train, test = split_holdout(data, x_names[0], holdout)
-    fitted = law.clone().fit(train, x=x_names, y=y)
+    train = training_rows(data, x_names[0], holdout)
+    fitted, predicted = predict_held_out(
+        train, lambda rows: law.clone().fit(data[rows], x=x_names, y=y), lambda fitted, rows: fitted.predict(data[rows]))
+    test = data[~train]
     observed = numeric_column(test, y)
-    predicted = fitted.predict(test)
     held_out = test.copy()
     held_out["predicted"] = predicted
     held_out["log_error"] = np.log(predicted) - np.log(observed)
@@ -119,4 +164,4 @@ def backtest(
         held_out["inside"] = (low <= observed) & (observed <= high)
         coverage = float(held_out["inside"].mean())
     rmse = float(np.sqrt(np.mean(held_out["log_error"] ** 2)))
-    return BacktestResult(fitted, held_out, rmse, coverage, level, len(train))
+    return BacktestResult(fitted, held_out, rmse, coverage, level, int(train.sum()))

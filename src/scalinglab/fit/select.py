@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglab.fit.backtest import predict_held_out
 from scalinglab.fit.fitter import Problem, fit_multistart
 from scalinglab.fit.forms import AUTO_CANDIDATES, get_form
 from scalinglab.fit.intervals import rows_below_cut
@@ -97,13 +98,19 @@ def extrapolation_score(form, log_x, log_y, delta: float) -> float:
     for train in holdout_masks(log_x):
         if len(np.unique(log_x[train, 0])) < form.n_params + MIN_EXTRA_POINTS:
             return float("inf")
-        problem = Problem(form, log_x[train], log_y[train], delta)
-        theta = fit_multistart(problem, form.start_grid(log_x[train], log_y[train])).theta
-        errors.append(form.log_predict(theta[None, :], log_x[~train])[0] - log_y[~train])
+        _, predicted = predict_held_out(
+            train, lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
+            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0])
+        errors.append(predicted - log_y[~train])
     if not errors:
         return float("inf")
     score = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
     return score if np.isfinite(score) else float("inf")
+
+
+def _fitted_theta(form, log_x: np.ndarray, log_y: np.ndarray, delta: float) -> np.ndarray:
+    """The internal parameters of `form` fitted to these rows from its own start grid."""
+    return fit_multistart(Problem(form, log_x, log_y, delta), form.start_grid(log_x, log_y)).theta
 
 
 def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,

@@ -1,6 +1,6 @@
 """The report's section "Compress or train small?": figure data (`*_data`, plain numbers that
 tests check), `draw_*` functions, and the section itself. Rows come from
-`scalinglab.compress.verdict.compressions_frame`; nothing here imports torch. Scales, limits and
+`scalinglab.compress.compressions_table.compressions_frame`; nothing here imports torch. Scales, limits and
 intervals follow the rule of `scalinglab.fit.view`."""
 
 from __future__ import annotations
@@ -12,21 +12,17 @@ import pandas as pd
 
 from scalinglab.analysis import format_count
 from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
-from scalinglab.compress.verdict import (
+from scalinglab.compress.registry import KNOBS, method_label
+from scalinglab.compress.seed_statistics import seed_summary, sensitivity, t_factor
+from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
+from scalinglab.compress.verdict_words import (
     COMPLEXITY,
     COST_NAMES,
-    DEPLOYED_COSTS,
-    KNOBS,
-    METHOD_NAMES,
     complexity_sentences,
     distillation_sentences,
-    seed_summary,
-    sensitivity,
     size_sensitivity_sentence,
-    t_factor,
     verdict_table,
     verdict_tally,
-    verdicts,
 )
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
@@ -82,7 +78,7 @@ def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_l
     for method, rows in summary.groupby("method", sort=False):
         rows = rows.sort_values(cost)
         cost_values, metric_values = rows[cost].to_numpy(float), rows[metric].to_numpy(float)
-        points = Points(METHOD_NAMES.get(method, method), cost_values, metric_values,
+        points = Points(method_label(method), cost_values, metric_values,
                         rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float),
                         pareto_mask(cost_values, metric_values, lower))
         if method == "none":
@@ -237,7 +233,7 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss") -> Sectio
         section.sentences += [sentence] if sentence else []
         data = sensitivity_data(frame, method, metric=metric)
         if data.series:
-            section.figures.append(render_figure(f"Sensitivity: {METHOD_NAMES[method]}, {label(metric)} vs {data.knob}",
+            section.figures.append(render_figure(f"Sensitivity: {method_label(method)}, {label(metric)} vs {data.knob}",
                                            draw_sensitivity, data))
     section.sentences += complexity_sentences(frame, metric=metric)
     complexity = complexity_data(frame)

@@ -14,8 +14,8 @@ from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
+from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
 from scalinglab.report.drawn_axes import mark_data
-from scalinglab.runs_table import aggregate_over_seeds, ok_runs
 
 # The band around a fitted curve: where a run's (seed-mean) metric is expected, so the measured
 # points can be judged against it; "mean" would draw where the fitted curve itself lies.

@@ -77,7 +77,7 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     title : str, optional
         The heading (escaped); by default the sweep's name.
     compressions : DataFrame, optional
-        Stored compressions (`scalinglab.compress.verdict.compressions_frame`): adds the section
+        Stored compressions (`scalinglab.compress.compressions_table.compressions_frame`): adds the section
         "Compress or train small?" when it holds any.
     """
     choice, choice_note, budgets = _recommendation(analysis, budgets)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from scalinglab.store.base import Store, StoredRun
+from scalinglab.store.location import (
+    STORE_FILENAME, StoreLocation, output_folder, store_location, store_path, stored_database,
+)
 from scalinglab.store.sqlite import SQLiteStore
-
-STORE_FILENAME = "runs.sqlite"
 
 
 def open_store(location: str | Path, *, read_only: bool = False) -> Store:
@@ -20,13 +21,5 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
     return SQLiteStore(store_path(location), read_only=read_only)
 
 
-def store_path(location: str | Path) -> Path:
-    """The SQLite file of `location`: the URL's path, a .sqlite/.db file, else FOLDER/runs.sqlite."""
-    text = str(location)
-    if text.startswith("sqlite:///"):
-        return Path(text.removeprefix("sqlite:///"))
-    path = Path(text)
-    return path if path.suffix in {".sqlite", ".db"} else path / STORE_FILENAME
-
-
-__all__ = ["STORE_FILENAME", "SQLiteStore", "Store", "StoredRun", "open_store", "store_path"]
+__all__ = ["STORE_FILENAME", "SQLiteStore", "Store", "StoreLocation", "StoredRun", "open_store", "output_folder",
+           "store_location", "store_path", "stored_database"]

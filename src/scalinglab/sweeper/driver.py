@@ -174,7 +174,7 @@ class _Driver:
     def _batches(self, todo: list[RunSpec], slots: int) -> list[list[RunSpec]]:
         """`todo` in groups that train together (execution.batch): "auto" sizes the groups so that
         every one of the executor's `slots` gets work, at most AUTO_MAX_RUNS runs each."""
-        from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches
+        from scalinglab.sweeper.grouping import AUTO_MAX_RUNS, plan_batches
 
         setting = self.config.execution.batch
         if setting == "off":

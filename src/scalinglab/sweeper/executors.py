@@ -1,7 +1,7 @@
 """Where runs execute. An executor pulls work from an iterable only when it has a free worker,
 and yields RunResults as they finish; it never touches the store (only the driver writes). An item
 of work is one RunSpec or a batch of them (a list of runs that train together, see
-train/batched.py); a batch yields one result per run.
+sweeper/grouping.py and train/dispatch.py); a batch yields one result per run.
 
 Pulling lazily is what lets the driver claim a run in the store at the moment it starts, so
 several drivers on one store share the work instead of racing for it.
@@ -64,7 +64,7 @@ class SerialExecutor(Executor):
             self._worker.close()
 
     def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
-        from scalinglab.sweeper.objective import run_batch
+        from scalinglab.train.dispatch import run_batch
 
         for item in specs:
             if self._worker is None:

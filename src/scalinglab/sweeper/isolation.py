@@ -189,7 +189,7 @@ def run_watched(worker: WatchedWorker, batch: list[RunSpec], *, poll_seconds: fl
 def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> None:
     import torch
 
-    from scalinglab.sweeper.objective import run_batch
+    from scalinglab.train.dispatch import run_batch
 
     # Ctrl-C reaches the whole process group; it is the driver's to answer (it stores what finished
     # and says how to resume). A worker dies with the driver, or exits when orphaned.

@@ -16,7 +16,6 @@ from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.sweeper.lr_search import runs_in_search, search_frontier
 
 _SWEPT_DATA = ("train_size", "preprocessing")
-_SWEPT_TRAINING = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision")
 
 
 def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None) -> list[RunSpec]:
@@ -106,8 +105,8 @@ def _data_specs(config: SweepConfig) -> list[DataSpec]:
 def _training_settings(config: SweepConfig) -> list[_TrainingSettings]:
     """Every combination of the swept training settings; lr may still be "auto" here."""
     training = config.training
-    fixed = training.model_dump(exclude={*_SWEPT_TRAINING, "max_seconds", "device", "save_checkpoints"})
-    swept = {name: getattr(training, name) for name in _SWEPT_TRAINING}
+    fixed = {name: getattr(training, name) for name in TrainingSpec.model_fields if name not in TrainingSpec.sweepable}
+    swept = {name: getattr(training, name) for name in TrainingSpec.sweepable}
     return [_TrainingSettings(**fixed, **combo) for combo in _grid(swept)]
 
 

@@ -1,7 +1,8 @@
 """Training many runs of one architecture at once, as one vectorised computation.
 
-Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES), a batch size,
-epochs, precision and optimizer (and train with no dropout) may differ in everything else: seed (initialisation and data order), learning rate
+Runs that share a family, a size (an MLP's width aside, see PADDABLE_AXES) and every training
+setting but their OWN_SETTINGS (so a batch size, epochs, precision and optimizer; and train with
+no dropout) may differ in everything else: seed (initialisation and data order), learning rate
 and schedule, weight decay, gradient clipping, data size and preprocessing. Their weights are
 stacked along a leading "run" dimension and one step of every run is one forward and backward
 pass (batched matmuls for an MLP, `vmap(functional_call)` for any other module), so R tiny
@@ -52,7 +53,6 @@ from scalinglab.run_spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.loop import (
-    Diverged,
     OverTimeLimit,
     Prepared,
     Trace,
@@ -63,27 +63,22 @@ from scalinglab.train.loop import (
     same_data_key,
     train_one,
 )
-from scalinglab.train.optim import SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
+from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import StepCosts, step_costs
 from scalinglab.train.tasks import ClassificationTask, Task
 
 log = logging.getLogger("scalinglab.train.batched")
 
-ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, which the one-at-a-time loop uses
-ADAM_EPS = 1e-8
-CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (norm + 1e-6)
-
-# Size axes along which smaller runs are zero-padded into one group with larger ones: an MLP's
+# Size axes along which smaller runs can be zero-padded into one group with larger ones: an MLP's
 # width (its hidden units are Linear + ReLU, whose zero padding stays exactly zero; see
-# _StackedTraining). A run shares a group only with runs at least 1/PAD_WIDTH_RATIO as wide,
-# unless the group's widest run is at most SMALL_WIDTH: padding then costs little compute,
-# while each step of a tiny model is almost all fixed overhead that the group shares. Wider runs
-# are compute-bound on a CPU, where padding costs more than it saves: they group with equal
-# widths only (PAD_WIDTH_RATIO = 1).
+# _StackedTraining). Which of them should share a group is the sweeper's choice (sweeper.grouping).
 PADDABLE_AXES = {"mlp": "width"}
-AUTO_MAX_RUNS = 64  # execution.batch = "auto" never stacks more runs than this in one group
-PAD_WIDTH_RATIO = 1
-SMALL_WIDTH = 64
+# The training settings each run of a group keeps as its own: its learning rate per step and weight
+# decay (SCHEDULE_SETTINGS, see _RunSchedule) and its clipping threshold. Every other training
+# setting (run_spec.TrainingSpec) must be equal across a group: it is part of batch_key.
+SCHEDULE_SETTINGS = ("lr", "schedule", "warmup_fraction", "weight_decay")
+OWN_SETTINGS = (*SCHEDULE_SETTINGS, "grad_clip")
 # A group scores every run's validation split with one stacked forward when its runs share one
 # split or their splits stacked fit in STACKED_VALIDATION_BYTES, over row chunks whose inputs and
 # activations fit in VALIDATION_ACTIVATION_BYTES.
@@ -92,8 +87,9 @@ VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 
 
 def batch_key(spec: RunSpec) -> str | None:
-    """Runs with equal keys can train together; None for a run that must train alone
-    (cross-validation trains k models in turn; dropout's random masks could not match a lone run's)."""
+    """Runs with equal keys can train together (`train_batch` takes no others; which of them do is
+    sweeper.grouping's choice); None for a run that must train alone (cross-validation trains k
+    models in turn; dropout's random masks could not match a lone run's)."""
     if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None:
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
@@ -101,41 +97,10 @@ def batch_key(spec: RunSpec) -> str | None:
         "family": spec.family,
         "size": {axis: value for axis, value in spec.size.items() if axis != padded},
         "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}),
-        "training": spec.training.model_dump(mode="json", include={"epochs", "batch_size", "precision", "optimizer"}),
+        "training": spec.training.model_dump(mode="json", exclude=set(OWN_SETTINGS)),
         "limits": spec.limits.model_dump(mode="json"),
     }
     return json.dumps(shared, sort_keys=True)
-
-
-def plan_batches(specs: Sequence[RunSpec], max_runs: int) -> list[list[RunSpec]]:
-    """`specs` split into groups that train together, each of at most `max_runs` runs (1: every
-    run alone), in the order of their first run. Groups hold runs of equal `batch_key`; along a
-    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH)."""
-    buckets: dict[object, list[RunSpec]] = {}
-    for index, spec in enumerate(specs):
-        key = batch_key(spec) if max_runs > 1 else None
-        buckets.setdefault(index if key is None else key, []).append(spec)
-    groups = []
-    for bucket in buckets.values():
-        for band in _width_bands(bucket):
-            n_groups = math.ceil(len(band) / max_runs)
-            groups.extend(band[i::n_groups] for i in range(n_groups))  # even groups, not one full and one tiny
-    order = {spec.run_key: index for index, spec in enumerate(specs)}
-    return sorted(groups, key=lambda group: min(order[spec.run_key] for spec in group))
-
-
-def _width_bands(bucket: list[RunSpec]) -> list[list[RunSpec]]:
-    axis = PADDABLE_AXES.get(bucket[0].family)
-    if axis is None:
-        return [bucket]
-    bands: list[list[RunSpec]] = []
-    for spec in sorted(bucket, key=lambda spec: -spec.size[axis]):
-        widest = bands[-1][0].size[axis] if bands else None
-        if widest is not None and (widest <= SMALL_WIDTH or spec.size[axis] * PAD_WIDTH_RATIO >= widest):
-            bands[-1].append(spec)
-        else:
-            bands.append([spec])
-    return bands
 
 
 def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
@@ -151,14 +116,9 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     runs: list[Prepared] = []
     tasks: dict[str, Task] = {}  # one preprocessing per data size in the group, not one per seed
     for spec in specs:
-        try:
-            dataset = training_subset(spec.data)
-            runs.append(prepare_run(spec, dataset, task=tasks.get(same_data_key(spec))))
-            tasks.setdefault(same_data_key(spec), runs[-1].task)
-        except Exception as error:  # this run's own problem (bad data size, unknown source): it alone fails
-            if debug_enabled():
-                raise
-            failed[spec.run_key] = RunResult(spec=spec, status="failed", error=one_line_error(error))
+        prepared = run_outcome(spec, lambda: _prepare_into(runs, tasks, spec))
+        if prepared.status != "ok":  # this run's own problem (bad data size, unknown source): it alone fails
+            failed[spec.run_key] = prepared
     try:
         trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
@@ -171,6 +131,15 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
         result = failed.get(spec.run_key) or trained.get(spec.run_key) or train_one(spec)
         results.append(result)
     return results
+
+
+def _prepare_into(runs: list[Prepared], tasks: dict[str, Task], spec: RunSpec) -> dict[str, float]:
+    """Prepare `spec`'s run onto `runs`, sharing the task of a run of the same data from `tasks` (and
+    adding its own there); no metrics yet. Raises what loading and preprocessing its data raises."""
+    dataset = training_subset(spec.data)
+    runs.append(prepare_run(spec, dataset, task=tasks.get(same_data_key(spec))))
+    tasks.setdefault(same_data_key(spec), runs[-1].task)
+    return {}
 
 
 @dataclass
@@ -453,7 +422,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
 
 
 def _schedule_key(settings: TrainingSpec) -> tuple:
-    return settings.lr, settings.schedule, settings.warmup_fraction, settings.weight_decay
+    return tuple(getattr(settings, name) for name in SCHEDULE_SETTINGS)
 
 
 def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
@@ -481,19 +450,18 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
 
 
 def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: dict[str, float] | None) -> RunResult:
+    """The run's result by `run_outcome`'s rule, as alone: diverged or failed (over its time) when
+    training stopped it, else measured and its checkpoint saved (failed if either raises)."""
     spec = state.run.spec
-    if isinstance(state.error, Diverged):
-        return RunResult(spec=spec, status="diverged", curves=state.curves, error=str(state.error))
-    if state.error is not None:
-        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(state.error))
-    try:
+
+    def attempt() -> dict[str, float]:
+        if state.error is not None:
+            raise state.error  # Diverged or OverTimeLimit, raised where training stopped the run
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
                                    batch_wall_seconds=wall_seconds, batch_runs=n_runs, train_scores=train_scores)
         save_run_checkpoint(state.run.model, spec)
-    except Exception as error:
-        if debug_enabled():
-            raise
-        return RunResult(spec=spec, status="failed", curves=state.curves, error=one_line_error(error))
-    return RunResult(spec=spec, status="ok", metrics=metrics, curves=state.curves)
+        return metrics
+
+    return run_outcome(spec, attempt, state.curves)

@@ -3,7 +3,7 @@
 Pure but for two side effects named in the spec's limits: the final weights go to
 `limits.checkpoint_dir` when set, and the matmul peak is cached (see measure.py); it touches no
 global state but torch's RNG (seeded from the spec). Any exception becomes a recorded failure, a
-non-finite loss a recorded divergence, so one bad run never stops a sweep. Classification and
+non-finite loss a recorded divergence (train.outcome), so one bad run never stops a sweep. Classification and
 byte-level language modelling share the loop; `tasks.py` holds what differs.
 
 The loop never waits for the device inside an epoch: losses and gradient norms stay on the device
@@ -23,7 +23,6 @@ from torch import nn
 
 from scalinglab.data import prepare, training_subset
 from scalinglab.data.base import Dataset
-from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.families import Family, TaskShape, get_family
 from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
@@ -31,14 +30,11 @@ from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import matmul_peak_flops_per_second, validation_scores
 from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
+from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
 from scalinglab.train.warmup import warm_up
-
-
-class Diverged(Exception):
-    """Training loss became NaN or infinite."""
 
 
 class OverTimeLimit(Exception):
@@ -57,21 +53,17 @@ class Trace:
 
 
 def train_one(spec: RunSpec) -> RunResult:
-    """Train and measure the run `spec` describes; never raises for a problem of the run itself."""
+    """Train and measure the run `spec` describes; its result is ok, diverged or failed by
+    `run_outcome`'s rule: never raises for a problem of the run itself, but in debug mode."""
     curves: list[dict[str, float]] = []
-    try:
+
+    def attempt() -> dict[str, float]:
         dataset = training_subset(spec.data)
         if spec.data.cv_folds:
-            metrics = cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
-        else:
-            metrics = _train_and_measure(spec, dataset, curves, save=True)
-    except Diverged as error:
-        return RunResult(spec=spec, status="diverged", curves=curves, error=str(error))
-    except Exception as error:  # a failed run is data, not a crashed sweep
-        if debug_enabled():  # --debug: the traceback matters more than the row
-            raise
-        return RunResult(spec=spec, status="failed", curves=curves, error=one_line_error(error))
-    return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)
+            return cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
+        return _train_and_measure(spec, dataset, curves, save=True)
+
+    return run_outcome(spec, attempt, curves)
 
 
 def run_task(data: DataSpec, size: dict, *, device: str = "cpu") -> Task:

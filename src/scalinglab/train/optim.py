@@ -1,5 +1,7 @@
 """The optimizer and learning-rate schedule of a run, shared by the one-at-a-time loop, the
-batched trainer and the process warm-up."""
+batched trainer and the process warm-up, and the constants both trainers update with: the
+batched trainer calls torch.optim's functional kernels itself, so it must pass exactly what the
+torch.optim optimizers built here use."""
 
 from __future__ import annotations
 
@@ -13,19 +15,23 @@ from torch import nn
 from scalinglab.run_spec import TrainingSpec
 from scalinglab.train.device import autocast
 
+SGD_MOMENTUM = 0.9
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, passed explicitly so both trainers share them
+ADAM_EPS = 1e-8
+# torch.nn.utils.clip_grad_norm_ scales gradients by max_norm / (norm + CLIP_EPS); the batched
+# trainer clips every run's rows itself with the same formula.
+CLIP_EPS = 1e-6
+
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: str) -> torch.optim.Optimizer:
     """The run's optimizer; fused kernels on CPU and CUDA (one kernel per step, not one per tensor)."""
     lr, wd = settings.lr, settings.weight_decay
     speed = {"fused": True} if torch.device(device).type in ("cpu", "cuda") else {"foreach": True}
     if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **speed)
+        return torch.optim.AdamW(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd, **speed)
     if settings.optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM, weight_decay=wd, **speed)
-    return torch.optim.Adam(params, lr=lr, weight_decay=wd, **speed)
-
-
-SGD_MOMENTUM = 0.9
+    return torch.optim.Adam(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd, **speed)
 
 
 def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_of: Callable, x: torch.Tensor,

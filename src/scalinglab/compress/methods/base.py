@@ -59,6 +59,11 @@ def dense(model: nn.Module) -> Compressed:
     return Compressed(model, dict(model.state_dict()), nonzero_count(model))
 
 
+def unchanged(parent: Parent) -> Compressed:
+    """The parent itself (method "none"), measured like every compressed model."""
+    return dense(parent.copy_model())
+
+
 def set_submodule(model: nn.Module, name: str, replacement: nn.Module) -> None:
     """Replace the submodule at dotted `name` (e.g. 'blocks.0.mlp.fc') by `replacement`."""
     parent_name, _, child = name.rpartition(".")

@@ -1,7 +1,8 @@
 """Objective mode: the user's own training function trains each run.
 
 An objective is a function `objective(run) -> dict` referenced by its import path
-"module:function", so that pool and Ray workers import it themselves. It receives a `Run` (the
+"module:function", so that pool and Ray workers import it themselves (resolved by
+scalinglab.families, as a plugin family is). It receives a `Run` (the
 size, the number of training examples, the seed, the training settings with the objective's own
 `[params]`, and a scratch folder) and
 returns the run's metrics: the quality metric (`val_loss` unless `fit.metric` says otherwise) and
@@ -10,7 +11,7 @@ returns the run's metrics: the quality metric (`val_loss` unless `fit.metric` sa
 executors, fits, report) is the same as for a built-in family.
 
 An exception, a missing required metric, or a value that is not a finite number makes the run a
-recorded failure with its error; the sweep goes on (unless debug mode is on, see diagnostics).
+recorded failure with its error; the sweep goes on (unless debug mode is on: train.outcome's rule).
 `training.max_seconds` holds where runs train in a watched process (pool, Ray, or with
 `execution.max_memory_mb`), which is killed past the limit; in the plain serial executor an
 objective runs to its end, as scalinglab cannot stop it between epochs as its own loop does.
@@ -18,27 +19,18 @@ objective runs to its end, as scalinglab cannot stop it between epochs as its ow
 
 from __future__ import annotations
 
-import logging
 import math
 import numbers
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalinglab.debug import debug_enabled, one_line_error
-from scalinglab.errors import UserError
+from scalinglab.families import resolve_objective
 from scalinglab.run_spec import RunResult, RunSpec
-
-logger = logging.getLogger(__name__)
-
-FIELD = "model.objective"
-
-# Objectives handed over as Python functions, by import path: this process calls them directly,
-# so a function defined in a script or a notebook (not importable by name) still runs serially.
-_registered: dict[str, Callable] = {}
+from scalinglab.train.outcome import run_outcome
 
 
 @dataclass(frozen=True)
@@ -53,65 +45,11 @@ class Run:
     run_key: str
 
 
-def objective_path(objective: Callable | str) -> str:
-    """The import path of `objective` ("module:function"). A function is also registered, so
-    this process can call it even when its module cannot be imported by name."""
-    if isinstance(objective, str):
-        return objective
-    if not callable(objective):
-        raise UserError(f"objective: expected a function or 'module:function' (got {objective!r})")
-    path = f"{objective.__module__}:{objective.__qualname__}"
-    _registered[path] = objective
-    return path
-
-
-def importable_by_workers(path: str) -> bool:
-    """Whether another process can import the objective at `path` by its name."""
-    module, _, name = path.partition(":")
-    return module != "__main__" and "<locals>" not in name
-
-
-def resolve_objective(path: str) -> Callable:
-    """The function at `path`; UserError naming model.objective when there is none."""
-    from scalinglab.families import import_object
-
-    objective = _registered.get(path) or import_object(path, field=FIELD)
-    if not callable(objective):
-        raise UserError(f"{FIELD}: '{path}' is not a function")
-    return objective
-
-
-def check_objective(path: str, axes: Mapping[str, list[Any]]) -> None:
-    """Check before any work that the objective can be had and its size axes hold plain values.
-
-    Raises UserError for the objective, ValueError("AXIS: ...") for an axis value.
-    """
-    resolve_objective(path)
-    for axis, values in axes.items():
-        for value in values:
-            if not isinstance(value, (bool, int, float, str)):
-                raise ValueError(f"{axis}: must be a number or a string (got {value!r})")
-
-
-def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
-    """Run `specs` the way they ask and return one result per spec, in order: an objective run with
-    the user's objective (always alone: objective specs have no batch_key), built-in runs with the
-    batched trainer (one spec is simply a batch of one).
-
-    The one dispatch point every executor calls; never raises for a problem of a run itself
-    (outside debug mode).
-    """
-    specs = list(specs)
-    if len(specs) == 1 and specs[0].objective is not None:
-        return [run_objective(specs[0])]
-    from scalinglab.train.batched import train_batch
-
-    return train_batch(specs)
-
-
 def run_objective(spec: RunSpec) -> RunResult:
-    """Call the objective of `spec` once and turn what it returns (or raises) into a RunResult."""
-    try:
+    """Call the objective of `spec` once and turn what it returns (or raises) into a RunResult, by
+    `run_outcome`'s rule (failed with its error; raised in debug mode)."""
+
+    def attempt() -> dict[str, float]:
         objective = resolve_objective(spec.objective)
         with tempfile.TemporaryDirectory(prefix=f"scalinglab-{spec.run_key}-") as workdir:
             run = Run(
@@ -126,13 +64,10 @@ def run_objective(spec: RunSpec) -> RunResult:
             returned = objective(run)
             seconds = time.perf_counter() - started
         metrics = checked_metrics(returned, required=(spec.limits.metric, "n_params"))
-    except Exception as error:  # a failed run is data, not a crashed sweep
-        if debug_enabled():
-            raise
-        logger.debug("objective run %s failed", spec.label(), exc_info=True)
-        return RunResult(spec=spec, status="failed", error=one_line_error(error))
-    metrics.setdefault("train_seconds", seconds)
-    return RunResult(spec=spec, status="ok", metrics=metrics)
+        metrics.setdefault("train_seconds", seconds)
+        return metrics
+
+    return run_outcome(spec, attempt)
 
 
 class ObjectiveResultError(ValueError):

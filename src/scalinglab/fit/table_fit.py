@@ -1,0 +1,163 @@
+"""Fit a law to a user's table end to end: the one implementation behind `scalinglab fit`.
+
+A CSV (or a DataFrame) goes in with the columns to fit; out come the fitted law, and, as asked, a
+backtest on held-out rows, the compute-optimal allocation at FLOP budgets, an IsoFLOP analysis
+(approach 2 of Hoffmann et al. 2022 instead of a law) and a figure. The CLI only prints the
+`TableFit`; `TableFit.to_dict` is its JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.fit.allocate import compute_optimal
+from scalinglab.fit.backtest import BacktestResult, backtest
+from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
+from scalinglab.fit.law import ScalingLaw
+from scalinglab.fit.plot import fit_plot_data, save_fit_figure
+from scalinglab.fit.table import derive_columns, filter_rows
+
+
+@dataclass
+class TableFit:
+    """What `fit_table` fitted: either a law (with its backtest, allocation and figure when asked)
+    or, with `isoflop`, the IsoFLOP analysis alone."""
+
+    law: ScalingLaw | None = None
+    backtest: BacktestResult | None = None
+    allocation: pd.DataFrame | None = None  # compute-optimal N and D per FLOP budget
+    isoflop: IsoFlopResult | None = None
+    figure: Path | None = None
+
+    def warnings(self) -> list[str]:
+        """The law's warnings (a parameter on its bound, a flat direction, ...)."""
+        return list(self.law.warnings_) if self.law is not None else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fit as JSON-ready data; a number that is not finite becomes None."""
+        if self.isoflop is not None:
+            return {"groups": finite_records(self.isoflop.groups), "exponents": finite_records(self.isoflop.exponents)}
+        law = self.law
+        result = {
+            "form": law.form_.name,
+            "formula": law.form_.formula,
+            "x": law.x_,
+            "y": law.y_,
+            "n_points": law.n_points_,
+            "n_starts": law.n_starts_,
+            "huber_delta": law.huber_delta,
+            "objective": law.objective_,
+            "params": law.params_,
+            "ci": None if law.ci_ is None else {k: list(v) for k, v in law.ci_.items()},
+            "ci_level": law.ci_level,
+            "n_bootstrap": law.n_bootstrap,
+            "seed": law.random_state,
+            "diagnostics": law.diagnostics(),
+        }
+        if self.backtest is not None:
+            test = self.backtest
+            columns = [*law.x_, law.y_, "predicted", "log_error"] + (
+                ["low", "high", "inside"] if test.coverage is not None else [])
+            result["backtest"] = {
+                "n_train": test.n_train,
+                "n_test": test.n_test,
+                "rmse_log": test.rmse_log,
+                "coverage": test.coverage,
+                "held_out": finite_records(test.held_out[columns].astype(object)),
+            }
+        if self.allocation is not None:
+            result["compute_optimal"] = finite_records(self.allocation)
+        if self.figure is not None:
+            result["figure"] = str(self.figure)
+        return result
+
+
+def fit_table(
+    table: pd.DataFrame | str | Path,
+    *,
+    x: Sequence[str],
+    y: str,
+    form: str = "power",
+    derive: Sequence[str] = (),
+    where: str | None = None,
+    holdout: int | str | None = None,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    huber_delta: float = 1e-3,
+    level: float = 0.95,
+    compute: Sequence[float] | None = None,
+    flops_per_param_token: float = 6.0,
+    isoflop: str | None = None,
+    figure: str | Path | None = None,
+) -> TableFit:
+    """Fit `y` against the columns `x` of `table` (a DataFrame, or a CSV file whose rows are
+    then named by their line numbers in messages).
+
+    `derive` adds columns ("NAME=EXPRESSION") and `where` keeps rows, before anything else.
+    `holdout` backtests: k holds out the k largest values of x[0], a condition such as "N < 1e9"
+    fits on the rows where it holds and tests on the others. `compute` (FLOP budgets) asks a
+    joint law for its compute-optimal N and D, with C = flops_per_param_token * N * D. `isoflop`
+    (the column of training FLOPs) runs the IsoFLOP analysis instead of fitting a law. `figure`
+    writes the data, fit and band (PNG, SVG or PDF).
+
+    Raises UserError, naming the file, column or option, before fitting when an input is wrong.
+    """
+    if isinstance(table, (str, Path)):
+        table = read_table(Path(table))
+    table = derive_columns(table, list(derive))
+    if where:
+        table = filter_rows(table, where, what="--where")
+    x = list(x)
+    if y in x:
+        raise UserError(f"--y {y}: also an input column in --x {','.join(x)}; "
+                        "a law of a column against itself fits nothing")
+    if isoflop is not None:
+        return TableFit(isoflop=isoflop_analysis(
+            table, n=x[0], loss=y, compute=isoflop, flop_model=flops_per_param_token,
+            n_bootstrap=n_bootstrap, random_state=random_state, level=level))
+    law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=n_bootstrap, random_state=random_state,
+                     ci_level=level)
+    test, train = None, table
+    if holdout is None:
+        law.fit(table, x=x, y=y)
+    else:
+        test = backtest(law, table, x=x, y=y, holdout=holdout, level=level)
+        law, train = test.law, table.drop(index=test.held_out.index)
+    allocation = compute_optimal(law, list(compute), flop_model=flops_per_param_token) if compute else None
+    if figure is not None:
+        plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
+                             flop_model=flops_per_param_token)
+        save_fit_figure(plot, figure)
+    return TableFit(law=law, backtest=test, allocation=allocation, figure=None if figure is None else Path(figure))
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The CSV at `path`, its index the file's 1-based line numbers (line 1 is the header), so
+    that a message naming rows names the lines to fix. Raises UserError when it cannot be read."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read it as CSV: {error}") from None
+    table.index += 2
+    return table
+
+
+def finite_records(frame: pd.DataFrame) -> list[dict]:
+    """`frame`'s rows as dicts, with None for every number that is not finite (JSON has no nan)."""
+    return [
+        {key: _finite_or_none(value) if isinstance(value, float) else value for key, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

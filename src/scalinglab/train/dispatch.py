@@ -1,0 +1,25 @@
+"""The one entry point through which every executor trains runs, whatever trains them. Built-in
+runs import torch on first use; objective runs never do (the user's objective may not use it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scalinglab.run_spec import RunResult, RunSpec
+from scalinglab.train.objective import run_objective
+
+
+def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Run `specs` the way they ask and return one result per spec, in order: an objective run with
+    the user's objective (always alone: objective specs have no batch_key), built-in runs with the
+    batched trainer (one spec is simply a batch of one).
+
+    The one dispatch point every executor calls; never raises for a problem of a run itself
+    (outside debug mode).
+    """
+    specs = list(specs)
+    if len(specs) == 1 and specs[0].objective is not None:
+        return [run_objective(specs[0])]
+    from scalinglab.train.batched import train_batch
+
+    return train_batch(specs)
