@@ -1,12 +1,8 @@
 """Every figure of a report is readable as headless Chromium shows it (issue 19, item 2): the image
 decodes, every axis has at least two labelled ticks, and no axis spans more than 20x its data.
-
-Without chromium these tests skip, unless SCALINGLAB_REQUIRE_BROWSER=1 or CI is set (to anything
-but 0 or false): there a missing browser is a failure, not a skip."""
+Without chromium the browser tests skip, or fail where CI requires it (the `chromium` fixture)."""
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
@@ -14,22 +10,9 @@ from synthetic_runs import synthetic_runs
 
 from scalinglab.analysis import analyze
 from scalinglab.report import write_report
-from scalinglab.report.browser_check import MAX_RANGE_FACTOR, axis_problems, check_report, figure_problems, find_chromium
+from scalinglab.report.browser_check import MAX_RANGE_FACTOR, axis_problems, check_report, figure_problems
 from scalinglab.report.drawn_axes import mark_data
 from scalinglab.report.parts import render_figure
-
-
-def _browser_required() -> bool:
-    return os.environ.get("SCALINGLAB_REQUIRE_BROWSER") == "1" or os.environ.get("CI", "").lower() not in ("", "0", "false")
-
-
-@pytest.fixture
-def chromium():
-    if find_chromium() is None:
-        message = "chromium is not installed (Debian package 'chromium'; `bash scripts/setup.sh dev` installs it)"
-        if _browser_required():
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.mark.browser

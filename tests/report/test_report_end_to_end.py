@@ -9,13 +9,11 @@ import shutil
 import pandas as pd
 import pytest
 from cli_helpers import HOSTILE_NAME, run_cli
-from headless_chromium import find_chromium, visit
+from headless_chromium import visit
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(sweep_out, tmp_path):
-    if find_chromium() is None:
-        pytest.fail("chromium is not installed: run `bash scripts/setup.sh dev` (Debian package 'chromium')")
+def test_report_renders_in_headless_chromium(chromium, sweep_out, tmp_path):
     screenshot = sweep_out / "report.png"
     page = visit(sweep_out / "report.html", tmp_path / "profile", screenshot=screenshot)
     assert page.errors == []
