@@ -6,7 +6,9 @@ For each `examples/*.toml` (or the ones named): `scalinglab run` into a fresh fo
 - no output (terminal, report.html, the recommendation) says nan or inf;
 - every candidate of the recommendation's frontiers is at least the smallest trained size, and a
   whole number of parameters (a size the family can build where the sweep varies one axis);
-- no prediction is worse than the trivial baseline the runs recorded (`baseline_<metric>`).
+- no prediction is worse than the trivial baseline the runs recorded (`baseline_<metric>`);
+- every figure of the report is readable in headless Chromium (`scalinglab.report.browser_check`:
+  the image decodes, two labelled ticks per axis, no axis over 20x its data's range).
 
     python benchmarks/examples_check.py                      # every example, a quarter of an hour or more
     python benchmarks/examples_check.py width_x_depth mlp_teacher
@@ -26,6 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's scalinglab, as the subprocesses run it
+from scalinglab.report.browser_check import check_report  # noqa: E402
+
 NOT_A_NUMBER = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)
 # Examples that need what a plain install may lack (Hugging Face weights that are not shipped).
 SKIPPED = {"hf_gpt2": "needs the gpt2 weights from the Hugging Face hub, which this machine cannot reach"}
@@ -45,6 +50,7 @@ def check_example(sweep: Path, folder: Path) -> list[str]:
     problems = [f"terminal: {m.group(0)!r}" for m in NOT_A_NUMBER.finditer(run.stdout + run.stderr)]
     report = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", (out / "report.html").read_text())
     problems += [f"report: ...{report[max(0, m.start() - 60):m.end() + 20]!r}" for m in NOT_A_NUMBER.finditer(report)]
+    problems += [f"figure: {problem}" for problem in check_report(out / "report.html")]
     runs = pd.read_csv(out / "runs.csv")
     ok = runs[runs["status"] == "ok"]
     slowest = ok.groupby(["n_params", "train_size"], dropna=False)["train_seconds"].mean().max()

@@ -317,7 +317,7 @@ def batched_against_alone_table() -> None:
     import tempfile
 
     import scalinglab
-    from scalinglab.report.html import default_budgets
+    from scalinglab.recommendation import default_budgets
 
     analyses, probe_seconds, wall = {}, 0.0, {}
     probe.forget_architectures()  # as a new process: every architecture of the quick start is probed

@@ -53,6 +53,18 @@ latency_repeats = 5
 """
 
 
+HOSTILE_NAME = '<script>alert("x")</script> & <b>bold</b>'  # a sweep name that must show as text
+
+
+def run_tiny_sweep(folder: Path, *args: str) -> Path:
+    """`scalinglab run` of TINY_SWEEP (a few seconds) into FOLDER/out, with extra ARGS; returns FOLDER/out."""
+    sweep_file = folder / "tiny.toml"
+    sweep_file.write_text(TINY_SWEEP.format(output=folder / "out"))
+    result = run_cli("run", str(sweep_file), "--quiet", *args)
+    assert result.returncode == 0, result.stderr
+    return folder / "out"
+
+
 def sqlite_file(path: Path, *statements: str) -> Path:
     """An SQLite file at `path` made by `statements` (committed), e.g. a store with a wrong schema version."""
     db = sqlite3.connect(path)

@@ -29,7 +29,7 @@ from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
-from scalinglab.analysis.runs import configuration_means
+from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -59,6 +59,15 @@ class Budgets:
         for name, value in self.given().items():
             if not value > 0:
                 raise UserError(f"{BUDGETS[name].option} {value:g}: a budget must be positive")
+
+
+def default_budgets(analysis: Analysis) -> Budgets | None:
+    """The budget of a recommendation nobody gave one for (the report's, `scalinglab run`'s):
+    the training time of the slowest configuration trained (seed mean), or None when not measured."""
+    means = aggregate_over_seeds(analysis.runs)
+    if means.empty or "train_seconds" not in means:
+        return None
+    return Budgets(train_seconds=float(means["train_seconds"].max()))
 
 
 @dataclass

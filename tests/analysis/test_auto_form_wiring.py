@@ -79,3 +79,12 @@ def test_each_laws_own_warnings_reach_the_report_with_the_law_named(tmp_path):
     assert not set(expected) & set(analysis.warnings)  # diagnostics sit with the trust section, not on top
     html = write_report(tmp_path / "report.html", analysis).read_text()
     assert f"Fit diagnostic: {expected[0]}." in html
+
+
+def test_a_form_chosen_with_no_candidate_scored_says_so_not_that_scores_chose_it():
+    """Four sizes leave none held out to score: the report read 'chosen by how well each candidate
+    predicts ... (power not scored, shifted_power not scored and bnsl not scored)'."""
+    analysis = analyze(broken_power_law_runs(sizes=np.geomspace(1e3, 1e5, 4)), n_bootstrap=0)
+    sentence = form_choice_sentence(analysis.groups.fits[0])
+    assert "the form is power, the candidate with the fewest parameters: too few sizes" in sentence
+    assert "chosen by how well" not in sentence and "not scored" not in sentence

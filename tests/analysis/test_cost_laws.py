@@ -39,3 +39,12 @@ def test_a_flat_time_says_its_growth_is_not_resolved():
     time = fit_metric_vs_params(cost_runs(lambda n, d: d * 2e-4), n_bootstrap=0).costs["train_seconds"]
     sentence = describe_cost(time)
     assert "mostly a fixed overhead (about 0.0002 at the largest size)" in sentence and "not resolved" in sentence
+
+
+def test_an_overhead_on_its_bound_of_zero_is_not_quoted():
+    """A time with no overhead at all (1e-7 s per parameter and example): the overhead law's t0
+    sits on its bound, 1e-12, which the report quoted as 'Training time (s) = 1e-12 + c * N^1.00'."""
+    time = fit_metric_vs_params(cost_runs(lambda n, d: d * 1e-7 * n), n_bootstrap=0).costs["train_seconds"]
+    assert time.overhead and time.overhead_value < 1e-9
+    sentence = describe_cost(time)
+    assert "grows as n_params^1.00" in sentence and "overhead" not in sentence and "1e-12" not in sentence

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import websocket
+
+from scalinglab.report.browser_check import find_chromium
 
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,10 +34,6 @@ class PageVisit:
     remote_requests: list[str] = field(default_factory=list)  # anything not file:, data:, about:
     images: list[dict] = field(default_factory=list)  # {"src", "complete", "width"} per <img>
     text: str = ""
-
-
-def find_chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def visit(page: Path, profile: Path, *, screenshot: Path | None = None, timeout_s: float = 60) -> PageVisit:

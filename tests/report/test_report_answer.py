@@ -38,7 +38,7 @@ def test_the_first_screen_is_the_answer_a_figure_the_law_and_what_to_do_next(tmp
     assert first_screen.count('class="warning"') == len(analysis.warnings)  # none lost, only folded
     assert "<img" in shown and "Next" in shown and "scalinglab recommend" in shown
     assert size_sentences(analysis)[-1] in shown
-    assert "seeds=[0, 1, 2, 3]" in shown  # two seeds: the intervals are wide, and the report says how to narrow them
+    assert "2 seeds per configuration leave them wide" in shown and "seeds=[0, 1, 2, 3]" in shown  # how to narrow them
     runs_table = html[html.index('id="runs"'):]
     assert not re.search(r"\de[+-]\d", runs_table)  # 26.1k, not 2.61e+04
 
@@ -58,7 +58,7 @@ def test_a_value_and_its_interval_share_one_column():
 def test_a_table_cell_with_no_value_is_a_dash_not_nan():
     import pandas as pd
 
-    from scalinglab.report.html import _table_html
+    from scalinglab.report.parts import table_html
 
-    html = _table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
+    html = table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
     assert "NaN" not in html and "nan" not in html and "<td>–</td>" in html

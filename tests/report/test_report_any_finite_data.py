@@ -4,6 +4,8 @@ report on a log axis of values <= 0)."""
 
 from __future__ import annotations
 
+import html as html_text
+import json
 import re
 
 import numpy as np
@@ -19,7 +21,9 @@ from scalinglab.report.compress_figures import (
     draw_complexity,
     draw_compress_pareto,
 )
-from scalinglab.report.html import _figure, write_report
+from scalinglab.report.browser_check import figure_problems
+from scalinglab.report.html import write_report
+from scalinglab.report.parts import render_figure
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
@@ -79,6 +83,14 @@ def test_the_report_of_hostile_results_is_written_without_nan_or_inf(tmp_path, h
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
     shown = re.findall(r".{60}\b(?:nan|inf|infinity)\b.{20}", text, flags=re.IGNORECASE)
     assert shown == []
+    assert figure_problems(_figures_as_written(html)) == []  # every axis readable (the browser test loads real sweeps)
+
+
+def _figures_as_written(html: str) -> list[dict]:
+    """Each figure's axes record as the report wrote it, as if its image decoded."""
+    return [{"title": title, "complete": True, "natural_width": 1, "shown_width": 1, "axes_error": None,
+             "axes": json.loads(html_text.unescape(axes))}
+            for title, axes in re.findall(r'alt="([^"]*)" data-axes="([^"]*)"', html)]
 
 
 def _compression(method, parent_size, seed, loss, bytes_deployed, **extra):
@@ -103,8 +115,8 @@ def test_compress_figures_draw_zero_costs_zero_losses_and_missing_measures():
     assert np.all(np.isnan(low) | (low >= pareto.y_limits[0])) and np.all(np.isnan(high) | (high <= pareto.y_limits[1]))
     complexity = complexity_data(rows)
     assert complexity.measures["effective_rank_fraction"][1].tolist() == [0.8, 0.8]
-    assert _figure("pareto", draw_compress_pareto, pareto).png_base64
-    assert _figure("complexity", draw_complexity, complexity).png_base64
+    assert render_figure("pareto", draw_compress_pareto, pareto).png_base64
+    assert render_figure("complexity", draw_complexity, complexity).png_base64
 
 
 def _labelled_ticks(axis) -> list[str]:

@@ -8,29 +8,14 @@ import shutil
 
 import pandas as pd
 import pytest
-from cli_helpers import TINY_SWEEP, run_cli
-from headless_chromium import find_chromium, visit
+from cli_helpers import HOSTILE_NAME, run_cli
+from headless_chromium import visit
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
-HOSTILE_NAME = '<script>alert("x")</script> & <b>bold</b>'
-
-
-@pytest.fixture(scope="module")
-def sweep_out(tmp_path_factory):
-    """The tiny sweep (4 widths x 2 data sizes, 3 epochs), trained once for this module."""
-    folder = tmp_path_factory.mktemp("sweep")
-    sweep_file = folder / "tiny.toml"
-    sweep_file.write_text(TINY_SWEEP.format(output=folder / "out"))
-    result = run_cli("run", str(sweep_file), "--quiet", "--set", f"name='{HOSTILE_NAME}'")
-    assert result.returncode == 0, result.stderr
-    return folder / "out"
-
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(sweep_out, tmp_path):
-    if find_chromium() is None:
-        pytest.fail("chromium is not installed: run `bash scripts/setup.sh dev` (Debian package 'chromium')")
+def test_report_renders_in_headless_chromium(chromium, sweep_out, tmp_path):
     screenshot = sweep_out / "report.png"
     page = visit(sweep_out / "report.html", tmp_path / "profile", screenshot=screenshot)
     assert page.errors == []

@@ -27,7 +27,7 @@ from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.analysis.runs import configuration_means, ok_runs_at_best_lr, swept_settings
+from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means, ok_runs_at_best_lr, swept_settings
 from scalinglab.runs_table import load_results
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
@@ -83,6 +83,17 @@ class Analysis:
     @property
     def title(self) -> str:
         return (self.config or {}).get("name", "sweep")
+
+    def size_table(self) -> pd.DataFrame:
+        """Per model size (and data size): seed-mean params, loss, accuracy, time, latency, bytes.
+        The report's table of runs and the one `scalinglab run` prints."""
+        means = aggregate_over_seeds(self.runs)
+        if means.empty:
+            return means
+        columns = [self.x, self.group_by, self.metric, "val_loss", "val_accuracy", "train_seconds",
+                   "latency_ms_p50", "bytes_fp32", "n_seeds"]
+        columns = list(dict.fromkeys(c for c in columns if c in means))
+        return means[columns].sort_values([self.group_by, self.x])
 
 
 def analyze(

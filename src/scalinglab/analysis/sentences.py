@@ -14,6 +14,7 @@ from scalinglab.metrics import label, short_label
 from scalinglab.analysis.runs import aggregate_over_seeds
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
+NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
 
 
 def describe_fit(fit: GroupFit) -> str:
@@ -43,6 +44,9 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
     choice = fit.law.form_choice_
     if choice is None:
         return None
+    if not any(np.isfinite(score) for score in choice.scores.values()):  # nothing measured to choose by
+        return (f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, the candidate with the "
+                f"fewest parameters: too few sizes to hold the largest out and score {join_words(list(choice.scores))}.")
     scores = [f"{name} {score:.3g}" if np.isfinite(score) else f"{name} not scored (too few sizes)"
               for name, score in choice.scores.items()]
     return (
@@ -60,11 +64,14 @@ def describe_cost(cost: CostLaw) -> str:
     exponent = f"{cost.x}^{k:.2f}" + (f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci else "")
     per = f" per {cost.group_by} example" if cost.per_example else ""
     name = label(cost.metric)[0].upper() + label(cost.metric)[1:]
+    # An overhead on its lower bound (1e-12) is no overhead: "= 1e-12 + c * N^k" says nothing true.
+    smallest = float(cost.predict(cost.x_range[0], 1.0))
+    overhead = cost.overhead and cost.overhead_value > NEGLIGIBLE_OVERHEAD * smallest
     if cost.growth_unresolved:
         typical = float(cost.predict(cost.x_range[1], 1.0))
         form = (f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
                 "and its growth with size is not resolved here")
-    elif cost.overhead:
+    elif overhead:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
     else:
         form = f"{name}{per} grows as {exponent}"
@@ -74,7 +81,7 @@ def describe_cost(cost: CostLaw) -> str:
     interval = f" (95% CI {format_factor(ratio_ci[0])}-{format_factor(ratio_ci[1])})" if ratio_ci else ""
     return (f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
             f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
-            + (", the fixed overhead included." if cost.overhead else "."))
+            + (", the fixed overhead included." if overhead else "."))
 
 
 @dataclass

@@ -64,10 +64,9 @@ def run(
 
 def _summarise(result, output: Path) -> None:
     from scalinglab.analysis.sentences import summary_lines
-    from scalinglab.report.html import size_table
 
     written = result.report
-    _print_table(size_table(written.analysis))
+    _print_table(written.analysis.size_table())
     for line in summary_lines(written.analysis):
         console.print(line)
     if written.compress_verdict:

@@ -26,6 +26,8 @@ from scalinglab.compress.verdict_words import (
 )
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
+from scalinglab.report.drawn_axes import mark_data
+from scalinglab.report.parts import Section, render_figure, table_html
 
 _COST_LABELS = {
     "bytes_deployed": "bytes on disk, as deployed",
@@ -101,12 +103,13 @@ def draw_compress_pareto(data: CompressPareto, ax) -> None:
     all its configurations as faint dots."""
     for index, points in enumerate(data.methods):
         color = f"C{index % 10}"
-        ax.plot(points.cost, points.metric, ".", color=color, alpha=0.25)
+        mark_data(*ax.plot(points.cost, points.metric, ".", color=color, alpha=0.25))
         front = points.on_frontier
         ax.step(points.cost[front], points.metric[front], "o-", where="post", color=color, label=points.name, markersize=4)
     if data.training is not None:
         t = data.training
-        ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2, zorder=5)
+        mark_data(ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2,
+                              zorder=5))
     if data.log_x:
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis, format_count)
@@ -160,7 +163,7 @@ def sensitivity_data(frame: pd.DataFrame, method: str, *, metric: str = "val_los
 def draw_sensitivity(data: Sensitivity, ax) -> None:
     """One line per model size: quality as the setting gets harsher."""
     for index, series in enumerate(data.series):
-        ax.plot(series.cost, series.metric, "o-", color=f"C{index % 10}", label=series.name)
+        mark_data(*ax.plot(series.cost, series.metric, "o-", color=f"C{index % 10}", label=series.name))
     ax.set_xlabel(data.knob)
     ax.set_ylabel(label(data.metric))
     if data.knob == "clusters" and can_log(*[series.cost for series in data.series]):
@@ -192,7 +195,7 @@ def complexity_data(frame: pd.DataFrame) -> Complexity:
 
 def draw_complexity(data: Complexity, ax) -> None:
     for index, (measure, (n_params, values)) in enumerate(data.measures.items()):
-        ax.plot(n_params, values, "o", color=f"C{index}", alpha=0.7, label=COMPLEXITY[measure])
+        mark_data(*ax.plot(n_params, values, "o", color=f"C{index}", alpha=0.7, label=COMPLEXITY[measure]))
     ax.set_xscale("log")  # parameter counts are positive
     plain_log_ticks(ax.xaxis, format_count)
     ax.set_xlabel(label("n_params"))
@@ -201,11 +204,9 @@ def draw_complexity(data: Complexity, ax) -> None:
     ax.legend(fontsize="small")
 
 
-def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
-    """The report section "Compress or train small?" (a `report.html.Section`): verdict sentences
-    per budget of bytes, latency and memory, sensitivity and complexity sentences, and figures."""
-    from scalinglab.report.html import Section, _figure, _table_html
-
+def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss") -> Section:
+    """The report section "Compress or train small?": verdict sentences per budget of bytes,
+    latency and memory, sensitivity and complexity sentences, and figures."""
     section = Section("Compress or train small?")
     section.sentences.append(
         "Every trained model (at the largest data size) was compressed by each method and measured by the same "
@@ -221,10 +222,10 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         section.sentences += [tally] if tally else []
         if found:  # one line a budget: the sentences of every budget read as a wall of near-identical text
             section.tables.append((f"Compress or train small, per budget of {COST_NAMES[cost]}",
-                                   _table_html(verdict_table(found))))
+                                   table_html(verdict_table(found))))
         data = compress_pareto_data(frame, cost, metric=metric)
         if data.training is not None:
-            section.figures.append(_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
+            section.figures.append(render_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
                                            draw_compress_pareto, data))
     section.sentences += distillation_sentences(frame, metric=metric)
     for method in KNOBS:
@@ -232,10 +233,10 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss"):
         section.sentences += [sentence] if sentence else []
         data = sensitivity_data(frame, method, metric=metric)
         if data.series:
-            section.figures.append(_figure(f"Sensitivity: {method_label(method)}, {label(metric)} vs {data.knob}",
+            section.figures.append(render_figure(f"Sensitivity: {method_label(method)}, {label(metric)} vs {data.knob}",
                                            draw_sensitivity, data))
     section.sentences += complexity_sentences(frame, metric=metric)
     complexity = complexity_data(frame)
     if complexity.measures:
-        section.figures.append(_figure("Complexity measures vs parameters", draw_complexity, complexity))
+        section.figures.append(render_figure("Complexity measures vs parameters", draw_complexity, complexity))
     return section

@@ -15,6 +15,7 @@ from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ti
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
 from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
+from scalinglab.report.drawn_axes import mark_data
 
 # The band around a fitted curve: where a run's (seed-mean) metric is expected, so the measured
 # points can be judged against it; "mean" would draw where the fitted curve itself lies.
@@ -123,7 +124,7 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
     for index, series in enumerate(data.series):
         color = f"C{index % 10}"
         line = "o" if series.fit_x is not None else "o-"
-        ax.errorbar(series.x, series.y, yerr=series.y_std, fmt=line, color=color, label=series.name, capsize=2)
+        mark_data(ax.errorbar(series.x, series.y, yerr=series.y_std, fmt=line, color=color, label=series.name, capsize=2))
         if series.fit_x is not None:
             ax.plot(series.fit_x, series.fit_y, "-", color=color, alpha=0.8)
         if series.fit_low is not None:
@@ -155,14 +156,16 @@ def isoflop_data(joint: JointLaw) -> IsoFlop:
     every split C = k N D (N from a tenth of the smallest to 10x the largest trained size), and
     the compute-optimal point N*, D* of that budget.
 
-    The y-limits are those of the optima and of the curves over the trained sizes (the rule of
-    `scalinglab.fit.view`): a curve that explodes far from them is cut, not followed."""
+    The y-limits are those of the optima (the rule of `scalinglab.fit.view`): the figure shows
+    each budget's valley around its optimum. A curve leaves the view where it rises out of it; it
+    would explode where a budget spread over a large model leaves it a few examples (a small
+    budget's curve predicted a loss of 28 for optima below 1.5, and squashed every valley flat).
+    """
     data = IsoFlop(metric=joint.metric)
     if joint.optimal is None:
         return data
     optimal = joint.optimal[np.isfinite(joint.optimal[["N_opt", "D_opt", "metric_opt"]]).all(axis=1)]
     grid = np.geomspace(joint.n_range[0] / 10, joint.n_range[1] * 10, 80)
-    trained = (grid >= joint.n_range[0]) & (grid <= joint.n_range[1])
     for _, row in optimal.iterrows():
         budget = float(row["compute"])
         d = budget / (joint.flops_per_param_example * grid)
@@ -171,7 +174,7 @@ def isoflop_data(joint: JointLaw) -> IsoFlop:
     data.optimal_n = optimal["N_opt"].to_numpy(float)
     data.optimal_data = optimal["D_opt"].to_numpy(float)
     data.optimal_metric = optimal["metric_opt"].to_numpy(float)
-    data.y_limits = view_limits(data.optimal_metric, *[curve.y[trained] for curve in data.curves], log=False)
+    data.y_limits = view_limits(data.optimal_metric, log=False)
     for curve in data.curves:
         curve.y = cut_to_view(curve.y, data.y_limits)
     return data
@@ -182,7 +185,7 @@ def draw_isoflop(data: IsoFlop, ax) -> None:
     for index, curve in enumerate(data.curves):
         ax.plot(curve.x, curve.y, "-", color=f"C{index % 10}", label=curve.name)
     if len(data.optimal_n):
-        ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal")
+        mark_data(*ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal"))
     _finish_axes(ax, log_x=True, y_limits=data.y_limits, xlabel=label("n_params"),
                  ylabel=f"predicted {label(data.metric)}", legend=data.curves)
 
@@ -223,7 +226,7 @@ def draw_seed_spread(data: SeedSpread, ax) -> None:
     """Each run as a dot, slightly offset per data size so overlapping seeds stay visible."""
     for index, series in enumerate(data.series):
         offset = 1.0 + 0.03 * (index - (len(data.series) - 1) / 2)
-        ax.plot(series.x * offset, series.y, "o", color=f"C{index % 10}", alpha=0.7, label=series.name)
+        mark_data(*ax.plot(series.x * offset, series.y, "o", color=f"C{index % 10}", alpha=0.7, label=series.name))
     _finish_axes(ax, log_x=data.log_x, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed",
                  legend=data.series)
 
@@ -264,11 +267,11 @@ def pareto_data(
 
 def draw_pareto(data: Pareto, ax) -> None:
     """All configurations in grey, the frontier as a step line, the recommendation as a star."""
-    ax.plot(data.cost_values, data.metric_values, "o", color="0.7", label="measured configurations")
+    mark_data(*ax.plot(data.cost_values, data.metric_values, "o", color="0.7", label="measured configurations"))
     front = data.on_frontier
     ax.step(data.cost_values[front], data.metric_values[front], "o-", where="post", color="C3", label="Pareto frontier")
     if data.recommended is not None:
-        ax.plot(*data.recommended, "k*", markersize=14, label="recommended (predicted)")
+        mark_data(*ax.plot(*data.recommended, "k*", markersize=14, label="recommended (predicted)"))
     _finish_axes(ax, log_x=data.log_x, xlabel=label(data.cost), ylabel=label(data.metric), legend=True)
 
 
@@ -304,11 +307,12 @@ def backtest_data(runs: pd.DataFrame, outcome: FitOutcome, held_out: pd.DataFram
 def draw_backtest(data: Backtest, ax) -> None:
     """Dots: residuals on fitted runs; crosses: error predicting the largest size from the rest."""
     for index, series in enumerate(data.in_sample):
-        ax.plot(series.x, 100 * series.y, "o", color=f"C{index % 10}", alpha=0.6, label=f"{series.name} (fitted)")
+        mark_data(*ax.plot(series.x, 100 * series.y, "o", color=f"C{index % 10}", alpha=0.6,
+                           label=f"{series.name} (fitted)"))
     for index, (_, row) in enumerate(data.held_out.iterrows()):
-        ax.plot(row["n_params"], 100 * row["relative_error"], "X", color=f"C{index % 10}", markersize=12,
-                markeredgecolor="k", label="held out" if index == 0 else None)
-    ax.axhline(0, color="k", linewidth=0.8)
+        mark_data(*ax.plot(row["n_params"], 100 * row["relative_error"], "X", color=f"C{index % 10}", markersize=12,
+                           markeredgecolor="k", label="held out" if index == 0 else None))
+    mark_data(ax.axhline(0, color="k", linewidth=0.8))  # zero error: what every residual is measured against
     _finish_axes(ax, log_x=data.log_x, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)",
                  legend=data.in_sample)
 

@@ -6,9 +6,6 @@ plain words with the numbers, then shows the figures behind the answer.
 
 from __future__ import annotations
 
-import base64
-import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -28,9 +25,10 @@ from scalinglab.analysis.sentences import (
 )
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
-from scalinglab.recommendation import Budgets, Recommendation, frontier_source, recommend
+from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
 from scalinglab.report import figures
-from scalinglab.analysis.runs import aggregate_over_seeds
+from scalinglab.report.compress_figures import compress_section
+from scalinglab.report.parts import Figure, Section, render_figure, short_number, table_html
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -61,21 +59,6 @@ FIRST_SCREEN_WARNINGS = 3  # the rest fold away below them: the first screen is 
 MANY_SEEDS = 4  # fewer seeds per configuration than this, and the report suggests more
 _GENERALIZATION = {"generalization_gap"}
 
-
-@dataclass
-class Figure:
-    title: str
-    png_base64: str
-
-
-@dataclass
-class Section:
-    """One question the report answers: the answer in sentences, then the evidence."""
-
-    title: str
-    sentences: list[str] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
-    tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, HTML made by pandas, escaped)
 
 
 def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None,
@@ -108,9 +91,7 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         _recommendation_section(analysis, choice, choice_note, budgets),
         _trust_section(analysis),
     ]
-    if compressions is not None and not compressions.empty:  # hook: the compress branch's own section
-        from scalinglab.report.compress_figures import compress_section
-
+    if compressions is not None and not compressions.empty:
         sections.append(compress_section(compressions, metric=analysis.metric))
     rendered = _environment().get_template("report.html").render(
         title=title or analysis.title,
@@ -121,7 +102,7 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
         warnings=analysis.warnings[:FIRST_SCREEN_WARNINGS],
         more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
         sections=[section for section in sections if section is not None],
-        table=_table_html(size_table(analysis)),
+        table=table_html(analysis.size_table()),
         config=analysis.config,
     )
     path = Path(path)
@@ -152,7 +133,8 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
     per_configuration = analysis.runs.groupby([analysis.x, analysis.group_by], dropna=False).size()
     seeds = int(per_configuration.min()) if len(per_configuration) else 0
     if 0 < seeds < MANY_SEEDS:
-        steps.append(f"Narrow the intervals: {seeds} seed(s) per configuration leave them wide; "
+        few = "one seed per configuration leaves them" if seeds == 1 else f"{seeds} seeds per configuration leave them"
+        steps.append(f"Narrow the intervals: {few} wide; "
                      f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)")
     return steps
 
@@ -173,13 +155,6 @@ def _recommendation(analysis: Analysis, budgets: Budgets | None):
         return None, f"No recommendation: {error}", budgets
 
 
-def default_budgets(analysis: Analysis) -> Budgets | None:
-    """The training time of the slowest configuration trained (seed mean), or None when not measured."""
-    means = aggregate_over_seeds(analysis.runs)
-    if means.empty or "train_seconds" not in means:
-        return None
-    return Budgets(train_seconds=float(means["train_seconds"].max()))
-
 
 def _quality_section(analysis: Analysis) -> Section:
     section = Section("How does quality change with size?")
@@ -198,7 +173,7 @@ def _quality_section(analysis: Analysis) -> Section:
     section.figures += _against_params_figures(analysis, _QUALITY)
     if analysis.runs[analysis.group_by].nunique() > 1:
         data = figures.metric_vs_data_data(analysis.runs, analysis.metric, x=analysis.x, data=analysis.group_by)
-        section.figures.append(_figure(f"{label(analysis.metric).capitalize()} vs training data, per model size",
+        section.figures.append(render_figure(f"{label(analysis.metric).capitalize()} vs training data, per model size",
                                        figures.draw_metric_vs_params, data))
     return section
 
@@ -212,15 +187,15 @@ def _joint_section(analysis: Analysis) -> Section:
         section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
         data = figures.metric_vs_params_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by,
                                              joint=joint)
-        section.figures.append(_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
+        section.figures.append(render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
         if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
             section.tables.append(("Compute-optimal allocation (joint law; 95% intervals resample configurations)",
-                                   _table_html(with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"}))))
-            section.figures.append(_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
+                                   table_html(with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"}))))
+            section.figures.append(render_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
                                            figures.draw_isoflop, figures.isoflop_data(joint)))
     section.sentences += isoflop_sentences(analysis.isoflop, analysis.isoflop_note)[0]
     if analysis.isoflop is not None:
-        section.tables.append(("IsoFLOP (approach 2) beside the joint law", _table_html(analysis.isoflop.groups)))
+        section.tables.append(("IsoFLOP (approach 2) beside the joint law", table_html(analysis.isoflop.groups)))
     return section
 
 
@@ -244,10 +219,10 @@ def _settings_sections(analysis: Analysis) -> list[Section]:
         what = "wider or deeper" if effect.is_size_axis else f"which {effect.setting}"
         section = Section(f"Settings x size: {what}? ({effect.setting} against {analysis.x})", list(effect.sentences))
         section.tables.append((f"Best {effect.setting} per size ({label(analysis.metric)}; measured seed means, "
-                               "law predictions where that size was not trained)", _table_html(effect.best_per_size)))
+                               "law predictions where that size was not trained)", table_html(effect.best_per_size)))
         data = figures.metric_vs_params_data(effect.runs, analysis.metric, x=analysis.x, group_by=effect.setting,
                                              fits=list(effect.laws.values()))
-        section.figures.append(_figure(f"{label(analysis.metric).capitalize()} vs parameters, per {effect.setting}",
+        section.figures.append(render_figure(f"{label(analysis.metric).capitalize()} vs parameters, per {effect.setting}",
                                        figures.draw_metric_vs_params, data))
         sections.append(section)
     return sections
@@ -270,13 +245,15 @@ def _recommendation_section(
     section.sentences.append(choice.sentence())
     for cost, frontier in choice.frontiers.items():
         section.tables.append((f"Pareto frontier: {label(choice.metric)} vs {label(cost)} (predicted by the laws)",
-                               _table_html(_readable_frontier(frontier))))
+                               table_html(_readable_frontier(frontier))))
     for cost, frontier in choice.frontiers.items():
         point = frontier[frontier["chosen"]]
         star = (float(point[cost].iloc[0]), float(point[choice.metric].iloc[0])) if len(point) else None
         data = figures.pareto_data(analysis.runs, choice.metric, cost, x=analysis.x, group_by=analysis.group_by,
                                    recommended=star)
-        section.figures.append(_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto, data))
+        if len(data.cost_values):  # a cost no run measured (the frontier is of predictions) has no points to draw
+            section.figures.append(render_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto,
+                                                 data))
     return section
 
 
@@ -295,7 +272,7 @@ def _trust_section(analysis: Analysis) -> Section:
         )
     if data.held_out.empty:
         section.sentences.append("Too few sizes to hold the largest one out and still fit a law.")
-    section.figures.append(_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data))
+    section.figures.append(render_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data))
     section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     if spread.worst_relative_std is not None:
@@ -304,7 +281,7 @@ def _trust_section(analysis: Analysis) -> Section:
     else:
         section.sentences.append(f"Every configuration's mean {analysis.metric} is zero, so no spread across seeds "
                                  "can be put as a fraction of it; the figure below shows every run.")
-    section.figures.append(_figure("Seed spread: every run", figures.draw_seed_spread, spread))
+    section.figures.append(render_figure("Seed spread: every run", figures.draw_seed_spread, spread))
     return section
 
 
@@ -320,37 +297,10 @@ def _against_params_figures(analysis: Analysis, wanted: set[str] | None) -> list
                                              fits=analysis.groups.fits, cost=analysis.groups.costs.get(metric),
                                              log_y=log_y)
         if data.series:  # a column no run measured (all missing) has nothing to draw
-            result.append(_figure(title, figures.draw_metric_vs_params, data))
+            result.append(render_figure(title, figures.draw_metric_vs_params, data))
     return result
 
 
-def _figure(title: str, draw, data) -> Figure:
-    return Figure(title, _render(lambda ax: draw(data, ax)))
-
-
-def _render(draw) -> str:
-    # A bare Figure (no pyplot): nothing global to register or close.
-    from matplotlib.figure import Figure as MatplotlibFigure
-
-    fig = MatplotlibFigure(figsize=(6.4, 4.2), dpi=100)
-    draw(fig.add_subplot())
-    # Fixed margins fit every label we draw; tight_layout would double the time of a report.
-    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.97)
-    buffer = io.BytesIO()
-    # Fastest zlib level: 15% less time per figure for PNGs about a quarter larger.
-    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def size_table(analysis: Analysis) -> pd.DataFrame:
-    """Per model size (and data size): seed-mean params, loss, accuracy, time, latency, bytes."""
-    means = aggregate_over_seeds(analysis.runs)
-    if means.empty:
-        return means
-    columns = [analysis.x, analysis.group_by, analysis.metric, "val_loss", "val_accuracy", "train_seconds",
-               "latency_ms_p50", "bytes_fp32", "n_seeds"]
-    columns = list(dict.fromkeys(c for c in columns if c in means))
-    return means[columns].sort_values([analysis.group_by, analysis.x])
 
 
 def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
@@ -380,18 +330,6 @@ def with_intervals(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame
                             for value, low, high in zip(readable[column], *ends)]
     return readable.rename(columns=columns)
 
-
-def _table_html(table: pd.DataFrame) -> str:
-    """Pandas escapes every cell and header; headers become labels with units, numbers the short
-    form of the text (26.1k, 0.114), and a cell with no value (a size not trained at that setting) a dash."""
-    return table.rename(columns=label).to_html(index=False, float_format=short_number, na_rep="–", border=0, escape=True)
-
-
-def short_number(value: float) -> str:
-    """A table's number as the text writes it: counts of 1,000 and up as 26.1k, others to 3 digits."""
-    if not np.isfinite(value):
-        return "none"
-    return format_count(value) if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _environment() -> jinja2.Environment:
