@@ -127,7 +127,7 @@ class SizeVerdict:
     def _change_words(self, i: int, j: int) -> str:
         change, interval = self.change(i, j)
         verb = "fell" if change < 0 else "rose"
-        words = f"{verb} by {_percent(abs(change))} ({self.means[i]:.4g} to {self.means[j]:.4g}"
+        words = f"{verb} by {_percent(abs(change))} ({self.means[i]:.3g} to {self.means[j]:.3g}"
         if interval is None:
             return words + ", one run each: no interval)"
         return words + f", 95% interval {_percent(interval[0], signed=True)} to {_percent(interval[1], signed=True)})"
