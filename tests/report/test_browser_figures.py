@@ -1,6 +1,6 @@
 """Every figure of a report is readable as headless Chromium shows it (issue 19, item 2): the image
 decodes, every axis has at least two labelled ticks, and no axis spans more than 20x its data.
-Without chromium the browser tests skip, or fail where CI requires it (the `chromium` fixture)."""
+Without chromium the browser tests skip, or fail where CI requires it (tests/optional_components.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from scalinglab.report.parts import render_figure
 
 
 @pytest.mark.browser
-def test_every_figure_of_a_real_sweeps_report_is_readable(chromium, sweep_out):
+def test_every_figure_of_a_real_sweeps_report_is_readable(sweep_out):
     assert check_report(sweep_out / "report.html") == []
 
 
 @pytest.mark.browser
-def test_every_figure_of_a_report_with_a_joint_law_and_isoflop_curves_is_readable(chromium, tmp_path):
+def test_every_figure_of_a_report_with_a_joint_law_and_isoflop_curves_is_readable(tmp_path):
     """The IsoFLOP figure once took its y-limits from curves that exploded at small budgets (0 to 42
     for optima below 1.5): every valley was squashed flat against the axis."""
     analysis = analyze(synthetic_runs(), n_bootstrap=20)

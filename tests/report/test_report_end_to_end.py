@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(chromium, sweep_out, tmp_path):
+def test_report_renders_in_headless_chromium(sweep_out, tmp_path):
     screenshot = sweep_out / "report.png"
     page = visit(sweep_out / "report.html", tmp_path / "profile", screenshot=screenshot)
     assert page.errors == []
