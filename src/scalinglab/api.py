@@ -417,6 +417,7 @@ def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, set
 
     path = objective_path(objective)
     settings = {name: _plain(values) for name, values in (settings or {}).items()}
+    _warn_of_near_training_settings(settings)
     raw = {
         "name": path,
         "seeds": _plain(seeds) if seeds is not None else [0],
@@ -428,6 +429,18 @@ def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, set
     if train_sizes is not None:
         raw["data"] = {"train_size": _plain(train_sizes)}
     return raw
+
+
+def _warn_of_near_training_settings(settings: Mapping[str, Any]) -> None:
+    """A key of `settings` that is not a training setting goes to the objective as its own
+    hyperparameter (params.KEY), by design; one spelled like a training setting ("epoch") is
+    most likely a typo of it, so say so (a warning: the objective may really want that key)."""
+    from scalinglab.config_fields import did_you_mean
+
+    for name in settings:
+        if name not in TrainingConfig.model_fields and (hint := did_you_mean(name, TrainingConfig.model_fields)):
+            logger.warning("settings: %r is not a training setting, so it goes to the objective as params.%s%s",
+                           name, name, hint)
 
 
 def _plain(values: Any) -> Any:

@@ -162,6 +162,17 @@ def test_an_objective_s_own_hyperparameters_are_swept_stored_and_key_its_runs(tm
     assert set(changed["run_key"]) > set(frame["run_key"])
 
 
+def test_an_own_hyperparameter_spelled_like_a_training_setting_is_kept_and_warned_of(tmp_path: Path, caplog):
+    settings = {"gamma": 0.1, "C": 1.0, "epoch": 3}  # "epoch": most likely "epochs" mistyped
+    with caplog.at_level("WARNING", logger="scalinglab"):
+        frame = scalinglab.sweep(objectives.with_own_params, sizes={"width": [1]}, settings=settings,
+                                 out=tmp_path, report=False)
+    assert (frame["params.epoch"] == 3).all()  # the objective's own key, as documented
+    warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert any("'epoch' is not a training setting" in line and "did you mean 'epochs'" in line for line in warned)
+    assert not any("gamma" in line or "'C'" in line for line in warned)  # names like no setting: no warning
+
+
 def test_a_toml_objective_sweeps_its_params_table_and_runs_csv_shows_it(cli, tmp_path: Path):
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
