@@ -166,7 +166,8 @@ def analyze(
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
-    warnings = (_failure_warnings(frame) + _backtest_warnings(backtest, group_by) + size_warnings + iso_warnings
+    warnings = (_failure_warnings(frame) + _baseline_warnings(runs, metric, [x, group_by])
+                + _backtest_warnings(backtest, group_by) + size_warnings + iso_warnings
                 + merge_places(groups.warnings) + joint_warnings + seed_warnings(runs, metric))
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
                     backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
@@ -221,6 +222,25 @@ def _failure_warnings(frame: pd.DataFrame) -> list[str]:
         return []
     failed = int((frame["status"] != "ok").sum())
     return [f"{failed} run(s) did not finish ok; see `scalinglab status`"] if failed else []
+
+
+def _baseline_warnings(runs: pd.DataFrame, metric: str, columns: list[str]) -> list[str]:
+    """The configurations whose seed-mean `metric` is no better than the trivial baseline the runs
+    recorded (`baseline_<metric>`: class frequencies, a unigram model): models that learned
+    nothing the data's frequencies do not already say, whose points a law should not be read from."""
+    baseline = f"baseline_{metric}"
+    if runs.empty or metric not in runs or baseline not in runs or not runs[baseline].notna().any():
+        return []
+    means = configuration_means(runs, metric, columns).dropna(subset=[metric, baseline])
+    no_better = means[metric] >= means[baseline] if lower_is_better(metric) else means[metric] <= means[baseline]
+    worst = means[no_better]
+    if worst.empty:
+        return []
+    first = worst.iloc[0]
+    where = ", ".join(f"{column}={format_value(first[column])}" for column in columns)
+    return [f"{len(worst)} of {len(means)} configurations measured no better than the trivial baseline "
+            f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[baseline]:.3g}): "
+            "they learned nothing beyond the data's frequencies; train longer or tune the learning rate"]
 
 
 def _backtest_warnings(backtest: pd.DataFrame, group_by: str) -> list[str]:
