@@ -48,6 +48,14 @@ _METRICS = [
     Metric("baseline_val_accuracy", "trivial val accuracy", "Validation accuracy of always predicting the most frequent training class.", False),
     Metric("baseline_val_f1_macro", "trivial val macro-F1", "Validation macro-F1 of always predicting the most frequent training class.", False),
     Metric("baseline_val_bits_per_byte", "trivial val bits/byte", "Language model: validation bits per byte of a unigram byte model.",),
+    Metric(
+        "zlib_val_bits_per_byte", "zlib val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by zlib (level 9), per byte of it.",
+    ),
+    Metric(
+        "lzma_val_bits_per_byte", "lzma val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by lzma (preset 9), per byte of it.",
+    ),
     # Training cost
     Metric(
         "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",

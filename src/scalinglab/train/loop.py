@@ -158,6 +158,7 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
         "peak_memory_bytes": trace.peak_memory_bytes,
         **_stability(trace, curves, spec.training),
         **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
+        **task.reference_scores(),
     }
 
 
