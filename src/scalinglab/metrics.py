@@ -29,6 +29,11 @@ _METRICS = [
         "Language model only: parameters outside the token and position embeddings (Kaplan et al.'s N).",
     ),
     Metric("n_train", "training examples", "Training examples (or bytes for a language model) the run saw per epoch."),
+    Metric(
+        "train_tokens_seen", "tokens seen",
+        "Language model: training tokens (bytes) the run trained on, all passes counted: its text's tokens times "
+        "training.epochs (1: a single pass). Each curve point records tokens_seen up to it.",
+    ),
     Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
     # Quality
     Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode (LM: per byte)."),
