@@ -63,8 +63,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, settings: TrainingSpec, *, 
 def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
     """Linear warmup, then the schedule's decay to zero (cosine, linear), a constant rate, or
     "wsd": constant, then a (1 - sqrt) cooldown to zero over the last WSD_DECAY_FRACTION of the steps."""
-    warmup = max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
-    decay_start = max(warmup, total_steps - round(WSD_DECAY_FRACTION * total_steps))
+    warmup = warmup_steps(settings, total_steps=total_steps)
+    decay_start = wsd_decay_start(total_steps, warmup=warmup)
 
     def multiplier(step: int) -> float:
         if step < warmup:
@@ -79,3 +79,13 @@ def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
         return 1.0
 
     return multiplier
+
+
+def warmup_steps(settings: TrainingSpec, *, total_steps: int) -> int:
+    """Steps of the linear warmup: `warmup_fraction` of the run, at least one when there is one."""
+    return max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
+
+
+def wsd_decay_start(total_steps: int, *, warmup: int) -> int:
+    """The step where a "wsd" run of `total_steps` steps leaves its stable rate and cools down."""
+    return max(warmup, total_steps - round(WSD_DECAY_FRACTION * total_steps))
