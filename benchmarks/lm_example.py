@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,15 +30,38 @@ GOAL_SECONDS = 300.0
 
 
 def run_sweep(sweep: Path, out: Path, overrides: list[str], executor: list[str]) -> tuple[float, float]:
-    """`scalinglab run` in a child process; its (wall seconds, user + sys CPU seconds)."""
+    """`scalinglab run` in a child process; its (wall seconds, user + sys CPU seconds of it and
+    every process under it, worker processes included)."""
     settings = [arg for value in overrides for arg in ("--set", value)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "scalinglab", "run", str(sweep), "--out", str(out), "--quiet", *executor, *settings],
-                   check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    child = subprocess.Popen([sys.executable, "-m", "scalinglab", "run", str(sweep), "--out", str(out), "--quiet",
+                              *executor, *settings], env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    cpu_by_pid: dict[int, float] = {}
+    while child.poll() is None:
+        cpu_by_pid.update(tree_cpu_seconds(child.pid))
+        time.sleep(0.2)
+    if child.returncode:
+        raise SystemExit(f"scalinglab run exited {child.returncode}")
+    return time.perf_counter() - started, sum(cpu_by_pid.values())
+
+
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """user + sys CPU seconds so far of `root` and its descendants, by pid (Linux /proc). Worker
+    processes a driver does not wait for are missed by getrusage(RUSAGE_CHILDREN), so they are
+    read while they live; the last reading before a process ends is at most one poll short."""
+    parents, cpu = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree = {root}
+    for _ in range(8):  # depth: driver, pool workers, their helpers
+        tree |= {pid for pid, parent in parents.items() if parent in tree}
+    return {pid: cpu[pid] for pid in tree if pid in cpu}
 
 
 def size_rows(out: Path) -> pd.DataFrame:
