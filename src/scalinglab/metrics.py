@@ -29,6 +29,11 @@ _METRICS = [
         "Language model only: parameters outside the token and position embeddings (Kaplan et al.'s N).",
     ),
     Metric("n_train", "training examples", "Training examples (or bytes for a language model) the run saw per epoch."),
+    Metric(
+        "train_tokens_seen", "tokens seen",
+        "Language model: training tokens (bytes) the run trained on, all passes counted: its text's tokens times "
+        "training.epochs (1: a single pass). Each curve point records tokens_seen up to it.",
+    ),
     Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
     # Quality
     Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode (LM: per byte)."),
@@ -48,6 +53,14 @@ _METRICS = [
     Metric("baseline_val_accuracy", "trivial val accuracy", "Validation accuracy of always predicting the most frequent training class.", False),
     Metric("baseline_val_f1_macro", "trivial val macro-F1", "Validation macro-F1 of always predicting the most frequent training class.", False),
     Metric("baseline_val_bits_per_byte", "trivial val bits/byte", "Language model: validation bits per byte of a unigram byte model.",),
+    Metric(
+        "zlib_val_bits_per_byte", "zlib val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by zlib (level 9), per byte of it.",
+    ),
+    Metric(
+        "lzma_val_bits_per_byte", "lzma val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by lzma (preset 9), per byte of it.",
+    ),
     # Training cost
     Metric(
         "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",

@@ -72,3 +72,22 @@ def test_a_message_at_several_data_sizes_is_one_line_naming_them_all():
     merged = merge_places(["train_size=360: only 3 sizes", "all runs: x", "train_size=720: only 3 sizes",
                            "train_size=1437: only 3 sizes", "train_size=720: too few"])
     assert merged == ["train_size=360, 720 and 1437: only 3 sizes", "all runs: x", "train_size=720: too few"]
+
+
+def test_the_anchor_sentence_places_bits_per_byte_against_the_baseline_and_compressors():
+    """Issue 25 item 5: a language model's best bits per byte beside the unigram baseline, zlib
+    and lzma on the same text, and a count of configurations that did not beat byte frequencies."""
+    import pandas as pd
+
+    from scalinglab.analysis.sentences import anchor_sentence
+
+    runs = pd.DataFrame({
+        "run_key": ["a", "b", "c"], "status": "ok", "seed": 0, "d_model": [8, 16, 32], "n_train": 1000.0,
+        "n_params": [1e3, 1e4, 1e5], "val_bits_per_byte": [4.8, 3.9, 2.9],
+        "baseline_val_bits_per_byte": 4.5, "zlib_val_bits_per_byte": 2.6, "lzma_val_bits_per_byte": 2.4,
+    })
+    sentence = anchor_sentence(runs, "val_bits_per_byte", x="n_params")
+    assert "best model scores 2.90 bits per byte" in sentence
+    assert "a unigram byte model of the training text 4.50, zlib (level 9) 2.60 and lzma (preset 9) 2.40" in sentence
+    assert "1 of 3 configurations do not beat the byte-frequency baseline" in sentence
+    assert anchor_sentence(runs, "val_loss", x="n_params") is None

@@ -4,6 +4,8 @@ group scores its runs' validation splits from one stacked forward); each task's 
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -60,3 +62,17 @@ def test_the_language_model_baseline_is_a_unigram_byte_model():
     targets = val[1 : 1 + 4 * 4]  # the next bytes of four non-overlapping windows of 4
     assert scores["loss"] == pytest.approx(-log_p[targets].mean(), rel=1e-6)
     assert scores["bits_per_byte"] == pytest.approx(scores["loss"] / np.log(2))
+
+
+def test_the_language_model_references_are_the_compressed_size_of_the_scored_text():
+    """Issue 25 item 5: zlib and lzma bits per byte of exactly the bytes `evaluate` scores; a
+    repetitive text compresses far below 8 bits per byte, random bytes do not."""
+    repetitive = np.frombuffer(b"def f(x):\n    return x\n" * 40, dtype=np.uint8)
+    data = Dataset("text", "lm", repetitive, repetitive, repetitive, repetitive, 256)
+    scores = LanguageModelTask(data, context=8).reference_scores()
+    scored = repetitive[1 : 1 + 8 * ((len(repetitive) - 1) // 8)].tobytes()
+    assert scores["zlib_val_bits_per_byte"] == pytest.approx(8 * len(zlib.compress(scored, 9)) / len(scored))
+    assert scores["zlib_val_bits_per_byte"] < 1 and scores["lzma_val_bits_per_byte"] < 1
+    noise = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)
+    random_scores = LanguageModelTask(Dataset("noise", "lm", noise, noise, noise, noise, 256), context=8).reference_scores()
+    assert random_scores["zlib_val_bits_per_byte"] > 7.9 and random_scores["lzma_val_bits_per_byte"] > 7.9

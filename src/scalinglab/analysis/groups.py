@@ -42,7 +42,7 @@ OVERHEAD_SCALE = 5.0  # k = alpha / 5, so the form's bound alpha <= 10 is k <= 2
 COST_HUBER_DELTA = 0.5
 MIN_SIZES_TO_FIT = 4  # the power law has 3 parameters: fewer distinct sizes cannot test it
 MIN_SIZES_TO_FIT_COST = 3  # the pure power law has 2
-DATA_COLUMNS = ("train_size", "n_train")  # group_by values that count training examples
+DATA_COLUMNS = ("train_size", "n_train", "train_tokens_seen")  # group_by values that count training examples
 COST_BOOTSTRAP = 200  # replicates for a cost law: its interval is quoted to 2 digits, 200 suffice
 
 

@@ -338,3 +338,30 @@ def summary_lines(analysis) -> list[str]:
         lines.append(f"{len(analysis.fit_diagnostics)} fit diagnostics (parameters on a bound or not separately "
                      "identified, laws too short to backtest): see the report's 'Can these laws be trusted?'")
     return lines
+
+
+# The references a language model's bits per byte is placed against, in the order they are quoted.
+_BITS_PER_BYTE_ANCHORS = (
+    ("baseline_val_bits_per_byte", "a unigram byte model of the training text"),
+    ("zlib_val_bits_per_byte", "zlib (level 9)"),
+    ("lzma_val_bits_per_byte", "lzma (preset 9)"),
+)
+
+
+def anchor_sentence(frame: pd.DataFrame, metric: str, *, x: str) -> str | None:
+    """Where a language model's measured bits per byte stand against references a reader knows:
+    the byte-frequency (unigram) baseline and standard compressors on the same held-out text."""
+    means = aggregate_over_seeds(frame)
+    anchors = [(column, words) for column, words in _BITS_PER_BYTE_ANCHORS if column in means]
+    if metric != "val_bits_per_byte" or means.empty or metric not in means or not anchors:
+        return None
+    best = means.loc[means[metric].idxmin()]
+    quoted = join_words([f"{words} {means[column].mean():.2f}" for column, words in anchors])
+    sentence = (f"On the same held-out text the best model scores {best[metric]:.2f} bits per byte "
+                f"({format_count(best[x])} parameters); {quoted}.")
+    if "baseline_val_bits_per_byte" in means:
+        worse = int((means[metric] >= means["baseline_val_bits_per_byte"]).sum())
+        sentence += (" Every configuration beats the byte-frequency baseline." if worse == 0 else
+                     f" {worse} of {len(means)} configurations do not beat the byte-frequency baseline: "
+                     "they have not learned past byte statistics.")
+    return sentence

@@ -14,6 +14,7 @@ import pandas as pd
 
 from scalinglab.analysis import Analysis, format_count, format_factor
 from scalinglab.analysis.sentences import (
+    anchor_sentence,
     data_effect_sentence,
     describe_cost,
     form_choice_sentence,
@@ -164,6 +165,8 @@ def _quality_section(analysis: Analysis) -> Section:
         if effect is not None:
             section.sentences.append(effect.sentence())
     section.sentences += size_sentences(analysis)
+    anchors = anchor_sentence(analysis.runs, analysis.metric, x=analysis.x)
+    section.sentences += [anchors] if anchors else []
     section.sentences += [sentence for sentence in map(form_choice_sentence, fit.fits) if sentence]
     data_sentence = data_effect_sentence(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences += [data_sentence] if data_sentence else []

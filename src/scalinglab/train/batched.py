@@ -61,6 +61,7 @@ from scalinglab.train.loop import (
     measured_metrics,
     prepare_run,
     same_data_key,
+    seen_by_epoch,
     train_one,
 )
 from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
@@ -442,7 +443,7 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
             val_scores = task.evaluate(model, split="val")
     lr = spec.training.lr * state.schedule.multiplier(steps_done)
     seconds = state.costs.own_seconds(steps_done, epoch)
-    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
+    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds, seen=seen_by_epoch(task, epoch)))
     try:
         check_time_limit(spec, seconds, epoch)
     except OverTimeLimit as error:

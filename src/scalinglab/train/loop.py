@@ -143,7 +143,7 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
     achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
-        **_nonembedding(family, spec, task),
+        **_language_model_sizes(family, spec, task),
         "n_train": float(run.n_train),
         **{f"train_{name}": value for name, value in train_scores.items() if name in task.train_scores},
         **measured,
@@ -158,6 +158,7 @@ def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]]
         "peak_memory_bytes": trace.peak_memory_bytes,
         **_stability(trace, curves, spec.training),
         **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
+        **task.reference_scores(),
     }
 
 
@@ -169,10 +170,15 @@ def final_validation_scores(run: Prepared, curves: list[dict[str, float]]) -> di
     return validation_scores(run.model, run.task, device=run.spec.limits.device, precision=run.spec.training.precision)
 
 
-def _nonembedding(family, spec: RunSpec, task: Task) -> dict[str, float]:
+def _language_model_sizes(family, spec: RunSpec, task: Task) -> dict[str, float]:
+    """A language model's N (non-embedding parameters) and D (tokens seen over all its epochs:
+    its training text's tokens once per pass, `training.epochs` passes)."""
     if task.shape.kind != "lm":
         return {}
-    return {"n_params_nonembedding": float(family.n_params_nonembedding(spec.size, task.shape))}
+    return {
+        "n_params_nonembedding": float(family.n_params_nonembedding(spec.size, task.shape)),
+        "train_tokens_seen": float(task.samples_per_epoch * spec.training.epochs),
+    }
 
 
 def _stability(trace: Trace, curves: list[dict[str, float]], settings: TrainingSpec) -> dict[str, float]:
@@ -217,17 +223,26 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
         with autocast(settings.precision, device):
             val_scores = task.evaluate(model, split="val")
         curves.append(epoch_point(epoch, epoch_losses, epoch_norms, val_scores, scheduler.get_last_lr()[0],
-                                  time.perf_counter() - started))
+                                  time.perf_counter() - started, seen=seen_by_epoch(task, epoch)))
         check_time_limit(spec, time.perf_counter() - started, epoch)
     return trace
 
 
+def seen_by_epoch(task: Task, epoch: int) -> dict[str, float]:
+    """What the run has trained on by the end of `epoch`, named by its unit: `tokens_seen` for a
+    language model (every epoch draws as many windows as fill its training text once), else
+    `samples_seen`. A language model's data axis is tokens seen, wherever a curve point falls."""
+    return {f"{task.sample_unit}_seen": float(epoch * task.samples_per_epoch)}
+
+
 def epoch_point(epoch: int, losses: torch.Tensor, norms: torch.Tensor, val_scores: dict[str, float], lr: float,
-                seconds: float) -> dict[str, float]:
+                seconds: float, *, seen: dict[str, float]) -> dict[str, float]:
     """One point of a run's curves: the epoch's mean step loss and gradient norm, validation scores,
-    the learning rate the next step would use, and seconds since training started."""
+    the learning rate the next step would use, seconds since training started, and what the run
+    has seen by then (`seen_by_epoch`)."""
     return {
         "epoch": epoch,
+        **seen,
         "train_loss": float(losses.double().mean()),
         **{f"val_{name}": value for name, value in val_scores.items()},
         "lr": lr,

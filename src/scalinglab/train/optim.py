@@ -21,6 +21,11 @@ ADAM_EPS = 1e-8
 # torch.nn.utils.clip_grad_norm_ scales gradients by max_norm / (norm + CLIP_EPS); the batched
 # trainer clips every run's rows itself with the same formula.
 CLIP_EPS = 1e-6
+# schedule = "wsd" (warmup, stable, decay): the last fifth of the steps decays the rate to zero.
+# Hägele et al. 2024 ("Scaling Laws and Compute-Optimal Training Beyond Fixed Training Durations",
+# arXiv:2405.18392, sections 3-4): a cooldown of about 20% of training matches a cosine schedule of
+# the same length, and the (1 - sqrt) shape of the decay does better than a linear one.
+WSD_DECAY_FRACTION = 0.2
 
 
 def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: str) -> torch.optim.Optimizer:
@@ -56,8 +61,10 @@ def make_scheduler(optimizer: torch.optim.Optimizer, settings: TrainingSpec, *, 
 
 
 def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
-    """Linear warmup, then the schedule's decay to zero (cosine, linear) or a constant rate."""
-    warmup = max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
+    """Linear warmup, then the schedule's decay to zero (cosine, linear), a constant rate, or
+    "wsd": constant, then a (1 - sqrt) cooldown to zero over the last WSD_DECAY_FRACTION of the steps."""
+    warmup = warmup_steps(settings, total_steps=total_steps)
+    decay_start = wsd_decay_start(total_steps, warmup=warmup)
 
     def multiplier(step: int) -> float:
         if step < warmup:
@@ -67,6 +74,18 @@ def lr_multiplier(settings: TrainingSpec, *, total_steps: int):
             return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
         if settings.schedule == "linear":
             return max(0.0, 1.0 - progress)
+        if settings.schedule == "wsd":
+            return 1.0 - math.sqrt(min(1.0, max(0.0, step - decay_start) / max(1, total_steps - decay_start)))
         return 1.0
 
     return multiplier
+
+
+def warmup_steps(settings: TrainingSpec, *, total_steps: int) -> int:
+    """Steps of the linear warmup: `warmup_fraction` of the run, at least one when there is one."""
+    return max(1, round(settings.warmup_fraction * total_steps)) if settings.warmup_fraction > 0 else 0
+
+
+def wsd_decay_start(total_steps: int, *, warmup: int) -> int:
+    """The step where a "wsd" run of `total_steps` steps leaves its stable rate and cools down."""
+    return max(warmup, total_steps - round(WSD_DECAY_FRACTION * total_steps))
