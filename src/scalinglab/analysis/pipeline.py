@@ -27,7 +27,9 @@ from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means, ok_runs_at_best_lr, swept_settings
+from scalinglab.analysis.runs import (
+    aggregate_over_seeds, configuration_means, no_better_than_baseline, ok_runs_at_best_lr, swept_settings,
+)
 from scalinglab.runs_table import load_results
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
@@ -225,21 +227,18 @@ def _failure_warnings(frame: pd.DataFrame) -> list[str]:
 
 
 def _baseline_warnings(runs: pd.DataFrame, metric: str, columns: list[str]) -> list[str]:
-    """The configurations whose seed-mean `metric` is no better than the trivial baseline the runs
-    recorded (`baseline_<metric>`: class frequencies, a unigram model): models that learned
-    nothing the data's frequencies do not already say, whose points a law should not be read from."""
-    baseline = f"baseline_{metric}"
-    if runs.empty or metric not in runs or baseline not in runs or not runs[baseline].notna().any():
+    """The configurations no better than the trivial baseline (`no_better_than_baseline`), whose
+    points a law should not be read from, said with one example."""
+    if runs.empty or metric not in runs or f"baseline_{metric}" not in runs:
         return []
-    means = configuration_means(runs, metric, columns).dropna(subset=[metric, baseline])
-    no_better = means[metric] >= means[baseline] if lower_is_better(metric) else means[metric] <= means[baseline]
-    worst = means[no_better]
+    means = configuration_means(runs, metric, columns).dropna(subset=[metric, f"baseline_{metric}"])
+    worst = means[no_better_than_baseline(means, metric)]
     if worst.empty:
         return []
     first = worst.iloc[0]
     where = ", ".join(f"{column}={format_value(first[column])}" for column in columns)
     return [f"{len(worst)} of {len(means)} configurations measured no better than the trivial baseline "
-            f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[baseline]:.3g}): "
+            f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[f'baseline_{metric}']:.3g}): "
             "they learned nothing beyond the data's frequencies; train longer or tune the learning rate"]
 
 

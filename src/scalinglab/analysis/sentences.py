@@ -11,7 +11,7 @@ from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.metrics import label, short_label
-from scalinglab.analysis.runs import aggregate_over_seeds
+from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
@@ -360,7 +360,7 @@ def anchor_sentence(frame: pd.DataFrame, metric: str, *, x: str) -> str | None:
     sentence = (f"On the same held-out text the best model scores {best[metric]:.2f} bits per byte "
                 f"({format_count(best[x])} parameters); {quoted}.")
     if "baseline_val_bits_per_byte" in means:
-        worse = int((means[metric] >= means["baseline_val_bits_per_byte"]).sum())
+        worse = int(no_better_than_baseline(means, metric).sum())
         sentence += (" Every configuration beats the byte-frequency baseline." if worse == 0 else
                      f" {worse} of {len(means)} configurations do not beat the byte-frequency baseline: "
                      "they have not learned past byte statistics.")
