@@ -46,6 +46,17 @@ def reference_prediction(name, params, x):
         )
     if name == "shifted_power":
         return p["E"] + p["A"] * (x[:, 0] + p["x0"]) ** -p["alpha"]
+    if name == "chinchilla_no_floor":
+        return p["A"] / x[:, 0] ** p["alpha"] + p["B"] / x[:, 1] ** p["beta"]
+    if name == "farseer_lite":
+        exponent = p["beta"] * x[:, 0] ** p["gamma"]
+        return p["E"] + p["A"] / x[:, 0] ** p["alpha"] + p["B"] / x[:, 1] ** exponent
+    if name == "data_constrained":
+        # Muennighoff et al. (2023), eq. 5 with N' = N: D' = U + U R* (1 - exp(-R / R*)).
+        n, d, u = x[:, 0], x[:, 1], np.minimum(x[:, 2], x[:, 1])
+        repetitions = d / u - 1
+        effective = u + u * p["R_star"] * (1 - np.exp(-repetitions / p["R_star"]))
+        return p["E"] + p["A"] / n ** p["alpha"] + p["B"] / effective ** p["beta"]
     raise AssertionError(name)
 
 
@@ -56,4 +67,10 @@ EXAMPLE_PARAMS = {
     "kaplan": {"Nc": 6.4e13, "Dc": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
     "bnsl": {"E": 0.2, "A": 8.0, "c0": 0.1, "c1": 0.4, "d1": 1e5, "f1": 0.5},
     "shifted_power": {"E": 0.3, "A": 50.0, "alpha": 0.4, "x0": 3e4},
+    "chinchilla_no_floor": {"A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    # beta * N^gamma: 0.28 at N = 1e8, falling by 10% per factor 10 of N (gamma = -0.046).
+    "farseer_lite": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34,
+                     "beta": 0.28 * 1e8**0.0458, "gamma": -0.0458},
+    # Muennighoff et al. (2023) fit R*_D = 15.4; E, A, B, alpha, beta as Chinchilla's.
+    "data_constrained": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28, "R_star": 15.4},
 }

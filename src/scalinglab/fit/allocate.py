@@ -78,8 +78,8 @@ def _check_joint_law(law) -> None:
         raise UserError("the law is not fitted yet; call fit() first")
     if law.form_.inputs != ("N", "D"):
         raise UserError(
-            f"compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan), "
-            f"not {law.form_.name!r}"
+            f"compute-optimal allocation needs a joint law of N and D alone (chinchilla, kaplan, "
+            f"chinchilla_no_floor, farseer_lite), not {law.form_.name!r}"
         )
 
 

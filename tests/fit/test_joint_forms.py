@@ -1,0 +1,88 @@
+"""The joint forms beyond Chinchilla's: synthetic truth recovered, the data-constrained law is
+Chinchilla's at one epoch, and the compute-optimal allocation where a form has one."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.fit import FORMS, ScalingLaw, compute_optimal
+from scalinglab.errors import UserError
+
+from fit_helpers import EXAMPLE_PARAMS, reference_prediction
+
+NOISE = 0.003
+
+
+def joint_grid(epochs=(1.0,)):
+    """8 sizes x 8 token counts (x each number of epochs: unique data U = D / epochs)."""
+    n, d, e = np.meshgrid(np.geomspace(1e6, 1e10, 8), np.geomspace(1e8, 1e12, 8), np.asarray(epochs))
+    n, d, e = n.ravel(), d.ravel(), e.ravel()
+    return np.column_stack([n, d, d / e])
+
+
+def synthetic(name, seed=0, epochs=(1.0,)):
+    x = joint_grid(epochs)[:, : FORMS[name].n_inputs]
+    y = reference_prediction(name, EXAMPLE_PARAMS[name], x) * np.exp(
+        np.random.default_rng(seed).normal(0, NOISE, len(x)))
+    return pd.DataFrame({**dict(zip(["N", "D", "U"], x.T)), "y": y}), list(FORMS[name].inputs)
+
+
+# Relative tolerances: a form fitted with a wrong term (a sign, a missing log) misses by far more.
+TOLERANCE = {
+    "chinchilla_no_floor": {"A": 0.1, "B": 0.1, "alpha": 0.02, "beta": 0.02},
+    "farseer_lite": {"E": 0.02, "alpha": 0.03, "gamma": 0.15},
+    "data_constrained": {"E": 0.02, "alpha": 0.03, "beta": 0.03, "R_star": 0.15},
+}
+
+
+@pytest.mark.parametrize("name", list(TOLERANCE))
+def test_known_parameters_are_recovered(name):
+    epochs = (1.0, 4.0, 16.0, 64.0) if name == "data_constrained" else (1.0,)
+    table, x = synthetic(name, epochs=epochs)
+    law = ScalingLaw(name, n_bootstrap=0).fit(table, x=x, y="y")
+    for param, tolerance in TOLERANCE[name].items():
+        assert law.params_[param] == pytest.approx(EXAMPLE_PARAMS[name][param], rel=tolerance), param
+
+
+def test_farseer_data_exponent_at_the_median_size_is_recovered():
+    table, x = synthetic("farseer_lite")
+    law = ScalingLaw("farseer_lite", n_bootstrap=0).fit(table, x=x, y="y")
+    truth = EXAMPLE_PARAMS["farseer_lite"]
+    exponent = lambda p: p["beta"] * 1e8 ** p["gamma"]  # noqa: E731
+    assert exponent(law.params_) == pytest.approx(exponent(truth), rel=0.02)
+
+
+def test_data_constrained_at_one_epoch_is_the_chinchilla_form():
+    form, chinchilla = FORMS["data_constrained"], FORMS["chinchilla"]
+    x = joint_grid()
+    theta = form.to_internal(EXAMPLE_PARAMS["data_constrained"])
+    np.testing.assert_allclose(form.log_predict(theta[None], np.log(x))[0],
+                               chinchilla.log_predict(theta[None, :5], np.log(x[:, :2]))[0], rtol=1e-12)
+
+
+def test_repeated_tokens_are_worth_less_than_fresh_ones():
+    form = FORMS["data_constrained"]
+    theta = form.to_internal(EXAMPLE_PARAMS["data_constrained"])[None]
+    fresh, repeated = np.log([[1e9, 1e11, 1e11], [1e9, 1e11, 1e9]])  # 1 epoch vs 100 epochs
+    once = np.log([[1e9, 1e9, 1e9]])
+    losses = [form.log_predict(theta, row[None])[0, 0] for row in (fresh, repeated, once[0])]
+    assert losses[0] < losses[1] < losses[2]
+
+
+def test_farseer_allocation_is_chinchillas_when_the_exponent_does_not_move():
+    params = dict(EXAMPLE_PARAMS["chinchilla"], gamma=0.0)
+    law, reference = ScalingLaw("farseer_lite", n_bootstrap=0), ScalingLaw("chinchilla", n_bootstrap=0)
+    for fitted in (law, reference):
+        table, x = synthetic("chinchilla")
+        fitted.fit(table, x=["N", "D"], y="y")
+    law.theta_ = FORMS["farseer_lite"].to_internal(params)
+    reference.theta_ = FORMS["chinchilla"].to_internal(EXAMPLE_PARAMS["chinchilla"])
+    ours, theirs = compute_optimal(law, [1e21, 1e23]), compute_optimal(reference, [1e21, 1e23])
+    np.testing.assert_allclose(ours["N_opt"], theirs["N_opt"], rtol=1e-6)
+
+
+def test_allocation_of_the_data_constrained_form_is_a_clear_user_error():
+    table, x = synthetic("data_constrained", epochs=(1.0, 4.0))
+    law = ScalingLaw("data_constrained", n_bootstrap=0).fit(table, x=x, y="y")
+    with pytest.raises(UserError, match="data_constrained"):
+        compute_optimal(law, [1e21])
