@@ -86,3 +86,29 @@ def test_allocation_of_the_data_constrained_form_is_a_clear_user_error():
     law = ScalingLaw("data_constrained", n_bootstrap=0).fit(table, x=x, y="y")
     with pytest.raises(UserError, match="data_constrained"):
         compute_optimal(law, [1e21])
+
+
+def test_auto_prefers_chinchilla_on_chinchilla_data_and_reports_every_score():
+    table, x = synthetic("chinchilla", seed=3)
+    law = ScalingLaw("auto", n_bootstrap=0).fit(table, x=x, y="y")
+    # farseer_lite contains chinchilla (gamma = 0) and ties it: the simpler form wins the tie.
+    assert law.form_.name == "chinchilla"
+    assert set(law.form_choice_.scores) == {"chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite"}
+    assert set(law.diagnostics()["form_scores_by_direction"]["kaplan"]) == {"size", "data", "compute"}
+
+
+def test_auto_finds_a_data_exponent_that_moves_with_size():
+    truth = dict(EXAMPLE_PARAMS["farseer_lite"], gamma=-0.1, beta=0.28 * 1e8**0.1)
+    x = joint_grid()[:, :2]
+    y = reference_prediction("farseer_lite", truth, x) * np.exp(np.random.default_rng(4).normal(0, NOISE, len(x)))
+    law = ScalingLaw("auto", n_bootstrap=0).fit(pd.DataFrame({"N": x[:, 0], "D": x[:, 1], "y": y}), x=["N", "D"], y="y")
+    assert law.form_.name == "farseer_lite"
+    assert law.form_choice_.scores["farseer_lite"] < 0.5 * law.form_choice_.scores["chinchilla"]
+
+
+@pytest.mark.slow
+def test_auto_with_unique_data_finds_the_repetition_decay():
+    table, x = synthetic("data_constrained", epochs=(1.0, 8.0, 64.0))
+    law = ScalingLaw("auto", n_bootstrap=0).fit(table, x=x, y="y")
+    assert law.form_.name == "data_constrained" and law.x_ == ["N", "D", "U"]
+    assert law.form_choice_.scores["data_constrained"] < 0.5 * law.form_choice_.scores["chinchilla"]

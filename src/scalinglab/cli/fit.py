@@ -18,8 +18,9 @@ from scalinglab.fit.forms import AUTO
 @app.command("fit")
 def fit_command(
     file: Path = typer.Argument(..., help="CSV file, one row per run."),
-    form: str = typer.Option("power", help=f"Law to fit: {', '.join([*FORMS, AUTO])} (auto: the one-input form "
-                             "that best predicts the largest x held out)."),
+    form: str = typer.Option("power", help=f"Law to fit: {', '.join([*FORMS, AUTO])} (auto: the form "
+                             "that best predicts rows held out: the largest x for one input; for N,D "
+                             "(or N,D,U: unique data) the largest sizes, data at each size and compute)."),
     x: str = typer.Option(..., help="Input column(s), comma-separated, e.g. N,D."),
     y: str = typer.Option(..., help="Column to fit, e.g. loss."),
     derive: list[str] = typer.Option(
@@ -123,7 +124,9 @@ def _print_tables(fitted) -> None:
     )
     if law.form_choice_ is not None:
         scores = ", ".join(f"{name} {_number(score, 3)}" for name, score in law.form_choice_.scores.items())
-        console.print(f"form auto chose {law.form_.name}; RMS log error predicting the largest x held out: "
+        held_out = ("the largest x held out" if law.form_choice_.by_direction is None
+                    else "rows held out by size, data at each size and compute")
+        console.print(f"form auto chose {law.form_.name}; RMS log error predicting {held_out}: "
                       f"{scores} ('-': too few rows to score)")
         if law.form_choice_.tied:
             console.print(law.form_choice_.tie_note())

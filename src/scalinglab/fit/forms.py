@@ -614,15 +614,21 @@ FORMS: dict[str, Form] = {
                  ChinchillaNoFloor(), FarseerLite(), DataConstrained())
 }
 
-# Candidates of form="auto", for one input: chosen by how well each extrapolates on the data.
+# Candidates of form="auto": chosen by how well each extrapolates on the data. One input:
 AUTO = "auto"
 AUTO_CANDIDATES = ("power", "shifted_power", "bnsl")
+# Two inputs (N, D); with a third (U, unique data) the data-constrained law joins them, and the
+# two-input forms are fitted on N and D alone.
+JOINT_AUTO_CANDIDATES = ("chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite")
+REPEATED_DATA_AUTO_CANDIDATES = (*JOINT_AUTO_CANDIDATES, "data_constrained")
 
 
 def get_form(name: str) -> Form:
     """Look up a form by name; an unknown name is a UserError listing the known ones.
 
-    "auto" is not a form but a choice among ``AUTO_CANDIDATES`` made by ``ScalingLaw.fit``.
+    "auto" is not a form but a choice among ``AUTO_CANDIDATES`` (one input),
+    ``JOINT_AUTO_CANDIDATES`` (N, D) or ``REPEATED_DATA_AUTO_CANDIDATES`` (N, D, U) made by
+    ``ScalingLaw.fit``.
     """
     try:
         return FORMS[name]
