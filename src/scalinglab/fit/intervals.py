@@ -180,14 +180,18 @@ def extrapolation_cuts(log_x: np.ndarray, factors) -> list[tuple[str, float, np.
     return cuts
 
 
+MIN_DISTINCT_PER_INPUT = 3  # a power law with a floor along N or D (E, scale, exponent) needs 3 values
+
+
 def enough_to_fit(n_params: int, log_x: np.ndarray, train: np.ndarray) -> bool:
     """Whether the rows ``train`` can identify a law of ``n_params`` parameters: more distinct
     sizes than parameters for one input; for several, more distinct rows than parameters and
-    two sizes or more."""
+    at least ``MIN_DISTINCT_PER_INPUT`` distinct values of N and of D (with two data sizes left,
+    a floor and a data term cannot be told apart, and their extrapolation is arbitrary)."""
     if log_x.shape[1] == 1:
         return len(np.unique(log_x[train, 0])) >= n_params + 1
     return (len(np.unique(log_x[train], axis=0)) >= n_params + 1
-            and len(np.unique(log_x[train, 0])) >= 2)
+            and all(len(np.unique(log_x[train, k])) >= MIN_DISTINCT_PER_INPUT for k in (0, 1)))
 
 
 def conformal_rate(scores: np.ndarray, level: float) -> float:
