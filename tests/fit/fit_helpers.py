@@ -74,3 +74,33 @@ EXAMPLE_PARAMS = {
     # Muennighoff et al. (2023) fit R*_D = 15.4; E, A, B, alpha, beta as Chinchilla's.
     "data_constrained": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28, "R_star": 15.4},
 }
+
+
+# A truth whose data exponent grows with model size (farseer_lite, gamma = 0.05: 0.25 at N = 1e7,
+# 0.31 at N = 1e9, 0.36 at 1.6e10): Chinchilla's form, with one data exponent, is wrong for it.
+# (A falling exponent with a fixed B would make larger models worse at small D: not a loss surface.)
+MISSPECIFIED_TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28 * 1e8**-0.05, "gamma": 0.05}
+TRAIN_SIZES, TRAIN_TOKENS = np.geomspace(1e7, 1e9, 5), np.geomspace(1e8, 1e10, 5)
+BEYOND = (4.0, 16.0)  # targets this factor past the largest trained size or token count
+
+
+def misspecified_split(direction: str, seed: int, noise: float = 0.005) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training grid, targets) drawn from ``MISSPECIFIED_TRUTH`` with log-normal noise.
+
+    direction "D": the targets are every trained size at 4x and 16x the largest token count;
+    "N": every trained token count at 4x and 16x the largest size.
+    """
+    rng = np.random.default_rng(seed)
+    beyond = np.asarray(BEYOND)
+    if direction == "D":
+        targets = [(n, d) for n in TRAIN_SIZES for d in TRAIN_TOKENS[-1] * beyond]
+    else:
+        targets = [(n, d) for n in TRAIN_SIZES[-1] * beyond for d in TRAIN_TOKENS]
+    grid = [(n, d) for n in TRAIN_SIZES for d in TRAIN_TOKENS]
+
+    def draw(points):
+        x = np.array(points, dtype=float)
+        y = reference_prediction("farseer_lite", MISSPECIFIED_TRUTH, x) * np.exp(rng.normal(0, noise, len(x)))
+        return pd.DataFrame({"N": x[:, 0], "D": x[:, 1], "loss": y})
+
+    return draw(grid), draw(targets)
