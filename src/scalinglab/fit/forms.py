@@ -498,7 +498,8 @@ class ChinchillaNoFloor(Form):
 class FarseerLite(Form):
     """L = E + A/N^alpha + B/D^(beta * N^gamma): a data exponent that changes with model size.
 
-    Farseer (Li et al. 2025, "Farseer: A Refined Scaling Law in Large Language Models", eq. 5)
+    Farseer (H. Li et al. 2025, "Farseer: A Refined Scaling Law in Large Language Models",
+    arXiv:2506.10972)
     writes L(N, D) = exp(a3 N^g3 + b3) + exp(a2 N^g2 + b2) * D^(-exp(a1 N^g1 + b1)): floor,
     data coefficient and data exponent each a function of N, nine parameters. This is the
     simplest member of that family in which the data exponent moves with N, documented as such:
