@@ -104,3 +104,20 @@ def misspecified_split(direction: str, seed: int, noise: float = 0.005) -> tuple
         return pd.DataFrame({"N": x[:, 0], "D": x[:, 1], "loss": y})
 
     return draw(grid), draw(targets)
+
+
+def curve_table(seed: int, run_noise: float = 0.01, point_noise: float = 0.003) -> pd.DataFrame:
+    """Training curves of 6 sizes x 3 token budgets drawn from Chinchilla's law (EXAMPLE_PARAMS),
+    10 evaluations each (10%, 20%, ..., 100% of the budget): one row per evaluation, with the
+    run's own offset (shared by its points: they are not independent) and a little noise per point."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(1e7, 1e9, 6):
+        for budget in (2e9, 8e9, 3.2e10):
+            offset = rng.normal(0, run_noise)
+            for fraction in np.arange(1, 11) / 10:
+                d = budget * fraction
+                loss = reference_prediction("chinchilla", EXAMPLE_PARAMS["chinchilla"], np.array([[n, d]]))[0]
+                rows.append({"run": f"{n:.3g}-{budget:.3g}", "N": n, "D": d, "step": fraction * 1000,
+                             "loss": loss * np.exp(offset + rng.normal(0, point_noise))})
+    return pd.DataFrame(rows)

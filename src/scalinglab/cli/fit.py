@@ -13,6 +13,7 @@ from scalinglab.cli.app import app
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
+from scalinglab.fit.table import BURN_IN
 
 
 @app.command("fit")
@@ -43,6 +44,13 @@ def fit_command(
         None, help="Approach 2 instead of a law: the column of training FLOPs; runs within 0.05 decades of "
         "it form a compute group, each group's loss is fitted by a parabola in log N (the first x column)."
     ),
+    groups: str | None = typer.Option(
+        None, help="Column whose values the bootstrap resamples whole: the run of each row when the table "
+        "holds every evaluation of each run (a long-format table of training curves)."),
+    step: str | None = typer.Option(
+        None, help="With --groups: the column of steps (or tokens) of each evaluation; each run's first "
+        "--burn-in share of steps is dropped."),
+    burn_in: float = typer.Option(BURN_IN, help="Share of each run's steps dropped as burn-in (with --step)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
 ) -> None:
@@ -57,7 +65,7 @@ def fit_command(
         file, x=[name.strip() for name in x.split(",") if name.strip()], y=y, form=form, derive=derive, where=where,
         holdout=None if holdout is None else _parse_holdout(holdout), n_bootstrap=bootstrap, random_state=seed,
         huber_delta=huber_delta, level=level, compute=budgets, flops_per_param_token=flops_per_param_token,
-        isoflop=isoflop, figure=out)
+        isoflop=isoflop, figure=out, groups=groups, step=step, burn_in=burn_in)
     if json_output:
         print(json.dumps(fitted.to_dict(), indent=2))
     elif fitted.isoflop is not None:
