@@ -40,6 +40,9 @@ from scalinglab.fit.intervals import enough_to_fit, extrapolation_cuts
 logger = logging.getLogger("scalinglab.fit.select")
 
 CUT_FACTORS = (1.5, 2.0, 3.0)  # hold out the last factor r of the x range
+# Joint laws: each direction's cut holds out many rows (every size's last data, say), so fewer
+# factors judge as well; each costs a multistart fit of every candidate.
+JOINT_CUT_FACTORS = (2.0, 3.0)
 INCUMBENT = "bnsl"
 MARGIN = 1.5  # how much lower a simpler form's score must be to replace the incumbent
 TIE_TOLERANCE = 0.05  # scores within 5% of the best are a tie: the form with fewer parameters wins
@@ -148,7 +151,7 @@ def choose_joint_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candid
     did not see, held out along each direction users extrapolate in.
 
     The cuts are those of :func:`scalinglab.fit.intervals.extrapolation_cuts` with factors
-    ``CUT_FACTORS``: the largest sizes ("size"), the largest data at each size ("data") and the
+    ``JOINT_CUT_FACTORS``: the largest sizes ("size"), the largest data at each size ("data") and the
     largest compute N * D ("compute"), kept when they leave enough rows for the candidate with
     the most parameters, so that every candidate is judged on the same cuts. A candidate's score
     is the root of the mean over directions of its mean squared log error in that direction
@@ -159,7 +162,7 @@ def choose_joint_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candid
     """
     forms = {name: get_form(name) for name in candidates}
     most = max(form.n_params for form in forms.values())
-    cuts = [(direction, train) for direction, _, train in extrapolation_cuts(log_x, CUT_FACTORS)
+    cuts = [(direction, train) for direction, _, train in extrapolation_cuts(log_x, JOINT_CUT_FACTORS)
             if enough_to_fit(most, log_x, train)]
     by_direction = {name: _direction_errors(form, log_x[:, : form.n_inputs], log_y, delta, cuts)
                     for name, form in forms.items()}
