@@ -20,8 +20,10 @@ For each form and for auto: RMS log error at the held-out rows, and the fraction
 95% prediction intervals (goal 85-99%); auto's goal: an error within 1.1x of the best single
 form's. Then Chinchilla's form fitted to a truth whose data exponent moves with N
 (tests/fit/fit_helpers.MISSPECIFIED_TRUTH), predicting 4x and 16x beyond the trained tokens or
-sizes, over --replicates replicates (goal 85-99%). Then the time of form="auto" with intervals
-on 500 rows of N, D, U (5 candidates).
+sizes, over --replicates replicates (goal 85-99%). Then how much fitting every evaluation of
+synthetic training curves (after the burn-in, runs resampled whole) narrows the intervals against
+the final points alone (no public data set here has curves over both N and D). Then the time of
+form="auto" with intervals on 500 rows of N, D, U (5 candidates).
 
     python benchmarks/joint_laws.py [--bootstrap 1000] [--replicates 100]
 """
@@ -42,11 +44,12 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "fit"))
 
-from fit_helpers import misspecified_split  # noqa: E402
+from fit_helpers import curve_table, misspecified_split  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
 
 from scalinglab.fit import ScalingLaw  # noqa: E402
 from scalinglab.fit.intervals import rows_below_cut  # noqa: E402
+from scalinglab.fit.table import after_burn_in  # noqa: E402
 
 PORIAN = ROOT / "benchmarks" / "data" / "porian2024_isoflop_tuned.csv"
 FORMS = ("chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite", "auto")
@@ -115,6 +118,32 @@ def misspecification(replicates: int, n_bootstrap: int) -> None:
               f"fraction of replicates with every target inside {np.mean(per_replicate == 1):.0%}")
 
 
+def curves_against_finals(replicates: int, n_bootstrap: int) -> None:
+    """Synthetic training curves (tests/fit/fit_helpers.curve_table: Chinchilla's law, 18 runs of
+    10 evaluations, a 1% offset per run): fit on the runs below the largest size, predict the final
+    points of the largest size's 3 runs, from the final points alone and from every evaluation
+    after the 20% burn-in, the bootstrap resampling runs in both."""
+    figures = {"final points": [], "curves": []}
+    for seed in range(replicates):
+        curves = after_burn_in(curve_table(seed), run="run", step="step")
+        largest = curves["N"] == curves["N"].max()
+        targets = curves[largest & (curves["step"] == curves["step"].max())]
+        train = curves[~largest]
+        for name, rows in (("final points", train[train["step"] == train["step"].max()]), ("curves", train)):
+            law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=seed).fit(
+                rows, x=["N", "D"], y="loss", groups="run")
+            low, high = law.predict_interval(targets, LEVEL)
+            observed = targets["loss"].to_numpy(float)
+            alpha_low, alpha_high = law.ci_["alpha"]
+            figures[name].append((np.median(np.log(high / low)), np.mean((low <= observed) & (observed <= high)),
+                                  np.sqrt(np.mean(np.log(law.predict(targets) / observed) ** 2)), alpha_high - alpha_low))
+    print(f"\nTraining curves against final points (synthetic, {replicates} replicates, runs resampled whole):")
+    for name, rows in figures.items():
+        width, inside, rmse, alpha = np.median(np.array(rows), axis=0)
+        print(f"  {name:12s}: median log width of the 95% interval at the held-out size {width:.3f}, "
+              f"inside {np.mean(np.array(rows)[:, 1]):.0%}, RMSE log {rmse:.4f}, width of alpha's interval {alpha:.3f}")
+
+
 def speed(repeats: int = 3) -> None:
     rng = np.random.default_rng(0)
     n = np.exp(rng.uniform(np.log(1e7), np.log(1e10), 500))
@@ -138,12 +167,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--replicates", type=int, default=100)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["public", "synthetic", "speed"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["public", "synthetic", "curves", "speed"])
     args = parser.parse_args()
     if "public" not in args.skip:
         public_data(args.bootstrap)
     if "synthetic" not in args.skip:
         misspecification(args.replicates, min(args.bootstrap, 200))
+    if "curves" not in args.skip:
+        curves_against_finals(min(args.replicates, 30), min(args.bootstrap, 200))
     if "speed" not in args.skip:
         speed()
 
