@@ -112,3 +112,15 @@ def test_auto_with_unique_data_finds_the_repetition_decay():
     law = ScalingLaw("auto", n_bootstrap=0).fit(table, x=x, y="y")
     assert law.form_.name == "data_constrained" and law.x_ == ["N", "D", "U"]
     assert law.form_choice_.scores["data_constrained"] < 0.5 * law.form_choice_.scores["chinchilla"]
+
+
+def test_scalinglab_fit_auto_on_a_joint_table_gives_json_with_every_score():
+    import json
+
+    from scalinglab.fit import fit_table
+
+    table, x = synthetic("chinchilla", seed=5)
+    result = json.loads(json.dumps(fit_table(table, x=x, y="y", form="auto", n_bootstrap=20).to_dict()))
+    scores = result["diagnostics"]["form_scores_by_direction"]
+    assert set(scores) == {"chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite"}
+    assert result["form"] in scores and all(value is not None for value in scores[result["form"]].values())

@@ -1,4 +1,7 @@
-"""form="auto": choose a one-input form by how well it extrapolates on the data itself.
+"""form="auto": choose a form by how well it extrapolates on the data itself.
+
+Joint laws (N, D or N, D, U) are chosen by :func:`choose_joint_form` (its docstring); what
+follows is the one-input choice.
 
 In-sample fit always favours the most flexible form; what a scaling law is for is the point
 beyond the data. So each candidate is fitted on the rows below a cut and scored on the rows
