@@ -3,12 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import EXAMPLE_PARAMS, curve_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, fit_table
 from scalinglab.fit.table import after_burn_in
-
-from fit_helpers import EXAMPLE_PARAMS, curve_table
 
 
 def test_burn_in_drops_the_first_share_of_each_runs_own_steps():

@@ -4,11 +4,10 @@ Chinchilla's at one epoch, and the compute-optimal allocation where a form has o
 import numpy as np
 import pandas as pd
 import pytest
-
-from scalinglab.fit import FORMS, ScalingLaw, compute_optimal
-from scalinglab.errors import UserError
-
 from fit_helpers import EXAMPLE_PARAMS, reference_prediction
+
+from scalinglab.errors import UserError
+from scalinglab.fit import FORMS, ScalingLaw, compute_optimal
 
 NOISE = 0.003
 
