@@ -80,11 +80,29 @@ def test_farseer_allocation_is_chinchillas_when_the_exponent_does_not_move():
     np.testing.assert_allclose(ours["N_opt"], theirs["N_opt"], rtol=1e-6)
 
 
-def test_allocation_of_the_data_constrained_form_is_a_clear_user_error():
+def data_constrained_law():
     table, x = synthetic("data_constrained", epochs=(1.0, 4.0))
     law = ScalingLaw("data_constrained", n_bootstrap=0).fit(table, x=x, y="y")
-    with pytest.raises(UserError, match="data_constrained"):
-        compute_optimal(law, [1e21])
+    law.theta_ = FORMS["data_constrained"].to_internal(EXAMPLE_PARAMS["data_constrained"])
+    return law
+
+
+def test_data_constrained_allocation_needs_the_unique_data_available():
+    with pytest.raises(UserError, match="needs unique_data"):
+        compute_optimal(data_constrained_law(), [1e21])
+
+
+def test_scarce_unique_data_moves_the_optimum_to_larger_models_on_fewer_tokens():
+    law, chinchilla = data_constrained_law(), ScalingLaw("chinchilla", n_bootstrap=0)
+    table, x = synthetic("chinchilla")
+    chinchilla.fit(table, x=x, y="y")
+    chinchilla.theta_ = FORMS["chinchilla"].to_internal(EXAMPLE_PARAMS["chinchilla"])
+    budget = [1e23]
+    plenty = compute_optimal(law, budget, unique_data=1e15)  # no token is ever repeated
+    np.testing.assert_allclose(plenty["N_opt"], compute_optimal(chinchilla, budget)["N_opt"], rtol=1e-6)
+    scarce = compute_optimal(law, budget, unique_data=1e10)  # the unconstrained optimum would repeat it ~10x
+    assert scarce["N_opt"][0] > 1.2 * plenty["N_opt"][0]
+    assert scarce["loss_opt"][0] > plenty["loss_opt"][0]
 
 
 def test_auto_prefers_chinchilla_on_chinchilla_data_and_reports_every_score():
