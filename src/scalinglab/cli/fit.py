@@ -40,6 +40,8 @@ def fit_command(
         None, help="Joint laws: FLOP budgets for the compute-optimal N and D, e.g. 1e21,5.76e23."
     ),
     flops_per_param_token: float = typer.Option(6.0, help="FLOP model C = K*N*D: this is K."),
+    unique_data: float | None = typer.Option(
+        None, help="With --compute and a law of N,D,U (data_constrained): the unique tokens (examples) available."),
     isoflop: str | None = typer.Option(
         None, help="Approach 2 instead of a law: the column of training FLOPs; runs within 0.05 decades of "
         "it form a compute group, each group's loss is fitted by a parabola in log N (the first x column)."
@@ -65,7 +67,7 @@ def fit_command(
         file, x=[name.strip() for name in x.split(",") if name.strip()], y=y, form=form, derive=derive, where=where,
         holdout=None if holdout is None else _parse_holdout(holdout), n_bootstrap=bootstrap, random_state=seed,
         huber_delta=huber_delta, level=level, compute=budgets, flops_per_param_token=flops_per_param_token,
-        isoflop=isoflop, figure=out, groups=groups, step=step, burn_in=burn_in)
+        isoflop=isoflop, figure=out, groups=groups, step=step, burn_in=burn_in, unique_data=unique_data)
     if json_output:
         print(json.dumps(fitted.to_dict(), indent=2))
     elif fitted.isoflop is not None:

@@ -80,8 +80,8 @@ def _check_joint_law(law, unique_data) -> None:
     if inputs == ("N", "D", "U"):
         if unique_data is None or not (np.isfinite(unique_data) and unique_data > 0):
             raise UserError(
-                f"compute-optimal allocation of a {law.form_.name!r} law needs unique_data, the number of "
-                f"unique tokens (examples) available, > 0; got {unique_data!r}")
+                f"compute-optimal allocation of a {law.form_.name!r} law needs unique_data (--unique-data), "
+                f"the number of unique tokens (examples) available, > 0; got {unique_data!r}")
         return
     if inputs != ("N", "D"):
         raise UserError(

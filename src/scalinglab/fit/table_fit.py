@@ -99,6 +99,7 @@ def fit_table(
     groups: str | None = None,
     step: str | None = None,
     burn_in: float = BURN_IN,
+    unique_data: float | None = None,
 ) -> TableFit:
     """Fit `y` against the columns `x` of `table` (a DataFrame, or a CSV file whose rows are
     then named by their line numbers in messages).
@@ -111,6 +112,7 @@ def fit_table(
     writes the data, fit and band (PNG, SVG or PDF). `groups` names the column whose values the
     bootstrap resamples whole (the run of each row of a long-format table of training curves);
     `step` (with `groups`) drops each run's first `burn_in` share of steps (`after_burn_in`).
+    `unique_data` (laws of N, D, U) is the unique data available to `compute`'s allocation.
 
     Raises UserError, naming the file, column or option, before fitting when an input is wrong.
     """
@@ -140,7 +142,8 @@ def fit_table(
     else:
         test = backtest(law, table, x=x, y=y, holdout=holdout, level=level, groups=groups)
         law, train = test.law, table.drop(index=test.held_out.index)
-    allocation = compute_optimal(law, list(compute), flop_model=flops_per_param_token) if compute else None
+    allocation = compute_optimal(law, list(compute), flop_model=flops_per_param_token,
+                                 unique_data=unique_data) if compute else None
     if figure is not None:
         plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
                              flop_model=flops_per_param_token)
