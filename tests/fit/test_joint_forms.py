@@ -141,3 +141,11 @@ def test_scalinglab_fit_auto_on_a_joint_table_gives_json_with_every_score():
     scores = result["diagnostics"]["form_scores_by_direction"]
     assert set(scores) == {"chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite"}
     assert result["form"] in scores and all(value is not None for value in scores[result["form"]].values())
+
+
+def test_a_figure_of_a_law_of_three_inputs_is_refused_before_fitting(tmp_path):
+    from scalinglab.fit import fit_table
+
+    table, x = synthetic("data_constrained")
+    with pytest.raises(UserError, match="--out: figures are drawn for laws of one input or of N,D"):
+        fit_table(table, x=x, y="y", form="data_constrained", figure=tmp_path / "fit.png")

@@ -127,6 +127,9 @@ def fit_table(
                             "are one piece of evidence, and the bootstrap must resample whole runs")
         table = after_burn_in(table, run=groups, step=step, fraction=burn_in)
     x = list(x)
+    if figure is not None and len(x) > 2:
+        raise UserError(f"--out: figures are drawn for laws of one input or of N,D; --x {','.join(x)} has "
+                        f"{len(x)} columns (fit without --out)")
     if y in x:
         raise UserError(f"--y {y}: also an input column in --x {','.join(x)}; "
                         "a law of a column against itself fits nothing")
