@@ -77,7 +77,7 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
     half = on_error_side(*law.predict_interval(test, LEVEL))
     curve = on_error_side(*law.predict_interval(test, LEVEL, kind="mean"))
     log_x = np.log(test[law.x_].to_numpy(float))
-    distance = distance_beyond(log_x, law.log_x_low_, law.log_x_high_)
+    distance = distance_beyond(log_x, law.fitted_log_x_)
     extrapolation = law.extrapolation_rate(LEVEL) * distance
     ratio = np.abs(error) / half
     print(f"  log half-widths, medians over the held-out rows: curve (bootstrap) "

@@ -1,9 +1,12 @@
 """The joint law of size and data on a sweep, and the questions only it answers.
 
-With at least two data sizes and four model sizes, L(N, D) = E + A / N^alpha + B / D^beta
-(Hoffmann et al. 2022; D in training examples, bytes for a language model) is fitted to one row
-per configuration (model size x data size, the mean over its seeds), so the bootstrap resamples
-whole configurations, never single seeds of one configuration. From it:
+With at least two data sizes and four model sizes, a joint law L(N, D) (D in training examples,
+bytes for a language model) is fitted to one row per configuration (model size x data size, the
+mean over its seeds), so the bootstrap resamples whole configurations, never single seeds of one
+configuration. The form is chosen by ``form="auto"`` (``scalinglab.fit.select.choose_joint_form``:
+Chinchilla's E + A / N^alpha + B / D^beta, Kaplan's, the floor-free sum of powers, and a data
+exponent that moves with N, scored on configurations held out by size, data and compute); a
+sweep too small to hold any out gets Chinchilla's form. From it:
 
 - the compute-optimal N*(C) and D*(C) with intervals, over the sweep's FLOP range and 10x and
   100x beyond it (C = k N D, with k the sweep's own FLOPs per parameter and example);
@@ -24,7 +27,9 @@ from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 
-JOINT_FORM = "chinchilla"
+JOINT_FORM = "auto"
+# The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
+SIZE_TERM = {"A": "alpha", "Nc": "alpha_N"}
 MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
@@ -82,21 +87,32 @@ class JointLaw:
         return float(max(1.0, n / self.n_range[1], self.n_range[0] / n, d / self.d_range[1], self.d_range[0] / d))
 
     def size_term_problem(self) -> str:
-        """Why the size term A / N^alpha is not resolved by these runs ('' when it is): A or alpha
-        on its bound, or alpha's interval not finite and above 0. Its alpha, N* and data-limited
-        size then mean nothing."""
-        params, ci = self.law.params_, (self.law.ci_ or {}).get("alpha")
-        on_bound = [name for name in ("A", "alpha") if name in self.law.diagnostics_.on_bound]
+        """Why the size term (A / N^alpha, Kaplan's (Nc / N)^alpha_N) is not resolved by these
+        runs ('' when it is): its scale or exponent on its bound, or the exponent's interval not
+        finite and above 0. Its exponent, N* and data-limited size then mean nothing."""
+        params = self.law.params_
+        scale, exponent = self.size_term_params
+        ci = (self.law.ci_ or {}).get(exponent)
+        on_bound = [name for name in (scale, exponent) if name in self.law.diagnostics_.on_bound]
         if on_bound:
             values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
             return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
         if ci is not None and not (np.all(np.isfinite(ci)) and ci[0] > 0):
-            return f"alpha's 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
+            return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
         return ""
 
     @property
+    def size_term_params(self) -> tuple[str, str]:
+        """The names of the size term's scale and exponent in this law ("A", "alpha" or "Nc", "alpha_N")."""
+        scale = next(name for name in SIZE_TERM if name in self.law.params_)
+        return scale, SIZE_TERM[scale]
+
+    @property
     def has_floor(self) -> bool:
-        """Whether the floor E is resolved: at least 1% of the prediction at the largest trained point."""
+        """Whether the form has a floor E and it is resolved: at least 1% of the prediction at
+        the largest trained point."""
+        if "E" not in self.law.params_:
+            return False
         fitted = float(self.law.predict(np.array([[self.n_range[1], self.d_range[1]]]))[0])
         return self.law.params_["E"] > 0.01 * fitted
 

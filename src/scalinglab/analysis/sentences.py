@@ -247,8 +247,9 @@ def size_sentences(analysis) -> list[str]:
 def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
     """The joint law with every parameter's interval, the compute-optimal split, the data limit.
 
-    With `size_problem` (`Analysis.joint_size_problem`) the size term A / N^alpha is not resolved:
-    A and alpha are named as such, and the answers that rest on them (N*, the data limit) are left out.
+    The formula and parameters are those of the form the joint law uses (chosen by form="auto").
+    With `size_problem` (`Analysis.joint_size_problem`) the size term (A / N^alpha) is not resolved:
+    its scale and exponent are named as such, and the answers that rest on them (N*, the data limit) are left out.
     """
     params, ci = joint.law.params_, joint.law.ci_ or {}
 
@@ -259,12 +260,23 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
         return f"{name} = {params[name]:.3g}" + (f" ({low:.3g} to {high:.3g})" if low is not None else "")
 
     quantity = f"1 - {joint.metric}" if joint.complement else joint.metric
-    names = ("E", "B", "beta") if size_problem else ("E", "A", "B", "alpha", "beta")
+    form = joint.law.form_
+    size_scale, size_exponent = joint.size_term_params
+    names = [name for name in form.public_names
+             if not (size_problem and name in (size_scale, size_exponent))]
+    formula = form.formula.split(" = ", 1)[1]
+    chosen = ""
+    if joint.law.form_choice_ is not None:
+        scores = ", ".join(f"{name} {score:.3g}" for name, score in joint.law.form_choice_.scores.items()
+                           if np.isfinite(score))
+        chosen = (f" (form {form.name}, chosen by its error on held-out configurations: {scores})"
+                  if scores else f" (form {form.name}: too few configurations to compare forms)")
     sentences = [
         f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
-        f"whole configurations): {quantity} = E + A / N^alpha + B / D^beta with N = {joint.x}, D = {joint.data}; "
+        f"whole configurations): {quantity} = {formula} with N = {joint.x}, D = {joint.data}{chosen}; "
         + ", ".join(value(name) for name in names) + " (95% CIs in brackets)"
-        + (f"; A and alpha are not resolved ({size_problem}), so no size exponent is quoted." if size_problem else ".")
+        + (f"; {size_scale} and {size_exponent} are not resolved ({size_problem}), so no size exponent is quoted."
+           if size_problem else ".")
     ]
     if not joint.has_floor:
         sentences.append("Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "

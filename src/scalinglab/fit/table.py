@@ -15,6 +15,10 @@ import pandas as pd
 from scalinglab.errors import UserError
 
 _MAX_ROWS_NAMED = 5
+# Fraction of each run's steps (or tokens) dropped as burn-in when its curve is fitted: Choshen,
+# Zhang and Andreas (2025, "A Hitchhiker's Guide to Scaling Law Estimation") find that fitting
+# intermediate checkpoints helps once the earliest ones are left out.
+BURN_IN = 0.2
 
 
 def as_column_list(x: str | Sequence[str]) -> list[str]:
@@ -175,3 +179,37 @@ def _quote_column_names(frame: pd.DataFrame, expression: str) -> str:
         piece if piece.startswith("`") else pattern.sub(lambda m: f"`{m.group(0)}`", piece)
         for piece in pieces
     )
+
+
+def after_burn_in(frame: pd.DataFrame, *, run: str, step: str, fraction: float = BURN_IN) -> pd.DataFrame:
+    """The rows of a long-format table (one row per evaluation of each run) past each run's
+    burn-in: those whose ``step`` exceeds ``fraction`` times the largest step of their run.
+
+    A run's last evaluation is always kept. Its points are not independent evidence: fit them with
+    ``groups=run`` so that the bootstrap resamples whole runs.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    run : str
+        Column naming the run of each row.
+    step : str
+        Column of the step, tokens or examples seen at each evaluation (>= 0).
+    fraction : float
+        In [0, 1): the share of each run's steps dropped (default ``BURN_IN``).
+
+    Raises
+    ------
+    UserError
+        A missing column, a step that is not a number >= 0, or a fraction outside [0, 1).
+    """
+    if not (np.isfinite(fraction) and 0 <= fraction < 1):
+        raise UserError(f"burn-in must be a fraction in [0, 1) of each run's steps, got {fraction}")
+    if run not in frame.columns:
+        raise UserError(f"run column {run!r} not found; the table has "
+                        f"{', '.join(repr(str(c)) for c in frame.columns)}")
+    steps = numeric_column(frame, step, positive=False)
+    if (steps < 0).any():
+        raise UserError(f"column {step!r} (steps) must be >= 0; rows {_row_labels(frame, steps < 0)} are not")
+    last = pd.Series(steps, index=frame.index).groupby(frame[run].astype(str).to_numpy()).transform("max").to_numpy()
+    return frame[(steps > fraction * last) | (steps == last)]
