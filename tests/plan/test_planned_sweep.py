@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scalinglab.api import run_sweep
+from scalinglab.api import run_sweep, sweep_status
 from scalinglab.config import load_config
 from scalinglab.store import open_store
 from scalinglab.sweeper import plan_runs
@@ -78,6 +78,10 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     first, second = (next_round(config, grid, statuses, losses, 2) for _ in range(2))
     assert first.decision.stop and "budget" in first.decision.reason
     assert [spec.run_key for spec in first.specs] == [spec.run_key for spec in second.specs] == []
+
+    plan = sweep_status(config.output)["plan"]
+    assert plan["stop"] and plan["fitted"] and plan["remaining_flops"] >= 0
+    assert plan["target"]["low"] <= plan["target"]["predicted"] <= plan["target"]["high"]
 
     run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid
     assert _ok_keys(config) == {spec.run_key for spec in grid}

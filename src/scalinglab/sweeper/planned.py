@@ -92,3 +92,29 @@ def next_round(config: SweepConfig, planned: list[RunSpec], statuses: dict[str, 
                      planner, budget)
     chosen = set(batch.index)
     return Round([spec for spec in planned if spec.run_key in chosen], decision, planner, budget)
+
+
+def plan_status(store, config: SweepConfig) -> dict:
+    """Where a planned sweep stands: FLOPs spent and budget, the target's current prediction and
+    95 % interval (None before the law can be fitted), and the stop rule's verdict."""
+    from scalinglab.sweeper.driver import _val_losses
+    from scalinglab.sweeper.plan import plan_runs
+
+    losses = _val_losses(store)
+    statuses = {run.run_key: run.status for run in store.runs()}
+    now = next_round(config, plan_runs(config, losses), statuses, losses, config.plan.batch or 1)
+    spent = now.planner.spent
+    answer = None
+    if now.planner.law() is not None:
+        row = now.planner.prediction().iloc[0]
+        answer = {name: float(row[name]) for name in ("n_params", "train_size", "predicted", "low", "high")}
+    return {
+        "spent_flops": spent,
+        "budget_flops": now.budget,
+        "remaining_flops": None if now.budget is None else max(0.0, now.budget - spent),
+        "target": answer or {name: float(now.planner.target[name].iloc[0]) for name in X},
+        "fitted": answer is not None,
+        "stop": now.decision.stop,
+        "reason": now.decision.reason,
+        "next": [spec.run_key for spec in now.specs],
+    }
