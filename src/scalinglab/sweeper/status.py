@@ -30,10 +30,16 @@ def _plan(store, config: dict | None) -> dict | None:
     """A planned sweep's budget, target interval and stop rule (sweeper.planned); None without [plan]."""
     if not config or not config.get("plan"):
         return None
+    from pydantic import ValidationError
+
     from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
     from scalinglab.sweeper.planned import plan_status
 
-    return plan_status(store, SweepConfig.model_validate(config))
+    try:
+        return plan_status(store, SweepConfig.model_validate(config))
+    except (ValidationError, UserError):  # a store written by an older scalinglab, or data now missing
+        return None
 
 
 def _planned_total(config: dict | None, n_stored: int) -> int:
