@@ -14,6 +14,9 @@ Pools:
   4 larger (N, D); cost 6 N D; form "chinchilla". Known truth.
 - synthetic_power: y = E + A x^-alpha (E=1.5, A=30, alpha=0.4), 30 sizes x 2 seeds, 1 % noise,
   target: the noise-free law at 3 sizes beyond; cost x; form "power".
+- mlp_digits: the project's own dense sweep, an MLP on `digits`, 10 widths x 5 data sizes x 3
+  seeds (benchmarks/data/planner_mlp_digits.csv); target: every run of the 2 largest widths;
+  cost: train_flops; form "chinchilla" on (n_params, train_size).
 - lc/<curve>: learning curves of Alabdulmohsin et al. 2022 (benchmarks/data/), the paper's
   split (training = 1 is the pool, 0 the target), cost = examples seen (each point treated as
   a run of its own), form "power".
@@ -44,6 +47,7 @@ FRACTIONS = (0.01, 0.05, 0.10, 0.25)
 CHINCHILLA = [ROOT.parent / "shared" / "data" / "chinchilla_svg_extracted_data.csv",
               ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"]
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves_alabdulmohsin2022.csv"
+DENSE = ROOT / "benchmarks" / "data" / "planner_mlp_digits.csv"
 LC_CURVES = (("NMT", "log_perplexity", "6 Enc, 6 Dec"), ("LM", "val_loss", "1.68e+08"))
 
 
@@ -92,7 +96,17 @@ def curve_pool(domain, task, model):
             ["x"], "power")
 
 
-POOLS = {"chinchilla": chinchilla_pool, "synthetic": synthetic_pool, "synthetic_power": synthetic_power_pool}
+def dense_pool():
+    """The project's own dense sweep (benchmarks/data/README.md): target every run of the two
+    largest widths, pool the rest; x = n_params, train_size; cost = train_flops."""
+    table = pd.read_csv(DENSE).rename(columns={"n_params": "N", "train_size": "D", "val_loss": "loss",
+                                               "train_flops": "flops"})
+    largest = np.sort(table.N.unique())[-2:]
+    in_target = table.N.isin(largest)
+    return table[~in_target], table[in_target], ["N", "D"], "chinchilla"
+
+
+POOLS = {"chinchilla": chinchilla_pool, "mlp_digits": dense_pool, "synthetic": synthetic_pool, "synthetic_power": synthetic_power_pool}
 POOLS.update({f"lc/{domain}": (lambda c=(domain, task, model): curve_pool(*c))
               for domain, task, model in LC_CURVES})
 
