@@ -65,8 +65,9 @@ def _fixed_order(strategy: str, cost: np.ndarray, rng: np.random.Generator) -> n
         return np.argsort(cost, kind="stable")
     if strategy == "cost_random":
         # Sequential sampling without replacement, each draw with probability ~ 1 / cost:
-        # Efraimidis-Spirakis keys u^(1/w), largest first.
-        keys = rng.random(len(cost)) ** cost
+        # Efraimidis-Spirakis keys u^(1/w) with w = 1/cost, largest first, compared as
+        # log(u) * cost (u^cost itself underflows to 0 for costs in FLOPs).
+        keys = np.log(rng.random(len(cost))) * (cost / cost.min())
         return np.argsort(-keys, kind="stable")
     return rng.permutation(len(cost))
 
