@@ -48,7 +48,7 @@ CHINCHILLA = [ROOT.parent / "shared" / "data" / "chinchilla_svg_extracted_data.c
               ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"]
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves_alabdulmohsin2022.csv"
 DENSE = ROOT / "benchmarks" / "data" / "planner_mlp_digits.csv"
-LC_CURVES = (("NMT", "log_perplexity", "6 Enc, 6 Dec"), ("LM", "val_loss", "1.68e+08"))
+LC_CURVES = (("NMT", "log_perplexity", "6 Enc, 6 Dec"), ("LM", "val_loss", "1.68e+07"))
 
 
 def chinchilla_pool():
