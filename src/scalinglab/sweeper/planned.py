@@ -94,13 +94,12 @@ def next_round(config: SweepConfig, planned: list[RunSpec], statuses: dict[str, 
     return Round([spec for spec in planned if spec.run_key in chosen], decision, planner, budget)
 
 
-def plan_status(store, config: SweepConfig) -> dict:
+def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
     """Where a planned sweep stands: FLOPs spent and budget, the target's current prediction and
-    95 % interval (None before the law can be fitted), and the stop rule's verdict."""
-    from scalinglab.sweeper.driver import _val_losses
+    95 % interval (None before the law can be fitted), and the stop rule's verdict. ``losses``:
+    run_key -> val_loss of the stored runs (the driver's ``_val_losses``)."""
     from scalinglab.sweeper.plan import plan_runs
 
-    losses = _val_losses(store)
     statuses = {run.run_key: run.status for run in store.runs()}
     now = next_round(config, plan_runs(config, losses), statuses, losses, config.plan.batch or 1)
     spent = now.planner.spent

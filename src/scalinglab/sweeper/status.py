@@ -34,10 +34,11 @@ def _plan(store, config: dict | None) -> dict | None:
 
     from scalinglab.config import SweepConfig
     from scalinglab.errors import UserError
+    from scalinglab.sweeper.driver import _val_losses
     from scalinglab.sweeper.planned import plan_status
 
     try:
-        return plan_status(store, SweepConfig.model_validate(config))
+        return plan_status(store, SweepConfig.model_validate(config), _val_losses(store))
     except (ValidationError, UserError):  # a store written by an older scalinglab, or data now missing
         return None
 
