@@ -269,6 +269,31 @@ class FitConfig(Strict):
     group_by: str = "train_size"
 
 
+class PlanConfig(Strict):
+    """[plan]: train, round by round, only the runs of the grid that most shrink the prediction
+    interval at the target per unit of their training FLOPs (docs/planning.md). The grid is the
+    candidate pool; the sweep stops at the tolerance or the budget."""
+
+    # Where the answer is wanted; each left out: the grid's largest.
+    target_n_params: float | None = Field(None, gt=0, strict=False)
+    target_train_size: float | None = Field(None, gt=0, strict=False)
+    # At most one budget: estimated training FLOPs, or a share of the whole grid's.
+    budget_flops: float | None = Field(None, gt=0, strict=False)
+    budget_fraction: float | None = Field(None, gt=0, le=1, strict=False)
+    # Stop once the target's 95 % interval is within +-tolerance of its prediction (0.02: 2 %).
+    tolerance: float | None = Field(None, gt=0, strict=False)
+    # Runs per round; None: the executor's workers.
+    batch: int | None = Field(None, ge=1)
+    form: str = "chinchilla"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> PlanConfig:
+        if self.budget_flops is not None and self.budget_fraction is not None:
+            raise ValueError("give budget_flops or budget_fraction, not both")
+        return self
+
+
 def _plain_value(value: Any) -> Any:
     if not isinstance(value, (bool, int, float, str)):
         raise ValueError("must be a number, a string or true/false")
@@ -294,6 +319,8 @@ class SweepConfig(Strict):
     fit: FitConfig = FitConfig()
     # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
     compress: CompressConfig | None = None
+    # Train only the runs a planner chooses (docs/planning.md); None: the whole grid.
+    plan: PlanConfig | None = None
     # Objective mode: the objective's own hyperparameters, each fixed or swept like a [training]
     # field; given to it in run.settings, stored as columns params.KEY, part of a run's key.
     params: dict[str, Sweep[ParamValue]] = {}

@@ -148,8 +148,10 @@ class _Driver:
         self.lease_seconds = config.execution.lease_seconds
         self.attempted: set[str] = set()  # trained by this driver: a failure is retried once per call
         self.claimed: set[str] = set()
+        self.slots = 1  # the executor's, once run() has it
 
     def run(self, executor: Executor) -> None:
+        self.slots = executor.slots
         try:
             with _Heartbeat(self.store, self.owner, self.lease_seconds):
                 while todo := self._todo():
@@ -165,7 +167,12 @@ class _Driver:
 
     def _todo(self) -> list[RunSpec]:
         statuses = {run.run_key: run.status for run in self.store.runs()}
-        planned = plan_runs(self.config, _val_losses(self.store))
+        losses = _val_losses(self.store)
+        planned = plan_runs(self.config, losses)
+        if self.config.plan is not None:  # a planned sweep: this round's runs only (sweeper.planned)
+            from scalinglab.sweeper.planned import next_round
+
+            planned = next_round(self.config, planned, statuses, losses, self.slots).specs
         return [self._placed(spec) for spec in planned if self._needs(spec, statuses)]
 
     def _placed(self, spec: RunSpec) -> RunSpec:
