@@ -60,8 +60,8 @@ def cooldown_branches(spec: RunSpec, lengths: list[int]) -> tuple[list[CooldownP
     points, step = [], 0
     for length in sorted(lengths):
         start = wsd_decay_start(length, warmup=warmup)
-        for step in range(step, start):
-            _step(run, optimizer, batches[step], settings.lr * stable(step))
+        for stable_step in range(step, start):
+            _step(run, optimizer, batches[stable_step], settings.lr * stable(stable_step))
         step = start
         branch = copy.deepcopy(run.model)
         branch_optimizer = make_optimizer(list(branch.parameters()), settings, device)
@@ -90,6 +90,8 @@ def _step(run, optimizer, batch, lr: float, *, model=None) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
     x, y = batch
-    loss, _ = optimizer_step(model or run.model, optimizer, run.task.loss, x, y, run.spec.training, run.spec.limits.device)
+    loss, _ = optimizer_step(
+        model or run.model, optimizer, run.task.loss, x, y, run.spec.training, run.spec.limits.device
+    )
     if not bool(loss.isfinite()):
         raise Diverged("non-finite training loss in a cooldown branch")
