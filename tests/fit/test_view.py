@@ -44,3 +44,27 @@ def test_a_band_is_clipped_to_the_view_and_dropped_where_it_leaves_it_or_is_not_
     low, high = clip_to_view([-100.0, 2.0, 6.0, np.nan], [100.0, 3.0, 7.0, 1.0], (1.0, 5.0))
     np.testing.assert_array_equal(low, [1.0, 2.0, np.nan, np.nan])
     np.testing.assert_array_equal(high, [5.0, 3.0, np.nan, np.nan])
+
+
+@pytest.mark.parametrize("low, high", [(0.15, 2.5), (0.606, 1.627), (0.073, 0.197), (30.0, 700.0), (0.02, 3.0)])
+def test_every_log_axis_shows_two_labelled_ticks(low, high):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scalinglab.fit.view import plain_log_ticks
+
+    figure, ax = plt.subplots()
+    ax.plot([1, 2], [low, high], "o")
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    plain_log_ticks(ax.yaxis, lambda value: f"{value:g}")
+    figure.canvas.draw()
+    shown = [
+        tick.label1.get_text()
+        for tick in [*ax.yaxis.get_major_ticks(), *ax.yaxis.get_minor_ticks()]
+        if tick.label1.get_visible() and tick.label1.get_text() and low <= tick.get_loc() <= high
+    ]
+    plt.close(figure)
+    assert len(shown) >= 2, shown

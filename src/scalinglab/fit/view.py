@@ -16,6 +16,8 @@ decides what the reader can see of the data.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 VIEW_MARGIN = 0.5  # beyond the data, curves and bands get at most half the data's span on each side
@@ -76,16 +78,23 @@ def _finite(values) -> np.ndarray:
 
 
 def plain_log_ticks(axis, text) -> None:
-    """Label a log `axis` (a matplotlib x or y axis) with `text(value)`: plain text (8.5k, 2.3),
-    since matplotlib's default 10^x labels go through mathtext, which takes a third of the time of
-    drawing a figure. Which ticks get a label is matplotlib's default rule: the powers of ten, and
-    the ticks between them too when fewer than two powers of ten are in view, so every log axis
-    shows at least two labelled ticks."""
+    """Label a log `axis` (a matplotlib x or y axis, its data already drawn) with `text(value)`:
+    plain text (8.5k, 2.3), since matplotlib's default 10^x labels go through mathtext, which takes
+    a third of the time of drawing a figure. The powers of ten get a label; where fewer than two of
+    them are in view, ticks between them do too (at 2, 3, 4 and 6 times a power of ten up to two
+    decades, every one below 0.6 of a decade), so every log axis shows two labelled ticks."""
     from matplotlib.ticker import LogFormatter
 
     class PlainLogFormatter(LogFormatter):
         def __call__(self, value, pos=None):
             return text(value) if super().__call__(value, pos) else ""
 
+    low, high = sorted(axis.get_view_interval())
+    powers_of_ten_in_view = math.floor(math.log10(high)) - math.ceil(math.log10(low)) + 1 if low > 0 else 2
+    # matplotlib's defaults, (1, 0.4), label ticks between powers of ten only below one decade and
+    # then only at 2, 3, 4, 6: views of 0.15 to 2.5 or 0.61 to 1.63 showed the single label "1".
+    label_between_up_to_decades = 2 if powers_of_ten_in_view < 2 else 1
     axis.set_major_formatter(PlainLogFormatter())
-    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(
+        PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(label_between_up_to_decades, 0.6))
+    )
