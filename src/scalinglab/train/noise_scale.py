@@ -21,8 +21,10 @@ backward of a quarter batch on every EVERY-th step of an epoch (steps 0, EVERY, 
 full batches only. The two batches are nested, not independent: each estimate stays unbiased.
 The noise scale is in the batch's own unit (examples; a language model's windows of `context`
 bytes). It is undefined (recorded as missing, never negative or infinite) when the batch size is
-below SMALL_BATCH_DIVISOR or when an average estimate is not positive, as happens when the
-gradient is all noise (|G|^2 within its estimate's noise of 0).
+below SMALL_BATCH_DIVISOR or when an average estimate is not positive: |G|^2 when the gradient
+is within its estimate's noise of 0 (B_simple far above the batch, as late in a run that fits a
+small training set), tr(Sigma) when the noise is too small to resolve (B_simple far below the
+small batch, as early in a language model's run, whose every window averages many tokens).
 """
 
 from __future__ import annotations
