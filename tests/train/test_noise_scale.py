@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
-from scalinglab.train import train_one
-from scalinglab.train import noise_scale
+from scalinglab.train import noise_scale, train_one
 from scalinglab.train.noise_scale import NoiseScale
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "noise_scale.py"
