@@ -14,7 +14,10 @@ computes it), with the weights held still; the exponential moving average is the
 records (EMA_DECAY). It prints, per batch size and number of measurements, the median and worst
 relative error over seeds. Then the cost: the training seconds of one run (digits, MLP width 64,
 depth 2, batch 64, 10 epochs; and a tiny transformer on text) with the measurement and without it
-(the small batch set too small to measure), median of --repeats alternating runs.
+(the small batch set too small to measure), median of --repeats alternating runs. With --sweep,
+last, a batch-size sweep (MLP widths 16 and 128 on the digits, batch sizes 8-256, lr 1e-3, 20
+epochs): the critical batch size analysis.batch_size fits from its curves, beside the median
+gradient noise scale its runs measured.
 
     PYTHONPATH=src python benchmarks/noise_scale.py            # about 2 minutes on one core
 """
@@ -68,8 +71,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cost-only", action="store_true", help="skip the accuracy table")
+    parser.add_argument("--sweep", action="store_true", help="only the batch-size sweep")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.sweep:
+        return batch_size_sweep()
     case = LinearRegression()
     truth = case.closed_form()
     print(f"linear regression, d={case.d}, noise std {case.noise}, |delta| {case.offset}: B_simple = {truth:g} (closed form)")
@@ -106,6 +112,26 @@ def main() -> None:
         on, off = statistics.median(seconds["measured"]), statistics.median(seconds["not measured"])
         value = "undefined (the |G|^2 average not positive)" if noise is None else f"{noise:.3g}"
         print(f"  {name}: {on:.3f} s measured, {off:.3f} s not: {on / off - 1:+.1%}; gradient_noise_scale {value}")
+
+
+def batch_size_sweep() -> None:
+    import pandas as pd
+
+    from scalinglab.analysis.batch_size import critical_batch_sizes
+
+    runs, curves = [], []
+    for width in (16, 128):
+        for batch in (8, 16, 32, 64, 128, 256):
+            spec = RunSpec(family="mlp", size={"width": width, "depth": 2}, data=DataSpec(source="digits"), seed=0,
+                           training=TrainingSpec(epochs=20, batch_size=batch, lr=1e-3), limits=RunLimits(latency_repeats=1))
+            result = train_one(spec)
+            runs.append({"run_key": result.run_key, "status": result.status, "seed": 0, "family": "mlp", "width": width,
+                         "batch_size": batch, "lr": 1e-3, **result.metrics})
+            curves += [{"run_key": result.run_key, **point} for point in result.curves]
+            print(f"  width {width}, batch {batch}: gradient_noise_scale {result.metrics.get('gradient_noise_scale')}", flush=True)
+    for answer in critical_batch_sizes(pd.DataFrame(runs), pd.DataFrame(curves)):
+        print(answer.sentence())
+        print("   steps to the target per batch size:", [f"{b}: {s:.0f}" for b, s in zip(answer.batch_sizes, answer.steps)])
 
 
 if __name__ == "__main__":
