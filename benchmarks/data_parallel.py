@@ -23,15 +23,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"{'d_model':>8} {'params':>8} {'W=1 s':>8} {f'W={args.workers} s':>8} {'speedup':>8} {'efficiency':>10} {'val_loss 1 / W':>18}")
+    print(
+        f"{'d_model':>8} {'params':>8} {'W=1 s':>8} {f'W={args.workers} s':>8} {'speedup':>8} {'efficiency':>10} {'val_loss 1 / W':>18}"
+    )
     for d_model in (32, 64, 128):
-        spec = RunSpec(family="transformer", size={"d_model": d_model, "n_layer": 2, "n_head": 4, "context": 64},
-                       data=DataSpec(source="stdlib", train_size=100_000, val_size=4096), seed=0,
-                       training=TrainingSpec(epochs=1, batch_size=32, lr=3e-3), limits=RunLimits(latency_repeats=1))
+        spec = RunSpec(
+            family="transformer",
+            size={"d_model": d_model, "n_layer": 2, "n_head": 4, "context": 64},
+            data=DataSpec(source="stdlib", train_size=100_000, val_size=4096),
+            seed=0,
+            training=TrainingSpec(epochs=1, batch_size=32, lr=3e-3),
+            limits=RunLimits(latency_repeats=1),
+        )
         one, many = train_one(spec), train_data_parallel(spec, args.workers)
         t1, tw = one.metrics["train_seconds"], many.metrics["train_seconds"]
-        print(f"{d_model:>8} {one.metrics['n_params']:>8.0f} {t1:>8.2f} {tw:>8.2f} {t1 / tw:>8.2f} {t1 / tw / args.workers:>10.0%} "
-              f"{one.metrics['val_loss']:>8.4f} / {many.metrics['val_loss']:.4f}", flush=True)
+        print(
+            f"{d_model:>8} {one.metrics['n_params']:>8.0f} {t1:>8.2f} {tw:>8.2f} {t1 / tw:>8.2f} {t1 / tw / args.workers:>10.0%} "
+            f"{one.metrics['val_loss']:>8.4f} / {many.metrics['val_loss']:.4f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

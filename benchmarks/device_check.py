@@ -60,9 +60,14 @@ def _spec(family="mlp", *, precision="fp32", seed=0, device="cuda:0"):
     else:
         size = {"d_model": 64, "n_layer": 2, "n_head": 4, "context": 64}
         data, batch = DataSpec(source="stdlib", train_size=200_000, val_size=8192), 32
-    return RunSpec(family=family, size=size, data=data, seed=seed,
-                   training=TrainingSpec(epochs=3, batch_size=batch, lr=3e-3, precision=precision),
-                   limits=RunLimits(latency_repeats=5, device=device))
+    return RunSpec(
+        family=family,
+        size=size,
+        data=data,
+        seed=seed,
+        training=TrainingSpec(epochs=3, batch_size=batch, lr=3e-3, precision=precision),
+        limits=RunLimits(latency_repeats=5, device=device),
+    )
 
 
 def _describe(result) -> str:
@@ -70,9 +75,11 @@ def _describe(result) -> str:
         raise RuntimeError(f"run {result.status}: {result.error}")
     m = result.metrics
     noise = m.get("gradient_noise_scale")
-    return (f"train {m['train_seconds']:.2f} s, val_loss {m['val_loss']:.4f}, peak memory {m['peak_memory_bytes'] / 2**20:.1f} MiB, "
-            f"{m['achieved_flops_per_second'] / 1e9:.2f} GFLOP/s ({m['peak_flops_fraction']:.1%} of matmul peak), "
-            f"gradient noise scale {'undefined' if noise is None else f'{noise:.3g}'}")
+    return (
+        f"train {m['train_seconds']:.2f} s, val_loss {m['val_loss']:.4f}, peak memory {m['peak_memory_bytes'] / 2**20:.1f} MiB, "
+        f"{m['achieved_flops_per_second'] / 1e9:.2f} GFLOP/s ({m['peak_flops_fraction']:.1%} of matmul peak), "
+        f"gradient noise scale {'undefined' if noise is None else f'{noise:.3g}'}"
+    )
 
 
 def main() -> int:
@@ -84,8 +91,11 @@ def main() -> int:
     from scalinglab.train.measure import matmul_peak_flops_per_second
 
     count = torch.cuda.device_count()
-    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {count} device(s): "
-          + ", ".join(torch.cuda.get_device_name(i) for i in range(count)), flush=True)
+    print(
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}, {count} device(s): "
+        + ", ".join(torch.cuda.get_device_name(i) for i in range(count)),
+        flush=True,
+    )
     results = {}
 
     @check("1. single run, MLP (cuda:0)")
@@ -139,6 +149,7 @@ def main() -> int:
         return f"fp32 {fp32 / 1e12:.1f} TFLOP/s, bf16 {bf16 / 1e12:.1f} TFLOP/s"
 
     if count >= 2:
+
         @check(f"6. NCCL data parallelism, W = {count}")
         def _():
             import torch.multiprocessing as mp
@@ -149,7 +160,9 @@ def main() -> int:
     else:
         print("[SKIPPED] 6. NCCL data parallelism: one GPU (needs 2 or more)")
     failed = [name for name, passed, _ in CHECKS if not passed]
-    print(f"{len(CHECKS) - len(failed)} of {len(CHECKS)} checks OK" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(CHECKS) - len(failed)} of {len(CHECKS)} checks OK" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 
@@ -168,7 +181,10 @@ def _ddp_worker(rank: int, world: int, folder: str) -> None:
         model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)).cuda(rank)
         reference = [p.detach().clone() for p in model.parameters()]
         data = torch.Generator().manual_seed(1)
-        x, y = torch.randn(128 * world, 64, generator=data).cuda(rank), torch.randint(0, 10, (128 * world,), generator=data).cuda(rank)
+        x, y = (
+            torch.randn(128 * world, 64, generator=data).cuda(rank),
+            torch.randint(0, 10, (128 * world,), generator=data).cuda(rank),
+        )
         ddp = DistributedDataParallel(model, device_ids=[rank])
         shard = slice(rank * 128, (rank + 1) * 128)
         nn.functional.cross_entropy(ddp(x[shard]), y[shard]).backward()
@@ -178,7 +194,10 @@ def _ddp_worker(rank: int, world: int, folder: str) -> None:
                 for p, r in zip(alone.parameters(), reference):
                     p.copy_(r)
             nn.functional.cross_entropy(alone(x), y).backward()
-            worst = max(float((p.grad - q.grad).abs().max() / q.grad.abs().max()) for p, q in zip(model.parameters(), alone.parameters()))
+            worst = max(
+                float((p.grad - q.grad).abs().max() / q.grad.abs().max())
+                for p, q in zip(model.parameters(), alone.parameters())
+            )
         tensor = torch.ones(16 * 2**20, device=f"cuda:{rank}")  # 64 MiB of fp32
         dist.all_reduce(tensor)
         torch.cuda.synchronize()
@@ -193,7 +212,8 @@ def _ddp_worker(rank: int, world: int, folder: str) -> None:
             bus = 2 * (world - 1) / world * tensor.nbytes / seconds  # NCCL's bus bandwidth of a ring all-reduce
             (Path(folder) / "result.txt").write_text(
                 f"DDP gradient = whole-batch gradient within {worst:.1e} (relative); all-reduce of 64 MiB "
-                f"{seconds * 1e3:.2f} ms, bus bandwidth {bus / 1e9:.1f} GB/s")
+                f"{seconds * 1e3:.2f} ms, bus bandwidth {bus / 1e9:.1f} GB/s"
+            )
     finally:
         dist.destroy_process_group()
 

@@ -78,24 +78,38 @@ def main() -> None:
         return batch_size_sweep()
     case = LinearRegression()
     truth = case.closed_form()
-    print(f"linear regression, d={case.d}, noise std {case.noise}, |delta| {case.offset}: B_simple = {truth:g} (closed form)")
-    print(f"{'batch':>6} {'measurements':>13} {'median |error|':>15} {'worst |error|':>14} {'mean error':>11} {'undefined':>10}")
+    print(
+        f"linear regression, d={case.d}, noise std {case.noise}, |delta| {case.offset}: B_simple = {truth:g} (closed form)"
+    )
+    print(
+        f"{'batch':>6} {'measurements':>13} {'median |error|':>15} {'worst |error|':>14} {'mean error':>11} {'undefined':>10}"
+    )
     for batch_size in () if args.cost_only else (16, 64, 256):
         for measurements in (100, 300, 1000):
             values = [case.measured(batch_size, measurements, seed) for seed in range(args.seeds)]
             errors = [value / truth - 1 for value in values if value is not None]
             undefined = sum(value is None for value in values)
-            print(f"{batch_size:>6} {measurements:>13} {statistics.median(map(abs, errors)):>14.1%} "
-                  f"{max(map(abs, errors)):>13.1%} {statistics.mean(errors):>+10.1%} {undefined:>10}")
+            print(
+                f"{batch_size:>6} {measurements:>13} {statistics.median(map(abs, errors)):>14.1%} "
+                f"{max(map(abs, errors)):>13.1%} {statistics.mean(errors):>+10.1%} {undefined:>10}"
+            )
 
     print("\ncost of the measurement (train_seconds, median of", args.repeats, "alternating runs)")
     runs = {
-        "mlp width 64, digits, batch 64": RunSpec(family="mlp", size={"width": 64, "depth": 2},
-                                                  data=DataSpec(source="digits"),
-                                                  training=TrainingSpec(epochs=10, batch_size=64, lr=3e-3), seed=0),
-        "transformer d16 L1, text, batch 32": RunSpec(family="transformer", size={"d_model": 16, "n_layer": 1, "n_head": 2, "context": 32},
-                                                      data=DataSpec(source="stdlib", train_size=20000, val_size=2048),
-                                                      training=TrainingSpec(epochs=2, batch_size=32, lr=3e-3), seed=0),
+        "mlp width 64, digits, batch 64": RunSpec(
+            family="mlp",
+            size={"width": 64, "depth": 2},
+            data=DataSpec(source="digits"),
+            training=TrainingSpec(epochs=10, batch_size=64, lr=3e-3),
+            seed=0,
+        ),
+        "transformer d16 L1, text, batch 32": RunSpec(
+            family="transformer",
+            size={"d_model": 16, "n_layer": 1, "n_head": 2, "context": 32},
+            data=DataSpec(source="stdlib", train_size=20000, val_size=2048),
+            training=TrainingSpec(epochs=2, batch_size=32, lr=3e-3),
+            seed=0,
+        ),
     }
     divisor = noise_scale.SMALL_BATCH_DIVISOR
     for name, spec in runs.items():
@@ -122,16 +136,38 @@ def batch_size_sweep() -> None:
     runs, curves = [], []
     for width in (16, 128):
         for batch in (8, 16, 32, 64, 128, 256):
-            spec = RunSpec(family="mlp", size={"width": width, "depth": 2}, data=DataSpec(source="digits"), seed=0,
-                           training=TrainingSpec(epochs=20, batch_size=batch, lr=1e-3), limits=RunLimits(latency_repeats=1))
+            spec = RunSpec(
+                family="mlp",
+                size={"width": width, "depth": 2},
+                data=DataSpec(source="digits"),
+                seed=0,
+                training=TrainingSpec(epochs=20, batch_size=batch, lr=1e-3),
+                limits=RunLimits(latency_repeats=1),
+            )
             result = train_one(spec)
-            runs.append({"run_key": result.run_key, "status": result.status, "seed": 0, "family": "mlp", "width": width,
-                         "batch_size": batch, "lr": 1e-3, **result.metrics})
+            runs.append(
+                {
+                    "run_key": result.run_key,
+                    "status": result.status,
+                    "seed": 0,
+                    "family": "mlp",
+                    "width": width,
+                    "batch_size": batch,
+                    "lr": 1e-3,
+                    **result.metrics,
+                }
+            )
             curves += [{"run_key": result.run_key, **point} for point in result.curves]
-            print(f"  width {width}, batch {batch}: gradient_noise_scale {result.metrics.get('gradient_noise_scale')}", flush=True)
+            print(
+                f"  width {width}, batch {batch}: gradient_noise_scale {result.metrics.get('gradient_noise_scale')}",
+                flush=True,
+            )
     for answer in critical_batch_sizes(pd.DataFrame(runs), pd.DataFrame(curves)):
         print(answer.sentence())
-        print("   steps to the target per batch size:", [f"{b}: {s:.0f}" for b, s in zip(answer.batch_sizes, answer.steps)])
+        print(
+            "   steps to the target per batch size:",
+            [f"{b}: {s:.0f}" for b, s in zip(answer.batch_sizes, answer.steps)],
+        )
 
 
 if __name__ == "__main__":

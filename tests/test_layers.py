@@ -38,6 +38,7 @@ LAYERS = {
     "scalinglab.config": 3,
     "scalinglab.train": 3,
     "scalinglab.runs_table": 3,
+    "scalinglab.plan": 3,  # choosing runs from fitted laws (fit only, no torch)
     # running a sweep; analysing its runs
     "scalinglab.sweeper": 4,
     "scalinglab.analysis": 4,
@@ -55,7 +56,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 # fit works on a CSV alone: it never imports torch (nor anything that does, which LAYERS rules out).
-NEVER_IMPORTS_TORCH = ("scalinglab.fit",)
+NEVER_IMPORTS_TORCH = ("scalinglab.fit", "scalinglab.plan")
 
 
 def _modules() -> dict[str, Path]:
@@ -107,7 +108,9 @@ EDGES = _edges()
 
 
 def _layer(module: str) -> int:
-    owner = max((prefix for prefix in LAYERS if module == prefix or module.startswith(f"{prefix}.")), key=len, default=None)
+    owner = max(
+        (prefix for prefix in LAYERS if module == prefix or module.startswith(f"{prefix}.")), key=len, default=None
+    )
     assert owner is not None, f"{module} is in no layer: add it to LAYERS"
     return LAYERS[owner]
 

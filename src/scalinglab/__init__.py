@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import importlib
 
-from scalinglab.errors import UserError
-from scalinglab.families.base import Family
+from scalinglab.errors import UserError as UserError
+from scalinglab.families.base import Family as Family
 
 __version__ = "0.1.0"
 
@@ -59,4 +59,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-

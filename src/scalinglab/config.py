@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import tomllib
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -53,7 +53,6 @@ from pydantic import (
 )
 
 from scalinglab.compress.settings import CompressConfig
-from scalinglab.errors import UserError
 from scalinglab.config_fields import (
     Strict,
     Sweep,
@@ -64,6 +63,7 @@ from scalinglab.config_fields import (
     first_problem,
     sweep_file_fields,
 )
+from scalinglab.errors import UserError
 from scalinglab.run_spec import TeacherSpec, TrainingSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
@@ -110,8 +110,10 @@ class ModelConfig(BaseModel):
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
-                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})"
-                                 f"{did_you_mean(axis, family.size_axes)}")
+                raise ValueError(
+                    f"{axis}: not a size axis of family '{self.family}' (known: {known})"
+                    f"{did_you_mean(axis, family.size_axes)}"
+                )
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -197,9 +199,12 @@ class DataConfig(Strict):
 
 # Every setting of a run (run_spec.TrainingSpec, where each is declared), as the sweep file takes it:
 # those TrainingSpec lists as sweepable may be lists, and lr may be "auto" (a per-size search).
-_RunTrainingSettings = create_model("_RunTrainingSettings", __base__=Strict, __module__=__name__,
-                                    **sweep_file_fields(TrainingSpec, sweepable=TrainingSpec.sweepable,
-                                                        also={"lr": Literal["auto"]}))
+_RunTrainingSettings = create_model(
+    "_RunTrainingSettings",
+    __base__=Strict,
+    __module__=__name__,
+    **sweep_file_fields(TrainingSpec, sweepable=TrainingSpec.sweepable, also={"lr": Literal["auto"]}),
+)
 
 
 class TrainingConfig(_RunTrainingSettings):
@@ -269,6 +274,31 @@ class FitConfig(Strict):
     group_by: str = "train_size"
 
 
+class PlanConfig(Strict):
+    """[plan]: train, round by round, only the runs of the grid that most shrink the prediction
+    interval at the target per unit of their training FLOPs (docs/planning.md). The grid is the
+    candidate pool; the sweep stops at the tolerance or the budget."""
+
+    # Where the answer is wanted; each left out: the grid's largest.
+    target_n_params: float | None = Field(None, gt=0, strict=False)
+    target_train_size: float | None = Field(None, gt=0, strict=False)
+    # At most one budget: estimated training FLOPs, or a share of the whole grid's.
+    budget_flops: float | None = Field(None, gt=0, strict=False)
+    budget_fraction: float | None = Field(None, gt=0, le=1, strict=False)
+    # Stop once the target's 95 % interval is within +-tolerance of its prediction (0.02: 2 %).
+    tolerance: float | None = Field(None, gt=0, strict=False)
+    # Runs per round; None: the executor's workers.
+    batch: int | None = Field(None, ge=1)
+    form: str = "chinchilla"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> PlanConfig:
+        if self.budget_flops is not None and self.budget_fraction is not None:
+            raise ValueError("give budget_flops or budget_fraction, not both")
+        return self
+
+
 def _plain_value(value: Any) -> Any:
     if not isinstance(value, (bool, int, float, str)):
         raise ValueError("must be a number, a string or true/false")
@@ -294,6 +324,8 @@ class SweepConfig(Strict):
     fit: FitConfig = FitConfig()
     # Compress every trained model after the sweep (`scalinglab compress`); None: do not.
     compress: CompressConfig | None = None
+    # Train only the runs a planner chooses (docs/planning.md); None: the whole grid.
+    plan: PlanConfig | None = None
     # Objective mode: the objective's own hyperparameters, each fixed or swept like a [training]
     # field; given to it in run.settings, stored as columns params.KEY, part of a run's key.
     params: dict[str, Sweep[ParamValue]] = {}
@@ -304,8 +336,9 @@ class SweepConfig(Strict):
     @model_validator(mode="after")
     def _params_are_an_objective_s_own(self) -> SweepConfig:
         if self.params and self.model.objective is None:
-            raise ValueError("params: only for an objective (model.objective); "
-                             "a family trains with the [training] fields")
+            raise ValueError(
+                "params: only for an objective (model.objective); a family trains with the [training] fields"
+            )
         for key in self.params:
             if key in TrainingConfig.model_fields:  # the objective would get two values under one name
                 raise ValueError(f"params.{key}: a [training] field; set training.{key} instead")
@@ -377,5 +410,3 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid TOML: {error}") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a text file") from None
-
-

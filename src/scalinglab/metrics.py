@@ -29,39 +29,103 @@ _METRICS = [
         "Language model only: parameters outside the token and position embeddings (Kaplan et al.'s N).",
     ),
     Metric("n_train", "training examples", "Training examples (or bytes for a language model) the run saw per epoch."),
+    Metric(
+        "train_tokens_seen",
+        "tokens seen",
+        "Language model: training tokens (bytes) the run trained on, all passes counted: its text's tokens times "
+        "training.epochs (1: a single pass). Each curve point records tokens_seen up to it.",
+    ),
     Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
     # Quality
-    Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode (LM: per byte)."),
-    Metric("val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training (LM: per byte)."),
+    Metric(
+        "train_loss",
+        "train loss (nats)",
+        "Cross-entropy on the training subset after training, in eval mode (LM: per byte).",
+    ),
+    Metric(
+        "val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training (LM: per byte)."
+    ),
     Metric("val_accuracy", "validation accuracy", "Fraction of validation examples classified correctly.", False),
     Metric("val_f1_macro", "validation macro-F1", "F1 score averaged over classes with equal weight.", False),
-    Metric("train_bits_per_byte", "train bits/byte", "Language model: training cross-entropy in bits per byte (nats / ln 2)."),
-    Metric("val_bits_per_byte", "validation bits/byte", "Language model: validation cross-entropy in bits per byte (nats / ln 2)."),
-    Metric("val_loss_fold_std", "val loss std over folds (nats)", "Spread (std) of validation loss over cross-validation folds."),
-    Metric("val_accuracy_fold_std", "val accuracy std over folds", "Spread (std) of validation accuracy over cross-validation folds."),
-    Metric("val_f1_macro_fold_std", "val macro-F1 std over folds", "Spread (std) of validation macro-F1 over cross-validation folds."),
+    Metric(
+        "train_bits_per_byte",
+        "train bits/byte",
+        "Language model: training cross-entropy in bits per byte (nats / ln 2).",
+    ),
+    Metric(
+        "val_bits_per_byte",
+        "validation bits/byte",
+        "Language model: validation cross-entropy in bits per byte (nats / ln 2).",
+    ),
+    Metric(
+        "val_loss_fold_std",
+        "val loss std over folds (nats)",
+        "Spread (std) of validation loss over cross-validation folds.",
+    ),
+    Metric(
+        "val_accuracy_fold_std",
+        "val accuracy std over folds",
+        "Spread (std) of validation accuracy over cross-validation folds.",
+    ),
+    Metric(
+        "val_f1_macro_fold_std",
+        "val macro-F1 std over folds",
+        "Spread (std) of validation macro-F1 over cross-validation folds.",
+    ),
     Metric("generalization_gap", "val - train loss (nats)", "Validation loss minus training loss: overfitting."),
     Metric(
-        "baseline_val_loss", "trivial val loss (nats)",
+        "baseline_val_loss",
+        "trivial val loss (nats)",
         "Validation loss of predicting the training label frequencies (LM: a unigram byte model), add-one smoothed.",
     ),
-    Metric("baseline_val_accuracy", "trivial val accuracy", "Validation accuracy of always predicting the most frequent training class.", False),
-    Metric("baseline_val_f1_macro", "trivial val macro-F1", "Validation macro-F1 of always predicting the most frequent training class.", False),
-    Metric("baseline_val_bits_per_byte", "trivial val bits/byte", "Language model: validation bits per byte of a unigram byte model.",),
-    # Training cost
     Metric(
-        "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
-        cost=True, grows_with_data=True,
+        "baseline_val_accuracy",
+        "trivial val accuracy",
+        "Validation accuracy of always predicting the most frequent training class.",
+        False,
     ),
     Metric(
-        "train_seconds", "training time (s)",
+        "baseline_val_f1_macro",
+        "trivial val macro-F1",
+        "Validation macro-F1 of always predicting the most frequent training class.",
+        False,
+    ),
+    Metric(
+        "baseline_val_bits_per_byte",
+        "trivial val bits/byte",
+        "Language model: validation bits per byte of a unigram byte model.",
+    ),
+    Metric(
+        "zlib_val_bits_per_byte",
+        "zlib val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by zlib (level 9), per byte of it.",
+    ),
+    Metric(
+        "lzma_val_bits_per_byte",
+        "lzma val bits/byte",
+        "Language model: size in bits of the scored validation text compressed by lzma (preset 9), per byte of it.",
+    ),
+    # Training cost
+    Metric(
+        "train_flops",
+        "training FLOPs",
+        "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
+        cost=True,
+        grows_with_data=True,
+    ),
+    Metric(
+        "train_seconds",
+        "training time (s)",
         "The run's own training time, per-epoch evaluation included: the loop's wall-clock seconds when trained alone; "
         "trained in a batch, its steps times its model's step time alone plus its evaluations alone (probed once per "
         "architecture).",
-        cost=True, grows_with_data=True, fixed_overhead=True,
+        cost=True,
+        grows_with_data=True,
+        fixed_overhead=True,
     ),
     Metric(
-        "batch_wall_seconds", "batch wall time (s)",
+        "batch_wall_seconds",
+        "batch wall time (s)",
         "Wall-clock seconds of the training pass this run shared with batch_runs runs (its own train_seconds when alone).",
     ),
     Metric(
@@ -70,7 +134,12 @@ _METRICS = [
         "How many runs shared this run's vectorised training pass (1: trained alone).",
     ),
     Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
-    Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
+    Metric(
+        "train_tokens_per_second",
+        "training tokens/s",
+        "Language model: training tokens (bytes) per second of optimizer steps.",
+        False,
+    ),
     Metric(
         "achieved_flops_per_second",
         "achieved FLOP/s",
@@ -92,12 +161,22 @@ _METRICS = [
     ),
     # Inference cost and storage
     Metric(
-        "latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1 (LM: one window).",
-        cost=True, fixed_overhead=True,
+        "latency_ms_p50",
+        "latency p50 (ms)",
+        "Median wall milliseconds of one forward pass at batch size 1 (LM: one window).",
+        cost=True,
+        fixed_overhead=True,
     ),
     Metric("latency_ms_p95", "latency p95 (ms)", "95th-percentile wall milliseconds of one forward pass at batch 1."),
-    Metric("inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False),
-    Metric("inference_tokens_per_second", "inference tokens/s", "Language model: forward throughput on 32 windows at once.", False),
+    Metric(
+        "inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False
+    ),
+    Metric(
+        "inference_tokens_per_second",
+        "inference tokens/s",
+        "Language model: forward throughput on 32 windows at once.",
+        False,
+    ),
     Metric(
         "inference_peak_memory_bytes",
         "inference peak memory (bytes)",
@@ -114,11 +193,16 @@ _METRICS = [
     Metric("grad_norm_mean", "mean gradient norm", "Mean over steps of the global L2 gradient norm, before clipping."),
     Metric("grad_norm_max", "max gradient norm", "Largest global L2 gradient norm of any step, before clipping."),
     Metric("grad_norm_final", "final gradient norm", "Median global gradient norm over the last 10% of steps."),
-    Metric("grad_clipped_fraction", "fraction of steps clipped", "Fraction of steps whose gradient norm exceeded training.grad_clip."),
+    Metric(
+        "grad_clipped_fraction",
+        "fraction of steps clipped",
+        "Fraction of steps whose gradient norm exceeded training.grad_clip.",
+    ),
     Metric(
         "gradient_noise_scale",
         "gradient noise scale (examples)",
-        "Simple noise scale B_simple = tr(Sigma)/G.G (per-example gradient covariance over the squared true gradient) at the end of training, in batch examples (LM: windows): about "
+        "Simple noise scale B_simple = tr(Sigma)/G.G (per-example gradient covariance over the squared true gradient) "
+        "at the end of training, in batch examples (LM: windows): about "
         "the critical batch size, beyond which a larger batch buys little (McCandlish et al. 2018, arXiv:1812.06162, "
         "App. A). Estimated from squared gradient norms at the step's batch and its first quarter on every 8th step "
         "of an epoch (full batches), each estimate averaged by an EMA (decay 0.99); missing when undefined (batch "

@@ -65,7 +65,7 @@ class TrainingSpec(_Frozen):
     dropout: float = Field(0.0, ge=0, lt=1)
     precision: Literal["fp32", "bf16"] = "fp32"
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    schedule: Literal["cosine", "linear", "constant", "wsd"] = "cosine"
     warmup_fraction: float = Field(0.05, ge=0, lt=1)
     grad_clip: float | None = Field(1.0, gt=0)
 

@@ -19,9 +19,22 @@ def _sweep(widths=(16,), batch_sizes=(8, 16, 32, 64, 128, 256), n_train=1600, ep
     for width in widths:
         for batch in batch_sizes:
             key = f"w{width}-b{batch}"
-            runs.append({"run_key": key, "status": "ok", "seed": 0, "family": "mlp", "width": width, "train_size": n_train,
-                         "batch_size": batch, "lr": 1e-3, "n_params": 100.0 * width, "n_train": n_train, "val_loss": 1.0,
-                         "gradient_noise_scale": noise})
+            runs.append(
+                {
+                    "run_key": key,
+                    "status": "ok",
+                    "seed": 0,
+                    "family": "mlp",
+                    "width": width,
+                    "train_size": n_train,
+                    "batch_size": batch,
+                    "lr": 1e-3,
+                    "n_params": 100.0 * width,
+                    "n_train": n_train,
+                    "val_loss": 1.0,
+                    "gradient_noise_scale": noise,
+                }
+            )
             steps_per_epoch = math.ceil(n_train / batch)
             for epoch in range(1, epochs + 1):
                 tau = epoch * steps_per_epoch / (1 + B_CRIT / batch)

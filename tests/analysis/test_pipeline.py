@@ -24,11 +24,14 @@ def test_a_group_by_that_is_not_data_gets_no_joint_law_and_no_per_example_costs(
     assert analysis.joint is None and not analysis.groups.costs["train_flops"].per_example
 
 
-@pytest.mark.parametrize("option, message", [
-    (dict(metric="nope"), "metric nope: not a recorded column"),
-    (dict(group_by="nope"), "fit.group_by = nope: not a column"),
-    (dict(x="nope"), "fit.x = nope: not a column"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (dict(metric="nope"), "metric nope: not a recorded column"),
+        (dict(group_by="nope"), "fit.group_by = nope: not a column"),
+        (dict(x="nope"), "fit.x = nope: not a column"),
+    ],
+)
 def test_unknown_columns_are_user_errors(option, message):
     with pytest.raises(UserError, match=message):
         analyze(truth_frame(seeds=(0,)), n_bootstrap=0, **option)
@@ -55,3 +58,18 @@ def test_without_a_joint_law_the_analysis_says_why():
     assert analysis.joint is None and analysis.joint_note.startswith("the joint law of n_params and train_size needs")
     assert analyze(frame, n_bootstrap=0).joint_note == ""
     assert analyze(frame, group_by="width", n_bootstrap=0).joint_note == "width is not a data size"
+
+
+def test_configurations_no_better_than_the_trivial_baseline_are_said_in_words():
+    frame = truth_frame(seeds=(0,), noise=0.0)
+    smallest_loss = frame.loc[frame["n_params"] == frame["n_params"].min(), "val_loss"].min()
+    # a baseline every configuration but some of the smallest models beats
+    frame["baseline_val_loss"] = smallest_loss * 0.99
+    losers = int((frame["val_loss"] >= frame["baseline_val_loss"]).sum())
+    assert 0 < losers < len(frame)
+    warnings = analyze(frame, n_bootstrap=0).warnings
+    said = [w for w in warnings if "no better than the trivial baseline" in w]
+    assert len(said) == 1 and said[0].startswith(f"{losers} of {len(frame)} configurations")
+
+    frame["baseline_val_loss"] = frame["val_loss"].max() * 2  # every model beats it: nothing to say
+    assert not any("trivial baseline" in w for w in analyze(frame, n_bootstrap=0).warnings)

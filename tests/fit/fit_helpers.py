@@ -14,8 +14,7 @@ def chinchilla_runs() -> pd.DataFrame:
     raw = pd.read_csv(CHINCHILLA_CSV)
     kept = raw.sort_values("loss").iloc[:-5]
     return pd.DataFrame(
-        {"N": kept["Model Size"], "D": kept["Training FLOP"] / (6 * kept["Model Size"]),
-         "loss": kept["loss"]}
+        {"N": kept["Model Size"], "D": kept["Training FLOP"] / (6 * kept["Model Size"]), "loss": kept["loss"]}
     )
 
 
@@ -41,11 +40,20 @@ def reference_prediction(name, params, x):
         return ((p["Nc"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["Dc"] / d) ** p["alpha_D"]
     if name == "bnsl":
         x0 = x[:, 0]
-        return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (
-            -p["c1"] * p["f1"]
-        )
+        return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (-p["c1"] * p["f1"])
     if name == "shifted_power":
         return p["E"] + p["A"] * (x[:, 0] + p["x0"]) ** -p["alpha"]
+    if name == "chinchilla_no_floor":
+        return p["A"] / x[:, 0] ** p["alpha"] + p["B"] / x[:, 1] ** p["beta"]
+    if name == "farseer_lite":
+        exponent = p["beta"] * x[:, 0] ** p["gamma"]
+        return p["E"] + p["A"] / x[:, 0] ** p["alpha"] + p["B"] / x[:, 1] ** exponent
+    if name == "data_constrained":
+        # Muennighoff et al. (2023), eq. 5 with N' = N: D' = U + U R* (1 - exp(-R / R*)).
+        n, d, u = x[:, 0], x[:, 1], np.minimum(x[:, 2], x[:, 1])
+        repetitions = d / u - 1
+        effective = u + u * p["R_star"] * (1 - np.exp(-repetitions / p["R_star"]))
+        return p["E"] + p["A"] / n ** p["alpha"] + p["B"] / effective ** p["beta"]
     raise AssertionError(name)
 
 
@@ -56,4 +64,63 @@ EXAMPLE_PARAMS = {
     "kaplan": {"Nc": 6.4e13, "Dc": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
     "bnsl": {"E": 0.2, "A": 8.0, "c0": 0.1, "c1": 0.4, "d1": 1e5, "f1": 0.5},
     "shifted_power": {"E": 0.3, "A": 50.0, "alpha": 0.4, "x0": 3e4},
+    "chinchilla_no_floor": {"A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    # beta * N^gamma: 0.28 at N = 1e8, falling by 10% per factor 10 of N (gamma = -0.046).
+    "farseer_lite": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28 * 1e8**0.0458, "gamma": -0.0458},
+    # Muennighoff et al. (2023) fit R*_D = 15.4; E, A, B, alpha, beta as Chinchilla's.
+    "data_constrained": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28, "R_star": 15.4},
 }
+
+
+# A truth whose data exponent grows with model size (farseer_lite, gamma = 0.05: 0.25 at N = 1e7,
+# 0.31 at N = 1e9, 0.36 at 1.6e10): Chinchilla's form, with one data exponent, is wrong for it.
+# (A falling exponent with a fixed B would make larger models worse at small D: not a loss surface.)
+MISSPECIFIED_TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28 * 1e8**-0.05, "gamma": 0.05}
+TRAIN_SIZES, TRAIN_TOKENS = np.geomspace(1e7, 1e9, 5), np.geomspace(1e8, 1e10, 5)
+BEYOND = (4.0, 16.0)  # targets this factor past the largest trained size or token count
+
+
+def misspecified_split(direction: str, seed: int, noise: float = 0.005) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training grid, targets) drawn from ``MISSPECIFIED_TRUTH`` with log-normal noise.
+
+    direction "D": the targets are every trained size at 4x and 16x the largest token count;
+    "N": every trained token count at 4x and 16x the largest size.
+    """
+    rng = np.random.default_rng(seed)
+    beyond = np.asarray(BEYOND)
+    if direction == "D":
+        targets = [(n, d) for n in TRAIN_SIZES for d in TRAIN_TOKENS[-1] * beyond]
+    else:
+        targets = [(n, d) for n in TRAIN_SIZES[-1] * beyond for d in TRAIN_TOKENS]
+    grid = [(n, d) for n in TRAIN_SIZES for d in TRAIN_TOKENS]
+
+    def draw(points):
+        x = np.array(points, dtype=float)
+        y = reference_prediction("farseer_lite", MISSPECIFIED_TRUTH, x) * np.exp(rng.normal(0, noise, len(x)))
+        return pd.DataFrame({"N": x[:, 0], "D": x[:, 1], "loss": y})
+
+    return draw(grid), draw(targets)
+
+
+def curve_table(seed: int, run_noise: float = 0.01, point_noise: float = 0.003) -> pd.DataFrame:
+    """Training curves of 6 sizes x 3 token budgets drawn from Chinchilla's law (EXAMPLE_PARAMS),
+    10 evaluations each (10%, 20%, ..., 100% of the budget): one row per evaluation, with the
+    run's own offset (shared by its points: they are not independent) and a little noise per point."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(1e7, 1e9, 6):
+        for budget in (2e9, 8e9, 3.2e10):
+            offset = rng.normal(0, run_noise)
+            for fraction in np.arange(1, 11) / 10:
+                d = budget * fraction
+                loss = reference_prediction("chinchilla", EXAMPLE_PARAMS["chinchilla"], np.array([[n, d]]))[0]
+                rows.append(
+                    {
+                        "run": f"{n:.3g}-{budget:.3g}",
+                        "N": n,
+                        "D": d,
+                        "step": fraction * 1000,
+                        "loss": loss * np.exp(offset + rng.normal(0, point_noise)),
+                    }
+                )
+    return pd.DataFrame(rows)

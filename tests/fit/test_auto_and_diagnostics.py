@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
-
-from fit_helpers import power_table
 
 
 def broken_power_law_table(seed=0, n=24):
@@ -32,10 +31,10 @@ def test_auto_picks_the_plain_power_law_on_plain_power_law_data():
     assert law.diagnostics()["form_scores"]["power"] == min(law.form_choice_.scores.values())
 
 
-def test_auto_needs_one_input():
+def test_auto_takes_at_most_three_inputs():
     table = pd.DataFrame({"N": [1e6, 1e7, 1e8, 1e9], "D": [1e9] * 4, "loss": [4, 3, 2.5, 2.2]})
-    with pytest.raises(UserError, match="form 'auto' chooses among one-input forms"):
-        ScalingLaw("auto").fit(table, x=["N", "D"], y="loss")
+    with pytest.raises(UserError, match="form 'auto' takes x, or N,D, or N,D,U"):
+        ScalingLaw("auto").fit(table.assign(U=1e9, V=1.0), x=["N", "D", "U", "V"], y="loss")
 
 
 def test_a_good_fit_reports_convergence_and_no_warning():

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from fit_helpers import EXAMPLE_PARAMS, reference_prediction
 
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS, get_form
-
-from fit_helpers import EXAMPLE_PARAMS, reference_prediction
 
 RNG = np.random.default_rng(7)
 
@@ -14,11 +13,28 @@ RNG = np.random.default_rng(7)
 def example_inputs(form, n=40):
     if form.n_inputs == 1:
         return np.geomspace(1e2, 1e9, n)[:, None]
-    return np.column_stack([np.geomspace(1e6, 1e10, n), RNG.permutation(np.geomspace(1e8, 1e12, n))])
+    n_d = np.column_stack([np.geomspace(1e6, 1e10, n), RNG.permutation(np.geomspace(1e8, 1e12, n))])
+    if form.n_inputs == 2:
+        return n_d
+    # Unique data U: from 1 epoch (U = D) to 100 epochs, and one row with U > D (under an epoch).
+    epochs = RNG.permutation(np.geomspace(1.0, 100.0, n))
+    epochs[0] = 0.5
+    return np.column_stack([n_d, n_d[:, 1] / epochs])
 
 
-def test_the_six_forms_are_registered_under_their_names():
-    assert list(FORMS) == ["power", "powerlaw", "chinchilla", "kaplan", "bnsl", "shifted_power"]
+def test_the_forms_are_registered_under_their_names():
+    assert list(FORMS) == [
+        "power",
+        "powerlaw",
+        "chinchilla",
+        "kaplan",
+        "bnsl",
+        "shifted_power",
+        "chinchilla_no_floor",
+        "farseer_lite",
+        "data_constrained",
+    ]
+    assert FORMS["data_constrained"].inputs == ("N", "D", "U")
     assert FORMS["chinchilla"].inputs == ("N", "D")
     assert FORMS["power"].public_names == ["E", "A", "alpha"]
 

@@ -3,12 +3,18 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import misspecified_split, power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
-from scalinglab.fit.intervals import conformal_rate, group_ids, noise_pool, resample_group_counts
-
-from fit_helpers import power_table
+from scalinglab.fit.intervals import (
+    conformal_rate,
+    distance_beyond,
+    group_ids,
+    noise_pool,
+    resample_group_counts,
+    rows_below_cut,
+)
 
 
 def test_cluster_bootstrap_moves_a_groups_rows_together():
@@ -70,8 +76,9 @@ def test_prediction_interval_widens_with_the_distance_beyond_the_data(law):
 
 def test_observation_is_the_old_name_of_prediction(law):
     x = np.array([1e7, 1e11])
-    np.testing.assert_array_equal(law.predict_interval(x, kind="observation"),
-                                  law.predict_interval(x, kind="prediction"))
+    np.testing.assert_array_equal(
+        law.predict_interval(x, kind="observation"), law.predict_interval(x, kind="prediction")
+    )
     with pytest.raises(UserError, match="kind must be one of"):
         law.predict_interval(x, kind="confidence")
 
@@ -82,8 +89,7 @@ def test_groups_column_is_resampled_whole_and_checked():
     assert grouped.n_groups_ == 8
     by_row = ScalingLaw("power", n_bootstrap=200, random_state=0).fit(table, x="x", y="y")
     assert by_row.n_groups_ == 24  # default: one group per distinct size
-    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(
-        table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
+    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
     assert any("only 3 groups to resample for 3 parameters" in w for w in few.warnings_)
     assert not any("groups to resample" in w for w in grouped.warnings_)
     with pytest.raises(UserError, match="groups column 'seed' not found"):
@@ -117,3 +123,39 @@ def test_prediction_intervals_cover_a_misspecified_law_beyond_the_data():
     coverage = float(np.mean(inside))
     print(f"coverage of 95% prediction intervals over 100 misspecified fits: {coverage:.1%}")
     assert 0.85 <= coverage <= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", ["D", "N"])
+def test_a_wrong_form_extrapolating_in_either_input_still_covers(direction):
+    """Chinchilla's form fitted to a truth whose data exponent moves with N, predicting 4x and
+    16x beyond the trained tokens (or sizes): the backtests along that direction must widen the
+    intervals enough. (The benchmark runs 100+ replicates: benchmarks/joint_laws.py.)"""
+    inside, widths = [], []
+    for seed in range(8):
+        train, targets = misspecified_split(direction, seed)
+        law = ScalingLaw("chinchilla", n_bootstrap=50, random_state=seed).fit(train, x=["N", "D"], y="loss")
+        low, high = law.predict_interval(targets, 0.95)
+        observed = targets["loss"].to_numpy()
+        inside.append((low <= observed) & (observed <= high))
+        widths.append(np.log(high / low))
+    assert np.mean(inside) >= 0.85
+    assert np.all(np.isfinite(widths)) and np.max(widths) < np.log(3.0)  # calibrated, not unbounded
+
+
+# Two sizes; the small one trained on 1e9 and 2e9 tokens, the large one on 1e9 to 8e9.
+STAIRCASE = np.log([[1e6, 1e9], [1e6, 2e9], [1e8, 1e9], [1e8, 2e9], [1e8, 4e9], [1e8, 8e9]])
+
+
+def test_more_data_at_a_trained_size_is_a_distance_even_inside_the_overall_box():
+    targets = np.log([[1e6, 8e9], [1e8, 8e9], [1e6, 1.5e9], [1e8, 32e9]])
+    distance = distance_beyond(targets, STAIRCASE)
+    np.testing.assert_allclose(distance, [np.log(4.0), 0.0, 0.0, np.log(4.0)], atol=1e-12)
+
+
+def test_the_data_cut_holds_out_the_largest_data_of_each_size_and_keeps_single_data_sizes():
+    train = rows_below_cut(STAIRCASE, 2.0, "data")
+    # Largest at 1e6 is 2e9 (keep <= 1e9); at 1e8, 8e9 (keep <= 4e9).
+    assert train.tolist() == [True, False, True, True, True, False]
+    lone = np.log([[1e6, 1e9], [1e8, 1e9], [1e8, 4e9]])
+    assert rows_below_cut(lone, 2.0, "data").tolist() == [True, True, False]

@@ -20,7 +20,9 @@ def test_auto_picks_the_best_device_present():
     assert resolve_device("cpu") == "cpu"
 
 
-@pytest.mark.parametrize("setting", [f"cuda:{torch.cuda.device_count() if torch.cuda.is_available() else 0}", "tpu", "cuda:x"])
+@pytest.mark.parametrize(
+    "setting", [f"cuda:{torch.cuda.device_count() if torch.cuda.is_available() else 0}", "tpu", "cuda:x"]
+)
 def test_a_device_that_is_not_there_or_not_a_device_is_a_user_error(setting):
     with pytest.raises(UserError, match=r"training\.device = '.*'"):
         resolve_device(setting)
@@ -37,7 +39,12 @@ def test_bf16_autocasts_on_the_runs_device_and_fp32_does_not():
 def test_the_device_check_says_there_is_no_cuda_device_and_succeeds():
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, str(root / "benchmarks" / "device_check.py")], capture_output=True, text=True,
-                          timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "device_check.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "no CUDA device" in done.stdout

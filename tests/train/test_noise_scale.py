@@ -52,9 +52,14 @@ def test_an_undefined_estimate_is_missing_never_negative_or_infinite():
 
 
 def spec(epochs=3, **training) -> RunSpec:
-    return RunSpec(family="mlp", size={"width": 16, "depth": 2}, data=DataSpec(source="digits", train_size=300),
-                   training=TrainingSpec(epochs=epochs, batch_size=32, lr=3e-3, **training), seed=0,
-                   limits=RunLimits(latency_repeats=1))
+    return RunSpec(
+        family="mlp",
+        size={"width": 16, "depth": 2},
+        data=DataSpec(source="digits", train_size=300),
+        training=TrainingSpec(epochs=epochs, batch_size=32, lr=3e-3, **training),
+        seed=0,
+        limits=RunLimits(latency_repeats=1),
+    )
 
 
 def test_a_run_records_a_positive_noise_scale():

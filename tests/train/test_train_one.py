@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from scalinglab.metrics import METRICS
 from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
+from scalinglab.metrics import METRICS
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TeacherSpec, TrainingSpec
 from scalinglab.train import train_one
 
@@ -66,6 +66,15 @@ def test_language_model_records_bits_per_byte_and_tokens(lm_result):
 def test_curves_have_one_point_per_epoch_with_validation_scores(lm_result):
     assert [point["epoch"] for point in lm_result.curves] == [1, 2]
     assert {"train_loss", "val_loss", "val_bits_per_byte", "lr", "grad_norm_mean"} <= set(lm_result.curves[0])
+
+
+def test_a_language_model_counts_tokens_seen_per_curve_point_and_in_all(lm_result):
+    """Issue 25 item 2: D is tokens seen, all passes counted (2 epochs over 20,000 bytes in
+    windows of 32), recorded at each evaluation point and as the run's train_tokens_seen."""
+    tokens_per_pass = (20_000 - 1) // 32 * 32
+    assert [point["tokens_seen"] for point in lm_result.curves] == [tokens_per_pass, 2 * tokens_per_pass]
+    assert lm_result.metrics["train_tokens_seen"] == 2 * tokens_per_pass
+    assert "samples_seen" not in lm_result.curves[0]
 
 
 def test_costs_are_consistent(mlp_result):

@@ -65,26 +65,43 @@ class CriticalBatch:
         where = ", ".join(f"{name} = {format_value(value)}" for name, value in self.configuration.items())
         where = f"At {where} ({format_count(self.n_params)} parameters)"
         tried = ", ".join(str(b) for b in self.batch_sizes)
-        noise = (f"; the gradient noise scale measured during its training is about {self.noise_scale:.3g} examples"
-                 + (f" ({self.noise_scale / self.b_crit:.2g} times B_crit)" if self.b_crit else "")
-                 if self.noise_scale is not None else "; no gradient noise scale was measured for it")
+        noise = (
+            f"; the gradient noise scale measured during its training is about {self.noise_scale:.3g} examples"
+            + (f" ({self.noise_scale / self.b_crit:.2g} times B_crit)" if self.b_crit else "")
+            if self.noise_scale is not None
+            else "; no gradient noise scale was measured for it"
+        )
         if self.b_crit is None:
             return f"{where}, the critical batch size is not known: {self.note}{noise}."
-        return (f"{where}, batches beyond about {self.b_crit:.3g} examples buy little: to a training loss of "
-                f"{self.target_loss:.3g} it took at least S_min = {format_count(self.s_min)} steps and E_min = {format_count(self.e_min)} "
-                f"examples (fitted to (S/S_min - 1)(E/E_min - 1) = 1, McCandlish et al. 2018, over batch sizes {tried})"
-                f"{noise}.")
+        return (
+            f"{where}, batches beyond about {self.b_crit:.3g} examples buy little: to a training loss of "
+            f"{self.target_loss:.3g} it took at least S_min = {format_count(self.s_min)} steps and E_min = {format_count(self.e_min)} "
+            f"examples (fitted to (S/S_min - 1)(E/E_min - 1) = 1, McCandlish et al. 2018, over batch sizes {tried})"
+            f"{noise}."
+        )
 
 
 def critical_batch_sizes(frame: pd.DataFrame, curves: pd.DataFrame | None) -> list[CriticalBatch]:
     """One CriticalBatch per configuration trained at MIN_BATCH_SIZES or more batch sizes (none
     when batch size is not swept, or without curves), in increasing order of parameters."""
     runs = ok_runs_at_best_lr(frame)
-    if (curves is None or curves.empty or runs.empty or "batch_size" not in runs or runs["batch_size"].nunique() < 2
-            or CURVE_LOSS not in curves):
+    if (
+        curves is None
+        or curves.empty
+        or runs.empty
+        or "batch_size" not in runs
+        or runs["batch_size"].nunique() < 2
+        or CURVE_LOSS not in curves
+    ):
         return []
-    alike = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY
-             and c not in ("lr", "best_lr", "batch_size") and runs[c].nunique(dropna=False) > 1]
+    alike = [
+        c
+        for c in runs.columns
+        if c not in METRICS
+        and c not in RUN_IDENTITY
+        and c not in ("lr", "best_lr", "batch_size")
+        and runs[c].nunique(dropna=False) > 1
+    ]
     groups = runs.groupby(alike, dropna=False, sort=False) if alike else [((), runs)]
     answers = [_configuration(group, curves, alike) for _, group in groups]
     return sorted((answer for answer in answers if answer is not None), key=lambda answer: answer.n_params)
@@ -101,9 +118,16 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
         points = curves[curves["run_key"].isin(group["run_key"])]
         if points.empty:
             continue
-        mean_curves[int(batch)] = (points.groupby("epoch")[CURVE_LOSS].mean().sort_index(), _samples_per_epoch(group.iloc[0]))
-    answer = CriticalBatch(configuration, float(runs["n_params"].mean()) if "n_params" in runs else math.nan, math.nan,
-                           noise_scale=float(noise.median()) if len(noise) else None)
+        mean_curves[int(batch)] = (
+            points.groupby("epoch")[CURVE_LOSS].mean().sort_index(),
+            _samples_per_epoch(group.iloc[0]),
+        )
+    answer = CriticalBatch(
+        configuration,
+        float(runs["n_params"].mean()) if "n_params" in runs else math.nan,
+        math.nan,
+        noise_scale=float(noise.median()) if len(noise) else None,
+    )
     if len(mean_curves) < MIN_BATCH_SIZES:
         answer.note = f"{len(mean_curves)} batch sizes with curves, fewer than the {MIN_BATCH_SIZES} a fit needs"
         return answer
@@ -144,6 +168,12 @@ def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[floa
     design = np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None]
     (s_min, e_min), *_ = np.linalg.lstsq(design, np.ones_like(s), rcond=None)
     if not (s_min > 0 and e_min > 0 and math.isfinite(s_min) and math.isfinite(e_min)):
-        return None, None, ("the steps to the target loss did not fall with batch size as (S/S_min - 1)(E/E_min - 1) = 1 "
-                            f"has them fall (fitted S_min = {s_min:.3g}, E_min = {e_min:.3g})")
+        return (
+            None,
+            None,
+            (
+                "the steps to the target loss did not fall with batch size as (S/S_min - 1)(E/E_min - 1) = 1 "
+                f"has them fall (fitted S_min = {s_min:.3g}, E_min = {e_min:.3g})"
+            ),
+        )
     return float(s_min), float(e_min), ""

@@ -1,9 +1,12 @@
 """The joint law of size and data on a sweep, and the questions only it answers.
 
-With at least two data sizes and four model sizes, L(N, D) = E + A / N^alpha + B / D^beta
-(Hoffmann et al. 2022; D in training examples, bytes for a language model) is fitted to one row
-per configuration (model size x data size, the mean over its seeds), so the bootstrap resamples
-whole configurations, never single seeds of one configuration. From it:
+With at least two data sizes and four model sizes, a joint law L(N, D) (D in training examples,
+bytes for a language model) is fitted to one row per configuration (model size x data size, the
+mean over its seeds), so the bootstrap resamples whole configurations, never single seeds of one
+configuration. The form is chosen by ``form="auto"`` (``scalinglab.fit.select.choose_joint_form``:
+Chinchilla's E + A / N^alpha + B / D^beta, Kaplan's, the floor-free sum of powers, and a data
+exponent that moves with N, scored on configurations held out by size, data and compute); a
+sweep too small to hold any out gets Chinchilla's form. From it:
 
 - the compute-optimal N*(C) and D*(C) with intervals, over the sweep's FLOP range and 10x and
   100x beyond it (C = k N D, with k the sweep's own FLOPs per parameter and example);
@@ -20,11 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
-from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 
-JOINT_FORM = "chinchilla"
+JOINT_FORM = "auto"
+# The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
+SIZE_TERM = {"A": "alpha", "Nc": "alpha_N"}
 MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
@@ -64,7 +69,9 @@ class JointLaw:
         y = self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape)
         return 1.0 - y if self.complement else y
 
-    def predict_interval(self, n, d, level: float = LEVEL, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
+    def predict_interval(
+        self, n, d, level: float = LEVEL, *, kind: str = "prediction"
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Bounds of the metric at (n, d); None without bootstrap.
 
         `kind` as `ScalingLaw.predict_interval`: "prediction" (where a new configuration's metric
@@ -82,21 +89,32 @@ class JointLaw:
         return float(max(1.0, n / self.n_range[1], self.n_range[0] / n, d / self.d_range[1], self.d_range[0] / d))
 
     def size_term_problem(self) -> str:
-        """Why the size term A / N^alpha is not resolved by these runs ('' when it is): A or alpha
-        on its bound, or alpha's interval not finite and above 0. Its alpha, N* and data-limited
-        size then mean nothing."""
-        params, ci = self.law.params_, (self.law.ci_ or {}).get("alpha")
-        on_bound = [name for name in ("A", "alpha") if name in self.law.diagnostics_.on_bound]
+        """Why the size term (A / N^alpha, Kaplan's (Nc / N)^alpha_N) is not resolved by these
+        runs ('' when it is): its scale or exponent on its bound, or the exponent's interval not
+        finite and above 0. Its exponent, N* and data-limited size then mean nothing."""
+        params = self.law.params_
+        scale, exponent = self.size_term_params
+        ci = (self.law.ci_ or {}).get(exponent)
+        on_bound = [name for name in (scale, exponent) if name in self.law.diagnostics_.on_bound]
         if on_bound:
             values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
             return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
         if ci is not None and not (np.all(np.isfinite(ci)) and ci[0] > 0):
-            return f"alpha's 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
+            return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
         return ""
 
     @property
+    def size_term_params(self) -> tuple[str, str]:
+        """The names of the size term's scale and exponent in this law ("A", "alpha" or "Nc", "alpha_N")."""
+        scale = next(name for name in SIZE_TERM if name in self.law.params_)
+        return scale, SIZE_TERM[scale]
+
+    @property
     def has_floor(self) -> bool:
-        """Whether the floor E is resolved: at least 1% of the prediction at the largest trained point."""
+        """Whether the form has a floor E and it is resolved: at least 1% of the prediction at
+        the largest trained point."""
+        if "E" not in self.law.params_:
+            return False
         fitted = float(self.law.predict(np.array([[self.n_range[1], self.d_range[1]]]))[0])
         return self.law.params_["E"] > 0.01 * fitted
 
@@ -135,8 +153,14 @@ def fit_joint(
     law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
     law.fit(table, x=["N", "D"], y="y", groups=np.arange(len(table)))  # the bootstrap resamples configurations
     joint = JointLaw(
-        metric, x, data, law, complement, len(rows),
-        (float(rows[x].min()), float(rows[x].max())), (float(rows[data].min()), float(rows[data].max())),
+        metric,
+        x,
+        data,
+        law,
+        complement,
+        len(rows),
+        (float(rows[x].min()), float(rows[x].max())),
+        (float(rows[data].min()), float(rows[data].max())),
         _flops_per_param_example(rows, x, data),
     )
     joint.optimal = _compute_optimal_table(joint, rows)
@@ -170,10 +194,16 @@ def _compute_optimal_table(joint: JointLaw, rows: pd.DataFrame) -> pd.DataFrame 
         table["loss_opt"] = 1.0 - table["loss_opt"]
         if "loss_opt_low" in table:
             table["loss_opt_low"], table["loss_opt_high"] = 1.0 - table["loss_opt_high"], 1.0 - table["loss_opt_low"]
-    return table.rename(columns={"loss_opt": "metric_opt", "loss_opt_low": "metric_opt_low",
-                                 "loss_opt_high": "metric_opt_high", "tokens_per_param": "examples_per_param",
-                                 "tokens_per_param_low": "examples_per_param_low",
-                                 "tokens_per_param_high": "examples_per_param_high"})
+    return table.rename(
+        columns={
+            "loss_opt": "metric_opt",
+            "loss_opt_low": "metric_opt_low",
+            "loss_opt_high": "metric_opt_high",
+            "tokens_per_param": "examples_per_param",
+            "tokens_per_param_low": "examples_per_param_low",
+            "tokens_per_param_high": "examples_per_param_high",
+        }
+    )
 
 
 def data_limit(joint: JointLaw, data_size: float, *, gain: float = DATA_LIMIT_GAIN) -> DataLimit:
@@ -203,8 +233,14 @@ class IsoFlopOnSweep:
 
 
 def isoflop_on_sweep(
-    means: pd.DataFrame, joint: JointLaw | None, metric: str, *, x: str, data: str,
-    n_bootstrap: int = 1000, random_state: int = 0,
+    means: pd.DataFrame,
+    joint: JointLaw | None,
+    metric: str,
+    *,
+    x: str,
+    data: str,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
 ) -> tuple[IsoFlopOnSweep | None, str]:
     """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
     decades), and the joint law's N* at each group's budget. Returns (None, why) when the runs do
@@ -228,6 +264,8 @@ def isoflop_on_sweep(
         if "N_opt_low" in answer and "N_opt_low" in groups:
             groups.loc[usable, "joint_N_opt_low"] = answer["N_opt_low"].to_numpy()
             groups.loc[usable, "joint_N_opt_high"] = answer["N_opt_high"].to_numpy()
-            apart = (groups["joint_N_opt_low"] > groups["N_opt_high"]) | (groups["joint_N_opt_high"] < groups["N_opt_low"])
+            apart = (groups["joint_N_opt_low"] > groups["N_opt_high"]) | (
+                groups["joint_N_opt_high"] < groups["N_opt_low"]
+            )
             groups["disagree"] = apart.fillna(False).astype(bool)
     return IsoFlopOnSweep(groups, result.exponents), ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.metrics import METRICS, RUN_IDENTITY, lower_is_better
 from scalinglab.runs_table import PARAMS_PREFIX, SETTING_COLUMNS
 
 
@@ -64,3 +64,15 @@ def configuration_means(runs: pd.DataFrame, metric: str, columns: list[str]) -> 
     grouped = runs.groupby(columns, dropna=False, sort=True)
     means = grouped[metrics].mean()
     return means.assign(n_seeds=grouped.size()).reset_index()
+
+
+def no_better_than_baseline(means: pd.DataFrame, metric: str) -> pd.Series:
+    """Per configuration (a row of seed means), True where `metric` is no better than the trivial
+    baseline its runs recorded (`baseline_<metric>`: class frequencies, a unigram model): a model
+    that learned nothing the data's frequencies do not already say. False where either is missing."""
+    baseline = f"baseline_{metric}"
+    if metric not in means or baseline not in means:
+        return pd.Series(False, index=means.index)
+    if lower_is_better(metric):
+        return means[metric] >= means[baseline]
+    return means[metric] <= means[baseline]

@@ -73,21 +73,41 @@ def slope_bisection_minimum(fun, low: np.ndarray, high: np.ndarray, n_iter: int 
     return 0.5 * (low + high)
 
 
-def _check_joint_law(law) -> None:
+def _check_joint_law(law, unique_data) -> None:
     if not hasattr(law, "params_"):
         raise UserError("the law is not fitted yet; call fit() first")
-    if law.form_.inputs != ("N", "D"):
+    inputs = law.form_.inputs
+    if inputs == ("N", "D", "U"):
+        if unique_data is None or not (np.isfinite(unique_data) and unique_data > 0):
+            raise UserError(
+                f"compute-optimal allocation of a {law.form_.name!r} law needs unique_data (--unique-data), "
+                f"the number of unique tokens (examples) available, > 0; got {unique_data!r}"
+            )
+        return
+    if inputs != ("N", "D"):
         raise UserError(
-            f"compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan), "
-            f"not {law.form_.name!r}"
+            f"compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan, "
+            f"chinchilla_no_floor, farseer_lite) or of N, D and U (data_constrained), not {law.form_.name!r}"
         )
+    if unique_data is not None:
+        raise UserError(f"unique_data applies to laws of N, D and U (data_constrained), not {law.form_.name!r}")
 
 
-def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: FlopModel):
+def _law_inputs(log_n: np.ndarray, log_d: np.ndarray, unique_data: float | None) -> np.ndarray:
+    """The law's log inputs at (N, D), with log U appended for a law of N, D and U."""
+    columns = [log_n, log_d]
+    if unique_data is not None:
+        columns.append(np.full_like(log_n, np.log(unique_data)))
+    return np.stack(columns, axis=-1)
+
+
+def _optimal_log_n(
+    law, theta: np.ndarray, log_compute: np.ndarray, flop_model: FlopModel, unique_data: float | None = None
+):
     """argmin over log N of the predicted log loss, shape (S, m) for S parameter rows."""
 
     def log_loss(log_n):
-        log_x = np.stack([log_n, log_tokens(log_compute, log_n, flop_model)], axis=-1)
+        log_x = _law_inputs(log_n, log_tokens(log_compute, log_n, flop_model), unique_data)
         with np.errstate(over="ignore", invalid="ignore"):
             return law.form_.log_predict(theta, log_x)
 
@@ -97,20 +117,34 @@ def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: 
     return slope_bisection_minimum(log_loss, np.zeros(shape), high)
 
 
-def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,
-                    level: float | None = None) -> pd.DataFrame:
+def compute_optimal(
+    law,
+    compute,
+    *,
+    flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,
+    level: float | None = None,
+    unique_data: float | None = None,
+) -> pd.DataFrame:
     """Compute-optimal N*, D*, tokens per parameter and loss for each FLOP budget.
 
     Parameters
     ----------
     law : ScalingLaw
-        A fitted joint law (form "chinchilla" or "kaplan", x = [N, D]).
+        A fitted joint law: of N and D ("chinchilla", "kaplan", "chinchilla_no_floor",
+        "farseer_lite"), or of N, D and U ("data_constrained", with ``unique_data``).
     compute : float or array-like
         FLOP budgets C.
     flop_model : float or callable
         A number k: C = k*N*D (default 6). A callable f: C = f(N)*D, f giving FLOPs per token.
     level : float, optional
         Coverage of the bootstrap intervals; the law's ``ci_level`` by default.
+    unique_data : float, optional
+        Laws of N, D and U (``data_constrained``) only, and required there: the unique tokens
+        (examples) available. D* may then exceed it: the optimum repeats the data D*/U times,
+        each repetition worth less (Muennighoff et al. 2023). The form leaves out the paper's
+        decay of parameters beyond the optimum for U, so where data is scarce this N* leans to
+        larger models than the paper's full law would (it finds extra epochs worth more than
+        extra parameters).
 
     Returns
     -------
@@ -118,7 +152,7 @@ def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_P
         One row per budget: ``compute``, ``N_opt``, ``D_opt``, ``tokens_per_param``,
         ``loss_opt``, and ``<column>_low`` / ``<column>_high`` when the law was bootstrapped.
     """
-    _check_joint_law(law)
+    _check_joint_law(law, unique_data)
     budgets = np.atleast_1d(np.asarray(compute, dtype=float))
     if not (np.isfinite(budgets).all() and (budgets > 1).all()):
         raise UserError("compute budgets must be finite numbers of FLOPs > 1")
@@ -128,9 +162,9 @@ def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_P
     if law.bootstrap_theta_ is not None:
         theta = np.vstack([theta, law.bootstrap_theta_])
     log_compute = np.log(budgets)
-    log_n = _optimal_log_n(law, theta, log_compute, flop_model)
+    log_n = _optimal_log_n(law, theta, log_compute, flop_model, unique_data)
     log_d = log_tokens(log_compute, log_n, flop_model)
-    log_loss = law.form_.log_predict(theta, np.stack([log_n, log_d], axis=-1))
+    log_loss = law.form_.log_predict(theta, _law_inputs(log_n, log_d, unique_data))
     figures = {
         "N_opt": np.exp(log_n),
         "D_opt": np.exp(log_d),

@@ -243,6 +243,15 @@ class PurePowerLaw(Form):
         return np.array([[intercept, slope]])
 
 
+# E, A, B and alpha of L = E + A/N^alpha + B/D^beta, shared by the forms that extend it.
+_CHINCHILLA_SCALES_AND_ALPHA = (
+    Param("e", "E", log_scale=True),
+    Param("a", "A", log_scale=True),
+    Param("b", "B", log_scale=True),
+    Param("alpha", "alpha", (0.0, 10.0)),
+)
+
+
 class Chinchilla(Form):
     """L = E + A/N^alpha + B/D^beta; log L = LSE(a - alpha log N, b - beta log D, e).
 
@@ -254,10 +263,7 @@ class Chinchilla(Form):
     formula = "L = E + A / N^alpha + B / D^beta"
     inputs = ("N", "D")
     params = (
-        Param("e", "E", log_scale=True),
-        Param("a", "A", log_scale=True),
-        Param("b", "B", log_scale=True),
-        Param("alpha", "alpha", (0.0, 10.0)),
+        *_CHINCHILLA_SCALES_AND_ALPHA,
         Param("beta", "beta", (0.0, 10.0)),
     )
     scale_index = (0, 1, 2)
@@ -435,8 +441,7 @@ class ShiftedPower(Form):
         if not jacobian:
             return pred, None
         w_floor, w_decay = softmax
-        return pred, [w_floor, w_decay, -w_decay * shifted,
-                      -w_decay * alpha * _sigmoid(log_x0 - lx)]
+        return pred, [w_floor, w_decay, -w_decay * shifted, -w_decay * alpha * _sigmoid(log_x0 - lx)]
 
     def start_grid(self, log_x, log_y):
         lx = log_x[..., 0]
@@ -450,20 +455,193 @@ class ShiftedPower(Form):
         return np.array(starts)
 
 
+class ChinchillaNoFloor(Form):
+    """L = A/N^alpha + B/D^beta: Chinchilla's form without the irreducible term E.
+
+    The sum of a model-size and a data-size power law with no floor (the two limits of
+    Kaplan et al. 2020, eqs. 1.1-1.2, added as Hoffmann et al. 2022 add them); it is what the
+    Chinchilla form becomes when the data cannot resolve E, and extrapolates to a loss that
+    keeps falling. In log space: log L = LSE(a - alpha log N, b - beta log D).
+    """
+
+    name = "chinchilla_no_floor"
+    formula = "L = A / N^alpha + B / D^beta"
+    inputs = ("N", "D")
+    params = (
+        Param("a", "A", log_scale=True),
+        Param("b", "B", log_scale=True),
+        Param("alpha", "alpha", (0.0, 10.0)),
+        Param("beta", "beta", (0.0, 10.0)),
+    )
+    scale_index = (0, 1)
+
+    def log_terms(self, theta, log_x):
+        a, b, alpha, beta = _columns(theta)
+        return [a - alpha * log_x[..., 0], b - beta * log_x[..., 1]]
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        a, b, alpha, beta = _columns(theta)
+        log_n, log_d = log_x[..., 0], log_x[..., 1]
+        pred, softmax = _logsumexp([a - alpha * log_n, b - beta * log_d], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_n, w_d = softmax
+        return pred, [w_n, w_d, -w_n * log_n, -w_d * log_d]
+
+    def start_grid(self, log_x, log_y):
+        # The scales are profiled out (variable projection): only the exponents need a grid.
+        exponents = (0.05, 0.15, 0.3, 0.6, 1.2)
+        return np.array([(0.0, 0.0, alpha, beta) for alpha, beta in itertools.product(exponents, exponents)])
+
+
+class FarseerLite(Form):
+    """L = E + A/N^alpha + B/D^(beta * N^gamma): a data exponent that changes with model size.
+
+    Farseer (H. Li et al. 2025, "Farseer: A Refined Scaling Law in Large Language Models",
+    arXiv:2506.10972)
+    writes L(N, D) = exp(a3 N^g3 + b3) + exp(a2 N^g2 + b2) * D^(-exp(a1 N^g1 + b1)): floor,
+    data coefficient and data exponent each a function of N, nine parameters. This is the
+    simplest member of that family in which the data exponent moves with N, documented as such:
+    the floor and the data coefficient are constants and the log of the data exponent is linear
+    in log N (Farseer's exp(a1 N^g1 + b1) to first order in g1 log N), plus Chinchilla's size
+    term. gamma = 0 is the Chinchilla form; gamma < 0 means larger models gain less per token.
+    ``beta`` is the exponent at N = 1, so beta * N^gamma is the one to read at the data's sizes.
+    In log space: log L = LSE(e, a - alpha log N, b - beta N^gamma log D).
+    """
+
+    name = "farseer_lite"
+    formula = "L = E + A / N^alpha + B / D^(beta * N^gamma)"
+    inputs = ("N", "D")
+    params = (
+        *_CHINCHILLA_SCALES_AND_ALPHA,
+        Param("log_beta", "beta", (-30.0, 30.0), log_scale=True),
+        Param("gamma", "gamma", (-0.5, 0.5)),
+    )
+    scale_index = (0, 1, 2)
+
+    @staticmethod
+    def _data_exponent(log_beta, gamma, log_n):
+        """beta * N^gamma, the data exponent at each row's size, (S, n)."""
+        return np.exp(np.clip(log_beta + gamma * log_n, -50.0, 5.0))
+
+    def log_terms(self, theta, log_x):
+        e, a, b, alpha, log_beta, gamma = _columns(theta)
+        log_n, log_d = log_x[..., 0], log_x[..., 1]
+        return [e, a - alpha * log_n, b - self._data_exponent(log_beta, gamma, log_n) * log_d]
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, b, alpha, log_beta, gamma = _columns(theta)
+        log_n, log_d = log_x[..., 0], log_x[..., 1]
+        exponent = self._data_exponent(log_beta, gamma, log_n)
+        pred, softmax = _logsumexp([e, a - alpha * log_n, b - exponent * log_d], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_e, w_n, w_d = softmax
+        d_log_beta = -w_d * exponent * log_d
+        return pred, [w_e, w_n, w_d, -w_n * log_n, d_log_beta, d_log_beta * log_n]
+
+    def start_grid(self, log_x, log_y):
+        # Exponents only (the scales are profiled out): beta * N^gamma at the median size.
+        log_n_median = float(np.median(log_x[..., 0]))
+        starts = []
+        for alpha, beta_at_median, gamma in itertools.product(
+            (0.1, 0.3, 0.6, 1.2), (0.1, 0.3, 0.6, 1.2), (-0.1, -0.03, 0.0, 0.03, 0.1)
+        ):
+            starts.append((0.0, 0.0, 0.0, alpha, np.log(beta_at_median) - gamma * log_n_median, gamma))
+        return np.array(starts)
+
+
+class DataConstrained(Form):
+    """Chinchilla's form with repeated data worth less (Muennighoff et al. 2023, eq. 5, data part):
+
+    L = E + A/N^alpha + B/D'^beta,  D' = U + U R* (1 - exp(-R/R*)),  R = D/U - 1,
+
+    with D the tokens (examples) seen, U the unique ones (the data set's size) and R the number
+    of repetitions beyond the first epoch; R* is how many repetitions it takes for their value
+    to decay by 1/e (the paper fits R*_D = 15.4). One epoch (D = U) gives D' = D: Chinchilla's
+    form. D < U (less than one epoch) is read as D unique tokens seen once. The paper also
+    decays excess parameters beyond the compute-optimal size for U (N'); that half needs an
+    allocation rule inside the law and is left out: N' = N, exact for models no larger than
+    optimal for their data. In log space: log L = LSE(e, a - alpha log N, b - beta log D').
+    """
+
+    name = "data_constrained"
+    formula = "L = E + A / N^alpha + B / D'^beta, D' = U + U R* (1 - exp(-(D/U - 1)/R*))"
+    inputs = ("N", "D", "U")
+    params = (
+        *_CHINCHILLA_SCALES_AND_ALPHA,
+        Param("beta", "beta", (0.0, 10.0)),
+        Param("log_rstar", "R_star", (np.log(0.1), np.log(1e4)), log_scale=True),
+    )
+    scale_index = (0, 1, 2)
+
+    @staticmethod
+    def _log_effective_data(log_rstar, log_x):
+        """log D' and its derivative in log R*, each (S, n)."""
+        log_d, log_u = log_x[..., 1], log_x[..., 2]
+        log_unique = np.minimum(log_u, log_d)
+        repetitions = np.expm1(log_d - log_unique)  # R >= 0
+        rstar = np.exp(log_rstar)
+        decayed = np.exp(-repetitions / rstar)
+        gain = rstar * -np.expm1(-repetitions / rstar)  # R* (1 - exp(-R/R*)), in [0, R]
+        d_gain = gain - repetitions * decayed  # d gain / d log R*
+        return log_unique + np.log1p(gain), d_gain / (1.0 + gain)
+
+    def log_terms(self, theta, log_x):
+        e, a, b, alpha, beta, log_rstar = _columns(theta)
+        log_effective, _ = self._log_effective_data(log_rstar, log_x)
+        return [e, a - alpha * log_x[..., 0], b - beta * log_effective]
+
+    def log_predict_and_jacobian(self, theta, log_x, jacobian=True):
+        e, a, b, alpha, beta, log_rstar = _columns(theta)
+        log_n = log_x[..., 0]
+        log_effective, d_effective = self._log_effective_data(log_rstar, log_x)
+        pred, softmax = _logsumexp([e, a - alpha * log_n, b - beta * log_effective], weights=jacobian)
+        if not jacobian:
+            return pred, None
+        w_e, w_n, w_d = softmax
+        return pred, [w_e, w_n, w_d, -w_n * log_n, -w_d * log_effective, -w_d * beta * d_effective]
+
+    def start_grid(self, log_x, log_y):
+        exponents = (0.1, 0.3, 0.6, 1.2)
+        return np.array(
+            [
+                (0.0, 0.0, 0.0, alpha, beta, np.log(rstar))
+                for alpha, beta, rstar in itertools.product(exponents, exponents, (1.0, 5.0, 15.0, 60.0))
+            ]
+        )
+
+
 FORMS: dict[str, Form] = {
     form.name: form
-    for form in (Power(), PurePowerLaw(), Chinchilla(), Kaplan(), BrokenPowerLaw(), ShiftedPower())
+    for form in (
+        Power(),
+        PurePowerLaw(),
+        Chinchilla(),
+        Kaplan(),
+        BrokenPowerLaw(),
+        ShiftedPower(),
+        ChinchillaNoFloor(),
+        FarseerLite(),
+        DataConstrained(),
+    )
 }
 
-# Candidates of form="auto", for one input: chosen by how well each extrapolates on the data.
+# Candidates of form="auto": chosen by how well each extrapolates on the data. One input:
 AUTO = "auto"
 AUTO_CANDIDATES = ("power", "shifted_power", "bnsl")
+# Two inputs (N, D); with a third (U, unique data) the data-constrained law joins them, and the
+# two-input forms are fitted on N and D alone.
+JOINT_AUTO_CANDIDATES = ("chinchilla", "kaplan", "chinchilla_no_floor", "farseer_lite")
+REPEATED_DATA_AUTO_CANDIDATES = (*JOINT_AUTO_CANDIDATES, "data_constrained")
 
 
 def get_form(name: str) -> Form:
     """Look up a form by name; an unknown name is a UserError listing the known ones.
 
-    "auto" is not a form but a choice among ``AUTO_CANDIDATES`` made by ``ScalingLaw.fit``.
+    "auto" is not a form but a choice among ``AUTO_CANDIDATES`` (one input),
+    ``JOINT_AUTO_CANDIDATES`` (N, D) or ``REPEATED_DATA_AUTO_CANDIDATES`` (N, D, U) made by
+    ``ScalingLaw.fit``.
     """
     try:
         return FORMS[name]

@@ -1,4 +1,7 @@
-"""form="auto": choose a one-input form by how well it extrapolates on the data itself.
+"""form="auto": choose a form by how well it extrapolates on the data itself.
+
+Joint laws (N, D or N, D, U) are chosen by :func:`choose_joint_form` (its docstring); what
+follows is the one-input choice.
 
 In-sample fit always favours the most flexible form; what a scaling law is for is the point
 beyond the data. So each candidate is fitted on the rows below a cut and scored on the rows
@@ -35,11 +38,14 @@ import numpy as np
 from scalinglab.fit.backtest import predict_held_out
 from scalinglab.fit.fitter import Problem, fit_multistart
 from scalinglab.fit.forms import AUTO_CANDIDATES, get_form
-from scalinglab.fit.intervals import rows_below_cut
+from scalinglab.fit.intervals import enough_to_fit, extrapolation_cuts
 
 logger = logging.getLogger("scalinglab.fit.select")
 
 CUT_FACTORS = (1.5, 2.0, 3.0)  # hold out the last factor r of the x range
+# Joint laws: each direction's cut holds out many rows (every size's last data, say), so fewer
+# factors judge as well; each costs a multistart fit of every candidate.
+JOINT_CUT_FACTORS = (2.0, 3.0)
 INCUMBENT = "bnsl"
 MARGIN = 1.5  # how much lower a simpler form's score must be to replace the incumbent
 TIE_TOLERANCE = 0.05  # scores within 5% of the best are a tie: the form with fewer parameters wins
@@ -60,19 +66,24 @@ class FormChoice:
     tied : tuple of str
         Forms that scored as well as the chosen one (within ``TIE_TOLERANCE``) but have more
         parameters, so lost the tie; empty when there was no tie.
+    by_direction : dict or None
+        Joint forms only: each candidate's RMS log error along each direction held out
+        ("size", "data", "compute"; see :func:`choose_joint_form`).
     """
 
     name: str
     scores: dict[str, float]
     tied: tuple[str, ...] = ()
+    by_direction: dict[str, dict[str, float]] | None = None
 
     def tie_note(self) -> str:
         """Why the simpler form won, e.g. 'power tied shifted_power (scores within 5%) and has
         fewer parameters'; '' when there was no tie."""
         if not self.tied:
             return ""
-        return (f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) "
-                "and has fewer parameters")
+        return (
+            f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) and has fewer parameters"
+        )
 
 
 def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
@@ -80,12 +91,7 @@ def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
 
     Cuts that would leave nothing to test are skipped; the list may be empty.
     """
-    masks = []
-    for factor in factors:
-        train = rows_below_cut(log_x, factor)
-        if train.any() and not train.all():
-            masks.append(train)
-    return masks
+    return [train for _, _, train in extrapolation_cuts(log_x[:, :1], factors)]
 
 
 def extrapolation_score(form, log_x, log_y, delta: float) -> float:
@@ -99,8 +105,10 @@ def extrapolation_score(form, log_x, log_y, delta: float) -> float:
         if len(np.unique(log_x[train, 0])) < form.n_params + MIN_EXTRA_POINTS:
             return float("inf")
         _, predicted = predict_held_out(
-            train, lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
-            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0])
+            train,
+            lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
+            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0],
+        )
         errors.append(predicted - log_y[~train])
     if not errors:
         return float("inf")
@@ -113,8 +121,7 @@ def _fitted_theta(form, log_x: np.ndarray, log_y: np.ndarray, delta: float) -> n
     return fit_multistart(Problem(form, log_x, log_y, delta), form.start_grid(log_x, log_y)).theta
 
 
-def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
-                candidates=AUTO_CANDIDATES) -> FormChoice:
+def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candidates=AUTO_CANDIDATES) -> FormChoice:
     """Choose among one-input ``candidates`` by extrapolation error (see the module docstring).
 
     Returns
@@ -142,3 +149,61 @@ def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
     lost_tie = tuple(name for name in tied if forms[name].n_params > forms[chosen].n_params) if scored_tie else ()
     logger.debug("form=auto: scores %s, chose %s", ranked, chosen)
     return FormChoice(chosen, ranked, lost_tie)
+
+
+def choose_joint_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candidates) -> FormChoice:
+    """Choose among joint ``candidates`` (L(N, D), or L(N, D, U)) by how each predicts rows it
+    did not see, held out along each direction users extrapolate in.
+
+    The cuts are those of :func:`scalinglab.fit.intervals.extrapolation_cuts` with factors
+    ``JOINT_CUT_FACTORS``: the largest sizes ("size"), the largest data at each size ("data") and the
+    largest compute N * D ("compute"), kept when they leave enough rows for the candidate with
+    the most parameters, so that every candidate is judged on the same cuts. A candidate's score
+    is the root of the mean over directions of its mean squared log error in that direction
+    (each direction counts once, however many rows it holds out). The lowest score wins; scores
+    within ``TIE_TOLERANCE`` of it are a tie, won by the form with the fewest parameters. With no
+    cut possible (too few rows), every score is inf and the first candidate is taken.
+    Two-input candidates are fitted on the first two columns (N, D).
+    """
+    forms = {name: get_form(name) for name in candidates}
+    most = max(form.n_params for form in forms.values())
+    cuts = [
+        (direction, train)
+        for direction, _, train in extrapolation_cuts(log_x, JOINT_CUT_FACTORS)
+        if enough_to_fit(most, log_x, train)
+    ]
+    by_direction = {
+        name: _direction_errors(form, log_x[:, : form.n_inputs], log_y, delta, cuts) for name, form in forms.items()
+    }
+    scores = {name: _mean_over_directions(errors) for name, errors in by_direction.items()}
+    ranked = dict(sorted(scores.items(), key=lambda item: item[1]))
+    best = min(scores.values())
+    if not np.isfinite(best):
+        logger.debug("form=auto: no cut leaves enough rows; took %s", candidates[0])
+        return FormChoice(candidates[0], ranked, (), by_direction)
+    tied = [name for name in candidates if scores[name] <= best * (1 + TIE_TOLERANCE)]
+    chosen = min(tied, key=lambda name: (forms[name].n_params, scores[name]))
+    lost_tie = tuple(name for name in tied if forms[name].n_params > forms[chosen].n_params)
+    logger.debug("form=auto: scores %s, chose %s", ranked, chosen)
+    return FormChoice(chosen, ranked, lost_tie, by_direction)
+
+
+def _direction_errors(form, log_x, log_y, delta, cuts) -> dict[str, float]:
+    """RMS log error of ``form`` at the held-out rows of each direction's cuts."""
+    errors: dict[str, list[np.ndarray]] = {}
+    for direction, train in cuts:
+        _, predicted = predict_held_out(
+            train,
+            lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
+            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0],
+        )
+        errors.setdefault(direction, []).append(predicted - log_y[~train])
+    rms = {direction: float(np.sqrt(np.mean(np.concatenate(parts) ** 2))) for direction, parts in errors.items()}
+    return {direction: (value if np.isfinite(value) else float("inf")) for direction, value in rms.items()}
+
+
+def _mean_over_directions(rms_by_direction: dict[str, float]) -> float:
+    """Root of the mean over directions of the squared RMS errors; inf with no direction."""
+    if not rms_by_direction:
+        return float("inf")
+    return float(np.sqrt(np.mean(np.square(list(rms_by_direction.values())))))

@@ -22,7 +22,25 @@ def sweep_status(store) -> dict:
         "remaining": remaining,
         "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
         "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
+        "plan": _plan(store, config),
     }
+
+
+def _plan(store, config: dict | None) -> dict | None:
+    """A planned sweep's budget, target interval and stop rule (sweeper.planned); None without [plan]."""
+    if not config or not config.get("plan"):
+        return None
+    from pydantic import ValidationError
+
+    from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
+    from scalinglab.sweeper.driver import _val_losses
+    from scalinglab.sweeper.planned import plan_status
+
+    try:
+        return plan_status(store, SweepConfig.model_validate(config), _val_losses(store))
+    except (ValidationError, UserError):  # a store written by an older scalinglab, or data now missing
+        return None
 
 
 def _planned_total(config: dict | None, n_stored: int) -> int:

@@ -63,6 +63,7 @@ from scalinglab.train.loop import (
     measured_metrics,
     prepare_run,
     same_data_key,
+    seen_by_epoch,
     train_one,
 )
 from scalinglab.train.noise_scale import NoiseScale, measures, small_batch_size
@@ -127,7 +128,9 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
         if debug_enabled():
             raise
-        log.warning("training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error))
+        log.warning(
+            "training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error)
+        )
         trained = {}
     results = []
     for spec in specs:
@@ -182,15 +185,23 @@ class _StackedTraining:
         # backward run about 1.5x faster on them than on the transposed (out, in) layout of nn.Linear.
         self.transposed = _linear_weights(self.template) if self.forward is not None else set()
         with torch.no_grad():
-            self.params = {name: _stack_padded([self._layout(name, dict(s.run.model.named_parameters())[name]) for s in states],
-                                               self._layout(name, like)).requires_grad_()
-                           for name, like in self.template.named_parameters()}
-            self.buffers = {name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
-                            for name, like in self.template.named_buffers()}
+            self.params = {
+                name: _stack_padded(
+                    [self._layout(name, dict(s.run.model.named_parameters())[name]) for s in states],
+                    self._layout(name, like),
+                ).requires_grad_()
+                for name, like in self.template.named_parameters()
+            }
+            self.buffers = {
+                name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
+                for name, like in self.template.named_buffers()
+            }
         self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
         clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
-        self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), [s.schedule for s in states])
+        self.optimizer = _StackedOptimizer(
+            self.settings.optimizer, list(self.params.values()), [s.schedule for s in states]
+        )
         self.validation = self.stacked_split("val")
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -225,8 +236,9 @@ class _StackedTraining:
 
         return vmap(run_loss, randomness="different")(params, buffers, x, y, w)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
-             step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Step `step` of the epoch for every run that has that many steps; returns (losses, grad
         norms before clipping, the small batch's squared gradient norms or None on a step that does
         not measure the noise scale), shape (runs,), on the device (zeros for the runs that skip it;
@@ -240,12 +252,17 @@ class _StackedTraining:
         with autocast(self.settings.precision, self.device):
             losses = self._losses(x[:stepping], y[:stepping], w[:stepping])
         losses.sum().backward()  # runs are independent: each run's weights get its own loss's gradient
-        small_sq = self.small_batch_sq(x[:stepping], y[:stepping], w[:stepping]) if measures(step, self.settings.batch_size,
-                                                                                          self.settings.batch_size) else None
+        small_sq = (
+            self.small_batch_sq(x[:stepping], y[:stepping], w[:stepping])
+            if measures(step, self.settings.batch_size, self.settings.batch_size)
+            else None
+        )
         losses = torch.cat([losses.detach(), losses.new_zeros(self.n_runs - stepping)])
         grads = [param.grad for param in self.params.values()]
         # clip_grad_norm_'s total norm: the norm of the per-tensor norms, here one per run
-        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
+        norms = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0
+        )
         self.alive[:stepping] &= torch.isfinite(losses[:stepping])
         scale = (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0)
         with torch.no_grad():
@@ -307,6 +324,7 @@ class _StackedTraining:
                     stacked = self._layout(name, self.params[name][row])
                     param.copy_(stacked[tuple(slice(0, n) for n in param.shape)])
 
+
 class _RunSchedule:
     """One run's learning rate and weight decay per step, and how many steps it has taken."""
 
@@ -355,15 +373,39 @@ class _StackedOptimizer:
     def _update(self, rows: slice, lr: float, weight_decay: float, taken: int, grads: list[torch.Tensor]) -> None:
         at = lambda tensors: [tensor[rows] for tensor in tensors]
         if self.kind == "sgd":
-            sgd(at(self.params), at(grads), at(self.momentum), fused=True, weight_decay=weight_decay, momentum=SGD_MOMENTUM,
-                lr=lr, dampening=0.0, nesterov=False, maximize=False)
+            sgd(
+                at(self.params),
+                at(grads),
+                at(self.momentum),
+                fused=True,
+                weight_decay=weight_decay,
+                momentum=SGD_MOMENTUM,
+                lr=lr,
+                dampening=0.0,
+                nesterov=False,
+                maximize=False,
+            )
             return
         # The kernel adds one to each tensor's own step count before its update, as torch.optim.Adam does.
         steps = [torch.full((), float(taken), device=param.device) for param in self.params]
         beta1, beta2 = ADAM_BETAS
-        adam(at(self.params), at(grads), at(self.first), at(self.second), [], steps, fused=True,
-             decoupled_weight_decay=self.kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr,
-             weight_decay=weight_decay, eps=ADAM_EPS, maximize=False)
+        adam(
+            at(self.params),
+            at(grads),
+            at(self.first),
+            at(self.second),
+            [],
+            steps,
+            fused=True,
+            decoupled_weight_decay=self.kind == "adamw",
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=lr,
+            weight_decay=weight_decay,
+            eps=ADAM_EPS,
+            maximize=False,
+        )
 
 
 def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
@@ -408,8 +450,16 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         steps_per_epoch = run.task.steps_per_epoch(settings.batch_size)
         schedule = _RunSchedule(run.spec.training, total_steps=settings.epochs * steps_per_epoch)
         costs = step_costs(run.model, run.task, run.spec)  # before the clock: probed once per architecture
-        states.append(_RunState(run, steps_per_epoch, torch.Generator().manual_seed(run.spec.seed), schedule, costs,
-                                NoiseScale(settings.batch_size)))
+        states.append(
+            _RunState(
+                run,
+                steps_per_epoch,
+                torch.Generator().manual_seed(run.spec.seed),
+                schedule,
+                costs,
+                NoiseScale(settings.batch_size),
+            )
+        )
     # Decreasing steps per epoch: the runs that take a step are always a prefix. Then equal
     # schedules side by side: runs that step alike share one optimizer call (_StackedOptimizer).
     states.sort(key=lambda state: (-state.steps_per_epoch, _schedule_key(state.run.spec.training)))
@@ -428,15 +478,24 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
             if small_sq is not None:
                 measured.append(torch.stack([small_sq, norm.float()]))
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
-        noise = torch.stack(measured).double().cpu() if measured else torch.empty((0, 2, len(states)))  # (measured, 2, runs)
+        noise = (
+            torch.stack(measured).double().cpu() if measured else torch.empty((0, 2, len(states)))
+        )  # (measured, 2, runs)
         alive = stacked.alive.cpu()
         val_scores = stacked.scores(stacked.validation)
         if val_scores is None:
             stacked.copy_into_models()  # each run is scored from its own module
         for row, state in enumerate(states):
             if state.error is None:
-                _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
-                             bool(alive[row]), None if val_scores is None else val_scores[row], noise[:, :, row])
+                _close_epoch(
+                    state,
+                    epoch,
+                    epoch_losses[: state.steps_per_epoch, row],
+                    epoch_norms[: state.steps_per_epoch, row],
+                    bool(alive[row]),
+                    None if val_scores is None else val_scores[row],
+                    noise[:, :, row],
+                )
         if all(state.error is not None for state in states):
             break
     synchronize(stacked.device)
@@ -450,8 +509,15 @@ def _schedule_key(settings: TrainingSpec) -> tuple:
     return tuple(getattr(settings, name) for name in SCHEDULE_SETTINGS)
 
 
-def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
-                 val_scores: dict[str, float] | None, noise: torch.Tensor) -> None:
+def _close_epoch(
+    state: _RunState,
+    epoch: int,
+    losses: torch.Tensor,
+    norms: torch.Tensor,
+    alive: bool,
+    val_scores: dict[str, float] | None,
+    noise: torch.Tensor,
+) -> None:
     """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
     run's module, noise-scale measurements `noise`: (small, big) squared and plain gradient norms
     of its measured steps, NaN where it did not measure), or stop it: diverged or over its time.
@@ -472,7 +538,7 @@ def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torc
             val_scores = task.evaluate(model, split="val")
     lr = spec.training.lr * state.schedule.multiplier(steps_done)
     seconds = state.costs.own_seconds(steps_done, epoch)
-    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds))
+    state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds, seen=seen_by_epoch(task, epoch)))
     try:
         check_time_limit(spec, seconds, epoch)
     except OverTimeLimit as error:
@@ -490,8 +556,15 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: di
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         state.trace.gradient_noise_scale = state.noise.metrics()
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
-        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
-                                   batch_wall_seconds=wall_seconds, batch_runs=n_runs, train_scores=train_scores)
+        metrics = measured_metrics(
+            state.run,
+            state.trace,
+            state.curves,
+            train_seconds=own_seconds,
+            batch_wall_seconds=wall_seconds,
+            batch_runs=n_runs,
+            train_scores=train_scores,
+        )
         save_run_checkpoint(state.run.model, spec)
         return metrics
 

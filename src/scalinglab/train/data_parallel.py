@@ -43,7 +43,7 @@ def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
 
         with tempfile.TemporaryDirectory() as folder:
             mp.spawn(_worker, args=(world, spec, folder, _free_port()), nprocs=world, join=True)
-            out = torch.load(Path(folder) / "result.pt")
+            out = torch.load(Path(folder) / "result.pt", weights_only=True)
         curves.extend(out["curves"])
         if out["error"] is not None:
             raise Diverged(out["error"])
@@ -63,7 +63,14 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
 
     from scalinglab.data import training_subset
     from scalinglab.train.device import autocast, is_cuda
-    from scalinglab.train.loop import Trace, check_time_limit, epoch_point, measured_metrics, prepare_run
+    from scalinglab.train.loop import (
+        Trace,
+        check_time_limit,
+        epoch_point,
+        measured_metrics,
+        prepare_run,
+        seen_by_epoch,
+    )
     from scalinglab.train.optim import make_optimizer, make_scheduler
 
     device = spec.limits.device
@@ -117,13 +124,27 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
             if rank == 0:
                 with autocast(settings.precision, device):
                     val_scores = task.evaluate(model, split="val")
-                curves.append(epoch_point(epoch, epoch_losses, epoch_norms, val_scores, scheduler.get_last_lr()[0],
-                                          time.perf_counter() - started))
+                curves.append(
+                    epoch_point(
+                        epoch,
+                        epoch_losses,
+                        epoch_norms,
+                        val_scores,
+                        scheduler.get_last_lr()[0],
+                        time.perf_counter() - started,
+                        seen=seen_by_epoch(task, epoch),
+                    )
+                )
                 check_time_limit(spec, time.perf_counter() - started, epoch)
         if rank == 0:
             seconds = time.perf_counter() - started
-            metrics = None if error else measured_metrics(run, trace, curves, train_seconds=seconds,
-                                                          batch_wall_seconds=seconds, batch_runs=1)
+            metrics = (
+                None
+                if error
+                else measured_metrics(
+                    run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1
+                )
+            )
             torch.save({"metrics": metrics, "curves": curves, "error": error}, Path(folder) / "result.pt")
     finally:
         dist.destroy_process_group()

@@ -100,8 +100,17 @@ class StepMeter:
         self.forks_rng = forks_rng  # dropout draws random masks: the extra forward must not shift the run's
         self.pending: list[tuple[torch.Tensor, torch.Tensor]] = []
 
-    def small_sq(self, model: nn.Module, loss_of: Callable, x: torch.Tensor, y: torch.Tensor, *, step: int,
-                 precision: str, device: str) -> torch.Tensor | None:
+    def small_sq(
+        self,
+        model: nn.Module,
+        loss_of: Callable,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        step: int,
+        precision: str,
+        device: str,
+    ) -> torch.Tensor | None:
         """The squared norm of the gradient over the small batch at the current weights (None on a
         step that does not measure); the parameters' .grad is left as it was."""
         if not measures(step, len(x), self.batch_size):

@@ -11,7 +11,9 @@ what a sample is, and how a model is scored.
 
 from __future__ import annotations
 
+import lzma
 import math
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import ClassVar
@@ -60,11 +62,16 @@ class Task(ABC):
         """Scores of `model` in eval mode on the "train" or "val" data (loss in nats per sample)."""
 
     @abstractmethod
-    @abstractmethod
     def baseline_scores(self) -> dict[str, float]:
         """The validation scores (`evaluate`'s names) of the trivial model that knows only the
         training data's label (or byte) frequencies: how far above trivial a trained model is."""
 
+    def reference_scores(self) -> dict[str, float]:
+        """Scores of well-known references a reader can place the model against, named as the
+        metrics they become (none for classification)."""
+        return {}
+
+    @abstractmethod
     def single_input(self) -> torch.Tensor:
         """One input at batch size 1, for latency."""
 
@@ -131,7 +138,10 @@ class ClassificationTask(Task):
         predicted = logits.argmax(dim=-1)
         accuracy = (predicted == labels).float().mean(1)
         f1 = macro_f1(predicted, labels, n_classes=logits.shape[-1])
-        return [{"loss": loss, "accuracy": acc, "f1_macro": f} for loss, acc, f in zip(losses.tolist(), accuracy.tolist(), f1.tolist())]
+        return [
+            {"loss": loss, "accuracy": acc, "f1_macro": f}
+            for loss, acc, f in zip(losses.tolist(), accuracy.tolist(), f1.tolist())
+        ]
 
     def single_input(self):
         return self._x["val"][:1]
@@ -191,6 +201,18 @@ class LanguageModelTask(Task):
         nats_per_byte = -float(log_frequencies[targets.flatten()].mean())
         return {"loss": nats_per_byte, "bits_per_byte": nats_per_byte / math.log(2)}
 
+    def reference_scores(self):
+        """Bits per byte of the standard library's general-purpose compressors (zlib level 9 and
+        lzma preset 9) on the very bytes `evaluate` scores: the size of the compressed held-out
+        text in bits over its length. A compressor is a model that learns from the text as it
+        goes and saw no training text, so it is an anchor a reader knows, not a bound."""
+        _, targets = self._windows(self._val)
+        text = targets.to(torch.uint8).cpu().numpy().tobytes()
+        return {
+            "zlib_val_bits_per_byte": compressed_bits_per_byte(zlib.compress(text, 9), text),
+            "lzma_val_bits_per_byte": compressed_bits_per_byte(lzma.compress(text, preset=9), text),
+        }
+
     def _windows(self, stream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Non-overlapping (input, next-byte target) windows covering `stream`."""
         n_windows = (len(stream) - 1) // self.context
@@ -206,6 +228,11 @@ class LanguageModelTask(Task):
         return inputs[rows], INFERENCE_WINDOWS * self.context
 
 
+def compressed_bits_per_byte(compressed: bytes, text: bytes) -> float:
+    """Bits of the compressed form per byte of the original text."""
+    return 8.0 * len(compressed) / len(text)
+
+
 def _smoothed_log_frequencies(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """log((count + 1) / (total + n_classes)) of each class in `labels`, in float64."""
     counts = torch.bincount(labels.flatten(), minlength=n_classes).double() + 1
@@ -216,7 +243,10 @@ def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) ->
     """F1 averaged over classes with equal weight (classes absent from both are skipped), of each
     row of `predicted` and `truth` (class indices, shape (..., examples)); shape (...)."""
     classes = torch.arange(n_classes, device=predicted.device)
-    is_predicted, is_true = predicted.unsqueeze(-1) == classes, truth.unsqueeze(-1) == classes  # (..., examples, classes)
+    is_predicted, is_true = (
+        predicted.unsqueeze(-1) == classes,
+        truth.unsqueeze(-1) == classes,
+    )  # (..., examples, classes)
     true_pos = (is_predicted & is_true).sum(-2, dtype=torch.float64)
     claimed = is_predicted.sum(-2, dtype=torch.float64) + is_true.sum(-2, dtype=torch.float64)  # predicted + actual
     present = claimed > 0

@@ -1,0 +1,14 @@
+"""Choosing which runs to train: an ask/tell planner for any table, and replays of strategies.
+
+>>> from scalinglab.plan import Planner
+>>> planner = Planner(x=["N", "D"], y="loss", form="chinchilla", target=target, cost="flops")
+>>> planner.tell(finished)
+>>> planner.ask(candidates, k=4)
+
+Needs only numpy, scipy and pandas (the fit layer), never torch.
+"""
+
+from scalinglab.plan.planner import Planner, StopDecision
+from scalinglab.plan.replay import STRATEGIES, ReplayResult, replay, target_scores
+
+__all__ = ["STRATEGIES", "Planner", "ReplayResult", "StopDecision", "replay", "target_scores"]

@@ -1,0 +1,278 @@
+"""Planner: which runs to train next so that the prediction at a target gets certain fastest.
+
+The ask/tell convention of Optuna (``study.ask()`` / ``study.tell()``): the caller trains what
+``ask`` proposes, anywhere, and hands the finished rows to ``tell``. Rows are plain table rows,
+so a lab's CSV of finished runs and a CSV of runs it could launch are enough.
+
+Method (see ``scalinglab.plan.design`` for the algebra and its sources): fit the law to the told
+rows; describe its parameters' uncertainty by the Laplace covariance of the fit (the noise taken
+from the spread between seeds, or the residuals) plus the covariance of the cluster-bootstrap
+replicates (what resampling whole model sizes says the data do not pin down); score each
+candidate by how much observing it would shrink the mean variance of log y at the target rows,
+per unit of its cost; pick a batch greedily, each pick conditioned on those before it. Until the
+law can be fitted (fewer told rows than the form has parameters, plus two), ``ask`` proposes a
+cheap space-filling design. The approach follows the budget-aware sequential design of Li et al.
+2026, "Spend Less, Fit Better: Budget-Efficient Scaling Law Fitting via Active Experiment
+Selection" (arXiv:2604.22753), with a closed-form linearised criterion in place of their method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.fit.forms import get_form
+from scalinglab.fit.law import ScalingLaw
+from scalinglab.fit.table import as_column_list, log_design, numeric_column
+from scalinglab.plan import design
+
+SCORE_COLUMN = "plan_score"
+REASON_COLUMN = "plan_reason"
+INTERVAL_LEVEL = 0.95
+CRITERIA = {"planner": ("target", True), "v_optimal": ("target", False), "d_optimal": ("d", False)}
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """Whether to stop, and the sentence that says why (or why not)."""
+
+    stop: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.stop
+
+
+class Planner:
+    """Chooses, round by round, the runs that most shrink the target's prediction interval.
+
+    Parameters
+    ----------
+    x : str or list of str
+        Input columns, in the order the form takes them (``["n_params", "train_size"]``).
+    y : str
+        Measured column (a loss).
+    form : str
+        Any form of ``scalinglab.fit.FORMS`` (or "auto" for one input).
+    target : DataFrame
+        Rows (with the x columns) where the answer is wanted.
+    cost : str or callable
+        Column of the cost of a run, or a function of one row (a Series) giving it.
+    random_state : int or None
+        Seed of the starting design and of the law's bootstrap: same told rows, same seed, same asks.
+    strategy : {"planner", "v_optimal", "d_optimal"}
+        "planner" (default): target variance per unit cost, with bootstrap uncertainty.
+        "v_optimal": target variance, cost ignored, Laplace covariance only (classical locally
+        V-optimal design over the target). "d_optimal": log det of the information, cost ignored.
+    cost_power : float
+        The planner divides a run's gain by cost ** cost_power (1: gain per unit cost).
+    n_bootstrap : int
+        Bootstrap replicates of each fit (fewer than ScalingLaw's default, for speed).
+    groups : str, optional
+        Column of the groups the bootstrap resamples whole (default: the first x column).
+    """
+
+    def __init__(
+        self,
+        x: str | Sequence[str],
+        y: str,
+        form: str = "chinchilla",
+        *,
+        target: pd.DataFrame,
+        cost: str | Callable[[pd.Series], float],
+        random_state: int | None = None,
+        strategy: str = "planner",
+        cost_power: float = 1.0,
+        n_bootstrap: int = 200,
+        groups: str | None = None,
+    ):
+        if strategy not in CRITERIA:
+            raise UserError(f"strategy must be one of {', '.join(CRITERIA)}; got {strategy!r}")
+        self.x, self.y, self.form = as_column_list(x), y, form
+        self.cost, self.random_state, self.strategy = cost, random_state, strategy
+        self.cost_power, self.n_bootstrap, self.groups = float(cost_power), int(n_bootstrap), groups
+        self.target = self._checked_inputs(target, "target")
+        self.told = pd.DataFrame()
+        self._law: ScalingLaw | None = None
+        self._rounds = 0
+
+    # -- the table side -------------------------------------------------------------------
+
+    def _checked_inputs(self, rows: pd.DataFrame, what: str) -> pd.DataFrame:
+        if not isinstance(rows, pd.DataFrame):
+            raise UserError(f"{what} must be a pandas DataFrame, got {type(rows).__name__}")
+        if len(rows) == 0:
+            raise UserError(f"{what} has no rows")
+        for name in self.x:
+            numeric_column(rows, name)
+        return rows
+
+    def costs_of(self, rows: pd.DataFrame) -> np.ndarray:
+        """The cost of each row (column or function), checked finite and > 0."""
+        if callable(self.cost):
+            values = np.array([float(self.cost(row)) for _, row in rows.iterrows()], dtype=float)
+        else:
+            values = numeric_column(rows, self.cost, positive=False)
+        if not (np.isfinite(values).all() and (values > 0).all()):
+            raise UserError(f"every cost must be a finite number > 0; {int((~(values > 0)).sum())} rows are not")
+        return values
+
+    def tell(self, rows: pd.DataFrame) -> Planner:
+        """Add finished rows (x and y measured; seeds as separate rows). Index labels identify
+        runs: a label told again replaces the earlier row."""
+        rows = self._checked_inputs(rows, "told rows")
+        numeric_column(rows, self.y)
+        self.costs_of(rows)
+        kept = self.told[~self.told.index.isin(rows.index)] if len(self.told) else self.told
+        self.told = pd.concat([kept, rows]) if len(kept) else rows.copy()
+        self._law = None
+        return self
+
+    @property
+    def spent(self) -> float:
+        """Total cost of the told rows."""
+        return float(self.costs_of(self.told).sum()) if len(self.told) else 0.0
+
+    # -- the law ------------------------------------------------------------------------
+
+    @property
+    def n_start(self) -> int:
+        """Rows of the starting design: the form's parameters plus two."""
+        return self._form().n_params + 2
+
+    def _form(self):
+        if self.form == "auto":
+            return get_form("power")  # every form "auto" may choose has at most this many + 1
+        return get_form(self.form)
+
+    def law(self) -> ScalingLaw | None:
+        """The law fitted to the told rows (None while there are too few to fit)."""
+        if self._law is None and len(self.told) >= self.n_start:
+            self._law = ScalingLaw(self.form, n_bootstrap=self.n_bootstrap, random_state=self.random_state).fit(
+                self.told, x=self.x, y=self.y, groups=self.groups
+            )
+        return self._law
+
+    def _log_x(self, rows: pd.DataFrame) -> np.ndarray:
+        law = self.law()
+        return log_design(
+            rows, self.x, None, n_inputs=len(self.x), form_name=law.form_.name if law else str(self.form)
+        )[0]
+
+    # -- asking ---------------------------------------------------------------------------
+
+    def ask(self, candidates: pd.DataFrame, k: int = 4, *, budget: float | None = None) -> pd.DataFrame:
+        """The k candidate rows worth the most now, best first, index kept.
+
+        Rows whose index label was already told are never proposed. ``budget`` caps the
+        batch's total cost. Two columns are added: ``plan_score`` (the gain in the target's
+        log-variance per unit cost, given the picks before it; 0 in the starting design)
+        and ``plan_reason``.
+        """
+        if int(k) != k or k < 1:
+            raise UserError(f"k must be a whole number >= 1, got {k}")
+        candidates = self._checked_inputs(candidates, "candidates")
+        fresh = candidates[~candidates.index.isin(self.told.index)] if len(self.told) else candidates
+        if fresh.index.has_duplicates:
+            raise UserError("candidate index labels must be unique (they name the runs)")
+        if len(fresh) == 0:
+            return fresh.assign(**{SCORE_COLUMN: [], REASON_COLUMN: []})
+        cost = self.costs_of(fresh)
+        limit = np.inf if budget is None else float(budget)
+        rng = np.random.default_rng([self.random_state or 0, len(self.told)])
+        law = self.law()
+        if law is None:
+            return self._starting_design(fresh, cost, int(k), limit, rng)
+        batch = self._greedy(law, fresh, cost, int(k), limit)
+        chosen = fresh.iloc[batch.picks].copy()
+        chosen[SCORE_COLUMN] = batch.scores
+        chosen[REASON_COLUMN] = [self._reason(gain) for gain in batch.gains]
+        return chosen
+
+    def _starting_design(self, fresh, cost, k, limit, rng) -> pd.DataFrame:
+        taken = self._log_x(self.told) if len(self.told) else None
+        picks = design.space_filling(self._log_x(fresh), cost, k, rng, taken=taken, budget=limit)
+        chosen = fresh.iloc[picks].copy()
+        chosen[SCORE_COLUMN] = 0.0
+        chosen[REASON_COLUMN] = "starting design: cheap and spread over the inputs"
+        return chosen
+
+    def _reason(self, gain: float) -> str:
+        return f"lowers the target's log-variance by {gain:.3g}"
+
+    def parameter_covariance(self, law: ScalingLaw) -> tuple[np.ndarray, float]:
+        """Covariance of the law's internal parameters and the noise variance of log y."""
+        fitted_params = law.form_.n_params if law.noise_source_ == "residuals" else 0
+        noise_var = design.noise_variance(law.noise_log_, fitted_params)
+        told_log_x = self._log_x(self.told)
+        sigma = design.laplace_covariance(design.jacobian_rows(law.form_, law.theta_, told_log_x), noise_var)
+        if self.strategy == "planner":
+            ensemble = design.ensemble_covariance(law.bootstrap_theta_)
+            if ensemble is not None:
+                sigma = sigma + ensemble
+        return sigma, noise_var
+
+    def _greedy(self, law: ScalingLaw, fresh, cost, k, limit) -> design.Batch:
+        criterion, cost_aware = CRITERIA[self.strategy]
+        sigma, noise_var = self.parameter_covariance(law)
+        candidate_jacobian = design.jacobian_rows(law.form_, law.theta_, self._log_x(fresh))
+        target_jacobian = design.jacobian_rows(law.form_, law.theta_, self._log_x(self.target))
+        if cost_aware and np.isfinite(limit):
+            plan, self.cost_power_ = design.plan_for_budget(
+                sigma, candidate_jacobian, target_jacobian, noise_var, cost, limit
+            )
+            return design.Batch(plan.picks[:k], plan.scores[:k], plan.gains[:k])
+        return design.greedy_batch(
+            sigma,
+            candidate_jacobian,
+            target_jacobian,
+            noise_var,
+            cost,
+            k,
+            criterion=criterion,
+            cost_power=self.cost_power if cost_aware else 0.0,
+            budget=limit,
+        )
+
+    # -- answering ----------------------------------------------------------------------
+
+    def prediction(self) -> pd.DataFrame:
+        """The target rows with ``predicted``, ``low`` and ``high`` (95 % prediction interval).
+
+        Raises UserError while too few rows are told to fit the law.
+        """
+        law = self.law()
+        if law is None:
+            raise UserError(f"{len(self.told)} runs told; the law needs {self.n_start} before it can predict")
+        low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
+        return self.target.assign(predicted=law.predict(self.target), low=low, high=high)
+
+    def relative_half_width(self) -> float:
+        """The widest target interval's half-width over its prediction (inf before a fit)."""
+        if self.law() is None:
+            return float("inf")
+        table = self.prediction()
+        return float(((table["high"] - table["low"]) / (2 * table["predicted"])).max())
+
+    def should_stop(self, tolerance: float | None = None, budget: float | None = None) -> StopDecision:
+        """Stop when the told runs' cost reaches ``budget``, or when every target interval's
+        half-width is within ``tolerance`` of its prediction (0.02: +-2 %)."""
+        spent = self.spent
+        if budget is not None and spent >= budget:
+            return StopDecision(True, f"budget spent: {spent:.4g} of {budget:.4g}")
+        if tolerance is not None:
+            width = self.relative_half_width()
+            if width <= tolerance:
+                return StopDecision(True, f"target interval is +-{width:.2%}, within the tolerance +-{tolerance:.2%}")
+            shown = "not yet fitted" if not np.isfinite(width) else f"+-{width:.2%}"
+            return StopDecision(False, f"target interval {shown}; tolerance +-{tolerance:.2%}")
+        return StopDecision(
+            False,
+            "no tolerance reached and budget left"
+            if budget is not None
+            else "no stop rule given (tolerance or budget)",
+        )

@@ -1,0 +1,169 @@
+"""Replaying a pool of finished runs as an oracle: what each selection strategy would have bought.
+
+A run's y is revealed only once the strategy buys it; the trace records, after each round, the
+compute spent and the prediction at the target. Users evaluate strategies on their own past
+sweeps with it; ``benchmarks/planner.py`` runs it on public and synthetic pools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import UserError
+from scalinglab.plan.planner import CRITERIA, Planner
+
+ADAPTIVE = tuple(CRITERIA)  # planner, v_optimal, d_optimal: refit and choose round by round
+FIXED = ("random", "cheapest", "cost_random", "all")  # choose once, without looking at y
+STRATEGIES = ADAPTIVE + FIXED
+
+
+@dataclass
+class ReplayResult:
+    """What one replay bought and predicted.
+
+    trace : one row per round: round, n_runs, spent, and (once the law could be fitted)
+        rel_half_width, plus error, r2, coverage when the target rows hold y.
+    prediction : the target rows with predicted, low, high after the last round (None if never fitted).
+    chosen : index labels of the pool rows bought, in the order bought.
+    """
+
+    trace: pd.DataFrame
+    prediction: pd.DataFrame | None
+    chosen: list = field(default_factory=list)
+
+    @property
+    def final(self) -> dict:
+        """The trace's last row as a dict."""
+        return self.trace.iloc[-1].to_dict()
+
+
+def target_scores(prediction: pd.DataFrame, y: str) -> dict[str, float]:
+    """Mean absolute relative error, R^2 and 95 % coverage of a prediction table at rows with y.
+
+    R^2 is 1 - SS_res / SS_tot over the target rows; with one target row (SS_tot = 0) it is
+    left out rather than shown as a meaningless number.
+    """
+    truth = prediction[y].to_numpy(dtype=float)
+    predicted = prediction["predicted"].to_numpy(dtype=float)
+    scores = {
+        "error": float(np.mean(np.abs(predicted - truth) / truth)),
+        "coverage": float(np.mean((prediction["low"] <= truth) & (truth <= prediction["high"]))),
+    }
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    if total > 0:
+        scores["r2"] = 1.0 - float(np.sum((truth - predicted) ** 2)) / total
+    return scores
+
+
+def _fixed_order(strategy: str, cost: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions in the order a fixed strategy buys them."""
+    if strategy == "cheapest":
+        return np.argsort(cost, kind="stable")
+    if strategy == "cost_random":
+        # Sequential sampling without replacement, each draw with probability ~ 1 / cost:
+        # Efraimidis-Spirakis keys u^(1/w) with w = 1/cost, largest first, compared as
+        # log(u) * cost (u^cost itself underflows to 0 for costs in FLOPs).
+        keys = np.log(rng.random(len(cost))) * (cost / cost.min())
+        return np.argsort(-keys, kind="stable")
+    return rng.permutation(len(cost))
+
+
+def _within_budget(order: np.ndarray, cost: np.ndarray, budget: float) -> list[int]:
+    """The positions of ``order`` bought one by one, skipping any that no longer fit."""
+    bought, spent = [], 0.0
+    for position in order:
+        if spent + cost[position] <= budget:
+            bought.append(int(position))
+            spent += float(cost[position])
+    return bought
+
+
+def replay(
+    pool: pd.DataFrame,
+    target: pd.DataFrame,
+    x: str | Sequence[str],
+    y: str,
+    cost: str | Callable[[pd.Series], float],
+    budget: float | None = None,
+    strategy: str = "planner",
+    form: str = "chinchilla",
+    random_state: int | None = 0,
+    *,
+    batch: int | None = None,
+    n_bootstrap: int = 200,
+) -> ReplayResult:
+    """Replay ``pool`` (finished runs) as an oracle under a strategy and a cost budget.
+
+    Parameters
+    ----------
+    pool, target : DataFrame
+        Runs that could be bought (x, y, cost) and rows where the answer is wanted (x; with y,
+        the trace also scores the prediction).
+    budget : float or None
+        Total cost allowed; None (or strategy "all") buys the whole pool.
+    strategy : one of STRATEGIES
+        "planner" (default), "v_optimal", "d_optimal" choose round by round from the fit so
+        far; "random", "cheapest", "cost_random" (random, probability ~ 1/cost) and "all"
+        choose at once.
+    batch : int or None
+        Runs per round of an adaptive strategy; None: half the runs bought so far (at least 2),
+        so rounds grow geometrically and a replay costs a few fits.
+    """
+    if strategy not in STRATEGIES:
+        raise UserError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
+    if pool.index.has_duplicates:
+        raise UserError("pool index labels must be unique (they name the runs)")
+    planner = Planner(
+        x,
+        y,
+        form,
+        target=target,
+        cost=cost,
+        random_state=random_state,
+        strategy=strategy if strategy in ADAPTIVE else "planner",
+        n_bootstrap=n_bootstrap,
+    )
+    limit = np.inf if budget is None or strategy == "all" else float(budget)
+    if strategy in ADAPTIVE:
+        return _replay_adaptive(planner, pool, limit, batch)
+    rng = np.random.default_rng(random_state)
+    cost_values = planner.costs_of(pool)
+    bought = _within_budget(_fixed_order(strategy, cost_values, rng), cost_values, limit)
+    chosen = pool.iloc[bought]
+    if len(chosen):
+        planner.tell(chosen)
+    return ReplayResult(pd.DataFrame([_trace_row(planner, 1)]), _prediction_or_none(planner), list(chosen.index))
+
+
+def _replay_adaptive(planner: Planner, pool: pd.DataFrame, limit: float, batch: int | None) -> ReplayResult:
+    rows, chosen = [], []
+    while True:
+        k = planner.n_start if len(planner.told) < planner.n_start else (batch or max(2, len(planner.told) // 2))
+        picks = planner.ask(pool.drop(columns=[planner.y]), k, budget=limit - planner.spent)
+        if len(picks) == 0:
+            break
+        planner.tell(pool.loc[picks.index])
+        chosen.extend(picks.index)
+        rows.append(_trace_row(planner, len(rows) + 1))
+    if not rows:
+        rows.append(_trace_row(planner, 1))
+    return ReplayResult(pd.DataFrame(rows), _prediction_or_none(planner), chosen)
+
+
+def _prediction_or_none(planner: Planner) -> pd.DataFrame | None:
+    return planner.prediction() if planner.law() is not None else None
+
+
+def _trace_row(planner: Planner, round_number: int) -> dict:
+    row = {"round": round_number, "n_runs": len(planner.told), "spent": planner.spent}
+    prediction = _prediction_or_none(planner)
+    if prediction is None:
+        return row
+    row["rel_half_width"] = planner.relative_half_width()
+    if planner.y in prediction.columns:
+        row.update(target_scores(prediction, planner.y))
+    return row

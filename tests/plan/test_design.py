@@ -1,0 +1,53 @@
+"""The design algebra on a straight line, where the answers are known in closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalinglab.plan import design
+
+
+def line(xs):
+    """Gradients of y = a + b x at xs: rows (1, x)."""
+    return np.column_stack([np.ones(len(xs)), np.asarray(xs, dtype=float)])
+
+
+def test_a_target_beyond_the_data_wants_the_far_end_and_the_gain_is_the_kalman_drop():
+    sigma = np.eye(2)
+    candidates, target = line([0.0, 1.0, 2.0]), line([5.0])
+    gains = design.target_gains(sigma, candidates, target, noise_var=0.5)
+    after = design.observe(sigma, candidates[2], 0.5)
+    drop = design.target_variance(sigma, target) - design.target_variance(after, target)
+    assert np.argmax(gains) == 2
+    assert gains[2] == pytest.approx(drop[0])
+
+
+def test_greedy_batch_conditions_on_its_picks():
+    sigma = np.eye(2) * 100
+    candidates = line([0.0, 0.0, 0.0, 3.0, 3.0, 3.0])
+    batch = design.greedy_batch(sigma, candidates, None, 1.0, np.ones(6), 2, criterion="d", cost_power=0)
+    assert {0, 3} & set(batch.picks) and len({candidates[i][1] for i in batch.picks}) == 2
+    assert batch.gains[0] >= batch.gains[1]
+
+
+def test_budget_plans_keep_the_better_of_plain_and_per_cost_greedy():
+    sigma = np.eye(2)
+    candidates, target = line([1.0, 4.0]), line([5.0])
+    cost = np.array([1.0, 10.0])
+    plan, power = design.plan_for_budget(sigma, candidates, target, 0.1, cost, budget=10.0)
+    assert plan.picks == [1] and power == 0.0  # the costly far point beats the cheap near one
+    plain = design.greedy_batch(sigma, candidates, target, 0.1, cost, 2, cost_power=1.0, budget=10.0)
+    assert sum(plan.gains) >= sum(plain.gains)
+
+
+def test_space_filling_is_cheap_spread_and_avoids_taken_points():
+    log_x = np.log(np.array([[1.0], [2.0], [4.0], [8.0], [16.0], [32.0]]))
+    cost = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    picks = design.space_filling(log_x, cost, 2, np.random.default_rng(0), taken=log_x[[0]])
+    assert sorted(picks) == [1, 2]  # the cheaper half, away from the taken x = 1
+
+
+def test_noise_variance_corrects_residuals_for_the_fitted_parameters_and_has_a_floor():
+    assert design.noise_variance(np.array([0.1, -0.1, 0.1, -0.1]), 2) == pytest.approx(0.04 / 2)
+    assert design.noise_variance(np.zeros(5)) == design.MIN_NOISE_SD**2

@@ -1,0 +1,94 @@
+"""A planned sweep ([plan]) on the one sweep pipeline: trains part of the grid, resumes to the same
+choices, and a rerun without [plan] trains the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalinglab.api import run_sweep, sweep_status
+from scalinglab.config import load_config
+from scalinglab.store import open_store
+from scalinglab.sweeper import plan_runs
+from scalinglab.sweeper.driver import _val_losses
+from scalinglab.sweeper.planned import candidate_table, next_round
+
+GRID = """
+name = "planned"
+output = "{output}"
+seeds = [0]
+
+[model]
+family = "mlp"
+width = [2, 4, 6, 8, 12, 16]
+depth = 1
+
+[data]
+source = "digits"
+train_size = [100, 200, 400]
+
+[training]
+epochs = 2
+batch_size = 64
+lr = 0.01
+
+[measure]
+latency_repeats = 1
+"""
+PLAN = """
+[plan]
+budget_fraction = 0.3
+batch = 3
+seed = 1
+"""
+
+
+def _config(tmp_path, plan=PLAN):
+    path = tmp_path / "sweep.toml"
+    path.write_text(GRID.format(output=(tmp_path / "out").as_posix()) + plan)
+    return load_config(path)
+
+
+def _ok_keys(config):
+    store = open_store(config.output)
+    try:
+        return {run.run_key for run in store.runs() if run.status == "ok"}
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_plan(tmp_path):
+    config = _config(tmp_path)
+    grid = plan_runs(config)
+    table = candidate_table(grid)
+    run_sweep(config, report=False)
+    trained = _ok_keys(config)
+    assert config.plan.batch < len(trained) < len(grid)
+    assert table.loc[sorted(trained), "train_flops"].sum() <= 0.3 * table.train_flops.sum()
+
+    run_sweep(config, report=False)  # run again: the stop rule already holds, nothing more trains
+    assert _ok_keys(config) == trained
+
+    store = open_store(config.output)
+    try:
+        statuses = {run.run_key: run.status for run in store.runs()}
+        losses = _val_losses(store)
+    finally:
+        store.close()
+    first, second = (next_round(config, grid, statuses, losses, 2) for _ in range(2))
+    assert first.decision.stop and "budget" in first.decision.reason
+    assert [spec.run_key for spec in first.specs] == [spec.run_key for spec in second.specs] == []
+
+    plan = sweep_status(config.output)["plan"]
+    assert plan["stop"] and plan["fitted"] and plan["remaining_flops"] >= 0
+    assert plan["target"]["low"] <= plan["target"]["predicted"] <= plan["target"]["high"]
+
+    run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid
+    assert _ok_keys(config) == {spec.run_key for spec in grid}
+
+
+def test_plan_rejects_two_budgets(tmp_path):
+    from scalinglab.errors import UserError
+
+    with pytest.raises(UserError, match="budget_flops or budget_fraction"):
+        _config(tmp_path, plan="[plan]\nbudget_flops = 1e9\nbudget_fraction = 0.5\n")

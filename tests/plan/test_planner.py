@@ -1,0 +1,174 @@
+"""The ask/tell planner on synthetic Chinchilla-form laws with known truth."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.errors import UserError
+from scalinglab.plan import Planner, replay
+
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+def law(n, d):
+    return TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+
+
+def grid(sizes=8, tokens=6, seed=0, noise=0.01):
+    rng = np.random.default_rng(seed)
+    n, d = np.meshgrid(np.geomspace(1e7, 1e9, sizes), np.geomspace(2e8, 2e10, tokens))
+    table = pd.DataFrame({"N": n.ravel(), "D": d.ravel()})
+    table["flops"] = 6 * table.N * table.D
+    table["loss"] = law(table.N, table.D) * np.exp(rng.normal(0, noise, len(table)))
+    return table
+
+
+TARGET = pd.DataFrame({"N": [1e10], "D": [2e11]})
+
+
+def planner(**options):
+    return Planner(
+        ["N", "D"], "loss", "chinchilla", target=TARGET, cost="flops", random_state=0, n_bootstrap=50, **options
+    )
+
+
+def told_start(pool, plan):
+    start = plan.ask(pool.drop(columns="loss"), plan.n_start)
+    plan.tell(pool.loc[start.index])
+    return start
+
+
+def test_starting_design_is_cheap_spread_and_sized_by_the_form():
+    pool = grid()
+    plan = planner()
+    start = plan.ask(pool.drop(columns="loss"), plan.n_start)
+    assert len(start) == plan.n_start == 7
+    assert start.flops.max() <= pool.flops.median()
+    assert start.N.nunique() >= 3 and start.D.nunique() >= 3
+
+
+def test_ask_never_returns_a_told_row_and_keeps_the_index():
+    pool = grid().set_index(pd.Index([f"run{i}" for i in range(48)]))
+    plan = planner()
+    told = told_start(pool, plan)
+    batch = plan.ask(pool.drop(columns="loss"), 6)
+    assert len(batch) == 6
+    assert not set(batch.index) & set(told.index)
+    assert set(batch.index) <= set(pool.index)
+    assert (batch["plan_score"] > 0).all()
+
+
+def test_the_batch_is_diverse_not_copies_of_the_best_point():
+    pool = grid()
+    copies = pd.concat([pool] * 4, ignore_index=True)  # every point four times (seeds)
+    plan = planner()
+    told_start(copies, plan)
+    batch = plan.ask(copies.drop(columns="loss"), 4)
+    assert len(batch[["N", "D"]].drop_duplicates()) >= 2
+
+
+def test_same_told_rows_and_seed_give_the_same_asks():
+    pool = grid()
+    first, second = planner(), planner()
+    for plan in (first, second):
+        told_start(pool, plan)
+    assert list(first.ask(pool, 5).index) == list(second.ask(pool, 5).index)
+
+
+def test_budget_caps_the_batch():
+    pool = grid()
+    plan = planner()
+    told_start(pool, plan)
+    budget = float(np.sort(pool.flops)[:3].sum())
+    batch = plan.ask(pool.drop(columns="loss"), 8, budget=budget)
+    assert 1 <= len(batch) and batch.flops.sum() <= budget
+
+
+def power_pool(seed):
+    """y = 1.5 + 30 x^-0.4 with 1 % noise at 16 sizes x 2 seeds; target: the noise-free law at 1e7."""
+    rng = np.random.default_rng(seed)
+    x = np.tile(np.geomspace(1e3, 1e6, 16), 2)
+    pool = pd.DataFrame({"x": x, "loss": (1.5 + 30 * x**-0.4) * np.exp(rng.normal(0, 0.01, len(x)))})
+    return pool, pd.DataFrame({"x": [1e7], "loss": [1.5 + 30 * 1e7**-0.4]})
+
+
+def test_at_equal_budget_planned_runs_predict_the_target_better_than_random_ones():
+    finals = {"planner": [], "random": []}
+    for seed in range(4):
+        pool, target = power_pool(seed)
+        for strategy, runs in finals.items():
+            runs.append(
+                replay(
+                    pool, target, "x", "loss", "x", 0.1 * pool.x.sum(), strategy, "power", seed, n_bootstrap=50
+                ).final
+            )
+    error = {name: np.mean([run["error"] for run in runs]) for name, runs in finals.items()}
+    width = {name: np.median([run["rel_half_width"] for run in runs]) for name, runs in finals.items()}
+    assert error["planner"] < error["random"]
+    assert width["planner"] < width["random"]
+    assert all(run["spent"] <= 0.1 * power_pool(0)[0].x.sum() for runs in finals.values() for run in runs)
+
+
+def test_prediction_interval_holds_the_truth_and_stops_within_tolerance():
+    pool = grid(noise=0.003)
+    plan = planner().tell(pool)
+    table = plan.prediction()
+    truth = law(1e10, 2e11)
+    assert table.low.iloc[0] <= truth <= table.high.iloc[0]
+    assert np.isfinite(table[["predicted", "low", "high"]].to_numpy()).all()
+    loose = plan.should_stop(tolerance=0.5)
+    assert loose.stop and "within" in loose.reason
+    assert not plan.should_stop(tolerance=1e-6).stop
+
+
+def test_should_stop_on_budget_and_before_any_fit():
+    pool = grid()
+    plan = planner()
+    assert not plan.should_stop(tolerance=0.02).stop
+    assert "not yet fitted" in plan.should_stop(tolerance=0.02).reason
+    plan.tell(pool.iloc[:3])
+    decision = plan.should_stop(budget=float(pool.flops.iloc[:3].sum()))
+    assert decision.stop and "budget" in decision.reason
+
+
+def test_cost_may_be_a_function_of_the_row():
+    pool = grid()
+    plan = Planner(
+        ["N", "D"],
+        "loss",
+        "chinchilla",
+        target=TARGET,
+        cost=lambda row: 6 * row.N * row.D,
+        random_state=0,
+        n_bootstrap=50,
+    )
+    plan.tell(pool.iloc[:2])
+    assert plan.spent == pytest.approx(float(pool.flops.iloc[:2].sum()))
+
+
+def test_prediction_before_enough_runs_is_a_user_error():
+    with pytest.raises(UserError, match="needs 7"):
+        planner().tell(grid().iloc[:3]).prediction()
+
+
+def test_bad_options_are_user_errors():
+    with pytest.raises(UserError, match="strategy"):
+        planner(strategy="best")
+    with pytest.raises(UserError, match="k must"):
+        planner().ask(grid(), 0)
+    with pytest.raises(UserError, match="cost"):
+        planner().tell(grid().assign(flops=0.0))
+
+
+def test_choosing_8_of_500_candidates_is_fast():
+    pool = grid(sizes=25, tokens=20)
+    plan = planner()
+    told_start(pool, plan)
+    plan.tell(pool.sample(20, random_state=0))
+    started = time.perf_counter()
+    plan.ask(pool.drop(columns="loss"), 8)
+    assert time.perf_counter() - started < 5.0
