@@ -259,12 +259,12 @@ def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | N
     from scalinglab.compress.verdict_words import verdict_tally
     from scalinglab.report import write_report
     from scalinglab.report.html import headline
-    from scalinglab.runs_table import results_frame
+    from scalinglab.runs_table import curves_frame, results_frame
 
     frame = results_frame(store) if runs is None else runs
     if frame.empty:
         raise UserError(f"{Path(path).parent}: the store holds no runs yet")
-    analysis = analyze(frame, config=store.config())
+    analysis = analyze(frame, config=store.config(), curves=curves_frame(store))
     compressions = compressions_frame(store)
     path = write_report(Path(path), analysis, compressions=compressions)
     tally = (
@@ -319,7 +319,7 @@ def recommend_for_sweep(
     from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.metrics import QUALITY
     from scalinglab.recommendation import compressed_alternative, recommend
-    from scalinglab.runs_table import load_results
+    from scalinglab.runs_table import load_results, stored_curves
 
     budgets.check()
     for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
@@ -330,7 +330,7 @@ def recommend_for_sweep(
         known = ", ".join(c for c in QUALITY if c in frame)
         what = "not a quality metric" if metric in frame else "not a recorded column"
         raise UserError(f"--metric {metric}: {what} (choose one of {known})")
-    analysis = analyze(frame, config=config, metric=metric, data_available=data_available)
+    analysis = analyze(frame, config=config, metric=metric, data_available=data_available, curves=stored_curves(out))
     choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation)
     alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
     return SweepRecommendation(choice, alternative)

@@ -198,6 +198,17 @@ _METRICS = [
         "fraction of steps clipped",
         "Fraction of steps whose gradient norm exceeded training.grad_clip.",
     ),
+    Metric(
+        "gradient_noise_scale",
+        "gradient noise scale (examples)",
+        "Simple noise scale B_simple = tr(Sigma)/G.G (per-example gradient covariance over the squared true gradient) "
+        "at the end of training, in batch examples (LM: windows): about "
+        "the critical batch size, beyond which a larger batch buys little (McCandlish et al. 2018, arXiv:1812.06162, "
+        "App. A). Estimated from squared gradient norms at the step's batch and its first quarter on every 8th step "
+        "of an epoch (full batches), each estimate averaged by an EMA (decay 0.99); missing when undefined (batch "
+        "under 4, or an average estimate not positive: G.G when the gradient is within its noise of zero, B_simple "
+        "far above the batch; tr(Sigma) when the noise is too small to resolve, B_simple far below a quarter batch).",
+    ),
     Metric("loss_spikes", "loss spikes", "Steps whose loss exceeded twice the median of the 20 steps before them."),
     Metric("diverged_flag", "diverged (0/1)", "1 when the last epoch's mean training loss is above the first epoch's."),
 ]

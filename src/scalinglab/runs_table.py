@@ -69,6 +69,17 @@ def load_results(out) -> tuple[pd.DataFrame, dict | None]:
     return frame, config
 
 
+def stored_curves(out) -> pd.DataFrame:
+    """The per-epoch curves (`curves_frame`) of the sweep at `out`; raises UserError when there is no store there."""
+    from scalinglab.store import open_store, stored_database
+
+    store = open_store(stored_database(out), read_only=True)
+    try:
+        return curves_frame(store)
+    finally:
+        store.close()
+
+
 def stored_results(out) -> tuple[pd.DataFrame, dict | None]:
     """The results frame (empty when no run is stored yet) and stored configuration of the sweep
     at `out` (a folder or .sqlite file). Raises UserError when there is no store there; creates nothing."""

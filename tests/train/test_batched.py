@@ -34,7 +34,14 @@ def spec(
 def assert_same_run(batched, alone):
     assert batched.status == alone.status == "ok", (batched.error, alone.error)
     assert batched.metrics["n_params"] == alone.metrics["n_params"]
-    for name in ("val_loss", "train_loss", "val_accuracy", "val_bits_per_byte", "grad_norm_mean"):
+    for name in (
+        "val_loss",
+        "train_loss",
+        "val_accuracy",
+        "val_bits_per_byte",
+        "grad_norm_mean",
+        "gradient_noise_scale",
+    ):
         if name not in alone.metrics:
             continue
         assert batched.metrics[name] == pytest.approx(alone.metrics[name], rel=REL_TOLERANCE, abs=1e-6), name

@@ -3,7 +3,8 @@
 `analyze` takes the stored runs (a folder, a .sqlite file or a results frame), chooses the runs the
 laws are fitted to, and fits everything: the quality law per data size, the cost laws, the joint
 law of size and data with its compute-optimal answers, IsoFLOP where the runs form compute groups,
-the held-out backtest, and the settings x size interactions.
+the held-out backtest, the settings x size interactions, and, when batch size is swept, the
+critical batch size per size from the per-epoch curves (analysis.batch_size).
 
 Which runs: ok runs at their configuration's best learning rate; when a data or training setting
 is swept (weight decay, preprocessing, ...), the main laws use its best value (lowest mean
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.batch_size import CriticalBatch, critical_batch_sizes
 from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
@@ -34,7 +36,7 @@ from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.runs_table import load_results
+from scalinglab.runs_table import load_results, stored_curves
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
 
@@ -65,6 +67,8 @@ class Analysis:
     size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
     joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
     size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
+    # How far each size parallelizes: per configuration swept over batch sizes (empty when none is)
+    critical_batch: list[CriticalBatch] = field(default_factory=list)
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -121,6 +125,7 @@ def analyze(
     data_available: float | None = None,
     n_bootstrap: int = 1000,
     random_state: int = 0,
+    curves: pd.DataFrame | None = None,
 ) -> Analysis:
     """Fit every law of a sweep once.
 
@@ -137,6 +142,9 @@ def analyze(
         recommendation and data-limited size use it.
     n_bootstrap, random_state : int
         Bootstrap replicates and seed of every interval.
+    curves : DataFrame, optional
+        The runs' per-epoch curves (`scalinglab.runs_table.curves_frame`; read from the store when
+        `source` is a path): with batch size swept, the critical batch size per size comes from them.
 
     Returns
     -------
@@ -152,6 +160,7 @@ def analyze(
     else:
         frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
+        curves = curves if curves is not None else stored_curves(source)
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")
     x = x or settings.get("x", "n_params")
@@ -218,6 +227,7 @@ def analyze(
         verdicts,
         joint_problem,
         SizeAxis.from_runs(runs, x) if x == "n_params" else None,
+        critical_batch_sizes(frame, curves),
     )
 
 

@@ -94,6 +94,7 @@ def write_report(
         _cost_section(analysis),
         _generalization_section(analysis),
         *_settings_sections(analysis),
+        *_parallelism_sections(analysis),
         _recommendation_section(analysis, choice, choice_note, budgets),
         _trust_section(analysis),
     ]
@@ -276,6 +277,32 @@ def _settings_sections(analysis: Analysis) -> list[Section]:
         )
         sections.append(section)
     return sections
+
+
+def _parallelism_sections(analysis: Analysis) -> list[Section]:
+    """'How far does each size parallelize?' when batch size was swept (analysis.batch_size)."""
+    if not analysis.critical_batch:
+        return []
+    section = Section("How far does each size parallelize?", [answer.sentence() for answer in analysis.critical_batch])
+    rows = [
+        {
+            **answer.configuration,
+            "parameters": answer.n_params,
+            "target train loss": answer.target_loss,
+            "S_min (steps)": answer.s_min,
+            "E_min (examples)": answer.e_min,
+            "B_crit = E_min/S_min": answer.b_crit,
+            "gradient noise scale": answer.noise_scale,
+        }
+        for answer in analysis.critical_batch
+    ]
+    section.tables.append(
+        (
+            "Critical batch size per size (McCandlish et al. 2018; missing where it could not be fitted or measured)",
+            table_html(pd.DataFrame(rows)),
+        )
+    )
+    return [section]
 
 
 def _recommendation_section(

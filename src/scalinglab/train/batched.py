@@ -22,6 +22,8 @@ What each run keeps as its own, exactly as `train_one` would do it:
 - curves: each epoch's validation scores come from one stacked forward of every run (for an MLP
   on a classification task; other groups score each run's own module), by the same scoring code
   as a single run (`ClassificationTask.scores_of_runs`);
+- its gradient noise scale (train.noise_scale), measured on the same steps from the same two
+  batches as alone: the small batch's per-run gradients from one extra stacked backward;
 - every final measurement: after training, each run's weights are copied back into its own
   plain module and measured by the same code as a single run (`measured_metrics`).
 
@@ -64,6 +66,7 @@ from scalinglab.train.loop import (
     seen_by_epoch,
     train_one,
 )
+from scalinglab.train.noise_scale import NoiseScale, measures, small_batch_size
 from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
 from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import StepCosts, step_costs
@@ -154,6 +157,7 @@ class _RunState:
     shuffle: torch.Generator
     schedule: _RunSchedule
     costs: StepCosts  # the run's model alone: what its own time and memory are computed from
+    noise: NoiseScale
     trace: Trace = field(default_factory=Trace)
     curves: list[dict[str, float]] = field(default_factory=list)
     error: Exception | None = None  # Diverged or OverTimeLimit once the run has stopped
@@ -232,9 +236,13 @@ class _StackedTraining:
 
         return vmap(run_loss, randomness="different")(params, buffers, x, y, w)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(
+        self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Step `step` of the epoch for every run that has that many steps; returns (losses, grad
-        norms before clipping), shape (runs,), on the device (zeros for the runs that skip it).
+        norms before clipping, the small batch's squared gradient norms or None on a step that does
+        not measure the noise scale), shape (runs,), on the device (zeros for the runs that skip it;
+        NaN for the runs that do not measure).
 
         Runs are in decreasing order of steps per epoch, so the runs that step are the first
         `stepping` ones: the others are left out of the computation, not computed on padding."""
@@ -244,6 +252,11 @@ class _StackedTraining:
         with autocast(self.settings.precision, self.device):
             losses = self._losses(x[:stepping], y[:stepping], w[:stepping])
         losses.sum().backward()  # runs are independent: each run's weights get its own loss's gradient
+        small_sq = (
+            self.small_batch_sq(x[:stepping], y[:stepping], w[:stepping])
+            if measures(step, self.settings.batch_size, self.settings.batch_size)
+            else None
+        )
         losses = torch.cat([losses.detach(), losses.new_zeros(self.n_runs - stepping)])
         grads = [param.grad for param in self.params.values()]
         # clip_grad_norm_'s total norm: the norm of the per-tensor norms, here one per run
@@ -256,7 +269,19 @@ class _StackedTraining:
             for grad in grads:
                 grad.mul_(scale.view(-1, *([1] * (grad.dim() - 1))))
             self.optimizer.step(grads, stepping)
-        return losses, norms
+        return losses, norms, small_sq
+
+    def small_batch_sq(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Each run's squared gradient norm over the first small_batch_size examples of its batch at
+        the current weights (train.noise_scale), shape (runs,): NaN for the runs that skip the step
+        or whose batch is not full (its last, short one), as a run alone measures only full batches."""
+        rows, full = small_batch_size(self.settings.batch_size), w.sum(1) == self.settings.batch_size
+        with autocast(self.settings.precision, self.device):
+            losses = self._losses(x[:, :rows], y[:, :rows], w[:, :rows])
+        grads = torch.autograd.grad(losses.sum(), list(self.params.values()))
+        squares = torch.stack([grad[: len(x)].float().flatten(1).pow(2).sum(1) for grad in grads]).sum(0)
+        squares = torch.where(full, squares, torch.nan)
+        return torch.cat([squares, squares.new_full((self.n_runs - len(x),), torch.nan)])
 
     def stacked_split(self, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Every run's `split` ("train" or "val") as (inputs, labels) along a leading run dimension:
@@ -425,7 +450,16 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
         steps_per_epoch = run.task.steps_per_epoch(settings.batch_size)
         schedule = _RunSchedule(run.spec.training, total_steps=settings.epochs * steps_per_epoch)
         costs = step_costs(run.model, run.task, run.spec)  # before the clock: probed once per architecture
-        states.append(_RunState(run, steps_per_epoch, torch.Generator().manual_seed(run.spec.seed), schedule, costs))
+        states.append(
+            _RunState(
+                run,
+                steps_per_epoch,
+                torch.Generator().manual_seed(run.spec.seed),
+                schedule,
+                costs,
+                NoiseScale(settings.batch_size),
+            )
+        )
     # Decreasing steps per epoch: the runs that take a step are always a prefix. Then equal
     # schedules side by side: runs that step alike share one optimizer call (_StackedOptimizer).
     states.sort(key=lambda state: (-state.steps_per_epoch, _schedule_key(state.run.spec.training)))
@@ -435,13 +469,18 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
     started = time.perf_counter()
     for epoch in range(1, settings.epochs + 1):
         x_all, y_all, w_all = stacked.epoch_data()
-        losses, norms = [], []
+        losses, norms, measured = [], [], []
         for step in range(stacked.max_steps):
             rows = slice(step * batch, (step + 1) * batch)
-            loss, norm = stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
+            loss, norm, small_sq = stacked.step(x_all[:, rows], y_all[:, rows], w_all[:, rows], step)
             losses.append(loss)
             norms.append(norm)
+            if small_sq is not None:
+                measured.append(torch.stack([small_sq, norm.float()]))
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # (steps, runs): one host read
+        noise = (
+            torch.stack(measured).double().cpu() if measured else torch.empty((0, 2, len(states)))
+        )  # (measured, 2, runs)
         alive = stacked.alive.cpu()
         val_scores = stacked.scores(stacked.validation)
         if val_scores is None:
@@ -455,6 +494,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
                     epoch_norms[: state.steps_per_epoch, row],
                     bool(alive[row]),
                     None if val_scores is None else val_scores[row],
+                    noise[:, :, row],
                 )
         if all(state.error is not None for state in states):
             break
@@ -476,9 +516,12 @@ def _close_epoch(
     norms: torch.Tensor,
     alive: bool,
     val_scores: dict[str, float] | None,
+    noise: torch.Tensor,
 ) -> None:
     """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
-    run's module), or stop it: diverged or over its time. Its seconds are its own (StepCosts)."""
+    run's module, noise-scale measurements `noise`: (small, big) squared and plain gradient norms
+    of its measured steps, NaN where it did not measure), or stop it: diverged or over its time.
+    Its seconds are its own (StepCosts)."""
     spec, task, model = state.run.spec, state.run.task, state.run.model
     steps_done = epoch * state.steps_per_epoch
     state.trace.step_seconds = steps_done * state.costs.step_seconds
@@ -487,6 +530,9 @@ def _close_epoch(
         return
     state.trace.step_losses.extend(losses.tolist())
     state.trace.grad_norms.extend(norms.tolist())
+    for small_sq, big_norm in noise.tolist():
+        if not math.isnan(small_sq):
+            state.noise.update(small_sq, big_norm**2)
     if val_scores is None:
         with autocast(spec.training.precision, spec.limits.device):
             val_scores = task.evaluate(model, split="val")
@@ -508,6 +554,7 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: di
         if state.error is not None:
             raise state.error  # Diverged or OverTimeLimit, raised where training stopped the run
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
+        state.trace.gradient_noise_scale = state.noise.metrics()
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         metrics = measured_metrics(
             state.run,

@@ -68,4 +68,9 @@ def cross_validated(
 
 
 def _mean_per_key(records) -> dict[str, float]:
-    return {key: float(np.mean([record[key] for record in records])) for key in records[0]}
+    # A metric some fold left undefined (a gradient noise scale) is left out, not averaged over the others.
+    return {
+        key: float(np.mean([record[key] for record in records]))
+        for key in records[0]
+        if all(key in record for record in records)
+    }

@@ -29,6 +29,7 @@ from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.cv import cross_validated
 from scalinglab.train.device import autocast, synchronize
 from scalinglab.train.measure import matmul_peak_flops_per_second, validation_scores
+from scalinglab.train.noise_scale import StepMeter
 from scalinglab.train.optim import make_optimizer, make_scheduler, optimizer_step
 from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
@@ -50,6 +51,7 @@ class Trace:
     grad_norms: list[float] = field(default_factory=list)
     step_seconds: float = 0.0
     peak_memory_bytes: float = float("nan")
+    gradient_noise_scale: dict[str, float] = field(default_factory=dict)  # train.noise_scale: absent when undefined
 
 
 def train_one(spec: RunSpec) -> RunResult:
@@ -170,6 +172,7 @@ def measured_metrics(
         "achieved_flops_per_second": achieved,
         "peak_flops_fraction": achieved / matmul_peak_flops_per_second(precision, device=device),
         "peak_memory_bytes": trace.peak_memory_bytes,
+        **trace.gradient_noise_scale,
         **_stability(trace, curves, spec.training),
         **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
         **task.reference_scores(),
@@ -219,16 +222,20 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
     scheduler = make_scheduler(optimizer, settings, total_steps=settings.epochs * steps_per_epoch)
     shuffle = torch.Generator().manual_seed(spec.seed)
     trace = Trace()
+    noise = StepMeter(settings.batch_size, forks_rng=settings.dropout > 0)  # the gradient noise scale
     for epoch in range(1, settings.epochs + 1):
         model.train()
         epoch_started = time.perf_counter()
         losses, norms = [], []
-        for x, y in task.train_batches(settings.batch_size, shuffle):
+        for step, (x, y) in enumerate(task.train_batches(settings.batch_size, shuffle)):
+            small_sq = noise.small_sq(model, task.loss, x, y, step=step, precision=settings.precision, device=device)
             loss, grad_norm = optimizer_step(model, optimizer, task.loss, x, y, settings, device)
+            noise.record(small_sq, grad_norm)
             losses.append(loss)
             norms.append(grad_norm)
             scheduler.step()
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # the epoch's one host read
+        noise.close_epoch()
         trace.step_seconds += time.perf_counter() - epoch_started
         if not torch.isfinite(epoch_losses).all():
             raise Diverged(f"non-finite training loss at epoch {epoch}")
@@ -248,6 +255,7 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
             )
         )
         check_time_limit(spec, time.perf_counter() - started, epoch)
+    trace.gradient_noise_scale = noise.noise.metrics()
     return trace
 
 

@@ -1,0 +1,179 @@
+"""How far each size parallelizes: the critical batch size from a batch-size sweep.
+
+McCandlish et al., "An Empirical Model of Large-Batch Training" (2018, arXiv:1812.06162): the
+optimizer steps S and training examples E that reach a given loss trade off as
+
+    (S / S_min - 1) (E / E_min - 1) = 1,   that is   S = S_min (1 + B_crit / B),  E = E_min (1 + B / B_crit)
+
+with E = B S and the critical batch size B_crit = E_min / S_min: below it a larger batch (more
+data-parallel workers) cuts the steps almost in proportion; beyond it the steps hardly fall and the
+examples (compute) grow. The paper predicts B_crit ~ B_simple, the gradient noise scale every run
+measures (`gradient_noise_scale`, train.noise_scale), which this compares it with.
+
+When `batch_size` is swept, per configuration (the size axes and every setting but batch size,
+learning rate and seed), from the stored per-epoch curves:
+- the curve is the seed mean, per batch size, of the epoch-mean training loss (`train_loss` of the
+  curves: the loss the optimizer saw, as in the paper);
+- the target rule: the target loss is the highest of the batch sizes' lowest curve values, the
+  lowest loss that every batch size reached (so each has a first epoch at or below it);
+- steps to the target: the steps at the end of the first epoch at or below it, linearly
+  interpolated in loss from the epoch before (steps per epoch: ceil(samples per epoch / batch),
+  samples a classification task's examples, a language model's windows (n_train - 1) // context);
+  examples: the steps' share of epochs times the samples per epoch;
+- the fit: S = S_min + E_min / B, linear in 1/B, by least squares weighted by 1/S (relative error)
+  over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.numbers import format_count, format_value
+from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
+from scalinglab.metrics import METRICS, RUN_IDENTITY
+
+MIN_BATCH_SIZES = 3  # two batch sizes determine S_min and E_min exactly: no check of the model
+CURVE_LOSS = "train_loss"
+
+
+@dataclass
+class CriticalBatch:
+    """The steps-examples trade-off of one configuration over its batch sizes."""
+
+    configuration: dict  # the size axes (and any other swept setting) of the configuration
+    n_params: float
+    target_loss: float
+    batch_sizes: list[int] = field(default_factory=list)
+    steps: list[float] = field(default_factory=list)  # to the target, per batch size
+    examples: list[float] = field(default_factory=list)
+    s_min: float | None = None
+    e_min: float | None = None
+    noise_scale: float | None = None  # median measured gradient_noise_scale of its runs
+    note: str = ""  # why there is no fit ('' when there is one)
+
+    @property
+    def b_crit(self) -> float | None:
+        """E_min / S_min, in examples; None without a fit."""
+        return None if self.s_min is None or self.e_min is None else self.e_min / self.s_min
+
+    def sentence(self) -> str:
+        """'At this size, batches beyond about B examples buy little', with the measured noise scale."""
+        where = ", ".join(f"{name} = {format_value(value)}" for name, value in self.configuration.items())
+        where = f"At {where} ({format_count(self.n_params)} parameters)"
+        tried = ", ".join(str(b) for b in self.batch_sizes)
+        noise = (
+            f"; the gradient noise scale measured during its training is about {self.noise_scale:.3g} examples"
+            + (f" ({self.noise_scale / self.b_crit:.2g} times B_crit)" if self.b_crit else "")
+            if self.noise_scale is not None
+            else "; no gradient noise scale was measured for it"
+        )
+        if self.b_crit is None:
+            return f"{where}, the critical batch size is not known: {self.note}{noise}."
+        return (
+            f"{where}, batches beyond about {self.b_crit:.3g} examples buy little: to a training loss of "
+            f"{self.target_loss:.3g} it took at least S_min = {format_count(self.s_min)} steps and E_min = {format_count(self.e_min)} "
+            f"examples (fitted to (S/S_min - 1)(E/E_min - 1) = 1, McCandlish et al. 2018, over batch sizes {tried})"
+            f"{noise}."
+        )
+
+
+def critical_batch_sizes(frame: pd.DataFrame, curves: pd.DataFrame | None) -> list[CriticalBatch]:
+    """One CriticalBatch per configuration trained at MIN_BATCH_SIZES or more batch sizes (none
+    when batch size is not swept, or without curves), in increasing order of parameters."""
+    runs = ok_runs_at_best_lr(frame)
+    if (
+        curves is None
+        or curves.empty
+        or runs.empty
+        or "batch_size" not in runs
+        or runs["batch_size"].nunique() < 2
+        or CURVE_LOSS not in curves
+    ):
+        return []
+    alike = [
+        c
+        for c in runs.columns
+        if c not in METRICS
+        and c not in RUN_IDENTITY
+        and c not in ("lr", "best_lr", "batch_size")
+        and runs[c].nunique(dropna=False) > 1
+    ]
+    groups = runs.groupby(alike, dropna=False, sort=False) if alike else [((), runs)]
+    answers = [_configuration(group, curves, alike) for _, group in groups]
+    return sorted((answer for answer in answers if answer is not None), key=lambda answer: answer.n_params)
+
+
+def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -> CriticalBatch | None:
+    if runs["batch_size"].nunique() < 2:
+        return None
+    shown = dict.fromkeys([*size_axes(runs), *alike])  # the size, and whatever else tells configurations apart
+    configuration = {c: runs[c].iloc[0] for c in shown if runs[c].nunique(dropna=False) == 1}
+    noise = runs["gradient_noise_scale"].dropna() if "gradient_noise_scale" in runs else pd.Series(dtype=float)
+    mean_curves = {}
+    for batch, group in runs.groupby("batch_size"):
+        points = curves[curves["run_key"].isin(group["run_key"])]
+        if points.empty:
+            continue
+        mean_curves[int(batch)] = (
+            points.groupby("epoch")[CURVE_LOSS].mean().sort_index(),
+            _samples_per_epoch(group.iloc[0]),
+        )
+    answer = CriticalBatch(
+        configuration,
+        float(runs["n_params"].mean()) if "n_params" in runs else math.nan,
+        math.nan,
+        noise_scale=float(noise.median()) if len(noise) else None,
+    )
+    if len(mean_curves) < MIN_BATCH_SIZES:
+        answer.note = f"{len(mean_curves)} batch sizes with curves, fewer than the {MIN_BATCH_SIZES} a fit needs"
+        return answer
+    answer.target_loss = max(float(curve.min()) for curve, _ in mean_curves.values())
+    for batch, (curve, samples) in sorted(mean_curves.items()):
+        steps = steps_to(curve, answer.target_loss, math.ceil(samples / batch))
+        answer.batch_sizes.append(batch)
+        answer.steps.append(steps)
+        answer.examples.append(steps / math.ceil(samples / batch) * samples)
+    answer.s_min, answer.e_min, answer.note = fit_steps_examples(answer.batch_sizes, answer.steps)
+    return answer
+
+
+def _samples_per_epoch(run: pd.Series) -> float:
+    """A run's training samples per epoch, in batch units: examples, or a language model's windows."""
+    context = run.get("context")
+    if context is not None and not pd.isna(context):
+        return float((run["n_train"] - 1) // context)
+    return float(run["n_train"])
+
+
+def steps_to(curve: pd.Series, target: float, steps_per_epoch: int) -> float:
+    """Steps until the per-epoch `curve` (index: epoch) first reaches `target`: the end of that
+    epoch, interpolated linearly in loss from the end of the epoch before (not before the first)."""
+    epochs, losses = curve.index.to_numpy(dtype=float), curve.to_numpy(dtype=float)
+    first = int(np.argmax(losses <= target))
+    if first == 0:
+        return epochs[0] * steps_per_epoch
+    before, after = losses[first - 1], losses[first]
+    fraction = (before - target) / (before - after) if before > after else 1.0
+    return (epochs[first - 1] + fraction * (epochs[first] - epochs[first - 1])) * steps_per_epoch
+
+
+def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[float | None, float | None, str]:
+    """(S_min, E_min, note) of S = S_min + E_min / B by least squares weighted by 1/S; None and
+    the reason when either comes out not positive."""
+    b, s = np.asarray(batch_sizes, dtype=float), np.asarray(steps, dtype=float)
+    design = np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None]
+    (s_min, e_min), *_ = np.linalg.lstsq(design, np.ones_like(s), rcond=None)
+    if not (s_min > 0 and e_min > 0 and math.isfinite(s_min) and math.isfinite(e_min)):
+        return (
+            None,
+            None,
+            (
+                "the steps to the target loss did not fall with batch size as (S/S_min - 1)(E/E_min - 1) = 1 "
+                f"has them fall (fitted S_min = {s_min:.3g}, E_min = {e_min:.3g})"
+            ),
+        )
+    return float(s_min), float(e_min), ""

@@ -1,0 +1,150 @@
+"""Data-parallel training of one run over W worker processes on one machine (issue 24, item 3: a
+first step, not yet a training setting; see `train_data_parallel`).
+
+torch.distributed with gloo on CPU (NCCL on CUDA devices, one device per worker): every worker
+builds the same model under the run's seed, draws the same epoch order, and takes its contiguous
+share of each step's batch (`tensor_split`; the global batch stays the run's batch size). Its loss
+is the SUM of its samples' losses over the step's whole batch size, so the all-reduced (summed)
+gradient is exactly the batch mean gradient `train_one` computes, whatever the shares' sizes (a
+short last batch included); clipping then sees the same global norm on every worker and every
+worker takes the same optimizer step. Results equal single-worker training within float noise
+(the sum is reassociated), but for dropout, whose masks each worker draws for its own share.
+Worker 0 scores validation after every epoch and measures the run as `train_one` does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from scalinglab.run_spec import RunResult, RunSpec
+from scalinglab.train.outcome import Diverged, run_outcome
+
+
+def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
+    """Train `spec` with `world` worker processes (gloo on CPU, NCCL on CUDA) and measure it; the
+    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself."""
+    from scalinglab.train.loop import train_one
+
+    if world == 1:
+        return train_one(spec)
+    if spec.data.cv_folds:
+        raise ValueError("data-parallel training of a cross-validated run is not supported")
+    curves: list[dict[str, float]] = []
+
+    def attempt() -> dict[str, float]:
+        import torch.multiprocessing as mp
+
+        with tempfile.TemporaryDirectory() as folder:
+            mp.spawn(_worker, args=(world, spec, folder, _free_port()), nprocs=world, join=True)
+            out = torch.load(Path(folder) / "result.pt", weights_only=True)
+        curves.extend(out["curves"])
+        if out["error"] is not None:
+            raise Diverged(out["error"])
+        return out["metrics"]
+
+    return run_outcome(spec, attempt, curves)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> None:
+    import torch.distributed as dist
+
+    from scalinglab.data import training_subset
+    from scalinglab.train.device import autocast, is_cuda
+    from scalinglab.train.loop import (
+        Trace,
+        check_time_limit,
+        epoch_point,
+        measured_metrics,
+        prepare_run,
+        seen_by_epoch,
+    )
+    from scalinglab.train.optim import make_optimizer, make_scheduler
+
+    device = spec.limits.device
+    if is_cuda(device):
+        device = f"cuda:{rank}"
+        torch.cuda.set_device(rank)
+        spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": device})})
+    else:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+    dist.init_process_group("nccl" if is_cuda(device) else "gloo", rank=rank, world_size=world)
+    try:
+        run = prepare_run(spec, training_subset(spec.data))
+        model, task, settings = run.model, run.task, spec.training
+        params = list(model.parameters())
+        optimizer = make_optimizer(params, settings, device)
+        steps_per_epoch = task.steps_per_epoch(settings.batch_size)
+        scheduler = make_scheduler(optimizer, settings, total_steps=settings.epochs * steps_per_epoch)
+        shuffle = torch.Generator().manual_seed(spec.seed)
+        trace, curves, error = Trace(), [], None
+        max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
+        started = time.perf_counter()
+        for epoch in range(1, settings.epochs + 1):
+            model.train()
+            epoch_started = time.perf_counter()
+            losses, norms = [], []
+            for x, y in task.train_batches(settings.batch_size, shuffle):
+                optimizer.zero_grad(set_to_none=True)
+                share_x, share_y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
+                with autocast(settings.precision, device):
+                    loss = task.sample_losses(model(share_x), share_y).sum() / len(x)  # this share of the batch mean
+                loss.backward()
+                grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().float().reshape(1)])
+                dist.all_reduce(flat)  # one call: every gradient and the batch's mean loss
+                offset = 0
+                for param, grad in zip(params, grads):
+                    param.grad = flat[offset : offset + grad.numel()].view_as(grad).to(grad.dtype)
+                    offset += grad.numel()
+                norms.append(nn.utils.clip_grad_norm_(params, max_norm, foreach=True))
+                losses.append(flat[-1])
+                optimizer.step()
+                scheduler.step()
+            epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()
+            trace.step_seconds += time.perf_counter() - epoch_started
+            if not torch.isfinite(epoch_losses).all():
+                error = f"non-finite training loss at epoch {epoch}"
+                break
+            trace.step_losses.extend(epoch_losses.tolist())
+            trace.grad_norms.extend(epoch_norms.tolist())
+            if rank == 0:
+                with autocast(settings.precision, device):
+                    val_scores = task.evaluate(model, split="val")
+                curves.append(
+                    epoch_point(
+                        epoch,
+                        epoch_losses,
+                        epoch_norms,
+                        val_scores,
+                        scheduler.get_last_lr()[0],
+                        time.perf_counter() - started,
+                        seen=seen_by_epoch(task, epoch),
+                    )
+                )
+                check_time_limit(spec, time.perf_counter() - started, epoch)
+        if rank == 0:
+            seconds = time.perf_counter() - started
+            metrics = (
+                None
+                if error
+                else measured_metrics(
+                    run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1
+                )
+            )
+            torch.save({"metrics": metrics, "curves": curves, "error": error}, Path(folder) / "result.pt")
+    finally:
+        dist.destroy_process_group()

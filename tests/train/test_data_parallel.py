@@ -1,0 +1,29 @@
+"""Data-parallel training (train.data_parallel, issue 24 item 3): W = 2 gloo workers give the run
+one worker gives, within float noise."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.train import train_one
+from scalinglab.train.data_parallel import train_data_parallel
+
+
+@pytest.mark.slow  # two worker processes start (torch imported twice): several seconds
+def test_two_workers_train_the_run_one_worker_trains():
+    # 301 examples at batch 32: the last batch (13) splits 7/6 (a mean of the shares' means would differ), and 3 epochs of Adam with clipping
+    spec = RunSpec(
+        family="mlp",
+        size={"width": 16, "depth": 2},
+        data=DataSpec(source="digits", train_size=301),
+        training=TrainingSpec(epochs=3, batch_size=32, lr=3e-3, grad_clip=0.5),
+        seed=0,
+        limits=RunLimits(latency_repeats=1),
+    )
+    alone, parallel = train_one(spec), train_data_parallel(spec, 2)
+    assert parallel.status == alone.status == "ok", parallel.error
+    for name in ("val_loss", "train_loss", "val_accuracy", "grad_norm_mean", "grad_clipped_fraction"):
+        assert parallel.metrics[name] == pytest.approx(alone.metrics[name], rel=1e-4, abs=1e-6), name
+    for ours, theirs in zip(parallel.curves, alone.curves, strict=True):
+        assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-4), ours["epoch"]
