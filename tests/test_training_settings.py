@@ -19,8 +19,10 @@ from scalinglab.train.batched import OWN_SETTINGS, batch_key
 # A valid value other than the default, for every training setting.
 ANOTHER_VALUE = {"epochs": 2, "batch_size": 8, "lr": 0.1, "weight_decay": 0.01, "dropout": 0.1, "precision": "bf16",
                  "optimizer": "sgd", "schedule": "linear", "warmup_fraction": 0.2, "grad_clip": None}
-# [training] fields about how the sweep watches and keeps its runs, not how a run trains.
-SWEEP_ONLY = {"max_seconds", "device", "save_checkpoints"}
+# [training] fields about how the sweep watches and keeps its runs, not how a run trains; and
+# `cooldowns`, which decides which runs the sweep plans (a branch's own record, part of its key,
+# is RunSpec.cooldown_of, checked in tests/sweeper/test_cooldown_sweep.py).
+SWEEP_ONLY = {"max_seconds", "device", "save_checkpoints", "cooldowns"}
 
 
 def test_every_setting_has_another_value_here():
