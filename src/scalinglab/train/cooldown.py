@@ -22,6 +22,10 @@ trains a group's stable run once and returns one RunResult per branch, each with
 and its branch point (`branch_tokens`) and cooldown cost (`cooldown_steps`, `cooldown_train_flops`)
 in its metrics. Only the branches a group holds are cooled down, and the stable run goes only as
 far as the longest of them needs: a sweep killed mid-way retrains what is missing.
+Two differences from a run of that data size from scratch, besides the warmup: a branch's tokens
+are the parent's first batches, windows drawn from the parent's larger text (as many tokens,
+not the first `train_size` bytes; its train_loss and n_train are still measured on its own
+subset), and limits.max_seconds is not checked inside a group.
 """
 
 from __future__ import annotations
