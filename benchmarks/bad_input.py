@@ -120,10 +120,14 @@ class Bench:
 def field_cases(bench: Bench) -> None:
     for field, literals in BAD_FIELD_VALUES.items():
         for literal in literals:
-            bench.check(f"file {field} = {literal}", ["run", bench.sweep({field: literal}), "--quiet"],
-                        f"sweep.toml: {field}")
-            bench.check(f"--set {field}={literal}", ["run", bench.sweep(), "--set", f"{field}={literal}", "--quiet"],
-                        f"--set {field}")
+            bench.check(
+                f"file {field} = {literal}", ["run", bench.sweep({field: literal}), "--quiet"], f"sweep.toml: {field}"
+            )
+            bench.check(
+                f"--set {field}={literal}",
+                ["run", bench.sweep(), "--set", f"{field}={literal}", "--quiet"],
+                f"--set {field}",
+            )
 
 
 def data_cases(bench: Bench) -> None:
@@ -141,12 +145,24 @@ def data_cases(bench: Bench) -> None:
         changes = {"data.source": '"npz"', "data.path": f'"{path}"', "data.train_size": None}
         return ["run", bench.sweep(changes), "--quiet"], expected
 
-    def text_run(content: str | None, expected: str, context: int = 16, family: str = "transformer") -> tuple[list[str], str]:
+    def text_run(
+        content: str | None, expected: str, context: int = 16, family: str = "transformer"
+    ) -> tuple[list[str], str]:
         path = bench.data_file("t.txt", content) if content is not None else str(bench.root / "absent.txt")
-        model = {"model.family": '"transformer"', "model.width": None, "model.depth": None,
-                 "model.context": str(context), "model.d_model": "16", "model.n_head": "2"}
-        changes = {**(model if family == "transformer" else {}),
-                   "data.source": '"text"', "data.path": f'"{path}"', "data.train_size": None}
+        model = {
+            "model.family": '"transformer"',
+            "model.width": None,
+            "model.depth": None,
+            "model.context": str(context),
+            "model.d_model": "16",
+            "model.n_head": "2",
+        }
+        changes = {
+            **(model if family == "transformer" else {}),
+            "data.source": '"text"',
+            "data.path": f'"{path}"',
+            "data.train_size": None,
+        }
         return ["run", bench.sweep(changes), "--quiet"], expected
 
     cases: dict[str, Callable[[], tuple[list[str], str]]] = {
@@ -159,18 +175,24 @@ def data_cases(bench: Bench) -> None:
         "csv header only": lambda: csv_run(CSV_HEADER, "header only"),
         "csv empty": lambda: csv_run("", "empty file"),
         "csv only the label": lambda: csv_run("label\n" + "0\n1\n" * 10, "no feature columns"),
-        "csv size too large": lambda: csv_run(CSV_HEADER + CSV_ROWS, "data.train_size: 100 is larger",
-                                              {"data.train_size": "[100]"}),
-        "csv folds above class count": lambda: csv_run(CSV_HEADER + CSV_ROWS, "data.cv_folds",
-                                                        {"data.cv_folds": "9"}),
+        "csv size too large": lambda: csv_run(
+            CSV_HEADER + CSV_ROWS, "data.train_size: 100 is larger", {"data.train_size": "[100]"}
+        ),
+        "csv folds above class count": lambda: csv_run(CSV_HEADER + CSV_ROWS, "data.cv_folds", {"data.cv_folds": "9"}),
         "csv given to a transformer": lambda: csv_run(
-            CSV_HEADER + CSV_ROWS, "model.family",
-            {"model.family": '"transformer"', "model.width": None, "model.depth": None}),
+            CSV_HEADER + CSV_ROWS,
+            "model.family",
+            {"model.family": '"transformer"', "model.width": None, "model.depth": None},
+        ),
         "csv given to a cnn": lambda: csv_run(
-            CSV_HEADER + CSV_ROWS, "model.family: the cnn family needs images",
-            {"model.family": '"cnn"', "model.width": None}),
-        "csv missing file": lambda: (["run", bench.sweep({"data.source": '"csv"', "data.path": '"absent.csv"'}),
-                                      "--quiet"], "data.path"),
+            CSV_HEADER + CSV_ROWS,
+            "model.family: the cnn family needs images",
+            {"model.family": '"cnn"', "model.width": None},
+        ),
+        "csv missing file": lambda: (
+            ["run", bench.sweep({"data.source": '"csv"', "data.path": '"absent.csv"'}), "--quiet"],
+            "data.path",
+        ),
         "csv source without path": lambda: (["run", bench.sweep({"data.source": '"csv"'}), "--quiet"], "data.path"),
         "npz not a zip": lambda: npz_run(b"not a zip", "not a readable .npz"),
         "npz without y": lambda: npz_run({"x": np.zeros((10, 2))}, "no array named 'y'"),
@@ -210,13 +232,22 @@ def store_cases(bench: Bench) -> None:
         "missing store": (missing, "no scalinglab store"),
         "0-byte store": (empty, "no scalinglab store at"),
         "not an SQLite file": (not_sqlite, "not an SQLite file"),
-        "foreign SQLite file": (lambda: _sqlite_folder(bench, "CREATE TABLE customers (name)"), "not a scalinglab store"),
-        "newer schema": (lambda: _sqlite_folder(bench, "CREATE TABLE future (x)", f"PRAGMA user_version={SCHEMA_VERSION + 1}"),
-                         "newer scalinglab"),
-        "negative schema": (lambda: _sqlite_folder(bench, "CREATE TABLE runs (x)", "PRAGMA user_version=-1"),
-                            "schema version -1"),
-        "mislabelled older schema": (lambda: _sqlite_folder(bench, *MIGRATIONS[1], *MIGRATIONS[2], "PRAGMA user_version=1"),
-                                     "does not match its tables"),
+        "foreign SQLite file": (
+            lambda: _sqlite_folder(bench, "CREATE TABLE customers (name)"),
+            "not a scalinglab store",
+        ),
+        "newer schema": (
+            lambda: _sqlite_folder(bench, "CREATE TABLE future (x)", f"PRAGMA user_version={SCHEMA_VERSION + 1}"),
+            "newer scalinglab",
+        ),
+        "negative schema": (
+            lambda: _sqlite_folder(bench, "CREATE TABLE runs (x)", "PRAGMA user_version=-1"),
+            "schema version -1",
+        ),
+        "mislabelled older schema": (
+            lambda: _sqlite_folder(bench, *MIGRATIONS[1], *MIGRATIONS[2], "PRAGMA user_version=1"),
+            "does not match its tables",
+        ),
     }
     commands = {
         "status": lambda folder: ["status", str(folder)],
@@ -230,24 +261,36 @@ def store_cases(bench: Bench) -> None:
             bench.check(f"{command} on {store_name}", args(folder), expected, watched=folder)
         folder = make()
         if store_name not in ("missing store", "0-byte store"):  # run makes a new store there: that is its job
-            bench.check(f"run on {store_name}", ["run", bench.sweep({"output": f'"{folder}"'}), "--quiet"], expected,
-                        watched=folder)
+            bench.check(
+                f"run on {store_name}",
+                ["run", bench.sweep({"output": f'"{folder}"'}), "--quiet"],
+                expected,
+                watched=folder,
+            )
 
 
 def option_cases(bench: Bench) -> None:
-    table = bench.data_file("t.csv", "N,D,L\n" + "".join(f"{10 ** i},{10 ** (i % 3 + 1)},{1 + 5 / (i + 1)}\n" for i in range(1, 9)))
+    table = bench.data_file(
+        "t.csv", "N,D,L\n" + "".join(f"{10**i},{10 ** (i % 3 + 1)},{1 + 5 / (i + 1)}\n" for i in range(1, 9))
+    )
     work = bench.folder()
     store = str(bench.store)
     cases: dict[str, tuple[list[str], str]] = {
         "fit missing file": (["fit", str(work / "absent.csv"), "--x", "N", "--y", "L"], "no such file"),
         "fit --out unsupported": (["fit", table, "--x", "N", "--y", "L", "--out", str(work / "f.txt")], "--out"),
-        "fit --out missing folder": (["fit", table, "--x", "N", "--y", "L", "--out", str(work / "no" / "f.png")], "--out"),
+        "fit --out missing folder": (
+            ["fit", table, "--x", "N", "--y", "L", "--out", str(work / "no" / "f.png")],
+            "--out",
+        ),
         "fit --out a folder": (["fit", table, "--x", "N", "--y", "L", "--out", str(work)], "--out"),
         "fit --y among --x": (["fit", table, "--x", "N", "--y", "N"], "--y N"),
         "fit unknown column": (["fit", table, "--x", "Q", "--y", "L"], "'Q'"),
         "fit unknown form": (["fit", table, "--form", "cubic", "--x", "N", "--y", "L"], "cubic"),
         "fit --where not a condition": (["fit", table, "--x", "N", "--y", "L", "--where", "N <<< 3"], "--where"),
-        "fit --compute not numbers": (["fit", table, "--x", "N,D", "--y", "L", "--form", "chinchilla", "--compute", "lots"], "--compute"),
+        "fit --compute not numbers": (
+            ["fit", table, "--x", "N,D", "--y", "L", "--form", "chinchilla", "--compute", "lots"],
+            "--compute",
+        ),
         "fit --bootstrap not a number": (["fit", table, "--x", "N", "--y", "L", "--bootstrap", "many"], "--bootstrap"),
         "fit binary file": (["fit", bench.data_file("b.csv", bytes(range(256)) * 4), "--x", "N", "--y", "L"], "b.csv"),
         "export --format xml": (["export", store, "--format", "xml"], "--format xml"),
@@ -262,8 +305,14 @@ def option_cases(bench: Bench) -> None:
         "recommend zero budget": (["recommend", store, "--train-flops", "0"], "--train-flops"),
         "recommend budget not a number": (["recommend", store, "--train-seconds", "soon"], "--train-seconds"),
         "recommend unknown metric": (["recommend", store, "--train-seconds", "9", "--metric", "nope"], "--metric nope"),
-        "recommend cost as metric": (["recommend", store, "--train-seconds", "9", "--metric", "train_seconds"], "--metric train_seconds"),
-        "recommend negative latency": (["recommend", store, "--train-seconds", "9", "--latency-ms", "-1"], "--latency-ms"),
+        "recommend cost as metric": (
+            ["recommend", store, "--train-seconds", "9", "--metric", "train_seconds"],
+            "--metric train_seconds",
+        ),
+        "recommend negative latency": (
+            ["recommend", store, "--train-seconds", "9", "--latency-ms", "-1"],
+            "--latency-ms",
+        ),
         "run missing sweep file": (["run", str(work / "absent.toml")], "no such file"),
         "run sweep file is a folder": (["run", str(work)], "not a file"),
         "run sweep not TOML": (["run", bench.data_file("s.toml", "this is = = not toml")], "not valid TOML"),

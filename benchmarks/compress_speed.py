@@ -66,14 +66,19 @@ def _timed_compress(out: Path) -> dict:
     result = subprocess.run(_compress_command(out), env=_environment(), capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcome = json.loads(result.stdout)
-    return {"wall_seconds": round(time.perf_counter() - started, 1),
-            "cpu_seconds": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
-            "planned": outcome["planned"], "made": outcome["made"], "by_status": outcome["by_status"]}
+    return {
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+        "planned": outcome["planned"],
+        "made": outcome["made"],
+        "by_status": outcome["by_status"],
+    }
 
 
 def _kill_halfway_and_rerun(out: Path, total: int) -> dict:
-    process = subprocess.Popen(_compress_command(out), env=_environment(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        _compress_command(out), env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     while process.poll() is None and len(_rows(out)) < total // 2:
         time.sleep(0.2)
     os.kill(process.pid, signal.SIGKILL)
@@ -81,8 +86,13 @@ def _kill_halfway_and_rerun(out: Path, total: int) -> dict:
     stored_at_kill = len(_rows(out))
     rerun = _timed_compress(out)
     rows = _rows(out)
-    return {"stored_at_kill": stored_at_kill, "rerun_made": rerun["made"], "rows_after": len(rows),
-            "distinct_keys": len({row["compression_key"] for row in rows}), "rerun_wall_seconds": rerun["wall_seconds"]}
+    return {
+        "stored_at_kill": stored_at_kill,
+        "rerun_made": rerun["made"],
+        "rows_after": len(rows),
+        "distinct_keys": len({row["compression_key"] for row in rows}),
+        "rerun_wall_seconds": rerun["wall_seconds"],
+    }
 
 
 def _rows(out: Path) -> list[dict]:

@@ -33,8 +33,11 @@ CONTEXT = 64
 def spec_of(d_model: int, tokens: int, batch_size: int, lr: float) -> RunSpec:
     """A one-pass "wsd" run over exactly `tokens` training tokens (tokens / batch / context steps)."""
     return RunSpec(
-        family="transformer", size={"d_model": d_model, "n_layer": 2, "n_head": 2, "context": CONTEXT},
-        data=DataSpec(source="stdlib", train_size=tokens + 1), seed=0, limits=RunLimits(latency_repeats=2),
+        family="transformer",
+        size={"d_model": d_model, "n_layer": 2, "n_head": 2, "context": CONTEXT},
+        data=DataSpec(source="stdlib", train_size=tokens + 1),
+        seed=0,
+        limits=RunLimits(latency_repeats=2),
         training=TrainingSpec(epochs=1, batch_size=batch_size, lr=lr, schedule="wsd", warmup_fraction=0.05),
     )
 
@@ -59,17 +62,23 @@ def main() -> None:
         alone_seconds += time.perf_counter() - started
         assert alone.status == "ok", alone.error
         branch_loss, alone_loss = point.val_scores["loss"], alone.metrics["val_loss"]
-        print(f"{tokens:>9,} tokens ({point.steps} steps): branch val loss {branch_loss:.4f}, alone {alone_loss:.4f}, "
-              f"difference {100 * (branch_loss / alone_loss - 1):+.2f}% "
-              f"({point.val_scores['bits_per_byte']:.3f} vs {alone.metrics['val_bits_per_byte']:.3f} bits/byte)")
+        print(
+            f"{tokens:>9,} tokens ({point.steps} steps): branch val loss {branch_loss:.4f}, alone {alone_loss:.4f}, "
+            f"difference {100 * (branch_loss / alone_loss - 1):+.2f}% "
+            f"({point.val_scores['bits_per_byte']:.3f} vs {alone.metrics['val_bits_per_byte']:.3f} bits/byte)"
+        )
     branch_steps = stable_steps + sum(point.cooldown_steps for point in points)
-    print(f"steps: {branch_steps} for the stable run and its cooldowns, {sum(lengths)} trained alone "
-          f"({branch_steps / sum(lengths):.0%}); wall {branch_seconds:.0f} s vs {alone_seconds:.0f} s "
-          "(trained alone includes measuring each run)")
+    print(
+        f"steps: {branch_steps} for the stable run and its cooldowns, {sum(lengths)} trained alone "
+        f"({branch_steps / sum(lengths):.0%}); wall {branch_seconds:.0f} s vs {alone_seconds:.0f} s "
+        "(trained alone includes measuring each run)"
+    )
     axis = [1, 2, 3, 4]
     branched = (1 - WSD_DECAY_FRACTION) * max(axis) + WSD_DECAY_FRACTION * sum(axis)
-    print(f"a 4-value data axis 1:2:3:4 costs {branched / sum(axis):.0%} of training each length alone "
-          f"(cooldowns of {WSD_DECAY_FRACTION:.0%})")
+    print(
+        f"a 4-value data axis 1:2:3:4 costs {branched / sum(axis):.0%} of training each length alone "
+        f"(cooldowns of {WSD_DECAY_FRACTION:.0%})"
+    )
 
 
 if __name__ == "__main__":

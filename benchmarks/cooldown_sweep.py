@@ -32,11 +32,21 @@ CONTEXT = 64
 
 def sweep(out: str, args, *, cooldowns: bool):
     raw = {
-        "output": out, "seeds": [0], "measure": {"latency_repeats": 2}, "execution": {"executor": "serial"},
+        "output": out,
+        "seeds": [0],
+        "measure": {"latency_repeats": 2},
+        "execution": {"executor": "serial"},
         "model": {"family": "transformer", "d_model": [args.d_model], "n_layer": 2, "n_head": 2, "context": CONTEXT},
         "data": {"source": "stdlib", "train_size": [tokens + 1 for tokens in args.tokens]},
-        "training": {"epochs": 1, "batch_size": args.batch_size, "lr": args.lr, "schedule": "wsd",
-                     "warmup_fraction": 0.05, "cooldowns": cooldowns, "save_checkpoints": False},
+        "training": {
+            "epochs": 1,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "schedule": "wsd",
+            "warmup_fraction": 0.05,
+            "cooldowns": cooldowns,
+            "save_checkpoints": False,
+        },
     }
     config = config_from_dict(raw, source="benchmark")
     store = open_store(config.output)
@@ -64,17 +74,24 @@ def main() -> None:
         scratch, scratch_seconds = sweep(f"{folder}/scratch", args, cooldowns=False)
     steps_per_token = 1 / (args.batch_size * CONTEXT)
     for (_, branch), (_, alone) in zip(branched.iterrows(), scratch.iterrows()):
-        print(f"{int(branch['train_tokens_seen']):>9,} tokens: branch val loss {branch['val_loss']:.4f}, "
-              f"from scratch {alone['val_loss']:.4f}, difference {100 * (branch['val_loss'] / alone['val_loss'] - 1):+.2f}% "
-              f"({branch['val_bits_per_byte']:.3f} vs {alone['val_bits_per_byte']:.3f} bits/byte)"
-              + ("" if isinstance(branch["parent_run_key"], str) else "  [the parent]"))
+        print(
+            f"{int(branch['train_tokens_seen']):>9,} tokens: branch val loss {branch['val_loss']:.4f}, "
+            f"from scratch {alone['val_loss']:.4f}, difference {100 * (branch['val_loss'] / alone['val_loss'] - 1):+.2f}% "
+            f"({branch['val_bits_per_byte']:.3f} vs {alone['val_bits_per_byte']:.3f} bits/byte)"
+            + ("" if isinstance(branch["parent_run_key"], str) else "  [the parent]")
+        )
     parent = branched.iloc[-1]
-    branched_steps = (parent["branch_tokens"] * steps_per_token + parent["cooldown_steps"]
-                      + branched["cooldown_steps"].iloc[:-1].sum())
+    branched_steps = (
+        parent["branch_tokens"] * steps_per_token
+        + parent["cooldown_steps"]
+        + branched["cooldown_steps"].iloc[:-1].sum()
+    )
     scratch_steps = (scratch["train_tokens_seen"] * steps_per_token).sum()
-    print(f"cooldowns of {args.decay_fraction:.0%}: {branched_steps:.0f} optimizer steps for the stable run and its "
-          f"cooldowns, {scratch_steps:.0f} from scratch ({branched_steps / scratch_steps:.0%}); sweep wall "
-          f"{branched_seconds:.0f} s vs {scratch_seconds:.0f} s (2 shared cores: wall is indicative only)")
+    print(
+        f"cooldowns of {args.decay_fraction:.0%}: {branched_steps:.0f} optimizer steps for the stable run and its "
+        f"cooldowns, {scratch_steps:.0f} from scratch ({branched_steps / scratch_steps:.0%}); sweep wall "
+        f"{branched_seconds:.0f} s vs {scratch_seconds:.0f} s (2 shared cores: wall is indicative only)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,15 +48,18 @@ def interval_figures(law: ScalingLaw, test: pd.DataFrame, kind: str) -> tuple[np
 def chinchilla(n_bootstrap: int) -> None:
     table = chinchilla_table()
     train, test = table[table["N"] < 2.5e9], table[table["N"] >= 2.5e9]
-    law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0).fit(
-        train, x=["N", "D"], y="loss")
-    print(f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
-          f"(N up to {test['N'].max():.3g}); extrapolation rate {law.extrapolation_rate(LEVEL):.4f} "
-          f"per unit of log distance, from {len(law.calibration_.held_out)} backtest points")
+    law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0).fit(train, x=["N", "D"], y="loss")
+    print(
+        f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
+        f"(N up to {test['N'].max():.3g}); extrapolation rate {law.extrapolation_rate(LEVEL):.4f} "
+        f"per unit of log distance, from {len(law.calibration_.held_out)} backtest points"
+    )
     for kind in ("prediction", "mean"):
         inside, width = interval_figures(law, test, kind)
-        print(f"  {kind:10s}: {inside.sum()}/{len(inside)} inside = {inside.mean():.1%}; "
-              f"median width {np.median(width):.2%} of the prediction")
+        print(
+            f"  {kind:10s}: {inside.sum()}/{len(inside)} inside = {inside.mean():.1%}; "
+            f"median width {np.median(width):.2%} of the prediction"
+        )
     chinchilla_width_budget(law, test)
 
 
@@ -80,25 +83,32 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
     distance = distance_beyond(log_x, law.fitted_log_x_)
     extrapolation = law.extrapolation_rate(LEVEL) * distance
     ratio = np.abs(error) / half
-    print(f"  log half-widths, medians over the held-out rows: curve (bootstrap) "
-          f"{np.median(curve):.4f}, noise adds {np.median(half - extrapolation - curve):.4f}, "
-          f"extrapolation term {np.median(extrapolation):.4f} "
-          f"(distance {np.median(distance):.2f}); "
-          f"whole {np.median(half):.4f}; |log error| {np.median(np.abs(error)):.4f}")
-    print(f"  |log error| / half-width: median {np.median(ratio):.2f} (0.34 if calibrated), "
-          f"largest {ratio.max():.2f}; mean log error {error.mean():+.4f}")
+    print(
+        f"  log half-widths, medians over the held-out rows: curve (bootstrap) "
+        f"{np.median(curve):.4f}, noise adds {np.median(half - extrapolation - curve):.4f}, "
+        f"extrapolation term {np.median(extrapolation):.4f} "
+        f"(distance {np.median(distance):.2f}); "
+        f"whole {np.median(half):.4f}; |log error| {np.median(np.abs(error)):.4f}"
+    )
+    print(
+        f"  |log error| / half-width: median {np.median(ratio):.2f} (0.34 if calibrated), "
+        f"largest {ratio.max():.2f}; mean log error {error.mean():+.4f}"
+    )
     by_factor = law.calibration_.held_out.groupby("factor")["score"]
-    print("  backtest scores by factor (count, 95% quantile, largest): " + "; ".join(
-        f"{factor:g}x {len(scores)}, {scores.quantile(LEVEL):.4f}, {scores.max():.4f}"
-        for factor, scores in by_factor))
+    print(
+        "  backtest scores by factor (count, 95% quantile, largest): "
+        + "; ".join(
+            f"{factor:g}x {len(scores)}, {scores.quantile(LEVEL):.4f}, {scores.max():.4f}"
+            for factor, scores in by_factor
+        )
+    )
 
 
 def learning_curves(n_bootstrap: int) -> None:
     rows = []
     for name, curve in curves().items():
         train, test = curve[curve["training"] == 1], curve[curve["training"] == 0]
-        law = ScalingLaw("auto", n_bootstrap=n_bootstrap, random_state=0).fit(
-            train, x="seen_examples", y="loss")
+        law = ScalingLaw("auto", n_bootstrap=n_bootstrap, random_state=0).fit(train, x="seen_examples", y="loss")
         row = {"curve": name, "form": law.form_.name, "n_test": len(test)}
         for kind in ("prediction", "mean"):
             inside, width = interval_figures(law, test, kind)
@@ -108,13 +118,18 @@ def learning_curves(n_bootstrap: int) -> None:
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(f"\n{len(table)} learning curves (Alabdulmohsin et al. 2022), form='auto':")
-    print(table[["curve", "form", "n_test", "prediction_inside", "prediction_width",
-                 "mean_inside"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(
+        table[["curve", "form", "n_test", "prediction_inside", "prediction_width", "mean_inside"]].to_string(
+            index=False, float_format=lambda v: f"{v:.4f}"
+        )
+    )
     for kind in ("prediction", "mean"):
         points = table[f"{kind}_inside"].sum() / table["n_test"].sum()
-        print(f"  {kind:10s}: {table[f'{kind}_inside'].sum()}/{table['n_test'].sum()} points "
-              f"inside = {points:.1%}; mean over curves {table[f'{kind}_coverage'].mean():.1%}; "
-              f"median width {table[f'{kind}_width'].median():.2%}")
+        print(
+            f"  {kind:10s}: {table[f'{kind}_inside'].sum()}/{table['n_test'].sum()} points "
+            f"inside = {points:.1%}; mean over curves {table[f'{kind}_coverage'].mean():.1%}; "
+            f"median width {table[f'{kind}_width'].median():.2%}"
+        )
 
 
 def main() -> None:
@@ -124,8 +139,10 @@ def main() -> None:
     began = time.perf_counter()
     chinchilla(args.bootstrap)
     learning_curves(args.bootstrap)
-    print(f"\n{time.perf_counter() - began:.0f} s in all; goal: 85-99% of held-out points "
-          f"inside the {LEVEL:.0%} prediction intervals")
+    print(
+        f"\n{time.perf_counter() - began:.0f} s in all; goal: 85-99% of held-out points "
+        f"inside the {LEVEL:.0%} prediction intervals"
+    )
 
 
 if __name__ == "__main__":

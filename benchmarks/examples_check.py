@@ -37,8 +37,12 @@ SKIPPED = {"hf_gpt2": "needs the gpt2 weights from the Hugging Face hub, which t
 
 
 def scalinglab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scalinglab", *args], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT / "src"), "COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "scalinglab", *args],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def check_example(sweep: Path, folder: Path) -> list[str]:
@@ -49,7 +53,7 @@ def check_example(sweep: Path, folder: Path) -> list[str]:
         return [f"run exited {run.returncode}: {run.stderr.strip().splitlines()[-1:]}"]
     problems = [f"terminal: {m.group(0)!r}" for m in NOT_A_NUMBER.finditer(run.stdout + run.stderr)]
     report = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", (out / "report.html").read_text())
-    problems += [f"report: ...{report[max(0, m.start() - 60):m.end() + 20]!r}" for m in NOT_A_NUMBER.finditer(report)]
+    problems += [f"report: ...{report[max(0, m.start() - 60) : m.end() + 20]!r}" for m in NOT_A_NUMBER.finditer(report)]
     problems += [f"figure: {problem}" for problem in check_report(out / "report.html")]
     runs = pd.read_csv(out / "runs.csv")
     ok = runs[runs["status"] == "ok"]

@@ -56,8 +56,7 @@ def least_squares_offset_power_law(x: np.ndarray, y: np.ndarray):
     for floor, alpha in itertools.product((0.0, 0.5, 0.9, 0.99), (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 0.3, 0.6)):
         energy = floor * y.min()
         start = (energy, np.log(max(np.median(y) - energy, 1e-9)), alpha)
-        result = least_squares(lambda p: model(p, x) - y, start,
-                               bounds=([0.0, -50.0, 0.0], [np.inf, 50.0, 10.0]))
+        result = least_squares(lambda p: model(p, x) - y, start, bounds=([0.0, -50.0, 0.0], [np.inf, 50.0, 10.0]))
         if best is None or result.cost < best.cost:
             best = result
     return lambda at: model(best.x, at)
@@ -73,10 +72,13 @@ def main() -> None:
     for name, curve in curves().items():
         train, test = curve[curve["training"] == 1], curve[curve["training"] == 0]
         x_test, y_test = test["seen_examples"].to_numpy(float), test["loss"].to_numpy(float)
-        baseline = least_squares_offset_power_law(train["seen_examples"].to_numpy(float),
-                                                  train["loss"].to_numpy(float))
-        row = {"curve": name, "n_train": len(train), "n_test": len(test),
-               "baseline": log_rmse(baseline(x_test), y_test)}
+        baseline = least_squares_offset_power_law(train["seen_examples"].to_numpy(float), train["loss"].to_numpy(float))
+        row = {
+            "curve": name,
+            "n_train": len(train),
+            "n_test": len(test),
+            "baseline": log_rmse(baseline(x_test), y_test),
+        }
         for form in FORMS:
             law = ScalingLaw(form, n_bootstrap=0).fit(train, x="seen_examples", y="loss")
             row[form] = log_rmse(law.predict(x_test), y_test)
@@ -87,8 +89,10 @@ def main() -> None:
     table = pd.DataFrame(rows)
 
     pd.set_option("display.width", 200)
-    print(f"{len(table)} public learning curves (Alabdulmohsin et al. 2022), log-RMSE on the "
-          f"held-out later points; {seconds:.1f} s in all")
+    print(
+        f"{len(table)} public learning curves (Alabdulmohsin et al. 2022), log-RMSE on the "
+        f"held-out later points; {seconds:.1f} s in all"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     median_baseline = statistics.median(table["baseline"])
@@ -96,14 +100,18 @@ def main() -> None:
     for form in FORMS:
         ratio_of_medians = statistics.median(table[form]) / median_baseline
         median_of_ratios = statistics.median(table[form] / table["baseline"])
-        print(f"  {form:14s} median {statistics.median(table[form]):.4f}: "
-              f"{ratio_of_medians:.2f}x the baseline's median; median per-curve ratio {median_of_ratios:.2f}x")
+        print(
+            f"  {form:14s} median {statistics.median(table[form]):.4f}: "
+            f"{ratio_of_medians:.2f}x the baseline's median; median per-curve ratio {median_of_ratios:.2f}x"
+        )
     ratios = table["auto"] / table["baseline"]
     failing = table.loc[ratios > FAILURE, "curve"].tolist()
     ratio = statistics.median(table["auto"]) / median_baseline
-    print(f"auto: median ratio to the baseline {ratio:.2f} (goal <= {GOAL}); worst curve "
-          f"{ratios.max():.2f}x the baseline ({table.loc[ratios.idxmax(), 'curve']}); "
-          f"curves worse than {FAILURE}x the baseline: {failing or 'none'}")
+    print(
+        f"auto: median ratio to the baseline {ratio:.2f} (goal <= {GOAL}); worst curve "
+        f"{ratios.max():.2f}x the baseline ({table.loc[ratios.idxmax(), 'curve']}); "
+        f"curves worse than {FAILURE}x the baseline: {failing or 'none'}"
+    )
     print("chosen forms:", table["chosen"].value_counts().to_dict())
 
 

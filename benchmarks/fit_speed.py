@@ -35,18 +35,22 @@ from scalinglab.fit import FORMS, ScalingLaw  # noqa: E402
 from scalinglab.fit.bootstrap import refit_replicates, resample_counts  # noqa: E402
 from scalinglab.fit.fitter import Problem  # noqa: E402
 
-DATA = ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"  # provenance: examples/chinchilla/README.md
+DATA = (
+    ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"
+)  # provenance: examples/chinchilla/README.md
 DELTA = 1e-3
 
 
 def chinchilla_table() -> pd.DataFrame:
     """The 240 rows of the paper's fit: 5 highest losses dropped, D = C / (6 N)."""
     table = pd.read_csv(DATA).sort_values("loss").iloc[:-5]
-    return pd.DataFrame({
-        "N": table["Model Size"],
-        "D": table["Training FLOP"] / (6 * table["Model Size"]),
-        "loss": table["loss"],
-    })
+    return pd.DataFrame(
+        {
+            "N": table["Model Size"],
+            "D": table["Training FLOP"] / (6 * table["Model Size"]),
+            "loss": table["loss"],
+        }
+    )
 
 
 def plain_objective(log_n, log_d, log_loss):
@@ -63,16 +67,22 @@ def plain_objective(log_n, log_d, log_loss):
         softmax = exponentials / total
         residual = prediction - log_loss
         psi = np.clip(residual, -DELTA, DELTA)
-        gradient = [psi @ softmax[0], psi @ softmax[1], psi @ softmax[2],
-                    -(psi * softmax[1]) @ log_n, -(psi * softmax[2]) @ log_d]
+        gradient = [
+            psi @ softmax[0],
+            psi @ softmax[1],
+            psi @ softmax[2],
+            -(psi * softmax[1]) @ log_n,
+            -(psi * softmax[2]) @ log_d,
+        ]
         return huber(DELTA, residual).sum(), np.array(gradient)
 
     return value_and_gradient
 
 
 def time_scipy_loop(table: pd.DataFrame, starts: np.ndarray):
-    objective = plain_objective(np.log(table["N"].to_numpy()), np.log(table["D"].to_numpy()),
-                                np.log(table["loss"].to_numpy()))
+    objective = plain_objective(
+        np.log(table["N"].to_numpy()), np.log(table["D"].to_numpy()), np.log(table["loss"].to_numpy())
+    )
     best = None
     began = time.perf_counter()
     for start in starts:
@@ -97,8 +107,7 @@ def describe(params: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="loop over a tenth of the starts and scale its time by 10")
+    parser.add_argument("--quick", action="store_true", help="loop over a tenth of the starts and scale its time by 10")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of our timings")
     args = parser.parse_args()
 
@@ -123,35 +132,42 @@ def main() -> None:
     ours_seconds = max(before_seconds, after_seconds)
 
     print(f"Chinchilla fit, {len(table)} rows, {len(starts)} starts, Huber delta {DELTA}")
-    print(f"  ours (batched):        {ours_seconds:8.3f} s  (slower of the medians of {args.repeats} "
-          f"before and after the loop: {before_seconds:.3f} s, {after_seconds:.3f} s)")
+    print(
+        f"  ours (batched):        {ours_seconds:8.3f} s  (slower of the medians of {args.repeats} "
+        f"before and after the loop: {before_seconds:.3f} s, {after_seconds:.3f} s)"
+    )
     estimate = " (estimated from a tenth of the starts)" if args.quick else ""
     print(f"  scipy loop per start:  {loop_seconds:8.3f} s{estimate}")
     print(f"  ratio:                 {loop_seconds / ours_seconds:8.1f}x")
     print(f"  ours:  objective {law.objective_:.10g}; {describe(law.params_)}")
     print(f"  scipy: objective {best.fun:.10g}; {describe(loop_params)}")
     gap = (law.objective_ - best.fun) / best.fun
-    print(f"  objective of ours minus the loop's best: {law.objective_ - best.fun:+.3e} "
-          f"(relative {gap:+.2e}; <= 0 means ours is at least as good)")
-    print(f"  ours optimised {law.diagnostics_.n_optimised} profiled starts; "
-          f"{law.diagnostics_.n_at_best} of {law.diagnostics_.n_converged_runs} converged runs "
-          f"reached the best; converged: {law.diagnostics_.converged}")
+    print(
+        f"  objective of ours minus the loop's best: {law.objective_ - best.fun:+.3e} "
+        f"(relative {gap:+.2e}; <= 0 means ours is at least as good)"
+    )
+    print(
+        f"  ours optimised {law.diagnostics_.n_optimised} profiled starts; "
+        f"{law.diagnostics_.n_at_best} of {law.diagnostics_.n_converged_runs} converged runs "
+        f"reached the best; converged: {law.diagnostics_.converged}"
+    )
 
     counts = resample_counts(np.random.default_rng(0), len(table), 4000)
     boot_seconds, replicates = median_time(
-        lambda: refit_replicates(problem, law.theta_, counts), max(1, args.repeats // 2))
+        lambda: refit_replicates(problem, law.theta_, counts), max(1, args.repeats // 2)
+    )
     alpha = form.to_public(replicates)[:, form.public_names.index("alpha")]
     low, high = np.percentile(alpha, [2.5, 97.5])
     print(f"4,000 bootstrap refits:  {boot_seconds:8.3f} s; alpha 95% CI ({low:.4f}, {high:.4f})")
 
     x = np.array([1e6, 3e6, 1e7, 3e7, 1e8, 3e8, 1e9, 3e9])
     small = pd.DataFrame({"x": x, "y": 1.7 + 400 * x**-0.34})
-    small_seconds, _ = median_time(
-        lambda: ScalingLaw("power", n_bootstrap=0).fit(small, x="x", y="y"), 20)
-    small_boot_seconds, _ = median_time(
-        lambda: ScalingLaw("power", random_state=0).fit(small, x="x", y="y"), 3)
-    print(f"power on 8 points:       {small_seconds * 1000:8.1f} ms without bootstrap, "
-          f"{small_boot_seconds:.2f} s with 1,000 replicates")
+    small_seconds, _ = median_time(lambda: ScalingLaw("power", n_bootstrap=0).fit(small, x="x", y="y"), 20)
+    small_boot_seconds, _ = median_time(lambda: ScalingLaw("power", random_state=0).fit(small, x="x", y="y"), 3)
+    print(
+        f"power on 8 points:       {small_seconds * 1000:8.1f} ms without bootstrap, "
+        f"{small_boot_seconds:.2f} s with 1,000 replicates"
+    )
 
 
 if __name__ == "__main__":

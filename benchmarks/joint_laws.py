@@ -78,9 +78,15 @@ def score(form: str, train: pd.DataFrame, test: pd.DataFrame, n_bootstrap: int) 
     error = np.log(law.predict(test)) - np.log(observed)
     low, high = law.predict_interval(test, LEVEL)
     inside = (low <= observed) & (observed <= high)
-    return {"form": form, "chosen": law.form_.name, "rmse_log": float(np.sqrt(np.mean(error**2))),
-            "coverage": float(inside.mean()), "n_test": len(test), "width": float(np.median(np.log(high / low))),
-            "seconds": seconds}
+    return {
+        "form": form,
+        "chosen": law.form_.name,
+        "rmse_log": float(np.sqrt(np.mean(error**2))),
+        "coverage": float(inside.mean()),
+        "n_test": len(test),
+        "width": float(np.median(np.log(high / low))),
+        "seconds": seconds,
+    }
 
 
 def public_data(n_bootstrap: int) -> None:
@@ -92,30 +98,40 @@ def public_data(n_bootstrap: int) -> None:
             print(f"\n{name}, held out by {direction}: fit on {len(train)} rows, predict {len(test)}")
             for row in rows:
                 label = row["form"] if row["form"] != "auto" else f"auto ({row['chosen']})"
-                print(f"  {label:32s} RMSE log {row['rmse_log']:.4f}  inside {row['coverage']:6.1%}  "
-                      f"median log width {row['width']:.3f}  fit {row['seconds']:.1f} s")
+                print(
+                    f"  {label:32s} RMSE log {row['rmse_log']:.4f}  inside {row['coverage']:6.1%}  "
+                    f"median log width {row['width']:.3f}  fit {row['seconds']:.1f} s"
+                )
             best = min(row["rmse_log"] for row in rows[:-1])
             auto = rows[-1]
-            print(f"  auto / best single form: {auto['rmse_log'] / best:.2f} (goal <= 1.1); "
-                  f"auto coverage {auto['coverage']:.1%} (goal 85-99%)")
+            print(
+                f"  auto / best single form: {auto['rmse_log'] / best:.2f} (goal <= 1.1); "
+                f"auto coverage {auto['coverage']:.1%} (goal 85-99%)"
+            )
 
 
 def misspecification(replicates: int, n_bootstrap: int) -> None:
-    print(f"\nChinchilla's form on a truth with an N-dependent data exponent, {replicates} replicates, "
-          f"{n_bootstrap} bootstrap replicates each:")
+    print(
+        f"\nChinchilla's form on a truth with an N-dependent data exponent, {replicates} replicates, "
+        f"{n_bootstrap} bootstrap replicates each:"
+    )
     for direction in ("D", "N"):
         inside = []
         for seed in range(replicates):
             train, targets = misspecified_split(direction, seed)
-            law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=seed).fit(train, x=["N", "D"], y="loss")
+            law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=seed).fit(
+                train, x=["N", "D"], y="loss"
+            )
             low, high = law.predict_interval(targets, LEVEL)
             observed = targets["loss"].to_numpy(float)
             inside.append((low <= observed) & (observed <= high))
         inside = np.array(inside)
         per_replicate = inside.mean(axis=1)
-        print(f"  extrapolating in {direction}: {inside.mean():.1%} of {inside.size} targets inside "
-              f"(goal 85-99%); per replicate: median {np.median(per_replicate):.0%}, "
-              f"fraction of replicates with every target inside {np.mean(per_replicate == 1):.0%}")
+        print(
+            f"  extrapolating in {direction}: {inside.mean():.1%} of {inside.size} targets inside "
+            f"(goal 85-99%); per replicate: median {np.median(per_replicate):.0%}, "
+            f"fraction of replicates with every target inside {np.mean(per_replicate == 1):.0%}"
+        )
 
 
 def curves_against_finals(replicates: int, n_bootstrap: int) -> None:
@@ -131,17 +147,26 @@ def curves_against_finals(replicates: int, n_bootstrap: int) -> None:
         train = curves[~largest]
         for name, rows in (("final points", train[train["step"] == train["step"].max()]), ("curves", train)):
             law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=seed).fit(
-                rows, x=["N", "D"], y="loss", groups="run")
+                rows, x=["N", "D"], y="loss", groups="run"
+            )
             low, high = law.predict_interval(targets, LEVEL)
             observed = targets["loss"].to_numpy(float)
             alpha_low, alpha_high = law.ci_["alpha"]
-            figures[name].append((np.median(np.log(high / low)), np.mean((low <= observed) & (observed <= high)),
-                                  np.sqrt(np.mean(np.log(law.predict(targets) / observed) ** 2)), alpha_high - alpha_low))
+            figures[name].append(
+                (
+                    np.median(np.log(high / low)),
+                    np.mean((low <= observed) & (observed <= high)),
+                    np.sqrt(np.mean(np.log(law.predict(targets) / observed) ** 2)),
+                    alpha_high - alpha_low,
+                )
+            )
     print(f"\nTraining curves against final points (synthetic, {replicates} replicates, runs resampled whole):")
     for name, rows in figures.items():
         width, inside, rmse, alpha = np.median(np.array(rows), axis=0)
-        print(f"  {name:12s}: median log width of the 95% interval at the held-out size {width:.3f}, "
-              f"inside {np.mean(np.array(rows)[:, 1]):.0%}, RMSE log {rmse:.4f}, width of alpha's interval {alpha:.3f}")
+        print(
+            f"  {name:12s}: median log width of the 95% interval at the held-out size {width:.3f}, "
+            f"inside {np.mean(np.array(rows)[:, 1]):.0%}, RMSE log {rmse:.4f}, width of alpha's interval {alpha:.3f}"
+        )
 
 
 def speed(repeats: int = 3) -> None:
@@ -158,9 +183,11 @@ def speed(repeats: int = 3) -> None:
         law = ScalingLaw("auto", n_bootstrap=1000, random_state=0).fit(table, x=["N", "D", "U"], y="loss")
         law.predict_interval(table, LEVEL)
         times.append(time.perf_counter() - start)
-    print(f"\nform=auto on 500 rows of N, D, U ({len(law.form_choice_.scores)} candidates, chose "
-          f"{law.form_.name}), 1000 bootstrap replicates and intervals: median {statistics.median(times):.1f} s "
-          f"of {repeats} (goal < 10 s on 2 cores)")
+    print(
+        f"\nform=auto on 500 rows of N, D, U ({len(law.form_choice_.scores)} candidates, chose "
+        f"{law.form_.name}), 1000 bootstrap replicates and intervals: median {statistics.median(times):.1f} s "
+        f"of {repeats} (goal < 10 s on 2 cores)"
+    )
 
 
 def main() -> None:

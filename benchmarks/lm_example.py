@@ -34,8 +34,10 @@ def run_sweep(sweep: Path, out: Path, overrides: list[str], executor: list[str])
     every process under it, worker processes included)."""
     settings = [arg for value in overrides for arg in ("--set", value)]
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "scalinglab", "run", str(sweep), "--out", str(out), "--quiet",
-                              *executor, *settings], env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "scalinglab", "run", str(sweep), "--out", str(out), "--quiet", *executor, *settings],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     cpu_by_pid: dict[int, float] = {}
     while child.poll() is None:
         cpu_by_pid.update(tree_cpu_seconds(child.pid))
@@ -68,8 +70,17 @@ def size_rows(out: Path) -> pd.DataFrame:
     """Per trained size: parameters, tokens seen, bits per byte and the three anchors."""
     runs = pd.read_csv(out / "runs.csv")
     ok = runs[runs["status"] == "ok"].sort_values("n_params")
-    columns = ["d_model", "n_params", "train_tokens_seen", "train_seconds", "val_bits_per_byte",
-               "train_bits_per_byte", "baseline_val_bits_per_byte", "zlib_val_bits_per_byte", "lzma_val_bits_per_byte"]
+    columns = [
+        "d_model",
+        "n_params",
+        "train_tokens_seen",
+        "train_seconds",
+        "val_bits_per_byte",
+        "train_bits_per_byte",
+        "baseline_val_bits_per_byte",
+        "zlib_val_bits_per_byte",
+        "lzma_val_bits_per_byte",
+    ]
     return ok[[c for c in columns if c in ok]]
 
 
@@ -77,8 +88,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", type=Path, default=ROOT / "examples" / "transformer_stdlib.toml")
     parser.add_argument("--set", action="append", default=[], help="a sweep-file override, as scalinglab run --set")
-    parser.add_argument("--executor", default="", help="executor options passed on, e.g. '--executor pool --workers 2' "
-                        "(one torch thread per run: on a machine shared with other work, two-thread kernels stall)")
+    parser.add_argument(
+        "--executor",
+        default="",
+        help="executor options passed on, e.g. '--executor pool --workers 2' "
+        "(one torch thread per run: on a machine shared with other work, two-thread kernels stall)",
+    )
     parser.add_argument("--out", type=Path, help="the output folder (default: a fresh temporary one)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="lm-example-"))
@@ -88,7 +103,9 @@ def main() -> None:
     baseline = rows["baseline_val_bits_per_byte"].mean()
     largest = rows["val_bits_per_byte"].iloc[-1]
     print(f"\nwall {wall:.0f} s, CPU (user + sys) {cpu:.0f} s on {os.cpu_count()} cores; output in {out}")
-    print(f"every size below the byte-frequency baseline ({baseline:.3f}): {bool((rows['val_bits_per_byte'] < baseline).all())}")
+    print(
+        f"every size below the byte-frequency baseline ({baseline:.3f}): {bool((rows['val_bits_per_byte'] < baseline).all())}"
+    )
     print(f"largest at most {GOAL_BITS_PER_BYTE} bits per byte: {largest:.3f} -> {largest <= GOAL_BITS_PER_BYTE}")
     print(f"at most {GOAL_SECONDS:.0f} s wall: {wall <= GOAL_SECONDS}")
 

@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from scalinglab.plan import STRATEGIES, replay  # noqa: E402
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.25)
-CHINCHILLA = [ROOT.parent / "shared" / "data" / "chinchilla_svg_extracted_data.csv",
-              ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv"]
+CHINCHILLA = [
+    ROOT.parent / "shared" / "data" / "chinchilla_svg_extracted_data.csv",
+    ROOT / "examples" / "chinchilla" / "chinchilla_svg_extracted_data.csv",
+]
 CURVES = ROOT / "benchmarks" / "data" / "learning_curves_alabdulmohsin2022.csv"
 DENSE = ROOT / "benchmarks" / "data" / "planner_mlp_digits.csv"
 LC_CURVES = (("NMT", "log_perplexity", "6 Enc, 6 Dec"), ("LM", "val_loss", "1.68e+07"))
@@ -54,8 +56,14 @@ LC_CURVES = (("NMT", "log_perplexity", "6 Enc, 6 Dec"), ("LM", "val_loss", "1.68
 def chinchilla_pool():
     path = next(path for path in CHINCHILLA if path.exists())
     table = pd.read_csv(path)
-    table = pd.DataFrame({"N": table["Model Size"], "D": table["Training FLOP"] / (6 * table["Model Size"]),
-                          "loss": table["loss"], "flops": table["Training FLOP"]})
+    table = pd.DataFrame(
+        {
+            "N": table["Model Size"],
+            "D": table["Training FLOP"] / (6 * table["Model Size"]),
+            "loss": table["loss"],
+            "flops": table["Training FLOP"],
+        }
+    )
     size = table["N"].round(-7)  # the extraction jitters one size's N in the 9th digit
     largest = np.sort(size.unique())[-5:]
     in_target = size.isin(largest)
@@ -92,23 +100,32 @@ def curve_pool(domain, task, model):
     table = pd.read_csv(CURVES)
     curve = table[(table.domain == domain) & (table.task == task) & (table.model == model)]
     curve = curve.rename(columns={"seen_examples": "x"}).assign(cost=lambda t: t.x)
-    return (curve[curve.training == 1][["x", "loss", "cost"]], curve[curve.training == 0][["x", "loss", "cost"]],
-            ["x"], "power")
+    return (
+        curve[curve.training == 1][["x", "loss", "cost"]],
+        curve[curve.training == 0][["x", "loss", "cost"]],
+        ["x"],
+        "power",
+    )
 
 
 def dense_pool():
     """The project's own dense sweep (benchmarks/data/README.md): target every run of the two
     largest widths, pool the rest; x = n_params, train_size; cost = train_flops."""
-    table = pd.read_csv(DENSE).rename(columns={"n_params": "N", "train_size": "D", "val_loss": "loss",
-                                               "train_flops": "flops"})
+    table = pd.read_csv(DENSE).rename(
+        columns={"n_params": "N", "train_size": "D", "val_loss": "loss", "train_flops": "flops"}
+    )
     largest = np.sort(table.N.unique())[-2:]
     in_target = table.N.isin(largest)
     return table[~in_target], table[in_target], ["N", "D"], "chinchilla"
 
 
-POOLS = {"chinchilla": chinchilla_pool, "mlp_digits": dense_pool, "synthetic": synthetic_pool, "synthetic_power": synthetic_power_pool}
-POOLS.update({f"lc/{domain}": (lambda c=(domain, task, model): curve_pool(*c))
-              for domain, task, model in LC_CURVES})
+POOLS = {
+    "chinchilla": chinchilla_pool,
+    "mlp_digits": dense_pool,
+    "synthetic": synthetic_pool,
+    "synthetic_power": synthetic_power_pool,
+}
+POOLS.update({f"lc/{domain}": (lambda c=(domain, task, model): curve_pool(*c)) for domain, task, model in LC_CURVES})
 
 
 def cost_column(x):
@@ -121,19 +138,38 @@ def run_pool(name, repeats, strategies):
     total = float(pool[cost].sum())
     rows = []
     full = replay(pool, target, x, "loss", cost, None, "all", form, 0).final
-    rows.append({"pool": name, "strategy": "all", "fraction": 1.0, "error": full.get("error"),
-                 "r2": full.get("r2"), "coverage": full.get("coverage"), "spent": 1.0, "fitted": 1.0})
+    rows.append(
+        {
+            "pool": name,
+            "strategy": "all",
+            "fraction": 1.0,
+            "error": full.get("error"),
+            "r2": full.get("r2"),
+            "coverage": full.get("coverage"),
+            "spent": 1.0,
+            "fitted": 1.0,
+        }
+    )
     for fraction in FRACTIONS:
         for strategy in strategies:
-            finals = [replay(pool, target, x, "loss", cost, fraction * total, strategy, form, seed).final
-                      for seed in range(repeats)]
+            finals = [
+                replay(pool, target, x, "loss", cost, fraction * total, strategy, form, seed).final
+                for seed in range(repeats)
+            ]
             frame = pd.DataFrame(finals)
             fitted = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
-            rows.append({"pool": name, "strategy": strategy, "fraction": fraction,
-                         "error": frame.loc[fitted, "error"].mean() if fitted.any() else None,
-                         "r2": frame.loc[fitted, "r2"].mean() if fitted.any() and "r2" in frame else None,
-                         "coverage": frame.loc[fitted, "coverage"].mean() if fitted.any() else None,
-                         "spent": frame["spent"].mean() / total, "fitted": fitted.mean()})
+            rows.append(
+                {
+                    "pool": name,
+                    "strategy": strategy,
+                    "fraction": fraction,
+                    "error": frame.loc[fitted, "error"].mean() if fitted.any() else None,
+                    "r2": frame.loc[fitted, "r2"].mean() if fitted.any() and "r2" in frame else None,
+                    "coverage": frame.loc[fitted, "coverage"].mean() if fitted.any() else None,
+                    "spent": frame["spent"].mean() / total,
+                    "fitted": fitted.mean(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -144,9 +180,11 @@ def _show(value, pattern):
 def print_table(results):
     print(f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}")
     for row in results.itertuples():
-        print(f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}"
-              f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
-              f"{row.fitted:>7.0%}")
+        print(
+            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}"
+            f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
+            f"{row.fitted:>7.0%}"
+        )
 
 
 def print_goals(results):
@@ -154,10 +192,16 @@ def print_goals(results):
     for name, group in results.groupby("pool", sort=False):
         error = {(r.strategy, r.fraction): r.error for r in group.itertuples()}
         full = error[("all", 1.0)]
+
         def ratio(a, b):
-            return "-" if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)) or b == 0 else f"{a / b:.2f}"
-        parts = [f"10%/full {ratio(error.get(('planner', 0.10)), full)} (goal <= 1.1)",
-                 f"5%/full {ratio(error.get(('planner', 0.05)), full)} (<= 1.5)"]
+            return (
+                "-" if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)) or b == 0 else f"{a / b:.2f}"
+            )
+
+        parts = [
+            f"10%/full {ratio(error.get(('planner', 0.10)), full)} (goal <= 1.1)",
+            f"5%/full {ratio(error.get(('planner', 0.05)), full)} (<= 1.5)",
+        ]
         for other in ("random", "cheapest", "v_optimal"):
             parts.append(f"5% vs {other} {ratio(error.get(('planner', 0.05)), error.get((other, 0.05)))}")
         print(f"  {name}: " + "; ".join(parts))

@@ -73,8 +73,13 @@ def kill_and_resume(folder: Path, kills: int, seed: int) -> dict[str, int]:
 
 
 def _spec(index: int) -> RunSpec:
-    return RunSpec(family="mlp", size={"width": index, "depth": 1}, data=DataSpec(source="digits"),
-                   training=TrainingSpec(epochs=1, batch_size=1, lr=0.01), seed=0)
+    return RunSpec(
+        family="mlp",
+        size={"width": index, "depth": 1},
+        data=DataSpec(source="digits"),
+        training=TrainingSpec(epochs=1, batch_size=1, lr=0.01),
+        seed=0,
+    )
 
 
 def _writer(url: str, keys: list[int], barrier, queue) -> None:
@@ -86,8 +91,9 @@ def _writer(url: str, keys: list[int], barrier, queue) -> None:
         spec = _spec(index)
         try:
             if store.claim(spec.run_key, owner, lease_seconds=60):
-                store.put(RunResult(spec=spec, status="ok", metrics={"val_loss": 1.0},
-                                    curves=[{"epoch": 1, "val_loss": 1.0}]))
+                store.put(
+                    RunResult(spec=spec, status="ok", metrics={"val_loss": 1.0}, curves=[{"epoch": 1, "val_loss": 1.0}])
+                )
                 written += 1
         except Exception as error:  # counted and reported: a locked database would show up here
             errors.append(str(error))

@@ -16,9 +16,17 @@ REPO = Path(__file__).resolve().parents[1]
 _CACHE_HOME = tempfile.mkdtemp(prefix="scalinglab-test-cache-")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """`python -m scalinglab ARGS` from this checkout's sources; output captured as text."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "200", "XDG_CACHE_HOME": _CACHE_HOME, **(env or {})}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "COLUMNS": "200",
+        "XDG_CACHE_HOME": _CACHE_HOME,
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "scalinglab", *args],
         cwd=cwd,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import TINY_SWEEP, run_cli
 from optional_components import COMPONENTS, require
 

@@ -14,17 +14,24 @@ from scalinglab.report.browser_check import find_chromium
 
 # pytest marker -> (is it here?, what to do when it is not)
 COMPONENTS = {
-    "ray": (lambda: importlib.util.find_spec("ray") is not None,
-            "Ray is not installed (pip install -e '.[ray]', or `bash scripts/setup.sh dev`)"),
-    "browser": (lambda: find_chromium() is not None,
-                "chromium is not installed (Debian package 'chromium', or `bash scripts/setup.sh dev` as root)"),
+    "ray": (
+        lambda: importlib.util.find_spec("ray") is not None,
+        "Ray is not installed (pip install -e '.[ray]', or `bash scripts/setup.sh dev`)",
+    ),
+    "browser": (
+        lambda: find_chromium() is not None,
+        "chromium is not installed (Debian package 'chromium', or `bash scripts/setup.sh dev` as root)",
+    ),
 }
 
 
 def required_everywhere() -> bool:
     """True where a missing optional component is a failure, not a skip."""
-    return (os.environ.get("SCALINGLAB_REQUIRE_OPTIONAL") == "1"
-            or os.environ.get("CI", "").lower() not in ("", "0", "false"))
+    return os.environ.get("SCALINGLAB_REQUIRE_OPTIONAL") == "1" or os.environ.get("CI", "").lower() not in (
+        "",
+        "0",
+        "false",
+    )
 
 
 def require(marker: str) -> None:

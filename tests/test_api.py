@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
+from cli_helpers import REPO
 
 import scalinglab
-from cli_helpers import REPO
 from scalinglab.families import get_family
 from scalinglab.families.base import TaskShape
 
@@ -49,7 +49,9 @@ def test_import_names_the_api_and_loads_no_torch():
         "[getattr(scalinglab, name) for name in scalinglab.__all__];"
         "print('torch' in sys.modules)"
     )
-    checked = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(REPO / "src")}, capture_output=True, text=True)
+    checked = subprocess.run(
+        [sys.executable, "-c", code], env={"PYTHONPATH": str(REPO / "src")}, capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == "False"
 
@@ -88,8 +90,10 @@ def test_load_model_rebuilds_the_module_from_a_checkpoint_saved_the_agreed_way(o
     torch.manual_seed(123)
     saved = get_family("mlp").build({"width": 8, "depth": 1}, TaskShape("classification", (64,), 10))
     (one_run_sweep / "checkpoints").mkdir(exist_ok=True)
-    safetensors.torch.save_file({k: v.contiguous() for k, v in saved.state_dict().items()},
-                                one_run_sweep / "checkpoints" / f"{run_key}.safetensors")
+    safetensors.torch.save_file(
+        {k: v.contiguous() for k, v in saved.state_dict().items()},
+        one_run_sweep / "checkpoints" / f"{run_key}.safetensors",
+    )
 
     loaded = scalinglab.load_model(one_run_sweep, run_key)
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import REPO
 
 import scalinglab
-from cli_helpers import REPO
 
 OBJECTIVES = {"PYTHONPATH": f"{REPO / 'src'}:{REPO / 'tests' / 'objective'}"}
 
 
 def _failing_sweep(tmp_path: Path) -> Path:
     sweep_file = tmp_path / "sweep.toml"
-    sweep_file.write_text(f'output = "{tmp_path / "out"}"\n[model]\nobjective = "objectives:fails_at_width_2"\nwidth = [2]\n')
+    sweep_file.write_text(
+        f'output = "{tmp_path / "out"}"\n[model]\nobjective = "objectives:fails_at_width_2"\nwidth = [2]\n'
+    )
     return sweep_file
 
 
@@ -28,4 +30,3 @@ def test_debug_shows_the_traceback_and_records_nothing(cli, tmp_path: Path, how:
     assert "Traceback (most recent call last)" in result.stderr
     assert 'objectives.py", line' in result.stderr and "RuntimeError: out of luck at width 2" in result.stderr
     assert scalinglab.results(tmp_path / "out").empty
-

@@ -48,7 +48,10 @@ def test_bad_fields_name_the_field(override: str, message: str):
         ("training.epochz=3", "--set training.epochz: unknown key (did you mean 'epochs'?)"),
         ("trainig.epochs=3", "--set trainig.epochs: unknown key (did you mean 'training'?)"),
         ("data.teacher.widht=3", "--set data.teacher.widht: unknown key (did you mean 'width'?)"),
-        ("model.widht=8", "--set model.widht: not a size axis of family 'mlp' (known: width, depth) (did you mean 'width'?)"),
+        (
+            "model.widht=8",
+            "--set model.widht: not a size axis of family 'mlp' (known: width, depth) (did you mean 'width'?)",
+        ),
         ("training.zzz=3", "--set training.zzz: unknown key"),
     ],
 )
@@ -65,8 +68,17 @@ def test_missing_file_is_a_user_error(tmp_path: Path):
 
 @pytest.mark.parametrize(
     "override",
-    ["data.train_size=true", "training.epochs=true", "training.epochs=5.0", "training.lr='0.1'", "seeds=[true]",
-     "data.teacher.width=true", "execution.workers=false", "model.width=[]", "data.source='nope'"],
+    [
+        "data.train_size=true",
+        "training.epochs=true",
+        "training.epochs=5.0",
+        "training.lr='0.1'",
+        "seeds=[true]",
+        "data.teacher.width=true",
+        "execution.workers=false",
+        "model.width=[]",
+        "data.source='nope'",
+    ],
 )
 def test_strict_types_and_empty_lists_are_refused_and_blamed_on_the_set(override: str):
     key = override.partition("=")[0]

@@ -108,7 +108,9 @@ EDGES = _edges()
 
 
 def _layer(module: str) -> int:
-    owner = max((prefix for prefix in LAYERS if module == prefix or module.startswith(f"{prefix}.")), key=len, default=None)
+    owner = max(
+        (prefix for prefix in LAYERS if module == prefix or module.startswith(f"{prefix}.")), key=len, default=None
+    )
     assert owner is not None, f"{module} is in no layer: add it to LAYERS"
     return LAYERS[owner]
 

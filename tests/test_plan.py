@@ -3,7 +3,9 @@ from scalinglab.sweeper import plan_runs
 
 
 def test_grid_is_the_product_of_swept_fields_and_seeds():
-    config = load_config(None, ["model.width=[4,8,16]", "model.depth=[1,2]", "data.train_size=[100,200]", "seeds=[0,1]"])
+    config = load_config(
+        None, ["model.width=[4,8,16]", "model.depth=[1,2]", "data.train_size=[100,200]", "seeds=[0,1]"]
+    )
     specs = plan_runs(config)
     assert len(specs) == 3 * 2 * 2 * 2
     assert len({spec.run_key for spec in specs}) == len(specs)
@@ -12,7 +14,10 @@ def test_grid_is_the_product_of_swept_fields_and_seeds():
 def test_run_key_ignores_where_and_how_it_is_watched():
     base = plan_runs(load_config(None, ["model.width=[4]", "data.train_size=[100]", "seeds=[0]"]))[0]
     elsewhere = plan_runs(
-        load_config(None, ["model.width=[4]", "data.train_size=[100]", "seeds=[0]", "output='/tmp/x'", "measure.latency_repeats=3"])
+        load_config(
+            None,
+            ["model.width=[4]", "data.train_size=[100]", "seeds=[0]", "output='/tmp/x'", "measure.latency_repeats=3"],
+        )
     )[0]
     changed = plan_runs(load_config(None, ["model.width=[4]", "data.train_size=[100]", "seeds=[1]"]))[0]
     assert base.run_key == elsewhere.run_key

@@ -16,13 +16,13 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
+from cli_helpers import REPO
 
 import scalinglab
-from cli_helpers import REPO
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
@@ -141,6 +141,7 @@ def test_links_stay_inside_the_repository_and_resolve(path):
         assert resolved.is_relative_to(REPO.resolve()) and resolved.exists(), f"{_named(path)}: {target}"
         if anchor and resolved.suffix == ".md":
             assert anchor in _anchors(resolved), f"{_named(path)}: {target}#{anchor}"
+
 
 def _sections(path: Path) -> dict[str, str]:
     """The text under each `## ` heading of `path`, by heading."""

@@ -17,8 +17,18 @@ from scalinglab.sweeper import plan_runs
 from scalinglab.train.batched import OWN_SETTINGS, batch_key
 
 # A valid value other than the default, for every training setting.
-ANOTHER_VALUE = {"epochs": 2, "batch_size": 8, "lr": 0.1, "weight_decay": 0.01, "dropout": 0.1, "precision": "bf16",
-                 "optimizer": "sgd", "schedule": "linear", "warmup_fraction": 0.2, "grad_clip": None}
+ANOTHER_VALUE = {
+    "epochs": 2,
+    "batch_size": 8,
+    "lr": 0.1,
+    "weight_decay": 0.01,
+    "dropout": 0.1,
+    "precision": "bf16",
+    "optimizer": "sgd",
+    "schedule": "linear",
+    "warmup_fraction": 0.2,
+    "grad_clip": None,
+}
 # [training] fields about how the sweep watches and keeps its runs, not how a run trains; and
 # `cooldowns`, which decides which runs the sweep plans (a branch's own record, part of its key,
 # is RunSpec.cooldown_of, checked in tests/sweeper/test_cooldown_sweep.py).
@@ -45,8 +55,14 @@ def test_every_setting_in_the_sweep_file_reaches_the_planned_run():
 
 
 def test_runs_csv_has_a_column_for_every_setting(tmp_path: Path):
-    spec = RunSpec(family="mlp", size={"width": 4, "depth": 1}, data=DataSpec(source="digits", train_size=100),
-                   training=TrainingSpec(**ANOTHER_VALUE), seed=0, limits=RunLimits())
+    spec = RunSpec(
+        family="mlp",
+        size={"width": 4, "depth": 1},
+        data=DataSpec(source="digits", train_size=100),
+        training=TrainingSpec(**ANOTHER_VALUE),
+        seed=0,
+        limits=RunLimits(),
+    )
     store = open_store(tmp_path)
     store.put(RunResult(spec=spec, status="ok", metrics={"val_loss": 1.0}))
     row = results_frame(store).iloc[0]
@@ -59,8 +75,13 @@ def test_runs_csv_has_a_column_for_every_setting(tmp_path: Path):
 @pytest.mark.parametrize("name", sorted(ANOTHER_VALUE))
 def test_runs_train_together_only_when_the_batched_trainer_keeps_their_difference_per_run(name: str):
     def run(**training) -> RunSpec:
-        return RunSpec(family="mlp", size={"width": 4, "depth": 1}, data=DataSpec(source="digits"),
-                       training=TrainingSpec(**training), seed=0)
+        return RunSpec(
+            family="mlp",
+            size={"width": 4, "depth": 1},
+            data=DataSpec(source="digits"),
+            training=TrainingSpec(**training),
+            seed=0,
+        )
 
     if name == "dropout":  # dropout's masks could not match a lone run's: such a run always trains alone
         assert batch_key(run(dropout=ANOTHER_VALUE["dropout"])) is None

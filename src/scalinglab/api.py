@@ -37,6 +37,7 @@ def _user_error_raised_here(function: Callable) -> Callable:
     """`function`, whose UserError reaches its caller raised from here, without the frames of
     scalinglab's internals that found it: the message names the mistake; where scalinglab noticed
     it is noise to the user (debug mode keeps the whole traceback)."""
+
     @functools.wraps(function)
     def public(*args, **kwargs):
         try:
@@ -45,6 +46,7 @@ def _user_error_raised_here(function: Callable) -> Callable:
             if debug_enabled():
                 raise
             raise error.with_traceback(None) from None
+
     return public
 
 
@@ -83,8 +85,18 @@ def sweep(
 
     Raises UserError, before anything is stored, when any input is wrong.
     """
-    config = sweep_config(objective_or_config, sizes=sizes, train_sizes=train_sizes, seeds=seeds, settings=settings,
-                          metric=metric, out=out, executor=executor, workers=workers, overrides=overrides)
+    config = sweep_config(
+        objective_or_config,
+        sizes=sizes,
+        train_sizes=train_sizes,
+        seeds=seeds,
+        settings=settings,
+        metric=metric,
+        out=out,
+        executor=executor,
+        workers=workers,
+        overrides=overrides,
+    )
     return run_sweep(config, retry_failed=retry_failed, report=report, progress=progress).runs
 
 
@@ -114,8 +126,13 @@ class SweepResult:
 
 
 @_user_error_raised_here
-def run_sweep(config: SweepConfig | str | Path | None = None, *, retry_failed: bool = False, report: bool = True,
-              progress: SweepProgress | None = None) -> SweepResult:
+def run_sweep(
+    config: SweepConfig | str | Path | None = None,
+    *,
+    retry_failed: bool = False,
+    report: bool = True,
+    progress: SweepProgress | None = None,
+) -> SweepResult:
     """The one sweep pipeline, behind `sweep` and `scalinglab run`: train every run of `config`
     (a SweepConfig, a sweep file, or None for the quick start) missing from its store, compress
     as its `[compress]` section asks, write OUTPUT/runs.csv and (with `report`, once some run
@@ -135,8 +152,11 @@ def run_sweep(config: SweepConfig | str | Path | None = None, *, retry_failed: b
         runs = results_frame(store)
         runs_csv = config.output / "runs.csv"
         runs.to_csv(runs_csv, index=False)
-        written = write_sweep_report(store, config.output / "report.html", runs=runs) \
-            if report and store.keys(("ok",)) else None
+        written = (
+            write_sweep_report(store, config.output / "report.html", runs=runs)
+            if report and store.keys(("ok",))
+            else None
+        )
         return SweepResult(runs, runs_csv, training, compression, written)
     finally:
         store.close()
@@ -183,8 +203,10 @@ def _check_workers_can_import(config: SweepConfig) -> SweepConfig:
 
     objective, executor = config.model.objective, config.execution.executor
     if objective is not None and executor != "serial" and not debug_enabled() and not importable_by_workers(objective):
-        raise UserError(f"model.objective: '{objective}' cannot be imported by {executor} workers; "
-                        "define it in a module they can import, or use the serial executor")
+        raise UserError(
+            f"model.objective: '{objective}' cannot be imported by {executor} workers; "
+            "define it in a module they can import, or use the serial executor"
+        )
     return config
 
 
@@ -201,8 +223,9 @@ def _toml_value(value: Any) -> str:
     return str(value) if isinstance(value, (int, float)) else json.dumps(str(value))
 
 
-def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
-               progress: SweepProgress | None = None) -> SweepOutcome:
+def run_config(
+    config: SweepConfig, store: Store, *, retry_failed: bool = False, progress: SweepProgress | None = None
+) -> SweepOutcome:
     """Train every run of `config` missing from `store` (the one implementation behind both
     `sweep` and `scalinglab run`). In debug mode runs train serially in this process, so a
     run's exception escapes with its traceback instead of becoming a failed row."""
@@ -210,8 +233,9 @@ def run_config(config: SweepConfig, store: Store, *, retry_failed: bool = False,
 
     if debug_enabled() and (config.execution.executor != "serial" or config.execution.max_memory_mb is not None):
         logger.info("debug mode: training serially in this process, so a run's exception is raised")
-        config = config.model_copy(update={"execution": config.execution.model_copy(
-            update={"executor": "serial", "max_memory_mb": None})})
+        config = config.model_copy(
+            update={"execution": config.execution.model_copy(update={"executor": "serial", "max_memory_mb": None})}
+        )
     return run_sweep(config, store, retry_failed=retry_failed, progress=progress)
 
 
@@ -243,8 +267,11 @@ def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | N
     analysis = analyze(frame, config=store.config())
     compressions = compressions_frame(store)
     path = write_report(Path(path), analysis, compressions=compressions)
-    tally = verdict_tally(verdicts(compressions, cost=DEPLOYED_COSTS[0], metric=analysis.metric)) \
-        if not compressions.empty else None
+    tally = (
+        verdict_tally(verdicts(compressions, cost=DEPLOYED_COSTS[0], metric=analysis.metric))
+        if not compressions.empty
+        else None
+    )
     return SweepReport(analysis, path, headline(analysis), tally)
 
 
@@ -276,9 +303,15 @@ class SweepRecommendation:
 
 
 @_user_error_raised_here
-def recommend_for_sweep(out: str | Path, budgets: Budgets, *, metric: str | None = None,
-                        data_available: float | None = None, max_extrapolation: float | None = None,
-                        compressed: bool = True) -> SweepRecommendation:
+def recommend_for_sweep(
+    out: str | Path,
+    budgets: Budgets,
+    *,
+    metric: str | None = None,
+    data_available: float | None = None,
+    max_extrapolation: float | None = None,
+    compressed: bool = True,
+) -> SweepRecommendation:
     """The size and data size to train under `budgets`, from the sweep stored at `out` (see
     `scalinglab.recommend`); with `compressed`, also the stored compressions that beat it.
     Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
@@ -307,8 +340,9 @@ EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
 @_user_error_raised_here
-def export_runs(out: str | Path, *, format: str = "csv", to: str | Path | None = None,
-                curves: bool = False) -> tuple[Path, int]:
+def export_runs(
+    out: str | Path, *, format: str = "csv", to: str | Path | None = None, curves: bool = False
+) -> tuple[Path, int]:
     """Write the stored runs of the sweep at `out` (one row per run, or with `curves` one per run
     and evaluation) as csv, parquet (needs pyarrow) or json records to `to` (default
     OUT/runs.FORMAT or OUT/curves.FORMAT); return the path and the number of rows. Raises
@@ -375,8 +409,8 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
     Raises UserError when there is no such store, run or checkpoint, or the run was trained by
     an objective (whose model is the objective's own).
     """
-    from scalinglab.store import stored_database
     from scalinglab.run_spec import RunSpec
+    from scalinglab.store import stored_database
     from scalinglab.train.checkpoint import checkpoint_path, load_run_module
     from scalinglab.train.loop import run_task
 
@@ -386,7 +420,9 @@ def load_model(out: str | Path, run_key: str) -> nn.Module:
         raise UserError(f"run {run_key}: trained by the objective {spec.objective}, which keeps its own model")
     path = checkpoint_path(database.parent, run_key)
     if not path.is_file():
-        raise UserError(f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)")
+        raise UserError(
+            f"run {run_key}: no checkpoint at {path} (training.save_checkpoints was off, or the run did not finish ok)"
+        )
     return load_run_module(spec, database.parent, run_task(spec.data, spec.size).shape)
 
 
@@ -411,7 +447,9 @@ def _is_objective(candidate: Any) -> bool:
     return isinstance(candidate, str) and bool(_OBJECTIVE_PATH.match(candidate)) and not Path(candidate).exists()
 
 
-def _objective_sweep(objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None) -> dict[str, Any]:
+def _objective_sweep(
+    objective, *, sizes=None, train_sizes=None, seeds=None, settings=None, metric=None
+) -> dict[str, Any]:
     """The sweep, as TOML tables, of an objective-mode call of `sweep`."""
     from scalinglab.families import objective_path
 
@@ -439,8 +477,9 @@ def _warn_of_near_training_settings(settings: Mapping[str, Any]) -> None:
 
     for name in settings:
         if name not in TrainingConfig.model_fields and (hint := did_you_mean(name, TrainingConfig.model_fields)):
-            logger.warning("settings: %r is not a training setting, so it goes to the objective as params.%s%s",
-                           name, name, hint)
+            logger.warning(
+                "settings: %r is not a training setting, so it goes to the objective as params.%s%s", name, name, hint
+            )
 
 
 def _plain(values: Any) -> Any:

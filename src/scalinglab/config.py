@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import tomllib
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -53,7 +53,6 @@ from pydantic import (
 )
 
 from scalinglab.compress.settings import CompressConfig
-from scalinglab.errors import UserError
 from scalinglab.config_fields import (
     Strict,
     Sweep,
@@ -64,6 +63,7 @@ from scalinglab.config_fields import (
     first_problem,
     sweep_file_fields,
 )
+from scalinglab.errors import UserError
 from scalinglab.run_spec import TeacherSpec, TrainingSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
@@ -110,8 +110,10 @@ class ModelConfig(BaseModel):
         for axis, values in axes.items():
             if axis not in family.size_axes:
                 known = ", ".join(family.size_axes)
-                raise ValueError(f"{axis}: not a size axis of family '{self.family}' (known: {known})"
-                                 f"{did_you_mean(axis, family.size_axes)}")
+                raise ValueError(
+                    f"{axis}: not a size axis of family '{self.family}' (known: {known})"
+                    f"{did_you_mean(axis, family.size_axes)}"
+                )
             for value in values:
                 try:
                     family.check_axis_value(axis, value)
@@ -197,9 +199,12 @@ class DataConfig(Strict):
 
 # Every setting of a run (run_spec.TrainingSpec, where each is declared), as the sweep file takes it:
 # those TrainingSpec lists as sweepable may be lists, and lr may be "auto" (a per-size search).
-_RunTrainingSettings = create_model("_RunTrainingSettings", __base__=Strict, __module__=__name__,
-                                    **sweep_file_fields(TrainingSpec, sweepable=TrainingSpec.sweepable,
-                                                        also={"lr": Literal["auto"]}))
+_RunTrainingSettings = create_model(
+    "_RunTrainingSettings",
+    __base__=Strict,
+    __module__=__name__,
+    **sweep_file_fields(TrainingSpec, sweepable=TrainingSpec.sweepable, also={"lr": Literal["auto"]}),
+)
 
 
 class TrainingConfig(_RunTrainingSettings):
@@ -337,12 +342,17 @@ class SweepConfig(Strict):
         if not self.training.cooldowns:
             return self
         training = self.training
-        needs = [("training.schedule", training.schedule == "wsd", "'wsd'"),
-                 ("training.epochs", training.epochs in (1, [1]), "1 (one pass: a branch sees what its parent saw)"),
-                 ("training.lr", training.lr != "auto" and "auto" not in (training.lr if isinstance(training.lr, list) else []),
-                  "a number (a search's shortened runs cannot branch)"),
-                 ("model.objective", self.model.objective is None, "unset (built-in families only)"),
-                 ("data.train_size", len(set(self.data.train_size or [])) >= 2, "a list of 2 or more sizes")]
+        needs = [
+            ("training.schedule", training.schedule == "wsd", "'wsd'"),
+            ("training.epochs", training.epochs in (1, [1]), "1 (one pass: a branch sees what its parent saw)"),
+            (
+                "training.lr",
+                training.lr != "auto" and "auto" not in (training.lr if isinstance(training.lr, list) else []),
+                "a number (a search's shortened runs cannot branch)",
+            ),
+            ("model.objective", self.model.objective is None, "unset (built-in families only)"),
+            ("data.train_size", len(set(self.data.train_size or [])) >= 2, "a list of 2 or more sizes"),
+        ]
         for field_name, ok, wanted in needs:
             if not ok:
                 raise ValueError(f"training.cooldowns: needs {field_name} = {wanted}")
@@ -351,8 +361,9 @@ class SweepConfig(Strict):
     @model_validator(mode="after")
     def _params_are_an_objective_s_own(self) -> SweepConfig:
         if self.params and self.model.objective is None:
-            raise ValueError("params: only for an objective (model.objective); "
-                             "a family trains with the [training] fields")
+            raise ValueError(
+                "params: only for an objective (model.objective); a family trains with the [training] fields"
+            )
         for key in self.params:
             if key in TrainingConfig.model_fields:  # the objective would get two values under one name
                 raise ValueError(f"params.{key}: a [training] field; set training.{key} instead")
@@ -424,5 +435,3 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid TOML: {error}") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a text file") from None
-
-

@@ -6,10 +6,10 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar, Union, get_args
 
+import tomllib
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from scalinglab.errors import UserError
@@ -43,8 +43,9 @@ Sweep = Annotated[
 ]
 
 
-def sweep_file_fields(spec: type[BaseModel], *, sweepable: Iterable[str] = (),
-                      also: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, Any]]:
+def sweep_file_fields(
+    spec: type[BaseModel], *, sweepable: Iterable[str] = (), also: Mapping[str, Any] | None = None
+) -> dict[str, tuple[Any, Any]]:
     """The fields of a sweep-file table that takes every field of `spec` (a run's settings), as
     `pydantic.create_model` takes them: each with `spec`'s name, type, constraints and default; one
     in `sweepable` may also be a list to sweep (`Sweep`), its default a list of that one value.
@@ -88,7 +89,7 @@ def _parse_value(text: str) -> Any:
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """" (did you mean 'epochs'?)" naming the known names closest to a mistyped `name`; "" when none is close."""
+    """ " (did you mean 'epochs'?)" naming the known names closest to a mistyped `name`; "" when none is close."""
     close = difflib.get_close_matches(name, list(known), n=2)
     return f" (did you mean {' or '.join(repr(match) for match in close)}?)" if close else ""
 

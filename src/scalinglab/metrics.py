@@ -30,60 +30,117 @@ _METRICS = [
     ),
     Metric("n_train", "training examples", "Training examples (or bytes for a language model) the run saw per epoch."),
     Metric(
-        "train_tokens_seen", "tokens seen",
+        "train_tokens_seen",
+        "tokens seen",
         "Language model: training tokens (bytes) the run trained on, all passes counted: its text's tokens times "
         "training.epochs (1: a single pass). Each curve point records tokens_seen up to it.",
     ),
     Metric(
-        "branch_tokens", "branch point (tokens)",
+        "branch_tokens",
+        "branch point (tokens)",
         "Cooldown branch (training.cooldowns): the tokens its stable run had seen when this run left it to cool down.",
     ),
-    Metric("cooldown_steps", "cooldown steps", "Cooldown branch: the optimizer steps of its own cooldown, past its branch point."),
     Metric(
-        "cooldown_train_flops", "cooldown training FLOPs",
+        "cooldown_steps",
+        "cooldown steps",
+        "Cooldown branch: the optimizer steps of its own cooldown, past its branch point.",
+    ),
+    Metric(
+        "cooldown_train_flops",
+        "cooldown training FLOPs",
         "Cooldown branch: the training FLOPs of its own cooldown, what it cost beyond the stable run it shares.",
     ),
     Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
     # Quality
-    Metric("train_loss", "train loss (nats)", "Cross-entropy on the training subset after training, in eval mode (LM: per byte)."),
-    Metric("val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training (LM: per byte)."),
+    Metric(
+        "train_loss",
+        "train loss (nats)",
+        "Cross-entropy on the training subset after training, in eval mode (LM: per byte).",
+    ),
+    Metric(
+        "val_loss", "validation loss (nats)", "Cross-entropy on the fixed validation set after training (LM: per byte)."
+    ),
     Metric("val_accuracy", "validation accuracy", "Fraction of validation examples classified correctly.", False),
     Metric("val_f1_macro", "validation macro-F1", "F1 score averaged over classes with equal weight.", False),
-    Metric("train_bits_per_byte", "train bits/byte", "Language model: training cross-entropy in bits per byte (nats / ln 2)."),
-    Metric("val_bits_per_byte", "validation bits/byte", "Language model: validation cross-entropy in bits per byte (nats / ln 2)."),
-    Metric("val_loss_fold_std", "val loss std over folds (nats)", "Spread (std) of validation loss over cross-validation folds."),
-    Metric("val_accuracy_fold_std", "val accuracy std over folds", "Spread (std) of validation accuracy over cross-validation folds."),
-    Metric("val_f1_macro_fold_std", "val macro-F1 std over folds", "Spread (std) of validation macro-F1 over cross-validation folds."),
+    Metric(
+        "train_bits_per_byte",
+        "train bits/byte",
+        "Language model: training cross-entropy in bits per byte (nats / ln 2).",
+    ),
+    Metric(
+        "val_bits_per_byte",
+        "validation bits/byte",
+        "Language model: validation cross-entropy in bits per byte (nats / ln 2).",
+    ),
+    Metric(
+        "val_loss_fold_std",
+        "val loss std over folds (nats)",
+        "Spread (std) of validation loss over cross-validation folds.",
+    ),
+    Metric(
+        "val_accuracy_fold_std",
+        "val accuracy std over folds",
+        "Spread (std) of validation accuracy over cross-validation folds.",
+    ),
+    Metric(
+        "val_f1_macro_fold_std",
+        "val macro-F1 std over folds",
+        "Spread (std) of validation macro-F1 over cross-validation folds.",
+    ),
     Metric("generalization_gap", "val - train loss (nats)", "Validation loss minus training loss: overfitting."),
     Metric(
-        "baseline_val_loss", "trivial val loss (nats)",
+        "baseline_val_loss",
+        "trivial val loss (nats)",
         "Validation loss of predicting the training label frequencies (LM: a unigram byte model), add-one smoothed.",
     ),
-    Metric("baseline_val_accuracy", "trivial val accuracy", "Validation accuracy of always predicting the most frequent training class.", False),
-    Metric("baseline_val_f1_macro", "trivial val macro-F1", "Validation macro-F1 of always predicting the most frequent training class.", False),
-    Metric("baseline_val_bits_per_byte", "trivial val bits/byte", "Language model: validation bits per byte of a unigram byte model.",),
     Metric(
-        "zlib_val_bits_per_byte", "zlib val bits/byte",
+        "baseline_val_accuracy",
+        "trivial val accuracy",
+        "Validation accuracy of always predicting the most frequent training class.",
+        False,
+    ),
+    Metric(
+        "baseline_val_f1_macro",
+        "trivial val macro-F1",
+        "Validation macro-F1 of always predicting the most frequent training class.",
+        False,
+    ),
+    Metric(
+        "baseline_val_bits_per_byte",
+        "trivial val bits/byte",
+        "Language model: validation bits per byte of a unigram byte model.",
+    ),
+    Metric(
+        "zlib_val_bits_per_byte",
+        "zlib val bits/byte",
         "Language model: size in bits of the scored validation text compressed by zlib (level 9), per byte of it.",
     ),
     Metric(
-        "lzma_val_bits_per_byte", "lzma val bits/byte",
+        "lzma_val_bits_per_byte",
+        "lzma val bits/byte",
         "Language model: size in bits of the scored validation text compressed by lzma (preset 9), per byte of it.",
     ),
     # Training cost
     Metric(
-        "train_flops", "training FLOPs", "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
-        cost=True, grows_with_data=True,
+        "train_flops",
+        "training FLOPs",
+        "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
+        cost=True,
+        grows_with_data=True,
     ),
     Metric(
-        "train_seconds", "training time (s)",
+        "train_seconds",
+        "training time (s)",
         "The run's own training time, per-epoch evaluation included: the loop's wall-clock seconds when trained alone; "
         "trained in a batch, its steps times its model's step time alone plus its evaluations alone (probed once per "
         "architecture).",
-        cost=True, grows_with_data=True, fixed_overhead=True,
+        cost=True,
+        grows_with_data=True,
+        fixed_overhead=True,
     ),
     Metric(
-        "batch_wall_seconds", "batch wall time (s)",
+        "batch_wall_seconds",
+        "batch wall time (s)",
         "Wall-clock seconds of the training pass this run shared with batch_runs runs (its own train_seconds when alone).",
     ),
     Metric(
@@ -92,7 +149,12 @@ _METRICS = [
         "How many runs shared this run's vectorised training pass (1: trained alone).",
     ),
     Metric("train_samples_per_second", "training samples/s", "Training examples per second of optimizer steps.", False),
-    Metric("train_tokens_per_second", "training tokens/s", "Language model: training tokens (bytes) per second of optimizer steps.", False),
+    Metric(
+        "train_tokens_per_second",
+        "training tokens/s",
+        "Language model: training tokens (bytes) per second of optimizer steps.",
+        False,
+    ),
     Metric(
         "achieved_flops_per_second",
         "achieved FLOP/s",
@@ -114,12 +176,22 @@ _METRICS = [
     ),
     # Inference cost and storage
     Metric(
-        "latency_ms_p50", "latency p50 (ms)", "Median wall milliseconds of one forward pass at batch size 1 (LM: one window).",
-        cost=True, fixed_overhead=True,
+        "latency_ms_p50",
+        "latency p50 (ms)",
+        "Median wall milliseconds of one forward pass at batch size 1 (LM: one window).",
+        cost=True,
+        fixed_overhead=True,
     ),
     Metric("latency_ms_p95", "latency p95 (ms)", "95th-percentile wall milliseconds of one forward pass at batch 1."),
-    Metric("inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False),
-    Metric("inference_tokens_per_second", "inference tokens/s", "Language model: forward throughput on 32 windows at once.", False),
+    Metric(
+        "inference_samples_per_second", "inference samples/s", "Eval-mode forward throughput at batch size 512.", False
+    ),
+    Metric(
+        "inference_tokens_per_second",
+        "inference tokens/s",
+        "Language model: forward throughput on 32 windows at once.",
+        False,
+    ),
     Metric(
         "inference_peak_memory_bytes",
         "inference peak memory (bytes)",
@@ -136,7 +208,11 @@ _METRICS = [
     Metric("grad_norm_mean", "mean gradient norm", "Mean over steps of the global L2 gradient norm, before clipping."),
     Metric("grad_norm_max", "max gradient norm", "Largest global L2 gradient norm of any step, before clipping."),
     Metric("grad_norm_final", "final gradient norm", "Median global gradient norm over the last 10% of steps."),
-    Metric("grad_clipped_fraction", "fraction of steps clipped", "Fraction of steps whose gradient norm exceeded training.grad_clip."),
+    Metric(
+        "grad_clipped_fraction",
+        "fraction of steps clipped",
+        "Fraction of steps whose gradient norm exceeded training.grad_clip.",
+    ),
     Metric("loss_spikes", "loss spikes", "Steps whose loss exceeded twice the median of the 20 steps before them."),
     Metric("diverged_flag", "diverged (0/1)", "1 when the last epoch's mean training loss is above the first epoch's."),
 ]

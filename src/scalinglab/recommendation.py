@@ -26,10 +26,10 @@ import pandas as pd
 
 from scalinglab.analysis import Analysis
 from scalinglab.analysis.numbers import format_count, format_factor
+from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
-from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -97,16 +97,20 @@ class Recommendation:
     def sentence(self) -> str:
         """The choice in plain words."""
         if self.measured:
-            interval = (f"; a new run is expected within {self.ci_low:.3g} to {self.ci_high:.3g} (95%)"
-                        if self.ci_low is not None else "; one run, so its seed-to-seed spread is unknown")
+            interval = (
+                f"; a new run is expected within {self.ci_low:.3g} to {self.ci_high:.3g} (95%)"
+                if self.ci_low is not None
+                else "; one run, so its seed-to-seed spread is unknown"
+            )
             return (
                 f"Train {format_count(self.n_params)} parameters{self._size_words()} on {self.group_by} = "
                 f"{self.train_size:,.0f}, a "
                 f"configuration this sweep trained: measured {label(self.metric)} {self.predicted:.3g} (mean of "
                 f"{self.n_seeds} run{'s' if self.n_seeds != 1 else ''}{interval}). What stops a larger model: {self.binding}."
             )
-        interval = (f" (95% prediction interval {self.ci_low:.3g} to {self.ci_high:.3g})"
-                    if self.ci_low is not None else "")
+        interval = (
+            f" (95% prediction interval {self.ci_low:.3g} to {self.ci_high:.3g})" if self.ci_low is not None else ""
+        )
         return (
             f"Train about {format_count(self.n_params)} parameters{self._size_words()} on {self.group_by} = "
             f"{self.train_size:,.0f}: predicted "
@@ -122,10 +126,26 @@ class Recommendation:
 
     def to_dict(self) -> dict:
         """JSON-ready: every number, and each frontier as a list of rows."""
-        data = {name: getattr(self, name) for name in (
-            "n_params", "train_size", "predicted", "ci_low", "ci_high", "law", "binding", "metric", "group_by",
-            "usage", "extrapolation_factor", "warnings", "measured", "n_seeds", "size",
-        )}
+        data = {
+            name: getattr(self, name)
+            for name in (
+                "n_params",
+                "train_size",
+                "predicted",
+                "ci_low",
+                "ci_high",
+                "law",
+                "binding",
+                "metric",
+                "group_by",
+                "usage",
+                "extrapolation_factor",
+                "warnings",
+                "measured",
+                "n_seeds",
+                "size",
+            )
+        }
         data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
         return data
 
@@ -139,10 +159,16 @@ class _Answerer:
         self.analysis = analysis
         # A joint law whose size term is not resolved says nothing about which size to train.
         self.joint = analysis.joint if not analysis.joint_size_problem else None
-        self.fits = {verdict.group: analysis.groups.quality_for(verdict.group) for verdict in analysis.size_verdicts
-                     if verdict.resolved and analysis.groups.quality_for(verdict.group) is not None}
-        self.name = ("joint law of size and data (chinchilla form)" if self.joint is not None
-                     else f"per-{analysis.group_by} law of size")
+        self.fits = {
+            verdict.group: analysis.groups.quality_for(verdict.group)
+            for verdict in analysis.size_verdicts
+            if verdict.resolved and analysis.groups.quality_for(verdict.group) is not None
+        }
+        self.name = (
+            "joint law of size and data (chinchilla form)"
+            if self.joint is not None
+            else f"per-{analysis.group_by} law of size"
+        )
 
     def n_range(self) -> tuple[float, float]:
         """The smallest and largest size trained."""
@@ -160,8 +186,14 @@ class _Answerer:
         if self.joint is not None:
             available = self.analysis.data_available or self.joint.d_range[1]
             trained = self.analysis.runs[self.analysis.group_by].unique()
-            sizes = np.unique(np.concatenate([np.round(np.geomspace(self.joint.d_range[0], available, DATA_POINTS)),
-                                              trained[trained <= available]]))
+            sizes = np.unique(
+                np.concatenate(
+                    [
+                        np.round(np.geomspace(self.joint.d_range[0], available, DATA_POINTS)),
+                        trained[trained <= available],
+                    ]
+                )
+            )
             n, d = (axis.ravel() for axis in np.meshgrid(n_grid, sizes))
         else:
             n = np.tile(n_grid, len(self.fits))
@@ -186,12 +218,14 @@ class _Answerer:
         measured = measured[measured["group"].isin(self.fits) | (self.joint is not None)]
         if measured.empty:
             return self.law(n, d)
-        miss = np.log(measured["metric"].to_numpy(float)) - np.log(self.law(measured["n_params"].to_numpy(float),
-                                                                              measured["group"].to_numpy(float)))
+        miss = np.log(measured["metric"].to_numpy(float)) - np.log(
+            self.law(measured["n_params"].to_numpy(float), measured["group"].to_numpy(float))
+        )
         measured = measured.assign(miss=miss)[np.isfinite(miss)]
         groups = np.sort(measured["group"].unique())
-        per_group = np.array([_interpolated_in_log(n, measured[measured["group"] == group], "n_params", "miss")
-                              for group in groups])  # (groups, candidates)
+        per_group = np.array(
+            [_interpolated_in_log(n, measured[measured["group"] == group], "n_params", "miss") for group in groups]
+        )  # (groups, candidates)
         log_miss = np.array([np.interp(np.log(size), np.log(groups), per_group[:, i]) for i, size in enumerate(d)])
         return self.law(n, d) * np.exp(log_miss)
 
@@ -289,13 +323,18 @@ def recommend(
         ci_high=interval[1] if interval else None,
         law="measurement of this configuration" if best["measured"] else answerer.name,
         binding=binding,
-        usage={name: {"predicted": float(best[BUDGETS[name].column] * BUDGETS[name].per_column_unit), "limit": limit}
-               for name, limit in limits.items()},
+        usage={
+            name: {"predicted": float(best[BUDGETS[name].column] * BUDGETS[name].per_column_unit), "limit": limit}
+            for name, limit in limits.items()
+        },
         extrapolation_factor=factor,
         warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor) + _clip_warnings(analysis, best),
         frontiers={
-            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=plateau_index)
-            for cost in COSTS if cost in candidates
+            cost: pareto_frontier(
+                candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=plateau_index
+            )
+            for cost in COSTS
+            if cost in candidates
         },
         measured=bool(best["measured"]),
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
@@ -303,8 +342,9 @@ def recommend(
     )
 
 
-def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *,
-                    max_extrapolation: float) -> pd.DataFrame:
+def candidate_table(
+    analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float
+) -> pd.DataFrame:
     """Every candidate (parameters x data size, whole numbers, from the smallest size trained up)
     with its metric and costs: measured where the configuration was trained, else predicted by
     the laws and clipped to what is possible.
@@ -321,18 +361,23 @@ def candidate_table(analysis: Analysis, answerer: _Answerer, limits: dict[str, f
         n_grid = np.unique(np.round(np.geomspace(n_low, high, points)))
     predicted = answerer.predicted(n_grid)
     for cost, law in analysis.groups.costs.items():
-        predicted[cost] = (law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
-                           if len(predicted) else np.nan)
+        predicted[cost] = (
+            law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
+            if len(predicted)
+            else np.nan
+        )
     low, high = analysis.possible_range()
     metric = predicted["metric"].to_numpy(float)
-    predicted = predicted.assign(metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high),
-                                 measured=False, n_seeds=0)
+    predicted = predicted.assign(
+        metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high), measured=False, n_seeds=0
+    )
     measured = answerer.measured().assign(measured=True, clipped=False)
     for cost, law in analysis.groups.costs.items():  # a cost not recorded by every run: from its law
         missing = measured[cost].isna() if cost in measured else pd.Series(True, index=measured.index)
         if missing.any():
-            measured.loc[missing, cost] = law.predict(measured.loc[missing, "n_params"].to_numpy(float),
-                                                      measured.loc[missing, "group"].to_numpy(float))
+            measured.loc[missing, cost] = law.predict(
+                measured.loc[missing, "n_params"].to_numpy(float), measured.loc[missing, "group"].to_numpy(float)
+            )
     trained = pd.MultiIndex.from_frame(measured[["n_params", "group"]])
     predicted = predicted[~pd.MultiIndex.from_frame(predicted[["n_params", "group"]]).isin(trained)]
     table = pd.concat([predicted, measured], ignore_index=True).sort_values(["group", "n_params"], ignore_index=True)
@@ -350,17 +395,20 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
     verdict = analysis.verdict_for(best["group"])
     if not best["measured"] or verdict is None or verdict.resolved:
         return best_index
-    peers = feasible[feasible["measured"] & (feasible["group"] == best["group"])
-                     & (feasible["n_params"] < best["n_params"])]
+    peers = feasible[
+        feasible["measured"] & (feasible["group"] == best["group"]) & (feasible["n_params"] < best["n_params"])
+    ]
     position = {size: i for i, size in enumerate(verdict.sizes)}
     i_best = position[best["n_params"]]
-    close = [index for index, row in peers.iterrows()
-             if clearly_better(verdict, position[row["n_params"]], i_best) == 0]
+    close = [
+        index for index, row in peers.iterrows() if clearly_better(verdict, position[row["n_params"]], i_best) == 0
+    ]
     return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
 
 
-def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Answerer, cost: str, *,
-                    max_rows: int = 12, chosen=None) -> pd.DataFrame:
+def pareto_frontier(
+    candidates: pd.DataFrame, analysis: Analysis, answerer: _Answerer, cost: str, *, max_rows: int = 12, chosen=None
+) -> pd.DataFrame:
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
     Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate always kept),
@@ -376,19 +424,21 @@ def pareto_frontier(candidates: pd.DataFrame, analysis: Analysis, answerer: _Ans
         rows = pd.concat([rows, candidates.loc[[chosen]]]).sort_values(cost)
     intervals = [answerer.interval(row) or (np.nan, np.nan) for _, row in rows.iterrows()]
     metric = analysis.metric
-    return pd.DataFrame({
-        "n_params": rows["n_params"].to_numpy(),
-        analysis.group_by: rows["group"].to_numpy(),
-        cost: rows[cost].to_numpy(),
-        metric: rows["metric"].to_numpy(),
-        f"{metric}_low": [low for low, _ in intervals],
-        f"{metric}_high": [high for _, high in intervals],
-        "measured": rows["measured"].to_numpy(bool),
-        "clipped": rows["clipped"].to_numpy(bool),
-        "within_budgets": rows["within_budgets"].to_numpy(),
-        "extrapolation_factor": [answerer.extrapolation_factor(row) for _, row in rows.iterrows()],
-        "chosen": rows.index == chosen,
-    })
+    return pd.DataFrame(
+        {
+            "n_params": rows["n_params"].to_numpy(),
+            analysis.group_by: rows["group"].to_numpy(),
+            cost: rows[cost].to_numpy(),
+            metric: rows["metric"].to_numpy(),
+            f"{metric}_low": [low for low, _ in intervals],
+            f"{metric}_high": [high for _, high in intervals],
+            "measured": rows["measured"].to_numpy(bool),
+            "clipped": rows["clipped"].to_numpy(bool),
+            "within_budgets": rows["within_budgets"].to_numpy(),
+            "extrapolation_factor": [answerer.extrapolation_factor(row) for _, row in rows.iterrows()],
+            "chosen": rows.index == chosen,
+        }
+    )
 
 
 def _interpolated_in_log(at: np.ndarray, table: pd.DataFrame, x: str, y: str) -> np.ndarray:
@@ -422,15 +472,20 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
             return "the search range (the largest size trained; --max-extrapolation X searches further)"
         return f"the search range (at most {max_extrapolation:g}x the largest trained size)"
     following = larger.iloc[0]
-    over = [BUDGETS[name].option + f" {limit:g}" for name, limit in limits.items()
-            if following[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit]
+    over = [
+        BUDGETS[name].option + f" {limit:g}"
+        for name, limit in limits.items()
+        if following[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
+    ]
     return " and ".join(over) if over else "nothing: the predicted metric stops improving beyond this size"
 
 
 def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:
     usage = np.zeros(len(candidates))
     for name, limit in limits.items():
-        usage = np.maximum(usage, candidates[BUDGETS[name].column].to_numpy(float) * BUDGETS[name].per_column_unit / limit)
+        usage = np.maximum(
+            usage, candidates[BUDGETS[name].column].to_numpy(float) * BUDGETS[name].per_column_unit / limit
+        )
     closest = candidates.iloc[int(np.argmin(np.where(np.isnan(usage), np.inf, usage)))]
     needs = ", ".join(
         f"{BUDGETS[name].option[2:]} {closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit:.3g}"
@@ -462,10 +517,14 @@ def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float)
     else:
         where = f"{format_factor(factor)} outside the trained data sizes"
     if n_params > high and not answerer.has_floor():
-        return [f"extrapolating a law with no resolved floor: the recommended size is {where}, where such a law "
-                "keeps promising gains that may not exist; train it to check"]
+        return [
+            f"extrapolating a law with no resolved floor: the recommended size is {where}, where such a law "
+            "keeps promising gains that may not exist; train it to check"
+        ]
     if factor > FAR_EXTRAPOLATION:
-        return [f"the recommendation is {where}: far outside what was trained, so treat its prediction as a guess and train it to check"]
+        return [
+            f"the recommendation is {where}: far outside what was trained, so treat its prediction as a guess and train it to check"
+        ]
     return [f"the recommendation is {where}: extrapolated by the law"]
 
 
@@ -474,8 +533,10 @@ def _clip_warnings(analysis: Analysis, best: pd.Series) -> list[str]:
         return []
     low, high = analysis.possible_range()
     bound = low if best["metric"] <= low else high  # the bound it was clipped to: finite
-    return [f"the law predicts {label(analysis.metric)} beyond what is possible here; the value shown is the bound "
-            f"{bound:.3g} (the trivial baseline where the runs recorded one), so train it to check"]
+    return [
+        f"the law predicts {label(analysis.metric)} beyond what is possible here; the value shown is the bound "
+        f"{bound:.3g} (the trivial baseline where the runs recorded one), so train it to check"
+    ]
 
 
 def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice: Recommendation) -> dict | None:
@@ -492,12 +553,19 @@ def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice:
     sign = 1 if lower_is_better(choice.metric) else -1
     if best is None or not sign * best[choice.metric] < sign * choice.predicted:
         return None
-    interval = "" if np.isnan(best[f"{choice.metric}_low"]) else (
-        f" (95% CI {best[f'{choice.metric}_low']:.3g} to {best[f'{choice.metric}_high']:.3g} over seeds)")
+    interval = (
+        ""
+        if np.isnan(best[f"{choice.metric}_low"])
+        else (f" (95% CI {best[f'{choice.metric}_low']:.3g} to {best[f'{choice.metric}_high']:.3g} over seeds)")
+    )
     return {
-        "method": best["method"], "variant": best["variant"], "parent_n_params": float(best["parent_n_params"]),
+        "method": best["method"],
+        "variant": best["variant"],
+        "parent_n_params": float(best["parent_n_params"]),
         choice.metric: float(best[choice.metric]),
-        "sentence": (f"Compress instead: {describe_configuration(best)} measured {choice.metric} "
-                     f"{best[choice.metric]:.3g}{interval} within the same budgets, better than the "
-                     f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."),
+        "sentence": (
+            f"Compress instead: {describe_configuration(best)} measured {choice.metric} "
+            f"{best[choice.metric]:.3g}{interval} within the same budgets, better than the "
+            f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."
+        ),
     }

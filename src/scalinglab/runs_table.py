@@ -54,18 +54,6 @@ def curves_frame(store: Store) -> pd.DataFrame:
     return pd.DataFrame(store.curves())
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def load_results(out) -> tuple[pd.DataFrame, dict | None]:
     """The results frame and stored configuration of the sweep at `out` (a folder or .sqlite file).
 

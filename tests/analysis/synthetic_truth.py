@@ -27,8 +27,17 @@ def analytic_optimum(compute: float) -> tuple[float, float]:
     return n_opt, compute / (FLOPS_PER_PARAM_EXAMPLE * n_opt)
 
 
-def truth_frame(*, seeds=(0, 1, 2), noise: float = 0.01, floor: float = E, widths=WIDTHS, data_sizes=DATA_SIZES,
-                extra: dict | None = None, loss=None, random_state: int = 0) -> pd.DataFrame:
+def truth_frame(
+    *,
+    seeds=(0, 1, 2),
+    noise: float = 0.01,
+    floor: float = E,
+    widths=WIDTHS,
+    data_sizes=DATA_SIZES,
+    extra: dict | None = None,
+    loss=None,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """One ok run per width x data size x seed (x every value of `extra`'s columns). Each configuration
     gets one relative offset shared by its seeds plus a small per-seed one, so seeds are not independent
     draws of the law: the configuration is the unit the bootstrap must resample."""
@@ -43,11 +52,23 @@ def truth_frame(*, seeds=(0, 1, 2), noise: float = 0.01, floor: float = E, width
                 config_offset = rng.normal(0, noise)
                 for seed in seeds:
                     observed = float(value) * (1 + config_offset + rng.normal(0, noise / 5))
-                    rows.append(dict(
-                        run_key=f"{width}-{d}-{seed}-{setting}", status="ok", error=None, family="mlp", width=width,
-                        train_size=d, **setting, seed=seed, worker="", n_params=n, val_loss=observed,
-                        train_flops=FLOPS_PER_PARAM_EXAMPLE * n * d, train_seconds=d * (T0 + C_TIME * n**K_TIME),
-                    ))
+                    rows.append(
+                        dict(
+                            run_key=f"{width}-{d}-{seed}-{setting}",
+                            status="ok",
+                            error=None,
+                            family="mlp",
+                            width=width,
+                            train_size=d,
+                            **setting,
+                            seed=seed,
+                            worker="",
+                            n_params=n,
+                            val_loss=observed,
+                            train_flops=FLOPS_PER_PARAM_EXAMPLE * n * d,
+                            train_seconds=d * (T0 + C_TIME * n**K_TIME),
+                        )
+                    )
     return pd.DataFrame(rows)
 
 

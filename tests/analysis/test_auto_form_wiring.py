@@ -22,12 +22,21 @@ def broken_power_law_runs(*, sizes: np.ndarray, train_size: int = 1000, noise: f
     rng = np.random.default_rng(0)
     loss = 0.05 + 30.0 * sizes**-0.6 * (1 + (sizes / 1e5) ** 2) ** 0.2
     t0, c = SECONDS_PER_EXAMPLE
-    return pd.DataFrame({
-        "run_key": [f"run-{i}" for i in range(len(sizes))], "status": "ok", "error": None, "family": "mlp",
-        "width": np.arange(len(sizes)) + 1, "train_size": train_size, "seed": 0, "worker": "", "n_params": sizes,
-        "val_loss": loss * np.exp(rng.normal(0, noise, len(sizes))),
-        "train_seconds": train_size * (t0 + c * sizes),
-    })
+    return pd.DataFrame(
+        {
+            "run_key": [f"run-{i}" for i in range(len(sizes))],
+            "status": "ok",
+            "error": None,
+            "family": "mlp",
+            "width": np.arange(len(sizes)) + 1,
+            "train_size": train_size,
+            "seed": 0,
+            "worker": "",
+            "n_params": sizes,
+            "val_loss": loss * np.exp(rng.normal(0, noise, len(sizes))),
+            "train_seconds": train_size * (t0 + c * sizes),
+        }
+    )
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,25 @@ def mlp_runs(widths=TRAINED_WIDTHS, depths=(2,)) -> pd.DataFrame:
             for d in (300, 1000):
                 for seed in (0, 1):
                     loss = (0.1 + 30 * n**-0.5 + 5 * d**-0.5) * (1 + 0.01 * seed)
-                    rows.append(dict(run_key=f"{width}-{depth}-{d}-{seed}", status="ok", error=None, family="mlp",
-                                     width=width, depth=depth, train_size=d, seed=seed, worker="", n_params=float(n),
-                                     val_loss=loss, train_loss=0.9 * loss, train_flops=6.0 * n * d,
-                                     train_seconds=1e-6 * n * d + 0.01, latency_ms_p50=0.01 + 1e-6 * n))
+                    rows.append(
+                        dict(
+                            run_key=f"{width}-{depth}-{d}-{seed}",
+                            status="ok",
+                            error=None,
+                            family="mlp",
+                            width=width,
+                            depth=depth,
+                            train_size=d,
+                            seed=seed,
+                            worker="",
+                            n_params=float(n),
+                            val_loss=loss,
+                            train_loss=0.9 * loss,
+                            train_flops=6.0 * n * d,
+                            train_seconds=1e-6 * n * d + 0.01,
+                            latency_ms_p50=0.01 + 1e-6 * n,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 
@@ -46,11 +61,14 @@ def test_the_swept_axis_gives_the_real_count_of_every_width_the_family_can_build
     assert (np.diff(values) > 0).all()
 
 
-@pytest.mark.parametrize("runs", [
-    mlp_runs(depths=(1, 2)),  # two axes vary: a count is no function of one of them
-    mlp_runs(widths=(8, 16, 32)),  # three sizes: a quadratic would fit them whatever they were
-    mlp_runs().assign(n_params=lambda frame: 40.0 * frame["width"] ** 1.5),  # no polynomial of degree 2
-])
+@pytest.mark.parametrize(
+    "runs",
+    [
+        mlp_runs(depths=(1, 2)),  # two axes vary: a count is no function of one of them
+        mlp_runs(widths=(8, 16, 32)),  # three sizes: a quadratic would fit them whatever they were
+        mlp_runs().assign(n_params=lambda frame: 40.0 * frame["width"] ** 1.5),  # no polynomial of degree 2
+    ],
+)
 def test_no_axis_is_claimed_when_the_runs_do_not_pin_the_counts_down(runs):
     assert SizeAxis.from_runs(runs) is None
 

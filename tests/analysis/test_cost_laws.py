@@ -11,11 +11,21 @@ from scalinglab.analysis.sentences import describe_cost
 
 
 def cost_runs(seconds):
-    return pd.DataFrame([
-        dict(status="ok", n_params=n, train_size=d, val_loss=1 + 10 * n**-0.3, train_flops=90.0 * n * d,
-             train_seconds=seconds(n, d), bytes_fp32=4.0 * n)
-        for d in (300, 1000) for n in np.geomspace(1e3, 1e6, 6)
-    ])
+    return pd.DataFrame(
+        [
+            dict(
+                status="ok",
+                n_params=n,
+                train_size=d,
+                val_loss=1 + 10 * n**-0.3,
+                train_flops=90.0 * n * d,
+                train_seconds=seconds(n, d),
+                bytes_fp32=4.0 * n,
+            )
+            for d in (300, 1000)
+            for n in np.geomspace(1e3, 1e6, 6)
+        ]
+    )
 
 
 def test_flops_per_example_predict_an_untrained_data_size():

@@ -25,9 +25,19 @@ def isoflop_sweep(noise=0.002, seed=0) -> pd.DataFrame:
         for factor in np.geomspace(1 / 6, 6, 7):
             n = n_opt * factor
             d = budget / (FLOPS_PER_PARAM_EXAMPLE * n)
-            rows.append(dict(run_key=f"{budget}-{factor}", status="ok", family="mlp", width=n, train_size=d, seed=0,
-                             n_params=n, val_loss=float(true_loss(n, d)) * np.exp(rng.normal(0, noise)),
-                             train_flops=budget))
+            rows.append(
+                dict(
+                    run_key=f"{budget}-{factor}",
+                    status="ok",
+                    family="mlp",
+                    width=n,
+                    train_size=d,
+                    seed=0,
+                    n_params=n,
+                    val_loss=float(true_loss(n, d)) * np.exp(rng.normal(0, noise)),
+                    train_flops=budget,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -56,9 +66,24 @@ def test_a_grid_sweep_says_why_isoflop_does_not_apply():
 @pytest.mark.slow
 def test_fit_isoflop_on_a_csv(tmp_path):
     path = tmp_path / "runs.csv"
-    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)
-    result = run_cli("fit", str(path), "--isoflop", "C", "--x", "N", "--y", "loss",
-                     "--flops-per-param-token", str(FLOPS_PER_PARAM_EXAMPLE), "--json", "--bootstrap", "100")
+    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(
+        path, index=False
+    )
+    result = run_cli(
+        "fit",
+        str(path),
+        "--isoflop",
+        "C",
+        "--x",
+        "N",
+        "--y",
+        "loss",
+        "--flops-per-param-token",
+        str(FLOPS_PER_PARAM_EXAMPLE),
+        "--json",
+        "--bootstrap",
+        "100",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     a = next(row for row in data["exponents"] if row["name"] == "a")
@@ -69,9 +94,24 @@ def test_fit_isoflop_on_a_csv(tmp_path):
 @pytest.mark.slow
 def test_fit_isoflop_prints_whole_numbers_in_80_columns(tmp_path):
     path = tmp_path / "runs.csv"
-    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(path, index=False)
-    result = run_cli("fit", str(path), "--isoflop", "C", "--x", "N", "--y", "loss",
-                     "--flops-per-param-token", str(FLOPS_PER_PARAM_EXAMPLE), "--bootstrap", "50", env={"COLUMNS": "80"})
+    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(
+        path, index=False
+    )
+    result = run_cli(
+        "fit",
+        str(path),
+        "--isoflop",
+        "C",
+        "--x",
+        "N",
+        "--y",
+        "loss",
+        "--flops-per-param-token",
+        str(FLOPS_PER_PARAM_EXAMPLE),
+        "--bootstrap",
+        "50",
+        env={"COLUMNS": "80"},
+    )
     assert result.returncode == 0, result.stderr
     assert "…" not in result.stdout and "..." not in result.stdout  # no number cut short
     assert max(map(len, result.stdout.splitlines())) <= 80

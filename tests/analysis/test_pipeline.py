@@ -24,11 +24,14 @@ def test_a_group_by_that_is_not_data_gets_no_joint_law_and_no_per_example_costs(
     assert analysis.joint is None and not analysis.groups.costs["train_flops"].per_example
 
 
-@pytest.mark.parametrize("option, message", [
-    (dict(metric="nope"), "metric nope: not a recorded column"),
-    (dict(group_by="nope"), "fit.group_by = nope: not a column"),
-    (dict(x="nope"), "fit.x = nope: not a column"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (dict(metric="nope"), "metric nope: not a recorded column"),
+        (dict(group_by="nope"), "fit.group_by = nope: not a column"),
+        (dict(x="nope"), "fit.x = nope: not a column"),
+    ],
+)
 def test_unknown_columns_are_user_errors(option, message):
     with pytest.raises(UserError, match=message):
         analyze(truth_frame(seeds=(0,)), n_bootstrap=0, **option)

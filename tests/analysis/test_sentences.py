@@ -27,14 +27,17 @@ def test_joint_sentences_give_every_parameter_the_optimum_and_the_data_limit(ana
 def test_a_resolved_floor_is_quoted_and_an_unresolved_one_is_not():
     with_floor = analyze(truth_frame(seeds=(0,), noise=0.0), n_bootstrap=0)
     assert "approaches a floor of" in describe_fit(with_floor.groups.fits[-1])
-    floorless = analyze(truth_frame(seeds=(0,), noise=0.0, data_sizes=(1000,), loss=lambda n, d: 40.0 * n**-0.35),
-                        n_bootstrap=0)
+    floorless = analyze(
+        truth_frame(seeds=(0,), noise=0.0, data_sizes=(1000,), loss=lambda n, d: 40.0 * n**-0.35), n_bootstrap=0
+    )
     assert "shows no floor within these sizes" in describe_fit(floorless.groups.fits[0])
 
 
 def test_the_terminal_summary_reads_the_same_analysis(analysis):
     lines = summary_lines(analysis)
-    assert [line for line in lines if line.startswith("With train_size")] == [describe_fit(f) for f in analysis.groups.fits]
+    assert [line for line in lines if line.startswith("With train_size")] == [
+        describe_fit(f) for f in analysis.groups.fits
+    ]
     assert joint_law_sentences(analysis.joint)[0] in lines
     assert all(f"[yellow]warning:[/] {w}" in lines for w in analysis.warnings)
     if analysis.fit_diagnostics:
@@ -53,8 +56,10 @@ def test_two_seeds_apart_by_15_percent_are_advice_to_run_more_seeds_in_one_line(
     frame = _spread_seeds((0, 1), (0.0, 0.23))  # std over 2 seeds 15% of the mean: weak evidence
     (warning,) = seed_warnings(frame, "val_loss")
     configurations = frame.groupby(["width", "train_size"]).ngroups
-    assert warning.startswith(f"seeds disagree at {configurations} configurations (std of val_loss over 2 seeds "
-                              "15% of the mean), but so few seeds cannot tell")
+    assert warning.startswith(
+        f"seeds disagree at {configurations} configurations (std of val_loss over 2 seeds "
+        "15% of the mean), but so few seeds cannot tell"
+    )
     assert "unstable" not in warning.split("whether")[0]
 
 
@@ -63,14 +68,24 @@ def test_ten_seeds_30_percent_apart_are_unstable_in_one_line():
 
     frame = _spread_seeds(tuple(range(10)), (0.285, -0.285) * 5)
     (warning,) = seed_warnings(frame, "val_loss")
-    assert warning.startswith("unstable seeds at ") and "over 10 seeds 30% of the mean, above 10% with 95% confidence" in warning
+    assert (
+        warning.startswith("unstable seeds at ")
+        and "over 10 seeds 30% of the mean, above 10% with 95% confidence" in warning
+    )
 
 
 def test_a_message_at_several_data_sizes_is_one_line_naming_them_all():
     from scalinglab.analysis.pipeline import merge_places
 
-    merged = merge_places(["train_size=360: only 3 sizes", "all runs: x", "train_size=720: only 3 sizes",
-                           "train_size=1437: only 3 sizes", "train_size=720: too few"])
+    merged = merge_places(
+        [
+            "train_size=360: only 3 sizes",
+            "all runs: x",
+            "train_size=720: only 3 sizes",
+            "train_size=1437: only 3 sizes",
+            "train_size=720: too few",
+        ]
+    )
     assert merged == ["train_size=360, 720 and 1437: only 3 sizes", "all runs: x", "train_size=720: too few"]
 
 
@@ -81,11 +96,20 @@ def test_the_anchor_sentence_places_bits_per_byte_against_the_baseline_and_compr
 
     from scalinglab.analysis.sentences import anchor_sentence
 
-    runs = pd.DataFrame({
-        "run_key": ["a", "b", "c"], "status": "ok", "seed": 0, "d_model": [8, 16, 32], "n_train": 1000.0,
-        "n_params": [1e3, 1e4, 1e5], "val_bits_per_byte": [4.8, 3.9, 2.9],
-        "baseline_val_bits_per_byte": 4.5, "zlib_val_bits_per_byte": 2.6, "lzma_val_bits_per_byte": 2.4,
-    })
+    runs = pd.DataFrame(
+        {
+            "run_key": ["a", "b", "c"],
+            "status": "ok",
+            "seed": 0,
+            "d_model": [8, 16, 32],
+            "n_train": 1000.0,
+            "n_params": [1e3, 1e4, 1e5],
+            "val_bits_per_byte": [4.8, 3.9, 2.9],
+            "baseline_val_bits_per_byte": 4.5,
+            "zlib_val_bits_per_byte": 2.6,
+            "lzma_val_bits_per_byte": 2.4,
+        }
+    )
     sentence = anchor_sentence(runs, "val_bits_per_byte", x="n_params")
     assert "best model scores 2.90 bits per byte" in sentence
     assert "a unigram byte model of the training text 4.50, zlib (level 9) 2.60 and lzma (preset 9) 2.40" in sentence

@@ -19,8 +19,9 @@ def loss_with_weight_decay(n, d, weight_decay):
 
 @pytest.fixture(scope="module")
 def weight_decay_analysis():
-    frame = truth_frame(data_sizes=(500, 1000), extra={"weight_decay": [0.0, 0.1]}, loss=loss_with_weight_decay,
-                        noise=0.002)
+    frame = truth_frame(
+        data_sizes=(500, 1000), extra={"weight_decay": [0.0, 0.1]}, loss=loss_with_weight_decay, noise=0.002
+    )
     return analyze(frame, n_bootstrap=100)
 
 

@@ -23,11 +23,22 @@ NOT_A_NUMBER = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)
 def runs(loss, *, sizes=SIZES, data_sizes=DATA_SIZES, seeds=(0, 1, 2), noise=0.005, seed=0) -> pd.DataFrame:
     """One run per size x data size x seed, val_loss = loss(n, d) times (1 + normal noise)."""
     rng = np.random.default_rng(seed)
-    return pd.DataFrame([
-        dict(status="ok", width=n, n_params=float(n), train_size=d, seed=s,
-             val_loss=float(loss(n, d)) * (1 + rng.normal(0, noise)), train_seconds=1e-6 * n * d)
-        for d in data_sizes for n in sizes for s in seeds
-    ])
+    return pd.DataFrame(
+        [
+            dict(
+                status="ok",
+                width=n,
+                n_params=float(n),
+                train_size=d,
+                seed=s,
+                val_loss=float(loss(n, d)) * (1 + rng.normal(0, noise)),
+                train_seconds=1e-6 * n * d,
+            )
+            for d in data_sizes
+            for n in sizes
+            for s in seeds
+        ]
+    )
 
 
 def flat(n, d):
@@ -92,8 +103,9 @@ def test_two_sizes_of_one_seed_cannot_tell_noise_from_effect():
 
 def test_noise_larger_than_the_effect_is_not_a_law():
     # A 1% gain across the sizes under 5% seed noise: not resolvable from 3 seeds.
-    analysis = analyze(runs(lambda n, d: 1.0 - 0.01 * np.log10(n / 500) / np.log10(138), noise=0.05, seed=3),
-                       n_bootstrap=50)
+    analysis = analyze(
+        runs(lambda n, d: 1.0 - 0.01 * np.log10(n / 500) / np.log10(138), noise=0.05, seed=3), n_bootstrap=50
+    )
     assert not any(verdict.resolved for verdict in analysis.size_verdicts)
     assert not NOT_A_NUMBER.search(text_of(analysis))
 

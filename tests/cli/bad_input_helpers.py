@@ -95,7 +95,9 @@ def build_tiny_store(folder: Path) -> Path:
     return config.output
 
 
-def write_sweep(folder: Path, output: Path, changes: dict[str, str | None] | None = None, name: str = "sweep.toml") -> Path:
+def write_sweep(
+    folder: Path, output: Path, changes: dict[str, str | None] | None = None, name: str = "sweep.toml"
+) -> Path:
     """BASE_SWEEP writing to `output`, with `changes` ({"data.path": '"x.csv"'}; None removes a key)."""
     tables = {table: dict(keys) for table, keys in BASE_SWEEP.items()}
     tables[""]["output"] = f'"{output}"'

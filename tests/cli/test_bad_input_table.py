@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from bad_input_helpers import build_tiny_store, problems, run_in_process, snapshot, write_sweep
 from cli_helpers import REPO, sqlite_file
+
 from scalinglab.store import open_store
 
 pytestmark = pytest.mark.slow  # the shared store trains 8 runs once (about 10 s); each row then takes ~0.1 s
@@ -56,26 +56,54 @@ class Row:
 
 
 # A store that says schema 1 but holds schema 2's claims table: migrating it would fail half-way.
-MISLABELLED = ("CREATE TABLE runs (x)", "CREATE TABLE curves (x)", "CREATE TABLE meta (x)", "CREATE TABLE claims (x)",
-               "PRAGMA user_version=1")
+MISLABELLED = (
+    "CREATE TABLE runs (x)",
+    "CREATE TABLE curves (x)",
+    "CREATE TABLE meta (x)",
+    "CREATE TABLE claims (x)",
+    "PRAGMA user_version=1",
+)
 TEXT_CSV = "f1,f2,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20))
 
 ROWS: dict[str, Callable[[Context], Row]] = {
     # Checks that used to wait for training
     "cv-folds-above-class-count": lambda c: Row(c.run({"data.cv_folds": "15"}), "sweep.toml: data.cv_folds: 15 folds"),
-    "model-too-big-for-memory": lambda c: Row(c.run({"model.width": "[1_000_000_000]"}), "sweep.toml: model.width: width=1000000000"),
+    "model-too-big-for-memory": lambda c: Row(
+        c.run({"model.width": "[1_000_000_000]"}), "sweep.toml: model.width: width=1000000000"
+    ),
     "text-shorter-than-context": lambda c: Row(
-        c.run({"model.family": '"transformer"', "model.width": None, "model.depth": None, "model.context": "64",
-               "data.source": '"text"', "data.path": f'"{c.file("short.txt", "tiny text " * 5)}"', "data.train_size": None}),
-        "sweep.toml: model.context: 64 needs 65 bytes"),
-    "mlp-on-text": lambda c: Row(c.run({"data.source": '"stdlib"', "data.train_size": None}),
-                                 "sweep.toml: model.family: 'mlp' is a classifier"),
+        c.run(
+            {
+                "model.family": '"transformer"',
+                "model.width": None,
+                "model.depth": None,
+                "model.context": "64",
+                "data.source": '"text"',
+                "data.path": f'"{c.file("short.txt", "tiny text " * 5)}"',
+                "data.train_size": None,
+            }
+        ),
+        "sweep.toml: model.context: 64 needs 65 bytes",
+    ),
+    "mlp-on-text": lambda c: Row(
+        c.run({"data.source": '"stdlib"', "data.train_size": None}), "sweep.toml: model.family: 'mlp' is a classifier"
+    ),
     "transformer-on-csv": lambda c: Row(
-        c.run({"model.family": '"transformer"', "model.width": None, "model.depth": None, "data.source": '"csv"',
-               "data.path": f'"{c.file("d.csv", TEXT_CSV)}"', "data.train_size": "[10]"}),
-        "sweep.toml: model.family: 'transformer' is a language model"),
-    "fit-metric-not-recorded": lambda c: Row(c.run({"fit.metric": '"val_bits_per_byte"'}),
-                                             "sweep.toml: fit.metric: 'val_bits_per_byte' is not recorded"),
+        c.run(
+            {
+                "model.family": '"transformer"',
+                "model.width": None,
+                "model.depth": None,
+                "data.source": '"csv"',
+                "data.path": f'"{c.file("d.csv", TEXT_CSV)}"',
+                "data.train_size": "[10]",
+            }
+        ),
+        "sweep.toml: model.family: 'transformer' is a language model",
+    ),
+    "fit-metric-not-recorded": lambda c: Row(
+        c.run({"fit.metric": '"val_bits_per_byte"'}), "sweep.toml: fit.metric: 'val_bits_per_byte' is not recorded"
+    ),
     # Wrong values accepted
     "bool-as-int-train-size": lambda c: Row(c.run({"data.train_size": "true"}), "sweep.toml: data.train_size"),
     "bool-as-int-epochs": lambda c: Row(c.run({"training.epochs": "true"}), "sweep.toml: training.epochs"),
@@ -87,40 +115,50 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "label-column-for-digits": lambda c: Row(c.run({"data.label_column": '"y"'}), "sweep.toml: data.label_column"),
     "recommend-cost-as-metric": lambda c: Row(
         ["recommend", str(c.store), "--train-seconds", "100", "--metric", "train_seconds"],
-        "--metric train_seconds: not a quality metric"),
+        "--metric train_seconds: not a quality metric",
+    ),
     "fit-y-among-x": lambda c: Row(
-        ["fit", c.file("t.csv", "N,L\n1,3\n10,2\n100,1.5\n"), "--x", "N", "--y", "N"], "--y N: also an input column"),
+        ["fit", c.file("t.csv", "N,L\n1,3\n10,2\n100,1.5\n"), "--x", "N", "--y", "N"], "--y N: also an input column"
+    ),
     # Output paths
     "fit-out-unsupported-extension": lambda c: Row(
-        ["fit", c.file("t.csv", "N,L\n1,3\n"), "--x", "N", "--y", "L", "--out", str(c.work / "f.txt")],
-        "--out"),
+        ["fit", c.file("t.csv", "N,L\n1,3\n"), "--x", "N", "--y", "L", "--out", str(c.work / "f.txt")], "--out"
+    ),
     "fit-out-missing-folder": lambda c: Row(
         ["fit", c.file("t.csv", "N,L\n1,3\n"), "--x", "N", "--y", "L", "--out", str(c.work / "no" / "f.png")],
-        "does not exist"),
-    "export-to-missing-folder": lambda c: Row(["export", str(c.store), "--to", str(c.work / "no" / "r.csv")],
-                                              "--to"),
+        "does not exist",
+    ),
+    "export-to-missing-folder": lambda c: Row(["export", str(c.store), "--to", str(c.work / "no" / "r.csv")], "--to"),
     "export-to-a-folder": lambda c: Row(["export", str(c.store), "--to", str(c.work)], "is a folder"),
-    "report-to-missing-folder": lambda c: Row(["report", str(c.store), "--to", str(c.work / "no" / "r.html")],
-                                              "--to"),
+    "report-to-missing-folder": lambda c: Row(["report", str(c.store), "--to", str(c.work / "no" / "r.html")], "--to"),
     # Stores
     "status-no-store": lambda c: Row(["status", str(c.work / "nothing")], "no scalinglab store at", c.work),
-    "status-empty-file": lambda c: Row(["status", str(c.sqlite_file("empty"))], "no scalinglab store at",
-                                       c.work / "empty"),
+    "status-empty-file": lambda c: Row(
+        ["status", str(c.sqlite_file("empty"))], "no scalinglab store at", c.work / "empty"
+    ),
     "status-negative-schema": lambda c: Row(
         ["status", str(c.sqlite_file("negative", "CREATE TABLE runs (x)", "PRAGMA user_version=-3"))],
-        "schema version -3", c.work / "negative"),
+        "schema version -3",
+        c.work / "negative",
+    ),
     "status-mislabelled-schema": lambda c: Row(
-        ["status", str(c.sqlite_file("mislabelled", *MISLABELLED))], "does not match its tables", c.work / "mislabelled"),
+        ["status", str(c.sqlite_file("mislabelled", *MISLABELLED))], "does not match its tables", c.work / "mislabelled"
+    ),
     "run-on-mislabelled-schema": lambda c: Row(
         ["run", c.sweep({"output": f'"{c.sqlite_file("mislabelled", *MISLABELLED)}"'}), "--quiet"],
-        "does not match its tables", c.work / "mislabelled"),
+        "does not match its tables",
+        c.work / "mislabelled",
+    ),
     # Paths and messages
     "set-value-blamed-on-set": lambda c: Row(c.run(None, "training.lr=abc"), "--set training.lr:"),
-    "unknown-family-names-file-and-field": lambda c: Row(c.run({"model.family": '"nope"'}),
-                                                          "sweep.toml: model.family: unknown model family 'nope'"),
+    "unknown-family-names-file-and-field": lambda c: Row(
+        c.run({"model.family": '"nope"'}), "sweep.toml: model.family: unknown model family 'nope'"
+    ),
     "relative-path-from-sweep-folder": lambda c: _relative_data_path(c),
-    "fit-names-the-csv-line": lambda c: Row(["fit", c.file("t.csv", "N,L\n1,3\n10,x\n100,1.5\n"), "--x", "N", "--y", "L"],
-                                            "column 'L' is not numeric: row 3 has 'x'"),
+    "fit-names-the-csv-line": lambda c: Row(
+        ["fit", c.file("t.csv", "N,L\n1,3\n10,x\n100,1.5\n"), "--x", "N", "--y", "L"],
+        "column 'L' is not numeric: row 3 has 'x'",
+    ),
 }
 
 
@@ -170,20 +208,38 @@ def test_read_only_commands_work_in_a_read_only_folder_and_change_no_byte(store)
         (read_only / "runs.sqlite").chmod(0o444)
         read_only.chmod(0o555)
         before = snapshot(read_only)
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HOME": str(home), "XDG_CACHE_HOME": str(home),
-               "MPLCONFIGDIR": str(home), "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO / "src"),
+            "HOME": str(home),
+            "XDG_CACHE_HOME": str(home),
+            "MPLCONFIGDIR": str(home),
+            "COLUMNS": "200",
+        }
         for args, code, said in (
             (["status", str(read_only)], 0, "8 runs planned: 8 ok"),
             (["report", str(read_only), "--to", str(written / "report.html")], 0, "wrote"),
             (["export", str(read_only), "--to", str(written / "runs.csv")], 0, "wrote 8 rows"),
             (["recommend", str(read_only), "--train-seconds", "1000"], 0, "Pareto frontier"),
-            (["run", str(write_sweep(home, read_only)), "--quiet"], 2,
-             f"scalinglab: error: {read_only}: output folder is not writable"),
-            (["report", str(read_only)], 2,  # its default, OUT/report.html, cannot be written: said before work
-             f"scalinglab: error: default --to {read_only / 'report.html'}: not writable; write somewhere else"),
+            (
+                ["run", str(write_sweep(home, read_only)), "--quiet"],
+                2,
+                f"scalinglab: error: {read_only}: output folder is not writable",
+            ),
+            (
+                ["report", str(read_only)],
+                2,  # its default, OUT/report.html, cannot be written: said before work
+                f"scalinglab: error: default --to {read_only / 'report.html'}: not writable; write somewhere else",
+            ),
         ):
-            result = subprocess.run([*_without_root_powers(), sys.executable, "-m", "scalinglab", *args], env=env,
-                                    cwd=home, capture_output=True, text=True, timeout=300)
+            result = subprocess.run(
+                [*_without_root_powers(), sys.executable, "-m", "scalinglab", *args],
+                env=env,
+                cwd=home,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert result.returncode == code, f"{args}: {result.stderr}"
             assert said in result.stdout + result.stderr if code == 0 else result.stderr.strip() == said
         assert snapshot(read_only) == before
@@ -203,8 +259,9 @@ def _stored_runs(folder: Path) -> int:
 
 
 def test_a_sweep_whose_every_run_failed_exits_1_with_its_distinct_errors(tmp_path):
-    sweep = write_sweep(tmp_path, tmp_path / "out", {"training.lr": "1e30", "training.grad_clip": "1e30",
-                                                      "model.width": "[4, 8]"})
+    sweep = write_sweep(
+        tmp_path, tmp_path / "out", {"training.lr": "1e30", "training.grad_clip": "1e30", "model.width": "[4, 8]"}
+    )
     outcome = run_in_process("run", str(sweep), "--quiet")
     assert outcome.code == 1, outcome.stderr
     assert "2 runs planned, 0 already stored, 2 trained, 2 diverged" in outcome.stderr

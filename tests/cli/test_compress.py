@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import REPO, run_cli
+
 from scalinglab.compress import compress_config, compress_store, plan, stored_compressions
 from scalinglab.store import open_store
 
@@ -27,8 +27,11 @@ def _rows(out: Path) -> list[dict]:
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow
@@ -38,7 +41,15 @@ def test_every_method_is_a_stored_row_and_a_second_call_makes_nothing(trained_st
     outcome = json.loads(first.stdout)
     rows = _rows(trained_store)
     assert outcome["made"] == outcome["planned"] == len(rows) == len({r["compression_key"] for r in rows})
-    assert {r["spec"]["method"] for r in rows} == {"none", "prune", "structured", "quantize", "lowrank", "cluster", "distill"}
+    assert {r["spec"]["method"] for r in rows} == {
+        "none",
+        "prune",
+        "structured",
+        "quantize",
+        "lowrank",
+        "cluster",
+        "distill",
+    }
     assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows if r["status"] != "ok"]
     # Distillation: the width-4 student of the width-16 teacher, one row per (temperature, alpha).
     distilled = [r for r in rows if r["spec"]["method"] == "distill"]
@@ -60,14 +71,25 @@ def test_a_failing_compression_is_a_failed_row_and_the_others_are_made(trained_s
     failed = [r for r in _rows(trained_store) if r["status"] == "failed"]
     assert len(failed) == 2 and all("no kernel for this" in r["error"] for r in failed)
     monkeypatch.undo()
-    retried = compress_store(trained_store, methods=["none", "cluster"], overrides=["cluster.clusters=4"], retry_failed=True)
+    retried = compress_store(
+        trained_store, methods=["none", "cluster"], overrides=["cluster.clusters=4"], retry_failed=True
+    )
     assert retried.by_status == {"ok": 2}
 
 
 @pytest.mark.slow
 def test_kill_9_halfway_then_rerun_completes_the_rest_without_duplicates(trained_store):
-    args = [sys.executable, "-m", "scalinglab", "compress", str(trained_store), "--methods", "none,prune,cluster,lowrank",
-            "--set", "prune.finetune_epochs=[0]"]
+    args = [
+        sys.executable,
+        "-m",
+        "scalinglab",
+        "compress",
+        str(trained_store),
+        "--methods",
+        "none,prune,cluster,lowrank",
+        "--set",
+        "prune.finetune_epochs=[0]",
+    ]
     environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(args, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -86,13 +108,16 @@ def test_kill_9_halfway_then_rerun_completes_the_rest_without_duplicates(trained
     assert len(rows) == len({r["compression_key"] for r in rows}) == rerun.planned
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["--set", "prune.sparsity=1.0"], "compress.prune.sparsity"),
-    (["--set", "prune.sparsity=-0.1"], "compress.prune.sparsity"),
-    (["--set", "lowrank.rank=0"], "compress.lowrank.rank"),
-    (["--methods", "prune,magic"], "compress.methods"),
-    (["--set", "quantize.bits=3"], "compress.quantize.bits"),
-])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--set", "prune.sparsity=1.0"], "compress.prune.sparsity"),
+        (["--set", "prune.sparsity=-0.1"], "compress.prune.sparsity"),
+        (["--set", "lowrank.rank=0"], "compress.lowrank.rank"),
+        (["--methods", "prune,magic"], "compress.methods"),
+        (["--set", "quantize.bits=3"], "compress.quantize.bits"),
+    ],
+)
 def test_bad_settings_are_one_line_naming_the_field_and_change_nothing(trained_store, args, field):
     before = _fingerprint(trained_store)
     result = run_cli("compress", str(trained_store), *args)
@@ -125,8 +150,16 @@ def test_where_chooses_the_parents(trained_store):
 def test_plan_keys_are_stable_and_distinct():
     from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
-    parents = [RunSpec(family="mlp", size={"width": w, "depth": 1}, data=DataSpec(source="digits", train_size=300),
-                       training=TrainingSpec(epochs=1, batch_size=64, lr=0.01), seed=0) for w in (4, 8)]
+    parents = [
+        RunSpec(
+            family="mlp",
+            size={"width": w, "depth": 1},
+            data=DataSpec(source="digits", train_size=300),
+            training=TrainingSpec(epochs=1, batch_size=64, lr=0.01),
+            seed=0,
+        )
+        for w in (4, 8)
+    ]
     config = compress_config(None)
     first, again = plan(config, parents), plan(config, parents)
     assert [s.key for s in first] == [s.key for s in again]
@@ -138,8 +171,10 @@ def test_a_compress_section_in_the_sweep_file_makes_run_compress_after_training(
     from compress_helpers import TINY_COMPRESS_SWEEP
 
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store)
-                     + '\n[compress]\nmethods = ["none", "quantize"]\n[compress.quantize]\nbits = 8  # dynamic and weight-only: 3 rows per run with none\n')
+    sweep.write_text(
+        TINY_COMPRESS_SWEEP.format(output=trained_store)
+        + '\n[compress]\nmethods = ["none", "quantize"]\n[compress.quantize]\nbits = 8  # dynamic and weight-only: 3 rows per run with none\n'
+    )
     result = run_cli("run", str(sweep), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "6 compressions planned, 0 already stored, 6 made, 6 ok" in " ".join(result.stderr.split())
@@ -176,8 +211,9 @@ def test_recommend_names_a_compressed_model_that_beats_training_small(tmp_path):
 
 @pytest.mark.slow
 def test_a_compress_section_makes_the_python_sweep_compress_too(trained_store, tmp_path):
-    import scalinglab
     from compress_helpers import TINY_COMPRESS_SWEEP
+
+    import scalinglab
 
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(TINY_COMPRESS_SWEEP.format(output=trained_store) + '\n[compress]\nmethods = ["none"]\n')

@@ -46,8 +46,16 @@ def _text(tmp_path: Path, text: str) -> str:
     [
         (lambda tmp: _csv(tmp, "f1,f2,y\n" + GOOD_ROWS), "mlp", "no label column 'label' (columns: f1, f2, y)"),
         (lambda tmp: _csv(tmp, CSV_HEADER + GOOD_ROWS + "1,2\n"), "mlp", "line 22: 2 fields, but the header has 3"),
-        (lambda tmp: _csv(tmp, CSV_HEADER + "1,two,0\n" + GOOD_ROWS), "mlp", "line 2, column 'f2': 'two' is not a number"),
-        (lambda tmp: _csv(tmp, CSV_HEADER + GOOD_ROWS) + "\ntrain_size = 100", "mlp", "data.train_size: 100 is larger than"),
+        (
+            lambda tmp: _csv(tmp, CSV_HEADER + "1,two,0\n" + GOOD_ROWS),
+            "mlp",
+            "line 2, column 'f2': 'two' is not a number",
+        ),
+        (
+            lambda tmp: _csv(tmp, CSV_HEADER + GOOD_ROWS) + "\ntrain_size = 100",
+            "mlp",
+            "data.train_size: 100 is larger than",
+        ),
         (lambda tmp: _text(tmp, ""), "transformer", "empty.txt: empty text file"),
         (lambda tmp: 'source = "stdlib"\ntrain_size = 100_000_000', "transformer", "training bytes of 'python3"),
     ],

@@ -7,21 +7,30 @@ import sys
 
 import numpy as np
 import pytest
-
 from fit_helpers import CHINCHILLA_CSV, REPO, power_table
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
 CHINCHILLA_ARGS = [
-    str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "Model Size,D", "--y", "loss",
-    "--derive", "D=Training FLOP/(6*Model Size)", "--where", "loss < 3.44",
+    str(CHINCHILLA_CSV),
+    "--form",
+    "chinchilla",
+    "--x",
+    "Model Size,D",
+    "--y",
+    "loss",
+    "--derive",
+    "D=Training FLOP/(6*Model Size)",
+    "--where",
+    "loss < 3.44",
 ]
 
 
 def run_cli(*args, check=True):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MPLBACKEND": "Agg"}
-    result = subprocess.run([sys.executable, "-m", "scalinglab", "fit", *args],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "scalinglab", "fit", *args], capture_output=True, text=True, env=env, timeout=120
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -29,8 +38,7 @@ def run_cli(*args, check=True):
 
 @pytest.fixture(scope="module")
 def chinchilla_json():
-    result = run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3", "--compute", "5.76e23",
-                     "--json")
+    result = run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3", "--compute", "5.76e23", "--json")
     return json.loads(result.stdout)
 
 
@@ -46,16 +54,33 @@ def test_json_has_the_published_fit_and_its_intervals(chinchilla_json):
 
 
 def test_same_seed_same_json(chinchilla_json):
-    again = json.loads(run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3",
-                               "--compute", "5.76e23", "--json").stdout)
+    again = json.loads(
+        run_cli(*CHINCHILLA_ARGS, "--bootstrap", "200", "--seed", "3", "--compute", "5.76e23", "--json").stdout
+    )
     assert again == chinchilla_json
 
 
 def test_renaming_by_derive_gives_the_same_fit(chinchilla_json):
-    renamed = json.loads(run_cli(
-        str(CHINCHILLA_CSV), "--form", "chinchilla", "--x", "N,D", "--y", "loss",
-        "--derive", "N=Model Size", "--derive", "D=`Training FLOP`/(6*N)",
-        "--where", "loss < 3.44", "--bootstrap", "0", "--json").stdout)
+    renamed = json.loads(
+        run_cli(
+            str(CHINCHILLA_CSV),
+            "--form",
+            "chinchilla",
+            "--x",
+            "N,D",
+            "--y",
+            "loss",
+            "--derive",
+            "N=Model Size",
+            "--derive",
+            "D=`Training FLOP`/(6*N)",
+            "--where",
+            "loss < 3.44",
+            "--bootstrap",
+            "0",
+            "--json",
+        ).stdout
+    )
     assert renamed["params"] == pytest.approx(chinchilla_json["params"], rel=1e-9)
     assert renamed["ci"] is None
 
@@ -71,8 +96,9 @@ def test_table_output_names_every_parameter(tmp_path):
 def test_holdout_and_figure(tmp_path):
     path, figure = tmp_path / "runs.csv", tmp_path / "fit.png"
     power_table(n=20).to_csv(path, index=False)
-    result = run_cli(str(path), "--x", "x", "--y", "y", "--holdout", "3", "--bootstrap", "100",
-                     "--json", "--out", str(figure))
+    result = run_cli(
+        str(path), "--x", "x", "--y", "y", "--holdout", "3", "--bootstrap", "100", "--json", "--out", str(figure)
+    )
     backtest = json.loads(result.stdout)["backtest"]
     assert (backtest["n_train"], backtest["n_test"]) == (17, 3)
     assert len(backtest["held_out"]) == 3 and 0 <= backtest["coverage"] <= 1
@@ -87,11 +113,14 @@ def test_holdout_by_condition_in_the_table_output(tmp_path):
 
 
 # Each message is tested in-process (test_validation); here: that the CLI makes it one line, exit 2.
-@pytest.mark.parametrize("args, message", [
-    (["--x", "size", "--y", "y"], "column 'size' not found"),
-    (["--x", "x", "--y", "y", "--form", "powr"], "unknown form 'powr'"),
-    (["--x", "x", "--y", "bad"], "not numeric"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--x", "size", "--y", "y"], "column 'size' not found"),
+        (["--x", "x", "--y", "y", "--form", "powr"], "unknown form 'powr'"),
+        (["--x", "x", "--y", "bad"], "not numeric"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
     path = tmp_path / "runs.csv"
     table = power_table(n=8)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-
 from cli_helpers import run_cli
 
 
@@ -22,8 +21,24 @@ def _files(tmp_path, n_told):
 
 def test_plan_next_prints_a_batch_of_candidates_as_json(tmp_path):
     runs, cands = _files(tmp_path, 12)
-    result = run_cli("plan", "next", str(runs), "--candidates", str(cands), "--x", "N,D", "--y", "loss",
-                     "--target", "N=1e10,D=2e11", "--cost", "flops", "--k", "3", "--json")
+    result = run_cli(
+        "plan",
+        "next",
+        str(runs),
+        "--candidates",
+        str(cands),
+        "--x",
+        "N,D",
+        "--y",
+        "loss",
+        "--target",
+        "N=1e10,D=2e11",
+        "--cost",
+        "flops",
+        "--k",
+        "3",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert len(answer["batch"]) == 3

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.store import open_store
 from scalinglab.train import train_one
-from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
@@ -26,7 +26,15 @@ def test_run_trains_fits_and_writes_csv_and_report(cli, tiny_sweep: Path):
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"ok"}
     assert (runs["n_params"] == 75 * runs["width"] + 10).all()  # 64 -> width -> 10, one hidden layer
-    for column in ["val_loss", "val_accuracy", "train_seconds", "train_flops", "latency_ms_p50", "bytes_fp32", "generalization_gap"]:
+    for column in [
+        "val_loss",
+        "val_accuracy",
+        "train_seconds",
+        "train_flops",
+        "latency_ms_p50",
+        "bytes_fp32",
+        "generalization_gap",
+    ]:
         assert runs[column].notna().all(), column
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 5
@@ -98,8 +106,9 @@ def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
 
     args = ["run", str(tiny_sweep), "--set", "training.epochs=40", "--set", "seeds=[0, 1, 2]"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "400"}
-    process = subprocess.Popen([sys.executable, "-m", "scalinglab", *args], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scalinglab", *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     store_file = tiny_sweep.parent / "out" / "runs.sqlite"
     deadline = time.monotonic() + 120
     while _stored_runs(store_file) < 1 and process.poll() is None and time.monotonic() < deadline:
@@ -110,8 +119,11 @@ def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
     assert "Traceback" not in stderr
     stored = _stored_runs(store_file)
     line = stderr.strip().splitlines()[-1]
-    match = re.fullmatch(r"interrupted: (\d+) of 24 runs are stored, none half-written \(a run is stored only once "
-                         r"it finished\); resume with: scalinglab run (.+)", line)
+    match = re.fullmatch(
+        r"interrupted: (\d+) of 24 runs are stored, none half-written \(a run is stored only once "
+        r"it finished\); resume with: scalinglab run (.+)",
+        line,
+    )
     assert match and int(match.group(1)) == stored and 1 <= stored < 24, line
     assert match.group(2) == f"{tiny_sweep} --set training.epochs=40 --set 'seeds=[0, 1, 2]'"
     claims = sqlite3.connect(store_file).execute("SELECT count(*) FROM claims").fetchone()[0]
@@ -120,8 +132,17 @@ def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
 
 def test_diverging_runs_are_recorded_and_the_sweep_goes_on(cli, tiny_sweep: Path):
     result = cli(
-        "run", str(tiny_sweep), "--quiet", "--set", "training.optimizer=sgd", "--set", "training.lr=[0.05, 1e38]",
-        "--set", "model.width=[8]", "--set", "data.train_size=[200]",
+        "run",
+        str(tiny_sweep),
+        "--quiet",
+        "--set",
+        "training.optimizer=sgd",
+        "--set",
+        "training.lr=[0.05, 1e38]",
+        "--set",
+        "model.width=[8]",
+        "--set",
+        "data.train_size=[200]",
     )
     assert result.returncode == 0, result.stderr
     runs = pd.read_csv(tiny_sweep.parent / "out" / "runs.csv")

@@ -35,7 +35,6 @@ latency_repeats = 3
 """
 
 
-
 def mlp_spec(width: int, *, depth: int = 2, epochs: int = 2, family: str = "mlp", size: dict | None = None) -> RunSpec:
     """A real run on 300 digits that trains in well under a second."""
     return RunSpec(

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 import torch
+from compress_helpers import mlp_spec, trained_parent
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from compress_helpers import mlp_spec, trained_parent
 from scalinglab.compress.measure_compressed import measure_model, saved_bytes
 from scalinglab.compress.methods import APPLY
 from scalinglab.compress.methods.base import weight_layers
@@ -52,9 +52,14 @@ def parent256():
     return trained_parent(mlp_spec(256, epochs=1))
 
 
-@pytest.mark.parametrize(("bits", "mode", "low", "high"), [
-    (8, "dynamic", 0.24, 0.30), (8, "weight_only", 0.24, 0.30), (4, "weight_only", 0.12, 0.18),
-])
+@pytest.mark.parametrize(
+    ("bits", "mode", "low", "high"),
+    [
+        (8, "dynamic", 0.24, 0.30),
+        (8, "weight_only", 0.24, 0.30),
+        (4, "weight_only", 0.12, 0.18),
+    ],
+)
 @pytest.mark.slow
 def test_quantized_weight_bytes_scale_with_bits(parent256, bits, mode, low, high):
     fp32 = saved_bytes(dict(parent256.model.state_dict()))
@@ -135,8 +140,13 @@ def test_structured_pruning_slices_convolution_channels_through_the_classifier()
     from scalinglab.compress.methods import Parent
     from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
-    spec = RunSpec(family="cnn", size={"channels": 8, "depth": 2}, data=DataSpec(source="digits", train_size=200),
-                   training=TrainingSpec(epochs=1, batch_size=64, lr=0.01), seed=0)
+    spec = RunSpec(
+        family="cnn",
+        size={"channels": 8, "depth": 2},
+        data=DataSpec(source="digits", train_size=200),
+        training=TrainingSpec(epochs=1, batch_size=64, lr=0.01),
+        seed=0,
+    )
     task = task_for(spec)
     model = get_family("cnn").build(spec.size, task.shape).eval()
     pruned = APPLY["structured"](Parent(spec, model, task), fraction=0.5, finetune_epochs=0).model.eval()
@@ -152,8 +162,9 @@ def test_structured_pruning_slices_convolution_channels_through_the_classifier()
 def test_structured_pruning_of_the_transformer_mlp():
     from scalinglab.families.base import TaskShape
 
-    model = get_family("transformer").build({"d_model": 16, "n_layer": 1, "n_head": 2, "context": 8},
-                                            TaskShape("lm", (8,), 256))
+    model = get_family("transformer").build(
+        {"d_model": 16, "n_layer": 1, "n_head": 2, "context": 8}, TaskShape("lm", (8,), 256)
+    )
     from scalinglab.compress.methods import Parent
 
     pruned = APPLY["structured"](Parent(None, model, None), fraction=0.5, finetune_epochs=0).model
@@ -175,7 +186,9 @@ def test_clustering_leaves_at_most_k_distinct_values_per_layer_and_packs_the_cod
     for name, layer in weight_layers(compressed.model):
         assert len(torch.unique(layer.weight)) <= clusters
         codebook = compressed.deployed[f"{name}.weight.codebook"]
-        codes = unpack_codes(compressed.deployed[f"{name}.weight.codes"], int(math.log2(clusters)), layer.weight.numel())
+        codes = unpack_codes(
+            compressed.deployed[f"{name}.weight.codes"], int(math.log2(clusters)), layer.weight.numel()
+        )
         assert torch.equal(codebook[torch.from_numpy(codes.astype(np.int64))].view_as(layer.weight), layer.weight)
     assert saved_bytes(compressed.deployed) < saved_bytes(dict(parent64.model.state_dict())) / 2
 
@@ -195,9 +208,13 @@ def test_cross_layer_sharing_stores_one_block_and_keeps_the_depth():
     from scalinglab.compress.methods import Parent
     from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 
-    spec = RunSpec(family="transformer", size={"d_model": 16, "n_layer": 3, "n_head": 2, "context": 16},
-                   data=DataSpec(source="stdlib", train_size=4000, val_size=1024),
-                   training=TrainingSpec(epochs=1, batch_size=8, lr=0.003), seed=0)
+    spec = RunSpec(
+        family="transformer",
+        size={"d_model": 16, "n_layer": 3, "n_head": 2, "context": 16},
+        data=DataSpec(source="stdlib", train_size=4000, val_size=1024),
+        training=TrainingSpec(epochs=1, batch_size=8, lr=0.003),
+        seed=0,
+    )
     task = task_for(spec)
     model = get_family("transformer").build(spec.size, task.shape).eval()
     shared = APPLY["share"](Parent(spec, model, task), finetune_epochs=1)

@@ -4,8 +4,8 @@ choices, the functions applied and the verdict's names and knobs all derive."""
 from __future__ import annotations
 
 import pytest
-
 from cli_helpers import run_cli
+
 from scalinglab.compress.method_settings import MethodSettings
 from scalinglab.compress.registry import METHODS, REGISTRY, Method, method_label
 from scalinglab.compress.settings import CompressConfig, compress_config, config_model

@@ -15,14 +15,26 @@ from scalinglab.compress.seed_statistics import MOST_SEEDS, column_interval, mea
 from scalinglab.compress.verdict import verdicts
 from scalinglab.compress.verdict_words import verdict_sentence, verdict_tally
 from scalinglab.pareto import pareto_mask
-from scalinglab.report.compress_figures import compress_pareto_data, complexity_data, sensitivity_data
+from scalinglab.report.compress_figures import complexity_data, compress_pareto_data, sensitivity_data
 
 
 def _row(method, variant, parent_size, seed, loss, bytes_, **extra):
-    return {"compression_key": f"{variant}-{parent_size}-{seed}", "parent_run_key": f"p{parent_size}-{seed}",
-            "method": method, "variant": variant, "student": None, "parent_n_params": parent_size,
-            "train_size": 1000, "seed": seed, "status": "ok", "error": None, "val_loss": loss,
-            "bytes_deployed": bytes_, "n_params": extra.pop("n_params", parent_size), **extra}
+    return {
+        "compression_key": f"{variant}-{parent_size}-{seed}",
+        "parent_run_key": f"p{parent_size}-{seed}",
+        "method": method,
+        "variant": variant,
+        "student": None,
+        "parent_n_params": parent_size,
+        "train_size": 1000,
+        "seed": seed,
+        "status": "ok",
+        "error": None,
+        "val_loss": loss,
+        "bytes_deployed": bytes_,
+        "n_params": extra.pop("n_params", parent_size),
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -32,9 +44,15 @@ def rows() -> pd.DataFrame:
     for seed, noise in enumerate((-0.01, 0.0, 0.01)):
         data.append(_row("none", "none", 1000, seed, 0.50 + noise, 4000, effective_rank_fraction=0.9))
         data.append(_row("none", "none", 10000, seed, 0.20 + noise, 40000, effective_rank_fraction=0.8))
-        data.append(_row("prune", "prune sparsity=0.9", 10000, seed, 0.30 + noise, 3900, sparsity=0.9, finetune_epochs=0))
-        data.append(_row("prune", "prune sparsity=0.5", 10000, seed, 0.21 + noise, 22000, sparsity=0.5, finetune_epochs=0))
-        data.append(_row("prune", "prune sparsity=0.5", 1000, seed, 0.55 + noise, 2200, sparsity=0.5, finetune_epochs=0))
+        data.append(
+            _row("prune", "prune sparsity=0.9", 10000, seed, 0.30 + noise, 3900, sparsity=0.9, finetune_epochs=0)
+        )
+        data.append(
+            _row("prune", "prune sparsity=0.5", 10000, seed, 0.21 + noise, 22000, sparsity=0.5, finetune_epochs=0)
+        )
+        data.append(
+            _row("prune", "prune sparsity=0.5", 1000, seed, 0.55 + noise, 2200, sparsity=0.5, finetune_epochs=0)
+        )
     return pd.DataFrame(data)
 
 
@@ -44,7 +62,9 @@ def test_seed_summary_is_the_mean_and_the_t_interval_of_the_mean_log(rows):
     logs = np.log([0.49, 0.50, 0.51])
     half = stats.t.ppf(0.975, 2) * logs.std(ddof=1) / np.sqrt(3)
     assert trained["val_loss"] == pytest.approx(0.5)
-    assert (trained["val_loss_low"], trained["val_loss_high"]) == pytest.approx(tuple(np.exp([logs.mean() - half, logs.mean() + half])))
+    assert (trained["val_loss_low"], trained["val_loss_high"]) == pytest.approx(
+        tuple(np.exp([logs.mean() - half, logs.mean() + half]))
+    )
     assert trained["n_seeds"] == 3
     assert all(np.isnan(mean_interval(np.array([1.0]))))
 
@@ -67,7 +87,11 @@ def test_verdict_at_each_trained_size_compares_the_best_of_each_within_budget_se
     small = found[0]  # at 4 kB: pruning the 10k model to 0.9 (3.9 kB, loss 0.30) vs training 1k (loss 0.50)
     assert small.compressed["variant"] == "prune sparsity=0.9" and small.decision == "compress"
     assert small.difference.mean == pytest.approx(-0.2) and small.difference.n_seeds == 3
-    assert "At 4 kB" in verdict_sentence(small) and "0.3 (95% CI" in verdict_sentence(small) and verdict_sentence(small).endswith("compress.")
+    assert (
+        "At 4 kB" in verdict_sentence(small)
+        and "0.3 (95% CI" in verdict_sentence(small)
+        and verdict_sentence(small).endswith("compress.")
+    )
     # At 40 kB: pruning the 10k model at 0.5 (0.21) against the trained 10k model (0.20). Their seed
     # intervals overlap, but every seed's pruned model is 0.01 worse than the same seed's trained one.
     large = found[1]
@@ -151,14 +175,18 @@ def test_report_with_the_compression_section_loads_in_headless_chromium(trained_
 
     if find_chromium() is None:
         pytest.fail("chromium is not installed: run `bash scripts/setup.sh dev` (Debian package 'chromium')")
-    made = run_cli("compress", str(trained_store), "--methods", "none,prune,quantize,cluster",
-                   "--set", "prune.finetune_epochs=0")
+    made = run_cli(
+        "compress", str(trained_store), "--methods", "none,prune,quantize,cluster", "--set", "prune.finetune_epochs=0"
+    )
     assert made.returncode == 0, made.stderr
     report = run_cli("report", str(trained_store))
     assert report.returncode == 0, report.stderr
     page = visit(trained_store / "report.html", tmp_path / "profile")
     assert page.errors == [] and page.console == [] and page.remote_requests == []
-    assert "Compress or train small?" in page.text and "Compressed vs trained" in (trained_store / "report.html").read_text()
+    assert (
+        "Compress or train small?" in page.text
+        and "Compressed vs trained" in (trained_store / "report.html").read_text()
+    )
     assert all(image["complete"] and image["width"] > 0 for image in page.images), page.images
 
 
@@ -174,8 +202,10 @@ def test_best_within_budgets_takes_compressed_candidates_unless_told_not_to(rows
 def test_distillation_is_compared_with_the_same_size_trained_from_labels(rows):
     from scalinglab.compress.verdict_words import distillation_sentences
 
-    distilled = [_row("distill", "distill temperature=4.0 alpha=0.5", 10000, seed, 0.40 + noise, 4000, n_params=1000)
-                 for seed, noise in enumerate((-0.01, 0.0, 0.01))]
+    distilled = [
+        _row("distill", "distill temperature=4.0 alpha=0.5", 10000, seed, 0.40 + noise, 4000, n_params=1000)
+        for seed, noise in enumerate((-0.01, 0.0, 0.01))
+    ]
     sentences = distillation_sentences(pd.concat([rows, pd.DataFrame(distilled)], ignore_index=True))
     assert len(sentences) == 1
     assert "the 1k-parameter model reaches val_loss 0.4 (95% CI" in sentences[0]
@@ -187,13 +217,16 @@ def test_tally_counts_each_decision_once(rows):
     found = verdicts(rows, cost="bytes_deployed")
     found += verdicts(_pair([1.0, 1.3], [1.05, 1.25]))[:1] + verdicts(_pair([1.0], [0.9]))[:1]
     tally = verdict_tally(found)
-    assert tally.startswith("Of 4 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 1 (")
+    assert tally.startswith(
+        "Of 4 budgets of bytes on disk (one per trained size), compressing wins at 1, training small at 1 ("
+    )
     assert "too few seeds to judge at 1 (one seed" in tally and "the two are equal at 1 (no number of seeds" in tally
     assert "more seeds are needed" not in tally
 
 
 def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_seed(tmp_path):
     from compress_helpers import TINY_COMPRESS_SWEEP
+
     from scalinglab.compress import compress_store
     from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.config import load_config
@@ -208,7 +241,9 @@ def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_se
         run_sweep(config, store)
     finally:
         store.close()
-    compress_store(config.output, methods=["none", "prune"], overrides=["prune.finetune_epochs=0", "prune.sparsity=[0.9]"])
+    compress_store(
+        config.output, methods=["none", "prune"], overrides=["prune.finetune_epochs=0", "prune.sparsity=[0.9]"]
+    )
     frame = stored_compressions_frame(config.output)
     found = verdicts(frame)
     assert len(found) == 2 and all(v.compressed is not None for v in found)  # 0.9-pruned models fit each budget
@@ -219,9 +254,14 @@ def test_verdicts_of_a_real_two_seed_store_pair_each_compression_with_its_own_se
         if verdict.compressed is None:
             continue
         assert verdict.compressed["val_loss_low"] > 0
-        by_seed = {kind: frame[(frame["method"] == row["method"]) & (frame["variant"] == row["variant"])
-                               & (frame["parent_n_params"] == row["parent_n_params"])].set_index("seed")["val_loss"]
-                   for kind, row in (("compressed", verdict.compressed), ("trained", verdict.trained))}
+        by_seed = {
+            kind: frame[
+                (frame["method"] == row["method"])
+                & (frame["variant"] == row["variant"])
+                & (frame["parent_n_params"] == row["parent_n_params"])
+            ].set_index("seed")["val_loss"]
+            for kind, row in (("compressed", verdict.compressed), ("trained", verdict.trained))
+        }
         differences = (by_seed["compressed"] - by_seed["trained"]).to_numpy()
         assert len(differences) == verdict.difference.n_seeds == 2
         assert verdict.difference.mean == pytest.approx(differences.mean())

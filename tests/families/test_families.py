@@ -25,7 +25,9 @@ CASES = [
     ("transformer", {"d_model": 16, "n_layer": 1, "n_head": 2, "context": 32}, BYTES),
     ("transformer", {"d_model": 48, "n_layer": 3, "n_head": 4, "context": 32}, BYTES),
 ]
-IDS = [f"{name}-{'-'.join(map(str, size.values()))}-{'x'.join(map(str, task.input_shape))}" for name, size, task in CASES]
+IDS = [
+    f"{name}-{'-'.join(map(str, size.values()))}-{'x'.join(map(str, task.input_shape))}" for name, size, task in CASES
+]
 
 
 def _batch(task: TaskShape, n: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from cli_helpers import REPO
 from torch.utils.flop_counter import FlopCounterMode
 
 import scalinglab
-from cli_helpers import REPO
 from scalinglab.families import TaskShape, get_family
 
 EXAMPLE = REPO / "examples" / "hf_gpt2"
@@ -32,8 +32,15 @@ def _example_on_path():
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     out = tmp_path_factory.mktemp("hf_gpt2")
-    overrides = ["model.n_embd=[8, 16]", "model.n_layer=1", "model.context=16", "data.train_size=20000",
-                 "data.val_size=2048", "training.epochs=1", "measure.latency_repeats=2"]
+    overrides = [
+        "model.n_embd=[8, 16]",
+        "model.n_layer=1",
+        "model.context=16",
+        "data.train_size=20000",
+        "data.val_size=2048",
+        "training.epochs=1",
+        "measure.latency_repeats=2",
+    ]
     return out, scalinglab.sweep(EXAMPLE / "sweep.toml", out=out, overrides=overrides)
 
 

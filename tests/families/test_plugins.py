@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from cli_helpers import REPO
 from torch.utils.flop_counter import FlopCounterMode
 
-from cli_helpers import REPO
 from scalinglab.errors import UserError
 from scalinglab.families import TaskShape, get_family
 
@@ -42,7 +42,9 @@ workers = 2
 """
 
 
-def _sweep_file(tmp_path: Path, *, family: str = PLUGIN, executor: str = "serial", axes: str = "width = [8, 16]\nblocks = 2") -> Path:
+def _sweep_file(
+    tmp_path: Path, *, family: str = PLUGIN, executor: str = "serial", axes: str = "width = [8, 16]\nblocks = 2"
+) -> Path:
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP.format(output=tmp_path / "out", family=family, executor=executor, axes=axes))
     return path
@@ -109,7 +111,11 @@ def test_a_build_without_dropout_refuses_dropout():
     [
         ("no_such_module:Family", "width = 8", "model.family: cannot import module 'no_such_module'"),
         ("residual_plugin:Missing", "width = 8", "model.family: module 'residual_plugin' has no 'Missing'"),
-        ("residual_plugin:NotAFamily", "width = 8", "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family"),
+        (
+            "residual_plugin:NotAFamily",
+            "width = 8",
+            "model.family: 'residual_plugin:NotAFamily' is not a subclass of scalinglab.Family",
+        ),
         (PLUGIN, "width = [8, 0]", "model.width: must be a positive integer (got 0)"),
         (PLUGIN, "width = 8\nheight = 3", "model.height: not a size axis of family 'residual_plugin:ResidualMLP'"),
     ],
@@ -150,8 +156,14 @@ def test_debug_mode_raises_a_plugin_s_exception_with_its_traceback(tmp_path: Pat
     assert frame["status"].tolist() == ["failed"] and frame.loc[0, "error"].startswith("KeyError: 'no such key'")
 
 
-@pytest.mark.parametrize("executor", ["serial", pytest.param("pool", marks=pytest.mark.slow),
-                                      pytest.param("ray", marks=[pytest.mark.slow, pytest.mark.ray])])
+@pytest.mark.parametrize(
+    "executor",
+    [
+        "serial",
+        pytest.param("pool", marks=pytest.mark.slow),
+        pytest.param("ray", marks=[pytest.mark.slow, pytest.mark.ray]),
+    ],
+)
 def test_a_plugin_in_the_working_folder_imports_without_pythonpath(cli, tmp_path: Path, executor: str):
     # PYTHONSAFEPATH keeps `python -m` from putting the working folder on sys.path, as the
     # installed `scalinglab` script does not: the plugin is found only because scalinglab looks there.
@@ -171,8 +183,9 @@ def test_a_plugin_module_outside_the_working_folder_and_pythonpath_is_still_refu
     sweep_file = _sweep_file(tmp_path, family="gatedmodels:ResidualMLP", axes="width = 8")
     result = cli("run", str(sweep_file), "--quiet", cwd=tmp_path, env={"PYTHONSAFEPATH": "1"})
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("model.family: cannot import module 'gatedmodels' "
-                                          "(ModuleNotFoundError: No module named 'gatedmodels')")
+    assert result.stderr.strip().endswith(
+        "model.family: cannot import module 'gatedmodels' (ModuleNotFoundError: No module named 'gatedmodels')"
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -2,10 +2,9 @@
 
 import pandas as pd
 import pytest
+from fit_helpers import chinchilla_runs
 
 from scalinglab.fit import ScalingLaw
-
-from fit_helpers import chinchilla_runs
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ def chinchilla_runs() -> pd.DataFrame:
     raw = pd.read_csv(CHINCHILLA_CSV)
     kept = raw.sort_values("loss").iloc[:-5]
     return pd.DataFrame(
-        {"N": kept["Model Size"], "D": kept["Training FLOP"] / (6 * kept["Model Size"]),
-         "loss": kept["loss"]}
+        {"N": kept["Model Size"], "D": kept["Training FLOP"] / (6 * kept["Model Size"]), "loss": kept["loss"]}
     )
 
 
@@ -41,9 +40,7 @@ def reference_prediction(name, params, x):
         return ((p["Nc"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["Dc"] / d) ** p["alpha_D"]
     if name == "bnsl":
         x0 = x[:, 0]
-        return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (
-            -p["c1"] * p["f1"]
-        )
+        return p["E"] + p["A"] * x0 ** -p["c0"] * (1 + (x0 / p["d1"]) ** (1 / p["f1"])) ** (-p["c1"] * p["f1"])
     if name == "shifted_power":
         return p["E"] + p["A"] * (x[:, 0] + p["x0"]) ** -p["alpha"]
     if name == "chinchilla_no_floor":
@@ -69,8 +66,7 @@ EXAMPLE_PARAMS = {
     "shifted_power": {"E": 0.3, "A": 50.0, "alpha": 0.4, "x0": 3e4},
     "chinchilla_no_floor": {"A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
     # beta * N^gamma: 0.28 at N = 1e8, falling by 10% per factor 10 of N (gamma = -0.046).
-    "farseer_lite": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34,
-                     "beta": 0.28 * 1e8**0.0458, "gamma": -0.0458},
+    "farseer_lite": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28 * 1e8**0.0458, "gamma": -0.0458},
     # Muennighoff et al. (2023) fit R*_D = 15.4; E, A, B, alpha, beta as Chinchilla's.
     "data_constrained": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28, "R_star": 15.4},
 }
@@ -118,6 +114,13 @@ def curve_table(seed: int, run_noise: float = 0.01, point_noise: float = 0.003) 
             for fraction in np.arange(1, 11) / 10:
                 d = budget * fraction
                 loss = reference_prediction("chinchilla", EXAMPLE_PARAMS["chinchilla"], np.array([[n, d]]))[0]
-                rows.append({"run": f"{n:.3g}-{budget:.3g}", "N": n, "D": d, "step": fraction * 1000,
-                             "loss": loss * np.exp(offset + rng.normal(0, point_noise))})
+                rows.append(
+                    {
+                        "run": f"{n:.3g}-{budget:.3g}",
+                        "N": n,
+                        "D": d,
+                        "step": fraction * 1000,
+                        "loss": loss * np.exp(offset + rng.normal(0, point_noise)),
+                    }
+                )
     return pd.DataFrame(rows)

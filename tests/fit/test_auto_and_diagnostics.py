@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
-
-from fit_helpers import power_table
 
 
 def broken_power_law_table(seed=0, n=24):

@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, backtest, split_holdout
-
-from fit_helpers import power_table
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +49,13 @@ def test_a_wrong_law_extrapolates_badly_and_is_seen_to():
     # Data that bend away (a second, slower power law beyond 1e8) break a one-term fit.
     x = np.geomspace(1e4, 1e10, 40)
     y = np.where(x < 1e8, 1 + 50 * x**-0.3, 1 + 50 * 1e8**-0.3 * (x / 1e8) ** -0.05)
-    result = backtest(ScalingLaw("power", n_bootstrap=200, random_state=0),
-                      pd.DataFrame({"x": x, "y": y}), x="x", y="y", holdout="x < 1e8")
+    result = backtest(
+        ScalingLaw("power", n_bootstrap=200, random_state=0),
+        pd.DataFrame({"x": x, "y": y}),
+        x="x",
+        y="y",
+        holdout="x < 1e8",
+    )
     assert result.rmse_log > 0.02
     assert result.coverage < 0.5
 
@@ -61,12 +65,15 @@ def test_without_bootstrap_there_is_no_coverage(table):
     assert result.coverage is None and "inside" not in result.held_out
 
 
-@pytest.mark.parametrize("holdout, message", [
-    (0, "holdout must be"),
-    (40, "every size"),
-    ("x > 0", "no row to test"),
-    ("x +", "cannot evaluate"),
-])
+@pytest.mark.parametrize(
+    "holdout, message",
+    [
+        (0, "holdout must be"),
+        (40, "every size"),
+        ("x > 0", "no row to test"),
+        ("x +", "cannot evaluate"),
+    ],
+)
 def test_bad_holdouts_are_user_errors(table, holdout, message):
     with pytest.raises(UserError, match=message):
         backtest(ScalingLaw("power", n_bootstrap=0), table, x="x", y="y", holdout=holdout)

@@ -39,6 +39,5 @@ def test_every_interval_contains_its_estimate(chinchilla_law):
 def test_a_mean_squared_fit_is_not_the_published_one(chinchilla_table):
     # Guards the test above against passing for any loss: a large delta (least squares on
     # log loss) moves the estimate well away from the published Huber fit.
-    law = ScalingLaw("chinchilla", huber_delta=1.0, n_bootstrap=0).fit(
-        chinchilla_table, x=["N", "D"], y="loss")
+    law = ScalingLaw("chinchilla", huber_delta=1.0, n_bootstrap=0).fit(chinchilla_table, x=["N", "D"], y="loss")
     assert law.params_["A"] != pytest.approx(PUBLISHED["A"], rel=0.01)

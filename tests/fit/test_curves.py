@@ -20,8 +20,12 @@ def test_burn_in_drops_the_first_share_of_each_runs_own_steps():
 @pytest.mark.parametrize("fraction, message", [(1.0, "burn-in must be a fraction"), (0.2, "run column 'id'")])
 def test_bad_burn_in_options_are_one_clear_error(fraction, message):
     with pytest.raises(UserError, match=message):
-        after_burn_in(pd.DataFrame({"run": ["a"], "step": [1]}), run="id" if fraction == 0.2 else "run",
-                      step="step", fraction=fraction)
+        after_burn_in(
+            pd.DataFrame({"run": ["a"], "step": [1]}),
+            run="id" if fraction == 0.2 else "run",
+            step="step",
+            fraction=fraction,
+        )
 
 
 def test_steps_without_runs_are_refused_since_points_would_count_as_independent():
@@ -30,8 +34,9 @@ def test_steps_without_runs_are_refused_since_points_would_count_as_independent(
 
 
 def test_curves_fitted_with_runs_as_groups_recover_the_law():
-    fitted = fit_table(curve_table(1), x=["N", "D"], y="loss", form="chinchilla", groups="run", step="step",
-                       n_bootstrap=100)
+    fitted = fit_table(
+        curve_table(1), x=["N", "D"], y="loss", form="chinchilla", groups="run", step="step", n_bootstrap=100
+    )
     law = fitted.law
     assert law.n_points_ == 6 * 3 * 8  # 10 evaluations per run, the first 2 (<= 20%) dropped
     assert law.n_groups_ == 18
@@ -46,9 +51,14 @@ def test_a_runs_points_are_one_piece_of_evidence():
     curves = after_burn_in(curve_table(2), run="run", step="step")
     finals = curves[curves["step"] == 1000]
     width = {}
-    for name, table, groups in (("runs", curves, "run"), ("rows", curves, np.arange(len(curves))),
-                                ("finals", finals, "run")):
-        law = ScalingLaw("chinchilla", n_bootstrap=200, random_state=0).fit(table, x=["N", "D"], y="loss", groups=groups)
+    for name, table, groups in (
+        ("runs", curves, "run"),
+        ("rows", curves, np.arange(len(curves))),
+        ("finals", finals, "run"),
+    ):
+        law = ScalingLaw("chinchilla", n_bootstrap=200, random_state=0).fit(
+            table, x=["N", "D"], y="loss", groups=groups
+        )
         width[name] = np.subtract(*law.ci_["alpha"][::-1])
     assert width["rows"] < 0.7 * width["runs"]
     assert width["runs"] > 0.4 * width["finals"]

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from fit_helpers import power_table
 
 from scalinglab.fit import ScalingLaw, draw_fit, fit_plot_data, save_fit_figure, split_holdout
-
-from fit_helpers import power_table
 
 
 @pytest.fixture(scope="module")

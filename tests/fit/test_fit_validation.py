@@ -72,8 +72,12 @@ def test_infinite_values_are_refused():
 
 def test_fewer_rows_than_parameters_is_refused():
     with pytest.raises(UserError, match="5 parameters but the table has only 4 rows"):
-        fit(pd.DataFrame({"N": [1e6, 1e7, 1e8, 1e9], "D": [1e9] * 4, "loss": [3, 2.8, 2.6, 2.5]}),
-            form="chinchilla", x=["N", "D"], y="loss")
+        fit(
+            pd.DataFrame({"N": [1e6, 1e7, 1e8, 1e9], "D": [1e9] * 4, "loss": [3, 2.8, 2.6, 2.5]}),
+            form="chinchilla",
+            x=["N", "D"],
+            y="loss",
+        )
 
 
 def test_wrong_number_of_x_columns_is_refused():

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from fit_helpers import EXAMPLE_PARAMS, reference_prediction
 
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS, get_form
-
-from fit_helpers import EXAMPLE_PARAMS, reference_prediction
 
 RNG = np.random.default_rng(7)
 
@@ -24,8 +23,17 @@ def example_inputs(form, n=40):
 
 
 def test_the_forms_are_registered_under_their_names():
-    assert list(FORMS) == ["power", "powerlaw", "chinchilla", "kaplan", "bnsl", "shifted_power",
-                           "chinchilla_no_floor", "farseer_lite", "data_constrained"]
+    assert list(FORMS) == [
+        "power",
+        "powerlaw",
+        "chinchilla",
+        "kaplan",
+        "bnsl",
+        "shifted_power",
+        "chinchilla_no_floor",
+        "farseer_lite",
+        "data_constrained",
+    ]
     assert FORMS["data_constrained"].inputs == ("N", "D", "U")
     assert FORMS["chinchilla"].inputs == ("N", "D")
     assert FORMS["power"].public_names == ["E", "A", "alpha"]

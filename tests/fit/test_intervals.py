@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import misspecified_split, power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
@@ -14,8 +15,6 @@ from scalinglab.fit.intervals import (
     resample_group_counts,
     rows_below_cut,
 )
-
-from fit_helpers import misspecified_split, power_table
 
 
 def test_cluster_bootstrap_moves_a_groups_rows_together():
@@ -77,8 +76,9 @@ def test_prediction_interval_widens_with_the_distance_beyond_the_data(law):
 
 def test_observation_is_the_old_name_of_prediction(law):
     x = np.array([1e7, 1e11])
-    np.testing.assert_array_equal(law.predict_interval(x, kind="observation"),
-                                  law.predict_interval(x, kind="prediction"))
+    np.testing.assert_array_equal(
+        law.predict_interval(x, kind="observation"), law.predict_interval(x, kind="prediction")
+    )
     with pytest.raises(UserError, match="kind must be one of"):
         law.predict_interval(x, kind="confidence")
 
@@ -89,8 +89,7 @@ def test_groups_column_is_resampled_whole_and_checked():
     assert grouped.n_groups_ == 8
     by_row = ScalingLaw("power", n_bootstrap=200, random_state=0).fit(table, x="x", y="y")
     assert by_row.n_groups_ == 24  # default: one group per distinct size
-    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(
-        table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
+    few = ScalingLaw("power", n_bootstrap=50, random_state=0).fit(table, x="x", y="y", groups=np.repeat([0, 1, 2], 8))
     assert any("only 3 groups to resample for 3 parameters" in w for w in few.warnings_)
     assert not any("groups to resample" in w for w in grouped.warnings_)
     with pytest.raises(UserError, match="groups column 'seed' not found"):

@@ -22,7 +22,8 @@ def joint_grid(epochs=(1.0,)):
 def synthetic(name, seed=0, epochs=(1.0,)):
     x = joint_grid(epochs)[:, : FORMS[name].n_inputs]
     y = reference_prediction(name, EXAMPLE_PARAMS[name], x) * np.exp(
-        np.random.default_rng(seed).normal(0, NOISE, len(x)))
+        np.random.default_rng(seed).normal(0, NOISE, len(x))
+    )
     return pd.DataFrame({**dict(zip(["N", "D", "U"], x.T)), "y": y}), list(FORMS[name].inputs)
 
 
@@ -55,8 +56,11 @@ def test_data_constrained_at_one_epoch_is_the_chinchilla_form():
     form, chinchilla = FORMS["data_constrained"], FORMS["chinchilla"]
     x = joint_grid()
     theta = form.to_internal(EXAMPLE_PARAMS["data_constrained"])
-    np.testing.assert_allclose(form.log_predict(theta[None], np.log(x))[0],
-                               chinchilla.log_predict(theta[None, :5], np.log(x[:, :2]))[0], rtol=1e-12)
+    np.testing.assert_allclose(
+        form.log_predict(theta[None], np.log(x))[0],
+        chinchilla.log_predict(theta[None, :5], np.log(x[:, :2]))[0],
+        rtol=1e-12,
+    )
 
 
 def test_repeated_tokens_are_worth_less_than_fresh_ones():

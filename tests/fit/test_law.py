@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
-
-from fit_helpers import power_table
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +73,9 @@ def test_refit_with_the_same_seed_is_identical(table):
     assert first.params_ == second.params_
     assert first.ci_ == second.ci_
     pd.testing.assert_frame_equal(first.bootstrap_params_, second.bootstrap_params_)
-    np.testing.assert_array_equal(first.predict_interval(table, kind="observation"),
-                                  second.predict_interval(table, kind="observation"))
+    np.testing.assert_array_equal(
+        first.predict_interval(table, kind="observation"), second.predict_interval(table, kind="observation")
+    )
 
 
 def test_another_seed_gives_other_intervals_but_the_same_estimate(table, law):
@@ -132,7 +132,6 @@ def test_the_fit_is_fast_enough_for_everyday_use(table):
         ScalingLaw("power", n_bootstrap=0).fit(small, x="x", y="y")
     # Generous for a shared 2-core machine; typically ~30-50 ms per fit.
     assert (time.perf_counter() - began) / 5 < 0.25
-
 
 
 def test_bootstrap_survives_a_saturated_curve_with_singular_replicates():

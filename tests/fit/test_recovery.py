@@ -4,10 +4,9 @@ the bootstrap intervals cover the truth about as often as they claim."""
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import EXAMPLE_PARAMS, power_table, reference_prediction
 
 from scalinglab.fit import ScalingLaw
-
-from fit_helpers import EXAMPLE_PARAMS, power_table, reference_prediction
 
 NOISE = 0.005  # standard deviation of the log noise
 

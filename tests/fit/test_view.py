@@ -14,15 +14,18 @@ def test_an_axis_is_log_only_when_every_finite_value_is_positive():
     assert not can_log()
 
 
-@pytest.mark.parametrize("values, log, limits", [
-    ([1.0, 3.0, np.nan], False, (0.0, 4.0)),  # half the span on each side
-    ([1.0, 100.0, np.inf], True, (0.1, 1000.0)),  # half the span in decades
-    ([-5.0, 0.0, 10.0], True, (9.0, 11.0)),  # a log view ignores what it cannot show
-    ([2.0, 2.0], False, (1.8, 2.2)),  # flat: within 10% of its value
-    ([0.0, 0.0], False, (0.0, 1.0)),  # values >= 0 never get an axis below 0
-    ([0.1, 3.0], False, (0.0, 4.45)),  # a loss: the margin stops at 0
-    ([-1.0, 3.0], False, (-3.0, 5.0)),  # values of both signs: the full margin
-])
+@pytest.mark.parametrize(
+    "values, log, limits",
+    [
+        ([1.0, 3.0, np.nan], False, (0.0, 4.0)),  # half the span on each side
+        ([1.0, 100.0, np.inf], True, (0.1, 1000.0)),  # half the span in decades
+        ([-5.0, 0.0, 10.0], True, (9.0, 11.0)),  # a log view ignores what it cannot show
+        ([2.0, 2.0], False, (1.8, 2.2)),  # flat: within 10% of its value
+        ([0.0, 0.0], False, (0.0, 1.0)),  # values >= 0 never get an axis below 0
+        ([0.1, 3.0], False, (0.0, 4.45)),  # a loss: the margin stops at 0
+        ([-1.0, 3.0], False, (-3.0, 5.0)),  # values of both signs: the full margin
+    ],
+)
 def test_limits_are_the_data_widened_by_half_their_span(values, log, limits):
     assert view_limits(values, log=log) == pytest.approx(limits)
 

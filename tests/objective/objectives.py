@@ -20,7 +20,7 @@ def train_mlp(run):
     teacher = torch.randn(8, 3, generator=generator)
     x = torch.randn(run.train_size + 256, 8, generator=generator)
     y = (x @ teacher + 0.3 * torch.randn(len(x), 3, generator=generator)).argmax(dim=1)
-    x_train, y_train, x_val, y_val = x[:run.train_size], y[:run.train_size], x[run.train_size:], y[run.train_size:]
+    x_train, y_train, x_val, y_val = x[: run.train_size], y[: run.train_size], x[run.train_size :], y[run.train_size :]
 
     torch.manual_seed(run.seed)
     model = nn.Sequential(nn.Linear(8, run.size["width"]), nn.ReLU(), nn.Linear(run.size["width"], 3))
@@ -62,5 +62,8 @@ def synthetic_power_law(run):
 def with_own_params(run):
     """A model with two hyperparameters of its own, `gamma` and `C`: val_loss = gamma * C + 1 / width."""
     CALLS.append(run.run_key)
-    return {"val_loss": run.settings["gamma"] * run.settings["C"] + 1 / run.size["width"],
-            "n_params": run.size["width"], "epochs_seen": run.settings["epochs"]}
+    return {
+        "val_loss": run.settings["gamma"] * run.settings["C"] + 1 / run.size["width"],
+        "n_params": run.size["width"],
+        "epochs_seen": run.settings["epochs"],
+    }

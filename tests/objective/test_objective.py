@@ -6,18 +6,20 @@ import os
 import traceback
 from pathlib import Path
 
+import objectives
 import pandas as pd
 import pytest
-
-import objectives
-import scalinglab
 from cli_helpers import REPO
+
+import scalinglab
 from scalinglab.fit import ScalingLaw
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
 HERE = Path(__file__).parent
-MLP_SWEEP = dict(sizes={"width": [4, 16]}, train_sizes=[64, 128], seeds=[0], settings={"epochs": 3, "lr": 0.01, "batch_size": 32})
+MLP_SWEEP = dict(
+    sizes={"width": [4, 16]}, train_sizes=[64, 128], seeds=[0], settings={"epochs": 3, "lr": 0.01, "batch_size": 32}
+)
 
 
 def test_a_hand_written_training_loop_sweeps_and_a_rerun_calls_it_zero_times(tmp_path: Path):
@@ -64,7 +66,7 @@ def test_the_same_objective_runs_on_the_pool_and_ray_executors(cli, tmp_path: Pa
     # Through the CLI: workers import the objective (and scalinglab) by name in fresh processes.
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
-output = "{tmp_path / 'out'}"
+output = "{tmp_path / "out"}"
 [model]
 objective = "objectives:train_mlp"
 width = [4, 16]
@@ -97,8 +99,12 @@ def test_a_function_workers_cannot_import_is_refused_for_the_pool(tmp_path: Path
 
 
 def test_a_synthetic_power_law_is_recovered_with_its_exponent_in_the_95_percent_interval(tmp_path: Path):
-    frame = scalinglab.sweep(objectives.synthetic_power_law, sizes={"width": [4, 8, 16, 32, 64, 128, 256, 512]},
-                             seeds=[0, 1, 2], out=tmp_path)
+    frame = scalinglab.sweep(
+        objectives.synthetic_power_law,
+        sizes={"width": [4, 8, 16, 32, 64, 128, 256, 512]},
+        seeds=[0, 1, 2],
+        out=tmp_path,
+    )
     assert len(frame) == 24 and set(frame["status"]) == {"ok"}
     law = ScalingLaw("power", n_bootstrap=300, random_state=0).fit(frame, x="n_params", y="val_loss")
     low, high = law.ci_["alpha"]
@@ -111,7 +117,7 @@ def test_a_synthetic_power_law_is_recovered_with_its_exponent_in_the_95_percent_
 def test_a_toml_objective_sweeps_through_the_cli_with_fit_and_report(cli, tmp_path: Path):
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
-output = "{tmp_path / 'out'}"
+output = "{tmp_path / "out"}"
 seeds = [0, 1]
 [model]
 objective = "objectives:synthetic_power_law"
@@ -130,7 +136,10 @@ width = [4, 8, 16, 32, 64]
         ('objective = "objectives:no_such_function"', "model.objective: module 'objectives' has no 'no_such_function'"),
         ('objective = "no_such_module:run"', "model.objective: cannot import module 'no_such_module'"),
         ('objective = "objectives:CALLS"', "model.objective: 'objectives:CALLS' is not a function"),
-        ('objective = "objectives:train_mlp"\nfamily = "mlp"', "model.objective: a sweep has either a family or an objective"),
+        (
+            'objective = "objectives:train_mlp"\nfamily = "mlp"',
+            "model.objective: a sweep has either a family or an objective",
+        ),
     ],
 )
 def test_a_bad_objective_is_a_user_error_naming_the_field(tmp_path: Path, model_table: str, message: str):
@@ -165,8 +174,9 @@ def test_an_objective_s_own_hyperparameters_are_swept_stored_and_key_its_runs(tm
 def test_an_own_hyperparameter_spelled_like_a_training_setting_is_kept_and_warned_of(tmp_path: Path, caplog):
     settings = {"gamma": 0.1, "C": 1.0, "epoch": 3}  # "epoch": most likely "epochs" mistyped
     with caplog.at_level("WARNING", logger="scalinglab"):
-        frame = scalinglab.sweep(objectives.with_own_params, sizes={"width": [1]}, settings=settings,
-                                 out=tmp_path, report=False)
+        frame = scalinglab.sweep(
+            objectives.with_own_params, sizes={"width": [1]}, settings=settings, out=tmp_path, report=False
+        )
     assert (frame["params.epoch"] == 3).all()  # the objective's own key, as documented
     warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert any("'epoch' is not a training setting" in line and "did you mean 'epochs'" in line for line in warned)
@@ -176,7 +186,7 @@ def test_an_own_hyperparameter_spelled_like_a_training_setting_is_kept_and_warne
 def test_a_toml_objective_sweeps_its_params_table_and_runs_csv_shows_it(cli, tmp_path: Path):
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
-output = "{tmp_path / 'out'}"
+output = "{tmp_path / "out"}"
 [model]
 objective = "objectives:with_own_params"
 width = [1, 2, 4, 8]
@@ -197,14 +207,22 @@ epochs = 1
 @pytest.mark.parametrize(
     ("tables", "line"),
     [
-        ('[model]\nfamily = "mlp"\n[params]\ngamma = 1',
-         "sweep.toml: params: only for an objective (model.objective); a family trains with the [training] fields"),
-        ('[model]\nobjective = "objectives:with_own_params"\n[params]\nlr = 0.1',
-         "sweep.toml: params.lr: a [training] field; set training.lr instead"),
-        ('[model]\nobjective = "objectives:with_own_params"\n[params]\ngamma = [[1]]',
-         "sweep.toml: params.gamma: must be a number, a string or true/false (got [1])"),
-        ('[model]\nobjective = "objectives:with_own_params"\n[training]\nepoch = 1',
-         "sweep.toml: training.epoch: unknown key (did you mean 'epochs'?)"),
+        (
+            '[model]\nfamily = "mlp"\n[params]\ngamma = 1',
+            "sweep.toml: params: only for an objective (model.objective); a family trains with the [training] fields",
+        ),
+        (
+            '[model]\nobjective = "objectives:with_own_params"\n[params]\nlr = 0.1',
+            "sweep.toml: params.lr: a [training] field; set training.lr instead",
+        ),
+        (
+            '[model]\nobjective = "objectives:with_own_params"\n[params]\ngamma = [[1]]',
+            "sweep.toml: params.gamma: must be a number, a string or true/false (got [1])",
+        ),
+        (
+            '[model]\nobjective = "objectives:with_own_params"\n[training]\nepoch = 1',
+            "sweep.toml: training.epoch: unknown key (did you mean 'epochs'?)",
+        ),
     ],
 )
 def test_a_bad_params_table_is_one_line_exit_2_and_nothing_stored(cli, tmp_path: Path, tables: str, line: str):

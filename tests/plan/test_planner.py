@@ -31,8 +31,9 @@ TARGET = pd.DataFrame({"N": [1e10], "D": [2e11]})
 
 
 def planner(**options):
-    return Planner(["N", "D"], "loss", "chinchilla", target=TARGET, cost="flops", random_state=0,
-                   n_bootstrap=50, **options)
+    return Planner(
+        ["N", "D"], "loss", "chinchilla", target=TARGET, cost="flops", random_state=0, n_bootstrap=50, **options
+    )
 
 
 def told_start(pool, plan):
@@ -100,8 +101,11 @@ def test_at_equal_budget_planned_runs_predict_the_target_better_than_random_ones
     for seed in range(4):
         pool, target = power_pool(seed)
         for strategy, runs in finals.items():
-            runs.append(replay(pool, target, "x", "loss", "x", 0.1 * pool.x.sum(), strategy, "power",
-                               seed, n_bootstrap=50).final)
+            runs.append(
+                replay(
+                    pool, target, "x", "loss", "x", 0.1 * pool.x.sum(), strategy, "power", seed, n_bootstrap=50
+                ).final
+            )
     error = {name: np.mean([run["error"] for run in runs]) for name, runs in finals.items()}
     width = {name: np.median([run["rel_half_width"] for run in runs]) for name, runs in finals.items()}
     assert error["planner"] < error["random"]
@@ -133,8 +137,15 @@ def test_should_stop_on_budget_and_before_any_fit():
 
 def test_cost_may_be_a_function_of_the_row():
     pool = grid()
-    plan = Planner(["N", "D"], "loss", "chinchilla", target=TARGET,
-                   cost=lambda row: 6 * row.N * row.D, random_state=0, n_bootstrap=50)
+    plan = Planner(
+        ["N", "D"],
+        "loss",
+        "chinchilla",
+        target=TARGET,
+        cost=lambda row: 6 * row.N * row.D,
+        random_state=0,
+        n_bootstrap=50,
+    )
     plan.tell(pool.iloc[:2])
     assert plan.spent == pytest.approx(float(pool.flops.iloc[:2].sum()))
 

@@ -36,16 +36,19 @@ def test_every_strategy_stays_in_budget_and_buys_each_run_once(strategy):
 
 def test_cheapest_buys_the_cheapest_runs():
     pool, target = pool_and_target()
-    result = replay(pool, target, "x", "loss", "cost", 0.05 * pool.cost.sum(), "cheapest", "power", 0,
-                    n_bootstrap=30)
+    result = replay(pool, target, "x", "loss", "cost", 0.05 * pool.cost.sum(), "cheapest", "power", 0, n_bootstrap=30)
     assert pool.cost[result.chosen].max() <= pool.cost.drop(index=result.chosen).min()
 
 
 def test_cost_random_prefers_cheap_runs_but_is_random_even_for_costs_in_flops():
     pool, target = pool_and_target()
     pool["cost"] = pool.x * 1e15  # FLOP-sized costs
-    orders = [replay(pool, target, "x", "loss", "cost", 0.05 * pool.cost.sum(), "cost_random", "power",
-                     seed, n_bootstrap=30).chosen for seed in range(6)]
+    orders = [
+        replay(
+            pool, target, "x", "loss", "cost", 0.05 * pool.cost.sum(), "cost_random", "power", seed, n_bootstrap=30
+        ).chosen
+        for seed in range(6)
+    ]
     assert len({tuple(order) for order in orders}) > 1
     bought = pool.cost[[label for order in orders for label in order]]
     assert bought.median() < pool.cost.median()
@@ -53,8 +56,10 @@ def test_cost_random_prefers_cheap_runs_but_is_random_even_for_costs_in_flops():
 
 def test_same_seed_same_replay():
     pool, target = pool_and_target()
-    runs = [replay(pool, target, "x", "loss", "cost", 0.2 * pool.cost.sum(), "planner", "power", 3,
-                   n_bootstrap=30).chosen for _ in range(2)]
+    runs = [
+        replay(pool, target, "x", "loss", "cost", 0.2 * pool.cost.sum(), "planner", "power", 3, n_bootstrap=30).chosen
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
 
 

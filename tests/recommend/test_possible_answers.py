@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
 from cli_helpers import run_cli  # noqa: E402
+from test_recommend import runs as law_runs  # noqa: E402
 from test_size_verdicts import flat, runs  # noqa: E402
 
 from scalinglab.analysis import analyze  # noqa: E402
@@ -21,8 +22,6 @@ from scalinglab.errors import UserError  # noqa: E402
 from scalinglab.recommendation import Budgets, _Answerer, candidate_table, recommend  # noqa: E402
 from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
 from scalinglab.store import open_store  # noqa: E402
-
-from test_recommend import runs as law_runs  # noqa: E402
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
@@ -84,8 +83,9 @@ def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
 
 
 def test_an_accuracy_is_never_predicted_outside_zero_to_one():
-    accuracy = analyze(law_runs().assign(val_accuracy=lambda f: 1.0 - f["val_loss"] / 10), metric="val_accuracy",
-                       n_bootstrap=0)
+    accuracy = analyze(
+        law_runs().assign(val_accuracy=lambda f: 1.0 - f["val_loss"] / 10), metric="val_accuracy", n_bootstrap=0
+    )
     assert accuracy.possible_range() == (0.0, 1.0)
     table = candidate_table(accuracy, _Answerer(accuracy), {"train_seconds": 1e9}, max_extrapolation=10)
     assert table["metric"].between(0.0, 1.0).all()
@@ -94,9 +94,13 @@ def test_an_accuracy_is_never_predicted_outside_zero_to_one():
 def _store_of(frame, folder: Path) -> Path:
     store = open_store(folder)
     for row in frame.itertuples():
-        spec = RunSpec(family="mlp", size={"width": int(row.width), "depth": 1},
-                       data=DataSpec(source="digits", train_size=int(row.train_size)),
-                       training=TrainingSpec(epochs=1, batch_size=32, lr=0.01), seed=int(row.seed))
+        spec = RunSpec(
+            family="mlp",
+            size={"width": int(row.width), "depth": 1},
+            data=DataSpec(source="digits", train_size=int(row.train_size)),
+            training=TrainingSpec(epochs=1, batch_size=32, lr=0.01),
+            seed=int(row.seed),
+        )
         metrics = {"n_params": row.n_params, "val_loss": row.val_loss, "train_seconds": row.train_seconds}
         store.put(RunResult(spec=spec, status="ok", metrics=metrics, curves=[], error=None))
     store.close()
@@ -132,7 +136,9 @@ def test_predictions_are_anchored_to_the_measurements_around_them():
     if answerer.joint is None:
         keep = np.isin(d, list(answerer.fits))
         n, d, means = n[keep], d[keep], means[keep]
-    assert answerer.anchored(n, d) == pytest.approx(means.to_numpy(), rel=1e-9)  # the law, at a trained point, is its mean
+    assert answerer.anchored(n, d) == pytest.approx(
+        means.to_numpy(), rel=1e-9
+    )  # the law, at a trained point, is its mean
     top, group = n.max(), d[np.argmax(n)]
     just_below = answerer.anchored(np.array([0.97 * top]), np.array([group]))[0]
     assert just_below == pytest.approx(means[(top, group)], rel=0.05)  # not the law's lower value

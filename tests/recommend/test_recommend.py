@@ -27,15 +27,23 @@ def true_latency_ms(n_params):
 
 def runs(data_sizes=DATA_SIZES, floor=E) -> pd.DataFrame:
     """Runs that lie exactly on known laws: the loss is a chinchilla law, time = c N D, latency ~ sqrt(N)."""
-    return pd.DataFrame([
-        dict(
-            status="ok", n_params=n, train_size=d, seed=0, val_loss=float(true_loss(n, d, floor)),
-            train_seconds=SECONDS_PER_PARAM_EXAMPLE * n * d, train_flops=6.0 * n * d,
-            latency_ms_p50=float(true_latency_ms(n)), bytes_fp32=4.0 * n,
-        )
-        for d in data_sizes
-        for n in np.geomspace(1e3, 1e6, 7)
-    ])
+    return pd.DataFrame(
+        [
+            dict(
+                status="ok",
+                n_params=n,
+                train_size=d,
+                seed=0,
+                val_loss=float(true_loss(n, d, floor)),
+                train_seconds=SECONDS_PER_PARAM_EXAMPLE * n * d,
+                train_flops=6.0 * n * d,
+                latency_ms_p50=float(true_latency_ms(n)),
+                bytes_fp32=4.0 * n,
+            )
+            for d in data_sizes
+            for n in np.geomspace(1e3, 1e6, 7)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,15 @@ import websocket
 from scalinglab.report.browser_check import find_chromium
 
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
 )
 LOCAL_SCHEMES = ("file:", "data:", "about:")
 
@@ -40,7 +46,8 @@ def visit(page: Path, profile: Path, *, screenshot: Path | None = None, timeout_
     """Open `page` (a local file) with a fresh profile in `profile`; optionally save a screenshot."""
     browser = subprocess.Popen(
         [find_chromium(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         port = _devtools_port(profile, browser, timeout_s)

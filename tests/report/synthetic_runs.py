@@ -29,10 +29,24 @@ def synthetic_runs(*, seeds=(0,), seed_noise: float = 0.0) -> pd.DataFrame:
             n = params_of(width)
             for seed in seeds:
                 loss = float(true_loss(n, d)) * (1 + seed * seed_noise)
-                rows.append(dict(
-                    run_key=f"{width}-{d}-{seed}", status="ok", error=None, family="mlp", width=width,
-                    train_size=d, seed=seed, worker="", n_params=n, train_loss=0.8 * loss, val_loss=loss,
-                    generalization_gap=0.2 * loss, train_flops=float(flops(n, d)), train_seconds=1e-6 * n * d,
-                    latency_ms_p50=0.01 * n**0.5, bytes_fp32=4.0 * n,
-                ))
+                rows.append(
+                    dict(
+                        run_key=f"{width}-{d}-{seed}",
+                        status="ok",
+                        error=None,
+                        family="mlp",
+                        width=width,
+                        train_size=d,
+                        seed=seed,
+                        worker="",
+                        n_params=n,
+                        train_loss=0.8 * loss,
+                        val_loss=loss,
+                        generalization_gap=0.2 * loss,
+                        train_flops=float(flops(n, d)),
+                        train_seconds=1e-6 * n * d,
+                        latency_ms_p50=0.01 * n**0.5,
+                        bytes_fp32=4.0 * n,
+                    )
+                )
     return pd.DataFrame(rows)

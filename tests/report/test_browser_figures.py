@@ -31,19 +31,31 @@ def test_every_figure_of_a_report_with_a_joint_law_and_isoflop_curves_is_readabl
 
 
 def _axis(limits, data, ticks=("1", "2"), scale="linear") -> dict:
-    return {"label": "loss", "scale": scale, "limits": list(limits), "data": None if data is None else list(data),
-            "ticks": list(ticks)}
+    return {
+        "label": "loss",
+        "scale": scale,
+        "limits": list(limits),
+        "data": None if data is None else list(data),
+        "ticks": list(ticks),
+    }
 
 
 def test_an_exploding_curve_that_sets_the_limits_is_a_problem():
     """Real matplotlib: points marked as data, an unmarked extrapolation that autoscales y to 1e4."""
+
     def draw(_, ax):
         mark_data(*ax.plot([1, 2, 3], [1.0, 1.5, 2.0], "o"))
         ax.plot(np.linspace(0, 4, 50), np.exp(np.linspace(0, 4, 50) * 2.3), "-")
 
     drawn = render_figure("exploding", draw, None)
-    record = {"title": "exploding", "complete": True, "natural_width": 640, "shown_width": 440,
-              "axes": drawn.axes, "axes_error": None}
+    record = {
+        "title": "exploding",
+        "complete": True,
+        "natural_width": 640,
+        "shown_width": 440,
+        "axes": drawn.axes,
+        "axes_error": None,
+    }
     problems = figure_problems([record])
     assert len(problems) == 1 and "y axis" in problems[0] and "its data 1 to 2" in problems[0]
 
@@ -66,7 +78,16 @@ def test_one_value_counts_as_spanning_ten_percent_either_side():
 
 
 def test_an_image_that_did_not_decode_or_has_no_axes_is_a_problem():
-    record = {"title": "t", "complete": True, "natural_width": 0, "shown_width": 440, "axes": None,
-              "axes_error": "SyntaxError"}
-    assert figure_problems([record]) == ["t: the image did not decode or is not shown", "t: no axes recorded (SyntaxError)"]
+    record = {
+        "title": "t",
+        "complete": True,
+        "natural_width": 0,
+        "shown_width": 440,
+        "axes": None,
+        "axes_error": "SyntaxError",
+    }
+    assert figure_problems([record]) == [
+        "t: the image did not decode or is not shown",
+        "t: no axes recorded (SyntaxError)",
+    ]
     assert figure_problems([]) == ["no figure at all"]

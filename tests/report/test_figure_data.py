@@ -33,7 +33,7 @@ def test_metric_vs_params_has_a_series_per_data_size_with_its_law(runs, outcome)
 def test_cost_figure_uses_the_pooled_law_for_every_series(runs, outcome):
     data = figures.metric_vs_params_data(runs, "latency_ms_p50", cost=outcome.costs["latency_ms_p50"], log_y=True)
     assert len(data.series) == 3 and all(s.fit_y is not None for s in data.series)
-    np.testing.assert_allclose(data.series[0].fit_y, 0.01 * data.series[0].fit_x**0.5, rtol=1e-3)
+    np.testing.assert_allclose(data.series[0].fit_y, 0.01 * data.series[0].fit_x ** 0.5, rtol=1e-3)
 
 
 def test_cost_that_grows_with_data_is_drawn_at_each_data_size(runs, outcome):
@@ -114,7 +114,9 @@ def test_a_band_far_wider_than_the_data_is_clipped_to_the_view_of_the_data():
     runs["val_loss"] = 1e-3 * np.exp(np.random.default_rng(0).normal(0, 1.5, len(runs)))
     fits = fit_metric_vs_params(runs, n_bootstrap=50).fits
     data = figures.metric_vs_params_data(runs, "val_loss", fits=fits)
-    raw_high = max(np.max(fit.predict_interval(s.fit_x, kind=figures.BAND_KIND)[1]) for fit, s in zip(fits, data.series))
+    raw_high = max(
+        np.max(fit.predict_interval(s.fit_x, kind=figures.BAND_KIND)[1]) for fit, s in zip(fits, data.series)
+    )
     assert raw_high > data.y_limits[1]  # the band really leaves the view, so the clipping below is tested
     points = np.concatenate([np.r_[s.y - s.y_std, s.y + s.y_std] for s in data.series])
     span = points.max() - points.min()
@@ -131,7 +133,9 @@ def test_isoflop_curves_are_cut_to_the_view_of_the_optima(runs):
     raw = [joint.predict(curve.x, budget / (6.0 * curve.x)) for curve, budget in zip(data.curves, data.budgets_flops)]
     assert max(np.max(y) for y in raw) > data.y_limits[1]  # at a tenth of the smallest size the law explodes
     span = np.ptp(data.optimal_metric)
-    assert data.y_limits == pytest.approx((max(data.optimal_metric.min() - span / 2, 0), data.optimal_metric.max() + span / 2))
+    assert data.y_limits == pytest.approx(
+        (max(data.optimal_metric.min() - span / 2, 0), data.optimal_metric.max() + span / 2)
+    )
     assert all(_within(curve.y, data.y_limits) for curve in data.curves)
 
 

@@ -32,14 +32,14 @@ def test_the_first_screen_is_the_answer_a_figure_the_law_and_what_to_do_next(tmp
     analysis = analyze(synthetic_runs(seeds=(0, 1), seed_noise=0.3), n_bootstrap=20)
     analysis.warnings += [f"made-up warning {i}" for i in range(5)]  # more than fit on a first screen
     html = write_report(tmp_path / "r.html", analysis).read_text()
-    first_screen = html[html.index('<p class="answer">'):html.index("<nav>")]
+    first_screen = html[html.index('<p class="answer">') : html.index("<nav>")]
     shown = first_screen.split("<details>")[0]
     assert shown.count('class="warning"') == FIRST_SCREEN_WARNINGS
     assert first_screen.count('class="warning"') == len(analysis.warnings)  # none lost, only folded
     assert "<img" in shown and "Next" in shown and "scalinglab recommend" in shown
     assert size_sentences(analysis)[-1] in shown
     assert "2 seeds per configuration leave them wide" in shown and "seeds=[0, 1, 2, 3]" in shown  # how to narrow them
-    runs_table = html[html.index('id="runs"'):]
+    runs_table = html[html.index('id="runs"') :]
     assert not re.search(r"\de[+-]\d", runs_table)  # 26.1k, not 2.61e+04
 
 
@@ -48,8 +48,17 @@ def test_a_value_and_its_interval_share_one_column():
 
     from scalinglab.report.html import with_intervals
 
-    table = pd.DataFrame({"budget": ["a"], "N_opt": [26122.0], "N_opt_low": [6540.0], "N_opt_high": [65600.0],
-                          "x": [0.5], "x_low": [float("nan")], "x_high": [1.0]})
+    table = pd.DataFrame(
+        {
+            "budget": ["a"],
+            "N_opt": [26122.0],
+            "N_opt_low": [6540.0],
+            "N_opt_high": [65600.0],
+            "x": [0.5],
+            "x_low": [float("nan")],
+            "x_high": [1.0],
+        }
+    )
     readable = with_intervals(table, {"N_opt": "parameters N*", "x": "x"})
     assert list(readable.columns) == ["budget", "parameters N*", "x"]
     assert readable.iloc[0].tolist() == ["a", "26.1k (6.54k-65.6k)", "0.5"]  # no interval where an end is missing

@@ -15,13 +15,13 @@ from synthetic_runs import synthetic_runs
 
 from scalinglab.analysis import analyze
 from scalinglab.report import figures
+from scalinglab.report.browser_check import figure_problems
 from scalinglab.report.compress_figures import (
-    compress_pareto_data,
     complexity_data,
+    compress_pareto_data,
     draw_complexity,
     draw_compress_pareto,
 )
-from scalinglab.report.browser_check import figure_problems
 from scalinglab.report.html import write_report
 from scalinglab.report.parts import render_figure
 
@@ -32,8 +32,12 @@ _COSTS = ["train_seconds", "latency_ms_p50", "latency_ms_p95", "peak_memory_byte
 
 def _runs() -> pd.DataFrame:
     frame = synthetic_runs(seeds=(0, 1), seed_noise=0.05)
-    return frame.assign(grad_norm_mean=1.0 + frame["n_params"] ** 0.1, peak_memory_bytes=8 * frame["n_params"],
-                        latency_ms_p95=2 * frame["latency_ms_p50"], val_accuracy=0.5)
+    return frame.assign(
+        grad_norm_mean=1.0 + frame["n_params"] ** 0.1,
+        peak_memory_bytes=8 * frame["n_params"],
+        latency_ms_p95=2 * frame["latency_ms_p50"],
+        val_accuracy=0.5,
+    )
 
 
 def _zeros(frame):
@@ -42,8 +46,12 @@ def _zeros(frame):
 
 def _negatives(frame):
     mixed = np.where(frame.index % 2, -1.0, 1.0)
-    return frame.assign(generalization_gap=-frame["generalization_gap"], grad_norm_mean=-1.0,
-                        latency_ms_p50=mixed * frame["latency_ms_p50"], train_seconds=mixed)
+    return frame.assign(
+        generalization_gap=-frame["generalization_gap"],
+        grad_norm_mean=-1.0,
+        latency_ms_p50=mixed * frame["latency_ms_p50"],
+        train_seconds=mixed,
+    )
 
 
 def _constant_columns(frame):
@@ -71,10 +79,19 @@ def _constant_loss(frame):
     return frame.assign(val_loss=2.0)
 
 
-@pytest.mark.parametrize("hostile", [
-    _zeros, _negatives, _constant_columns, _missing_optional_columns, _loss_on_zero, _loss_flat_near_zero_and_noisy,
-    _single_row, _constant_loss,
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        _zeros,
+        _negatives,
+        _constant_columns,
+        _missing_optional_columns,
+        _loss_on_zero,
+        _loss_flat_near_zero_and_noisy,
+        _single_row,
+        _constant_loss,
+    ],
+)
 def test_the_report_of_hostile_results_is_written_without_nan_or_inf(tmp_path, hostile):
     analysis = analyze(hostile(_runs()), n_bootstrap=20)
     html = write_report(tmp_path / "report.html", analysis).read_text()
@@ -88,27 +105,49 @@ def test_the_report_of_hostile_results_is_written_without_nan_or_inf(tmp_path, h
 
 def _figures_as_written(html: str) -> list[dict]:
     """Each figure's axes record as the report wrote it, as if its image decoded."""
-    return [{"title": title, "complete": True, "natural_width": 1, "shown_width": 1, "axes_error": None,
-             "axes": json.loads(html_text.unescape(axes))}
-            for title, axes in re.findall(r'alt="([^"]*)" data-axes="([^"]*)"', html)]
+    return [
+        {
+            "title": title,
+            "complete": True,
+            "natural_width": 1,
+            "shown_width": 1,
+            "axes_error": None,
+            "axes": json.loads(html_text.unescape(axes)),
+        }
+        for title, axes in re.findall(r'alt="([^"]*)" data-axes="([^"]*)"', html)
+    ]
 
 
 def _compression(method, parent_size, seed, loss, bytes_deployed, **extra):
-    return {"compression_key": f"{method}-{parent_size}-{seed}", "parent_run_key": f"p{parent_size}-{seed}",
-            "method": method, "variant": method, "student": None, "parent_n_params": parent_size,
-            "train_size": 1000, "seed": seed, "status": "ok", "error": None, "val_loss": loss,
-            "bytes_deployed": bytes_deployed, "n_params": parent_size, **extra}
+    return {
+        "compression_key": f"{method}-{parent_size}-{seed}",
+        "parent_run_key": f"p{parent_size}-{seed}",
+        "method": method,
+        "variant": method,
+        "student": None,
+        "parent_n_params": parent_size,
+        "train_size": 1000,
+        "seed": seed,
+        "status": "ok",
+        "error": None,
+        "val_loss": loss,
+        "bytes_deployed": bytes_deployed,
+        "n_params": parent_size,
+        **extra,
+    }
 
 
 def test_compress_figures_draw_zero_costs_zero_losses_and_missing_measures():
-    rows = pd.DataFrame([
-        _compression("none", 1000, 0, 0.0, 0.0, effective_rank_fraction=np.nan),
-        _compression("none", 1000, 1, 0.0, 0.0, effective_rank_fraction=np.inf),
-        _compression("none", 10000, 0, 0.2, 400.0, effective_rank_fraction=0.8),
-        _compression("none", 10000, 1, 900.0, 400.0, effective_rank_fraction=0.8),  # two seeds far apart
-        _compression("prune", 10000, 0, 0.3, 39.0),
-        _compression("prune", 10000, 1, 0.3, 39.0),
-    ])
+    rows = pd.DataFrame(
+        [
+            _compression("none", 1000, 0, 0.0, 0.0, effective_rank_fraction=np.nan),
+            _compression("none", 1000, 1, 0.0, 0.0, effective_rank_fraction=np.inf),
+            _compression("none", 10000, 0, 0.2, 400.0, effective_rank_fraction=0.8),
+            _compression("none", 10000, 1, 900.0, 400.0, effective_rank_fraction=0.8),  # two seeds far apart
+            _compression("prune", 10000, 0, 0.3, 39.0),
+            _compression("prune", 10000, 1, 0.3, 39.0),
+        ]
+    )
     pareto = compress_pareto_data(rows, "bytes_deployed")
     assert not pareto.log_x and not pareto.log_y  # zero bytes, zero loss: linear axes
     low, high = pareto.training.low, pareto.training.high
@@ -122,8 +161,10 @@ def test_compress_figures_draw_zero_costs_zero_losses_and_missing_measures():
 def _labelled_ticks(axis) -> list[str]:
     """The tick labels a drawn axis shows inside its view."""
     low, high = sorted(axis.get_view_interval())
-    pairs = [*zip(axis.get_majorticklocs(), axis.get_majorticklabels()),
-             *zip(axis.get_minorticklocs(), axis.get_minorticklabels())]
+    pairs = [
+        *zip(axis.get_majorticklocs(), axis.get_majorticklabels()),
+        *zip(axis.get_minorticklocs(), axis.get_minorticklabels()),
+    ]
     return [label.get_text() for location, label in pairs if low <= location <= high and label.get_text()]
 
 

@@ -23,8 +23,13 @@ def test_report_renders_in_headless_chromium(sweep_out, tmp_path):
     assert page.remote_requests == []
     assert len(page.images) >= 10
     assert all(image["complete"] and image["width"] > 0 for image in page.images), page.images
-    for question in ("How does quality change with size?", "What does size cost?", "Which size should I train?",
-                     "Can these laws be trusted?", "Configuration that produced this report"):
+    for question in (
+        "How does quality change with size?",
+        "What does size cost?",
+        "Which size should I train?",
+        "Can these laws be trusted?",
+        "Configuration that produced this report",
+    ):
         assert question in page.text
     assert HOSTILE_NAME in page.text  # shown as text, not run or rendered as markup
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 50_000

@@ -7,13 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import sqlite_file
+from test_store_contract import make_result, make_spec
+
 from scalinglab.errors import UserError
 from scalinglab.store import open_store
 from scalinglab.store.sqlite import MIGRATIONS, SCHEMA_VERSION
-
-from test_store_contract import make_result, make_spec
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -47,8 +46,9 @@ def test_a_reader_sees_what_a_connected_writer_stored(tmp_path: Path):
     writer.close()
 
 
-@pytest.mark.parametrize("make", [lambda folder: None, lambda folder: (folder / "runs.sqlite").touch()],
-                         ids=["missing", "empty-file"])
+@pytest.mark.parametrize(
+    "make", [lambda folder: None, lambda folder: (folder / "runs.sqlite").touch()], ids=["missing", "empty-file"]
+)
 def test_no_store_is_one_line_and_nothing_is_created(tmp_path: Path, make):
     make(tmp_path)
     before = _files(tmp_path)
@@ -58,8 +58,12 @@ def test_no_store_is_one_line_and_nothing_is_created(tmp_path: Path, make):
 
 
 def test_an_older_store_is_read_as_it_is_and_not_migrated(tmp_path: Path):
-    path = sqlite_file(tmp_path / "runs.sqlite", *MIGRATIONS[1], "PRAGMA user_version=1",
-                       "INSERT INTO runs VALUES ('k', '{}', 'ok', NULL, '{\"val_loss\": 3.0}', 'old', 1.0)")
+    path = sqlite_file(
+        tmp_path / "runs.sqlite",
+        *MIGRATIONS[1],
+        "PRAGMA user_version=1",
+        "INSERT INTO runs VALUES ('k', '{}', 'ok', NULL, '{\"val_loss\": 3.0}', 'old', 1.0)",
+    )
     before = _files(tmp_path)
     store = open_store(path, read_only=True)
     assert [run.metrics["val_loss"] for run in store.runs()] == [3.0]

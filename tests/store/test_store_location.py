@@ -6,21 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_cli
+
 from scalinglab.errors import UserError
 from scalinglab.store import output_folder, store_location, stored_database
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 
 
-@pytest.mark.parametrize("location, database", [
-    ("out", "out/runs.sqlite"),
-    ("out/runs.sqlite", "out/runs.sqlite"),
-    ("out/other.db", "out/other.db"),
-    ("sqlite:///out/runs.sqlite", "out/runs.sqlite"),
-    ("sqlite:////abs/out/runs.sqlite", "/abs/out/runs.sqlite"),
-])
+@pytest.mark.parametrize(
+    "location, database",
+    [
+        ("out", "out/runs.sqlite"),
+        ("out/runs.sqlite", "out/runs.sqlite"),
+        ("out/other.db", "out/other.db"),
+        ("sqlite:///out/runs.sqlite", "out/runs.sqlite"),
+        ("sqlite:////abs/out/runs.sqlite", "/abs/out/runs.sqlite"),
+    ],
+)
 def test_every_way_of_naming_a_store_gives_its_file_and_folder(location, database):
     found = store_location(location)
     assert found.database == Path(database)
@@ -29,7 +32,9 @@ def test_every_way_of_naming_a_store_gives_its_file_and_folder(location, databas
 
 def test_a_url_whose_slashes_a_path_merged_is_refused_with_one_line():
     # Path("sqlite:///out/runs.sqlite") is sqlite:/out/runs.sqlite: relative or absolute is lost.
-    with pytest.raises(UserError, match=r"sqlite:/out/runs.sqlite: not a store location; a store URL is sqlite:///PATH"):
+    with pytest.raises(
+        UserError, match=r"sqlite:/out/runs.sqlite: not a store location; a store URL is sqlite:///PATH"
+    ):
         store_location(Path("sqlite:///out/runs.sqlite"))
 
 

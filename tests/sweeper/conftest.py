@@ -16,6 +16,7 @@ def local_ray():
     """A real local Ray instance with 2 CPUs, started once for the module and shut down after."""
     require("ray")
     import ray
+
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

@@ -4,19 +4,28 @@ device this machine lacks before storing anything (issue 13; issue 9, items 4-5)
 from __future__ import annotations
 
 import pytest
+from sweep_helpers import ok_result, tiny_spec
 
 from scalinglab.config import load_config
 from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
 from scalinglab.sweeper import run_sweep
-from sweep_helpers import ok_result, tiny_spec
 
 
 def _config(tmp_path, *extra):
-    return load_config(None, [
-        f"output='{tmp_path / 'out'}'", "model.width=[4,8]", "model.depth=1", "data.train_size=[100,150]",
-        "training.epochs=2", "seeds=[0,1]", "measure.latency_repeats=1", *extra,
-    ])
+    return load_config(
+        None,
+        [
+            f"output='{tmp_path / 'out'}'",
+            "model.width=[4,8]",
+            "model.depth=1",
+            "data.train_size=[100,150]",
+            "training.epochs=2",
+            "seeds=[0,1]",
+            "measure.latency_repeats=1",
+            *extra,
+        ],
+    )
 
 
 def test_a_batched_sweep_stores_every_run_with_its_group_size_device_and_checkpoint(tmp_path):
@@ -64,8 +73,14 @@ def test_batching_changes_no_cost_law_and_no_recommendation(tmp_path):
     from scalinglab.analysis import analyze
     from scalinglab.recommendation import Budgets, recommend
 
-    grid = ["model.width=[8,32,128,256,512,1024]", "model.depth=2", "data.train_size=[200,400]", "training.epochs=4", "seeds=[0,1]",
-            "measure.latency_repeats=3"]
+    grid = [
+        "model.width=[8,32,128,256,512,1024]",
+        "model.depth=2",
+        "data.train_size=[200,400]",
+        "training.epochs=4",
+        "seeds=[0,1]",
+        "measure.latency_repeats=3",
+    ]
     frames, analyses = {}, {}
     for batch in ("auto", "off"):
         config = load_config(None, [f"output='{tmp_path / batch}'", f"execution.batch='{batch}'", *grid])
@@ -83,8 +98,9 @@ def test_batching_changes_no_cost_law_and_no_recommendation(tmp_path):
             assert low - 1e-9 <= other.exponent <= high + 1e-9, (cost, law.exponent_ci, other.exponent)
     # Time is measured on a shared machine: its two intervals must overlap (whether each holds the
     # other's point is the benchmark's to report, over repeated runs: benchmarks/train_speed.py).
-    (low, high), (other_low, other_high) = (analyses[batch].groups.costs["train_seconds"].exponent_ci
-                                            for batch in ("auto", "off"))
+    (low, high), (other_low, other_high) = (
+        analyses[batch].groups.costs["train_seconds"].exponent_ci for batch in ("auto", "off")
+    )
     assert low <= other_high and other_low <= high
     flops = frames["off"]["train_flops"].median()
     answers = [recommend(analyses[batch], Budgets(train_flops=flops)) for batch in ("auto", "off")]

@@ -20,11 +20,20 @@ STEP_TOKENS = 4 * 16  # batch_size x context
 
 def _config(tmp_path, sizes, *overrides, cooldowns=True):
     raw = {
-        "output": str(tmp_path / "out"), "seeds": [3], "measure": {"latency_repeats": 1},
+        "output": str(tmp_path / "out"),
+        "seeds": [3],
+        "measure": {"latency_repeats": 1},
         "model": {"family": "transformer", "d_model": [16], "n_layer": 1, "n_head": 2, "context": 16},
         "data": {"source": "stdlib", "train_size": [steps * STEP_TOKENS + 1 for steps in sizes], "val_size": 2048},
-        "training": {"epochs": 1, "batch_size": 4, "lr": 3e-3, "schedule": "wsd", "warmup_fraction": 0.1,
-                     "cooldowns": cooldowns, "save_checkpoints": False},
+        "training": {
+            "epochs": 1,
+            "batch_size": 4,
+            "lr": 3e-3,
+            "schedule": "wsd",
+            "warmup_fraction": 0.1,
+            "cooldowns": cooldowns,
+            "save_checkpoints": False,
+        },
     }
     return config_from_dict(raw, list(overrides), source="test")
 

@@ -30,7 +30,9 @@ def processes_running(function_name: str) -> list[int]:
     return pids
 
 
-def kill_when_seen(function_name: str, killed: list[int], *, delay_seconds: float, timeout_seconds: float = 120) -> None:
+def kill_when_seen(
+    function_name: str, killed: list[int], *, delay_seconds: float, timeout_seconds: float = 120
+) -> None:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline and not (pids := processes_running(function_name)):
         time.sleep(0.1)
@@ -43,7 +45,9 @@ def kill_when_seen(function_name: str, killed: list[int], *, delay_seconds: floa
 def test_a_ray_worker_killed_mid_run_is_retried_and_recorded_once(local_ray):
     long_run = tiny_spec(32, epochs=120, train_size=600, batch_size=20)  # seconds: the kill lands mid-run
     killed: list[int] = []
-    killer = threading.Thread(target=kill_when_seen, args=("ray::_train_in_ray_worker", killed), kwargs={"delay_seconds": 0.5})
+    killer = threading.Thread(
+        target=kill_when_seen, args=("ray::_train_in_ray_worker", killed), kwargs={"delay_seconds": 0.5}
+    )
     with RayExecutor(workers=1, retries=1) as executor:
         killer.start()
         results = list(executor.run([long_run]))
@@ -51,7 +55,9 @@ def test_a_ray_worker_killed_mid_run_is_retried_and_recorded_once(local_ray):
     assert len(killed) == 1
     assert [r.run_key for r in results] == [long_run.run_key]
     assert results[0].status == "ok", results[0].error
-    assert results[0].worker.rsplit(":", 1)[-1] != str(killed[0]), "the result came from the retry, not the killed worker"
+    assert results[0].worker.rsplit(":", 1)[-1] != str(killed[0]), (
+        "the result came from the retry, not the killed worker"
+    )
 
 
 def test_a_run_over_its_memory_limit_is_killed_recorded_and_the_pool_goes_on():

@@ -4,9 +4,9 @@ specs only as fast as it has free workers."""
 from __future__ import annotations
 
 import pytest
+from sweep_helpers import tiny_spec
 
 from scalinglab.sweeper.executors import PoolExecutor, RayExecutor, SerialExecutor
-from sweep_helpers import tiny_spec
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
 

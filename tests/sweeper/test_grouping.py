@@ -11,7 +11,9 @@ from scalinglab.train.batched import batch_key
 
 def _run(width: int, *, seed: int = 0, epochs: int = 3, **training) -> RunSpec:
     spec = tiny_spec(width, epochs=epochs, depth=2)
-    return spec.model_copy(update={"seed": seed, "training": TrainingSpec(**{**spec.training.model_dump(), **training})})
+    return spec.model_copy(
+        update={"seed": seed, "training": TrainingSpec(**{**spec.training.model_dump(), **training})}
+    )
 
 
 def test_plan_batches_groups_compatible_runs_only():

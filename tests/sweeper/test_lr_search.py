@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+from sweep_helpers import tiny_spec
+
 from scalinglab.config import load_config
 from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
 from scalinglab.sweeper import run_sweep
 from scalinglab.sweeper.lr_search import rung_epochs, rung_sizes, search_frontier
 from scalinglab.sweeper.plan import planned_total
-from sweep_helpers import tiny_spec
 
 
 def spec_for(lr, epochs, seed):
@@ -26,8 +27,9 @@ def test_rungs_halve_candidates_and_grow_epochs():
 
 def test_the_frontier_advances_only_past_finished_rungs_and_keeps_the_best():
     candidates, losses = [1e-3, 1e-2, 1e-1], {}
-    frontier = lambda: search_frontier(spec_for, candidates=candidates, full_epochs=9, seeds=[0, 1],
-                                       reduction_factor=3, val_losses=losses)
+    frontier = lambda: search_frontier(
+        spec_for, candidates=candidates, full_epochs=9, seeds=[0, 1], reduction_factor=3, val_losses=losses
+    )
     first = frontier()
     assert [s.training.lr for s in first] == candidates and {s.training.epochs for s in first} == {3}
     losses.update({first[0].run_key: 2.0, first[1].run_key: 0.5})
@@ -38,11 +40,20 @@ def test_the_frontier_advances_only_past_finished_rungs_and_keeps_the_best():
 
 
 def test_an_auto_sweep_trains_each_size_at_its_own_best_lr(tmp_path):
-    config = load_config(None, [
-        f"output='{tmp_path / 'out'}'", "model.width=[4,16]", "model.depth=1", "data.train_size=[120]",
-        "training.epochs=3", "training.lr='auto'", "lr_search.candidates=[1e-4,1e-2,1e-1]",
-        "seeds=[0]", "measure.latency_repeats=1",
-    ])
+    config = load_config(
+        None,
+        [
+            f"output='{tmp_path / 'out'}'",
+            "model.width=[4,16]",
+            "model.depth=1",
+            "data.train_size=[120]",
+            "training.epochs=3",
+            "training.lr='auto'",
+            "lr_search.candidates=[1e-4,1e-2,1e-1]",
+            "seeds=[0]",
+            "measure.latency_repeats=1",
+        ],
+    )
     store = open_store(config.output)
     outcome = run_sweep(config, store)
     frame = results_frame(store)

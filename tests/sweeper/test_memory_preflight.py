@@ -11,8 +11,22 @@ pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in
 
 def test_a_model_too_big_for_memory_names_every_axis_whose_halving_cuts_it_by_a_quarter(cli, tmp_path: Path):
     # depth is set last: the check once blamed the last --set of the model table, whatever made it big.
-    result = cli("run", "--set", f"output='{tmp_path / 'out'}'", "--set", "data.train_size=100", "--set", "seeds=0",
-                 "--set", "execution.max_memory_mb=100", "--set", "model.width=2000", "--set", "model.depth=3", "--quiet")
+    result = cli(
+        "run",
+        "--set",
+        f"output='{tmp_path / 'out'}'",
+        "--set",
+        "data.train_size=100",
+        "--set",
+        "seeds=0",
+        "--set",
+        "execution.max_memory_mb=100",
+        "--set",
+        "model.width=2000",
+        "--set",
+        "model.depth=3",
+        "--quiet",
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "scalinglab: error: --set model.depth, --set model.width: width=2000, depth=3 has 8,154,010 parameters; "
@@ -25,7 +39,7 @@ def test_a_model_too_big_for_memory_names_every_axis_whose_halving_cuts_it_by_a_
 def test_an_axis_that_hardly_counts_is_not_blamed_and_the_file_is_named_once(cli, tmp_path: Path):
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(f"""
-output = "{tmp_path / 'out'}"
+output = "{tmp_path / "out"}"
 [model]
 family = "transformer"
 d_model = 1024
@@ -40,7 +54,7 @@ max_memory_mb = 100
 """)
     result = cli("run", str(sweep_file), "--quiet")
     assert result.returncode == 2
-    line, = result.stderr.strip().splitlines()
+    (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"scalinglab: error: {sweep_file}: model.d_model, model.n_layer: d_model=1024, n_layer=4, ")
     assert "context=32" not in line and "n_head=2" not in line  # halving them barely changes the count
     assert not (tmp_path / "out").exists()

@@ -18,7 +18,9 @@ from scalinglab.train.loop import OverTimeLimit
 REL_TOLERANCE = 1e-4
 
 
-def spec(width=16, *, seed=0, train_size=300, lr=3e-3, epochs=3, family="mlp", size=None, data=None, **training) -> RunSpec:
+def spec(
+    width=16, *, seed=0, train_size=300, lr=3e-3, epochs=3, family="mlp", size=None, data=None, **training
+) -> RunSpec:
     return RunSpec(
         family=family,
         size=size or {"width": width, "depth": 2},
@@ -48,7 +50,9 @@ def test_batched_runs_match_the_same_runs_trained_one_at_a_time(optimizer):
     specs = [
         spec(16, seed=0, optimizer=optimizer),
         spec(16, seed=1, lr=1e-2, weight_decay=1e-3, optimizer=optimizer),
-        spec(8, seed=2, train_size=200, grad_clip=None, schedule="linear", optimizer=optimizer),  # padded width, fewer steps
+        spec(
+            8, seed=2, train_size=200, grad_clip=None, schedule="linear", optimizer=optimizer
+        ),  # padded width, fewer steps
         spec(12, seed=0, train_size=250, grad_clip=0.05, weight_decay=0.01, warmup_fraction=0.3, optimizer=optimizer),
     ]
     batched = train_batch(specs)
@@ -99,8 +103,10 @@ def test_a_group_s_measurement_error_fails_its_runs_with_the_error_and_escapes_i
 
 
 def test_a_run_over_its_time_limit_in_a_group_fails_as_alone_and_escapes_in_debug_mode(monkeypatch):
-    group = [spec(16, seed=seed, epochs=3).model_copy(update={"limits": RunLimits(latency_repeats=1, max_seconds=1e-9)})
-             for seed in (0, 1)]
+    group = [
+        spec(16, seed=seed, epochs=3).model_copy(update={"limits": RunLimits(latency_repeats=1, max_seconds=1e-9)})
+        for seed in (0, 1)
+    ]
     monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
     results = train_batch(group)
     alone = train_one(group[0])
@@ -139,4 +145,7 @@ def test_trivial_baselines_are_recorded_and_beaten_by_a_trained_model():
     metrics = result.metrics
     assert metrics["baseline_val_loss"] == pytest.approx(math.log(10), rel=0.05)  # digits: ten balanced classes
     assert 0.05 < metrics["baseline_val_accuracy"] < 0.2
-    assert metrics["val_loss"] < metrics["baseline_val_loss"] and metrics["val_accuracy"] > metrics["baseline_val_accuracy"]
+    assert (
+        metrics["val_loss"] < metrics["baseline_val_loss"]
+        and metrics["val_accuracy"] > metrics["baseline_val_accuracy"]
+    )

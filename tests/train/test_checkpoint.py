@@ -33,9 +33,14 @@ def test_a_tied_transformer_round_trips_through_safetensors(tmp_path):
 
 
 def _spec(tmp_path, seed=0, **limits) -> RunSpec:
-    return RunSpec(family="mlp", size={"width": 8, "depth": 1}, data=DataSpec(source="digits", train_size=100),
-                   training=TrainingSpec(epochs=1, batch_size=50, lr=0.01), seed=seed,
-                   limits=RunLimits(latency_repeats=1, checkpoint_dir=str(tmp_path), **limits))
+    return RunSpec(
+        family="mlp",
+        size={"width": 8, "depth": 1},
+        data=DataSpec(source="digits", train_size=100),
+        training=TrainingSpec(epochs=1, batch_size=50, lr=0.01),
+        seed=seed,
+        limits=RunLimits(latency_repeats=1, checkpoint_dir=str(tmp_path), **limits),
+    )
 
 
 def test_ok_runs_alone_and_batched_leave_their_final_weights(tmp_path):
@@ -57,7 +62,9 @@ def test_a_model_over_the_size_limit_keeps_no_checkpoint(tmp_path):
 
 
 def test_nothing_in_the_package_unpickles_with_torch_load():
-    calls = [(path, line) for path in SRC.rglob("*.py") for line in path.read_text().splitlines() if "torch.load(" in line]
+    calls = [
+        (path, line) for path in SRC.rglob("*.py") for line in path.read_text().splitlines() if "torch.load(" in line
+    ]
     assert all(re.search(r"weights_only\s*=\s*True", line) for _, line in calls), calls
 
 

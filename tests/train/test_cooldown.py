@@ -15,8 +15,10 @@ BATCH, CONTEXT = 4, 16
 
 def wsd_run(steps: int) -> RunSpec:
     return RunSpec(
-        family="transformer", size={"d_model": 16, "n_layer": 1, "n_head": 2, "context": CONTEXT},
-        data=DataSpec(source="stdlib", train_size=steps * BATCH * CONTEXT + 1, val_size=2048), seed=3,
+        family="transformer",
+        size={"d_model": 16, "n_layer": 1, "n_head": 2, "context": CONTEXT},
+        data=DataSpec(source="stdlib", train_size=steps * BATCH * CONTEXT + 1, val_size=2048),
+        seed=3,
         training=TrainingSpec(epochs=1, batch_size=BATCH, lr=3e-3, schedule="wsd", warmup_fraction=0.1),
         limits=RunLimits(latency_repeats=1),
     )
@@ -37,4 +39,6 @@ def test_the_longest_branch_is_the_run_of_its_length_trained_alone():
 def test_branches_need_the_wsd_schedule():
     spec = wsd_run(20)
     with pytest.raises(ValueError, match="schedule = 'wsd'"):
-        cooldown_branches(spec.model_copy(update={"training": spec.training.model_copy(update={"schedule": "cosine"})}), [20])
+        cooldown_branches(
+            spec.model_copy(update={"training": spec.training.model_copy(update={"schedule": "cosine"})}), [20]
+        )

@@ -15,7 +15,9 @@ def test_auto_picks_the_best_device_present():
     assert resolve_device("cpu") == "cpu"
 
 
-@pytest.mark.parametrize("setting", [f"cuda:{torch.cuda.device_count() if torch.cuda.is_available() else 0}", "tpu", "cuda:x"])
+@pytest.mark.parametrize(
+    "setting", [f"cuda:{torch.cuda.device_count() if torch.cuda.is_available() else 0}", "tpu", "cuda:x"]
+)
 def test_a_device_that_is_not_there_or_not_a_device_is_a_user_error(setting):
     with pytest.raises(UserError, match=r"training\.device = '.*'"):
         resolve_device(setting)

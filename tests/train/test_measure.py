@@ -97,9 +97,14 @@ def test_measure_module_scores_a_reloaded_checkpoint_as_training_did(tmp_path):
     from scalinglab.train.measure import measure_module
     from scalinglab.train.tasks import make_task
 
-    spec = RunSpec(family="mlp", size={"width": 16, "depth": 1}, data=DataSpec(source="digits", train_size=200),
-                   training=TrainingSpec(epochs=2, batch_size=50, lr=0.01), seed=0,
-                   limits=RunLimits(latency_repeats=3, checkpoint_dir=str(tmp_path)))
+    spec = RunSpec(
+        family="mlp",
+        size={"width": 16, "depth": 1},
+        data=DataSpec(source="digits", train_size=200),
+        training=TrainingSpec(epochs=2, batch_size=50, lr=0.01),
+        seed=0,
+        limits=RunLimits(latency_repeats=3, checkpoint_dir=str(tmp_path)),
+    )
     trained = train_one(spec)
     task = make_task(prepare(load_source(spec.data), train_size=200, preprocessing="standardize"), spec.size)
     module = get_family("mlp").build(spec.size, task.shape)

@@ -19,7 +19,9 @@ from scalinglab.train.tasks import ClassificationTask, LanguageModelTask, macro_
 def test_macro_f1_of_each_row_is_sklearns_macro_f1():
     generator = torch.Generator().manual_seed(0)
     truth = torch.randint(0, 6, (4, 200), generator=generator)
-    predicted = torch.where(torch.rand(4, 200, generator=generator) < 0.6, truth, torch.randint(0, 7, (4, 200), generator=generator))
+    predicted = torch.where(
+        torch.rand(4, 200, generator=generator) < 0.6, truth, torch.randint(0, 7, (4, 200), generator=generator)
+    )
     predicted[2] = truth[2]  # a perfect run
     predicted[3][predicted[3] == 5] = 4  # a class never predicted
     ours = macro_f1(predicted, truth, n_classes=8)  # classes 6 and 7 absent from both: skipped, as sklearn does
@@ -36,7 +38,9 @@ def test_scores_of_runs_are_each_runs_own_scores():
     for row, score in enumerate(scores):
         assert score["loss"] == pytest.approx(F.cross_entropy(logits[row], labels[row]).item(), rel=1e-6)
         assert score["accuracy"] == pytest.approx((logits[row].argmax(1) == labels[row]).float().mean().item())
-        assert score["f1_macro"] == pytest.approx(f1_score(labels[row], logits[row].argmax(1), average="macro"), abs=1e-12)
+        assert score["f1_macro"] == pytest.approx(
+            f1_score(labels[row], logits[row].argmax(1), average="macro"), abs=1e-12
+        )
 
 
 def test_the_classification_baseline_predicts_training_frequencies():
@@ -44,7 +48,9 @@ def test_the_classification_baseline_predicts_training_frequencies():
     training class frequencies, its accuracy that of always answering the majority class."""
     y_train = np.array([0] * 6 + [1] * 3 + [2] * 1)
     y_val = np.array([0, 1, 2, 2])
-    data = Dataset("toy", "classification", np.zeros((10, 2), np.float32), y_train, np.zeros((4, 2), np.float32), y_val, 4)
+    data = Dataset(
+        "toy", "classification", np.zeros((10, 2), np.float32), y_train, np.zeros((4, 2), np.float32), y_val, 4
+    )
     scores = ClassificationTask(data).baseline_scores()
     p = np.array([7, 4, 2, 1]) / 14  # counts + 1 over 10 + 4 (class 3 never seen: still finite)
     assert scores["loss"] == pytest.approx(-np.mean(np.log(p[y_val])), rel=1e-6)
@@ -74,5 +80,7 @@ def test_the_language_model_references_are_the_compressed_size_of_the_scored_tex
     assert scores["zlib_val_bits_per_byte"] == pytest.approx(8 * len(zlib.compress(scored, 9)) / len(scored))
     assert scores["zlib_val_bits_per_byte"] < 1 and scores["lzma_val_bits_per_byte"] < 1
     noise = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)
-    random_scores = LanguageModelTask(Dataset("noise", "lm", noise, noise, noise, noise, 256), context=8).reference_scores()
+    random_scores = LanguageModelTask(
+        Dataset("noise", "lm", noise, noise, noise, noise, 256), context=8
+    ).reference_scores()
     assert random_scores["zlib_val_bits_per_byte"] > 7.9 and random_scores["lzma_val_bits_per_byte"] > 7.9

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from scalinglab.metrics import METRICS
 from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
+from scalinglab.metrics import METRICS
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TeacherSpec, TrainingSpec
 from scalinglab.train import train_one
 

@@ -25,7 +25,9 @@ print(json.dumps([train_one(spec).metrics["train_seconds"] for _ in range(2)]))
 
 def _two_runs_in_a_fresh_process() -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", TWO_RUNS], env=env, capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_RUNS], env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

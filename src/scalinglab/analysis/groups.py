@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.numbers import format_value
+from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr
 from scalinglab.fit import ScalingLaw, predict_held_out, training_rows
 from scalinglab.metrics import COSTS, METRICS
-from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr
 
 QUALITY_FORM = "auto"  # issue 12: the per-size fits choose their form by extrapolation error
 COMPARABLE_FORM = "power"  # laws compared parameter by parameter must share one form (settings.py)
@@ -67,7 +67,9 @@ class GroupFit:
         y = np.asarray(self.law.predict(np.asarray(x, float)), float)
         return 1.0 - y if self.complement else y
 
-    def predict_interval(self, x, level: float = 0.95, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
+    def predict_interval(
+        self, x, level: float = 0.95, *, kind: str = "prediction"
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Lower and upper bound of the metric at `x`, or None when the law has no intervals.
 
         `kind` as `ScalingLaw.predict_interval`: "prediction" (where a new run's metric is
@@ -237,19 +239,30 @@ def _finite_rows(rows: pd.DataFrame, metric: str, x: str) -> pd.DataFrame:
     return rows[np.isfinite(rows[metric].astype(float)) & np.isfinite(rows[x].astype(float))]
 
 
-def _too_few_sizes(rows: pd.DataFrame, metric: str, x: str, needed: int, form: str, where: str,
-                   warnings: list[str]) -> bool:
+def _too_few_sizes(
+    rows: pd.DataFrame, metric: str, x: str, needed: int, form: str, where: str, warnings: list[str]
+) -> bool:
     n_sizes = rows[x].nunique()
     if n_sizes < needed:
-        warnings.append(f"{where}: only {n_sizes} distinct {x} values for {metric}; "
-                        f"a {form} law needs {needed} to be tested, not just fitted")
+        warnings.append(
+            f"{where}: only {n_sizes} distinct {x} values for {metric}; "
+            f"a {form} law needs {needed} to be tested, not just fitted"
+        )
         return True
     return False
 
 
 def fit_quality(
-    rows: pd.DataFrame, metric: str, *, group: float | None, warnings: list[str], x: str, group_by: str,
-    n_bootstrap: int, random_state: int, form: str = QUALITY_FORM,
+    rows: pd.DataFrame,
+    metric: str,
+    *,
+    group: float | None,
+    warnings: list[str],
+    x: str,
+    group_by: str,
+    n_bootstrap: int,
+    random_state: int,
+    form: str = QUALITY_FORM,
 ) -> GroupFit | None:
     """The saturating law (`form`, default "auto") of `metric` (or 1 - metric) against `x` on
     `rows`; None (and a warning) when there are too few sizes or a value has no logarithm."""
@@ -265,17 +278,30 @@ def fit_quality(
         warnings.append(f"{where}: {shown} reaches 0 for some runs; no law fitted to it")
         return None
     law = ScalingLaw(form=form, n_bootstrap=n_bootstrap, random_state=random_state).fit(target, x=x, y=metric)
-    return GroupFit(metric, x, group_by, group, law, len(rows), (float(rows[x].min()), float(rows[x].max())), complement)
+    return GroupFit(
+        metric, x, group_by, group, law, len(rows), (float(rows[x].min()), float(rows[x].max())), complement
+    )
 
 
 def fit_cost(
-    runs: pd.DataFrame, cost: str, *, warnings: list[str], x: str, group_by: str, n_bootstrap: int, random_state: int,
+    runs: pd.DataFrame,
+    cost: str,
+    *,
+    warnings: list[str],
+    x: str,
+    group_by: str,
+    n_bootstrap: int,
+    random_state: int,
 ) -> CostLaw | None:
     """One law of `cost` against `x` over all `runs` (per example of `group_by` when it grows with data)."""
     rows = _finite_rows(runs, cost, x)
     # Per example only when every run says how many examples it saw (an objective sweep may not).
-    per_example = (METRICS[cost].grows_with_data and group_by in DATA_COLUMNS and group_by in rows
-                   and bool(rows[group_by].notna().all()))
+    per_example = (
+        METRICS[cost].grows_with_data
+        and group_by in DATA_COLUMNS
+        and group_by in rows
+        and bool(rows[group_by].notna().all())
+    )
     overhead = METRICS[cost].fixed_overhead and rows[x].nunique() >= MIN_SIZES_TO_FIT
     form = OVERHEAD_FORM if overhead else COST_FORM
     if _too_few_sizes(rows, cost, x, MIN_SIZES_TO_FIT_COST, form, "all runs", warnings):
@@ -287,8 +313,11 @@ def fit_cost(
     law_input = rows[x].astype(float) ** (-1.0 / OVERHEAD_SCALE) if overhead else rows[x]
     table = pd.DataFrame({"x": law_input, "y": target})
     law = ScalingLaw(form=form, huber_delta=COST_HUBER_DELTA, n_bootstrap=n_bootstrap, random_state=random_state).fit(
-        table, x="x", y="y")
-    return CostLaw(cost, x, group_by, law, per_example, overhead, len(rows), (float(rows[x].min()), float(rows[x].max())))
+        table, x="x", y="y"
+    )
+    return CostLaw(
+        cost, x, group_by, law, per_example, overhead, len(rows), (float(rows[x].min()), float(rows[x].max()))
+    )
 
 
 def fitted_as_complement(metric: str) -> bool:
@@ -313,14 +342,31 @@ def backtest_largest(frame: pd.DataFrame, outcome: FitOutcome, *, n_bootstrap: i
             continue  # too few sizes left to fit once the largest is held out
         train = training_rows(rows, fit.x, 1)
         refit, predictions = predict_held_out(
-            train, lambda kept: fit_quality(rows[kept], fit.metric, group=fit.group, warnings=[], x=fit.x,
-                                            group_by=fit.group_by, n_bootstrap=n_bootstrap, random_state=0),
-            lambda refit, held: None if refit is None else refit.predict(rows.loc[held, fit.x]))
+            train,
+            lambda kept: fit_quality(
+                rows[kept],
+                fit.metric,
+                group=fit.group,
+                warnings=[],
+                x=fit.x,
+                group_by=fit.group_by,
+                n_bootstrap=n_bootstrap,
+                random_state=0,
+            ),
+            lambda refit, held: None if refit is None else refit.predict(rows.loc[held, fit.x]),
+        )
         if refit is None:
             continue
         held_out = rows.loc[~train, fit.x].max()
         actual = rows.loc[~train, fit.metric].mean()
         predicted = float(predictions[0])
-        rows_out.append(dict(group=fit.group, n_params=held_out, actual=actual, predicted=predicted,
-                             relative_error=predicted / actual - 1))
+        rows_out.append(
+            dict(
+                group=fit.group,
+                n_params=held_out,
+                actual=actual,
+                predicted=predicted,
+                relative_error=predicted / actual - 1,
+            )
+        )
     return pd.DataFrame(rows_out, columns=["group", "n_params", "actual", "predicted", "relative_error"])

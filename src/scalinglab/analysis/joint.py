@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
-from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
@@ -69,7 +69,9 @@ class JointLaw:
         y = self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape)
         return 1.0 - y if self.complement else y
 
-    def predict_interval(self, n, d, level: float = LEVEL, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray] | None:
+    def predict_interval(
+        self, n, d, level: float = LEVEL, *, kind: str = "prediction"
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Bounds of the metric at (n, d); None without bootstrap.
 
         `kind` as `ScalingLaw.predict_interval`: "prediction" (where a new configuration's metric
@@ -151,8 +153,14 @@ def fit_joint(
     law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
     law.fit(table, x=["N", "D"], y="y", groups=np.arange(len(table)))  # the bootstrap resamples configurations
     joint = JointLaw(
-        metric, x, data, law, complement, len(rows),
-        (float(rows[x].min()), float(rows[x].max())), (float(rows[data].min()), float(rows[data].max())),
+        metric,
+        x,
+        data,
+        law,
+        complement,
+        len(rows),
+        (float(rows[x].min()), float(rows[x].max())),
+        (float(rows[data].min()), float(rows[data].max())),
         _flops_per_param_example(rows, x, data),
     )
     joint.optimal = _compute_optimal_table(joint, rows)
@@ -186,10 +194,16 @@ def _compute_optimal_table(joint: JointLaw, rows: pd.DataFrame) -> pd.DataFrame 
         table["loss_opt"] = 1.0 - table["loss_opt"]
         if "loss_opt_low" in table:
             table["loss_opt_low"], table["loss_opt_high"] = 1.0 - table["loss_opt_high"], 1.0 - table["loss_opt_low"]
-    return table.rename(columns={"loss_opt": "metric_opt", "loss_opt_low": "metric_opt_low",
-                                 "loss_opt_high": "metric_opt_high", "tokens_per_param": "examples_per_param",
-                                 "tokens_per_param_low": "examples_per_param_low",
-                                 "tokens_per_param_high": "examples_per_param_high"})
+    return table.rename(
+        columns={
+            "loss_opt": "metric_opt",
+            "loss_opt_low": "metric_opt_low",
+            "loss_opt_high": "metric_opt_high",
+            "tokens_per_param": "examples_per_param",
+            "tokens_per_param_low": "examples_per_param_low",
+            "tokens_per_param_high": "examples_per_param_high",
+        }
+    )
 
 
 def data_limit(joint: JointLaw, data_size: float, *, gain: float = DATA_LIMIT_GAIN) -> DataLimit:
@@ -219,8 +233,14 @@ class IsoFlopOnSweep:
 
 
 def isoflop_on_sweep(
-    means: pd.DataFrame, joint: JointLaw | None, metric: str, *, x: str, data: str,
-    n_bootstrap: int = 1000, random_state: int = 0,
+    means: pd.DataFrame,
+    joint: JointLaw | None,
+    metric: str,
+    *,
+    x: str,
+    data: str,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
 ) -> tuple[IsoFlopOnSweep | None, str]:
     """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
     decades), and the joint law's N* at each group's budget. Returns (None, why) when the runs do
@@ -244,6 +264,8 @@ def isoflop_on_sweep(
         if "N_opt_low" in answer and "N_opt_low" in groups:
             groups.loc[usable, "joint_N_opt_low"] = answer["N_opt_low"].to_numpy()
             groups.loc[usable, "joint_N_opt_high"] = answer["N_opt_high"].to_numpy()
-            apart = (groups["joint_N_opt_low"] > groups["N_opt_high"]) | (groups["joint_N_opt_high"] < groups["N_opt_low"])
+            apart = (groups["joint_N_opt_low"] > groups["N_opt_high"]) | (
+                groups["joint_N_opt_high"] < groups["N_opt_low"]
+            )
             groups["disagree"] = apart.fillna(False).astype(bool)
     return IsoFlopOnSweep(groups, result.exponents), ""

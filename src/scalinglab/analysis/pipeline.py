@@ -22,14 +22,18 @@ from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.numbers import format_value, join_words
+from scalinglab.analysis.runs import (
+    aggregate_over_seeds,
+    configuration_means,
+    no_better_than_baseline,
+    ok_runs_at_best_lr,
+    swept_settings,
+)
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
-from scalinglab.analysis.runs import (
-    aggregate_over_seeds, configuration_means, no_better_than_baseline, ok_runs_at_best_lr, swept_settings,
-)
 from scalinglab.runs_table import load_results
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
@@ -92,8 +96,17 @@ class Analysis:
         means = aggregate_over_seeds(self.runs)
         if means.empty:
             return means
-        columns = [self.x, self.group_by, self.metric, "val_loss", "val_accuracy", "train_seconds",
-                   "latency_ms_p50", "bytes_fp32", "n_seeds"]
+        columns = [
+            self.x,
+            self.group_by,
+            self.metric,
+            "val_loss",
+            "val_accuracy",
+            "train_seconds",
+            "latency_ms_p50",
+            "bytes_fp32",
+            "n_seeds",
+        ]
         columns = list(dict.fromkeys(c for c in columns if c in means))
         return means[columns].sort_values([self.group_by, self.x])
 
@@ -155,25 +168,57 @@ def analyze(
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
         means = configuration_means(runs, metric, [x, group_by])
         data_available = data_available or float(means[group_by].max())
-        joint = fit_joint(means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings,
-                          **options)
+        joint = fit_joint(
+            means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings, **options
+        )
         joint_note = "" if joint is not None else joint_warnings[0]  # fit_joint says why it fitted none
         iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
         iso_warnings = isoflop_sentences(iso, iso_note)[1]
     verdicts = size_verdicts(runs, groups, metric, x=x, group_by=group_by)
     joint_problem = joint_size_problem(joint, verdicts)
-    size_warnings = [f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
-                     f"({joint_problem}): its alpha, compute-optimal N* and data-limited size are not quoted"
-                     ] if joint_problem else []
+    size_warnings = (
+        [
+            f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
+            f"({joint_problem}): its alpha, compute-optimal N* and data-limited size are not quoted"
+        ]
+        if joint_problem
+        else []
+    )
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
-    warnings = (_failure_warnings(frame) + _baseline_warnings(runs, metric, [x, group_by])
-                + _backtest_warnings(backtest, group_by) + size_warnings + iso_warnings
-                + merge_places(groups.warnings) + joint_warnings + seed_warnings(runs, metric))
-    return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
-                    backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
-                    verdicts, joint_problem, SizeAxis.from_runs(runs, x) if x == "n_params" else None)
+    warnings = (
+        _failure_warnings(frame)
+        + _baseline_warnings(runs, metric, [x, group_by])
+        + _backtest_warnings(backtest, group_by)
+        + size_warnings
+        + iso_warnings
+        + merge_places(groups.warnings)
+        + joint_warnings
+        + seed_warnings(runs, metric)
+    )
+    return Analysis(
+        frame,
+        config,
+        metric,
+        x,
+        group_by,
+        runs,
+        reference,
+        groups,
+        joint,
+        joint_note,
+        iso,
+        iso_note,
+        backtest,
+        effects,
+        data_available,
+        warnings,
+        law_warnings(groups, joint, effects),
+        verdicts,
+        joint_problem,
+        SizeAxis.from_runs(runs, x) if x == "n_params" else None,
+    )
 
 
 def size_verdicts(runs: pd.DataFrame, groups: FitOutcome, metric: str, *, x: str, group_by: str) -> list[SizeVerdict]:
@@ -181,8 +226,10 @@ def size_verdicts(runs: pd.DataFrame, groups: FitOutcome, metric: str, *, x: str
     if metric not in runs or runs.empty:
         return []
     values = sorted(runs.loc[np.isfinite(runs[metric].astype(float)), group_by].dropna().unique())
-    return [size_verdict(runs, metric, x=x, group_by=group_by, group=group, fit=groups.quality_for(group))
-            for group in values]
+    return [
+        size_verdict(runs, metric, x=x, group_by=group_by, group=group, fit=groups.quality_for(group))
+        for group in values
+    ]
 
 
 def joint_size_problem(joint: JointLaw | None, verdicts: list[SizeVerdict]) -> str:
@@ -237,17 +284,20 @@ def _baseline_warnings(runs: pd.DataFrame, metric: str, columns: list[str]) -> l
         return []
     first = worst.iloc[0]
     where = ", ".join(f"{column}={format_value(first[column])}" for column in columns)
-    return [f"{len(worst)} of {len(means)} configurations measured no better than the trivial baseline "
-            f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[f'baseline_{metric}']:.3g}): "
-            "they learned nothing beyond the data's frequencies; train longer or tune the learning rate"]
+    return [
+        f"{len(worst)} of {len(means)} configurations measured no better than the trivial baseline "
+        f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[f'baseline_{metric}']:.3g}): "
+        "they learned nothing beyond the data's frequencies; train longer or tune the learning rate"
+    ]
 
 
 def _backtest_warnings(backtest: pd.DataFrame, group_by: str) -> list[str]:
     bad = backtest[np.abs(backtest["relative_error"]) > HELD_OUT_ERROR_WARNING]
     if bad.empty:
         return []
-    misses = join_words([f"{abs(row['relative_error']) * 100:.0f}% at {group_by}={row['group']:g}"
-                         for _, row in bad.iterrows()])
+    misses = join_words(
+        [f"{abs(row['relative_error']) * 100:.0f}% at {group_by}={row['group']:g}" for _, row in bad.iterrows()]
+    )
     return [f"the law misses its own largest size by {misses}, so do not trust it far beyond the trained sizes"]
 
 
@@ -283,6 +333,12 @@ def law_warnings(groups: FitOutcome, joint: JointLaw | None, effects: list[Setti
     if joint is not None:
         laws.append((f"joint law of {joint.x} and {joint.data}", joint.law))
     for effect in effects:
-        laws += [(f"{fit.metric} law at {effect.setting}={format_value(value)} "
-                  f"({effect.group_by}={format_value(effect.group)})", fit.law) for value, fit in effect.laws.items()]
+        laws += [
+            (
+                f"{fit.metric} law at {effect.setting}={format_value(value)} "
+                f"({effect.group_by}={format_value(effect.group)})",
+                fit.law,
+            )
+            for value, fit in effect.laws.items()
+        ]
     return [f"{name} ({law.form_.name}): {warning}" for name, law in laws for warning in law.warnings_]

@@ -10,8 +10,8 @@ import pandas as pd
 from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
-from scalinglab.metrics import label, short_label
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
+from scalinglab.metrics import label, short_label
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
@@ -34,7 +34,7 @@ def describe_fit(fit: GroupFit) -> str:
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words} and the part above it "
         f"shrinks as {fit.x}^-{exponent:.2f}{interval}{where}: each 10x more parameters multiplies the excess "
-        f"by {10 ** -exponent:.2g}{'' if form == 'power' else ' there'}."
+        f"by {10**-exponent:.2g}{'' if form == 'power' else ' there'}."
     )
 
 
@@ -45,10 +45,14 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
     if choice is None:
         return None
     if not any(np.isfinite(score) for score in choice.scores.values()):  # nothing measured to choose by
-        return (f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, the candidate with the "
-                f"fewest parameters: too few sizes to hold the largest out and score {join_words(list(choice.scores))}.")
-    scores = [f"{name} {score:.3g}" if np.isfinite(score) else f"{name} not scored (too few sizes)"
-              for name, score in choice.scores.items()]
+        return (
+            f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, the candidate with the "
+            f"fewest parameters: too few sizes to hold the largest out and score {join_words(list(choice.scores))}."
+        )
+    scores = [
+        f"{name} {score:.3g}" if np.isfinite(score) else f"{name} not scored (too few sizes)"
+        for name, score in choice.scores.items()
+    ]
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, chosen by how well each "
         f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})"
@@ -69,8 +73,10 @@ def describe_cost(cost: CostLaw) -> str:
     overhead = cost.overhead and cost.overhead_value > NEGLIGIBLE_OVERHEAD * smallest
     if cost.growth_unresolved:
         typical = float(cost.predict(cost.x_range[1], 1.0))
-        form = (f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
-                "and its growth with size is not resolved here")
+        form = (
+            f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
+            "and its growth with size is not resolved here"
+        )
     elif overhead:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
     else:
@@ -79,9 +85,11 @@ def describe_cost(cost: CostLaw) -> str:
     n_from = max(cost.x_range[0], n_to / 10)
     ratio, ratio_ci = cost.ratio(n_from, n_to)
     interval = f" (95% CI {format_factor(ratio_ci[0])}-{format_factor(ratio_ci[1])})" if ratio_ci else ""
-    return (f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
-            f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
-            + (", the fixed overhead included." if overhead else "."))
+    return (
+        f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
+        f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
+        + (", the fixed overhead included." if overhead else ".")
+    )
 
 
 @dataclass
@@ -108,10 +116,13 @@ class ScalingEffect:
             if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):
                 interval = f" (95% CI of the fitted curve {low:.0f}-{high:.0f}%)"
             else:
-                interval = (f" (95% CI of the fitted curve {self.change_ci[0] * 100:+.0f}% to "
-                            f"{self.change_ci[1] * 100:+.0f}%: not clearly any change)")
+                interval = (
+                    f" (95% CI of the fitted curve {self.change_ci[0] * 100:+.0f}% to "
+                    f"{self.change_ci[1] * 100:+.0f}%: not clearly any change)"
+                )
         costs = [
-            f"{format_factor(ratio)} the {short_label(cost)}" + (f" (95% CI {format_factor(ci[0])}-{format_factor(ci[1])})" if ci else "")
+            f"{format_factor(ratio)} the {short_label(cost)}"
+            + (f" (95% CI {format_factor(ci[0])}-{format_factor(ci[1])})" if ci else "")
             for cost, (ratio, ci) in self.cost_ratios.items()
         ]
         cost_text = f", and cost {join_words(costs)}" if costs else ""
@@ -122,8 +133,9 @@ class ScalingEffect:
         )
 
 
-def scaling_effect(outcome: FitOutcome, group: float, *, costs: tuple[str, ...] = ("train_seconds",),
-                   decade: float = 10.0) -> ScalingEffect | None:
+def scaling_effect(
+    outcome: FitOutcome, group: float, *, costs: tuple[str, ...] = ("train_seconds",), decade: float = 10.0
+) -> ScalingEffect | None:
     """The effect of the last `decade`-fold of parameters trained at data size `group`.
 
     The interval of the quality change is one of the fitted curve (a mean interval, no
@@ -141,8 +153,18 @@ def scaling_effect(outcome: FitOutcome, group: float, *, costs: tuple[str, ...] 
     if draws is not None and len(draws) >= 20:
         change_ci = tuple(float(v) for v in np.quantile(draws[:, 1] / draws[:, 0] - 1, [0.025, 0.975]))
     cost_ratios = {cost: outcome.costs[cost].ratio(n_from, n_to) for cost in costs if cost in outcome.costs}
-    return ScalingEffect(fit.metric, fit.group_by, group, n_from, n_to, float(metric_from), float(metric_to),
-                         float(metric_to / metric_from - 1), change_ci, cost_ratios)
+    return ScalingEffect(
+        fit.metric,
+        fit.group_by,
+        group,
+        n_from,
+        n_to,
+        float(metric_from),
+        float(metric_to),
+        float(metric_to / metric_from - 1),
+        change_ci,
+        cost_ratios,
+    )
 
 
 def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: str) -> str | None:
@@ -153,8 +175,10 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
     largest = means[means[x] == means[x].max()].sort_values(group_by)
     first, last = largest.iloc[0], largest.iloc[-1]
     if first[metric] <= 0:  # no relative change from zero
-        return (f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
-                f"moved {short_label(metric)} from {first[metric]:.3g} to {last[metric]:.3g} (measured).")
+        return (
+            f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
+            f"moved {short_label(metric)} from {first[metric]:.3g} to {last[metric]:.3g} (measured)."
+        )
     change = last[metric] / first[metric] - 1
     return (
         f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
@@ -193,7 +217,9 @@ def seed_warnings(frame: pd.DataFrame, metric: str) -> list[str]:
     if means.empty or metric not in means:
         return []
     if means["n_seeds"].max() < 2:
-        return ["one seed per configuration: the seed-to-seed spread is unknown, so intervals cover only the spread across sizes"]
+        return [
+            "one seed per configuration: the seed-to-seed spread is unknown, so intervals cover only the spread across sizes"
+        ]
     spread = (means[f"{metric}_std"] / means[metric].abs()).to_numpy(float)
     seeds = means["n_seeds"].to_numpy(int)
     measured = np.isfinite(spread) & (seeds >= 2)
@@ -201,13 +227,17 @@ def seed_warnings(frame: pd.DataFrame, metric: str) -> list[str]:
     weak = measured & (spread > UNSTABLE_SEED_CV) & ~shown
     warnings = []
     if shown.any():
-        warnings.append(f"unstable seeds at {_configurations(shown)} ({_spread_words(spread[shown], seeds[shown], metric)}, "
-                        f"above {UNSTABLE_SEED_CV:.0%} with 95% confidence): see the seed spread under "
-                        "'Can these laws be trusted?'")
+        warnings.append(
+            f"unstable seeds at {_configurations(shown)} ({_spread_words(spread[shown], seeds[shown], metric)}, "
+            f"above {UNSTABLE_SEED_CV:.0%} with 95% confidence): see the seed spread under "
+            "'Can these laws be trusted?'"
+        )
     if weak.any():
-        warnings.append(f"seeds disagree at {_configurations(weak)} ({_spread_words(spread[weak], seeds[weak], metric)}), "
-                        "but so few seeds cannot tell a spread that large from chance: run more seeds to know "
-                        "whether training is unstable there")
+        warnings.append(
+            f"seeds disagree at {_configurations(weak)} ({_spread_words(spread[weak], seeds[weak], metric)}), "
+            "but so few seeds cannot tell a spread that large from chance: run more seeds to know "
+            "whether training is unstable there"
+        )
     return warnings
 
 
@@ -227,11 +257,14 @@ def _configurations(mask: np.ndarray) -> str:
 
 def _spread_words(spread: np.ndarray, seeds: np.ndarray, metric: str) -> str:
     """E.g. 'std of val_loss over 2 seeds 11-16% of the mean'."""
+
     def span(low, high, unit=""):
         return f"{low:.0f}{unit}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}{unit}"
 
-    return (f"std of {metric} over {span(seeds.min(), seeds.max())} seeds "
-            f"{span(spread.min() * 100, spread.max() * 100, '%')} of the mean")
+    return (
+        f"std of {metric} over {span(seeds.min(), seeds.max())} seeds "
+        f"{span(spread.min() * 100, spread.max() * 100, '%')} of the mean"
+    )
 
 
 def size_sentences(analysis) -> list[str]:
@@ -262,25 +295,34 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
     quantity = f"1 - {joint.metric}" if joint.complement else joint.metric
     form = joint.law.form_
     size_scale, size_exponent = joint.size_term_params
-    names = [name for name in form.public_names
-             if not (size_problem and name in (size_scale, size_exponent))]
+    names = [name for name in form.public_names if not (size_problem and name in (size_scale, size_exponent))]
     formula = form.formula.split(" = ", 1)[1]
     chosen = ""
     if joint.law.form_choice_ is not None:
-        scores = ", ".join(f"{name} {score:.3g}" for name, score in joint.law.form_choice_.scores.items()
-                           if np.isfinite(score))
-        chosen = (f" (form {form.name}, chosen by its error on held-out configurations: {scores})"
-                  if scores else f" (form {form.name}: too few configurations to compare forms)")
+        scores = ", ".join(
+            f"{name} {score:.3g}" for name, score in joint.law.form_choice_.scores.items() if np.isfinite(score)
+        )
+        chosen = (
+            f" (form {form.name}, chosen by its error on held-out configurations: {scores})"
+            if scores
+            else f" (form {form.name}: too few configurations to compare forms)"
+        )
     sentences = [
         f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
         f"whole configurations): {quantity} = {formula} with N = {joint.x}, D = {joint.data}{chosen}; "
-        + ", ".join(value(name) for name in names) + " (95% CIs in brackets)"
-        + (f"; {size_scale} and {size_exponent} are not resolved ({size_problem}), so no size exponent is quoted."
-           if size_problem else ".")
+        + ", ".join(value(name) for name in names)
+        + " (95% CIs in brackets)"
+        + (
+            f"; {size_scale} and {size_exponent} are not resolved ({size_problem}), so no size exponent is quoted."
+            if size_problem
+            else "."
+        )
     ]
     if not joint.has_floor:
-        sentences.append("Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
-                         "do not trust it far beyond the trained range.")
+        sentences.append(
+            "Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
+            "do not trust it far beyond the trained range."
+        )
     if size_problem:
         return sentences
     if joint.optimal is not None:
@@ -297,6 +339,7 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
 
 def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
     """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'."""
+
     def interval(name: str, count: bool) -> str:
         return format_interval(row.get(f"{name}_low"), row.get(f"{name}_high"), count=count)
 
@@ -315,21 +358,29 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
     sentences, warnings = [], []
     for _, row in iso.groups.iterrows():
         if row["note"]:
-            sentences.append(f"Compute group {row['compute']:.3g} FLOPs ({row['n_runs']} configurations): not used, {row['note']}.")
+            sentences.append(
+                f"Compute group {row['compute']:.3g} FLOPs ({row['n_runs']} configurations): not used, {row['note']}."
+            )
             continue
         iso_interval = format_interval(row.get("N_opt_low"), row.get("N_opt_high"), count=True)
-        text = f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}{iso_interval}"
+        text = (
+            f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}{iso_interval}"
+        )
         if np.isfinite(row.get("joint_N_opt", np.nan)):
             joint_interval = format_interval(row.get("joint_N_opt_low"), row.get("joint_N_opt_high"), count=True)
             text += f"; the joint law says {format_count(row['joint_N_opt'])}{joint_interval}"
             if row["disagree"]:
-                warnings.append(f"at {row['compute']:.3g} FLOPs the IsoFLOP optimum and the joint law's N* disagree "
-                                "beyond their intervals: the joint form may not fit these runs")
+                warnings.append(
+                    f"at {row['compute']:.3g} FLOPs the IsoFLOP optimum and the joint law's N* disagree "
+                    "beyond their intervals: the joint form may not fit these runs"
+                )
         sentences.append(text + ".")
     exponent = iso.exponents.set_index("name")
     if "a" in exponent.index and np.isfinite(exponent.loc["a", "value"]):
-        sentences.append(f"IsoFLOP exponents: N* grows as C^{exponent.loc['a', 'value']:.2f}, "
-                         f"D* as C^{exponent.loc['b', 'value']:.2f}.")
+        sentences.append(
+            f"IsoFLOP exponents: N* grows as C^{exponent.loc['a', 'value']:.2f}, "
+            f"D* as C^{exponent.loc['b', 'value']:.2f}."
+        )
     return sentences, warnings
 
 
@@ -347,8 +398,10 @@ def summary_lines(analysis) -> list[str]:
             lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
     if analysis.fit_diagnostics:
-        lines.append(f"{len(analysis.fit_diagnostics)} fit diagnostics (parameters on a bound or not separately "
-                     "identified, laws too short to backtest): see the report's 'Can these laws be trusted?'")
+        lines.append(
+            f"{len(analysis.fit_diagnostics)} fit diagnostics (parameters on a bound or not separately "
+            "identified, laws too short to backtest): see the report's 'Can these laws be trusted?'"
+        )
     return lines
 
 
@@ -369,11 +422,16 @@ def anchor_sentence(frame: pd.DataFrame, metric: str, *, x: str) -> str | None:
         return None
     best = means.loc[means[metric].idxmin()]
     quoted = join_words([f"{words} {means[column].mean():.2f}" for column, words in anchors])
-    sentence = (f"On the same held-out text the best model scores {best[metric]:.2f} bits per byte "
-                f"({format_count(best[x])} parameters); {quoted}.")
+    sentence = (
+        f"On the same held-out text the best model scores {best[metric]:.2f} bits per byte "
+        f"({format_count(best[x])} parameters); {quoted}."
+    )
     if "baseline_val_bits_per_byte" in means:
         worse = int(no_better_than_baseline(means, metric).sum())
-        sentence += (" Every configuration beats the byte-frequency baseline." if worse == 0 else
-                     f" {worse} of {len(means)} configurations do not beat the byte-frequency baseline: "
-                     "they have not learned past byte statistics.")
+        sentence += (
+            " Every configuration beats the byte-frequency baseline."
+            if worse == 0
+            else f" {worse} of {len(means)} configurations do not beat the byte-frequency baseline: "
+            "they have not learned past byte statistics."
+        )
     return sentence

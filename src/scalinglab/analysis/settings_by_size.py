@@ -19,8 +19,8 @@ import pandas as pd
 
 from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
-from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
+from scalinglab.metrics import lower_is_better, short_label
 
 
 @dataclass
@@ -48,7 +48,14 @@ def compared_columns(frame: pd.DataFrame, *, x: str, group_by: str) -> list[tupl
 
 
 def settings_x_size(
-    frame: pd.DataFrame, metric: str, *, x: str, group_by: str, reference: dict, n_bootstrap: int, random_state: int,
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    x: str,
+    group_by: str,
+    reference: dict,
+    n_bootstrap: int,
+    random_state: int,
 ) -> list[SettingEffect]:
     """One SettingEffect per compared column (see `compared_columns`)."""
     runs = ok_runs_at_best_lr(frame)
@@ -63,8 +70,17 @@ def settings_x_size(
         effect = SettingEffect(setting, is_axis, group_by, rows[group_by].max(), metric, rows)
         for value, value_rows in rows.groupby(setting, sort=True):
             # One form for every value: _compare subtracts their alpha and E parameter by parameter.
-            law = fit_quality(value_rows, metric, group=value, warnings=[], x=x, group_by=setting,
-                              n_bootstrap=n_bootstrap, random_state=random_state, form=COMPARABLE_FORM)
+            law = fit_quality(
+                value_rows,
+                metric,
+                group=value,
+                warnings=[],
+                x=x,
+                group_by=setting,
+                n_bootstrap=n_bootstrap,
+                random_state=random_state,
+                form=COMPARABLE_FORM,
+            )
             if law is not None:
                 effect.laws[value] = law
         effect.best_per_size = best_per_size(effect, x)
@@ -100,7 +116,10 @@ def best_per_size(effect: SettingEffect, x: str) -> pd.DataFrame:
 def _sentences(effect: SettingEffect, x: str) -> list[str]:
     measured = [
         f"Best {effect.setting} at each trained size ({effect.group_by} = {format_value(effect.group)}): "
-        + "; ".join(f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]) + "."
+        + "; ".join(
+            f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]
+        )
+        + "."
     ]
     if len(effect.laws) < 2:
         return measured + [f"Too few sizes per value of {effect.setting} to fit a law for each (4 needed)."]
@@ -121,8 +140,12 @@ def _best_value_at_largest(effect: SettingEffect):
     return pick(predictions, key=predictions.get)
 
 
-def _difference(better: GroupFit, other: GroupFit, n: float, n_other: float | None = None,
-                ) -> tuple[float, tuple[float, float] | None]:
+def _difference(
+    better: GroupFit,
+    other: GroupFit,
+    n: float,
+    n_other: float | None = None,
+) -> tuple[float, tuple[float, float] | None]:
     """How much better `better` at n is than `other` at n_other (default n; positive: better),
     with the 95% interval of the difference of the two fitted curves (their bootstraps; a
     mean-curve interval, no noise)."""
@@ -160,8 +183,12 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
         sentences.append(
             f"At {format_count(n)} parameters (equal parameters), {effect.setting} = {best_value} "
             f"{'beats' if diff > 0 else 'trails'} {effect.setting} = {value} by {abs(diff):.3g} in {name}"
-            + (f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g}"
-               f"{'' if ci[0] * ci[1] > 0 else ': not clearly different'})" if ci else "")
+            + (
+                f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g}"
+                f"{'' if ci[0] * ci[1] > 0 else ': not clearly different'})"
+                if ci
+                else ""
+            )
             + "."
         )
     # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
@@ -172,7 +199,9 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
         f"The advantage of {effect.setting} = {best_value} over {value} {trend} with size "
         f"(from {at_low[0]:+.3g} to {at_high[0]:+.3g}); difference of exponents {d_alpha:+.2f}"
         + (f" (95% CI {alpha_ci[0]:+.2f} to {alpha_ci[1]:+.2f})" if alpha_ci else "")
-        + f", of floors {d_floor:+.3g}" + (f" (95% CI {floor_ci[0]:+.3g} to {floor_ci[1]:+.3g})" if floor_ci else "") + "."
+        + f", of floors {d_floor:+.3g}"
+        + (f" (95% CI {floor_ci[0]:+.3g} to {floor_ci[1]:+.3g})" if floor_ci else "")
+        + "."
     )
     if effect.is_size_axis and "train_flops" in effect.runs:
         sentences += _equal_flops(effect, best_value, best, value, other, high)
@@ -182,7 +211,9 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
 def _equal_flops(effect: SettingEffect, best_value, best: GroupFit, value, other: GroupFit, n_best: float) -> list[str]:
     """Compare at the FLOPs the better value spends at `n_best` parameters: each value's size at
     those FLOPs follows from its own FLOPs per parameter (a deeper net may spend more per parameter)."""
-    per_param = effect.runs.assign(k=effect.runs["train_flops"] / effect.runs[best.x]).groupby(effect.setting)["k"].median()
+    per_param = (
+        effect.runs.assign(k=effect.runs["train_flops"] / effect.runs[best.x]).groupby(effect.setting)["k"].median()
+    )
     budget = n_best * per_param[best_value]
     n_other = budget / per_param[value]
     if not other.x_range[0] <= n_other <= other.x_range[1]:

@@ -89,36 +89,51 @@ class SizeVerdict:
         where = f"With {self.group_by} = {format_value(self.group)}"
         name = short_label(self.metric)
         if self.kind == "one size":
-            return (f"{where}, only {format_count(self.sizes[0])} parameters were trained, so how {name} depends on "
-                    f"size is not measured; train at least {MIN_SIZES_TO_FIT} sizes to fit a law.")
+            return (
+                f"{where}, only {format_count(self.sizes[0])} parameters were trained, so how {name} depends on "
+                f"size is not measured; train at least {MIN_SIZES_TO_FIT} sizes to fit a law."
+            )
         last = len(self.sizes) - 1
         if self.kind == "not relative":
-            return (f"{where}, {name} is 0 or below at some of the trained sizes (seed means from "
-                    f"{self.means.min():.4g} to {self.means.max():.4g}), so neither its relative change with size nor "
-                    f"a law can be read from them; the smallest size at the best mean is "
-                    f"{format_count(self.plateau_start)} parameters.")
+            return (
+                f"{where}, {name} is 0 or below at some of the trained sizes (seed means from "
+                f"{self.means.min():.4g} to {self.means.max():.4g}), so neither its relative change with size nor "
+                f"a law can be read from them; the smallest size at the best mean is "
+                f"{format_count(self.plateau_start)} parameters."
+            )
         if self.kind == "worse":
             best = int(np.flatnonzero(self.sizes == self.best_size)[0])
-            return (f"{where}, larger models did worse: from {format_count(self.best_size)} to "
-                    f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last)} "
-                    f"(overfitting at this data size); the smallest size within noise of the best is "
-                    f"{format_count(self.plateau_start)}. More data, not size, is what could help here.")
+            return (
+                f"{where}, larger models did worse: from {format_count(self.best_size)} to "
+                f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last)} "
+                f"(overfitting at this data size); the smallest size within noise of the best is "
+                f"{format_count(self.plateau_start)}. More data, not size, is what could help here."
+            )
         if self.kind == "flat":
-            return (f"{where}, size does not clearly matter between {format_count(self.sizes[0])} and "
-                    f"{format_count(self.sizes[-1])} parameters: {name} {self._change_words(0, last)}"
-                    f"{self._noise_advice()}.")
+            return (
+                f"{where}, size does not clearly matter between {format_count(self.sizes[0])} and "
+                f"{format_count(self.sizes[-1])} parameters: {name} {self._change_words(0, last)}"
+                f"{self._noise_advice()}."
+            )
         if self.kind == "plateau":
             start = int(np.flatnonzero(self.sizes == self.plateau_start)[0])
-            return (f"{where}, {name} {self._change_words(0, start)} from {format_count(self.sizes[0])} to "
-                    f"{format_count(self.plateau_start)} parameters, then {self._change_words(start, last)} up to "
-                    f"{format_count(self.sizes[-1])}: beyond {format_count(self.plateau_start)} parameters size does "
-                    "not clearly matter, and no exponent can be read from these sizes.")
+            return (
+                f"{where}, {name} {self._change_words(0, start)} from {format_count(self.sizes[0])} to "
+                f"{format_count(self.plateau_start)} parameters, then {self._change_words(start, last)} up to "
+                f"{format_count(self.sizes[-1])}: beyond {format_count(self.plateau_start)} parameters size does "
+                "not clearly matter, and no exponent can be read from these sizes."
+            )
         law = ""
         if self.kind == "improves":
-            law = (f" ({len(self.sizes)} sizes: a law needs {MIN_SIZES_TO_FIT})" if len(self.sizes) < MIN_SIZES_TO_FIT
-                   else "; the fitted law's exponent is not resolved by these sizes, so none is quoted")
-        return (f"{where}, from {format_count(self.sizes[0])} to {format_count(self.sizes[-1])} parameters "
-                f"{name} {self._change_words(0, last)}, measured{law}.")
+            law = (
+                f" ({len(self.sizes)} sizes: a law needs {MIN_SIZES_TO_FIT})"
+                if len(self.sizes) < MIN_SIZES_TO_FIT
+                else "; the fitted law's exponent is not resolved by these sizes, so none is quoted"
+            )
+        return (
+            f"{where}, from {format_count(self.sizes[0])} to {format_count(self.sizes[-1])} parameters "
+            f"{name} {self._change_words(0, last)}, measured{law}."
+        )
 
     @property
     def best_size(self) -> float:
@@ -138,17 +153,28 @@ class SizeVerdict:
         return ""
 
 
-def size_verdict(runs: pd.DataFrame, metric: str, *, x: str, group_by: str, group: float,
-                 fit: GroupFit | None) -> SizeVerdict:
+def size_verdict(
+    runs: pd.DataFrame, metric: str, *, x: str, group_by: str, group: float, fit: GroupFit | None
+) -> SizeVerdict:
     """The verdict on size at data size `group` of `runs` (ok runs at their best learning rate),
     with `fit` the law fitted there (None when too few sizes)."""
     rows = runs[(runs[group_by] == group) & np.isfinite(runs[metric].astype(float))]
     grouped = rows.groupby(x)[metric]
     sizes = grouped.mean().index.to_numpy(float)
     means, n_seeds = grouped.mean().to_numpy(float), grouped.size().to_numpy(int)
-    verdict = SizeVerdict(metric, x, group_by, group, sizes, means, n_seeds,
-                          _seed_noise(grouped.std(ddof=1).to_numpy(float), means, n_seeds), _scatter(means),
-                          "one size", float(sizes[0]))
+    verdict = SizeVerdict(
+        metric,
+        x,
+        group_by,
+        group,
+        sizes,
+        means,
+        n_seeds,
+        _seed_noise(grouped.std(ddof=1).to_numpy(float), means, n_seeds),
+        _scatter(means),
+        "one size",
+        float(sizes[0]),
+    )
     if len(sizes) < 2:
         return verdict
     if (means <= 0).any():  # a loss of exactly 0 somewhere: changes relative to it mean nothing

@@ -13,6 +13,7 @@ import typer
 from scalinglab.cli.app import app
 from scalinglab.errors import UserError
 
+
 def _register_commands() -> None:
     for module in pkgutil.iter_modules(__path__):
         if module.name != "app":

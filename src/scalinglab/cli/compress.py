@@ -17,12 +17,17 @@ console = Console(stderr=True)
 @app.command()
 def compress(
     out: Annotated[str, typer.Argument(help="Output folder of a sweep whose runs saved checkpoints.")],
-    methods: Annotated[Optional[str], typer.Option(
-        help=f"Comma-separated: {', '.join(METHODS)} (default: all).")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")] = [],
+    methods: Annotated[
+        Optional[str], typer.Option(help=f"Comma-separated: {', '.join(METHODS)} (default: all).")
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="A method's swept setting: --set prune.sparsity=[0.5,0.9]")
+    ] = [],
     where: Annotated[Optional[str], typer.Option(help="Only runs where this holds, e.g. 'n_params > 1000'.")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Make again the compressions that failed.")] = False,
-    threads: Annotated[int, typer.Option(min=1, help="Torch threads the models run on (latency is measured with them).")] = 1,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Torch threads the models run on (latency is measured with them).")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON on stdout.")] = False,
 ) -> None:
     """Make every planned compression not stored yet (rerun = resume), measure it, store it as a
@@ -31,12 +36,16 @@ def compress(
     from scalinglab.compress import compress_store
 
     chosen = [name.strip() for name in methods.split(",") if name.strip()] if methods is not None else None
-    outcome = compress_store(out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed,
-                             torch_threads=threads)
+    outcome = compress_store(
+        out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed, torch_threads=threads
+    )
     written = rewrite_report(out)
     if as_json:
-        print(json.dumps({**outcome.to_dict(), "verdict": written.compress_verdict, "report": str(written.path)},
-                         indent=2))
+        print(
+            json.dumps(
+                {**outcome.to_dict(), "verdict": written.compress_verdict, "report": str(written.path)}, indent=2
+            )
+        )
         return
     console.print(outcome.summary())
     if outcome.without_checkpoint:

@@ -19,9 +19,12 @@ from scalinglab.fit.table import BURN_IN
 @app.command("fit")
 def fit_command(
     file: Path = typer.Argument(..., help="CSV file, one row per run."),
-    form: str = typer.Option("power", help=f"Law to fit: {', '.join([*FORMS, AUTO])} (auto: the form "
-                             "that best predicts rows held out: the largest x for one input; for N,D "
-                             "(or N,D,U: unique data) the largest sizes, data at each size and compute)."),
+    form: str = typer.Option(
+        "power",
+        help=f"Law to fit: {', '.join([*FORMS, AUTO])} (auto: the form "
+        "that best predicts rows held out: the largest x for one input; for N,D "
+        "(or N,D,U: unique data) the largest sizes, data at each size and compute).",
+    ),
     x: str = typer.Option(..., help="Input column(s), comma-separated, e.g. N,D."),
     y: str = typer.Option(..., help="Column to fit, e.g. loss."),
     derive: list[str] = typer.Option(
@@ -29,8 +32,9 @@ def fit_command(
     ),
     where: str | None = typer.Option(None, help="Fit only rows where this holds, e.g. 'loss < 3.44'."),
     holdout: str | None = typer.Option(
-        None, help="Backtest: K holds out the K largest sizes (first x column); a condition "
-        "such as 'N < 1e9' fits on the rows where it holds and tests on the others."
+        None,
+        help="Backtest: K holds out the K largest sizes (first x column); a condition "
+        "such as 'N < 1e9' fits on the rows where it holds and tests on the others.",
     ),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates (0: no intervals)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
@@ -41,17 +45,23 @@ def fit_command(
     ),
     flops_per_param_token: float = typer.Option(6.0, help="FLOP model C = K*N*D: this is K."),
     unique_data: float | None = typer.Option(
-        None, help="With --compute and a law of N,D,U (data_constrained): the unique tokens (examples) available."),
+        None, help="With --compute and a law of N,D,U (data_constrained): the unique tokens (examples) available."
+    ),
     isoflop: str | None = typer.Option(
-        None, help="Approach 2 instead of a law: the column of training FLOPs; runs within 0.05 decades of "
-        "it form a compute group, each group's loss is fitted by a parabola in log N (the first x column)."
+        None,
+        help="Approach 2 instead of a law: the column of training FLOPs; runs within 0.05 decades of "
+        "it form a compute group, each group's loss is fitted by a parabola in log N (the first x column).",
     ),
     groups: str | None = typer.Option(
-        None, help="Column whose values the bootstrap resamples whole: the run of each row when the table "
-        "holds every evaluation of each run (a long-format table of training curves)."),
+        None,
+        help="Column whose values the bootstrap resamples whole: the run of each row when the table "
+        "holds every evaluation of each run (a long-format table of training curves).",
+    ),
     step: str | None = typer.Option(
-        None, help="With --groups: the column of steps (or tokens) of each evaluation; each run's first "
-        "--burn-in share of steps is dropped."),
+        None,
+        help="With --groups: the column of steps (or tokens) of each evaluation; each run's first "
+        "--burn-in share of steps is dropped.",
+    ),
     burn_in: float = typer.Option(BURN_IN, help="Share of each run's steps dropped as burn-in (with --step)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     out: Path | None = typer.Option(None, help="Write a figure of data, fit and band (PNG, SVG, PDF)."),
@@ -64,10 +74,26 @@ def fit_command(
         check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
     budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
     fitted = fit_table(
-        file, x=[name.strip() for name in x.split(",") if name.strip()], y=y, form=form, derive=derive, where=where,
-        holdout=None if holdout is None else _parse_holdout(holdout), n_bootstrap=bootstrap, random_state=seed,
-        huber_delta=huber_delta, level=level, compute=budgets, flops_per_param_token=flops_per_param_token,
-        isoflop=isoflop, figure=out, groups=groups, step=step, burn_in=burn_in, unique_data=unique_data)
+        file,
+        x=[name.strip() for name in x.split(",") if name.strip()],
+        y=y,
+        form=form,
+        derive=derive,
+        where=where,
+        holdout=None if holdout is None else _parse_holdout(holdout),
+        n_bootstrap=bootstrap,
+        random_state=seed,
+        huber_delta=huber_delta,
+        level=level,
+        compute=budgets,
+        flops_per_param_token=flops_per_param_token,
+        isoflop=isoflop,
+        figure=out,
+        groups=groups,
+        step=step,
+        burn_in=burn_in,
+        unique_data=unique_data,
+    )
     if json_output:
         print(json.dumps(fitted.to_dict(), indent=2))
     elif fitted.isoflop is not None:
@@ -134,18 +160,29 @@ def _print_tables(fitted) -> None:
     )
     if law.form_choice_ is not None:
         scores = ", ".join(f"{name} {_number(score, 3)}" for name, score in law.form_choice_.scores.items())
-        held_out = ("the largest x held out" if law.form_choice_.by_direction is None
-                    else "rows held out by size, data at each size and compute")
-        console.print(f"form auto chose {law.form_.name}; RMS log error predicting {held_out}: "
-                      f"{scores} ('-': too few rows to score)")
+        held_out = (
+            "the largest x held out"
+            if law.form_choice_.by_direction is None
+            else "rows held out by size, data at each size and compute"
+        )
+        console.print(
+            f"form auto chose {law.form_.name}; RMS log error predicting {held_out}: "
+            f"{scores} ('-': too few rows to score)"
+        )
         if law.form_choice_.tied:
             console.print(law.form_choice_.tie_note())
     if test is not None:
-        inside = "" if test.coverage is None else (
-            f", {int(test.held_out['inside'].sum())}/{test.n_test} inside the "
-            f"{test.level:.0%} prediction interval")
-        console.print(f"backtest: fitted on {test.n_train} rows, held out {test.n_test}: "
-                      f"RMSE of log {law.y_} = {test.rmse_log:.4g}{inside}")
+        inside = (
+            ""
+            if test.coverage is None
+            else (
+                f", {int(test.held_out['inside'].sum())}/{test.n_test} inside the {test.level:.0%} prediction interval"
+            )
+        )
+        console.print(
+            f"backtest: fitted on {test.n_train} rows, held out {test.n_test}: "
+            f"RMSE of log {law.y_} = {test.rmse_log:.4g}{inside}"
+        )
     if allocation is not None:
         console.print(_allocation_table(allocation, law.ci_level))
     if fitted.figure is not None:

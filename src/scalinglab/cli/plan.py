@@ -20,8 +20,9 @@ def plan_command(
     candidates: Path = typer.Option(..., help="CSV of runs that could be launched (x and cost columns)."),
     x: str = typer.Option(..., help="Input column(s), comma-separated, e.g. N,D."),
     y: str = typer.Option(..., help="Measured column, e.g. loss."),
-    target: str = typer.Option(..., help="Where the answer is wanted: 'N=1e10,D=2e11' (rows separated "
-                               "by ';') or a CSV of target rows."),
+    target: str = typer.Option(
+        ..., help="Where the answer is wanted: 'N=1e10,D=2e11' (rows separated by ';') or a CSV of target rows."
+    ),
     cost: str = typer.Option(..., help="Column of each run's cost, e.g. flops."),
     k: int = typer.Option(4, help="Runs in the batch."),
     form: str = typer.Option("chinchilla", help="Law to fit (any form of `scalinglab fit`)."),
@@ -35,8 +36,9 @@ def plan_command(
     if action not in ACTIONS:
         raise UserError(f"plan {action!r}: expected one of {', '.join(ACTIONS)}")
     names = [name.strip() for name in x.split(",") if name.strip()]
-    result = next_batch(runs, candidates, x=names, y=y, target=target, k=k, form=form, cost=cost,
-                        seed=seed, strategy=strategy)
+    result = next_batch(
+        runs, candidates, x=names, y=y, target=target, k=k, form=form, cost=cost, seed=seed, strategy=strategy
+    )
     if json_output:
         print(json.dumps(result.to_dict(), indent=2))
         return

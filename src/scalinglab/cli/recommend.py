@@ -6,8 +6,8 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from scalinglab.cli.app import app
@@ -34,10 +34,16 @@ def recommend(
     ] = None,
     max_extrapolation: Annotated[
         Optional[float],
-        typer.Option(help="Largest size searched, as a multiple of the largest trained; default 10, or 1 for a law with no floor."),
+        typer.Option(
+            help="Largest size searched, as a multiple of the largest trained; default 10, or 1 for a law with no floor."
+        ),
     ] = None,
-    compressed: Annotated[bool, typer.Option(
-        help="Also consider the compressed models stored by `scalinglab compress` (measured, not predicted).")] = True,
+    compressed: Annotated[
+        bool,
+        typer.Option(
+            help="Also consider the compressed models stored by `scalinglab compress` (measured, not predicted)."
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
 ) -> None:
     """Pick the parameter count and data size with the best predicted metric within the budgets."""
@@ -46,9 +52,14 @@ def recommend(
 
     if train_flops is None and train_seconds is None:
         raise UserError("give a training budget: --train-flops X or --train-seconds X")
-    answer = recommend_for_sweep(out, Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb),
-                                 metric=metric, data_available=data_available,
-                                 max_extrapolation=max_extrapolation, compressed=compressed)
+    answer = recommend_for_sweep(
+        out,
+        Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb),
+        metric=metric,
+        data_available=data_available,
+        max_extrapolation=max_extrapolation,
+        compressed=compressed,
+    )
     choice, alternative = answer.choice, answer.compressed_alternative
     if as_json:
         print(json.dumps({**choice.to_dict(), "compressed": alternative}, indent=2, default=float))
@@ -80,7 +91,10 @@ def _print(choice) -> None:
         for _, row in frontier.iterrows():
             low, high = row[f"{choice.metric}_low"], row[f"{choice.metric}_high"]
             cells = [
-                f"{row['n_params']:,.0f}", f"{row[choice.group_by]:,.0f}", f"{row[cost]:.3g}", f"{row[choice.metric]:.3g}",
+                f"{row['n_params']:,.0f}",
+                f"{row[choice.group_by]:,.0f}",
+                f"{row[cost]:.3g}",
+                f"{row[choice.metric]:.3g}",
                 f"{low:.3g}-{high:.3g}" if np.isfinite(low) else "one run",
                 frontier_source(row),
                 "yes" if row["within_budgets"] else "no",

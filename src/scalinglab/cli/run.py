@@ -19,7 +19,9 @@ from scalinglab.debug import debug_enabled, enable_debug
 
 @app.command()
 def run(
-    sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep TOML file; omitted: the built-in quick start.")] = None,
+    sweep_file: Annotated[
+        Optional[Path], typer.Argument(help="Sweep TOML file; omitted: the built-in quick start.")
+    ] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a field: --set training.epochs=5")] = [],
     out: Annotated[Optional[Path], typer.Option(help="Output folder (overrides `output` in the file).")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Train again the runs that failed or diverged.")] = False,
@@ -32,7 +34,10 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar and no per-run log lines.")] = False,
     debug: Annotated[
-        bool, typer.Option(help="Raise a run's exception with its traceback instead of recording it (also SCALINGLAB_DEBUG=1).")
+        bool,
+        typer.Option(
+            help="Raise a run's exception with its traceback instead of recording it (also SCALINGLAB_DEBUG=1)."
+        ),
     ] = False,
 ) -> None:
     """Train every run of the sweep that is not stored yet, fit the law, write runs.csv and report.html.
@@ -50,8 +55,12 @@ def run(
         with _ProgressBar(enabled=not quiet) as progress:
             result = run_sweep(config, retry_failed=retry_failed, progress=progress)
     except SweepInterrupted as interrupted:
-        console.print(f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}",
-                      soft_wrap=True, markup=False, highlight=False)
+        console.print(
+            f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(130) from None
     console.print(result.training.summary())
     if result.nothing_finished_ok():  # nothing to fit or report: say why, exit 1
@@ -72,8 +81,9 @@ def _summarise(result, output: Path) -> None:
     if written.compress_verdict:
         console.print(written.compress_verdict)
     console.print(f"wrote {result.runs_csv} and {written.path}")
-    console.print(f"budget other than the slowest configuration's training time: "
-                  f"scalinglab recommend {output} --train-seconds X")
+    console.print(
+        f"budget other than the slowest configuration's training time: scalinglab recommend {output} --train-seconds X"
+    )
     console.print(f"recommendation: {written.headline}", markup=False, highlight=False)
 
 

@@ -23,8 +23,9 @@ def status(
 def _print(report: dict) -> None:
     console = Console()
     counts = ", ".join(f"{count} {name}" for name, count in sorted(report["counts"].items())) or "nothing stored"
-    console.print(f"{report['total']} runs planned: {counts}; {len(report['running'])} running now; "
-                  f"{report['remaining']} to go")
+    console.print(
+        f"{report['total']} runs planned: {counts}; {len(report['running'])} running now; {report['remaining']} to go"
+    )
     eta = report["eta_seconds"]
     if report["remaining"]:
         console.print(f"eta: {_duration(eta)}" if eta is not None else "eta: unknown until a run finishes")
@@ -32,18 +33,24 @@ def _print(report: dict) -> None:
         _print_plan(console, report["plan"])
     for run_key, spec, run_status, error in report["failures"]:
         size = " ".join(f"{axis}={value}" for axis, value in spec.get("size", {}).items())
-        console.print(f"[red]{run_status}[/] {run_key} {spec.get('family', '')} {size} seed={spec.get('seed')}: {error}",
-                      soft_wrap=True)
+        console.print(
+            f"[red]{run_status}[/] {run_key} {spec.get('family', '')} {size} seed={spec.get('seed')}: {error}",
+            soft_wrap=True,
+        )
 
 
 def _print_plan(console: Console, plan: dict) -> None:
     budget = plan["budget_flops"]
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
-        f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else " (no budget)")
+        f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else " (no budget)"
+    )
     target = plan["target"]
     where = f"n_params={target['n_params']:.3g}, train_size={target['train_size']:.3g}"
-    answer = (f"val_loss {target['predicted']:.4g} (95% interval {target['low']:.4g} to {target['high']:.4g})"
-              if plan["fitted"] else "not fitted yet")
+    answer = (
+        f"val_loss {target['predicted']:.4g} (95% interval {target['low']:.4g} to {target['high']:.4g})"
+        if plan["fitted"]
+        else "not fitted yet"
+    )
     console.print(f"plan: {spent}; target {where}: {answer}")
     console.print(f"plan: {'stopped' if plan['stop'] else 'going on'}: {plan['reason']}")
 

@@ -5,9 +5,18 @@ the training frontier. Importing this package does not import torch; `compress_s
     outcome = compress_store("scalinglab-out", methods=["prune", "quantize"])
 """
 
+from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.compress.driver import CompressOutcome, compress_store, plan, stored_compressions
 from scalinglab.compress.registry import METHODS
 from scalinglab.compress.settings import CompressConfig, compress_config
-from scalinglab.compress.compression_spec import CompressionSpec
 
-__all__ = ["METHODS", "CompressConfig", "CompressOutcome", "CompressionSpec", "compress_config", "compress_store", "plan", "stored_compressions"]
+__all__ = [
+    "METHODS",
+    "CompressConfig",
+    "CompressOutcome",
+    "CompressionSpec",
+    "compress_config",
+    "compress_store",
+    "plan",
+    "stored_compressions",
+]

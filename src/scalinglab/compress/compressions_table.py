@@ -9,7 +9,18 @@ import pandas as pd
 from scalinglab.runs_table import results_frame
 
 # The order in which a variant names its settings.
-_SETTING_ORDER = ("sparsity", "fraction", "bits", "mode", "rank", "energy", "clusters", "temperature", "alpha", "finetune_epochs")
+_SETTING_ORDER = (
+    "sparsity",
+    "fraction",
+    "bits",
+    "mode",
+    "rank",
+    "energy",
+    "clusters",
+    "temperature",
+    "alpha",
+    "finetune_epochs",
+)
 
 
 def compressions_frame(store) -> pd.DataFrame:
@@ -24,15 +35,25 @@ def compressions_frame(store) -> pd.DataFrame:
         settings = dict(row["spec"]["settings"])
         student = settings.pop("student", None)
         parent = parents.loc[row["parent_run_key"]] if row["parent_run_key"] in parents.index else {}
-        rows.append({
-            "compression_key": row["compression_key"], "parent_run_key": row["parent_run_key"],
-            "method": row["spec"]["method"], "variant": _variant(row["spec"]["method"], settings),
-            **settings, "student": str(student) if student else None,
-            "parent_n_params": parent.get("n_params", np.nan), "train_size": parent.get("train_size", np.nan),
-            "parent_train_flops": parent.get("train_flops", np.nan),
-            "total_train_seconds": parent.get("train_seconds", np.nan) + row["metrics"].get("compress_seconds", 0.0),
-            "seed": parent.get("seed", np.nan), "status": row["status"], "error": row["error"], **row["metrics"],
-        })
+        rows.append(
+            {
+                "compression_key": row["compression_key"],
+                "parent_run_key": row["parent_run_key"],
+                "method": row["spec"]["method"],
+                "variant": _variant(row["spec"]["method"], settings),
+                **settings,
+                "student": str(student) if student else None,
+                "parent_n_params": parent.get("n_params", np.nan),
+                "train_size": parent.get("train_size", np.nan),
+                "parent_train_flops": parent.get("train_flops", np.nan),
+                "total_train_seconds": parent.get("train_seconds", np.nan)
+                + row["metrics"].get("compress_seconds", 0.0),
+                "seed": parent.get("seed", np.nan),
+                "status": row["status"],
+                "error": row["error"],
+                **row["metrics"],
+            }
+        )
     return pd.DataFrame(rows)
 
 

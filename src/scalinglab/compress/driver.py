@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.compress.registry import method_named
 from scalinglab.compress.settings import CompressConfig, compress_config
-from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.debug import debug_enabled, one_line_error
 from scalinglab.errors import UserError
 from scalinglab.run_spec import RunSpec
@@ -44,8 +44,10 @@ class CompressOutcome:
     def summary(self) -> str:
         """One line for a terminal: what was planned, found and made, by status."""
         statuses = "".join(f", {count} {status}" for status, count in sorted(self.by_status.items()))
-        return (f"{self.planned} compressions planned, {self.already_stored} already stored, {self.made} made"
-                f"{statuses} in {self.seconds:.1f} s (from {self.parents} trained runs)")
+        return (
+            f"{self.planned} compressions planned, {self.already_stored} already stored, {self.made} made"
+            f"{statuses} in {self.seconds:.1f} s (from {self.parents} trained runs)"
+        )
 
 
 def compress_store(
@@ -84,8 +86,12 @@ def compress_store(
         planned = plan(config, parents)
         done = _stored_keys(store, retry_failed)
         todo = [spec for spec in planned if spec.key not in done]
-        outcome = CompressOutcome(planned=len(planned), already_stored=len(planned) - len(todo), parents=len(parents),
-                                  without_checkpoint=without_checkpoint)
+        outcome = CompressOutcome(
+            planned=len(planned),
+            already_stored=len(planned) - len(todo),
+            parents=len(parents),
+            without_checkpoint=without_checkpoint,
+        )
         latency_repeats = int(((store.config() or {}).get("measure") or {}).get("latency_repeats", 50))
         with _torch_threads(torch_threads):
             _make_all(todo, {spec.run_key: spec for spec in parents}, out, store, outcome, latency_repeats, on_done)
@@ -125,8 +131,11 @@ def plan(config: CompressConfig, parents: list[RunSpec]) -> list[CompressionSpec
                     planned.append(CompressionSpec(parent_run_key=parent.run_key, method=method, settings=settings))
                     continue
                 for student in teachers.get(parent.run_key, []):
-                    planned.append(CompressionSpec(parent_run_key=parent.run_key, method=method,
-                                                   settings={**settings, "student": student}))
+                    planned.append(
+                        CompressionSpec(
+                            parent_run_key=parent.run_key, method=method, settings={**settings, "student": student}
+                        )
+                    )
     return planned
 
 
@@ -177,8 +186,8 @@ def _require_checkpoints(out: Path) -> None:
 
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
-    from scalinglab.fit.table import filter_rows
     from scalinglab.analysis.runs import ok_runs
+    from scalinglab.fit.table import filter_rows
     from scalinglab.runs_table import results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
@@ -188,8 +197,11 @@ def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     matching = list(frame.get("run_key", []))
     keys = [key for key in matching if checkpoint_path(out, key).is_file()]
     if not keys:
-        raise UserError(f"--where {where}: no ok run with a checkpoint matches" if where else
-                        f"{out}: no ok run has a checkpoint in {out / CHECKPOINT_FOLDER}")
+        raise UserError(
+            f"--where {where}: no ok run with a checkpoint matches"
+            if where
+            else f"{out}: no ok run has a checkpoint in {out / CHECKPOINT_FOLDER}"
+        )
     if len(keys) < len(matching):
         log.warning("%d of %d runs have no checkpoint and are not compressed", len(matching) - len(keys), len(matching))
     specs = {run.run_key: RunSpec.model_validate(run.spec) for run in store.runs()}
@@ -200,8 +212,9 @@ def _stored_keys(store, retry_failed: bool) -> set[str]:
     return {row["compression_key"] for row in store.compressions() if row["status"] == "ok" or not retry_failed}
 
 
-def _make_all(todo, parents: dict[str, RunSpec], out: Path, store, outcome: CompressOutcome, latency_repeats: int,
-              on_done) -> None:
+def _make_all(
+    todo, parents: dict[str, RunSpec], out: Path, store, outcome: CompressOutcome, latency_repeats: int, on_done
+) -> None:
     """Make, measure and store each compression; parents are loaded once for all theirs."""
     loaded: dict[str, object] = {}
     for spec in todo:
@@ -252,4 +265,3 @@ def make_and_measure(spec: CompressionSpec, parent, latency_repeats: int) -> dic
     if spec.method == "none":
         metrics.update(complexity(parent.model, parent.task))
     return metrics
-

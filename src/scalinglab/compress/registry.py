@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scalinglab.compress.method_settings import (
-    ClusterSettings, DistillSettings, LowRankSettings, MethodSettings, PruneSettings, QuantizeSettings, ShareSettings,
+    ClusterSettings,
+    DistillSettings,
+    LowRankSettings,
+    MethodSettings,
+    PruneSettings,
+    QuantizeSettings,
+    ShareSettings,
     StructuredSettings,
 )
 
@@ -56,15 +62,25 @@ _METHODS_PACKAGE = "scalinglab.compress.methods"
 REGISTRY: tuple[Method, ...] = (
     Method("none", "trained", f"{_METHODS_PACKAGE}.base:unchanged"),
     Method("prune", "magnitude pruning", f"{_METHODS_PACKAGE}.pruning:prune_unstructured", PruneSettings, "sparsity"),
-    Method("structured", "structured pruning", f"{_METHODS_PACKAGE}.structured:prune_structured", StructuredSettings,
-           "fraction"),
+    Method(
+        "structured",
+        "structured pruning",
+        f"{_METHODS_PACKAGE}.structured:prune_structured",
+        StructuredSettings,
+        "fraction",
+    ),
     Method("quantize", "quantization", f"{_METHODS_PACKAGE}.quantization:quantize", QuantizeSettings, "bits"),
     Method("lowrank", "low-rank SVD", f"{_METHODS_PACKAGE}.lowrank:low_rank", LowRankSettings, "energy"),
     Method("cluster", "weight clustering", f"{_METHODS_PACKAGE}.clustering:cluster", ClusterSettings, "clusters"),
     Method("distill", "distillation", f"{_METHODS_PACKAGE}.distillation:distill", DistillSettings),
     # Only a stack of identical blocks can share them.
-    Method("share", "cross-layer block sharing", f"{_METHODS_PACKAGE}.sharing:share_blocks", ShareSettings,
-           families=("transformer",)),
+    Method(
+        "share",
+        "cross-layer block sharing",
+        f"{_METHODS_PACKAGE}.sharing:share_blocks",
+        ShareSettings,
+        families=("transformer",),
+    ),
 )
 METHODS = tuple(method.name for method in REGISTRY)
 _BY_NAME = {method.name: method for method in REGISTRY}

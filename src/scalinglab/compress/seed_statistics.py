@@ -24,7 +24,6 @@ from scipy import stats
 from scalinglab.compress.registry import KNOBS
 from scalinglab.metrics import QUALITY, lower_is_better
 
-
 # What one configuration is: the columns seed_summary groups by (its rows differ only by seed).
 CONFIGURATION = ["method", "variant", "parent_n_params", "student", "train_size"]
 LEVEL = 0.95
@@ -136,7 +135,9 @@ def per_seed(frame: pd.DataFrame, configuration: pd.Series, metric: str) -> pd.S
     return rows[same].groupby("seed")[metric].mean()
 
 
-def sensitivity(frame: pd.DataFrame, method: str, *, metric: str = "val_loss", train_size: float | None = None) -> pd.DataFrame:
+def sensitivity(
+    frame: pd.DataFrame, method: str, *, metric: str = "val_loss", train_size: float | None = None
+) -> pd.DataFrame:
     """Quality against the method's knob, per parent size: parent_n_params, the knob, metric
     (mean over seeds), its interval, and `<metric>_change`, the change from the parent itself.
     Without fine-tuning where that is a setting, so the curve shows the compression alone."""
@@ -154,6 +155,15 @@ def sensitivity(frame: pd.DataFrame, method: str, *, metric: str = "val_loss", t
     result = []
     for key, group in rows.groupby(["parent_n_params", knob, *extra], sort=True):
         low, high = column_interval(metric, group[metric].to_numpy())
-        result.append({"parent_n_params": key[0], knob: key[1], **dict(zip(extra, key[2:])), metric: group[metric].mean(),
-                       f"{metric}_low": low, f"{metric}_high": high, f"{metric}_change": group["change"].mean()})
+        result.append(
+            {
+                "parent_n_params": key[0],
+                knob: key[1],
+                **dict(zip(extra, key[2:])),
+                metric: group[metric].mean(),
+                f"{metric}_low": low,
+                f"{metric}_high": high,
+                f"{metric}_change": group["change"].mean(),
+            }
+        )
     return pd.DataFrame(result)

@@ -45,7 +45,9 @@ def config_model(registry: tuple[Method, ...]) -> type[CompressSection]:
     them, in order) and a settings table for each method that has settings."""
     tables = {method.name: (method.settings, method.settings()) for method in registry if method.settings is not None}
     model = create_model(
-        "CompressConfig", __base__=CompressSection, __doc__=CompressSection.__doc__,
+        "CompressConfig",
+        __base__=CompressSection,
+        __doc__=CompressSection.__doc__,
         methods=(list[str], [method.name for method in registry]),
         **tables,
     )
@@ -56,8 +58,13 @@ def config_model(registry: tuple[Method, ...]) -> type[CompressSection]:
 CompressConfig = config_model(REGISTRY)
 
 
-def compress_config(section: dict[str, Any] | None, overrides: list[str] = (), *, methods: list[str] | None = None,
-                    model: type[CompressSection] = CompressConfig) -> CompressSection:
+def compress_config(
+    section: dict[str, Any] | None,
+    overrides: list[str] = (),
+    *,
+    methods: list[str] | None = None,
+    model: type[CompressSection] = CompressConfig,
+) -> CompressSection:
     """Validate a `[compress]` section (None: defaults) with `--set KEY=VALUE` overrides and an
     explicit method list against `model`; UserError naming the field (compress.prune.sparsity)
     for anything invalid."""

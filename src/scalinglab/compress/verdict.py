@@ -48,8 +48,9 @@ class Verdict:
     decision: str  # "compress", "train small", "tie" (MOST_SEEDS would not separate them) or "undecided"
 
 
-def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str = "val_loss",
-             train_size: float | None = None) -> list[Verdict]:
+def verdicts(
+    frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str = "val_loss", train_size: float | None = None
+) -> list[Verdict]:
     """One verdict per trained size: the budget is that size's own cost (mean over seeds), at the
     largest data size unless `train_size` is given. The best of each kind within the budget is
     chosen by its seed mean, then the two are compared seed by seed."""
@@ -67,9 +68,12 @@ def verdicts(frame: pd.DataFrame, *, cost: str = "bytes_deployed", metric: str =
         if best_compressed is None:
             result.append(Verdict(cost, float(budget), best_trained, None, metric, None, "train small"))
             continue
-        difference = PairedDifference.of(per_seed(frame, best_compressed, metric), per_seed(frame, best_trained, metric))
-        result.append(Verdict(cost, float(budget), best_trained, best_compressed, metric, difference,
-                              decide(difference, lower)))
+        difference = PairedDifference.of(
+            per_seed(frame, best_compressed, metric), per_seed(frame, best_trained, metric)
+        )
+        result.append(
+            Verdict(cost, float(budget), best_trained, best_compressed, metric, difference, decide(difference, lower))
+        )
     return result
 
 
@@ -90,8 +94,9 @@ DEPLOYMENT_BUDGETS = {
 }
 
 
-def best_within_budgets(frame: pd.DataFrame, budgets: dict[str, float], *, metric: str = "val_loss",
-                        include_compressed: bool = True) -> pd.Series | None:
+def best_within_budgets(
+    frame: pd.DataFrame, budgets: dict[str, float], *, metric: str = "val_loss", include_compressed: bool = True
+) -> pd.Series | None:
     """The measured configuration (a trained size, or a compressed model when `include_compressed`)
     with the best seed-mean `metric` whose seed-mean costs fit every budget in `budgets`
     (names of DEPLOYMENT_BUDGETS; others are ignored). None when nothing fits.

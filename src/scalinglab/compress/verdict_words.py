@@ -13,7 +13,11 @@ from scalinglab.compress.seed_statistics import MOST_SEEDS, PairedDifference, pe
 from scalinglab.compress.verdict import Verdict, best_row, decide
 from scalinglab.metrics import lower_is_better, short_label
 
-COST_NAMES = {"bytes_deployed": "bytes on disk", "latency_ms_p50": "latency", "inference_peak_memory_bytes": "peak inference memory"}
+COST_NAMES = {
+    "bytes_deployed": "bytes on disk",
+    "latency_ms_p50": "latency",
+    "inference_peak_memory_bytes": "peak inference memory",
+}
 # What to advise when one seed leaves the spread unmeasured: with two, a 95% t-interval reaches
 # 12.7 standard errors either side; with three, 4.3.
 SEEDS_TO_START_WITH = 3
@@ -23,11 +27,17 @@ def difference_words(difference: PairedDifference) -> str:
     """E.g. 'seed by seed it is 0.21 lower on average (95% CI of the difference -0.23 to -0.19
     over 3 seeds)'."""
     # Equal values differ by rounding error (1e-17), which is no difference to report.
-    shift = "the same" if abs(difference.mean) < 1e-12 else f"{abs(difference.mean):.3g} {'lower' if difference.mean < 0 else 'higher'}"
+    shift = (
+        "the same"
+        if abs(difference.mean) < 1e-12
+        else f"{abs(difference.mean):.3g} {'lower' if difference.mean < 0 else 'higher'}"
+    )
     if difference.n_seeds < 2:
         return f"on the one seed both have it is {shift}"
-    return (f"seed by seed it is {shift} on average (95% CI of the difference {difference.low:+.3g} to "
-            f"{difference.high:+.3g} over {difference.n_seeds} seeds)")
+    return (
+        f"seed by seed it is {shift} on average (95% CI of the difference {difference.low:+.3g} to "
+        f"{difference.high:+.3g} over {difference.n_seeds} seeds)"
+    )
 
 
 def verdict_sentence(verdict: Verdict) -> str:
@@ -38,8 +48,10 @@ def verdict_sentence(verdict: Verdict) -> str:
         return f"At {_cost(verdict.cost, verdict.budget)}, no compressed model fits; the trained one reaches {metric_name} {trained}."
     what = describe_configuration(verdict.compressed)
     judgement = _judgement(verdict.difference, verdict.decision, {"compress": "compress", "train small": "train small"})
-    return (f"At {_cost(verdict.cost, verdict.budget)}, {what} reaches {metric_name} {_value(verdict.compressed, verdict.metric)} "
-            f"against {trained}; {judgement}.")
+    return (
+        f"At {_cost(verdict.cost, verdict.budget)}, {what} reaches {metric_name} {_value(verdict.compressed, verdict.metric)} "
+        f"against {trained}; {judgement}."
+    )
 
 
 def _judgement(difference: PairedDifference | None, decision: str, advice: dict[str, str]) -> str:
@@ -50,13 +62,19 @@ def _judgement(difference: PairedDifference | None, decision: str, advice: dict[
         return f"{difference_words(difference)}: {advice[decision]}"
     if decision == "tie":
         within = max(abs(difference.low), abs(difference.high))
-        return (f"{difference_words(difference)}: the two are equal within {within:.3g}; no number of seeds under "
-                f"{MOST_SEEDS} would separate them")
+        return (
+            f"{difference_words(difference)}: the two are equal within {within:.3g}; no number of seeds under "
+            f"{MOST_SEEDS} would separate them"
+        )
     if difference.n_seeds < 2:
-        return (f"{difference_words(difference)}, with no spread to judge it by: {SEEDS_TO_START_WITH} or more seeds would tell "
-                "whether it is more than seed noise")
-    return (f"{difference_words(difference)}: not decided; about {difference.seeds_needed()} seeds would decide it, "
-            f"were the mean and spread of the differences to stay as measured")
+        return (
+            f"{difference_words(difference)}, with no spread to judge it by: {SEEDS_TO_START_WITH} or more seeds would tell "
+            "whether it is more than seed noise"
+        )
+    return (
+        f"{difference_words(difference)}: not decided; about {difference.seeds_needed()} seeds would decide it, "
+        f"were the mean and spread of the differences to stay as measured"
+    )
 
 
 def verdict_table(found: list[Verdict]) -> pd.DataFrame:
@@ -66,14 +84,19 @@ def verdict_table(found: list[Verdict]) -> pd.DataFrame:
     rows = []
     for verdict in found:
         difference = verdict.difference
-        rows.append({
-            "budget": _cost(verdict.cost, verdict.budget),
-            "best trained": f"{_count(verdict.trained['n_params'])} params: {_value(verdict.trained, verdict.metric)}",
-            "best compressed": (describe_configuration(verdict.compressed) + ": " + _value(verdict.compressed, verdict.metric)
-                                if verdict.compressed is not None else "none fits"),
-            "difference (compressed - trained)": _difference_cell(difference),
-            "verdict": _verdict_words(verdict),
-        })
+        rows.append(
+            {
+                "budget": _cost(verdict.cost, verdict.budget),
+                "best trained": f"{_count(verdict.trained['n_params'])} params: {_value(verdict.trained, verdict.metric)}",
+                "best compressed": (
+                    describe_configuration(verdict.compressed) + ": " + _value(verdict.compressed, verdict.metric)
+                    if verdict.compressed is not None
+                    else "none fits"
+                ),
+                "difference (compressed - trained)": _difference_cell(difference),
+                "verdict": _verdict_words(verdict),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -103,21 +126,26 @@ def verdict_tally(found: list[Verdict]) -> str | None:
     if not found:
         return None
     count = {decision: sum(v.decision == decision for v in found) for decision in ("compress", "train small", "tie")}
-    parts = [f"compressing wins at {count['compress']}, training small at {count['train small']} (where the 95% "
-             "interval of the seed-by-seed difference leaves out zero, or nothing compressed fits)"]
+    parts = [
+        f"compressing wins at {count['compress']}, training small at {count['train small']} (where the 95% "
+        "interval of the seed-by-seed difference leaves out zero, or nothing compressed fits)"
+    ]
     undecided = [v for v in found if v.decision == "undecided"]
     projected = [n for n in (v.difference.seeds_needed() for v in undecided if v.difference) if n is not None]
     if projected:
-        parts.append(f"more seeds are needed at {len(projected)} (about {max(projected)} would decide "
-                     f"{'it' if len(projected) == 1 else 'all of them'}, were the means and spreads of the "
-                     "differences to stay as measured)")
+        parts.append(
+            f"more seeds are needed at {len(projected)} (about {max(projected)} would decide "
+            f"{'it' if len(projected) == 1 else 'all of them'}, were the means and spreads of the "
+            "differences to stay as measured)"
+        )
     unjudged = len(undecided) - len(projected)
     if unjudged:
-        parts.append(f"too few seeds to judge at {unjudged} (one seed in common, or none: rerun with "
-                     f"{SEEDS_TO_START_WITH} or more seeds)")
+        parts.append(
+            f"too few seeds to judge at {unjudged} (one seed in common, or none: rerun with "
+            f"{SEEDS_TO_START_WITH} or more seeds)"
+        )
     if count["tie"]:
-        parts.append(f"the two are equal at {count['tie']} (no number of seeds under {MOST_SEEDS} "
-                     "would separate them)")
+        parts.append(f"the two are equal at {count['tie']} (no number of seeds under {MOST_SEEDS} would separate them)")
     return f"Of {len(found)} budgets of {COST_NAMES.get(found[0].cost, found[0].cost)} (one per trained size), {'; '.join(parts)}."
 
 
@@ -142,14 +170,19 @@ def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str =
     rho, p_value = stats.spearmanr(at.index, at.to_numpy())
     trend = "less" if rho < 0 else "more"
     name = method_label(method)
-    return (f"{name[0].upper()}{name[1:]} at {knob} {harsh:g} changes {metric} by {at.iloc[0]:+.3g} on the "
-            f"smallest model ({_count(at.index[0])} parameters) and by {at.iloc[-1]:+.3g} on the largest "
-            f"({_count(at.index[-1])}); across {len(at)} sizes bigger models lose {trend} "
-            f"(Spearman rho {rho:+.2f}, p = {p_value:.2g}).")
+    return (
+        f"{name[0].upper()}{name[1:]} at {knob} {harsh:g} changes {metric} by {at.iloc[0]:+.3g} on the "
+        f"smallest model ({_count(at.index[0])} parameters) and by {at.iloc[-1]:+.3g} on the largest "
+        f"({_count(at.index[-1])}); across {len(at)} sizes bigger models lose {trend} "
+        f"(Spearman rho {rho:+.2f}, p = {p_value:.2g})."
+    )
 
 
-COMPLEXITY = {"effective_rank_fraction": "mean effective rank / full rank", "dead_relu_fraction": "fraction of dead ReLU units",
-              "weight_rms": "RMS weight"}
+COMPLEXITY = {
+    "effective_rank_fraction": "mean effective rank / full rank",
+    "dead_relu_fraction": "fraction of dead ReLU units",
+    "weight_rms": "RMS weight",
+}
 
 
 def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", sparsity: float | None = None) -> list[str]:
@@ -167,8 +200,10 @@ def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", spars
         sizes = trained.loc[values.index, "n_params"]
         by_size = values.groupby(sizes).mean()
         rho_size, _ = stats.spearmanr(sizes, values)
-        sentence = (f"The {name} goes from {by_size.iloc[0]:.3g} at the smallest size to {by_size.iloc[-1]:.3g} at the "
-                    f"largest (mean over runs; Spearman rho with parameters {rho_size:+.2f} over {len(values)} runs).")
+        sentence = (
+            f"The {name} goes from {by_size.iloc[0]:.3g} at the smallest size to {by_size.iloc[-1]:.3g} at the "
+            f"largest (mean over runs; Spearman rho with parameters {rho_size:+.2f} over {len(values)} runs)."
+        )
         if not pruned.empty:
             level = pruned["sparsity"].max() if sparsity is None else sparsity
             at = pruned[pruned["sparsity"] == level].set_index("parent_run_key")[metric]
@@ -177,8 +212,10 @@ def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", spars
             if len(common) >= 3:
                 rho, p_value = stats.spearmanr(values.loc[common], damage.loc[common])
                 tracks = "tracks it" if p_value < 0.05 else "does not clearly track it"
-                sentence += (f" The loss added by pruning {level:g} of the weights {tracks} across {len(common)} runs "
-                             f"(Spearman rho {rho:+.2f}, p = {p_value:.2g}).")
+                sentence += (
+                    f" The loss added by pruning {level:g} of the weights {tracks} across {len(common)} runs "
+                    f"(Spearman rho {rho:+.2f}, p = {p_value:.2g})."
+                )
         sentences.append(sentence)
     return sentences
 
@@ -201,11 +238,12 @@ def distillation_sentences(frame: pd.DataFrame, *, metric: str = "val_loss") -> 
         best, labels = best_row(rows, metric, lower), trained.loc[n_params]
         difference = PairedDifference.of(per_seed(frame, best, metric), per_seed(frame, labels, metric))
         judgement = _judgement(difference, decide(difference, lower), advice)
-        sentences.append(f"Distilled from the {_count(best['parent_n_params'])}-parameter model ({best['variant'].partition(' ')[2]}), "
-                         f"the {_count(n_params)}-parameter model reaches {metric} {_value(best, metric)} against "
-                         f"{_value(labels, metric)} trained from labels; {judgement}.")
+        sentences.append(
+            f"Distilled from the {_count(best['parent_n_params'])}-parameter model ({best['variant'].partition(' ')[2]}), "
+            f"the {_count(n_params)}-parameter model reaches {metric} {_value(best, metric)} against "
+            f"{_value(labels, metric)} trained from labels; {judgement}."
+        )
     return sentences
-
 
 
 def _value(row: pd.Series, metric: str) -> str:

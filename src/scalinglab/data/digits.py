@@ -12,5 +12,10 @@ def load_digits(spec: DataSpec) -> Dataset:
     bunch = sklearn_digits()
     images = bunch.images.reshape(-1, 1, 8, 8)  # (n, channels, height, width): a CNN can read them
     return classification_dataset(
-        "digits", images, bunch.target, val_fraction=spec.val_fraction, split_seed=spec.split_seed, val_size=spec.val_size
+        "digits",
+        images,
+        bunch.target,
+        val_fraction=spec.val_fraction,
+        split_seed=spec.split_seed,
+        val_size=spec.val_size,
     )

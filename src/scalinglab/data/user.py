@@ -32,7 +32,9 @@ def load_npz(spec: DataSpec) -> Dataset:
         raise UserError(f"{path}: not a readable .npz file ({error})") from None
     missing = [key for key in ("x", "y") if key not in arrays]
     if missing:
-        raise UserError(f"{path}: no array named {' or '.join(repr(k) for k in missing)} (has: {', '.join(arrays) or 'none'})")
+        raise UserError(
+            f"{path}: no array named {' or '.join(repr(k) for k in missing)} (has: {', '.join(arrays) or 'none'})"
+        )
     x, y = arrays["x"], arrays["y"]
     if not np.issubdtype(x.dtype, np.number):
         raise UserError(f"{path}: array 'x' is not numeric (dtype {x.dtype})")
@@ -55,7 +57,9 @@ def read_labelled_csv(path: Path, label_column: str) -> tuple[np.ndarray, np.nda
         raise UserError(f"{path}: empty file")
     header, body = [name.strip() for name in rows[0]], rows[1:]
     if label_column not in header:
-        raise UserError(f"{path}: no label column '{label_column}' (columns: {', '.join(header)}); set data.label_column")
+        raise UserError(
+            f"{path}: no label column '{label_column}' (columns: {', '.join(header)}); set data.label_column"
+        )
     if not body:
         raise UserError(f"{path}: header only, no examples")
     for line, row in enumerate(body, start=2):
@@ -99,7 +103,9 @@ def _split(path: Path, x: np.ndarray, y: np.ndarray, spec: DataSpec) -> Dataset:
         raise UserError(f"{path}: the label has a single class ('{classes[0]}'); classification needs two or more")
     if counts.min() < 2:
         rare = classes[counts.argmin()]
-        raise UserError(f"{path}: class '{rare}' has a single example; each class needs at least 2 (one to validate on)")
+        raise UserError(
+            f"{path}: class '{rare}' has a single example; each class needs at least 2 (one to validate on)"
+        )
     return classification_dataset(
         path.name, x, y, val_fraction=spec.val_fraction, split_seed=spec.split_seed, val_size=spec.val_size
     )

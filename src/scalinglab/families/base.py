@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class TaskShape:
     """What the model must map from and to."""
@@ -134,7 +135,12 @@ def measure_costs(family: Family, size: dict[str, Any], task: TaskShape) -> Meas
         module = family.build(size, task)
     sample, samples = _one_input(task)
     n_params = sum(parameter.numel() for parameter in module.parameters())
-    embedding = {id(p): p.numel() for layer in module.modules() if isinstance(layer, torch.nn.Embedding) for p in layer.parameters()}
+    embedding = {
+        id(p): p.numel()
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.Embedding)
+        for p in layer.parameters()
+    }
     with FlopCounterMode(display=False) as forward:
         with torch.no_grad():
             module(sample)

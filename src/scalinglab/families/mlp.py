@@ -51,4 +51,3 @@ class MLP(Family):
 
 def _input_features(task: TaskShape) -> int:
     return math.prod(task.input_shape)
-

@@ -10,12 +10,12 @@ See docs/fitting.md for the forms, the fitting method and the CLI.
 
 from scalinglab.fit.allocate import compute_optimal
 from scalinglab.fit.backtest import BacktestResult, backtest, predict_held_out, split_holdout, training_rows
-from scalinglab.fit.table import derive_columns, filter_rows
 from scalinglab.fit.forms import FORMS, Form, get_form
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
 from scalinglab.fit.law import ScalingLaw
-from scalinglab.fit.table_fit import TableFit, fit_table
 from scalinglab.fit.plot import FitPlotData, FitSeries, draw_fit, fit_plot_data, save_fit_figure
+from scalinglab.fit.table import derive_columns, filter_rows
+from scalinglab.fit.table_fit import TableFit, fit_table
 
 __all__ = [
     "FORMS",

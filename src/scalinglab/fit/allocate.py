@@ -81,7 +81,8 @@ def _check_joint_law(law, unique_data) -> None:
         if unique_data is None or not (np.isfinite(unique_data) and unique_data > 0):
             raise UserError(
                 f"compute-optimal allocation of a {law.form_.name!r} law needs unique_data (--unique-data), "
-                f"the number of unique tokens (examples) available, > 0; got {unique_data!r}")
+                f"the number of unique tokens (examples) available, > 0; got {unique_data!r}"
+            )
         return
     if inputs != ("N", "D"):
         raise UserError(
@@ -100,8 +101,9 @@ def _law_inputs(log_n: np.ndarray, log_d: np.ndarray, unique_data: float | None)
     return np.stack(columns, axis=-1)
 
 
-def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: FlopModel,
-                   unique_data: float | None = None):
+def _optimal_log_n(
+    law, theta: np.ndarray, log_compute: np.ndarray, flop_model: FlopModel, unique_data: float | None = None
+):
     """argmin over log N of the predicted log loss, shape (S, m) for S parameter rows."""
 
     def log_loss(log_n):
@@ -115,8 +117,14 @@ def _optimal_log_n(law, theta: np.ndarray, log_compute: np.ndarray, flop_model: 
     return slope_bisection_minimum(log_loss, np.zeros(shape), high)
 
 
-def compute_optimal(law, compute, *, flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,
-                    level: float | None = None, unique_data: float | None = None) -> pd.DataFrame:
+def compute_optimal(
+    law,
+    compute,
+    *,
+    flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN,
+    level: float | None = None,
+    unique_data: float | None = None,
+) -> pd.DataFrame:
     """Compute-optimal N*, D*, tokens per parameter and loss for each FLOP budget.
 
     Parameters

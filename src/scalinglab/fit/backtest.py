@@ -90,9 +90,7 @@ def training_rows(data: pd.DataFrame, size_column: str, holdout: int | str) -> n
     return np.asarray(train, dtype=bool)
 
 
-def split_holdout(
-    data: pd.DataFrame, size_column: str, holdout: int | str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(data: pd.DataFrame, size_column: str, holdout: int | str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, held-out rows) of the cut `training_rows` makes (same arguments and errors)."""
     train = training_rows(data, size_column, holdout)
     return data[train], data[~train]
@@ -102,7 +100,9 @@ Model = TypeVar("Model")
 
 
 def predict_held_out(
-    train: np.ndarray, fit: Callable[[np.ndarray], Model], predict: Callable[[Model, np.ndarray], np.ndarray],
+    train: np.ndarray,
+    fit: Callable[[np.ndarray], Model],
+    predict: Callable[[Model, np.ndarray], np.ndarray],
 ) -> tuple[Model, np.ndarray]:
     """The one backtest: fit on the rows `train` marks, predict the others.
 
@@ -130,8 +130,14 @@ def predict_held_out(
 
 
 def backtest(
-    law, data: pd.DataFrame, *, x: str | Sequence[str], y: str, holdout: int | str = 1,
-    level: float = 0.95, groups: str | None = None,
+    law,
+    data: pd.DataFrame,
+    *,
+    x: str | Sequence[str],
+    y: str,
+    holdout: int | str = 1,
+    level: float = 0.95,
+    groups: str | None = None,
 ) -> BacktestResult:
     """Fit a copy of ``law`` on part of ``data`` and score its predictions on the rest.
 
@@ -153,8 +159,10 @@ def backtest(
     x_names = as_column_list(x)
     train = training_rows(data, x_names[0], holdout)
     fitted, predicted = predict_held_out(
-        train, lambda rows: law.clone().fit(data[rows], x=x_names, y=y, groups=groups),
-        lambda fitted, rows: fitted.predict(data[rows]))
+        train,
+        lambda rows: law.clone().fit(data[rows], x=x_names, y=y, groups=groups),
+        lambda fitted, rows: fitted.predict(data[rows]),
+    )
     test = data[~train]
     observed = numeric_column(test, y)
     held_out = test.copy()

@@ -80,8 +80,10 @@ def diagnose(problem, result) -> Diagnostics:
     if not result.converged:
         warnings.append(f"the fit did not converge: {result.message}")
     if result.n_at_best == 1 and result.n_converged_runs > 1:
-        warnings.append(f"only 1 of {result.n_converged_runs} converged starts reached the best "
-                        "objective: the objective has several basins; check the fit")
+        warnings.append(
+            f"only 1 of {result.n_converged_runs} converged starts reached the best "
+            "objective: the objective has several basins; check the fit"
+        )
     on_bound = _on_bound(problem, theta)
     for name in on_bound:
         value = float(form.to_public(theta)[names.index(name)])
@@ -90,13 +92,23 @@ def diagnose(problem, result) -> Diagnostics:
         for j in range(i + 1, len(names)):
             value = correlation.iat[i, j]
             if np.isfinite(value) and abs(value) > CORRELATION_WARNING:
-                warnings.append(f"{names[i]} and {names[j]} are not separately identified "
-                                f"(correlation {value:+.3f}): the data fix only a combination of them")
+                warnings.append(
+                    f"{names[i]} and {names[j]} are not separately identified "
+                    f"(correlation {value:+.3f}): the data fix only a combination of them"
+                )
     if flat:
-        warnings.append(f"flat direction: the objective barely changes along a combination of "
-                        f"{', '.join(flat)}")
-    return Diagnostics(result.converged, result.message, result.n_starts, result.n_optimised,
-                       result.n_converged_runs, result.n_at_best, correlation, on_bound, warnings)
+        warnings.append(f"flat direction: the objective barely changes along a combination of {', '.join(flat)}")
+    return Diagnostics(
+        result.converged,
+        result.message,
+        result.n_starts,
+        result.n_optimised,
+        result.n_converged_runs,
+        result.n_at_best,
+        correlation,
+        on_bound,
+        warnings,
+    )
 
 
 def _on_bound(problem, theta: np.ndarray) -> list[str]:

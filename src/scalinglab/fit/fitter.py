@@ -138,11 +138,7 @@ def _stationarity_terms(problem: Problem, theta: np.ndarray, weights: np.ndarray
         gradient = np.matmul(stacked, weighted_psi[:, :, None])[:, :, 0]
         hessian_inside = _inside_gram(stacked, weights * inside)
         hessian_irls = _weighted_gram(stacked, weights * (delta / np.maximum(magnitude, delta)))
-    finite = (
-        np.isfinite(loss)
-        & np.isfinite(gradient).all(axis=1)
-        & np.isfinite(hessian_irls).all(axis=(1, 2))
-    )
+    finite = np.isfinite(loss) & np.isfinite(gradient).all(axis=1) & np.isfinite(hessian_irls).all(axis=(1, 2))
     return np.where(finite, loss, np.inf), gradient, hessian_inside, hessian_irls
 
 
@@ -175,8 +171,7 @@ class _Batch:
     hessian_inside: np.ndarray
     hessian_irls: np.ndarray
 
-    _STATE = ("rows", "theta", "weights", "damping", "loss", "gradient", "hessian_inside",
-              "hessian_irls")
+    _STATE = ("rows", "theta", "weights", "damping", "loss", "gradient", "hessian_inside", "hessian_irls")
 
     def keep(self, mask: np.ndarray) -> None:
         for name in self._STATE:
@@ -253,9 +248,7 @@ def levenberg_marquardt(
     weights = np.broadcast_to(np.asarray(weights, dtype=float), (n_starts, n_points))
     per_batch = max(1, _MAX_CELLS_PER_BATCH // n_points)
     results = [
-        _levenberg_marquardt_batch(
-            problem, theta[i : i + per_batch], weights[i : i + per_batch], max_iter, rtol
-        )
+        _levenberg_marquardt_batch(problem, theta[i : i + per_batch], weights[i : i + per_batch], max_iter, rtol)
         for i in range(0, n_starts, per_batch)
     ]
     return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
@@ -287,11 +280,7 @@ def _levenberg_marquardt_batch(problem, theta, weights, max_iter, rtol):
         theta[batch.rows] = batch.theta
         final_loss[batch.rows] = batch.loss
         tolerance = rtol * batch.loss + rounding_floor[batch.rows]
-        done = (
-            (improved & (gain <= tolerance))
-            | (~improved & (promised_gain <= tolerance))
-            | (batch.damping > 1e10)
-        )
+        done = (improved & (gain <= tolerance)) | (~improved & (promised_gain <= tolerance)) | (batch.damping > 1e10)
         batch.keep(~done)
     return theta, final_loss
 
@@ -387,8 +376,7 @@ def profile_scales(problem: Problem, starts: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         # Term k over y: the relative residual is sum_k c_k term_k / y - 1.
         log_relative = [
-            np.broadcast_to(term, (n_starts, n_points)) - problem.log_y
-            for term in form.log_terms(theta, problem.log_x)
+            np.broadcast_to(term, (n_starts, n_points)) - problem.log_y for term in form.log_terms(theta, problem.log_x)
         ]
         basis = np.exp(np.clip(np.stack(log_relative, axis=2), -700.0, 700.0))
         gram = np.einsum("snk,snl->skl", basis, basis)
@@ -489,8 +477,13 @@ def fit_multistart(
     finite = refined_loss[np.isfinite(refined_loss)]
     n_at_best = int(np.sum(finite <= loss + 1e-6 * abs(loss) + 1e-12))
     return MultiStartResult(
-        theta=theta, loss=loss, n_starts=len(starts), n_optimised=n_optimised,
-        n_at_best=max(1, n_at_best), n_converged_runs=len(refined), converged=converged,
+        theta=theta,
+        loss=loss,
+        n_starts=len(starts),
+        n_optimised=n_optimised,
+        n_at_best=max(1, n_at_best),
+        n_converged_runs=len(refined),
+        converged=converged,
         message=message,
     )
 
@@ -518,8 +511,7 @@ def _race(problem: Problem, candidates: np.ndarray, race_iter: int, margin: floa
         candidates, loss = theta[going], new_loss[going]
         if len(candidates) == 0 or best >= previous_best * (1 - _RACE_RTOL):
             break
-    return (np.concatenate([*finished_theta, candidates]),
-            np.concatenate([*finished_loss, loss]))
+    return (np.concatenate([*finished_theta, candidates]), np.concatenate([*finished_loss, loss]))
 
 
 def _convergence(problem: Problem, theta: np.ndarray, polished: bool, message: str):

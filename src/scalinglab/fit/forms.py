@@ -441,8 +441,7 @@ class ShiftedPower(Form):
         if not jacobian:
             return pred, None
         w_floor, w_decay = softmax
-        return pred, [w_floor, w_decay, -w_decay * shifted,
-                      -w_decay * alpha * _sigmoid(log_x0 - lx)]
+        return pred, [w_floor, w_decay, -w_decay * shifted, -w_decay * alpha * _sigmoid(log_x0 - lx)]
 
     def start_grid(self, log_x, log_y):
         lx = log_x[..., 0]
@@ -605,14 +604,27 @@ class DataConstrained(Form):
 
     def start_grid(self, log_x, log_y):
         exponents = (0.1, 0.3, 0.6, 1.2)
-        return np.array([(0.0, 0.0, 0.0, alpha, beta, np.log(rstar)) for alpha, beta, rstar in
-                         itertools.product(exponents, exponents, (1.0, 5.0, 15.0, 60.0))])
+        return np.array(
+            [
+                (0.0, 0.0, 0.0, alpha, beta, np.log(rstar))
+                for alpha, beta, rstar in itertools.product(exponents, exponents, (1.0, 5.0, 15.0, 60.0))
+            ]
+        )
 
 
 FORMS: dict[str, Form] = {
     form.name: form
-    for form in (Power(), PurePowerLaw(), Chinchilla(), Kaplan(), BrokenPowerLaw(), ShiftedPower(),
-                 ChinchillaNoFloor(), FarseerLite(), DataConstrained())
+    for form in (
+        Power(),
+        PurePowerLaw(),
+        Chinchilla(),
+        Kaplan(),
+        BrokenPowerLaw(),
+        ShiftedPower(),
+        ChinchillaNoFloor(),
+        FarseerLite(),
+        DataConstrained(),
+    )
 }
 
 # Candidates of form="auto": chosen by how well each extrapolates on the data. One input:

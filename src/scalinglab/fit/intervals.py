@@ -57,8 +57,9 @@ def group_ids(labels) -> np.ndarray:
     return np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
 
 
-def resample_group_counts(rng: np.random.Generator, groups: np.ndarray, n_replicates: int,
-                          min_distinct: int = 1) -> np.ndarray:
+def resample_group_counts(
+    rng: np.random.Generator, groups: np.ndarray, n_replicates: int, min_distinct: int = 1
+) -> np.ndarray:
     """Row weights of a cluster bootstrap: each replicate draws G groups with replacement.
 
     Every row of a group gets the number of times its group was drawn, so a group's rows move
@@ -190,8 +191,9 @@ def enough_to_fit(n_params: int, log_x: np.ndarray, train: np.ndarray) -> bool:
     a floor and a data term cannot be told apart, and their extrapolation is arbitrary)."""
     if log_x.shape[1] == 1:
         return len(np.unique(log_x[train, 0])) >= n_params + 1
-    return (len(np.unique(log_x[train], axis=0)) >= n_params + 1
-            and all(len(np.unique(log_x[train, k])) >= MIN_DISTINCT_PER_INPUT for k in (0, 1)))
+    return len(np.unique(log_x[train], axis=0)) >= n_params + 1 and all(
+        len(np.unique(log_x[train, k])) >= MIN_DISTINCT_PER_INPUT for k in (0, 1)
+    )
 
 
 def conformal_rate(scores: np.ndarray, level: float) -> float:
@@ -244,8 +246,16 @@ def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
     return np.array(masks, dtype=bool).reshape(len(masks), len(log_x)), used
 
 
-def calibrate(thetas: np.ndarray, masks: np.ndarray, factors, form, log_x: np.ndarray,
-              log_y: np.ndarray, noise: np.ndarray, level: float) -> Calibration:
+def calibrate(
+    thetas: np.ndarray,
+    masks: np.ndarray,
+    factors,
+    form,
+    log_x: np.ndarray,
+    log_y: np.ndarray,
+    noise: np.ndarray,
+    level: float,
+) -> Calibration:
     """Score the backtests of :func:`backtest_masks`: the rows above each cut, predicted.
 
     Parameters
@@ -272,13 +282,20 @@ def calibrate(thetas: np.ndarray, masks: np.ndarray, factors, form, log_x: np.nd
         beyond_noise = np.sqrt(np.maximum(error**2 - halfwidth**2, 0.0))
         outside = distance > 1e-9
         score = beyond_noise[outside] / distance[outside]
-        rows.append(pd.DataFrame({"direction": direction, "factor": factor, "distance": distance[outside],
-                                  "log_error": error[outside],
-                                  "score": np.where(np.isfinite(score), score, np.inf)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "direction": direction,
+                    "factor": factor,
+                    "distance": distance[outside],
+                    "log_error": error[outside],
+                    "score": np.where(np.isfinite(score), score, np.inf),
+                }
+            )
+        )
     if not rows:
         # Debug: ScalingLaw adds this to its warnings_, which its callers show.
-        logger.debug("too few sizes for an extrapolation backtest: the prediction interval "
-                    "has no extrapolation term")
+        logger.debug("too few sizes for an extrapolation backtest: the prediction interval has no extrapolation term")
         held_out = pd.DataFrame(columns=["direction", "factor", "distance", "log_error", "score"])
     else:
         held_out = pd.concat(rows, ignore_index=True)

@@ -131,8 +131,9 @@ def isoflop_analysis(
     rows, vertex_samples = [], []
     for label in np.unique(labels):
         members = labels == label
-        row, samples = _profile(log_n[members], loss_values[members], log_c[members],
-                                flop_model, rng, n_bootstrap, level)
+        row, samples = _profile(
+            log_n[members], loss_values[members], log_c[members], flop_model, rng, n_bootstrap, level
+        )
         rows.append(row)
         vertex_samples.append(samples)
     groups = pd.DataFrame(rows)
@@ -182,8 +183,7 @@ def _exponents(vertex_samples, flop_model, n_bootstrap, level) -> pd.DataFrame:
     log_c = np.array([s[0] for s in used])
     log_n_opt = np.array([s[1] for s in used])
     log_d_opt = log_tokens(log_c, log_n_opt, flop_model)
-    table = {"name": ["a", "b"],
-             "value": [_log_log_slope(log_c, log_n_opt), _log_log_slope(log_c, log_d_opt)]}
+    table = {"name": ["a", "b"], "value": [_log_log_slope(log_c, log_n_opt), _log_log_slope(log_c, log_d_opt)]}
     if n_bootstrap > 0:
         sampled_n = np.stack([s[2] for s in used], axis=1)  # (B, groups)
         sampled_d = log_tokens(log_c, sampled_n, flop_model)

@@ -11,7 +11,6 @@ import pandas as pd
 
 from scalinglab.errors import UserError
 from scalinglab.fit.bootstrap import percentile_interval, refit_replicates
-from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 from scalinglab.fit.convergence import diagnose
 from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA, Problem, fit_multistart
 from scalinglab.fit.forms import (
@@ -30,6 +29,7 @@ from scalinglab.fit.intervals import (
     resample_group_counts,
 )
 from scalinglab.fit.select import choose_form, choose_joint_form
+from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 
 logger = logging.getLogger("scalinglab.fit.law")
 INTERVAL_KINDS = ("prediction", "mean", "observation")
@@ -148,8 +148,7 @@ class ScalingLaw:
         log_x, log_y = log_design(data, x_names, y, n_inputs=form.n_inputs, form_name=form.name)
         if len(log_y) < form.n_params:
             raise UserError(
-                f"form {form.name!r} has {form.n_params} parameters but the table has only "
-                f"{len(log_y)} rows"
+                f"form {form.name!r} has {form.n_params} parameters but the table has only {len(log_y)} rows"
             )
         group_of_row = self._group_ids(data, groups, x_names[0])
         problem = Problem(form, log_x, log_y, float(self.huber_delta))
@@ -191,8 +190,10 @@ class ScalingLaw:
         if self.form != AUTO:
             return get_form(self.form), None
         if len(x_names) > 3:
-            raise UserError(f"form 'auto' takes x, or N,D, or N,D,U (unique data); got {len(x_names)} "
-                            f"x columns ({', '.join(x_names)})")
+            raise UserError(
+                f"form 'auto' takes x, or N,D, or N,D,U (unique data); got {len(x_names)} "
+                f"x columns ({', '.join(x_names)})"
+            )
         log_x, log_y = log_design(data, x_names, y, n_inputs=len(x_names), form_name=AUTO)
         if len(x_names) == 1:
             choice = choose_form(log_x, log_y, float(self.huber_delta))
@@ -207,14 +208,14 @@ class ScalingLaw:
             labels = data[size_column].to_numpy()
         elif isinstance(groups, str):
             if groups not in data.columns:
-                raise UserError(f"groups column {groups!r} not found; the table has "
-                                f"{', '.join(map(repr, map(str, data.columns)))}")
+                raise UserError(
+                    f"groups column {groups!r} not found; the table has {', '.join(map(repr, map(str, data.columns)))}"
+                )
             labels = data[groups].astype(str).to_numpy()
         else:
             labels = np.asarray(groups).astype(str)
             if labels.shape != (len(data),):
-                raise UserError(f"groups must give one label per row ({len(data)}), got shape "
-                                f"{labels.shape}")
+                raise UserError(f"groups must give one label per row ({len(data)}), got shape {labels.shape}")
         return group_ids(labels)
 
     def _check_options(self) -> None:
@@ -251,30 +252,28 @@ class ScalingLaw:
         if self.n_groups_ <= self.form_.n_params:
             self.diagnostics_.warnings.append(
                 f"only {self.n_groups_} groups to resample for {self.form_.n_params} parameters: "
-                "the bootstrap can barely vary, so its intervals understate the uncertainty")
-        return resample_group_counts(rng, group_of_row, int(self.n_bootstrap),
-                                     min_distinct=self.form_.n_params)
+                "the bootstrap can barely vary, so its intervals understate the uncertainty"
+            )
+        return resample_group_counts(rng, group_of_row, int(self.n_bootstrap), min_distinct=self.form_.n_params)
 
     def _store_bootstrap(self, thetas: np.ndarray) -> None:
         self.bootstrap_theta_ = thetas
         public = self.form_.to_public(thetas)
         self.bootstrap_params_ = pd.DataFrame(public, columns=self.form_.public_names)
         low, high = percentile_interval(public, self.ci_level)
-        self.ci_ = {
-            name: (float(lo), float(hi))
-            for name, lo, hi in zip(self.form_.public_names, low, high)
-        }
+        self.ci_ = {name: (float(lo), float(hi)) for name, lo, hi in zip(self.form_.public_names, low, high)}
 
-    def _store_calibration(self, problem: Problem, thetas: np.ndarray, masks: np.ndarray,
-                           factors) -> None:
+    def _store_calibration(self, problem: Problem, thetas: np.ndarray, masks: np.ndarray, factors) -> None:
         """The extrapolation backtests behind prediction intervals, from their refits."""
-        self.calibration_ = calibrate(thetas, masks, factors, self.form_, problem.log_x,
-                                      problem.log_y, self.noise_log_, self.ci_level)
+        self.calibration_ = calibrate(
+            thetas, masks, factors, self.form_, problem.log_x, problem.log_y, self.noise_log_, self.ci_level
+        )
         if self.calibration_.held_out.empty:
             self.diagnostics_.warnings.append(
                 f"too few distinct sizes to backtest a {self.form_.name} law (it needs "
                 f"{self.form_.n_params + 1} at or below half the largest): prediction intervals "
-                "beyond the data hold the bootstrap and noise but no extrapolation term")
+                "beyond the data hold the bootstrap and noise but no extrapolation term"
+            )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -282,9 +281,7 @@ class ScalingLaw:
 
     def _log_inputs(self, data) -> np.ndarray:
         if isinstance(data, pd.DataFrame):
-            return log_design(
-                data, self.x_, None, n_inputs=self.form_.n_inputs, form_name=self.form_.name
-            )[0]
+            return log_design(data, self.x_, None, n_inputs=self.form_.n_inputs, form_name=self.form_.name)[0]
         return log_inputs_of_array(data, self.form_.n_inputs)
 
     def predict(self, data) -> np.ndarray:
@@ -313,9 +310,7 @@ class ScalingLaw:
             raise UserError("no bootstrap was run (n_bootstrap=0), so there is no interval")
         return np.exp(self.form_.log_predict(self.bootstrap_theta_, self._log_inputs(data)))
 
-    def predict_interval(
-        self, data, level: float = 0.95, *, kind: str = "prediction"
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, data, level: float = 0.95, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
         """Interval of the prediction at each row.
 
         Parameters
@@ -376,8 +371,7 @@ class ScalingLaw:
         """
         self._check_fitted()
         if self.form_.n_inputs != 1:
-            raise UserError(f"exponent_at needs a one-input form; {self.form_.name!r} takes "
-                            f"{self.form_.n_inputs}")
+            raise UserError(f"exponent_at needs a one-input form; {self.form_.name!r} takes {self.form_.n_inputs}")
         value = float(self._local_exponents(self.theta_[None, :], x)[0])
         if self.bootstrap_theta_ is None:
             return value, None
@@ -419,16 +413,21 @@ class ScalingLaw:
         """
         self._check_fitted()
         result = self.diagnostics_.as_dict()
-        scores = None if self.form_choice_ is None else {
-            name: (value if np.isfinite(value) else None)
-            for name, value in self.form_choice_.scores.items()}
+        scores = (
+            None
+            if self.form_choice_ is None
+            else {name: (value if np.isfinite(value) else None) for name, value in self.form_choice_.scores.items()}
+        )
         calibration = getattr(self, "calibration_", None)
         result.update(
             form=self.form_.name,
             form_scores=scores,
-            form_scores_by_direction=None if self.form_choice_ is None or self.form_choice_.by_direction is None
-            else {name: {direction: (value if np.isfinite(value) else None) for direction, value in errors.items()}
-                  for name, errors in self.form_choice_.by_direction.items()},
+            form_scores_by_direction=None
+            if self.form_choice_ is None or self.form_choice_.by_direction is None
+            else {
+                name: {direction: (value if np.isfinite(value) else None) for direction, value in errors.items()}
+                for name, errors in self.form_choice_.by_direction.items()
+            },
             form_tie=(self.form_choice_.tie_note() or None) if self.form_choice_ is not None else None,
             n_groups=self.n_groups_,
             noise_source=self.noise_source_,

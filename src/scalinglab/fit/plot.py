@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.fit.allocate import DEFAULT_FLOPS_PER_PARAM_TOKEN, FlopModel, log_flops, log_tokens
-from scalinglab.fit.table import numeric_column
 from scalinglab.fit.isoflop import group_by_compute
+from scalinglab.fit.table import numeric_column
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, view_limits
 
 _CURVE_MARGIN = 1.25  # the curve extends this factor beyond the data on each side
@@ -108,8 +108,7 @@ def fit_plot_data(
     y = numeric_column(rows, law.y_)
     title = f"{law.form_.name}: {law.form_.formula}"
     if law.form_.n_inputs == 1:
-        series = [_series(law, "data", columns[0], y, is_held_out, _curve_grid(columns[0], n_curve),
-                          None, level)]
+        series = [_series(law, "data", columns[0], y, is_held_out, _curve_grid(columns[0], n_curve), None, level)]
     else:
         series = _isoflop_series(law, columns, y, is_held_out, n_curve, max_groups, flop_model, level)
     log_y = can_log(y)
@@ -134,8 +133,7 @@ def _series(law, label, x, y, held_out, curve_x, curve_d, level, compute=None) -
     band_low = band_high = None
     if law.bootstrap_theta_ is not None:
         band_low, band_high = law.predict_interval(inputs, level)
-    return FitSeries(label, x, y, held_out, curve_x, law.predict(inputs), band_low, band_high,
-                     compute)
+    return FitSeries(label, x, y, held_out, curve_x, law.predict(inputs), band_low, band_high, compute)
 
 
 def _isoflop_series(law, columns, y, held_out, n_curve, max_groups, flop_model, level):
@@ -152,8 +150,19 @@ def _isoflop_series(law, columns, y, held_out, n_curve, max_groups, flop_model, 
         curve_n = _curve_grid(columns[0][members], n_curve)
         curve_d = np.exp(log_tokens(log10_budget * np.log(10), np.log(curve_n), flop_model))
         budget = 10**log10_budget
-        series.append(_series(law, f"C ~ {budget:.2g} FLOPs", columns[0][members], y[members],
-                              held_out[members], curve_n, curve_d, level, budget))
+        series.append(
+            _series(
+                law,
+                f"C ~ {budget:.2g} FLOPs",
+                columns[0][members],
+                y[members],
+                held_out[members],
+                curve_n,
+                curve_d,
+                level,
+                budget,
+            )
+        )
     return series
 
 
@@ -171,12 +180,17 @@ def draw_fit(plot_data: FitPlotData, ax=None):
         fitted = ~series.held_out
         ax.scatter(series.x[fitted], series.y[fitted], s=14, color=color, label=series.label)
         if series.held_out.any():
-            ax.scatter(series.x[series.held_out], series.y[series.held_out], s=22,
-                       facecolors="none", edgecolors=color, label=f"{series.label} (held out)")
+            ax.scatter(
+                series.x[series.held_out],
+                series.y[series.held_out],
+                s=22,
+                facecolors="none",
+                edgecolors=color,
+                label=f"{series.label} (held out)",
+            )
         ax.plot(series.curve_x, series.curve_y, color=color, linewidth=1.5)
         if series.band_low is not None:
-            ax.fill_between(series.curve_x, series.band_low, series.band_high, color=color,
-                            alpha=0.25, linewidth=0)
+            ax.fill_between(series.curve_x, series.band_low, series.band_high, color=color, alpha=0.25, linewidth=0)
     ax.set_xscale("log")
     if plot_data.log_y:
         ax.set_yscale("log")

@@ -81,8 +81,9 @@ class FormChoice:
         fewer parameters'; '' when there was no tie."""
         if not self.tied:
             return ""
-        return (f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) "
-                "and has fewer parameters")
+        return (
+            f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) and has fewer parameters"
+        )
 
 
 def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
@@ -104,8 +105,10 @@ def extrapolation_score(form, log_x, log_y, delta: float) -> float:
         if len(np.unique(log_x[train, 0])) < form.n_params + MIN_EXTRA_POINTS:
             return float("inf")
         _, predicted = predict_held_out(
-            train, lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
-            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0])
+            train,
+            lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
+            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0],
+        )
         errors.append(predicted - log_y[~train])
     if not errors:
         return float("inf")
@@ -118,8 +121,7 @@ def _fitted_theta(form, log_x: np.ndarray, log_y: np.ndarray, delta: float) -> n
     return fit_multistart(Problem(form, log_x, log_y, delta), form.start_grid(log_x, log_y)).theta
 
 
-def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float,
-                candidates=AUTO_CANDIDATES) -> FormChoice:
+def choose_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candidates=AUTO_CANDIDATES) -> FormChoice:
     """Choose among one-input ``candidates`` by extrapolation error (see the module docstring).
 
     Returns
@@ -165,10 +167,14 @@ def choose_joint_form(log_x: np.ndarray, log_y: np.ndarray, delta: float, candid
     """
     forms = {name: get_form(name) for name in candidates}
     most = max(form.n_params for form in forms.values())
-    cuts = [(direction, train) for direction, _, train in extrapolation_cuts(log_x, JOINT_CUT_FACTORS)
-            if enough_to_fit(most, log_x, train)]
-    by_direction = {name: _direction_errors(form, log_x[:, : form.n_inputs], log_y, delta, cuts)
-                    for name, form in forms.items()}
+    cuts = [
+        (direction, train)
+        for direction, _, train in extrapolation_cuts(log_x, JOINT_CUT_FACTORS)
+        if enough_to_fit(most, log_x, train)
+    ]
+    by_direction = {
+        name: _direction_errors(form, log_x[:, : form.n_inputs], log_y, delta, cuts) for name, form in forms.items()
+    }
     scores = {name: _mean_over_directions(errors) for name, errors in by_direction.items()}
     ranked = dict(sorted(scores.items(), key=lambda item: item[1]))
     best = min(scores.values())
@@ -187,8 +193,10 @@ def _direction_errors(form, log_x, log_y, delta, cuts) -> dict[str, float]:
     errors: dict[str, list[np.ndarray]] = {}
     for direction, train in cuts:
         _, predicted = predict_held_out(
-            train, lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
-            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0])
+            train,
+            lambda rows: _fitted_theta(form, log_x[rows], log_y[rows], delta),
+            lambda theta, rows: form.log_predict(theta[None, :], log_x[rows])[0],
+        )
         errors.setdefault(direction, []).append(predicted - log_y[~train])
     rms = {direction: float(np.sqrt(np.mean(np.concatenate(parts) ** 2))) for direction, parts in errors.items()}
     return {direction: (value if np.isfinite(value) else float("inf")) for direction, value in rms.items()}

@@ -55,9 +55,7 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
         bad = numbers.isna().to_numpy() & column.notna().to_numpy()
         if bad.any():
             first = column[bad].iloc[0]
-            raise UserError(
-                f"column {name!r} is not numeric: row {_row_labels(frame, bad)} has {first!r}"
-            )
+            raise UserError(f"column {name!r} is not numeric: row {_row_labels(frame, bad)} has {first!r}")
         column = numbers
     values = column.to_numpy(dtype=float)
     missing = np.isnan(values)
@@ -72,8 +70,7 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
     if positive and (values <= 0).any():
         bad = values <= 0
         raise UserError(
-            f"column {name!r} must be > 0 because the fit takes its log; rows "
-            f"{_row_labels(frame, bad)} are <= 0"
+            f"column {name!r} must be > 0 because the fit takes its log; rows {_row_labels(frame, bad)} are <= 0"
         )
     return values
 
@@ -99,9 +96,7 @@ def log_design(
     if not isinstance(frame, pd.DataFrame):
         raise UserError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if len(x) != n_inputs:
-        raise UserError(
-            f"form {form_name!r} takes {n_inputs} x column(s), got {len(x)}: {', '.join(x)}"
-        )
+        raise UserError(f"form {form_name!r} takes {n_inputs} x column(s), got {len(x)}: {', '.join(x)}")
     if len(frame) == 0:
         raise UserError("the table has no rows")
     log_x = np.log(np.column_stack([numeric_column(frame, name) for name in x]))
@@ -167,17 +162,14 @@ def evaluate_expression(frame: pd.DataFrame, expression: str, *, what: str):
 
 def _quote_column_names(frame: pd.DataFrame, expression: str) -> str:
     """Wrap column names that are not Python identifiers in backticks, longest first."""
-    awkward = sorted(
-        (str(c) for c in frame.columns if not str(c).isidentifier()), key=len, reverse=True
-    )
+    awkward = sorted((str(c) for c in frame.columns if not str(c).isidentifier()), key=len, reverse=True)
     if not awkward:
         return expression
     # Split off already backticked parts so they are left alone.
     pieces = re.split(r"(`[^`]*`)", expression)
     pattern = re.compile("|".join(re.escape(name) for name in awkward))
     return "".join(
-        piece if piece.startswith("`") else pattern.sub(lambda m: f"`{m.group(0)}`", piece)
-        for piece in pieces
+        piece if piece.startswith("`") else pattern.sub(lambda m: f"`{m.group(0)}`", piece) for piece in pieces
     )
 
 
@@ -206,8 +198,7 @@ def after_burn_in(frame: pd.DataFrame, *, run: str, step: str, fraction: float =
     if not (np.isfinite(fraction) and 0 <= fraction < 1):
         raise UserError(f"burn-in must be a fraction in [0, 1) of each run's steps, got {fraction}")
     if run not in frame.columns:
-        raise UserError(f"run column {run!r} not found; the table has "
-                        f"{', '.join(repr(str(c)) for c in frame.columns)}")
+        raise UserError(f"run column {run!r} not found; the table has {', '.join(repr(str(c)) for c in frame.columns)}")
     steps = numeric_column(frame, step, positive=False)
     if (steps < 0).any():
         raise UserError(f"column {step!r} (steps) must be >= 0; rows {_row_labels(frame, steps < 0)} are not")

@@ -64,7 +64,8 @@ class TableFit:
         if self.backtest is not None:
             test = self.backtest
             columns = [*law.x_, law.y_, "predicted", "log_error"] + (
-                ["low", "high", "inside"] if test.coverage is not None else [])
+                ["low", "high", "inside"] if test.coverage is not None else []
+            )
             result["backtest"] = {
                 "n_train": test.n_train,
                 "n_test": test.n_test,
@@ -123,33 +124,50 @@ def fit_table(
         table = filter_rows(table, where, what="--where")
     if step is not None:
         if groups is None:
-            raise UserError(f"--step {step} needs --groups (the run column): the points of one run's curve "
-                            "are one piece of evidence, and the bootstrap must resample whole runs")
+            raise UserError(
+                f"--step {step} needs --groups (the run column): the points of one run's curve "
+                "are one piece of evidence, and the bootstrap must resample whole runs"
+            )
         table = after_burn_in(table, run=groups, step=step, fraction=burn_in)
     x = list(x)
     if figure is not None and len(x) > 2:
-        raise UserError(f"--out: figures are drawn for laws of one input or of N,D; --x {','.join(x)} has "
-                        f"{len(x)} columns (fit without --out)")
+        raise UserError(
+            f"--out: figures are drawn for laws of one input or of N,D; --x {','.join(x)} has "
+            f"{len(x)} columns (fit without --out)"
+        )
     if y in x:
-        raise UserError(f"--y {y}: also an input column in --x {','.join(x)}; "
-                        "a law of a column against itself fits nothing")
+        raise UserError(
+            f"--y {y}: also an input column in --x {','.join(x)}; a law of a column against itself fits nothing"
+        )
     if isoflop is not None:
-        return TableFit(isoflop=isoflop_analysis(
-            table, n=x[0], loss=y, compute=isoflop, flop_model=flops_per_param_token,
-            n_bootstrap=n_bootstrap, random_state=random_state, level=level))
-    law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=n_bootstrap, random_state=random_state,
-                     ci_level=level)
+        return TableFit(
+            isoflop=isoflop_analysis(
+                table,
+                n=x[0],
+                loss=y,
+                compute=isoflop,
+                flop_model=flops_per_param_token,
+                n_bootstrap=n_bootstrap,
+                random_state=random_state,
+                level=level,
+            )
+        )
+    law = ScalingLaw(form, huber_delta=huber_delta, n_bootstrap=n_bootstrap, random_state=random_state, ci_level=level)
     test, train = None, table
     if holdout is None:
         law.fit(table, x=x, y=y, groups=groups)
     else:
         test = backtest(law, table, x=x, y=y, holdout=holdout, level=level, groups=groups)
         law, train = test.law, table.drop(index=test.held_out.index)
-    allocation = compute_optimal(law, list(compute), flop_model=flops_per_param_token,
-                                 unique_data=unique_data) if compute else None
+    allocation = (
+        compute_optimal(law, list(compute), flop_model=flops_per_param_token, unique_data=unique_data)
+        if compute
+        else None
+    )
     if figure is not None:
-        plot = fit_plot_data(law, train, held_out=None if test is None else test.held_out,
-                             flop_model=flops_per_param_token)
+        plot = fit_plot_data(
+            law, train, held_out=None if test is None else test.held_out, flop_model=flops_per_param_token
+        )
         save_fit_figure(plot, figure)
     return TableFit(law=law, backtest=test, allocation=allocation, figure=None if figure is None else Path(figure))
 

@@ -164,8 +164,17 @@ def greedy_batch(
 COST_POWERS = (0.0, 0.5, 1.0)
 
 
-def plan_for_budget(sigma, candidate_jacobian, target_jacobian, noise_var, cost, budget, *,
-                    cost_powers=COST_POWERS, max_picks: int = 256) -> tuple[Batch, float]:
+def plan_for_budget(
+    sigma,
+    candidate_jacobian,
+    target_jacobian,
+    noise_var,
+    cost,
+    budget,
+    *,
+    cost_powers=COST_POWERS,
+    max_picks: int = 256,
+) -> tuple[Batch, float]:
     """Plan the whole remaining budget greedily for each cost power; keep the plan that lowers
     the target's variance most (receding horizon: the caller runs only its first picks).
 
@@ -173,16 +182,31 @@ def plan_for_budget(sigma, candidate_jacobian, target_jacobian, noise_var, cost,
     """
     best, best_power = None, cost_powers[0]
     for power in cost_powers:
-        plan = greedy_batch(sigma, candidate_jacobian, target_jacobian, noise_var, cost,
-                            min(max_picks, len(cost)), cost_power=power, budget=budget)
+        plan = greedy_batch(
+            sigma,
+            candidate_jacobian,
+            target_jacobian,
+            noise_var,
+            cost,
+            min(max_picks, len(cost)),
+            cost_power=power,
+            budget=budget,
+        )
         if best is None or sum(plan.gains) > sum(best.gains):
             best, best_power = plan, power
     return best, best_power
 
 
-def space_filling(log_x: np.ndarray, cost: np.ndarray, k: int, rng: np.random.Generator, *,
-                  taken: np.ndarray | None = None, budget: float = np.inf,
-                  cheap_share: float = 0.5) -> list[int]:
+def space_filling(
+    log_x: np.ndarray,
+    cost: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    taken: np.ndarray | None = None,
+    budget: float = np.inf,
+    cheap_share: float = 0.5,
+) -> list[int]:
     """A small cheap starting design: greedy maximin in standardised log inputs among the
     cheapest ``cheap_share`` of candidates (at least k of them), away from the ``taken`` points
     (log inputs of runs already told); the first point at random when none is taken.

@@ -76,10 +76,20 @@ class Planner:
         Column of the groups the bootstrap resamples whole (default: the first x column).
     """
 
-    def __init__(self, x: str | Sequence[str], y: str, form: str = "chinchilla", *,
-                 target: pd.DataFrame, cost: str | Callable[[pd.Series], float],
-                 random_state: int | None = None, strategy: str = "planner",
-                 cost_power: float = 1.0, n_bootstrap: int = 200, groups: str | None = None):
+    def __init__(
+        self,
+        x: str | Sequence[str],
+        y: str,
+        form: str = "chinchilla",
+        *,
+        target: pd.DataFrame,
+        cost: str | Callable[[pd.Series], float],
+        random_state: int | None = None,
+        strategy: str = "planner",
+        cost_power: float = 1.0,
+        n_bootstrap: int = 200,
+        groups: str | None = None,
+    ):
         if strategy not in CRITERIA:
             raise UserError(f"strategy must be one of {', '.join(CRITERIA)}; got {strategy!r}")
         self.x, self.y, self.form = as_column_list(x), y, form
@@ -108,8 +118,7 @@ class Planner:
         else:
             values = numeric_column(rows, self.cost, positive=False)
         if not (np.isfinite(values).all() and (values > 0).all()):
-            raise UserError(f"every cost must be a finite number > 0; {int((~(values > 0)).sum())} "
-                            "rows are not")
+            raise UserError(f"every cost must be a finite number > 0; {int((~(values > 0)).sum())} rows are not")
         return values
 
     def tell(self, rows: pd.DataFrame) -> Planner:
@@ -143,15 +152,16 @@ class Planner:
     def law(self) -> ScalingLaw | None:
         """The law fitted to the told rows (None while there are too few to fit)."""
         if self._law is None and len(self.told) >= self.n_start:
-            self._law = ScalingLaw(self.form, n_bootstrap=self.n_bootstrap,
-                                   random_state=self.random_state).fit(
-                self.told, x=self.x, y=self.y, groups=self.groups)
+            self._law = ScalingLaw(self.form, n_bootstrap=self.n_bootstrap, random_state=self.random_state).fit(
+                self.told, x=self.x, y=self.y, groups=self.groups
+            )
         return self._law
 
     def _log_x(self, rows: pd.DataFrame) -> np.ndarray:
         law = self.law()
-        return log_design(rows, self.x, None, n_inputs=len(self.x),
-                          form_name=law.form_.name if law else str(self.form))[0]
+        return log_design(
+            rows, self.x, None, n_inputs=len(self.x), form_name=law.form_.name if law else str(self.form)
+        )[0]
 
     # -- asking ---------------------------------------------------------------------------
 
@@ -199,8 +209,7 @@ class Planner:
         fitted_params = law.form_.n_params if law.noise_source_ == "residuals" else 0
         noise_var = design.noise_variance(law.noise_log_, fitted_params)
         told_log_x = self._log_x(self.told)
-        sigma = design.laplace_covariance(design.jacobian_rows(law.form_, law.theta_, told_log_x),
-                                          noise_var)
+        sigma = design.laplace_covariance(design.jacobian_rows(law.form_, law.theta_, told_log_x), noise_var)
         if self.strategy == "planner":
             ensemble = design.ensemble_covariance(law.bootstrap_theta_)
             if ensemble is not None:
@@ -214,12 +223,20 @@ class Planner:
         target_jacobian = design.jacobian_rows(law.form_, law.theta_, self._log_x(self.target))
         if cost_aware and np.isfinite(limit):
             plan, self.cost_power_ = design.plan_for_budget(
-                sigma, candidate_jacobian, target_jacobian, noise_var, cost, limit)
+                sigma, candidate_jacobian, target_jacobian, noise_var, cost, limit
+            )
             return design.Batch(plan.picks[:k], plan.scores[:k], plan.gains[:k])
-        return design.greedy_batch(sigma, candidate_jacobian, target_jacobian, noise_var, cost, k,
-                                   criterion=criterion,
-                                   cost_power=self.cost_power if cost_aware else 0.0,
-                                   budget=limit)
+        return design.greedy_batch(
+            sigma,
+            candidate_jacobian,
+            target_jacobian,
+            noise_var,
+            cost,
+            k,
+            criterion=criterion,
+            cost_power=self.cost_power if cost_aware else 0.0,
+            budget=limit,
+        )
 
     # -- answering ----------------------------------------------------------------------
 
@@ -230,8 +247,7 @@ class Planner:
         """
         law = self.law()
         if law is None:
-            raise UserError(f"{len(self.told)} runs told; the law needs {self.n_start} before it "
-                            "can predict")
+            raise UserError(f"{len(self.told)} runs told; the law needs {self.n_start} before it can predict")
         low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
         return self.target.assign(predicted=law.predict(self.target), low=low, high=high)
 
@@ -251,9 +267,12 @@ class Planner:
         if tolerance is not None:
             width = self.relative_half_width()
             if width <= tolerance:
-                return StopDecision(True, f"target interval is +-{width:.2%}, within the "
-                                          f"tolerance +-{tolerance:.2%}")
+                return StopDecision(True, f"target interval is +-{width:.2%}, within the tolerance +-{tolerance:.2%}")
             shown = "not yet fitted" if not np.isfinite(width) else f"+-{width:.2%}"
             return StopDecision(False, f"target interval {shown}; tolerance +-{tolerance:.2%}")
-        return StopDecision(False, "no tolerance reached and budget left" if budget is not None
-                            else "no stop rule given (tolerance or budget)")
+        return StopDecision(
+            False,
+            "no tolerance reached and budget left"
+            if budget is not None
+            else "no stop rule given (tolerance or budget)",
+        )

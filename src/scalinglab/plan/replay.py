@@ -82,10 +82,20 @@ def _within_budget(order: np.ndarray, cost: np.ndarray, budget: float) -> list[i
     return bought
 
 
-def replay(pool: pd.DataFrame, target: pd.DataFrame, x: str | Sequence[str], y: str,
-           cost: str | Callable[[pd.Series], float], budget: float | None = None,
-           strategy: str = "planner", form: str = "chinchilla", random_state: int | None = 0,
-           *, batch: int | None = None, n_bootstrap: int = 200) -> ReplayResult:
+def replay(
+    pool: pd.DataFrame,
+    target: pd.DataFrame,
+    x: str | Sequence[str],
+    y: str,
+    cost: str | Callable[[pd.Series], float],
+    budget: float | None = None,
+    strategy: str = "planner",
+    form: str = "chinchilla",
+    random_state: int | None = 0,
+    *,
+    batch: int | None = None,
+    n_bootstrap: int = 200,
+) -> ReplayResult:
     """Replay ``pool`` (finished runs) as an oracle under a strategy and a cost budget.
 
     Parameters
@@ -107,9 +117,16 @@ def replay(pool: pd.DataFrame, target: pd.DataFrame, x: str | Sequence[str], y: 
         raise UserError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
     if pool.index.has_duplicates:
         raise UserError("pool index labels must be unique (they name the runs)")
-    planner = Planner(x, y, form, target=target, cost=cost, random_state=random_state,
-                      strategy=strategy if strategy in ADAPTIVE else "planner",
-                      n_bootstrap=n_bootstrap)
+    planner = Planner(
+        x,
+        y,
+        form,
+        target=target,
+        cost=cost,
+        random_state=random_state,
+        strategy=strategy if strategy in ADAPTIVE else "planner",
+        n_bootstrap=n_bootstrap,
+    )
     limit = np.inf if budget is None or strategy == "all" else float(budget)
     if strategy in ADAPTIVE:
         return _replay_adaptive(planner, pool, limit, batch)
@@ -119,16 +136,13 @@ def replay(pool: pd.DataFrame, target: pd.DataFrame, x: str | Sequence[str], y: 
     chosen = pool.iloc[bought]
     if len(chosen):
         planner.tell(chosen)
-    return ReplayResult(pd.DataFrame([_trace_row(planner, 1)]), _prediction_or_none(planner),
-                        list(chosen.index))
+    return ReplayResult(pd.DataFrame([_trace_row(planner, 1)]), _prediction_or_none(planner), list(chosen.index))
 
 
-def _replay_adaptive(planner: Planner, pool: pd.DataFrame, limit: float,
-                     batch: int | None) -> ReplayResult:
+def _replay_adaptive(planner: Planner, pool: pd.DataFrame, limit: float, batch: int | None) -> ReplayResult:
     rows, chosen = [], []
     while True:
-        k = planner.n_start if len(planner.told) < planner.n_start else (
-            batch or max(2, len(planner.told) // 2))
+        k = planner.n_start if len(planner.told) < planner.n_start else (batch or max(2, len(planner.told) // 2))
         picks = planner.ask(pool.drop(columns=[planner.y]), k, budget=limit - planner.spent)
         if len(picks) == 0:
             break

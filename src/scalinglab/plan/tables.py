@@ -74,9 +74,19 @@ def parse_target(text: str, x: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def next_batch(runs: Path, candidates: Path, *, x: list[str], y: str, target: str,
-               k: int = 4, form: str = "chinchilla", cost: str, seed: int = 0,
-               strategy: str = "planner") -> NextBatch:
+def next_batch(
+    runs: Path,
+    candidates: Path,
+    *,
+    x: list[str],
+    y: str,
+    target: str,
+    k: int = 4,
+    form: str = "chinchilla",
+    cost: str,
+    seed: int = 0,
+    strategy: str = "planner",
+) -> NextBatch:
     """The k candidates of the CSV ``candidates`` to run next, given the finished ``runs``.
 
     Candidates that match a finished run on every x column and are not a second seed of it are
@@ -84,8 +94,7 @@ def next_batch(runs: Path, candidates: Path, *, x: list[str], y: str, target: st
     """
     told = read_csv(runs, "RUNS")
     pool = read_csv(candidates, "--candidates")
-    planner = Planner(x, y, form, target=parse_target(target, x), cost=cost, random_state=seed,
-                      strategy=strategy)
+    planner = Planner(x, y, form, target=parse_target(target, x), cost=cost, random_state=seed, strategy=strategy)
     if len(told):
         planner.tell(told.set_index(pd.Index([f"told-{i}" for i in range(len(told))])))
     batch = planner.ask(pool, k)

@@ -29,12 +29,21 @@ MAX_RANGE_FACTOR = 20.0
 MIN_LABELLED_TICKS = 2
 _FLAT_FRACTION = 0.1  # one value counts as spanning v +- 10% (fit.view's flat margin)
 _RESULT_ATTRIBUTE = "data-figure-check"
-_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync")
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 # Runs on load (when every data: image has decoded or failed); the record goes into an attribute
 # of <html>, which --dump-dom prints.
-_CHECK_SCRIPT = """<script>
+_CHECK_SCRIPT = (
+    """<script>
 window.addEventListener("load", () => {
   const figures = [...document.images].map(image => {
     let axes = null, error = null;
@@ -45,7 +54,9 @@ window.addEventListener("load", () => {
   });
   document.documentElement.setAttribute("%s", JSON.stringify(figures));
 });
-</script>""" % _RESULT_ATTRIBUTE
+</script>"""
+    % _RESULT_ATTRIBUTE
+)
 
 
 def find_chromium() -> str | None:
@@ -66,9 +77,18 @@ def figures_in_browser(report: Path, *, timeout_s: float = 120) -> list[dict]:
         page = Path(folder) / "report.html"
         page.write_text(report.read_text().replace("</body>", _CHECK_SCRIPT + "\n</body>", 1))
         dumped = subprocess.run(
-            [chromium, *_FLAGS, f"--user-data-dir={Path(folder) / 'profile'}", "--window-size=1280,800",
-             "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=timeout_s, check=True,
+            [
+                chromium,
+                *_FLAGS,
+                f"--user-data-dir={Path(folder) / 'profile'}",
+                "--window-size=1280,800",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=True,
         ).stdout
     found = re.search(rf'{_RESULT_ATTRIBUTE}="([^"]*)"', dumped)
     if found is None:
@@ -89,8 +109,11 @@ def figure_problems(figures: list[dict]) -> list[str]:
             problems.append(f"{title}: no axes recorded ({figure['axes_error'] or 'empty data-axes'})")
             continue
         for axes in figure["axes"]:
-            problems += [f"{title}: {name} axis ({axes[name]['label']}): {problem}"
-                         for name in ("x", "y") for problem in axis_problems(axes[name])]
+            problems += [
+                f"{title}: {name} axis ({axes[name]['label']}): {problem}"
+                for name in ("x", "y")
+                for problem in axis_problems(axes[name])
+            ]
     return problems
 
 
@@ -103,8 +126,10 @@ def axis_problems(axis: dict) -> list[str]:
         return problems + ["no data marked on it (drawn_axes.mark_data), so its range cannot be judged"]
     factor = range_factor(axis["limits"], axis["data"], log=axis["scale"] == "log")
     if not factor <= MAX_RANGE_FACTOR:
-        problems.append(f"limits {_pair(axis['limits'])} span {factor:.3g}x its data {_pair(axis['data'])} "
-                        f"(at most {MAX_RANGE_FACTOR:g}x)")
+        problems.append(
+            f"limits {_pair(axis['limits'])} span {factor:.3g}x its data {_pair(axis['data'])} "
+            f"(at most {MAX_RANGE_FACTOR:g}x)"
+        )
     return problems
 
 

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import format_count
-from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
 from scalinglab.compress.registry import KNOBS, method_label
 from scalinglab.compress.seed_statistics import seed_summary, sensitivity, t_factor
 from scalinglab.compress.verdict import DEPLOYED_COSTS, verdicts
@@ -24,6 +23,7 @@ from scalinglab.compress.verdict_words import (
     verdict_table,
     verdict_tally,
 )
+from scalinglab.fit.view import can_log, clip_to_view, plain_log_ticks, view_limits
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
 from scalinglab.report.drawn_axes import mark_data
@@ -62,8 +62,9 @@ class CompressPareto:
     y_limits: tuple[float, float] | None = None
 
 
-def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_loss",
-                         train_size: float | None = None) -> CompressPareto:
+def compress_pareto_data(
+    frame: pd.DataFrame, cost: str, *, metric: str = "val_loss", train_size: float | None = None
+) -> CompressPareto:
     """Per method (and the trained models), the seed-mean configurations at one data size (the
     largest by default), each with its own Pareto frontier marked. The y-limits come from the
     seed means; the seed intervals are clipped to them (with few seeds a t-interval can be many
@@ -78,9 +79,14 @@ def compress_pareto_data(frame: pd.DataFrame, cost: str, *, metric: str = "val_l
     for method, rows in summary.groupby("method", sort=False):
         rows = rows.sort_values(cost)
         cost_values, metric_values = rows[cost].to_numpy(float), rows[metric].to_numpy(float)
-        points = Points(method_label(method), cost_values, metric_values,
-                        rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float),
-                        pareto_mask(cost_values, metric_values, lower))
+        points = Points(
+            method_label(method),
+            cost_values,
+            metric_values,
+            rows[f"{metric}_low"].to_numpy(float),
+            rows[f"{metric}_high"].to_numpy(float),
+            pareto_mask(cost_values, metric_values, lower),
+        )
         if method == "none":
             data.training = points
         else:
@@ -105,11 +111,14 @@ def draw_compress_pareto(data: CompressPareto, ax) -> None:
         color = f"C{index % 10}"
         mark_data(*ax.plot(points.cost, points.metric, ".", color=color, alpha=0.25))
         front = points.on_frontier
-        ax.step(points.cost[front], points.metric[front], "o-", where="post", color=color, label=points.name, markersize=4)
+        ax.step(
+            points.cost[front], points.metric[front], "o-", where="post", color=color, label=points.name, markersize=4
+        )
     if data.training is not None:
         t = data.training
-        mark_data(ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2,
-                              zorder=5))
+        mark_data(
+            ax.errorbar(t.cost, t.metric, yerr=_bar(t), fmt="s-", color="k", label="trained sizes", capsize=2, zorder=5)
+        )
     if data.log_x:
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis, format_count)
@@ -154,9 +163,16 @@ def sensitivity_data(frame: pd.DataFrame, method: str, *, metric: str = "val_los
     for size, rows in curve.groupby("parent_n_params", sort=True):
         rows = rows.sort_values(knob)
         values = rows[metric].to_numpy(float)
-        data.series.append(Points(f"{format_count(size)} parameters", rows[knob].to_numpy(float), values,
-                                  rows[f"{metric}_low"].to_numpy(float), rows[f"{metric}_high"].to_numpy(float),
-                                  np.ones(len(rows), bool)))
+        data.series.append(
+            Points(
+                f"{format_count(size)} parameters",
+                rows[knob].to_numpy(float),
+                values,
+                rows[f"{metric}_low"].to_numpy(float),
+                rows[f"{metric}_high"].to_numpy(float),
+                np.ones(len(rows), bool),
+            )
+        )
     return data
 
 
@@ -215,26 +231,34 @@ def compress_section(frame: pd.DataFrame, *, metric: str = "val_loss") -> Sectio
         "seed (a seed fixes both models' initialisation and data order, so the differences cancel its noise); with "
         f"two seeds a 95% t-interval reaches {t_factor(2):.3g} standard errors either side of the mean, so many "
         "budgets stay undecided and the sentence says about how many seeds would decide them. The best of many "
-        "compressed variants is picked by its mean, which flatters it when seeds are few.")
+        "compressed variants is picked by its mean, which flatters it when seeds are few."
+    )
     for cost in DEPLOYED_COSTS:
         found = verdicts(frame, cost=cost, metric=metric)
         tally = verdict_tally(found)
         section.sentences += [tally] if tally else []
         if found:  # one line a budget: the sentences of every budget read as a wall of near-identical text
-            section.tables.append((f"Compress or train small, per budget of {COST_NAMES[cost]}",
-                                   table_html(verdict_table(found))))
+            section.tables.append(
+                (f"Compress or train small, per budget of {COST_NAMES[cost]}", table_html(verdict_table(found)))
+            )
         data = compress_pareto_data(frame, cost, metric=metric)
         if data.training is not None:
-            section.figures.append(render_figure(f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}",
-                                           draw_compress_pareto, data))
+            section.figures.append(
+                render_figure(
+                    f"Compressed vs trained: {label(metric)} vs {_COST_LABELS[cost]}", draw_compress_pareto, data
+                )
+            )
     section.sentences += distillation_sentences(frame, metric=metric)
     for method in KNOBS:
         sentence = size_sensitivity_sentence(frame, method, metric=metric)
         section.sentences += [sentence] if sentence else []
         data = sensitivity_data(frame, method, metric=metric)
         if data.series:
-            section.figures.append(render_figure(f"Sensitivity: {method_label(method)}, {label(metric)} vs {data.knob}",
-                                           draw_sensitivity, data))
+            section.figures.append(
+                render_figure(
+                    f"Sensitivity: {method_label(method)}, {label(metric)} vs {data.knob}", draw_sensitivity, data
+                )
+            )
     section.sentences += complexity_sentences(frame, metric=metric)
     complexity = complexity_data(frame)
     if complexity.measures:

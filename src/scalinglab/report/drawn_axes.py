@@ -68,6 +68,10 @@ def _visible_tick_labels(axis, dimension: int, low: float, high: float) -> list[
     """The non-empty tick labels drawn inside the limits (with a hair of tolerance for rounding)."""
     tolerance = 1e-9 * max(abs(low), abs(high), 1e-300)
     labels = axis.get_ticklabels(which="both")
-    return [label.get_text() for label in labels
-            if label.get_visible() and label.get_text().strip()
-            and low - tolerance <= label.get_position()[dimension] <= high + tolerance]
+    return [
+        label.get_text()
+        for label in labels
+        if label.get_visible()
+        and label.get_text().strip()
+        and low - tolerance <= label.get_position()[dimension] <= high + tolerance
+    ]

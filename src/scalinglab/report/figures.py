@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
+from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
 from scalinglab.metrics import label, lower_is_better
 from scalinglab.pareto import pareto_mask
-from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
 from scalinglab.report.drawn_axes import mark_data
 
 # The band around a fitted curve: where a run's (seed-mean) metric is expected, so the measured
@@ -84,8 +84,12 @@ def metric_vs_params_data(
         elif cost is not None:
             _attach_curve(series, cost.x_range, lambda grid, d=group: cost.predict(grid, d), lambda grid: None)
         elif joint is not None:
-            _attach_curve(series, joint.n_range, lambda grid, d=group: joint.predict(grid, d),
-                          lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d), kind=BAND_KIND))
+            _attach_curve(
+                series,
+                joint.n_range,
+                lambda grid, d=group: joint.predict(grid, d),
+                lambda grid, d=group: joint.predict_interval(grid, np.full_like(grid, d), kind=BAND_KIND),
+            )
         data.series.append(series)
     _frame_the_points(data)
     return data
@@ -104,7 +108,9 @@ def _frame_the_points(data: MetricVsParams) -> None:
             series.fit_low, series.fit_high = clip_to_view(series.fit_low, series.fit_high, data.y_limits)
 
 
-def metric_vs_data_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", data: str = "train_size") -> MetricVsParams:
+def metric_vs_data_data(
+    frame: pd.DataFrame, metric: str, *, x: str = "n_params", data: str = "train_size"
+) -> MetricVsParams:
     """Seed-mean of `metric` against data size, one series per model size (measured, no law)."""
     return metric_vs_params_data(frame, metric, x=data, group_by=x)
 
@@ -124,18 +130,33 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
     for index, series in enumerate(data.series):
         color = f"C{index % 10}"
         line = "o" if series.fit_x is not None else "o-"
-        mark_data(ax.errorbar(series.x, series.y, yerr=series.y_std, fmt=line, color=color, label=series.name, capsize=2))
+        mark_data(
+            ax.errorbar(series.x, series.y, yerr=series.y_std, fmt=line, color=color, label=series.name, capsize=2)
+        )
         if series.fit_x is not None:
             ax.plot(series.fit_x, series.fit_y, "-", color=color, alpha=0.8)
         if series.fit_low is not None:
             # One legend entry says what every band is.
-            ax.fill_between(series.fit_x, series.fit_low, series.fit_high, color=color, alpha=0.15, linewidth=0,
-                            label=None if band_labelled else BAND_LABEL)
+            ax.fill_between(
+                series.fit_x,
+                series.fit_low,
+                series.fit_high,
+                color=color,
+                alpha=0.15,
+                linewidth=0,
+                label=None if band_labelled else BAND_LABEL,
+            )
             band_labelled = True
     if data.log_y:
         ax.set_yscale("log")
-    _finish_axes(ax, log_x=data.log_x, y_limits=data.y_limits, xlabel=label(data.x), ylabel=label(data.metric),
-                 legend=data.series)
+    _finish_axes(
+        ax,
+        log_x=data.log_x,
+        y_limits=data.y_limits,
+        xlabel=label(data.x),
+        ylabel=label(data.metric),
+        legend=data.series,
+    )
 
 
 @dataclass
@@ -186,8 +207,14 @@ def draw_isoflop(data: IsoFlop, ax) -> None:
         ax.plot(curve.x, curve.y, "-", color=f"C{index % 10}", label=curve.name)
     if len(data.optimal_n):
         mark_data(*ax.plot(data.optimal_n, data.optimal_metric, "k*--", markersize=12, label="compute-optimal"))
-    _finish_axes(ax, log_x=True, y_limits=data.y_limits, xlabel=label("n_params"),
-                 ylabel=f"predicted {label(data.metric)}", legend=data.curves)
+    _finish_axes(
+        ax,
+        log_x=True,
+        y_limits=data.y_limits,
+        xlabel=label("n_params"),
+        ylabel=f"predicted {label(data.metric)}",
+        legend=data.curves,
+    )
 
 
 @dataclass
@@ -201,7 +228,9 @@ class SeedSpread:
     log_x: bool = True
 
 
-def seed_spread_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", group_by: str = "train_size") -> SeedSpread:
+def seed_spread_data(
+    frame: pd.DataFrame, metric: str, *, x: str = "n_params", group_by: str = "train_size"
+) -> SeedSpread:
     """The individual runs behind each seed mean: the raw material of the error bars. A spread
     relative to a mean of zero is no number, so such configurations count in no relative spread."""
     runs = ok_runs(frame)
@@ -212,10 +241,14 @@ def seed_spread_data(frame: pd.DataFrame, metric: str, *, x: str = "n_params", g
     for group, rows in runs.groupby(group_by, sort=True):
         spread = rows.groupby(x)[metric].transform("std").fillna(0) / rows.groupby(x)[metric].transform("mean").abs()
         spread = spread.where(np.isfinite(spread))
-        data.series.append(Series(
-            _series_name(group_by, group),
-            rows[x].to_numpy(float), rows[metric].to_numpy(float), spread.to_numpy(float),
-        ))
+        data.series.append(
+            Series(
+                _series_name(group_by, group),
+                rows[x].to_numpy(float),
+                rows[metric].to_numpy(float),
+                spread.to_numpy(float),
+            )
+        )
         if spread.notna().any():
             data.worst_relative_std = max(data.worst_relative_std or 0.0, float(spread.max()))
     data.log_x = can_log(*[s.x for s in data.series])
@@ -227,8 +260,9 @@ def draw_seed_spread(data: SeedSpread, ax) -> None:
     for index, series in enumerate(data.series):
         offset = 1.0 + 0.03 * (index - (len(data.series) - 1) / 2)
         mark_data(*ax.plot(series.x * offset, series.y, "o", color=f"C{index % 10}", alpha=0.7, label=series.name))
-    _finish_axes(ax, log_x=data.log_x, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed",
-                 legend=data.series)
+    _finish_axes(
+        ax, log_x=data.log_x, xlabel=label(data.x), ylabel=f"{label(data.metric)}, every seed", legend=data.series
+    )
 
 
 @dataclass
@@ -246,7 +280,12 @@ class Pareto:
 
 
 def pareto_data(
-    frame: pd.DataFrame, metric: str, cost: str, *, x: str = "n_params", group_by: str = "train_size",
+    frame: pd.DataFrame,
+    metric: str,
+    cost: str,
+    *,
+    x: str = "n_params",
+    group_by: str = "train_size",
     recommended: tuple[float, float] | None = None,
 ) -> Pareto:
     """Seed means of every configuration in (cost, metric), with the Pareto frontier marked; the
@@ -296,9 +335,11 @@ def backtest_data(runs: pd.DataFrame, outcome: FitOutcome, held_out: pd.DataFram
         with np.errstate(divide="ignore", invalid="ignore"):
             residual = fit.predict(xs) / actual - 1
         kept = np.isfinite(residual) & np.isfinite(xs)
-        data.in_sample.append(Series(
-            f"{_short(fit.group_by)} = {format_count(fit.group)}", xs[kept], residual[kept], np.zeros(kept.sum())
-        ))
+        data.in_sample.append(
+            Series(
+                f"{_short(fit.group_by)} = {format_count(fit.group)}", xs[kept], residual[kept], np.zeros(kept.sum())
+            )
+        )
     data.held_out = held_out[np.isfinite(held_out["relative_error"])] if len(held_out) else held_out
     data.log_x = can_log(*[s.x for s in data.in_sample], data.held_out.get("n_params", []))
     return data
@@ -307,18 +348,37 @@ def backtest_data(runs: pd.DataFrame, outcome: FitOutcome, held_out: pd.DataFram
 def draw_backtest(data: Backtest, ax) -> None:
     """Dots: residuals on fitted runs; crosses: error predicting the largest size from the rest."""
     for index, series in enumerate(data.in_sample):
-        mark_data(*ax.plot(series.x, 100 * series.y, "o", color=f"C{index % 10}", alpha=0.6,
-                           label=f"{series.name} (fitted)"))
+        mark_data(
+            *ax.plot(series.x, 100 * series.y, "o", color=f"C{index % 10}", alpha=0.6, label=f"{series.name} (fitted)")
+        )
     for index, (_, row) in enumerate(data.held_out.iterrows()):
-        mark_data(*ax.plot(row["n_params"], 100 * row["relative_error"], "X", color=f"C{index % 10}", markersize=12,
-                           markeredgecolor="k", label="held out" if index == 0 else None))
+        mark_data(
+            *ax.plot(
+                row["n_params"],
+                100 * row["relative_error"],
+                "X",
+                color=f"C{index % 10}",
+                markersize=12,
+                markeredgecolor="k",
+                label="held out" if index == 0 else None,
+            )
+        )
     mark_data(ax.axhline(0, color="k", linewidth=0.8))  # zero error: what every residual is measured against
-    _finish_axes(ax, log_x=data.log_x, xlabel=label("n_params"), ylabel=f"prediction error of {data.metric} (%)",
-                 legend=data.in_sample)
+    _finish_axes(
+        ax,
+        log_x=data.log_x,
+        xlabel=label("n_params"),
+        ylabel=f"prediction error of {data.metric} (%)",
+        legend=data.in_sample,
+    )
 
 
 def _series_name(column: str, value) -> str:
-    shown = format_count(value) if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else str(value)
+    shown = (
+        format_count(value)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        else str(value)
+    )
     return f"{_short(column)} = {shown}"
 
 
@@ -326,8 +386,9 @@ def _short(column: str) -> str:
     return {"train_size": "data", "n_params": "params"}.get(column, column)
 
 
-def _finish_axes(ax, *, log_x: bool, xlabel: str, ylabel: str, legend: object,
-                 y_limits: tuple[float, float] | None = None) -> None:
+def _finish_axes(
+    ax, *, log_x: bool, xlabel: str, ylabel: str, legend: object, y_limits: tuple[float, float] | None = None
+) -> None:
     """The common frame of every figure here: log-scaled x (where its values allow), the y-limits
     of `scalinglab.fit.view`, labels, a light grid, a legend if any."""
     if y_limits is not None:

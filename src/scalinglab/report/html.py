@@ -61,9 +61,14 @@ MANY_SEEDS = 4  # fewer seeds per configuration than this, and the report sugges
 _GENERALIZATION = {"generalization_gap"}
 
 
-
-def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, title: str | None = None,
-                 compressions: pd.DataFrame | None = None) -> Path:
+def write_report(
+    path,
+    analysis: Analysis,
+    *,
+    budgets: Budgets | None = None,
+    title: str | None = None,
+    compressions: pd.DataFrame | None = None,
+) -> Path:
     """Render the report of one `Analysis` to `path` and return `path`.
 
     Parameters
@@ -94,17 +99,23 @@ def write_report(path, analysis: Analysis, *, budgets: Budgets | None = None, ti
     ]
     if compressions is not None and not compressions.empty:
         sections.append(compress_section(compressions, metric=analysis.metric))
-    rendered = _environment().get_template("report.html").render(
-        title=title or analysis.title,
-        answer=_answer(choice, choice_note),
-        law=_law_in_one_sentence(analysis),
-        first_figure=quality.figures[0] if quality.figures else None,
-        next_steps=next_steps(analysis, Path(path).parent, compressed=compressions is not None and not compressions.empty),
-        warnings=analysis.warnings[:FIRST_SCREEN_WARNINGS],
-        more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
-        sections=[section for section in sections if section is not None],
-        table=table_html(analysis.size_table()),
-        config=analysis.config,
+    rendered = (
+        _environment()
+        .get_template("report.html")
+        .render(
+            title=title or analysis.title,
+            answer=_answer(choice, choice_note),
+            law=_law_in_one_sentence(analysis),
+            first_figure=quality.figures[0] if quality.figures else None,
+            next_steps=next_steps(
+                analysis, Path(path).parent, compressed=compressions is not None and not compressions.empty
+            ),
+            warnings=analysis.warnings[:FIRST_SCREEN_WARNINGS],
+            more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
+            sections=[section for section in sections if section is not None],
+            table=table_html(analysis.size_table()),
+            config=analysis.config,
+        )
     )
     path = Path(path)
     path.write_text(rendered)
@@ -127,7 +138,9 @@ def _law_in_one_sentence(analysis: Analysis) -> str | None:
 def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
     """What to do after reading the answer: budgets of one's own, compression, and more seeds
     where the intervals are wide (fewer than MANY_SEEDS seeds per configuration)."""
-    steps = [f"Choose under your own budgets: scalinglab recommend {out} --train-seconds S --latency-ms L --storage-mb M"]
+    steps = [
+        f"Choose under your own budgets: scalinglab recommend {out} --train-seconds S --latency-ms L --storage-mb M"
+    ]
     if not compressed:
         steps.append(f"Compress or train small? scalinglab compress {out} (then this report compares both)")
     # dropna=False: an objective's runs may have no data size at all
@@ -135,8 +148,10 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
     seeds = int(per_configuration.min()) if len(per_configuration) else 0
     if 0 < seeds < MANY_SEEDS:
         few = "one seed per configuration leaves them" if seeds == 1 else f"{seeds} seeds per configuration leave them"
-        steps.append(f"Narrow the intervals: {few} wide; "
-                     f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)")
+        steps.append(
+            f"Narrow the intervals: {few} wide; "
+            f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)"
+        )
     return steps
 
 
@@ -156,7 +171,6 @@ def _recommendation(analysis: Analysis, budgets: Budgets | None):
         return None, f"No recommendation: {error}", budgets
 
 
-
 def _quality_section(analysis: Analysis) -> Section:
     section = Section("How does quality change with size?")
     fit = analysis.groups
@@ -171,13 +185,21 @@ def _quality_section(analysis: Analysis) -> Section:
     data_sentence = data_effect_sentence(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     section.sentences += [data_sentence] if data_sentence else []
     if analysis.reference:
-        section.sentences.append("These laws use the runs with " + ", ".join(
-            f"{name} = {value}" for name, value in analysis.reference.items()) + " (the best value of each swept setting).")
+        section.sentences.append(
+            "These laws use the runs with "
+            + ", ".join(f"{name} = {value}" for name, value in analysis.reference.items())
+            + " (the best value of each swept setting)."
+        )
     section.figures += _against_params_figures(analysis, _QUALITY)
     if analysis.runs[analysis.group_by].nunique() > 1:
         data = figures.metric_vs_data_data(analysis.runs, analysis.metric, x=analysis.x, data=analysis.group_by)
-        section.figures.append(render_figure(f"{label(analysis.metric).capitalize()} vs training data, per model size",
-                                       figures.draw_metric_vs_params, data))
+        section.figures.append(
+            render_figure(
+                f"{label(analysis.metric).capitalize()} vs training data, per model size",
+                figures.draw_metric_vs_params,
+                data,
+            )
+        )
     return section
 
 
@@ -188,14 +210,28 @@ def _joint_section(analysis: Analysis) -> Section:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
         section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
-        data = figures.metric_vs_params_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by,
-                                             joint=joint)
-        section.figures.append(render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data))
+        data = figures.metric_vs_params_data(
+            analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by, joint=joint
+        )
+        section.figures.append(
+            render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data)
+        )
         if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
-            section.tables.append(("Compute-optimal allocation (joint law; 95% intervals resample configurations)",
-                                   table_html(with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"}))))
-            section.figures.append(render_figure("IsoFLOP curves of the joint law and the compute-optimal frontier",
-                                           figures.draw_isoflop, figures.isoflop_data(joint)))
+            section.tables.append(
+                (
+                    "Compute-optimal allocation (joint law; 95% intervals resample configurations)",
+                    table_html(
+                        with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"})
+                    ),
+                )
+            )
+            section.figures.append(
+                render_figure(
+                    "IsoFLOP curves of the joint law and the compute-optimal frontier",
+                    figures.draw_isoflop,
+                    figures.isoflop_data(joint),
+                )
+            )
     section.sentences += isoflop_sentences(analysis.isoflop, analysis.isoflop_note)[0]
     if analysis.isoflop is not None:
         section.tables.append(("IsoFLOP (approach 2) beside the joint law", table_html(analysis.isoflop.groups)))
@@ -221,12 +257,23 @@ def _settings_sections(analysis: Analysis) -> list[Section]:
     for effect in analysis.settings:
         what = "wider or deeper" if effect.is_size_axis else f"which {effect.setting}"
         section = Section(f"Settings x size: {what}? ({effect.setting} against {analysis.x})", list(effect.sentences))
-        section.tables.append((f"Best {effect.setting} per size ({label(analysis.metric)}; measured seed means, "
-                               "law predictions where that size was not trained)", table_html(effect.best_per_size)))
-        data = figures.metric_vs_params_data(effect.runs, analysis.metric, x=analysis.x, group_by=effect.setting,
-                                             fits=list(effect.laws.values()))
-        section.figures.append(render_figure(f"{label(analysis.metric).capitalize()} vs parameters, per {effect.setting}",
-                                       figures.draw_metric_vs_params, data))
+        section.tables.append(
+            (
+                f"Best {effect.setting} per size ({label(analysis.metric)}; measured seed means, "
+                "law predictions where that size was not trained)",
+                table_html(effect.best_per_size),
+            )
+        )
+        data = figures.metric_vs_params_data(
+            effect.runs, analysis.metric, x=analysis.x, group_by=effect.setting, fits=list(effect.laws.values())
+        )
+        section.figures.append(
+            render_figure(
+                f"{label(analysis.metric).capitalize()} vs parameters, per {effect.setting}",
+                figures.draw_metric_vs_params,
+                data,
+            )
+        )
         sections.append(section)
     return sections
 
@@ -247,16 +294,22 @@ def _recommendation_section(
     section.sentences += [warning[0].upper() + warning[1:] for warning in choice.warnings]
     section.sentences.append(choice.sentence())
     for cost, frontier in choice.frontiers.items():
-        section.tables.append((f"Pareto frontier: {label(choice.metric)} vs {label(cost)} (predicted by the laws)",
-                               table_html(_readable_frontier(frontier))))
+        section.tables.append(
+            (
+                f"Pareto frontier: {label(choice.metric)} vs {label(cost)} (predicted by the laws)",
+                table_html(_readable_frontier(frontier)),
+            )
+        )
     for cost, frontier in choice.frontiers.items():
         point = frontier[frontier["chosen"]]
         star = (float(point[cost].iloc[0]), float(point[choice.metric].iloc[0])) if len(point) else None
-        data = figures.pareto_data(analysis.runs, choice.metric, cost, x=analysis.x, group_by=analysis.group_by,
-                                   recommended=star)
+        data = figures.pareto_data(
+            analysis.runs, choice.metric, cost, x=analysis.x, group_by=analysis.group_by, recommended=star
+        )
         if len(data.cost_values):  # a cost no run measured (the frontier is of predictions) has no points to draw
-            section.figures.append(render_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto,
-                                                 data))
+            section.figures.append(
+                render_figure(f"Pareto: {label(choice.metric)} vs {label(cost)}", figures.draw_pareto, data)
+            )
     return section
 
 
@@ -275,15 +328,21 @@ def _trust_section(analysis: Analysis) -> Section:
         )
     if data.held_out.empty:
         section.sentences.append("Too few sizes to hold the largest one out and still fit a law.")
-    section.figures.append(render_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data))
+    section.figures.append(
+        render_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data)
+    )
     section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     if spread.worst_relative_std is not None:
-        section.sentences.append(f"Across seeds, the largest spread of {analysis.metric} is "
-                                 f"{spread.worst_relative_std * 100:.1f}% of its mean.")
+        section.sentences.append(
+            f"Across seeds, the largest spread of {analysis.metric} is "
+            f"{spread.worst_relative_std * 100:.1f}% of its mean."
+        )
     else:
-        section.sentences.append(f"Every configuration's mean {analysis.metric} is zero, so no spread across seeds "
-                                 "can be put as a fraction of it; the figure below shows every run.")
+        section.sentences.append(
+            f"Every configuration's mean {analysis.metric} is zero, so no spread across seeds "
+            "can be put as a fraction of it; the figure below shows every run."
+        )
     section.figures.append(render_figure("Seed spread: every run", figures.draw_seed_spread, spread))
     return section
 
@@ -296,30 +355,40 @@ def _against_params_figures(analysis: Analysis, wanted: set[str] | None) -> list
         belongs = metric in wanted if wanted is not None else metric not in others
         if not belongs or metric not in analysis.runs:
             continue
-        data = figures.metric_vs_params_data(analysis.runs, metric, x=analysis.x, group_by=analysis.group_by,
-                                             fits=analysis.groups.fits, cost=analysis.groups.costs.get(metric),
-                                             log_y=log_y)
+        data = figures.metric_vs_params_data(
+            analysis.runs,
+            metric,
+            x=analysis.x,
+            group_by=analysis.group_by,
+            fits=analysis.groups.fits,
+            cost=analysis.groups.costs.get(metric),
+            log_y=log_y,
+        )
         if data.series:  # a column no run measured (all missing) has nothing to draw
             result.append(render_figure(title, figures.draw_metric_vs_params, data))
     return result
-
-
 
 
 def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table = frontier.copy()
     table["extrapolation_factor"] = [format_factor(f) if f > 1 else "inside" for f in table["extrapolation_factor"]]
     metric = next(column[: -len("_low")] for column in table if column.endswith("_low"))
-    table["95% interval"] = [f"{low:.4g} to {high:.4g}" if np.isfinite(low) else "none (one run)"
-                             for low, high in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"))]
+    table["95% interval"] = [
+        f"{low:.4g} to {high:.4g}" if np.isfinite(low) else "none (one run)"
+        for low, high in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"))
+    ]
     table["source"] = [frontier_source(row) for _, row in table.iterrows()]
     table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
 
 
-_OPTIMAL_COLUMNS = {"N_opt": "parameters N*", "D_opt": "examples D*", "examples_per_param": "examples per parameter",
-                    "metric_opt": "predicted metric"}
+_OPTIMAL_COLUMNS = {
+    "N_opt": "parameters N*",
+    "D_opt": "examples D*",
+    "examples_per_param": "examples per parameter",
+    "metric_opt": "predicted metric",
+}
 
 
 def with_intervals(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -328,11 +397,13 @@ def with_intervals(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame
     readable = table.copy()
     for column, name in columns.items():
         ends = [readable.pop(f"{column}_{end}") for end in ("low", "high")]
-        readable[column] = [f"{short_number(value)} ({short_number(low)}-{short_number(high)})"
-                            if np.isfinite(low) and np.isfinite(high) else short_number(value)
-                            for value, low, high in zip(readable[column], *ends)]
+        readable[column] = [
+            f"{short_number(value)} ({short_number(low)}-{short_number(high)})"
+            if np.isfinite(low) and np.isfinite(high)
+            else short_number(value)
+            for value, low, high in zip(readable[column], *ends)
+        ]
     return readable.rename(columns=columns)
-
 
 
 def _environment() -> jinja2.Environment:

@@ -58,7 +58,9 @@ def render_figure(title: str, draw, data) -> Figure:
 def table_html(table: pd.DataFrame) -> str:
     """Pandas escapes every cell and header; headers become labels with units, numbers the short
     form of the text (26.1k, 0.114), and a cell with no value (a size not trained at that setting) a dash."""
-    return table.rename(columns=label).to_html(index=False, float_format=short_number, na_rep="–", border=0, escape=True)
+    return table.rename(columns=label).to_html(
+        index=False, float_format=short_number, na_rep="–", border=0, escape=True
+    )
 
 
 def short_number(value: float) -> str:

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from scalinglab.store.base import Store, StoredRun
 from scalinglab.store.location import (
-    STORE_FILENAME, StoreLocation, output_folder, store_location, store_path, stored_database,
+    STORE_FILENAME,
+    StoreLocation,
+    output_folder,
+    store_location,
+    store_path,
+    stored_database,
 )
 from scalinglab.store.sqlite import SQLiteStore
 
@@ -21,5 +26,15 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
     return SQLiteStore(store_path(location), read_only=read_only)
 
 
-__all__ = ["STORE_FILENAME", "SQLiteStore", "Store", "StoreLocation", "StoredRun", "open_store", "output_folder",
-           "store_location", "store_path", "stored_database"]
+__all__ = [
+    "STORE_FILENAME",
+    "SQLiteStore",
+    "Store",
+    "StoreLocation",
+    "StoredRun",
+    "open_store",
+    "output_folder",
+    "store_location",
+    "store_path",
+    "stored_database",
+]

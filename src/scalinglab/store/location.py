@@ -40,8 +40,9 @@ def store_location(location: str | Path) -> StoreLocation:
     if text.startswith(URL_PREFIX):
         return StoreLocation(Path(text.removeprefix(URL_PREFIX)))
     if text.startswith("sqlite:"):
-        raise UserError(f"{text}: not a store location; a store URL is {URL_PREFIX}PATH "
-                        f"(e.g. {URL_PREFIX}out/{STORE_FILENAME})")
+        raise UserError(
+            f"{text}: not a store location; a store URL is {URL_PREFIX}PATH (e.g. {URL_PREFIX}out/{STORE_FILENAME})"
+        )
     path = Path(text)
     return StoreLocation(path if path.suffix in DATABASE_SUFFIXES else path / STORE_FILENAME)
 
@@ -60,6 +61,8 @@ def stored_database(location: str | Path) -> Path:
     """The SQLite file of the store at `location`; UserError when there is none (creates nothing)."""
     database = store_path(location)
     if not database.is_file():
-        raise UserError(f"{location}: no scalinglab store here ({database.name} not found); run a sweep first "
-                        "(`scalinglab run` or scalinglab.sweep)")
+        raise UserError(
+            f"{location}: no scalinglab store here ({database.name} not found); run a sweep first "
+            "(`scalinglab run` or scalinglab.sweep)"
+        )
     return database

@@ -113,8 +113,10 @@ class SQLiteStore(Store):
             _check_location(self.path)
         # One connection shared by the driver's threads (the lease heartbeat renews from its own
         # thread); the lock keeps their transactions from interleaving.
-        self._db = _connect_read_only(self.path) if read_only else sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        self._db = (
+            _connect_read_only(self.path)
+            if read_only
+            else sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         )
         self._lock = threading.RLock()
         try:
@@ -294,8 +296,15 @@ class SQLiteStore(Store):
         return json.loads(row[0]) if row else None
 
     @_serialised
-    def put_compression(self, key: str, parent_run_key: str, spec: dict[str, Any], status: str,
-                        error: str | None, metrics: dict[str, float]) -> bool:
+    def put_compression(
+        self,
+        key: str,
+        parent_run_key: str,
+        spec: dict[str, Any],
+        status: str,
+        error: str | None,
+        metrics: dict[str, float],
+    ) -> bool:
         """Record one compressed model whole (one transaction); False, storing nothing, when an
         ok row already has `key`. A failed row is replaced."""
         with self._transaction():
@@ -305,7 +314,15 @@ class SQLiteStore(Store):
             self._db.execute(
                 "INSERT OR REPLACE INTO compressions (compression_key, parent_run_key, spec, status, error, metrics, "
                 "finished_at) VALUES (?,?,?,?,?,?,?)",
-                (key, parent_run_key, json.dumps(spec, sort_keys=True), status, error, json.dumps(metrics), time.time()),
+                (
+                    key,
+                    parent_run_key,
+                    json.dumps(spec, sort_keys=True),
+                    status,
+                    error,
+                    json.dumps(metrics),
+                    time.time(),
+                ),
             )
         return True
 
@@ -318,8 +335,15 @@ class SQLiteStore(Store):
             "ORDER BY finished_at, compression_key"
         )
         return [
-            {"compression_key": key, "parent_run_key": parent, "spec": json.loads(spec), "status": status,
-             "error": error, "metrics": json.loads(metrics), "finished_at": finished_at}
+            {
+                "compression_key": key,
+                "parent_run_key": parent,
+                "spec": json.loads(spec),
+                "status": status,
+                "error": error,
+                "metrics": json.loads(metrics),
+                "finished_at": finished_at,
+            }
             for key, parent, spec, status, error, metrics, finished_at in rows
         ]
 
@@ -380,8 +404,9 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     uri = f"file:{urllib.parse.quote(str(path.absolute()))}"
     writer_connected = Path(f"{path}-wal").exists()
     if writer_connected:
-        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                             check_same_thread=False)
+        db = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
         try:
             db.execute("PRAGMA user_version").fetchone()
             return db

@@ -69,8 +69,9 @@ class SweepOutcome:
         """One line for a terminal: what was planned, found stored and trained, by status."""
         if self.nothing_to_train():
             return f"nothing to train: {self.already_stored} runs already stored"
-        return (f"{self.planned} runs planned, {self.already_stored} already stored, {self.trained} trained"
-                + "".join(f", {count} {status}" for status, count in sorted(self.by_status.items())))
+        return f"{self.planned} runs planned, {self.already_stored} already stored, {self.trained} trained" + "".join(
+            f", {count} {status}" for status, count in sorted(self.by_status.items())
+        )
 
     def error_summary(self) -> str:
         """The distinct errors, most frequent first, e.g. '3x CUDA out of memory; 1x ...'."""
@@ -86,8 +87,10 @@ class SweepInterrupted(KeyboardInterrupt):
         self.stored, self.planned = stored, planned
 
     def __str__(self) -> str:
-        return (f"interrupted: {self.stored} of {self.planned} runs are stored, none half-written "
-                "(a run is stored only once it finished)")
+        return (
+            f"interrupted: {self.stored} of {self.planned} runs are stored, none half-written "
+            "(a run is stored only once it finished)"
+        )
 
 
 def run_sweep(
@@ -104,7 +107,9 @@ def run_sweep(
         outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
         progress.started(total=outcome.planned, to_run=max(0, outcome.planned - already))
         try:
-            _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(executor)
+            _Driver(config, store, retry_failed=retry_failed, progress=progress, outcome=outcome, where=where).run(
+                executor
+            )
         except KeyboardInterrupt:  # the driver released its claims on the way out
             stored = len(store.keys(("ok",) if retry_failed else None) & planned_now)
             raise SweepInterrupted(stored=stored, planned=outcome.planned) from None
@@ -136,8 +141,16 @@ def where_runs_run(config: SweepConfig) -> dict:
 
 
 class _Driver:
-    def __init__(self, config: SweepConfig, store: Store, *, retry_failed: bool, progress: SweepProgress,
-                 outcome: SweepOutcome, where: dict) -> None:
+    def __init__(
+        self,
+        config: SweepConfig,
+        store: Store,
+        *,
+        retry_failed: bool,
+        progress: SweepProgress,
+        outcome: SweepOutcome,
+        where: dict,
+    ) -> None:
         self.config = config
         self.where = where
         self.store = store
@@ -201,8 +214,13 @@ class _Driver:
     def _claim_each(self, batches: list[list[RunSpec]]) -> Iterator[list[RunSpec]]:
         """Each batch, claimed run by run as a worker comes free: only the runs this driver got."""
         for batch in batches:
-            claimed = [spec for spec in batch if self.store.claim(spec.run_key, self.owner, lease_seconds=self.lease_seconds,
-                                                                  retry_failed=self.retry_failed)]
+            claimed = [
+                spec
+                for spec in batch
+                if self.store.claim(
+                    spec.run_key, self.owner, lease_seconds=self.lease_seconds, retry_failed=self.retry_failed
+                )
+            ]
             for spec in claimed:
                 self.claimed.add(spec.run_key)
                 self.progress.running(spec)

@@ -145,8 +145,14 @@ class RayExecutor(Executor):
     so the time and memory limits hold there too, and a batch killed there trains again one run at a time.
     """
 
-    def __init__(self, *, address: str | None = None, workers: int | None = None, retries: int = 1,
-                 max_memory_mb: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        workers: int | None = None,
+        retries: int = 1,
+        max_memory_mb: float | None = None,
+    ) -> None:
         self._address = address
         self._workers = workers
         self._retries = retries
@@ -158,8 +164,12 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             _check_reachable(self._address)
             try:
-                ray.init(address=self._address, include_dashboard=False, log_to_driver=False,
-                         runtime_env={"py_modules": _modules_for_workers()})
+                ray.init(
+                    address=self._address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env={"py_modules": _modules_for_workers()},
+                )
             except ConnectionError as error:
                 raise UserError(f"execution.address: cannot connect to Ray at '{self._address}': {error}") from None
             self._started_ray = True
@@ -210,8 +220,10 @@ def _ray_results(ray, ref, batch: list[RunSpec]) -> list[RunResult]:
         return ray.get(ref)
     except ray.exceptions.RayError as error:  # the task's worker died more often than it was retried
         message = " ".join(str(error).split())[:500]
-        return [RunResult(spec=spec, status="failed", error=f"Ray task failed: {type(error).__name__}: {message}")
-                for spec in batch]
+        return [
+            RunResult(spec=spec, status="failed", error=f"Ray task failed: {type(error).__name__}: {message}")
+            for spec in batch
+        ]
 
 
 def on_worker_gpu(batch: list[RunSpec], slot: int) -> list[RunSpec]:
@@ -274,6 +286,10 @@ def make_executor(settings: ExecutionConfig) -> Executor:
     if settings.executor == "pool":
         return PoolExecutor(workers=settings.workers, retries=settings.retries, max_memory_mb=settings.max_memory_mb)
     if settings.executor == "ray":
-        return RayExecutor(address=settings.address, workers=settings.workers, retries=settings.retries,
-                           max_memory_mb=settings.max_memory_mb)
+        return RayExecutor(
+            address=settings.address,
+            workers=settings.workers,
+            retries=settings.retries,
+            max_memory_mb=settings.max_memory_mb,
+        )
     return SerialExecutor(max_memory_mb=settings.max_memory_mb)

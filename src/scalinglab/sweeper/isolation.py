@@ -157,7 +157,9 @@ class WatchedWorker:
         if used is not None and used > limit:
             self.kill()
             self.lost_batch = True
-            return self._failed(f"killed at {used:.0f} MiB: over the memory limit (execution.max_memory_mb = {limit:g})")
+            return self._failed(
+                f"killed at {used:.0f} MiB: over the memory limit (execution.max_memory_mb = {limit:g})"
+            )
         return None
 
     def _died(self) -> list[RunResult]:

@@ -60,8 +60,9 @@ def planned_total(config: SweepConfig) -> int:
 
 def _lr_search_runs(config, size, data, training, params, val_losses) -> list[RunSpec]:
     def spec_for(lr: float, epochs: int, seed: int) -> RunSpec:
-        return _spec(config, size, data, TrainingSpec(**{**training.model_dump(), "lr": lr, "epochs": epochs}), seed,
-                     params)
+        return _spec(
+            config, size, data, TrainingSpec(**{**training.model_dump(), "lr": lr, "epochs": epochs}), seed, params
+        )
 
     return search_frontier(
         spec_for,
@@ -77,8 +78,16 @@ def _spec(config: SweepConfig, size, data: DataSpec, training: TrainingSpec, see
     limits = RunLimits(max_seconds=config.training.max_seconds, latency_repeats=config.measure.latency_repeats)
     if config.model.objective is not None:
         limits = limits.model_copy(update={"metric": config.fit.metric})
-        return RunSpec(family="objective", objective=config.model.objective, size=size, data=data,
-                       training=training, seed=seed, limits=limits, params=params)
+        return RunSpec(
+            family="objective",
+            objective=config.model.objective,
+            size=size,
+            data=data,
+            training=training,
+            seed=seed,
+            limits=limits,
+            params=params,
+        )
     return RunSpec(family=config.model.family, size=size, data=data, training=training, seed=seed, limits=limits)
 
 

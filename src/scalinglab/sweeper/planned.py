@@ -69,15 +69,22 @@ def budget_of(plan: PlanConfig, table: pd.DataFrame) -> float | None:
     return None
 
 
-def next_round(config: SweepConfig, planned: list[RunSpec], statuses: dict[str, str],
-               val_losses: dict[str, float], slots: int) -> Round:
+def next_round(
+    config: SweepConfig, planned: list[RunSpec], statuses: dict[str, str], val_losses: dict[str, float], slots: int
+) -> Round:
     """The runs the next round trains (none once the stop rule holds or nothing fits)."""
     plan = config.plan
     table = candidate_table(planned)
-    target = pd.DataFrame({"n_params": [plan.target_n_params or table.n_params.max()],
-                           "train_size": [plan.target_train_size or table.train_size.max()]})
+    target = pd.DataFrame(
+        {
+            "n_params": [plan.target_n_params or table.n_params.max()],
+            "train_size": [plan.target_train_size or table.train_size.max()],
+        }
+    )
     planner = Planner(X, Y, plan.form, target=target, cost=COST, random_state=plan.seed)
-    done = [key for key in table.index if statuses.get(key) == "ok" and val_losses.get(key, float("inf")) < float("inf")]
+    done = [
+        key for key in table.index if statuses.get(key) == "ok" and val_losses.get(key, float("inf")) < float("inf")
+    ]
     if done:
         planner.tell(table.loc[done].assign(**{Y: [val_losses[key] for key in done]}))
     budget = budget_of(plan, table)
@@ -88,8 +95,7 @@ def next_round(config: SweepConfig, planned: list[RunSpec], statuses: dict[str, 
     left = None if budget is None else budget - planner.spent
     batch = planner.ask(pending, plan.batch or slots, budget=left)
     if batch.empty:
-        return Round([], StopDecision(True, f"no run left fits the budget ({left:.4g} FLOPs remain)"),
-                     planner, budget)
+        return Round([], StopDecision(True, f"no run left fits the budget ({left:.4g} FLOPs remain)"), planner, budget)
     chosen = set(batch.index)
     return Round([spec for spec in planned if spec.run_key in chosen], decision, planner, budget)
 

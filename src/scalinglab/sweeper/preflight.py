@@ -27,8 +27,13 @@ logger = logging.getLogger(__name__)
 
 # Metrics only one kind of task records (metrics.py describes each); the rest every run records.
 _LANGUAGE_MODEL_ONLY = frozenset(
-    {"n_params_nonembedding", "train_bits_per_byte", "val_bits_per_byte", "train_tokens_per_second",
-     "inference_tokens_per_second"}
+    {
+        "n_params_nonembedding",
+        "train_bits_per_byte",
+        "val_bits_per_byte",
+        "train_tokens_per_second",
+        "inference_tokens_per_second",
+    }
 )
 _CLASSIFICATION_ONLY = frozenset(
     {"val_accuracy", "val_f1_macro", "train_samples_per_second", "inference_samples_per_second"}

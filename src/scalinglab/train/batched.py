@@ -125,7 +125,9 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
         if debug_enabled():
             raise
-        log.warning("training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error))
+        log.warning(
+            "training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error)
+        )
         trained = {}
     results = []
     for spec in specs:
@@ -179,15 +181,23 @@ class _StackedTraining:
         # backward run about 1.5x faster on them than on the transposed (out, in) layout of nn.Linear.
         self.transposed = _linear_weights(self.template) if self.forward is not None else set()
         with torch.no_grad():
-            self.params = {name: _stack_padded([self._layout(name, dict(s.run.model.named_parameters())[name]) for s in states],
-                                               self._layout(name, like)).requires_grad_()
-                           for name, like in self.template.named_parameters()}
-            self.buffers = {name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
-                            for name, like in self.template.named_buffers()}
+            self.params = {
+                name: _stack_padded(
+                    [self._layout(name, dict(s.run.model.named_parameters())[name]) for s in states],
+                    self._layout(name, like),
+                ).requires_grad_()
+                for name, like in self.template.named_parameters()
+            }
+            self.buffers = {
+                name: _stack_padded([dict(s.run.model.named_buffers())[name] for s in states], like)
+                for name, like in self.template.named_buffers()
+            }
         self.alive = torch.ones(self.n_runs, dtype=torch.bool, device=self.device)
         clip = [s.run.spec.training.grad_clip for s in states]
         self.max_norm = torch.tensor([math.inf if c is None else c for c in clip], device=self.device)
-        self.optimizer = _StackedOptimizer(self.settings.optimizer, list(self.params.values()), [s.schedule for s in states])
+        self.optimizer = _StackedOptimizer(
+            self.settings.optimizer, list(self.params.values()), [s.schedule for s in states]
+        )
         self.validation = self.stacked_split("val")
 
     def epoch_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -237,7 +247,9 @@ class _StackedTraining:
         losses = torch.cat([losses.detach(), losses.new_zeros(self.n_runs - stepping)])
         grads = [param.grad for param in self.params.values()]
         # clip_grad_norm_'s total norm: the norm of the per-tensor norms, here one per run
-        norms = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
+        norms = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0
+        )
         self.alive[:stepping] &= torch.isfinite(losses[:stepping])
         scale = (self.max_norm / (norms + CLIP_EPS)).clamp(max=1.0)
         with torch.no_grad():
@@ -287,6 +299,7 @@ class _StackedTraining:
                     stacked = self._layout(name, self.params[name][row])
                     param.copy_(stacked[tuple(slice(0, n) for n in param.shape)])
 
+
 class _RunSchedule:
     """One run's learning rate and weight decay per step, and how many steps it has taken."""
 
@@ -335,15 +348,39 @@ class _StackedOptimizer:
     def _update(self, rows: slice, lr: float, weight_decay: float, taken: int, grads: list[torch.Tensor]) -> None:
         at = lambda tensors: [tensor[rows] for tensor in tensors]
         if self.kind == "sgd":
-            sgd(at(self.params), at(grads), at(self.momentum), fused=True, weight_decay=weight_decay, momentum=SGD_MOMENTUM,
-                lr=lr, dampening=0.0, nesterov=False, maximize=False)
+            sgd(
+                at(self.params),
+                at(grads),
+                at(self.momentum),
+                fused=True,
+                weight_decay=weight_decay,
+                momentum=SGD_MOMENTUM,
+                lr=lr,
+                dampening=0.0,
+                nesterov=False,
+                maximize=False,
+            )
             return
         # The kernel adds one to each tensor's own step count before its update, as torch.optim.Adam does.
         steps = [torch.full((), float(taken), device=param.device) for param in self.params]
         beta1, beta2 = ADAM_BETAS
-        adam(at(self.params), at(grads), at(self.first), at(self.second), [], steps, fused=True,
-             decoupled_weight_decay=self.kind == "adamw", amsgrad=False, beta1=beta1, beta2=beta2, lr=lr,
-             weight_decay=weight_decay, eps=ADAM_EPS, maximize=False)
+        adam(
+            at(self.params),
+            at(grads),
+            at(self.first),
+            at(self.second),
+            [],
+            steps,
+            fused=True,
+            decoupled_weight_decay=self.kind == "adamw",
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=lr,
+            weight_decay=weight_decay,
+            eps=ADAM_EPS,
+            maximize=False,
+        )
 
 
 def _stack_padded(tensors: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
@@ -411,8 +448,14 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
             stacked.copy_into_models()  # each run is scored from its own module
         for row, state in enumerate(states):
             if state.error is None:
-                _close_epoch(state, epoch, epoch_losses[: state.steps_per_epoch, row], epoch_norms[: state.steps_per_epoch, row],
-                             bool(alive[row]), None if val_scores is None else val_scores[row])
+                _close_epoch(
+                    state,
+                    epoch,
+                    epoch_losses[: state.steps_per_epoch, row],
+                    epoch_norms[: state.steps_per_epoch, row],
+                    bool(alive[row]),
+                    None if val_scores is None else val_scores[row],
+                )
         if all(state.error is not None for state in states):
             break
     synchronize(stacked.device)
@@ -426,8 +469,14 @@ def _schedule_key(settings: TrainingSpec) -> tuple:
     return tuple(getattr(settings, name) for name in SCHEDULE_SETTINGS)
 
 
-def _close_epoch(state: _RunState, epoch: int, losses: torch.Tensor, norms: torch.Tensor, alive: bool,
-                 val_scores: dict[str, float] | None) -> None:
+def _close_epoch(
+    state: _RunState,
+    epoch: int,
+    losses: torch.Tensor,
+    norms: torch.Tensor,
+    alive: bool,
+    val_scores: dict[str, float] | None,
+) -> None:
     """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
     run's module), or stop it: diverged or over its time. Its seconds are its own (StepCosts)."""
     spec, task, model = state.run.spec, state.run.task, state.run.model
@@ -460,8 +509,15 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: di
             raise state.error  # Diverged or OverTimeLimit, raised where training stopped the run
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         own_seconds = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
-        metrics = measured_metrics(state.run, state.trace, state.curves, train_seconds=own_seconds,
-                                   batch_wall_seconds=wall_seconds, batch_runs=n_runs, train_scores=train_scores)
+        metrics = measured_metrics(
+            state.run,
+            state.trace,
+            state.curves,
+            train_seconds=own_seconds,
+            batch_wall_seconds=wall_seconds,
+            batch_runs=n_runs,
+            train_scores=train_scores,
+        )
         save_run_checkpoint(state.run.model, spec)
         return metrics
 

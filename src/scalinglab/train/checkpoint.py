@@ -93,7 +93,12 @@ def _deduplicated(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tenso
     aliases: dict[str, str] = {}
     first_name: dict[tuple[int, int, tuple, tuple], str] = {}
     for name, tensor in state.items():
-        identity = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape), tuple(tensor.stride()))
+        identity = (
+            tensor.untyped_storage().data_ptr(),
+            tensor.storage_offset(),
+            tuple(tensor.shape),
+            tuple(tensor.stride()),
+        )
         if identity in first_name:
             aliases[name] = first_name[identity]
             continue

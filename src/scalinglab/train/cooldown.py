@@ -108,8 +108,15 @@ def _branches(spec: RunSpec, lengths: list[int], *, stable_length: int) -> Itera
         cooldown = lr_multiplier(settings, total_steps=length)
         branch_losses, branch_norms, started = list(losses), list(norms), time.perf_counter()
         for branch_step in range(start, length):
-            _step(run, branch_optimizer, batches[branch_step], settings.lr * cooldown(branch_step),
-                  branch_losses, branch_norms, model=branch)
+            _step(
+                run,
+                branch_optimizer,
+                batches[branch_step],
+                settings.lr * cooldown(branch_step),
+                branch_losses,
+                branch_norms,
+                model=branch,
+            )
         branch_seconds = seconds + time.perf_counter() - started
         with autocast(settings.precision, device):
             scores = run.task.evaluate(branch, split="val")
@@ -126,8 +133,10 @@ def train_branch_group(specs: Sequence[RunSpec]) -> list[RunResult]:
     if any(spec.cooldown_parent().run_key != parent.run_key for spec in specs):
         raise ValueError("a branch group holds the branches of one parent run")
     device = parent.limits.device
-    steps = {spec.run_key: run_task(spec.data, spec.size, device=device).steps_per_epoch(spec.training.batch_size)
-             for spec in specs}
+    steps = {
+        spec.run_key: run_task(spec.data, spec.size, device=device).steps_per_epoch(spec.training.batch_size)
+        for spec in specs
+    }
     parent_steps = run_task(parent.data, parent.size, device=device).steps_per_epoch(parent.training.batch_size)
     by_length: dict[int, list[RunSpec]] = {}
     for spec in specs:
@@ -139,7 +148,8 @@ def train_branch_group(specs: Sequence[RunSpec]) -> list[RunResult]:
             for spec in by_length[branch.length]:
                 curves: list[dict[str, float]] = []
                 results[spec.run_key] = run_outcome(
-                    spec, lambda spec=spec, curves=curves: _branch_metrics(spec, branch, curves), curves)
+                    spec, lambda spec=spec, curves=curves: _branch_metrics(spec, branch, curves), curves
+                )
     except Exception as error:  # the stable run failed: so did every branch not cut from it yet
         for spec in specs:
             if spec.run_key not in results:
@@ -158,16 +168,34 @@ def _branch_metrics(spec: RunSpec, branch: _Branch, curves: list[dict[str, float
     prepared = dataclasses.replace(prepared, model=branch.model)
     losses, norms = torch.stack(branch.losses).cpu(), torch.stack(branch.norms).cpu()
     tokens_per_step = spec.training.batch_size * branch.task.context
-    curves.append(epoch_point(1, losses, norms, branch.val_scores, 0.0, branch.seconds,
-                              seen={"tokens_seen": float(branch.length * tokens_per_step)}))
-    trace = Trace(step_losses=losses.tolist(), grad_norms=norms.tolist(), step_seconds=branch.seconds,
-                  peak_memory_bytes=step_costs(prepared.model, prepared.task, spec).peak_memory_bytes)
-    metrics = measured_metrics(prepared, trace, curves, train_seconds=branch.seconds,
-                               batch_wall_seconds=branch.seconds, batch_runs=1)
+    curves.append(
+        epoch_point(
+            1,
+            losses,
+            norms,
+            branch.val_scores,
+            0.0,
+            branch.seconds,
+            seen={"tokens_seen": float(branch.length * tokens_per_step)},
+        )
+    )
+    trace = Trace(
+        step_losses=losses.tolist(),
+        grad_norms=norms.tolist(),
+        step_seconds=branch.seconds,
+        peak_memory_bytes=step_costs(prepared.model, prepared.task, spec).peak_memory_bytes,
+    )
+    metrics = measured_metrics(
+        prepared, trace, curves, train_seconds=branch.seconds, batch_wall_seconds=branch.seconds, batch_runs=1
+    )
     save_run_checkpoint(branch.model, spec)
     cooldown_steps = branch.length - branch.start
-    return {**metrics, "branch_tokens": float(branch.start * tokens_per_step), "cooldown_steps": float(cooldown_steps),
-            "cooldown_train_flops": metrics["train_flops"] * cooldown_steps / branch.length}
+    return {
+        **metrics,
+        "branch_tokens": float(branch.start * tokens_per_step),
+        "cooldown_steps": float(cooldown_steps),
+        "cooldown_train_flops": metrics["train_flops"] * cooldown_steps / branch.length,
+    }
 
 
 def _batches(task, spec: RunSpec, *, steps: int) -> list:
@@ -184,8 +212,9 @@ def _step(run, optimizer, batch, lr: float, losses: list, norms: list, *, model=
     for group in optimizer.param_groups:
         group["lr"] = lr
     x, y = batch
-    loss, grad_norm = optimizer_step(model or run.model, optimizer, run.task.loss, x, y, run.spec.training,
-                                     run.spec.limits.device)
+    loss, grad_norm = optimizer_step(
+        model or run.model, optimizer, run.task.loss, x, y, run.spec.training, run.spec.limits.device
+    )
     if not bool(loss.isfinite()):
         raise Diverged("non-finite training loss in a cooldown branch")
     losses.append(loss.detach())

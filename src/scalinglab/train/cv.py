@@ -41,7 +41,10 @@ def fold_dataset(dataset: Dataset, validation: np.ndarray) -> Dataset:
 
 
 def cross_validated(
-    dataset: Dataset, spec: RunSpec, train_fold: Callable[[Dataset, list], dict[str, float]], curves: list[dict[str, float]]
+    dataset: Dataset,
+    spec: RunSpec,
+    train_fold: Callable[[Dataset, list], dict[str, float]],
+    curves: list[dict[str, float]],
 ) -> dict[str, float]:
     """Mean metrics over `spec.data.cv_folds` folds (train_fold trains and measures one, filling its curves), with spreads."""
     k = spec.data.cv_folds
@@ -56,7 +59,9 @@ def cross_validated(
         fold_curves.append(one_fold_curves)
     curves.extend(_mean_per_key(points) for points in zip(*fold_curves))
     metrics = _mean_per_key(fold_metrics)
-    metrics.update({f"{name}_fold_std": float(np.std([m[name] for m in fold_metrics], ddof=1)) for name in SPREAD_REPORTED})
+    metrics.update(
+        {f"{name}_fold_std": float(np.std([m[name] for m in fold_metrics], ddof=1)) for name in SPREAD_REPORTED}
+    )
     metrics["n_train"] = float(dataset.n_train)
     metrics["cv_folds"] = float(k)
     return metrics

@@ -60,7 +60,9 @@ def train_one(spec: RunSpec) -> RunResult:
     def attempt() -> dict[str, float]:
         dataset = training_subset(spec.data)
         if spec.data.cv_folds:
-            return cross_validated(dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves)
+            return cross_validated(
+                dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves
+            )
         return _train_and_measure(spec, dataset, curves, save=True)
 
     return run_outcome(spec, attempt, curves)
@@ -92,7 +94,9 @@ def prepare_run(spec: RunSpec, dataset: Dataset, *, task: Task | None = None) ->
     device = spec.limits.device
     warm_up(device, spec.training)  # before seeding: the warm-up's own random numbers do not matter
     if task is None:
-        task = make_task(prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing), spec.size, device=device)
+        task = make_task(
+            prepare(dataset, train_size=None, preprocessing=spec.data.preprocessing), spec.size, device=device
+        )
     return Prepared(spec, get_family(spec.family), task, build_model(spec, task.shape).to(device), dataset.n_train)
 
 
@@ -108,7 +112,9 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     return get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
 
 
-def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]], *, save: bool = False) -> dict[str, float]:
+def _train_and_measure(
+    spec: RunSpec, dataset: Dataset, curves: list[dict[str, float]], *, save: bool = False
+) -> dict[str, float]:
     run = prepare_run(spec, dataset)
     # Before the clock, as under batching: tracking the first step's tensors costs far more than the
     # step (tens of ms), which in the timed loop became a fixed cost of every run alone.
@@ -125,8 +131,16 @@ def _train_and_measure(spec: RunSpec, dataset: Dataset, curves: list[dict[str, f
     return metrics
 
 
-def measured_metrics(run: Prepared, trace: Trace, curves: list[dict[str, float]], *, train_seconds: float,
-                     batch_wall_seconds: float, batch_runs: int, train_scores: dict[str, float] | None = None) -> dict[str, float]:
+def measured_metrics(
+    run: Prepared,
+    trace: Trace,
+    curves: list[dict[str, float]],
+    *,
+    train_seconds: float,
+    batch_wall_seconds: float,
+    batch_runs: int,
+    train_scores: dict[str, float] | None = None,
+) -> dict[str, float]:
     """Every metric of a trained run: quality and its trivial baseline, training cost (`train_seconds`
     the run's own; `batch_wall_seconds` the wall time of the pass it shared with `batch_runs` runs),
     stability, and the inference costs of its architecture (shared by its runs, see train.probe).
@@ -222,8 +236,17 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
         trace.grad_norms.extend(epoch_norms.tolist())
         with autocast(settings.precision, device):
             val_scores = task.evaluate(model, split="val")
-        curves.append(epoch_point(epoch, epoch_losses, epoch_norms, val_scores, scheduler.get_last_lr()[0],
-                                  time.perf_counter() - started, seen=seen_by_epoch(task, epoch)))
+        curves.append(
+            epoch_point(
+                epoch,
+                epoch_losses,
+                epoch_norms,
+                val_scores,
+                scheduler.get_last_lr()[0],
+                time.perf_counter() - started,
+                seen=seen_by_epoch(task, epoch),
+            )
+        )
         check_time_limit(spec, time.perf_counter() - started, epoch)
     return trace
 
@@ -235,8 +258,16 @@ def seen_by_epoch(task: Task, epoch: int) -> dict[str, float]:
     return {f"{task.sample_unit}_seen": float(epoch * task.samples_per_epoch)}
 
 
-def epoch_point(epoch: int, losses: torch.Tensor, norms: torch.Tensor, val_scores: dict[str, float], lr: float,
-                seconds: float, *, seen: dict[str, float]) -> dict[str, float]:
+def epoch_point(
+    epoch: int,
+    losses: torch.Tensor,
+    norms: torch.Tensor,
+    val_scores: dict[str, float],
+    lr: float,
+    seconds: float,
+    *,
+    seen: dict[str, float],
+) -> dict[str, float]:
     """One point of a run's curves: the epoch's mean step loss and gradient norm, validation scores,
     the learning rate the next step would use, seconds since training started, and what the run
     has seen by then (`seen_by_epoch`)."""

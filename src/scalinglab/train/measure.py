@@ -26,13 +26,16 @@ GPU_PEAK_MATMUL_SIZE = 8192  # a GPU needs far larger matmuls to fill its cores
 MIN_TIMED_SECONDS = 0.05  # a matmul this long is timed accurately; no need to grow it further
 
 
-def measure_module(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
-                   precision: str = "fp32") -> dict[str, float]:
+def measure_module(
+    module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32"
+) -> dict[str, float]:
     """Quality and cost of `module` (already on `device`) on `task` (a train.tasks.Task whose
     tensors are on `device`), in eval mode under the precision's autocast: `validation_scores`
     and `inference_costs`. Raises whatever the module raises on the task's inputs."""
-    return {**validation_scores(module, task, device=device, precision=precision),
-            **inference_costs(module, task, device=device, latency_repeats=latency_repeats, precision=precision)}
+    return {
+        **validation_scores(module, task, device=device, precision=precision),
+        **inference_costs(module, task, device=device, latency_repeats=latency_repeats, precision=precision),
+    }
 
 
 def validation_scores(module: nn.Module, task, *, device: str = "cpu", precision: str = "fp32") -> dict[str, float]:
@@ -41,8 +44,9 @@ def validation_scores(module: nn.Module, task, *, device: str = "cpu", precision
         return {f"val_{name}": value for name, value in task.evaluate(module, split="val").items()}
 
 
-def inference_costs(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
-                    precision: str = "fp32") -> dict[str, float]:
+def inference_costs(
+    module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32"
+) -> dict[str, float]:
     """What `module` costs to deploy, which depends on its architecture and not its weights:
     `speed` (latency, throughput), `inference_peak_memory_bytes` (weights plus the largest live
     tensors of a large-batch forward; on CUDA the allocator's peak) and `bytes_fp32`/`bytes_bf16`/
@@ -50,20 +54,28 @@ def inference_costs(module: nn.Module, task, *, device: str = "cpu", latency_rep
     big_batch, _ = task.inference_batch()
     with autocast(precision, device):
         peak = {"inference_peak_memory_bytes": inference_peak_bytes(module, big_batch, device=device)}
-    return {**speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision), **peak,
-            **storage_bytes(module)}
+    return {
+        **speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision),
+        **peak,
+        **storage_bytes(module),
+    }
 
 
-def measure_quality_and_speed(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50,
-                              precision: str = "fp32") -> dict[str, float]:
+def measure_quality_and_speed(
+    module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32"
+) -> dict[str, float]:
     """The part of `measure_module` that holds for any module, also one whose weights are not plain
     fp32 tensors (quantized, packed): `validation_scores` and `speed`. Compression measures its
     models with this and adds the bytes and memory of their deployed format."""
-    return {**validation_scores(module, task, device=device, precision=precision),
-            **speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision)}
+    return {
+        **validation_scores(module, task, device=device, precision=precision),
+        **speed(module, task, device=device, latency_repeats=latency_repeats, precision=precision),
+    }
 
 
-def speed(module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32") -> dict[str, float]:
+def speed(
+    module: nn.Module, task, *, device: str = "cpu", latency_repeats: int = 50, precision: str = "fp32"
+) -> dict[str, float]:
     """`latency_ms_p50`/`_p95` (batch 1) and `inference_<unit>_per_second` (one large batch)."""
     big_batch, samples_in_big_batch = task.inference_batch()
     with autocast(precision, device):
@@ -84,8 +96,9 @@ def inference_peak_bytes(model: nn.Module, batch: torch.Tensor, *, device: str =
 
 
 @torch.no_grad()
-def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: int = 5,
-               device: str = "cpu") -> dict[str, float]:
+def latency_ms(
+    model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: int = 5, device: str = "cpu"
+) -> dict[str, float]:
     """Median and 95th-percentile wall milliseconds of one forward pass on `sample` (batch 1)."""
     model.eval()
     for _ in range(warmup):
@@ -105,8 +118,9 @@ def latency_ms(model: nn.Module, sample: torch.Tensor, *, repeats: int, warmup: 
 
 
 @torch.no_grad()
-def throughput_per_second(model: nn.Module, batch: torch.Tensor, *, samples_per_batch: int, repeats: int = 5,
-                          device: str = "cpu") -> float:
+def throughput_per_second(
+    model: nn.Module, batch: torch.Tensor, *, samples_per_batch: int, repeats: int = 5, device: str = "cpu"
+) -> float:
     """Samples (or tokens) per second of eval-mode forward passes on one large `batch` (median of repeats)."""
     model.eval()
     model(batch)  # warm-up: first-call allocations are not throughput
@@ -144,7 +158,11 @@ def storage_bytes(model: nn.Module) -> dict[str, float]:
             int8[name] = tensor
     if scales:  # one tensor of scales: torch.save costs a few hundred bytes per tensor it stores
         int8["int8_scales"] = torch.stack(scales)
-    return {"bytes_fp32": float(saved_bytes(state)), "bytes_bf16": float(saved_bytes(bf16)), "bytes_int8": float(saved_bytes(int8))}
+    return {
+        "bytes_fp32": float(saved_bytes(state)),
+        "bytes_bf16": float(saved_bytes(bf16)),
+        "bytes_int8": float(saved_bytes(int8)),
+    }
 
 
 def saved_bytes(state: dict[str, torch.Tensor]) -> int:

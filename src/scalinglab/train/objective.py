@@ -78,7 +78,9 @@ def checked_metrics(returned: Any, *, required: tuple[str, ...]) -> dict[str, fl
     """`returned` as {name: float}; ObjectiveResultError when it is not a mapping of names to
     finite numbers (0-d tensors and numpy scalars are numbers) or lacks a `required` name."""
     if not isinstance(returned, Mapping):
-        raise ObjectiveResultError(f"the objective must return a dict of metrics (it returned {type(returned).__name__})")
+        raise ObjectiveResultError(
+            f"the objective must return a dict of metrics (it returned {type(returned).__name__})"
+        )
     missing = [name for name in required if name not in returned]
     if missing:
         given = ", ".join(map(str, returned)) or "nothing"

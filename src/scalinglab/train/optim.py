@@ -6,7 +6,6 @@ torch.optim optimizers built here use."""
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 
 import torch
@@ -39,8 +38,15 @@ def make_optimizer(params: list[torch.Tensor], settings: TrainingSpec, device: s
     return torch.optim.Adam(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd, **speed)
 
 
-def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_of: Callable, x: torch.Tensor,
-                   y: torch.Tensor, settings: TrainingSpec, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+def optimizer_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_of: Callable,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    settings: TrainingSpec,
+    device: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of a run alone: forward under the precision's autocast, backward, clipping at
     `settings.grad_clip`, the optimizer's update. Returns (loss, gradient norm before clipping) as
     device tensors (no host sync). The one-at-a-time loop and the process warm-up both step here."""
@@ -55,7 +61,9 @@ def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_of: 
     return loss.detach(), grad_norm
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, settings: TrainingSpec, *, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, settings: TrainingSpec, *, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
     """The run's learning-rate schedule over `total_steps` steps (`lr_multiplier` times the rate)."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(settings, total_steps=total_steps))
 

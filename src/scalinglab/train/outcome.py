@@ -21,8 +21,9 @@ class Diverged(Exception):
     """Training loss became NaN or infinite."""
 
 
-def run_outcome(spec: RunSpec, attempt: Callable[[], dict[str, float]],
-                curves: list[dict[str, float]] | None = None) -> RunResult:
+def run_outcome(
+    spec: RunSpec, attempt: Callable[[], dict[str, float]], curves: list[dict[str, float]] | None = None
+) -> RunResult:
     """Call `attempt` (it trains and measures `spec`'s run and returns its metrics) and return the
     run's result: ok with those metrics; diverged when it raises Diverged; failed with the error in
     one line when it raises any other Exception. `curves`: the list the attempt appends its epochs

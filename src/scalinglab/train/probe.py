@@ -63,9 +63,16 @@ def step_costs(model: nn.Module, task: Task, spec: RunSpec) -> StepCosts:
     """`model`'s StepCosts on `task` at `spec`'s batch size, precision, optimizer and device;
     probed on a copy of `model` (its weights are untouched) once per architecture and process."""
     settings = spec.training
-    batches = list(itertools.islice(task.train_batches(settings.batch_size, torch.Generator().manual_seed(0)), PROBE_BLOCK))
-    key = _architecture_key(spec, task, batch=list(batches[0][0].shape), optimizer=settings.optimizer,
-                            clipped=settings.grad_clip is not None)
+    batches = list(
+        itertools.islice(task.train_batches(settings.batch_size, torch.Generator().manual_seed(0)), PROBE_BLOCK)
+    )
+    key = _architecture_key(
+        spec,
+        task,
+        batch=list(batches[0][0].shape),
+        optimizer=settings.optimizer,
+        clipped=settings.grad_clip is not None,
+    )
     if key not in _step_costs:
         started = time.perf_counter()
         _step_costs[key] = _probe_steps(model, task, spec, batches)
@@ -90,22 +97,36 @@ def shared_inference_costs(model: nn.Module, task: Task, spec: RunSpec) -> dict[
     measured on the first run of an architecture in this process and shared by the others."""
     key = _architecture_key(spec, task, latency_repeats=spec.limits.latency_repeats)
     if key not in _inference_costs:
-        _inference_costs[key] = inference_costs(model, task, device=spec.limits.device, precision=spec.training.precision,
-                                                latency_repeats=spec.limits.latency_repeats)
+        _inference_costs[key] = inference_costs(
+            model,
+            task,
+            device=spec.limits.device,
+            precision=spec.training.precision,
+            latency_repeats=spec.limits.latency_repeats,
+        )
     return dict(_inference_costs[key])
 
 
 def _architecture_key(spec: RunSpec, task: Task, **how: object) -> str:
     shape = task.shape
-    return json.dumps({
-        "family": spec.family, "size": spec.size, "task": [shape.kind, list(shape.input_shape), shape.n_outputs],
-        # the data source (not the data size): it fixes the validation split every run is scored on
-        "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}), "device": spec.limits.device, "precision": spec.training.precision,
-        **how,
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "family": spec.family,
+            "size": spec.size,
+            "task": [shape.kind, list(shape.input_shape), shape.n_outputs],
+            # the data source (not the data size): it fixes the validation split every run is scored on
+            "data": spec.data.model_dump(mode="json", exclude={"train_size", "preprocessing"}),
+            "device": spec.limits.device,
+            "precision": spec.training.precision,
+            **how,
+        },
+        sort_keys=True,
+    )
 
 
-def _probe_steps(model: nn.Module, task: Task, spec: RunSpec, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> StepCosts:
+def _probe_steps(
+    model: nn.Module, task: Task, spec: RunSpec, batches: list[tuple[torch.Tensor, torch.Tensor]]
+) -> StepCosts:
     """Steps on the run's first batches as `train.loop.train_module` takes them (optimizer step,
     scheduler step, results kept on the device), timed in blocks; then one epoch's closing work:
     the host read of its losses and a validation pass."""
@@ -118,7 +139,9 @@ def _probe_steps(model: nn.Module, task: Task, spec: RunSpec, batches: list[tupl
     peak_bytes, _ = step_peak_memory(probe, lambda: step(*batches[0]), device)
     losses = [step(*batches[0]) for _ in range(PROBE_WARM_STEPS)]
     timings: list[float] = []
-    while len(timings) < PROBE_MAX_STEPS and (len(timings) < PROBE_MIN_STEPS or sum(timings) * PROBE_BLOCK < PROBE_SECONDS):
+    while len(timings) < PROBE_MAX_STEPS and (
+        len(timings) < PROBE_MIN_STEPS or sum(timings) * PROBE_BLOCK < PROBE_SECONDS
+    ):
         synchronize(device)
         started = time.perf_counter()
         for index in range(PROBE_BLOCK):

@@ -138,7 +138,10 @@ class ClassificationTask(Task):
         predicted = logits.argmax(dim=-1)
         accuracy = (predicted == labels).float().mean(1)
         f1 = macro_f1(predicted, labels, n_classes=logits.shape[-1])
-        return [{"loss": loss, "accuracy": acc, "f1_macro": f} for loss, acc, f in zip(losses.tolist(), accuracy.tolist(), f1.tolist())]
+        return [
+            {"loss": loss, "accuracy": acc, "f1_macro": f}
+            for loss, acc, f in zip(losses.tolist(), accuracy.tolist(), f1.tolist())
+        ]
 
     def single_input(self):
         return self._x["val"][:1]
@@ -240,7 +243,10 @@ def macro_f1(predicted: torch.Tensor, truth: torch.Tensor, *, n_classes: int) ->
     """F1 averaged over classes with equal weight (classes absent from both are skipped), of each
     row of `predicted` and `truth` (class indices, shape (..., examples)); shape (...)."""
     classes = torch.arange(n_classes, device=predicted.device)
-    is_predicted, is_true = predicted.unsqueeze(-1) == classes, truth.unsqueeze(-1) == classes  # (..., examples, classes)
+    is_predicted, is_true = (
+        predicted.unsqueeze(-1) == classes,
+        truth.unsqueeze(-1) == classes,
+    )  # (..., examples, classes)
     true_pos = (is_predicted & is_true).sum(-2, dtype=torch.float64)
     claimed = is_predicted.sum(-2, dtype=torch.float64) + is_true.sum(-2, dtype=torch.float64)  # predicted + actual
     present = claimed > 0

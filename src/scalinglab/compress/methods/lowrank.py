@@ -12,7 +12,9 @@ from scalinglab.compress.finetune import train_model
 from scalinglab.compress.methods.base import Compressed, Parent, dense, set_submodule
 
 
-def low_rank(parent: Parent, *, finetune_epochs: int, rank: int | None = None, energy: float | None = None) -> Compressed:
+def low_rank(
+    parent: Parent, *, finetune_epochs: int, rank: int | None = None, energy: float | None = None
+) -> Compressed:
     """Factorize every Linear layer to `rank` (or to `energy`), then optionally fine-tune."""
     model = parent.copy_model()
     factored, ranks = 0, []

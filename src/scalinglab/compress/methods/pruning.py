@@ -27,8 +27,12 @@ def prune_unstructured(parent: Parent, *, sparsity: float, finetune_epochs: int)
         prune.remove(module, name)
     pruned = sum(int((module.weight == 0).sum()) for _, module in layers)
     total = sum(module.weight.numel() for _, module in layers)
-    return Compressed(model, sparse_state(model, [name for name, _ in layers]), nonzero_count(model),
-                      {"sparsity_achieved": pruned / total})
+    return Compressed(
+        model,
+        sparse_state(model, [name for name, _ in layers]),
+        nonzero_count(model),
+        {"sparsity_achieved": pruned / total},
+    )
 
 
 def sparse_state(model: nn.Module, layer_names: list[str]) -> dict:

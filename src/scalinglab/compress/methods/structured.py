@@ -53,13 +53,22 @@ def _slice_pair(producer: nn.Module, consumer: nn.Module, fraction: float) -> tu
 def _take(layer: nn.Module, index: torch.Tensor, *, dim: int) -> nn.Module:
     """A new layer of the same kind holding `layer`'s weights at `index` along `dim` (0 outputs, 1 inputs)."""
     weight = layer.weight.detach().index_select(dim, index)
-    bias = layer.bias.detach()[index] if dim == 0 and layer.bias is not None else (
-        layer.bias.detach() if layer.bias is not None else None)
+    bias = (
+        layer.bias.detach()[index]
+        if dim == 0 and layer.bias is not None
+        else (layer.bias.detach() if layer.bias is not None else None)
+    )
     if isinstance(layer, nn.Linear):
         new = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
     else:
-        new = nn.Conv2d(weight.shape[1], weight.shape[0], layer.kernel_size, stride=layer.stride,
-                        padding=layer.padding, bias=bias is not None)
+        new = nn.Conv2d(
+            weight.shape[1],
+            weight.shape[0],
+            layer.kernel_size,
+            stride=layer.stride,
+            padding=layer.padding,
+            bias=bias is not None,
+        )
     with torch.no_grad():
         new.weight.copy_(weight)
         if bias is not None:
