@@ -29,8 +29,10 @@ ANOTHER_VALUE = {
     "warmup_fraction": 0.2,
     "grad_clip": None,
 }
-# [training] fields about how the sweep watches and keeps its runs, not how a run trains.
-SWEEP_ONLY = {"max_seconds", "device", "save_checkpoints"}
+# [training] fields about how the sweep watches and keeps its runs, not how a run trains; and
+# `cooldowns`, which decides which runs the sweep plans (a branch's own record, part of its key,
+# is RunSpec.cooldown_of, checked in tests/sweeper/test_cooldown_sweep.py).
+SWEEP_ONLY = {"max_seconds", "device", "save_checkpoints", "cooldowns"}
 
 
 def test_every_setting_has_another_value_here():

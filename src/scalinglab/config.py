@@ -218,6 +218,10 @@ class TrainingConfig(_RunTrainingSettings):
     # Keep every ok run's final weights in OUT/checkpoints/<run_key>.safetensors; left out: only
     # models under 100 MB of fp32 weights are kept.
     save_checkpoints: bool | None = None
+    # Cooldown branches (schedule = "wsd", one pass): the data axis's smaller sizes are not trained
+    # from scratch but branched from the largest size's run at its stable rate and cooled down,
+    # each stored as a run of its own with its parent recorded (train.cooldown; Hägele et al. 2024).
+    cooldowns: bool = False
 
 
 class ExecutionConfig(Strict):
@@ -332,6 +336,27 @@ class SweepConfig(Strict):
     # Where the values came from (set by load_config), so later checks can name the file or --set.
     _source: str | Path | None = PrivateAttr(None)
     _overridden: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="after")
+    def _cooldowns_fit_the_sweep(self) -> SweepConfig:
+        if not self.training.cooldowns:
+            return self
+        training = self.training
+        needs = [
+            ("training.schedule", training.schedule == "wsd", "'wsd'"),
+            ("training.epochs", training.epochs in (1, [1]), "1 (one pass: a branch sees what its parent saw)"),
+            (
+                "training.lr",
+                training.lr != "auto" and "auto" not in (training.lr if isinstance(training.lr, list) else []),
+                "a number (a search's shortened runs cannot branch)",
+            ),
+            ("model.objective", self.model.objective is None, "unset (built-in families only)"),
+            ("data.train_size", len(set(self.data.train_size or [])) >= 2, "a list of 2 or more sizes"),
+        ]
+        for field_name, ok, wanted in needs:
+            if not ok:
+                raise ValueError(f"training.cooldowns: needs {field_name} = {wanted}")
+        return self
 
     @model_validator(mode="after")
     def _params_are_an_objective_s_own(self) -> SweepConfig:

@@ -35,6 +35,21 @@ _METRICS = [
         "Language model: training tokens (bytes) the run trained on, all passes counted: its text's tokens times "
         "training.epochs (1: a single pass). Each curve point records tokens_seen up to it.",
     ),
+    Metric(
+        "branch_tokens",
+        "branch point (tokens)",
+        "Cooldown branch (training.cooldowns): the tokens its stable run had seen when this run left it to cool down.",
+    ),
+    Metric(
+        "cooldown_steps",
+        "cooldown steps",
+        "Cooldown branch: the optimizer steps of its own cooldown, past its branch point.",
+    ),
+    Metric(
+        "cooldown_train_flops",
+        "cooldown training FLOPs",
+        "Cooldown branch: the training FLOPs of its own cooldown, what it cost beyond the stable run it shares.",
+    ),
     Metric("cv_folds", "folds", "Cross-validation folds averaged over (only with data.cv_folds)."),
     # Quality
     Metric(
@@ -248,7 +263,7 @@ BUDGETS: dict[str, Budget] = {
     )
 }
 
-RUN_IDENTITY = ("run_key", "status", "error", "worker", "device", "seed")
+RUN_IDENTITY = ("run_key", "status", "error", "worker", "device", "seed", "parent_run_key")
 
 
 def label(name: str) -> str:

@@ -94,6 +94,10 @@ class RunSpec(_Frozen):
     # the hyperparameters of its own it is given beside the training fields (e.g. {"gamma": 0.1}).
     objective: str | None = None
     params: dict[str, Any] = {}
+    # A cooldown branch (issue 25 item 3; train.cooldown): the data size (data.train_size) of the
+    # "wsd" run it branches from, its parent, which is the run of this spec at that size with no
+    # cooldown_of. None: a run trained from scratch.
+    cooldown_of: int | None = None
 
     @property
     def run_key(self) -> str:
@@ -107,15 +111,24 @@ class RunSpec(_Frozen):
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
+    def cooldown_parent(self) -> RunSpec:
+        """The run a cooldown branch branches from (itself for a run that is not a branch): the
+        same run at data size `cooldown_of`, trained from scratch."""
+        if self.cooldown_of is None:
+            return self
+        data = self.data.model_copy(update={"train_size": self.cooldown_of})
+        return self.model_copy(update={"cooldown_of": None, "data": data})
+
     def label(self) -> str:
         """Short human-readable name, e.g. 'mlp width=64 depth=2 n=600 seed=1' (an objective's
         params follow its size)."""
         values = " ".join(f"{name}={value}" for named in (self.size, self.params) for name, value in named.items())
         n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
-        return f"{self.family} {values}{n} seed={self.seed}"
+        branch = f" (cooldown of n={self.cooldown_of})" if self.cooldown_of is not None else ""
+        return f"{self.family} {values}{n} seed={self.seed}{branch}"
 
 
-_ADDED_FIELDS = ("objective", "params")
+_ADDED_FIELDS = ("objective", "params", "cooldown_of")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
-from scalinglab.run_spec import TrainingSpec
+from scalinglab.run_spec import RunSpec, TrainingSpec
 from scalinglab.store import Store
 
 # Spec fields shown as columns, in this order; the family's own size axes follow `family`.
@@ -104,5 +104,7 @@ def _flatten(run) -> dict:
     if row["train_size"] is None and "n_train" in run.metrics:
         row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was
     row["worker"] = run.worker
+    if spec.get("cooldown_of") is not None:  # a cooldown branch: the run it branched from
+        row["parent_run_key"] = RunSpec.model_validate(spec).cooldown_parent().run_key
     row["device"] = spec.get("limits", {}).get("device", "cpu")  # where it ran (not part of run_key)
     return row

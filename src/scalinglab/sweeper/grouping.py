@@ -24,17 +24,20 @@ SMALL_WIDTH = 64
 def plan_batches(specs: Sequence[RunSpec], max_runs: int) -> list[list[RunSpec]]:
     """`specs` split into groups that train together, each of at most `max_runs` runs (1: every
     run alone), in the order of their first run. Groups hold runs of equal `batch_key`; along a
-    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH)."""
+    paddable axis a group spans widths within PAD_WIDTH_RATIO (any widths up to SMALL_WIDTH).
+    Cooldown branches of one parent run, and the parent, form one group of any size."""
+    groups, specs_before = _branch_groups(specs), specs
+    in_branch_group = {spec.run_key for group in groups for spec in group}
+    specs = [spec for spec in specs if spec.run_key not in in_branch_group]
     buckets: dict[object, list[RunSpec]] = {}
     for index, spec in enumerate(specs):
         key = batch_key(spec) if max_runs > 1 else None
         buckets.setdefault(index if key is None else key, []).append(spec)
-    groups = []
     for bucket in buckets.values():
         for band in _width_bands(bucket):
             n_groups = math.ceil(len(band) / max_runs)
             groups.extend(band[i::n_groups] for i in range(n_groups))  # even groups, not one full and one tiny
-    order = {spec.run_key: index for index, spec in enumerate(specs)}
+    order = {spec.run_key: index for index, spec in enumerate(specs_before)}
     return sorted(groups, key=lambda group: min(order[spec.run_key] for spec in group))
 
 
@@ -50,3 +53,16 @@ def _width_bands(bucket: list[RunSpec]) -> list[list[RunSpec]]:
         else:
             bands.append([spec])
     return bands
+
+
+def _branch_groups(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
+    """The cooldown branches among `specs` (RunSpec.cooldown_of) with their parent run when it is
+    among them too, one group per parent: one stable run trains them all (train.cooldown), so a
+    group is never split, whatever `max_runs`."""
+    parents = {spec.cooldown_parent().run_key for spec in specs if spec.cooldown_of is not None}
+    groups: dict[str, list[RunSpec]] = {}
+    for spec in specs:
+        parent = spec.cooldown_parent().run_key
+        if parent in parents:
+            groups.setdefault(parent, []).append(spec)
+    return list(groups.values())

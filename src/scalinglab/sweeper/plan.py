@@ -33,7 +33,17 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
     for _, data, training, size, params in _combinations(config, seeds=config.seeds[:1]):
         if training.lr == "auto":
             specs.extend(_lr_search_runs(config, size, data, training, params, val_losses))
+    if config.training.cooldowns:
+        specs = [_as_branch(spec, max(config.data.train_size)) for spec in specs]
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
+
+
+def _as_branch(spec: RunSpec, largest: int) -> RunSpec:
+    """With training.cooldowns, a smaller data size's run is a cooldown branch of the largest
+    size's run (RunSpec.cooldown_of; train.cooldown), which stays a run of its own."""
+    if spec.data.train_size == largest:
+        return spec
+    return spec.model_copy(update={"cooldown_of": largest})
 
 
 def planned_total(config: SweepConfig) -> int:

@@ -11,8 +11,9 @@ from scalinglab.train.objective import run_objective
 
 def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     """Run `specs` the way they ask and return one result per spec, in order: an objective run with
-    the user's objective (always alone: objective specs have no batch_key), built-in runs with the
-    batched trainer (one spec is simply a batch of one).
+    the user's objective (always alone: objective specs have no batch_key), cooldown branches of
+    one parent run from one stable run (train.cooldown.train_branch_group), other built-in runs
+    with the batched trainer (one spec is simply a batch of one).
 
     The one dispatch point every executor calls; never raises for a problem of a run itself
     (outside debug mode).
@@ -20,6 +21,10 @@ def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     specs = list(specs)
     if len(specs) == 1 and specs[0].objective is not None:
         return [run_objective(specs[0])]
+    if any(spec.cooldown_of is not None for spec in specs):  # cooldown branches of one parent run
+        from scalinglab.train.cooldown import train_branch_group
+
+        return train_branch_group(specs)
     from scalinglab.train.batched import train_batch
 
     return train_batch(specs)
