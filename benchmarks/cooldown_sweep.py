@@ -6,8 +6,8 @@ largest size, the smaller sizes stored as cooldown branches) and with every size
 scratch with the same "wsd" schedule. Prints each size's validation loss both ways and their
 relative difference (goal: within 2%), and the optimizer steps both ways (goal: at most half).
 
-    python benchmarks/cooldown_sweep.py                        # cooldowns of 20% (WSD_DECAY_FRACTION)
-    python benchmarks/cooldown_sweep.py --decay-fraction 0.1   # what 10% cooldowns would give
+    python benchmarks/cooldown_sweep.py                        # cooldowns of 10% (WSD_DECAY_FRACTION)
+    python benchmarks/cooldown_sweep.py --decay-fraction 0.2   # what 20% cooldowns give
 
 --decay-fraction sets train.optim.WSD_DECAY_FRACTION for this process only (both sweeps), to
 measure a fraction other than the shipped one.

@@ -69,8 +69,8 @@ def test_branches_are_stored_runs_and_a_grown_sweep_trains_only_the_missing_bran
     parent = frame.iloc[-1]
     assert list(frame["parent_run_key"].iloc[:2]) == [parent["run_key"]] * 2 and parent.isna()["parent_run_key"]
     assert list(frame["train_tokens_seen"]) == [20 * STEP_TOKENS, 30 * STEP_TOKENS, 40 * STEP_TOKENS]
-    assert list(frame["cooldown_steps"]) == [4, 6, 8]  # the last fifth of each length
-    assert list(frame["branch_tokens"]) == [16 * STEP_TOKENS, 24 * STEP_TOKENS, 32 * STEP_TOKENS]
+    assert list(frame["cooldown_steps"]) == [2, 3, 4]  # the last tenth of each length
+    assert list(frame["branch_tokens"]) == [18 * STEP_TOKENS, 27 * STEP_TOKENS, 36 * STEP_TOKENS]
     assert frame["val_loss"].is_monotonic_decreasing  # more tokens, better models
     alone = train_one(plan_runs(_config(tmp_path, [20, 40]))[-1])  # the parent, trained from scratch
     assert parent["val_loss"] == pytest.approx(alone.metrics["val_loss"], rel=1e-5)

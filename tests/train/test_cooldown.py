@@ -30,7 +30,7 @@ def test_the_longest_branch_is_the_run_of_its_length_trained_alone():
     alone = train_one(wsd_run(60))
     assert alone.status == "ok", alone.error
     assert [point.steps for point in points] == [30, 60]
-    assert stable_steps == 48 and [point.cooldown_steps for point in points] == [6, 12]  # the last fifth of each
+    assert stable_steps == 54 and [point.cooldown_steps for point in points] == [3, 6]  # the last tenth of each
     assert points[1].val_scores["loss"] == pytest.approx(alone.metrics["val_loss"], rel=1e-5)
     assert points[0].tokens_seen == 30 * BATCH * CONTEXT
     assert points[0].val_scores["loss"] > points[1].val_scores["loss"]  # half the tokens: a worse model

@@ -17,15 +17,15 @@ def test_clip_eps_is_the_one_torch_clips_single_runs_with():
     assert weight.grad.item() == 2e-6 * (1e-6 / (2e-6 + CLIP_EPS))
 
 
-def test_wsd_holds_the_rate_then_cools_down_over_the_last_fifth_in_a_one_minus_sqrt_shape():
+def test_wsd_holds_the_rate_then_cools_down_over_the_last_tenth_in_a_one_minus_sqrt_shape():
     """Issue 25: warmup, a stable phase at the full rate, and a (1 - sqrt) cooldown to zero over the
-    last 20% of the steps (Hägele et al. 2024)."""
+    last 10% of the steps (Hägele et al. 2024)."""
     from scalinglab.run_spec import TrainingSpec
     from scalinglab.train.optim import WSD_DECAY_FRACTION, lr_multiplier
 
     multiplier = lr_multiplier(TrainingSpec(schedule="wsd", warmup_fraction=0.1), total_steps=100)
-    assert WSD_DECAY_FRACTION == 0.2
+    assert WSD_DECAY_FRACTION == 0.1
     assert [multiplier(step) for step in (0, 9)] == [0.1, 1.0]  # linear warmup over 10 steps
-    assert all(multiplier(step) == 1.0 for step in range(10, 81))  # stable until the cooldown starts at 80
-    assert multiplier(85) == 1 - (5 / 20) ** 0.5 and multiplier(100) == 0.0
-    assert all(multiplier(step) > multiplier(step + 1) for step in range(80, 100))
+    assert all(multiplier(step) == 1.0 for step in range(10, 91))  # stable until the cooldown starts at 90
+    assert multiplier(95) == 1 - (5 / 10) ** 0.5 and multiplier(100) == 0.0
+    assert all(multiplier(step) > multiplier(step + 1) for step in range(90, 100))
