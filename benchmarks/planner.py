@@ -10,10 +10,10 @@ Pools:
   2024; ../shared/data/, else examples/chinchilla/); target: every run of the 5 largest model
   sizes; pool: the rest; cost: training FLOPs; form "chinchilla".
 - synthetic: L = E + A/N^alpha + B/D^beta at the Chinchilla fit's values (Besiroglu et al.),
-  12 sizes x 8 token counts x 2 seeds, 1 % log-normal noise; target: the noise-free law at
-  4 larger (N, D); cost 6 N D; form "chinchilla". Known truth.
-- synthetic_power: y = E + A x^-alpha (E=1.5, A=30, alpha=0.4), 30 sizes x 2 seeds, 1 % noise,
-  target: the noise-free law at 3 sizes beyond; cost x; form "power".
+  12 sizes x 8 token counts x 2 seeds, 1 % log-normal noise (drawn anew for each repeat);
+  target: the noise-free law at 4 larger (N, D); cost 6 N D; form "chinchilla". Known truth.
+- synthetic_power: y = E + A x^-alpha (E=1.5, A=30, alpha=0.4), 30 sizes x 2 seeds, 1 % noise
+  (drawn anew for each repeat); target: the noise-free law at 3 sizes beyond; cost x; form "power".
 - mlp_digits: the project's own dense sweep, an MLP on `digits`, 10 widths x 5 data sizes x 3
   seeds (benchmarks/data/planner_mlp_digits.csv); target: every run of the 2 largest widths;
   cost: train_flops; form "chinchilla" on (n_params, train_size).
@@ -23,7 +23,8 @@ Pools:
 
 Prints per pool, strategy and budget: mean absolute relative error at the target, R^2 over the
 target rows, 95 % interval coverage and compute spent (as a share of the pool's), means over the
-repeats; and the goal ratios of issue 22.
+repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
+ratios of issue 22.
 
     python benchmarks/planner.py [--repeats 10] [--pools chinchilla,synthetic,...]
 """
@@ -106,6 +107,7 @@ def dense_pool():
     return table[~in_target], table[in_target], ["N", "D"], "chinchilla"
 
 
+SYNTHETIC = ("synthetic", "synthetic_power")  # pools that take a noise seed
 POOLS = {"chinchilla": chinchilla_pool, "mlp_digits": dense_pool, "synthetic": synthetic_pool, "synthetic_power": synthetic_power_pool}
 POOLS.update({f"lc/{domain}": (lambda c=(domain, task, model): curve_pool(*c))
               for domain, task, model in LC_CURVES})
@@ -120,13 +122,20 @@ def run_pool(name, repeats, strategies):
     cost = cost_column(x)
     total = float(pool[cost].sum())
     rows = []
-    full = replay(pool, target, x, "loss", cost, None, "all", form, 0).final
-    rows.append({"pool": name, "strategy": "all", "fraction": 1.0, "error": full.get("error"),
-                 "r2": full.get("r2"), "coverage": full.get("coverage"), "spent": 1.0, "fitted": 1.0})
+    redraws = range(repeats) if name in SYNTHETIC else [0]
+    full = pd.DataFrame([replay(POOLS[name](seed)[0] if name in SYNTHETIC else pool, target, x, "loss",
+                                cost, None, "all", form, 0).final for seed in redraws])
+    rows.append({"pool": name, "strategy": "all", "fraction": 1.0, "error": full["error"].mean(),
+                 "r2": full["r2"].mean() if "r2" in full else None,
+                 "coverage": full["coverage"].mean(), "spent": 1.0, "fitted": 1.0})
+    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
+    # data as well as each strategy's own randomness; the other pools are fixed measurements.
+    redraw = name in SYNTHETIC
+    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
     for fraction in FRACTIONS:
         for strategy in strategies:
-            finals = [replay(pool, target, x, "loss", cost, fraction * total, strategy, form, seed).final
-                      for seed in range(repeats)]
+            finals = [replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form,
+                             seed).final for seed in range(repeats)]
             frame = pd.DataFrame(finals)
             fitted = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
             rows.append({"pool": name, "strategy": strategy, "fraction": fraction,
