@@ -78,7 +78,8 @@ def recompute_rounds(planner: Planner, candidates: pd.DataFrame, measured: pd.Se
         rounds.append(_round_row(planner, number))
     chosen = pd.concat(chosen_tables) if chosen_tables else candidates.iloc[:0].assign(
         round=[], cost=[], **{SCORE_COLUMN: [], REASON_COLUMN: []})
-    return History(pd.DataFrame(rounds), chosen, complete)
+    columns = ["round", "n_runs", "spent", "predicted", "low", "high", "level"]
+    return History(pd.DataFrame(rounds, columns=columns), chosen, complete)
 
 
 def _round_row(planner: Planner, number: int) -> dict:
