@@ -26,7 +26,7 @@ target rows, 95 % interval coverage and compute spent (as a share of the pool's)
 repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
 ratios of issue 22.
 
-    python benchmarks/planner.py [--repeats 10] [--pools chinchilla,synthetic,...]
+    python benchmarks/planner.py [--repeats 10] [--pools chinchilla,synthetic,...] [--fractions 0.05,0.1]
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def cost_column(x):
     return "flops" if x == ["N", "D"] else "cost"
 
 
-def run_pool(name, repeats, strategies):
+def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     pool, target, x, form = POOLS[name]()
     cost = cost_column(x)
     total = float(pool[cost].sum())
@@ -132,7 +132,7 @@ def run_pool(name, repeats, strategies):
     # data as well as each strategy's own randomness; the other pools are fixed measurements.
     redraw = name in SYNTHETIC
     pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
-    for fraction in FRACTIONS:
+    for fraction in fractions:
         for strategy in strategies:
             finals = [replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form,
                              seed).final for seed in range(repeats)]
@@ -177,11 +177,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--pools", default=",".join(POOLS))
     parser.add_argument("--strategies", default=",".join(s for s in STRATEGIES if s != "all"))
+    parser.add_argument("--fractions", default=",".join(str(f) for f in FRACTIONS),
+                        help="shares of the pool's cost to buy, e.g. 0.05,0.1")
     args = parser.parse_args()
     start = time.perf_counter()
     tables = []
     for name in args.pools.split(","):
-        tables.append(run_pool(name, args.repeats, args.strategies.split(",")))
+        tables.append(run_pool(name, args.repeats, args.strategies.split(","),
+                               [float(f) for f in args.fractions.split(",")]))
         print_table(tables[-1])
         sys.stdout.flush()
     results = pd.concat(tables, ignore_index=True)
