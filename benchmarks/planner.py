@@ -10,10 +10,10 @@ Pools:
   2024; ../shared/data/, else examples/chinchilla/); target: every run of the 5 largest model
   sizes; pool: the rest; cost: training FLOPs; form "chinchilla".
 - synthetic: L = E + A/N^alpha + B/D^beta at the Chinchilla fit's values (Besiroglu et al.),
-  12 sizes x 8 token counts x 2 seeds, 1 % log-normal noise; target: the noise-free law at
-  4 larger (N, D); cost 6 N D; form "chinchilla". Known truth.
-- synthetic_power: y = E + A x^-alpha (E=1.5, A=30, alpha=0.4), 30 sizes x 2 seeds, 1 % noise,
-  target: the noise-free law at 3 sizes beyond; cost x; form "power".
+  12 sizes x 8 token counts x 2 seeds, 1 % log-normal noise (drawn anew for each repeat);
+  target: the noise-free law at 4 larger (N, D); cost 6 N D; form "chinchilla". Known truth.
+- synthetic_power: y = E + A x^-alpha (E=1.5, A=30, alpha=0.4), 30 sizes x 2 seeds, 1 % noise
+  (drawn anew for each repeat); target: the noise-free law at 3 sizes beyond; cost x; form "power".
 - mlp_digits: the project's own dense sweep, an MLP on `digits`, 10 widths x 5 data sizes x 3
   seeds (benchmarks/data/planner_mlp_digits.csv); target: every run of the 2 largest widths;
   cost: train_flops; form "chinchilla" on (n_params, train_size).
@@ -23,9 +23,10 @@ Pools:
 
 Prints per pool, strategy and budget: mean absolute relative error at the target, R^2 over the
 target rows, 95 % interval coverage and compute spent (as a share of the pool's), means over the
-repeats; and the goal ratios of issue 22.
+repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
+ratios of issue 22.
 
-    python benchmarks/planner.py [--repeats 10] [--pools chinchilla,synthetic,...]
+    python benchmarks/planner.py [--repeats 10] [--pools chinchilla,synthetic,...] [--fractions 0.05,0.1]
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def dense_pool():
     return table[~in_target], table[in_target], ["N", "D"], "chinchilla"
 
 
+SYNTHETIC = ("synthetic", "synthetic_power")  # pools that take a noise seed
 POOLS = {
     "chinchilla": chinchilla_pool,
     "mlp_digits": dense_pool,
@@ -132,28 +134,40 @@ def cost_column(x):
     return "flops" if x == ["N", "D"] else "cost"
 
 
-def run_pool(name, repeats, strategies):
+def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     pool, target, x, form = POOLS[name]()
     cost = cost_column(x)
     total = float(pool[cost].sum())
     rows = []
-    full = replay(pool, target, x, "loss", cost, None, "all", form, 0).final
+    redraws = range(repeats) if name in SYNTHETIC else [0]
+    full = pd.DataFrame(
+        [
+            replay(
+                POOLS[name](seed)[0] if name in SYNTHETIC else pool, target, x, "loss", cost, None, "all", form, 0
+            ).final
+            for seed in redraws
+        ]
+    )
     rows.append(
         {
             "pool": name,
             "strategy": "all",
             "fraction": 1.0,
-            "error": full.get("error"),
-            "r2": full.get("r2"),
-            "coverage": full.get("coverage"),
+            "error": full["error"].mean(),
+            "r2": full["r2"].mean() if "r2" in full else None,
+            "coverage": full["coverage"].mean(),
             "spent": 1.0,
             "fitted": 1.0,
         }
     )
-    for fraction in FRACTIONS:
+    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
+    # data as well as each strategy's own randomness; the other pools are fixed measurements.
+    redraw = name in SYNTHETIC
+    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
+    for fraction in fractions:
         for strategy in strategies:
             finals = [
-                replay(pool, target, x, "loss", cost, fraction * total, strategy, form, seed).final
+                replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed).final
                 for seed in range(repeats)
             ]
             frame = pd.DataFrame(finals)
@@ -212,11 +226,18 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--pools", default=",".join(POOLS))
     parser.add_argument("--strategies", default=",".join(s for s in STRATEGIES if s != "all"))
+    parser.add_argument(
+        "--fractions",
+        default=",".join(str(f) for f in FRACTIONS),
+        help="shares of the pool's cost to buy, e.g. 0.05,0.1",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     tables = []
     for name in args.pools.split(","):
-        tables.append(run_pool(name, args.repeats, args.strategies.split(",")))
+        tables.append(
+            run_pool(name, args.repeats, args.strategies.split(","), [float(f) for f in args.fractions.split(",")])
+        )
         print_table(tables[-1])
         sys.stdout.flush()
     results = pd.concat(tables, ignore_index=True)

@@ -51,3 +51,21 @@ def test_space_filling_is_cheap_spread_and_avoids_taken_points():
 def test_noise_variance_corrects_residuals_for_the_fitted_parameters_and_has_a_floor():
     assert design.noise_variance(np.array([0.1, -0.1, 0.1, -0.1]), 2) == pytest.approx(0.04 / 2)
     assert design.noise_variance(np.zeros(5)) == design.MIN_NOISE_SD**2
+
+
+@pytest.mark.parametrize("power", design.COST_POWERS)
+def test_a_plans_gains_add_up_to_its_drop_of_the_final_target_variance(power):
+    # plan_for_budget compares plans by sum(gains); that is one number for every cost power, the
+    # target variance left once the whole plan is observed, not raw gain against gain per cost.
+    rng = np.random.default_rng(0)
+    sigma = np.diag([1.0, 0.5, 2.0])
+    candidates = np.column_stack([np.ones(12), rng.uniform(0, 2, 12), rng.uniform(0, 2, 12) ** 2])
+    target = np.array([[1.0, 4.0, 16.0], [1.0, 3.0, 9.0]])
+    cost = rng.uniform(1, 10, 12)
+    plan = design.greedy_batch(sigma, candidates, target, 0.05, cost, 12, cost_power=power, budget=20.0)
+    after = sigma
+    for pick in plan.picks:
+        after = design.observe(after, candidates[pick], 0.05)
+    drop = design.target_variance(sigma, target).mean() - design.target_variance(after, target).mean()
+    assert len(plan.picks) >= 2 and cost[plan.picks].sum() <= 20.0
+    assert sum(plan.gains) == pytest.approx(drop, rel=1e-9)

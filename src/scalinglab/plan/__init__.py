@@ -8,7 +8,17 @@
 Needs only numpy, scipy and pandas (the fit layer), never torch.
 """
 
+from scalinglab.plan.history import History, recompute_rounds
 from scalinglab.plan.planner import Planner, StopDecision
 from scalinglab.plan.replay import STRATEGIES, ReplayResult, replay, target_scores
 
-__all__ = ["STRATEGIES", "Planner", "ReplayResult", "StopDecision", "replay", "target_scores"]
+__all__ = [
+    "STRATEGIES",
+    "History",
+    "Planner",
+    "ReplayResult",
+    "StopDecision",
+    "recompute_rounds",
+    "replay",
+    "target_scores",
+]

@@ -178,6 +178,11 @@ def plan_for_budget(
     """Plan the whole remaining budget greedily for each cost power; keep the plan that lowers
     the target's variance most (receding horizon: the caller runs only its first picks).
 
+    Every plan is judged by the same number: the sum of its picks' raw gains, which telescopes
+    to the mean target variance before the plan minus after it (each gain is the drop given the
+    picks before it), i.e. the final variance under the budget. The cost power only decides
+    which runs a plan lists, not how plans are compared.
+
     Returns the plan and its cost power.
     """
     best, best_power = None, cost_powers[0]

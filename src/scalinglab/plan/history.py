@@ -1,0 +1,109 @@
+"""How a planned sweep's answer converged, recomputed from its finished runs.
+
+A planned sweep's choice is a pure function of the told runs and the seed
+(``scalinglab.sweeper.planned``), so its rounds need not be stored: starting from nothing told,
+ask for a round, tell the measured runs of that round, ask again, and so on, gives the same
+rounds the sweep trained, as long as every round finished before the next was asked (the
+driver's round-by-round mode) and the candidates, target, form, seed and batch size are the
+sweep's. The recomputation stops where the sweep stands: at the first round that asks for a run
+not yet measured (nothing further was trained from it), or where the stop rule held.
+This module gives the numbers; a report section draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.plan.planner import INTERVAL_LEVEL, REASON_COLUMN, SCORE_COLUMN, Planner
+
+
+@dataclass
+class History:
+    """rounds: one row per recomputed round: round, n_runs, spent (cost told so far), and once
+    the law is fitted the first target row's predicted, low, high (95 % interval).
+    chosen: the runs each round chose, index kept: round, plan_score, plan_reason, cost.
+    complete: True when the recomputation reached the stop rule (or nothing left to ask), False
+    when it stopped at a run not measured (the sweep is still going, or chose differently)."""
+
+    rounds: pd.DataFrame
+    chosen: pd.DataFrame
+    complete: bool
+
+
+def recompute_rounds(
+    planner: Planner,
+    candidates: pd.DataFrame,
+    measured: pd.Series,
+    k: int,
+    *,
+    budget: float | None = None,
+    tolerance: float | None = None,
+    tried: set | None = None,
+    max_rounds: int = 200,
+) -> History:
+    """Replay a planned sweep round by round from its measured runs.
+
+    Parameters
+    ----------
+    planner : Planner
+        Built as the sweep built it (x, y, form, target, cost, random_state), nothing told.
+    candidates : DataFrame
+        The sweep's whole candidate pool (x and cost columns), indexed by run key.
+    measured : Series
+        y of each run measured, by run key.
+    k : int
+        Runs per round, as the sweep asked.
+    tried : set, optional
+        Run keys that were attempted but have no y (failed): a round that chose one of them is
+        not stopped by it; like the sweep, later rounds do not offer it again.
+    """
+    tried = set(tried or ()) | set(measured.index)
+    rounds, chosen_tables, told, complete = [], [], [], False
+    offered = candidates
+    for number in range(1, max_rounds + 1):
+        if planner.should_stop(tolerance=tolerance, budget=budget):
+            complete = True
+            break
+        left = None if budget is None else budget - planner.spent
+        batch = planner.ask(offered, k, budget=left)
+        if batch.empty:
+            complete = True
+            break
+        if not set(batch.index) <= tried:
+            break
+        offered = offered.drop(index=batch.index)
+        told = told + [key for key in batch.index if key in measured.index]
+        if told:
+            # Told in the candidates' order, as the sweep tells its stored runs: the fit's
+            # bootstrap (and so the next choice) may depend on the order of the rows.
+            rows = candidates.loc[[key for key in candidates.index if key in set(told)]]
+            planner.told = pd.DataFrame()
+            planner.tell(rows.assign(**{planner.y: measured.loc[rows.index].to_numpy(dtype=float)}))
+        chosen_tables.append(batch.assign(round=number, cost=planner.costs_of(batch)))
+        rounds.append(_round_row(planner, number))
+    chosen = (
+        pd.concat(chosen_tables)
+        if chosen_tables
+        else candidates.iloc[:0].assign(round=[], cost=[], **{SCORE_COLUMN: [], REASON_COLUMN: []})
+    )
+    columns = ["round", "n_runs", "spent", "predicted", "low", "high", "level"]
+    return History(pd.DataFrame(rounds, columns=columns), chosen, complete)
+
+
+def _round_row(planner: Planner, number: int) -> dict:
+    row = {
+        "round": number,
+        "n_runs": len(planner.told),
+        "spent": planner.spent,
+        "predicted": np.nan,
+        "low": np.nan,
+        "high": np.nan,
+        "level": INTERVAL_LEVEL,
+    }
+    if planner.law() is not None:
+        first = planner.prediction().iloc[0]
+        row.update(predicted=float(first["predicted"]), low=float(first["low"]), high=float(first["high"]))
+    return row

@@ -1,0 +1,47 @@
+"""The section "How the answer converged", drawn from recomputed rounds of a planned sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.plan import Planner, recompute_rounds
+from scalinglab.report.browser_check import figure_problems
+from scalinglab.report.converged import TITLE, converged_section
+
+
+def history(fraction):
+    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
+    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
+    truth = pd.Series((1.5 + 30 * x**-0.4) * np.exp(np.random.default_rng(1).normal(0, 0.01, len(x))), index=grid.index)
+    planner = Planner(
+        "x", "loss", "power", target=pd.DataFrame({"x": [1e7]}), cost="cost", random_state=3, n_bootstrap=20
+    )
+    return recompute_rounds(planner, grid, truth, 3, budget=fraction * grid.cost.sum()), grid.cost.sum()
+
+
+def test_the_section_shows_each_round_against_compute_and_the_whole_grid_beside_it():
+    rounds, full_cost = history(0.3)
+    section = converged_section(rounds, "val_loss", full_cost=full_cost, full_answer=(1.62, 1.6, 1.64))
+    assert section.title == TITLE
+    spent = rounds.rounds["spent"].iloc[-1]
+    assert f"{spent / full_cost:.1%} of the" in section.sentences[0]
+    last = rounds.rounds.dropna(subset=["predicted"]).iloc[-1]
+    inside = "inside" if last["low"] <= 1.62 <= last["high"] else "outside"
+    assert f"{inside} the planned sweep's interval" in section.sentences[-1]
+    record = {
+        "title": "t",
+        "complete": True,
+        "natural_width": 640,
+        "shown_width": 440,
+        "axes": section.figures[0].axes,
+        "axes_error": None,
+    }
+    assert figure_problems([record]) == []
+    assert section.tables[0][1].count("<tr") == len(rounds.chosen) + 1  # header + one per run
+
+
+def test_no_section_before_the_law_could_be_fitted():
+    rounds, _ = history(0.0001)
+    assert rounds.rounds.empty or rounds.rounds["predicted"].isna().all()
+    assert converged_section(rounds, "val_loss") is None
