@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from scalinglab.metrics import METRICS, RUN_IDENTITY
-from scalinglab.run_spec import TrainingSpec
+from scalinglab.run_spec import RunSpec, TrainingSpec
 from scalinglab.store import Store
 
 # Spec fields shown as columns, in this order; the family's own size axes follow `family`.
@@ -101,6 +101,9 @@ def _flatten(run) -> dict:
     row.update({name: spec["training"].get(name) for name in _TRAINING_COLUMNS})
     row.update({f"{PARAMS_PREFIX}{name}": value for name, value in spec.get("params", {}).items()})
     row["seed"] = spec["seed"]
+    if spec.get("transfer"):  # a run of [transfer] that starts from a pretrained parent
+        row["transfer_mode"] = spec["transfer"]["mode"]
+        row["transfer_parent"] = RunSpec.model_validate(spec["transfer"]["parent"]).run_key
     row.update(run.metrics)
     if row["train_size"] is None and "n_train" in run.metrics:
         row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was

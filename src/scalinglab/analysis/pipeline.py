@@ -23,6 +23,7 @@ from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_larges
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
+from scalinglab.analysis.transfer import split_transfer_runs
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
@@ -139,6 +140,7 @@ def analyze(
     else:
         frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
+    frame, _ = split_transfer_runs(frame)  # the laws are the scratch runs' (analysis.transfer)
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")
     x = x or settings.get("x", "n_params")

@@ -33,11 +33,17 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
     for _, data, training, size, params in _combinations(config, seeds=config.seeds[:1]):
         if training.lr == "auto":
             specs.extend(_lr_search_runs(config, size, data, training, params, val_losses))
+    if config.transfer is not None:  # pretrained or from scratch as an axis (sweeper.transfer)
+        from scalinglab.sweeper.transfer import with_transfer
+
+        specs = with_transfer(config, specs)
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
 
 
 def planned_total(config: SweepConfig) -> int:
     """How many runs the finished sweep holds (at most: two searches may share a run)."""
+    if config.transfer is not None:  # no learning-rate search (config checks): the plan is the whole sweep
+        return len(plan_runs(config))
     per_search = runs_in_search(len(config.lr_search.candidates), config.lr_search.reduction_factor, len(config.seeds))
     total = 0
     for seed, _, training, _, _ in _combinations(config, seeds=config.seeds):

@@ -1,0 +1,98 @@
+"""[transfer]: each size pretrained once as a run of its own, target runs starting from its stored
+checkpoint (Hernandez et al. 2021, "Scaling Laws for Transfer"). Real, tiny trainings."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalinglab.api import run_sweep
+from scalinglab.config import config_from_dict
+from scalinglab.errors import UserError
+from scalinglab.sweeper.plan import plan_runs
+from scalinglab.train.checkpoint import checkpoint_path, load_checkpoint
+
+
+def _config(tmp_path, *, modes=("scratch", "finetune", "features"), source_teacher_seed=0, widths=(8, 16),
+            train_size=(40,), seeds=(0,), epochs=4):
+    """Source and target label their inputs with teachers (the same one unless told otherwise); the
+    source's inputs are drawn apart from the target's (another split_seed)."""
+    return config_from_dict({
+        "output": str(tmp_path / "out"),
+        "seeds": list(seeds),
+        "model": {"family": "mlp", "width": list(widths), "depth": 1},
+        "data": {"source": "teacher", "train_size": list(train_size), "val_size": 400,
+                 "teacher": {"n_samples": 3000}},
+        "training": {"epochs": epochs, "batch_size": 32, "lr": 0.01},
+        "measure": {"latency_repeats": 1},
+        "transfer": {"mode": list(modes), "epochs": 6,
+                     "source": {"source": "teacher", "split_seed": 1,
+                                "teacher": {"n_samples": 3000, "seed": source_teacher_seed}}},
+    }, source="test")
+
+
+def test_every_target_run_starts_from_the_stored_checkpoint_of_its_size(tmp_path):
+    config = _config(tmp_path)
+    result = run_sweep(config, report=False)
+    runs = result.runs.set_index("run_key")
+    assert (runs["status"] == "ok").all()
+    targets = runs[runs["transfer_mode"].notna()]
+    assert len(targets) == 4 and len(runs) == 2 + 2 + 4  # two pretrainings, two scratch runs
+    for _, target in targets.iterrows():
+        parent = runs.loc[target["transfer_parent"]]
+        assert parent["width"] == target["width"] and parent["source"] == "teacher"
+        assert pd_isna(parent.get("transfer_mode"))
+        assert checkpoint_path(config.output, target["transfer_parent"]).exists()
+
+
+def pd_isna(value) -> bool:
+    return value != value or value is None
+
+
+def test_features_mode_freezes_the_pretrained_body_and_finetune_does_not(tmp_path):
+    config = _config(tmp_path, modes=("finetune", "features"), widths=(8,))
+    runs = run_sweep(config, report=False).runs.set_index("run_key")
+    for key, run in runs[runs["transfer_mode"].notna()].iterrows():
+        trained, pretrained = (load_checkpoint(checkpoint_path(config.output, k)) for k in (key, run["transfer_parent"]))
+        body_moved = [not trained[name].equal(pretrained[name]) for name in ("1.weight", "1.bias")]
+        if run["transfer_mode"] == "features":
+            assert not any(body_moved)
+            assert run["n_trainable_params"] == 8 * 4 + 4 < run["n_params"]  # the head only
+        else:
+            assert all(body_moved)
+            assert run["n_trainable_params"] == run["n_params"]
+
+
+def test_a_source_that_shares_the_target_s_teacher_helps_at_small_data(tmp_path):
+    runs = run_sweep(_config(tmp_path, modes=("scratch", "finetune"), widths=(32,), train_size=(30,),
+                             seeds=(0, 1)), report=False).runs
+    targets = runs[runs["source"] == "teacher"].copy()
+    targets = targets[targets["n_train"] == 30]
+    loss = targets.groupby(targets["transfer_mode"].fillna("scratch"))["val_loss"].mean()
+    assert loss["finetune"] < 0.8 * loss["scratch"]
+
+
+def test_a_target_run_waits_for_its_parent_in_the_plan(tmp_path):
+    from scalinglab.sweeper.transfer import ready
+
+    specs = plan_runs(_config(tmp_path, widths=(8,)))
+    parents = [spec for spec in specs if spec.transfer is None and spec.data.split_seed == 1]
+    assert len(parents) == 1
+    assert all(spec.transfer is None for spec in ready(specs, {}))
+    assert len(ready(specs, {parents[0].run_key: "ok"})) == len(specs)
+
+
+def test_scratch_runs_keep_the_keys_of_a_sweep_without_transfer(tmp_path):
+    config = _config(tmp_path, modes=("scratch",))
+    plain = config.model_copy(update={"transfer": None})
+    scratch = {spec.run_key for spec in plan_runs(config) if spec.data.split_seed == 0}
+    assert scratch == {spec.run_key for spec in plan_runs(plain)}
+
+
+def test_inputs_that_cannot_be_bridged_are_one_user_error_naming_transfer_source(tmp_path):
+    raw = {"output": str(tmp_path), "model": {"family": "mlp", "width": 4}, "data": {"source": "teacher"},
+           "transfer": {"source": {"source": "digits"}}}
+    with pytest.raises(UserError, match=r"transfer\.source: inputs of shape \(1, 8, 8\) cannot be adapted"):
+        plan_runs(config_from_dict(raw, source="test"))
+    raw["training"] = {"lr": "auto"}
+    with pytest.raises(UserError, match=r"test: transfer: needs a fixed training.lr"):
+        config_from_dict(raw, source="test")
