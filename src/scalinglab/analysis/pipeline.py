@@ -23,7 +23,7 @@ from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_larges
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
-from scalinglab.analysis.transfer import split_transfer_runs
+from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
 from scalinglab.errors import UserError
@@ -62,6 +62,7 @@ class Analysis:
     size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
     joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
     size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
+    transfer: TransferAnswer | None = None  # pretrained or from scratch ([transfer]; analysis.transfer)
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -140,6 +141,7 @@ def analyze(
     else:
         frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
+    transfer = transfer_answer(frame, random_state=random_state)  # None without [transfer]
     frame, _ = split_transfer_runs(frame)  # the laws are the scratch runs' (analysis.transfer)
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")
@@ -175,7 +177,7 @@ def analyze(
                 + merge_places(groups.warnings) + joint_warnings + seed_warnings(runs, metric))
     return Analysis(frame, config, metric, x, group_by, runs, reference, groups, joint, joint_note, iso, iso_note,
                     backtest, effects, data_available, warnings, law_warnings(groups, joint, effects),
-                    verdicts, joint_problem, SizeAxis.from_runs(runs, x) if x == "n_params" else None)
+                    verdicts, joint_problem, SizeAxis.from_runs(runs, x) if x == "n_params" else None, transfer)
 
 
 def size_verdicts(runs: pd.DataFrame, groups: FitOutcome, metric: str, *, x: str, group_by: str) -> list[SizeVerdict]:
