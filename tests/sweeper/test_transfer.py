@@ -96,3 +96,30 @@ def test_inputs_that_cannot_be_bridged_are_one_user_error_naming_transfer_source
     raw["training"] = {"lr": "auto"}
     with pytest.raises(UserError, match=r"test: transfer: needs a fixed training.lr"):
         config_from_dict(raw, source="test")
+
+
+class _StopAfterFirstRun:
+    """Progress that presses Ctrl-C once the first run is stored: a kill between pretraining and
+    fine-tuning (the target runs wait for their parent, so the parent is first)."""
+
+    def started(self, **_): pass
+
+    def running(self, spec): pass
+
+    def waiting(self, **_): pass
+
+    def finished(self, result):
+        raise KeyboardInterrupt
+
+
+def test_a_sweep_killed_after_pretraining_resumes_without_pretraining_again(tmp_path):
+    from scalinglab.sweeper.driver import SweepInterrupted
+
+    config = _config(tmp_path, modes=("finetune",), widths=(8,), epochs=2)
+    with pytest.raises(SweepInterrupted):
+        run_sweep(config, report=False, progress=_StopAfterFirstRun())
+    resumed = run_sweep(config, report=False)
+    assert resumed.training.already_stored == 1 and resumed.training.trained == 1
+    runs = resumed.runs.set_index("run_key")
+    (parent,) = runs["transfer_parent"].dropna()
+    assert (runs["status"] == "ok").all() and parent in runs.index
