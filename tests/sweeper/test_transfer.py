@@ -123,3 +123,22 @@ def test_a_sweep_killed_after_pretraining_resumes_without_pretraining_again(tmp_
     runs = resumed.runs.set_index("run_key")
     (parent,) = runs["transfer_parent"].dropna()
     assert (runs["status"] == "ok").all() and parent in runs.index
+
+
+def test_recommend_pretrained_counts_the_pretraining_cost_when_told(tmp_path):
+    from scalinglab.api import recommend_for_sweep
+    from scalinglab.recommendation import Budgets
+
+    config = _config(tmp_path, modes=("scratch", "finetune"), widths=(8, 16), train_size=(40, 80), epochs=2)
+    runs = run_sweep(config, report=False).runs.set_index("run_key")
+    targets = runs[runs["transfer_mode"].notna()]
+    own = float(targets["train_flops"].max())
+    with_parent = float((targets["train_flops"] + targets["transfer_parent"].map(runs["train_flops"])).min())
+    assert own < with_parent
+    budget = Budgets(train_flops=(own + with_parent) / 2)  # every target fits alone, none with its pretraining
+    counted = recommend_for_sweep(config.output, budget, pretrained="available")
+    uncounted = recommend_for_sweep(config.output, budget, pretrained="available", count_pretraining=False)
+    assert counted.pretrained_alternative is None
+    assert uncounted.pretrained_alternative["mode"] == "finetune"
+    assert "pretraining cost not counted" in uncounted.pretrained_alternative["sentence"]
+    assert recommend_for_sweep(config.output, budget).pretrained_alternative is None  # --pretrained none

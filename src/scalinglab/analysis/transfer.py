@@ -161,3 +161,22 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
                              f"(95 %: {law['alpha'][1]:.2f} to {law['alpha'][2]:.2f}), beta = {law['beta'][0]:.2f} "
                              f"({law['beta'][1]:.2f} to {law['beta'][2]:.2f}).")
     return TransferAnswer(quality.reset_index(), points, laws, sentences)
+
+
+def pretrained_options(runs: pd.DataFrame, *, count_pretraining: bool) -> pd.DataFrame:
+    """Per (mode, n_params, train_size) of the ok runs that start from a pretrained parent: the
+    seed means of every measured column, the parent's train_flops and train_seconds
+    added to the run's when `count_pretraining` (pretraining paid for this target alone), and
+    `pretraining_flops` / `pretraining_seconds` beside them either way."""
+    ok = runs[runs["status"] == "ok"]
+    if "transfer_mode" not in ok:
+        return pd.DataFrame()
+    parents = ok.set_index("run_key")
+    targets = ok[ok["transfer_mode"].notna()].copy()
+    for cost, column in (("train_flops", "pretraining_flops"), ("train_seconds", "pretraining_seconds")):
+        targets[column] = targets["transfer_parent"].map(parents[cost]) if cost in parents else float("nan")
+        if count_pretraining and cost in targets:
+            targets[cost] = targets[cost] + targets[column]
+    keys = ["transfer_mode", "n_params", "train_size"]
+    numbers = [column for column in targets.select_dtypes("number").columns if column not in keys and column != "seed"]
+    return targets.groupby(keys)[numbers].mean().reset_index()
