@@ -26,7 +26,7 @@ def _config(tmp_path, *, modes=("scratch", "finetune", "features"), source_teach
         "measure": {"latency_repeats": 1},
         "transfer": {"mode": list(modes), "epochs": 6,
                      "source": {"source": "teacher", "split_seed": 1,
-                                "teacher": {"n_samples": 3000, "seed": source_teacher_seed}}},
+                                "teacher": {"n_samples": 1500, "seed": source_teacher_seed}}},
     }, source="test")
 
 
