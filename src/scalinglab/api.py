@@ -300,6 +300,8 @@ class SweepRecommendation:
 
     choice: Recommendation
     compressed_alternative: dict[str, Any] | None
+    # `pretrained="available"`: the best stored run that starts from a pretrained parent ([transfer]).
+    pretrained_alternative: dict[str, Any] | None = None
 
 
 @_user_error_raised_here
@@ -311,21 +313,29 @@ def recommend_for_sweep(
     data_available: float | None = None,
     max_extrapolation: float | None = None,
     compressed: bool = True,
+    pretrained: str = "none",
+    count_pretraining: bool = True,
 ) -> SweepRecommendation:
     """The size and data size to train under `budgets`, from the sweep stored at `out` (see
     `scalinglab.recommend`); with `compressed`, also the stored compressions that beat it.
+    With `pretrained="available"`, also the best stored [transfer] run that starts from a pretrained
+    model within the budgets (its pretraining cost counted in them when `count_pretraining`).
     Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
     from scalinglab.analysis import analyze
     from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.metrics import QUALITY
-    from scalinglab.recommendation import compressed_alternative, recommend
+    from scalinglab.recommendation import compressed_alternative, pretrained_alternative, recommend
     from scalinglab.runs_table import load_results, stored_curves
 
     budgets.check()
     for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
         if value is not None and not value > 0:
             raise UserError(f"{option} {value:g}: must be positive")
+    if pretrained not in ("available", "none"):
+        raise UserError(f"--pretrained {pretrained}: choose available or none")
     frame, config = load_results(out)
+    if pretrained == "available" and "transfer_mode" not in frame:
+        raise UserError("--pretrained available: this sweep has no [transfer] runs (add a [transfer] section)")
     if metric is not None and (metric not in QUALITY or metric not in frame):
         known = ", ".join(c for c in QUALITY if c in frame)
         what = "not a quality metric" if metric in frame else "not a recorded column"
@@ -333,7 +343,12 @@ def recommend_for_sweep(
     analysis = analyze(frame, config=config, metric=metric, data_available=data_available, curves=stored_curves(out))
     choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation)
     alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
-    return SweepRecommendation(choice, alternative)
+    from_pretrained = (
+        pretrained_alternative(frame, budgets, choice, count_pretraining=count_pretraining)
+        if pretrained == "available"
+        else None
+    )
+    return SweepRecommendation(choice, alternative, from_pretrained)
 
 
 EXPORT_FORMATS = ("csv", "parquet", "json")

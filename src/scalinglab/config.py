@@ -303,6 +303,20 @@ class PlanConfig(Strict):
         return self
 
 
+class TransferConfig(Strict):
+    """[transfer]: pretrained or from scratch as a sweep axis (Hernandez et al. 2021, "Scaling Laws
+    for Transfer"; docs/transfer.md). Each model size is pretrained once on `[transfer.source]`, as
+    a run of its own with its checkpoint; every `finetune` (all weights train) or `features` (body
+    frozen, a new head trains) run of that size starts from it; `scratch` runs start fresh."""
+
+    mode: Sweep[Literal["scratch", "finetune", "features"]] = ["scratch", "finetune"]
+    source: DataConfig = DataConfig(source="mnist")
+    # Pretraining settings; each left out: the [training] value (the first, when swept).
+    epochs: int | None = Field(None, gt=0)
+    lr: float | None = Field(None, gt=0, strict=False)
+    seed: int = 0
+
+
 def _plain_value(value: Any) -> Any:
     if not isinstance(value, (bool, int, float, str)):
         raise ValueError("must be a number, a string or true/false")
@@ -330,6 +344,8 @@ class SweepConfig(Strict):
     compress: CompressConfig | None = None
     # Train only the runs a planner chooses (docs/planning.md); None: the whole grid.
     plan: PlanConfig | None = None
+    # Pretrained or from scratch as an axis (scalinglab.transfer); None: every run from scratch.
+    transfer: TransferConfig | None = None
     # Objective mode: the objective's own hyperparameters, each fixed or swept like a [training]
     # field; given to it in run.settings, stored as columns params.KEY, part of a run's key.
     params: dict[str, Sweep[ParamValue]] = {}
@@ -369,11 +385,37 @@ class SweepConfig(Strict):
                 raise ValueError(f"params.{key}: a [training] field; set training.{key} instead")
         return self
 
+    @model_validator(mode="after")
+    def _transfer_fits_the_sweep(self) -> SweepConfig:
+        problem = self.transfer and _transfer_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     def where(self, location: str) -> str:
         """Where the value at dotted `location` came from, to start an error message with:
         '--set KEY' when an override gave it, else 'FILE: location' (just `location` for a
         configuration not read by load_config)."""
         return _origin(location, source=self._source, overridden=self._overridden)
+
+
+def _transfer_problem(config: SweepConfig) -> str | None:
+    """What keeps `config`'s [transfer] from running (a 'field: problem' line), else None."""
+    source, training = config.transfer.source, config.training
+    if config.model.objective is not None:
+        return "transfer: an objective's runs cannot start from a pretrained model"
+    if config.plan is not None:
+        return "transfer: not with [plan] (a planned sweep chooses runs of one kind)"
+    if "auto" in as_list(training.lr):
+        return "transfer: needs a fixed training.lr, not 'auto'"
+    if training.save_checkpoints is False:
+        return "transfer: the pretrained parents are kept as checkpoints; training.save_checkpoints may not be false"
+    if config.data.source in TEXT_SOURCES or source.source in TEXT_SOURCES:
+        return "transfer.source: classification data only (a text source cannot be transferred yet)"
+    for name in ("train_size", "preprocessing"):
+        if len(as_list(getattr(source, name) or [None])) > 1:
+            return f"transfer.source.{name}: one value (each model size is pretrained once)"
+    return None
 
 
 def _origin(location: str, *, source: str | Path | None, overridden: tuple[str, ...]) -> str:

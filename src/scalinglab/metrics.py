@@ -24,6 +24,11 @@ _METRICS = [
     # What was trained
     Metric("n_params", "parameters", "Trainable parameters of the model (counted on the built module)."),
     Metric(
+        "n_trainable_params",
+        "trainable parameters",
+        "Parameters the run trained: all of them but in [transfer]'s features mode, where the pretrained body is frozen.",
+    ),
+    Metric(
         "n_params_nonembedding",
         "non-embedding parameters",
         "Language model only: parameters outside the token and position embeddings (Kaplan et al.'s N).",

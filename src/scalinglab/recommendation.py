@@ -569,3 +569,42 @@ def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice:
             f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."
         ),
     }
+
+
+def pretrained_alternative(
+    runs: pd.DataFrame, budgets: Budgets, choice: Recommendation, *, count_pretraining: bool = True
+) -> dict | None:
+    """`recommend --pretrained available`: the best measured run that starts from a pretrained
+    parent ([transfer]'s finetune or features runs; seed means) within `budgets`, its pretraining
+    cost counted in the training budgets when `count_pretraining`, against `choice` (from scratch).
+    None when the sweep trained none, or none fits the budgets."""
+    from scalinglab.analysis.transfer import pretrained_options
+
+    options = pretrained_options(runs, count_pretraining=count_pretraining)
+    if options.empty or choice.metric not in options:
+        return None
+    within = options[choice.metric].notna()
+    for name, limit in budgets.given().items():
+        budget = BUDGETS[name]
+        within &= options[budget.column] * budget.per_column_unit <= limit if budget.column in options else False
+    fitting = options[within]
+    if fitting.empty:
+        return None
+    lower = lower_is_better(choice.metric)
+    best = fitting.loc[fitting[choice.metric].idxmin() if lower else fitting[choice.metric].idxmax()]
+    better = (best[choice.metric] < choice.predicted) if lower else (best[choice.metric] > choice.predicted)
+    counted = "counted" if count_pretraining else "not counted (--no-count-pretraining)"
+    verdict = "better than" if better else "no better than"
+    return {
+        "mode": best["transfer_mode"],
+        "n_params": float(best["n_params"]),
+        "train_size": float(best["train_size"]),
+        choice.metric: float(best[choice.metric]),
+        "beats_scratch": bool(better),
+        "sentence": (
+            f"Pretrained: {best['transfer_mode']} at {best['n_params']:,.0f} parameters on "
+            f"{best['train_size']:,.0f} examples measured {choice.metric} {best[choice.metric]:.3g} within "
+            f"the same budgets (pretraining cost {counted}), {verdict} the {choice.predicted:.3g} "
+            "predicted for training from scratch above."
+        ),
+    }

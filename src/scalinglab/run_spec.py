@@ -98,6 +98,10 @@ class RunSpec(_Frozen):
     # "wsd" run it branches from, its parent, which is the run of this spec at that size with no
     # cooldown_of. None: a run trained from scratch.
     cooldown_of: int | None = None
+    # Transfer ([transfer]): the run starts from its pretrained parent's weights (scalinglab.transfer).
+    transfer: TransferSpec | None = None
+    # A pretraining run whose source inputs are resized to the target's shape (the input adapter).
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def run_key(self) -> str:
@@ -107,7 +111,9 @@ class RunSpec(_Frozen):
         so the runs of older stores keep their keys.
         """
         at_default = {name for name in _ADDED_FIELDS if getattr(self, name) == type(self).model_fields[name].default}
-        identity = self.model_dump(mode="json", exclude={"limits", *at_default})
+        identity = self.model_dump(mode="json", exclude={"limits", "transfer", *at_default})
+        if "transfer" not in at_default:  # the parent by its key: where it ran is no part of it
+            identity["transfer"] = {"mode": self.transfer.mode, "parent": self.transfer.parent.run_key}
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -128,7 +134,17 @@ class RunSpec(_Frozen):
         return f"{self.family} {values}{n} seed={self.seed}{branch}"
 
 
-_ADDED_FIELDS = ("objective", "params", "cooldown_of")
+class TransferSpec(_Frozen):
+    """How a target run starts from a pretrained model (Hernandez et al. 2021, "Scaling Laws for
+    Transfer"): `finetune` trains every weight, `features` freezes the body and trains a new head.
+    `parent` is the pretraining run of the same family and size, stored as a run of its own."""
+
+    mode: Literal["finetune", "features"]
+    parent: RunSpec
+
+
+_ADDED_FIELDS = ("objective", "params", "cooldown_of", "transfer", "input_shape")
+RunSpec.model_rebuild()
 
 
 @dataclass

@@ -100,6 +100,9 @@ def _flatten(run) -> dict:
     row.update({name: spec["training"].get(name) for name in _TRAINING_COLUMNS})
     row.update({f"{PARAMS_PREFIX}{name}": value for name, value in spec.get("params", {}).items()})
     row["seed"] = spec["seed"]
+    if spec.get("transfer"):  # a run of [transfer] that starts from a pretrained parent
+        row["transfer_mode"] = spec["transfer"]["mode"]
+        row["transfer_parent"] = RunSpec.model_validate(spec["transfer"]["parent"]).run_key
     row.update(run.metrics)
     if row["train_size"] is None and "n_train" in run.metrics:
         row["train_size"] = int(run.metrics["n_train"])  # "all of it": name the size it was

@@ -34,6 +34,7 @@ from scalinglab.analysis.runs import (
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
+from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
 from scalinglab.runs_table import load_results, stored_curves
@@ -69,6 +70,7 @@ class Analysis:
     size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
     # How far each size parallelizes: per configuration swept over batch sizes (empty when none is)
     critical_batch: list[CriticalBatch] = field(default_factory=list)
+    transfer: TransferAnswer | None = None  # pretrained or from scratch ([transfer]; analysis.transfer)
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -161,6 +163,8 @@ def analyze(
         frame, stored_config = load_results(source)
         config = config if config is not None else stored_config
         curves = curves if curves is not None else stored_curves(source)
+    transfer = transfer_answer(frame, random_state=random_state)  # None without [transfer]
+    frame, _ = split_transfer_runs(frame)  # the laws are the scratch runs' (analysis.transfer)
     settings = (config or {}).get("fit", {})
     metric = metric or settings.get("metric", "val_loss")
     x = x or settings.get("x", "n_params")
@@ -228,6 +232,7 @@ def analyze(
         joint_problem,
         SizeAxis.from_runs(runs, x) if x == "n_params" else None,
         critical_batch_sizes(frame, curves),
+        transfer,
     )
 
 

@@ -44,6 +44,16 @@ def recommend(
             help="Also consider the compressed models stored by `scalinglab compress` (measured, not predicted)."
         ),
     ] = True,
+    pretrained: Annotated[
+        str,
+        typer.Option(
+            help="available: also compare fine-tuning a pretrained size ([transfer] runs, measured) against training from scratch; none: do not."
+        ),
+    ] = "none",
+    count_pretraining: Annotated[
+        bool,
+        typer.Option(help="With --pretrained available: count each pretraining run's cost in the training budgets."),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
 ) -> None:
     """Pick the parameter count and data size with the best predicted metric within the budgets."""
@@ -59,14 +69,33 @@ def recommend(
         data_available=data_available,
         max_extrapolation=max_extrapolation,
         compressed=compressed,
+        pretrained=pretrained,
+        count_pretraining=count_pretraining,
     )
     choice, alternative = answer.choice, answer.compressed_alternative
     if as_json:
-        print(json.dumps({**choice.to_dict(), "compressed": alternative}, indent=2, default=float))
+        print(
+            json.dumps(
+                {
+                    **choice.to_dict(),
+                    "compressed": alternative,
+                    **({"pretrained": answer.pretrained_alternative} if pretrained == "available" else {}),
+                },
+                indent=2,
+                default=float,
+            )
+        )
         return
     _print(choice)
     if alternative is not None:
         Console().print(alternative["sentence"], soft_wrap=True, markup=False)
+    if pretrained == "available":
+        found = answer.pretrained_alternative
+        Console().print(
+            found["sentence"] if found else "Pretrained: no stored pretrained-start run fits these budgets.",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _print(choice) -> None:

@@ -98,6 +98,10 @@ def write_report(
         _recommendation_section(analysis, choice, choice_note, budgets),
         _trust_section(analysis),
     ]
+    if analysis.transfer is not None:  # [transfer]: pretrained or from scratch (report.transfer_section)
+        from scalinglab.report.transfer_section import transfer_section
+
+        sections.append(transfer_section(analysis.transfer))
     if compressions is not None and not compressions.empty:
         sections.append(compress_section(compressions, metric=analysis.metric))
     rendered = (

@@ -186,6 +186,10 @@ class _Driver:
             from scalinglab.sweeper.planned import next_round
 
             planned = next_round(self.config, planned, statuses, losses, self.slots).specs
+        if self.config.transfer is not None:  # a target run waits for its pretrained parent
+            from scalinglab.sweeper.transfer import ready
+
+            planned = ready(planned, statuses)
         return [self._placed(spec) for spec in planned if self._needs(spec, statuses)]
 
     def _placed(self, spec: RunSpec) -> RunSpec:

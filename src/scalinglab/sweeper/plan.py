@@ -35,6 +35,10 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
             specs.extend(_lr_search_runs(config, size, data, training, params, val_losses))
     if config.training.cooldowns:
         specs = [_as_branch(spec, max(config.data.train_size)) for spec in specs]
+    if config.transfer is not None:  # pretrained or from scratch as an axis (sweeper.transfer)
+        from scalinglab.sweeper.transfer import with_transfer
+
+        specs = with_transfer(config, specs)
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
 
 
@@ -48,6 +52,8 @@ def _as_branch(spec: RunSpec, largest: int) -> RunSpec:
 
 def planned_total(config: SweepConfig) -> int:
     """How many runs the finished sweep holds (at most: two searches may share a run)."""
+    if config.transfer is not None:  # no learning-rate search (config checks): the plan is the whole sweep
+        return len(plan_runs(config))
     per_search = runs_in_search(len(config.lr_search.candidates), config.lr_search.reduction_factor, len(config.seeds))
     total = 0
     for seed, _, training, _, _ in _combinations(config, seeds=config.seeds):

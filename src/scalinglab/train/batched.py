@@ -94,7 +94,7 @@ def batch_key(spec: RunSpec) -> str | None:
     """Runs with equal keys can train together (`train_batch` takes no others; which of them do is
     sweeper.grouping's choice); None for a run that must train alone (cross-validation trains k
     models in turn; dropout's random masks could not match a lone run's)."""
-    if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None:
+    if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None or _transferred(spec):
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
     shared = {
@@ -105,6 +105,12 @@ def batch_key(spec: RunSpec) -> str | None:
         "limits": spec.limits.model_dump(mode="json"),
     }
     return json.dumps(shared, sort_keys=True)
+
+
+def _transferred(spec: RunSpec) -> bool:
+    """A run of [transfer] (a pretraining run with resized inputs, or a run starting from one)
+    trains alone: its weights and data are its own (train.transfer)."""
+    return spec.transfer is not None or spec.input_shape is not None
 
 
 def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:

@@ -35,6 +35,7 @@ from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
+from scalinglab.train.transfer import adapted_inputs, start_from_parent
 from scalinglab.train.warmup import warm_up
 
 
@@ -60,7 +61,7 @@ def train_one(spec: RunSpec) -> RunResult:
     curves: list[dict[str, float]] = []
 
     def attempt() -> dict[str, float]:
-        dataset = training_subset(spec.data)
+        dataset = adapted_inputs(training_subset(spec.data), spec)
         if spec.data.cv_folds:
             return cross_validated(
                 dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves
@@ -111,7 +112,8 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     """The fresh model a run of `spec` starts from: built by its family under the run's seed (so a
     run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
     torch.manual_seed(spec.seed)
-    return get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
+    model = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
+    return model if spec.transfer is None else start_from_parent(model, spec)
 
 
 def _train_and_measure(
@@ -159,6 +161,7 @@ def measured_metrics(
     achieved = train_flops / trace.step_seconds
     return {
         "n_params": float(sum(p.numel() for p in model.parameters())),
+        "n_trainable_params": float(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         **_language_model_sizes(family, spec, task),
         "n_train": float(run.n_train),
         **{f"train_{name}": value for name, value in train_scores.items() if name in task.train_scores},

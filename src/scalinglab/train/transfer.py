@@ -1,0 +1,68 @@
+"""A transfer run's start (Hernandez et al. 2021, "Scaling Laws for Transfer"): the body of its
+pretrained parent's stored checkpoint, a new head (the head's outputs are the source's classes),
+and in `features` mode the body frozen so only the head trains. And the input adapter: a
+pretraining run with `input_shape` trains on its source's images resized to the target's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scalinglab.data.base import Dataset
+from scalinglab.run_spec import RunSpec
+from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint
+
+
+class MissingParent(Exception):
+    """The pretrained parent of a transfer run has no stored checkpoint."""
+
+
+def adapted_inputs(dataset: Dataset, spec: RunSpec) -> Dataset:
+    """`dataset` with its images resized to `spec.input_shape` (unchanged when that is None or equal)."""
+    if spec.input_shape is None or dataset.input_shape == tuple(spec.input_shape):
+        return dataset
+    return replace(
+        dataset, x_train=_resized(dataset.x_train, spec.input_shape), x_val=_resized(dataset.x_val, spec.input_shape)
+    )
+
+
+def _resized(images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    channels, height, width = shape
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    return x.expand(-1, channels, -1, -1).contiguous().numpy()
+
+
+def head_names(model: nn.Module) -> set[str]:
+    """The parameter names of the model's head: those of its last module that holds parameters."""
+    last = [name for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))][-1]
+    return {f"{last}.{name}" if last else name for name, _ in model.get_submodule(last).named_parameters(recurse=False)}
+
+
+def start_from_parent(model: nn.Module, spec: RunSpec) -> nn.Module:
+    """Fill `model`'s body from the checkpoint of `spec.transfer.parent` (in the run's checkpoint
+    folder), keep its freshly built head, and freeze the body in `features` mode. Raises
+    MissingParent without that checkpoint, ValueError when a body tensor's shape differs."""
+    parent_key = spec.transfer.parent.run_key
+    folder = spec.limits.checkpoint_dir
+    path = checkpoint_file(folder, parent_key) if folder is not None else None
+    if path is None or not path.exists():
+        raise MissingParent(f"the pretrained parent {parent_key} has no stored checkpoint (did it train ok?)")
+    pretrained = load_checkpoint(path)
+    head = head_names(model)
+    body = {name: tensor for name, tensor in model.state_dict().items() if name not in head}
+    for name, tensor in body.items():
+        if pretrained[name].shape != tensor.shape:
+            raise ValueError(
+                f"pretrained {name} has shape {tuple(pretrained[name].shape)}, this run's {tuple(tensor.shape)}"
+            )
+    model.load_state_dict({name: pretrained[name] for name in body}, strict=False)
+    if spec.transfer.mode == "features":
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name in head)
+    return model

@@ -1,0 +1,85 @@
+"""Effective data transferred and its law (Hernandez et al. 2021, "Scaling Laws for Transfer") on
+tables whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.transfer import effective_data_transferred, transfer_answer, transfer_law
+
+
+def _scratch_loss(d):
+    return 0.1 + 5.0 * np.asarray(d, dtype=float) ** -0.5
+
+
+def _runs(worth):
+    """Scratch runs of one size on the law above, and fine-tuned runs whose loss a scratch run
+    reaches with `worth(D_F)` examples: D_T = worth(D_F) - D_F exactly."""
+    rows = []
+    for seed, wobble in ((0, 1.0), (1, 1.001)):
+        for d in (50, 100, 200, 400, 800):
+            rows.append(
+                {
+                    "run_key": f"s{d}{seed}",
+                    "status": "ok",
+                    "n_params": 1000.0,
+                    "train_size": d,
+                    "val_loss": float(_scratch_loss(d)) * wobble,
+                    "transfer_mode": None,
+                    "transfer_parent": "p",
+                }
+            )
+        for d in (50, 100, 200):
+            rows.append(
+                {
+                    "run_key": f"f{d}{seed}",
+                    "status": "ok",
+                    "n_params": 1000.0,
+                    "train_size": d,
+                    "val_loss": float(_scratch_loss(worth(d))) * wobble,
+                    "transfer_mode": "finetune",
+                    "transfer_parent": "p",
+                }
+            )
+    rows.append(
+        {
+            "run_key": "p",
+            "status": "ok",
+            "n_params": 1000.0,
+            "train_size": 4000,
+            "val_loss": 0.05,
+            "transfer_mode": None,
+            "transfer_parent": None,
+        }
+    )  # the pretraining run: no part of the scratch law
+    return pd.DataFrame(rows)
+
+
+def test_a_start_worth_three_times_the_data_transfers_twice_the_data():
+    points = effective_data_transferred(_runs(lambda d: 3 * d), n_bootstrap=50)
+    assert np.allclose(points["d_transferred"], 2 * points["train_size"], rtol=0.05)
+    assert (points["d_transferred_low"] < points["d_transferred"]).all()
+    assert (points["d_transferred"] < points["d_transferred_high"]).all()
+
+
+def test_a_start_worth_nothing_transfers_about_nothing_within_its_interval():
+    points = effective_data_transferred(_runs(lambda d: d), n_bootstrap=50)
+    assert (points["d_transferred"].abs() < 0.05 * points["train_size"]).all()
+    assert (points["d_transferred_low"] <= 0).all() and (points["d_transferred_high"] >= 0).all()
+
+
+def test_the_answer_says_how_much_data_pretraining_is_worth():
+    answer = transfer_answer(_runs(lambda d: 3 * d), n_bootstrap=50)
+    assert "pretraining is worth about 100 examples" in answer.sentences[0]
+    assert set(answer.quality.columns) >= {"finetune mean", "scratch mean"}
+
+
+def test_the_fitted_exponents_cover_the_truth():
+    rng = np.random.default_rng(0)
+    d_f, n = np.meshgrid([50.0, 100, 200, 400, 800], [1e3, 4e3, 1.6e4, 6.4e4])
+    d_t = 3.0 * d_f**0.4 * n**0.3 * np.exp(rng.normal(0, 0.05, d_f.shape))
+    law = transfer_law(pd.DataFrame({"train_size": d_f.ravel(), "n_params": n.ravel(), "d_transferred": d_t.ravel()}))
+    for name, truth in (("alpha", 0.4), ("beta", 0.3), ("k", 3.0)):
+        value, low, high = law[name]
+        assert low < truth < high and high - low < 0.5 * truth
