@@ -77,3 +77,15 @@ def test_the_measurement_leaves_a_dropout_run_s_random_stream_alone(monkeypatch)
     unmeasured = train_one(spec(dropout=0.2, epochs=1))
     assert "gradient_noise_scale" in measured.metrics and "gradient_noise_scale" not in unmeasured.metrics
     assert measured.curves[0]["train_loss"] == unmeasured.curves[0]["train_loss"]
+
+
+def test_the_small_batch_slices_every_tensor_of_a_tuple_target():
+    """A distilled student's target is (labels, teacher logits): both must lose the same rows."""
+    import torch
+
+    from scalinglab.train.noise_scale import first_rows
+
+    labels, logits = torch.arange(8), torch.zeros(8, 3)
+    sliced = first_rows((labels, logits), 2)
+    assert isinstance(sliced, tuple) and sliced[0].tolist() == [0, 1] and sliced[1].shape == (2, 3)
+    assert first_rows(labels, 3).tolist() == [0, 1, 2]

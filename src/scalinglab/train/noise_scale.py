@@ -105,7 +105,7 @@ class StepMeter:
         model: nn.Module,
         loss_of: Callable,
         x: torch.Tensor,
-        y: torch.Tensor,
+        y: torch.Tensor | tuple[torch.Tensor, ...],
         *,
         step: int,
         precision: str,
@@ -120,7 +120,7 @@ class StepMeter:
         devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
         with torch.random.fork_rng(devices=devices, enabled=self.forks_rng):
             with autocast(precision, device):
-                loss = loss_of(model(x[:rows]), y[:rows])
+                loss = loss_of(model(x[:rows]), first_rows(y, rows))
             grads = torch.autograd.grad(loss, params, allow_unused=True)
         return squared_norm([grad for grad in grads if grad is not None])
 
@@ -136,6 +136,14 @@ class StepMeter:
         self.pending = []
         for small_sq, big_norm in pairs.tolist():
             self.noise.update(small_sq, big_norm**2)
+
+
+def first_rows(target, rows: int):
+    """The first `rows` examples of a batch's target: a tensor, or a tuple of tensors (a distilled
+    student's target is (labels, teacher logits): slicing the tuple itself would keep every row)."""
+    if isinstance(target, (tuple, list)):
+        return type(target)(part[:rows] for part in target)
+    return target[:rows]
 
 
 def squared_norm(grads: list[torch.Tensor]) -> torch.Tensor:
