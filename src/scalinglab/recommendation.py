@@ -473,7 +473,7 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
         return f"the search range (at most {max_extrapolation:g}x the largest trained size)"
     following = larger.iloc[0]
     over = [
-        BUDGETS[name].option + f" {limit:g}"
+        f"the budget {BUDGETS[name].option} {limit:.3g}"  # 3 figures, as every number of the answer
         for name, limit in limits.items()
         if following[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
     ]

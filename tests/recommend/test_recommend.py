@@ -73,7 +73,7 @@ def test_the_joint_law_chooses_an_untrained_data_size(analysis):
     assert choice.predicted == pytest.approx(true_loss(choice.n_params, choice.train_size), rel=1e-3)
     assert choice.predicted <= true_loss(n_opt, d_opt) * 1.002  # as good as the true optimum, to the grid step
     assert choice.usage["train_seconds"]["predicted"] <= budget_s
-    assert choice.binding == "--train-seconds 200"
+    assert choice.binding == "the budget --train-seconds 200"
     assert choice.ci_low <= choice.predicted * (1 + 1e-9) and choice.predicted <= choice.ci_high * (1 + 1e-9)
 
 
@@ -89,7 +89,7 @@ def test_latency_binds_before_time(analysis):
     choice = recommend(analysis, Budgets(train_seconds=200.0, latency_ms=limit_ms))
     assert choice.train_size == 1000  # at 4e4 parameters time is no object, so all the data wins
     assert choice.n_params == pytest.approx(largest_fast_enough, rel=0.015)
-    assert choice.binding == "--latency-ms 2"
+    assert choice.binding == "the budget --latency-ms 2"
 
 
 def test_far_extrapolation_is_said(analysis):
