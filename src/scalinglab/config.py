@@ -164,6 +164,9 @@ class DataConfig(Strict):
     # Number of training examples (classification) or training bytes (language model); the
     # smaller sizes are nested subsets of the larger. Omitted: everything available.
     train_size: Sweep[Annotated[int, Field(gt=0)]] | None = None
+    # Training compute budgets (FLOPs) instead of data sizes: an IsoFLOP grid, each model size
+    # trained on as many samples as each budget buys it (sweeper.budgets). Not with train_size.
+    train_flops: Sweep[Annotated[float, Field(gt=0, strict=False)]] | None = None
     val_fraction: float = Field(0.2, gt=0, lt=1)
     # Validation examples (bytes for text) instead of a fraction; text sources keep 65,536 when omitted.
     val_size: int | None = Field(None, gt=0)
@@ -190,6 +193,8 @@ class DataConfig(Strict):
             raise ValueError(
                 f"cv_folds: for classification data; source '{self.source}' is text, validated on held-out text"
             )
+        if self.train_flops is not None and self.train_size is not None:
+            raise ValueError("train_flops: give compute budgets or data sizes (train_size), not both")
         if self.source == "teacher" and self.teacher is None:
             return self.model_copy(update={"teacher": TeacherConfig()})
         if self.source != "teacher" and self.teacher is not None:
@@ -367,11 +372,24 @@ class SweepConfig(Strict):
                 "a number (a search's shortened runs cannot branch)",
             ),
             ("model.objective", self.model.objective is None, "unset (built-in families only)"),
-            ("data.train_size", len(set(self.data.train_size or [])) >= 2, "a list of 2 or more sizes"),
+            (
+                "data.train_size",
+                len(set(self.data.train_size or self.data.train_flops or [])) >= 2,
+                "a list of 2 or more sizes (or data.train_flops, 2 or more budgets)",
+            ),
         ]
         for field_name, ok, wanted in needs:
             if not ok:
                 raise ValueError(f"training.cooldowns: needs {field_name} = {wanted}")
+        return self
+
+    @model_validator(mode="after")
+    def _budgets_need_a_family(self) -> SweepConfig:
+        if self.data.train_flops is not None and self.model.objective is not None:
+            raise ValueError(
+                "data.train_flops: budgets need a model family's FLOPs per sample; an objective's are known only "
+                "after it ran (give data.train_size)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -412,6 +430,8 @@ def _transfer_problem(config: SweepConfig) -> str | None:
         return "transfer: the pretrained parents are kept as checkpoints; training.save_checkpoints may not be false"
     if config.data.source in TEXT_SOURCES or source.source in TEXT_SOURCES:
         return "transfer.source: classification data only (a text source cannot be transferred yet)"
+    if source.train_flops is not None:
+        return "transfer.source.train_flops: pretraining takes a train_size (each model size is pretrained once)"
     for name in ("train_size", "preprocessing"):
         if len(as_list(getattr(source, name) or [None])) > 1:
             return f"transfer.source.{name}: one value (each model size is pretrained once)"

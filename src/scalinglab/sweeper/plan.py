@@ -1,5 +1,6 @@
 """From a validated SweepConfig to the flat list of RunSpecs it describes (the cartesian product
-of every swept field and the seeds), in a deterministic order.
+of every swept field and the seeds), in a deterministic order. With compute budgets
+(`data.train_flops`) each model size's data size is the one the budget buys it (sweeper.budgets).
 
 With `training.lr = "auto"` some of those runs depend on the results of others (the per-size
 learning-rate search), so the plan is a function of what is already stored.
@@ -13,6 +14,7 @@ from typing import Any
 
 from scalinglab.config import SweepConfig
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
+from scalinglab.sweeper.budgets import data_at_budget
 from scalinglab.sweeper.lr_search import runs_in_search, search_frontier
 
 _SWEPT_DATA = ("train_size", "preprocessing")
@@ -34,7 +36,7 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
         if training.lr == "auto":
             specs.extend(_lr_search_runs(config, size, data, training, params, val_losses))
     if config.training.cooldowns:
-        specs = [_as_branch(spec, max(config.data.train_size)) for spec in specs]
+        specs = _as_branches(specs)
     if config.transfer is not None:  # pretrained or from scratch as an axis (sweeper.transfer)
         from scalinglab.sweeper.transfer import with_transfer
 
@@ -42,12 +44,26 @@ def plan_runs(config: SweepConfig, val_losses: Mapping[str, float] | None = None
     return list({spec.run_key: spec for spec in specs}.values())  # a value listed twice runs once
 
 
-def _as_branch(spec: RunSpec, largest: int) -> RunSpec:
+def _as_branches(specs: list[RunSpec]) -> list[RunSpec]:
     """With training.cooldowns, a smaller data size's run is a cooldown branch of the largest
-    size's run (RunSpec.cooldown_of; train.cooldown), which stays a run of its own."""
-    if spec.data.train_size == largest:
-        return spec
-    return spec.model_copy(update={"cooldown_of": largest})
+    data size's run of the same model and settings (RunSpec.cooldown_of; train.cooldown), which
+    stays a run of its own. The largest is per model size: with `data.train_flops` each size has
+    its own data sizes."""
+    largest: dict[str, int] = {}
+    for spec in specs:
+        parent = _without_data_size(spec)
+        largest[parent] = max(largest.get(parent, 0), spec.data.train_size)
+    return [
+        spec
+        if spec.data.train_size == largest[_without_data_size(spec)]
+        else spec.model_copy(update={"cooldown_of": largest[_without_data_size(spec)]})
+        for spec in specs
+    ]
+
+
+def _without_data_size(spec: RunSpec) -> str:
+    """The key of `spec` at no data size: equal for a parent run and its branches."""
+    return spec.model_copy(update={"data": spec.data.model_copy(update={"train_size": None})}).run_key
 
 
 def planned_total(config: SweepConfig) -> int:
@@ -102,10 +118,12 @@ def _combinations(config: SweepConfig, *, seeds: list[int]):
     grid, in a fixed order."""
     for seed in seeds:
         for data in _data_specs(config):
-            for training in _training_settings(config):
-                for size in _grid(config.model.axes()):
-                    for params in _grid(config.params):
-                        yield seed, data, training, size, params
+            for budget in config.data.train_flops or [None]:
+                for training in _training_settings(config):
+                    for size in _grid(config.model.axes()):
+                        sized = data if budget is None else data_at_budget(config, data, budget, size, training)
+                        for params in _grid(config.params):
+                            yield seed, sized, training, size, params
 
 
 def _grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -122,7 +140,7 @@ def _data_specs(config: SweepConfig) -> list[DataSpec]:
     data = config.data
     if config.model.objective is not None:  # the objective loads its own data: only the size is ours
         return [DataSpec(source="objective", train_size=size) for size in data.train_size or [None]]
-    fixed = data.model_dump(exclude=set(_SWEPT_DATA))
+    fixed = data.model_dump(exclude={*_SWEPT_DATA, "train_flops"})
     swept = {"train_size": data.train_size or [None], "preprocessing": data.preprocessing}
     return [DataSpec(**fixed, **combo) for combo in _grid(swept)]
 

@@ -21,6 +21,7 @@ from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.metrics import METRICS
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
+from scalinglab.sweeper.budgets import task_shape
 from scalinglab.sweeper.plan import plan_runs
 
 logger = logging.getLogger(__name__)
@@ -128,9 +129,7 @@ def _check_size_fits(family: Family, size: dict, dataset: Dataset, config: Sweep
                     f"{config.where('model.context')}: {context} needs {context + 1} bytes of {split} text, "
                     f"but '{dataset.name}' has {len(stream)} (data.train_size {dataset.n_train})"
                 )
-        shape = TaskShape(kind="lm", input_shape=(context,), n_outputs=dataset.n_outputs)
-    else:
-        shape = TaskShape(kind="classification", input_shape=dataset.input_shape, n_outputs=dataset.n_outputs)
+    shape = task_shape(dataset, size)
     try:
         n_params = family.n_params(size, shape)
     except ValueError as error:  # e.g. a cnn given flat feature vectors

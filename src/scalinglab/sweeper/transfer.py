@@ -41,7 +41,7 @@ def pretraining_run(config: SweepConfig, spec: RunSpec) -> RunSpec:
     transfer = config.transfer
     settings = {name: as_list(getattr(config.training, name))[0] for name in TrainingSpec.model_fields}
     settings.update({name: getattr(transfer, name) for name in ("epochs", "lr") if getattr(transfer, name) is not None})
-    source = transfer.source.model_dump(exclude={"train_size", "preprocessing"})
+    source = transfer.source.model_dump(exclude={"train_size", "train_flops", "preprocessing"})
     data = DataSpec(
         **source,
         train_size=as_list(transfer.source.train_size or [None])[0],
