@@ -115,3 +115,32 @@ def test_fit_isoflop_prints_whole_numbers_in_80_columns(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "…" not in result.stdout and "..." not in result.stdout  # no number cut short
     assert max(map(len, result.stdout.splitlines())) <= 80
+
+
+def test_the_optimum_s_examples_per_parameter_with_its_interval_beside_the_joint_law_s():
+    analysis = analyze(isoflop_sweep(), n_bootstrap=200)
+    groups = analysis.isoflop.groups
+    for _, row in groups.iterrows():
+        assert row["examples_per_param"] == pytest.approx(row["D_opt"] / row["N_opt"], rel=1e-9)
+        assert row["examples_per_param_low"] < row["examples_per_param"] < row["examples_per_param_high"]
+        n_true, d_true = analytic_optimum(row["compute"])
+        assert row["examples_per_param"] == pytest.approx(d_true / n_true, rel=0.35)
+        assert row["joint_examples_per_param"] == pytest.approx(d_true / n_true, rel=0.35)
+    sentences = isoflop_sentences(analysis.isoflop, "")[0]
+    assert sum("examples per parameter (95% CI" in s and "the joint law says" in s for s in sentences) == len(BUDGETS)
+    assert not any("Chinchilla" in s for s in sentences)  # the tokens-per-parameter comparison is for language models
+
+
+def test_a_profile_still_falling_at_the_smallest_size_is_said_in_words_not_as_a_number():
+    runs = isoflop_sweep()
+    middle = runs["train_flops"] == BUDGETS[1]
+    n_opt = analytic_optimum(BUDGETS[1])[0]
+    runs = runs[~middle | (runs["n_params"] > 1.4 * n_opt)]  # only sizes above this budget's optimum
+    analysis = analyze(runs, n_bootstrap=100)
+    groups = analysis.isoflop.groups
+    outside = groups[groups["compute"].round(-8) == BUDGETS[1]].iloc[0]
+    assert not outside["vertex_inside"] and outside["N_opt"] < outside["N_min"]
+    sentences = isoflop_sentences(analysis.isoflop, "")[0]
+    said = next(s for s in sentences if s.startswith(f"At {BUDGETS[1]:.3g} FLOPs"))
+    assert "toward the smallest size tried" in said and "not determined" in said and "N*" not in said
+    assert any(s.startswith("IsoFLOP exponents are not quoted: 1 of the 3 profiles") for s in sentences)

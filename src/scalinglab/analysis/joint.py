@@ -26,6 +26,7 @@ import pandas as pd
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
+from scalinglab.fit.isoflop import group_by_compute
 
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
@@ -34,6 +35,7 @@ MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
 LEVEL = 0.95
+ISOFLOP_TOLERANCE_DECADES = 0.05  # runs whose training FLOPs lie this close (log10) form one compute group
 
 
 @dataclass
@@ -228,8 +230,12 @@ def data_limit(joint: JointLaw, data_size: float, *, gain: float = DATA_LIMIT_GA
 class IsoFlopOnSweep:
     """Approach 2 on the sweep's compute groups, beside the joint law's answer at the same budgets."""
 
-    groups: pd.DataFrame  # isoflop_analysis groups + joint_N_opt, joint_N_opt_low/high, disagree
+    # isoflop_analysis groups + N_min / N_max (the sizes tried), examples_per_param (D*/N*) with
+    # its interval, and the joint law's joint_N_opt, joint_examples_per_param (each with
+    # _low/_high) and disagree
+    groups: pd.DataFrame
     exponents: pd.DataFrame
+    unit: str = "examples"  # what the data axis counts: "tokens" for a language model
 
 
 def isoflop_on_sweep(
@@ -251,16 +257,29 @@ def isoflop_on_sweep(
     target = (1.0 - means[metric]) if fitted_as_complement(metric) else means[metric]
     table = pd.DataFrame({"N": means[x], "loss": target, "C": means["train_flops"]})
     try:
-        result = isoflop_analysis(table, flop_model=flop_model, n_bootstrap=n_bootstrap, random_state=random_state)
+        result = isoflop_analysis(
+            table,
+            tolerance_decades=ISOFLOP_TOLERANCE_DECADES,
+            flop_model=flop_model,
+            n_bootstrap=n_bootstrap,
+            random_state=random_state,
+        )
     except UserError as error:
         return None, str(error)
     groups = result.groups.copy()
+    labels = group_by_compute(np.log10(table["C"].to_numpy(float)), ISOFLOP_TOLERANCE_DECADES)
+    sizes = table.groupby(labels)["N"]
+    groups["N_min"], groups["N_max"] = sizes.min().to_numpy(), sizes.max().to_numpy()
+    _ratio_at_optimum(groups, flop_model)
     usable = groups["N_opt"].notna() & (groups["note"] == "")
     groups["joint_N_opt"] = np.nan
     groups["disagree"] = False
     if joint is not None and usable.any():
         answer = compute_optimal(joint.law, groups.loc[usable, "compute"].to_numpy(), flop_model=flop_model)
         groups.loc[usable, "joint_N_opt"] = answer["N_opt"].to_numpy()
+        for suffix in ("", "_low", "_high"):
+            if f"tokens_per_param{suffix}" in answer:
+                groups.loc[usable, f"joint_examples_per_param{suffix}"] = answer[f"tokens_per_param{suffix}"].to_numpy()
         if "N_opt_low" in answer and "N_opt_low" in groups:
             groups.loc[usable, "joint_N_opt_low"] = answer["N_opt_low"].to_numpy()
             groups.loc[usable, "joint_N_opt_high"] = answer["N_opt_high"].to_numpy()
@@ -268,4 +287,15 @@ def isoflop_on_sweep(
                 groups["joint_N_opt_high"] < groups["N_opt_low"]
             )
             groups["disagree"] = apart.fillna(False).astype(bool)
-    return IsoFlopOnSweep(groups, result.exponents), ""
+    unit = "tokens" if "train_tokens_seen" in means and means["train_tokens_seen"].notna().any() else "examples"
+    return IsoFlopOnSweep(groups, result.exponents, unit), ""
+
+
+def _ratio_at_optimum(groups: pd.DataFrame, flops_per_param_example: float) -> None:
+    """Add examples_per_param = D*/N* = C / (k N*^2) at each group's optimum, with the interval
+    its N* interval gives (the larger N*, the fewer examples per parameter)."""
+    k, compute = flops_per_param_example, groups["compute"]
+    groups["examples_per_param"] = compute / (k * groups["N_opt"] ** 2)
+    if "N_opt_low" in groups:
+        groups["examples_per_param_low"] = compute / (k * groups["N_opt_high"] ** 2)
+        groups["examples_per_param_high"] = compute / (k * groups["N_opt_low"] ** 2)

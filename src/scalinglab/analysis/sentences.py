@@ -352,36 +352,87 @@ def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
 
 
 def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str], list[str]]:
-    """(sentences, warnings) comparing approach 2 with the joint law at each compute group."""
+    """(sentences, warnings) comparing approach 2 with the joint law at each compute group. A
+    profile whose lowest point lies outside the sizes tried is said in words, not as a number:
+    the parabola's vertex there is an extrapolation, not a measured optimum."""
     if iso is None:
         return [f"IsoFLOP (approach 2) does not apply to this sweep: {note}."], []
     sentences, warnings = [], []
+    unit = iso.unit
     for _, row in iso.groups.iterrows():
         if row["note"]:
             sentences.append(
                 f"Compute group {row['compute']:.3g} FLOPs ({row['n_runs']} configurations): not used, {row['note']}."
             )
             continue
-        iso_interval = format_interval(row.get("N_opt_low"), row.get("N_opt_high"), count=True)
+        if not row["vertex_inside"]:
+            sentences.append(_outside_sentence(row))
+            continue
         text = (
-            f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}{iso_interval}"
+            f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}"
+            f"{_interval(row, 'N_opt', count=True)}, trained on D* = {format_count(row['D_opt'])} {unit}: "
+            f"{row['examples_per_param']:.3g} {unit} per parameter{_interval(row, 'examples_per_param')}"
         )
         if np.isfinite(row.get("joint_N_opt", np.nan)):
-            joint_interval = format_interval(row.get("joint_N_opt_low"), row.get("joint_N_opt_high"), count=True)
-            text += f"; the joint law says {format_count(row['joint_N_opt'])}{joint_interval}"
+            text += f"; the joint law says N* = {format_count(row['joint_N_opt'])}{_interval(row, 'joint_N_opt', count=True)}"
+            if np.isfinite(row.get("joint_examples_per_param", np.nan)):
+                text += (
+                    f", {row['joint_examples_per_param']:.3g} {unit} per parameter"
+                    f"{_interval(row, 'joint_examples_per_param')}"
+                )
             if row["disagree"]:
                 warnings.append(
                     f"at {row['compute']:.3g} FLOPs the IsoFLOP optimum and the joint law's N* disagree "
                     "beyond their intervals: the joint form may not fit these runs"
                 )
         sentences.append(text + ".")
+    outside = int((iso.groups["note"].eq("") & ~iso.groups["vertex_inside"].astype(bool)).sum())
     exponent = iso.exponents.set_index("name")
-    if "a" in exponent.index and np.isfinite(exponent.loc["a", "value"]):
+    if outside:
+        sentences.append(
+            f"IsoFLOP exponents are not quoted: {outside} of the {len(iso.groups)} profiles have their lowest point "
+            "outside the sizes tried."
+        )
+    elif "a" in exponent.index and np.isfinite(exponent.loc["a", "value"]):
         sentences.append(
             f"IsoFLOP exponents: N* grows as C^{exponent.loc['a', 'value']:.2f}, "
             f"D* as C^{exponent.loc['b', 'value']:.2f}."
         )
+    if unit == "tokens" and (iso.groups["vertex_inside"].astype(bool) & iso.groups["note"].eq("")).any():
+        sentences.append(CHINCHILLA_RATIO_SENTENCE)
     return sentences, warnings
+
+
+# What the measured ratio is beside (each claim checked against the paper's abstract).
+CHINCHILLA_RATIO_SENTENCE = (
+    "For comparison, Chinchilla's compute-optimal models have about 20 tokens per parameter (Hoffmann et al. 2022, "
+    "isoFLOP profiles from 6e18 to 3e21 FLOPs). At small scale the measured ratio depends on how it is measured: "
+    "Kaplan et al. (2020) found N* growing as C^0.73 (fewer tokens per parameter as compute grows), which Pearce & "
+    "Song (2024) trace mostly to counting non-embedding parameters at small scale and Porian et al. (2024) to the "
+    "output layer's FLOPs, warmup and optimizer tuning, recovering Chinchilla's allocation once corrected; and it "
+    "depends on the data: the better the data, the more of a growing budget goes to model size (DeepSeek-AI 2024). "
+    "A byte-level model this small spends much of its parameters on embeddings and of its FLOPs on the output layer."
+)
+
+
+def _interval(row: pd.Series, name: str, *, count: bool = False) -> str:
+    """' (95% CI a-b)' of `name` from its _low / _high columns; '' where either is missing."""
+    low, high = row.get(f"{name}_low", np.nan), row.get(f"{name}_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return format_interval(low, high, count=count)
+
+
+def _outside_sentence(row: pd.Series) -> str:
+    """A profile still falling at an end of the sizes tried: no optimum, and which sizes would give one."""
+    below = row["N_opt"] < row["N_min"]
+    end, more = ("smallest", "smaller") if below else ("largest", "larger")
+    edge = row["N_min"] if below else row["N_max"]
+    return (
+        f"At {row['compute']:.3g} FLOPs the loss still falls toward the {end} size tried ({format_count(edge)} "
+        f"parameters): the optimum lies outside the sizes and is not determined here; {more} sizes at this budget "
+        "would place it."
+    )
 
 
 def summary_lines(analysis) -> list[str]:
