@@ -271,7 +271,12 @@ def isoflop_on_sweep(
     sizes = table.groupby(labels)["N"]
     groups["N_min"], groups["N_max"] = sizes.min().to_numpy(), sizes.max().to_numpy()
     _ratio_at_optimum(groups, flop_model)
-    usable = groups["N_opt"].notna() & (groups["note"] == "")
+    # A vertex outside the sizes tried is an extrapolated parabola, not a measured optimum: no numbers.
+    extrapolated = ~groups["vertex_inside"].astype(bool)
+    groups["vertex_below"] = extrapolated & (groups["N_opt"] < groups["N_min"])  # toward the smallest size
+    measured = [c for c in groups if c.startswith(("N_opt", "D_opt", "loss_opt", "examples_per_param"))]
+    groups.loc[extrapolated, measured] = np.nan
+    usable = groups["compute"].notna() & (groups["note"] == "")
     groups["joint_N_opt"] = np.nan
     groups["disagree"] = False
     if joint is not None and usable.any():

@@ -251,7 +251,9 @@ def joint_size_problem(joint: JointLaw | None, verdicts: list[SizeVerdict]) -> s
     """Why the joint law's size term is not to be quoted ('' when it may be, or there is no joint law)."""
     if joint is None:
         return ""
-    if not any(verdict.resolved for verdict in verdicts):
+    # An IsoFLOP grid trains each data size at one model size: only the joint law sees size there.
+    tested = [verdict for verdict in verdicts if verdict.kind != "one size"]
+    if tested and not any(verdict.resolved for verdict in tested):
         return "at no data size do the runs resolve a law of size; see the answers per data size"
     return joint.size_term_problem()
 

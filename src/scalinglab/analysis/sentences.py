@@ -270,8 +270,15 @@ def _spread_words(spread: np.ndarray, seeds: np.ndarray, metric: str) -> str:
 def size_sentences(analysis) -> list[str]:
     """How quality changes with size, one sentence per data size: the law's exponent where the
     runs resolve it (`describe_fit`), else what the measurements say (`SizeVerdict.sentence`)."""
+    verdicts = analysis.size_verdicts
+    if len(verdicts) > 2 and all(verdict.kind == "one size" for verdict in verdicts):  # an IsoFLOP grid
+        return [
+            f"Each of the {len(verdicts)} values of {verdicts[0].group_by} was trained at one model size (as in an "
+            "IsoFLOP sweep, where each size trains on the data its compute budget buys), so size is seen only "
+            "across data sizes: through the joint law and the IsoFLOP profiles."
+        ]
     sentences = []
-    for verdict in analysis.size_verdicts:
+    for verdict in verdicts:
         fit = analysis.groups.quality_for(verdict.group)
         sentences.append(describe_fit(fit) if verdict.resolved and fit is not None else verdict.sentence())
     return sentences
@@ -366,20 +373,15 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
             )
             continue
         if not row["vertex_inside"]:
-            sentences.append(_outside_sentence(row))
+            sentences.append(_outside_sentence(row) + _joint_words(row, unit) + ".")
             continue
         text = (
             f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}"
             f"{_interval(row, 'N_opt', count=True)}, trained on D* = {format_count(row['D_opt'])} {unit}: "
             f"{row['examples_per_param']:.3g} {unit} per parameter{_interval(row, 'examples_per_param')}"
         )
+        text += _joint_words(row, unit)
         if np.isfinite(row.get("joint_N_opt", np.nan)):
-            text += f"; the joint law says N* = {format_count(row['joint_N_opt'])}{_interval(row, 'joint_N_opt', count=True)}"
-            if np.isfinite(row.get("joint_examples_per_param", np.nan)):
-                text += (
-                    f", {row['joint_examples_per_param']:.3g} {unit} per parameter"
-                    f"{_interval(row, 'joint_examples_per_param')}"
-                )
             if row["disagree"]:
                 warnings.append(
                     f"at {row['compute']:.3g} FLOPs the IsoFLOP optimum and the joint law's N* disagree "
@@ -423,15 +425,27 @@ def _interval(row: pd.Series, name: str, *, count: bool = False) -> str:
     return format_interval(low, high, count=count)
 
 
+def _joint_words(row: pd.Series, unit: str) -> str:
+    """'; the joint law says N* = 12k (95% CI ...), 101 tokens per parameter (...)', or '' without one."""
+    if not np.isfinite(row.get("joint_N_opt", np.nan)):
+        return ""
+    text = f"; the joint law says N* = {format_count(row['joint_N_opt'])}{_interval(row, 'joint_N_opt', count=True)}"
+    if np.isfinite(row.get("joint_examples_per_param", np.nan)):
+        text += (
+            f", {row['joint_examples_per_param']:.3g} {unit} per parameter{_interval(row, 'joint_examples_per_param')}"
+        )
+    return text
+
+
 def _outside_sentence(row: pd.Series) -> str:
     """A profile still falling at an end of the sizes tried: no optimum, and which sizes would give one."""
-    below = row["N_opt"] < row["N_min"]
+    below = row["vertex_below"]
     end, more = ("smallest", "smaller") if below else ("largest", "larger")
     edge = row["N_min"] if below else row["N_max"]
     return (
         f"At {row['compute']:.3g} FLOPs the loss still falls toward the {end} size tried ({format_count(edge)} "
         f"parameters): the optimum lies outside the sizes and is not determined here; {more} sizes at this budget "
-        "would place it."
+        "would place it"
     )
 
 
