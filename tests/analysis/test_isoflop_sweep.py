@@ -11,7 +11,7 @@ from cli_helpers import run_cli
 from synthetic_truth import ALPHA, BETA, FLOPS_PER_PARAM_EXAMPLE, analytic_optimum, true_loss
 
 from scalinglab.analysis import analyze
-from scalinglab.analysis.sentences import isoflop_sentences
+from scalinglab.analysis.sentences import isoflop_sentences, size_sentences
 
 BUDGETS = (3e8, 3e9, 3e10)
 
@@ -129,6 +129,9 @@ def test_the_optimum_s_examples_per_parameter_with_its_interval_beside_the_joint
     sentences = isoflop_sentences(analysis.isoflop, "")[0]
     assert sum("examples per parameter (95% CI" in s and "the joint law says" in s for s in sentences) == len(BUDGETS)
     assert not any("Chinchilla" in s for s in sentences)  # the tokens-per-parameter comparison is for language models
+    # Each data size holds one model size: the joint law alone sees size, and is quoted; one sentence says why.
+    assert analysis.joint_size_problem == "" and not any("distinct n_params" in w for w in analysis.warnings)
+    assert [s.split(" was trained")[0] for s in size_sentences(analysis)] == ["Each of the 21 values of train_size"]
 
 
 def test_a_profile_still_falling_at_the_smallest_size_is_said_in_words_not_as_a_number():

@@ -185,10 +185,16 @@ def analyze(
             means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings, **options
         )
         joint_note = "" if joint is not None else joint_warnings[0]  # fit_joint says why it fitted none
-        iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)
-        iso_warnings = isoflop_sentences(iso, iso_note)[1]
     verdicts = size_verdicts(runs, groups, metric, x=x, group_by=group_by)
     joint_problem = joint_size_problem(joint, verdicts)
+    if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
+        # Beside each IsoFLOP profile, the joint law's N* only where its size term may be quoted.
+        quoted = None if joint_problem else joint
+        iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, **options)
+        iso_warnings = isoflop_sentences(iso, iso_note)[1]
+    # An IsoFLOP grid trains one model size per data size: the summary says so once (size_sentences).
+    one_size_each = bool(verdicts) and all(verdict.kind == "one size" for verdict in verdicts)
+    group_warnings = [w for w in groups.warnings if not (one_size_each and f"only 1 distinct {x} values" in w)]
     size_warnings = (
         [
             f"the joint law of {x} and {group_by} does not resolve how {metric} depends on size "
@@ -206,7 +212,7 @@ def analyze(
         + _backtest_warnings(backtest, group_by)
         + size_warnings
         + iso_warnings
-        + merge_places(groups.warnings)
+        + merge_places(group_warnings)
         + joint_warnings
         + seed_warnings(runs, metric)
     )
