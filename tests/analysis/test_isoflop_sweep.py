@@ -148,3 +148,22 @@ def test_a_profile_still_falling_at_the_smallest_size_is_said_in_words_not_as_a_
     assert "toward the smallest size tried" in said and "not determined" in said
     assert "the joint law says N* =" in said and "parabola" not in said  # the joint law's answer, not the vertex
     assert any(s.startswith("IsoFLOP exponents are not quoted: 1 of the 3 profiles") for s in sentences)
+
+
+def test_an_interval_reaching_past_the_sizes_tried_says_so_and_a_language_model_gets_chinchilla_beside():
+    from scalinglab.analysis.joint import IsoFlopOnSweep
+
+    row = dict(compute=1e10, n_runs=7, N_opt=4000.0, D_opt=320e3, vertex_inside=True, vertex_below=False, note="")
+    row.update(N_opt_low=2.0, N_opt_high=5000.0, N_min=1800.0, N_max=36000.0, examples_per_param=80.0)
+    groups = pd.DataFrame([row, {**row, "compute": 3e10, "N_opt": 9000.0, "N_opt_low": 8000.0, "N_opt_high": 4e4}])
+    exponents = pd.DataFrame({"name": ["a", "b"], "value": [0.8, 0.2], "ci_low": [0.5, -0.1], "ci_high": [1.1, 0.5]})
+    sentences = isoflop_sentences(IsoFlopOnSweep(groups, exponents, "tokens"), "")[0]
+    assert "N* at 4k (95% CI below 1.8k to 5k)" in sentences[0]
+    assert (
+        f"80 tokens per parameter (95% CI {80 * (4000 / 5000) ** 2:.3g} to above {80 * (4000 / 1800) ** 2:.3g})"
+        in (sentences[0])
+    )
+    assert "(95% CI 8k to above 36k)" in sentences[1] and "tokens per parameter (95% CI below 5 to 101)" in sentences[1]
+    assert sentences[2].startswith("IsoFLOP exponents: N* grows as C^0.80 (95% CI 0.5 to 1.1)")
+    assert "0.48 decades of compute" in sentences[2]
+    assert sentences[3].startswith("For comparison, Chinchilla's compute-optimal models have about 20 tokens")

@@ -377,8 +377,8 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
             continue
         text = (
             f"At {row['compute']:.3g} FLOPs, IsoFLOP's parabola puts N* at {format_count(row['N_opt'])}"
-            f"{_interval(row, 'N_opt', count=True)}, trained on D* = {format_count(row['D_opt'])} {unit}: "
-            f"{row['examples_per_param']:.3g} {unit} per parameter{_interval(row, 'examples_per_param')}"
+            f"{_vertex_interval(row)}, trained on D* = {format_count(row['D_opt'])} {unit}: "
+            f"{row['examples_per_param']:.3g} {unit} per parameter{_vertex_ratio_interval(row)}"
         )
         text += _joint_words(row, unit)
         if np.isfinite(row.get("joint_N_opt", np.nan)):
@@ -396,9 +396,11 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
             "outside the sizes tried."
         )
     elif "a" in exponent.index and np.isfinite(exponent.loc["a", "value"]):
+        a, b = exponent.loc["a"], exponent.loc["b"]
         sentences.append(
-            f"IsoFLOP exponents: N* grows as C^{exponent.loc['a', 'value']:.2f}, "
-            f"D* as C^{exponent.loc['b', 'value']:.2f}."
+            f"IsoFLOP exponents: N* grows as C^{a['value']:.2f}{_interval(a, 'ci', digits=2)}, "
+            f"D* as C^{b['value']:.2f}{_interval(b, 'ci', digits=2)}, fitted over "
+            f"{np.log10(iso.groups['compute'].max() / iso.groups['compute'].min()):.2g} decades of compute."
         )
     if unit == "tokens" and (iso.groups["vertex_inside"].astype(bool) & iso.groups["note"].eq("")).any():
         sentences.append(CHINCHILLA_RATIO_SENTENCE)
@@ -417,12 +419,38 @@ CHINCHILLA_RATIO_SENTENCE = (
 )
 
 
-def _interval(row: pd.Series, name: str, *, count: bool = False) -> str:
+def _interval(row: pd.Series, name: str, *, count: bool = False, digits: int = 3) -> str:
     """' (95% CI a-b)' of `name` from its _low / _high columns; '' where either is missing."""
     low, high = row.get(f"{name}_low", np.nan), row.get(f"{name}_high", np.nan)
     if not (np.isfinite(low) and np.isfinite(high)):
         return ""
-    return format_interval(low, high, count=count)
+    return format_interval(low, high, count=count, digits=digits)
+
+
+def _vertex_interval(row: pd.Series) -> str:
+    """The bootstrap interval of a profile's N*, an end past the sizes tried said as such: a
+    replicate's parabola can put its vertex anywhere, but the runs measured only these sizes."""
+    low, high = row.get("N_opt_low", np.nan), row.get("N_opt_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    low_text = f"below {format_count(row['N_min'])}" if low < row["N_min"] else format_count(low)
+    high_text = f"above {format_count(row['N_max'])}" if high > row["N_max"] else format_count(high)
+    return f" (95% CI {low_text} to {high_text})"
+
+
+def _vertex_ratio_interval(row: pd.Series) -> str:
+    """The interval of examples per parameter at a profile's optimum (C / (k N*^2): its low end
+    from N*'s high end), an end past the sizes tried said as such."""
+    low, high = row.get("N_opt_low", np.nan), row.get("N_opt_high", np.nan)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+
+    def ratio_at(n: float) -> float:
+        return row["examples_per_param"] * (row["N_opt"] / n) ** 2
+
+    low_text = f"below {ratio_at(row['N_max']):.3g}" if high > row["N_max"] else f"{ratio_at(high):.3g}"
+    high_text = f"above {ratio_at(row['N_min']):.3g}" if low < row["N_min"] else f"{ratio_at(low):.3g}"
+    return f" (95% CI {low_text} to {high_text})"
 
 
 def _joint_words(row: pd.Series, unit: str) -> str:
