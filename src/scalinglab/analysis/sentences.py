@@ -414,8 +414,7 @@ CHINCHILLA_RATIO_SENTENCE = (
     "Kaplan et al. (2020) found N* growing as C^0.73 (fewer tokens per parameter as compute grows), which Pearce & "
     "Song (2024) trace mostly to counting non-embedding parameters at small scale and Porian et al. (2024) to the "
     "output layer's FLOPs, warmup and optimizer tuning, recovering Chinchilla's allocation once corrected; and it "
-    "depends on the data: the better the data, the more of a growing budget goes to model size (DeepSeek-AI 2024). "
-    "A byte-level model this small spends much of its parameters on embeddings and of its FLOPs on the output layer."
+    "depends on the data: the better the data, the more of a growing budget goes to model size (DeepSeek-AI 2024)."
 )
 
 
