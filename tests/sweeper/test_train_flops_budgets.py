@@ -67,7 +67,6 @@ def test_a_budget_that_cannot_be_trained_is_refused_before_any_work(data, says):
         plan_runs(_lm_config(data=data))
 
 
-@pytest.mark.slow  # a real sweep of 6 tiny runs: a few seconds alone, minutes on a loaded machine
 def test_a_tiny_isoflop_sweep_records_one_compute_group_per_budget(tmp_path):
     raw = {
         "output": str(tmp_path / "out"),
