@@ -64,6 +64,7 @@ class JointLaw:
     flops_per_param_example: float | None
     optimal: pd.DataFrame | None = None
     data_limit: DataLimit | None = None
+    unit: str = "examples"  # what the data axis counts (data_unit)
 
     def predict(self, n, d) -> np.ndarray:
         """The metric at parameters `n` and data size `d` (broadcast together)."""
@@ -165,6 +166,7 @@ def fit_joint(
         (float(rows[data].min()), float(rows[data].max())),
         _flops_per_param_example(rows, x, data),
     )
+    joint.unit = data_unit(rows)
     joint.optimal = _compute_optimal_table(joint, rows)
     joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
     return joint
@@ -292,8 +294,13 @@ def isoflop_on_sweep(
                 groups["joint_N_opt_high"] < groups["N_opt_low"]
             )
             groups["disagree"] = apart.fillna(False).astype(bool)
-    unit = "tokens" if "train_tokens_seen" in means and means["train_tokens_seen"].notna().any() else "examples"
-    return IsoFlopOnSweep(groups, result.exponents, unit), ""
+    return IsoFlopOnSweep(groups, result.exponents, data_unit(means)), ""
+
+
+def data_unit(rows: pd.DataFrame) -> str:
+    """What the data axis counts in words: "tokens" for a language model (its runs record
+    train_tokens_seen), else "examples"."""
+    return "tokens" if "train_tokens_seen" in rows and rows["train_tokens_seen"].notna().any() else "examples"
 
 
 def _ratio_at_optimum(groups: pd.DataFrame, flops_per_param_example: float) -> None:

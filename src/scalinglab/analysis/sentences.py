@@ -353,7 +353,7 @@ def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
     return (
         f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the compute-optimal model has "
         f"N* = {format_count(row['N_opt'])} parameters{interval('N_opt', True)} trained on D* = {format_count(row['D_opt'])} "
-        f"examples{interval('D_opt', True)}: {row['examples_per_param']:.3g} examples per parameter"
+        f"{joint.unit}{interval('D_opt', True)}: {row['examples_per_param']:.3g} {joint.unit} per parameter"
         f"{interval('examples_per_param', False)}, predicted {short_label(joint.metric)} {row['metric_opt']:.3g}."
     )
 
