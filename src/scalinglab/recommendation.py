@@ -29,6 +29,7 @@ from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.errors import UserError
+from scalinglab.fit.table_fit import finite_records
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
 from scalinglab.pareto import pareto_mask
 
@@ -146,7 +147,8 @@ class Recommendation:
                 "size",
             )
         }
-        data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
+        # A measured candidate of one seed has no interval: null in JSON, never NaN.
+        data["frontiers"] = {cost: finite_records(frame) for cost, frame in self.frontiers.items()}
         return data
 
 
