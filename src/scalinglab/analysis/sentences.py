@@ -343,12 +343,19 @@ def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
     def interval(name: str, count: bool) -> str:
         return format_interval(row.get(f"{name}_low"), row.get(f"{name}_high"), count=count)
 
-    return (
+    sentence = (
         f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the compute-optimal model has "
         f"N* = {format_count(row['N_opt'])} parameters{interval('N_opt', True)} trained on D* = {format_count(row['D_opt'])} "
         f"examples{interval('D_opt', True)}: {row['examples_per_param']:.3g} examples per parameter"
         f"{interval('examples_per_param', False)}, predicted {short_label(joint.metric)} {row['metric_opt']:.3g}."
     )
+    available = joint.data_limit.data_size if joint.data_limit is not None else None
+    if available is not None and row["D_opt"] > available:  # an answer the user cannot train as stated
+        sentence += (
+            f" That D* is more than the {available:,.0f} examples available (--data-available; default the "
+            "largest data size trained): with these examples, the data limit below applies instead."
+        )
+    return sentence
 
 
 def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str], list[str]]:

@@ -162,7 +162,9 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
 
 def _answer(choice: Recommendation | None, note: str) -> str:
     # An extrapolation of the recommendation is part of the answer's first line, never below it.
-    return " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else note
+    if choice is None:
+        return note
+    return " ".join([f"Warning: {warning}." for warning in choice.warnings] + [choice.sentence()])
 
 
 def _recommendation(analysis: Analysis, budgets: Budgets | None):
@@ -411,6 +413,7 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table["source"] = [frontier_source(row) for _, row in table.iterrows()]
     table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
+    table["within_budgets"] = np.where(table["within_budgets"], "yes", "no")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
 
 
