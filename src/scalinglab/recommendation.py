@@ -165,7 +165,7 @@ class _Answerer:
             if verdict.resolved and analysis.groups.quality_for(verdict.group) is not None
         }
         self.name = (
-            "joint law of size and data (chinchilla form)"
+            f"joint law of size and data ({self.joint.law.form_.name} form)"
             if self.joint is not None
             else f"per-{analysis.group_by} law of size"
         )
@@ -238,6 +238,15 @@ class _Answerer:
         table = means[[analysis.x, analysis.group_by, analysis.metric, *costs, "n_seeds"]]
         return table.rename(columns={analysis.x: "n_params", analysis.group_by: "group", analysis.metric: "metric"})
 
+    def seed_spread(self) -> float:
+        """The typical relative spread of the metric between seeds of one configuration: the median,
+        over configurations trained with 2+ seeds, of their std / |mean| (0 when none was)."""
+        analysis = self.analysis
+        runs = analysis.runs[np.isfinite(analysis.runs[analysis.metric].astype(float))]
+        per_config = runs.groupby([analysis.x, analysis.group_by])[analysis.metric].agg(["std", "mean", "count"])
+        repeated = per_config[per_config["count"] >= 2]
+        return float((repeated["std"] / repeated["mean"].abs()).median()) if len(repeated) else 0.0
+
     def interval(self, row: pd.Series) -> tuple[float, float] | None:
         """95% interval of a new run's metric: the seed noise around a measurement, else the law's
         prediction interval clipped to what is possible."""
@@ -306,10 +315,23 @@ def recommend(
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
     plateau_index = smallest_within_noise(analysis, feasible, best_index)
-    best = candidates.loc[plateau_index]
+    seed_spread = answerer.seed_spread()
+    worth_index = worth_extrapolating(
+        feasible,
+        plateau_index,
+        largest_trained=answerer.n_range()[1],
+        lower_is_better=analysis.lower_is_better,
+        seed_spread=seed_spread,
+    )
+    best = candidates.loc[worth_index]
     interval = answerer.interval(best)
     factor = answerer.extrapolation_factor(best)
-    binding = _binding(candidates, plateau_index, limits, max_extrapolation)
+    binding = _binding(candidates, worth_index, limits, max_extrapolation)
+    if worth_index != plateau_index:
+        binding = (
+            f"nothing worth the risk: the law predicts the sizes beyond those trained gain less over this "
+            f"one than the {seed_spread:.1%} that reseeding a configuration changes"
+        )
     verdict = analysis.verdict_for(best["group"])
     if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
         binding = "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter beyond it"
@@ -330,9 +352,7 @@ def recommend(
         extrapolation_factor=factor,
         warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor) + _clip_warnings(analysis, best),
         frontiers={
-            cost: pareto_frontier(
-                candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=plateau_index
-            )
+            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=worth_index)
             for cost in COSTS
             if cost in candidates
         },
@@ -404,6 +424,23 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
         index for index, row in peers.iterrows() if clearly_better(verdict, position[row["n_params"]], i_best) == 0
     ]
     return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
+
+
+def worth_extrapolating(
+    feasible: pd.DataFrame, best_index, *, largest_trained: float, lower_is_better: bool, seed_spread: float
+):
+    """Where the best candidate lies beyond the trained sizes and is predicted to gain less than
+    `seed_spread` (relative; `_Answerer.seed_spread`) over the best candidate within them, that one
+    instead: a gain smaller than what reseeding one configuration changes cannot be told from chance
+    even by training it, and a law that has flattened out (with a floor) would otherwise always pick
+    the largest size searched."""
+    best = feasible.loc[best_index]
+    inside = feasible[feasible["n_params"] <= largest_trained]
+    if best["n_params"] <= largest_trained or inside.empty:
+        return best_index
+    inside_index = inside["metric"].idxmin() if lower_is_better else inside["metric"].idxmax()
+    gain = (inside.loc[inside_index, "metric"] - best["metric"]) * (1 if lower_is_better else -1)
+    return inside_index if gain < seed_spread * abs(best["metric"]) else best_index
 
 
 def pareto_frontier(

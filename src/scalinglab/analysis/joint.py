@@ -30,6 +30,7 @@ from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
 SIZE_TERM = {"A": "alpha", "Nc": "alpha_N"}
+DATA_TERM = {"B": "beta", "Dc": "alpha_D"}
 MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
@@ -90,24 +91,49 @@ class JointLaw:
 
     def size_term_problem(self) -> str:
         """Why the size term (A / N^alpha, Kaplan's (Nc / N)^alpha_N) is not resolved by these
-        runs ('' when it is): its scale or exponent on its bound, or the exponent's interval not
-        finite and above 0. Its exponent, N* and data-limited size then mean nothing."""
+        runs ('' when it is); see `_term_problem`. Its exponent, N* and data-limited size then mean nothing."""
+        return self._term_problem(*self.size_term_params)
+
+    def data_term_problem(self) -> str:
+        """Why the data term (B / D^beta, Kaplan's Dc / D) is not resolved by these runs ('' when
+        it is); see `_term_problem`. The compute-optimal split of size and data then means nothing."""
+        return self._term_problem(*self.data_term_params)
+
+    def _term_problem(self, scale: str, exponent: str) -> str:
+        """'' when the term's scale and exponent are resolved; else why not: one of them on the
+        fit's bound, or the exponent's 95% interval not finite, not above 0, or reaching its bound
+        (the bootstrap could not tell a steep term from none)."""
         params = self.law.params_
-        scale, exponent = self.size_term_params
         ci = (self.law.ci_ or {}).get(exponent)
         on_bound = [name for name in (scale, exponent) if name in self.law.diagnostics_.on_bound]
         if on_bound:
             values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
             return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
-        if ci is not None and not (np.all(np.isfinite(ci)) and ci[0] > 0):
+        if ci is None:
+            return ""
+        if not (np.all(np.isfinite(ci)) and ci[0] > 0):
             return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
+        upper = self._upper_bound(exponent)
+        if ci[1] >= 0.99 * upper:
+            return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) reaches the fit's bound {upper:g}"
         return ""
+
+    def _upper_bound(self, name: str) -> float:
+        """The fit's upper bound on the published parameter `name` (inf where it is fitted in log)."""
+        param = next(p for p in self.law.form_.params if p.public == name)
+        return np.inf if param.log_scale else float(param.bounds[1])
 
     @property
     def size_term_params(self) -> tuple[str, str]:
         """The names of the size term's scale and exponent in this law ("A", "alpha" or "Nc", "alpha_N")."""
         scale = next(name for name in SIZE_TERM if name in self.law.params_)
         return scale, SIZE_TERM[scale]
+
+    @property
+    def data_term_params(self) -> tuple[str, str]:
+        """The names of the data term's scale and exponent in this law ("B", "beta" or "Dc", "alpha_D")."""
+        scale = next(name for name in DATA_TERM if name in self.law.params_)
+        return scale, DATA_TERM[scale]
 
     @property
     def has_floor(self) -> bool:

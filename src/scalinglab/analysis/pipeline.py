@@ -67,10 +67,17 @@ class Analysis:
     fit_diagnostics: list[str] = field(default_factory=list)
     size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
     joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
+    joint_data_problem: str = ""  # why its data term means nothing here ('' when it is resolved)
     size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
     # How far each size parallelizes: per configuration swept over batch sizes (empty when none is)
     critical_batch: list[CriticalBatch] = field(default_factory=list)
     transfer: TransferAnswer | None = None  # pretrained or from scratch ([transfer]; analysis.transfer)
+
+    @property
+    def compute_optimal_quoted(self) -> bool:
+        """Whether the joint law's compute-optimal split is an answer: it rests on both its size
+        and its data term, so either one unresolved leaves N* and D* meaningless."""
+        return self.joint is not None and not (self.joint_size_problem or self.joint_data_problem)
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -197,6 +204,13 @@ def analyze(
         if joint_problem
         else []
     )
+    data_problem = joint.data_term_problem() if joint is not None else ""
+    if data_problem:
+        size_warnings.append(
+            f"the joint law of {x} and {group_by} does not resolve how {metric} depends on {group_by} "
+            f"({data_problem}): between the data sizes trained, more data did not measurably change {metric}, "
+            "so no compute-optimal split of size and data is quoted"
+        )
     backtest = backtest_largest(runs, groups)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
@@ -230,6 +244,7 @@ def analyze(
         law_warnings(groups, joint, effects),
         verdicts,
         joint_problem,
+        data_problem,
         SizeAxis.from_runs(runs, x) if x == "n_params" else None,
         critical_batch_sizes(frame, curves),
         transfer,

@@ -277,12 +277,14 @@ def size_sentences(analysis) -> list[str]:
     return sentences
 
 
-def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
+def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: str = "") -> list[str]:
     """The joint law with every parameter's interval, the compute-optimal split, the data limit.
 
     The formula and parameters are those of the form the joint law uses (chosen by form="auto").
     With `size_problem` (`Analysis.joint_size_problem`) the size term (A / N^alpha) is not resolved:
     its scale and exponent are named as such, and the answers that rest on them (N*, the data limit) are left out.
+    With `data_problem` (`Analysis.joint_data_problem`) the data term is not resolved: no compute-optimal
+    split is quoted, and the data limit does not promise that more data helps.
     """
     params, ci = joint.law.params_, joint.law.ci_ or {}
 
@@ -325,14 +327,20 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
         )
     if size_problem:
         return sentences
-    if joint.optimal is not None:
+    if data_problem:
+        sentences.append(
+            f"Its data term is not resolved ({data_problem}): more data did not measurably change {quantity} "
+            "between the data sizes trained, so no compute-optimal split of size and data is quoted."
+        )
+    elif joint.optimal is not None:
         sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
     if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
         limit = joint.data_limit
         interval = format_interval(*(limit.interval or (None, None)), count=True)
         sentences.append(
             f"With your {limit.data_size:,.0f} examples, models beyond ~{format_count(limit.n_params)} parameters{interval} "
-            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters: past that, more data helps, not size."
+            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters"
+            + (": past that, more data helps, not size." if not data_problem else ".")
         )
     return sentences
 
@@ -353,7 +361,7 @@ def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
     if available is not None and row["D_opt"] > available:  # an answer the user cannot train as stated
         sentence += (
             f" That D* is more than the {available:,.0f} examples available (--data-available; default the "
-            "largest data size trained): with these examples, the data limit below applies instead."
+            "largest data size trained): with these examples, the data-limited answer ('With your ... examples') applies instead."
         )
     return sentence
 
@@ -397,10 +405,10 @@ def summary_lines(analysis) -> list[str]:
     diagnostics the report holds."""
     lines = size_sentences(analysis)
     if analysis.joint is not None:
-        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem)
+        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem)
         lines.append(joint[0])
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
-        if analysis.joint.optimal is not None and not analysis.joint_size_problem:
+        if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
             lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]

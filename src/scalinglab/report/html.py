@@ -216,14 +216,14 @@ def _joint_section(analysis: Analysis) -> Section:
     if joint is None:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
-        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
+        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem, analysis.joint_data_problem)
         data = figures.metric_vs_params_data(
             analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by, joint=joint
         )
         section.figures.append(
             render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data)
         )
-        if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
+        if joint.optimal is not None and analysis.compute_optimal_quoted:
             section.tables.append(
                 (
                     "Compute-optimal allocation (joint law; 95% intervals resample configurations)",

@@ -50,7 +50,7 @@ from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
 from scalinglab.data import training_subset
-from scalinglab.debug import debug_enabled, one_line_error
+from scalinglab.debug import recorded_error
 from scalinglab.run_spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
@@ -132,10 +132,8 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     try:
         trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
-        if debug_enabled():
-            raise
         log.warning(
-            "training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error)
+            "training %d runs together failed (%s); training them one at a time", len(runs), recorded_error(error)
         )
         trained = {}
     results = []
