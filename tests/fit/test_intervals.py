@@ -72,6 +72,8 @@ def test_prediction_interval_contains_the_band_of_the_curve(law):
 
 def test_prediction_interval_widens_with_the_distance_beyond_the_data(law):
     assert law.extrapolation_rate() > 0
+    assert law.extrapolation_rates() == {"x": law.extrapolation_rate()}
+    assert law.diagnostics()["extrapolation_rates"] == {"x": law.extrapolation_rate(0.95)}
     x = np.array([1e10, 1e11, 1e12])  # the data end at 1e10
     low, high = law.predict_interval(x)
     relative_width = (high - low) / law.predict(x)

@@ -424,7 +424,8 @@ class ScalingLaw:
         each candidate's extrapolation score, else None), ``form_scores_by_direction`` (joint
         form="auto": each candidate's RMS log error per direction held out, else None), ``form_tie`` (form="auto": why the form
         with fewer parameters won a tie, else None), ``n_groups``, ``noise_source``,
-        ``extrapolation_rate`` (at ``ci_level``) and ``n_calibration_points``.
+        ``extrapolation_rate`` (at ``ci_level``; the largest), ``extrapolation_rates`` (per x column)
+        and ``n_calibration_points``.
         """
         self._check_fitted()
         result = self.diagnostics_.as_dict()
@@ -447,6 +448,7 @@ class ScalingLaw:
             n_groups=self.n_groups_,
             noise_source=self.noise_source_,
             extrapolation_rate=self.extrapolation_rate(self.ci_level),
+            extrapolation_rates=self.extrapolation_rates(self.ci_level),
             n_calibration_points=0 if calibration is None else len(calibration.held_out),
         )
         return result
