@@ -5,7 +5,8 @@ import pytest
 from synthetic_truth import ALPHA, BETA, truth_curves, truth_frame
 
 from scalinglab.analysis import analyze
-from scalinglab.analysis.joint import joint_curve_points
+from scalinglab.analysis.joint import fit_joint, joint_curve_points
+from scalinglab.analysis.runs import configuration_means
 from scalinglab.analysis.sentences import joint_law_sentences
 from scalinglab.fit.table import BURN_IN
 
@@ -35,7 +36,7 @@ def test_curve_points_drop_the_burn_in_and_keep_every_later_evaluation():
     assert joint_curve_points(frame, curves, "val_loss", x="n_params", data="train_size") is None
 
 
-def test_the_joint_law_on_curves_recovers_the_truth_and_narrows_its_intervals(lm_analysis):
+def test_the_joint_law_on_curves_recovers_the_truth_and_measures_its_intervals_against_final_points(lm_analysis):
     joint = lm_analysis.joint
     assert joint.curves is not None and joint.curves.n_points > 4 * joint.n_configs
     assert joint.law.n_groups_ == joint.n_configs  # a configuration's points are one piece of evidence
@@ -58,3 +59,12 @@ def test_a_classification_sweep_keeps_its_final_points():
     curves = truth_curves(frame, data="train_size").rename(columns={"tokens_seen": "samples_seen"})
     joint = analyze(frame, curves=curves, n_bootstrap=50).joint
     assert joint is not None and joint.curves is None
+
+
+def test_without_bootstrap_the_curves_are_fitted_and_no_ratio_is_claimed():
+    frame, curves = lm_frame()
+    means = configuration_means(frame, "val_loss", ["n_params", "train_tokens_seen"])
+    points = joint_curve_points(frame, curves, "val_loss", x="n_params", data="train_tokens_seen")
+    joint = fit_joint(means, "val_loss", x="n_params", data="train_tokens_seen", n_bootstrap=0, curve_points=points)
+    assert joint.curves.n_points == len(points) and joint.curves.width_ratio is None
+    assert "as wide as" not in " ".join(joint_law_sentences(joint))

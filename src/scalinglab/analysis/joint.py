@@ -60,14 +60,14 @@ class CurveEvidence:
     width of the 95% prediction interval from the curves over that from the final points alone
     (below 1: the curves narrowed it); ``mean_width_ratio``: the same for the interval of the
     fitted surface (``kind="mean"``: the bootstrap alone, without noise and extrapolation term).
-    ``final_points_law``: the law fitted to the final points.
+    Both None without bootstrap. ``final_points_law``: the law fitted to the final points.
     """
 
     n_points: int
     n_configs: int
     burn_in: float
-    width_ratio: float
-    mean_width_ratio: float
+    width_ratio: float | None
+    mean_width_ratio: float | None
     final_points_law: ScalingLaw
 
 
@@ -84,7 +84,8 @@ class DataLimit:
 
 @dataclass
 class JointLaw:
-    """L(N, D) fitted on configuration means, and its compute-optimal and data-limited answers."""
+    """L(N, D) fitted on configuration means (or on their curves: ``curves``), and its
+    compute-optimal and data-limited answers."""
 
     metric: str
     x: str
@@ -248,9 +249,12 @@ def joint_curve_points(
     )
 
 
-def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFrame, kind: str) -> float:
+def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFrame, kind: str) -> float | None:
     """Median ratio of 95% interval widths (log) of `kind`, curves over final points, at the
-    configurations and ``BEYOND_FOR_WIDTH`` past them in N and in D (see ``CurveEvidence``)."""
+    configurations and ``BEYOND_FOR_WIDTH`` past them in N and in D (see ``CurveEvidence``);
+    None without bootstrap or where no interval from the final points has a width."""
+    if curves_law.bootstrap_theta_ is None or final_law.bootstrap_theta_ is None:
+        return None
     trained = table[["N", "D"]].to_numpy(float)
     largest = trained[trained[:, 0] == trained[:, 0].max()]
     beyond_n = largest * [BEYOND_FOR_WIDTH, 1.0]
@@ -260,7 +264,8 @@ def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFr
     widths = [
         np.log(np.divide(*law.predict_interval(targets, LEVEL, kind=kind)[::-1])) for law in (curves_law, final_law)
     ]
-    return float(np.median(widths[0] / widths[1]))
+    wide = widths[1] > 0
+    return float(np.median(widths[0][wide] / widths[1][wide])) if wide.any() else None
 
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:
