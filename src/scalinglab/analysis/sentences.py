@@ -324,10 +324,11 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
             else "."
         )
     ]
-    if joint.curves is not None and joint.curves.width_ratio is not None:
+    if joint.curves is not None and None not in (joint.curves.width_ratio, joint.curves.mean_width_ratio):
         sentences.append(
             f"The curves make its 95% prediction intervals {joint.curves.width_ratio:.2f}x as wide as the final "
-            f"points alone give (median over the configurations and {BEYOND_FOR_WIDTH:g}x beyond them in size and data)."
+            f"points alone give, and the band of the fitted law {joint.curves.mean_width_ratio:.2f}x (medians over "
+            f"the configurations and {BEYOND_FOR_WIDTH:g}x beyond them in size and data)."
         )
     if not joint.has_floor:
         sentences.append(
