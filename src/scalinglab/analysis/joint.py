@@ -14,6 +14,18 @@ sweep too small to hold any out gets Chinchilla's form. From it:
   data available;
 - IsoFLOP (approach 2) whenever the sweep's runs form compute groups, and where it and the joint
   law disagree beyond their intervals.
+
+Curves as evidence. A language-model sweep whose data axis is tokens seen (``train_tokens_seen``)
+records the validation loss at every evaluation with the tokens seen by then, so each evaluation
+is a point (N, tokens seen, loss). The joint law is then fitted to every evaluation of every
+configuration after the burn-in (each run's first ``BURN_IN`` share of tokens dropped, the
+default of ``scalinglab fit --burn-in``; seed means at each evaluation), the bootstrap resampling
+whole configurations, so a run's points count as one piece of evidence (Choshen, Zhang & Andreas
+2025, "A Hitchhiker's Guide to Scaling Law Estimation": intermediate checkpoints after a burn-in
+improve the estimate). The final points alone are fitted too, and ``CurveEvidence`` says how
+much the curves narrowed the intervals. A multi-epoch classification sweep keeps its final
+points: its epoch e repeats the same D examples e times, a point of the data-constrained law
+(N, e D seen, D unique), not of L(N, D) at D = e D, and its intermediate epochs sit mid-schedule.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import pandas as pd
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
+from scalinglab.fit.table import BURN_IN, after_burn_in
 
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
@@ -35,6 +48,28 @@ MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
 LEVEL = 0.95
+CURVE_DATA = {"train_tokens_seen": "tokens_seen"}  # data axis of the sweep -> its column in the curves
+BEYOND_FOR_WIDTH = 4.0  # the widths compared: at the trained configurations and this factor beyond in N and D
+
+
+@dataclass
+class CurveEvidence:
+    """The joint law was fitted to training curves: how many points, and what they bought.
+
+    ``width_ratio``: the median, over the trained configurations' final points and the points
+    ``BEYOND_FOR_WIDTH`` past the largest size and past the largest data of each size, of the
+    width of the 95% prediction interval from the curves over that from the final points alone
+    (below 1: the curves narrowed it); ``mean_width_ratio``: the same for the interval of the
+    fitted surface (``kind="mean"``: the bootstrap alone, without noise and extrapolation term).
+    Both None without bootstrap. ``final_points_law``: the law fitted to the final points.
+    """
+
+    n_points: int
+    n_configs: int
+    burn_in: float
+    width_ratio: float | None
+    mean_width_ratio: float | None
+    final_points_law: ScalingLaw
 
 
 @dataclass
@@ -50,7 +85,8 @@ class DataLimit:
 
 @dataclass
 class JointLaw:
-    """L(N, D) fitted on configuration means, and its compute-optimal and data-limited answers."""
+    """L(N, D) fitted on configuration means (or on their curves: ``curves``), and its
+    compute-optimal and data-limited answers."""
 
     metric: str
     x: str
@@ -63,6 +99,7 @@ class JointLaw:
     flops_per_param_example: float | None
     optimal: pd.DataFrame | None = None
     data_limit: DataLimit | None = None
+    curves: CurveEvidence | None = None
 
     def predict(self, n, d) -> np.ndarray:
         """The metric at parameters `n` and data size `d` (broadcast together)."""
@@ -155,12 +192,14 @@ def fit_joint(
     n_bootstrap: int = 1000,
     random_state: int = 0,
     warnings: list[str] | None = None,
+    curve_points: pd.DataFrame | None = None,
 ) -> JointLaw | None:
     """Fit L(N, D) to `means` (one row per configuration); None, with a warning, when the sweep
     has fewer than 2 data sizes or 4 model sizes.
 
     `data_available` (default: the largest data size trained) is where the data-limited size is
-    evaluated.
+    evaluated. `curve_points` (`joint_curve_points`: columns N, D, y, configuration): fit the
+    law to them instead, the final points alone only for comparison (``JointLaw.curves``).
     """
     warnings = [] if warnings is None else warnings
     rows = means[np.isfinite(means[metric]) & np.isfinite(means[x]) & np.isfinite(means[data])]
@@ -178,6 +217,20 @@ def fit_joint(
     table = pd.DataFrame({"N": rows[x].to_numpy(float), "D": rows[data].to_numpy(float), "y": target.to_numpy(float)})
     law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
     law.fit(table, x=["N", "D"], y="y", groups=np.arange(len(table)))  # the bootstrap resamples configurations
+    evidence = None
+    if curve_points is not None and len(curve_points) > len(table):
+        points = curve_points.assign(y=1.0 - curve_points["y"]) if complement else curve_points
+        points = points[points["y"] > 0]
+        final_law, law = law, ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
+        law.fit(points, x=["N", "D"], y="y", groups="configuration")  # a configuration's points move together
+        evidence = CurveEvidence(
+            len(points),
+            len(table),
+            BURN_IN,
+            _width_ratio(law, final_law, table, "prediction"),
+            _width_ratio(law, final_law, table, "mean"),
+            final_law,
+        )
     joint = JointLaw(
         metric,
         x,
@@ -191,7 +244,54 @@ def fit_joint(
     )
     joint.optimal = _compute_optimal_table(joint, rows)
     joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
+    joint.curves = evidence
     return joint
+
+
+def joint_curve_points(
+    runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str, *, x: str, data: str
+) -> pd.DataFrame | None:
+    """Every evaluation of the `runs` after the burn-in as a point of the joint law: columns N,
+    D (what the run had seen by then, in the unit of `data`), y (`metric` there, the mean over
+    seeds of one configuration) and configuration (N and the run's final `data`); None where the
+    data axis has no counterpart in the curves (``CURVE_DATA``: a classification sweep's epochs
+    repeat its data) or the curves lack `metric`."""
+    seen = CURVE_DATA.get(data)
+    if curves is None or curves.empty or seen is None or seen not in curves or metric not in curves:
+        return None
+    points = curves[["run_key", seen, metric]].merge(runs[["run_key", x, data]], on="run_key")
+    points = points[np.isfinite(points[metric].astype(float)) & (points[seen] > 0)]
+    if points.empty:
+        return None
+    points = after_burn_in(points, run="run_key", step=seen)
+    means = points.groupby([x, data, seen], sort=True)[metric].mean().reset_index()
+    return pd.DataFrame(
+        {
+            "N": means[x].to_numpy(float),
+            "D": means[seen].to_numpy(float),
+            "y": means[metric].to_numpy(float),
+            "configuration": [f"{n:.6g}-{d:.6g}" for n, d in zip(means[x], means[data])],
+        }
+    )
+
+
+def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFrame, kind: str) -> float | None:
+    """Median ratio of 95% interval widths (log) of `kind`, curves over final points, at the
+    configurations and ``BEYOND_FOR_WIDTH`` past them in N and in D (see ``CurveEvidence``);
+    None without bootstrap or where no interval from the final points has a width."""
+    if curves_law.bootstrap_theta_ is None or final_law.bootstrap_theta_ is None:
+        return None
+    trained = table[["N", "D"]].to_numpy(float)
+    largest = trained[trained[:, 0] == trained[:, 0].max()]
+    beyond_n = largest * [BEYOND_FOR_WIDTH, 1.0]
+    most = pd.DataFrame(trained, columns=["N", "D"]).groupby("N")["D"].max()
+    beyond_d = np.column_stack([most.index, most.to_numpy() * BEYOND_FOR_WIDTH])
+    targets = np.vstack([trained, beyond_n, beyond_d])
+    widths = [
+        np.log(np.divide(*law.predict_interval(targets, LEVEL, kind=kind)[::-1])) for law in (curves_law, final_law)
+    ]
+    wide = widths[1] > 0
+    return float(np.median(widths[0][wide] / widths[1][wide])) if wide.any() else None
 
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:

@@ -22,7 +22,7 @@ import pandas as pd
 from scalinglab.analysis.batch_size import CriticalBatch, critical_batch_sizes
 from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
-from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
+from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep, joint_curve_points
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.runs import (
     aggregate_over_seeds,
@@ -153,7 +153,9 @@ def analyze(
         Bootstrap replicates and seed of every interval.
     curves : DataFrame, optional
         The runs' per-epoch curves (`scalinglab.runs_table.curves_frame`; read from the store when
-        `source` is a path): with batch size swept, the critical batch size per size comes from them.
+        `source` is a path): with batch size swept, the critical batch size per size comes from them;
+        with tokens seen as the data axis, the joint law is fitted to every evaluation after the
+        burn-in (`analysis.joint`).
 
     Returns
     -------
@@ -189,7 +191,14 @@ def analyze(
         means = configuration_means(runs, metric, [x, group_by])
         data_available = data_available or float(means[group_by].max())
         joint = fit_joint(
-            means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings, **options
+            means,
+            metric,
+            x=x,
+            data=group_by,
+            data_available=data_available,
+            warnings=joint_warnings,
+            curve_points=joint_curve_points(runs, curves, metric, x=x, data=group_by),
+            **options,
         )
         joint_note = "" if joint is not None else joint_warnings[0]  # fit_joint says why it fitted none
         iso, iso_note = isoflop_on_sweep(means, joint, metric, x=x, data=group_by, **options)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
-from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
+from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 from scalinglab.metrics import label, short_label
@@ -309,8 +309,14 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: s
             if scores
             else f" (form {form.name}: too few configurations to compare forms)"
         )
+    evidence = (
+        f"every evaluation of {joint.n_configs} configurations' training curves after the first "
+        f"{joint.curves.burn_in:.0%} of their {joint.data} ({joint.curves.n_points} points, seed means"
+        if joint.curves is not None
+        else f"{joint.n_configs} configurations (seed means"
+    )
     sentences = [
-        f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
+        f"Joint law of size and data, fitted to {evidence}; intervals resample "
         f"whole configurations): {quantity} = {formula} with N = {joint.x}, D = {joint.data}{chosen}; "
         + ", ".join(value(name) for name in names)
         + " (95% CIs in brackets)"
@@ -320,6 +326,12 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: s
             else "."
         )
     ]
+    if joint.curves is not None and None not in (joint.curves.width_ratio, joint.curves.mean_width_ratio):
+        sentences.append(
+            f"The curves make its 95% prediction intervals {joint.curves.width_ratio:.2f}x as wide as the final "
+            f"points alone give, and the band of the fitted law {joint.curves.mean_width_ratio:.2f}x (medians over "
+            f"the configurations and {BEYOND_FOR_WIDTH:g}x beyond them in size and data)."
+        )
     if not joint.has_floor:
         sentences.append(
             "Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
