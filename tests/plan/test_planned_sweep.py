@@ -7,10 +7,14 @@ import pytest
 
 from scalinglab.api import run_sweep, sweep_status
 from scalinglab.config import load_config
+from scalinglab.errors import UserError
+from scalinglab.report.browser_check import find_chromium
+from scalinglab.report.converged import TITLE
+from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
 from scalinglab.sweeper import plan_runs
 from scalinglab.sweeper.driver import _val_losses
-from scalinglab.sweeper.planned import candidate_table, next_round
+from scalinglab.sweeper.planned import candidate_table, next_round, sweep_history
 
 GRID = """
 name = "planned"
@@ -66,6 +70,17 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     assert config.plan.batch < len(trained) < len(grid)
     assert table.loc[sorted(trained), "train_flops"].sum() <= 0.3 * table.train_flops.sum()
 
+    # The report's rounds, recomputed from the stored runs and the grid rebuilt from the stored
+    # configuration, are the rounds the sweep trained: the same runs, batch by batch.
+    store = open_store(config.output)
+    try:
+        history = sweep_history(config, results_frame(store))
+    finally:
+        store.close()
+    assert history.batch == 3 and history.history.complete and history.full is None
+    assert set(history.history.chosen.index) == trained
+    assert history.history.chosen.groupby("round").size().max() <= 3
+
     run_sweep(config, report=False)  # run again: the stop rule already holds, nothing more trains
     assert _ok_keys(config) == trained
 
@@ -86,9 +101,28 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid
     assert _ok_keys(config) == {spec.run_key for spec in grid}
 
+    # [plan] back: nothing trains, and the report shows the planned rounds beside the whole grid.
+    result = run_sweep(config)
+    html = result.report.path.read_text()
+    assert TITLE in html and "The whole grid gives" in html and "FLOPs the whole grid would cost" in html
+    assert f"{len(trained)} runs in" in html and "estimated training FLOPs (" in html
+    if find_chromium() is not None:
+        from scalinglab.report.browser_check import check_report
 
-def test_plan_rejects_two_budgets(tmp_path):
-    from scalinglab.errors import UserError
+        assert check_report(result.report.path) == []
 
-    with pytest.raises(UserError, match="budget_flops or budget_fraction"):
-        _config(tmp_path, plan="[plan]\nbudget_flops = 1e9\nbudget_fraction = 0.5\n")
+
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        ("budget_flops = 1e9\nbudget_fraction = 0.5", "not budget_flops and budget_fraction"),
+        ("budget_seconds = 60\nbudget_flops = 1e9", "not budget_flops and budget_seconds"),
+        ("budget_seconds = 0", "budget_seconds"),
+        ("budget_seconds = -5", "budget_seconds"),
+        ("target_compute = 0", "target_compute"),
+        ("target_compute = 1e12\ntarget_n_params = 1e4", "target_compute asks for the optimum"),
+    ],
+)
+def test_plan_rejects_bad_budgets_and_targets(tmp_path, plan, message):
+    with pytest.raises(UserError, match=message):
+        _config(tmp_path, plan=f"[plan]\n{plan}\n")

@@ -34,6 +34,9 @@ SCORE_COLUMN = "plan_score"
 REASON_COLUMN = "plan_reason"
 INTERVAL_LEVEL = 0.95
 CRITERIA = {"planner": ("target", True), "v_optimal": ("target", False), "d_optimal": ("d", False)}
+# Which target row is "the answer": the first (a point target), or the lowest prediction (the
+# optimum along an iso-FLOP line of target rows).
+ANSWERS = ("first", "lowest")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ class Planner:
         Bootstrap replicates of each fit (fewer than ScalingLaw's default, for speed).
     groups : str, optional
         Column of the groups the bootstrap resamples whole (default: the first x column).
+    answer : {"first", "lowest"}
+        The target row the answer is read at (``answer_row``, and the stop rule's tolerance):
+        "first" (a point target; the tolerance then holds for every row), or "lowest", the row
+        of lowest prediction (the compute-optimal point when the target rows lie on one
+        iso-FLOP line).
     """
 
     def __init__(
@@ -89,9 +97,13 @@ class Planner:
         cost_power: float = 1.0,
         n_bootstrap: int = 200,
         groups: str | None = None,
+        answer: str = "first",
     ):
         if strategy not in CRITERIA:
             raise UserError(f"strategy must be one of {', '.join(CRITERIA)}; got {strategy!r}")
+        if answer not in ANSWERS:
+            raise UserError(f"answer must be one of {', '.join(ANSWERS)}; got {answer!r}")
+        self.answer = answer
         self.x, self.y, self.form = as_column_list(x), y, form
         self.cost, self.random_state, self.strategy = cost, random_state, strategy
         self.cost_power, self.n_bootstrap, self.groups = float(cost_power), int(n_bootstrap), groups
@@ -251,11 +263,18 @@ class Planner:
         low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
         return self.target.assign(predicted=law.predict(self.target), low=low, high=high)
 
+    def answer_row(self) -> pd.Series:
+        """The prediction table's row the answer is read at (``answer``): the first target row,
+        or the one of lowest prediction. Raises UserError before a fit, as ``prediction``."""
+        table = self.prediction()
+        return table.iloc[0 if self.answer == "first" else int(np.argmin(table["predicted"].to_numpy()))]
+
     def relative_half_width(self) -> float:
-        """The widest target interval's half-width over its prediction (inf before a fit)."""
+        """The target interval's half-width over its prediction (inf before a fit): the widest
+        row's with answer "first", the answer row's with "lowest"."""
         if self.law() is None:
             return float("inf")
-        table = self.prediction()
+        table = self.prediction() if self.answer == "first" else self.answer_row().to_frame().T
         return float(((table["high"] - table["low"]) / (2 * table["predicted"])).max())
 
     def should_stop(self, tolerance: float | None = None, budget: float | None = None) -> StopDecision:
