@@ -126,3 +126,53 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
 def test_plan_rejects_bad_budgets_and_targets(tmp_path, plan, message):
     with pytest.raises(UserError, match=message):
         _config(tmp_path, plan=f"[plan]\n{plan}\n")
+
+
+def _known_law(table, scale=1.0):
+    """A Chinchilla-form loss on the grid's inputs (the optimum at N = D on an iso-FLOP line)."""
+    return {key: scale * (1.0 + 20 * row.n_params**-0.35 + 20 * row.train_size**-0.35) for key, row in table.iterrows()}
+
+
+def test_budget_seconds_caps_each_round_at_the_seconds_left_and_stops_once_they_are_spent(tmp_path):
+    grid = plan_runs(_config(tmp_path, plan=""))
+    table = candidate_table(grid)
+    seconds = table.train_flops * (100.0 / table.train_flops.sum())  # the whole grid: 100 s
+    config = _config(tmp_path, plan="[plan]\nbudget_seconds = 20\nbatch = 4\nseed = 1\n")
+    losses = _known_law(table)
+
+    first = [spec.run_key for spec in next_round(config, grid, {}, {}, 4).specs]
+    assert len(first) == 4  # nothing measured yet: the starting design, not capped
+    told = {key: "ok" for key in first}
+    spent = float(seconds[first].sum())
+    second = next_round(config, grid, told, losses, 4, seconds.to_dict())
+    chosen = [spec.run_key for spec in second.specs]
+    assert chosen and not set(chosen) & set(first)
+    # each candidate costed at the measured seconds per FLOP: the round fits in the seconds left
+    assert seconds[chosen].sum() <= 20 - spent + 1e-9
+
+    by_cost = list(seconds.sort_values().index)
+    spent_all = [key for key in by_cost if seconds[by_cost[: by_cost.index(key) + 1]].sum() <= 25]
+    over = next_round(config, grid, dict.fromkeys(spent_all, "ok"), losses, 4, seconds.to_dict())
+    assert seconds[spent_all].sum() >= 20
+    assert over.decision.stop and "training seconds" in over.decision.reason and over.specs == []
+
+
+def test_a_compute_target_answers_with_the_optimum_on_its_iso_flop_line(tmp_path):
+    import numpy as np
+
+    from scalinglab.sweeper.planned import target_rows
+
+    grid = plan_runs(_config(tmp_path, plan=""))
+    table = candidate_table(grid)
+    compute = 30 * float(table.train_flops.max())
+    config = _config(tmp_path, plan=f"[plan]\ntarget_compute = {compute}\nbatch = 4\n")
+    rows = target_rows(config.plan, table)
+    per_param_example = float(np.median(table.train_flops / (table.n_params * table.train_size)))
+    assert np.allclose(per_param_example * rows.n_params * rows.train_size, compute)
+
+    now = next_round(config, grid, dict.fromkeys(table.index, "ok"), _known_law(table), 4)
+    answer = now.planner.answer_row()
+    best = np.sqrt(compute / per_param_example)  # the law's optimum: N = D on this line
+    assert best / 1.6 < answer.n_params < best * 1.6
+    truth = 1.0 + 40 * best**-0.35
+    assert abs(answer.predicted / truth - 1) < 0.02 and answer.low <= answer.predicted <= answer.high
