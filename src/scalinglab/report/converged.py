@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import format_count
-from scalinglab.metrics import label
+from scalinglab.metrics import label, short_label
 from scalinglab.plan.history import History
 from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN
 from scalinglab.report.drawn_axes import mark_data
 from scalinglab.report.parts import Section, render_figure, table_html
 
 TITLE = "How the answer converged"
+ROUND_COLUMNS = ("round", "n_runs", "spent", "predicted", "low", "high", "level")
 
 
 @dataclass
@@ -121,9 +122,11 @@ def converged_section(
         f"The planned sweep trained {int(history.rounds['n_runs'].iloc[-1])} runs in {len(history.rounds)} rounds"
         f"{per_round} {state}, spending {format_count(spent)} estimated training FLOPs{share}."
     )
+    inputs = [name for name in history.rounds if name not in ROUND_COLUMNS]
     where = (
-        f"the compute-optimal model at the target budget has {format_count(last['n_params'])} parameters and "
-        f"{format_count(last['train_size'])} training examples, with {label(metric)} "
+        "the compute-optimal point of the target budget is "
+        + ", ".join(f"{short_label(name)} {format_count(last[name])}" for name in inputs)
+        + f", with {short_label(metric)} "
         if optimum
         else "its prediction at the target is "
     )
@@ -161,6 +164,8 @@ def converged_section(
             table_html(pd.DataFrame(chosen[columns])),
         )
     )
-    rounds = history.rounds.drop(columns=["level"])  # a round not yet fitted shows dashes (table_html)
+    # A round not yet fitted shows dashes (table_html); the inputs of the answer only where they
+    # move (the optimum of a compute target), not a point target's repeated each round.
+    rounds = history.rounds.drop(columns=["level", *([] if optimum else inputs)])
     section.tables.append(("The answer after each round (95 % interval)", table_html(rounds)))
     return section
