@@ -14,7 +14,7 @@ from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
 from scalinglab.sweeper import plan_runs
 from scalinglab.sweeper.driver import _val_losses
-from scalinglab.sweeper.planned import candidate_table, next_round, sweep_history
+from scalinglab.sweeper.planned import candidate_table, next_round, round_sizes, sweep_history
 
 GRID = """
 name = "planned"
@@ -176,3 +176,23 @@ def test_a_compute_target_answers_with_the_optimum_on_its_iso_flop_line(tmp_path
     assert best / 1.6 < answer.n_params < best * 1.6
     truth = 1.0 + 40 * best**-0.35
     assert abs(answer.predicted / truth - 1) < 0.02 and answer.low <= answer.predicted <= answer.high
+
+
+def test_the_report_finds_the_rounds_of_a_pool_sweep_that_did_not_say_its_batch(tmp_path):
+    """A pool sweep without [plan] batch asked for as many runs as the pool had workers, which the
+    stored file does not say: the rounds are recomputed with a round size that explains every
+    measured run (here 4; a smaller one may choose the same runs). The sweep is replayed with its
+    own next_round, losses from a known law."""
+    import pandas as pd
+
+    config = _config(tmp_path, plan='[plan]\nbudget_fraction = 0.3\nseed = 1\n\n[execution]\nexecutor = "pool"\n')
+    grid = plan_runs(config)
+    truth = _known_law(candidate_table(grid))
+    statuses, losses = {}, {}
+    while specs := next_round(config, grid, statuses, losses, 4).specs:
+        statuses.update(dict.fromkeys((spec.run_key for spec in specs), "ok"))
+        losses.update({spec.run_key: truth[spec.run_key] for spec in specs})
+    frame = pd.DataFrame({"run_key": list(losses), "status": "ok", "val_loss": list(losses.values())})
+    found = sweep_history(config, frame)
+    assert found.batch in round_sizes(config) and found.batch <= 4 and found.history.complete
+    assert set(found.history.chosen.index) == set(losses) and len(losses) > 4

@@ -273,8 +273,8 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
     one row per stored run with run_key, status, val_loss, train_seconds), with the grid
     rebuilt from ``config`` as the sweep built it (``plan_runs``, ``candidate_table``).
 
-    The first of ``round_sizes`` whose rounds explain every measured run of the grid (or reach the
-    stop rule) is kept; if none does, the last tried."""
+    The first of ``round_sizes`` whose rounds explain every measured run of the grid is kept; if
+    none does (a round still training, or the whole grid stored), the first that explains the most."""
     from scalinglab.sweeper.plan import plan_runs
 
     statuses = dict(zip(frame["run_key"], frame["status"]))
@@ -283,6 +283,7 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
     table = measured_table(candidate_table(plan_runs(config, losses)), statuses, losses, _by_run(frame, SECONDS))
     measured = table[Y].dropna()
     tried = set(statuses) & set(table.index)
+    best: tuple[int, int, History] | None = None  # (measured runs explained, k, rounds)
     for k in round_sizes(config):
         history = recompute_rounds(
             make_planner(config.plan, table),
@@ -292,8 +293,12 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
             tried=tried,
             rule=stop_rule(config.plan, table),
         )
-        if history.complete or set(measured.index) <= set(history.chosen.index):
+        explained = len(set(measured.index) & set(history.chosen.index))
+        if best is None or explained > best[0]:
+            best = (explained, k, history)
+        if explained == len(measured):
             break
+    _, k, history = best
     full = None
     if len(measured) == len(table):
         planner = make_planner(config.plan, table)
