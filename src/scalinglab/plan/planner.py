@@ -163,8 +163,9 @@ class Planner:
         return self._form().n_params + 2
 
     def _form(self):
-        if self.form == "auto":  # the form "auto" takes when too few rows score any: the first joint
-            return get_form("power" if len(self.x) == 1 else JOINT_AUTO_CANDIDATES[0])  # one, or the simplest
+        if self.form == "auto":  # with too few rows to score any form, "auto" takes the simplest
+            # one-input form, or the first joint one (scalinglab.fit.select): start with enough for it
+            return get_form("power" if len(self.x) == 1 else JOINT_AUTO_CANDIDATES[0])
         return get_form(self.form)
 
     def law(self) -> ScalingLaw | None:
