@@ -283,12 +283,16 @@ class PlanConfig(Strict):
     interval at the target per unit of their training FLOPs (docs/planning.md). The grid is the
     candidate pool; the sweep stops at the tolerance or the budget."""
 
-    # Where the answer is wanted; each left out: the grid's largest.
+    # Where the answer is wanted; each left out: the grid's largest. Or target_compute: the
+    # compute-optimal point (size, data) at that many training FLOPs (sweeper.planned.target_rows).
     target_n_params: float | None = Field(None, gt=0, strict=False)
     target_train_size: float | None = Field(None, gt=0, strict=False)
-    # At most one budget: estimated training FLOPs, or a share of the whole grid's.
+    target_compute: float | None = Field(None, gt=0, strict=False)
+    # At most one budget: estimated training FLOPs, a share of the whole grid's, or measured
+    # training seconds (train_seconds of the runs trained).
     budget_flops: float | None = Field(None, gt=0, strict=False)
     budget_fraction: float | None = Field(None, gt=0, le=1, strict=False)
+    budget_seconds: float | None = Field(None, gt=0, strict=False)
     # Stop once the target's 95 % interval is within +-tolerance of its prediction (0.02: 2 %).
     tolerance: float | None = Field(None, gt=0, strict=False)
     # Runs per round; None: the executor's workers.
@@ -298,8 +302,15 @@ class PlanConfig(Strict):
 
     @model_validator(mode="after")
     def _one_budget(self) -> PlanConfig:
-        if self.budget_flops is not None and self.budget_fraction is not None:
-            raise ValueError("give budget_flops or budget_fraction, not both")
+        given = [
+            name for name in ("budget_flops", "budget_fraction", "budget_seconds") if getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give one of budget_flops, budget_fraction or budget_seconds, not {' and '.join(given)}")
+        if self.target_compute is not None and (self.target_n_params is not None or self.target_train_size is not None):
+            raise ValueError(
+                "target_compute asks for the optimum size and data size: not with target_n_params or target_train_size"
+            )
         return self
 
 

@@ -29,6 +29,7 @@ from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
 from scalinglab.report import figures
 from scalinglab.report.compress_figures import compress_section
+from scalinglab.report.converged import planned_sweep_section
 from scalinglab.report.parts import Figure, Section, render_figure, short_number, table_html
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,6 +103,7 @@ def write_report(
         from scalinglab.report.transfer_section import transfer_section
 
         sections.append(transfer_section(analysis.transfer))
+    sections.append(planned_sweep_section(analysis))  # [plan]: "How the answer converged" (report.converged)
     if compressions is not None and not compressions.empty:
         sections.append(compress_section(compressions, metric=analysis.metric))
     rendered = (

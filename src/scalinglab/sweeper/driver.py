@@ -183,9 +183,10 @@ class _Driver:
         losses = _val_losses(self.store)
         planned = plan_runs(self.config, losses)
         if self.config.plan is not None:  # a planned sweep: this round's runs only (sweeper.planned)
-            from scalinglab.sweeper.planned import next_round
+            from scalinglab.sweeper.planned import measured_seconds, next_round
 
-            planned = next_round(self.config, planned, statuses, losses, self.slots).specs
+            seconds = measured_seconds(self.store)
+            planned = next_round(self.config, planned, statuses, losses, self.slots, seconds).specs
         if self.config.transfer is not None:  # a target run waits for its pretrained parent
             from scalinglab.sweeper.transfer import ready
 
