@@ -83,6 +83,23 @@ def test_features_mode_freezes_the_pretrained_body_and_finetune_does_not(tmp_pat
         else:
             assert all(body_moved)
             assert run["n_trainable_params"] == run["n_params"]
+    _assert_features_runs_train_at_the_cost_of_a_forward_and_the_head_s_backward(config, runs)
+
+
+def _assert_features_runs_train_at_the_cost_of_a_forward_and_the_head_s_backward(config, runs):
+    """A features run's train_flops per example: the whole forward (mlp, depth 1: 2 (d_in w + w c))
+    plus the head's weight gradient (2 w c), below its finetune twin's full backward."""
+    from scalinglab.config_fields import as_list
+    from scalinglab.data import load_source
+
+    data = load_source(plan_runs(config)[-1].data)
+    d_in, classes, width = data.x_train[0].size, data.n_outputs, 8
+    per_example = 2 * (d_in * width + width * classes) + 2 * width * classes
+    twins = runs[runs["transfer_mode"].notna()].set_index("transfer_mode")
+    features, finetune = twins.loc["features"], twins.loc["finetune"]
+    (epochs,) = as_list(config.training.epochs)
+    assert features["train_flops"] == per_example * features["n_train"] * epochs
+    assert features["train_flops"] < finetune["train_flops"]
 
 
 def _mean_losses(tmp_path, source_teacher_seed: int) -> dict[str, float]:

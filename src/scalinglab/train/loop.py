@@ -35,7 +35,7 @@ from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
-from scalinglab.train.transfer import adapted_inputs, start_from_parent
+from scalinglab.train.transfer import adapted_inputs, start_from_parent, train_flops_per_sample
 from scalinglab.train.warmup import warm_up
 
 
@@ -153,7 +153,7 @@ def measured_metrics(
     spec, task, model, family = run.spec, run.task, run.model, run.family
     device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
-    train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
+    train_flops = train_flops_per_sample(family, model, spec, task.shape) * samples_seen
     if train_scores is None:
         with autocast(precision, device):
             train_scores = task.evaluate(model, split="train")

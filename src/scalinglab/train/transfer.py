@@ -1,7 +1,7 @@
 """A transfer run's start (Hernandez et al. 2021, "Scaling Laws for Transfer"): the body of its
 pretrained parent's stored checkpoint, a new head (the head's outputs are the source's classes),
 and in `features` mode the body frozen so only the head trains. And the input adapter: a
-pretraining run with `input_shape` trains on its source's images resized to the target's shape.
+pretraining run with `input_shape` trains on its source's images resized to the target's shape. And the training FLOPs of a run whose body is frozen.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.data.base import Dataset
+from scalinglab.families import Family, TaskShape
+from scalinglab.families.base import _one_input
 from scalinglab.run_spec import RunSpec
 from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint
 
@@ -66,3 +68,33 @@ def start_from_parent(model: nn.Module, spec: RunSpec) -> nn.Module:
         for name, parameter in model.named_parameters():
             parameter.requires_grad_(name in head)
     return model
+
+
+def train_flops_per_sample(family: Family, model: nn.Module, spec: RunSpec, shape: TaskShape) -> float:
+    """FLOPs of one sample's training step of `spec`: the family's forward + backward, but in
+    `features` mode the backward stops at the head (the frozen body needs no gradient), so it
+    is the whole forward plus the head's backward, counted on the model (frozen_body_train_flops_per_sample)."""
+    if spec.transfer is not None and spec.transfer.mode == "features":
+        return frozen_body_train_flops_per_sample(model, shape)
+    return family.train_flops_per_sample(spec.size, shape)
+
+
+def frozen_body_train_flops_per_sample(model: nn.Module, shape: TaskShape) -> float:
+    """FLOPs of a forward and a backward pass of one sample (a token for a language model) through
+    `model` as it trains: autograd computes only the gradients its trainable parameters need (for a
+    linear head, its weight gradient, 2 x its inputs x its outputs). Counted by torch's FlopCounterMode,
+    which counts a multiply-add as 2 as the families' formulas do; in eval mode and by
+    autograd.grad, so neither the random stream nor any parameter's .grad changes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sample, samples = _one_input(shape)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counted:
+            logits = model(sample.to(next(model.parameters()).device))
+            torch.autograd.grad(logits.float().sum(), trainable)
+    finally:
+        model.train(was_training)
+    return counted.get_total_flops() / samples
