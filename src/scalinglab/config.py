@@ -410,8 +410,17 @@ def _transfer_problem(config: SweepConfig) -> str | None:
         return "transfer: needs a fixed training.lr, not 'auto'"
     if training.save_checkpoints is False:
         return "transfer: the pretrained parents are kept as checkpoints; training.save_checkpoints may not be false"
-    if config.data.source in TEXT_SOURCES or source.source in TEXT_SOURCES:
-        return "transfer.source: classification data only (a text source cannot be transferred yet)"
+    text_target, text_source = config.data.source in TEXT_SOURCES, source.source in TEXT_SOURCES
+    if text_target != text_source:
+        return (
+            f"transfer.source: {source.source!r} cannot be transferred to data.source {config.data.source!r}: "
+            "a text source transfers to text only, classification data to classification data only"
+        )
+    if text_target and "features" in as_list(config.transfer.mode):
+        return (
+            "transfer.mode: 'features' needs classification data (a byte-level language model keeps its "
+            "whole pretrained network, output layer included, so nothing new would train)"
+        )
     for name in ("train_size", "preprocessing"):
         if len(as_list(getattr(source, name) or [None])) > 1:
             return f"transfer.source.{name}: one value (each model size is pretrained once)"

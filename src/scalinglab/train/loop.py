@@ -113,7 +113,7 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
     torch.manual_seed(spec.seed)
     model = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
-    return model if spec.transfer is None else start_from_parent(model, spec)
+    return model if spec.transfer is None else start_from_parent(model, spec, keep_head=shape.kind == "lm")
 
 
 def _train_and_measure(

@@ -1,7 +1,9 @@
 """A transfer run's start (Hernandez et al. 2021, "Scaling Laws for Transfer"): the body of its
-pretrained parent's stored checkpoint, a new head (the head's outputs are the source's classes),
-and in `features` mode the body frozen so only the head trains. And the input adapter: a
-pretraining run with `input_shape` trains on its source's images resized to the target's shape. And the training FLOPs of a run whose body is frozen.
+pretrained parent's stored checkpoint, a new head (its outputs are the target's classes; a
+byte-level language model keeps its parent's, the same 256 bytes), and in `features` mode the
+body frozen so only the head trains. The input adapter: a pretraining run with `input_shape`
+trains on its source's images resized to the target's shape. And the training FLOPs of a run
+whose body is frozen.
 """
 
 from __future__ import annotations
@@ -46,17 +48,19 @@ def head_names(model: nn.Module) -> set[str]:
     return {f"{last}.{name}" if last else name for name, _ in model.get_submodule(last).named_parameters(recurse=False)}
 
 
-def start_from_parent(model: nn.Module, spec: RunSpec) -> nn.Module:
+def start_from_parent(model: nn.Module, spec: RunSpec, *, keep_head: bool = False) -> nn.Module:
     """Fill `model`'s body from the checkpoint of `spec.transfer.parent` (in the run's checkpoint
-    folder), keep its freshly built head, and freeze the body in `features` mode. Raises
-    MissingParent without that checkpoint, ValueError when a body tensor's shape differs."""
+    folder), keep its freshly built head, and freeze the body in `features` mode. `keep_head`: load
+    the head too (a byte-level language model: source and target share the 256-byte vocabulary and
+    the model's own context, so the whole pretrained network carries over). Raises MissingParent
+    without that checkpoint, ValueError when a body tensor's shape differs."""
     parent_key = spec.transfer.parent.run_key
     folder = spec.limits.checkpoint_dir
     path = checkpoint_file(folder, parent_key) if folder is not None else None
     if path is None or not path.exists():
         raise MissingParent(f"the pretrained parent {parent_key} has no stored checkpoint (did it train ok?)")
     pretrained = load_checkpoint(path)
-    head = head_names(model)
+    head = set() if keep_head else head_names(model)
     body = {name: tensor for name, tensor in model.state_dict().items() if name not in head}
     for name, tensor in body.items():
         if pretrained[name].shape != tensor.shape:
