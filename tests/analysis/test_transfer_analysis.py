@@ -129,3 +129,15 @@ def test_features_as_good_as_finetune_where_within_its_seed_interval_and_never_o
     sentences = transfer_answer(_starts(lambda d: 1.5), n_bootstrap=20).sentences
     assert any(sentence.startswith("Feature extraction is never as good as fine-tuning") for sentence in sentences)
     assert any(sentence.startswith("Pretraining is paid once per model size (5e+06") for sentence in sentences)
+
+
+def test_the_fitted_exponents_of_a_swept_synthetic_truth_cover_it():
+    """Scratch and fine-tuned runs drawn from a known data law and D_T = K D_F^ALPHA N^BETA with noise
+    over seeds (transfer_synthetic), through the analysis a sweep's report uses; the coverage over
+    many draws: benchmarks/transfer_truth.py."""
+    from transfer_synthetic import ALPHA, BETA, transfer_truth_runs
+
+    law = transfer_answer(transfer_truth_runs(random_state=0), n_bootstrap=50).laws["finetune"]
+    for name, truth in (("alpha", ALPHA), ("beta", BETA)):
+        value, low, high = law[name]
+        assert low < truth < high and high - low < 0.5 * truth
