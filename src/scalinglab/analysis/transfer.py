@@ -314,7 +314,7 @@ def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str)
     if len(where) == 0:
         return (
             f"Feature extraction is never as good as fine-tuning here: at every model size and data size its {metric} "
-            "is worse than the fine-tuned runs' 95 % interval over seeds."
+            f"is worse than the fine-tuned runs' 95 % interval over {_seeds(count)}."
         )
     modes = options.set_index(["transfer_mode", "n_params", "train_size"])
     points = (
@@ -331,9 +331,17 @@ def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str)
     ]
     return (
         f"Feature extraction is as good as fine-tuning (its {metric} within the fine-tuned runs' 95 % interval over "
-        f"seeds) {points}"
+        f"{_seeds(count)}) {points}"
         + (f", with {' and '.join(cheaper)} of fine-tuning (medians over those points)." if cheaper else ".")
     )
+
+
+def _seeds(count: np.ndarray) -> str:
+    """'3 seeds', '2 to 3 seeds', or 'one seed: their mean' (no interval), for the fine-tuned runs' counts."""
+    low, high = int(count.min()), int(count.max())
+    if high == 1:
+        return "one seed: no interval, their mean"
+    return f"{low} seeds" if low == high else f"{low} to {high} seeds"
 
 
 def _median_ratio(modes: pd.DataFrame, where, column: str) -> float:
