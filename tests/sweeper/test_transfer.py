@@ -251,3 +251,15 @@ def test_text_transfers_to_text_only_and_not_as_features(tmp_path):
     }
     with pytest.raises(UserError, match=r"transfer.source: 'stdlib' cannot be transferred to data.source 'digits'"):
         config_from_dict(raw, source="test")
+
+
+def test_a_relative_transfer_source_path_is_read_from_the_sweep_file_s_folder(tmp_path):
+    from scalinglab.config import load_config
+
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "sweep.toml").write_text(
+        '[model]\nfamily = "transformer"\n[data]\nsource = "text"\npath = "texts/b.txt"\n'
+        '[transfer]\nmode = ["finetune"]\n[transfer.source]\nsource = "text"\npath = "texts/a.txt"\n'
+    )
+    config = load_config(tmp_path / "sweep.toml")
+    assert config.transfer.source.path == str(tmp_path / "texts" / "a.txt")
