@@ -173,7 +173,7 @@ def _log_linear_fit(points: pd.DataFrame, d_t) -> tuple[np.ndarray, np.ndarray, 
     return theta, sigma2 * np.linalg.inv(design.T @ design), dof
 
 
-def transfer_sentence(points: pd.DataFrame) -> str | None:
+def transfer_sentence(points: pd.DataFrame, unit: str = "examples") -> str | None:
     """In words, at the smallest data size and largest model of `points` with a finite D_T: 'at N
     parameters and D_F examples, pretraining is worth about D_T examples (x times your data)'."""
     import numpy as np
@@ -188,14 +188,14 @@ def transfer_sentence(points: pd.DataFrame) -> str | None:
         if np.isfinite(at["d_transferred_low"])
         else " (its interval reaches the scratch law's floor)"
     )
-    where = f"At {at['n_params']:,.0f} parameters and {d_f:,.0f} examples"
+    where = f"At {at['n_params']:,.0f} parameters and {d_f:,.0f} {unit}"
     if d_t <= 0:
         return (
             f"{where}, pretraining is worth no more than training from scratch: effective data transferred "
-            f"{d_t:,.0f} examples{interval} (Hernandez et al. 2021)."
+            f"{d_t:,.0f} {unit}{interval} (Hernandez et al. 2021)."
         )
     return (
-        f"{where}, pretraining is worth about {d_t:,.0f} examples{interval}, {d_t / d_f:.1f} times your "
+        f"{where}, pretraining is worth about {d_t:,.0f} {unit}{interval}, {d_t / d_f:.1f} times your "
         "data (effective data transferred, Hernandez et al. 2021)."
     )
 
@@ -232,7 +232,7 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
     laws = {mode: transfer_law(table) for mode, table in points.items()}
     sentences = []
     for mode in modes:
-        sentence = transfer_sentence(points[mode])
+        sentence = transfer_sentence(points[mode], _data_unit(ok))
         sentences += [f"{mode.capitalize()}: {sentence}"] if sentence else []
         law = laws[mode]
         if law is not None:
@@ -245,10 +245,15 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
     compute = compute_comparison(scratch, starts)
     sentences += [
         sentence
-        for sentence in (pretraining_cost_sentence(starts), features_sentence(quality, starts, metric))
+        for sentence in (pretraining_cost_sentence(starts), features_sentence(quality, starts, metric, _data_unit(ok)))
         if sentence
     ]
     return TransferAnswer(quality.reset_index(), points, laws, sentences, compute)
+
+
+def _data_unit(runs: pd.DataFrame) -> str:
+    """What train_size counts: bytes for a language model's runs (they record the tokens they saw), else examples."""
+    return "bytes" if "train_tokens_seen" in runs and runs["train_tokens_seen"].notna().any() else "examples"
 
 
 def compute_comparison(scratch: pd.DataFrame, options: pd.DataFrame) -> pd.DataFrame | None:
@@ -288,7 +293,7 @@ def pretraining_cost_sentence(options: pd.DataFrame) -> str | None:
     )
 
 
-def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str) -> str | None:
+def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str, unit: str = "examples") -> str | None:
     """Where feature extraction is as good as fine-tuning: its seed mean `metric` no worse than the
     end of the fine-tuned runs' 95 % t-interval over seeds (their mean with one seed), and at what
     fraction of fine-tuning's trainable parameters and training time; None without both modes."""
@@ -321,7 +326,7 @@ def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str)
         f"at all {len(both)} model and data sizes"
         if len(where) == len(both)
         else f"at {len(where)} of {len(both)} model and data sizes ("
-        + ", ".join(f"{n:,.0f} parameters and {d:,.0f} examples" for n, d in where)
+        + ", ".join(f"{n:,.0f} parameters and {d:,.0f} {unit}" for n, d in where)
         + ")"
     )
     cheaper = [
