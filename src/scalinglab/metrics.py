@@ -129,7 +129,8 @@ _METRICS = [
     Metric(
         "train_flops",
         "training FLOPs",
-        "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
+        "Analytic FLOPs of all forward and backward passes (multiply-add = 2); in [transfer]'s features mode "
+        "the backward stops at the head (the frozen body needs no gradient).",
         cost=True,
         grows_with_data=True,
     ),

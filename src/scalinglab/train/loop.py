@@ -35,7 +35,7 @@ from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
-from scalinglab.train.transfer import adapted_inputs, start_from_parent
+from scalinglab.train.transfer import adapted_inputs, start_from_parent, train_flops_per_sample
 from scalinglab.train.warmup import warm_up
 
 
@@ -113,7 +113,7 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
     torch.manual_seed(spec.seed)
     model = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
-    return model if spec.transfer is None else start_from_parent(model, spec)
+    return model if spec.transfer is None else start_from_parent(model, spec, keep_head=shape.kind == "lm")
 
 
 def _train_and_measure(
@@ -153,7 +153,7 @@ def measured_metrics(
     spec, task, model, family = run.spec, run.task, run.model, run.family
     device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
-    train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
+    train_flops = train_flops_per_sample(family, model, spec, task.shape) * samples_seen
     if train_scores is None:
         with autocast(precision, device):
             train_scores = task.evaluate(model, split="train")
