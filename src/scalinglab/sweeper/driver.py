@@ -20,7 +20,7 @@ from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
 from scalinglab.sweeper.executors import Executor, make_executor
 from scalinglab.sweeper.plan import plan_runs, planned_total
-from scalinglab.sweeper.preflight import preflight
+from scalinglab.sweeper.preflight import check_data_parallel, preflight
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
 
@@ -121,6 +121,7 @@ def check_sweep(config: SweepConfig) -> dict:
     Returns `where_runs_run(config)`; raises UserError naming the field. Cheap to call again (the
     data it loads is cached), so callers that create a store call it before creating one."""
     where = where_runs_run(config)
+    check_data_parallel(config, where["device"])
     preflight(config)
     return where
 
