@@ -30,9 +30,10 @@ from scalinglab.run_spec import RunResult, RunSpec
 from scalinglab.train.outcome import Diverged, run_outcome
 
 
-def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
+def train_data_parallel(spec: RunSpec, world: int, *, threads_per_worker: int | None = None) -> RunResult:
     """Train `spec` with `world` worker processes (gloo on CPU, NCCL on CUDA) and measure it; the
-    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself."""
+    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself.
+    `threads_per_worker`: torch threads of each CPU worker; default a share of the cores, cores // W."""
     from scalinglab.train.loop import OverTimeLimit, train_one
 
     if world == 1:
@@ -45,7 +46,7 @@ def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
         import torch.multiprocessing as mp
 
         with tempfile.TemporaryDirectory() as folder, _may_start_processes():
-            mp.spawn(_worker, args=(world, spec, folder, _free_port()), nprocs=world, join=True)
+            mp.spawn(_worker, args=(world, spec, folder, _free_port(), threads_per_worker), nprocs=world, join=True)
             out = torch.load(Path(folder) / "result.pt", weights_only=True)
         curves.extend(out["curves"])
         if out["stop"] is not None:
@@ -87,7 +88,7 @@ def _any_worker(flag: bool, device: str) -> bool:
     return bool(total.item() > 0)
 
 
-def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> None:
+def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int, threads: int | None) -> None:
     import torch.distributed as dist
 
     from scalinglab.data import training_subset
@@ -101,7 +102,7 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
         torch.cuda.set_device(rank)
         spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": device})})
     else:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("nccl" if is_cuda(device) else "gloo", rank=rank, world_size=world)
     try:
