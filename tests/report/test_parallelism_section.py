@@ -9,7 +9,7 @@ import pytest
 from synthetic_runs import WIDTHS, synthetic_runs
 
 from scalinglab.analysis import analyze
-from scalinglab.analysis.speedup import benefit_sentence, speedup_at
+from scalinglab.analysis.speedup import benefit_sentences, speedup_at
 from scalinglab.errors import UserError
 from scalinglab.recommendation import Budgets, recommend
 
@@ -42,8 +42,9 @@ def test_the_speedup_of_each_size_is_measured_from_the_runs_and_the_laws_are_one
         assert answer.workers == 2 and answer.speedup == pytest.approx(_speedup(width))
         assert answer.efficiency == pytest.approx(_speedup(width) / 2)
         assert answer.benefits == (width > 32)
-    (sentence,) = benefit_sentence(analysis.speedups)
-    assert "With 2 data-parallel workers" in sentence and "do not" in sentence and "1.3x" in sentence
+    (sentence,) = benefit_sentences(analysis.speedups)
+    assert sentence.startswith("Measured with 2 data-parallel workers against one: the sizes of 20.5k (1.80x)")
+    assert "those of 905 (1.10x)" in sentence and "do not" in sentence and "at least 1.3x" in sentence
 
 
 def test_speedup_between_sizes_is_interpolated_in_log_params_and_held_beyond_them(analysis):
@@ -77,5 +78,5 @@ def test_the_report_shows_the_measured_speedup_table(tmp_path, analysis):
 
     html = write_report(tmp_path / "r.html", analysis).read_text()
     section = html[html.index("How far does each size parallelize?") :]
-    assert "Measured data-parallel speedup per size" in section and "a speedup of 1.80x" in section
-    assert "it does not benefit" in section and "it benefits" in section
+    assert "Measured data-parallel speedup per size" in section and "Measured with 2 data-parallel workers" in section
+    assert "W = 1 timed" in section and "alone" in section

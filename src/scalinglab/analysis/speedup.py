@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.numbers import format_count, format_value, join_words
+from scalinglab.analysis.numbers import format_count, join_words
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
@@ -54,19 +54,6 @@ class DataParallelSpeedup:
     def benefits(self) -> bool:
         return self.speedup >= BENEFIT_EFFICIENCY * self.workers
 
-    def sentence(self) -> str:
-        where = ", ".join(f"{name} = {format_value(value)}" for name, value in self.configuration.items())
-        estimated = (
-            " (the one-worker time estimated for runs trained in batched groups)" if self.one_from_batches else ""
-        )
-        verdict = "it benefits" if self.benefits else "it does not benefit"
-        return (
-            f"At {where} ({format_count(self.n_params)} parameters), {self.workers} data-parallel workers trained in "
-            f"{self.seconds_parallel:.3g} s against {self.seconds_one:.3g} s for one{estimated}: a speedup of "
-            f"{self.speedup:.2f}x, parallel efficiency {self.efficiency:.0%}; {verdict} (rule: a speedup of at least "
-            f"{BENEFIT_EFFICIENCY * self.workers:.2g}x, {BENEFIT_EFFICIENCY:.0%} of {self.workers} workers)."
-        )
-
     def row(self) -> dict:
         return {
             **self.configuration,
@@ -76,7 +63,9 @@ class DataParallelSpeedup:
             "train s, W": self.seconds_parallel,
             "speedup": self.speedup,
             "efficiency": self.efficiency,
+            "benefits": "yes" if self.benefits else "no",
             "runs (W = 1 / W)": f"{self.runs_one} / {self.runs_parallel}",
+            "W = 1 timed": "in batched groups (estimated)" if self.one_from_batches else "alone",
         }
 
 
@@ -147,24 +136,22 @@ def speedup_by_size(speedups: list[DataParallelSpeedup], workers: int) -> pd.Ser
     return measured.groupby(level=0).median().sort_index()
 
 
-def benefit_sentence(speedups: list[DataParallelSpeedup]) -> list[str]:
-    """Per W measured, which sizes benefit from it and which do not, in one sentence each."""
+def benefit_sentences(speedups: list[DataParallelSpeedup]) -> list[str]:
+    """Per W measured, which sizes benefit from it and which do not, with each size's speedup (the
+    median over its configurations, as `speedup_at` uses it), in one sentence."""
     sentences = []
     for workers in sorted({answer.workers for answer in speedups}):
-        at_w = [answer for answer in speedups if answer.workers == workers]
-        yes = [format_count(answer.n_params) for answer in at_w if answer.benefits]
-        no = [format_count(answer.n_params) for answer in at_w if not answer.benefits]
-        parts = ([f"the sizes of {join_words(yes)} parameters benefit"] if yes else []) + (
-            [
-                f"those of {join_words(no)} do not"
-                if yes
-                else f"none of the sizes measured ({join_words(no)} parameters) benefits"
-            ]
+        rule = BENEFIT_EFFICIENCY * workers
+        by_size = speedup_by_size(speedups, workers)
+        yes = [f"{format_count(n)} ({speedup:.2f}x)" for n, speedup in by_size.items() if speedup >= rule]
+        no = [f"{format_count(n)} ({speedup:.2f}x)" for n, speedup in by_size.items() if speedup < rule]
+        verdicts = ([f"the sizes of {join_words(yes)} parameters benefit"] if yes else []) + (
+            [f"{'those' if yes else 'the sizes'} of {join_words(no)} {'parameters ' if not yes else ''}do not"]
             if no
             else []
         )
         sentences.append(
-            f"With {workers} data-parallel workers, {', '.join(parts)} (measured: a speedup of at least "
-            f"{BENEFIT_EFFICIENCY * workers:.2g}x over one worker)."
+            f"Measured with {workers} data-parallel workers against one: {' and '.join(verdicts)} (a size benefits "
+            f"when its speedup is at least {rule:.2g}x, a parallel efficiency of {BENEFIT_EFFICIENCY:.0%})."
         )
     return sentences

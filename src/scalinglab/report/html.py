@@ -24,7 +24,7 @@ from scalinglab.analysis.sentences import (
     scaling_effect,
     size_sentences,
 )
-from scalinglab.analysis.speedup import benefit_sentence
+from scalinglab.analysis.speedup import benefit_sentences
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
@@ -289,8 +289,7 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
     training.data_parallel (analysis.speedup) was swept."""
     if not analysis.critical_batch and not analysis.speedups:
         return []
-    section = Section("How far does each size parallelize?", [answer.sentence() for answer in analysis.speedups])
-    section.sentences += benefit_sentence(analysis.speedups)
+    section = Section("How far does each size parallelize?", benefit_sentences(analysis.speedups))
     if analysis.speedups:
         section.tables.append(
             (
