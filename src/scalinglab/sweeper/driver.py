@@ -202,7 +202,9 @@ class _Driver:
         from scalinglab.sweeper.grouping import AUTO_MAX_RUNS, plan_batches
 
         setting = self.config.execution.batch
-        if setting == "off":
+        # A sweep over data_parallel measures time: its one-worker runs train alone too, as the W > 1
+        # runs do, so that their seconds compare (a batched run's own time is a probe's estimate).
+        if setting == "off" or (setting == "auto" and len(self.config.training.data_parallel) > 1):
             max_runs = 1
         elif setting == "auto":
             max_runs = min(AUTO_MAX_RUNS, max(1, math.ceil(len(todo) / max(1, slots))))
