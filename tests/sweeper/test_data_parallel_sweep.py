@@ -38,7 +38,7 @@ def test_a_sweep_over_data_parallel_stores_a_run_per_w_with_the_same_answer(tmp_
     outcome = run_sweep(config, store)
     frame = results_frame(store)
     store.close()
-    assert outcome.trained == 4 and (frame["status"] == "ok").all()
+    assert outcome.trained == 4 and (frame["status"] == "ok").all(), frame[["data_parallel", "error"]].to_string()
     assert sorted(frame["data_parallel"]) == [1, 1, 2, 2] and frame["run_key"].nunique() == 4
     by_w = frame.set_index(["width", "data_parallel"])["val_loss"]
     for width in (4, 8):
