@@ -28,6 +28,7 @@ from scalinglab.analysis import Analysis
 from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.analysis.size_effect import clearly_better
+from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
 from scalinglab.pareto import pareto_mask
@@ -93,6 +94,7 @@ class Recommendation:
     measured: bool = False  # a trained configuration: `predicted` is its measured seed mean
     size: dict | None = None  # the family's size axes that build `n_params` (None when not known)
     n_seeds: int = 0  # runs behind that mean
+    workers_note: str = ""  # how training times with `recommend(workers=W)` workers were had ('' for one)
 
     def sentence(self) -> str:
         """The choice in plain words."""
@@ -122,7 +124,8 @@ class Recommendation:
 
     def lines(self) -> list[str]:
         """What to print: the warnings first (an extrapolation is never below the fold), then the choice."""
-        return [f"warning: {warning}" for warning in self.warnings] + [self.sentence()]
+        lines = [f"warning: {warning}" for warning in self.warnings] + [self.sentence()]
+        return lines + [self.workers_note] if self.workers_note else lines
 
     def to_dict(self) -> dict:
         """JSON-ready: every number, and each frontier as a list of rows."""
@@ -144,6 +147,7 @@ class Recommendation:
                 "measured",
                 "n_seeds",
                 "size",
+                "workers_note",
             )
         }
         data["frontiers"] = {cost: frame.to_dict(orient="records") for cost, frame in self.frontiers.items()}
@@ -279,6 +283,7 @@ def recommend(
     *,
     max_extrapolation: float | None = None,
     max_frontier_rows: int = 12,
+    workers: int = 1,
 ) -> Recommendation:
     """The size (and data size) with the best predicted metric whose predicted costs fit `budgets`.
 
@@ -293,6 +298,10 @@ def recommend(
         law has a resolved floor, 1 (the trained range) when it has none.
     max_frontier_rows : int
         Rows kept in each Pareto-frontier table (spread evenly in log cost).
+    workers : int
+        Data-parallel workers the model will train with: training times are one worker's divided
+        by the speedup measured at that W (analysis.speedup.speedup_at), or one worker's where
+        this sweep measured none (said in a warning).
 
     Raises
     ------
@@ -309,7 +318,8 @@ def recommend(
     answerer = _Answerer(analysis)
     if max_extrapolation is None:
         max_extrapolation = MAX_EXTRAPOLATION if answerer.has_floor() else 1.0
-    candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation)
+    candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation, workers=workers)
+    workers_note, workers_warnings = _workers_words(analysis, workers)
     feasible = candidates[candidates["within_budgets"]]
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
@@ -350,7 +360,9 @@ def recommend(
             for name, limit in limits.items()
         },
         extrapolation_factor=factor,
-        warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor) + _clip_warnings(analysis, best),
+        warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor)
+        + _clip_warnings(analysis, best)
+        + workers_warnings,
         frontiers={
             cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=worth_index)
             for cost in COSTS
@@ -359,11 +371,12 @@ def recommend(
         measured=bool(best["measured"]),
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
         size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
+        workers_note=workers_note,
     )
 
 
 def candidate_table(
-    analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float
+    analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float, workers: int = 1
 ) -> pd.DataFrame:
     """Every candidate (parameters x data size, whole numbers, from the smallest size trained up)
     with its metric and costs: measured where the configuration was trained, else predicted by
@@ -371,6 +384,7 @@ def candidate_table(
 
     Columns: n_params, group (the data size), metric, one column per cost, measured, n_seeds,
     clipped (the law predicted beyond what is possible), within_budgets. Sorted by group, then n_params.
+    `workers`: train_seconds with that many data-parallel workers, where measured (`_workers_words`).
     """
     n_low, n_high = answerer.n_range()
     high = n_high * max(1.0, max_extrapolation)
@@ -401,11 +415,33 @@ def candidate_table(
     trained = pd.MultiIndex.from_frame(measured[["n_params", "group"]])
     predicted = predicted[~pd.MultiIndex.from_frame(predicted[["n_params", "group"]]).isin(trained)]
     table = pd.concat([predicted, measured], ignore_index=True).sort_values(["group", "n_params"], ignore_index=True)
+    speedup = speedup_at(analysis.speedups, workers, table["n_params"].to_numpy(float))
+    if speedup is not None and "train_seconds" in table:
+        table["train_seconds"] = table["train_seconds"] / speedup
     within = np.ones(len(table), dtype=bool)
     for name, limit in limits.items():
         budget = BUDGETS[name]
         within &= table[budget.column].to_numpy(float) * budget.per_column_unit <= limit
     return table.assign(within_budgets=within)
+
+
+def _workers_words(analysis: Analysis, workers: int) -> tuple[str, list[str]]:
+    """(how the training times with `workers` workers were had, [a warning where they were not])."""
+    if workers == 1:
+        return "", []
+    measured = speedup_by_size(analysis.speedups, workers)
+    if measured.empty:
+        return "", [
+            f"no data-parallel measurement at {workers} workers in this sweep (sweep training.data_parallel = "
+            f"[1, {workers}] to measure one): training times assume 1 worker"
+        ]
+    speedups = ", ".join(f"{speedup:.2f}x at {format_count(n_params)}" for n_params, speedup in measured.items())
+    return (
+        f"Training times with {workers} workers: one worker's divided by the speedup measured at {workers} "
+        f"workers ({speedups} parameters), interpolated in log parameters between those sizes and the "
+        "nearest one's beyond them.",
+        [],
+    )
 
 
 def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index):

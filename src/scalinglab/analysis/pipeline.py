@@ -4,11 +4,13 @@
 laws are fitted to, and fits everything: the quality law per data size, the cost laws, the joint
 law of size and data with its compute-optimal answers, IsoFLOP where the runs form compute groups,
 the held-out backtest, the settings x size interactions, and, when batch size is swept, the
-critical batch size per size from the per-epoch curves (analysis.batch_size).
+critical batch size per size from the per-epoch curves and its law across sizes (analysis.batch_size),
+and where `training.data_parallel` is swept the measured speedup per size (analysis.speedup).
 
 Which runs: ok runs at their configuration's best learning rate; when a data or training setting
 is swept (weight decay, preprocessing, ...), the main laws use its best value (lowest mean
-metric over the sweep) and the settings section compares the values.
+metric over the sweep) and the settings section compares the values; for `data_parallel`, one
+worker's runs (W changes the time, not the answer).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.batch_size import CriticalBatch, critical_batch_sizes
+from scalinglab.analysis.batch_size import CriticalBatch, CriticalBatchLaw, critical_batch_law, critical_batch_sizes
 from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep, joint_curve_points
@@ -34,6 +36,7 @@ from scalinglab.analysis.runs import (
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
+from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups
 from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
@@ -72,6 +75,9 @@ class Analysis:
     # How far each size parallelizes: per configuration swept over batch sizes (empty when none is)
     critical_batch: list[CriticalBatch] = field(default_factory=list)
     transfer: TransferAnswer | None = None  # pretrained or from scratch ([transfer]; analysis.transfer)
+    # B_crit(L) across sizes (Kaplan et al. 2020), or why not; W workers against one per size
+    critical_batch_law: tuple[CriticalBatchLaw | None, str] = (None, "")
+    speedups: list[DataParallelSpeedup] = field(default_factory=list)
 
     @property
     def compute_optimal_quoted(self) -> bool:
@@ -221,6 +227,7 @@ def analyze(
             "so no compute-optimal split of size and data is quoted"
         )
     backtest = backtest_largest(runs, groups)
+    critical_batch = critical_batch_sizes(frame, curves)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
     warnings = (
@@ -255,8 +262,10 @@ def analyze(
         joint_problem,
         data_problem,
         SizeAxis.from_runs(runs, x) if x == "n_params" else None,
-        critical_batch_sizes(frame, curves),
+        critical_batch,
         transfer,
+        critical_batch_law(critical_batch),
+        data_parallel_speedups(frame),
     )
 
 
@@ -300,6 +309,8 @@ def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.
     for setting in swept_settings(runs, exclude=(group_by,)):
         means = runs.groupby(setting)[metric].mean()
         best = means.idxmin() if lower_is_better(metric) else means.idxmax()
+        if setting == "data_parallel" and 1 in means.index:
+            best = 1  # W changes the time, not the answer: the laws (and their time) are one worker's
         reference[setting] = best
         runs = runs[runs[setting] == best]
     return runs, reference

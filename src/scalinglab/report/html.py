@@ -24,6 +24,7 @@ from scalinglab.analysis.sentences import (
     scaling_effect,
     size_sentences,
 )
+from scalinglab.analysis.speedup import benefit_sentences
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
@@ -288,10 +289,23 @@ def _settings_sections(analysis: Analysis) -> list[Section]:
 
 
 def _parallelism_sections(analysis: Analysis) -> list[Section]:
-    """'How far does each size parallelize?' when batch size was swept (analysis.batch_size)."""
-    if not analysis.critical_batch:
+    """'How far does each size parallelize?' when batch size (analysis.batch_size) or
+    training.data_parallel (analysis.speedup) was swept."""
+    if not analysis.critical_batch and not analysis.speedups:
         return []
-    section = Section("How far does each size parallelize?", [answer.sentence() for answer in analysis.critical_batch])
+    section = Section("How far does each size parallelize?", benefit_sentences(analysis.speedups))
+    if analysis.speedups:
+        section.tables.append(
+            (
+                "Measured data-parallel speedup per size (train seconds: medians over seeds and repeats)",
+                table_html(pd.DataFrame([answer.row() for answer in analysis.speedups])),
+            )
+        )
+    if not analysis.critical_batch:
+        return [section]
+    law, why_not = analysis.critical_batch_law
+    section.sentences += [answer.sentence() for answer in analysis.critical_batch]
+    section.sentences.append(law.sentence() if law is not None else why_not + ".")
     rows = [
         {
             **answer.configuration,

@@ -93,8 +93,10 @@ VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 def batch_key(spec: RunSpec) -> str | None:
     """Runs with equal keys can train together (`train_batch` takes no others; which of them do is
     sweeper.grouping's choice); None for a run that must train alone (cross-validation trains k
-    models in turn; dropout's random masks could not match a lone run's)."""
-    if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None or _transferred(spec):
+    models in turn; dropout's random masks could not match a lone run's; a data-parallel run's
+    worker processes are its own)."""
+    alone = spec.data.cv_folds or spec.training.dropout > 0 or spec.training.data_parallel > 1
+    if alone or spec.objective is not None or _transferred(spec):
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
     shared = {
