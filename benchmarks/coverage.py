@@ -33,7 +33,7 @@ from extrapolation import curves  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
 
 from scalinglab.fit import ScalingLaw  # noqa: E402
-from scalinglab.fit.intervals import distance_beyond  # noqa: E402
+from scalinglab.fit.intervals import distance_beyond, excess_beyond  # noqa: E402
 
 LEVEL = 0.95
 
@@ -51,8 +51,9 @@ def chinchilla(n_bootstrap: int) -> None:
     law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0).fit(train, x=["N", "D"], y="loss")
     print(
         f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
-        f"(N up to {test['N'].max():.3g}); extrapolation rate {law.extrapolation_rate(LEVEL):.4f} "
-        f"per unit of log distance, from {len(law.calibration_.held_out)} backtest points"
+        f"(N up to {test['N'].max():.3g}); extrapolation rates per unit of log distance "
+        + ", ".join(f"{name} {rate:.4f}" for name, rate in law.extrapolation_rates(LEVEL).items())
+        + f", from {len(law.calibration_.held_out)} backtest points"
     )
     for kind in ("prediction", "mean"):
         inside, width = interval_figures(law, test, kind)
@@ -81,7 +82,7 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
     curve = on_error_side(*law.predict_interval(test, LEVEL, kind="mean"))
     log_x = np.log(test[law.x_].to_numpy(float))
     distance = distance_beyond(log_x, law.fitted_log_x_)
-    extrapolation = law.extrapolation_rate(LEVEL) * distance
+    extrapolation = law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), LEVEL)
     ratio = np.abs(error) / half
     print(
         f"  log half-widths, medians over the held-out rows: curve (bootstrap) "

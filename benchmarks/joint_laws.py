@@ -43,10 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "fit"))
+sys.path.insert(0, str(ROOT / "tests" / "analysis"))
 
 from fit_helpers import curve_table, misspecified_split  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
+from synthetic_truth import truth_curves, truth_frame  # noqa: E402
 
+from scalinglab.analysis import analyze  # noqa: E402
 from scalinglab.fit import ScalingLaw  # noqa: E402
 from scalinglab.fit.intervals import rows_below_cut  # noqa: E402
 from scalinglab.fit.table import after_burn_in  # noqa: E402
@@ -169,6 +172,24 @@ def curves_against_finals(replicates: int, n_bootstrap: int) -> None:
         )
 
 
+def sweep_curves(replicates: int, n_bootstrap: int) -> None:
+    """The sweep's joint law (analysis.joint, form="auto") on synthetic language-model sweeps
+    (tests/analysis/synthetic_truth: 6 sizes x 4 token budgets, 1% offset per configuration, 10
+    evaluations per run): JointLaw.curves, the median ratio of 95% interval widths from every
+    evaluation after the burn-in over those from the final points alone."""
+    ratios = []
+    for seed in range(replicates):
+        frame = truth_frame(seeds=(0,), random_state=seed).rename(columns={"train_size": "train_tokens_seen"})
+        joint = analyze(frame, curves=truth_curves(frame), group_by="train_tokens_seen", n_bootstrap=n_bootstrap).joint
+        ratios.append((joint.curves.width_ratio, joint.curves.mean_width_ratio))
+    prediction, mean = np.median(np.array(ratios), axis=0)
+    print(
+        f"\nThe sweep's joint law on curves against final points ({replicates} synthetic sweeps, form=auto): "
+        f"median width ratio of the 95% prediction interval {prediction:.2f}, of the fitted surface's band {mean:.2f} "
+        f"(ratios below 1: the curves narrow it)"
+    )
+
+
 def speed(repeats: int = 3) -> None:
     rng = np.random.default_rng(0)
     n = np.exp(rng.uniform(np.log(1e7), np.log(1e10), 500))
@@ -202,6 +223,7 @@ def main() -> None:
         misspecification(args.replicates, min(args.bootstrap, 200))
     if "curves" not in args.skip:
         curves_against_finals(min(args.replicates, 30), min(args.bootstrap, 200))
+        sweep_curves(min(args.replicates, 10), min(args.bootstrap, 200))
     if "speed" not in args.skip:
         speed()
 

@@ -30,3 +30,19 @@ def test_debug_shows_the_traceback_and_records_nothing(cli, tmp_path: Path, how:
     assert "Traceback (most recent call last)" in result.stderr
     assert 'objectives.py", line' in result.stderr and "RuntimeError: out of luck at width 2" in result.stderr
     assert scalinglab.results(tmp_path / "out").empty
+
+
+def test_a_failure_is_recorded_in_one_line_unless_debug_mode_lets_it_escape(monkeypatch):
+    from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE, recorded_error
+
+    def caught(error: Exception) -> str:
+        try:
+            raise error
+        except ValueError as caught_error:
+            return recorded_error(caught_error)
+
+    monkeypatch.delenv(DEBUG_ENVIRONMENT_VARIABLE, raising=False)
+    assert caught(ValueError("bad   width\n2")).startswith("ValueError: bad width 2 (test_api_debug.py:")
+    monkeypatch.setenv(DEBUG_ENVIRONMENT_VARIABLE, "1")
+    with pytest.raises(ValueError, match="bad width"):
+        caught(ValueError("bad width"))

@@ -28,6 +28,7 @@ ANOTHER_VALUE = {
     "schedule": "linear",
     "warmup_fraction": 0.2,
     "grad_clip": None,
+    "data_parallel": 2,
 }
 # [training] fields about how the sweep watches and keeps its runs, not how a run trains; and
 # `cooldowns`, which decides which runs the sweep plans (a branch's own record, part of its key,
@@ -83,8 +84,8 @@ def test_runs_train_together_only_when_the_batched_trainer_keeps_their_differenc
             seed=0,
         )
 
-    if name == "dropout":  # dropout's masks could not match a lone run's: such a run always trains alone
-        assert batch_key(run(dropout=ANOTHER_VALUE["dropout"])) is None
+    if name in ("dropout", "data_parallel"):  # dropout's masks, W's worker processes: such a run trains alone
+        assert batch_key(run(**{name: ANOTHER_VALUE[name]})) is None
     elif name in OWN_SETTINGS:
         assert batch_key(run(**{name: ANOTHER_VALUE[name]})) == batch_key(run())
     else:

@@ -315,11 +315,13 @@ def recommend_for_sweep(
     compressed: bool = True,
     pretrained: str = "none",
     count_pretraining: bool = True,
+    workers: int = 1,
 ) -> SweepRecommendation:
     """The size and data size to train under `budgets`, from the sweep stored at `out` (see
     `scalinglab.recommend`); with `compressed`, also the stored compressions that beat it.
     With `pretrained="available"`, also the best stored [transfer] run that starts from a pretrained
     model within the budgets (its pretraining cost counted in them when `count_pretraining`).
+    `workers`: training times with that many data-parallel workers (`recommend`'s).
     Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
     from scalinglab.analysis import analyze
     from scalinglab.compress.compressions_table import stored_compressions_frame
@@ -331,6 +333,8 @@ def recommend_for_sweep(
     for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
         if value is not None and not value > 0:
             raise UserError(f"{option} {value:g}: must be positive")
+    if not (isinstance(workers, int) and workers >= 1):
+        raise UserError(f"--workers {workers}: a whole number of data-parallel workers, at least 1")
     if pretrained not in ("available", "none"):
         raise UserError(f"--pretrained {pretrained}: choose available or none")
     frame, config = load_results(out)
@@ -341,7 +345,7 @@ def recommend_for_sweep(
         what = "not a quality metric" if metric in frame else "not a recorded column"
         raise UserError(f"--metric {metric}: {what} (choose one of {known})")
     analysis = analyze(frame, config=config, metric=metric, data_available=data_available, curves=stored_curves(out))
-    choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation)
+    choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation, workers=workers)
     alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
     from_pretrained = (
         pretrained_alternative(frame, budgets, choice, count_pretraining=count_pretraining)

@@ -30,7 +30,7 @@ Types are strict: an integer field takes an integer (not `true`, not `5.0`, not 
 field an integer or a float. A swept list may not be empty; a value listed twice runs once, with a
 warning. A field that does not apply to the chosen source (`data.path` for a built-in source,
 `label_column` for anything but csv, `cv_folds` for text) is an error, not silently ignored. A
-relative `data.path` in a sweep file is read from the sweep file's folder.
+relative `data.path` (or `transfer.source.path`) in a sweep file is read from the sweep file's folder.
 """
 
 from __future__ import annotations
@@ -288,12 +288,16 @@ class PlanConfig(Strict):
     interval at the target per unit of their training FLOPs (docs/planning.md). The grid is the
     candidate pool; the sweep stops at the tolerance or the budget."""
 
-    # Where the answer is wanted; each left out: the grid's largest.
+    # Where the answer is wanted; each left out: the grid's largest. Or target_compute: the
+    # compute-optimal point (size, data) at that many training FLOPs (sweeper.planned.target_rows).
     target_n_params: float | None = Field(None, gt=0, strict=False)
     target_train_size: float | None = Field(None, gt=0, strict=False)
-    # At most one budget: estimated training FLOPs, or a share of the whole grid's.
+    target_compute: float | None = Field(None, gt=0, strict=False)
+    # At most one budget: estimated training FLOPs, a share of the whole grid's, or measured
+    # training seconds (train_seconds of the runs trained).
     budget_flops: float | None = Field(None, gt=0, strict=False)
     budget_fraction: float | None = Field(None, gt=0, le=1, strict=False)
+    budget_seconds: float | None = Field(None, gt=0, strict=False)
     # Stop once the target's 95 % interval is within +-tolerance of its prediction (0.02: 2 %).
     tolerance: float | None = Field(None, gt=0, strict=False)
     # Runs per round; None: the executor's workers.
@@ -303,8 +307,15 @@ class PlanConfig(Strict):
 
     @model_validator(mode="after")
     def _one_budget(self) -> PlanConfig:
-        if self.budget_flops is not None and self.budget_fraction is not None:
-            raise ValueError("give budget_flops or budget_fraction, not both")
+        given = [
+            name for name in ("budget_flops", "budget_fraction", "budget_seconds") if getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"give one of budget_flops, budget_fraction or budget_seconds, not {' and '.join(given)}")
+        if self.target_compute is not None and (self.target_n_params is not None or self.target_train_size is not None):
+            raise ValueError(
+                "target_compute asks for the optimum size and data size: not with target_n_params or target_train_size"
+            )
         return self
 
 
@@ -428,8 +439,17 @@ def _transfer_problem(config: SweepConfig) -> str | None:
         return "transfer: needs a fixed training.lr, not 'auto'"
     if training.save_checkpoints is False:
         return "transfer: the pretrained parents are kept as checkpoints; training.save_checkpoints may not be false"
-    if config.data.source in TEXT_SOURCES or source.source in TEXT_SOURCES:
-        return "transfer.source: classification data only (a text source cannot be transferred yet)"
+    text_target, text_source = config.data.source in TEXT_SOURCES, source.source in TEXT_SOURCES
+    if text_target != text_source:
+        return (
+            f"transfer.source: {source.source!r} cannot be transferred to data.source {config.data.source!r}: "
+            "a text source transfers to text only, classification data to classification data only"
+        )
+    if text_target and "features" in as_list(config.transfer.mode):
+        return (
+            "transfer.mode: 'features' needs classification data (a byte-level language model keeps its "
+            "whole pretrained network, output layer included, so nothing new would train)"
+        )
     if source.train_flops is not None:
         return "transfer.source.train_flops: pretraining takes a train_size (each model size is pretrained once)"
     for name in ("train_size", "preprocessing"):
@@ -451,7 +471,7 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> SweepConfig:
     """Read a sweep file (or the built-in quick-start sweep), apply `--set` overrides, validate.
 
-    A relative `data.path` in the file is taken from the file's folder (one given with `--set`
+    A relative `data.path` or `transfer.source.path` in the file is taken from the file's folder (one given with `--set`
     from the working directory). Raises UserError with one line naming where the bad value came
     from: the file and field, or `--set KEY`.
     """
@@ -479,11 +499,13 @@ def config_from_dict(raw: dict[str, Any], overrides: list[str] = (), *, source: 
 
 
 def _resolve_data_path(raw: dict[str, Any], *, folder: Path) -> None:
-    """Make a relative `data.path` relative to the sweep file's folder (unchanged when that is '.')."""
-    data = raw.get("data")
-    given = data.get("path") if isinstance(data, dict) else None
-    if isinstance(given, str) and given and not given.startswith("~") and not Path(given).is_absolute():
-        data["path"] = str(folder / given)
+    """Make a relative `data.path` (and `transfer.source.path`) relative to the sweep file's folder
+    (unchanged when that is '.')."""
+    transfer = raw.get("transfer")
+    for data in (raw.get("data"), transfer.get("source") if isinstance(transfer, dict) else None):
+        given = data.get("path") if isinstance(data, dict) else None
+        if isinstance(given, str) and given and not given.startswith("~") and not Path(given).is_absolute():
+            data["path"] = str(folder / given)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

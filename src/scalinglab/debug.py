@@ -29,3 +29,13 @@ def one_line_error(error: BaseException) -> str:
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     location = f" ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
     return f"{type(error).__name__}: {' '.join(str(error).split())}{location}"
+
+
+def recorded_error(error: Exception) -> str:
+    """How a failed attempt (a run, a group of runs, a compression) is recorded: its one-line
+    error, so one bad attempt never stops a sweep. In debug mode `error` escapes instead, with its
+    traceback: a bug in a plugin or an objective is not hidden behind a "failed" row. Call it from
+    the `except` block that caught `error`."""
+    if debug_enabled():
+        raise error
+    return one_line_error(error)

@@ -129,7 +129,8 @@ _METRICS = [
     Metric(
         "train_flops",
         "training FLOPs",
-        "Analytic FLOPs of all forward and backward passes (multiply-add = 2).",
+        "Analytic FLOPs of all forward and backward passes (multiply-add = 2); in [transfer]'s features mode "
+        "the backward stops at the head (the frozen body needs no gradient).",
         cost=True,
         grows_with_data=True,
     ),
@@ -237,6 +238,26 @@ METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRICS}
 
 # The costs a law is fitted to (and that a budget can limit), in the order the report shows them.
 COSTS: tuple[str, ...] = tuple(metric.name for metric in _METRICS if metric.cost)
+
+# Properties of the model (at its batch size), not of how much data it trained on: a figure draws
+# them as one series over every data size, where one per data size would overlap.
+SAME_FOR_EVERY_DATA_SIZE: frozenset[str] = frozenset(
+    {
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "train_samples_per_second",
+        "train_tokens_per_second",
+        "achieved_flops_per_second",
+        "peak_flops_fraction",
+        "peak_memory_bytes",
+        "inference_samples_per_second",
+        "inference_tokens_per_second",
+        "inference_peak_memory_bytes",
+        "bytes_fp32",
+        "bytes_bf16",
+        "bytes_int8",
+    }
+)
 
 # Quality columns a user may optimise, in the order they are offered.
 QUALITY: tuple[str, ...] = ("val_loss", "val_accuracy", "val_f1_macro", "train_loss", "val_bits_per_byte")

@@ -28,6 +28,7 @@ from scalinglab.analysis import Analysis
 from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.analysis.size_effect import clearly_better
+from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.fit.table_fit import finite_records
 from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
@@ -94,6 +95,7 @@ class Recommendation:
     measured: bool = False  # a trained configuration: `predicted` is its measured seed mean
     size: dict | None = None  # the family's size axes that build `n_params` (None when not known)
     n_seeds: int = 0  # runs behind that mean
+    workers_note: str = ""  # how training times with `recommend(workers=W)` workers were had ('' for one)
 
     def sentence(self) -> str:
         """The choice in plain words."""
@@ -123,7 +125,8 @@ class Recommendation:
 
     def lines(self) -> list[str]:
         """What to print: the warnings first (an extrapolation is never below the fold), then the choice."""
-        return [f"warning: {warning}" for warning in self.warnings] + [self.sentence()]
+        lines = [f"warning: {warning}" for warning in self.warnings] + [self.sentence()]
+        return lines + [self.workers_note] if self.workers_note else lines
 
     def to_dict(self) -> dict:
         """JSON-ready: every number, and each frontier as a list of rows."""
@@ -145,6 +148,7 @@ class Recommendation:
                 "measured",
                 "n_seeds",
                 "size",
+                "workers_note",
             )
         }
         # A measured candidate of one seed has no interval: null in JSON, never NaN.
@@ -167,7 +171,7 @@ class _Answerer:
             if verdict.resolved and analysis.groups.quality_for(verdict.group) is not None
         }
         self.name = (
-            "joint law of size and data (chinchilla form)"
+            f"joint law of size and data ({self.joint.law.form_.name} form)"
             if self.joint is not None
             else f"per-{analysis.group_by} law of size"
         )
@@ -240,6 +244,15 @@ class _Answerer:
         table = means[[analysis.x, analysis.group_by, analysis.metric, *costs, "n_seeds"]]
         return table.rename(columns={analysis.x: "n_params", analysis.group_by: "group", analysis.metric: "metric"})
 
+    def seed_spread(self) -> float:
+        """The typical relative spread of the metric between seeds of one configuration: the median,
+        over configurations trained with 2+ seeds, of their std / |mean| (0 when none was)."""
+        analysis = self.analysis
+        runs = analysis.runs[np.isfinite(analysis.runs[analysis.metric].astype(float))]
+        per_config = runs.groupby([analysis.x, analysis.group_by])[analysis.metric].agg(["std", "mean", "count"])
+        repeated = per_config[per_config["count"] >= 2]
+        return float((repeated["std"] / repeated["mean"].abs()).median()) if len(repeated) else 0.0
+
     def interval(self, row: pd.Series) -> tuple[float, float] | None:
         """95% interval of a new run's metric: the seed noise around a measurement, else the law's
         prediction interval clipped to what is possible."""
@@ -272,6 +285,7 @@ def recommend(
     *,
     max_extrapolation: float | None = None,
     max_frontier_rows: int = 12,
+    workers: int = 1,
 ) -> Recommendation:
     """The size (and data size) with the best predicted metric whose predicted costs fit `budgets`.
 
@@ -286,6 +300,10 @@ def recommend(
         law has a resolved floor, 1 (the trained range) when it has none.
     max_frontier_rows : int
         Rows kept in each Pareto-frontier table (spread evenly in log cost).
+    workers : int
+        Data-parallel workers the model will train with: training times are one worker's divided
+        by the speedup measured at that W (analysis.speedup.speedup_at), or one worker's where
+        this sweep measured none (said in a warning).
 
     Raises
     ------
@@ -302,16 +320,30 @@ def recommend(
     answerer = _Answerer(analysis)
     if max_extrapolation is None:
         max_extrapolation = MAX_EXTRAPOLATION if answerer.has_floor() else 1.0
-    candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation)
+    candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation, workers=workers)
+    workers_note, workers_warnings = _workers_words(analysis, workers)
     feasible = candidates[candidates["within_budgets"]]
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
     plateau_index = smallest_within_noise(analysis, feasible, best_index)
-    best = candidates.loc[plateau_index]
+    seed_spread = answerer.seed_spread()
+    worth_index = worth_extrapolating(
+        feasible,
+        plateau_index,
+        largest_trained=answerer.n_range()[1],
+        lower_is_better=analysis.lower_is_better,
+        seed_spread=seed_spread,
+    )
+    best = candidates.loc[worth_index]
     interval = answerer.interval(best)
     factor = answerer.extrapolation_factor(best)
-    binding = _binding(candidates, plateau_index, limits, max_extrapolation)
+    binding = _binding(candidates, worth_index, limits, max_extrapolation)
+    if worth_index != plateau_index:
+        binding = (
+            f"nothing worth the risk: the law predicts the sizes beyond those trained gain less over this "
+            f"one than the {seed_spread:.1%} that reseeding a configuration changes"
+        )
     verdict = analysis.verdict_for(best["group"])
     if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
         binding = "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter beyond it"
@@ -330,22 +362,23 @@ def recommend(
             for name, limit in limits.items()
         },
         extrapolation_factor=factor,
-        warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor) + _clip_warnings(analysis, best),
+        warnings=_extrapolation_warnings(answerer, float(best["n_params"]), factor)
+        + _clip_warnings(analysis, best)
+        + workers_warnings,
         frontiers={
-            cost: pareto_frontier(
-                candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=plateau_index
-            )
+            cost: pareto_frontier(candidates, analysis, answerer, cost, max_rows=max_frontier_rows, chosen=worth_index)
             for cost in COSTS
             if cost in candidates
         },
         measured=bool(best["measured"]),
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
         size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
+        workers_note=workers_note,
     )
 
 
 def candidate_table(
-    analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float
+    analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float, workers: int = 1
 ) -> pd.DataFrame:
     """Every candidate (parameters x data size, whole numbers, from the smallest size trained up)
     with its metric and costs: measured where the configuration was trained, else predicted by
@@ -353,6 +386,7 @@ def candidate_table(
 
     Columns: n_params, group (the data size), metric, one column per cost, measured, n_seeds,
     clipped (the law predicted beyond what is possible), within_budgets. Sorted by group, then n_params.
+    `workers`: train_seconds with that many data-parallel workers, where measured (`_workers_words`).
     """
     n_low, n_high = answerer.n_range()
     high = n_high * max(1.0, max_extrapolation)
@@ -383,11 +417,33 @@ def candidate_table(
     trained = pd.MultiIndex.from_frame(measured[["n_params", "group"]])
     predicted = predicted[~pd.MultiIndex.from_frame(predicted[["n_params", "group"]]).isin(trained)]
     table = pd.concat([predicted, measured], ignore_index=True).sort_values(["group", "n_params"], ignore_index=True)
+    speedup = speedup_at(analysis.speedups, workers, table["n_params"].to_numpy(float))
+    if speedup is not None and "train_seconds" in table:
+        table["train_seconds"] = table["train_seconds"] / speedup
     within = np.ones(len(table), dtype=bool)
     for name, limit in limits.items():
         budget = BUDGETS[name]
         within &= table[budget.column].to_numpy(float) * budget.per_column_unit <= limit
     return table.assign(within_budgets=within)
+
+
+def _workers_words(analysis: Analysis, workers: int) -> tuple[str, list[str]]:
+    """(how the training times with `workers` workers were had, [a warning where they were not])."""
+    if workers == 1:
+        return "", []
+    measured = speedup_by_size(analysis.speedups, workers)
+    if measured.empty:
+        return "", [
+            f"no data-parallel measurement at {workers} workers in this sweep (sweep training.data_parallel = "
+            f"[1, {workers}] to measure one): training times assume 1 worker"
+        ]
+    speedups = ", ".join(f"{speedup:.2f}x at {format_count(n_params)}" for n_params, speedup in measured.items())
+    return (
+        f"Training times with {workers} workers: one worker's divided by the speedup measured at {workers} "
+        f"workers ({speedups} parameters), interpolated in log parameters between those sizes and the "
+        "nearest one's beyond them.",
+        [],
+    )
 
 
 def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index):
@@ -406,6 +462,23 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
         index for index, row in peers.iterrows() if clearly_better(verdict, position[row["n_params"]], i_best) == 0
     ]
     return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
+
+
+def worth_extrapolating(
+    feasible: pd.DataFrame, best_index, *, largest_trained: float, lower_is_better: bool, seed_spread: float
+):
+    """Where the best candidate lies beyond the trained sizes and is predicted to gain less than
+    `seed_spread` (relative; `_Answerer.seed_spread`) over the best candidate within them, that one
+    instead: a gain smaller than what reseeding one configuration changes cannot be told from chance
+    even by training it, and a law that has flattened out (with a floor) would otherwise always pick
+    the largest size searched."""
+    best = feasible.loc[best_index]
+    inside = feasible[feasible["n_params"] <= largest_trained]
+    if best["n_params"] <= largest_trained or inside.empty:
+        return best_index
+    inside_index = inside["metric"].idxmin() if lower_is_better else inside["metric"].idxmax()
+    gain = (inside.loc[inside_index, "metric"] - best["metric"]) * (1 if lower_is_better else -1)
+    return inside_index if gain < seed_spread * abs(best["metric"]) else best_index
 
 
 def pareto_frontier(

@@ -56,7 +56,10 @@ class TrainingSpec(_Frozen):
     not keep per run must be equal across a group)."""
 
     # The settings a sweep file may list to sweep over; the others take one value per sweep.
-    sweepable: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision")
+    sweepable: ClassVar[tuple[str, ...]] = (
+        *("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision"),
+        "data_parallel",
+    )
 
     epochs: int = Field(30, gt=0)
     batch_size: int = Field(64, gt=0)
@@ -68,6 +71,10 @@ class TrainingSpec(_Frozen):
     schedule: Literal["cosine", "linear", "constant", "wsd"] = "cosine"
     warmup_fraction: float = Field(0.05, ge=0, lt=1)
     grad_clip: float | None = Field(1.0, gt=0)
+    # Worker processes that train the run together, each on its share of every batch (torch.distributed;
+    # train.data_parallel). It changes the run's time, not its answer (within float noise), yet a run
+    # of each W is a run of its own, so that sweeping W measures the speedup (analysis.batch_size).
+    data_parallel: int = Field(1, ge=1)
 
 
 class RunLimits(_Frozen):
@@ -112,6 +119,9 @@ class RunSpec(_Frozen):
         """
         at_default = {name for name in _ADDED_FIELDS if getattr(self, name) == type(self).model_fields[name].default}
         identity = self.model_dump(mode="json", exclude={"limits", "transfer", *at_default})
+        for name in _ADDED_TRAINING_FIELDS:
+            if getattr(self.training, name) == TrainingSpec.model_fields[name].default:
+                del identity["training"][name]
         if "transfer" not in at_default:  # the parent by its key: where it ran is no part of it
             identity["transfer"] = {"mode": self.transfer.mode, "parent": self.transfer.parent.run_key}
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
@@ -144,6 +154,7 @@ class TransferSpec(_Frozen):
 
 
 _ADDED_FIELDS = ("objective", "params", "cooldown_of", "transfer", "input_shape")
+_ADDED_TRAINING_FIELDS = ("data_parallel",)  # TrainingSpec's, hashed likewise only off their default
 RunSpec.model_rebuild()
 
 

@@ -76,3 +76,20 @@ def _product(extra: dict):
     import itertools
 
     return itertools.product(*extra.values())
+
+
+def truth_curves(frame: pd.DataFrame, *, data: str = "train_tokens_seen", evaluations: int = 10, noise: float = 0.002):
+    """Validation curves of `frame`'s runs (a `curves_frame` shape): `evaluations` evenly spaced
+    evaluations per run, each at the tokens seen by then, on the true law times the run's own
+    offset (its final point's, shared by all its points) and a little noise per point."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for run in frame.itertuples():
+        n, d = run.n_params, getattr(run, data)
+        offset = run.val_loss / true_loss(n, d)
+        for epoch in range(1, evaluations + 1):
+            seen = d * epoch / evaluations
+            last = epoch == evaluations
+            value = run.val_loss if last else true_loss(n, seen) * offset * (1 + rng.normal(0, noise))
+            rows.append({"run_key": run.run_key, "epoch": epoch, "tokens_seen": seen, "val_loss": value})
+    return pd.DataFrame(rows)

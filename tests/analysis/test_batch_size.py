@@ -83,6 +83,8 @@ def test_the_analysis_and_the_report_say_how_far_each_size_parallelizes():
     assert [answer.configuration["width"] for answer in analysis.critical_batch] == [16, 32, 64]
     (section,) = _parallelism_sections(analysis)
     assert section.title == "How far does each size parallelize?"
-    assert all("buy little" in sentence for sentence in section.sentences)
+    *per_size, law = section.sentences
+    assert len(per_size) == 3 and all("buy little" in sentence for sentence in per_size)
+    assert "B_crit(L) is not fitted: every size reached its target at the same loss" in law  # as in the paper's model
     assert "B_crit" in section.tables[0][1]
     assert analyze(runs, n_bootstrap=20).critical_batch == []  # no curves, no answer

@@ -22,6 +22,10 @@ def test_joint_sentences_give_every_parameter_the_optimum_and_the_data_limit(ana
     assert "intervals resample whole configurations" in sentences[0]
     assert sum("the compute-optimal model has N* =" in s for s in sentences) == 5  # 3 in the sweep, 10x, 100x
     assert any(s.startswith("With your 2,000 examples, models beyond ~") for s in sentences)
+    more_than_available = analysis.joint.optimal["D_opt"] > 2000
+    assert more_than_available.any()  # this truth's optimum at 100x the largest budget needs more data
+    beyond = [s for s in sentences if "the compute-optimal model has N* =" in s]
+    assert ["more than the 2,000 examples available" in s for s in beyond] == list(more_than_available)
 
 
 @pytest.mark.slow

@@ -132,3 +132,18 @@ def test_an_exponent_whose_bootstrap_never_moved_is_not_resolved():
     assert not exponent_resolved(fit((0.44, 0.44)))  # scattered points, no width: the bootstrap never moved
     assert exponent_resolved(fit((0.44, 0.44), miss=0.0))  # points on the law exactly: no width is precision
     assert not exponent_resolved(fit((0.0, 0.60)))
+
+
+def test_labels_with_no_signal_give_no_compute_optimal_split_and_no_promise_that_data_helps(tmp_path):
+    """Neither size nor data changes the loss (a CSV whose labels carry no signal): N* and D* rest
+    on terms the runs do not resolve, so none is quoted, in the sentences, the summary or the report."""
+    from scalinglab.report.html import write_report
+
+    analysis = analyze(runs(lambda n, d: 1.1 + 0 * n, noise=0.01), n_bootstrap=50)
+    assert analysis.joint is not None and not analysis.compute_optimal_quoted
+    joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem)
+    assert not any("compute-optimal model has" in sentence for sentence in joint)
+    assert not any("more data helps" in sentence for sentence in joint)
+    assert "compute-optimal model has" not in text_of(analysis)
+    html = write_report(tmp_path / "r.html", analysis).read_text()
+    assert "Compute-optimal allocation" not in html and "compute-optimal model has" not in html

@@ -83,3 +83,61 @@ def test_the_fitted_exponents_cover_the_truth():
     for name, truth in (("alpha", 0.4), ("beta", 0.3), ("k", 3.0)):
         value, low, high = law[name]
         assert low < truth < high and high - low < 0.5 * truth
+
+
+def _starts(features_loss):
+    """Two seeds of scratch, finetune and features runs at one size and two data sizes, and their
+    parent; features runs at `features_loss(train_size)` (finetune at 1.0 and 1.02)."""
+    rows = [
+        {"run_key": "p", "status": "ok", "n_params": 100.0, "train_size": 1000, "val_loss": 0.5, "train_flops": 5e6}
+        | {"train_seconds": 2.0, "n_trainable_params": 100.0, "transfer_mode": None, "transfer_parent": None}
+    ]
+    for d in (50, 100):
+        for seed, wobble in ((0, 0.0), (1, 0.02)):
+            common = {"status": "ok", "n_params": 100.0, "train_size": d, "seed": seed, "train_seconds": 0.5}
+            rows += [
+                common
+                | {"run_key": f"s{d}{seed}", "val_loss": 2.0 + wobble, "train_flops": 3e4 * d}
+                | {"n_trainable_params": 100.0, "transfer_mode": None, "transfer_parent": None},
+                common
+                | {"run_key": f"f{d}{seed}", "val_loss": 1.0 + wobble, "train_flops": 3e4 * d}
+                | {"n_trainable_params": 100.0, "transfer_mode": "finetune", "transfer_parent": "p"},
+                common
+                | {"run_key": f"x{d}{seed}", "val_loss": features_loss(d) + wobble, "train_flops": 1.2e4 * d}
+                | {
+                    "n_trainable_params": 20.0,
+                    "transfer_mode": "features",
+                    "transfer_parent": "p",
+                    "train_seconds": 0.25,
+                },
+            ]
+    return pd.DataFrame(rows)
+
+
+def test_the_compute_table_counts_the_pretraining_beside_and_in_the_total():
+    compute = transfer_answer(_starts(lambda d: 1.0), n_bootstrap=20).compute.set_index("train_size")
+    assert (compute["pretraining FLOPs"] == 5e6).all()
+    assert compute.loc[50, "scratch FLOPs"] == compute.loc[50, "finetune FLOPs"] == 1.5e6
+    assert compute.loc[100, "features + pretraining FLOPs"] == 1.2e6 + 5e6
+
+
+def test_features_as_good_as_finetune_where_within_its_seed_interval_and_never_otherwise():
+    sentences = transfer_answer(_starts(lambda d: 1.05 if d == 50 else 1.5), n_bootstrap=20).sentences
+    (said,) = [sentence for sentence in sentences if sentence.startswith("Feature extraction")]
+    assert "at 1 of 2 model and data sizes (100 parameters and 50 examples)" in said
+    assert "20% of the trainable parameters and 50% of the training time" in said
+    sentences = transfer_answer(_starts(lambda d: 1.5), n_bootstrap=20).sentences
+    assert any(sentence.startswith("Feature extraction is never as good as fine-tuning") for sentence in sentences)
+    assert any(sentence.startswith("Pretraining is paid once per model size (5e+06") for sentence in sentences)
+
+
+def test_the_fitted_exponents_of_a_swept_synthetic_truth_cover_it():
+    """Scratch and fine-tuned runs drawn from a known data law and D_T = K D_F^ALPHA N^BETA with noise
+    over seeds (transfer_synthetic), through the analysis a sweep's report uses; the coverage over
+    many draws: benchmarks/transfer_truth.py."""
+    from transfer_synthetic import ALPHA, BETA, transfer_truth_runs
+
+    law = transfer_answer(transfer_truth_runs(random_state=0), n_bootstrap=50).laws["finetune"]
+    for name, truth in (("alpha", ALPHA), ("beta", BETA)):
+        value, low, high = law[name]
+        assert low < truth < high and high - low < 0.5 * truth

@@ -7,9 +7,13 @@ from fit_helpers import misspecified_split, power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
+from scalinglab.fit.forms import get_form
 from scalinglab.fit.intervals import (
+    Calibration,
+    backtest_masks,
     conformal_rate,
     distance_beyond,
+    excess_beyond,
     group_ids,
     noise_pool,
     resample_group_counts,
@@ -68,6 +72,8 @@ def test_prediction_interval_contains_the_band_of_the_curve(law):
 
 def test_prediction_interval_widens_with_the_distance_beyond_the_data(law):
     assert law.extrapolation_rate() > 0
+    assert law.extrapolation_rates() == {"x": law.extrapolation_rate()}
+    assert law.diagnostics()["extrapolation_rates"] == {"x": law.extrapolation_rate(0.95)}
     x = np.array([1e10, 1e11, 1e12])  # the data end at 1e10
     low, high = law.predict_interval(x)
     relative_width = (high - low) / law.predict(x)
@@ -159,3 +165,41 @@ def test_the_data_cut_holds_out_the_largest_data_of_each_size_and_keeps_single_d
     assert train.tolist() == [True, False, True, True, True, False]
     lone = np.log([[1e6, 1e9], [1e8, 1e9], [1e8, 4e9]])
     assert rows_below_cut(lone, 2.0, "data").tolist() == [True, True, False]
+
+
+def test_each_input_gets_the_rate_of_the_rows_that_lie_beyond_the_data_along_it():
+    # Rows 0-1 come from size backtests, 2-3 from data backtests; row 4 (a compute cut's) sets neither rate.
+    held_out = pd.DataFrame(
+        {
+            "direction": ["size", "size", "data", "data", "compute"],
+            "excess_0": [1.0, 2.0, 0.0, 0.1, 0.5],
+            "excess_1": [0.0, 0.0, 1.0, 1.0, 1.0],
+            "beyond_noise": [0.2, 0.2, 0.01, 0.03, 0.02],
+        }
+    ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
+    held_out["score"] = held_out["beyond_noise"] / held_out["distance"]
+    calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
+    # Few scores: the conformal quantile is the largest of each input's own.
+    np.testing.assert_allclose(calibration.rates(0.95), [0.2, 0.03])
+    assert calibration.rate(0.95) == pytest.approx(0.2)
+    # Along one input the widening is c_k e_k; along both, the two terms add in quadrature.
+    excess = np.array([[0.0, 2.0], [1.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.06, 0.2, np.hypot(0.2, 0.06), 0.0])
+    # Without a data backtest, data takes the quantile of every score (per unit of distance).
+    no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
+    np.testing.assert_allclose(no_data.rates(0.95), [0.2, 0.2])
+
+
+def test_excess_is_measured_per_input_and_its_norm_is_the_distance():
+    targets = np.log([[1e6, 8e9], [1e9, 8e9], [1e10, 1e9]])
+    excess = excess_beyond(targets, STAIRCASE)
+    np.testing.assert_allclose(excess, [[0, np.log(4.0)], [np.log(10.0), 0], [np.log(100.0), 0]], atol=1e-12)
+    np.testing.assert_allclose(distance_beyond(targets, STAIRCASE), np.hypot(excess[:, 0], excess[:, 1]))
+
+
+def test_cuts_that_hold_out_the_same_rows_are_one_backtest():
+    log_x = np.log(np.array([[n, d] for n in np.geomspace(1e7, 1e9, 5) for d in np.geomspace(1e8, 1e10, 5)]))
+    masks, used = backtest_masks(get_form("chinchilla"), log_x)
+    assert len({mask.tobytes() for mask in masks}) == len(masks)
+    # Sizes 3.2x apart: r = 4 and r = 8 hold out the same two sizes; only r = 4 is kept.
+    assert ("size", 4.0) in used and ("size", 8.0) not in used

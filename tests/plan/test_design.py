@@ -69,3 +69,21 @@ def test_a_plans_gains_add_up_to_its_drop_of_the_final_target_variance(power):
     drop = design.target_variance(sigma, target).mean() - design.target_variance(after, target).mean()
     assert len(plan.picks) >= 2 and cost[plan.picks].sum() <= 20.0
     assert sum(plan.gains) == pytest.approx(drop, rel=1e-9)
+
+
+def test_the_form_spread_adds_the_forms_disagreement_and_credits_runs_that_discriminate_them():
+    sigma = np.eye(2) * 0.01
+    candidates = np.array([[1.0, 1.0], [1.0, 1.0]])  # the same parameter information ...
+    target = np.array([[1.0, 2.0]])
+    shifts = np.array([[0.0], [0.05]])  # ... but only the second run tells the two forms apart
+    target_shift = np.array([[0.1]])
+    extended, candidate_jacobian, target_jacobian = design.with_form_spread(
+        sigma, candidates, target, shifts, target_shift
+    )
+    spread = 0.1**2 / 2  # one other form, prior weight variance 1 / 2
+    assert design.target_variance(extended, target_jacobian)[0] == pytest.approx(
+        design.target_variance(sigma, target)[0] + spread
+    )
+    gains = design.target_gains(extended, candidate_jacobian, target_jacobian, 1e-4)
+    plain = design.target_gains(sigma, candidates, target, 1e-4)
+    assert plain[0] == pytest.approx(plain[1]) and gains[1] > gains[0] * 1.05

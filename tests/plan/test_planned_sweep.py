@@ -7,10 +7,14 @@ import pytest
 
 from scalinglab.api import run_sweep, sweep_status
 from scalinglab.config import load_config
+from scalinglab.errors import UserError
+from scalinglab.report.browser_check import find_chromium
+from scalinglab.report.converged import TITLE
+from scalinglab.runs_table import results_frame
 from scalinglab.store import open_store
 from scalinglab.sweeper import plan_runs
 from scalinglab.sweeper.driver import _val_losses
-from scalinglab.sweeper.planned import candidate_table, next_round
+from scalinglab.sweeper.planned import candidate_table, next_round, round_sizes, sweep_history
 
 GRID = """
 name = "planned"
@@ -66,6 +70,17 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     assert config.plan.batch < len(trained) < len(grid)
     assert table.loc[sorted(trained), "train_flops"].sum() <= 0.3 * table.train_flops.sum()
 
+    # The report's rounds, recomputed from the stored runs and the grid rebuilt from the stored
+    # configuration, are the rounds the sweep trained: the same runs, batch by batch.
+    store = open_store(config.output)
+    try:
+        history = sweep_history(config, results_frame(store))
+    finally:
+        store.close()
+    assert history.batch == 3 and history.history.complete and history.full is None
+    assert set(history.history.chosen.index) == trained
+    assert history.history.chosen.groupby("round").size().max() <= 3
+
     run_sweep(config, report=False)  # run again: the stop rule already holds, nothing more trains
     assert _ok_keys(config) == trained
 
@@ -86,9 +101,98 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid
     assert _ok_keys(config) == {spec.run_key for spec in grid}
 
+    # [plan] back: nothing trains, and the report shows the planned rounds beside the whole grid.
+    result = run_sweep(config)
+    html = result.report.path.read_text()
+    assert TITLE in html and "The whole grid gives" in html and "FLOPs the whole grid would cost" in html
+    assert f"{len(trained)} runs in" in html and "estimated training FLOPs (" in html
+    if find_chromium() is not None:
+        from scalinglab.report.browser_check import check_report
 
-def test_plan_rejects_two_budgets(tmp_path):
-    from scalinglab.errors import UserError
+        assert check_report(result.report.path) == []
 
-    with pytest.raises(UserError, match="budget_flops or budget_fraction"):
-        _config(tmp_path, plan="[plan]\nbudget_flops = 1e9\nbudget_fraction = 0.5\n")
+
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        ("budget_flops = 1e9\nbudget_fraction = 0.5", "not budget_flops and budget_fraction"),
+        ("budget_seconds = 60\nbudget_flops = 1e9", "not budget_flops and budget_seconds"),
+        ("budget_seconds = 0", "budget_seconds"),
+        ("budget_seconds = -5", "budget_seconds"),
+        ("target_compute = 0", "target_compute"),
+        ("target_compute = 1e12\ntarget_n_params = 1e4", "target_compute asks for the optimum"),
+    ],
+)
+def test_plan_rejects_bad_budgets_and_targets(tmp_path, plan, message):
+    with pytest.raises(UserError, match=message):
+        _config(tmp_path, plan=f"[plan]\n{plan}\n")
+
+
+def _known_law(table, scale=1.0):
+    """A Chinchilla-form loss on the grid's inputs (the optimum at N = D on an iso-FLOP line)."""
+    return {key: scale * (1.0 + 20 * row.n_params**-0.35 + 20 * row.train_size**-0.35) for key, row in table.iterrows()}
+
+
+def test_budget_seconds_caps_each_round_at_the_seconds_left_and_stops_once_they_are_spent(tmp_path):
+    grid = plan_runs(_config(tmp_path, plan=""))
+    table = candidate_table(grid)
+    seconds = table.train_flops * (100.0 / table.train_flops.sum())  # the whole grid: 100 s
+    config = _config(tmp_path, plan="[plan]\nbudget_seconds = 20\nbatch = 4\nseed = 1\n")
+    losses = _known_law(table)
+
+    first = [spec.run_key for spec in next_round(config, grid, {}, {}, 4).specs]
+    assert len(first) == 4  # nothing measured yet: the starting design, not capped
+    told = {key: "ok" for key in first}
+    spent = float(seconds[first].sum())
+    second = next_round(config, grid, told, losses, 4, seconds.to_dict())
+    chosen = [spec.run_key for spec in second.specs]
+    assert chosen and not set(chosen) & set(first)
+    # each candidate costed at the measured seconds per FLOP: the round fits in the seconds left
+    assert seconds[chosen].sum() <= 20 - spent + 1e-9
+
+    by_cost = list(seconds.sort_values().index)
+    spent_all = [key for key in by_cost if seconds[by_cost[: by_cost.index(key) + 1]].sum() <= 25]
+    over = next_round(config, grid, dict.fromkeys(spent_all, "ok"), losses, 4, seconds.to_dict())
+    assert seconds[spent_all].sum() >= 20
+    assert over.decision.stop and "training seconds" in over.decision.reason and over.specs == []
+
+
+def test_a_compute_target_answers_with_the_optimum_on_its_iso_flop_line(tmp_path):
+    import numpy as np
+
+    from scalinglab.sweeper.planned import target_rows
+
+    grid = plan_runs(_config(tmp_path, plan=""))
+    table = candidate_table(grid)
+    compute = 30 * float(table.train_flops.max())
+    config = _config(tmp_path, plan=f"[plan]\ntarget_compute = {compute}\nbatch = 4\n")
+    rows = target_rows(config.plan, table)
+    per_param_example = float(np.median(table.train_flops / (table.n_params * table.train_size)))
+    assert np.allclose(per_param_example * rows.n_params * rows.train_size, compute)
+
+    now = next_round(config, grid, dict.fromkeys(table.index, "ok"), _known_law(table), 4)
+    answer = now.planner.answer_row()
+    best = np.sqrt(compute / per_param_example)  # the law's optimum: N = D on this line
+    assert best / 1.6 < answer.n_params < best * 1.6
+    truth = 1.0 + 40 * best**-0.35
+    assert abs(answer.predicted / truth - 1) < 0.02 and answer.low <= answer.predicted <= answer.high
+
+
+def test_the_report_finds_the_rounds_of_a_pool_sweep_that_did_not_say_its_batch(tmp_path):
+    """A pool sweep without [plan] batch asked for as many runs as the pool had workers, which the
+    stored file does not say: the rounds are recomputed with a round size that explains every
+    measured run (here 4; a smaller one may choose the same runs). The sweep is replayed with its
+    own next_round, losses from a known law."""
+    import pandas as pd
+
+    config = _config(tmp_path, plan='[plan]\nbudget_fraction = 0.3\nseed = 1\n\n[execution]\nexecutor = "pool"\n')
+    grid = plan_runs(config)
+    truth = _known_law(candidate_table(grid))
+    statuses, losses = {}, {}
+    while specs := next_round(config, grid, statuses, losses, 4).specs:
+        statuses.update(dict.fromkeys((spec.run_key for spec in specs), "ok"))
+        losses.update({spec.run_key: truth[spec.run_key] for spec in specs})
+    frame = pd.DataFrame({"run_key": list(losses), "status": "ok", "val_loss": list(losses.values())})
+    found = sweep_history(config, frame)
+    assert found.batch in round_sizes(config) and found.batch <= 4 and found.history.complete
+    assert set(found.history.chosen.index) == set(losses) and len(losses) > 4

@@ -172,3 +172,27 @@ def test_choosing_8_of_500_candidates_is_fast():
     started = time.perf_counter()
     plan.ask(pool.drop(columns="loss"), 8)
     assert time.perf_counter() - started < 5.0
+
+
+def test_with_form_auto_the_planner_prefers_runs_that_tell_plausible_forms_apart():
+    """A late steepening (a broken power law) that a plain power law also fits within the selection's
+    margin: the forms disagree at the target, and counting that spread moves the batch towards the
+    runs where they differ most."""
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1e2, 1e5, 24)
+    loss = (0.5 + 10 * x**-0.3 * (1 + x / 1e4) ** -0.12) * np.exp(rng.normal(0, 0.004, len(x)))
+    told = pd.DataFrame({"x": x, "y": loss, "cost": 1.0}, index=[f"t{i}" for i in range(len(x))])
+    grid = np.geomspace(1e2, 1e6, 30)
+    candidates = pd.DataFrame({"x": grid, "cost": grid**0.5}, index=[f"c{i}" for i in range(len(grid))])
+    batches = {}
+    for spread in (False, True):
+        planner = Planner("x", "y", "auto", target=pd.DataFrame({"x": [1e7]}), cost="cost", random_state=0,
+                          n_bootstrap=50, form_spread=spread)  # fmt: skip
+        law = planner.tell(told).law()
+        others = planner.plausible_forms(law)
+        assert law.form_.name == "bnsl" and {other.form_.name for other in others} == {"power", "shifted_power"}
+        assert np.abs(planner.form_shifts(law, planner.target, others)).max() > 0.01  # they disagree there
+        disagreement = np.sqrt(np.mean(planner.form_shifts(law, candidates, others) ** 2, axis=1))
+        batch = planner.ask(candidates, k=2)
+        batches[spread] = float(disagreement[candidates.index.get_indexer(batch.index)].mean())
+    assert batches[True] > 1.1 * batches[False]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
@@ -19,7 +20,13 @@ from test_size_verdicts import flat, runs  # noqa: E402
 
 from scalinglab.analysis import analyze  # noqa: E402
 from scalinglab.errors import UserError  # noqa: E402
-from scalinglab.recommendation import Budgets, _Answerer, candidate_table, recommend  # noqa: E402
+from scalinglab.recommendation import (  # noqa: E402
+    Budgets,
+    _Answerer,
+    candidate_table,
+    recommend,
+    worth_extrapolating,
+)
 from scalinglab.run_spec import DataSpec, RunResult, RunSpec, TrainingSpec  # noqa: E402
 from scalinglab.store import open_store  # noqa: E402
 
@@ -142,3 +149,27 @@ def test_predictions_are_anchored_to_the_measurements_around_them():
     top, group = n.max(), d[np.argmax(n)]
     just_below = answerer.anchored(np.array([0.97 * top]), np.array([group]))[0]
     assert just_below == pytest.approx(means[(top, group)], rel=0.05)  # not the law's lower value
+
+
+def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain():
+    """A law with a floor promises ever smaller gains: 10x beyond the trained sizes for 0.3%, less
+    than the 1% seeds differ by, is not worth training outside what was measured, so the best within
+    them answers; a gain of 5% is, and so is 0.3% where seeds agree to 0.1%."""
+
+    def feasible(metric_at_10x: float) -> pd.DataFrame:
+        sizes = [1e3, 1e4, 3e4, 1e5]  # trained up to 1e4
+        return pd.DataFrame({"n_params": sizes, "group": 500.0, "metric": [1.2, 1.005, 1.003, metric_at_10x]})
+
+    def answer(table, largest_trained=1e4, lower_is_better=True, seed_spread=0.01) -> float:
+        best = table["metric"].idxmin() if lower_is_better else table["metric"].idxmax()
+        index = worth_extrapolating(
+            table, best, largest_trained=largest_trained, lower_is_better=lower_is_better, seed_spread=seed_spread
+        )
+        return table.loc[index, "n_params"]
+
+    assert answer(feasible(1.002)) == 1e4
+    assert answer(feasible(0.95)) == 1e5
+    assert answer(feasible(1.002), seed_spread=0.001) == 1e5
+    assert answer(feasible(1.002), largest_trained=1e5) == 1e5  # inside the trained range: the best, kept
+    accuracy = feasible(1.002).assign(metric=lambda t: 1.0 - t["metric"] + 1.0)  # higher is better
+    assert answer(accuracy, lower_is_better=False) == 1e4

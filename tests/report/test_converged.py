@@ -45,3 +45,19 @@ def test_no_section_before_the_law_could_be_fitted():
     rounds, _ = history(0.0001)
     assert rounds.rounds.empty or rounds.rounds["predicted"].isna().all()
     assert converged_section(rounds, "val_loss") is None
+
+
+def test_a_compute_target_names_the_optimum_each_round():
+    """With answer "lowest" the rounds carry the inputs of the lowest prediction among the target
+    rows, and the section names them (a decreasing law: the largest target x)."""
+    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
+    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
+    truth = pd.Series(1.5 + 30 * x**-0.4, index=grid.index)
+    target = pd.DataFrame({"x": [1e6, 1e7, 3e6]})
+    planner = Planner("x", "loss", "power", target=target, cost="cost", random_state=3, n_bootstrap=20, answer="lowest")
+    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.3 * grid.cost.sum())
+    fitted = rounds.rounds.dropna(subset=["predicted"])
+    assert not fitted.empty and (fitted["x"] == 1e7).all()
+    section = converged_section(rounds, "val_loss", optimum=True)
+    assert "compute-optimal point of the target budget is x 10M" in section.sentences[1]
+    assert "<th>x</th>" in section.tables[1][1]

@@ -30,10 +30,12 @@ def test_metric_vs_params_has_a_series_per_data_size_with_its_law(runs, outcome)
         assert np.all(series.fit_low <= series.fit_y + 1e-9) and np.all(series.fit_y <= series.fit_high + 1e-9)
 
 
-def test_cost_figure_uses_the_pooled_law_for_every_series(runs, outcome):
+def test_a_cost_that_does_not_depend_on_data_is_one_series_with_the_pooled_law(runs, outcome):
     data = figures.metric_vs_params_data(runs, "latency_ms_p50", cost=outcome.costs["latency_ms_p50"], log_y=True)
-    assert len(data.series) == 3 and all(s.fit_y is not None for s in data.series)
-    np.testing.assert_allclose(data.series[0].fit_y, 0.01 * data.series[0].fit_x ** 0.5, rtol=1e-3)
+    (series,) = data.series  # not one identical series per data size drawn on top of each other
+    assert series.name == figures.EVERY_DATA_SIZE and list(series.x) == sorted(params_of(w) for w in WIDTHS)
+    np.testing.assert_allclose(series.y, 0.01 * series.x**0.5, rtol=1e-9)
+    np.testing.assert_allclose(series.fit_y, 0.01 * series.fit_x**0.5, rtol=1e-3)
 
 
 def test_cost_that_grows_with_data_is_drawn_at_each_data_size(runs, outcome):
@@ -165,3 +167,17 @@ def test_seed_spread_of_a_zero_mean_is_no_number():
     data = figures.seed_spread_data(runs, "val_loss")
     assert data.worst_relative_std is None
     assert sum(len(s.x) for s in data.series) == len(runs)
+
+
+def test_the_data_axis_says_what_it_counts(runs):
+    assert figures.metric_vs_data_data(runs, "val_loss").x_label == "training data (examples)"
+    language_model = runs.assign(train_tokens_seen=runs["train_size"])
+    assert figures.metric_vs_data_data(language_model, "val_loss").x_label == "training data (tokens seen)"
+    assert figures.metric_vs_params_data(runs, "val_loss").x_label == "parameters"
+
+
+def test_columns_drawn_once_for_every_data_size_are_metrics_that_do_not_grow_with_data():
+    from scalinglab.metrics import METRICS, SAME_FOR_EVERY_DATA_SIZE
+
+    assert SAME_FOR_EVERY_DATA_SIZE <= set(METRICS)
+    assert not any(METRICS[name].grows_with_data for name in SAME_FOR_EVERY_DATA_SIZE)

@@ -83,6 +83,23 @@ def test_features_mode_freezes_the_pretrained_body_and_finetune_does_not(tmp_pat
         else:
             assert all(body_moved)
             assert run["n_trainable_params"] == run["n_params"]
+    _assert_features_runs_train_at_the_cost_of_a_forward_and_the_head_s_backward(config, runs)
+
+
+def _assert_features_runs_train_at_the_cost_of_a_forward_and_the_head_s_backward(config, runs):
+    """A features run's train_flops per example: the whole forward (mlp, depth 1: 2 (d_in w + w c))
+    plus the head's weight gradient (2 w c), below its finetune twin's full backward."""
+    from scalinglab.config_fields import as_list
+    from scalinglab.data import load_source
+
+    data = load_source(plan_runs(config)[-1].data)
+    d_in, classes, width = data.x_train[0].size, data.n_outputs, 8
+    per_example = 2 * (d_in * width + width * classes) + 2 * width * classes
+    twins = runs[runs["transfer_mode"].notna()].set_index("transfer_mode")
+    features, finetune = twins.loc["features"], twins.loc["finetune"]
+    (epochs,) = as_list(config.training.epochs)
+    assert features["train_flops"] == per_example * features["n_train"] * epochs
+    assert features["train_flops"] < finetune["train_flops"]
 
 
 def _mean_losses(tmp_path, source_teacher_seed: int) -> dict[str, float]:
@@ -187,3 +204,62 @@ def test_recommend_pretrained_counts_the_pretraining_cost_when_told(tmp_path):
     assert uncounted.pretrained_alternative["mode"] == "finetune"
     assert "pretraining cost not counted" in uncounted.pretrained_alternative["sentence"]
     assert recommend_for_sweep(config.output, budget).pretrained_alternative is None  # --pretrained none
+
+
+def _text_config(tmp_path, modes=("scratch", "finetune")):
+    """A byte-level transformer pretrained on one text, trained on another (a few thousand bytes each)."""
+    source, target = tmp_path / "source.txt", tmp_path / "target.txt"
+    source.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    target.write_text("a lazy dog sleeps under the quick brown fox. " * 40)
+    return config_from_dict(
+        {
+            "output": str(tmp_path / "out"),
+            "model": {"family": "transformer", "d_model": 16, "n_layer": 1, "n_head": 2, "context": 16},
+            "data": {"source": "text", "path": str(target), "train_size": [1000]},
+            "training": {"epochs": 1, "batch_size": 16, "lr": 3e-3},
+            "measure": {"latency_repeats": 1},
+            "transfer": {"mode": list(modes), "source": {"source": "text", "path": str(source)}},
+        },
+        source="test",
+    )
+
+
+def test_a_fine_tuned_language_model_starts_from_its_parent_s_whole_network(tmp_path):
+    from scalinglab.train.checkpoint import CHECKPOINT_FOLDER
+    from scalinglab.train.loop import build_model, run_task
+    from scalinglab.train.transfer import head_names
+
+    config = _text_config(tmp_path)
+    runs = run_sweep(config, report=False).runs.set_index("run_key")
+    assert (runs["status"] == "ok").all() and len(runs) == 3  # the pretraining, scratch, finetune
+    (finetune,) = [spec for spec in plan_runs(config) if spec.transfer is not None]
+    kept = finetune.limits.model_copy(update={"checkpoint_dir": str(config.output / CHECKPOINT_FOLDER)})
+    finetune = finetune.model_copy(update={"limits": kept})  # the sweep's checkpoints, which the plan leaves out
+    model = build_model(finetune, run_task(finetune.data, finetune.size).shape)
+    parent = load_checkpoint(checkpoint_path(config.output, finetune.transfer.parent.run_key))
+    assert head_names(model) and all(tensor.equal(parent[name]) for name, tensor in model.state_dict().items())
+
+
+def test_text_transfers_to_text_only_and_not_as_features(tmp_path):
+    with pytest.raises(UserError, match=r"test: transfer.mode: 'features' needs classification data"):
+        _text_config(tmp_path, modes=("finetune", "features"))
+    raw = {
+        "output": str(tmp_path),
+        "model": {"family": "mlp", "width": 4},
+        "data": {"source": "digits"},
+        "transfer": {"source": {"source": "stdlib"}},
+    }
+    with pytest.raises(UserError, match=r"transfer.source: 'stdlib' cannot be transferred to data.source 'digits'"):
+        config_from_dict(raw, source="test")
+
+
+def test_a_relative_transfer_source_path_is_read_from_the_sweep_file_s_folder(tmp_path):
+    from scalinglab.config import load_config
+
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "sweep.toml").write_text(
+        '[model]\nfamily = "transformer"\n[data]\nsource = "text"\npath = "texts/b.txt"\n'
+        '[transfer]\nmode = ["finetune"]\n[transfer.source]\nsource = "text"\npath = "texts/a.txt"\n'
+    )
+    config = load_config(tmp_path / "sweep.toml")
+    assert config.transfer.source.path == str(tmp_path / "texts" / "a.txt")

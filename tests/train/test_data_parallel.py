@@ -27,3 +27,18 @@ def test_two_workers_train_the_run_one_worker_trains():
         assert parallel.metrics[name] == pytest.approx(alone.metrics[name], rel=1e-4, abs=1e-6), name
     for ours, theirs in zip(parallel.curves, alone.curves, strict=True):
         assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-4), ours["epoch"]
+
+
+@pytest.mark.slow  # two worker processes start: several seconds
+def test_a_run_over_its_time_limit_stops_every_worker_and_fails_with_the_reason():
+    spec = RunSpec(
+        family="mlp",
+        size={"width": 4, "depth": 1},
+        data=DataSpec(source="digits", train_size=100),
+        training=TrainingSpec(epochs=3, batch_size=32),
+        seed=0,
+        limits=RunLimits(latency_repeats=1, max_seconds=1e-6),
+    )
+    result = train_data_parallel(spec, 2)  # returns: worker 1 does not wait forever for worker 0
+    assert result.status == "failed" and "over the time limit" in result.error
+    assert [point["epoch"] for point in result.curves] == [1]

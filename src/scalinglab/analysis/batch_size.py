@@ -22,6 +22,16 @@ learning rate and seed), from the stored per-epoch curves:
   examples: the steps' share of epochs times the samples per epoch;
 - the fit: S = S_min + E_min / B, linear in 1/B, by least squares weighted by 1/S (relative error)
   over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer.
+
+Across sizes, Kaplan et al., "Scaling Laws for Neural Language Models" (2020, arXiv:2001.08361,
+eq. 5.2): the critical batch size grows as the loss falls, roughly whatever the size,
+
+    B_crit(L) = B* / L^(1 / alpha_B)      (their B* ~ 2e8 tokens, alpha_B ~ 0.21)
+
+fitted here (`critical_batch_law`) to the configurations with a B_crit, each at its target loss, by
+least squares in log B_crit against log L over at least MIN_LAW_SIZES of them, with 95 % intervals
+from the fit's t-distribution; B* is in this sweep's samples (examples, or a language model's windows).
+Runs that differ only in `training.data_parallel` train the same curve: they count as one configuration.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
 MIN_BATCH_SIZES = 3  # two batch sizes determine S_min and E_min exactly: no check of the model
+MIN_LAW_SIZES = 3  # two sizes determine B* and alpha_B exactly: no check of the law, no interval
 CURVE_LOSS = "train_loss"
 
 
@@ -99,7 +110,7 @@ def critical_batch_sizes(frame: pd.DataFrame, curves: pd.DataFrame | None) -> li
         for c in runs.columns
         if c not in METRICS
         and c not in RUN_IDENTITY
-        and c not in ("lr", "best_lr", "batch_size")
+        and c not in ("lr", "best_lr", "batch_size", "data_parallel")
         and runs[c].nunique(dropna=False) > 1
     ]
     groups = runs.groupby(alike, dropna=False, sort=False) if alike else [((), runs)]
@@ -177,3 +188,62 @@ def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[floa
             ),
         )
     return float(s_min), float(e_min), ""
+
+
+@dataclass
+class CriticalBatchLaw:
+    """B_crit(L) = B* / L^(1/alpha_B) fitted across sizes (Kaplan et al. 2020, eq. 5.2): each of
+    B* and alpha_B as (value, 95 % low, high); alpha_B's interval None where the fit does not bound
+    it (the slope's interval reaches 0: B_crit may not grow as the loss falls at all)."""
+
+    b_star: tuple[float, float, float]
+    alpha_b: float
+    alpha_b_interval: tuple[float, float] | None
+    losses: list[float]
+    b_crits: list[float]
+
+    def predict(self, loss: float) -> float:
+        return self.b_star[0] / loss ** (1 / self.alpha_b)
+
+    def sentence(self) -> str:
+        alpha = (
+            f" (95% from {self.alpha_b_interval[0]:.3g} to {self.alpha_b_interval[1]:.3g})"
+            if self.alpha_b_interval
+            else " (its 95% interval is not bounded by these sizes)"
+        )
+        grows = "grows" if self.alpha_b > 0 else "does not grow"
+        return (
+            f"Across {len(self.losses)} sizes, the critical batch size {grows} as the loss falls: B_crit(L) = B* / "
+            f"L^(1/alpha_B) (Kaplan et al. 2020) fits B* = {self.b_star[0]:.3g} samples (95% from "
+            f"{self.b_star[1]:.3g} to {self.b_star[2]:.3g}) and alpha_B = {self.alpha_b:.2g}{alpha}; at a training "
+            f"loss of {min(self.losses):.3g}, about {self.predict(min(self.losses)):.3g} samples per batch."
+        )
+
+
+def critical_batch_law(answers: list[CriticalBatch]) -> tuple[CriticalBatchLaw | None, str]:
+    """(the law, '') fitted to the configurations with a B_crit at a positive target loss; (None,
+    why) in words with fewer than MIN_LAW_SIZES of them, equal losses, or a flat fit."""
+    from scipy import stats
+
+    points = [(a.target_loss, a.b_crit) for a in answers if a.b_crit is not None and a.target_loss > 0]
+    if len(points) < MIN_LAW_SIZES:
+        return None, (
+            f"B_crit(L) = B* / L^(1/alpha_B) (Kaplan et al. 2020) is not fitted: {len(points)} size(s) have a "
+            f"critical batch size, fewer than the {MIN_LAW_SIZES} it needs"
+        )
+    losses, b_crits = (np.array(values, dtype=float) for values in zip(*points))
+    if np.ptp(np.log(losses)) == 0:
+        return None, "B_crit(L) is not fitted: every size reached its target at the same loss"
+    design = np.column_stack([np.ones_like(losses), np.log(losses)])
+    (intercept, slope), *_ = np.linalg.lstsq(design, np.log(b_crits), rcond=None)
+    residual = np.log(b_crits) - design @ (intercept, slope)
+    dof = len(losses) - 2
+    variance = float(residual @ residual) / dof * np.linalg.inv(design.T @ design)
+    half = np.sqrt(np.diag(variance)) * stats.t.ppf(0.975, dof)
+    if slope == 0 or not np.isfinite(half).all():
+        return None, "B_crit(L) is not fitted: the critical batch size does not change with the loss here"
+    alpha = -1 / slope  # log B = log B* - (1/alpha_B) log L
+    low, high = slope - half[1], slope + half[1]
+    bounded = (-1 / low, -1 / high) if high < 0 else None  # alpha_B > 0 throughout the slope's interval
+    b_star = tuple(float(np.exp(value)) for value in (intercept, intercept - half[0], intercept + half[0]))
+    return CriticalBatchLaw(b_star, float(alpha), bounded, losses.tolist(), b_crits.tolist()), ""

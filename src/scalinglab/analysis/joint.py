@@ -14,6 +14,18 @@ sweep too small to hold any out gets Chinchilla's form. From it:
   data available;
 - IsoFLOP (approach 2) whenever the sweep's runs form compute groups, and where it and the joint
   law disagree beyond their intervals.
+
+Curves as evidence. A language-model sweep whose data axis is tokens seen (``train_tokens_seen``)
+records the validation loss at every evaluation with the tokens seen by then, so each evaluation
+is a point (N, tokens seen, loss). The joint law is then fitted to every evaluation of every
+configuration after the burn-in (each run's first ``BURN_IN`` share of tokens dropped, the
+default of ``scalinglab fit --burn-in``; seed means at each evaluation), the bootstrap resampling
+whole configurations, so a run's points count as one piece of evidence (Choshen, Zhang & Andreas
+2025, "A Hitchhiker's Guide to Scaling Law Estimation": intermediate checkpoints after a burn-in
+improve the estimate). The final points alone are fitted too, and ``CurveEvidence`` says how
+much the curves narrowed the intervals. A multi-epoch classification sweep keeps its final
+points: its epoch e repeats the same D examples e times, a point of the data-constrained law
+(N, e D seen, D unique), not of L(N, D) at D = e D, and its intermediate epochs sit mid-schedule.
 """
 
 from __future__ import annotations
@@ -27,15 +39,39 @@ from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
 from scalinglab.fit.isoflop import group_by_compute
+from scalinglab.fit.table import BURN_IN, after_burn_in
 
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
 SIZE_TERM = {"A": "alpha", "Nc": "alpha_N"}
+DATA_TERM = {"B": "beta", "Dc": "alpha_D"}
 MIN_DATA_SIZES = 2
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
 LEVEL = 0.95
 ISOFLOP_TOLERANCE_DECADES = 0.05  # runs whose training FLOPs lie this close (log10) form one compute group
+CURVE_DATA = {"train_tokens_seen": "tokens_seen"}  # data axis of the sweep -> its column in the curves
+BEYOND_FOR_WIDTH = 4.0  # the widths compared: at the trained configurations and this factor beyond in N and D
+
+
+@dataclass
+class CurveEvidence:
+    """The joint law was fitted to training curves: how many points, and what they bought.
+
+    ``width_ratio``: the median, over the trained configurations' final points and the points
+    ``BEYOND_FOR_WIDTH`` past the largest size and past the largest data of each size, of the
+    width of the 95% prediction interval from the curves over that from the final points alone
+    (below 1: the curves narrowed it); ``mean_width_ratio``: the same for the interval of the
+    fitted surface (``kind="mean"``: the bootstrap alone, without noise and extrapolation term).
+    Both None without bootstrap. ``final_points_law``: the law fitted to the final points.
+    """
+
+    n_points: int
+    n_configs: int
+    burn_in: float
+    width_ratio: float | None
+    mean_width_ratio: float | None
+    final_points_law: ScalingLaw
 
 
 @dataclass
@@ -51,7 +87,8 @@ class DataLimit:
 
 @dataclass
 class JointLaw:
-    """L(N, D) fitted on configuration means, and its compute-optimal and data-limited answers."""
+    """L(N, D) fitted on configuration means (or on their curves: ``curves``), and its
+    compute-optimal and data-limited answers."""
 
     metric: str
     x: str
@@ -65,6 +102,7 @@ class JointLaw:
     optimal: pd.DataFrame | None = None
     data_limit: DataLimit | None = None
     unit: str = "examples"  # what the data axis counts (data_unit)
+    curves: CurveEvidence | None = None
 
     def predict(self, n, d) -> np.ndarray:
         """The metric at parameters `n` and data size `d` (broadcast together)."""
@@ -93,24 +131,49 @@ class JointLaw:
 
     def size_term_problem(self) -> str:
         """Why the size term (A / N^alpha, Kaplan's (Nc / N)^alpha_N) is not resolved by these
-        runs ('' when it is): its scale or exponent on its bound, or the exponent's interval not
-        finite and above 0. Its exponent, N* and data-limited size then mean nothing."""
+        runs ('' when it is); see `_term_problem`. Its exponent, N* and data-limited size then mean nothing."""
+        return self._term_problem(*self.size_term_params)
+
+    def data_term_problem(self) -> str:
+        """Why the data term (B / D^beta, Kaplan's Dc / D) is not resolved by these runs ('' when
+        it is); see `_term_problem`. The compute-optimal split of size and data then means nothing."""
+        return self._term_problem(*self.data_term_params)
+
+    def _term_problem(self, scale: str, exponent: str) -> str:
+        """'' when the term's scale and exponent are resolved; else why not: one of them on the
+        fit's bound, or the exponent's 95% interval not finite, not above 0, or reaching its bound
+        (the bootstrap could not tell a steep term from none)."""
         params = self.law.params_
-        scale, exponent = self.size_term_params
         ci = (self.law.ci_ or {}).get(exponent)
         on_bound = [name for name in (scale, exponent) if name in self.law.diagnostics_.on_bound]
         if on_bound:
             values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
             return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
-        if ci is not None and not (np.all(np.isfinite(ci)) and ci[0] > 0):
+        if ci is None:
+            return ""
+        if not (np.all(np.isfinite(ci)) and ci[0] > 0):
             return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
+        upper = self._upper_bound(exponent)
+        if ci[1] >= 0.99 * upper:
+            return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) reaches the fit's bound {upper:g}"
         return ""
+
+    def _upper_bound(self, name: str) -> float:
+        """The fit's upper bound on the published parameter `name` (inf where it is fitted in log)."""
+        param = next(p for p in self.law.form_.params if p.public == name)
+        return np.inf if param.log_scale else float(param.bounds[1])
 
     @property
     def size_term_params(self) -> tuple[str, str]:
         """The names of the size term's scale and exponent in this law ("A", "alpha" or "Nc", "alpha_N")."""
         scale = next(name for name in SIZE_TERM if name in self.law.params_)
         return scale, SIZE_TERM[scale]
+
+    @property
+    def data_term_params(self) -> tuple[str, str]:
+        """The names of the data term's scale and exponent in this law ("B", "beta" or "Dc", "alpha_D")."""
+        scale = next(name for name in DATA_TERM if name in self.law.params_)
+        return scale, DATA_TERM[scale]
 
     @property
     def has_floor(self) -> bool:
@@ -132,12 +195,14 @@ def fit_joint(
     n_bootstrap: int = 1000,
     random_state: int = 0,
     warnings: list[str] | None = None,
+    curve_points: pd.DataFrame | None = None,
 ) -> JointLaw | None:
     """Fit L(N, D) to `means` (one row per configuration); None, with a warning, when the sweep
     has fewer than 2 data sizes or 4 model sizes.
 
     `data_available` (default: the largest data size trained) is where the data-limited size is
-    evaluated.
+    evaluated. `curve_points` (`joint_curve_points`: columns N, D, y, configuration): fit the
+    law to them instead, the final points alone only for comparison (``JointLaw.curves``).
     """
     warnings = [] if warnings is None else warnings
     rows = means[np.isfinite(means[metric]) & np.isfinite(means[x]) & np.isfinite(means[data])]
@@ -155,6 +220,20 @@ def fit_joint(
     table = pd.DataFrame({"N": rows[x].to_numpy(float), "D": rows[data].to_numpy(float), "y": target.to_numpy(float)})
     law = ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
     law.fit(table, x=["N", "D"], y="y", groups=np.arange(len(table)))  # the bootstrap resamples configurations
+    evidence = None
+    if curve_points is not None and len(curve_points) > len(table):
+        points = curve_points.assign(y=1.0 - curve_points["y"]) if complement else curve_points
+        points = points[points["y"] > 0]
+        final_law, law = law, ScalingLaw(JOINT_FORM, n_bootstrap=n_bootstrap, random_state=random_state)
+        law.fit(points, x=["N", "D"], y="y", groups="configuration")  # a configuration's points move together
+        evidence = CurveEvidence(
+            len(points),
+            len(table),
+            BURN_IN,
+            _width_ratio(law, final_law, table, "prediction"),
+            _width_ratio(law, final_law, table, "mean"),
+            final_law,
+        )
     joint = JointLaw(
         metric,
         x,
@@ -169,7 +248,54 @@ def fit_joint(
     joint.unit = data_unit(rows)
     joint.optimal = _compute_optimal_table(joint, rows)
     joint.data_limit = data_limit(joint, data_available or joint.d_range[1])
+    joint.curves = evidence
     return joint
+
+
+def joint_curve_points(
+    runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str, *, x: str, data: str
+) -> pd.DataFrame | None:
+    """Every evaluation of the `runs` after the burn-in as a point of the joint law: columns N,
+    D (what the run had seen by then, in the unit of `data`), y (`metric` there, the mean over
+    seeds of one configuration) and configuration (N and the run's final `data`); None where the
+    data axis has no counterpart in the curves (``CURVE_DATA``: a classification sweep's epochs
+    repeat its data) or the curves lack `metric`."""
+    seen = CURVE_DATA.get(data)
+    if curves is None or curves.empty or seen is None or seen not in curves or metric not in curves:
+        return None
+    points = curves[["run_key", seen, metric]].merge(runs[["run_key", x, data]], on="run_key")
+    points = points[np.isfinite(points[metric].astype(float)) & (points[seen] > 0)]
+    if points.empty:
+        return None
+    points = after_burn_in(points, run="run_key", step=seen)
+    means = points.groupby([x, data, seen], sort=True)[metric].mean().reset_index()
+    return pd.DataFrame(
+        {
+            "N": means[x].to_numpy(float),
+            "D": means[seen].to_numpy(float),
+            "y": means[metric].to_numpy(float),
+            "configuration": [f"{n:.6g}-{d:.6g}" for n, d in zip(means[x], means[data])],
+        }
+    )
+
+
+def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFrame, kind: str) -> float | None:
+    """Median ratio of 95% interval widths (log) of `kind`, curves over final points, at the
+    configurations and ``BEYOND_FOR_WIDTH`` past them in N and in D (see ``CurveEvidence``);
+    None without bootstrap or where no interval from the final points has a width."""
+    if curves_law.bootstrap_theta_ is None or final_law.bootstrap_theta_ is None:
+        return None
+    trained = table[["N", "D"]].to_numpy(float)
+    largest = trained[trained[:, 0] == trained[:, 0].max()]
+    beyond_n = largest * [BEYOND_FOR_WIDTH, 1.0]
+    most = pd.DataFrame(trained, columns=["N", "D"]).groupby("N")["D"].max()
+    beyond_d = np.column_stack([most.index, most.to_numpy() * BEYOND_FOR_WIDTH])
+    targets = np.vstack([trained, beyond_n, beyond_d])
+    widths = [
+        np.log(np.divide(*law.predict_interval(targets, LEVEL, kind=kind)[::-1])) for law in (curves_law, final_law)
+    ]
+    wide = widths[1] > 0
+    return float(np.median(widths[0][wide] / widths[1][wide])) if wide.any() else None
 
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:

@@ -4,11 +4,13 @@
 laws are fitted to, and fits everything: the quality law per data size, the cost laws, the joint
 law of size and data with its compute-optimal answers, IsoFLOP where the runs form compute groups,
 the held-out backtest, the settings x size interactions, and, when batch size is swept, the
-critical batch size per size from the per-epoch curves (analysis.batch_size).
+critical batch size per size from the per-epoch curves and its law across sizes (analysis.batch_size),
+and where `training.data_parallel` is swept the measured speedup per size (analysis.speedup).
 
 Which runs: ok runs at their configuration's best learning rate; when a data or training setting
 is swept (weight decay, preprocessing, ...), the main laws use its best value (lowest mean
-metric over the sweep) and the settings section compares the values.
+metric over the sweep) and the settings section compares the values; for `data_parallel`, one
+worker's runs (W changes the time, not the answer).
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.batch_size import CriticalBatch, critical_batch_sizes
+from scalinglab.analysis.batch_size import CriticalBatch, CriticalBatchLaw, critical_batch_law, critical_batch_sizes
 from scalinglab.analysis.buildable import SizeAxis
 from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
-from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep
+from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep, joint_curve_points
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.runs import (
     aggregate_over_seeds,
@@ -34,6 +36,7 @@ from scalinglab.analysis.runs import (
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
+from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups
 from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
@@ -67,10 +70,20 @@ class Analysis:
     fit_diagnostics: list[str] = field(default_factory=list)
     size_verdicts: list[SizeVerdict] = field(default_factory=list)  # does size matter, per data size
     joint_size_problem: str = ""  # why the joint law's size term means nothing here ('' when it is resolved)
+    joint_data_problem: str = ""  # why its data term means nothing here ('' when it is resolved)
     size_axis: SizeAxis | None = None  # the swept size axis and its exact parameter counts, when there is one
     # How far each size parallelizes: per configuration swept over batch sizes (empty when none is)
     critical_batch: list[CriticalBatch] = field(default_factory=list)
     transfer: TransferAnswer | None = None  # pretrained or from scratch ([transfer]; analysis.transfer)
+    # B_crit(L) across sizes (Kaplan et al. 2020), or why not; W workers against one per size
+    critical_batch_law: tuple[CriticalBatchLaw | None, str] = (None, "")
+    speedups: list[DataParallelSpeedup] = field(default_factory=list)
+
+    @property
+    def compute_optimal_quoted(self) -> bool:
+        """Whether the joint law's compute-optimal split is an answer: it rests on both its size
+        and its data term, so either one unresolved leaves N* and D* meaningless."""
+        return self.joint is not None and not (self.joint_size_problem or self.joint_data_problem)
 
     def verdict_for(self, group) -> SizeVerdict | None:
         """The size verdict at data size `group`, if it was trained."""
@@ -146,7 +159,9 @@ def analyze(
         Bootstrap replicates and seed of every interval.
     curves : DataFrame, optional
         The runs' per-epoch curves (`scalinglab.runs_table.curves_frame`; read from the store when
-        `source` is a path): with batch size swept, the critical batch size per size comes from them.
+        `source` is a path): with batch size swept, the critical batch size per size comes from them;
+        with tokens seen as the data axis, the joint law is fitted to every evaluation after the
+        burn-in (`analysis.joint`).
 
     Returns
     -------
@@ -182,14 +197,22 @@ def analyze(
         means = configuration_means(runs, metric, [x, group_by])
         data_available = data_available or float(means[group_by].max())
         joint = fit_joint(
-            means, metric, x=x, data=group_by, data_available=data_available, warnings=joint_warnings, **options
+            means,
+            metric,
+            x=x,
+            data=group_by,
+            data_available=data_available,
+            warnings=joint_warnings,
+            curve_points=joint_curve_points(runs, curves, metric, x=x, data=group_by),
+            **options,
         )
         joint_note = "" if joint is not None else joint_warnings[0]  # fit_joint says why it fitted none
     verdicts = size_verdicts(runs, groups, metric, x=x, group_by=group_by)
     joint_problem = joint_size_problem(joint, verdicts)
+    data_problem = joint.data_term_problem() if joint is not None else ""
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
-        # Beside each IsoFLOP profile, the joint law's N* only where its size term may be quoted.
-        quoted = None if joint_problem else joint
+        # Beside each IsoFLOP profile, the joint law's N* only where its split may be quoted.
+        quoted = None if joint_problem or data_problem else joint
         iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, **options)
         iso_warnings = isoflop_sentences(iso, iso_note)[1]
     # An IsoFLOP grid trains one model size per data size: the summary says so once (size_sentences).
@@ -203,7 +226,14 @@ def analyze(
         if joint_problem
         else []
     )
+    if data_problem:
+        size_warnings.append(
+            f"the joint law of {x} and {group_by} does not resolve how {metric} depends on {group_by} "
+            f"({data_problem}): between the data sizes trained, more data did not measurably change {metric}, "
+            "so no compute-optimal split of size and data is quoted"
+        )
     backtest = backtest_largest(runs, groups)
+    critical_batch = critical_batch_sizes(frame, curves)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
     warnings = (
@@ -236,9 +266,12 @@ def analyze(
         law_warnings(groups, joint, effects),
         verdicts,
         joint_problem,
+        data_problem,
         SizeAxis.from_runs(runs, x) if x == "n_params" else None,
-        critical_batch_sizes(frame, curves),
+        critical_batch,
         transfer,
+        critical_batch_law(critical_batch),
+        data_parallel_speedups(frame),
     )
 
 
@@ -284,6 +317,8 @@ def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.
     for setting in swept_settings(runs, exclude=(group_by,)):
         means = runs.groupby(setting)[metric].mean()
         best = means.idxmin() if lower_is_better(metric) else means.idxmax()
+        if setting == "data_parallel" and 1 in means.index:
+            best = 1  # W changes the time, not the answer: the laws (and their time) are one worker's
         reference[setting] = best
         runs = runs[runs[setting] == best]
     return runs, reference

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
-from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw
+from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 from scalinglab.metrics import label, short_label
@@ -284,12 +284,14 @@ def size_sentences(analysis) -> list[str]:
     return sentences
 
 
-def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
+def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: str = "") -> list[str]:
     """The joint law with every parameter's interval, the compute-optimal split, the data limit.
 
     The formula and parameters are those of the form the joint law uses (chosen by form="auto").
     With `size_problem` (`Analysis.joint_size_problem`) the size term (A / N^alpha) is not resolved:
     its scale and exponent are named as such, and the answers that rest on them (N*, the data limit) are left out.
+    With `data_problem` (`Analysis.joint_data_problem`) the data term is not resolved: no compute-optimal
+    split is quoted, and the data limit does not promise that more data helps.
     """
     params, ci = joint.law.params_, joint.law.ci_ or {}
 
@@ -314,8 +316,14 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
             if scores
             else f" (form {form.name}: too few configurations to compare forms)"
         )
+    evidence = (
+        f"every evaluation of {joint.n_configs} configurations' training curves after the first "
+        f"{joint.curves.burn_in:.0%} of their {joint.data} ({joint.curves.n_points} points, seed means"
+        if joint.curves is not None
+        else f"{joint.n_configs} configurations (seed means"
+    )
     sentences = [
-        f"Joint law of size and data, fitted to {joint.n_configs} configurations (seed means; intervals resample "
+        f"Joint law of size and data, fitted to {evidence}; intervals resample "
         f"whole configurations): {quantity} = {formula} with N = {joint.x}, D = {joint.data}{chosen}; "
         + ", ".join(value(name) for name in names)
         + " (95% CIs in brackets)"
@@ -325,6 +333,12 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
             else "."
         )
     ]
+    if joint.curves is not None and None not in (joint.curves.width_ratio, joint.curves.mean_width_ratio):
+        sentences.append(
+            f"The curves make its 95% prediction intervals {joint.curves.width_ratio:.2f}x as wide as the final "
+            f"points alone give, and the band of the fitted law {joint.curves.mean_width_ratio:.2f}x (medians over "
+            f"the configurations and {BEYOND_FOR_WIDTH:g}x beyond them in size and data)."
+        )
     if not joint.has_floor:
         sentences.append(
             "Its floor E is not resolved by these sizes (below 1% of the smallest fitted value): "
@@ -332,14 +346,20 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "") -> list[str]:
         )
     if size_problem:
         return sentences
-    if joint.optimal is not None:
+    if data_problem:
+        sentences.append(
+            f"Its data term is not resolved ({data_problem}): more data did not measurably change {quantity} "
+            "between the data sizes trained, so no compute-optimal split of size and data is quoted."
+        )
+    elif joint.optimal is not None:
         sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
     if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
         limit = joint.data_limit
         interval = format_interval(*(limit.interval or (None, None)), count=True)
         sentences.append(
             f"With your {limit.data_size:,.0f} examples, models beyond ~{format_count(limit.n_params)} parameters{interval} "
-            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters: past that, more data helps, not size."
+            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters"
+            + (": past that, more data helps, not size." if not data_problem else ".")
         )
     return sentences
 
@@ -350,12 +370,19 @@ def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
     def interval(name: str, count: bool) -> str:
         return format_interval(row.get(f"{name}_low"), row.get(f"{name}_high"), count=count)
 
-    return (
+    sentence = (
         f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the compute-optimal model has "
         f"N* = {format_count(row['N_opt'])} parameters{interval('N_opt', True)} trained on D* = {format_count(row['D_opt'])} "
         f"{joint.unit}{interval('D_opt', True)}: {row['examples_per_param']:.3g} {joint.unit} per parameter"
         f"{interval('examples_per_param', False)}, predicted {short_label(joint.metric)} {row['metric_opt']:.3g}."
     )
+    available = joint.data_limit.data_size if joint.data_limit is not None else None
+    if available is not None and row["D_opt"] > available:  # an answer the user cannot train as stated
+        sentence += (
+            f" That D* is more than the {available:,.0f} examples available (--data-available; default the "
+            "largest data size trained): with these examples, the data-limited answer ('With your ... examples') applies instead."
+        )
+    return sentence
 
 
 def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str], list[str]]:
@@ -482,10 +509,10 @@ def summary_lines(analysis) -> list[str]:
     diagnostics the report holds."""
     lines = size_sentences(analysis)
     if analysis.joint is not None:
-        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem)
+        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem)
         lines.append(joint[0])
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
-        if analysis.joint.optimal is not None and not analysis.joint_size_problem:
+        if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
             lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]

@@ -54,6 +54,12 @@ def recommend(
         bool,
         typer.Option(help="With --pretrained available: count each pretraining run's cost in the training budgets."),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Data-parallel workers to train with: --train-seconds counts the time with W workers, at the speedup this sweep measured (training.data_parallel)."
+        ),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
 ) -> None:
     """Pick the parameter count and data size with the best predicted metric within the budgets."""
@@ -71,6 +77,7 @@ def recommend(
         compressed=compressed,
         pretrained=pretrained,
         count_pretraining=count_pretraining,
+        workers=workers,
     )
     choice, alternative = answer.choice, answer.compressed_alternative
     if as_json:

@@ -42,10 +42,19 @@ def _print(report: dict) -> None:
 def _print_plan(console: Console, plan: dict) -> None:
     budget = plan["budget_flops"]
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
-        f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else " (no budget)"
+        f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else ""
     )
+    if plan.get("budget_seconds") is not None:
+        spent += (
+            f", {plan['spent_seconds']:.3g} training seconds of {plan['budget_seconds']:.3g} "
+            f"({plan['remaining_seconds']:.3g} remaining)"
+        )
+    elif budget is None:
+        spent += " (no budget)"
     target = plan["target"]
     where = f"n_params={target['n_params']:.3g}, train_size={target['train_size']:.3g}"
+    if plan.get("target_compute") is not None:
+        where = f"optimum at {plan['target_compute']:.3g} FLOPs" + (f", {where}" if plan["fitted"] else "")
     answer = (
         f"val_loss {target['predicted']:.4g} (95% interval {target['low']:.4g} to {target['high']:.4g})"
         if plan["fitted"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.compress.registry import method_named
 from scalinglab.compress.settings import CompressConfig, compress_config
-from scalinglab.debug import debug_enabled, one_line_error
+from scalinglab.debug import recorded_error
 from scalinglab.errors import UserError
 from scalinglab.run_spec import RunSpec
 
@@ -225,10 +225,8 @@ def _make_all(
             metrics = make_and_measure(spec, loaded[spec.parent_run_key], latency_repeats)
             status, error = "ok", None
         except Exception as exc:  # a failed compression is data, not a crashed command
-            if debug_enabled():
-                raise  # --debug / SCALINGLAB_DEBUG=1: the traceback, as for a failed run
-            log.warning("%s failed: %s", spec.label(), exc)
-            status, error, metrics = "failed", one_line_error(exc), {}
+            status, error, metrics = "failed", recorded_error(exc), {}
+            log.warning("%s failed: %s", spec.label(), error)
         store.put_compression(spec.key, spec.parent_run_key, spec.model_dump(mode="json"), status, error, metrics)
         outcome.made += 1
         outcome.by_status[status] = outcome.by_status.get(status, 0) + 1

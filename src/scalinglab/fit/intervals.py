@@ -20,14 +20,29 @@ A new measurement at x is predicted as
     that size / r ("what if I train longer?"; a size trained on one data size keeps it);
   - "compute": rows whose N * D is at most max / r.
 
-  Each held-out row j gives a score s_j = sqrt(max(e_j^2 - w^2, 0)) / d_j: its log error e_j
-  with the noise half-width w taken out in quadrature (extrapolation error and noise are
-  independent), per unit of its distance d_j from the fitted rows (:func:`distance_beyond`,
-  log units; rows at distance 0 are interpolation and give no score). The rate c is the
-  ceil((m + 1) level)-th smallest of the m scores of all directions together (split-conformal;
-  the largest when m is small), and the interval of the bootstrap and noise draws is widened by
-  c * d(x) on each side. Inside the data d = 0 and the interval is that of the bootstrap and
-  noise alone.
+  A larger factor that holds out the same rows as a smaller one (sizes 3x apart: r = 4 and 8) is
+  the same backtest and is used once, so that its rows are not counted twice.
+
+  Each held-out row j lies beyond its refit's rows by e_jk along each input k (log units,
+  :func:`excess_beyond`: for size, beyond the range of the fitted sizes; for data, beyond the
+  range fitted *at the row's size*), and has a log error e_j. What the noise does not explain is
+  r_j = sqrt(max(e_j^2 - w^2, 0)) (the noise half-width w taken out in quadrature: extrapolation
+  error and noise are independent). Input k's rate c_k is learned from the backtests along
+  its own direction ("size" for N; "data" for D, and for unique data U): the scores
+  s_j = r_j / e_jk of their held-out rows beyond the fit along k, and c_k is the
+  ceil((m_k + 1) level)-th smallest of its m_k scores (split-conformal; the largest when m_k is
+  small). An input without such rows (no data backtest could be fitted) takes the quantile of
+  all scores of all directions, compute included, each per unit of its Euclidean distance. (The
+  compute backtests also choose the form, ``fit.select``.) A target at distances e_k(x) beyond
+  the data gets the interval of
+  the bootstrap and noise draws widened on each side by
+
+      sqrt(sum_k (c_k e_k(x))^2),
+
+  the errors of extrapolating along different inputs taken as independent. So a target beyond
+  the data in D at a trained N is widened at the rate the data backtests measured, not at one
+  rate pooled with the size backtests. Inside the data every e_k = 0 and the
+  interval is that of the bootstrap and noise alone. One input: c = c_size, as before.
 """
 
 from __future__ import annotations
@@ -119,13 +134,13 @@ def _range_excess(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.n
     return np.maximum(values - high, 0.0) + np.maximum(low - values, 0.0)
 
 
-def distance_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
-    """How far each row of ``log_x`` lies from the fitted rows, in log units.
+def excess_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
+    """How far each row of ``log_x`` lies outside the fitted rows along each input, in log units.
 
-    The Euclidean norm over inputs of each input's excess beyond a range: for the first input
-    (size), the range of all fitted sizes; for each other input (data, unique data), its range
-    among the fitted rows at the row's own size (``near_size``), so that more data at a trained
-    size is extrapolation even where larger models were trained on more. 0 inside the data.
+    For the first input (size), the excess beyond the range of all fitted sizes; for each other
+    input (data, unique data), beyond its range among the fitted rows at the row's own size
+    (``near_size``), so that more data at a trained size is extrapolation even where larger
+    models were trained on more. 0 inside the data.
 
     Parameters
     ----------
@@ -133,6 +148,10 @@ def distance_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
         Log inputs of the targets.
     fitted_log_x : ndarray (n, d)
         Log inputs of the rows the law was fitted on.
+
+    Returns
+    -------
+    ndarray (m, d), >= 0
     """
     log_x = np.asarray(log_x, dtype=float)
     outside = _range_excess(log_x, fitted_log_x.min(axis=0), fitted_log_x.max(axis=0))
@@ -144,7 +163,12 @@ def distance_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
             high = np.where(near, column, -np.inf).max(axis=1)
             low = np.where(near, column, np.inf).min(axis=1)
             outside[block, k] = _range_excess(log_x[block, k], low, high)
-    return np.sqrt((outside**2).sum(axis=1))
+    return outside
+
+
+def distance_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
+    """The Euclidean norm over inputs of :func:`excess_beyond`: one distance from the data."""
+    return np.sqrt((excess_beyond(log_x, fitted_log_x) ** 2).sum(axis=1))
 
 
 def rows_below_cut(log_x: np.ndarray, factor: float, direction: str = "size") -> np.ndarray:
@@ -205,6 +229,12 @@ def conformal_rate(scores: np.ndarray, level: float) -> float:
     return float(scores[min(rank, scores.size) - 1])
 
 
+def input_direction(k: int) -> str:
+    """The backtest direction that measures extrapolation along input k: "size" for the first
+    (N), "data" for the others (D, and unique data U, which grows with D)."""
+    return DIRECTIONS[0] if k == 0 else DIRECTIONS[1]
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Extrapolation errors of the law measured on its own data (see the module docstring).
@@ -213,18 +243,58 @@ class Calibration:
     ----------
     held_out : DataFrame
         One row per held-out row of each backtest: ``direction``, ``factor``, ``distance`` (log
-        units from the rows that backtest was fitted on), ``log_error`` (observed - predicted)
-        and ``score``.
+        units from the rows that backtest was fitted on: the norm of the ``excess_k``),
+        ``excess_0``, ``excess_1``, ... (that distance along each input), ``log_error``
+        (observed - predicted), ``beyond_noise`` (the error with the noise taken out) and
+        ``score`` (``beyond_noise`` per unit of ``distance``).
     noise_halfwidth : float
         Half-width w of the noise interval used in the scores.
+    n_inputs : int
+        Inputs of the law.
     """
 
     held_out: pd.DataFrame
     noise_halfwidth: float
+    n_inputs: int = 1
+
+    def pooled_rate(self, level: float) -> float:
+        """One widening per unit of log distance for every direction: the conformal quantile of
+        all scores together (the rate of inputs without a backtest of their own)."""
+        return conformal_rate(self.held_out["score"].to_numpy(), level)
+
+    def rates(self, level: float) -> np.ndarray:
+        """Widening per unit of log distance along each input, c_k, for coverage ``level``.
+
+        c_k is the conformal quantile of ``beyond_noise / excess_k`` over the held-out rows of
+        the backtests along input k (:func:`input_direction`) that lie beyond their fit along
+        k; an input without such rows takes :meth:`pooled_rate`.
+        """
+        rates = np.empty(self.n_inputs)
+        for k in range(self.n_inputs):
+            excess = self.excess(k).to_numpy(float)
+            rows = (self.held_out["direction"].to_numpy() == input_direction(k)) & (excess > 1e-9)
+            scores = self.held_out["beyond_noise"].to_numpy(float)[rows] / excess[rows]
+            rates[k] = conformal_rate(scores, level) if rows.any() else self.pooled_rate(level)
+        return rates
+
+    def excess(self, k: int) -> pd.Series:
+        """The distance of each held-out row along input k."""
+        return self.held_out[f"excess_{k}"] if f"excess_{k}" in self.held_out else self.held_out["distance"]
 
     def rate(self, level: float) -> float:
-        """Widening per unit of log distance, c, for intervals of coverage ``level``."""
-        return conformal_rate(self.held_out["score"].to_numpy(), level)
+        """The largest per-input rate (:meth:`rates`): the widening per unit of log distance in
+        the direction the law extrapolates worst."""
+        return float(self.rates(level).max()) if self.n_inputs else 0.0
+
+    def widening(self, excess: np.ndarray, level: float) -> np.ndarray:
+        """Half-width added to each side of a log interval: sqrt(sum_k (c_k e_k)^2) for targets
+        at per-input distances ``excess`` (m, d) (:func:`excess_beyond`).
+
+        The errors of extrapolating along different inputs are taken as independent, so their
+        terms add in quadrature, as the noise is taken out of the scores; along one input it is
+        c_k e_k.
+        """
+        return np.sqrt(((self.rates(level)[None, :] * excess) ** 2).sum(axis=1))
 
 
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
@@ -240,7 +310,10 @@ def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
     """
     masks, used = [], []
     for direction, factor, train in extrapolation_cuts(log_x, factors):
-        if enough_to_fit(form.n_params, log_x, train):
+        # A larger factor that cuts the same rows (sizes 3x apart, r = 4 and 8) is the same
+        # backtest: counting its scores twice would weigh that cut double.
+        repeated = any((train == mask).all() for mask in masks)
+        if enough_to_fit(form.n_params, log_x, train) and not repeated:
             masks.append(train)
             used.append((direction, factor))
     return np.array(masks, dtype=bool).reshape(len(masks), len(log_x)), used
@@ -275,7 +348,8 @@ def calibrate(
     for (direction, factor), train, theta in zip(factors, masks, thetas):
         test = ~train
         error = log_y[test] - form.log_predict(theta[None, :], log_x[test])[0]
-        distance = distance_beyond(log_x[test], log_x[train])
+        excess = excess_beyond(log_x[test], log_x[train])
+        distance = np.sqrt((excess**2).sum(axis=1))
         # The backtest error is extrapolation error plus noise, independent: take the noise
         # out in quadrature, then express what is left per unit of distance. A held-out row
         # inside the fitted rows (distance 0) measures no extrapolation: it gives no score.
@@ -288,7 +362,9 @@ def calibrate(
                     "direction": direction,
                     "factor": factor,
                     "distance": distance[outside],
+                    **{f"excess_{k}": excess[outside, k] for k in range(log_x.shape[1])},
                     "log_error": error[outside],
+                    "beyond_noise": beyond_noise[outside],
                     "score": np.where(np.isfinite(score), score, np.inf),
                 }
             )
@@ -296,7 +372,10 @@ def calibrate(
     if not rows:
         # Debug: ScalingLaw adds this to its warnings_, which its callers show.
         logger.debug("too few sizes for an extrapolation backtest: the prediction interval has no extrapolation term")
-        held_out = pd.DataFrame(columns=["direction", "factor", "distance", "log_error", "score"])
+        excess_columns = [f"excess_{k}" for k in range(log_x.shape[1])]
+        held_out = pd.DataFrame(
+            columns=["direction", "factor", "distance", *excess_columns, "log_error", "beyond_noise", "score"]
+        )
     else:
         held_out = pd.concat(rows, ignore_index=True)
-    return Calibration(held_out, halfwidth)
+    return Calibration(held_out, halfwidth, log_x.shape[1])

@@ -23,7 +23,7 @@ from scalinglab.fit.forms import (
 from scalinglab.fit.intervals import (
     backtest_masks,
     calibrate,
-    distance_beyond,
+    excess_beyond,
     group_ids,
     noise_pool,
     resample_group_counts,
@@ -349,7 +349,7 @@ class ScalingLaw:
         rng = np.random.default_rng(self._noise_seed)
         log_pred = log_pred + rng.choice(self.noise_log_, size=log_pred.shape)
         low, high = percentile_interval(log_pred, level)
-        widening = self.extrapolation_rate(level) * distance_beyond(log_inputs, self.fitted_log_x_)
+        widening = self._widening(log_inputs, level)
         return np.exp(low - widening), np.exp(high + widening)
 
     def exponent_at(self, x: float) -> tuple[float, tuple[float, float] | None]:
@@ -388,13 +388,28 @@ class ScalingLaw:
             log_excess = np.log(np.exp(self.form_.log_predict(theta, log_x)) - floor)
             return -(log_excess[:, 1] - log_excess[:, 0]) / (2 * step)
 
+    def _widening(self, log_inputs: np.ndarray, level: float) -> np.ndarray:
+        """The extrapolation term of each target's log interval (0 inside the data)."""
+        if getattr(self, "calibration_", None) is None:
+            return np.zeros(len(log_inputs))
+        return self.calibration_.widening(excess_beyond(log_inputs, self.fitted_log_x_), level)
+
     def extrapolation_rate(self, level: float = 0.95) -> float:
-        """Widening of log prediction intervals per unit of log distance beyond the data (0 if
-        the data allowed no backtest)."""
+        """Widening of log prediction intervals per unit of log distance beyond the data, along
+        the input where it is largest (0 if the data allowed no backtest); per input:
+        :meth:`extrapolation_rates`."""
         self._check_fitted()
         if getattr(self, "calibration_", None) is None:
             return 0.0
         return self.calibration_.rate(level)
+
+    def extrapolation_rates(self, level: float = 0.95) -> dict[str, float]:
+        """Widening of log prediction intervals per unit of log distance beyond the data along
+        each input, by x column (all 0 if the data allowed no backtest)."""
+        self._check_fitted()
+        if getattr(self, "calibration_", None) is None:
+            return dict.fromkeys(self.x_, 0.0)
+        return dict(zip(self.x_, map(float, self.calibration_.rates(level))))
 
     @property
     def warnings_(self) -> list[str]:
@@ -409,7 +424,8 @@ class ScalingLaw:
         each candidate's extrapolation score, else None), ``form_scores_by_direction`` (joint
         form="auto": each candidate's RMS log error per direction held out, else None), ``form_tie`` (form="auto": why the form
         with fewer parameters won a tie, else None), ``n_groups``, ``noise_source``,
-        ``extrapolation_rate`` (at ``ci_level``) and ``n_calibration_points``.
+        ``extrapolation_rate`` (at ``ci_level``; the largest), ``extrapolation_rates`` (per x column)
+        and ``n_calibration_points``.
         """
         self._check_fitted()
         result = self.diagnostics_.as_dict()
@@ -432,6 +448,7 @@ class ScalingLaw:
             n_groups=self.n_groups_,
             noise_source=self.noise_source_,
             extrapolation_rate=self.extrapolation_rate(self.ci_level),
+            extrapolation_rates=self.extrapolation_rates(self.ci_level),
             n_calibration_points=0 if calibration is None else len(calibration.held_out),
         )
         return result

@@ -82,6 +82,39 @@ def _symmetric_inverse(matrix: np.ndarray) -> np.ndarray:
     return (vectors / values) @ vectors.T
 
 
+def with_form_spread(
+    sigma: np.ndarray,
+    candidate_jacobian: np.ndarray,
+    target_jacobian: np.ndarray,
+    candidate_shifts: np.ndarray,
+    target_shifts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The covariance and gradients extended by one blend weight per plausible other form.
+
+    With M other forms m, log y = f(x) + sum_m w_m (f_m(x) - f(x)): w_m = 0 is the chosen form,
+    w_m = 1 form m. Each w_m gets prior mean 0 and variance 1 / (M + 1), so the target's variance
+    gains the spread of the forms' predictions around the chosen one, mean over the M + 1 forms
+    of (f_m(t) - f(t))^2 (Bayesian model averaging with equal weights, linearised; Draper 1995,
+    "Assessment and propagation of model uncertainty", JRSS B 57). A run's gradient along w_m is
+    how far the forms disagree there, f_m(x) - f(x): the standard gain formula then credits the
+    runs that discriminate the forms (the T-optimal criterion of Atkinson and Fedorov 1975,
+    "The design of experiments for discriminating between two rival models", Biometrika 62).
+
+    candidate_shifts (n, M), target_shifts (T, M): f_m - f in log y. Returns sigma (p + M, p + M)
+    and the two gradients with M columns more.
+    """
+    m = candidate_shifts.shape[1]
+    p = sigma.shape[0]
+    extended = np.zeros((p + m, p + m))
+    extended[:p, :p] = sigma
+    extended[p:, p:] = np.eye(m) / (m + 1)
+    return (
+        extended,
+        np.hstack([candidate_jacobian, candidate_shifts]),
+        np.hstack([target_jacobian, target_shifts]),
+    )
+
+
 def target_variance(sigma: np.ndarray, target_jacobian: np.ndarray) -> np.ndarray:
     """Variance of log y at each target row, g' sigma g, shape (T,)."""
     return np.einsum("tp,pq,tq->t", target_jacobian, sigma, target_jacobian)

@@ -12,12 +12,17 @@ This module gives the numbers; a report section draws them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from scalinglab.plan.planner import INTERVAL_LEVEL, REASON_COLUMN, SCORE_COLUMN, Planner
+from scalinglab.plan.planner import INTERVAL_LEVEL, REASON_COLUMN, SCORE_COLUMN, Planner, StopDecision
+
+# A stop rule: given the planner (told the runs so far), whether to stop and the budget left for
+# the next ask (None: no cap). The default is Planner.should_stop with a budget in cost units.
+StopRule = Callable[[Planner], tuple[StopDecision, float | None]]
 
 
 @dataclass
@@ -42,6 +47,7 @@ def recompute_rounds(
     budget: float | None = None,
     tolerance: float | None = None,
     tried: set | None = None,
+    rule: StopRule | None = None,
     max_rounds: int = 200,
 ) -> History:
     """Replay a planned sweep round by round from its measured runs.
@@ -59,15 +65,24 @@ def recompute_rounds(
     tried : set, optional
         Run keys that were attempted but have no y (failed): a round that chose one of them is
         not stopped by it; like the sweep, later rounds do not offer it again.
+    rule : callable, optional
+        The sweep's own stop rule and budget left (see ``StopRule``), in place of ``budget`` and
+        ``tolerance`` (a planned sweep with a budget in seconds uses its measured seconds).
     """
+    if rule is None:
+
+        def rule(planner: Planner) -> tuple[StopDecision, float | None]:
+            left = None if budget is None else budget - planner.spent
+            return planner.should_stop(tolerance=tolerance, budget=budget), left
+
     tried = set(tried or ()) | set(measured.index)
     rounds, chosen_tables, told, complete = [], [], [], False
     offered = candidates
     for number in range(1, max_rounds + 1):
-        if planner.should_stop(tolerance=tolerance, budget=budget):
+        decision, left = rule(planner)
+        if decision.stop:
             complete = True
             break
-        left = None if budget is None else budget - planner.spent
         batch = planner.ask(offered, k, budget=left)
         if batch.empty:
             complete = True
@@ -89,7 +104,7 @@ def recompute_rounds(
         if chosen_tables
         else candidates.iloc[:0].assign(round=[], cost=[], **{SCORE_COLUMN: [], REASON_COLUMN: []})
     )
-    columns = ["round", "n_runs", "spent", "predicted", "low", "high", "level"]
+    columns = ["round", "n_runs", "spent", *planner.x, "predicted", "low", "high", "level"]
     return History(pd.DataFrame(rounds, columns=columns), chosen, complete)
 
 
@@ -98,12 +113,13 @@ def _round_row(planner: Planner, number: int) -> dict:
         "round": number,
         "n_runs": len(planner.told),
         "spent": planner.spent,
+        **dict.fromkeys(planner.x, np.nan),
         "predicted": np.nan,
         "low": np.nan,
         "high": np.nan,
         "level": INTERVAL_LEVEL,
     }
     if planner.law() is not None:
-        first = planner.prediction().iloc[0]
-        row.update(predicted=float(first["predicted"]), low=float(first["low"]), high=float(first["high"]))
+        answer = planner.answer_row()
+        row.update({name: float(answer[name]) for name in [*planner.x, "predicted", "low", "high"]})
     return row

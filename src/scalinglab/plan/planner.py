@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
-from scalinglab.fit.forms import get_form
+from scalinglab.fit.forms import JOINT_AUTO_CANDIDATES, get_form
 from scalinglab.fit.law import ScalingLaw
+from scalinglab.fit.select import MARGIN
 from scalinglab.fit.table import as_column_list, log_design, numeric_column
 from scalinglab.plan import design
 
@@ -34,6 +35,9 @@ SCORE_COLUMN = "plan_score"
 REASON_COLUMN = "plan_reason"
 INTERVAL_LEVEL = 0.95
 CRITERIA = {"planner": ("target", True), "v_optimal": ("target", False), "d_optimal": ("d", False)}
+# Which target row is "the answer": the first (a point target), or the lowest prediction (the
+# optimum along an iso-FLOP line of target rows).
+ANSWERS = ("first", "lowest")
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,15 @@ class Planner:
         Bootstrap replicates of each fit (fewer than ScalingLaw's default, for speed).
     groups : str, optional
         Column of the groups the bootstrap resamples whole (default: the first x column).
+    form_spread : bool
+        With form="auto", count the disagreement between plausible forms (``plausible_forms``) as
+        uncertainty at the target that runs can remove (``design.with_form_spread``); strategy
+        "planner" only.
+    answer : {"first", "lowest"}
+        The target row the answer is read at (``answer_row``, and the stop rule's tolerance):
+        "first" (a point target; the tolerance then holds for every row), or "lowest", the row
+        of lowest prediction (the compute-optimal point when the target rows lie on one
+        iso-FLOP line).
     """
 
     def __init__(
@@ -89,9 +102,14 @@ class Planner:
         cost_power: float = 1.0,
         n_bootstrap: int = 200,
         groups: str | None = None,
+        answer: str = "first",
+        form_spread: bool = True,
     ):
         if strategy not in CRITERIA:
             raise UserError(f"strategy must be one of {', '.join(CRITERIA)}; got {strategy!r}")
+        if answer not in ANSWERS:
+            raise UserError(f"answer must be one of {', '.join(ANSWERS)}; got {answer!r}")
+        self.answer, self.form_spread = answer, bool(form_spread)
         self.x, self.y, self.form = as_column_list(x), y, form
         self.cost, self.random_state, self.strategy = cost, random_state, strategy
         self.cost_power, self.n_bootstrap, self.groups = float(cost_power), int(n_bootstrap), groups
@@ -145,8 +163,9 @@ class Planner:
         return self._form().n_params + 2
 
     def _form(self):
-        if self.form == "auto":
-            return get_form("power")  # every form "auto" may choose has at most this many + 1
+        if self.form == "auto":  # with too few rows to score any form, "auto" takes the simplest
+            # one-input form, or the first joint one (scalinglab.fit.select): start with enough for it
+            return get_form("power" if len(self.x) == 1 else JOINT_AUTO_CANDIDATES[0])
         return get_form(self.form)
 
     def law(self) -> ScalingLaw | None:
@@ -216,11 +235,52 @@ class Planner:
                 sigma = sigma + ensemble
         return sigma, noise_var
 
+    def plausible_forms(self, law: ScalingLaw) -> list[ScalingLaw]:
+        """With form="auto": every other candidate form whose backtest score is within the
+        selection's MARGIN of the best (a lead smaller than that does not overturn a choice,
+        ``scalinglab.fit.select``), fitted to the told rows without bootstrap. Empty otherwise."""
+        choice = law.form_choice_
+        if choice is None:
+            return []
+        finite = [score for score in choice.scores.values() if np.isfinite(score)]
+        if not finite:
+            return []
+        names = [
+            name
+            for name, score in choice.scores.items()
+            if name != law.form_.name and np.isfinite(score) and score <= MARGIN * min(finite)
+        ]
+        fitted = []
+        for name in names:
+            try:
+                other = ScalingLaw(name, n_bootstrap=0).fit(self.told, x=self.x, y=self.y, groups=self.groups)
+            except UserError:  # too few rows for that form: it cannot be told apart yet either
+                continue
+            fitted.append(other)
+        return fitted
+
+    def form_shifts(self, law: ScalingLaw, rows: pd.DataFrame, others: list[ScalingLaw]) -> np.ndarray:
+        """log y of each other form minus the law's at each row, shape (len(rows), len(others));
+        a form that gives no finite positive prediction at some row is left out (0 there)."""
+        base = np.log(law.predict(rows))
+        shifts = np.column_stack([np.log(other.predict(rows)) - base for other in others])
+        return np.where(np.isfinite(shifts), shifts, 0.0)
+
     def _greedy(self, law: ScalingLaw, fresh, cost, k, limit) -> design.Batch:
         criterion, cost_aware = CRITERIA[self.strategy]
         sigma, noise_var = self.parameter_covariance(law)
         candidate_jacobian = design.jacobian_rows(law.form_, law.theta_, self._log_x(fresh))
         target_jacobian = design.jacobian_rows(law.form_, law.theta_, self._log_x(self.target))
+        others = self.plausible_forms(law) if self.form_spread and self.strategy == "planner" else []
+        if others:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sigma, candidate_jacobian, target_jacobian = design.with_form_spread(
+                    sigma,
+                    candidate_jacobian,
+                    target_jacobian,
+                    self.form_shifts(law, fresh, others),
+                    self.form_shifts(law, self.target, others),
+                )
         if cost_aware and np.isfinite(limit):
             plan, self.cost_power_ = design.plan_for_budget(
                 sigma, candidate_jacobian, target_jacobian, noise_var, cost, limit
@@ -251,11 +311,18 @@ class Planner:
         low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
         return self.target.assign(predicted=law.predict(self.target), low=low, high=high)
 
+    def answer_row(self) -> pd.Series:
+        """The prediction table's row the answer is read at (``answer``): the first target row,
+        or the one of lowest prediction. Raises UserError before a fit, as ``prediction``."""
+        table = self.prediction()
+        return table.iloc[0 if self.answer == "first" else int(np.argmin(table["predicted"].to_numpy()))]
+
     def relative_half_width(self) -> float:
-        """The widest target interval's half-width over its prediction (inf before a fit)."""
+        """The target interval's half-width over its prediction (inf before a fit): the widest
+        row's with answer "first", the answer row's with "lowest"."""
         if self.law() is None:
             return float("inf")
-        table = self.prediction()
+        table = self.prediction() if self.answer == "first" else self.answer_row().to_frame().T
         return float(((table["high"] - table["low"]) / (2 * table["predicted"])).max())
 
     def should_stop(self, tolerance: float | None = None, budget: float | None = None) -> StopDecision:

@@ -1,8 +1,9 @@
 """The report section "How the answer converged": a planned sweep's target prediction and interval
 against the compute spent, round by round, from ``scalinglab.plan.recompute_rounds``.
 
-Not wired into ``write_report`` yet: the caller needs the planned sweep's candidate grid (its
-``[plan]`` section and the grid's estimated costs) to recompute the rounds.
+``planned_sweep_section`` is what ``write_report`` calls: for a sweep whose stored configuration
+has ``[plan]`` it rebuilds the candidate grid from that configuration and recomputes the rounds
+(``scalinglab.sweeper.planned.sweep_history``); for any other sweep it gives None.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import format_count
-from scalinglab.metrics import label
+from scalinglab.metrics import label, short_label
 from scalinglab.plan.history import History
 from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN
 from scalinglab.report.drawn_axes import mark_data
 from scalinglab.report.parts import Section, render_figure, table_html
 
 TITLE = "How the answer converged"
+ROUND_COLUMNS = ("round", "n_runs", "spent", "predicted", "low", "high", "level")
 
 
 @dataclass
@@ -58,17 +60,50 @@ def draw_convergence(data: Convergence, ax) -> None:
     ax.legend(loc="best", fontsize=8)
 
 
+def planned_sweep_section(analysis) -> Section | None:
+    """The section for the report of ``analysis`` (an ``Analysis``), or None when its sweep is not
+    planned, its stored configuration no longer validates, or no round could be fitted yet."""
+    config = analysis.config or {}
+    if not config.get("plan"):
+        return None
+    from pydantic import ValidationError
+
+    from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
+    from scalinglab.sweeper.planned import sweep_history
+
+    try:
+        found = sweep_history(SweepConfig.model_validate(config), analysis.frame)
+    except (ValidationError, UserError):  # written by an older scalinglab, or its data now missing
+        return None
+    full = found.full
+    return converged_section(
+        found.history,
+        "val_loss",
+        full_cost=found.grid_flops,
+        full_answer=None if full is None else (float(full["predicted"]), float(full["low"]), float(full["high"])),
+        full_size=None if full is None or not found.optimum else (float(full["n_params"]), float(full["train_size"])),
+        batch=found.batch,
+        optimum=found.optimum,
+    )
+
+
 def converged_section(
     history: History,
     metric: str,
     *,
     full_cost: float | None = None,
     full_answer: tuple[float, float, float] | None = None,
+    full_size: tuple[float, float] | None = None,
+    batch: int | None = None,
+    optimum: bool = False,
 ) -> Section | None:
     """The section, or None when no round could be fitted (nothing to show yet).
 
     full_cost: the compute the whole grid would cost; full_answer: (predicted, low, high) of the
-    law fitted to the whole grid, when it was trained.
+    law fitted to the whole grid, when it was trained; full_size: its optimum's (n_params,
+    train_size) for a compute target. batch: the runs per round. optimum: the answer is the
+    compute-optimal point of an iso-FLOP line (history rounds carry its n_params, train_size).
     """
     fitted = history.rounds.dropna(subset=["predicted"])
     if fitted.empty:
@@ -82,19 +117,34 @@ def converged_section(
         else ""
     )
     state = "and stopped" if history.complete else "so far"
+    per_round = f" of {batch} runs" if batch else ""
     section.sentences.append(
-        f"The planned sweep trained {int(history.rounds['n_runs'].iloc[-1])} runs in {len(history.rounds)} rounds "
-        f"{state}, spending {format_count(spent)} FLOPs{share}."
+        f"The planned sweep trained {int(history.rounds['n_runs'].iloc[-1])} runs in {len(history.rounds)} rounds"
+        f"{per_round} {state}, spending {format_count(spent)} estimated training FLOPs{share}."
+    )
+    inputs = [name for name in history.rounds if name not in ROUND_COLUMNS]
+    where = (
+        "the compute-optimal point of the target budget is "
+        + ", ".join(f"{short_label(name)} {format_count(last[name])}" for name in inputs)
+        + f", with {short_label(metric)} "
+        if optimum
+        else "its prediction at the target is "
     )
     section.sentences.append(
-        f"Its prediction at the target is {last['predicted']:.4g} ({last['level']:.0%} interval "
+        f"After the last round {where}{last['predicted']:.4g} ({last['level']:.0%} interval "
         f"{last['low']:.4g} to {last['high']:.4g})."
     )
     if full_answer is not None:
         predicted, low, high = full_answer
         inside = "inside" if last["low"] <= predicted <= last["high"] else "outside"
+        size = (
+            f" at {format_count(full_size[0])} parameters and {format_count(full_size[1])} examples"
+            if full_size
+            else ""
+        )
         section.sentences.append(
-            f"The whole grid gives {predicted:.4g} ({low:.4g} to {high:.4g}), {inside} the planned sweep's interval."
+            f"The whole grid gives {predicted:.4g} ({low:.4g} to {high:.4g}){size}, {inside} the planned sweep's "
+            "interval."
         )
     data = Convergence(
         fitted["spent"].to_numpy(float),
@@ -106,12 +156,16 @@ def converged_section(
     )
     section.figures.append(render_figure("The target's prediction against compute spent", draw_convergence, data))
     chosen = history.chosen.reset_index(names="run").rename(columns={SCORE_COLUMN: "score", REASON_COLUMN: "why"})
-    columns = ["round", "run", "cost", "score", "why"]
+    columns = ["round", "run", *[name for name in ("n_params", "train_size") if name in chosen], "cost", "score", "why"]
     section.tables.append(
         (
-            "Runs chosen, round by round (score: drop of the target's log-variance per unit cost, "
-            "given the earlier picks; 0 in the starting design)",
+            "Runs chosen, round by round (cost: estimated training FLOPs; score: drop of the target's "
+            "log-variance per unit cost, given the earlier picks; 0 in the starting design)",
             table_html(pd.DataFrame(chosen[columns])),
         )
     )
+    # A round not yet fitted shows dashes (table_html); the inputs of the answer only where they
+    # move (the optimum of a compute target), not a point target's repeated each round.
+    rounds = history.rounds.drop(columns=["level", *([] if optimum else inputs)])
+    section.tables.append(("The answer after each round (95 % interval)", table_html(rounds)))
     return section

@@ -13,7 +13,7 @@ import pandas as pd
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
 from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
-from scalinglab.metrics import label, lower_is_better
+from scalinglab.metrics import SAME_FOR_EVERY_DATA_SIZE, label, lower_is_better
 from scalinglab.pareto import pareto_mask
 from scalinglab.report.drawn_axes import mark_data
 
@@ -21,6 +21,7 @@ from scalinglab.report.drawn_axes import mark_data
 # points can be judged against it; "mean" would draw where the fitted curve itself lies.
 BAND_KIND = "prediction"
 BAND_LABEL = "95% prediction interval"
+EVERY_DATA_SIZE = "every data size"  # the one series of a cost that does not depend on the data size
 
 
 @dataclass
@@ -44,6 +45,16 @@ class MetricVsParams:
     log_y: bool = False
     log_x: bool = True
     y_limits: tuple[float, float] | None = None
+    x_label: str = ""  # the x axis's words; the column's label when empty
+
+
+def axis_label(column: str, frame: pd.DataFrame) -> str:
+    """Words for a column on an axis: the data-size column says what it counts (tokens seen for a
+    language model, examples otherwise), not its raw name."""
+    if column != "train_size":
+        return label(column)
+    counts_tokens = "train_tokens_seen" in frame and frame["train_tokens_seen"].notna().any()
+    return "training data (tokens seen)" if counts_tokens else "training data (examples)"
 
 
 def metric_vs_params_data(
@@ -60,13 +71,17 @@ def metric_vs_params_data(
     """Seed-mean of `metric` against `x`, one series per `group_by` value, with fitted curves.
 
     A quality fit applies to a series when its group equals the series' value; a cost law or a
-    joint law applies to every series (evaluated at its data size). The curve spans the trained
-    range widened by 1.5x. The y axis is log when `log_y` asks and every point is positive.
+    joint law applies to every series (evaluated at its data size). A column that does not depend on
+    the data size (memory, latency, bytes: metrics.SAME_FOR_EVERY_DATA_SIZE) is one series over
+    every data size: one per data size would draw the same points on top of each other. The curve spans the trained range widened by
+    1.5x. The y axis is log when `log_y` asks and every point is positive.
     """
     means = aggregate_over_seeds(frame)
-    data = MetricVsParams(metric=metric, x=x, group_by=group_by, log_y=log_y)
+    data = MetricVsParams(metric=metric, x=x, group_by=group_by, log_y=log_y, x_label=axis_label(x, frame))
     if means.empty or metric not in means:
         return data
+    if metric in SAME_FOR_EVERY_DATA_SIZE and group_by == "train_size":
+        means = means.assign(**{group_by: EVERY_DATA_SIZE})
     for group, rows in means.groupby(group_by, sort=True):
         rows = rows.groupby(x, sort=True)[[metric, f"{metric}_std"]].mean().reset_index()
         rows = rows[np.isfinite(rows[metric]) & np.isfinite(rows[x])]
@@ -153,7 +168,7 @@ def draw_metric_vs_params(data: MetricVsParams, ax) -> None:
         ax,
         log_x=data.log_x,
         y_limits=data.y_limits,
-        xlabel=label(data.x),
+        xlabel=data.x_label or label(data.x),
         ylabel=label(data.metric),
         legend=data.series,
     )
@@ -374,6 +389,8 @@ def draw_backtest(data: Backtest, ax) -> None:
 
 
 def _series_name(column: str, value) -> str:
+    if isinstance(value, str) and value == EVERY_DATA_SIZE:
+        return value
     shown = (
         format_count(value)
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)

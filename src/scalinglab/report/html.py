@@ -24,11 +24,13 @@ from scalinglab.analysis.sentences import (
     scaling_effect,
     size_sentences,
 )
+from scalinglab.analysis.speedup import benefit_sentences
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
 from scalinglab.report import figures
 from scalinglab.report.compress_figures import compress_section
+from scalinglab.report.converged import planned_sweep_section
 from scalinglab.report.parts import Figure, Section, render_figure, short_number, table_html
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,6 +104,7 @@ def write_report(
         from scalinglab.report.transfer_section import transfer_section
 
         sections.append(transfer_section(analysis.transfer))
+    sections.append(planned_sweep_section(analysis))  # [plan]: "How the answer converged" (report.converged)
     if compressions is not None and not compressions.empty:
         sections.append(compress_section(compressions, metric=analysis.metric))
     rendered = (
@@ -162,7 +165,9 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
 
 def _answer(choice: Recommendation | None, note: str) -> str:
     # An extrapolation of the recommendation is part of the answer's first line, never below it.
-    return " ".join(choice.lines()).replace("warning: ", "Warning: ") if choice else note
+    if choice is None:
+        return note
+    return " ".join([f"Warning: {warning}." for warning in choice.warnings] + [choice.sentence()])
 
 
 def _recommendation(analysis: Analysis, budgets: Budgets | None):
@@ -214,14 +219,14 @@ def _joint_section(analysis: Analysis) -> Section:
     if joint is None:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
-        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem)
+        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem, analysis.joint_data_problem)
         data = figures.metric_vs_params_data(
             analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by, joint=joint
         )
         section.figures.append(
             render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data)
         )
-        if joint.optimal is not None and not analysis.joint_size_problem:  # N* rests on the size term
+        if joint.optimal is not None and analysis.compute_optimal_quoted:
             section.tables.append(
                 (
                     "Compute-optimal allocation (joint law; 95% intervals resample configurations)",
@@ -284,10 +289,23 @@ def _settings_sections(analysis: Analysis) -> list[Section]:
 
 
 def _parallelism_sections(analysis: Analysis) -> list[Section]:
-    """'How far does each size parallelize?' when batch size was swept (analysis.batch_size)."""
-    if not analysis.critical_batch:
+    """'How far does each size parallelize?' when batch size (analysis.batch_size) or
+    training.data_parallel (analysis.speedup) was swept."""
+    if not analysis.critical_batch and not analysis.speedups:
         return []
-    section = Section("How far does each size parallelize?", [answer.sentence() for answer in analysis.critical_batch])
+    section = Section("How far does each size parallelize?", benefit_sentences(analysis.speedups))
+    if analysis.speedups:
+        section.tables.append(
+            (
+                "Measured data-parallel speedup per size (train seconds: medians over seeds and repeats)",
+                table_html(pd.DataFrame([answer.row() for answer in analysis.speedups])),
+            )
+        )
+    if not analysis.critical_batch:
+        return [section]
+    law, why_not = analysis.critical_batch_law
+    section.sentences += [answer.sentence() for answer in analysis.critical_batch]
+    section.sentences.append(law.sentence() if law is not None else why_not + ".")
     rows = [
         {
             **answer.configuration,
@@ -411,6 +429,7 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table["source"] = [frontier_source(row) for _, row in table.iterrows()]
     table = table.drop(columns=["measured", "clipped"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
+    table["within_budgets"] = np.where(table["within_budgets"], "yes", "no")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
 
 

@@ -20,7 +20,7 @@ from scalinglab.store import Store
 from scalinglab.store.base import new_owner_id
 from scalinglab.sweeper.executors import Executor, make_executor
 from scalinglab.sweeper.plan import plan_runs, planned_total
-from scalinglab.sweeper.preflight import preflight
+from scalinglab.sweeper.preflight import check_data_parallel, preflight
 
 _WAIT_FOR_OTHERS_SECONDS = 1.0
 
@@ -121,6 +121,7 @@ def check_sweep(config: SweepConfig) -> dict:
     Returns `where_runs_run(config)`; raises UserError naming the field. Cheap to call again (the
     data it loads is cached), so callers that create a store call it before creating one."""
     where = where_runs_run(config)
+    check_data_parallel(config, where["device"])
     preflight(config)
     return where
 
@@ -183,9 +184,10 @@ class _Driver:
         losses = _val_losses(self.store)
         planned = plan_runs(self.config, losses)
         if self.config.plan is not None:  # a planned sweep: this round's runs only (sweeper.planned)
-            from scalinglab.sweeper.planned import next_round
+            from scalinglab.sweeper.planned import measured_seconds, next_round
 
-            planned = next_round(self.config, planned, statuses, losses, self.slots).specs
+            seconds = measured_seconds(self.store)
+            planned = next_round(self.config, planned, statuses, losses, self.slots, seconds).specs
         if self.config.transfer is not None:  # a target run waits for its pretrained parent
             from scalinglab.sweeper.transfer import ready
 
@@ -201,7 +203,9 @@ class _Driver:
         from scalinglab.sweeper.grouping import AUTO_MAX_RUNS, plan_batches
 
         setting = self.config.execution.batch
-        if setting == "off":
+        # A sweep over data_parallel measures time: its one-worker runs train alone too, as the W > 1
+        # runs do, so that their seconds compare (a batched run's own time is a probe's estimate).
+        if setting == "off" or (setting == "auto" and len(self.config.training.data_parallel) > 1):
             max_runs = 1
         elif setting == "auto":
             max_runs = min(AUTO_MAX_RUNS, max(1, math.ceil(len(todo) / max(1, slots))))

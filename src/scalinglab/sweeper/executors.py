@@ -193,7 +193,9 @@ class RayExecutor(Executor):
                     # A run on CUDA asks Ray for a GPU: Ray then sets CUDA_VISIBLE_DEVICES, so it is cuda:0 there.
                     gpus = 1 if batch[0].limits.device.startswith("cuda") else 0
                     batch = [_on_device(spec, "cuda:0") for spec in batch] if gpus else batch
-                    remote = task.options(num_cpus=1, num_gpus=gpus, max_retries=self._retries)
+                    # A data-parallel run's W worker processes need W CPUs (or GPUs) of one machine.
+                    workers = max(spec.training.data_parallel for spec in batch)
+                    remote = task.options(num_cpus=workers, num_gpus=gpus * workers, max_retries=self._retries)
                     in_flight[remote.remote(batch, self._limits)] = batch
                 if not in_flight:
                     return

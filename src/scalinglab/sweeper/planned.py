@@ -6,23 +6,36 @@ second driver on the same store, asks for the same runs (the store's claims keep
 being trained twice). Each run's inputs and cost are estimated before training from its family:
 ``n_params`` and ``train_size`` (samples per epoch), cost = training FLOPs per sample x samples
 per epoch x epochs, the same count training records as ``train_flops``.
+
+The target is a point (``target_n_params``, ``target_train_size``), or with ``target_compute`` the
+iso-FLOP line of that budget (``target_rows``), whose lowest predicted loss is the answer. A
+budget in seconds (``budget_seconds``) is spent by the runs' measured ``train_seconds``; the runs
+not yet trained are costed in seconds from their FLOPs at the seconds per FLOP of the runs so far
+(``stop_rule``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from scalinglab.config import PlanConfig, SweepConfig
 from scalinglab.errors import UserError
-from scalinglab.plan import Planner, StopDecision
+from scalinglab.plan import History, Planner, StopDecision, recompute_rounds
 from scalinglab.run_spec import DataSpec, RunSpec
 
 X = ["n_params", "train_size"]
 Y = "val_loss"
 COST = "train_flops"
+SECONDS = "train_seconds"
+# A compute target's iso-FLOP line: this many points, log-spaced over this many decades of model
+# size either side of the point whose size/data ratio is the grid's geometric mean ratio.
+ISO_FLOP_POINTS = 21
+ISO_FLOP_DECADES = 1.0
 
 
 @functools.lru_cache(maxsize=16)
@@ -61,7 +74,8 @@ class Round:
 
 
 def budget_of(plan: PlanConfig, table: pd.DataFrame) -> float | None:
-    """The FLOP budget: budget_flops, or budget_fraction of the whole grid's; None for neither."""
+    """The FLOP budget: budget_flops, or budget_fraction of the whole grid's; None for neither
+    (nor with budget_seconds, which ``stop_rule`` applies)."""
     if plan.budget_flops is not None:
         return plan.budget_flops
     if plan.budget_fraction is not None:
@@ -69,30 +83,111 @@ def budget_of(plan: PlanConfig, table: pd.DataFrame) -> float | None:
     return None
 
 
-def next_round(
-    config: SweepConfig, planned: list[RunSpec], statuses: dict[str, str], val_losses: dict[str, float], slots: int
-) -> Round:
-    """The runs the next round trains (none once the stop rule holds or nothing fits)."""
-    plan = config.plan
-    table = candidate_table(planned)
-    target = pd.DataFrame(
-        {
-            "n_params": [plan.target_n_params or table.n_params.max()],
-            "train_size": [plan.target_train_size or table.train_size.max()],
+def target_rows(plan: PlanConfig, table: pd.DataFrame) -> pd.DataFrame:
+    """Where the answer is wanted: one row (n_params, train_size), each left out the grid's
+    largest; or, with target_compute, ISO_FLOP_POINTS rows on that budget's iso-FLOP line.
+
+    The line: a run's FLOPs are taken as k N D, with k the grid's median train_flops / (n_params x
+    train_size) (FLOPs per parameter per example, epochs included; 6 x epochs for a transformer,
+    Kaplan et al. 2020), so D = C / (k N); N is log-spaced ISO_FLOP_DECADES either side of the
+    point where N / D is the grid's geometric mean ratio. The answer is the row of lowest
+    predicted loss (Planner answer "lowest"): the compute-optimal size and data size.
+    """
+    if plan.target_compute is None:
+        return pd.DataFrame(
+            {
+                "n_params": [plan.target_n_params or table.n_params.max()],
+                "train_size": [plan.target_train_size or table.train_size.max()],
+            }
+        )
+    per_param_example = float(np.median(table[COST] / (table.n_params * table.train_size)))
+    ratio = float(np.exp(np.mean(np.log(table.n_params / table.train_size))))
+    center = np.sqrt(plan.target_compute * ratio / per_param_example)
+    n = center * np.logspace(-ISO_FLOP_DECADES, ISO_FLOP_DECADES, ISO_FLOP_POINTS)
+    return pd.DataFrame({"n_params": n, "train_size": plan.target_compute / (per_param_example * n)})
+
+
+def make_planner(plan: PlanConfig, table: pd.DataFrame) -> Planner:
+    """The planner as a planned sweep builds it: nothing told yet."""
+    answer = "first" if plan.target_compute is None else "lowest"
+    return Planner(X, Y, plan.form, target=target_rows(plan, table), cost=COST, random_state=plan.seed, answer=answer)
+
+
+def measured_table(
+    table: pd.DataFrame, statuses: dict[str, str], val_losses: dict[str, float], seconds: dict[str, float]
+) -> pd.DataFrame:
+    """The candidate table with val_loss and train_seconds of the runs stored ok with a finite
+    loss (NaN for the others)."""
+
+    def measured(key: str, values: dict[str, float]) -> float:
+        ok = statuses.get(key) == "ok" and np.isfinite(val_losses.get(key, np.inf))
+        return float(values.get(key, np.nan)) if ok else np.nan
+
+    return table.assign(
+        **{
+            Y: [measured(key, val_losses) for key in table.index],
+            SECONDS: [measured(key, seconds) for key in table.index],
         }
     )
-    planner = Planner(X, Y, plan.form, target=target, cost=COST, random_state=plan.seed)
-    done = [
-        key for key in table.index if statuses.get(key) == "ok" and val_losses.get(key, float("inf")) < float("inf")
-    ]
-    if done:
-        planner.tell(table.loc[done].assign(**{Y: [val_losses[key] for key in done]}))
+
+
+def seconds_per_flop(told: pd.DataFrame) -> float | None:
+    """Measured train_seconds per estimated training FLOP of the runs told (a ratio of sums, so
+    each run weighs by its cost); None before any run with a measured time."""
+    if told.empty or SECONDS not in told:
+        return None
+    timed = told[np.isfinite(told[SECONDS].to_numpy(dtype=float))]
+    total = float(timed[SECONDS].sum())
+    return total / float(timed[COST].sum()) if total > 0 else None
+
+
+def stop_rule(plan: PlanConfig, table: pd.DataFrame):
+    """The sweep's stop rule (``scalinglab.plan.history.StopRule``): given the planner told the
+    runs so far, whether to stop, and the FLOPs the next ask may spend.
+
+    budget_seconds: stop once the told runs' measured train_seconds reach it; the next round may
+    spend the seconds left, converted to FLOPs at the seconds per FLOP of the runs so far
+    (``seconds_per_flop``), i.e. each candidate's seconds are estimated as its FLOPs times that
+    rate. Before any run is measured the first round is not capped (no rate is known yet): it is
+    the starting design, drawn from the cheapest half of the grid.
+    """
     budget = budget_of(plan, table)
-    decision = planner.should_stop(tolerance=plan.tolerance, budget=budget)
-    pending = table.drop(index=[key for key in table.index if key in statuses])
+
+    def rule(planner: Planner) -> tuple[StopDecision, float | None]:
+        if plan.budget_seconds is None:
+            left = None if budget is None else budget - planner.spent
+            return planner.should_stop(tolerance=plan.tolerance, budget=budget), left
+        spent = float(np.nansum(planner.told[SECONDS])) if len(planner.told) else 0.0
+        if spent >= plan.budget_seconds:
+            return StopDecision(True, f"budget spent: {spent:.4g} of {plan.budget_seconds:.4g} training seconds"), 0.0
+        rate = seconds_per_flop(planner.told)
+        left = None if rate is None else (plan.budget_seconds - spent) / rate
+        return planner.should_stop(tolerance=plan.tolerance), left
+
+    return rule
+
+
+def next_round(
+    config: SweepConfig,
+    planned: list[RunSpec],
+    statuses: dict[str, str],
+    val_losses: dict[str, float],
+    slots: int,
+    seconds: dict[str, float] | None = None,
+) -> Round:
+    """The runs the next round trains (none once the stop rule holds or nothing fits).
+    ``seconds``: run_key -> measured train_seconds (needed by budget_seconds)."""
+    plan = config.plan
+    table = measured_table(candidate_table(planned), statuses, val_losses, seconds or {})
+    planner = make_planner(plan, table)
+    done = table.index[table[Y].notna()]
+    if len(done):
+        planner.tell(table.loc[done])
+    budget = budget_of(plan, table)
+    decision, left = stop_rule(plan, table)(planner)
+    pending = table.drop(index=[key for key in table.index if key in statuses], columns=[Y, SECONDS])
     if decision.stop or pending.empty:
         return Round([], decision, planner, budget)
-    left = None if budget is None else budget - planner.spent
     batch = planner.ask(pending, plan.batch or slots, budget=left)
     if batch.empty:
         return Round([], StopDecision(True, f"no run left fits the budget ({left:.4g} FLOPs remain)"), planner, budget)
@@ -100,26 +195,120 @@ def next_round(
     return Round([spec for spec in planned if spec.run_key in chosen], decision, planner, budget)
 
 
+def measured_seconds(store) -> dict[str, float]:
+    """run_key -> train_seconds of every stored run that recorded it."""
+    return {run.run_key: float(run.metrics[SECONDS]) for run in store.runs() if SECONDS in run.metrics}
+
+
 def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
-    """Where a planned sweep stands: FLOPs spent and budget, the target's current prediction and
-    95 % interval (None before the law can be fitted), and the stop rule's verdict. ``losses``:
-    run_key -> val_loss of the stored runs (the driver's ``_val_losses``)."""
+    """Where a planned sweep stands: FLOPs spent and budget (training seconds with
+    budget_seconds), the target's current prediction and 95 % interval (None before the law can
+    be fitted; the optimum's size and data size with target_compute), and the stop rule's
+    verdict. ``losses``: run_key -> val_loss of the stored runs (the driver's ``_val_losses``)."""
     from scalinglab.sweeper.plan import plan_runs
 
     statuses = {run.run_key: run.status for run in store.runs()}
-    now = next_round(config, plan_runs(config, losses), statuses, losses, config.plan.batch or 1)
+    seconds = measured_seconds(store)
+    now = next_round(config, plan_runs(config, losses), statuses, losses, config.plan.batch or 1, seconds)
     spent = now.planner.spent
     answer = None
     if now.planner.law() is not None:
-        row = now.planner.prediction().iloc[0]
+        row = now.planner.answer_row()
         answer = {name: float(row[name]) for name in ("n_params", "train_size", "predicted", "low", "high")}
-    return {
+    status = {
         "spent_flops": spent,
         "budget_flops": now.budget,
         "remaining_flops": None if now.budget is None else max(0.0, now.budget - spent),
         "target": answer or {name: float(now.planner.target[name].iloc[0]) for name in X},
+        "target_compute": config.plan.target_compute,
         "fitted": answer is not None,
         "stop": now.decision.stop,
         "reason": now.decision.reason,
         "next": [spec.run_key for spec in now.specs],
     }
+    if config.plan.budget_seconds is not None:
+        told = now.planner.told
+        spent_seconds = float(np.nansum(told[SECONDS])) if len(told) else 0.0
+        status.update(
+            spent_seconds=spent_seconds,
+            budget_seconds=config.plan.budget_seconds,
+            remaining_seconds=max(0.0, config.plan.budget_seconds - spent_seconds),
+        )
+    return status
+
+
+@dataclass
+class PlannedHistory:
+    """A planned sweep's rounds recomputed from its stored runs (``sweep_history``).
+
+    history: the rounds (``scalinglab.plan.History``), costs in estimated training FLOPs.
+    batch: the runs per round they were recomputed with. grid_flops: what the whole grid would
+    cost. full: the whole grid's answer (a row with predicted, low, high and the x columns) when
+    every run of the grid is measured, else None. optimum: True for a compute target.
+    """
+
+    history: History
+    batch: int
+    grid_flops: float
+    full: pd.Series | None
+    optimum: bool
+
+
+def round_sizes(config: SweepConfig) -> list[int]:
+    """The runs per round a planned sweep asked for: [plan] batch, else the executor's slots
+    (1 serial, else its workers). A pool or Ray run with no workers given took the machine's or
+    cluster's CPUs, which the stored file does not say: this machine's CPUs and a few powers of 2
+    are tried, in that order."""
+    if config.plan.batch is not None:
+        return [config.plan.batch]
+    if config.execution.executor == "serial":
+        return [1]
+    if config.execution.workers is not None:
+        return [config.execution.workers]
+    return list(dict.fromkeys([os.cpu_count() or 1, 1, 2, 4, 8]))
+
+
+def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
+    """Recompute a planned sweep's rounds from its stored runs (``frame``: ``results_frame``,
+    one row per stored run with run_key, status, val_loss, train_seconds), with the grid
+    rebuilt from ``config`` as the sweep built it (``plan_runs``, ``candidate_table``).
+
+    The first of ``round_sizes`` whose rounds explain every measured run of the grid is kept; if
+    none does (a round still training, or the whole grid stored), the first that explains the most."""
+    from scalinglab.sweeper.plan import plan_runs
+
+    statuses = dict(zip(frame["run_key"], frame["status"]))
+    stored = _by_run(frame, Y)
+    losses = {key: stored.get(key, np.inf) if status == "ok" else np.inf for key, status in statuses.items()}
+    table = measured_table(candidate_table(plan_runs(config, losses)), statuses, losses, _by_run(frame, SECONDS))
+    measured = table[Y].dropna()
+    tried = set(statuses) & set(table.index)
+    best: tuple[int, int, History] | None = None  # (measured runs explained, k, rounds)
+    for k in round_sizes(config):
+        history = recompute_rounds(
+            make_planner(config.plan, table),
+            table.drop(columns=[Y]),
+            measured,
+            k,
+            tried=tried,
+            rule=stop_rule(config.plan, table),
+        )
+        explained = len(set(measured.index) & set(history.chosen.index))
+        if best is None or explained > best[0]:
+            best = (explained, k, history)
+        if explained == len(measured):
+            break
+    _, k, history = best
+    full = None
+    if len(measured) == len(table):
+        planner = make_planner(config.plan, table)
+        full = planner.tell(table).answer_row()
+    return PlannedHistory(history, k, float(table[COST].sum()), full, config.plan.target_compute is not None)
+
+
+def _by_run(frame: pd.DataFrame, name: str) -> dict[str, float]:
+    """run_key -> the column's finite values (none when the column is absent)."""
+    if name not in frame:
+        return {}
+    values = pd.to_numeric(frame[name], errors="coerce")
+    return {key: float(value) for key, value in zip(frame["run_key"], values) if np.isfinite(value)}

@@ -69,6 +69,42 @@ def preflight(config: SweepConfig) -> None:
     _check_fit_columns(config, family, kinds)
 
 
+def check_data_parallel(config: SweepConfig, device: str) -> None:
+    """Whether every `training.data_parallel` W can train here (train.data_parallel): W worker
+    processes on one machine, each with at least one sample of every batch and its own core (or
+    CUDA device; on the Ray executor Ray finds a machine with W CPUs). Raises UserError naming the field."""
+    widest = max(config.training.data_parallel)
+    if widest == 1:
+        return
+    field = config.where("training.data_parallel")
+    unsupported = {
+        "model.objective": config.model.objective is not None,
+        "data.cv_folds": config.data.cv_folds is not None,
+        "training.cooldowns": config.training.cooldowns,
+        "[transfer]": config.transfer is not None,
+    }
+    for name, present in unsupported.items():
+        if present:
+            raise UserError(f"{field} = {widest}: data-parallel training does not support {name}; use 1")
+    if device == "mps":
+        raise UserError(f"{field} = {widest}: data-parallel training runs on the CPU or CUDA devices, not on MPS")
+    if min(config.training.batch_size) < widest:
+        raise UserError(
+            f"{field} = {widest}: each worker takes a share of every batch, so training.batch_size must be "
+            f"at least {widest} (got {min(config.training.batch_size)})"
+        )
+    if device.startswith("cuda"):
+        from scalinglab.train.device import cuda_device_count
+
+        have, what = cuda_device_count(), "CUDA device(s)"
+    elif config.execution.executor == "ray":
+        return  # Ray places each such run on a machine with W free CPUs (sweeper.executors)
+    else:
+        have, what = os.cpu_count() or 1, "CPU core(s)"
+    if widest > have:
+        raise UserError(f"{field} = {widest}: one worker per core or device, and this machine has {have} {what}")
+
+
 def _load(data: DataSpec, config: SweepConfig) -> Dataset:
     """The training subset a run of `data` trains on (before preprocessing)."""
     try:

@@ -50,7 +50,7 @@ from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
 from scalinglab.data import training_subset
-from scalinglab.debug import debug_enabled, one_line_error
+from scalinglab.debug import recorded_error
 from scalinglab.run_spec import RunResult, RunSpec, TrainingSpec
 from scalinglab.train.checkpoint import save_run_checkpoint
 from scalinglab.train.device import autocast, synchronize
@@ -93,8 +93,10 @@ VALIDATION_ACTIVATION_BYTES = 64 * 2**20
 def batch_key(spec: RunSpec) -> str | None:
     """Runs with equal keys can train together (`train_batch` takes no others; which of them do is
     sweeper.grouping's choice); None for a run that must train alone (cross-validation trains k
-    models in turn; dropout's random masks could not match a lone run's)."""
-    if spec.data.cv_folds or spec.training.dropout > 0 or spec.objective is not None or _transferred(spec):
+    models in turn; dropout's random masks could not match a lone run's; a data-parallel run's
+    worker processes are its own)."""
+    alone = spec.data.cv_folds or spec.training.dropout > 0 or spec.training.data_parallel > 1
+    if alone or spec.objective is not None or _transferred(spec):
         return None  # (a user's own training function, objective mode, runs by itself too)
     padded = PADDABLE_AXES.get(spec.family)
     shared = {
@@ -132,10 +134,8 @@ def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     try:
         trained = {result.run_key: result for result in _train_together(runs)} if len(runs) > 1 else {}
     except Exception as error:  # a problem of the group, not of one run: each run trains (and fails) on its own
-        if debug_enabled():
-            raise
         log.warning(
-            "training %d runs together failed (%s); training them one at a time", len(runs), one_line_error(error)
+            "training %d runs together failed (%s); training them one at a time", len(runs), recorded_error(error)
         )
         trained = {}
     results = []

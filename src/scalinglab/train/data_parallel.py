@@ -1,5 +1,5 @@
-"""Data-parallel training of one run over W worker processes on one machine (issue 24, item 3: a
-first step, not yet a training setting; see `train_data_parallel`).
+"""Data-parallel training of one run over W worker processes on one machine: `training.data_parallel
+= W` (train.dispatch sends such a run here; sweeper.preflight.check_data_parallel says where it can run).
 
 torch.distributed with gloo on CPU (NCCL on CUDA devices, one device per worker): every worker
 builds the same model under the run's seed, draws the same epoch order, and takes its contiguous
@@ -9,7 +9,9 @@ gradient is exactly the batch mean gradient `train_one` computes, whatever the s
 short last batch included); clipping then sees the same global norm on every worker and every
 worker takes the same optimizer step. Results equal single-worker training within float noise
 (the sum is reassociated), but for dropout, whose masks each worker draws for its own share.
-Worker 0 scores validation after every epoch and measures the run as `train_one` does.
+Worker 0 scores validation after every epoch and measures the run as `train_one` does (the
+epoch's bookkeeping is train.loop.record_epoch); the gradient noise scale is not measured here.
+Each worker uses its share of the cores (torch threads = cores // W).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import socket
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -27,10 +30,11 @@ from scalinglab.run_spec import RunResult, RunSpec
 from scalinglab.train.outcome import Diverged, run_outcome
 
 
-def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
+def train_data_parallel(spec: RunSpec, world: int, *, threads_per_worker: int | None = None) -> RunResult:
     """Train `spec` with `world` worker processes (gloo on CPU, NCCL on CUDA) and measure it; the
-    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself."""
-    from scalinglab.train.loop import train_one
+    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself.
+    `threads_per_worker`: torch threads of each CPU worker; default a share of the cores, cores // W."""
+    from scalinglab.train.loop import OverTimeLimit, train_one
 
     if world == 1:
         return train_one(spec)
@@ -41,15 +45,32 @@ def train_data_parallel(spec: RunSpec, world: int) -> RunResult:
     def attempt() -> dict[str, float]:
         import torch.multiprocessing as mp
 
-        with tempfile.TemporaryDirectory() as folder:
-            mp.spawn(_worker, args=(world, spec, folder, _free_port()), nprocs=world, join=True)
+        with tempfile.TemporaryDirectory() as folder, _may_start_processes():
+            mp.spawn(_worker, args=(world, spec, folder, _free_port(), threads_per_worker), nprocs=world, join=True)
             out = torch.load(Path(folder) / "result.pt", weights_only=True)
         curves.extend(out["curves"])
-        if out["error"] is not None:
-            raise Diverged(out["error"])
+        if out["stop"] is not None:
+            kind, message = out["stop"]
+            raise (Diverged if kind == "Diverged" else OverTimeLimit)(message)
         return out["metrics"]
 
     return run_outcome(spec, attempt, curves)
+
+
+@contextmanager
+def _may_start_processes():
+    """Let this process start the workers even when it is a sweep's watched child, a daemonic
+    process, which multiprocessing forbids to have children: `mp.spawn` joins them before it
+    returns, and a worker whose peer dies stops (its collective raises), so none outlives the run."""
+    import multiprocessing
+
+    config = multiprocessing.current_process()._config
+    daemon = config.get("daemon", False)
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        config["daemon"] = daemon
 
 
 def _free_port() -> int:
@@ -58,19 +79,21 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> None:
+def _any_worker(flag: bool, device: str) -> bool:
+    """Whether `flag` holds on any worker (one all-reduce of one number on `device`)."""
+    import torch.distributed as dist
+
+    total = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(total)
+    return bool(total.item() > 0)
+
+
+def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int, threads: int | None) -> None:
     import torch.distributed as dist
 
     from scalinglab.data import training_subset
     from scalinglab.train.device import autocast, is_cuda
-    from scalinglab.train.loop import (
-        Trace,
-        check_time_limit,
-        epoch_point,
-        measured_metrics,
-        prepare_run,
-        seen_by_epoch,
-    )
+    from scalinglab.train.loop import OverTimeLimit, Trace, measured_metrics, prepare_run, record_epoch
     from scalinglab.train.optim import make_optimizer, make_scheduler
 
     device = spec.limits.device
@@ -79,7 +102,7 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
         torch.cuda.set_device(rank)
         spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": device})})
     else:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("nccl" if is_cuda(device) else "gloo", rank=rank, world_size=world)
     try:
@@ -116,26 +139,27 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
                 scheduler.step()
             epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()
             trace.step_seconds += time.perf_counter() - epoch_started
-            if not torch.isfinite(epoch_losses).all():
-                error = f"non-finite training loss at epoch {epoch}"
-                break
-            trace.step_losses.extend(epoch_losses.tolist())
-            trace.grad_norms.extend(epoch_norms.tolist())
-            if rank == 0:
-                with autocast(settings.precision, device):
-                    val_scores = task.evaluate(model, split="val")
-                curves.append(
-                    epoch_point(
-                        epoch,
-                        epoch_losses,
-                        epoch_norms,
-                        val_scores,
-                        scheduler.get_last_lr()[0],
-                        time.perf_counter() - started,
-                        seen=seen_by_epoch(task, epoch),
-                    )
+            try:
+                record_epoch(
+                    trace,
+                    curves,
+                    model,
+                    task,
+                    spec,
+                    epoch,
+                    epoch_losses,
+                    epoch_norms,
+                    scheduler,
+                    started,
+                    validate=rank == 0,
                 )
-                check_time_limit(spec, time.perf_counter() - started, epoch)
+            except (Diverged, OverTimeLimit) as stopped:
+                error = stopped
+            if _any_worker(error is not None, device):  # every worker stops together, or one would wait forever
+                error = error or OverTimeLimit(
+                    f"over the time limit of {spec.limits.max_seconds:g} s after epoch {epoch}"
+                )
+                break
         if rank == 0:
             seconds = time.perf_counter() - started
             metrics = (
@@ -145,6 +169,7 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int) -> Non
                     run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1
                 )
             )
-            torch.save({"metrics": metrics, "curves": curves, "error": error}, Path(folder) / "result.pt")
+            stop = None if error is None else (type(error).__name__, str(error))
+            torch.save({"metrics": metrics, "curves": curves, "stop": stop}, Path(folder) / "result.pt")
     finally:
         dist.destroy_process_group()

@@ -12,8 +12,9 @@ from scalinglab.train.objective import run_objective
 def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
     """Run `specs` the way they ask and return one result per spec, in order: an objective run with
     the user's objective (always alone: objective specs have no batch_key), cooldown branches of
-    one parent run from one stable run (train.cooldown.train_branch_group), other built-in runs
-    with the batched trainer (one spec is simply a batch of one).
+    one parent run from one stable run (train.cooldown.train_branch_group), a data-parallel run
+    with its `training.data_parallel` workers (train.data_parallel), other built-in runs with the
+    batched trainer (one spec is simply a batch of one).
 
     The one dispatch point every executor calls; never raises for a problem of a run itself
     (outside debug mode).
@@ -25,6 +26,10 @@ def run_batch(specs: Sequence[RunSpec]) -> list[RunResult]:
         from scalinglab.train.cooldown import train_branch_group
 
         return train_branch_group(specs)
+    if len(specs) == 1 and specs[0].training.data_parallel > 1:  # alone by batch_key: W worker processes
+        from scalinglab.train.data_parallel import train_data_parallel
+
+        return [train_data_parallel(specs[0], specs[0].training.data_parallel)]
     from scalinglab.train.batched import train_batch
 
     return train_batch(specs)

@@ -35,7 +35,7 @@ from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
-from scalinglab.train.transfer import adapted_inputs, start_from_parent
+from scalinglab.train.transfer import adapted_inputs, start_from_parent, train_flops_per_sample
 from scalinglab.train.warmup import warm_up
 
 
@@ -113,7 +113,7 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
     torch.manual_seed(spec.seed)
     model = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
-    return model if spec.transfer is None else start_from_parent(model, spec)
+    return model if spec.transfer is None else start_from_parent(model, spec, keep_head=shape.kind == "lm")
 
 
 def _train_and_measure(
@@ -153,7 +153,7 @@ def measured_metrics(
     spec, task, model, family = run.spec, run.task, run.model, run.family
     device, precision = spec.limits.device, spec.training.precision
     samples_seen = task.samples_per_epoch * spec.training.epochs
-    train_flops = family.train_flops_per_sample(spec.size, task.shape) * samples_seen
+    train_flops = train_flops_per_sample(family, model, spec, task.shape) * samples_seen
     if train_scores is None:
         with autocast(precision, device):
             train_scores = task.evaluate(model, split="train")
@@ -240,26 +240,48 @@ def train_module(model: nn.Module, task: Task, spec: RunSpec, curves: list, star
         epoch_losses, epoch_norms = torch.stack(losses).cpu(), torch.stack(norms).cpu()  # the epoch's one host read
         noise.close_epoch()
         trace.step_seconds += time.perf_counter() - epoch_started
-        if not torch.isfinite(epoch_losses).all():
-            raise Diverged(f"non-finite training loss at epoch {epoch}")
-        trace.step_losses.extend(epoch_losses.tolist())
-        trace.grad_norms.extend(epoch_norms.tolist())
-        with autocast(settings.precision, device):
-            val_scores = task.evaluate(model, split="val")
-        curves.append(
-            epoch_point(
-                epoch,
-                epoch_losses,
-                epoch_norms,
-                val_scores,
-                scheduler.get_last_lr()[0],
-                time.perf_counter() - started,
-                seen=seen_by_epoch(task, epoch),
-            )
-        )
-        check_time_limit(spec, time.perf_counter() - started, epoch)
+        record_epoch(trace, curves, model, task, spec, epoch, epoch_losses, epoch_norms, scheduler, started)
     trace.gradient_noise_scale = noise.noise.metrics()
     return trace
+
+
+def record_epoch(
+    trace: Trace,
+    curves: list,
+    model: nn.Module,
+    task: Task,
+    spec: RunSpec,
+    epoch: int,
+    losses: torch.Tensor,
+    norms: torch.Tensor,
+    scheduler,
+    started: float,
+    *,
+    validate: bool = True,
+) -> None:
+    """The end of an epoch, in every loop that trains one run: its step losses and gradient norms
+    (on the host) join the trace, the model is scored on validation and its curve point appended
+    (`validate`: in data-parallel training worker 0 alone scores), and the time limit is checked.
+
+    Raises Diverged on a non-finite loss and OverTimeLimit past `spec.limits.max_seconds`."""
+    if not torch.isfinite(losses).all():
+        raise Diverged(f"non-finite training loss at epoch {epoch}")
+    trace.step_losses.extend(losses.tolist())
+    trace.grad_norms.extend(norms.tolist())
+    if validate:
+        with autocast(spec.training.precision, spec.limits.device):
+            val_scores = task.evaluate(model, split="val")
+        point = epoch_point(
+            epoch,
+            losses,
+            norms,
+            val_scores,
+            scheduler.get_last_lr()[0],
+            time.perf_counter() - started,
+            seen=seen_by_epoch(task, epoch),
+        )
+        curves.append(point)
+    check_time_limit(spec, time.perf_counter() - started, epoch)
 
 
 def seen_by_epoch(task: Task, epoch: int) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """The one rule by which a run's attempt becomes its RunResult, for every way a run trains (the
 one-at-a-time loop, a batched group, a user's objective): what the attempt returns is an ok run,
 a non-finite loss (Diverged) a diverged run, and any other exception a failed run with its
-one-line error, so that one bad run never stops a sweep; in debug mode (debug.debug_enabled) that
+one-line error, so that one bad run never stops a sweep; in debug mode (debug.recorded_error) that
 exception escapes with its traceback instead. KeyboardInterrupt and SystemExit are not
 exceptions of a run: they always escape.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from scalinglab.debug import debug_enabled, one_line_error
+from scalinglab.debug import recorded_error
 from scalinglab.run_spec import RunResult, RunSpec
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ def run_outcome(
     except Diverged as error:
         return RunResult(spec=spec, status="diverged", curves=curves, error=str(error))
     except Exception as error:  # a failed run is data, not a crashed sweep
-        if debug_enabled():  # --debug: the traceback matters more than the row
-            raise
+        recorded = recorded_error(error)
         logger.debug("run %s failed", spec.label(), exc_info=True)
-        return RunResult(spec=spec, status="failed", curves=curves, error=one_line_error(error))
+        return RunResult(spec=spec, status="failed", curves=curves, error=recorded)
     return RunResult(spec=spec, status="ok", metrics=metrics, curves=curves)

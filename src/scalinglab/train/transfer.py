@@ -1,7 +1,9 @@
 """A transfer run's start (Hernandez et al. 2021, "Scaling Laws for Transfer"): the body of its
-pretrained parent's stored checkpoint, a new head (the head's outputs are the source's classes),
-and in `features` mode the body frozen so only the head trains. And the input adapter: a
-pretraining run with `input_shape` trains on its source's images resized to the target's shape.
+pretrained parent's stored checkpoint, a new head (its outputs are the target's classes; a
+byte-level language model keeps its parent's, the same 256 bytes), and in `features` mode the
+body frozen so only the head trains. The input adapter: a pretraining run with `input_shape`
+trains on its source's images resized to the target's shape. And the training FLOPs of a run
+whose body is frozen.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.data.base import Dataset
+from scalinglab.families import Family, TaskShape
+from scalinglab.families.base import _one_input
 from scalinglab.run_spec import RunSpec
 from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint
 
@@ -44,17 +48,19 @@ def head_names(model: nn.Module) -> set[str]:
     return {f"{last}.{name}" if last else name for name, _ in model.get_submodule(last).named_parameters(recurse=False)}
 
 
-def start_from_parent(model: nn.Module, spec: RunSpec) -> nn.Module:
+def start_from_parent(model: nn.Module, spec: RunSpec, *, keep_head: bool = False) -> nn.Module:
     """Fill `model`'s body from the checkpoint of `spec.transfer.parent` (in the run's checkpoint
-    folder), keep its freshly built head, and freeze the body in `features` mode. Raises
-    MissingParent without that checkpoint, ValueError when a body tensor's shape differs."""
+    folder), keep its freshly built head, and freeze the body in `features` mode. `keep_head`: load
+    the head too (a byte-level language model: source and target share the 256-byte vocabulary and
+    the model's own context, so the whole pretrained network carries over). Raises MissingParent
+    without that checkpoint, ValueError when a body tensor's shape differs."""
     parent_key = spec.transfer.parent.run_key
     folder = spec.limits.checkpoint_dir
     path = checkpoint_file(folder, parent_key) if folder is not None else None
     if path is None or not path.exists():
         raise MissingParent(f"the pretrained parent {parent_key} has no stored checkpoint (did it train ok?)")
     pretrained = load_checkpoint(path)
-    head = head_names(model)
+    head = set() if keep_head else head_names(model)
     body = {name: tensor for name, tensor in model.state_dict().items() if name not in head}
     for name, tensor in body.items():
         if pretrained[name].shape != tensor.shape:
@@ -66,3 +72,33 @@ def start_from_parent(model: nn.Module, spec: RunSpec) -> nn.Module:
         for name, parameter in model.named_parameters():
             parameter.requires_grad_(name in head)
     return model
+
+
+def train_flops_per_sample(family: Family, model: nn.Module, spec: RunSpec, shape: TaskShape) -> float:
+    """FLOPs of one sample's training step of `spec`: the family's forward + backward, but in
+    `features` mode the backward stops at the head (the frozen body needs no gradient), so it
+    is the whole forward plus the head's backward, counted on the model (frozen_body_train_flops_per_sample)."""
+    if spec.transfer is not None and spec.transfer.mode == "features":
+        return frozen_body_train_flops_per_sample(model, shape)
+    return family.train_flops_per_sample(spec.size, shape)
+
+
+def frozen_body_train_flops_per_sample(model: nn.Module, shape: TaskShape) -> float:
+    """FLOPs of a forward and a backward pass of one sample (a token for a language model) through
+    `model` as it trains: autograd computes only the gradients its trainable parameters need (for a
+    linear head, its weight gradient, 2 x its inputs x its outputs). Counted by torch's FlopCounterMode,
+    which counts a multiply-add as 2 as the families' formulas do; in eval mode and by
+    autograd.grad, so neither the random stream nor any parameter's .grad changes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sample, samples = _one_input(shape)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counted:
+            logits = model(sample.to(next(model.parameters()).device))
+            torch.autograd.grad(logits.float().sum(), trainable)
+    finally:
+        model.train(was_training)
+    return counted.get_total_flops() / samples

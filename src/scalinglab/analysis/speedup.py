@@ -1,0 +1,157 @@
+"""How much faster each size trains with W data-parallel workers, from runs that differ only in
+`training.data_parallel` (train.data_parallel): measured, never modelled.
+
+Per configuration (the size axes and every other swept setting but the learning rate) and per W > 1
+trained beside W = 1: the speedup is the median `train_seconds` of its W = 1 runs over the median of
+its W runs (each median over seeds and repeats), the parallel efficiency the speedup over W. A W = 1
+run trained in a batched group has its own time estimated from a probe of its architecture
+(train.batched), said where it is so. A size benefits from W workers when the speedup is at least
+BENEFIT_EFFICIENCY x W (1.3x at W = 2): below it the workers mostly wait on each other.
+
+`speedup_at` carries the measurement to any size for time budgets (recommend --workers): the
+speedup of each measured size (the median over its configurations), interpolated linearly in log
+parameters between them, beyond them the nearest measured size's (no trend is extrapolated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.analysis.numbers import format_count, join_words
+from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
+from scalinglab.metrics import METRICS, RUN_IDENTITY
+
+BENEFIT_EFFICIENCY = 0.65  # a speedup of at least 0.65 W: 1.3x at W = 2
+WORKERS = "data_parallel"
+
+
+@dataclass
+class DataParallelSpeedup:
+    """W workers against one, for one configuration."""
+
+    configuration: dict  # the size axes (and any other swept setting)
+    n_params: float
+    workers: int
+    seconds_one: float  # median train_seconds of its W = 1 runs
+    seconds_parallel: float  # median train_seconds of its W runs
+    runs_one: int
+    runs_parallel: int
+    one_from_batches: bool  # some W = 1 time is a batched run's estimate of its own
+
+    @property
+    def speedup(self) -> float:
+        return self.seconds_one / self.seconds_parallel
+
+    @property
+    def efficiency(self) -> float:
+        """Speedup per worker: 1 when W workers train W times as fast."""
+        return self.speedup / self.workers
+
+    @property
+    def benefits(self) -> bool:
+        return self.speedup >= BENEFIT_EFFICIENCY * self.workers
+
+    def row(self) -> dict:
+        return {
+            **self.configuration,
+            "parameters": self.n_params,
+            "workers W": self.workers,
+            "train s, W = 1": self.seconds_one,
+            "train s, W": self.seconds_parallel,
+            "speedup": self.speedup,
+            "efficiency": self.efficiency,
+            "benefits": "yes" if self.benefits else "no",
+            "runs (W = 1 / W)": f"{self.runs_one} / {self.runs_parallel}",
+            "W = 1 timed": "in batched groups (estimated)" if self.one_from_batches else "alone",
+        }
+
+
+def data_parallel_speedups(frame: pd.DataFrame) -> list[DataParallelSpeedup]:
+    """One DataParallelSpeedup per configuration and W > 1 stored beside W = 1 runs of that
+    configuration, in increasing order of W, then parameters; none when W is not varied."""
+    runs = ok_runs_at_best_lr(frame)
+    if runs.empty or WORKERS not in runs or "train_seconds" not in runs or runs[WORKERS].nunique() < 2:
+        return []
+    runs = runs[np.isfinite(runs["train_seconds"].astype(float)) & (runs["train_seconds"] > 0)]
+    alike = [
+        c
+        for c in runs.columns
+        if c not in METRICS
+        and c not in RUN_IDENTITY
+        and c not in ("lr", "best_lr", WORKERS)
+        and runs[c].nunique(dropna=False) > 1
+    ]
+    groups = runs.groupby(alike, dropna=False, sort=False) if alike else [((), runs)]
+    speedups = [answer for _, group in groups for answer in _configuration(group, alike)]
+    return sorted(speedups, key=lambda answer: (answer.workers, answer.n_params))
+
+
+def _configuration(runs: pd.DataFrame, alike: list[str]) -> list[DataParallelSpeedup]:
+    one = runs[runs[WORKERS] == 1]
+    if one.empty:
+        return []
+    shown = dict.fromkeys([*size_axes(runs), *alike])
+    configuration = {c: runs[c].iloc[0] for c in shown if runs[c].nunique(dropna=False) == 1}
+    batched = bool((one["batch_runs"] > 1).any()) if "batch_runs" in one else False
+    return [
+        DataParallelSpeedup(
+            configuration,
+            float(runs["n_params"].mean()) if "n_params" in runs else float("nan"),
+            int(workers),
+            float(one["train_seconds"].median()),
+            float(group["train_seconds"].median()),
+            len(one),
+            len(group),
+            batched,
+        )
+        for workers, group in runs[runs[WORKERS] > 1].groupby(WORKERS)
+    ]
+
+
+def speedup_at(speedups: list[DataParallelSpeedup], workers: int, n_params: np.ndarray) -> np.ndarray | None:
+    """The measured speedup with `workers` workers at each of `n_params`: interpolated linearly in
+    log parameters between the measured sizes, the nearest measured size's beyond them; None when
+    no size was measured at that W (1 for W = 1)."""
+    n_params = np.asarray(n_params, float)
+    if workers == 1:
+        return np.ones_like(n_params)
+    measured = speedup_by_size(speedups, workers)
+    if measured.empty:
+        return None
+    return np.interp(np.log(n_params), np.log(measured.index.to_numpy(float)), measured.to_numpy(float))
+
+
+def speedup_by_size(speedups: list[DataParallelSpeedup], workers: int) -> pd.Series:
+    """The speedup measured with `workers` workers per parameter count (the median over the
+    configurations of that size, e.g. its data sizes), in increasing order of size."""
+    measured = pd.Series(
+        [answer.speedup for answer in speedups if answer.workers == workers],
+        index=[answer.n_params for answer in speedups if answer.workers == workers],
+        dtype=float,
+    )
+    measured = measured[np.isfinite(measured.index.to_numpy(float)) & (measured.index.to_numpy(float) > 0)]
+    return measured.groupby(level=0).median().sort_index()
+
+
+def benefit_sentences(speedups: list[DataParallelSpeedup]) -> list[str]:
+    """Per W measured, which sizes benefit from it and which do not, with each size's speedup (the
+    median over its configurations, as `speedup_at` uses it), in one sentence."""
+    sentences = []
+    for workers in sorted({answer.workers for answer in speedups}):
+        rule = BENEFIT_EFFICIENCY * workers
+        by_size = speedup_by_size(speedups, workers)
+        yes = [f"{format_count(n)} ({speedup:.2f}x)" for n, speedup in by_size.items() if speedup >= rule]
+        no = [f"{format_count(n)} ({speedup:.2f}x)" for n, speedup in by_size.items() if speedup < rule]
+        verdicts = ([f"the sizes of {join_words(yes)} parameters benefit"] if yes else []) + (
+            [f"{'those' if yes else 'the sizes'} of {join_words(no)} {'parameters ' if not yes else ''}do not"]
+            if no
+            else []
+        )
+        sentences.append(
+            f"Measured with {workers} data-parallel workers against one: {' and '.join(verdicts)} (a size benefits "
+            f"when its speedup is at least {rule:.2g}x, a parallel efficiency of {BENEFIT_EFFICIENCY:.0%})."
+        )
+    return sentences
