@@ -167,3 +167,8 @@ def test_an_interval_reaching_past_the_sizes_tried_says_so_and_a_language_model_
     assert sentences[2].startswith("IsoFLOP exponents: N* grows as C^0.80 (95% CI 0.5 to 1.1)")
     assert "0.48 decades of compute" in sentences[2]
     assert sentences[3].startswith("For comparison, Chinchilla's compute-optimal models have about 20 tokens")
+    unresolved = IsoFlopOnSweep(groups, exponents, "tokens", joint_note="alpha's 95% interval reaches the fit's bound")
+    assert (
+        "The joint law's compute-optimal N* is not given beside these: alpha's 95% interval reaches"
+        in (isoflop_sentences(unresolved, "")[0][2])
+    )

@@ -364,6 +364,7 @@ class IsoFlopOnSweep:
     groups: pd.DataFrame
     exponents: pd.DataFrame
     unit: str = "examples"  # what the data axis counts: "tokens" for a language model
+    joint_note: str = ""  # why the joint law's N* is not beside the profiles ('' when it is, or there is none)
 
 
 def isoflop_on_sweep(

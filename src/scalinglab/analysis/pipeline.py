@@ -214,6 +214,8 @@ def analyze(
         # Beside each IsoFLOP profile, the joint law's N* only where its split may be quoted.
         quoted = None if joint_problem or data_problem else joint
         iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, **options)
+        if iso is not None and joint is not None and quoted is None:
+            iso.joint_note = joint_problem or data_problem
         iso_warnings = isoflop_sentences(iso, iso_note)[1]
     # An IsoFLOP grid trains one model size per data size: the summary says so once (size_sentences).
     one_size_each = bool(verdicts) and all(verdict.kind == "one size" for verdict in verdicts)

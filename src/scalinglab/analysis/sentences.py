@@ -415,6 +415,8 @@ def isoflop_sentences(iso: IsoFlopOnSweep | None, note: str) -> tuple[list[str],
                     "beyond their intervals: the joint form may not fit these runs"
                 )
         sentences.append(text + ".")
+    if iso.joint_note:
+        sentences.append(f"The joint law's compute-optimal N* is not given beside these: {iso.joint_note}.")
     outside = int((iso.groups["note"].eq("") & ~iso.groups["vertex_inside"].astype(bool)).sum())
     exponent = iso.exponents.set_index("name")
     if outside:
