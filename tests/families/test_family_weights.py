@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from residual_plugin import PretrainedResidualMLP
 
+from scalinglab.analysis.transfer import pretrained_options, pretraining_cost_sentence
 from scalinglab.api import run_sweep
 from scalinglab.config import config_from_dict
 from scalinglab.errors import UserError
@@ -27,12 +28,16 @@ def _raw(tmp_path, *, family="residual_plugin:PretrainedResidualMLP", width=8, t
 
 def test_target_runs_start_from_the_family_s_own_weights_whose_pretraining_cost_stays_unknown(tmp_path):
     config = config_from_dict(_raw(tmp_path), source="test")
-    runs = run_sweep(config, report=False).runs.set_index("run_key")
+    frame = run_sweep(config, report=False).runs
+    runs = frame.set_index("run_key")
     assert (runs["status"] == "ok").all() and len(runs) == 3  # the loaded parent, finetune, features
     (parent_key,) = set(runs["transfer_parent"].dropna())
     parent = runs.loc[parent_key]
     assert parent["val_loss"] == parent["val_loss"]  # scored on the target's validation set
     assert parent.get("train_flops") != parent.get("train_flops")  # missing: unknown, not 0
+    assert "pretraining cost is unknown (not zero)" in pretraining_cost_sentence(
+        pretrained_options(frame, count_pretraining=False)
+    )
     finetune = next(spec for spec in plan_runs(config) if spec.transfer and spec.transfer.mode == "finetune")
     kept = finetune.limits.model_copy(update={"checkpoint_dir": str(config.output / CHECKPOINT_FOLDER)})
     finetune = finetune.model_copy(update={"limits": kept})  # the sweep's checkpoints, which the plan leaves out
