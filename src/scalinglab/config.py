@@ -49,6 +49,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -321,16 +322,25 @@ class PlanConfig(Strict):
 
 class TransferConfig(Strict):
     """[transfer]: pretrained or from scratch as a sweep axis (Hernandez et al. 2021, "Scaling Laws
-    for Transfer"; docs/transfer.md). Each model size is pretrained once on `[transfer.source]`, as
+    for Transfer"; docs/sweep-file.md#transfer). Each model size is pretrained once on `[transfer.source]`, as
     a run of its own with its checkpoint; every `finetune` (all weights train) or `features` (body
-    frozen, a new head trains) run of that size starts from it; `scratch` runs start fresh."""
+    frozen, a new head trains) run of that size starts from it; `scratch` runs start fresh.
+    `source = "family"`: no pretraining here; each size's pretraining run loads the family's own
+    pretrained weights (`Family.pretrained_state_dict`, docs/plugins.md) instead, at a cost unknown."""
 
     mode: Sweep[Literal["scratch", "finetune", "features"]] = ["scratch", "finetune"]
-    source: DataConfig = DataConfig(source="mnist")
+    source: DataConfig | Literal["family"] = DataConfig(source="mnist")
     # Pretraining settings; each left out: the [training] value (the first, when swept).
     epochs: int | None = Field(None, gt=0)
     lr: float | None = Field(None, gt=0, strict=False)
     seed: int = 0
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _family_or_a_data_table(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "family":  # one line, not the union's two
+            raise ValueError("'family' (the family's own pretrained weights) or a table of [data] fields")
+        return value
 
 
 def _plain_value(value: Any) -> Any:
@@ -439,7 +449,12 @@ def _transfer_problem(config: SweepConfig) -> str | None:
         return "transfer: needs a fixed training.lr, not 'auto'"
     if training.save_checkpoints is False:
         return "transfer: the pretrained parents are kept as checkpoints; training.save_checkpoints may not be false"
-    text_target, text_source = config.data.source in TEXT_SOURCES, source.source in TEXT_SOURCES
+    if source == "family":  # the family's own weights (sweeper.transfer checks it has them for each size)
+        for name in ("epochs", "lr"):
+            if getattr(config.transfer, name) is not None:
+                return f"transfer.{name}: not with source = 'family' (the family's weights are loaded, not trained)"
+    text_target = config.data.source in TEXT_SOURCES
+    text_source = text_target if source == "family" else source.source in TEXT_SOURCES
     if text_target != text_source:
         return (
             f"transfer.source: {source.source!r} cannot be transferred to data.source {config.data.source!r}: "
@@ -450,6 +465,8 @@ def _transfer_problem(config: SweepConfig) -> str | None:
             "transfer.mode: 'features' needs classification data (a byte-level language model keeps its "
             "whole pretrained network, output layer included, so nothing new would train)"
         )
+    if source == "family":  # nothing below applies to loaded weights
+        return None
     if source.train_flops is not None:
         return "transfer.source.train_flops: pretraining takes a train_size (each model size is pretrained once)"
     for name in ("train_size", "preprocessing"):

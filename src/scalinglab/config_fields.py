@@ -98,13 +98,14 @@ def first_problem(error: ValidationError, model: type[BaseModel] | None = None) 
     """(dotted field, what is wrong with it) of the first problem pydantic found while validating
     `model`, which names the keys an unknown key may be a typo of."""
     problem = error.errors()[0]
-    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
+    # Neither a list index nor the tag pydantic gives a union's member (`literal['family']`) is a field.
+    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and "[" not in str(part))
     message = problem["msg"].removeprefix("Value error, ")
     subfield = re.match(r"([\w.]+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
         location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
     if problem["type"] == "extra_forbidden":
-        *table, key = [str(part) for part in problem["loc"]]
+        *table, key = [str(part) for part in problem["loc"] if "[" not in str(part)]
         message = f"unknown key{did_you_mean(key, _keys_of(model, table))}"
     given = problem.get("input")
     shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""

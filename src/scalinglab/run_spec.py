@@ -109,6 +109,9 @@ class RunSpec(_Frozen):
     transfer: TransferSpec | None = None
     # A pretraining run whose source inputs are resized to the target's shape (the input adapter).
     input_shape: tuple[int, ...] | None = None
+    # A pretraining run of `[transfer] source = "family"`: it loads the family's own pretrained
+    # weights (Family.pretrained_state_dict) instead of training, and records no training cost.
+    pretrained: Literal["family"] | None = None
 
     @property
     def run_key(self) -> str:
@@ -141,7 +144,8 @@ class RunSpec(_Frozen):
         values = " ".join(f"{name}={value}" for named in (self.size, self.params) for name, value in named.items())
         n = f" n={self.data.train_size}" if self.data.train_size is not None else ""
         branch = f" (cooldown of n={self.cooldown_of})" if self.cooldown_of is not None else ""
-        return f"{self.family} {values}{n} seed={self.seed}{branch}"
+        loaded = " (the family's pretrained weights)" if self.pretrained is not None else ""
+        return f"{self.family} {values}{n} seed={self.seed}{branch}{loaded}"
 
 
 class TransferSpec(_Frozen):
@@ -153,7 +157,7 @@ class TransferSpec(_Frozen):
     parent: RunSpec
 
 
-_ADDED_FIELDS = ("objective", "params", "cooldown_of", "transfer", "input_shape")
+_ADDED_FIELDS = ("objective", "params", "cooldown_of", "transfer", "input_shape", "pretrained")
 _ADDED_TRAINING_FIELDS = ("data_parallel",)  # TrainingSpec's, hashed likewise only off their default
 RunSpec.model_rebuild()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 import scalinglab
@@ -58,3 +59,18 @@ class BrokenAtWidth3(ResidualMLP):
         if size["width"] == 3:
             return {}["no such key"]
         return super().build(size, task)
+
+
+class PretrainedResidualMLP(ResidualMLP):
+    """A plugin with pretrained weights of its own (`[transfer] source = "family"`) at width 8 only:
+    deterministic (drawn under a fixed seed, apart from the caller's random stream), the body alone,
+    so the output layer keeps its freshly built values."""
+
+    def pretrained_state_dict(self, size, task):
+        if size["width"] != 8:
+            return None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1234)
+            module = self.build(size, task)
+        head = f"{len(module) - 1}."
+        return {name: tensor for name, tensor in module.state_dict().items() if not name.startswith(head)}

@@ -283,8 +283,11 @@ def pretraining_cost_sentence(options: pd.DataFrame) -> str | None:
     if options.empty or "pretraining_seconds" not in options:
         return None
     per_size = options.groupby("n_params")[["pretraining_flops", "pretraining_seconds"]].first().dropna()
-    if per_size.empty:
-        return None
+    if per_size.empty:  # parents that recorded no training: the family's own weights ([transfer] source = "family")
+        return (
+            "The pretrained starts are the model family's own weights, loaded and not trained here: their "
+            "pretraining cost is unknown (not zero), so the compute table leaves it blank."
+        )
     flops, seconds = per_size["pretraining_flops"], per_size["pretraining_seconds"]
     return (
         f"Pretraining is paid once per model size ({flops.min():.3g} to {flops.max():.3g} FLOPs, "

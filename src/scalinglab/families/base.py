@@ -38,7 +38,8 @@ class Family(ABC):
     Required: `size_axes` (the names of the size axes) and `build(size, task)`. Optional:
     `default_size` (the value of each axis a sweep leaves out; an axis without one must be
     given), `check_axis_value`, `check_size`, and the formulas `n_params`,
-    `forward_flops_per_sample`, `train_flops_per_sample` (measured when absent).
+    `forward_flops_per_sample`, `train_flops_per_sample` (measured when absent), and
+    `pretrained_state_dict` (the family's own pretrained weights, for `[transfer] source = "family"`).
     `build` may take a keyword `dropout`; one that does not refuses a dropout above 0.
     """
 
@@ -90,6 +91,20 @@ class Family(ABC):
         if type(self).forward_flops_per_sample is Family.forward_flops_per_sample:
             return _measured(self, size, task).train_flops_per_sample
         return 3.0 * self.forward_flops_per_sample(size, task)
+
+    def pretrained_state_dict(self, size: dict[str, Any], task: TaskShape) -> dict[str, Any] | None:
+        """The family's own pretrained weights for `build(size, task)` (name -> torch.Tensor, as
+        `state_dict()` names them), or None when it has none for this size (the default: none).
+        Used by `[transfer] source = "family"`: each size's pretraining run loads them instead of
+        training. May leave names out (e.g. the output layer): those keep `build`'s fresh values.
+        Called once when the sweep is planned (to refuse a size without weights before any work)
+        and once by the run that loads them."""
+        return None
+
+
+def has_pretrained_weights(family: Family) -> bool:
+    """Whether `family` overrides `pretrained_state_dict` (may give weights for some size)."""
+    return type(family).pretrained_state_dict is not Family.pretrained_state_dict
 
 
 def _refusing_dropout(build):

@@ -9,6 +9,7 @@ its key depends on the parent's key, and a `scratch` run is the very run a sweep
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from scalinglab.config import SweepConfig
@@ -22,13 +23,23 @@ def with_transfer(config: SweepConfig, specs: list[RunSpec]) -> list[RunSpec]:
     """The pretraining runs (one per size), then every run of `specs` in each mode of
     `transfer.mode`. Raises UserError when the source's inputs cannot be bridged to the target's."""
     parents: dict[str, RunSpec] = {}
+    parent_of: dict[str, RunSpec] = {}  # by what a parent depends on: each planned (and checked) once
     targets = []
     for spec in specs:
         for mode in as_list(config.transfer.mode):
             if mode == "scratch":
                 targets.append(spec)
                 continue
-            parent = pretraining_run(config, spec)
+            at = json.dumps(
+                [
+                    spec.family,
+                    spec.size,
+                    spec.data.model_dump(mode="json", exclude={"train_size", "cv_folds", "preprocessing"}),
+                    spec.limits.model_dump(mode="json"),
+                ],
+                sort_keys=True,
+            )
+            parent = parent_of[at] = parent_of.get(at) or pretraining_run(config, spec)
             parents[parent.run_key] = parent
             targets.append(spec.model_copy(update={"transfer": TransferSpec(mode=mode, parent=parent)}))
     return [*parents.values(), *targets]
@@ -37,9 +48,12 @@ def with_transfer(config: SweepConfig, specs: list[RunSpec]) -> list[RunSpec]:
 def pretraining_run(config: SweepConfig, spec: RunSpec) -> RunSpec:
     """The run that pretrains `spec`'s family and size on the source: the first value of every
     [training] setting, the [transfer] epochs and lr where given, the source's inputs resized to
-    the target's shape where they differ."""
+    the target's shape where they differ. With `source = "family"`: the run that loads the family's
+    own pretrained weights for this size (family_weights_run)."""
     transfer = config.transfer
     settings = {name: as_list(getattr(config.training, name))[0] for name in TrainingSpec.model_fields}
+    if transfer.source == "family":
+        return family_weights_run(config, spec, TrainingSpec(**settings))
     settings.update({name: getattr(transfer, name) for name in ("epochs", "lr") if getattr(transfer, name) is not None})
     source = transfer.source.model_dump(exclude={"train_size", "train_flops", "preprocessing"})
     data = DataSpec(
@@ -60,6 +74,41 @@ def pretraining_run(config: SweepConfig, spec: RunSpec) -> RunSpec:
         seed=transfer.seed,
         limits=spec.limits,
         input_shape=None if source_shape == target_shape else target_shape,
+    )
+
+
+def family_weights_run(config: SweepConfig, spec: RunSpec, training: TrainingSpec) -> RunSpec:
+    """The run that builds `spec`'s family and size for the target's task and loads the family's own
+    pretrained weights (Family.pretrained_state_dict) instead of training; it is scored on the target's
+    validation set (its data: the target's, the first preprocessing, all of it). Raises UserError
+    when the family has no weights for this size."""
+    from scalinglab.families import get_family
+    from scalinglab.families.base import has_pretrained_weights
+    from scalinglab.train.loop import run_task
+
+    family = get_family(spec.family)
+    if not has_pretrained_weights(family):
+        raise UserError(
+            f"transfer.source: family {spec.family!r} has no pretrained weights of its own "
+            "(a plugin family gives them by pretrained_state_dict; docs/plugins.md)"
+        )
+    data = spec.data.model_copy(
+        update={"train_size": None, "cv_folds": None, "preprocessing": as_list(config.data.preprocessing)[0]}
+    )
+    if family.pretrained_state_dict(spec.size, run_task(data, spec.size).shape) is None:
+        size = " ".join(f"{axis}={value}" for axis, value in spec.size.items())
+        raise UserError(
+            f"transfer.source: family {spec.family!r} has no pretrained weights for {size} "
+            "(its pretrained_state_dict returned None)"
+        )
+    return RunSpec(
+        family=spec.family,
+        size=spec.size,
+        data=data,
+        training=training,
+        seed=config.transfer.seed,
+        limits=spec.limits,
+        pretrained="family",
     )
 
 

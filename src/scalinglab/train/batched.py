@@ -110,9 +110,9 @@ def batch_key(spec: RunSpec) -> str | None:
 
 
 def _transferred(spec: RunSpec) -> bool:
-    """A run of [transfer] (a pretraining run with resized inputs, or a run starting from one)
-    trains alone: its weights and data are its own (train.transfer)."""
-    return spec.transfer is not None or spec.input_shape is not None
+    """A run of [transfer] (a pretraining run with resized inputs or the family's own weights, or a
+    run starting from one) trains alone: its weights and data are its own (train.transfer)."""
+    return spec.transfer is not None or spec.input_shape is not None or spec.pretrained is not None
 
 
 def train_batch(specs: Sequence[RunSpec]) -> list[RunResult]:

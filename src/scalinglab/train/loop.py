@@ -35,7 +35,13 @@ from scalinglab.train.outcome import Diverged, run_outcome
 from scalinglab.train.probe import shared_inference_costs, step_costs
 from scalinglab.train.stability import count_loss_spikes, ended_worse_than_it_started
 from scalinglab.train.tasks import Task, make_task
-from scalinglab.train.transfer import adapted_inputs, start_from_parent, train_flops_per_sample
+from scalinglab.train.transfer import (
+    adapted_inputs,
+    family_weights_metrics,
+    start_from_parent,
+    train_flops_per_sample,
+    with_family_weights,
+)
 from scalinglab.train.warmup import warm_up
 
 
@@ -62,6 +68,8 @@ def train_one(spec: RunSpec) -> RunResult:
 
     def attempt() -> dict[str, float]:
         dataset = adapted_inputs(training_subset(spec.data), spec)
+        if spec.pretrained == "family":  # the family's own weights, loaded and scored, not trained
+            return family_weights_metrics(prepare_run(spec, dataset))
         if spec.data.cv_folds:
             return cross_validated(
                 dataset, spec, lambda fold, fold_curves: _train_and_measure(spec, fold, fold_curves), curves
@@ -113,6 +121,8 @@ def build_model(spec: RunSpec, shape: TaskShape) -> nn.Module:
     run, a distilled student of the same recipe, or a retrained run start from the same weights)."""
     torch.manual_seed(spec.seed)
     model = get_family(spec.family).build(spec.size, shape, dropout=spec.training.dropout)
+    if spec.pretrained == "family":
+        return with_family_weights(model, spec, shape)
     return model if spec.transfer is None else start_from_parent(model, spec, keep_head=shape.kind == "lm")
 
 

@@ -2,8 +2,9 @@
 pretrained parent's stored checkpoint, a new head (its outputs are the target's classes; a
 byte-level language model keeps its parent's, the same 256 bytes), and in `features` mode the
 body frozen so only the head trains. The input adapter: a pretraining run with `input_shape`
-trains on its source's images resized to the target's shape. And the training FLOPs of a run
-whose body is frozen.
+trains on its source's images resized to the target's shape. The pretraining run of
+`[transfer] source = "family"`, which loads its family's own weights instead of training. And the
+training FLOPs of a run whose body is frozen.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.data.base import Dataset
-from scalinglab.families import Family, TaskShape
+from scalinglab.families import Family, TaskShape, get_family
 from scalinglab.families.base import _one_input
 from scalinglab.run_spec import RunSpec
-from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint
+from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint, save_run_checkpoint
+from scalinglab.train.measure import validation_scores
+from scalinglab.train.probe import shared_inference_costs
 
 
 class MissingParent(Exception):
@@ -72,6 +75,40 @@ def start_from_parent(model: nn.Module, spec: RunSpec, *, keep_head: bool = Fals
         for name, parameter in model.named_parameters():
             parameter.requires_grad_(name in head)
     return model
+
+
+def with_family_weights(model: nn.Module, spec: RunSpec, shape: TaskShape) -> nn.Module:
+    """`model` (built by `spec`'s family) filled with the family's own pretrained weights for its size
+    and `shape` (Family.pretrained_state_dict); a weight they leave out keeps its built value. Raises
+    ValueError when the family gives none, or a weight the model does not have or of another shape."""
+    weights = get_family(spec.family).pretrained_state_dict(spec.size, shape)
+    if weights is None:
+        raise ValueError(f"family {spec.family!r} gives no pretrained weights for size {spec.size}")
+    own = model.state_dict()
+    for name, tensor in weights.items():
+        if name not in own:
+            raise ValueError(f"pretrained weight {name!r} is not one of the model's (it has {', '.join(own)})")
+        if tuple(tensor.shape) != tuple(own[name].shape):
+            raise ValueError(f"pretrained {name} has shape {tuple(tensor.shape)}, the model's {tuple(own[name].shape)}")
+    model.load_state_dict(weights, strict=False)
+    return model
+
+
+def family_weights_metrics(run) -> dict[str, float]:
+    """The metrics of a prepared run (train.loop.Prepared) whose model holds its family's pretrained
+    weights, and its checkpoint saved: parameters, validation scores on its data and inference costs.
+    No training cost: train_flops and train_seconds stay missing, since these weights' pretraining
+    cost is unknown (not zero), and no n_train (it trained on no example here)."""
+    spec, model, task = run.spec, run.model, run.task
+    metrics = {
+        "n_params": float(sum(p.numel() for p in model.parameters())),
+        "n_trainable_params": float(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+        **validation_scores(model, task, device=spec.limits.device, precision=spec.training.precision),
+        **shared_inference_costs(model, task, spec),
+        **{f"baseline_val_{name}": value for name, value in task.baseline_scores().items()},
+    }
+    save_run_checkpoint(model, spec)
+    return metrics
 
 
 def train_flops_per_sample(family: Family, model: nn.Module, spec: RunSpec, shape: TaskShape) -> float:
