@@ -8,7 +8,7 @@ those medians, their range over the repeats, and the largest relative difference
 losses (equal within float noise). The load average is printed before and after: timings under
 load say little, so run it on an otherwise idle machine with at least W free cores:
 
-    PYTHONPATH=src python benchmarks/data_parallel.py --workers 2 --repeats 3   # 11 min 45 s at a load average of 10-17 on 2 cores; a few minutes idle
+    PYTHONPATH=src python benchmarks/data_parallel.py --workers 2 --repeats 5   # 3 min 31 s on the idle 2-core machine
     PYTHONPATH=src python benchmarks/data_parallel.py --tiny                    # does it run? (about 30 s)
 
 A size "benefits" by the rule the report uses (analysis.speedup.BENEFIT_EFFICIENCY).
