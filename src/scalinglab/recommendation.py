@@ -542,6 +542,11 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
     best = candidates.loc[best_index]
     same_data = candidates[candidates["group"] == best["group"]]
     larger = same_data[same_data["n_params"] > best["n_params"]]
+    if larger.empty and candidates["measured"].all():
+        return (
+            "no law: these runs resolve no law of size, so only the configurations trained were compared "
+            "(none larger was trained on this data size)"
+        )
     if larger.empty:
         if max_extrapolation <= 1:
             return "the search range (the largest size trained; --max-extrapolation X searches further)"

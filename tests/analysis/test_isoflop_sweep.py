@@ -11,7 +11,7 @@ from cli_helpers import run_cli
 from synthetic_truth import ALPHA, BETA, FLOPS_PER_PARAM_EXAMPLE, analytic_optimum, true_loss
 
 from scalinglab.analysis import analyze
-from scalinglab.analysis.sentences import isoflop_sentences, size_sentences
+from scalinglab.analysis.sentences import isoflop_sentences, isoflop_table, size_sentences
 
 BUDGETS = (3e8, 3e9, 3e10)
 
@@ -148,6 +148,8 @@ def test_a_profile_still_falling_at_the_smallest_size_is_said_in_words_not_as_a_
     assert "toward the smallest size tried" in said and "not determined" in said
     assert "the joint law says N* =" in said and "parabola" not in said  # the joint law's answer, not the vertex
     assert any(s.startswith("IsoFLOP exponents are not quoted: 1 of the 3 profiles") for s in sentences)
+    table = isoflop_table(analysis.isoflop)
+    assert list(table["N* (95% CI)"]).count("not determined") == 1 and not table.isna().any().any()
 
 
 def test_an_interval_reaching_past_the_sizes_tried_says_so_and_a_language_model_gets_chinchilla_beside():
@@ -167,6 +169,9 @@ def test_an_interval_reaching_past_the_sizes_tried_says_so_and_a_language_model_
     assert sentences[2].startswith("IsoFLOP exponents: N* grows as C^0.80 (95% CI 0.5 to 1.1)")
     assert "0.48 decades of compute" in sentences[2]
     assert sentences[3].startswith("For comparison, Chinchilla's compute-optimal models have about 20 tokens")
+    table = isoflop_table(IsoFlopOnSweep(groups, exponents, "tokens"))  # the report's table: the same words
+    assert list(table["N* (95% CI)"]) == ["4k (below 1.8k to 5k)", "9k (8k to above 36k)"]
+    assert table["tokens per parameter (95% CI)"][1] == "80 (below 5 to 101)"
     unresolved = IsoFlopOnSweep(groups, exponents, "tokens", joint_note="alpha's 95% interval reaches the fit's bound")
     assert (
         "The joint law's compute-optimal N* is not given beside these: alpha's 95% interval reaches"

@@ -173,3 +173,15 @@ def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain(
     assert answer(feasible(1.002), largest_trained=1e5) == 1e5  # inside the trained range: the best, kept
     accuracy = feasible(1.002).assign(metric=lambda t: 1.0 - t["metric"] + 1.0)  # higher is better
     assert answer(accuracy, lower_is_better=False) == 1e4
+
+
+def test_an_isoflop_grid_without_a_resolved_law_says_only_trained_configurations_were_compared():
+    """One model size per data size (an IsoFLOP grid) resolves no per-data-size law of size; with the
+    joint law's size term unresolved too, the answer is a trained configuration and what stops a
+    larger one is that no law predicts it, not a search range that was never searched."""
+    grid = runs(lambda n, d: 1.0 + 0 * n, sizes=(500, 2_000, 8_000), data_sizes=(2_000, 4_000, 6_000))
+    diagonal = grid[
+        [(n, d) in {(500, 6_000), (2_000, 4_000), (8_000, 2_000)} for n, d in zip(grid["width"], grid["train_size"])]
+    ]
+    choice = recommend(analyze(diagonal, n_bootstrap=20), Budgets(train_seconds=1e6))
+    assert choice.measured and choice.binding.startswith("no law: these runs resolve no law of size")

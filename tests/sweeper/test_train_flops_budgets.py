@@ -89,11 +89,12 @@ def test_a_tiny_isoflop_sweep_records_one_compute_group_per_budget(tmp_path):
 
 
 def test_the_shipped_isoflop_example_plans_three_budgets_of_seven_sizes_in_one_pass_over_the_text():
+    """3 budgets x 7 sizes x 2 seeds; per size and seed one stable run, its smaller budgets branched."""
     from pathlib import Path
 
     from scalinglab.config import load_config
 
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "transformer_isoflop.toml")
     specs = plan_runs(config)
-    assert len(specs) == 21 and sum(spec.cooldown_of is None for spec in specs) == 7  # one stable run per size
+    assert len(specs) == 42 and sum(spec.cooldown_of is None for spec in specs) == 14  # one stable run per size
     assert max(spec.data.train_size for spec in specs) <= load_source(specs[0].data).n_train

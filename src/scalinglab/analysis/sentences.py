@@ -481,6 +481,36 @@ def _vertex_ratio_interval(row: pd.Series) -> str:
     return f" (95% CI {low_text} to {high_text})"
 
 
+def isoflop_table(iso: IsoFlopOnSweep) -> pd.DataFrame:
+    """The IsoFLOP profiles as a reader's table, with the words of `isoflop_sentences`: one row per
+    compute group, each interval in one cell with an end past the sizes tried said as such (never a
+    bootstrap replicate's vertex far outside them), a profile without an optimum said in words."""
+    unit = iso.unit
+    rows = []
+    for _, row in iso.groups.iterrows():
+        determined = not row["note"] and bool(row["vertex_inside"])
+        why = row["note"] or ("" if determined else "lowest point outside the sizes tried")
+        joint = row.get("joint_N_opt", np.nan)
+        rows.append(
+            {
+                "training FLOPs": f"{row['compute']:.3g}",
+                "runs": int(row["n_runs"]),
+                "sizes tried": f"{format_count(row['N_min'])} to {format_count(row['N_max'])}",
+                "N* (95% CI)": format_count(row["N_opt"]) + _vertex_interval(row).replace(" (95% CI ", " (")
+                if determined
+                else "not determined",
+                f"D* ({unit})": format_count(row["D_opt"]) if determined else "",
+                f"{unit} per parameter (95% CI)": f"{row['examples_per_param']:.3g}"
+                + _vertex_ratio_interval(row).replace(" (95% CI ", " (")
+                if determined
+                else "",
+                "joint law's N*": format_count(joint) if np.isfinite(joint) else "",
+                "note": why,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _joint_words(row: pd.Series, unit: str) -> str:
     """'; the joint law says N* = 12k (95% CI ...), 101 tokens per parameter (...)', or '' without one."""
     if not np.isfinite(row.get("joint_N_opt", np.nan)):

@@ -20,6 +20,7 @@ from scalinglab.analysis.sentences import (
     form_choice_sentence,
     generalization_sentence,
     isoflop_sentences,
+    isoflop_table,
     joint_law_sentences,
     scaling_effect,
     size_sentences,
@@ -244,7 +245,9 @@ def _joint_section(analysis: Analysis) -> Section:
             )
     section.sentences += isoflop_sentences(analysis.isoflop, analysis.isoflop_note)[0]
     if analysis.isoflop is not None:
-        section.tables.append(("IsoFLOP (approach 2) beside the joint law", table_html(analysis.isoflop.groups)))
+        section.tables.append(
+            ("IsoFLOP (approach 2) beside the joint law", table_html(isoflop_table(analysis.isoflop)))
+        )
     return section
 
 
