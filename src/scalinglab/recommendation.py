@@ -327,22 +327,24 @@ def recommend(
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
     plateau_index = smallest_within_noise(analysis, feasible, best_index)
-    seed_spread = answerer.seed_spread()
+    margin = extrapolation_margin(answerer, candidates.loc[plateau_index])
     worth_index = worth_extrapolating(
         feasible,
         plateau_index,
         largest_trained=answerer.n_range()[1],
         lower_is_better=analysis.lower_is_better,
-        seed_spread=seed_spread,
+        margin=margin,
     )
     best = candidates.loc[worth_index]
     interval = answerer.interval(best)
     factor = answerer.extrapolation_factor(best)
     binding = _binding(candidates, worth_index, limits, max_extrapolation)
     if worth_index != plateau_index:
+        beyond = candidates.loc[plateau_index]
         binding = (
-            f"nothing worth the risk: the law predicts the sizes beyond those trained gain less over this "
-            f"one than the {seed_spread:.1%} that reseeding a configuration changes"
+            f"nothing worth the risk: the law predicts {format_count(beyond['n_params'])} parameters (the best "
+            f"within budget, beyond the sizes trained) at {beyond['metric']:.3g}, a gain over this one no larger "
+            f"than its own uncertainty there (+/- {margin:.3g})"
         )
     verdict = analysis.verdict_for(best["group"])
     if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
@@ -465,20 +467,30 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
 
 
 def worth_extrapolating(
-    feasible: pd.DataFrame, best_index, *, largest_trained: float, lower_is_better: bool, seed_spread: float
+    feasible: pd.DataFrame, best_index, *, largest_trained: float, lower_is_better: bool, margin: float
 ):
-    """Where the best candidate lies beyond the trained sizes and is predicted to gain less than
-    `seed_spread` (relative; `_Answerer.seed_spread`) over the best candidate within them, that one
-    instead: a gain smaller than what reseeding one configuration changes cannot be told from chance
-    even by training it, and a law that has flattened out (with a floor) would otherwise always pick
-    the largest size searched."""
+    """Where the best candidate lies beyond the trained sizes and is predicted to gain no more than
+    `margin` (in the metric's unit; `extrapolation_margin`) over the best candidate within them,
+    that one instead: a gain the law cannot tell from its own uncertainty is no reason to train
+    outside what was measured, and a law that has flattened out (with a floor) would otherwise
+    always pick the largest size searched."""
     best = feasible.loc[best_index]
     inside = feasible[feasible["n_params"] <= largest_trained]
     if best["n_params"] <= largest_trained or inside.empty:
         return best_index
     inside_index = inside["metric"].idxmin() if lower_is_better else inside["metric"].idxmax()
     gain = (inside.loc[inside_index, "metric"] - best["metric"]) * (1 if lower_is_better else -1)
-    return inside_index if gain < seed_spread * abs(best["metric"]) else best_index
+    return inside_index if gain <= margin else best_index
+
+
+def extrapolation_margin(answerer: _Answerer, row: pd.Series) -> float:
+    """What a candidate beyond the trained sizes must be predicted to gain to be worth training:
+    half its 95% prediction interval (the law's uncertainty there, run noise included), or where
+    the law gives no interval, the seeds' typical relative spread (`_Answerer.seed_spread`)."""
+    interval = answerer.interval(row)
+    if interval is not None and all(np.isfinite(interval)):
+        return (interval[1] - interval[0]) / 2
+    return answerer.seed_spread() * abs(float(row["metric"]))
 
 
 def pareto_frontier(
