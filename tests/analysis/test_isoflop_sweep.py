@@ -63,13 +63,14 @@ def test_a_grid_sweep_says_why_isoflop_does_not_apply():
     assert isoflop_sentences(None, analysis.isoflop_note)[0][0].startswith("IsoFLOP (approach 2) does not apply")
 
 
-@pytest.mark.slow
-def test_fit_isoflop_on_a_csv(tmp_path):
+def fit_isoflop_csv(tmp_path, *options: str, env=None):
+    """`scalinglab fit --isoflop` on the noise-free IsoFLOP sweep written as a CSV of N, loss, C."""
     path = tmp_path / "runs.csv"
     isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(
         path, index=False
     )
-    result = run_cli(
+    flops = str(FLOPS_PER_PARAM_EXAMPLE)
+    return run_cli(
         "fit",
         str(path),
         "--isoflop",
@@ -79,11 +80,15 @@ def test_fit_isoflop_on_a_csv(tmp_path):
         "--y",
         "loss",
         "--flops-per-param-token",
-        str(FLOPS_PER_PARAM_EXAMPLE),
-        "--json",
-        "--bootstrap",
-        "100",
+        flops,
+        *options,
+        env=env,
     )
+
+
+@pytest.mark.slow
+def test_fit_isoflop_on_a_csv(tmp_path):
+    result = fit_isoflop_csv(tmp_path, "--json", "--bootstrap", "100")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     a = next(row for row in data["exponents"] if row["name"] == "a")
@@ -93,25 +98,7 @@ def test_fit_isoflop_on_a_csv(tmp_path):
 
 @pytest.mark.slow
 def test_fit_isoflop_prints_whole_numbers_in_80_columns(tmp_path):
-    path = tmp_path / "runs.csv"
-    isoflop_sweep(noise=0.0).rename(columns={"n_params": "N", "val_loss": "loss", "train_flops": "C"}).to_csv(
-        path, index=False
-    )
-    result = run_cli(
-        "fit",
-        str(path),
-        "--isoflop",
-        "C",
-        "--x",
-        "N",
-        "--y",
-        "loss",
-        "--flops-per-param-token",
-        str(FLOPS_PER_PARAM_EXAMPLE),
-        "--bootstrap",
-        "50",
-        env={"COLUMNS": "80"},
-    )
+    result = fit_isoflop_csv(tmp_path, "--bootstrap", "50", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     assert "…" not in result.stdout and "..." not in result.stdout  # no number cut short
     assert max(map(len, result.stdout.splitlines())) <= 80

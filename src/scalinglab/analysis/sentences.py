@@ -455,7 +455,7 @@ def _interval(row: pd.Series, name: str, *, count: bool = False, digits: int = 3
     return format_interval(low, high, count=count, digits=digits)
 
 
-def _vertex_interval(row: pd.Series) -> str:
+def _vertex_interval(row: pd.Series, opening: str = " (95% CI ") -> str:
     """The bootstrap interval of a profile's N*, an end past the sizes tried said as such: a
     replicate's parabola can put its vertex anywhere, but the runs measured only these sizes."""
     low, high = row.get("N_opt_low", np.nan), row.get("N_opt_high", np.nan)
@@ -463,10 +463,10 @@ def _vertex_interval(row: pd.Series) -> str:
         return ""
     low_text = f"below {format_count(row['N_min'])}" if low < row["N_min"] else format_count(low)
     high_text = f"above {format_count(row['N_max'])}" if high > row["N_max"] else format_count(high)
-    return f" (95% CI {low_text} to {high_text})"
+    return f"{opening}{low_text} to {high_text})"
 
 
-def _vertex_ratio_interval(row: pd.Series) -> str:
+def _vertex_ratio_interval(row: pd.Series, opening: str = " (95% CI ") -> str:
     """The interval of examples per parameter at a profile's optimum (C / (k N*^2): its low end
     from N*'s high end), an end past the sizes tried said as such."""
     low, high = row.get("N_opt_low", np.nan), row.get("N_opt_high", np.nan)
@@ -478,7 +478,7 @@ def _vertex_ratio_interval(row: pd.Series) -> str:
 
     low_text = f"below {ratio_at(row['N_max']):.3g}" if high > row["N_max"] else f"{ratio_at(high):.3g}"
     high_text = f"above {ratio_at(row['N_min']):.3g}" if low < row["N_min"] else f"{ratio_at(low):.3g}"
-    return f" (95% CI {low_text} to {high_text})"
+    return f"{opening}{low_text} to {high_text})"
 
 
 def isoflop_table(iso: IsoFlopOnSweep) -> pd.DataFrame:
@@ -496,12 +496,12 @@ def isoflop_table(iso: IsoFlopOnSweep) -> pd.DataFrame:
                 "training FLOPs": f"{row['compute']:.3g}",
                 "runs": int(row["n_runs"]),
                 "sizes tried": f"{format_count(row['N_min'])} to {format_count(row['N_max'])}",
-                "N* (95% CI)": format_count(row["N_opt"]) + _vertex_interval(row).replace(" (95% CI ", " (")
+                "N* (95% CI)": format_count(row["N_opt"]) + _vertex_interval(row, opening=" (")
                 if determined
                 else "not determined",
                 f"D* ({unit})": format_count(row["D_opt"]) if determined else "",
                 f"{unit} per parameter (95% CI)": f"{row['examples_per_param']:.3g}"
-                + _vertex_ratio_interval(row).replace(" (95% CI ", " (")
+                + _vertex_ratio_interval(row, opening=" (")
                 if determined
                 else "",
                 "joint law's N*": format_count(joint) if np.isfinite(joint) else "",
