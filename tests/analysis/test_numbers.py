@@ -13,7 +13,7 @@ def test_factors_keep_two_digits_below_ten():
 
 def test_intervals_are_empty_without_bounds():
     assert format_interval(None, None) == ""
-    assert format_interval(1200, 45_000, count=True) == " (95% CI 1.2k-45k)"
+    assert format_interval(1200, 45_000, count=True) == " (95% CI 1.2k to 45k)"
     assert format_interval(0.3456, 0.51) == " (95% CI 0.346 to 0.51)"
 
 

@@ -27,11 +27,13 @@ def format_factor(factor: float) -> str:
 
 
 def format_interval(low: float | None, high: float | None, *, count: bool = False, digits: int = 3) -> str:
-    """' (95% CI a-b)', or '' when there is no interval; counts as 8.5k, other numbers to `digits`."""
+    """' (95% CI a to b)', or '' when there is no interval; counts as 8.5k, other numbers to `digits`.
+    Every interval in the report's prose reads 'a to b' (a hyphen is ambiguous beside negative numbers
+    and exponents such as 1e-05)."""
     if low is None or high is None:
         return ""
     if count:
-        return f" (95% CI {format_count(low)}-{format_count(high)})"
+        return f" (95% CI {format_count(low)} to {format_count(high)})"
     return f" (95% CI {low:.{digits}g} to {high:.{digits}g})"
 
 

@@ -84,7 +84,7 @@ def describe_cost(cost: CostLaw) -> str:
     n_to = cost.x_range[1]
     n_from = max(cost.x_range[0], n_to / 10)
     ratio, ratio_ci = cost.ratio(n_from, n_to)
-    interval = f" (95% CI {format_factor(ratio_ci[0])}-{format_factor(ratio_ci[1])})" if ratio_ci else ""
+    interval = f" (95% CI {format_factor(ratio_ci[0])} to {format_factor(ratio_ci[1])})" if ratio_ci else ""
     return (
         f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
         f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
@@ -122,7 +122,7 @@ class ScalingEffect:
                 )
         costs = [
             f"{format_factor(ratio)} the {short_label(cost)}"
-            + (f" (95% CI {format_factor(ci[0])}-{format_factor(ci[1])})" if ci else "")
+            + (f" (95% CI {format_factor(ci[0])} to {format_factor(ci[1])})" if ci else "")
             for cost, (ratio, ci) in self.cost_ratios.items()
         ]
         cost_text = f", and cost {join_words(costs)}" if costs else ""
