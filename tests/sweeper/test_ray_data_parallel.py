@@ -52,7 +52,7 @@ def test_two_workers_on_two_ray_nodes_train_the_run_one_worker_trains(two_nodes)
         data=DataSpec(source="digits", train_size=301),
         training=TrainingSpec(epochs=3, batch_size=32, lr=3e-3, grad_clip=0.5, data_parallel=2),
         seed=0,
-        limits=RunLimits(latency_repeats=1, max_seconds=120),
+        limits=RunLimits(latency_repeats=1),  # no time limit: no deadline on the workers either
     )
     with RayExecutor(workers=1) as executor:
         [parallel] = executor.run([spec])
@@ -86,6 +86,15 @@ def test_a_killed_worker_fails_the_run_with_the_reason_and_frees_its_cpus(two_no
     while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ray.available_resources().get("CPU", 0) == 2
+
+
+def test_a_worker_over_the_memory_limit_fails_the_run_with_the_reason(two_nodes):
+    spec = tiny_spec(4, epochs=400, train_size=600, batch_size=20)  # long enough to be seen
+    spec = spec.model_copy(update={"training": spec.training.model_copy(update={"data_parallel": 2})})
+    with RayExecutor(workers=1, max_memory_mb=20) as executor:  # torch alone holds more than 20 MiB
+        [result] = executor.run([spec])
+    assert result.status == "failed", result.status
+    assert "MiB: over the memory limit (execution.max_memory_mb = 20)" in result.error, result.error
 
 
 def test_a_w_beyond_the_clusters_cpus_is_refused_before_anything_is_stored(two_nodes, tmp_path):

@@ -13,6 +13,7 @@ import os
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from scalinglab.config import ExecutionConfig
@@ -226,7 +227,7 @@ def _train_in_ray_worker(batch: list[RunSpec], limits: ChildLimits) -> list[RunR
     if is_data_parallel(batch):  # W Ray actors train it (sweeper.ray_data_parallel), limited by their own timeouts
         from scalinglab.sweeper.ray_data_parallel import launch_on_ray_actors
 
-        return run_batch(batch, launch_workers=launch_on_ray_actors)
+        return run_batch(batch, launch_workers=partial(launch_on_ray_actors, max_memory_mb=limits.max_memory_mb))
     if _ray_worker_child is None or _ray_worker_child.limits != limits:
         _ray_worker_child = WatchedWorker(limits, name=f"ray:{socket.gethostname()}:{os.getpid()}")
     return run_watched(_ray_worker_child, batch)
