@@ -142,12 +142,15 @@ class PoolExecutor(Executor):
 class RayExecutor(Executor):
     """Runs as Ray tasks, on a local Ray instance or the cluster at `address` ("auto" or HOST:PORT).
 
-    Ray is imported only here. When this executor starts Ray (or joins a cluster) it ships this very
+    Ray is imported only here and in sweeper.ray_data_parallel. When this executor starts Ray (or joins a cluster) it ships this very
     scalinglab package to the workers, with the user's modules imported from the working folder
     (a plugin family or objective), so a cluster needs torch but not scalinglab installed; when
     the caller already started Ray, the caller's runtime environment decides what workers import. Ray starts a task again when its worker
     process dies (up to `retries` times); inside the task, the run trains in a watched child process
     so the time and memory limits hold there too, and a batch killed there trains again one run at a time.
+    A data-parallel run (`training.data_parallel` = W > 1) is different: its task asks for no CPU and
+    only coordinates W Ray actors of one placement group, one CPU (GPU) each, on one node or several
+    (sweeper.ray_data_parallel), which it holds to the same time and memory limits.
     """
 
     def __init__(

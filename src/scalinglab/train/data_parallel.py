@@ -1,5 +1,11 @@
-"""Data-parallel training of one run over W worker processes on one machine: `training.data_parallel
-= W` (train.dispatch sends such a run here; sweeper.preflight.check_data_parallel says where it can run).
+"""Data-parallel training of one run over W workers: `training.data_parallel = W` (train.dispatch
+sends such a run here; sweeper.preflight.check_data_parallel says where it can run).
+
+Every worker runs `train_worker`, however it was started: on one machine W processes
+(`spawn_workers`, torch.multiprocessing), each with its share of the cores (torch threads =
+cores // W) or its own CUDA device; on the Ray executor W Ray actors of one placement group, one
+CPU (or GPU) each, on one node or spread over several (sweeper.ray_data_parallel). Rank 0's
+address and a free port there are the rendezvous.
 
 torch.distributed with gloo on CPU (NCCL on CUDA devices, one device per worker): every worker
 builds the same model under the run's seed, draws the same epoch order, and takes its contiguous
@@ -11,7 +17,6 @@ worker takes the same optimizer step. Results equal single-worker training withi
 (the sum is reassociated), but for dropout, whose masks each worker draws for its own share.
 Worker 0 scores validation after every epoch and measures the run as `train_one` does (the
 epoch's bookkeeping is train.loop.record_epoch); the gradient noise scale is not measured here.
-Each worker uses its share of the cores (torch threads = cores // W).
 """
 
 from __future__ import annotations
