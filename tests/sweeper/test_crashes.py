@@ -3,43 +3,14 @@ a clear error, and the sweep goes on. Workers are really killed (SIGKILL), limit
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
-import time
-from pathlib import Path
 
 import pytest
-from sweep_helpers import tiny_spec
+from sweep_helpers import kill_when_seen, tiny_spec
 
 from scalinglab.sweeper.executors import PoolExecutor, RayExecutor
 
 pytestmark = pytest.mark.slow  # end to end: real training, sweeps or the CLI in a subprocess
-
-
-def processes_running(function_name: str) -> list[int]:
-    """Pids of this user's processes whose command line names `function_name` (Ray sets it)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if function_name in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def kill_when_seen(
-    function_name: str, killed: list[int], *, delay_seconds: float, timeout_seconds: float = 120
-) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline and not (pids := processes_running(function_name)):
-        time.sleep(0.1)
-    if pids:
-        time.sleep(delay_seconds)
-        os.kill(pids[0], signal.SIGKILL)
-        killed.append(pids[0])
 
 
 def test_a_ray_worker_killed_mid_run_is_retried_and_recorded_once(local_ray):

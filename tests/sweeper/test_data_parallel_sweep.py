@@ -63,3 +63,13 @@ def test_a_w_this_sweep_cannot_train_is_refused_naming_the_field(tmp_path, extra
 def test_a_w_below_one_is_refused_by_the_config(tmp_path):
     with pytest.raises(UserError, match="training.data_parallel"):
         _config(tmp_path, "training.data_parallel=0")
+
+
+def test_on_ray_a_w_beyond_the_clusters_cpus_or_gpus_is_refused_once_ray_says_what_it_has(tmp_path):
+    config = _config(tmp_path, "training.data_parallel=3", "execution.executor='ray'")
+    check_data_parallel(config, "cpu")  # before Ray starts, the cluster's size is unknown
+    check_data_parallel(config, "cpu", {"CPU": 3.0})  # one worker per CPU, on whichever nodes
+    with pytest.raises(UserError, match="training.data_parallel = 3: .*the Ray cluster has 2 CPU"):
+        check_data_parallel(config, "cpu", {"CPU": 2.0})
+    with pytest.raises(UserError, match="training.data_parallel = 3: .*the Ray cluster has 2 GPU"):
+        check_data_parallel(config, "cuda", {"CPU": 64.0, "GPU": 2.0})

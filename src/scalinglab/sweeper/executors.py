@@ -13,6 +13,7 @@ import os
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from scalinglab.config import ExecutionConfig
@@ -40,6 +41,10 @@ class Executor(ABC):
         pass
 
     slots: int = 1  # how many items of work run at once
+
+    def resources(self) -> dict[str, float] | None:
+        """What the cluster behind this executor has in all ({"CPU": n, "GPU": m, ...}); None: this machine."""
+        return None
 
     @abstractmethod
     def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
@@ -137,12 +142,15 @@ class PoolExecutor(Executor):
 class RayExecutor(Executor):
     """Runs as Ray tasks, on a local Ray instance or the cluster at `address` ("auto" or HOST:PORT).
 
-    Ray is imported only here. When this executor starts Ray (or joins a cluster) it ships this very
+    Ray is imported only here and in sweeper.ray_data_parallel. When this executor starts Ray (or joins a cluster) it ships this very
     scalinglab package to the workers, with the user's modules imported from the working folder
     (a plugin family or objective), so a cluster needs torch but not scalinglab installed; when
     the caller already started Ray, the caller's runtime environment decides what workers import. Ray starts a task again when its worker
     process dies (up to `retries` times); inside the task, the run trains in a watched child process
     so the time and memory limits hold there too, and a batch killed there trains again one run at a time.
+    A data-parallel run (`training.data_parallel` = W > 1) is different: its task asks for no CPU and
+    only coordinates W Ray actors of one placement group, one CPU (GPU) each, on one node or several
+    (sweeper.ray_data_parallel), which it holds to the same time and memory limits.
     """
 
     def __init__(
@@ -178,11 +186,16 @@ class RayExecutor(Executor):
         self.slots = self._workers
         return self
 
+    def resources(self) -> dict[str, float]:
+        return dict(_import_ray().cluster_resources())
+
     def __exit__(self, *exc) -> None:
         if self._started_ray:
             _import_ray().shutdown()
 
     def run(self, specs: Iterable[Work]) -> Iterator[RunResult]:
+        from scalinglab.train.dispatch import is_data_parallel
+
         ray = _import_ray()
         task = ray.remote(_train_in_ray_worker)
         upcoming = (as_batch(item) for item in specs)
@@ -190,12 +203,12 @@ class RayExecutor(Executor):
         try:
             while True:
                 while len(in_flight) < self._workers and (batch := next(upcoming, None)) is not None:
-                    # A run on CUDA asks Ray for a GPU: Ray then sets CUDA_VISIBLE_DEVICES, so it is cuda:0 there.
-                    gpus = 1 if batch[0].limits.device.startswith("cuda") else 0
-                    batch = [_on_device(spec, "cuda:0") for spec in batch] if gpus else batch
-                    # A data-parallel run's W worker processes need W CPUs (or GPUs) of one machine.
-                    workers = max(spec.training.data_parallel for spec in batch)
-                    remote = task.options(num_cpus=workers, num_gpus=gpus * workers, max_retries=self._retries)
+                    if is_data_parallel(batch):  # its task only coordinates: the workers' actors hold the CPUs
+                        remote = task.options(num_cpus=0, max_retries=self._retries)
+                    else:  # a run on CUDA asks Ray for a GPU: Ray then sets CUDA_VISIBLE_DEVICES, so it is cuda:0 there
+                        gpus = 1 if batch[0].limits.device.startswith("cuda") else 0
+                        batch = [_on_device(spec, "cuda:0") for spec in batch] if gpus else batch
+                        remote = task.options(num_cpus=1, num_gpus=gpus, max_retries=self._retries)
                     in_flight[remote.remote(batch, self._limits)] = batch
                 if not in_flight:
                     return
@@ -211,7 +224,13 @@ _ray_worker_child: WatchedWorker | None = None  # one per Ray worker process, ke
 
 
 def _train_in_ray_worker(batch: list[RunSpec], limits: ChildLimits) -> list[RunResult]:
+    from scalinglab.train.dispatch import is_data_parallel, run_batch
+
     global _ray_worker_child
+    if is_data_parallel(batch):  # W Ray actors train it (sweeper.ray_data_parallel), limited by their own timeouts
+        from scalinglab.sweeper.ray_data_parallel import launch_on_ray_actors
+
+        return run_batch(batch, launch_workers=partial(launch_on_ray_actors, max_memory_mb=limits.max_memory_mb))
     if _ray_worker_child is None or _ray_worker_child.limits != limits:
         _ray_worker_child = WatchedWorker(limits, name=f"ray:{socket.gethostname()}:{os.getpid()}")
     return run_watched(_ray_worker_child, batch)

@@ -40,6 +40,16 @@ def kill_deadline_seconds(batch: list[RunSpec]) -> float | None:
     return None if limit is None else limit * len(batch) * KILL_GRACE_FACTOR + KILL_GRACE_SECONDS
 
 
+def over_time_limit(batch: list[RunSpec]) -> str:
+    """Why a run killed at its kill deadline was killed (after 'killed after N s: ')."""
+    return f"over the time limit (training.max_seconds = {batch[0].limits.max_seconds:g} s)"
+
+
+def over_memory_limit(max_memory_mb: float) -> str:
+    """Why a run killed for its memory was killed (after 'killed at N MiB: ')."""
+    return f"over the memory limit (execution.max_memory_mb = {max_memory_mb:g})"
+
+
 def private_memory_mb(pid: int) -> float | None:
     """Resident memory of `pid` not shared with other processes, in MiB (None if unreadable).
 
@@ -148,18 +158,13 @@ class WatchedWorker:
         elapsed = time.monotonic() - self._started
         if self._deadline is not None and elapsed > self._deadline:
             self.kill()
-            return self._failed(
-                f"killed after {elapsed:.1f} s: over the time limit (training.max_seconds = "
-                f"{self.batch[0].limits.max_seconds:g} s)"
-            )
+            return self._failed(f"killed after {elapsed:.1f} s: {over_time_limit(self.batch)}")
         limit = self.limits.max_memory_mb
         used = private_memory_mb(self._process.pid) if limit is not None else None
         if used is not None and used > limit:
             self.kill()
             self.lost_batch = True
-            return self._failed(
-                f"killed at {used:.0f} MiB: over the memory limit (execution.max_memory_mb = {limit:g})"
-            )
+            return self._failed(f"killed at {used:.0f} MiB: {over_memory_limit(limit)}")
         return None
 
     def _died(self) -> list[RunResult]:

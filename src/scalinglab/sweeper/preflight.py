@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -69,10 +69,12 @@ def preflight(config: SweepConfig) -> None:
     _check_fit_columns(config, family, kinds)
 
 
-def check_data_parallel(config: SweepConfig, device: str) -> None:
-    """Whether every `training.data_parallel` W can train here (train.data_parallel): W worker
-    processes on one machine, each with at least one sample of every batch and its own core (or
-    CUDA device; on the Ray executor Ray finds a machine with W CPUs). Raises UserError naming the field."""
+def check_data_parallel(config: SweepConfig, device: str, ray_resources: Mapping[str, float] | None = None) -> None:
+    """Whether every `training.data_parallel` W can train here (train.data_parallel): each worker
+    with at least one sample of every batch and its own core (or CUDA device) of this machine; on
+    the Ray executor, its own CPU (or GPU) of the cluster, on any of its nodes
+    (sweeper.ray_data_parallel), which only `ray_resources` (ray.cluster_resources(), once Ray
+    started) tells: without them that count is not checked. Raises UserError naming the field."""
     widest = max(config.training.data_parallel)
     if widest == 1:
         return
@@ -93,16 +95,20 @@ def check_data_parallel(config: SweepConfig, device: str) -> None:
             f"{field} = {widest}: each worker takes a share of every batch, so training.batch_size must be "
             f"at least {widest} (got {min(config.training.batch_size)})"
         )
-    if device.startswith("cuda"):
+    on_gpu = device.startswith("cuda")
+    if config.execution.executor == "ray":
+        if ray_resources is None:
+            return  # known once Ray started: the driver asks again then, before any run
+        have = int(ray_resources.get("GPU" if on_gpu else "CPU", 0))
+        where, what = "the Ray cluster has", "GPU(s) in all" if on_gpu else "CPU(s) in all"
+    elif on_gpu:
         from scalinglab.train.device import cuda_device_count
 
-        have, what = cuda_device_count(), "CUDA device(s)"
-    elif config.execution.executor == "ray":
-        return  # Ray places each such run on a machine with W free CPUs (sweeper.executors)
+        have, where, what = cuda_device_count(), "this machine has", "CUDA device(s)"
     else:
-        have, what = os.cpu_count() or 1, "CPU core(s)"
+        have, where, what = os.cpu_count() or 1, "this machine has", "CPU core(s)"
     if widest > have:
-        raise UserError(f"{field} = {widest}: one worker per core or device, and this machine has {have} {what}")
+        raise UserError(f"{field} = {widest}: one worker per core or device, and {where} {have} {what}")
 
 
 def _load(data: DataSpec, config: SweepConfig) -> Dataset:

@@ -1,5 +1,11 @@
-"""Data-parallel training of one run over W worker processes on one machine: `training.data_parallel
-= W` (train.dispatch sends such a run here; sweeper.preflight.check_data_parallel says where it can run).
+"""Data-parallel training of one run over W workers: `training.data_parallel = W` (train.dispatch
+sends such a run here; sweeper.preflight.check_data_parallel says where it can run).
+
+Every worker runs `train_worker`, however it was started: on one machine W processes
+(`spawn_workers`, torch.multiprocessing), each with its share of the cores (torch threads =
+cores // W) or its own CUDA device; on the Ray executor W Ray actors of one placement group, one
+CPU (or GPU) each, on one node or spread over several (sweeper.ray_data_parallel). Rank 0's
+address and a free port there are the rendezvous.
 
 torch.distributed with gloo on CPU (NCCL on CUDA devices, one device per worker): every worker
 builds the same model under the run's seed, draws the same epoch order, and takes its contiguous
@@ -11,7 +17,6 @@ worker takes the same optimizer step. Results equal single-worker training withi
 (the sum is reassociated), but for dropout, whose masks each worker draws for its own share.
 Worker 0 scores validation after every epoch and measures the run as `train_one` does (the
 epoch's bookkeeping is train.loop.record_epoch); the gradient noise scale is not measured here.
-Each worker uses its share of the cores (torch threads = cores // W).
 """
 
 from __future__ import annotations
@@ -20,41 +25,72 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from scalinglab.run_spec import RunResult, RunSpec
+from scalinglab.train.device import autocast, is_cuda
 from scalinglab.train.outcome import Diverged, run_outcome
 
+# How a run's W workers start: given the spec and W, run `train_worker` once per rank and return
+# rank 0's outcome (what `train_worker` returns there). Here: W processes of this machine
+# (`spawn_workers`); on the Ray executor: W Ray actors (sweeper.ray_data_parallel).
+Launch = Callable[[RunSpec, int], dict]
 
-def train_data_parallel(spec: RunSpec, world: int, *, threads_per_worker: int | None = None) -> RunResult:
-    """Train `spec` with `world` worker processes (gloo on CPU, NCCL on CUDA) and measure it; the
-    RunResult `train_one` would give, within float noise. `world` = 1 is `train_one` itself.
-    `threads_per_worker`: torch threads of each CPU worker; default a share of the cores, cores // W."""
+
+def train_data_parallel(
+    spec: RunSpec, world: int, *, threads_per_worker: int | None = None, launch: Launch | None = None
+) -> RunResult:
+    """Train `spec` with `world` workers (gloo on CPU, NCCL on CUDA) and measure it; the RunResult
+    `train_one` would give, within float noise. `world` = 1 is `train_one` itself.
+    `threads_per_worker`: torch threads of each CPU worker process; default a share of the cores,
+    cores // W. `launch`: how the workers start, default W processes of this machine."""
     from scalinglab.train.loop import OverTimeLimit, train_one
 
     if world == 1:
         return train_one(spec)
     if spec.data.cv_folds:
         raise ValueError("data-parallel training of a cross-validated run is not supported")
+    launch = launch or partial(spawn_workers, threads_per_worker=threads_per_worker)
     curves: list[dict[str, float]] = []
+    placed: list[str] = []  # where the workers ran, when the launcher says (Ray: nodes and pids)
 
     def attempt() -> dict[str, float]:
-        import torch.multiprocessing as mp
-
-        with tempfile.TemporaryDirectory() as folder, _may_start_processes():
-            mp.spawn(_worker, args=(world, spec, folder, _free_port(), threads_per_worker), nprocs=world, join=True)
-            out = torch.load(Path(folder) / "result.pt", weights_only=True)
+        out = launch(spec, world)
         curves.extend(out["curves"])
+        placed.append(out.get("worker", ""))
         if out["stop"] is not None:
             kind, message = out["stop"]
             raise (Diverged if kind == "Diverged" else OverTimeLimit)(message)
         return out["metrics"]
 
-    return run_outcome(spec, attempt, curves)
+    result = run_outcome(spec, attempt, curves)
+    result.worker = "".join(placed)
+    return result
+
+
+def spawn_workers(spec: RunSpec, world: int, *, threads_per_worker: int | None = None) -> dict:
+    """Run `train_worker` in `world` processes of this machine (torch.multiprocessing.spawn),
+    rendezvous on a free local port; rank 0's outcome."""
+    import torch.multiprocessing as mp
+
+    init_method = f"tcp://127.0.0.1:{free_port()}"
+    with tempfile.TemporaryDirectory() as folder, _may_start_processes():
+        mp.spawn(_spawned_worker, args=(world, spec, folder, init_method, threads_per_worker), nprocs=world, join=True)
+        return torch.load(Path(folder) / "result.pt", weights_only=True)
+
+
+def _spawned_worker(rank: int, world: int, spec: RunSpec, folder: str, init_method: str, threads: int | None) -> None:
+    if is_cuda(spec.limits.device):  # one device per worker process
+        spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": f"cuda:{rank}"})})
+    out = train_worker(rank, world, spec, init_method, threads=threads or max(1, (os.cpu_count() or 1) // world))
+    if out is not None:
+        torch.save(out, Path(folder) / "result.pt")
 
 
 @contextmanager
@@ -73,9 +109,10 @@ def _may_start_processes():
         config["daemon"] = daemon
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on every interface of this machine now (for rank 0's rendezvous)."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("", 0))
         return probe.getsockname()[1]
 
 
@@ -88,23 +125,23 @@ def _any_worker(flag: bool, device: str) -> bool:
     return bool(total.item() > 0)
 
 
-def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int, threads: int | None) -> None:
+def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, threads: int) -> dict | None:
+    """The one body of every data-parallel worker, however it was started: join the process group
+    at `init_method` (tcp://HOST:PORT of rank 0) as `rank` of `world`, train the share of `spec`'s
+    run, and on rank 0 return the outcome {"metrics", "curves", "stop"} (None on the other ranks).
+    `spec.limits.device`: this worker's own device; `threads`: its torch threads on the CPU."""
     import torch.distributed as dist
 
     from scalinglab.data import training_subset
-    from scalinglab.train.device import autocast, is_cuda
     from scalinglab.train.loop import OverTimeLimit, Trace, measured_metrics, prepare_run, record_epoch
     from scalinglab.train.optim import make_optimizer, make_scheduler
 
     device = spec.limits.device
     if is_cuda(device):
-        device = f"cuda:{rank}"
-        torch.cuda.set_device(rank)
-        spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"device": device})})
+        torch.cuda.set_device(device)
     else:
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // world))  # a share of the cores each
-    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
-    dist.init_process_group("nccl" if is_cuda(device) else "gloo", rank=rank, world_size=world)
+        torch.set_num_threads(threads)
+    dist.init_process_group("nccl" if is_cuda(device) else "gloo", init_method=init_method, rank=rank, world_size=world)
     try:
         run = prepare_run(spec, training_subset(spec.data))
         model, task, settings = run.model, run.task, spec.training
@@ -160,16 +197,18 @@ def _worker(rank: int, world: int, spec: RunSpec, folder: str, port: int, thread
                     f"over the time limit of {spec.limits.max_seconds:g} s after epoch {epoch}"
                 )
                 break
-        if rank == 0:
-            seconds = time.perf_counter() - started
-            metrics = (
-                None
-                if error
-                else measured_metrics(
-                    run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1
-                )
-            )
-            stop = None if error is None else (type(error).__name__, str(error))
-            torch.save({"metrics": metrics, "curves": curves, "stop": stop}, Path(folder) / "result.pt")
+        if rank != 0:
+            return None
+        seconds = time.perf_counter() - started
+        metrics = (
+            None
+            if error
+            else measured_metrics(run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1)
+        )
+        return {
+            "metrics": metrics,
+            "curves": curves,
+            "stop": None if error is None else (type(error).__name__, str(error)),
+        }
     finally:
         dist.destroy_process_group()
