@@ -26,6 +26,7 @@ from scalinglab.fit.intervals import (
     excess_beyond,
     group_ids,
     noise_pool,
+    ratio_shortfall,
     resample_group_counts,
 )
 from scalinglab.fit.select import choose_form, choose_joint_form
@@ -392,7 +393,9 @@ class ScalingLaw:
         """The extrapolation term of each target's log interval (0 inside the data)."""
         if getattr(self, "calibration_", None) is None:
             return np.zeros(len(log_inputs))
-        return self.calibration_.widening(excess_beyond(log_inputs, self.fitted_log_x_), level)
+        return self.calibration_.widening(
+            excess_beyond(log_inputs, self.fitted_log_x_), level, ratio_shortfall(log_inputs, self.fitted_log_x_)
+        )
 
     def extrapolation_rate(self, level: float = 0.95) -> float:
         """Widening of log prediction intervals per unit of log distance beyond the data, along
