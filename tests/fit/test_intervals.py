@@ -217,7 +217,7 @@ def test_the_ratio_cut_holds_out_the_fewest_tokens_per_parameter_and_the_shortfa
     assert ratio_shortfall(log_x[:, :1], log_x[:, :1]).tolist() == [0.0] * 5  # one input: no ratio
 
 
-def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_adds_in_quadrature():
+def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_widens_where_it_says_more():
     held_out = pd.DataFrame(
         {
             "direction": ["size", "data", "ratio", "ratio"],
@@ -234,9 +234,10 @@ def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_adds_in_quadratu
     assert calibration.ratio_rate(0.95) == pytest.approx(0.2)  # 0.1 / 0.5, not the size row's 0.1 / 1
     np.testing.assert_allclose(calibration.rates(0.95), [0.1, 0.02])
     assert calibration.pooled_rate(0.95) == pytest.approx(0.1)  # ratio rows stay out of the fallback
-    excess = np.array([[1.0, 0.0], [0.0, 0.0]])
-    np.testing.assert_allclose(calibration.widening(excess, 0.95, np.array([0.5, 0.0])), [np.hypot(0.1, 0.1), 0.0])
-    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.1, 0.0])
+    # The larger of the input terms (c_N e_N = 0.1 here) and c_R s: 0.2 x 1.0, then 0.2 x 0.25.
+    excess = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95, np.array([1.0, 0.25, 0.0])), [0.2, 0.1, 0.0])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.1, 0.1, 0.0])
 
 
 def bending_at_few_tokens_per_parameter(n, d):

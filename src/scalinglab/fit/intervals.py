@@ -54,11 +54,15 @@ A new measurement at x is predicted as
   that regime. So the "ratio" backtests hold out the rows with the fewest tokens per parameter,
   their scores are r_j / s_j with s_j the row's shortfall below the smallest log(D / N) fitted
   (:func:`ratio_shortfall`), their conformal quantile is c_R, and a target whose log(D / N) is
-  s(x) below the training rows' smallest gets c_R s(x) as one more term of the sum above:
+  s(x) below the training rows' smallest is widened by
 
-      sqrt(sum_k (c_k e_k(x))^2 + (c_R s(x))^2).
+      max(sqrt(sum_k (c_k e_k(x))^2), c_R s(x)).
 
-  One-sided: more data per parameter than any row is extrapolation in D, which c_D covers.
+  The larger of the two, not a third term in quadrature: log(D / N) = log D - log N is no
+  direction independent of N and D, and the rows the size backtests held out (larger N at the
+  same data) lay below the fewest tokens per parameter too, so their errors, and c_N, already
+  hold part of it. One-sided: more data per parameter than any row is extrapolation in D, which
+  c_D covers.
   Without a ratio backtest (too few rows to cut), c_R = 0, as before this term existed.
 """
 
@@ -344,19 +348,20 @@ class Calibration:
         return float(self.rates(level).max()) if self.n_inputs else 0.0
 
     def widening(self, excess: np.ndarray, level: float, shortfall: np.ndarray | None = None) -> np.ndarray:
-        """Half-width added to each side of a log interval: sqrt(sum_k (c_k e_k)^2 + (c_R s)^2)
+        """Half-width added to each side of a log interval: max(sqrt(sum_k (c_k e_k)^2), c_R s)
         for targets at per-input distances ``excess`` (m, d) (:func:`excess_beyond`) and
         ``shortfall`` s below the fewest data per parameter trained (:func:`ratio_shortfall`;
         None: 0).
 
-        The errors of extrapolating along different directions are taken as independent, so
-        their terms add in quadrature, as the noise is taken out of the scores; along one input
-        it is c_k e_k.
+        The errors of extrapolating along different inputs are taken as independent, so their
+        terms add in quadrature, as the noise is taken out of the scores; along one input it is
+        c_k e_k. The ratio term is no independent direction (log D - log N): the larger of the
+        two counts what both backtests saw once (module docstring).
         """
-        squared = ((self.rates(level)[None, :] * excess) ** 2).sum(axis=1)
-        if shortfall is not None:
-            squared = squared + (self.ratio_rate(level) * np.asarray(shortfall, dtype=float)) ** 2
-        return np.sqrt(squared)
+        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess) ** 2).sum(axis=1))
+        if shortfall is None:
+            return along_inputs
+        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float))
 
 
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
