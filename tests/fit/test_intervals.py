@@ -262,6 +262,7 @@ def test_a_larger_model_at_a_trained_token_count_is_widened_by_what_the_ratio_ba
     shortfall = ratio_shortfall(log_x, law.fitted_log_x_)
     beyond = shortfall > 0  # fewer tokens per parameter than any training row: 3 targets
     assert beyond.sum() == 3 and law.calibration_.ratio_rate(0.95) > 0
+    assert law.diagnostics()["extrapolation_rate_data_per_parameter"] == law.calibration_.ratio_rate(0.95)
     inside = (low <= observed) & (observed <= high)
     assert inside[beyond].all()
     # Without the ratio term, none of the three would be inside; the other targets are unchanged.
