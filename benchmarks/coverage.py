@@ -33,7 +33,7 @@ from extrapolation import curves  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
 
 from scalinglab.fit import ScalingLaw  # noqa: E402
-from scalinglab.fit.intervals import distance_beyond, excess_beyond  # noqa: E402
+from scalinglab.fit.intervals import RATIO, distance_beyond, excess_beyond, ratio_shortfall  # noqa: E402
 
 LEVEL = 0.95
 
@@ -53,7 +53,8 @@ def chinchilla(n_bootstrap: int) -> None:
         f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
         f"(N up to {test['N'].max():.3g}); extrapolation rates per unit of log distance "
         + ", ".join(f"{name} {rate:.4f}" for name, rate in law.extrapolation_rates(LEVEL).items())
-        + f", from {len(law.calibration_.held_out)} backtest points"
+        + f", from {len(law.calibration_.held_out)} backtest points; below the fewest tokens per parameter "
+        f"trained {law.calibration_.ratio_rate(LEVEL):.4f}"
     )
     for kind in ("prediction", "mean"):
         inside, width = interval_figures(law, test, kind)
@@ -82,7 +83,9 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
     curve = on_error_side(*law.predict_interval(test, LEVEL, kind="mean"))
     log_x = np.log(test[law.x_].to_numpy(float))
     distance = distance_beyond(log_x, law.fitted_log_x_)
-    extrapolation = law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), LEVEL)
+    extrapolation = law.calibration_.widening(
+        excess_beyond(log_x, law.fitted_log_x_), LEVEL, ratio_shortfall(log_x, law.fitted_log_x_)
+    )
     ratio = np.abs(error) / half
     print(
         f"  log half-widths, medians over the held-out rows: curve (bootstrap) "
@@ -95,7 +98,8 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
         f"  |log error| / half-width: median {np.median(ratio):.2f} (0.34 if calibrated), "
         f"largest {ratio.max():.2f}; mean log error {error.mean():+.4f}"
     )
-    by_factor = law.calibration_.held_out.groupby("factor")["score"]
+    held_out = law.calibration_.held_out
+    by_factor = held_out[held_out["direction"] != RATIO].groupby("factor")["score"]
     print(
         "  backtest scores by factor (count, 95% quantile, largest): "
         + "; ".join(

@@ -119,7 +119,7 @@ def misspecification(replicates: int, n_bootstrap: int) -> None:
         f"{n_bootstrap} bootstrap replicates each:"
     )
     for direction in ("D", "N"):
-        inside = []
+        inside, widths, used = [], [], []
         for seed in range(replicates):
             train, targets = misspecified_split(direction, seed)
             law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=seed).fit(
@@ -128,12 +128,19 @@ def misspecification(replicates: int, n_bootstrap: int) -> None:
             low, high = law.predict_interval(targets, LEVEL)
             observed = targets["loss"].to_numpy(float)
             inside.append((low <= observed) & (observed <= high))
+            widths.append(np.log(high / low))
+            # How much of each side's half-width the target's error takes (above 1: outside).
+            predicted = law.predict(targets)
+            half = np.where(observed > predicted, np.log(high / predicted), np.log(predicted / low))
+            used.append(np.abs(np.log(observed / predicted)) / half)
         inside = np.array(inside)
         per_replicate = inside.mean(axis=1)
         print(
             f"  extrapolating in {direction}: {inside.mean():.1%} of {inside.size} targets inside "
             f"(goal 85-99%); per replicate: median {np.median(per_replicate):.0%}, "
-            f"fraction of replicates with every target inside {np.mean(per_replicate == 1):.0%}"
+            f"fraction of replicates with every target inside {np.mean(per_replicate == 1):.0%}; "
+            f"median log width {np.median(widths):.3f}; the worst target's |log error| / half-width, "
+            f"median over replicates {np.median(np.max(used, axis=1)):.2f}"
         )
 
 

@@ -14,8 +14,10 @@ from scalinglab.fit.intervals import (
     conformal_rate,
     distance_beyond,
     excess_beyond,
+    extrapolation_cuts,
     group_ids,
     noise_pool,
+    ratio_shortfall,
     resample_group_counts,
     rows_below_cut,
 )
@@ -203,3 +205,67 @@ def test_cuts_that_hold_out_the_same_rows_are_one_backtest():
     assert len({mask.tobytes() for mask in masks}) == len(masks)
     # Sizes 3.2x apart: r = 4 and r = 8 hold out the same two sizes; only r = 4 is kept.
     assert ("size", 4.0) in used and ("size", 8.0) not in used
+
+
+def test_the_ratio_cut_holds_out_the_fewest_tokens_per_parameter_and_the_shortfall_is_one_sided():
+    log_x = np.log([[1e6, 1e6], [1e6, 4e6], [1e7, 4e6], [1e7, 1e8], [1e8, 1e8]])  # D/N 1, 4, 0.4, 10, 1
+    assert rows_below_cut(log_x, 4.0, "ratio").tolist() == [False, True, False, True, False]
+    assert ("ratio", 2.0) in [(direction, factor) for direction, factor, _ in extrapolation_cuts(log_x, (2.0,), True)]
+    assert "ratio" not in [direction for direction, _, _ in extrapolation_cuts(log_x, (2.0,))]  # not for `auto`
+    targets = np.log([[1e8, 1e7], [1e9, 1e8], [1e6, 1e9]])  # D/N 0.1, 0.1, 1000
+    np.testing.assert_allclose(ratio_shortfall(targets, log_x), [np.log(4.0), np.log(4.0), 0.0])
+    assert ratio_shortfall(log_x[:, :1], log_x[:, :1]).tolist() == [0.0] * 5  # one input: no ratio
+
+
+def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_widens_where_it_says_more():
+    held_out = pd.DataFrame(
+        {
+            "direction": ["size", "data", "ratio", "ratio"],
+            "excess_0": [1.0, 0.0, 0.0, 0.0],
+            "excess_1": [0.0, 1.0, 0.0, 0.5],
+            "excess_ratio": [1.0, 0.0, 0.5, 1.0],
+            "beyond_noise": [0.1, 0.02, 0.1, 0.1],
+        }
+    ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
+    held_out["score"] = held_out["beyond_noise"] / np.where(
+        held_out["direction"] == "ratio", held_out["excess_ratio"], held_out["distance"]
+    )
+    calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
+    assert calibration.ratio_rate(0.95) == pytest.approx(0.2)  # 0.1 / 0.5, not the size row's 0.1 / 1
+    np.testing.assert_allclose(calibration.rates(0.95), [0.1, 0.02])
+    assert calibration.pooled_rate(0.95) == pytest.approx(0.1)  # ratio rows stay out of the fallback
+    # The larger of the input terms (c_N e_N = 0.1 here) and c_R s: 0.2 x 1.0, then 0.2 x 0.25.
+    excess = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95, np.array([1.0, 0.25, 0.0])), [0.2, 0.1, 0.0])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.1, 0.1, 0.0])
+
+
+def bending_at_few_tokens_per_parameter(n, d):
+    """Chinchilla's law, bent down by 5% per e-fold of tokens per parameter below 1 (as real
+    losses bend below the law where models see less than a token per parameter)."""
+    law = 1.69 + 406.4 / n**0.34 + 410.7 / d**0.28
+    return law * np.exp(-0.05 * np.maximum(np.log(n / d), 0.0))
+
+
+def test_a_larger_model_at_a_trained_token_count_is_widened_by_what_the_ratio_backtests_saw():
+    rng = np.random.default_rng(0)
+    grid = np.array([(n, d) for n in np.geomspace(1e7, 1e9, 5) for d in np.geomspace(1e7, 1e10, 7)])
+    table = pd.DataFrame({"N": grid[:, 0], "D": grid[:, 1]})
+    table["loss"] = bending_at_few_tokens_per_parameter(grid[:, 0], grid[:, 1]) * np.exp(
+        rng.normal(0, 0.005, len(grid))
+    )
+    train, targets = table[table["N"] <= 2.5e8], table[table["N"] > 2.5e8]
+    law = ScalingLaw("chinchilla", n_bootstrap=50, random_state=0).fit(train, x=["N", "D"], y="loss")
+    low, high = law.predict_interval(targets, 0.95)
+    observed = targets["loss"].to_numpy()
+    log_x = np.log(targets[["N", "D"]].to_numpy())
+    shortfall = ratio_shortfall(log_x, law.fitted_log_x_)
+    beyond = shortfall > 0  # fewer tokens per parameter than any training row: 3 targets
+    assert beyond.sum() == 3 and law.calibration_.ratio_rate(0.95) > 0
+    assert law.diagnostics()["extrapolation_rate_data_per_parameter"] == law.calibration_.ratio_rate(0.95)
+    inside = (low <= observed) & (observed <= high)
+    assert inside[beyond].all()
+    # Without the ratio term, none of the three would be inside; the other targets are unchanged.
+    extra = law._widening(log_x, 0.95) - law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), 0.95)
+    assert not ((low * np.exp(extra) <= observed) & (observed <= high / np.exp(extra)))[beyond].any()
+    assert np.all(extra[~beyond] == 0)

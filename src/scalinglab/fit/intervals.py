@@ -18,7 +18,9 @@ A new measurement at x is predicted as
   - "size": rows whose size (first x column) is at most max / r;
   - "data": at each size, rows whose data (second x column) is at most the largest trained at
     that size / r ("what if I train longer?"; a size trained on one data size keeps it);
-  - "compute": rows whose N * D is at most max / r.
+  - "compute": rows whose N * D is at most max / r;
+  - "ratio" (intervals only, not the choice of form): rows whose data per parameter D / N is at
+    least its smallest value x r, predicting the rows with the fewest tokens per parameter.
 
   A larger factor that holds out the same rows as a smaller one (sizes 3x apart: r = 4 and 8) is
   the same backtest and is used once, so that its rows are not counted twice.
@@ -43,6 +45,25 @@ A new measurement at x is predicted as
   the data in D at a trained N is widened at the rate the data backtests measured, not at one
   rate pooled with the size backtests. Inside the data every e_k = 0 and the
   interval is that of the bootstrap and noise alone. One input: c = c_size, as before.
+
+  Fewer data per parameter than any training row is a direction of its own (a joint law only):
+  a larger N at a trained D lies there, and so do the largest models on the smallest budgets of
+  an isoFLOP grid, where real losses bend away from the law toward the loss of predicting
+  nothing (the unigram level; Porian et al. 2024's grids) while its data term grows without
+  bound. The size and data backtests both extrapolate toward *more* of an input and never see
+  that regime. So the "ratio" backtests hold out the rows with the fewest tokens per parameter,
+  their scores are r_j / s_j with s_j the row's shortfall below the smallest log(D / N) fitted
+  (:func:`ratio_shortfall`), their conformal quantile is c_R, and a target whose log(D / N) is
+  s(x) below the training rows' smallest is widened by
+
+      max(sqrt(sum_k (c_k e_k(x))^2), c_R s(x)).
+
+  The larger of the two, not a third term in quadrature: log(D / N) = log D - log N is no
+  direction independent of N and D, and the rows the size backtests held out (larger N at the
+  same data) lay below the fewest tokens per parameter too, so their errors, and c_N, already
+  hold part of it. One-sided: more data per parameter than any row is extrapolation in D, which
+  c_D covers.
+  Without a ratio backtest (too few rows to cut), c_R = 0, as before this term existed.
 """
 
 from __future__ import annotations
@@ -59,6 +80,9 @@ logger = logging.getLogger("scalinglab.fit.intervals")
 
 CALIBRATION_FACTORS = (2.0, 4.0, 8.0)
 DIRECTIONS = ("size", "data", "compute")
+# Fewer tokens per parameter (D / N) than any training row: a direction of its own for the
+# intervals of a joint law (a larger N at a trained D is one), not for choosing the form.
+RATIO = "ratio"
 # Trained sizes within this (in log N: a factor 1.5) of a target's nearest trained size count as
 # its size when the range of its other inputs is looked up: one size of a sweep grid, a band of
 # sizes in data whose sizes are all different (Chinchilla's 240 runs have 142).
@@ -166,6 +190,25 @@ def excess_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
     return outside
 
 
+def log_data_per_size(log_x: np.ndarray) -> np.ndarray:
+    """log(D / N) of each row (data per parameter, e.g. tokens per parameter); needs two inputs."""
+    return log_x[:, 1] - log_x[:, 0]
+
+
+def ratio_shortfall(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
+    """How far each row of ``log_x`` lies below the fewest data per parameter of the fitted rows,
+    min log(D / N) - log(D / N), in log units (0 at or above it, and for a one-input law).
+
+    One-sided: more data per parameter than any row is extrapolation in D, which the data
+    backtests measure; fewer is a regime (the largest models on the smallest budgets) that no
+    size or data backtest reaches, since both extrapolate toward more of an input.
+    """
+    log_x = np.asarray(log_x, dtype=float)
+    if log_x.shape[1] < 2:
+        return np.zeros(len(log_x))
+    return np.maximum(log_data_per_size(fitted_log_x).min() - log_data_per_size(log_x), 0.0)
+
+
 def distance_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
     """The Euclidean norm over inputs of :func:`excess_beyond`: one distance from the data."""
     return np.sqrt((excess_beyond(log_x, fitted_log_x) ** 2).sum(axis=1))
@@ -176,9 +219,13 @@ def rows_below_cut(log_x: np.ndarray, factor: float, direction: str = "size") ->
 
     "size": size (first x column) at most max / r. "data": data (second column) at most the
     largest at the row's size (``near_size``) / r, except at sizes whose data spans less than r
-    (nothing would be left to fit on there). "compute": N * D at most max / r.
+    (nothing would be left to fit on there). "compute": N * D at most max / r. "ratio": D / N at
+    least its smallest value x r (the rows with the fewest data per parameter held out).
     """
     cut = np.log(factor) - 1e-12
+    if direction == RATIO:
+        ratio = log_data_per_size(log_x)
+        return ratio >= ratio.min() + cut
     if direction == "size":
         return log_x[:, 0] <= log_x[:, 0].max() - cut
     if direction == "compute":
@@ -190,12 +237,13 @@ def rows_below_cut(log_x: np.ndarray, factor: float, direction: str = "size") ->
     return (log_x[:, 1] <= most - cut) | (least > most - cut)
 
 
-def extrapolation_cuts(log_x: np.ndarray, factors) -> list[tuple[str, float, np.ndarray]]:
+def extrapolation_cuts(log_x: np.ndarray, factors, ratio: bool = False) -> list[tuple[str, float, np.ndarray]]:
     """(direction, factor, training rows) of every cut that holds rows out and keeps some.
 
-    The directions are ``DIRECTIONS`` for two or more inputs, "size" alone for one.
+    The directions are ``DIRECTIONS`` for two or more inputs (and ``RATIO`` after them when
+    ``ratio``), "size" alone for one.
     """
-    directions = DIRECTIONS if log_x.shape[1] >= 2 else DIRECTIONS[:1]
+    directions = (DIRECTIONS + ((RATIO,) if ratio else ())) if log_x.shape[1] >= 2 else DIRECTIONS[:1]
     cuts = []
     for direction in directions:
         for factor in factors:
@@ -244,9 +292,10 @@ class Calibration:
     held_out : DataFrame
         One row per held-out row of each backtest: ``direction``, ``factor``, ``distance`` (log
         units from the rows that backtest was fitted on: the norm of the ``excess_k``),
-        ``excess_0``, ``excess_1``, ... (that distance along each input), ``log_error``
-        (observed - predicted), ``beyond_noise`` (the error with the noise taken out) and
-        ``score`` (``beyond_noise`` per unit of ``distance``).
+        ``excess_0``, ``excess_1``, ... (that distance along each input), ``excess_ratio``
+        (:func:`ratio_shortfall`), ``log_error`` (observed - predicted), ``beyond_noise`` (the
+        error with the noise taken out) and ``score`` (``beyond_noise`` per unit of
+        ``distance``; for a "ratio" backtest's rows, per unit of ``excess_ratio``).
     noise_halfwidth : float
         Half-width w of the noise interval used in the scores.
     n_inputs : int
@@ -259,8 +308,20 @@ class Calibration:
 
     def pooled_rate(self, level: float) -> float:
         """One widening per unit of log distance for every direction: the conformal quantile of
-        all scores together (the rate of inputs without a backtest of their own)."""
-        return conformal_rate(self.held_out["score"].to_numpy(), level)
+        all scores of the size, data and compute backtests together (the rate of inputs without a
+        backtest of their own)."""
+        along_inputs = self.held_out["direction"].to_numpy() != RATIO
+        return conformal_rate(self.held_out["score"].to_numpy(float)[along_inputs], level)
+
+    def ratio_rate(self, level: float) -> float:
+        """Widening per unit of log distance below the fewest data per parameter trained, c_R:
+        the conformal quantile of ``beyond_noise / excess_ratio`` over the held-out rows of the
+        "ratio" backtests (0 without one: a one-input law, or too few rows to cut)."""
+        if "excess_ratio" not in self.held_out:
+            return 0.0
+        shortfall = self.held_out["excess_ratio"].to_numpy(float)
+        rows = (self.held_out["direction"].to_numpy() == RATIO) & (shortfall > 1e-9)
+        return conformal_rate(self.held_out["beyond_noise"].to_numpy(float)[rows] / shortfall[rows], level)
 
     def rates(self, level: float) -> np.ndarray:
         """Widening per unit of log distance along each input, c_k, for coverage ``level``.
@@ -286,15 +347,21 @@ class Calibration:
         the direction the law extrapolates worst."""
         return float(self.rates(level).max()) if self.n_inputs else 0.0
 
-    def widening(self, excess: np.ndarray, level: float) -> np.ndarray:
-        """Half-width added to each side of a log interval: sqrt(sum_k (c_k e_k)^2) for targets
-        at per-input distances ``excess`` (m, d) (:func:`excess_beyond`).
+    def widening(self, excess: np.ndarray, level: float, shortfall: np.ndarray | None = None) -> np.ndarray:
+        """Half-width added to each side of a log interval: max(sqrt(sum_k (c_k e_k)^2), c_R s)
+        for targets at per-input distances ``excess`` (m, d) (:func:`excess_beyond`) and
+        ``shortfall`` s below the fewest data per parameter trained (:func:`ratio_shortfall`;
+        None: 0).
 
         The errors of extrapolating along different inputs are taken as independent, so their
         terms add in quadrature, as the noise is taken out of the scores; along one input it is
-        c_k e_k.
+        c_k e_k. The ratio term is no independent direction (log D - log N): the larger of the
+        two counts what both backtests saw once (module docstring).
         """
-        return np.sqrt(((self.rates(level)[None, :] * excess) ** 2).sum(axis=1))
+        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess) ** 2).sum(axis=1))
+        if shortfall is None:
+            return along_inputs
+        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float))
 
 
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
@@ -309,7 +376,7 @@ def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
         The direction and factor of each mask.
     """
     masks, used = [], []
-    for direction, factor, train in extrapolation_cuts(log_x, factors):
+    for direction, factor, train in extrapolation_cuts(log_x, factors, ratio=True):
         # A larger factor that cuts the same rows (sizes 3x apart, r = 4 and 8) is the same
         # backtest: counting its scores twice would weigh that cut double.
         repeated = any((train == mask).all() for mask in masks)
@@ -350,12 +417,15 @@ def calibrate(
         error = log_y[test] - form.log_predict(theta[None, :], log_x[test])[0]
         excess = excess_beyond(log_x[test], log_x[train])
         distance = np.sqrt((excess**2).sum(axis=1))
+        shortfall = ratio_shortfall(log_x[test], log_x[train])
         # The backtest error is extrapolation error plus noise, independent: take the noise
-        # out in quadrature, then express what is left per unit of distance. A held-out row
-        # inside the fitted rows (distance 0) measures no extrapolation: it gives no score.
+        # out in quadrature, then express what is left per unit of distance (along the
+        # inputs; for a "ratio" backtest, below the fewest data per parameter fitted). A
+        # held-out row inside the fitted rows measures no extrapolation: it gives no score.
         beyond_noise = np.sqrt(np.maximum(error**2 - halfwidth**2, 0.0))
-        outside = distance > 1e-9
-        score = beyond_noise[outside] / distance[outside]
+        along = shortfall if direction == RATIO else distance
+        outside = along > 1e-9
+        score = beyond_noise[outside] / along[outside]
         rows.append(
             pd.DataFrame(
                 {
@@ -363,6 +433,7 @@ def calibrate(
                     "factor": factor,
                     "distance": distance[outside],
                     **{f"excess_{k}": excess[outside, k] for k in range(log_x.shape[1])},
+                    "excess_ratio": shortfall[outside],
                     "log_error": error[outside],
                     "beyond_noise": beyond_noise[outside],
                     "score": np.where(np.isfinite(score), score, np.inf),
@@ -374,7 +445,16 @@ def calibrate(
         logger.debug("too few sizes for an extrapolation backtest: the prediction interval has no extrapolation term")
         excess_columns = [f"excess_{k}" for k in range(log_x.shape[1])]
         held_out = pd.DataFrame(
-            columns=["direction", "factor", "distance", *excess_columns, "log_error", "beyond_noise", "score"]
+            columns=[
+                "direction",
+                "factor",
+                "distance",
+                *excess_columns,
+                "excess_ratio",
+                "log_error",
+                "beyond_noise",
+                "score",
+            ]
         )
     else:
         held_out = pd.concat(rows, ignore_index=True)

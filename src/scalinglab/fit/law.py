@@ -26,6 +26,7 @@ from scalinglab.fit.intervals import (
     excess_beyond,
     group_ids,
     noise_pool,
+    ratio_shortfall,
     resample_group_counts,
 )
 from scalinglab.fit.select import choose_form, choose_joint_form
@@ -392,7 +393,9 @@ class ScalingLaw:
         """The extrapolation term of each target's log interval (0 inside the data)."""
         if getattr(self, "calibration_", None) is None:
             return np.zeros(len(log_inputs))
-        return self.calibration_.widening(excess_beyond(log_inputs, self.fitted_log_x_), level)
+        return self.calibration_.widening(
+            excess_beyond(log_inputs, self.fitted_log_x_), level, ratio_shortfall(log_inputs, self.fitted_log_x_)
+        )
 
     def extrapolation_rate(self, level: float = 0.95) -> float:
         """Widening of log prediction intervals per unit of log distance beyond the data, along
@@ -424,8 +427,9 @@ class ScalingLaw:
         each candidate's extrapolation score, else None), ``form_scores_by_direction`` (joint
         form="auto": each candidate's RMS log error per direction held out, else None), ``form_tie`` (form="auto": why the form
         with fewer parameters won a tie, else None), ``n_groups``, ``noise_source``,
-        ``extrapolation_rate`` (at ``ci_level``; the largest), ``extrapolation_rates`` (per x column)
-        and ``n_calibration_points``.
+        ``extrapolation_rate`` (at ``ci_level``; the largest), ``extrapolation_rates`` (per x column),
+        ``extrapolation_rate_data_per_parameter`` (c_R: per unit of log distance below the fewest
+        data per parameter D / N trained; 0 for one input) and ``n_calibration_points``.
         """
         self._check_fitted()
         result = self.diagnostics_.as_dict()
@@ -449,6 +453,7 @@ class ScalingLaw:
             noise_source=self.noise_source_,
             extrapolation_rate=self.extrapolation_rate(self.ci_level),
             extrapolation_rates=self.extrapolation_rates(self.ci_level),
+            extrapolation_rate_data_per_parameter=0.0 if calibration is None else calibration.ratio_rate(self.ci_level),
             n_calibration_points=0 if calibration is None else len(calibration.held_out),
         )
         return result
