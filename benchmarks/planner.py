@@ -21,6 +21,12 @@ Pools:
   split (training = 1 is the pool, 0 the target), cost = examples seen (each point treated as
   a run of its own), form "power".
 
+Every pool also gets an "oracle" row (``scalinglab.plan.replay.oracle_design``): the runs a
+design that knew the whole pool's fit (as the truth, noise included) would buy under the budget.
+A bound, not a strategy: its "expected" column is its expected error at the target (variance
+only, linearised at that truth), the whole pool's row shows the same number for every run; their
+ratio is the best "error at the budget / whole pool's" that any strategy can expect.
+
 Prints per pool, strategy and budget: mean absolute relative error at the target, R^2 over the
 target rows, 95 % interval coverage and compute spent (as a share of the pool's), means over the
 repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
@@ -43,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scalinglab.plan import STRATEGIES, replay  # noqa: E402
+from scalinglab.plan.replay import ORACLE  # noqa: E402
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.25)
 CHINCHILLA = [
@@ -165,10 +172,12 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     redraw = name in SYNTHETIC
     pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
     for fraction in fractions:
-        for strategy in strategies:
+        for strategy in (ORACLE, *(s for s in strategies if s != ORACLE)):
+            # the oracle draws nothing at random: on a fixed pool one replay is every repeat's
+            seeds = range(1) if strategy == ORACLE and not redraw else range(repeats)
             finals = [
                 replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed).final
-                for seed in range(repeats)
+                for seed in seeds
             ]
             frame = pd.DataFrame(finals)
             fitted = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
@@ -182,8 +191,11 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
                     "coverage": frame.loc[fitted, "coverage"].mean() if fitted.any() else None,
                     "spent": frame["spent"].mean() / total,
                     "fitted": fitted.mean(),
+                    "expected": frame["expected_error"].mean() if "expected_error" in frame else None,
+                    "expected_all": frame["expected_error_all"].mean() if "expected_error_all" in frame else None,
                 }
             )
+    rows[0]["expected_all"] = rows[1]["expected_all"]  # the whole pool's row: the oracle's "every run"
     return pd.DataFrame(rows)
 
 
@@ -192,12 +204,16 @@ def _show(value, pattern):
 
 
 def print_table(results):
-    print(f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}")
+    print(
+        f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}"
+        f"{'expected':>10}"
+    )
     for row in results.itertuples():
+        expected = row.expected_all if row.strategy == "all" else row.expected
         print(
             f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}"
             f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
-            f"{row.fitted:>7.0%}"
+            f"{row.fitted:>7.0%}{_show(expected, '{:.2%}'):>10}"
         )
 
 
@@ -219,13 +235,23 @@ def print_goals(results):
         for other in ("random", "cheapest", "v_optimal"):
             parts.append(f"5% vs {other} {ratio(error.get(('planner', 0.05)), error.get((other, 0.05)))}")
         print(f"  {name}: " + "; ".join(parts))
+        expected = {r.fraction: (r.expected, r.expected_all) for r in group.itertuples() if r.strategy == ORACLE}
+        bounds = [
+            f"{fraction:.0%}: expected {ratio(*expected[fraction])}, measured {ratio(error.get((ORACLE, fraction)), full)}"
+            for fraction in sorted(expected)
+        ]
+        print("    oracle / full (the best design under the budget, law known): " + "; ".join(bounds))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--pools", default=",".join(POOLS))
-    parser.add_argument("--strategies", default=",".join(s for s in STRATEGIES if s != "all"))
+    parser.add_argument(
+        "--strategies",
+        default=",".join(s for s in STRATEGIES if s not in ("all", ORACLE)),
+        help="the oracle row is always added",
+    )
     parser.add_argument(
         "--fractions",
         default=",".join(str(f) for f in FRACTIONS),
