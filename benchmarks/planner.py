@@ -27,7 +27,8 @@ A bound, not a strategy: its "expected" column is its expected error at the targ
 only, linearised at that truth), the whole pool's row shows the same number for every run; their
 ratio is the best "error at the budget / whole pool's" that any strategy can expect.
 
-Prints per pool, strategy and budget: mean absolute relative error at the target, R^2 over the
+Prints per pool, strategy and budget: mean absolute relative error at the target (and its
+standard error over the repeats), R^2 over the
 target rows, 95 % interval coverage and compute spent (as a share of the pool's), means over the
 repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
 ratios of issue 22.
@@ -161,6 +162,7 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
             "strategy": "all",
             "fraction": 1.0,
             "error": full["error"].mean(),
+            "error_se": _standard_error(full["error"]),
             "r2": full["r2"].mean() if "r2" in full else None,
             "coverage": full["coverage"].mean(),
             "spent": 1.0,
@@ -187,6 +189,7 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
                     "strategy": strategy,
                     "fraction": fraction,
                     "error": frame.loc[fitted, "error"].mean() if fitted.any() else None,
+                    "error_se": _standard_error(frame.loc[fitted, "error"]) if fitted.any() else None,
                     "r2": frame.loc[fitted, "r2"].mean() if fitted.any() and "r2" in frame else None,
                     "coverage": frame.loc[fitted, "coverage"].mean() if fitted.any() else None,
                     "spent": frame["spent"].mean() / total,
@@ -199,19 +202,25 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     return pd.DataFrame(rows)
 
 
+def _standard_error(errors: pd.Series) -> float | None:
+    """Standard error of the mean error over the repeats (None with one): how far a difference
+    between two strategies' means can be the repeats' luck."""
+    return float(errors.std(ddof=1) / np.sqrt(len(errors))) if len(errors) > 1 else None
+
+
 def _show(value, pattern):
     return "-" if value is None or not np.isfinite(value) else pattern.format(value)
 
 
 def print_table(results):
     print(
-        f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}"
+        f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'+-se':>8}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}"
         f"{'expected':>10}"
     )
     for row in results.itertuples():
         expected = row.expected_all if row.strategy == "all" else row.expected
         print(
-            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}"
+            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}{_show(row.error_se, '{:.2%}'):>8}"
             f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
             f"{row.fitted:>7.0%}{_show(expected, '{:.2%}'):>10}"
         )
