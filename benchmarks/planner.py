@@ -23,9 +23,11 @@ Pools:
 
 Every pool also gets an "oracle" row (``scalinglab.plan.replay.oracle_design``): the runs a
 design that knew the whole pool's fit (as the truth, noise included) would buy under the budget.
-A bound, not a strategy: its "expected" column is its expected error at the target (variance
-only, linearised at that truth), the whole pool's row shows the same number for every run; their
-ratio is the best "error at the budget / whole pool's" that any strategy can expect.
+A bound, not a strategy. The "expected" column is, for every strategy, the expected error at the
+target of the runs it bought (variance only, linearised at the whole pool's fit: the oracle's
+yardstick, which one fit's luck does not blur); the whole pool's row shows it for every run. The
+oracle's over the whole pool's is the best "error at the budget / whole pool's" that any strategy
+can expect.
 
 Prints per pool, strategy and budget: mean absolute relative error at the target (and its
 standard error over the repeats), R^2 over the
@@ -50,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scalinglab.plan import STRATEGIES, replay  # noqa: E402
-from scalinglab.plan.replay import ORACLE  # noqa: E402
+from scalinglab.plan.replay import ORACLE, DesignTruth  # noqa: E402
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.25)
 CHINCHILLA = [
@@ -147,15 +149,16 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     cost = cost_column(x)
     total = float(pool[cost].sum())
     rows = []
-    redraws = range(repeats) if name in SYNTHETIC else [0]
-    full = pd.DataFrame(
-        [
-            replay(
-                POOLS[name](seed)[0] if name in SYNTHETIC else pool, target, x, "loss", cost, None, "all", form, 0
-            ).final
-            for seed in redraws
-        ]
-    )
+    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
+    # data as well as each strategy's own randomness; the other pools are fixed measurements.
+    redraw = name in SYNTHETIC
+    redraws = range(repeats) if redraw else [0]
+    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
+    # Every design is also judged by its expected error at the whole pool's fit (the oracle's
+    # yardstick), which the noise of one fit does not blur.
+    truths = [DesignTruth.of_pool(pools[seed], target, x, "loss", form) for seed in redraws]
+    truths = truths if redraw else truths * repeats
+    full = pd.DataFrame([replay(pools[seed], target, x, "loss", cost, None, "all", form, 0).final for seed in redraws])
     rows.append(
         {
             "pool": name,
@@ -167,20 +170,18 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
             "coverage": full["coverage"].mean(),
             "spent": 1.0,
             "fitted": 1.0,
+            "expected": float(np.mean([truths[seed].error(np.arange(len(pool))) for seed in redraws])),
         }
     )
-    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
-    # data as well as each strategy's own randomness; the other pools are fixed measurements.
-    redraw = name in SYNTHETIC
-    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
     for fraction in fractions:
         for strategy in (ORACLE, *(s for s in strategies if s != ORACLE)):
             # the oracle draws nothing at random: on a fixed pool one replay is every repeat's
             seeds = range(1) if strategy == ORACLE and not redraw else range(repeats)
-            finals = [
-                replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed).final
-                for seed in seeds
-            ]
+            finals = []
+            for seed in seeds:
+                result = replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed)
+                bought = pools[seed].index.get_indexer(result.chosen)
+                finals.append({**result.final, "expected_error": truths[seed].error(bought) if len(bought) else None})
             frame = pd.DataFrame(finals)
             fitted = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
             rows.append(
@@ -198,7 +199,6 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
                     "expected_all": frame["expected_error_all"].mean() if "expected_error_all" in frame else None,
                 }
             )
-    rows[0]["expected_all"] = rows[1]["expected_all"]  # the whole pool's row: the oracle's "every run"
     return pd.DataFrame(rows)
 
 
@@ -206,6 +206,11 @@ def _standard_error(errors: pd.Series) -> float | None:
     """Standard error of the mean error over the repeats (None with one): how far a difference
     between two strategies' means can be the repeats' luck."""
     return float(errors.std(ddof=1) / np.sqrt(len(errors))) if len(errors) > 1 else None
+
+
+def _percent(value):
+    """A share as a percentage to 3 significant digits (the learning curves' errors are 0.03 %)."""
+    return _show(None if value is None else 100 * value, "{:.3g}%")
 
 
 def _show(value, pattern):
@@ -218,11 +223,11 @@ def print_table(results):
         f"{'expected':>10}"
     )
     for row in results.itertuples():
-        expected = row.expected_all if row.strategy == "all" else row.expected
+        expected = row.expected
         print(
-            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}{_show(row.error_se, '{:.2%}'):>8}"
+            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_percent(row.error):>9}{_percent(row.error_se):>8}"
             f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
-            f"{row.fitted:>7.0%}{_show(expected, '{:.2%}'):>10}"
+            f"{row.fitted:>7.0%}{_percent(expected):>10}"
         )
 
 
@@ -250,6 +255,16 @@ def print_goals(results):
             for fraction in sorted(expected)
         ]
         print("    oracle / full (the best design under the budget, law known): " + "; ".join(bounds))
+        designs = {(r.strategy, r.fraction): r.expected for r in group.itertuples()}
+        print(
+            "    expected error of each strategy's runs / the oracle's, 5% and 10%: "
+            + "; ".join(
+                f"{strategy} {ratio(designs.get((strategy, 0.05)), designs.get((ORACLE, 0.05)))}, "
+                f"{ratio(designs.get((strategy, 0.10)), designs.get((ORACLE, 0.10)))}"
+                for strategy in dict.fromkeys(r.strategy for r in group.itertuples())
+                if strategy not in ("all", ORACLE)
+            )
+        )
 
 
 def main():
