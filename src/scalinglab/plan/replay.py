@@ -180,7 +180,7 @@ def oracle_design(
     budget: float,
     form: str,
     *,
-    swap_passes: int = 3,
+    exchange_passes: int = 3,
 ) -> OracleDesign:
     """The design within ``budget`` with the lowest expected error at the target, when the law
     and its noise are known: an oracle bound for the budget, not a strategy.
@@ -188,9 +188,9 @@ def oracle_design(
     The truth is the whole pool's fit (its parameters and its noise): on a synthetic pool,
     close to the known law; on measured runs, the best the pool says. The design is chosen in
     the local linearisation at that truth (locally optimal design, Chernoff 1953), by the
-    planner's budgeted greedy (``design.plan_for_budget``, every cost power) and then improved
-    by exchanging one run for another while the expected error drops (Fedorov's exchange
-    algorithm, Fedorov 1972, *Theory of Optimal Experiments*). Its expected error is a bound on
+    planner's budgeted greedy (``design.plan_for_budget``, every cost power, from the prior
+    alone) improved by Fedorov's exchange (``design.exchange``: the mean target variance, which
+    for one target row orders designs as the expected error does). Its expected error is a bound on
     the variance part of any strategy's error under the budget; the whole pool's is the same
     number with every run bought (never lower than a subset's would be without the prior).
     """
@@ -201,9 +201,16 @@ def oracle_design(
     if not np.isfinite(budget):
         return OracleDesign(list(range(len(pool))), whole, whole)
     prior = np.eye(truth.pool_jacobian.shape[1]) * design.PRIOR_SD**2
-    plan, _ = design.plan_for_budget(prior, truth.pool_jacobian, truth.target_jacobian, truth.noise_var, cost, budget)
-    chosen = _exchange(list(plan.picks), error_of, cost, budget, swap_passes)
-    return OracleDesign(chosen, error_of(chosen) if chosen else float("inf"), whole)
+    plan, _ = design.plan_for_budget(
+        prior,
+        truth.pool_jacobian,
+        truth.target_jacobian,
+        truth.noise_var,
+        cost,
+        budget,
+        exchange_passes=exchange_passes,
+    )
+    return OracleDesign(plan.picks, error_of(plan.picks) if plan.picks else float("inf"), whole)
 
 
 @dataclass(frozen=True)
@@ -230,28 +237,6 @@ class DesignTruth:
         """Expected target error (``expected_target_error``) of buying the runs at these positions."""
         sigma = design.laplace_covariance(self.pool_jacobian[np.asarray(positions, dtype=int)], self.noise_var)
         return expected_target_error(sigma, self.target_jacobian)
-
-
-def _exchange(chosen: list[int], error_of, cost: np.ndarray, budget: float, passes: int) -> list[int]:
-    """Fedorov exchange: replace (or add) one run at a time by the one that lowers the error
-    most and still fits the budget, until a pass changes nothing."""
-    chosen = list(chosen)
-    best = error_of(chosen) if chosen else float("inf")
-    for _ in range(passes):
-        improved = False
-        for slot in [None, *range(len(chosen))]:  # None: add a run without removing one
-            kept = chosen if slot is None else chosen[:slot] + chosen[slot + 1 :]
-            left = budget - cost[kept].sum() if kept else budget
-            outside = np.setdiff1d(np.flatnonzero(cost <= left), chosen)
-            errors = [error_of(kept + [int(j)]) for j in outside]
-            if errors and min(errors) < best * (1 - 1e-9):
-                best, run = min(errors), int(outside[int(np.argmin(errors))])
-                # in place of the removed run, so the later slots still name the same runs
-                chosen = chosen + [run] if slot is None else chosen[:slot] + [run] + chosen[slot + 1 :]
-                improved = True
-        if not improved:
-            break
-    return chosen
 
 
 def _replay_adaptive(planner: Planner, pool: pd.DataFrame, limit: float, batch: int | None) -> ReplayResult:
