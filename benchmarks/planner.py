@@ -21,7 +21,16 @@ Pools:
   split (training = 1 is the pool, 0 the target), cost = examples seen (each point treated as
   a run of its own), form "power".
 
-Prints per pool, strategy and budget: mean absolute relative error at the target, R^2 over the
+Every pool also gets an "oracle" row (``scalinglab.plan.replay.oracle_design``): the runs a
+design that knew the whole pool's fit (as the truth, noise included) would buy under the budget.
+A bound, not a strategy. The "expected" column is, for every strategy, the expected error at the
+target of the runs it bought (variance only, linearised at the whole pool's fit: the oracle's
+yardstick, which one fit's luck does not blur); the whole pool's row shows it for every run. The
+oracle's over the whole pool's is the best "error at the budget / whole pool's" that any strategy
+can expect.
+
+Prints per pool, strategy and budget: mean absolute relative error at the target (and its
+standard error over the repeats), R^2 over the
 target rows, 95 % interval coverage and compute spent (as a share of the pool's), means over the
 repeats (a synthetic pool's whole-pool row is the mean over the same noise draws); and the goal
 ratios of issue 22.
@@ -43,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scalinglab.plan import STRATEGIES, replay  # noqa: E402
+from scalinglab.plan.replay import ORACLE, DesignTruth  # noqa: E402
 
 FRACTIONS = (0.01, 0.05, 0.10, 0.25)
 CHINCHILLA = [
@@ -139,37 +149,39 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
     cost = cost_column(x)
     total = float(pool[cost].sum())
     rows = []
-    redraws = range(repeats) if name in SYNTHETIC else [0]
-    full = pd.DataFrame(
-        [
-            replay(
-                POOLS[name](seed)[0] if name in SYNTHETIC else pool, target, x, "loss", cost, None, "all", form, 0
-            ).final
-            for seed in redraws
-        ]
-    )
+    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
+    # data as well as each strategy's own randomness; the other pools are fixed measurements.
+    redraw = name in SYNTHETIC
+    redraws = range(repeats) if redraw else [0]
+    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
+    # Every design is also judged by its expected error at the whole pool's fit (the oracle's
+    # yardstick), which the noise of one fit does not blur.
+    truths = [DesignTruth.of_pool(pools[seed], target, x, "loss", form) for seed in redraws]
+    truths = truths if redraw else truths * repeats
+    full = pd.DataFrame([replay(pools[seed], target, x, "loss", cost, None, "all", form, 0).final for seed in redraws])
     rows.append(
         {
             "pool": name,
             "strategy": "all",
             "fraction": 1.0,
             "error": full["error"].mean(),
+            "error_se": _standard_error(full["error"]),
             "r2": full["r2"].mean() if "r2" in full else None,
             "coverage": full["coverage"].mean(),
             "spent": 1.0,
             "fitted": 1.0,
+            "expected": float(np.mean([truths[seed].error(np.arange(len(pool))) for seed in redraws])),
         }
     )
-    # Synthetic pools draw their noise anew for each repeat (seed = repeat), so repeats vary the
-    # data as well as each strategy's own randomness; the other pools are fixed measurements.
-    redraw = name in SYNTHETIC
-    pools = [POOLS[name](seed)[0] if redraw else pool for seed in range(repeats)]
     for fraction in fractions:
-        for strategy in strategies:
-            finals = [
-                replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed).final
-                for seed in range(repeats)
-            ]
+        for strategy in (ORACLE, *(s for s in strategies if s != ORACLE)):
+            # the oracle draws nothing at random: on a fixed pool one replay is every repeat's
+            seeds = range(1) if strategy == ORACLE and not redraw else range(repeats)
+            finals = []
+            for seed in seeds:
+                result = replay(pools[seed], target, x, "loss", cost, fraction * total, strategy, form, seed)
+                bought = pools[seed].index.get_indexer(result.chosen)
+                finals.append({**result.final, "expected_error": truths[seed].error(bought) if len(bought) else None})
             frame = pd.DataFrame(finals)
             fitted = frame["error"].notna() if "error" in frame else pd.Series(False, index=frame.index)
             rows.append(
@@ -178,13 +190,27 @@ def run_pool(name, repeats, strategies, fractions=FRACTIONS):
                     "strategy": strategy,
                     "fraction": fraction,
                     "error": frame.loc[fitted, "error"].mean() if fitted.any() else None,
+                    "error_se": _standard_error(frame.loc[fitted, "error"]) if fitted.any() else None,
                     "r2": frame.loc[fitted, "r2"].mean() if fitted.any() and "r2" in frame else None,
                     "coverage": frame.loc[fitted, "coverage"].mean() if fitted.any() else None,
                     "spent": frame["spent"].mean() / total,
                     "fitted": fitted.mean(),
+                    "expected": frame["expected_error"].mean() if "expected_error" in frame else None,
+                    "expected_all": frame["expected_error_all"].mean() if "expected_error_all" in frame else None,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _standard_error(errors: pd.Series) -> float | None:
+    """Standard error of the mean error over the repeats (None with one): how far a difference
+    between two strategies' means can be the repeats' luck."""
+    return float(errors.std(ddof=1) / np.sqrt(len(errors))) if len(errors) > 1 else None
+
+
+def _percent(value):
+    """A share as a percentage to 3 significant digits (the learning curves' errors are 0.03 %)."""
+    return _show(None if value is None else 100 * value, "{:.3g}%")
 
 
 def _show(value, pattern):
@@ -192,12 +218,16 @@ def _show(value, pattern):
 
 
 def print_table(results):
-    print(f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}")
+    print(
+        f"{'pool':<22}{'strategy':<12}{'budget':>7}{'error':>9}{'+-se':>8}{'R2':>8}{'cover':>7}{'spent':>7}{'fitted':>7}"
+        f"{'expected':>10}"
+    )
     for row in results.itertuples():
+        expected = row.expected
         print(
-            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_show(row.error, '{:.2%}'):>9}"
+            f"{row.pool:<22}{row.strategy:<12}{row.fraction:>7.0%}{_percent(row.error):>9}{_percent(row.error_se):>8}"
             f"{_show(row.r2, '{:.3f}'):>8}{_show(row.coverage, '{:.0%}'):>7}{row.spent:>7.1%}"
-            f"{row.fitted:>7.0%}"
+            f"{row.fitted:>7.0%}{_percent(expected):>10}"
         )
 
 
@@ -219,13 +249,33 @@ def print_goals(results):
         for other in ("random", "cheapest", "v_optimal"):
             parts.append(f"5% vs {other} {ratio(error.get(('planner', 0.05)), error.get((other, 0.05)))}")
         print(f"  {name}: " + "; ".join(parts))
+        expected = {r.fraction: (r.expected, r.expected_all) for r in group.itertuples() if r.strategy == ORACLE}
+        bounds = [
+            f"{fraction:.0%}: expected {ratio(*expected[fraction])}, measured {ratio(error.get((ORACLE, fraction)), full)}"
+            for fraction in sorted(expected)
+        ]
+        print("    oracle / full (the best design under the budget, law known): " + "; ".join(bounds))
+        designs = {(r.strategy, r.fraction): r.expected for r in group.itertuples()}
+        print(
+            "    expected error of each strategy's runs / the oracle's, 5% and 10%: "
+            + "; ".join(
+                f"{strategy} {ratio(designs.get((strategy, 0.05)), designs.get((ORACLE, 0.05)))}, "
+                f"{ratio(designs.get((strategy, 0.10)), designs.get((ORACLE, 0.10)))}"
+                for strategy in dict.fromkeys(r.strategy for r in group.itertuples())
+                if strategy not in ("all", ORACLE)
+            )
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--pools", default=",".join(POOLS))
-    parser.add_argument("--strategies", default=",".join(s for s in STRATEGIES if s != "all"))
+    parser.add_argument(
+        "--strategies",
+        default=",".join(s for s in STRATEGIES if s not in ("all", ORACLE)),
+        help="the oracle row is always added",
+    )
     parser.add_argument(
         "--fractions",
         default=",".join(str(f) for f in FRACTIONS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,32 @@ def test_the_form_spread_adds_the_forms_disagreement_and_credits_runs_that_discr
     gains = design.target_gains(extended, candidate_jacobian, target_jacobian, 1e-4)
     plain = design.target_gains(sigma, candidates, target, 1e-4)
     assert plain[0] == pytest.approx(plain[1]) and gains[1] > gains[0] * 1.05
+
+
+def test_exchange_repairs_a_greedy_budget_plan_to_the_best_affordable_design():
+    # quadratic in x, target far beyond, 8 candidates of unequal cost: budgeted greedy is 3x off
+    rng = np.random.default_rng(0)
+    jacobian = np.column_stack([np.ones(8), rng.uniform(0, 3, 8), rng.uniform(0, 3, 8) ** 2])
+    target, cost, budget, noise_var, sigma = (
+        np.array([[1.0, 5.0, 25.0]]),
+        rng.uniform(1, 4, 8),
+        6.0,
+        0.01,
+        np.eye(3) * 9,
+    )
+
+    def left(picks):
+        return design.mean_target_variance(design.posterior(sigma, jacobian[list(picks)], noise_var), target)
+
+    best = min(
+        left(subset)
+        for size in range(1, 9)
+        for subset in itertools.combinations(range(8), size)
+        if cost[list(subset)].sum() <= budget
+    )
+    greedy, _ = design.plan_for_budget(sigma, jacobian, target, noise_var, cost, budget)
+    improved, _ = design.plan_for_budget(sigma, jacobian, target, noise_var, cost, budget, exchange_passes=2)
+    assert left(greedy.picks) > 2 * best
+    assert left(improved.picks) == pytest.approx(best)
+    assert cost[improved.picks].sum() <= budget
+    assert sum(improved.gains) == pytest.approx(design.mean_target_variance(sigma, target) - best)

@@ -10,14 +10,16 @@ Needs only numpy, scipy and pandas (the fit layer), never torch.
 
 from scalinglab.plan.history import History, recompute_rounds
 from scalinglab.plan.planner import Planner, StopDecision
-from scalinglab.plan.replay import STRATEGIES, ReplayResult, replay, target_scores
+from scalinglab.plan.replay import STRATEGIES, OracleDesign, ReplayResult, oracle_design, replay, target_scores
 
 __all__ = [
     "STRATEGIES",
     "History",
+    "OracleDesign",
     "Planner",
     "ReplayResult",
     "StopDecision",
+    "oracle_design",
     "recompute_rounds",
     "replay",
     "target_scores",

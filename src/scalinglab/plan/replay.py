@@ -14,11 +14,18 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
+from scalinglab.fit.law import ScalingLaw
+from scalinglab.plan import design
 from scalinglab.plan.planner import CRITERIA, Planner
 
 ADAPTIVE = tuple(CRITERIA)  # planner, v_optimal, d_optimal: refit and choose round by round
 FIXED = ("random", "cheapest", "cost_random", "all")  # choose once, without looking at y
-STRATEGIES = ADAPTIVE + FIXED
+# Not a strategy a user could run: it plans with the whole pool's fit as the truth (every y seen),
+# so its error is a bound on what any strategy could reach under the budget (``oracle_design``).
+ORACLE = "oracle"
+STRATEGIES = ADAPTIVE + FIXED + (ORACLE,)
+# E|z| / sd(z) for a normal z: turns a log-space variance into an expected relative error.
+MEAN_ABS_PER_SD = float(np.sqrt(2 / np.pi))
 
 
 @dataclass
@@ -108,7 +115,9 @@ def replay(
     strategy : one of STRATEGIES
         "planner" (default), "v_optimal", "d_optimal" choose round by round from the fit so
         far; "random", "cheapest", "cost_random" (random, probability ~ 1/cost) and "all"
-        choose at once.
+        choose at once. "oracle" is a bound, not a strategy: it sees every y of the pool and
+        buys ``oracle_design``'s runs; its trace adds ``expected_error`` (of that design) and
+        ``expected_error_all`` (of the whole pool), both at the whole pool's fit.
     batch : int or None
         Runs per round of an adaptive strategy; None: half the runs bought so far (at least 2),
         so rounds grow geometrically and a replay costs a few fits.
@@ -132,11 +141,102 @@ def replay(
         return _replay_adaptive(planner, pool, limit, batch)
     rng = np.random.default_rng(random_state)
     cost_values = planner.costs_of(pool)
-    bought = _within_budget(_fixed_order(strategy, cost_values, rng), cost_values, limit)
+    extra = {}
+    if strategy == ORACLE:
+        oracle = oracle_design(pool, target, x, y, cost_values, limit, form)
+        bought = oracle.chosen
+        extra = {"expected_error": oracle.expected_error, "expected_error_all": oracle.expected_error_all}
+    else:
+        bought = _within_budget(_fixed_order(strategy, cost_values, rng), cost_values, limit)
     chosen = pool.iloc[bought]
     if len(chosen):
         planner.tell(chosen)
-    return ReplayResult(pd.DataFrame([_trace_row(planner, 1)]), _prediction_or_none(planner), list(chosen.index))
+    trace = pd.DataFrame([{**_trace_row(planner, 1), **extra}])
+    return ReplayResult(trace, _prediction_or_none(planner), list(chosen.index))
+
+
+@dataclass(frozen=True)
+class OracleDesign:
+    """The oracle's runs (positions into the pool) and the expected mean absolute relative error
+    at the target of that design and of the whole pool, both at the whole pool's fit."""
+
+    chosen: list[int]
+    expected_error: float
+    expected_error_all: float
+
+
+def expected_target_error(sigma: np.ndarray, target_jacobian: np.ndarray) -> float:
+    """Mean over the target rows of E|log y error| = sqrt(2 / pi) sd, the sd from ``sigma``
+    (linearised; variance only: a law that is the wrong shape adds bias this does not see)."""
+    return MEAN_ABS_PER_SD * float(np.mean(np.sqrt(np.maximum(design.target_variance(sigma, target_jacobian), 0.0))))
+
+
+def oracle_design(
+    pool: pd.DataFrame,
+    target: pd.DataFrame,
+    x: str | Sequence[str],
+    y: str,
+    cost: np.ndarray,
+    budget: float,
+    form: str,
+    *,
+    exchange_passes: int = 3,
+) -> OracleDesign:
+    """The design within ``budget`` with the lowest expected error at the target, when the law
+    and its noise are known: an oracle bound for the budget, not a strategy.
+
+    The truth is the whole pool's fit (its parameters and its noise): on a synthetic pool,
+    close to the known law; on measured runs, the best the pool says. The design is chosen in
+    the local linearisation at that truth (locally optimal design, Chernoff 1953), by the
+    planner's budgeted greedy (``design.plan_for_budget``, every cost power, from the prior
+    alone) improved by Fedorov's exchange (``design.exchange``: the mean target variance, which
+    for one target row orders designs as the expected error does). Its expected error is a bound on
+    the variance part of any strategy's error under the budget; the whole pool's is the same
+    number with every run bought (never lower than a subset's would be without the prior).
+    """
+    truth = DesignTruth.of_pool(pool, target, x, y, form)
+    error_of = truth.error
+    cost = np.asarray(cost, dtype=float)
+    whole = error_of(np.arange(len(pool)))
+    if not np.isfinite(budget):
+        return OracleDesign(list(range(len(pool))), whole, whole)
+    prior = np.eye(truth.pool_jacobian.shape[1]) * design.PRIOR_SD**2
+    plan, _ = design.plan_for_budget(
+        prior,
+        truth.pool_jacobian,
+        truth.target_jacobian,
+        truth.noise_var,
+        cost,
+        budget,
+        exchange_passes=exchange_passes,
+    )
+    return OracleDesign(plan.picks, error_of(plan.picks) if plan.picks else float("inf"), whole)
+
+
+@dataclass(frozen=True)
+class DesignTruth:
+    """A pool seen through its whole fit taken as the truth: the gradient of log y at each pool
+    row and target row at the fit's parameters, and its noise variance of log y (seed spread,
+    else residuals)."""
+
+    pool_jacobian: np.ndarray
+    target_jacobian: np.ndarray
+    noise_var: float
+
+    @classmethod
+    def of_pool(cls, pool: pd.DataFrame, target: pd.DataFrame, x: str | Sequence[str], y: str, form: str):
+        law = ScalingLaw(form, n_bootstrap=0).fit(pool, x=x, y=y)
+        fitted_params = law.form_.n_params if law.noise_source_ == "residuals" else 0
+        return cls(
+            design.jacobian_rows(law.form_, law.theta_, np.log(pool[law.x_].to_numpy(dtype=float))),
+            design.jacobian_rows(law.form_, law.theta_, np.log(target[law.x_].to_numpy(dtype=float))),
+            design.noise_variance(law.noise_log_, fitted_params),
+        )
+
+    def error(self, positions: Sequence[int]) -> float:
+        """Expected target error (``expected_target_error``) of buying the runs at these positions."""
+        sigma = design.laplace_covariance(self.pool_jacobian[np.asarray(positions, dtype=int)], self.noise_var)
+        return expected_target_error(sigma, self.target_jacobian)
 
 
 def _replay_adaptive(planner: Planner, pool: pd.DataFrame, limit: float, batch: int | None) -> ReplayResult:
