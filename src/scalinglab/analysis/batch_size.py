@@ -14,8 +14,10 @@ When `batch_size` is swept, per configuration (the size axes and every setting b
 learning rate and seed), from the stored per-epoch curves:
 - the curve is the seed mean, per batch size, of the epoch-mean training loss (`train_loss` of the
   curves: the loss the optimizer saw, as in the paper);
-- the target rule: the target loss is the highest of the batch sizes' lowest curve values, the
-  lowest loss that every batch size reached (so each has a first epoch at or below it);
+- the target rule (`target_loss`, the one home of it): the target loss is the highest of the compared
+  curves' lowest values, the lowest loss that every one of them reached (so each has a first epoch at
+  or below it); here the curves compared are the configuration's batch sizes (analysis.time_to_target
+  applies the same rule to a configuration trained at one batch size: its own lowest value);
 - steps to the target: the steps at the end of the first epoch at or below it, linearly
   interpolated in loss from the epoch before (steps per epoch: ceil(samples per epoch / batch),
   samples a classification task's examples, a language model's windows (n_train - 1) // context);
@@ -126,13 +128,9 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
     noise = runs["gradient_noise_scale"].dropna() if "gradient_noise_scale" in runs else pd.Series(dtype=float)
     mean_curves = {}
     for batch, group in runs.groupby("batch_size"):
-        points = curves[curves["run_key"].isin(group["run_key"])]
-        if points.empty:
-            continue
-        mean_curves[int(batch)] = (
-            points.groupby("epoch")[CURVE_LOSS].mean().sort_index(),
-            _samples_per_epoch(group.iloc[0]),
-        )
+        curve = mean_curve(curves, group["run_key"])
+        if curve is not None:
+            mean_curves[int(batch)] = (curve, samples_per_epoch(group.iloc[0]))
     answer = CriticalBatch(
         configuration,
         float(runs["n_params"].mean()) if "n_params" in runs else math.nan,
@@ -142,7 +140,7 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
     if len(mean_curves) < MIN_BATCH_SIZES:
         answer.note = f"{len(mean_curves)} batch sizes with curves, fewer than the {MIN_BATCH_SIZES} a fit needs"
         return answer
-    answer.target_loss = max(float(curve.min()) for curve, _ in mean_curves.values())
+    answer.target_loss = target_loss([curve for curve, _ in mean_curves.values()])
     for batch, (curve, samples) in sorted(mean_curves.items()):
         steps = steps_to(curve, answer.target_loss, math.ceil(samples / batch))
         answer.batch_sizes.append(batch)
@@ -152,7 +150,19 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
     return answer
 
 
-def _samples_per_epoch(run: pd.Series) -> float:
+def mean_curve(curves: pd.DataFrame, run_keys) -> pd.Series | None:
+    """The seed mean of the runs' per-epoch training loss (index: epoch); None without points."""
+    points = curves[curves["run_key"].isin(run_keys)]
+    return None if points.empty else points.groupby("epoch")[CURVE_LOSS].mean().sort_index()
+
+
+def target_loss(curves: list[pd.Series]) -> float:
+    """The target rule: the lowest loss every one of `curves` reached (the highest of their minima),
+    so that each has a first epoch at or below it."""
+    return max(float(curve.min()) for curve in curves)
+
+
+def samples_per_epoch(run: pd.Series) -> float:
     """A run's training samples per epoch, in batch units: examples, or a language model's windows."""
     context = run.get("context")
     if context is not None and not pd.isna(context):

@@ -26,6 +26,7 @@ from scalinglab.analysis.sentences import (
     size_sentences,
 )
 from scalinglab.analysis.speedup import benefit_sentences
+from scalinglab.analysis.time_to_target import time_sentence
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
@@ -304,8 +305,24 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
                 table_html(pd.DataFrame([answer.row() for answer in analysis.speedups])),
             )
         )
-    if not analysis.critical_batch:
-        return [section]
+    if analysis.critical_batch:
+        _critical_batch_part(section, analysis)
+    if analysis.time_to_target:  # built from both parts above
+        section.sentences.append(
+            time_sentence(analysis.time_to_target, sorted({answer.workers for answer in analysis.speedups}))
+        )
+        section.tables.append(
+            (
+                "Predicted time to each size's target training loss with W workers (analysis.time_to_target: "
+                "ranges from the speedups measured; B_crit has no interval per size)",
+                table_html(pd.DataFrame([row for answer in analysis.time_to_target for row in answer.rows()])),
+            )
+        )
+    return [section]
+
+
+def _critical_batch_part(section: Section, analysis: Analysis) -> None:
+    """The critical batch size per size and its law across sizes (analysis.batch_size), added to `section`."""
     law, why_not = analysis.critical_batch_law
     section.sentences += [answer.sentence() for answer in analysis.critical_batch]
     section.sentences.append(law.sentence() if law is not None else why_not + ".")
@@ -327,7 +344,6 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
             table_html(pd.DataFrame(rows)),
         )
     )
-    return [section]
 
 
 def _recommendation_section(
