@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.least_squares import least_squares, t_half_widths
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
@@ -233,8 +234,6 @@ class CriticalBatchLaw:
 def critical_batch_law(answers: list[CriticalBatch]) -> tuple[CriticalBatchLaw | None, str]:
     """(the law, '') fitted to the configurations with a B_crit at a positive target loss; (None,
     why) in words with fewer than MIN_LAW_SIZES of them, equal losses, or a flat fit."""
-    from scipy import stats
-
     points = [(a.target_loss, a.b_crit) for a in answers if a.b_crit is not None and a.target_loss > 0]
     if len(points) < MIN_LAW_SIZES:
         return None, (
@@ -244,12 +243,10 @@ def critical_batch_law(answers: list[CriticalBatch]) -> tuple[CriticalBatchLaw |
     losses, b_crits = (np.array(values, dtype=float) for values in zip(*points))
     if np.ptp(np.log(losses)) == 0:
         return None, "B_crit(L) is not fitted: every size reached its target at the same loss"
-    design = np.column_stack([np.ones_like(losses), np.log(losses)])
-    (intercept, slope), *_ = np.linalg.lstsq(design, np.log(b_crits), rcond=None)
-    residual = np.log(b_crits) - design @ (intercept, slope)
-    dof = len(losses) - 2
-    variance = float(residual @ residual) / dof * np.linalg.inv(design.T @ design)
-    half = np.sqrt(np.diag(variance)) * stats.t.ppf(0.975, dof)
+    (intercept, slope), covariance, dof = least_squares(
+        np.column_stack([np.ones_like(losses), np.log(losses)]), np.log(b_crits)
+    )
+    half = t_half_widths(covariance, dof)
     if slope == 0 or not np.isfinite(half).all():
         return None, "B_crit(L) is not fitted: the critical batch size does not change with the loss here"
     alpha = -1 / slope  # log B = log B* - (1/alpha_B) log L
