@@ -60,11 +60,12 @@ def test_without_a_fit_the_steps_are_measured_on_the_run_s_own_curve():
     assert times_to_target(_one_configuration(), None, [], [], x="n_params", group_by="train_size") == []
 
 
-def _batch_sweep_with_two_workers(speedup: float = 1.5):
+def _batch_sweep_with_two_workers():
     """The paper's model of test_batch_size (B_crit = 32), timed at 1 ms per example, and every run
-    again with 2 workers at `speedup`."""
+    again with 2 workers: 1.5x faster at batch 8 (the batch the laws use), 1.1x at the others."""
     runs, curves = _sweep(widths=(16, 32, 64), epochs=EPOCHS)
     runs = runs.assign(epochs=EPOCHS, train_seconds=1e-3 * EPOCHS * 1600, data_parallel=1)
+    speedup = runs["batch_size"].map(lambda batch: 1.5 if batch == 8 else 1.1)
     two = runs.assign(data_parallel=2, run_key=runs["run_key"] + "-w2", train_seconds=runs["train_seconds"] / speedup)
     return pd.concat([runs, two], ignore_index=True), curves
 
@@ -74,9 +75,10 @@ def test_the_analysis_and_the_report_predict_the_time_to_the_target_with_the_mea
 
     runs, curves = _batch_sweep_with_two_workers()
     analysis = analyze(runs, curves=curves, n_bootstrap=20)
+    assert analysis.reference["batch_size"] == 8  # all equal: the first
     assert len(analysis.time_to_target) == 3 and analysis.time_to_target_at(3) == []
     for answer in analysis.time_to_target:
-        # the paper's model: S_min = 100 (1 / L - 1) steps to loss L, and 1 ms per example
+        # the paper's model: S_min = 100 (1 / L - 1) steps to loss L, 1 ms per example, the speedup at batch 8
         truth = 100 * (1 / answer.target_loss - 1) * (1 + B_CRIT / answer.batch_size) * answer.batch_size * 1e-3
         assert answer.workers[2].seconds_to_target == pytest.approx(truth / 1.5, rel=0.05)
         assert answer.workers[2].seconds_to_target_range == pytest.approx((truth / 1.5,) * 2, rel=0.05)
@@ -99,4 +101,4 @@ def test_a_sweep_without_workers_measured_says_so_and_prints_no_nan():
         "no W > 1 was measured" in section.sentences[-1] and "training.data_parallel = [1, 2]" in section.sentences[-1]
     )
     assert all("nan" not in text.lower() for text in [*section.sentences, *(table for _, table in section.tables)])
-    assert "no configuration" in time_sentence([], [])
+    assert "no configuration" in time_sentence([])

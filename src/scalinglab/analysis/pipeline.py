@@ -285,7 +285,7 @@ def analyze(
         critical_batch_law(critical_batch),
         speedups,
         # Only where the report's parallelism section and `recommend --workers` read it.
-        times_to_target(runs, curves, critical_batch, speedups, x=x, group_by=group_by)
+        times_to_target(runs, curves, critical_batch, speedups, x=x, group_by=group_by, reference=reference)
         if critical_batch or speedups
         else [],
     )

@@ -17,7 +17,9 @@ the laws use; one configuration per x and group_by, e.g. size and data size), at
 - with W workers: seconds_to_target = S x seconds per step / speedup(W), the global batch staying B
   (`training.data_parallel`); the speedup is `speedup_at` (measured at this size, or carried from
   the measured sizes in log parameters) and its range `speedup_range_at` (any W = 1 run against any
-  W run), which gives the time's range. A W no size was measured at gets no time, said in words.
+  W run), which gives the time's range; both from the configurations at the settings the laws use
+  (their batch size, where batch size is swept too) when those were measured. A W no size was
+  measured at gets no time, said in words.
 - a W-times larger global batch (each worker keeping B): S(W B) = S_min (1 + B_crit / (W B)). Below
   B_crit it still cuts the steps almost W-fold; beyond it, it buys little. B_crit has no interval
   per size (one least-squares fit), so B is compared with its point value.
@@ -131,10 +133,12 @@ def times_to_target(
     *,
     x: str,
     group_by: str,
+    reference: dict | None = None,
 ) -> list[TimeToTarget]:
     """One TimeToTarget per configuration of `runs` (the runs the laws are fitted to) with a target
     and a measured time per step, in increasing order of parameters; with W = 1 and every W > 1
-    that some size was measured at (`speedups`)."""
+    that some size was measured at (`speedups`). `reference`: the swept settings' values the runs
+    use (e.g. their batch size); the speedups measured at those values are used where there are any."""
     needed = {x, group_by, "batch_size", "epochs", "train_seconds", "n_params", "n_train", "run_key"}
     if runs.empty or not needed <= set(runs.columns):
         return []
@@ -143,6 +147,7 @@ def times_to_target(
         answer = _configuration(group, curves, critical_batch, x=x, group_by=group_by)
         if answer is not None:
             answers.append(answer)
+    speedups = _at_reference(speedups, reference or {})
     measured_workers = sorted({answer.workers for answer in speedups})
     for workers in [1, *measured_workers]:
         _add_workers(answers, speedups, workers)
@@ -195,6 +200,21 @@ def _configuration(
     )
 
 
+def _at_reference(speedups: list[DataParallelSpeedup], reference: dict) -> list[DataParallelSpeedup]:
+    """The speedups measured at the `reference` settings (a speedup at batch 32 says little of the
+    time at batch 8); all of them where none was."""
+    alike = [
+        answer
+        for answer in speedups
+        if all(
+            format_value(answer.configuration[name]) == format_value(value)
+            for name, value in reference.items()
+            if name in answer.configuration
+        )
+    ]
+    return alike or speedups
+
+
 def _shown(run: pd.Series, x: str, group_by: str) -> dict:
     return {x: run[x], group_by: run[group_by]} if x != "n_params" else {group_by: run[group_by]}
 
@@ -228,8 +248,9 @@ def _add_workers(answers: list[TimeToTarget], speedups: list[DataParallelSpeedup
         )
 
 
-def time_sentence(answers: list[TimeToTarget], measured_workers: list[int]) -> str:
+def time_sentence(answers: list[TimeToTarget]) -> str:
     """The report's one sentence on the predicted time to the target with W workers."""
+    measured_workers = sorted({workers for answer in answers for workers in answer.workers if workers > 1})
     if not answers:
         return (
             "The time to a target loss is not determined: no configuration has both a stored curve and a measured "

@@ -308,9 +308,7 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
     if analysis.critical_batch:
         _critical_batch_part(section, analysis)
     if analysis.time_to_target:  # built from both parts above
-        section.sentences.append(
-            time_sentence(analysis.time_to_target, sorted({answer.workers for answer in analysis.speedups}))
-        )
+        section.sentences.append(time_sentence(analysis.time_to_target))
         section.tables.append(
             (
                 "Predicted time to each size's target training loss with W workers (analysis.time_to_target: "
