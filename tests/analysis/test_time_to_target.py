@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from test_batch_size import B_CRIT, _sweep
 
 from scalinglab.analysis import analyze
@@ -49,6 +51,32 @@ def test_the_time_follows_s_min_one_plus_b_crit_over_b_and_the_measured_speedup(
     )[0]
     assert "at or beyond B_crit" in beyond.larger_batch_words(2) and "buys little" in beyond.larger_batch_words(2)
     assert set(beyond.workers) == {1}  # no speedup measured: no time invented for any W > 1
+
+
+def test_the_fit_s_interval_widens_the_time_and_a_batch_inside_b_crit_s_interval_is_not_determined():
+    covariance = np.diag([25.0, 160000.0])  # S_min 100 +/- 5 steps, E_min 3200 +/- 400 examples (sd)
+    critical = CriticalBatch(
+        {"width": 16}, 1600.0, 0.3, [8, 32, 128], s_min=100.0, e_min=3200.0, covariance=covariance, dof=4
+    )
+    t = stats.t.ppf(0.975, 4)
+    steps_half = t * math.sqrt(25 + 160000 / 8**2)  # S(8) = S_min + E_min / 8, linear in both
+    assert critical.steps_interval(8) == pytest.approx((500 - steps_half, 500 + steps_half))
+    b_half = t * math.sqrt((3200 / 100**2) ** 2 * 25 + (1 / 100) ** 2 * 160000)  # delta method on E_min / S_min
+    assert critical.b_crit_interval == pytest.approx((32 - b_half, 32 + b_half))
+    speedup = DataParallelSpeedup({"width": 16}, 1600.0, 2, 10.0, 6.25, 3, 3, False, (9.0, 11.0), (6.0, 6.5))
+    (answer,) = times_to_target(_one_configuration(), None, [critical], [speedup], x="n_params", group_by="train_size")
+    per_step = 30.0 / (10 * 200)
+    assert answer.workers[2].seconds_to_target_range == pytest.approx(
+        ((500 - steps_half) * per_step * 6 / 11, (500 + steps_half) * per_step * 6.5 / 9)
+    )
+    assert "below B_crit = 32 (95% 20 to 44)" in answer.larger_batch_words(2)
+    (inside,) = times_to_target(
+        _one_configuration().assign(batch_size=32), None, [critical], [], x="n_params", group_by="train_size"
+    )
+    assert "is within the interval of B_crit" in inside.larger_batch_words(2)
+    assert "may or may not pay" in inside.larger_batch_words(2)
+    no_dof = CriticalBatch({"width": 16}, 1600.0, 0.3, [8, 32, 128], s_min=100.0, e_min=3200.0, covariance=covariance)
+    assert no_dof.steps_interval(8) is None and no_dof.b_crit_interval is None  # said 'not determined', never nan
 
 
 def test_without_a_fit_the_steps_are_measured_on_the_run_s_own_curve():

@@ -23,7 +23,9 @@ learning rate and seed), from the stored per-epoch curves:
   samples a classification task's examples, a language model's windows (n_train - 1) // context);
   examples: the steps' share of epochs times the samples per epoch;
 - the fit: S = S_min + E_min / B, linear in 1/B, by least squares weighted by 1/S (relative error)
-  over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer.
+  over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer. Its
+  covariance gives 95 % intervals (t with n - 2 degrees of freedom) of S(B), linear in S_min and
+  E_min, and of B_crit by the delta method; none where the low end is not positive.
 
 Across sizes, Kaplan et al., "Scaling Laws for Neural Language Models" (2020, arXiv:2001.08361,
 eq. 5.2): the critical batch size grows as the loss falls, roughly whatever the size,
@@ -68,11 +70,39 @@ class CriticalBatch:
     e_min: float | None = None
     noise_scale: float | None = None  # median measured gradient_noise_scale of its runs
     note: str = ""  # why there is no fit ('' when there is one)
+    # the fit's covariance of (S_min, E_min) and residual degrees of freedom (None, 0: no interval)
+    covariance: np.ndarray | None = None
+    dof: int = 0
 
     @property
     def b_crit(self) -> float | None:
         """E_min / S_min, in examples; None without a fit."""
         return None if self.s_min is None or self.e_min is None else self.e_min / self.s_min
+
+    def steps_at(self, batch: float) -> float | None:
+        """S(B) = S_min (1 + B_crit / B) = S_min + E_min / B (McCandlish et al. 2018); None without a fit."""
+        return None if self.b_crit is None else self.s_min + self.e_min / batch
+
+    def steps_interval(self, batch: float) -> tuple[float, float] | None:
+        """95 % interval of S(B) from the fit's covariance (t with its degrees of freedom; S(B) is
+        linear in S_min and E_min); None without a residual degree of freedom or where its low end
+        is not a positive number of steps."""
+        return self._interval(self.steps_at(batch), np.array([1.0, 1.0 / batch]))
+
+    @property
+    def b_crit_interval(self) -> tuple[float, float] | None:
+        """95 % interval of B_crit = E_min / S_min by the delta method (gradient (-E_min / S_min^2,
+        1 / S_min)); None as for `steps_interval`."""
+        if self.b_crit is None:
+            return None
+        return self._interval(self.b_crit, np.array([-self.e_min / self.s_min**2, 1.0 / self.s_min]))
+
+    def _interval(self, value: float | None, gradient: np.ndarray) -> tuple[float, float] | None:
+        if value is None or self.covariance is None or self.dof < 1:
+            return None
+        (half,) = t_half_widths(np.atleast_2d(gradient @ self.covariance @ gradient), self.dof)
+        low, high = value - half, value + half
+        return (float(low), float(high)) if np.isfinite([low, high]).all() and low > 0 else None
 
     def sentence(self) -> str:
         """'At this size, batches beyond about B examples buy little', with the measured noise scale."""
@@ -148,6 +178,8 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
         answer.steps.append(steps)
         answer.examples.append(steps / math.ceil(samples / batch) * samples)
     answer.s_min, answer.e_min, answer.note = fit_steps_examples(answer.batch_sizes, answer.steps)
+    if answer.s_min is not None:
+        _, answer.covariance, answer.dof = _steps_fit(answer.batch_sizes, answer.steps)
     return answer
 
 
@@ -186,9 +218,7 @@ def steps_to(curve: pd.Series, target: float, steps_per_epoch: int) -> float:
 def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[float | None, float | None, str]:
     """(S_min, E_min, note) of S = S_min + E_min / B by least squares weighted by 1/S; None and
     the reason when either comes out not positive."""
-    b, s = np.asarray(batch_sizes, dtype=float), np.asarray(steps, dtype=float)
-    design = np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None]
-    (s_min, e_min), *_ = np.linalg.lstsq(design, np.ones_like(s), rcond=None)
+    (s_min, e_min), _, _ = _steps_fit(batch_sizes, steps)
     if not (s_min > 0 and e_min > 0 and math.isfinite(s_min) and math.isfinite(e_min)):
         return (
             None,
@@ -199,6 +229,13 @@ def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[floa
             ),
         )
     return float(s_min), float(e_min), ""
+
+
+def _steps_fit(batch_sizes: list[int], steps: list[float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Least squares of S = S_min + E_min / B weighted by 1/S (relative errors): (S_min, E_min),
+    their covariance and the residual degrees of freedom (`least_squares`)."""
+    b, s = np.asarray(batch_sizes, dtype=float), np.asarray(steps, dtype=float)
+    return least_squares(np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None], np.ones_like(s))
 
 
 @dataclass

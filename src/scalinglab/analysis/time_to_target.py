@@ -17,12 +17,14 @@ the laws use; one configuration per x and group_by, e.g. size and data size), at
 - with W workers: seconds_to_target = S x seconds per step / speedup(W), the global batch staying B
   (`training.data_parallel`); the speedup is `speedup_at` (measured at this size, or carried from
   the measured sizes in log parameters) and its range `speedup_range_at` (any W = 1 run against any
-  W run), which gives the time's range; both from the configurations at the settings the laws use
+  W run), which with the steps' 95 % interval (where fitted: `CriticalBatch.steps_interval`) gives
+  the time's range, each at its ends; both speedups from the configurations at the settings the laws use
   (their batch size, where batch size is swept too) when those were measured. A W no size was
   measured at gets no time, said in words.
 - a W-times larger global batch (each worker keeping B): S(W B) = S_min (1 + B_crit / (W B)). Below
-  B_crit it still cuts the steps almost W-fold; beyond it, it buys little. B_crit has no interval
-  per size (one least-squares fit), so B is compared with its point value.
+  B_crit it still cuts the steps almost W-fold; beyond it, it buys little. B is compared with
+  B_crit's 95 % interval (`CriticalBatch.b_crit_interval`): inside it, the answer is not determined
+  and said so; without an interval, with its value.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class WorkersTime:
     speedup_range: tuple[float, float]  # lowest, highest measured
     speedup_measured_here: bool  # this size was measured at W (else carried from the measured sizes)
     seconds_to_target: float
-    seconds_to_target_range: tuple[float, float]  # at the highest and the lowest speedup
+    # low: the steps' 95 % low end at the highest speedup; high: their high end at the lowest
+    seconds_to_target_range: tuple[float, float]
 
 
 @dataclass
@@ -63,30 +66,42 @@ class TimeToTarget:
     steps_to_target: float  # at batch_size
     steps_from: str  # 'the critical-batch fit' or 'measured on its curve'
     seconds_per_step: float  # one worker's
-    s_min: float | None = None
-    e_min: float | None = None
+    critical: CriticalBatch | None = None  # its fitted steps-examples trade-off, where there is one
     workers: dict[int, WorkersTime] = field(default_factory=dict)
 
     @property
     def b_crit(self) -> float | None:
-        return None if self.s_min is None or self.e_min is None else self.e_min / self.s_min
+        return None if self.critical is None else self.critical.b_crit
 
-    def steps_at(self, batch: float) -> float | None:
-        """S(B) = S_min (1 + B_crit / B) (McCandlish et al. 2018); None without a fit."""
-        return None if self.b_crit is None else self.s_min * (1 + self.b_crit / batch)
+    @property
+    def steps_interval(self) -> tuple[float, float] | None:
+        """95 % interval of the steps to the target (the fit's; None for steps measured on a curve)."""
+        return None if self.critical is None else self.critical.steps_interval(self.batch_size)
 
     def larger_batch_words(self, workers: int) -> str:
-        """Whether a `workers`-times larger global batch would still cut the steps to the target."""
+        """Where the batch lies against B_crit (its 95 % interval where it has one) and, for W > 1,
+        whether a W-times larger global batch would still cut the steps to the target."""
         if self.b_crit is None:
             return "B_crit not determined (sweep batch_size over 3 or more values to fit it)"
-        now, larger = self.steps_at(self.batch_size), self.steps_at(workers * self.batch_size)
-        below = self.batch_size < self.b_crit
+        interval = self.critical.b_crit_interval
+        low, high = interval or (self.b_crit, self.b_crit)
+        b_crit = f"B_crit = {self.b_crit:.3g}" + (
+            f" (95% {low:.3g} to {high:.3g})" if interval else " (its 95% interval not determined)"
+        )
+        side = "below" if self.batch_size < low else "beyond" if self.batch_size > high else "within the interval of"
+        if interval is None and side != "below":
+            side = "at or beyond"
+        words = f"B = {self.batch_size} is {side} {b_crit}"
         if workers == 1:
-            return f"B = {self.batch_size} is {'below' if below else 'at or beyond'} B_crit = {self.b_crit:.3g}"
+            return words
+        now, larger = self.critical.steps_at(self.batch_size), self.critical.steps_at(workers * self.batch_size)
+        verdict = {
+            "below": "would still cut",
+            "within the interval of": "may or may not pay: the fit says it cuts",
+        }.get(side, "buys little, cutting")
         return (
-            f"B = {self.batch_size} is {'below' if below else 'at or beyond'} B_crit = {self.b_crit:.3g}: a {workers}x "
-            f"larger global batch ({workers * self.batch_size}) {'would still cut' if below else 'buys little, cutting'} "
-            f"the steps to the target by {1 - larger / now:.0%} ({format_count(larger)} instead of {format_count(now)})"
+            f"{words}: a {workers}x larger global batch ({workers * self.batch_size}) {verdict} the steps to the "
+            f"target by {1 - larger / now:.0%} ({format_count(larger)} instead of {format_count(now)})"
         )
 
     def time_words(self, workers: int) -> str:
@@ -94,9 +109,15 @@ class TimeToTarget:
         time = self.workers[workers]
         where = ", ".join(f"{name} = {format_value(value)}" for name, value in self.configuration.items())
         return (
-            f"{time.seconds_to_target:.3g} s (measured range {_range_words(time.seconds_to_target_range, ' s')}) at "
+            f"{time.seconds_to_target:.3g} s (range {_range_words(time.seconds_to_target_range, ' s')}) at "
             f"{format_count(self.n_params)} parameters, {where}, to a training loss of {self.target_loss:.3g}"
         )
+
+    def _steps_interval_words(self) -> str:
+        if self.critical is None:
+            return "none (measured on its curve)"
+        interval = self.steps_interval
+        return _range_words(interval, "") if interval else "not determined (too few batch sizes, or it reaches 0)"
 
     def rows(self) -> list[dict]:
         """One table row per W: the report's table."""
@@ -110,6 +131,7 @@ class TimeToTarget:
                 + ("" if time.speedup_measured_here or workers == 1 else " (carried from the measured sizes)"),
                 "target train loss": self.target_loss,
                 "steps to target": self.steps_to_target,
+                "steps 95% interval": self._steps_interval_words(),
                 "steps from": self.steps_from,
                 "one worker's s/step": self.seconds_per_step,
                 "seconds_to_target": time.seconds_to_target,
@@ -168,7 +190,7 @@ def _configuration(
         return None
     fitted = _critical_batch_of(first, critical_batch)
     if fitted is not None and fitted.b_crit is not None:
-        target, steps, source = fitted.target_loss, fitted.s_min * (1 + fitted.b_crit / batch), "the critical-batch fit"
+        target, steps, source = fitted.target_loss, fitted.steps_at(batch), "the critical-batch fit"
     elif fitted is not None and batch in fitted.batch_sizes:
         target, steps, source = (
             fitted.target_loss,
@@ -184,7 +206,6 @@ def _configuration(
         steps, source = steps_to(curve, target, per_epoch), "measured on its curve"
     if not (math.isfinite(target) and math.isfinite(steps) and steps > 0):
         return None  # never a nan or infinite time: the configuration is left out
-    has_fit = fitted is not None and fitted.b_crit is not None
     return TimeToTarget(
         _shown(first, x, group_by),
         float(first[x]),
@@ -195,8 +216,7 @@ def _configuration(
         float(steps),
         source,
         float(seconds.median()),
-        fitted.s_min if has_fit else None,
-        fitted.e_min if has_fit else None,
+        fitted if fitted is not None and fitted.b_crit is not None else None,
     )
 
 
@@ -237,14 +257,14 @@ def _add_workers(answers: list[TimeToTarget], speedups: list[DataParallelSpeedup
     speedup, (low, high) = speedup_at(speedups, workers, n_params), speedup_range_at(speedups, workers, n_params)
     here = set(speedup_by_size(speedups, workers).index) if workers > 1 else set()
     for i, answer in enumerate(answers):
-        one = answer.steps_to_target * answer.seconds_per_step
+        fewest, most = answer.steps_interval or (answer.steps_to_target, answer.steps_to_target)
         answer.workers[workers] = WorkersTime(
             workers,
             float(speedup[i]),
             (float(low[i]), float(high[i])),
             answer.n_params in here,
-            one / float(speedup[i]),
-            (one / float(high[i]), one / float(low[i])),
+            answer.steps_to_target * answer.seconds_per_step / float(speedup[i]),
+            (fewest * answer.seconds_per_step / float(high[i]), most * answer.seconds_per_step / float(low[i])),
         )
 
 

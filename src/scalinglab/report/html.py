@@ -312,7 +312,7 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
         section.tables.append(
             (
                 "Predicted time to each size's target training loss with W workers (analysis.time_to_target: "
-                "ranges from the speedups measured; B_crit has no interval per size)",
+                "each range from the steps' 95% interval, where fitted, and the speedups measured, at their ends)",
                 table_html(pd.DataFrame([row for answer in analysis.time_to_target for row in answer.rows()])),
             )
         )
@@ -332,6 +332,11 @@ def _critical_batch_part(section: Section, analysis: Analysis) -> None:
             "S_min (steps)": answer.s_min,
             "E_min (examples)": answer.e_min,
             "B_crit = E_min/S_min": answer.b_crit,
+            "B_crit 95%": (
+                f"{answer.b_crit_interval[0]:.3g} to {answer.b_crit_interval[1]:.3g}"
+                if answer.b_crit_interval
+                else "not determined"
+            ),
             "gradient noise scale": answer.noise_scale,
         }
         for answer in analysis.critical_batch
