@@ -1,5 +1,6 @@
-"""Ordinary least squares with its t intervals: the one implementation behind the log-linear laws
-fitted across sizes (`batch_size.critical_batch_law`, `transfer.transfer_law`)."""
+"""Ordinary least squares with its t intervals: the one implementation behind the linear fits of
+the analysis (`batch_size.critical_batch_law`, the steps-examples fit of `batch_size`, and
+`transfer.transfer_law`)."""
 
 from __future__ import annotations
 
