@@ -423,7 +423,7 @@ def candidate_table(
     trained = pd.MultiIndex.from_frame(measured[["n_params", "group"]])
     predicted = predicted[~pd.MultiIndex.from_frame(predicted[["n_params", "group"]]).isin(trained)]
     table = pd.concat([predicted, measured], ignore_index=True).sort_values(["group", "n_params"], ignore_index=True)
-    speedup = speedup_at(analysis.speedups, workers, table["n_params"].to_numpy(float))
+    speedup = speedup_at(analysis.reference_speedups, workers, table["n_params"].to_numpy(float))
     if speedup is not None and "train_seconds" in table:
         table["train_seconds"] = table["train_seconds"] / speedup
     table = _seconds_to_target(analysis, table, workers)
@@ -477,7 +477,7 @@ def _workers_words(analysis: Analysis, workers: int) -> tuple[str, list[str]]:
     """(how the training times with `workers` workers were had, [a warning where they were not])."""
     if workers == 1:
         return "", []
-    measured = speedup_by_size(analysis.speedups, workers)
+    measured = speedup_by_size(analysis.reference_speedups, workers)
     if measured.empty:
         return "", [
             f"no data-parallel measurement at {workers} workers in this sweep (sweep training.data_parallel = "

@@ -104,6 +104,9 @@ def test_the_analysis_and_the_report_predict_the_time_to_the_target_with_the_mea
     runs, curves = _batch_sweep_with_two_workers()
     analysis = analyze(runs, curves=curves, n_bootstrap=20)
     assert analysis.reference["batch_size"] == 8  # all equal: the first
+    # recommend --workers and the time divide by the speedup at batch 8, not the median over batch sizes (1.1x)
+    assert len(analysis.speedups) == 18 and len(analysis.reference_speedups) == 3
+    assert all(answer.speedup == pytest.approx(1.5) for answer in analysis.reference_speedups)
     assert len(analysis.time_to_target) == 3 and analysis.time_to_target_at(3) == []
     for answer in analysis.time_to_target:
         # the paper's model: S_min = 100 (1 / L - 1) steps to loss L, 1 ms per example, the speedup at batch 8

@@ -37,7 +37,7 @@ from scalinglab.analysis.runs import (
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
-from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups
+from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups, speedups_at
 from scalinglab.analysis.time_to_target import TimeToTarget, times_to_target
 from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
@@ -82,6 +82,11 @@ class Analysis:
     speedups: list[DataParallelSpeedup] = field(default_factory=list)
     # Per configuration, the predicted seconds to its target training loss with W = 1 and each W measured
     time_to_target: list[TimeToTarget] = field(default_factory=list)
+
+    @property
+    def reference_speedups(self) -> list[DataParallelSpeedup]:
+        """The speedups measured at the settings the laws use (`speedups_at`): what their times divide by."""
+        return speedups_at(self.speedups, self.reference)
 
     def time_to_target_at(self, workers: int) -> list[TimeToTarget]:
         """The configurations with a predicted time to their target with `workers` workers (none
@@ -285,7 +290,7 @@ def analyze(
         critical_batch_law(critical_batch),
         speedups,
         # Only where the report's parallelism section and `recommend --workers` read it.
-        times_to_target(runs, curves, critical_batch, speedups, x=x, group_by=group_by, reference=reference)
+        times_to_target(runs, curves, critical_batch, speedups_at(speedups, reference), x=x, group_by=group_by)
         if critical_batch or speedups
         else [],
     )

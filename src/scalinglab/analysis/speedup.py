@@ -12,6 +12,7 @@ BENEFIT_EFFICIENCY x W (1.3x at W = 2): below it the workers mostly wait on each
 speedup of each measured size (the median over its configurations), interpolated linearly in log
 parameters between them, beyond them the nearest measured size's (no trend is extrapolated);
 `speedup_range_at` carries the measured range (any W = 1 run against any W run) the same way.
+Both read `speedups_at` the settings the laws use (`Analysis.reference_speedups`) where measured there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.numbers import format_count, join_words
+from scalinglab.analysis.numbers import format_count, format_value, join_words
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
@@ -124,6 +125,21 @@ def _configuration(runs: pd.DataFrame, alike: list[str]) -> list[DataParallelSpe
         )
         for workers, group in runs[runs[WORKERS] > 1].groupby(WORKERS)
     ]
+
+
+def speedups_at(speedups: list[DataParallelSpeedup], settings: dict) -> list[DataParallelSpeedup]:
+    """The speedups measured at `settings` (the swept settings' values the laws use, e.g. their
+    batch size: a speedup at batch 32 says little of the time at batch 8); all of them where none was."""
+    alike = [
+        answer
+        for answer in speedups
+        if all(
+            format_value(answer.configuration[name]) == format_value(value)
+            for name, value in settings.items()
+            if name in answer.configuration
+        )
+    ]
+    return alike or speedups
 
 
 def speedup_at(speedups: list[DataParallelSpeedup], workers: int, n_params: np.ndarray) -> np.ndarray | None:

@@ -105,11 +105,13 @@ class TimeToTarget:
         )
 
     def time_words(self, workers: int) -> str:
-        """'12.3 s (measured range 10 to 14 s) at 20.5k parameters, train_size = 1600, to a training loss of 0.31'."""
+        """'12.3 s (range 10 to 14 s) at 20.5k parameters, train_size = 1600, to a training loss of 0.31'."""
         time = self.workers[workers]
         where = ", ".join(f"{name} = {format_value(value)}" for name, value in self.configuration.items())
+        low, high = time.seconds_to_target_range
+        spread = "" if math.isclose(low, high, rel_tol=1e-9) else f" (range {low:.3g} to {high:.3g} s)"
         return (
-            f"{time.seconds_to_target:.3g} s (range {_range_words(time.seconds_to_target_range, ' s')}) at "
+            f"{time.seconds_to_target:.3g} s{spread} at "
             f"{format_count(self.n_params)} parameters, {where}, to a training loss of {self.target_loss:.3g}"
         )
 
@@ -155,12 +157,10 @@ def times_to_target(
     *,
     x: str,
     group_by: str,
-    reference: dict | None = None,
 ) -> list[TimeToTarget]:
     """One TimeToTarget per configuration of `runs` (the runs the laws are fitted to) with a target
     and a measured time per step, in increasing order of parameters; with W = 1 and every W > 1
-    that some size was measured at (`speedups`). `reference`: the swept settings' values the runs
-    use (e.g. their batch size); the speedups measured at those values are used where there are any."""
+    that some size was measured at (`speedups`: those at the settings the runs use, `speedups_at`)."""
     needed = {x, group_by, "batch_size", "epochs", "train_seconds", "n_params", "n_train", "run_key"}
     if runs.empty or not needed <= set(runs.columns):
         return []
@@ -169,7 +169,6 @@ def times_to_target(
         answer = _configuration(group, curves, critical_batch, x=x, group_by=group_by)
         if answer is not None:
             answers.append(answer)
-    speedups = _at_reference(speedups, reference or {})
     measured_workers = sorted({answer.workers for answer in speedups})
     for workers in [1, *measured_workers]:
         _add_workers(answers, speedups, workers)
@@ -218,21 +217,6 @@ def _configuration(
         float(seconds.median()),
         fitted if fitted is not None and fitted.b_crit is not None else None,
     )
-
-
-def _at_reference(speedups: list[DataParallelSpeedup], reference: dict) -> list[DataParallelSpeedup]:
-    """The speedups measured at the `reference` settings (a speedup at batch 32 says little of the
-    time at batch 8); all of them where none was."""
-    alike = [
-        answer
-        for answer in speedups
-        if all(
-            format_value(answer.configuration[name]) == format_value(value)
-            for name, value in reference.items()
-            if name in answer.configuration
-        )
-    ]
-    return alike or speedups
 
 
 def _shown(run: pd.Series, x: str, group_by: str) -> dict:
