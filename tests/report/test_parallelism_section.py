@@ -65,6 +65,36 @@ def test_recommend_with_workers_divides_the_time_by_the_measured_speedup(analysi
     assert any("no data-parallel measurement at 3 workers" in warning for warning in three.warnings)
 
 
+def test_recommend_with_workers_counts_the_predicted_time_to_the_target_loss_where_there_is_one(analysis):
+    """Curves whose lowest training loss comes halfway through: a trained configuration reaches its
+    target in half its run, so with 2 workers its time is half its run over the measured speedup."""
+    runs = _runs_with_two_workers().assign(epochs=10, batch_size=10)
+    runs["n_train"] = runs["train_size"]
+    losses = [5, 4, 3, 2, 1, 1.5, 2, 2, 2, 2]
+    curves = pd.DataFrame(
+        [
+            {"run_key": key, "epoch": epoch, "train_loss": loss}
+            for key in runs["run_key"]
+            for epoch, loss in zip(range(1, 11), losses)
+        ]
+    )
+    with_curves = analyze(runs, curves=curves, n_bootstrap=20)
+    largest = max(with_curves.time_to_target_at(2), key=lambda answer: (answer.n_params, answer.group))
+    one_worker = runs[(runs["run_key"] == f"256-{largest.group:g}-0")]["train_seconds"].iloc[0]
+    assert largest.workers[2].seconds_to_target == pytest.approx(one_worker / 2 / 1.8)
+    budget = Budgets(train_seconds=largest.workers[2].seconds_to_target * 1.001)
+    chosen = recommend(with_curves, budget, workers=2, max_extrapolation=1)
+    assert (chosen.n_params, chosen.train_size, chosen.measured) == (largest.n_params, largest.group, True)
+    assert chosen.usage["train_seconds"]["predicted"] == pytest.approx(largest.workers[2].seconds_to_target)
+    assert "to their target training loss" in chosen.workers_note and "The chosen one: 45.5 s" in chosen.workers_note
+    # without curves, the same budget counts the whole run over the speedup: that size does not fit
+    whole = recommend(analysis, budget, workers=2, max_extrapolation=1)
+    assert whole.n_params < largest.n_params and "target" not in whole.workers_note
+    # one worker, and a W not measured, keep the whole run's time
+    assert "target" not in recommend(with_curves, budget, workers=3, max_extrapolation=1).workers_note
+    assert recommend(with_curves, budget, max_extrapolation=1).workers_note == ""
+
+
 def test_workers_below_one_is_refused_before_any_work(tmp_path):
     from scalinglab.api import recommend_for_sweep
 

@@ -14,14 +14,18 @@ When `batch_size` is swept, per configuration (the size axes and every setting b
 learning rate and seed), from the stored per-epoch curves:
 - the curve is the seed mean, per batch size, of the epoch-mean training loss (`train_loss` of the
   curves: the loss the optimizer saw, as in the paper);
-- the target rule: the target loss is the highest of the batch sizes' lowest curve values, the
-  lowest loss that every batch size reached (so each has a first epoch at or below it);
+- the target rule (`target_loss`, the one home of it): the target loss is the highest of the compared
+  curves' lowest values, the lowest loss that every one of them reached (so each has a first epoch at
+  or below it); here the curves compared are the configuration's batch sizes (analysis.time_to_target
+  applies the same rule to a configuration trained at one batch size: its own lowest value);
 - steps to the target: the steps at the end of the first epoch at or below it, linearly
   interpolated in loss from the epoch before (steps per epoch: ceil(samples per epoch / batch),
   samples a classification task's examples, a language model's windows (n_train - 1) // context);
   examples: the steps' share of epochs times the samples per epoch;
 - the fit: S = S_min + E_min / B, linear in 1/B, by least squares weighted by 1/S (relative error)
-  over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer.
+  over at least MIN_BATCH_SIZES batch sizes; S_min and E_min must be positive, else no answer. Its
+  covariance gives 95 % intervals (t with n - 2 degrees of freedom) of S(B), linear in S_min and
+  E_min, and of B_crit by the delta method; none where the low end is not positive.
 
 Across sizes, Kaplan et al., "Scaling Laws for Neural Language Models" (2020, arXiv:2001.08361,
 eq. 5.2): the critical batch size grows as the loss falls, roughly whatever the size,
@@ -42,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.least_squares import least_squares, t_half_widths
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
@@ -65,11 +70,39 @@ class CriticalBatch:
     e_min: float | None = None
     noise_scale: float | None = None  # median measured gradient_noise_scale of its runs
     note: str = ""  # why there is no fit ('' when there is one)
+    # the fit's covariance of (S_min, E_min) and residual degrees of freedom (None, 0: no interval)
+    covariance: np.ndarray | None = None
+    dof: int = 0
 
     @property
     def b_crit(self) -> float | None:
         """E_min / S_min, in examples; None without a fit."""
         return None if self.s_min is None or self.e_min is None else self.e_min / self.s_min
+
+    def steps_at(self, batch: float) -> float | None:
+        """S(B) = S_min (1 + B_crit / B) = S_min + E_min / B (McCandlish et al. 2018); None without a fit."""
+        return None if self.b_crit is None else self.s_min + self.e_min / batch
+
+    def steps_interval(self, batch: float) -> tuple[float, float] | None:
+        """95 % interval of S(B) from the fit's covariance (t with its degrees of freedom; S(B) is
+        linear in S_min and E_min); None without a residual degree of freedom or where its low end
+        is not a positive number of steps."""
+        return self._interval(self.steps_at(batch), np.array([1.0, 1.0 / batch]))
+
+    @property
+    def b_crit_interval(self) -> tuple[float, float] | None:
+        """95 % interval of B_crit = E_min / S_min by the delta method (gradient (-E_min / S_min^2,
+        1 / S_min)); None as for `steps_interval`."""
+        if self.b_crit is None:
+            return None
+        return self._interval(self.b_crit, np.array([-self.e_min / self.s_min**2, 1.0 / self.s_min]))
+
+    def _interval(self, value: float | None, gradient: np.ndarray) -> tuple[float, float] | None:
+        if value is None or self.covariance is None or self.dof < 1:
+            return None
+        (half,) = t_half_widths(np.atleast_2d(gradient @ self.covariance @ gradient), self.dof)
+        low, high = value - half, value + half
+        return (float(low), float(high)) if np.isfinite([low, high]).all() and low > 0 else None
 
     def sentence(self) -> str:
         """'At this size, batches beyond about B examples buy little', with the measured noise scale."""
@@ -126,13 +159,9 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
     noise = runs["gradient_noise_scale"].dropna() if "gradient_noise_scale" in runs else pd.Series(dtype=float)
     mean_curves = {}
     for batch, group in runs.groupby("batch_size"):
-        points = curves[curves["run_key"].isin(group["run_key"])]
-        if points.empty:
-            continue
-        mean_curves[int(batch)] = (
-            points.groupby("epoch")[CURVE_LOSS].mean().sort_index(),
-            _samples_per_epoch(group.iloc[0]),
-        )
+        curve = mean_curve(curves, group["run_key"])
+        if curve is not None:
+            mean_curves[int(batch)] = (curve, samples_per_epoch(group.iloc[0]))
     answer = CriticalBatch(
         configuration,
         float(runs["n_params"].mean()) if "n_params" in runs else math.nan,
@@ -142,17 +171,31 @@ def _configuration(runs: pd.DataFrame, curves: pd.DataFrame, alike: list[str]) -
     if len(mean_curves) < MIN_BATCH_SIZES:
         answer.note = f"{len(mean_curves)} batch sizes with curves, fewer than the {MIN_BATCH_SIZES} a fit needs"
         return answer
-    answer.target_loss = max(float(curve.min()) for curve, _ in mean_curves.values())
+    answer.target_loss = target_loss([curve for curve, _ in mean_curves.values()])
     for batch, (curve, samples) in sorted(mean_curves.items()):
         steps = steps_to(curve, answer.target_loss, math.ceil(samples / batch))
         answer.batch_sizes.append(batch)
         answer.steps.append(steps)
         answer.examples.append(steps / math.ceil(samples / batch) * samples)
     answer.s_min, answer.e_min, answer.note = fit_steps_examples(answer.batch_sizes, answer.steps)
+    if answer.s_min is not None:
+        _, answer.covariance, answer.dof = _steps_fit(answer.batch_sizes, answer.steps)
     return answer
 
 
-def _samples_per_epoch(run: pd.Series) -> float:
+def mean_curve(curves: pd.DataFrame, run_keys) -> pd.Series | None:
+    """The seed mean of the runs' per-epoch training loss (index: epoch); None without points."""
+    points = curves[curves["run_key"].isin(run_keys)]
+    return None if points.empty else points.groupby("epoch")[CURVE_LOSS].mean().sort_index()
+
+
+def target_loss(curves: list[pd.Series]) -> float:
+    """The target rule: the lowest loss every one of `curves` reached (the highest of their minima),
+    so that each has a first epoch at or below it."""
+    return max(float(curve.min()) for curve in curves)
+
+
+def samples_per_epoch(run: pd.Series) -> float:
     """A run's training samples per epoch, in batch units: examples, or a language model's windows."""
     context = run.get("context")
     if context is not None and not pd.isna(context):
@@ -175,9 +218,7 @@ def steps_to(curve: pd.Series, target: float, steps_per_epoch: int) -> float:
 def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[float | None, float | None, str]:
     """(S_min, E_min, note) of S = S_min + E_min / B by least squares weighted by 1/S; None and
     the reason when either comes out not positive."""
-    b, s = np.asarray(batch_sizes, dtype=float), np.asarray(steps, dtype=float)
-    design = np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None]
-    (s_min, e_min), *_ = np.linalg.lstsq(design, np.ones_like(s), rcond=None)
+    (s_min, e_min), _, _ = _steps_fit(batch_sizes, steps)
     if not (s_min > 0 and e_min > 0 and math.isfinite(s_min) and math.isfinite(e_min)):
         return (
             None,
@@ -188,6 +229,13 @@ def fit_steps_examples(batch_sizes: list[int], steps: list[float]) -> tuple[floa
             ),
         )
     return float(s_min), float(e_min), ""
+
+
+def _steps_fit(batch_sizes: list[int], steps: list[float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Least squares of S = S_min + E_min / B weighted by 1/S (relative errors): (S_min, E_min),
+    their covariance and the residual degrees of freedom (`least_squares`)."""
+    b, s = np.asarray(batch_sizes, dtype=float), np.asarray(steps, dtype=float)
+    return least_squares(np.column_stack([np.ones_like(b), 1.0 / b]) / s[:, None], np.ones_like(s))
 
 
 @dataclass
@@ -223,8 +271,6 @@ class CriticalBatchLaw:
 def critical_batch_law(answers: list[CriticalBatch]) -> tuple[CriticalBatchLaw | None, str]:
     """(the law, '') fitted to the configurations with a B_crit at a positive target loss; (None,
     why) in words with fewer than MIN_LAW_SIZES of them, equal losses, or a flat fit."""
-    from scipy import stats
-
     points = [(a.target_loss, a.b_crit) for a in answers if a.b_crit is not None and a.target_loss > 0]
     if len(points) < MIN_LAW_SIZES:
         return None, (
@@ -234,12 +280,10 @@ def critical_batch_law(answers: list[CriticalBatch]) -> tuple[CriticalBatchLaw |
     losses, b_crits = (np.array(values, dtype=float) for values in zip(*points))
     if np.ptp(np.log(losses)) == 0:
         return None, "B_crit(L) is not fitted: every size reached its target at the same loss"
-    design = np.column_stack([np.ones_like(losses), np.log(losses)])
-    (intercept, slope), *_ = np.linalg.lstsq(design, np.log(b_crits), rcond=None)
-    residual = np.log(b_crits) - design @ (intercept, slope)
-    dof = len(losses) - 2
-    variance = float(residual @ residual) / dof * np.linalg.inv(design.T @ design)
-    half = np.sqrt(np.diag(variance)) * stats.t.ppf(0.975, dof)
+    (intercept, slope), covariance, dof = least_squares(
+        np.column_stack([np.ones_like(losses), np.log(losses)]), np.log(b_crits)
+    )
+    half = t_half_widths(covariance, dof)
     if slope == 0 or not np.isfinite(half).all():
         return None, "B_crit(L) is not fitted: the critical batch size does not change with the loss here"
     alpha = -1 / slope  # log B = log B* - (1/alpha_B) log L

@@ -5,7 +5,8 @@ laws are fitted to, and fits everything: the quality law per data size, the cost
 law of size and data with its compute-optimal answers, IsoFLOP where the runs form compute groups,
 the held-out backtest, the settings x size interactions, and, when batch size is swept, the
 critical batch size per size from the per-epoch curves and its law across sizes (analysis.batch_size),
-and where `training.data_parallel` is swept the measured speedup per size (analysis.speedup).
+and where `training.data_parallel` is swept the measured speedup per size (analysis.speedup), and
+from these the predicted time to a target loss with W workers (analysis.time_to_target).
 
 Which runs: ok runs at their configuration's best learning rate; when a data or training setting
 is swept (weight decay, preprocessing, ...), the main laws use its best value (lowest mean
@@ -36,7 +37,8 @@ from scalinglab.analysis.runs import (
 from scalinglab.analysis.sentences import isoflop_sentences, seed_warnings
 from scalinglab.analysis.settings_by_size import SettingEffect, settings_x_size
 from scalinglab.analysis.size_effect import SizeVerdict, size_verdict
-from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups
+from scalinglab.analysis.speedup import DataParallelSpeedup, data_parallel_speedups, speedups_at
+from scalinglab.analysis.time_to_target import TimeToTarget, times_to_target
 from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
@@ -78,6 +80,18 @@ class Analysis:
     # B_crit(L) across sizes (Kaplan et al. 2020), or why not; W workers against one per size
     critical_batch_law: tuple[CriticalBatchLaw | None, str] = (None, "")
     speedups: list[DataParallelSpeedup] = field(default_factory=list)
+    # Per configuration, the predicted seconds to its target training loss with W = 1 and each W measured
+    time_to_target: list[TimeToTarget] = field(default_factory=list)
+
+    @property
+    def reference_speedups(self) -> list[DataParallelSpeedup]:
+        """The speedups measured at the settings the laws use (`speedups_at`): what their times divide by."""
+        return speedups_at(self.speedups, self.reference)
+
+    def time_to_target_at(self, workers: int) -> list[TimeToTarget]:
+        """The configurations with a predicted time to their target with `workers` workers (none
+        where that W was not measured)."""
+        return [answer for answer in self.time_to_target if workers in answer.workers]
 
     @property
     def compute_optimal_quoted(self) -> bool:
@@ -236,6 +250,7 @@ def analyze(
         )
     backtest = backtest_largest(runs, groups)
     critical_batch = critical_batch_sizes(frame, curves)
+    speedups = data_parallel_speedups(frame)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
     warnings = (
@@ -273,7 +288,11 @@ def analyze(
         critical_batch,
         transfer,
         critical_batch_law(critical_batch),
-        data_parallel_speedups(frame),
+        speedups,
+        # Only where the report's parallelism section and `recommend --workers` read it.
+        times_to_target(runs, curves, critical_batch, speedups_at(speedups, reference), x=x, group_by=group_by)
+        if critical_batch or speedups
+        else [],
     )
 
 

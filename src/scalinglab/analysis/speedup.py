@@ -10,7 +10,9 @@ BENEFIT_EFFICIENCY x W (1.3x at W = 2): below it the workers mostly wait on each
 
 `speedup_at` carries the measurement to any size for time budgets (recommend --workers): the
 speedup of each measured size (the median over its configurations), interpolated linearly in log
-parameters between them, beyond them the nearest measured size's (no trend is extrapolated).
+parameters between them, beyond them the nearest measured size's (no trend is extrapolated);
+`speedup_range_at` carries the measured range (any W = 1 run against any W run) the same way.
+Both read `speedups_at` the settings the laws use (`Analysis.reference_speedups`) where measured there.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.numbers import format_count, join_words
+from scalinglab.analysis.numbers import format_count, format_value, join_words
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
@@ -40,10 +42,22 @@ class DataParallelSpeedup:
     runs_one: int
     runs_parallel: int
     one_from_batches: bool  # some W = 1 time is a batched run's estimate of its own
+    # (fastest, slowest) train_seconds of its W = 1 runs and of its W runs: the measured range
+    seconds_one_range: tuple[float, float] | None = None
+    seconds_parallel_range: tuple[float, float] | None = None
 
     @property
     def speedup(self) -> float:
         return self.seconds_one / self.seconds_parallel
+
+    @property
+    def speedup_range(self) -> tuple[float, float]:
+        """The lowest and highest speedup of any W = 1 run against any W run (the median's alone
+        where the ranges were not recorded)."""
+        if self.seconds_one_range is None or self.seconds_parallel_range is None:
+            return self.speedup, self.speedup
+        (one_fast, one_slow), (parallel_fast, parallel_slow) = self.seconds_one_range, self.seconds_parallel_range
+        return one_fast / parallel_slow, one_slow / parallel_fast
 
     @property
     def efficiency(self) -> float:
@@ -106,9 +120,26 @@ def _configuration(runs: pd.DataFrame, alike: list[str]) -> list[DataParallelSpe
             len(one),
             len(group),
             batched,
+            (float(one["train_seconds"].min()), float(one["train_seconds"].max())),
+            (float(group["train_seconds"].min()), float(group["train_seconds"].max())),
         )
         for workers, group in runs[runs[WORKERS] > 1].groupby(WORKERS)
     ]
+
+
+def speedups_at(speedups: list[DataParallelSpeedup], settings: dict) -> list[DataParallelSpeedup]:
+    """The speedups measured at `settings` (the swept settings' values the laws use, e.g. their
+    batch size: a speedup at batch 32 says little of the time at batch 8); all of them where none was."""
+    alike = [
+        answer
+        for answer in speedups
+        if all(
+            format_value(answer.configuration[name]) == format_value(value)
+            for name, value in settings.items()
+            if name in answer.configuration
+        )
+    ]
+    return alike or speedups
 
 
 def speedup_at(speedups: list[DataParallelSpeedup], workers: int, n_params: np.ndarray) -> np.ndarray | None:
@@ -118,7 +149,25 @@ def speedup_at(speedups: list[DataParallelSpeedup], workers: int, n_params: np.n
     n_params = np.asarray(n_params, float)
     if workers == 1:
         return np.ones_like(n_params)
-    measured = speedup_by_size(speedups, workers)
+    return _carried(speedup_by_size(speedups, workers), n_params)
+
+
+def speedup_range_at(
+    speedups: list[DataParallelSpeedup], workers: int, n_params: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lowest and highest speedup measured with `workers` workers (`DataParallelSpeedup.speedup_range`,
+    over the configurations of each size), carried to `n_params` as `speedup_at` carries the median;
+    None when no size was measured at that W (1, 1 for W = 1)."""
+    n_params = np.asarray(n_params, float)
+    if workers == 1:
+        return np.ones_like(n_params), np.ones_like(n_params)
+    low = _carried(_by_size(speedups, workers, lambda answer: answer.speedup_range[0], "min"), n_params)
+    high = _carried(_by_size(speedups, workers, lambda answer: answer.speedup_range[1], "max"), n_params)
+    return None if low is None or high is None else (low, high)
+
+
+def _carried(measured: pd.Series, n_params: np.ndarray) -> np.ndarray | None:
+    """Per-size values interpolated linearly in log parameters, the nearest size's beyond them."""
     if measured.empty:
         return None
     return np.interp(np.log(n_params), np.log(measured.index.to_numpy(float)), measured.to_numpy(float))
@@ -127,13 +176,16 @@ def speedup_at(speedups: list[DataParallelSpeedup], workers: int, n_params: np.n
 def speedup_by_size(speedups: list[DataParallelSpeedup], workers: int) -> pd.Series:
     """The speedup measured with `workers` workers per parameter count (the median over the
     configurations of that size, e.g. its data sizes), in increasing order of size."""
-    measured = pd.Series(
-        [answer.speedup for answer in speedups if answer.workers == workers],
-        index=[answer.n_params for answer in speedups if answer.workers == workers],
-        dtype=float,
-    )
+    return _by_size(speedups, workers, lambda answer: answer.speedup, "median")
+
+
+def _by_size(speedups: list[DataParallelSpeedup], workers: int, value, how: str) -> pd.Series:
+    """`value(answer)` of the answers at `workers` per parameter count, aggregated over a size's
+    configurations by `how` ('median', 'min', 'max'), in increasing order of size."""
+    at = [answer for answer in speedups if answer.workers == workers]
+    measured = pd.Series([value(answer) for answer in at], index=[answer.n_params for answer in at], dtype=float)
     measured = measured[np.isfinite(measured.index.to_numpy(float)) & (measured.index.to_numpy(float) > 0)]
-    return measured.groupby(level=0).median().sort_index()
+    return measured.groupby(level=0).agg(how).sort_index()
 
 
 def benefit_sentences(speedups: list[DataParallelSpeedup]) -> list[str]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scalinglab.analysis.least_squares import least_squares, t_half_widths
+
 
 def split_transfer_runs(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the scratch runs, the pretraining and pretrained-start runs) of a sweep's runs table; the
@@ -118,7 +120,6 @@ def transfer_law(points: pd.DataFrame) -> dict[str, tuple[float, float, float]] 
     them together, which the scatter alone does not show (in benchmarks/transfer_truth.py least
     squares' interval alone covered the true beta 79 times in 100, the sum 99)."""
     import numpy as np
-    from scipy import stats
 
     usable = _fittable(points["train_size"], points["n_params"], points["d_transferred"])
     if usable is None:
@@ -135,7 +136,7 @@ def transfer_law(points: pd.DataFrame) -> dict[str, tuple[float, float, float]] 
             covariance = covariance + np.cov(np.array(replicated).T)
         else:
             return None
-    errors = np.sqrt(np.diag(covariance)) * stats.t.ppf(0.975, max(dof, 1))
+    errors = t_half_widths(covariance, dof)
     if not np.isfinite(errors).all():
         return None
     fitted = {
@@ -165,12 +166,7 @@ def _log_linear_fit(points: pd.DataFrame, d_t) -> tuple[np.ndarray, np.ndarray, 
     import numpy as np
 
     design = np.column_stack([np.ones(len(points)), np.log(points["train_size"]), np.log(points["n_params"])])
-    target = np.log(np.asarray(d_t, float))
-    theta, *_ = np.linalg.lstsq(design, target, rcond=None)
-    dof = len(points) - 3
-    residual = target - design @ theta
-    sigma2 = float(residual @ residual) / dof if dof > 0 else float("nan")
-    return theta, sigma2 * np.linalg.inv(design.T @ design), dof
+    return least_squares(design, np.log(np.asarray(d_t, float)))
 
 
 def transfer_sentence(points: pd.DataFrame, unit: str = "examples") -> str | None:

@@ -26,6 +26,7 @@ from scalinglab.analysis.sentences import (
     size_sentences,
 )
 from scalinglab.analysis.speedup import benefit_sentences
+from scalinglab.analysis.time_to_target import time_sentence
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
 from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
@@ -304,8 +305,22 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
                 table_html(pd.DataFrame([answer.row() for answer in analysis.speedups])),
             )
         )
-    if not analysis.critical_batch:
-        return [section]
+    if analysis.critical_batch:
+        _critical_batch_part(section, analysis)
+    if analysis.time_to_target:  # built from both parts above
+        section.sentences.append(time_sentence(analysis.time_to_target))
+        section.tables.append(
+            (
+                "Predicted time to each size's target training loss with W workers (analysis.time_to_target: "
+                "each range from the steps' 95% interval, where fitted, and the speedups measured, at their ends)",
+                table_html(pd.DataFrame([row for answer in analysis.time_to_target for row in answer.rows()])),
+            )
+        )
+    return [section]
+
+
+def _critical_batch_part(section: Section, analysis: Analysis) -> None:
+    """The critical batch size per size and its law across sizes (analysis.batch_size), added to `section`."""
     law, why_not = analysis.critical_batch_law
     section.sentences += [answer.sentence() for answer in analysis.critical_batch]
     section.sentences.append(law.sentence() if law is not None else why_not + ".")
@@ -317,6 +332,11 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
             "S_min (steps)": answer.s_min,
             "E_min (examples)": answer.e_min,
             "B_crit = E_min/S_min": answer.b_crit,
+            "B_crit 95%": (
+                f"{answer.b_crit_interval[0]:.3g} to {answer.b_crit_interval[1]:.3g}"
+                if answer.b_crit_interval
+                else "not determined"
+            ),
             "gradient noise scale": answer.noise_scale,
         }
         for answer in analysis.critical_batch
@@ -327,7 +347,6 @@ def _parallelism_sections(analysis: Analysis) -> list[Section]:
             table_html(pd.DataFrame(rows)),
         )
     )
-    return [section]
 
 
 def _recommendation_section(
