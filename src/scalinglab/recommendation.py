@@ -303,9 +303,8 @@ def recommend(
     workers : int
         Data-parallel workers the model will train with: training times are one worker's divided
         by the speedup measured at that W (analysis.speedup.speedup_at), or one worker's where
-        this sweep measured none (said in a warning). With W > 1 measured, a trained configuration
-        with a predicted time to its target training loss (analysis.time_to_target) counts that
-        time instead of its whole run's (said in `workers_note`).
+        this sweep measured none (said in a warning). The whole run's time, not its time to a
+        target loss (the report's analysis.time_to_target): the quality quoted is the whole run's.
 
     Raises
     ------
@@ -377,9 +376,7 @@ def recommend(
         measured=bool(best["measured"]),
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
         size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
-        workers_note=" ".join(
-            words for words in (workers_note, _target_words(analysis, candidates, best, workers)) if words
-        ),
+        workers_note=workers_note,
     )
 
 
@@ -426,51 +423,11 @@ def candidate_table(
     speedup = speedup_at(analysis.reference_speedups, workers, table["n_params"].to_numpy(float))
     if speedup is not None and "train_seconds" in table:
         table["train_seconds"] = table["train_seconds"] / speedup
-    table = _seconds_to_target(analysis, table, workers)
     within = np.ones(len(table), dtype=bool)
     for name, limit in limits.items():
         budget = BUDGETS[name]
         within &= table[budget.column].to_numpy(float) * budget.per_column_unit <= limit
     return table.assign(within_budgets=within)
-
-
-def _seconds_to_target(analysis: Analysis, table: pd.DataFrame, workers: int) -> pd.DataFrame:
-    """With W > 1 workers measured, a trained configuration's train_seconds become its predicted
-    seconds to its target training loss with W workers (analysis.time_to_target); column
-    `to_target` marks them. One worker's times, and every W not measured, are left as they were."""
-    to_target = np.zeros(len(table), dtype=bool)
-    if workers > 1 and "train_seconds" in table:
-        for answer in analysis.time_to_target_at(workers):
-            match = (
-                table["measured"].to_numpy(bool)
-                & (table["n_params"].to_numpy(float) == answer.size)
-                & (table["group"].to_numpy() == answer.group)
-            )
-            table.loc[match, "train_seconds"] = answer.workers[workers].seconds_to_target
-            to_target |= match
-    return table.assign(to_target=to_target)
-
-
-def _target_words(analysis: Analysis, candidates: pd.DataFrame, chosen: pd.Series, workers: int) -> str:
-    """How the time budget counted the predicted seconds to a target loss ('' where it did not)."""
-    counted = int(candidates["to_target"].sum()) if "to_target" in candidates else 0
-    if not counted:
-        return ""
-    words = (
-        f"Time budget with {workers} workers: for the {counted} trained configuration(s) with a predicted time to "
-        "their target training loss (steps to the target at the trained batch times one worker's seconds per step, "
-        f"over the speedup measured at {workers} workers: the report's 'How far does each size parallelize?'), that "
-        "time is counted instead of the whole run's; the quality quoted is the whole run's."
-    )
-    answer = next(
-        (
-            answer
-            for answer in analysis.time_to_target_at(workers)
-            if chosen["to_target"] and answer.size == chosen["n_params"] and answer.group == chosen["group"]
-        ),
-        None,
-    )
-    return words + (f" The chosen one: {answer.time_words(workers)}." if answer is not None else "")
 
 
 def _workers_words(analysis: Analysis, workers: int) -> tuple[str, list[str]]:

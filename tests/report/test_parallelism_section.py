@@ -65,9 +65,11 @@ def test_recommend_with_workers_divides_the_time_by_the_measured_speedup(analysi
     assert any("no data-parallel measurement at 3 workers" in warning for warning in three.warnings)
 
 
-def test_recommend_with_workers_counts_the_predicted_time_to_the_target_loss_where_there_is_one(analysis):
-    """Curves whose lowest training loss comes halfway through: a trained configuration reaches its
-    target in half its run, so with 2 workers its time is half its run over the measured speedup."""
+def test_recommend_with_workers_counts_the_whole_run_not_the_time_to_the_target_loss(analysis):
+    """Curves whose lowest training loss comes halfway through: the report predicts the target is
+    reached in half a run (over the measured speedup), but the quality recommend quotes is the whole
+    run's, so its time budget counts the whole run: a budget of the time to the target alone does
+    not fit the largest size."""
     runs = _runs_with_two_workers().assign(epochs=10, batch_size=10)
     runs["n_train"] = runs["train_size"]
     losses = [5, 4, 3, 2, 1, 1.5, 2, 2, 2, 2]
@@ -84,15 +86,8 @@ def test_recommend_with_workers_counts_the_predicted_time_to_the_target_loss_whe
     assert largest.workers[2].seconds_to_target == pytest.approx(one_worker / 2 / 1.8)
     budget = Budgets(train_seconds=largest.workers[2].seconds_to_target * 1.001)
     chosen = recommend(with_curves, budget, workers=2, max_extrapolation=1)
-    assert (chosen.n_params, chosen.train_size, chosen.measured) == (largest.n_params, largest.group, True)
-    assert chosen.usage["train_seconds"]["predicted"] == pytest.approx(largest.workers[2].seconds_to_target)
-    assert "to their target training loss" in chosen.workers_note and "The chosen one: 45.5 s" in chosen.workers_note
-    # without curves, the same budget counts the whole run over the speedup: that size does not fit
-    whole = recommend(analysis, budget, workers=2, max_extrapolation=1)
-    assert whole.n_params < largest.n_params and "target" not in whole.workers_note
-    # one worker, and a W not measured, keep the whole run's time
-    assert "target" not in recommend(with_curves, budget, workers=3, max_extrapolation=1).workers_note
-    assert recommend(with_curves, budget, max_extrapolation=1).workers_note == ""
+    assert chosen.n_params < largest.n_params and "target" not in chosen.workers_note
+    assert chosen.usage["train_seconds"]["predicted"] <= budget.train_seconds
 
 
 def test_workers_below_one_is_refused_before_any_work(tmp_path):

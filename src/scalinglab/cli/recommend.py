@@ -57,7 +57,7 @@ def recommend(
     workers: Annotated[
         int,
         typer.Option(
-            help="Data-parallel workers to train with: --train-seconds counts the time with W workers, at the speedup this sweep measured (training.data_parallel); a trained size counts its predicted time to its target training loss with W workers, where there is one."
+            help="Data-parallel workers to train with: --train-seconds counts the time with W workers, at the speedup this sweep measured (training.data_parallel) (the whole run's time; the report gives the time to a target loss)."
         ),
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON on stdout.")] = False,
