@@ -47,6 +47,23 @@ def test_the_speedup_of_each_size_is_measured_from_the_runs_and_the_laws_are_one
     assert "those of 905 (1.10x)" in sentence and "do not" in sentence and "at least 1.3x" in sentence
 
 
+def test_a_speedup_beyond_what_w_workers_can_give_is_timing_noise_and_not_counted():
+    """A one-worker run slowed by a busy machine reads as a 13.6x speedup with 2 workers: shown as
+    timing noise, never as a size that benefits, and not carried to other sizes."""
+    runs = _runs_with_two_workers()
+    smallest = runs["width"] == runs["width"].min()
+    runs.loc[smallest & (runs["data_parallel"] == 1), "train_seconds"] *= 13.6 / 1.1
+    noisy = analyze(runs, n_bootstrap=20)
+    small = [answer for answer in noisy.speedups if answer.configuration["width"] == runs["width"].min()]
+    assert small and all(not answer.plausible and not answer.benefits for answer in small)
+    assert {answer.row()["benefits"] for answer in small} == {"not counted: timing noise"}
+    sizes = sorted({answer.n_params for answer in noisy.speedups})
+    assert speedup_at(noisy.speedups, 2, [sizes[0]]) == pytest.approx([1.1])  # the next size's, held
+    measured, noise = benefit_sentences(noisy.speedups)
+    assert "13.6x" not in measured and noise.startswith("Not counted: 3 configuration(s) measured 13.6x")
+    assert "more than 3x" in noise
+
+
 def test_speedup_between_sizes_is_interpolated_in_log_params_and_held_beyond_them(analysis):
     sizes = sorted({answer.n_params for answer in analysis.speedups})
     at = speedup_at(analysis.speedups, 2, [sizes[0] / 10, sizes[-1] * 10, (sizes[2] * sizes[3]) ** 0.5])

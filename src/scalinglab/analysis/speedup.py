@@ -7,6 +7,10 @@ its W runs (each median over seeds and repeats), the parallel efficiency the spe
 run trained in a batched group has its own time estimated from a probe of its architecture
 (train.batched), said where it is so. A size benefits from W workers when the speedup is at least
 BENEFIT_EFFICIENCY x W (1.3x at W = 2): below it the workers mostly wait on each other.
+Splitting one run's work over W workers cannot make it much more than W times faster (caches
+give a superlinear speedup of some tens of percent at most): a configuration measured above
+PLAUSIBLE_EFFICIENCY x W is timing noise (a W = 1 run slowed by a busy machine), shown as such
+and not counted by anything below.
 
 `speedup_at` carries the measurement to any size for time budgets (recommend --workers): the
 speedup of each measured size (the median over its configurations), interpolated linearly in log
@@ -27,6 +31,7 @@ from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
 BENEFIT_EFFICIENCY = 0.65  # a speedup of at least 0.65 W: 1.3x at W = 2
+PLAUSIBLE_EFFICIENCY = 1.5  # above 1.5 W (3x at W = 2), a speedup is timing noise, not parallelism
 WORKERS = "data_parallel"
 
 
@@ -65,8 +70,13 @@ class DataParallelSpeedup:
         return self.speedup / self.workers
 
     @property
+    def plausible(self) -> bool:
+        """False where the speedup is beyond what W workers sharing the work can give."""
+        return self.speedup <= PLAUSIBLE_EFFICIENCY * self.workers
+
+    @property
     def benefits(self) -> bool:
-        return self.speedup >= BENEFIT_EFFICIENCY * self.workers
+        return self.plausible and self.speedup >= BENEFIT_EFFICIENCY * self.workers
 
     def row(self) -> dict:
         return {
@@ -77,7 +87,7 @@ class DataParallelSpeedup:
             "train s, W": self.seconds_parallel,
             "speedup": self.speedup,
             "efficiency": self.efficiency,
-            "benefits": "yes" if self.benefits else "no",
+            "benefits": ("yes" if self.benefits else "no") if self.plausible else "not counted: timing noise",
             "runs (W = 1 / W)": f"{self.runs_one} / {self.runs_parallel}",
             "W = 1 timed": "in batched groups (estimated)" if self.one_from_batches else "alone",
         }
@@ -182,7 +192,7 @@ def speedup_by_size(speedups: list[DataParallelSpeedup], workers: int) -> pd.Ser
 def _by_size(speedups: list[DataParallelSpeedup], workers: int, value, how: str) -> pd.Series:
     """`value(answer)` of the answers at `workers` per parameter count, aggregated over a size's
     configurations by `how` ('median', 'min', 'max'), in increasing order of size."""
-    at = [answer for answer in speedups if answer.workers == workers]
+    at = [answer for answer in speedups if answer.workers == workers and answer.plausible]
     measured = pd.Series([value(answer) for answer in at], index=[answer.n_params for answer in at], dtype=float)
     measured = measured[np.isfinite(measured.index.to_numpy(float)) & (measured.index.to_numpy(float) > 0)]
     return measured.groupby(level=0).agg(how).sort_index()
@@ -202,8 +212,23 @@ def benefit_sentences(speedups: list[DataParallelSpeedup]) -> list[str]:
             if no
             else []
         )
-        sentences.append(
-            f"Measured with {workers} data-parallel workers against one: {' and '.join(verdicts)} (a size benefits "
-            f"when its speedup is at least {rule:.2g}x, a parallel efficiency of {BENEFIT_EFFICIENCY:.0%})."
-        )
+        if verdicts:
+            sentences.append(
+                f"Measured with {workers} data-parallel workers against one: {' and '.join(verdicts)} (a size "
+                f"benefits when its speedup is at least {rule:.2g}x, a parallel efficiency of {BENEFIT_EFFICIENCY:.0%})."
+            )
+        noise = [answer for answer in speedups if answer.workers == workers and not answer.plausible]
+        if noise:
+            sentences.append(_noise_sentence(noise))
     return sentences
+
+
+def _noise_sentence(noise: list[DataParallelSpeedup]) -> str:
+    """Which measurements were not counted, and what would measure them."""
+    workers = noise[0].workers
+    shown = join_words([f"{answer.speedup:.3g}x at {format_count(answer.n_params)} parameters" for answer in noise])
+    return (
+        f"Not counted: {len(noise)} configuration(s) measured {shown} with {workers} workers, more than "
+        f"{PLAUSIBLE_EFFICIENCY * workers:.2g}x, which {workers} workers sharing one run's work cannot give: timing "
+        "noise, such as a one-worker run slowed by a busy machine. More seeds of each (or an idle machine) measure it."
+    )
