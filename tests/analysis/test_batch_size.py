@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from scalinglab.analysis.batch_size import critical_batch_sizes, fit_steps_examples, steps_to
+from scalinglab.analysis.batch_size import CriticalBatch, critical_batch_sizes, fit_steps_examples, steps_to
 
 B_CRIT = 32.0
 
@@ -88,3 +88,14 @@ def test_the_analysis_and_the_report_say_how_far_each_size_parallelizes():
     assert "B_crit(L) is not fitted: every size reached its target at the same loss" in law  # as in the paper's model
     assert "B_crit" in section.tables[0][1]
     assert analyze(runs, n_bootstrap=20).critical_batch == []  # no curves, no answer
+
+
+def test_a_critical_batch_size_outside_the_batches_tried_is_said_so_with_what_would_place_it():
+    """A real sweep of batches 8, 16, 32 fitted B_crit = 2.94: below every batch tried, an extrapolation."""
+    below = CriticalBatch({"width": 4}, 310.0, 2.05, [8, 16, 32], s_min=50.0, e_min=150.0)
+    assert "below the smallest batch tried (8)" in below.sentence() and "smaller batches" in below.sentence()
+    assert "its interval not determined" in below.sentence()
+    beyond = CriticalBatch({"width": 4}, 310.0, 2.05, [8, 16, 32], s_min=50.0, e_min=5000.0)
+    assert "beyond the largest batch tried (32)" in beyond.sentence()
+    inside = CriticalBatch({"width": 4}, 310.0, 2.05, [8, 16, 32], s_min=50.0, e_min=800.0)
+    assert "tried (" not in inside.sentence() and "about 16 examples" in inside.sentence()

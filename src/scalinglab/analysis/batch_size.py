@@ -118,11 +118,29 @@ class CriticalBatch:
         if self.b_crit is None:
             return f"{where}, the critical batch size is not known: {self.note}{noise}."
         return (
-            f"{where}, batches beyond about {self.b_crit:.3g} examples buy little: to a training loss of "
-            f"{self.target_loss:.3g} it took at least S_min = {format_count(self.s_min)} steps and E_min = {format_count(self.e_min)} "
-            f"examples (fitted to (S/S_min - 1)(E/E_min - 1) = 1, McCandlish et al. 2018, over batch sizes {tried})"
-            f"{noise}."
+            f"{where}, batches beyond about {self.b_crit:.3g} examples{self._b_crit_interval_words()} buy little"
+            f"{self._beyond_tried_words()}: to a training loss of {self.target_loss:.3g} it took at least "
+            f"S_min = {format_count(self.s_min)} steps and E_min = {format_count(self.e_min)} examples (fitted to "
+            f"(S/S_min - 1)(E/E_min - 1) = 1, McCandlish et al. 2018, over batch sizes {tried}){noise}."
         )
+
+    def _b_crit_interval_words(self) -> str:
+        interval = self.b_crit_interval
+        return f" (95% CI {interval[0]:.3g} to {interval[1]:.3g})" if interval else " (its interval not determined)"
+
+    def _beyond_tried_words(self) -> str:
+        """Where B_crit lies outside the batch sizes tried, said with what would measure it."""
+        if self.b_crit < min(self.batch_sizes):
+            return (
+                f", though that is below the smallest batch tried ({min(self.batch_sizes)}): every batch tried is "
+                "already at or beyond it, and only smaller batches would place it"
+            )
+        if self.b_crit > max(self.batch_sizes):
+            return (
+                f", though that is beyond the largest batch tried ({max(self.batch_sizes)}): larger batches "
+                "would place it"
+            )
+        return ""
 
 
 def critical_batch_sizes(frame: pd.DataFrame, curves: pd.DataFrame | None) -> list[CriticalBatch]:
