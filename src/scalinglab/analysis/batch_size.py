@@ -272,17 +272,19 @@ class CriticalBatchLaw:
         return self.b_star[0] / loss ** (1 / self.alpha_b)
 
     def sentence(self) -> str:
-        alpha = (
-            f" (95% from {self.alpha_b_interval[0]:.3g} to {self.alpha_b_interval[1]:.3g})"
-            if self.alpha_b_interval
-            else " (its 95% interval is not bounded by these sizes)"
-        )
+        law = f"Across {len(self.losses)} sizes, B_crit(L) = B* / L^(1/alpha_B) (Kaplan et al. 2020)"
+        if self.alpha_b_interval is None:  # B*'s interval moves with alpha_B's: neither is determined
+            return (
+                f"{law} fits alpha_B = {self.alpha_b:.2g} and B* = {self.b_star[0]:.3g} samples, but these sizes do not "
+                "bound alpha_B's 95% interval (the critical batch size may not grow as the loss falls at all), so "
+                "neither is determined: sizes whose target losses lie further apart would determine them."
+            )
         grows = "grows" if self.alpha_b > 0 else "does not grow"
         return (
-            f"Across {len(self.losses)} sizes, the critical batch size {grows} as the loss falls: B_crit(L) = B* / "
-            f"L^(1/alpha_B) (Kaplan et al. 2020) fits B* = {self.b_star[0]:.3g} samples (95% from "
-            f"{self.b_star[1]:.3g} to {self.b_star[2]:.3g}) and alpha_B = {self.alpha_b:.2g}{alpha}; at a training "
-            f"loss of {min(self.losses):.3g}, about {self.predict(min(self.losses)):.3g} samples per batch."
+            f"{law}: the critical batch size {grows} as the loss falls, with B* = {self.b_star[0]:.3g} samples (95% "
+            f"from {self.b_star[1]:.3g} to {self.b_star[2]:.3g}) and alpha_B = {self.alpha_b:.2g} (95% from "
+            f"{self.alpha_b_interval[0]:.3g} to {self.alpha_b_interval[1]:.3g}); at a training loss of "
+            f"{min(self.losses):.3g}, about {self.predict(min(self.losses)):.3g} samples per batch."
         )
 
 
