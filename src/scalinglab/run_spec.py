@@ -60,6 +60,9 @@ class TrainingSpec(_Frozen):
         *("epochs", "batch_size", "lr", "weight_decay", "dropout", "precision"),
         "data_parallel",
     )
+    # The settings that change how long a run takes, not what it learns (within float noise): the
+    # analysis fits its laws to their value 1 and never compares their values as settings.
+    time_only: ClassVar[tuple[str, ...]] = ("data_parallel",)
 
     epochs: int = Field(30, gt=0)
     batch_size: int = Field(64, gt=0)

@@ -42,6 +42,7 @@ def test_the_speedup_of_each_size_is_measured_from_the_runs_and_the_laws_are_one
         assert answer.workers == 2 and answer.speedup == pytest.approx(_speedup(width))
         assert answer.efficiency == pytest.approx(_speedup(width) / 2)
         assert answer.benefits == (width > 32)
+    assert not [effect for effect in analysis.settings if effect.setting == "data_parallel"]  # time only: no "best W"
     (sentence,) = benefit_sentences(analysis.speedups)
     assert sentence.startswith("Measured with 2 data-parallel workers against one: the sizes of 20.5k (1.80x)")
     assert "those of 905 (1.10x)" in sentence and "do not" in sentence and "at least 1.3x" in sentence

@@ -42,6 +42,7 @@ from scalinglab.analysis.time_to_target import TimeToTarget, times_to_target
 from scalinglab.analysis.transfer import TransferAnswer, split_transfer_runs, transfer_answer
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, lower_is_better
+from scalinglab.run_spec import TrainingSpec
 from scalinglab.runs_table import load_results, stored_curves
 
 HELD_OUT_ERROR_WARNING = 0.10  # a law that misses its own largest size by 10% cannot extrapolate
@@ -338,7 +339,7 @@ def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.
     for setting in swept_settings(runs, exclude=(group_by,)):
         means = runs.groupby(setting)[metric].mean()
         best = means.idxmin() if lower_is_better(metric) else means.idxmax()
-        if setting == "data_parallel" and 1 in means.index:
+        if setting in TrainingSpec.time_only and 1 in means.index:
             best = 1  # W changes the time, not the answer: the laws (and their time) are one worker's
         reference[setting] = best
         runs = runs[runs[setting] == best]

@@ -21,6 +21,7 @@ from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
 from scalinglab.metrics import lower_is_better, short_label
+from scalinglab.run_spec import TrainingSpec
 
 
 @dataclass
@@ -43,7 +44,8 @@ def compared_columns(frame: pd.DataFrame, *, x: str, group_by: str) -> list[tupl
     swept size axis but the one with the most values (that one is the size the laws run along)."""
     runs = ok_runs(frame)
     axes = sorted((c for c in size_axes(runs) if c != x and runs[c].nunique() > 1), key=lambda c: runs[c].nunique())
-    settings = [(c, False) for c in swept_settings(runs, exclude=(group_by,))]
+    # A setting that changes the time alone (data_parallel) has no best value to compare.
+    settings = [(c, False) for c in swept_settings(runs, exclude=(group_by, *TrainingSpec.time_only))]
     return settings + [(c, True) for c in axes[:-1]]
 
 
