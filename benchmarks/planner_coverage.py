@@ -13,9 +13,11 @@ promise), the prediction interval against a measured value ("cover": the target'
 pools, on the synthetic ones the truth plus the pool's own noise drawn per repeat, column
 ``measured`` of ``benchmarks/planner.py``; the goal of issue 22 is judged on it). "cover0" is the
 prediction interval against the synthetic pools' noise-free truth, which over-covers by
-construction (the figure reported before 2026-12-07). A script that prints figures, not a test.
+construction (the figure reported before 2026-12-07). With ``--wild`` the law's bootstrap
+replicates are those of a wild cluster bootstrap (``wild_cluster.py``; a measurement, not the fit's
+default). A script that prints figures, not a test.
 
-    python benchmarks/planner_coverage.py [--repeats 4] [--pools synthetic,chinchilla,...] [--fractions 0.05,0.1]
+    python benchmarks/planner_coverage.py [--repeats 4] [--pools synthetic,chinchilla,...] [--fractions 0.05,0.1] [--wild]
 """
 
 from __future__ import annotations
@@ -32,16 +34,19 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from planner import MEASURED, POOLS, SYNTHETIC, cost_column  # noqa: E402
+from wild_cluster import use_wild_bootstrap  # noqa: E402
 
 from scalinglab.fit.law import ScalingLaw  # noqa: E402
 from scalinglab.plan import replay  # noqa: E402
 
 
-def interval_parts(name: str, fraction: float, seed: int, n_bootstrap: int = 200) -> dict:
+def interval_parts(name: str, fraction: float, seed: int, n_bootstrap: int = 200, wild: bool = False) -> dict:
     pool, target, x, form = POOLS[name](seed) if name in SYNTHETIC else POOLS[name]()
     cost = cost_column(x)
     bought = replay(pool, target, x, "loss", cost, fraction * pool[cost].sum(), "planner", form, seed).chosen
     law = ScalingLaw(form, n_bootstrap=n_bootstrap, random_state=seed).fit(pool.loc[bought], x=x, y="loss")
+    if wild:
+        use_wild_bootstrap(law, seed)
     truth = np.log(target["loss"].to_numpy(dtype=float))  # noise-free on a synthetic pool, else measured
     measured = np.log(target[MEASURED].to_numpy(dtype=float)) if MEASURED in target else truth
     row = {
@@ -70,6 +75,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--pools", default=",".join(POOLS))
     parser.add_argument("--fractions", default="0.05,0.1")
+    parser.add_argument("--wild", action="store_true", help="wild cluster bootstrap replicates instead of the fit's")
     args = parser.parse_args()
     print(
         f"{'pool':<18}{'budget':>7}{'runs':>6}{'sizes':>6}{'|log err|':>10}{'boot hw':>9}{'cover':>7}{'full hw':>9}"
@@ -78,7 +84,9 @@ def main():
     for name in args.pools.split(","):
         for fraction in (float(f) for f in args.fractions.split(",")):
             # fixed pools: the planner's replay differs between seeds only by its own randomness
-            parts = pd.DataFrame([interval_parts(name, fraction, seed) for seed in range(args.repeats)]).mean()
+            parts = pd.DataFrame(
+                [interval_parts(name, fraction, seed, wild=args.wild) for seed in range(args.repeats)]
+            ).mean()
             print(
                 f"{name:<18}{fraction:>7.0%}{parts.runs:>6.0f}{parts.sizes:>6.0f}{parts.error:>10.2%}"
                 f"{parts.mean_halfwidth:>9.2%}{parts.mean_coverage:>7.0%}{parts.prediction_halfwidth:>9.2%}"
