@@ -12,7 +12,10 @@ not a test).
 For each: the fraction of held-out points inside their interval (goal 85-99%), the median
 relative width (high - low) / predicted, and the same for the old "mean" band.
 
-    python benchmarks/coverage.py [--bootstrap 1000]
+With ``--wild`` every law's bootstrap replicates are those of a wild cluster bootstrap
+(``wild_cluster.py``; a measurement, not the fit's default).
+
+    python benchmarks/coverage.py [--bootstrap 1000] [--wild]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from extrapolation import curves  # noqa: E402
 from fit_speed import chinchilla_table  # noqa: E402
+from wild_cluster import use_wild_bootstrap  # noqa: E402
 
 from scalinglab.fit import ScalingLaw  # noqa: E402
 from scalinglab.fit.intervals import RATIO, distance_beyond, excess_beyond, ratio_shortfall  # noqa: E402
@@ -45,10 +49,15 @@ def interval_figures(law: ScalingLaw, test: pd.DataFrame, kind: str) -> tuple[np
     return (low <= observed) & (observed <= high), (high - low) / law.predict(test)
 
 
-def chinchilla(n_bootstrap: int) -> None:
+def fitted(law: ScalingLaw, data: pd.DataFrame, x, wild: bool) -> ScalingLaw:
+    law.fit(data, x=x, y="loss")
+    return use_wild_bootstrap(law) if wild else law
+
+
+def chinchilla(n_bootstrap: int, wild: bool = False) -> None:
     table = chinchilla_table()
     train, test = table[table["N"] < 2.5e9], table[table["N"] >= 2.5e9]
-    law = ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0).fit(train, x=["N", "D"], y="loss")
+    law = fitted(ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0), train, ["N", "D"], wild)
     print(
         f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
         f"(N up to {test['N'].max():.3g}); extrapolation rates per unit of log distance "
@@ -109,11 +118,11 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
     )
 
 
-def learning_curves(n_bootstrap: int) -> None:
+def learning_curves(n_bootstrap: int, wild: bool = False) -> None:
     rows = []
     for name, curve in curves().items():
         train, test = curve[curve["training"] == 1], curve[curve["training"] == 0]
-        law = ScalingLaw("auto", n_bootstrap=n_bootstrap, random_state=0).fit(train, x="seen_examples", y="loss")
+        law = fitted(ScalingLaw("auto", n_bootstrap=n_bootstrap, random_state=0), train, "seen_examples", wild)
         row = {"curve": name, "form": law.form_.name, "n_test": len(test)}
         for kind in ("prediction", "mean"):
             inside, width = interval_figures(law, test, kind)
@@ -140,10 +149,11 @@ def learning_curves(n_bootstrap: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", type=int, default=1000, help="replicates per fit")
+    parser.add_argument("--wild", action="store_true", help="wild cluster bootstrap replicates instead of the fit's")
     args = parser.parse_args()
     began = time.perf_counter()
-    chinchilla(args.bootstrap)
-    learning_curves(args.bootstrap)
+    chinchilla(args.bootstrap, args.wild)
+    learning_curves(args.bootstrap, args.wild)
     print(
         f"\n{time.perf_counter() - began:.0f} s in all; goal: 85-99% of held-out points "
         f"inside the {LEVEL:.0%} prediction intervals"
