@@ -211,4 +211,7 @@ def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, thre
             "stop": None if error is None else (type(error).__name__, str(error)),
         }
     finally:
+        # Every rank tears the group down together: a rank that left while rank 0 still measured the
+        # run was once aborted ("terminate called without an active exception") in gloo's teardown.
+        dist.barrier()
         dist.destroy_process_group()
