@@ -21,7 +21,8 @@ def test_joint_sentences_give_every_parameter_the_optimum_and_the_data_limit(ana
     assert all(f"{name} = " in sentences[0] for name in ("E", "A", "B", "alpha", "beta"))
     assert "intervals resample whole configurations" in sentences[0]
     assert sum("the compute-optimal model has N* =" in s for s in sentences) == 5  # 3 in the sweep, 10x, 100x
-    assert any(s.startswith("With your 2,000 examples, models beyond ~") for s in sentences)
+    # this truth's data limit (2.2e8 parameters) lies past 100x its largest size: said as far as quoted
+    assert any(s.startswith("With your 2,000 examples, the law predicts that every 10x") for s in sentences)
     more_than_available = analysis.joint.optimal["D_opt"] > 2000
     assert more_than_available.any()  # this truth's optimum at 100x the largest budget needs more data
     beyond = [s for s in sentences if "the compute-optimal model has N* =" in s]
@@ -120,3 +121,21 @@ def test_the_anchor_sentence_places_bits_per_byte_against_the_baseline_and_compr
     assert "a unigram byte model of the training text 4.50, zlib (level 9) 2.60 and lzma (preset 9) 2.40" in sentence
     assert "1 of 3 configurations do not beat the byte-frequency baseline" in sentence
     assert anchor_sentence(runs, "val_loss", x="n_params") is None
+
+
+def test_a_data_limit_far_past_the_sizes_trained_is_said_as_above_them_not_as_a_replicates_number():
+    """The quick start said 'beyond ~263k parameters (95% CI 64.1k to 21.3B)' of a sweep up to 26.1k."""
+    from types import SimpleNamespace
+
+    from scalinglab.analysis.joint import DataLimit
+    from scalinglab.analysis.sentences import data_limit_sentence
+
+    def sentence(n_params, interval):
+        joint = SimpleNamespace(data_limit=DataLimit(1437, 0.01, n_params, interval), n_range=(169.0, 26_100.0))
+        return data_limit_sentence(joint, "val_loss", data_problem="")
+
+    assert "beyond ~263k parameters (95% CI 64.1k to above 2.61M) gain less" in sentence(263e3, (64.1e3, 21.3e9))
+    assert "(95% CI 64.1k to 900k)" in sentence(263e3, (64.1e3, 9e5))
+    far = sentence(5e7, (1e6, 1e12))
+    assert "still gains at least 1% in val_loss up to 2.61M parameters (100x the largest size trained)" in far
+    assert "50M" not in far and "CI" not in far

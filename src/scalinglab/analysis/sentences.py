@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
-from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, IsoFlopOnSweep, JointLaw
+from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 from scalinglab.metrics import label, short_label
@@ -354,14 +354,32 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: s
     elif joint.optimal is not None:
         sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
     if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
-        limit = joint.data_limit
-        interval = format_interval(*(limit.interval or (None, None)), count=True)
-        sentences.append(
-            f"With your {limit.data_size:,.0f} examples, models beyond ~{format_count(limit.n_params)} parameters{interval} "
-            f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters"
-            + (": past that, more data helps, not size." if not data_problem else ".")
-        )
+        sentences.append(data_limit_sentence(joint, quantity, data_problem))
     return sentences
+
+
+def data_limit_sentence(joint: JointLaw, quantity: str, data_problem: str) -> str:
+    """'With your 1,437 examples, models beyond ~263k parameters (95% CI 64.1k to above 2.61M)
+    gain less than 1% ...': a size past BEYOND_SWEEP[1] x the largest trained, where the law speaks
+    for nothing measured, is said as 'above' that size, not as a bootstrap replicate's number."""
+    limit = joint.data_limit
+    reach = BEYOND_SWEEP[1] * joint.n_range[1]
+    if limit.n_params > reach:
+        return (
+            f"With your {limit.data_size:,.0f} examples, the law predicts that every 10x more parameters still gains at "
+            f"least {limit.gain:.0%} in {quantity} up to {format_count(reach)} parameters ({BEYOND_SWEEP[1]:g}x the "
+            "largest size trained), as far as it is quoted."
+        )
+    interval = ""
+    if limit.interval is not None:
+        low, high = limit.interval
+        high_text = f"above {format_count(reach)}" if high > reach else format_count(high)
+        interval = f" (95% CI {format_count(low)} to {high_text})"
+    return (
+        f"With your {limit.data_size:,.0f} examples, models beyond ~{format_count(limit.n_params)} parameters{interval} "
+        f"gain less than {limit.gain:.0%} in {quantity} from another 10x parameters"
+        + (": past that, more data helps, not size." if not data_problem else ".")
+    )
 
 
 def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
