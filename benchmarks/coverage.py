@@ -60,7 +60,7 @@ def chinchilla(n_bootstrap: int, wild: bool = False) -> None:
     law = fitted(ScalingLaw("chinchilla", n_bootstrap=n_bootstrap, random_state=0), train, ["N", "D"], wild)
     print(
         f"Chinchilla: fitted on {len(train)} rows with N < 2.5e9, {len(test)} held out "
-        f"(N up to {test['N'].max():.3g}); extrapolation rates per unit of log distance "
+        f"(N up to {test['N'].max():.3g}); extrapolation rates per squared unit of log distance "
         + ", ".join(f"{name} {rate:.4f}" for name, rate in law.extrapolation_rates(LEVEL).items())
         + f", from {len(law.calibration_.held_out)} backtest points; below the fewest tokens per parameter "
         f"trained {law.calibration_.ratio_rate(LEVEL):.4f}"

@@ -9,6 +9,8 @@ from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
 from scalinglab.fit.forms import get_form
 from scalinglab.fit.intervals import (
+    GROWTH,
+    MIN_SCORED_DISTANCE,
     Calibration,
     backtest_masks,
     conformal_rate,
@@ -148,7 +150,10 @@ def test_a_wrong_form_extrapolating_in_either_input_still_covers(direction):
         inside.append((low <= observed) & (observed <= high))
         widths.append(np.log(high / low))
     assert np.mean(inside) >= 0.85
-    assert np.all(np.isfinite(widths)) and np.max(widths) < np.log(3.0)  # calibrated, not unbounded
+    # Calibrated, not unbounded: the worst target (16x the largest size at the fewest tokens,
+    # 1/16 of the fewest tokens per parameter trained) errs by a factor 1.3-1.4, so an interval
+    # that holds it spans about 2-3.5x there.
+    assert np.all(np.isfinite(widths)) and np.max(widths) < np.log(4.0)
 
 
 # Two sizes; the small one trained on 1e9 and 2e9 tokens, the large one on 1e9 to 8e9.
@@ -179,15 +184,16 @@ def test_each_input_gets_the_rate_of_the_rows_that_lie_beyond_the_data_along_it(
             "beyond_noise": [0.2, 0.2, 0.01, 0.03, 0.02],
         }
     ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
-    held_out["score"] = held_out["beyond_noise"] / held_out["distance"]
+    held_out["score"] = held_out["beyond_noise"] / held_out["distance"] ** GROWTH
     calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
-    # Few scores: the conformal quantile is the largest of each input's own.
+    # Few scores: the conformal quantile is the largest of each input's own (per squared
+    # distance: the size rows score 0.2 / 1 and 0.2 / 4).
     np.testing.assert_allclose(calibration.rates(0.95), [0.2, 0.03])
     assert calibration.rate(0.95) == pytest.approx(0.2)
-    # Along one input the widening is c_k e_k; along both, the two terms add in quadrature.
+    # Along one input the widening is c_k e_k^2; along both, the two terms add in quadrature.
     excess = np.array([[0.0, 2.0], [1.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
-    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.06, 0.2, np.hypot(0.2, 0.06), 0.0])
-    # Without a data backtest, data takes the quantile of every score (per unit of distance).
+    np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.12, 0.2, np.hypot(0.2, 0.12), 0.0])
+    # Without a data backtest, data takes the quantile of every score (per squared distance).
     no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
     np.testing.assert_allclose(no_data.rates(0.95), [0.2, 0.2])
 
@@ -227,16 +233,17 @@ def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_widens_where_it_
             "beyond_noise": [0.1, 0.02, 0.1, 0.1],
         }
     ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
-    held_out["score"] = held_out["beyond_noise"] / np.where(
-        held_out["direction"] == "ratio", held_out["excess_ratio"], held_out["distance"]
+    held_out["score"] = (
+        held_out["beyond_noise"]
+        / np.where(held_out["direction"] == "ratio", held_out["excess_ratio"], held_out["distance"]) ** GROWTH
     )
     calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
-    assert calibration.ratio_rate(0.95) == pytest.approx(0.2)  # 0.1 / 0.5, not the size row's 0.1 / 1
+    assert calibration.ratio_rate(0.95) == pytest.approx(0.4)  # 0.1 / 0.5^2, not the size row's 0.1 / 1
     np.testing.assert_allclose(calibration.rates(0.95), [0.1, 0.02])
     assert calibration.pooled_rate(0.95) == pytest.approx(0.1)  # ratio rows stay out of the fallback
-    # The larger of the input terms (c_N e_N = 0.1 here) and c_R s: 0.2 x 1.0, then 0.2 x 0.25.
+    # The larger of the input terms (c_N e_N^2 = 0.1 here) and c_R s^2: 0.4 x 1.0, then 0.4 x 0.0625.
     excess = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
-    np.testing.assert_allclose(calibration.widening(excess, 0.95, np.array([1.0, 0.25, 0.0])), [0.2, 0.1, 0.0])
+    np.testing.assert_allclose(calibration.widening(excess, 0.95, np.array([1.0, 0.25, 0.0])), [0.4, 0.1, 0.0])
     np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.1, 0.1, 0.0])
 
 
@@ -247,25 +254,64 @@ def bending_at_few_tokens_per_parameter(n, d):
     return law * np.exp(-0.05 * np.maximum(np.log(n / d), 0.0))
 
 
-def test_a_larger_model_at_a_trained_token_count_is_widened_by_what_the_ratio_backtests_saw():
-    rng = np.random.default_rng(0)
+def bending_fit(seed):
+    """Chinchilla's form fitted to the bending truth on a 5 x 7 grid, sizes up to 1e8; the targets
+    are the two larger sizes at every token count."""
+    rng = np.random.default_rng(seed)
     grid = np.array([(n, d) for n in np.geomspace(1e7, 1e9, 5) for d in np.geomspace(1e7, 1e10, 7)])
     table = pd.DataFrame({"N": grid[:, 0], "D": grid[:, 1]})
     table["loss"] = bending_at_few_tokens_per_parameter(grid[:, 0], grid[:, 1]) * np.exp(
         rng.normal(0, 0.005, len(grid))
     )
     train, targets = table[table["N"] <= 2.5e8], table[table["N"] > 2.5e8]
-    law = ScalingLaw("chinchilla", n_bootstrap=50, random_state=0).fit(train, x=["N", "D"], y="loss")
-    low, high = law.predict_interval(targets, 0.95)
-    observed = targets["loss"].to_numpy()
+    return ScalingLaw("chinchilla", n_bootstrap=50, random_state=seed).fit(train, x=["N", "D"], y="loss"), targets
+
+
+def test_a_larger_model_at_a_trained_token_count_is_widened_by_what_the_ratio_backtests_saw():
+    law, targets = bending_fit(0)
     log_x = np.log(targets[["N", "D"]].to_numpy())
     shortfall = ratio_shortfall(log_x, law.fitted_log_x_)
     beyond = shortfall > 0  # fewer tokens per parameter than any training row: 3 targets
     assert beyond.sum() == 3 and law.calibration_.ratio_rate(0.95) > 0
     assert law.diagnostics()["extrapolation_rate_data_per_parameter"] == law.calibration_.ratio_rate(0.95)
-    inside = (low <= observed) & (observed <= high)
-    assert inside[beyond].all()
-    # Without the ratio term, none of the three would be inside; the other targets are unchanged.
-    extra = law._widening(log_x, 0.95) - law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), 0.95)
-    assert not ((low * np.exp(extra) <= observed) & (observed <= high / np.exp(extra)))[beyond].any()
-    assert np.all(extra[~beyond] == 0)
+    # The ratio term is c_R s^2 where it exceeds the input terms; the other targets are unchanged.
+    along_inputs = law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), 0.95)
+    np.testing.assert_allclose(
+        law._widening(log_x, 0.95), np.maximum(along_inputs, law.calibration_.ratio_rate(0.95) * shortfall**2)
+    )
+    assert np.all(law._widening(log_x, 0.95)[~beyond] == along_inputs[~beyond])
+
+
+@pytest.mark.slow
+def test_the_ratio_term_holds_targets_the_input_terms_miss_below_the_fewest_tokens_per_parameter():
+    """Over 10 draws, the 30 targets below the fewest tokens per parameter trained: without the
+    ratio term none is inside; with it more than half (measured 58% over 20 draws: the truth bends
+    harder at the larger sizes than at any backtest's, so the backtests understate the error;
+    docs/fitting.md)."""
+    inside, without = [], []
+    for seed in range(10):
+        law, targets = bending_fit(seed)
+        log_x = np.log(targets[["N", "D"]].to_numpy())
+        beyond = ratio_shortfall(log_x, law.fitted_log_x_) > 0
+        low, high = law.predict_interval(targets, 0.95)
+        extra = law._widening(log_x, 0.95) - law.calibration_.widening(excess_beyond(log_x, law.fitted_log_x_), 0.95)
+        observed = targets["loss"].to_numpy()
+        inside.extend(((low <= observed) & (observed <= high))[beyond])
+        without.extend(((low * np.exp(extra) <= observed) & (observed <= high / np.exp(extra)))[beyond])
+    assert len(inside) == 30 and not any(without)
+    assert np.mean(inside) > 0.5
+
+
+def test_held_out_rows_within_a_grid_step_of_the_fit_give_no_score():
+    # Sizes 1.37x apart: every cut holds out rows closer than a factor 1.5 to the rows fitted,
+    # whose noise-sized errors divided by a small squared distance would set the rate.
+    table = power_table(n=30)
+    law = ScalingLaw("power", n_bootstrap=10, random_state=0).fit(table, x="x", y="y")
+    log_x = np.log(table[["x"]].to_numpy())
+    near = [
+        (distance_beyond(log_x[~train], log_x[train]) <= MIN_SCORED_DISTANCE).sum()
+        for _, _, train in extrapolation_cuts(log_x, (2.0, 4.0, 8.0))
+    ]
+    assert min(near) >= 1
+    held_out = law.calibration_.held_out
+    assert len(held_out) > 0 and held_out["distance"].min() > MIN_SCORED_DISTANCE

@@ -27,19 +27,22 @@ A new measurement at x is predicted as
 
   Each held-out row j lies beyond its refit's rows by e_jk along each input k (log units,
   :func:`excess_beyond`: for size, beyond the range of the fitted sizes; for data, beyond the
-  range fitted *at the row's size*), and has a log error e_j. What the noise does not explain is
-  r_j = sqrt(max(e_j^2 - w^2, 0)) (the noise half-width w taken out in quadrature: extrapolation
-  error and noise are independent). Input k's rate c_k is learned from the backtests along
-  its own direction ("size" for N; "data" for D, and for unique data U): the scores
-  s_j = r_j / e_jk of their held-out rows beyond the fit along k, and c_k is the
+  range fitted *at the row's size*), and has a log error e_j. What the noise half-width w does
+  not cover is r_j = max(|e_j| - w, 0): what the term must add to cover row j, taken out
+  linearly because the interval adds the term to the bootstrap and noise linearly. The error
+  is taken to grow as the square of the distance (``GROWTH``: a wrong form matches the
+  truth's level and slope where it was fitted, and their curvatures part beyond). Input k's
+  rate c_k is learned from the backtests along its own direction ("size" for N; "data" for D,
+  and for unique data U): the scores s_j = r_j / e_jk^2 of their held-out rows beyond the fit
+  along k, and c_k is the
   ceil((m_k + 1) level)-th smallest of its m_k scores (split-conformal; the largest when m_k is
   small). An input without such rows (no data backtest could be fitted) takes the quantile of
-  all scores of all directions, compute included, each per unit of its Euclidean distance. (The
+  all scores of all directions, compute included, each per square of its Euclidean distance. (The
   compute backtests also choose the form, ``fit.select``.) A target at distances e_k(x) beyond
   the data gets the interval of
   the bootstrap and noise draws widened on each side by
 
-      sqrt(sum_k (c_k e_k(x))^2),
+      sqrt(sum_k (c_k e_k(x)^2)^2),
 
   the errors of extrapolating along different inputs taken as independent. So a target beyond
   the data in D at a trained N is widened at the rate the data backtests measured, not at one
@@ -52,11 +55,11 @@ A new measurement at x is predicted as
   nothing (the unigram level; Porian et al. 2024's grids) while its data term grows without
   bound. The size and data backtests both extrapolate toward *more* of an input and never see
   that regime. So the "ratio" backtests hold out the rows with the fewest tokens per parameter,
-  their scores are r_j / s_j with s_j the row's shortfall below the smallest log(D / N) fitted
+  their scores are r_j / s_j^2 with s_j the row's shortfall below the smallest log(D / N) fitted
   (:func:`ratio_shortfall`), their conformal quantile is c_R, and a target whose log(D / N) is
   s(x) below the training rows' smallest is widened by
 
-      max(sqrt(sum_k (c_k e_k(x))^2), c_R s(x)).
+      max(sqrt(sum_k (c_k e_k(x)^2)^2), c_R s(x)^2).
 
   The larger of the two, not a third term in quadrature: log(D / N) = log D - log N is no
   direction independent of N and D, and the rows the size backtests held out (larger N at the
@@ -79,6 +82,19 @@ from scalinglab.fit.bootstrap import resample_counts
 logger = logging.getLogger("scalinglab.fit.intervals")
 
 CALIBRATION_FACTORS = (2.0, 4.0, 8.0)
+# The extrapolation error beyond the data is taken to grow as the square of the log distance d:
+# a law of the wrong form, fitted over a range, matches the truth's level and slope there, so
+# their gap opens with the difference of curvatures, d^2 / 2 to leading order; a wrong slope is
+# the bootstrap's part of the interval. Measured (docs/fitting.md): with growth d^1 a shifted
+# power law fitted by a plain one, 2-8x beyond, is covered 81% of the time; with d^1.75 to d^3
+# every held-out check lies in 85-99%.
+GROWTH = 2.0
+# A held-out row closer than this to the rows fitted (log units: a factor 1.5, a step of a sweep
+# grid) measures noise more than extrapolation, and divided by its squared distance a noise-sized
+# error would set the rate: such rows give no score. (Porian et al.'s grids hold a row 0.036
+# below a ratio cut, whose score was 100 times any other.) Every backtest keeps rows beyond it:
+# its largest held-out row lies at least log(factor) >= log 2 beyond its cut.
+MIN_SCORED_DISTANCE = float(np.log(1.5))
 DIRECTIONS = ("size", "data", "compute")
 # Fewer tokens per parameter (D / N) than any training row: a direction of its own for the
 # intervals of a joint law (a larger N at a trained D is one), not for choosing the form.
@@ -293,9 +309,10 @@ class Calibration:
         One row per held-out row of each backtest: ``direction``, ``factor``, ``distance`` (log
         units from the rows that backtest was fitted on: the norm of the ``excess_k``),
         ``excess_0``, ``excess_1``, ... (that distance along each input), ``excess_ratio``
-        (:func:`ratio_shortfall`), ``log_error`` (observed - predicted), ``beyond_noise`` (the
-        error with the noise taken out) and ``score`` (``beyond_noise`` per unit of
-        ``distance``; for a "ratio" backtest's rows, per unit of ``excess_ratio``).
+        (:func:`ratio_shortfall`), ``log_error`` (observed - predicted), ``beyond_noise`` (what
+        of the error the noise half-width does not cover, max(|e| - w, 0)) and ``score``
+        (``beyond_noise`` per ``distance ** GROWTH``; for a "ratio" backtest's rows, per
+        ``excess_ratio ** GROWTH``).
     noise_halfwidth : float
         Half-width w of the noise interval used in the scores.
     n_inputs : int
@@ -307,34 +324,34 @@ class Calibration:
     n_inputs: int = 1
 
     def pooled_rate(self, level: float) -> float:
-        """One widening per unit of log distance for every direction: the conformal quantile of
+        """One widening rate (per squared unit of log distance) for every direction: the conformal quantile of
         all scores of the size, data and compute backtests together (the rate of inputs without a
         backtest of their own)."""
         along_inputs = self.held_out["direction"].to_numpy() != RATIO
         return conformal_rate(self.held_out["score"].to_numpy(float)[along_inputs], level)
 
     def ratio_rate(self, level: float) -> float:
-        """Widening per unit of log distance below the fewest data per parameter trained, c_R:
-        the conformal quantile of ``beyond_noise / excess_ratio`` over the held-out rows of the
+        """Widening per squared unit of log distance below the fewest data per parameter trained,
+        c_R: the conformal quantile of ``beyond_noise / excess_ratio ** GROWTH`` over the held-out rows of the
         "ratio" backtests (0 without one: a one-input law, or too few rows to cut)."""
         if "excess_ratio" not in self.held_out:
             return 0.0
         shortfall = self.held_out["excess_ratio"].to_numpy(float)
-        rows = (self.held_out["direction"].to_numpy() == RATIO) & (shortfall > 1e-9)
-        return conformal_rate(self.held_out["beyond_noise"].to_numpy(float)[rows] / shortfall[rows], level)
+        rows = (self.held_out["direction"].to_numpy() == RATIO) & (shortfall > MIN_SCORED_DISTANCE)
+        return conformal_rate(self.held_out["beyond_noise"].to_numpy(float)[rows] / shortfall[rows] ** GROWTH, level)
 
     def rates(self, level: float) -> np.ndarray:
-        """Widening per unit of log distance along each input, c_k, for coverage ``level``.
+        """Widening per squared unit of log distance along each input, c_k, for coverage ``level``.
 
-        c_k is the conformal quantile of ``beyond_noise / excess_k`` over the held-out rows of
+        c_k is the conformal quantile of ``beyond_noise / excess_k ** GROWTH`` over the held-out rows of
         the backtests along input k (:func:`input_direction`) that lie beyond their fit along
         k; an input without such rows takes :meth:`pooled_rate`.
         """
         rates = np.empty(self.n_inputs)
         for k in range(self.n_inputs):
             excess = self.excess(k).to_numpy(float)
-            rows = (self.held_out["direction"].to_numpy() == input_direction(k)) & (excess > 1e-9)
-            scores = self.held_out["beyond_noise"].to_numpy(float)[rows] / excess[rows]
+            rows = (self.held_out["direction"].to_numpy() == input_direction(k)) & (excess > MIN_SCORED_DISTANCE)
+            scores = self.held_out["beyond_noise"].to_numpy(float)[rows] / excess[rows] ** GROWTH
             rates[k] = conformal_rate(scores, level) if rows.any() else self.pooled_rate(level)
         return rates
 
@@ -343,25 +360,24 @@ class Calibration:
         return self.held_out[f"excess_{k}"] if f"excess_{k}" in self.held_out else self.held_out["distance"]
 
     def rate(self, level: float) -> float:
-        """The largest per-input rate (:meth:`rates`): the widening per unit of log distance in
-        the direction the law extrapolates worst."""
+        """The largest per-input rate (:meth:`rates`): the widening per squared unit of log
+        distance in the direction the law extrapolates worst."""
         return float(self.rates(level).max()) if self.n_inputs else 0.0
 
     def widening(self, excess: np.ndarray, level: float, shortfall: np.ndarray | None = None) -> np.ndarray:
-        """Half-width added to each side of a log interval: max(sqrt(sum_k (c_k e_k)^2), c_R s)
+        """Half-width added to each side of a log interval: max(sqrt(sum_k (c_k e_k^2)^2), c_R s^2)
         for targets at per-input distances ``excess`` (m, d) (:func:`excess_beyond`) and
         ``shortfall`` s below the fewest data per parameter trained (:func:`ratio_shortfall`;
         None: 0).
 
         The errors of extrapolating along different inputs are taken as independent, so their
-        terms add in quadrature, as the noise is taken out of the scores; along one input it is
-        c_k e_k. The ratio term is no independent direction (log D - log N): the larger of the
+        terms add in quadrature; along one input it is c_k e_k^2. The ratio term is no independent direction (log D - log N): the larger of the
         two counts what both backtests saw once (module docstring).
         """
-        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess) ** 2).sum(axis=1))
+        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess**GROWTH) ** 2).sum(axis=1))
         if shortfall is None:
             return along_inputs
-        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float))
+        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float) ** GROWTH)
 
 
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
@@ -418,14 +434,15 @@ def calibrate(
         excess = excess_beyond(log_x[test], log_x[train])
         distance = np.sqrt((excess**2).sum(axis=1))
         shortfall = ratio_shortfall(log_x[test], log_x[train])
-        # The backtest error is extrapolation error plus noise, independent: take the noise
-        # out in quadrature, then express what is left per unit of distance (along the
-        # inputs; for a "ratio" backtest, below the fewest data per parameter fitted). A
-        # held-out row inside the fitted rows measures no extrapolation: it gives no score.
-        beyond_noise = np.sqrt(np.maximum(error**2 - halfwidth**2, 0.0))
+        # What of the backtest error the noise half-width does not cover is what the term must
+        # add; the interval adds it to the bootstrap and noise linearly, so it is taken out
+        # linearly too. What is left, per squared unit of distance (along the inputs; for a
+        # "ratio" backtest, below the fewest data per parameter fitted), is the score. A
+        # held-out row within MIN_SCORED_DISTANCE of the fitted rows gives no score.
+        beyond_noise = np.maximum(np.abs(error) - halfwidth, 0.0)
         along = shortfall if direction == RATIO else distance
-        outside = along > 1e-9
-        score = beyond_noise[outside] / along[outside]
+        outside = along > MIN_SCORED_DISTANCE
+        score = beyond_noise[outside] / along[outside] ** GROWTH
         rows.append(
             pd.DataFrame(
                 {

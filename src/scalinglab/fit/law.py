@@ -398,8 +398,8 @@ class ScalingLaw:
         )
 
     def extrapolation_rate(self, level: float = 0.95) -> float:
-        """Widening of log prediction intervals per unit of log distance beyond the data, along
-        the input where it is largest (0 if the data allowed no backtest); per input:
+        """Widening of log prediction intervals per squared unit of log distance beyond the data
+        (``intervals.GROWTH``), along the input where it is largest (0 if the data allowed no backtest); per input:
         :meth:`extrapolation_rates`."""
         self._check_fitted()
         if getattr(self, "calibration_", None) is None:
@@ -407,8 +407,8 @@ class ScalingLaw:
         return self.calibration_.rate(level)
 
     def extrapolation_rates(self, level: float = 0.95) -> dict[str, float]:
-        """Widening of log prediction intervals per unit of log distance beyond the data along
-        each input, by x column (all 0 if the data allowed no backtest)."""
+        """Widening of log prediction intervals per squared unit of log distance beyond the data
+        along each input, by x column (all 0 if the data allowed no backtest)."""
         self._check_fitted()
         if getattr(self, "calibration_", None) is None:
             return dict.fromkeys(self.x_, 0.0)
@@ -428,7 +428,7 @@ class ScalingLaw:
         form="auto": each candidate's RMS log error per direction held out, else None), ``form_tie`` (form="auto": why the form
         with fewer parameters won a tie, else None), ``n_groups``, ``noise_source``,
         ``extrapolation_rate`` (at ``ci_level``; the largest), ``extrapolation_rates`` (per x column),
-        ``extrapolation_rate_data_per_parameter`` (c_R: per unit of log distance below the fewest
+        ``extrapolation_rate_data_per_parameter`` (c_R: per squared unit of log distance below the fewest
         data per parameter D / N trained; 0 for one input) and ``n_calibration_points``.
         """
         self._check_fitted()
