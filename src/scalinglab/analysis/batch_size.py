@@ -50,6 +50,7 @@ from scalinglab.analysis.least_squares import least_squares, t_half_widths
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.run_spec import TrainingSpec
 
 MIN_BATCH_SIZES = 3  # two batch sizes determine S_min and E_min exactly: no check of the model
 MIN_LAW_SIZES = 3  # two sizes determine B* and alpha_B exactly: no check of the law, no interval
@@ -161,7 +162,7 @@ def critical_batch_sizes(frame: pd.DataFrame, curves: pd.DataFrame | None) -> li
         for c in runs.columns
         if c not in METRICS
         and c not in RUN_IDENTITY
-        and c not in ("lr", "best_lr", "batch_size", "data_parallel")
+        and c not in ("lr", "best_lr", "batch_size", *TrainingSpec.time_only)
         and runs[c].nunique(dropna=False) > 1
     ]
     groups = runs.groupby(alike, dropna=False, sort=False) if alike else [((), runs)]
