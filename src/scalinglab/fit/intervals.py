@@ -85,9 +85,9 @@ CALIBRATION_FACTORS = (2.0, 4.0, 8.0)
 # The extrapolation error beyond the data is taken to grow as the square of the log distance d:
 # a law of the wrong form, fitted over a range, matches the truth's level and slope there, so
 # their gap opens with the difference of curvatures, d^2 / 2 to leading order; a wrong slope is
-# the bootstrap's part of the interval. Measured (docs/fitting.md): with growth d^1 a shifted
-# power law fitted by a plain one, 2-8x beyond, is covered 81% of the time; with d^1.75 to d^3
-# every held-out check lies in 85-99%.
+# the bootstrap's part of the interval. Measured (docs/fitting.md, "How the score and the growth
+# were chosen"): with growth d a shifted power law fitted by a plain one, 2-8x beyond, is covered
+# 81% of the time, 67% at 8x; with d^1.75 to d^3, 86-89%, flat in the distance.
 GROWTH = 2.0
 # A held-out row closer than this to the rows fitted (log units: a factor 1.5, a step of a sweep
 # grid) measures noise more than extrapolation, and divided by its squared distance a noise-sized
@@ -324,16 +324,16 @@ class Calibration:
     n_inputs: int = 1
 
     def pooled_rate(self, level: float) -> float:
-        """One widening rate (per squared unit of log distance) for every direction: the conformal quantile of
-        all scores of the size, data and compute backtests together (the rate of inputs without a
-        backtest of their own)."""
+        """One widening rate (per squared unit of log distance) for every direction: the
+        conformal quantile of all scores of the size, data and compute backtests together (the
+        rate of inputs without a backtest of their own)."""
         along_inputs = self.held_out["direction"].to_numpy() != RATIO
         return conformal_rate(self.held_out["score"].to_numpy(float)[along_inputs], level)
 
     def ratio_rate(self, level: float) -> float:
         """Widening per squared unit of log distance below the fewest data per parameter trained,
-        c_R: the conformal quantile of ``beyond_noise / excess_ratio ** GROWTH`` over the held-out rows of the
-        "ratio" backtests (0 without one: a one-input law, or too few rows to cut)."""
+        c_R: the conformal quantile of ``beyond_noise / excess_ratio ** GROWTH`` over the held-out
+        rows of the "ratio" backtests (0 without one: a one-input law, or too few rows to cut)."""
         if "excess_ratio" not in self.held_out:
             return 0.0
         shortfall = self.held_out["excess_ratio"].to_numpy(float)
@@ -343,8 +343,8 @@ class Calibration:
     def rates(self, level: float) -> np.ndarray:
         """Widening per squared unit of log distance along each input, c_k, for coverage ``level``.
 
-        c_k is the conformal quantile of ``beyond_noise / excess_k ** GROWTH`` over the held-out rows of
-        the backtests along input k (:func:`input_direction`) that lie beyond their fit along
+        c_k is the conformal quantile of ``beyond_noise / excess_k ** GROWTH`` over the held-out
+        rows of the backtests along input k (:func:`input_direction`) that lie beyond their fit along
         k; an input without such rows takes :meth:`pooled_rate`.
         """
         rates = np.empty(self.n_inputs)
@@ -371,8 +371,9 @@ class Calibration:
         None: 0).
 
         The errors of extrapolating along different inputs are taken as independent, so their
-        terms add in quadrature; along one input it is c_k e_k^2. The ratio term is no independent direction (log D - log N): the larger of the
-        two counts what both backtests saw once (module docstring).
+        terms add in quadrature; along one input it is c_k e_k^2. The ratio term is no
+        independent direction (log D - log N): the larger of the two counts what both backtests
+        saw once (module docstring).
         """
         along_inputs = np.sqrt(((self.rates(level)[None, :] * excess**GROWTH) ** 2).sum(axis=1))
         if shortfall is None:
