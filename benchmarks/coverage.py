@@ -107,7 +107,7 @@ def chinchilla_width_budget(law: ScalingLaw, test: pd.DataFrame) -> None:
         f"  |log error| / half-width: median {np.median(ratio):.2f} (0.34 if calibrated), "
         f"largest {ratio.max():.2f}; mean log error {error.mean():+.4f}"
     )
-    held_out = law.calibration_.held_out
+    held_out = law.calibration_.held_out.assign(score=law.calibration_.scores())
     by_factor = held_out[held_out["direction"] != RATIO].groupby("factor")["score"]
     print(
         "  backtest scores by factor (count, 95% quantile, largest): "

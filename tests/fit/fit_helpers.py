@@ -124,3 +124,37 @@ def curve_table(seed: int, run_noise: float = 0.01, point_noise: float = 0.003) 
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def misspecified_draw(seed: int):
+    """A shifted power law (the truth) measured at 8 sizes x 2 seeds, and 3 sizes beyond (2, 4
+    and 8x the largest): (table, sizes beyond, their measured values). Fitted with the plain power
+    law, the wrong form, by the one-input coverage check."""
+    rng = np.random.default_rng(seed)
+
+    def truth(x):
+        return 1.5 + 60.0 * (x + 2e6) ** -0.3
+
+    x = np.repeat(np.geomspace(1e6, 1e8, 8), 2)
+    table = pd.DataFrame({"x": x, "y": truth(x) * np.exp(rng.normal(0, 0.01, len(x)))})
+    beyond = np.array([2e8, 4e8, 8e8])
+    return table, beyond, truth(beyond) * np.exp(rng.normal(0, 0.01, len(beyond)))
+
+
+def bending_at_few_tokens_per_parameter(n, d):
+    """Chinchilla's law, bent down by 5% per e-fold of tokens per parameter below 1 (as real
+    losses bend below the law where models see less than a token per parameter)."""
+    law = 1.69 + 406.4 / n**0.34 + 410.7 / d**0.28
+    return law * np.exp(-0.05 * np.maximum(np.log(n / d), 0.0))
+
+
+def bending_split(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, targets) of the bending truth on a 5 x 7 grid with 0.5% noise: training on
+    the sizes up to 1e8, targets the two larger sizes at every token count."""
+    rng = np.random.default_rng(seed)
+    grid = np.array([(n, d) for n in np.geomspace(1e7, 1e9, 5) for d in np.geomspace(1e7, 1e10, 7)])
+    table = pd.DataFrame({"N": grid[:, 0], "D": grid[:, 1]})
+    table["loss"] = bending_at_few_tokens_per_parameter(grid[:, 0], grid[:, 1]) * np.exp(
+        rng.normal(0, 0.005, len(grid))
+    )
+    return table[table["N"] <= 2.5e8], table[table["N"] > 2.5e8]

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from fit_helpers import misspecified_split, power_table
+from fit_helpers import bending_split, misspecified_draw, misspecified_split, power_table
 
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw
@@ -108,19 +108,6 @@ def test_groups_column_is_resampled_whole_and_checked():
         ScalingLaw("power", n_bootstrap=10).fit(table, x="x", y="y", groups=[1, 2])
 
 
-def misspecified_draw(seed):
-    """A shifted power law (the truth) measured at 8 sizes x 2 seeds, and 3 sizes beyond."""
-    rng = np.random.default_rng(seed)
-
-    def truth(x):
-        return 1.5 + 60.0 * (x + 2e6) ** -0.3
-
-    x = np.repeat(np.geomspace(1e6, 1e8, 8), 2)
-    table = pd.DataFrame({"x": x, "y": truth(x) * np.exp(rng.normal(0, 0.01, len(x)))})
-    beyond = np.array([2e8, 4e8, 8e8])
-    return table, beyond, truth(beyond) * np.exp(rng.normal(0, 0.01, len(beyond)))
-
-
 @pytest.mark.slow
 def test_prediction_intervals_cover_a_misspecified_law_beyond_the_data():
     # The plain power law is the wrong form here; the interval must own up to it.
@@ -184,8 +171,8 @@ def test_each_input_gets_the_rate_of_the_rows_that_lie_beyond_the_data_along_it(
             "beyond_noise": [0.2, 0.2, 0.01, 0.03, 0.02],
         }
     ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
-    held_out["score"] = held_out["beyond_noise"] / held_out["distance"] ** GROWTH
     calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
+    assert calibration.growth == GROWTH == 2.0
     # Few scores: the conformal quantile is the largest of each input's own (per squared
     # distance: the size rows score 0.2 / 1 and 0.2 / 4).
     np.testing.assert_allclose(calibration.rates(0.95), [0.2, 0.03])
@@ -196,6 +183,16 @@ def test_each_input_gets_the_rate_of_the_rows_that_lie_beyond_the_data_along_it(
     # Without a data backtest, data takes the quantile of every score (per squared distance).
     no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
     np.testing.assert_allclose(no_data.rates(0.95), [0.2, 0.2])
+
+
+def test_another_growth_replays_the_same_backtests_with_the_widening_c_d_to_that_power():
+    held_out = pd.DataFrame({"direction": ["size", "size"], "excess_0": [1.0, 2.0], "beyond_noise": [0.1, 0.8]}).assign(
+        distance=lambda f: f["excess_0"]
+    )
+    squared, linear = Calibration(held_out, 0.0), Calibration(held_out, 0.0, growth=1.0)
+    assert squared.rate(0.95) == pytest.approx(0.2) and linear.rate(0.95) == pytest.approx(0.4)  # 0.8/4, 0.8/2
+    np.testing.assert_allclose(squared.widening(np.array([[3.0]]), 0.95), [0.2 * 9])
+    np.testing.assert_allclose(linear.widening(np.array([[3.0]]), 0.95), [0.4 * 3])
 
 
 def test_excess_is_measured_per_input_and_its_norm_is_the_distance():
@@ -233,11 +230,8 @@ def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_widens_where_it_
             "beyond_noise": [0.1, 0.02, 0.1, 0.1],
         }
     ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
-    held_out["score"] = (
-        held_out["beyond_noise"]
-        / np.where(held_out["direction"] == "ratio", held_out["excess_ratio"], held_out["distance"]) ** GROWTH
-    )
     calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
+    np.testing.assert_allclose(calibration.scores(), [0.1, 0.02, 0.4, 0.1])  # per squared distance
     assert calibration.ratio_rate(0.95) == pytest.approx(0.4)  # 0.1 / 0.5^2, not the size row's 0.1 / 1
     np.testing.assert_allclose(calibration.rates(0.95), [0.1, 0.02])
     assert calibration.pooled_rate(0.95) == pytest.approx(0.1)  # ratio rows stay out of the fallback
@@ -247,23 +241,9 @@ def test_the_ratio_rate_comes_from_the_ratio_backtests_only_and_widens_where_it_
     np.testing.assert_allclose(calibration.widening(excess, 0.95), [0.1, 0.1, 0.0])
 
 
-def bending_at_few_tokens_per_parameter(n, d):
-    """Chinchilla's law, bent down by 5% per e-fold of tokens per parameter below 1 (as real
-    losses bend below the law where models see less than a token per parameter)."""
-    law = 1.69 + 406.4 / n**0.34 + 410.7 / d**0.28
-    return law * np.exp(-0.05 * np.maximum(np.log(n / d), 0.0))
-
-
 def bending_fit(seed):
-    """Chinchilla's form fitted to the bending truth on a 5 x 7 grid, sizes up to 1e8; the targets
-    are the two larger sizes at every token count."""
-    rng = np.random.default_rng(seed)
-    grid = np.array([(n, d) for n in np.geomspace(1e7, 1e9, 5) for d in np.geomspace(1e7, 1e10, 7)])
-    table = pd.DataFrame({"N": grid[:, 0], "D": grid[:, 1]})
-    table["loss"] = bending_at_few_tokens_per_parameter(grid[:, 0], grid[:, 1]) * np.exp(
-        rng.normal(0, 0.005, len(grid))
-    )
-    train, targets = table[table["N"] <= 2.5e8], table[table["N"] > 2.5e8]
+    """Chinchilla's form fitted to the bending truth (fit_helpers.bending_split)."""
+    train, targets = bending_split(seed)
     return ScalingLaw("chinchilla", n_bootstrap=50, random_state=seed).fit(train, x=["N", "D"], y="loss"), targets
 
 

@@ -86,8 +86,8 @@ CALIBRATION_FACTORS = (2.0, 4.0, 8.0)
 # a law of the wrong form, fitted over a range, matches the truth's level and slope there, so
 # their gap opens with the difference of curvatures, d^2 / 2 to leading order; a wrong slope is
 # the bootstrap's part of the interval. Measured (docs/fitting.md, "How the score and the growth
-# were chosen"): with growth d a shifted power law fitted by a plain one, 2-8x beyond, is covered
-# 81% of the time, 67% at 8x; with d^1.75 to d^3, 86-89%, flat in the distance.
+# were chosen"; benchmarks/growth.py): with growth d a shifted power law fitted by a plain one,
+# 2-8x beyond, is covered 81% of the time, 67% at 8x; with d^1.75 to d^3, 86-89%, flat in the distance.
 GROWTH = 2.0
 # A held-out row closer than this to the rows fitted (log units: a factor 1.5, a step of a sweep
 # grid) measures noise more than extrapolation, and divided by its squared distance a noise-sized
@@ -309,26 +309,40 @@ class Calibration:
         One row per held-out row of each backtest: ``direction``, ``factor``, ``distance`` (log
         units from the rows that backtest was fitted on: the norm of the ``excess_k``),
         ``excess_0``, ``excess_1``, ... (that distance along each input), ``excess_ratio``
-        (:func:`ratio_shortfall`), ``log_error`` (observed - predicted), ``beyond_noise`` (what
-        of the error the noise half-width does not cover, max(|e| - w, 0)) and ``score``
-        (``beyond_noise`` per ``distance ** GROWTH``; for a "ratio" backtest's rows, per
-        ``excess_ratio ** GROWTH``).
+        (:func:`ratio_shortfall`), ``log_error`` (observed - predicted) and ``beyond_noise``
+        (what of the error the noise half-width does not cover, max(|e| - w, 0)). Only rows
+        beyond ``MIN_SCORED_DISTANCE`` (along ``distance``; for a "ratio" backtest, along
+        ``excess_ratio``) are kept.
     noise_halfwidth : float
         Half-width w of the noise interval used in the scores.
     n_inputs : int
         Inputs of the law.
+    growth : float
+        How the error grows with the distance d beyond the data: the widening is c d^growth
+        (``GROWTH``; another value replays the same backtests with another growth, as
+        ``benchmarks/growth.py`` does).
     """
 
     held_out: pd.DataFrame
     noise_halfwidth: float
     n_inputs: int = 1
+    growth: float = GROWTH
+
+    def scores(self) -> pd.Series:
+        """Each held-out row's ``beyond_noise`` per ``distance ** growth`` (for a "ratio"
+        backtest's rows, per ``excess_ratio ** growth``): the widening rate it alone asks for."""
+        along = self.held_out["distance"].to_numpy(float)
+        if "excess_ratio" in self.held_out:
+            ratio = self.held_out["direction"].to_numpy() == RATIO
+            along = np.where(ratio, self.held_out["excess_ratio"].to_numpy(float), along)
+        return self.held_out["beyond_noise"].astype(float) / along**self.growth
 
     def pooled_rate(self, level: float) -> float:
-        """One widening rate (per squared unit of log distance) for every direction: the
-        conformal quantile of all scores of the size, data and compute backtests together (the
-        rate of inputs without a backtest of their own)."""
+        """One widening rate for every direction: the conformal quantile of all scores of the
+        size, data and compute backtests together (the rate of inputs without a backtest of
+        their own)."""
         along_inputs = self.held_out["direction"].to_numpy() != RATIO
-        return conformal_rate(self.held_out["score"].to_numpy(float)[along_inputs], level)
+        return conformal_rate(self.scores().to_numpy(float)[along_inputs], level)
 
     def ratio_rate(self, level: float) -> float:
         """Widening per squared unit of log distance below the fewest data per parameter trained,
@@ -338,7 +352,9 @@ class Calibration:
             return 0.0
         shortfall = self.held_out["excess_ratio"].to_numpy(float)
         rows = (self.held_out["direction"].to_numpy() == RATIO) & (shortfall > MIN_SCORED_DISTANCE)
-        return conformal_rate(self.held_out["beyond_noise"].to_numpy(float)[rows] / shortfall[rows] ** GROWTH, level)
+        return conformal_rate(
+            self.held_out["beyond_noise"].to_numpy(float)[rows] / shortfall[rows] ** self.growth, level
+        )
 
     def rates(self, level: float) -> np.ndarray:
         """Widening per squared unit of log distance along each input, c_k, for coverage ``level``.
@@ -351,7 +367,7 @@ class Calibration:
         for k in range(self.n_inputs):
             excess = self.excess(k).to_numpy(float)
             rows = (self.held_out["direction"].to_numpy() == input_direction(k)) & (excess > MIN_SCORED_DISTANCE)
-            scores = self.held_out["beyond_noise"].to_numpy(float)[rows] / excess[rows] ** GROWTH
+            scores = self.held_out["beyond_noise"].to_numpy(float)[rows] / excess[rows] ** self.growth
             rates[k] = conformal_rate(scores, level) if rows.any() else self.pooled_rate(level)
         return rates
 
@@ -375,10 +391,10 @@ class Calibration:
         independent direction (log D - log N): the larger of the two counts what both backtests
         saw once (module docstring).
         """
-        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess**GROWTH) ** 2).sum(axis=1))
+        along_inputs = np.sqrt(((self.rates(level)[None, :] * excess**self.growth) ** 2).sum(axis=1))
         if shortfall is None:
             return along_inputs
-        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float) ** GROWTH)
+        return np.maximum(along_inputs, self.ratio_rate(level) * np.asarray(shortfall, dtype=float) ** self.growth)
 
 
 def backtest_masks(form, log_x: np.ndarray, factors=CALIBRATION_FACTORS):
@@ -437,13 +453,12 @@ def calibrate(
         shortfall = ratio_shortfall(log_x[test], log_x[train])
         # What of the backtest error the noise half-width does not cover is what the term must
         # add; the interval adds it to the bootstrap and noise linearly, so it is taken out
-        # linearly too. What is left, per squared unit of distance (along the inputs; for a
-        # "ratio" backtest, below the fewest data per parameter fitted), is the score. A
-        # held-out row within MIN_SCORED_DISTANCE of the fitted rows gives no score.
+        # linearly too (Calibration.scores divides it by the distance's growth). A held-out row
+        # within MIN_SCORED_DISTANCE of the fitted rows (along the inputs; for a "ratio"
+        # backtest, below the fewest data per parameter fitted) gives no score.
         beyond_noise = np.maximum(np.abs(error) - halfwidth, 0.0)
         along = shortfall if direction == RATIO else distance
         outside = along > MIN_SCORED_DISTANCE
-        score = beyond_noise[outside] / along[outside] ** GROWTH
         rows.append(
             pd.DataFrame(
                 {
@@ -454,7 +469,6 @@ def calibrate(
                     "excess_ratio": shortfall[outside],
                     "log_error": error[outside],
                     "beyond_noise": beyond_noise[outside],
-                    "score": np.where(np.isfinite(score), score, np.inf),
                 }
             )
         )
@@ -471,7 +485,6 @@ def calibrate(
                 "excess_ratio",
                 "log_error",
                 "beyond_noise",
-                "score",
             ]
         )
     else:
