@@ -345,7 +345,7 @@ def recommend(
         binding = (
             f"nothing worth the risk: the law predicts {format_count(beyond['n_params'])} parameters (the best "
             f"within budget, beyond the sizes trained) at {beyond['metric']:.3g}, a gain over this one no larger "
-            f"than its own uncertainty there (+/- {margin:.3g})"
+            f"than its own uncertainty there ({_uncertainty_words(answerer, beyond, margin)})"
         )
     verdict = analysis.verdict_for(best["group"])
     if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
@@ -482,6 +482,16 @@ def worth_extrapolating(
     inside_index = inside["metric"].idxmin() if lower_is_better else inside["metric"].idxmax()
     gain = (inside.loc[inside_index, "metric"] - best["metric"]) * (1 if lower_is_better else -1)
     return inside_index if gain <= margin else best_index
+
+
+def _uncertainty_words(answerer: _Answerer, row: pd.Series, margin: float) -> str:
+    """The uncertainty at a candidate as the 95% interval of a new run's metric, clipped to what the
+    metric can be (a "+/-" around a loss of 0.11 could read as a negative loss), or +/- ``margin``
+    where the law gives no interval."""
+    interval = answerer.interval(row)
+    if interval is not None and all(np.isfinite(interval)):
+        return f"a new run expected within {interval[0]:.3g} to {interval[1]:.3g} (95%)"
+    return f"+/- {margin:.3g}"
 
 
 def extrapolation_margin(answerer: _Answerer, row: pd.Series) -> float:

@@ -185,3 +185,18 @@ def test_an_isoflop_grid_without_a_resolved_law_says_only_trained_configurations
     ]
     choice = recommend(analyze(diagonal, n_bootstrap=20), Budgets(train_seconds=1e6))
     assert choice.measured and choice.binding.startswith("no law: these runs resolve no law of size")
+
+
+def test_a_size_not_worth_the_risk_is_said_with_the_interval_of_a_new_run_not_a_plus_minus():
+    """'+/- 1.15' around a loss of 0.113 reads as a possible negative loss: the sentence quotes the
+    law's 95% interval for a new run there, clipped to what the metric can be."""
+    frame = law_runs()
+    noise = np.exp(np.random.default_rng(0).normal(0, 0.05, len(frame)))
+    noisy = frame.assign(val_loss=frame["val_loss"] * noise, baseline_val_loss=6.0)
+    choice = recommend(analyze(noisy, n_bootstrap=30), Budgets(train_seconds=1e12))
+    assert choice.binding.startswith("nothing worth the risk") and "+/-" not in choice.binding
+    low, high = map(float, re.search(r"expected within (\S+) to (\S+) \(95%\)", choice.binding).groups())
+    predicted = float(
+        re.search(r"parameters \(the best within budget, beyond the sizes trained\) at (\S+),", choice.binding)[1]
+    )
+    assert 0.0 <= low < predicted < high <= 6.0
