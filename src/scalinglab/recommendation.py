@@ -101,7 +101,7 @@ class Recommendation:
         """The choice in plain words."""
         if self.measured:
             interval = (
-                f"; a new run is expected within {self.ci_low:.3g} to {self.ci_high:.3g} (95%)"
+                f"; a new run is {new_run_words(self.ci_low, self.ci_high)}"
                 if self.ci_low is not None
                 else "; one run, so its seed-to-seed spread is unknown"
             )
@@ -490,8 +490,13 @@ def _uncertainty_words(answerer: _Answerer, row: pd.Series, margin: float) -> st
     where the law gives no interval."""
     interval = answerer.interval(row)
     if interval is not None and all(np.isfinite(interval)):
-        return f"a new run expected within {interval[0]:.3g} to {interval[1]:.3g} (95%)"
+        return f"a new run {new_run_words(*interval)}"
     return f"+/- {margin:.3g}"
+
+
+def new_run_words(low: float, high: float) -> str:
+    """A new run's 95% interval as the recommendation says it."""
+    return f"expected within {low:.3g} to {high:.3g} (95%)"
 
 
 def extrapolation_margin(answerer: _Answerer, row: pd.Series) -> float:

@@ -399,8 +399,8 @@ class ScalingLaw:
 
     def extrapolation_rate(self, level: float = 0.95) -> float:
         """Widening of log prediction intervals per squared unit of log distance beyond the data
-        (``intervals.GROWTH``), along the input where it is largest (0 if the data allowed no backtest); per input:
-        :meth:`extrapolation_rates`."""
+        (``intervals.GROWTH``), along the input where it is largest (0 if the data allowed no
+        backtest); per input: :meth:`extrapolation_rates`."""
         self._check_fitted()
         if getattr(self, "calibration_", None) is None:
             return 0.0
