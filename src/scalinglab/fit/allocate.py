@@ -22,6 +22,9 @@ from scalinglab.fit.bootstrap import percentile_interval
 FlopModel = float | Callable[[np.ndarray], np.ndarray]
 DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0
 _SLOPE_STEP = 1e-4  # in log N: small against the curvature of the loss along a budget line
+# A budget more than this factor outside the compute of the rows fitted is named in a warning:
+# its allocation extrapolates the law, and its interval holds the bootstrap's spread alone.
+FAR_BUDGET_FACTOR = 10.0
 
 
 def log_tokens(log_compute: np.ndarray, log_n: np.ndarray, flop_model: FlopModel) -> np.ndarray:
@@ -117,6 +120,17 @@ def _optimal_log_n(
     return slope_bisection_minimum(log_loss, np.zeros(shape), high)
 
 
+def check_budgets(compute, flop_model: FlopModel) -> np.ndarray:
+    """The FLOP budgets as an array, or a UserError: each must be a finite number > 1, and the
+    flop model a positive number or a callable."""
+    budgets = np.atleast_1d(np.asarray(compute, dtype=float))
+    if not (np.isfinite(budgets).all() and (budgets > 1).all()):
+        raise UserError("compute budgets must be finite numbers of FLOPs > 1")
+    if not callable(flop_model) and not (np.isfinite(flop_model) and flop_model > 0):
+        raise UserError(f"flop_model must be a positive number or a callable, got {flop_model!r}")
+    return budgets
+
+
 def compute_optimal(
     law,
     compute,
@@ -153,11 +167,7 @@ def compute_optimal(
         ``loss_opt``, and ``<column>_low`` / ``<column>_high`` when the law was bootstrapped.
     """
     _check_joint_law(law, unique_data)
-    budgets = np.atleast_1d(np.asarray(compute, dtype=float))
-    if not (np.isfinite(budgets).all() and (budgets > 1).all()):
-        raise UserError("compute budgets must be finite numbers of FLOPs > 1")
-    if not callable(flop_model) and not (np.isfinite(flop_model) and flop_model > 0):
-        raise UserError(f"flop_model must be a positive number or a callable, got {flop_model!r}")
+    budgets = check_budgets(compute, flop_model)
     theta = law.theta_[None, :]
     if law.bootstrap_theta_ is not None:
         theta = np.vstack([theta, law.bootstrap_theta_])
@@ -178,3 +188,55 @@ def compute_optimal(
             low, high = percentile_interval(values[1:], law.ci_level if level is None else level)
             table[f"{name}_low"], table[f"{name}_high"] = low, high
     return pd.DataFrame(table)
+
+
+def allocation_warnings(law, allocation: pd.DataFrame, flop_model: FlopModel = DEFAULT_FLOPS_PER_PARAM_TOKEN):
+    """The allocation with every impossible optimum blanked, and the warnings that say why.
+
+    An optimum below one parameter or one token (a law whose size or data term the rows do not
+    resolve: flat, or rising with N or D) is no model anyone can train: its row's figures become
+    NaN. A budget more than ``FAR_BUDGET_FACTOR`` outside the compute of the fitted rows is named:
+    its allocation extrapolates the law that far, and its interval is the bootstrap's alone.
+
+    Returns
+    -------
+    allocation : DataFrame
+        A copy of ``allocation``, the impossible rows' figures NaN.
+    warnings : list of str
+    """
+    allocation = allocation.copy()
+    warnings = []
+    impossible = (allocation["N_opt"] < 1) | (allocation["D_opt"] < 1)
+    if impossible.any():
+        first = allocation[impossible].iloc[0]
+        warnings.append(
+            f"no compute-optimal allocation at {_budgets(allocation.loc[impossible, 'compute'])} FLOPs: the law's "
+            f"optimum there is {_short(first['N_opt'])} parameters on {_short(first['D_opt'])} tokens, less than one of "
+            "either, which no model can be; the law's size or data term is not resolved by these rows (see the "
+            "warnings above)"
+        )
+        figures = [column for column in allocation.columns if column != "compute"]
+        allocation.loc[impossible, figures] = np.nan
+    log_trained = log_flops(law.fitted_log_x_[:, 0], law.fitted_log_x_[:, 1], flop_model)
+    low, high = float(np.exp(log_trained.min())), float(np.exp(log_trained.max()))
+    far = allocation["compute"][
+        ~impossible
+        & ((allocation["compute"] > high * FAR_BUDGET_FACTOR) | (allocation["compute"] < low / FAR_BUDGET_FACTOR))
+    ]
+    if len(far):
+        warnings.append(
+            f"{_budgets(far)} FLOPs lie more than {FAR_BUDGET_FACTOR:g}x outside the compute of the rows fitted "
+            f"({_short(low)} to {_short(high)}): their allocation extrapolates the law that far, and its interval holds "
+            "the bootstrap's spread, not the law's error so far out"
+        )
+    return allocation, warnings
+
+
+def _budgets(compute: pd.Series) -> str:
+    return ", ".join(_short(value) for value in compute)
+
+
+def _short(value: float) -> str:
+    """3 significant digits, exponents without '+' or leading zeros (1e3, 1e22, 2.5e-5)."""
+    mantissa, _, exponent = f"{value:.3g}".partition("e")
+    return mantissa + (f"e{int(exponent)}" if exponent else "")

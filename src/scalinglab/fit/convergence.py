@@ -20,6 +20,11 @@ import pandas as pd
 CORRELATION_WARNING = 0.9999
 CONDITION_WARNING = 1e10
 _FLAT_LOADING = 0.3
+# A law whose prediction changes by less than this (relative) across the rows it was fitted on is
+# flat there: no exponent or scale of it means anything, whatever its bootstrap interval says.
+NEGLIGIBLE_CHANGE = 0.01
+# A log-log slope this many standard errors above 0 is a clear rise of y with that input.
+RISE_T = 2.0
 
 
 @dataclass
@@ -71,12 +76,13 @@ def _finite(value: float):
     return float(value) if np.isfinite(value) else None
 
 
-def diagnose(problem, result) -> Diagnostics:
-    """Diagnostics of a :class:`MultiStartResult` on its :class:`Problem`."""
+def diagnose(problem, result, input_names=None) -> Diagnostics:
+    """Diagnostics of a :class:`MultiStartResult` on its :class:`Problem`; ``input_names`` (the
+    x columns) name the inputs in the warnings (default: the form's own names)."""
     form, theta = problem.form, result.theta
     names = form.public_names
     correlation, flat = _correlation(problem, theta)
-    warnings = []
+    warnings = _trend_warnings(problem, theta, list(input_names or form.inputs))
     if not result.converged:
         warnings.append(f"the fit did not converge: {result.message}")
     if result.n_at_best == 1 and result.n_converged_runs > 1:
@@ -109,6 +115,44 @@ def diagnose(problem, result) -> Diagnostics:
         on_bound,
         warnings,
     )
+
+
+def _trend_warnings(problem, theta: np.ndarray, input_names: list[str]) -> list[str]:
+    """Words for data the law cannot describe: y rising with an input where the form only falls
+    (an accuracy, inverse scaling), and a law flat across the data (a flat curve)."""
+    warnings = [
+        f"the data rise with {name} (log-log slope {slope:+.3g}), but a {problem.form.name} law only "
+        "falls as its inputs grow: it describes a loss or an error rate; for a score that rises, such "
+        "as accuracy, fit its complement (1 - accuracy) instead"
+        for name, slope in _clear_rises(problem.log_x, problem.log_y, input_names)
+        if problem.form.falls
+    ]
+    predicted = problem.form.log_predict(theta[None, :], problem.log_x)[0]
+    change = float(np.expm1(predicted.max() - predicted.min()))
+    if change < NEGLIGIBLE_CHANGE:
+        warnings.append(
+            f"the law is flat across the data: its prediction changes by {change:.2%} over the rows fitted, so "
+            f"the {problem.form.name} law's exponents and scales mean nothing here; rows over a wider range of "
+            f"{', '.join(input_names)}, or seeds enough to show a change above the noise, would determine them"
+        )
+    return warnings
+
+
+def _clear_rises(log_x: np.ndarray, log_y: np.ndarray, input_names: list[str]) -> list[tuple[str, float]]:
+    """(input, slope) of each input whose least-squares log-log slope (all inputs together) is
+    more than ``RISE_T`` standard errors above 0; none without more rows than coefficients + 1."""
+    design = np.column_stack([np.ones(len(log_y)), log_x])
+    dof = len(log_y) - design.shape[1]
+    if dof < 2 or np.linalg.matrix_rank(design) < design.shape[1]:
+        return []
+    coefficients, *_ = np.linalg.lstsq(design, log_y, rcond=None)
+    residual_var = float(np.sum((log_y - design @ coefficients) ** 2)) / dof
+    standard_errors = np.sqrt(np.diag(np.linalg.inv(design.T @ design)) * residual_var)
+    return [
+        (name, float(slope))
+        for name, slope, error in zip(input_names, coefficients[1:], standard_errors[1:])
+        if slope > RISE_T * error
+    ]
 
 
 def _on_bound(problem, theta: np.ndarray) -> list[str]:

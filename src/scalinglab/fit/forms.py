@@ -53,6 +53,9 @@ class Form:
     # parameter of each term here and implement ``log_terms``; the fit then profiles the scales
     # out of every start by non-negative least squares (variable projection, see fitter.py).
     scale_index: tuple[int, ...] = ()
+    # Whether the law can only fall as its inputs grow (a loss, an error rate): data that rise
+    # then get a warning (fit.convergence). A cost law of either sign sets it False.
+    falls: bool = True
 
     @property
     def n_inputs(self) -> int:
@@ -227,6 +230,7 @@ class PurePowerLaw(Form):
     name = "powerlaw"
     formula = "y = A * x^k"
     inputs = ("x",)
+    falls = False
     params = (Param("a", "A", log_scale=True), Param("k", "k"))
 
     def log_predict_and_jacobian(self, theta, log_x, jacobian=True):

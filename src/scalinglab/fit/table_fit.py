@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from scalinglab.errors import UserError
-from scalinglab.fit.allocate import compute_optimal
+from scalinglab.fit.allocate import allocation_warnings, check_budgets, compute_optimal
 from scalinglab.fit.backtest import BacktestResult, backtest
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
 from scalinglab.fit.law import ScalingLaw
@@ -35,10 +35,11 @@ class TableFit:
     allocation: pd.DataFrame | None = None  # compute-optimal N and D per FLOP budget
     isoflop: IsoFlopResult | None = None
     figure: Path | None = None
+    allocation_warnings: list[str] = field(default_factory=list)  # impossible optima, far budgets
 
     def warnings(self) -> list[str]:
-        """The law's warnings (a parameter on its bound, a flat direction, ...)."""
-        return list(self.law.warnings_) if self.law is not None else []
+        """The law's warnings (a parameter on its bound, a flat direction, ...), then the allocation's."""
+        return (list(self.law.warnings_) if self.law is not None else []) + self.allocation_warnings
 
     def to_dict(self) -> dict[str, Any]:
         """The fit as JSON-ready data; a number that is not finite becomes None."""
@@ -75,6 +76,7 @@ class TableFit:
             }
         if self.allocation is not None:
             result["compute_optimal"] = finite_records(self.allocation)
+            result["compute_optimal_warnings"] = list(self.allocation_warnings)
         if self.figure is not None:
             result["figure"] = str(self.figure)
         return result
@@ -122,6 +124,15 @@ def fit_table(
     table = derive_columns(table, list(derive))
     if where:
         table = filter_rows(table, where, what="--where")
+    if isoflop is not None and (compute or unique_data is not None):
+        raise UserError(
+            f"--{'compute' if compute else 'unique-data'}: not with --isoflop, which fits a parabola per compute "
+            "group and no law to allocate compute with; drop --isoflop to fit a joint law"
+        )
+    if compute:
+        check_budgets(compute, flops_per_param_token)  # before the fit: a bad budget wastes no work
+    if step is None and burn_in != BURN_IN:
+        raise UserError(f"--burn-in {burn_in}: needs --step (the column of each evaluation's step) and --groups")
     if step is not None:
         if groups is None:
             raise UserError(
@@ -159,22 +170,32 @@ def fit_table(
     else:
         test = backtest(law, table, x=x, y=y, holdout=holdout, level=level, groups=groups)
         law, train = test.law, table.drop(index=test.held_out.index)
-    allocation = (
-        compute_optimal(law, list(compute), flop_model=flops_per_param_token, unique_data=unique_data)
-        if compute
-        else None
-    )
+    allocation, notes = None, []
+    if compute:
+        allocation, notes = allocation_warnings(
+            law,
+            compute_optimal(law, list(compute), flop_model=flops_per_param_token, unique_data=unique_data),
+            flops_per_param_token,
+        )
     if figure is not None:
         plot = fit_plot_data(
             law, train, held_out=None if test is None else test.held_out, flop_model=flops_per_param_token
         )
         save_fit_figure(plot, figure)
-    return TableFit(law=law, backtest=test, allocation=allocation, figure=None if figure is None else Path(figure))
+    return TableFit(
+        law=law,
+        backtest=test,
+        allocation=allocation,
+        figure=None if figure is None else Path(figure),
+        allocation_warnings=notes,
+    )
 
 
 def read_table(path: Path) -> pd.DataFrame:
     """The CSV at `path`, its index the file's 1-based line numbers (line 1 is the header), so
     that a message naming rows names the lines to fix. Raises UserError when it cannot be read."""
+    if path.is_dir():
+        raise UserError(f"{path}: a folder, not a CSV file")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:

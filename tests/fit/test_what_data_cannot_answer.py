@@ -1,0 +1,87 @@
+"""A fit says in words when its data cannot answer: a flat curve, data that rise where the law only
+falls, a compute-optimal allocation below one parameter or one token, a budget far from the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.errors import UserError
+from scalinglab.fit import ScalingLaw, compute_optimal
+from scalinglab.fit.allocate import allocation_warnings
+from scalinglab.fit.table_fit import fit_table
+
+SIZES = np.array([1e6, 3e6, 1e7, 3e7, 1e8, 3e8, 1e9])
+
+
+def _one_input(loss) -> pd.DataFrame:
+    return pd.DataFrame({"N": SIZES, "loss": loss})
+
+
+def _joint(loss_of) -> pd.DataFrame:
+    n, d = (grid.ravel() for grid in np.meshgrid([1e7, 3e7, 1e8, 3e8, 1e9], [2e8, 1e9, 5e9, 2e10]))
+    return pd.DataFrame({"N": n, "D": d, "loss": loss_of(n, d)})
+
+
+def _warnings(table: pd.DataFrame, x, form: str = "power") -> list[str]:
+    return ScalingLaw(form, n_bootstrap=0).fit(table, x=x, y="loss").warnings_
+
+
+def test_a_flat_curve_is_said_to_be_flat():
+    warnings = _warnings(_one_input(np.full(len(SIZES), 3.0)), "N")
+    assert any("flat across the data" in warning and "wider range of N" in warning for warning in warnings)
+
+
+def test_a_rising_metric_is_said_to_rise_and_its_complement_suggested():
+    accuracy = 0.3 + 0.05 * np.log10(SIZES / 1e5)
+    warnings = _warnings(_one_input(accuracy), "N")
+    assert any("rise with N" in warning and "1 - accuracy" in warning for warning in warnings)
+
+
+def test_a_clean_falling_law_gets_neither_warning():
+    warnings = _warnings(_one_input(2.0 + 50 * SIZES**-0.3), "N")
+    assert not [w for w in warnings if "flat across" in w or "rise with" in w]
+
+
+def test_a_cost_law_may_rise():
+    seconds = 1e-6 * SIZES**0.9
+    warnings = _warnings(_one_input(seconds), "N", form="powerlaw")
+    assert not [w for w in warnings if "rise with" in w]
+
+
+def test_inverse_scaling_gives_no_allocation_and_says_why():
+    table = _joint(lambda n, d: 2 + 0.05 * np.log10(n) + 0.05 * np.log10(d))
+    fitted = fit_table(table, x=["N", "D"], y="loss", form="chinchilla", n_bootstrap=50, compute=[1e22])
+    row = fitted.allocation.iloc[0]
+    # The law's optimum there is below one token (0.22 in the audit): no model can be that.
+    assert np.isnan(row["N_opt"]) and np.isnan(row["D_opt"]) and np.isnan(row["loss_opt"])
+    assert any("no compute-optimal allocation at 1e22" in warning for warning in fitted.warnings())
+    assert any("rise with N" in warning for warning in fitted.warnings())
+    assert fitted.to_dict()["compute_optimal"][0]["N_opt"] is None
+
+
+def test_a_budget_far_outside_the_data_is_named_and_one_inside_is_not():
+    table = _joint(lambda n, d: 1.7 + 400 / n**0.34 + 410 / d**0.28)
+    law = ScalingLaw("chinchilla", n_bootstrap=20, random_state=0).fit(table, x=["N", "D"], y="loss")
+    allocation, warnings = allocation_warnings(law, compute_optimal(law, [1e19, 1e3, 1e30]))
+    assert len(warnings) == 1 and "1e3, 1e30 FLOPs lie more than 10x outside" in warnings[0]
+    assert np.isfinite(allocation["N_opt"]).all()  # far is not impossible: the figures stay
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_bootstrap": 1}, "n_bootstrap must be 0 (no intervals) or a whole number >= 10"),
+        ({"random_state": -1}, "random_state must be a whole number >= 0"),
+        ({"huber_delta": np.inf}, "huber_delta must be a finite number > 0"),
+    ],
+)
+def test_options_that_cannot_give_an_answer_are_refused_before_fitting(options, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ScalingLaw("power", **options).fit(_one_input(2.0 + 50 * SIZES**-0.3), x="N", y="loss")
+
+
+def test_the_same_input_twice_is_refused():
+    with pytest.raises(UserError, match="x lists 'N' twice"):
+        ScalingLaw("chinchilla", n_bootstrap=0).fit(_joint(lambda n, d: 2 + 0 * n), x=["N", "N"], y="loss")
