@@ -55,6 +55,9 @@ class Row:
     watched: Path | None = None  # the folder that must stay unchanged; default the shared store's
 
 
+SMALL_CSV = "N,L\n1e6,3.2\n1e7,2.9\n1e8,2.7\n1e9,2.6\n"
+PLAN_RUNS_CSV = "N,L,cost\n1e6,3.2,1\n1e7,2.9,10\n1e8,2.7,100\n1e9,2.6,1000\n3e9,2.55,3000\n"
+
 # A store that says schema 1 but holds schema 2's claims table: migrating it would fail half-way.
 MISLABELLED = (
     "CREATE TABLE runs (x)",
@@ -155,9 +158,91 @@ ROWS: dict[str, Callable[[Context], Row]] = {
         c.run({"model.family": '"nope"'}), "sweep.toml: model.family: unknown model family 'nope'"
     ),
     "relative-path-from-sweep-folder": lambda c: _relative_data_path(c),
+    "fit-seed-negative-names-the-flag": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--seed", "-1"], "--seed must be"
+    ),
+    "fit-level-names-the-flag": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--level", "1.5"], "--level must"
+    ),
+    "fit-one-bootstrap-replicate": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--bootstrap", "1"], "--bootstrap must be 0"
+    ),
+    "fit-same-x-twice": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N,N", "--y", "L", "--form", "chinchilla"], "--x lists 'N' twice"
+    ),
+    "fit-compute-with-isoflop": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--isoflop", "N", "--compute", "1e20"],
+        "--compute: not with --isoflop",
+    ),
+    "fit-burn-in-without-step": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--burn-in", "0.5"], "--burn-in 0.5: needs --step"
+    ),
+    "fit-a-folder": lambda c: Row(["fit", str(c.work), "--x", "N", "--y", "L"], "a folder, not a CSV file"),
+    "plan-candidates-names-file-and-line": lambda c: Row(
+        [
+            "plan",
+            "next",
+            c.file("r.csv", PLAN_RUNS_CSV),
+            "--candidates",
+            c.file("c.csv", "N,cost\n1e9,1\nlots,2\n"),
+            "--x",
+            "N",
+            "--y",
+            "L",
+            "--target",
+            "N=1e10",
+            "--cost",
+            "cost",
+            "--form",
+            "power",
+        ],
+        "--candidates " + str(c.work / "c.csv") + ": column 'N' is not numeric: row 3",
+    ),
+    "plan-runs-without-the-cost-column": lambda c: Row(
+        [
+            "plan",
+            "next",
+            c.file("r.csv", SMALL_CSV),
+            "--candidates",
+            c.file("c.csv", "N,cost\n1e9,1\n"),
+            "--x",
+            "N",
+            "--y",
+            "L",
+            "--target",
+            "N=1e10",
+            "--cost",
+            "cost",
+            "--form",
+            "power",
+        ],
+        "RUNS " + str(c.work / "r.csv") + ": column 'cost' not found",
+    ),
+    "plan-seed-negative-names-the-flag": lambda c: Row(
+        [
+            "plan",
+            "next",
+            c.file("r.csv", PLAN_RUNS_CSV),
+            "--candidates",
+            c.file("c.csv", "N,cost\n1e9,1\n"),
+            "--x",
+            "N",
+            "--y",
+            "L",
+            "--target",
+            "N=1e10",
+            "--cost",
+            "cost",
+            "--form",
+            "power",
+            "--seed",
+            "-1",
+        ],
+        "--seed must be",
+    ),
     "fit-names-the-csv-line": lambda c: Row(
         ["fit", c.file("t.csv", "N,L\n1,3\n10,x\n100,1.5\n"), "--x", "N", "--y", "L"],
-        "column 'L' is not numeric: row 3 has 'x'",
+        "column 'L' is not numeric: row 3 ('x' first)",
     ),
 }
 

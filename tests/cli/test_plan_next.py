@@ -43,8 +43,26 @@ def test_plan_next_prints_a_batch_of_candidates_as_json(tmp_path):
     answer = json.loads(result.stdout)
     assert len(answer["batch"]) == 3
     candidates = pd.read_csv(cands)
-    assert all(row["index"] in candidates.index for row in answer["batch"])
+    for row in answer["batch"]:  # each pick is named by its line in the candidates file (line 1: the header)
+        assert candidates.loc[row["index"] - 2, ["N", "D"]].tolist() == [row["N"], row["D"]]
     assert answer["prediction"][0]["low"] <= answer["prediction"][0]["predicted"] <= answer["prediction"][0]["high"]
+    assert answer["form"] == "chinchilla" and isinstance(answer["warnings"], list)
+    assert all("lowers the target's mean log-variance" in row["plan_reason"] for row in answer["batch"])
+
+
+def test_d_optimal_says_what_it_gains_and_a_rising_metric_is_warned(tmp_path):
+    runs, cands = _files(tmp_path, 12)
+    common = ["--candidates", str(cands), "--x", "N,D", "--target", "N=1e10,D=2e11", "--cost", "flops"]
+    result = run_cli("plan", "next", str(runs), *common, "--y", "loss", "--strategy", "d_optimal", "--json")
+    assert result.returncode == 0, result.stderr
+    # D-optimal raises the parameters' information: its gain is no drop of the target's variance.
+    assert all("log-determinant" in row["plan_reason"] for row in json.loads(result.stdout)["batch"])
+    table = pd.read_csv(runs)
+    table["accuracy"] = 1 / table["loss"]  # rises with N and D
+    table.to_csv(runs, index=False)
+    result = run_cli("plan", "next", str(runs), *common, "--y", "accuracy")
+    assert result.returncode == 0, result.stderr
+    assert "warning: the data rise with N" in result.stderr and "target now, by the chinchilla law" in result.stdout
 
 
 def test_plan_next_with_a_bad_action_or_column_is_one_line_and_exit_2(tmp_path):

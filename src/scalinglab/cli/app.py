@@ -1,6 +1,8 @@
 """The typer application every command module registers on, and the console it logs to."""
 
 import logging
+import re
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -31,3 +33,19 @@ def show_logs(level: int = logging.INFO) -> None:
     if _handler not in logger.handlers:
         logger.addHandler(_handler)
     logger.setLevel(level)
+
+
+@contextmanager
+def flags_for(parameters: dict[str, str]):
+    """Re-raise a UserError whose message starts with an API parameter's name (``ci_level must
+    ...``) under the command-line flag the user typed (``--level must ...``)."""
+    from scalinglab.errors import UserError
+
+    try:
+        yield
+    except UserError as error:
+        message = str(error)
+        match = re.match(r"(\w+)\b", message)
+        if match and match[1] in parameters:
+            raise UserError(parameters[match[1]] + message[match.end() :]) from None
+        raise

@@ -9,11 +9,23 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from scalinglab.cli.app import app
+from scalinglab.cli.app import app, flags_for
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
 from scalinglab.fit.table import BURN_IN
+
+# The parameters of the fitting API that messages name, as this command's flags.
+FIT_FLAGS = {
+    "ci_level": "--level",
+    "level": "--level",
+    "n_bootstrap": "--bootstrap",
+    "huber_delta": "--huber-delta",
+    "flop_model": "--flops-per-param-token",
+    "unique_data": "--unique-data",
+    "random_state": "--seed",
+    "x": "--x",
+}
 
 
 @app.command("fit")
@@ -73,27 +85,28 @@ def fit_command(
     if out is not None:
         check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
     budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
-    fitted = fit_table(
-        file,
-        x=[name.strip() for name in x.split(",") if name.strip()],
-        y=y,
-        form=form,
-        derive=derive,
-        where=where,
-        holdout=None if holdout is None else _parse_holdout(holdout),
-        n_bootstrap=bootstrap,
-        random_state=seed,
-        huber_delta=huber_delta,
-        level=level,
-        compute=budgets,
-        flops_per_param_token=flops_per_param_token,
-        isoflop=isoflop,
-        figure=out,
-        groups=groups,
-        step=step,
-        burn_in=burn_in,
-        unique_data=unique_data,
-    )
+    with flags_for(FIT_FLAGS):
+        fitted = fit_table(
+            file,
+            x=[name.strip() for name in x.split(",") if name.strip()],
+            y=y,
+            form=form,
+            derive=derive,
+            where=where,
+            holdout=None if holdout is None else _parse_holdout(holdout),
+            n_bootstrap=bootstrap,
+            random_state=seed,
+            huber_delta=huber_delta,
+            level=level,
+            compute=budgets,
+            flops_per_param_token=flops_per_param_token,
+            isoflop=isoflop,
+            figure=out,
+            groups=groups,
+            step=step,
+            burn_in=burn_in,
+            unique_data=unique_data,
+        )
     if json_output:
         print(json.dumps(fitted.to_dict(), indent=2))
     elif fitted.isoflop is not None:
@@ -200,7 +213,7 @@ def _allocation_table(allocation: pd.DataFrame, level: float):
         cells = [_number(row["compute"])]
         for name in ("N_opt", "D_opt", "tokens_per_param", "loss_opt"):
             text = _number(row[name])
-            if has_interval:
+            if has_interval and math.isfinite(row[name]):
                 low, high = _number(row[name + "_low"], 3), _number(row[name + "_high"], 3)
                 text += f"\n{low}-{high}"
             cells.append(text)

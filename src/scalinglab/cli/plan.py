@@ -7,10 +7,12 @@ from pathlib import Path
 
 import typer
 
-from scalinglab.cli.app import app
+from scalinglab.cli.app import app, flags_for
 from scalinglab.errors import UserError
 
 ACTIONS = ("next",)
+# The parameters of the planner that messages name, as this command's flags.
+PLAN_FLAGS = {"random_state": "--seed", "strategy": "--strategy", "k": "--k", "x": "--x"}
 
 
 @app.command("plan")
@@ -36,15 +38,26 @@ def plan_command(
     if action not in ACTIONS:
         raise UserError(f"plan {action!r}: expected one of {', '.join(ACTIONS)}")
     names = [name.strip() for name in x.split(",") if name.strip()]
-    result = next_batch(
-        runs, candidates, x=names, y=y, target=target, k=k, form=form, cost=cost, seed=seed, strategy=strategy
-    )
+    with flags_for(PLAN_FLAGS):
+        result = next_batch(
+            runs, candidates, x=names, y=y, target=target, k=k, form=form, cost=cost, seed=seed, strategy=strategy
+        )
     if json_output:
         print(json.dumps(result.to_dict(), indent=2))
-        return
+    else:
+        _print_next_batch(result)
+    # On stderr, so that --json's stdout stays one JSON object (which carries them too).
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _print_next_batch(result) -> None:
     print(f"spent so far: {result.spent:.4g}")
-    print("next batch (best first):")
-    print(result.batch.to_string())
+    batch = result.batch.rename_axis("line")  # the candidates file's line numbers
+    print(
+        f"next batch ({len(batch)} runs, best first):" if len(batch) else "next batch: none (every candidate was run)"
+    )
+    print(batch.to_string())
     if result.prediction is not None:
-        print("target now (95% prediction interval):")
-        print(result.prediction.to_string())
+        print(f"target now, by the {result.form} law of the runs so far (95% prediction interval):")
+        print(result.prediction.rename_axis("target").to_string())

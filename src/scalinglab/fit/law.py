@@ -33,6 +33,17 @@ from scalinglab.fit.select import choose_form, choose_joint_form
 from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 
 logger = logging.getLogger("scalinglab.fit.law")
+MIN_BOOTSTRAP = 10  # fewest bootstrap replicates that give an interval (one gave a "95% CI" excluding the fit)
+
+
+def check_random_state(random_state) -> None:
+    """Raise UserError unless ``random_state`` is None or a whole number >= 0 (numpy's seeds)."""
+    if random_state is not None and not (
+        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0
+    ):
+        raise UserError(f"random_state must be a whole number >= 0 (a seed), got {random_state!r}")
+
+
 INTERVAL_KINDS = ("prediction", "mean", "observation")
 
 
@@ -160,7 +171,7 @@ class ScalingLaw:
         self.theta_, self.objective_ = best.theta, best.loss
         self.params_ = dict(zip(form.public_names, map(float, form.to_public(best.theta))))
         self.log_residuals_ = log_y - form.log_predict(best.theta[None, :], log_x)[0]
-        self.diagnostics_ = diagnose(problem, best)
+        self.diagnostics_ = diagnose(problem, best, x_names[: form.n_inputs])
         # Debug, not info: callers show `warnings_` themselves (the fit CLI, the report's warning
         # list), and a CLI logging at info would otherwise repeat them above its own output.
         for warning in self.diagnostics_.warnings:
@@ -221,11 +232,17 @@ class ScalingLaw:
 
     def _check_options(self) -> None:
         if not (np.isfinite(self.huber_delta) and self.huber_delta > 0):
-            raise UserError(f"huber_delta must be > 0, got {self.huber_delta}")
-        if int(self.n_bootstrap) != self.n_bootstrap or self.n_bootstrap < 0:
-            raise UserError(f"n_bootstrap must be a whole number >= 0, got {self.n_bootstrap}")
+            raise UserError(f"huber_delta must be a finite number > 0, got {self.huber_delta}")
+        if int(self.n_bootstrap) != self.n_bootstrap or not (
+            self.n_bootstrap == 0 or self.n_bootstrap >= MIN_BOOTSTRAP
+        ):
+            raise UserError(
+                f"n_bootstrap must be 0 (no intervals) or a whole number >= {MIN_BOOTSTRAP} (fewer replicates "
+                f"cannot place an interval's ends), got {self.n_bootstrap}"
+            )
         if not 0 < self.ci_level < 1:
             raise UserError(f"ci_level must lie strictly between 0 and 1, got {self.ci_level}")
+        check_random_state(self.random_state)
 
     def _starts(self, form: Form, log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
         if self.start_grid is None:
@@ -252,7 +269,7 @@ class ScalingLaw:
         """Row weights of the cluster bootstrap's replicates, shape (n_bootstrap, n)."""
         if self.n_groups_ <= self.form_.n_params:
             self.diagnostics_.warnings.append(
-                f"only {self.n_groups_} groups to resample for {self.form_.n_params} parameters: "
+                f"only {self.n_groups_} group{'s' if self.n_groups_ != 1 else ''} to resample for {self.form_.n_params} parameters: "
                 "the bootstrap can barely vary, so its intervals understate the uncertainty"
             )
         return resample_group_counts(rng, group_of_row, int(self.n_bootstrap), min_distinct=self.form_.n_params)

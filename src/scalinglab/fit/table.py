@@ -22,16 +22,20 @@ BURN_IN = 0.2
 
 
 def as_column_list(x: str | Sequence[str]) -> list[str]:
-    """Column names as a list: one name, or a sequence of names."""
-    if isinstance(x, str):
-        return [x]
-    return list(x)
+    """Column names as a list: one name, or a sequence of names. Raises UserError when a name is
+    given twice (a law of N and N fits one input as two)."""
+    names = [x] if isinstance(x, str) else list(x)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UserError(f"x lists {', '.join(map(repr, repeated))} twice; each input column must differ")
+    return names
 
 
-def _row_labels(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def _rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    """The rows of ``mask`` by their labels (a file's line numbers): "row 5", "rows 5, 6 and 2 more"."""
     labels = [str(label) for label in frame.index[mask][:_MAX_ROWS_NAMED]]
     more = int(mask.sum()) - len(labels)
-    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+    return ("row " if int(mask.sum()) == 1 else "rows ") + ", ".join(labels) + (f" and {more} more" if more > 0 else "")
 
 
 def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> np.ndarray:
@@ -55,23 +59,22 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
         bad = numbers.isna().to_numpy() & column.notna().to_numpy()
         if bad.any():
             first = column[bad].iloc[0]
-            raise UserError(f"column {name!r} is not numeric: row {_row_labels(frame, bad)} has {first!r}")
+            raise UserError(f"column {name!r} is not numeric: {_rows(frame, bad)} ({first!r} first)")
         column = numbers
     values = column.to_numpy(dtype=float)
     missing = np.isnan(values)
     if missing.any():
+        count = int(missing.sum())
         raise UserError(
-            f"column {name!r} has {int(missing.sum())} missing (NaN) values, rows "
-            f"{_row_labels(frame, missing)}; drop or fill them first"
+            f"column {name!r} has {count} missing (NaN) value{'s' if count != 1 else ''}, at "
+            f"{_rows(frame, missing)}; drop or fill them first"
         )
     infinite = np.isinf(values)
     if infinite.any():
-        raise UserError(f"column {name!r} has infinite values, rows {_row_labels(frame, infinite)}")
+        raise UserError(f"column {name!r} has infinite values at {_rows(frame, infinite)}")
     if positive and (values <= 0).any():
         bad = values <= 0
-        raise UserError(
-            f"column {name!r} must be > 0 because the fit takes its log; rows {_row_labels(frame, bad)} are <= 0"
-        )
+        raise UserError(f"column {name!r} must be > 0 because the fit takes its log; it is <= 0 at {_rows(frame, bad)}")
     return values
 
 
@@ -201,6 +204,6 @@ def after_burn_in(frame: pd.DataFrame, *, run: str, step: str, fraction: float =
         raise UserError(f"run column {run!r} not found; the table has {', '.join(repr(str(c)) for c in frame.columns)}")
     steps = numeric_column(frame, step, positive=False)
     if (steps < 0).any():
-        raise UserError(f"column {step!r} (steps) must be >= 0; rows {_row_labels(frame, steps < 0)} are not")
+        raise UserError(f"column {step!r} (steps) must be >= 0; it is not at {_rows(frame, steps < 0)}")
     last = pd.Series(steps, index=frame.index).groupby(frame[run].astype(str).to_numpy()).transform("max").to_numpy()
     return frame[(steps > fraction * last) | (steps == last)]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from scalinglab.errors import UserError
 from scalinglab.fit.forms import JOINT_AUTO_CANDIDATES, get_form
-from scalinglab.fit.law import ScalingLaw
+from scalinglab.fit.law import ScalingLaw, check_random_state
 from scalinglab.fit.select import MARGIN
 from scalinglab.fit.table import as_column_list, log_design, numeric_column
 from scalinglab.plan import design
@@ -109,6 +109,7 @@ class Planner:
             raise UserError(f"strategy must be one of {', '.join(CRITERIA)}; got {strategy!r}")
         if answer not in ANSWERS:
             raise UserError(f"answer must be one of {', '.join(ANSWERS)}; got {answer!r}")
+        check_random_state(random_state)
         self.answer, self.form_spread = answer, bool(form_spread)
         self.x, self.y, self.form = as_column_list(x), y, form
         self.cost, self.random_state, self.strategy = cost, random_state, strategy
@@ -136,7 +137,8 @@ class Planner:
         else:
             values = numeric_column(rows, self.cost, positive=False)
         if not (np.isfinite(values).all() and (values > 0).all()):
-            raise UserError(f"every cost must be a finite number > 0; {int((~(values > 0)).sum())} rows are not")
+            bad = int((~(values > 0)).sum())
+            raise UserError(f"every cost must be a finite number > 0; {bad} {'row is' if bad == 1 else 'rows are'} not")
         return values
 
     def tell(self, rows: pd.DataFrame) -> Planner:
@@ -221,7 +223,9 @@ class Planner:
         return chosen
 
     def _reason(self, gain: float) -> str:
-        return f"lowers the target's log-variance by {gain:.3g}"
+        if CRITERIA[self.strategy][0] == "d":  # D-optimal: the information about the parameters, not the target
+            return f"raises the log-determinant of the parameters' information by {gain:.3g}"
+        return f"lowers the target's mean log-variance by {gain:.3g}"
 
     def parameter_covariance(self, law: ScalingLaw) -> tuple[np.ndarray, float]:
         """Covariance of the law's internal parameters and the noise variance of log y."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
+from scalinglab.fit.table import numeric_column
+from scalinglab.fit.table_fit import read_table
 from scalinglab.plan.planner import Planner
 
 
@@ -20,13 +23,17 @@ class NextBatch:
     prediction: pd.DataFrame | None
     spent: float
     x: list[str]
+    form: str | None = None  # the law fitted to the runs told (form "auto": the one it chose); None before
+    warnings: list[str] = field(default_factory=list)  # that law's (flat, rising data, a bound, ...)
 
     def to_dict(self) -> dict:
         """JSON-ready: every number finite (or the key left out)."""
         return {
             "spent": self.spent,
+            "form": self.form,
             "batch": _records(self.batch),
             "prediction": None if self.prediction is None else _records(self.prediction),
+            "warnings": list(self.warnings),
         }
 
 
@@ -45,13 +52,20 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def read_csv(path: Path, what: str) -> pd.DataFrame:
-    """A CSV file as a table, or a UserError naming the option."""
+    """A CSV file as a table indexed by its line numbers (``read_table``), or a UserError naming
+    the option and the file."""
+    with naming(what, path):
+        return read_table(Path(path))
+
+
+@contextmanager
+def naming(what: str, path: Path):
+    """Say which option and file a UserError raised inside is about ("--candidates c.csv: ...")."""
     try:
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        raise UserError(f"{what} {str(path)!r}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise UserError(f"{what} {str(path)!r}: not a readable CSV ({error})") from None
+        yield
+    except UserError as error:
+        message = str(error)
+        raise UserError(message if message.startswith(str(path)) else f"{what} {path}: {message}") from None
 
 
 def parse_target(text: str, x: list[str]) -> pd.DataFrame:
@@ -71,7 +85,7 @@ def parse_target(text: str, x: list[str]) -> pd.DataFrame:
         if missing:
             raise UserError(f"--target {text!r}: no value for {', '.join(sorted(missing))}")
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))  # row 1 is the first given
 
 
 def next_batch(
@@ -94,9 +108,21 @@ def next_batch(
     """
     told = read_csv(runs, "RUNS")
     pool = read_csv(candidates, "--candidates")
-    planner = Planner(x, y, form, target=parse_target(target, x), cost=cost, random_state=seed, strategy=strategy)
+    target_rows = parse_target(target, x)
+    with naming("--target", target):
+        for name in x:
+            numeric_column(target_rows, name)
+    planner = Planner(x, y, form, target=target_rows, cost=cost, random_state=seed, strategy=strategy)
     if len(told):
-        planner.tell(told.set_index(pd.Index([f"told-{i}" for i in range(len(told))])))
+        # Labelled by file and line: a label identifies a run, and the candidates' lines are labels too.
+        with naming("RUNS", runs):
+            planner.tell(told.set_index(pd.Index([f"{Path(runs).name}:{line}" for line in told.index])))
+    with naming("--candidates", candidates):
+        for name in x:
+            numeric_column(pool, name)
+        planner.costs_of(pool)
     batch = planner.ask(pool, k)
-    prediction = planner.prediction() if planner.law() is not None else None
-    return NextBatch(batch, prediction, planner.spent, x)
+    law = planner.law()
+    if law is None:
+        return NextBatch(batch, None, planner.spent, x)
+    return NextBatch(batch, planner.prediction(), planner.spent, x, law.form_.name, law.warnings_)
