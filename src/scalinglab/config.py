@@ -65,7 +65,7 @@ from scalinglab.config_fields import (
     sweep_file_fields,
 )
 from scalinglab.errors import UserError
-from scalinglab.run_spec import TeacherSpec, TrainingSpec
+from scalinglab.run_spec import DataSpec, TeacherSpec, TrainingSpec
 
 # Sources whose data is the user's file or folder at `data.path`; the others are built in.
 PATH_SOURCES = ("csv", "npz", "text")
@@ -151,32 +151,33 @@ class ModelConfig(BaseModel):
         return {**defaults, **given}
 
 
-class DataConfig(Strict):
-    """Where the data comes from and how much of it each run trains on.
+# Every data setting of a run (run_spec.DataSpec, where each is declared), as the sweep file's
+# [data] table takes it: train_size and preprocessing may be lists, the source defaults to the
+# digits, and the teacher's table is typed strictly.
+_RunDataSettings = create_model(
+    "_RunDataSettings",
+    __base__=Strict,
+    __module__=__name__,
+    **{
+        **sweep_file_fields(DataSpec, sweepable=DataSpec.sweepable),
+        "source": (str, "digits"),
+        "teacher": (TeacherConfig | None, None),
+    },
+)
+
+
+class DataConfig(_RunDataSettings):
+    """Where the data comes from and how much of it each run trains on: every DataSpec setting,
+    and the compute budgets that may stand in for the data sizes.
 
     Sources: digits, mnist (MNIST-5k), teacher (teacher-student, see `[data.teacher]`), stdlib
     (the Python standard library's source as bytes, for the transformer), csv / npz (the user's
     classification data at `path`), text (the user's text file or folder at `path`).
     """
 
-    source: str = "digits"
-    path: str | None = None
-    label_column: str = "label"
-    # Number of training examples (classification) or training bytes (language model); the
-    # smaller sizes are nested subsets of the larger. Omitted: everything available.
-    train_size: Sweep[Annotated[int, Field(gt=0)]] | None = None
     # Training compute budgets (FLOPs) instead of data sizes: an IsoFLOP grid, each model size
     # trained on as many samples as each budget buys it (sweeper.budgets). Not with train_size.
     train_flops: Sweep[Annotated[float, Field(gt=0, strict=False)]] | None = None
-    val_fraction: float = Field(0.2, gt=0, lt=1)
-    # Validation examples (bytes for text) instead of a fraction; text sources keep 65,536 when omitted.
-    val_size: int | None = Field(None, gt=0)
-    preprocessing: Sweep[Literal["none", "standardize", "minmax"]] = ["standardize"]
-    split_seed: int = 0
-    # k-fold cross-validation inside each run's training subset: validation figures become the
-    # mean over folds (spread in *_fold_std). For small classification data; costs k trainings.
-    cv_folds: int | None = Field(None, ge=2)
-    teacher: TeacherConfig | None = None
 
     @model_validator(mode="after")
     def _fields_fit_the_source(self) -> DataConfig:

@@ -49,15 +49,28 @@ def sweep_file_fields(
     """The fields of a sweep-file table that takes every field of `spec` (a run's settings), as
     `pydantic.create_model` takes them: each with `spec`'s name, type, constraints and default; one
     in `sweepable` may also be a list to sweep (`Sweep`), its default a list of that one value.
-    `also`: more values a field takes in the sweep file only, e.g. {"lr": Literal["auto"]}."""
+    `also`: more values a field takes in the sweep file only, e.g. {"lr": Literal["auto"]}. A
+    sweepable field whose default is None (data.train_size: everything available) stays None when
+    omitted, and a list of it holds values only."""
     also = also or {}
     fields = {}
     for name, info in spec.model_fields.items():
-        value_type = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        optional = name in sweepable and info.default is None
+        annotation = _without_none(info.annotation) if optional else info.annotation
+        value_type = Annotated[(annotation, *info.metadata)] if info.metadata else annotation
         if name in also:
             value_type = Union[value_type, also[name]]  # noqa: UP007  (a runtime union of typing forms)
-        fields[name] = (Sweep[value_type], [info.default]) if name in sweepable else (value_type, info.default)
+        if optional:
+            fields[name] = (Sweep[value_type] | None, None)
+        else:
+            fields[name] = (Sweep[value_type], [info.default]) if name in sweepable else (value_type, info.default)
     return fields
+
+
+def _without_none(annotation: Any) -> Any:
+    """`int | None` -> int: the type of a value, where None means the setting is left out."""
+    members = tuple(member for member in get_args(annotation) if member is not type(None))
+    return Union[members]  # noqa: UP007  (a runtime union of typing forms)
 
 
 class Strict(BaseModel):

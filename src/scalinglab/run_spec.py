@@ -35,15 +35,30 @@ class TeacherSpec(_Frozen):
 
 
 class DataSpec(_Frozen):
+    """Where a run's data comes from and how much of it the run trains on: every data setting,
+    declared here once, with its type, constraints and default. The sweep file's `[data]` table
+    (config.DataConfig) derives from these fields; those in `sweepable` may be lists there."""
+
+    # The settings a sweep file may list to sweep over; the others take one value per sweep.
+    sweepable: ClassVar[tuple[str, ...]] = ("train_size", "preprocessing")
+
+    # A data source (scalinglab.data.source_names), or "objective": the user's training function
+    # loads its own data and is given only the size.
     source: str
+    # The user's file or folder, for the sources that read one (csv, npz, text).
     path: str | None = None
     label_column: str = "label"
-    train_size: int | None = None
-    val_fraction: float = 0.2
-    val_size: int | None = None
-    preprocessing: str = "standardize"
+    # Number of training examples (classification) or training bytes (language model); the
+    # smaller sizes are nested subsets of the larger. None: everything available.
+    train_size: int | None = Field(None, gt=0)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    # Validation examples (bytes for text) instead of a fraction; text sources keep 65,536 when omitted.
+    val_size: int | None = Field(None, gt=0)
+    preprocessing: Literal["none", "standardize", "minmax"] = "standardize"
     split_seed: int = 0
-    cv_folds: int | None = None
+    # k-fold cross-validation inside each run's training subset: validation figures become the
+    # mean over folds (spread in *_fold_std). For small classification data; costs k trainings.
+    cv_folds: int | None = Field(None, ge=2)
     teacher: TeacherSpec | None = None
 
 
