@@ -97,3 +97,21 @@ def test_a_form_chosen_with_no_candidate_scored_says_so_not_that_scores_chose_it
     sentence = form_choice_sentence(analysis.groups.fits[0])
     assert "the form is power, the candidate with the fewest parameters: too few sizes" in sentence
     assert "chosen by how well" not in sentence and "not scored" not in sentence
+
+
+@pytest.mark.slow
+def test_a_flat_quality_law_is_said_and_a_cost_laws_trend_is_left_to_the_cost_section():
+    """A loss flat in size reaches the diagnostics as 'flat across the data'; the training time,
+    all overhead and falling per example as the models grow (seen in the quick start's sweep), does
+    not: its overhead law is fitted against N^(-1/5), where 'the data rise with x' read backwards."""
+    runs = broken_power_law_runs(sizes=np.geomspace(1e3, 1e6, 8))
+    runs["val_loss"] = 0.5 * np.exp(np.random.default_rng(1).normal(0, 1e-4, len(runs)))
+    runs["train_seconds"] = runs["train_size"] * 2e-4 * (1 + 0.3 * (runs["n_params"] < 1e4))
+    analysis = analyze(runs, n_bootstrap=20)
+    (fit,) = analysis.groups.fits
+    assert fit.law.diagnostics_.trend  # the quality law is flat...
+    assert any("val_loss law" in line and "flat across the data" in line for line in analysis.fit_diagnostics)
+    cost_law = analysis.groups.costs["train_seconds"].law
+    assert cost_law.diagnostics_.trend  # ...and so, judged by the fit alone, is the cost law
+    assert not any(line.startswith("train_seconds law") and "rise with" in line for line in analysis.fit_diagnostics)
+    assert not any(line.startswith("train_seconds law") and "flat across" in line for line in analysis.fit_diagnostics)

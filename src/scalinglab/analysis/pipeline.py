@@ -406,10 +406,12 @@ def merge_places(warnings: list[str]) -> list[str]:
 
 def law_warnings(groups: FitOutcome, joint: JointLaw | None, effects: list[SettingEffect]) -> list[str]:
     """Every fitted law's own diagnostics (`ScalingLaw.warnings_`: a parameter on a bound, two
-    parameters not separately identified, no convergence, too few groups to resample), each
-    prefixed by which law it is about."""
+    parameters not separately identified, no convergence, too few groups to resample, a flat
+    law or rising data), each prefixed by which law it is about. A cost law's trend is left out:
+    the cost section judges it itself (CostLaw.growth_unresolved), and the overhead law is fitted
+    against N^(-1/5), where "rises with x" would read backwards."""
     laws = [(f"{fit.metric} law at {fit.group_by}={format_value(fit.group)}", fit.law) for fit in groups.fits]
-    laws += [(f"{cost.metric} law", cost.law) for cost in groups.costs.values()]
+    cost_laws = [(f"{cost.metric} law", cost.law) for cost in groups.costs.values()]
     if joint is not None:
         laws.append((f"joint law of {joint.x} and {joint.data}", joint.law))
     for effect in effects:
@@ -421,4 +423,6 @@ def law_warnings(groups: FitOutcome, joint: JointLaw | None, effects: list[Setti
             )
             for value, fit in effect.laws.items()
         ]
-    return [f"{name} ({law.form_.name}): {warning}" for name, law in laws for warning in law.warnings_]
+    said = [(name, law, law.warnings_) for name, law in laws]
+    said += [(name, law, [w for w in law.warnings_ if w not in law.diagnostics_.trend]) for name, law in cost_laws]
+    return [f"{name} ({law.form_.name}): {warning}" for name, law, warnings in said for warning in warnings]

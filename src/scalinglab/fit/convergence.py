@@ -44,6 +44,9 @@ class Diagnostics:
         Parameters sitting on a bound.
     warnings : list of str
         One plain sentence per problem found.
+    trend : list of str
+        Those of ``warnings`` about what the data cannot answer: a law flat across them, or data
+        rising where the form only falls (a caller that judges a trend itself may leave them out).
     """
 
     converged: bool
@@ -55,6 +58,7 @@ class Diagnostics:
     correlation: pd.DataFrame
     on_bound: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    trend: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready: correlation as a nested list in the order of ``names``."""
@@ -82,7 +86,8 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
     form, theta = problem.form, result.theta
     names = form.public_names
     correlation, flat = _correlation(problem, theta)
-    warnings = _trend_warnings(problem, theta, list(input_names or form.inputs))
+    trend = _trend_warnings(problem, theta, list(input_names or form.inputs))
+    warnings = list(trend)
     if not result.converged:
         warnings.append(f"the fit did not converge: {result.message}")
     if result.n_at_best == 1 and result.n_converged_runs > 1:
@@ -114,6 +119,7 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
         correlation,
         on_bound,
         warnings,
+        trend,
     )
 
 
