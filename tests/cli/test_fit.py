@@ -176,3 +176,16 @@ def test_auto_says_when_the_simpler_form_won_a_tie(tmp_path):
     result = run_cli(str(path), "--form", "auto", "--x", "x", "--y", "y", "--bootstrap", "0")
     assert "form auto chose power" in result.stdout
     assert "power tied shifted_power (scores within 5%) and has fewer parameters" in result.stdout
+
+
+def test_two_sizes_give_no_interval_of_no_width_and_a_flat_curve_is_said(tmp_path):
+    sizes = np.repeat([1e6, 1e8], 8)
+    noise = np.random.default_rng(0).normal(0, 0.01, sizes.size)
+    path = tmp_path / "two.csv"
+    path.write_text("N,loss\n" + "".join(f"{n},{1.2 + 5 * n**-0.1 + e}\n" for n, e in zip(sizes, noise)))
+    result = run_cli(str(path), "--x", "N", "--y", "loss", "--bootstrap", "50")
+    assert "no 95% CI: 2 resampled groups cannot bound 3 parameters" in " ".join(result.stdout.split())  # wrapped
+    assert "warning: only 2 groups to resample for 3 parameters" in result.stderr
+    path.write_text("N,loss\n" + "".join(f"{n},3.0\n" for n in np.geomspace(1e6, 1e9, 7)))
+    result = run_cli(str(path), "--x", "N", "--y", "loss", "--bootstrap", "50")
+    assert "warning: the law is flat across the data" in result.stderr
