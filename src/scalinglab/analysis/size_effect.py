@@ -20,7 +20,8 @@ A change under 1% across the trained sizes counts as no change, whatever its int
 is worth quoting for it. The noise of a configuration's mean is relative (a fraction of the mean): the seeds' spread,
 pooled over the configurations of the data size, over the root of each configuration's seed
 count; with a single seed everywhere, the scatter of the log means about a smooth curve (their
-second differences). Every answer that is not "scales" recommends the smallest size within noise
+second differences, from 5 sizes; with fewer the noise is unknown and the means are compared as
+measured). Every answer that is not "scales" recommends the smallest size within noise
 of the best (`plateau_start`).
 """
 
@@ -38,6 +39,10 @@ from scalinglab.metrics import lower_is_better, short_label
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
 SECOND_DIFFERENCE_VARIANCE = 6.0  # var(y[i-1] - 2 y[i] + y[i+1]) = 6 sigma^2 for independent noise
 NEGLIGIBLE_CHANGE = 0.01  # a change under 1% across the trained sizes is no scaling law, whatever its interval
+# Sizes needed before the scatter of one-seed means about a smooth curve stands in for their noise:
+# three second differences. With three sizes the one bend of a saturating accuracy (0.58 at 310
+# parameters, 0.89 at 1.21k) read as noise put every size "within noise" of the smallest.
+MIN_SIZES_FOR_SCATTER = 5
 MEDIAN_CHI2_1 = 0.4549  # median of a squared standard normal: a median of squares estimates 0.4549 sigma^2
 
 
@@ -63,11 +68,15 @@ class SizeVerdict:
         return self.kind == "scales"
 
     def mean_noise(self, index: int) -> float | None:
-        """Relative standard error of the mean at `sizes[index]`: the larger of its seeds' error
-        and the means' scatter (configuration-level noise that seeds of one configuration share)."""
-        parts = [self.scatter] if self.scatter is not None else []
-        parts += [self.seed_noise / np.sqrt(self.n_seeds[index])] if self.seed_noise is not None else []
-        return max(parts) if parts else None
+        """Relative standard error of the mean at `sizes[index]`: its seeds' error where some size
+        was trained with 2+ seeds, else the means' scatter about a smooth curve. Not the larger of
+        the two: with 3 sizes the scatter is one bend of the curve, and a saturating accuracy's
+        bend (0.34, 0.67, 0.88) read as a noise of 18% per mean put a clearly better size "within
+        noise" of a worse one, which was then recommended. (The sizes of one data size share its
+        training subset, so no noise shared by a configuration's seeds separates them.)"""
+        if self.seed_noise is not None:
+            return self.seed_noise / np.sqrt(self.n_seeds[index])
+        return self.scatter
 
     def change(self, i: int, j: int) -> tuple[float, tuple[float, float] | None]:
         """Relative change of the metric from `sizes[i]` to `sizes[j]`, with its 95% interval."""
@@ -198,9 +207,10 @@ def _seed_noise(stds: np.ndarray, means: np.ndarray, n_seeds: np.ndarray) -> flo
 
 def _scatter(means: np.ndarray) -> float | None:
     """Relative scatter of the means about a smooth curve, from their second differences in log
-    (3+ sizes). The median, so that one knee of the curve (a step, then a floor) is not taken
+    (``MIN_SIZES_FOR_SCATTER``+ sizes: with fewer, one or two bends cannot tell the curve's own
+    bend from noise). The median, so that one knee of the curve (a step, then a floor) is not taken
     for noise; what bend remains counts as noise, which errs towards "not clearly"."""
-    if len(means) < 3 or (means <= 0).any():
+    if len(means) < MIN_SIZES_FOR_SCATTER or (means <= 0).any():
         return None
     bends = np.diff(np.log(means), 2)
     return float(np.sqrt(np.median(bends**2) / (SECOND_DIFFERENCE_VARIANCE * MEDIAN_CHI2_1)))
