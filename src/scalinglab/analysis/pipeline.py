@@ -108,14 +108,18 @@ class Analysis:
     def lower_is_better(self) -> bool:
         return lower_is_better(self.metric)
 
-    def possible_range(self) -> tuple[float, float]:
-        """Where the metric can lie, what any prediction is clipped to: a loss in [0, its trivial
-        baseline], an accuracy or F1 in [its trivial baseline, 1]. The baseline is the mean of the
-        runs' `baseline_<metric>` column (the class frequencies, a unigram model); without one a
-        loss is only >= 0 and an accuracy in [0, 1]."""
+    def baseline(self) -> float | None:
+        """The metric's trivial baseline: the mean of the runs' `baseline_<metric>` column (what
+        predicting the class frequencies, or a unigram model, scores); None where none was recorded."""
         column = f"baseline_{self.metric}"
         known = column in self.runs and bool(self.runs[column].notna().any())
-        baseline = float(self.runs[column].mean()) if known else None
+        return float(self.runs[column].mean()) if known else None
+
+    def possible_range(self) -> tuple[float, float]:
+        """Where the metric can lie, what any prediction is clipped to: a loss in [0, its trivial
+        baseline], an accuracy or F1 in [its trivial baseline, 1]. Without a baseline (`baseline`)
+        a loss is only >= 0 and an accuracy in [0, 1]."""
+        baseline = self.baseline()
         if self.lower_is_better:
             return 0.0, baseline if baseline is not None else np.inf
         return (baseline if baseline is not None else 0.0), 1.0
