@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from scalinglab.store import Store
     from scalinglab.sweeper.driver import SweepOutcome, SweepProgress
 
+# The farthest beyond the largest trained size `recommend` searches: 1e300 built a grid of 3,000
+# decades and crashed; no law's extrapolation means anything that far.
+MAX_EXTRAPOLATION_SEARCHED = 1e4
 logger = logging.getLogger(__name__)
 
 _OBJECTIVE_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -249,9 +253,12 @@ def compress_trained(config: SweepConfig, store: Store) -> CompressOutcome | Non
     return compress_store(config.output)
 
 
-def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | None = None) -> SweepReport:
+def write_sweep_report(
+    store: Store, path: str | Path, *, runs: pd.DataFrame | None = None, store_folder: Path | None = None
+) -> SweepReport:
     """Analyse the runs in `store` (`runs`: its `results_frame`, when the caller has it) and write
-    the report to `path` (with its compressions section when any compression is stored).
+    the report to `path` (with its compressions section when any compression is stored);
+    `store_folder` is the sweep's folder its commands name (default `path`'s folder).
     Raises UserError when the store holds no runs."""
     from scalinglab.analysis import analyze
     from scalinglab.compress.compressions_table import compressions_frame
@@ -266,7 +273,7 @@ def write_sweep_report(store: Store, path: str | Path, *, runs: pd.DataFrame | N
         raise UserError(f"{Path(path).parent}: the store holds no runs yet")
     analysis = analyze(frame, config=store.config(), curves=curves_frame(store))
     compressions = compressions_frame(store)
-    path = write_report(Path(path), analysis, compressions=compressions)
+    path = write_report(Path(path), analysis, compressions=compressions, store_folder=store_folder)
     tally = (
         verdict_tally(verdicts(compressions, cost=DEPLOYED_COSTS[0], metric=analysis.metric))
         if not compressions.empty
@@ -288,7 +295,7 @@ def rewrite_report(out: str | Path, *, to: str | Path | None = None) -> SweepRep
     check_output_file(target, option="--to" if to is not None else "default --to", suffixes=(".html", ".htm"))
     store = open_store(database, read_only=True)
     try:
-        return write_sweep_report(store, target)
+        return write_sweep_report(store, target, store_folder=output_folder(out))
     finally:
         store.close()
 
@@ -330,9 +337,15 @@ def recommend_for_sweep(
     from scalinglab.runs_table import load_results, stored_curves
 
     budgets.check()
+    # At least one example, and at least the trained range (1x): less would be ignored, not obeyed.
     for option, value in (("--data-available", data_available), ("--max-extrapolation", max_extrapolation)):
-        if value is not None and not value > 0:
-            raise UserError(f"{option} {value:g}: must be positive")
+        if value is not None and not (math.isfinite(value) and value >= 1):
+            raise UserError(f"{option} {value:g}: must be a finite number >= 1")
+    if max_extrapolation is not None and max_extrapolation > MAX_EXTRAPOLATION_SEARCHED:
+        raise UserError(
+            f"--max-extrapolation {max_extrapolation:g}: at most {MAX_EXTRAPOLATION_SEARCHED:g} (the largest trained "
+            "size times that; a law says nothing so far beyond its data)"
+        )
     if not (isinstance(workers, int) and workers >= 1):
         raise UserError(f"--workers {workers}: a whole number of data-parallel workers, at least 1")
     if pretrained not in ("available", "none"):

@@ -74,9 +74,10 @@ def _without_none(annotation: Any) -> Any:
 
 
 class Strict(BaseModel):
-    """A settings table: unknown keys are errors, values are frozen and strictly typed."""
+    """A settings table: unknown keys are errors, values are frozen and strictly typed, and no
+    number is inf or nan (training.lr = inf trained four diverged runs)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def apply_override(raw: dict[str, Any], override: str) -> str:

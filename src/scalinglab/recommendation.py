@@ -59,8 +59,8 @@ class Budgets:
         if not self.given():
             raise UserError("give at least one budget, e.g. --train-seconds 60 or --train-flops 1e12")
         for name, value in self.given().items():
-            if not value > 0:
-                raise UserError(f"{BUDGETS[name].option} {value:g}: a budget must be positive")
+            if not (np.isfinite(value) and value > 0):
+                raise UserError(f"{BUDGETS[name].option} {value:g}: a budget must be a finite number > 0")
 
 
 def default_budgets(analysis: Analysis) -> Budgets | None:

@@ -177,6 +177,18 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "fit-burn-in-without-step": lambda c: Row(
         ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--burn-in", "0.5"], "--burn-in 0.5: needs --step"
     ),
+    "recommend-infinite-budget": lambda c: Row(
+        ["recommend", str(c.store), "--train-seconds", "inf"], "--train-seconds inf: a budget must be a finite number"
+    ),
+    "recommend-extrapolation-beyond-any-law": lambda c: Row(
+        ["recommend", str(c.store), "--train-seconds", "10", "--max-extrapolation", "1e300"],
+        "--max-extrapolation 1e+300: at most 10000",
+    ),
+    "recommend-less-than-one-example": lambda c: Row(
+        ["recommend", str(c.store), "--train-seconds", "10", "--data-available", "0.5"],
+        "--data-available 0.5: must be a finite number >= 1",
+    ),
+    "set-infinite-learning-rate": lambda c: Row(c.run(None, "training.lr=inf"), "--set training.lr:"),
     "fit-a-folder": lambda c: Row(["fit", str(c.work), "--x", "N", "--y", "L"], "a folder, not a CSV file"),
     "plan-candidates-names-file-and-line": lambda c: Row(
         [
@@ -351,3 +363,12 @@ def test_a_sweep_whose_every_run_failed_exits_1_with_its_distinct_errors(tmp_pat
     assert outcome.code == 1, outcome.stderr
     assert "2 runs planned, 0 already stored, 2 trained, 2 diverged" in outcome.stderr
     assert "every run failed: 2x non-finite training loss at epoch 1" in outcome.stderr
+
+
+def test_a_report_written_elsewhere_names_the_store_in_its_commands(store, tmp_path):
+    """`report OUT --to elsewhere` told the reader to run `scalinglab recommend <elsewhere>`."""
+    outcome = run_in_process("report", str(store), "--to", str(tmp_path / "r.html"))
+    assert outcome.code == 0, outcome.err
+    html = (tmp_path / "r.html").read_text()
+    assert f"scalinglab recommend {store} --train-seconds" in html
+    assert f"scalinglab recommend {tmp_path} " not in html

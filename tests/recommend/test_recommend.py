@@ -142,5 +142,5 @@ def test_budget_without_a_law_is_a_user_error(analysis):
 
 
 def test_a_budget_must_be_positive(analysis):
-    with pytest.raises(UserError, match="--train-seconds -1: a budget must be positive"):
+    with pytest.raises(UserError, match="--train-seconds -1: a budget must be a finite number > 0"):
         recommend(analysis, Budgets(train_seconds=-1.0))

@@ -113,7 +113,7 @@ def test_recommend_budget_nothing_fits_is_one_line_exit_2(sweep_out):
     "arguments, message",
     [
         ((), "give a training budget"),
-        (("--train-seconds", "-1"), "a budget must be positive"),
+        (("--train-seconds", "-1"), "a budget must be a finite number > 0"),
         (("--train-seconds", "10", "--metric", "nope"), "--metric nope: not a recorded column"),
         (("--train-seconds", "1000", "--memory-mb", "0.001"), "no model size fits the budget"),
     ],

@@ -72,6 +72,7 @@ def write_report(
     budgets: Budgets | None = None,
     title: str | None = None,
     compressions: pd.DataFrame | None = None,
+    store_folder: Path | None = None,
 ) -> Path:
     """Render the report of one `Analysis` to `path` and return `path`.
 
@@ -89,6 +90,9 @@ def write_report(
     compressions : DataFrame, optional
         Stored compressions (`scalinglab.compress.compressions_table.compressions_frame`): adds the section
         "Compress or train small?" when it holds any.
+    store_folder : Path, optional
+        The sweep's folder, which the next steps' commands name; by default the report's own folder
+        (where `scalinglab run` writes it; a report written elsewhere with --to named that folder).
     """
     choice, choice_note, budgets = _recommendation(analysis, budgets)
     quality = _quality_section(analysis)
@@ -118,7 +122,9 @@ def write_report(
             law=_law_in_one_sentence(analysis),
             first_figure=quality.figures[0] if quality.figures else None,
             next_steps=next_steps(
-                analysis, Path(path).parent, compressed=compressions is not None and not compressions.empty
+                analysis,
+                store_folder or Path(path).parent,
+                compressed=compressions is not None and not compressions.empty,
             ),
             warnings=analysis.warnings[:FIRST_SCREEN_WARNINGS],
             more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
