@@ -203,3 +203,26 @@ def test_an_unknown_command_is_still_one_error_line(cli):
     result = cli("fly")
     assert result.returncode == 2
     assert result.stderr.startswith("scalinglab: error: No such command") and result.stderr.count("\n") == 1
+
+
+def test_status_counts_the_runs_its_configuration_plans_and_names_the_others(tmp_path):
+    """The same folder run again with other seeds said '3 runs planned: 6 ok'."""
+    from bad_input_helpers import build_tiny_store
+
+    from scalinglab.api import sweep_status
+    from scalinglab.store import open_store
+
+    out = build_tiny_store(tmp_path)  # a trained store; its stored configuration plans every run in it
+    before = sweep_status(out)
+    assert before["other_stored"] == 0 and before["remaining"] == 0
+    store = open_store(out)
+    try:
+        config = dict(store.config())
+        config["seeds"] = [7]  # the configuration the folder was last run with: none of its runs stored yet
+        store.set_config(config)
+    finally:
+        store.close()
+    after = sweep_status(out)
+    n_stored = sum(before["counts"].values())
+    assert after["counts"] == {} and after["other_stored"] == n_stored
+    assert after["remaining"] == after["total"] > 0

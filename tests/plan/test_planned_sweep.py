@@ -94,8 +94,12 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     assert first.decision.stop and "budget" in first.decision.reason
     assert [spec.run_key for spec in first.specs] == [spec.run_key for spec in second.specs] == []
 
-    plan = sweep_status(config.output)["plan"]
+    status = sweep_status(config.output)
+    plan = status["plan"]
     assert plan["stop"] and plan["fitted"] and plan["remaining_flops"] >= 0
+    # The plan stopped: the grid's untrained runs are not "to go" (status said "6 to go", and an eta).
+    assert status["remaining"] == 0 and status["eta_seconds"] == 0
+    assert status["total"] == len(grid) and sum(status["counts"].values()) == len(trained)
     assert plan["target"]["low"] <= plan["target"]["predicted"] <= plan["target"]["high"]
 
     run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid

@@ -23,8 +23,11 @@ def status(
 def _print(report: dict) -> None:
     console = Console()
     counts = ", ".join(f"{count} {name}" for name, count in sorted(report["counts"].items())) or "nothing stored"
+    other = report.get("other_stored", 0)
+    others = f" ({other} more stored runs are of other settings)" if other else ""
     console.print(
-        f"{report['total']} runs planned: {counts}; {len(report['running'])} running now; {report['remaining']} to go"
+        f"{report['total']} runs planned: {counts}{others}; {len(report['running'])} running now; "
+        f"{report['remaining']} to go"
     )
     eta = report["eta_seconds"]
     if report["remaining"]:

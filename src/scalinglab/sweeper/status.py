@@ -4,26 +4,56 @@ from __future__ import annotations
 
 import statistics
 
+from scalinglab.config_fields import as_list
+
 
 def sweep_status(store) -> dict:
-    """What `status` prints, as data: counts, running, remaining, eta_seconds, failures."""
+    """What `status` prints, as data: counts (of the runs the stored configuration plans, where
+    they are known before training), other_stored (runs of other settings in the same store),
+    running, remaining (0 once a planned sweep has stopped), eta_seconds, failures, plan."""
     runs = store.runs()
     config = store.config()
+    planned = _planned_keys(config)
+    counted = [run for run in runs if planned is None or run.run_key in planned]
     counts: dict[str, int] = {}
-    for run in runs:
+    for run in counted:
         counts[run.status] = counts.get(run.status, 0) + 1
     claims = store.claims()
-    total = _planned_total(config, len(runs))
-    remaining = max(0, total - counts.get("ok", 0) - counts.get("failed", 0) - counts.get("diverged", 0))
+    total = len(planned) if planned is not None else _planned_total(config, len(runs))
+    plan = _plan(store, config)
+    # A stopped [plan] trains nothing more: the rest of its grid is not "to go".
+    remaining = 0 if plan and plan["stop"] else max(0, total - len(counted))
     return {
         "total": total,
         "counts": counts,
+        "other_stored": len(runs) - len(counted),
         "running": [claim.run_key for claim in claims],
         "remaining": remaining,
         "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
         "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
-        "plan": _plan(store, config),
+        "plan": plan,
     }
+
+
+def _planned_keys(config: dict | None) -> set[str] | None:
+    """The run keys the stored configuration plans, where they are known before training: None
+    with a learning-rate search (its later steps depend on results), or a configuration that no
+    longer validates. The store may hold other runs too: the same folder run with other seeds."""
+    from pydantic import ValidationError
+
+    from scalinglab.config import SweepConfig
+    from scalinglab.errors import UserError
+    from scalinglab.sweeper.plan import plan_runs
+
+    if not config:
+        return None
+    try:
+        parsed = SweepConfig.model_validate(config)
+        if "auto" in as_list(parsed.training.lr):
+            return None
+        return {spec.run_key for spec in plan_runs(parsed)}
+    except (ValidationError, UserError):  # written by an older, laxer scalinglab
+        return None
 
 
 def _plan(store, config: dict | None) -> dict | None:
