@@ -115,3 +115,19 @@ def test_a_flat_quality_law_is_said_and_a_cost_laws_trend_is_left_to_the_cost_se
     assert cost_law.diagnostics_.trend  # ...and so, judged by the fit alone, is the cost law
     assert not any(line.startswith("train_seconds law") and "rise with" in line for line in analysis.fit_diagnostics)
     assert not any(line.startswith("train_seconds law") and "flat across" in line for line in analysis.fit_diagnostics)
+
+
+@pytest.mark.slow
+def test_a_cost_with_no_clear_growth_is_not_said_to_grow():
+    """'Latency grows as n_params^-0.13 (95% CI -0.38 to 0.11)' said a growth nobody measured (3 sizes:
+    the pure power law, as in the audit's sweep)."""
+    from scalinglab.analysis.sentences import describe_cost
+
+    runs = pd.concat([broken_power_law_runs(sizes=np.array([1e3, 1e4, 1e5])).assign(seed=seed) for seed in range(3)])
+    runs["run_key"] = [f"run-{i}" for i in range(len(runs))]
+    runs["latency_ms_p50"] = 0.03 * np.exp(np.random.default_rng(2).normal(0, 0.3, len(runs)))
+    cost = analyze(runs, n_bootstrap=50).groups.costs["latency_ms_p50"]
+    low, high = cost.exponent_ci
+    assert not cost.overhead and low < 0 < high
+    sentence = describe_cost(cost)
+    assert "shows no clear growth with size" in sentence and "grows as" not in sentence

@@ -139,3 +139,30 @@ def test_a_data_limit_far_past_the_sizes_trained_is_said_as_above_them_not_as_a_
     far = sentence(5e7, (1e6, 1e12))
     assert "still gains at least 1% in val_loss up to 2.61M parameters (100x the largest size trained)" in far
     assert "50M" not in far and "CI" not in far
+
+
+def _means(rows) -> pd.DataFrame:
+    """One ok run per (n_params, train_size, val_loss, gap) row."""
+    return pd.DataFrame(
+        [
+            dict(status="ok", width=n, n_params=n, train_size=d, seed=0, val_loss=loss, generalization_gap=gap)
+            for n, d, loss, gap in rows
+        ]
+    )
+
+
+def test_sentences_compare_only_what_differs():
+    from scalinglab.analysis.sentences import data_effect_sentence, generalization_sentence
+
+    # A planned sweep trained its largest size on one data size: "1x more training data (360 to 360)".
+    planned = _means([(100, 360, 2.0, 0.01), (100, 720, 1.8, 0.02), (400, 360, 1.7, 0.05)])
+    said = data_effect_sentence(planned, "val_loss", x="n_params", group_by="train_size")
+    assert "At 100 parameters, 2x more training data (360 to 720) cut validation loss by 10%" in said
+    # One size: no "from 0.055 at 1.21k parameters to 0.055 at 1.21k", only what data did.
+    one_size = _means([(1210, 360, 2.0, 0.045), (1210, 1437, 1.5, 0.055)])
+    said = generalization_sentence(one_size, x="n_params", group_by="train_size")
+    assert said.startswith("For 1.21k parameters, more data moved the generalization gap") and "to 0.055" in said
+    assert generalization_sentence(_means([(1210, 360, 2.0, 0.05)]), x="n_params", group_by="train_size") is None
+    # A change under 1% is said as such, not as "0%".
+    small = _means([(100, 500, 1.4100, 0.0), (100, 1000, 1.4082, 0.0)])
+    assert "by 0.13%" in data_effect_sentence(small, "val_loss", x="n_params", group_by="train_size")

@@ -79,8 +79,10 @@ def describe_cost(cost: CostLaw) -> str:
         )
     elif overhead:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
+    elif ci and ci[0] <= 0 <= ci[1]:  # "grows as n_params^-0.13 (95% CI -0.38 to 0.11)" said a growth nobody saw
+        form = f"{name}{per} shows no clear growth with size (it scales as {exponent})"
     else:
-        form = f"{name}{per} grows as {exponent}"
+        form = f"{name}{per} {'grows' if k > 0 else 'falls'} as {exponent}"
     n_to = cost.x_range[1]
     n_from = max(cost.x_range[0], n_to / 10)
     ratio, ratio_ci = cost.ratio(n_from, n_to)
@@ -172,7 +174,12 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
     means = aggregate_over_seeds(frame)
     if means.empty or metric not in means or group_by not in means or means[group_by].nunique() < 2:
         return None
-    largest = means[means[x] == means[x].max()].sort_values(group_by)
+    # The largest size trained on 2+ data sizes (a planned sweep may train its largest on one only:
+    # "1x more training data (360 to 360)").
+    sizes = means.groupby(x)[group_by].nunique()
+    if not (sizes >= 2).any():
+        return None
+    largest = means[means[x] == sizes[sizes >= 2].index.max()].sort_values(group_by)
     first, last = largest.iloc[0], largest.iloc[-1]
     if first[metric] <= 0:  # no relative change from zero
         return (
@@ -183,7 +190,7 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
     return (
         f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
         f"({first[group_by]:g} to {last[group_by]:g}) {'cut' if change < 0 else 'raised'} {short_label(metric)} "
-        f"by {abs(change) * 100:.0f}% ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
+        f"by {abs(change) * 100:.2g}% ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
     )
 
 
@@ -194,18 +201,23 @@ def generalization_sentence(frame: pd.DataFrame, *, x: str, group_by: str) -> st
         return None
     most_data = means[means[group_by] == means[group_by].max()].sort_values(x)
     small, large = most_data.iloc[0], most_data.iloc[-1]
-    sentence = (
-        f"With {group_by} = {small[group_by]:g}, the generalization gap (validation minus training loss) went from "
-        f"{small['generalization_gap']:.3f} at {format_count(small[x])} parameters to {large['generalization_gap']:.3f} "
-        f"at {format_count(large[x])}"
-    )
     biggest = means[means[x] == means[x].max()].sort_values(group_by)
+    gap = "the generalization gap (validation minus training loss)"
+    by_data = (
+        f"more data moved {{it}} from {biggest.iloc[0]['generalization_gap']:.3f} ({group_by} = "
+        f"{biggest.iloc[0][group_by]:g}) to {biggest.iloc[-1]['generalization_gap']:.3f} "
+        f"({group_by} = {biggest.iloc[-1][group_by]:g})"
+    )
+    if len(most_data) < 2:  # one size: only data moved it ("from 0.055 at 1.21k parameters to 0.055 at 1.21k")
+        if len(biggest) < 2:
+            return None
+        return f"For {format_count(large[x])} parameters, {by_data.format(it=gap)}."
+    sentence = (
+        f"With {group_by} = {small[group_by]:g}, {gap} went from {small['generalization_gap']:.3f} at "
+        f"{format_count(small[x])} parameters to {large['generalization_gap']:.3f} at {format_count(large[x])}"
+    )
     if len(biggest) > 1:
-        sentence += (
-            f"; for the largest model, more data moved it from {biggest.iloc[0]['generalization_gap']:.3f} "
-            f"({group_by} = {biggest.iloc[0][group_by]:g}) to {biggest.iloc[-1]['generalization_gap']:.3f} "
-            f"({group_by} = {biggest.iloc[-1][group_by]:g})"
-        )
+        sentence += f"; for the largest model, {by_data.format(it='it')}"
     return sentence + "."
 
 
