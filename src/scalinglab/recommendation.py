@@ -343,7 +343,7 @@ def recommend(
         max_extrapolation = MAX_EXTRAPOLATION if answerer.has_floor() else 1.0
     candidates = candidate_table(analysis, answerer, limits, max_extrapolation=max_extrapolation, workers=workers)
     workers_note, workers_warnings = _workers_words(analysis, workers)
-    feasible = candidates[candidates["within_budgets"]]
+    feasible = candidates[candidates["within_budgets"] & _within_data_available(analysis, candidates)]
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = feasible["metric"].idxmin() if analysis.lower_is_better else feasible["metric"].idxmax()
@@ -618,6 +618,21 @@ def _binding(candidates: pd.DataFrame, best_index, limits: dict[str, float], max
         if following[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
     ]
     return " and ".join(over) if over else "nothing: the predicted metric stops improving beyond this size"
+
+
+def _within_data_available(analysis: Analysis, candidates: pd.DataFrame) -> pd.Series:
+    """The candidates whose data size the user has (`Analysis.data_available`; by default the
+    largest trained, so all of them). Raises UserError when it is below every data size trained:
+    told 100 examples, recommend answered with 720."""
+    if analysis.data_available is None:
+        return pd.Series(True, index=candidates.index)
+    available = candidates["group"] <= analysis.data_available * (1 + 1e-9)
+    if not available.any():
+        raise UserError(
+            f"data_available {analysis.data_available:g} is below every {analysis.group_by} trained (the smallest is "
+            f"{candidates['group'].min():g}): no trained data size can be recommended; train at the data you have"
+        )
+    return available
 
 
 def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:

@@ -247,3 +247,13 @@ def test_a_best_no_better_than_the_trivial_baseline_is_no_recommendation():
     assert choice.to_dict()["baseline"] == pytest.approx(1.2)
     learned = recommend(analyze(runs(flat).assign(baseline_val_loss=2.0), n_bootstrap=0), Budgets(train_seconds=1e9))
     assert learned.baseline is None and learned.sentence().startswith("Train ")
+
+
+def test_no_data_size_beyond_the_data_available_is_recommended():
+    # Told 100 examples, recommend answered with a data size of 720. Without a joint law (size does
+    # not matter here) only trained data sizes are candidates: those above the data available go.
+    frame = runs(flat)
+    choice = recommend(analyze(frame, n_bootstrap=0, data_available=4_000), Budgets(train_seconds=1e9))
+    assert choice.train_size == 4_000
+    with pytest.raises(UserError, match="data_available 1000 is below every train_size trained"):
+        recommend(analyze(frame, n_bootstrap=0, data_available=1_000), Budgets(train_seconds=1e9))

@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from scalinglab.cli.app import app
+from scalinglab.cli.app import app, flags_for
 from scalinglab.metrics import BUDGETS
 
 console = Console(stderr=True)
@@ -68,17 +68,18 @@ def recommend(
 
     if train_flops is None and train_seconds is None:
         raise UserError("give a training budget: --train-flops X or --train-seconds X")
-    answer = recommend_for_sweep(
-        out,
-        Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb),
-        metric=metric,
-        data_available=data_available,
-        max_extrapolation=max_extrapolation,
-        compressed=compressed,
-        pretrained=pretrained,
-        count_pretraining=count_pretraining,
-        workers=workers,
-    )
+    with flags_for({"data_available": "--data-available"}):
+        answer = recommend_for_sweep(
+            out,
+            Budgets(train_flops, train_seconds, latency_ms, memory_mb, storage_mb),
+            metric=metric,
+            data_available=data_available,
+            max_extrapolation=max_extrapolation,
+            compressed=compressed,
+            pretrained=pretrained,
+            count_pretraining=count_pretraining,
+            workers=workers,
+        )
     choice, alternative = answer.choice, answer.compressed_alternative
     if as_json:
         print(
