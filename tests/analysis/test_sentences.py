@@ -166,3 +166,13 @@ def test_sentences_compare_only_what_differs():
     # A change under 1% is said as such, not as "0%".
     small = _means([(100, 500, 1.4100, 0.0), (100, 1000, 1.4082, 0.0)])
     assert "by 0.13%" in data_effect_sentence(small, "val_loss", x="n_params", group_by="train_size")
+
+
+def test_no_cost_law_is_said_with_what_would_answer():
+    from scalinglab.analysis.sentences import cost_sentences
+
+    (said,) = cost_sentences({}, 1)
+    assert said.startswith("No cost law is fitted: these runs trained 1 model size,") and "at least 3" in said
+    runs = _means([(1210, 360, 2.0, 0.05), (1210, 1437, 1.5, 0.05)]).assign(train_seconds=[1.0, 4.0])
+    analysis = analyze(runs, n_bootstrap=0)
+    assert not analysis.groups.costs  # one size: no cost law, so the report's cost section has this sentence

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import CostLaw, FitOutcome, GroupFit
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
@@ -58,6 +58,17 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
         f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})"
         + (f"; {choice.tie_note()}." if choice.tied else ".")
     )
+
+
+def cost_sentences(costs: dict[str, CostLaw], n_sizes: int) -> list[str]:
+    """How each cost grows with parameters (`describe_cost`); with no cost law, why none was
+    fitted and what would answer (a sweep of one size showed figure titles and no words)."""
+    if costs:
+        return [describe_cost(cost) for cost in costs.values()]
+    return [
+        f"No cost law is fitted: these runs trained {n_sizes} model size{'s' if n_sizes != 1 else ''}, and how a "
+        f"cost grows with size needs at least {MIN_SIZES_TO_FIT_COST}; train more sizes to see what size costs."
+    ]
 
 
 def describe_cost(cost: CostLaw) -> str:

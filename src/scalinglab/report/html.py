@@ -15,8 +15,8 @@ import pandas as pd
 from scalinglab.analysis import Analysis, format_count, format_factor
 from scalinglab.analysis.sentences import (
     anchor_sentence,
+    cost_sentences,
     data_effect_sentence,
-    describe_cost,
     form_choice_sentence,
     generalization_sentence,
     isoflop_sentences,
@@ -260,7 +260,7 @@ def _joint_section(analysis: Analysis) -> Section:
 
 def _cost_section(analysis: Analysis) -> Section:
     section = Section("What does size cost?")
-    section.sentences = [describe_cost(cost) for cost in analysis.groups.costs.values()]
+    section.sentences = cost_sentences(analysis.groups.costs, int(analysis.runs[analysis.x].nunique()))
     section.figures = _against_params_figures(analysis, None)
     return section
 
