@@ -191,72 +191,27 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "set-infinite-learning-rate": lambda c: Row(c.run(None, "training.lr=inf"), "--set training.lr:"),
     "fit-a-folder": lambda c: Row(["fit", str(c.work), "--x", "N", "--y", "L"], "a folder, not a CSV file"),
     "plan-candidates-names-file-and-line": lambda c: Row(
-        [
-            "plan",
-            "next",
-            c.file("r.csv", PLAN_RUNS_CSV),
-            "--candidates",
-            c.file("c.csv", "N,cost\n1e9,1\nlots,2\n"),
-            "--x",
-            "N",
-            "--y",
-            "L",
-            "--target",
-            "N=1e10",
-            "--cost",
-            "cost",
-            "--form",
-            "power",
-        ],
+        _plan_next(c, PLAN_RUNS_CSV, "N,cost\n1e9,1\nlots,2\n"),
         "--candidates " + str(c.work / "c.csv") + ": column 'N' is not numeric: row 3",
     ),
     "plan-runs-without-the-cost-column": lambda c: Row(
-        [
-            "plan",
-            "next",
-            c.file("r.csv", SMALL_CSV),
-            "--candidates",
-            c.file("c.csv", "N,cost\n1e9,1\n"),
-            "--x",
-            "N",
-            "--y",
-            "L",
-            "--target",
-            "N=1e10",
-            "--cost",
-            "cost",
-            "--form",
-            "power",
-        ],
-        "RUNS " + str(c.work / "r.csv") + ": column 'cost' not found",
+        _plan_next(c, SMALL_CSV, "N,cost\n1e9,1\n"), "RUNS " + str(c.work / "r.csv") + ": column 'cost' not found"
     ),
     "plan-seed-negative-names-the-flag": lambda c: Row(
-        [
-            "plan",
-            "next",
-            c.file("r.csv", PLAN_RUNS_CSV),
-            "--candidates",
-            c.file("c.csv", "N,cost\n1e9,1\n"),
-            "--x",
-            "N",
-            "--y",
-            "L",
-            "--target",
-            "N=1e10",
-            "--cost",
-            "cost",
-            "--form",
-            "power",
-            "--seed",
-            "-1",
-        ],
-        "--seed must be",
+        _plan_next(c, PLAN_RUNS_CSV, "N,cost\n1e9,1\n", "--seed", "-1"), "--seed must be"
     ),
     "fit-names-the-csv-line": lambda c: Row(
         ["fit", c.file("t.csv", "N,L\n1,3\n10,x\n100,1.5\n"), "--x", "N", "--y", "L"],
         "column 'L' is not numeric: row 3 ('x' first)",
     ),
 }
+
+
+def _plan_next(c: Context, runs: str, candidates: str, *more: str) -> list[str]:
+    """`plan next` on r.csv and c.csv (written from `runs` and `candidates`), targeting N = 1e10."""
+    files = [c.file("r.csv", runs), "--candidates", c.file("c.csv", candidates)]
+    options = ["--x", "N", "--y", "L", "--target", "N=1e10", "--cost", "cost", "--form", "power"]
+    return ["plan", "next", *files, *options, *more]
 
 
 def _relative_data_path(c: Context) -> Row:

@@ -164,9 +164,7 @@ def _print_tables(fitted) -> None:
     interval = f"{law.ci_level:.0%} CI"
     for column in ("parameter", "value", f"{interval} low", f"{interval} high"):
         params.add_column(column, justify="left" if column == "parameter" else "right")
-    # With no more groups to resample than parameters every replicate lands near the fit: a "95% CI"
-    # of no width there would claim a precision the data do not have (the warning says why).
-    determined = law.n_groups_ > law.form_.n_params
+    determined = law.groups_bound_parameters  # else a "95% CI" of no width (the law's warning says why)
     for row in law.summary().itertuples():
         low, high = (row.ci_low, row.ci_high) if determined else (None, None)
         params.add_row(row.name, _number(row.value), _number(low), _number(high))

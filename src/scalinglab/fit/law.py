@@ -267,12 +267,18 @@ class ScalingLaw:
 
     def _resample(self, group_of_row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Row weights of the cluster bootstrap's replicates, shape (n_bootstrap, n)."""
-        if self.n_groups_ <= self.form_.n_params:
+        if not self.groups_bound_parameters:
             self.diagnostics_.warnings.append(
                 f"only {self.n_groups_} group{'s' if self.n_groups_ != 1 else ''} to resample for {self.form_.n_params} parameters: "
                 "the bootstrap can barely vary, so its intervals understate the uncertainty"
             )
         return resample_group_counts(rng, group_of_row, int(self.n_bootstrap), min_distinct=self.form_.n_params)
+
+    @property
+    def groups_bound_parameters(self) -> bool:
+        """Whether there are more groups to resample than parameters: with fewer, every bootstrap
+        replicate lands near the fit and its intervals claim a precision the data do not have."""
+        return self.n_groups_ > self.form_.n_params
 
     def _store_bootstrap(self, thetas: np.ndarray) -> None:
         self.bootstrap_theta_ = thetas
