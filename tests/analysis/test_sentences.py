@@ -7,7 +7,7 @@ import pytest
 from synthetic_truth import truth_frame
 
 from scalinglab.analysis import analyze
-from scalinglab.analysis.sentences import describe_fit, joint_law_sentences, summary_lines
+from scalinglab.analysis.sentences import ScalingEffect, describe_fit, joint_law_sentences, summary_lines
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,14 @@ def test_no_cost_law_is_said_with_what_would_answer():
     runs = _means([(1210, 360, 2.0, 0.05), (1210, 1437, 1.5, 0.05)]).assign(train_seconds=[1.0, 4.0])
     analysis = analyze(runs, n_bootstrap=0)
     assert not analysis.groups.costs  # one size: no cost law, so the report's cost section has this sentence
+
+
+def test_a_change_under_one_percent_is_quoted_to_two_significant_digits_not_as_zero():
+    """A flat sweep printed 'cut validation loss by 0% (95% CI 0-1%)': whole percents hid a real 0.3%."""
+    effect = ScalingEffect("val_loss", "train_size", 120, 480, 4800, 1.093, 1.0897, -0.003, (-0.0091, -0.0005), {})
+    said = effect.sentence()
+    assert "cut validation loss by 0.3% (95% CI of the fitted curve 0.05% to 0.91%)" in said
+    straddling = ScalingEffect("val_loss", "train_size", 120, 480, 4800, 1.0, 1.2, 0.2, (-0.004, 0.45), {})
+    assert "raised validation loss by 20% (95% CI of the fitted curve -0.4% to +45%: not clearly any change)" in (
+        straddling.sentence()
+    )

@@ -26,6 +26,15 @@ def format_factor(factor: float) -> str:
     return f"{factor:.2g}x" if factor < 10 else f"{factor:.0f}x"
 
 
+def format_percent(fraction: float, *, signed: bool = False) -> str:
+    """0.0123 -> '1.2%', 1.5 -> '150%', 0.0031 -> '0.31%', 0.1 -> '10%': two significant digits, never in exponent form
+    (a 0.3% change printed to whole percents read "cut by 0% (95% CI 0-1%)")."""
+    percent, sign = fraction * 100, "+" if signed else ""
+    if 0.01 <= abs(percent) < 99.5:  # 'g' rounds to two digits first, so 9.99999 prints as 10, not 10.0
+        return f"{percent:{sign}.2g}%"
+    return f"{percent:{sign}.0f}%" if abs(percent) >= 99.5 else f"{percent:{sign}.2f}%"
+
+
 def format_interval(low: float | None, high: float | None, *, count: bool = False, digits: int = 3) -> str:
     """' (95% CI a to b)', or '' when there is no interval; counts as 8.5k, other numbers to `digits`.
     Every interval in the report's prose reads 'a to b' (a hyphen is ambiguous beside negative numbers

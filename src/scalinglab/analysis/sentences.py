@@ -9,7 +9,14 @@ import pandas as pd
 
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw
-from scalinglab.analysis.numbers import format_count, format_factor, format_interval, format_value, join_words
+from scalinglab.analysis.numbers import (
+    format_count,
+    format_factor,
+    format_interval,
+    format_percent,
+    format_value,
+    join_words,
+)
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 from scalinglab.metrics import label, short_label
 
@@ -121,17 +128,17 @@ class ScalingEffect:
     cost_ratios: dict[str, tuple[float, tuple[float, float] | None]]
 
     def sentence(self) -> str:
-        """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19-27%)'."""
+        """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19% to 27%)'."""
         verb = "cut" if self.change < 0 else "raised"
         interval = " (too few runs to resample for an interval)"
         if self.change_ci is not None:
-            low, high = sorted(abs(bound) * 100 for bound in self.change_ci)
+            low, high = sorted(abs(bound) for bound in self.change_ci)
             if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):
-                interval = f" (95% CI of the fitted curve {low:.0f}-{high:.0f}%)"
+                interval = f" (95% CI of the fitted curve {format_percent(low)} to {format_percent(high)})"
             else:
                 interval = (
-                    f" (95% CI of the fitted curve {self.change_ci[0] * 100:+.0f}% to "
-                    f"{self.change_ci[1] * 100:+.0f}%: not clearly any change)"
+                    f" (95% CI of the fitted curve {format_percent(self.change_ci[0], signed=True)} to "
+                    f"{format_percent(self.change_ci[1], signed=True)}: not clearly any change)"
                 )
         costs = [
             f"{format_factor(ratio)} the {short_label(cost)}"
@@ -141,7 +148,7 @@ class ScalingEffect:
         cost_text = f", and cost {join_words(costs)}" if costs else ""
         return (
             f"With {self.group_by} = {format_value(self.group)}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
-            f"({format_factor(self.n_to / self.n_from)}) {verb} {short_label(self.metric)} by {abs(self.change) * 100:.0f}%{interval}, "
+            f"({format_factor(self.n_to / self.n_from)}) {verb} {short_label(self.metric)} by {format_percent(abs(self.change))}{interval}, "
             f"from {self.metric_from:.3g} to {self.metric_to:.3g}{cost_text}."
         )
 
@@ -201,7 +208,7 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
     return (
         f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
         f"({first[group_by]:g} to {last[group_by]:g}) {'cut' if change < 0 else 'raised'} {short_label(metric)} "
-        f"by {abs(change) * 100:.2g}% ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
+        f"by {format_percent(abs(change))} ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
     )
 
 

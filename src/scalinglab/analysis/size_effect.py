@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, GroupFit
-from scalinglab.analysis.numbers import format_count, format_value
+from scalinglab.analysis.numbers import format_count, format_percent, format_value
 from scalinglab.metrics import lower_is_better, short_label
 
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
@@ -151,10 +151,13 @@ class SizeVerdict:
     def _change_words(self, i: int, j: int) -> str:
         change, interval = self.change(i, j)
         verb = "fell" if change < 0 else "rose"
-        words = f"{verb} by {_percent(abs(change))} ({self.means[i]:.3g} to {self.means[j]:.3g}"
+        words = f"{verb} by {format_percent(abs(change))} ({self.means[i]:.3g} to {self.means[j]:.3g}"
         if interval is None:
             return words + ", one run each: no interval)"
-        return words + f", 95% interval {_percent(interval[0], signed=True)} to {_percent(interval[1], signed=True)})"
+        return (
+            words
+            + f", 95% interval {format_percent(interval[0], signed=True)} to {format_percent(interval[1], signed=True)})"
+        )
 
     def _noise_advice(self) -> str:
         if self.mean_noise(0) is None:
@@ -214,12 +217,6 @@ def _scatter(means: np.ndarray) -> float | None:
         return None
     bends = np.diff(np.log(means), 2)
     return float(np.sqrt(np.median(bends**2) / (SECOND_DIFFERENCE_VARIANCE * MEDIAN_CHI2_1)))
-
-
-def _percent(fraction: float, *, signed: bool = False) -> str:
-    """0.0123 -> '1.2%', 1.5 -> '150%': two significant digits, never in exponent form."""
-    digits = 0 if abs(fraction) >= 0.1 else 1 if abs(fraction) >= 0.01 else 2
-    return f"{fraction * 100:{'+' if signed else ''}.{digits}f}%"
 
 
 def _best_index(means: np.ndarray, metric: str) -> int:
