@@ -189,3 +189,17 @@ def test_two_sizes_give_no_interval_of_no_width_and_a_flat_curve_is_said(tmp_pat
     path.write_text("N,loss\n" + "".join(f"{n},3.0\n" for n in np.geomspace(1e6, 1e9, 7)))
     result = run_cli(str(path), "--x", "N", "--y", "loss", "--bootstrap", "50")
     assert "warning: the law is flat across the data" in result.stderr
+
+
+def test_an_interval_end_the_rows_do_not_bound_is_printed_as_such(tmp_path):
+    n, d = np.repeat([1e3, 3e3, 1e4, 3e4, 1e5], 4), np.tile([1e4, 2e4, 4e4, 8e4], 5)
+    loss = (2 + 50 / n**0.4 + 5 / d**0.3) * np.exp(np.random.default_rng(0).normal(0, 0.03, len(n)))
+    path = tmp_path / "weak_data_term.csv"
+    path.write_text("run,N,D,loss\n" + "\n".join(f"{i},{a},{b},{c}" for i, (a, b, c) in enumerate(zip(n, d, loss))))
+    args = [str(path), "--x", "N,D", "--y", "loss", "--form", "chinchilla", "--bootstrap", "200", "--seed", "0"]
+    args += ["--groups", "run"]
+    table = run_cli(*args).stdout
+    b_row = next(line for line in table.splitlines() if line.startswith("│ B "))
+    assert "not bounded" in b_row and "e2" not in b_row  # no 1e23 upper end
+    assert "these rows do not bound that end" in " ".join(table.split())
+    assert json.loads(run_cli(*args, "--json").stdout)["ci_bounded"]["B"] == [False, False]

@@ -32,7 +32,8 @@ def test_fit_returns_the_estimator_with_named_parameters(law):
 
 def test_summary_has_one_row_per_parameter_with_its_interval(law):
     summary = law.summary()
-    assert list(summary.columns) == ["name", "value", "ci_low", "ci_high", "on_bound"]
+    assert list(summary.columns) == ["name", "value", "ci_low", "ci_high", "on_bound", "ci_bounded"]
+    assert summary["ci_bounded"].all()
     assert summary.attrs["diagnostics"]["converged"]
     assert list(summary["name"]) == ["E", "A", "alpha"]
     assert (summary["ci_low"] <= summary["value"]).all()

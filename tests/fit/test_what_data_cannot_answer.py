@@ -85,3 +85,44 @@ def test_options_that_cannot_give_an_answer_are_refused_before_fitting(options, 
 def test_the_same_input_twice_is_refused():
     with pytest.raises(UserError, match="x lists 'N' twice"):
         ScalingLaw("chinchilla", n_bootstrap=0).fit(_joint(lambda n, d: 2 + 0 * n), x=["N", "N"], y="loss")
+
+
+def _weak_data_term(seed: int) -> pd.DataFrame:
+    """A data term (5 / D^0.3) that moves the loss by about its 3% noise over the data sizes trained."""
+    n, d = np.repeat([1e3, 3e3, 1e4, 3e4, 1e5], 4), np.tile([1e4, 2e4, 4e4, 8e4], 5)
+    loss = (2 + 50 / n**0.4 + 5 / d**0.3) * np.exp(np.random.default_rng(seed).normal(0, 0.03, len(n)))
+    return pd.DataFrame({"N": n, "D": d, "loss": loss})
+
+
+def _chinchilla(table: pd.DataFrame) -> ScalingLaw:
+    return ScalingLaw("chinchilla", n_bootstrap=200, random_state=0).fit(table, x=["N", "D"], y="loss")
+
+
+def test_a_scale_the_runs_do_not_bound_is_said_so_and_a_bounded_one_is_not():
+    """Seen: 'B = 8.57 (2.88 to 1.03e+20)': replicates that traded B against beta printed a band to infinity."""
+    weak = _chinchilla(_weak_data_term(seed=0))
+    low, high = weak.ci_["B"]
+    assert low < weak.params_["B"] / 1e6 and high > 1e6 * weak.params_["B"]  # the band this test is about
+    assert weak.ci_bounded()["B"] == (False, False)
+    assert weak.ci_bounded()["beta"] == (True, False)  # its 10 is the fit's bound
+    assert weak.ci_bounded()["A"] == (True, True)
+    assert not weak.summary().set_index("name").loc["B", "ci_bounded"]
+    clean = _chinchilla(_weak_data_term(seed=1))
+    assert all(all(ends) for ends in clean.ci_bounded().values())
+
+
+def test_a_term_the_fit_dropped_has_no_interval_and_says_why():
+    """Seen: 'B = 1e-12 (1e-12 to 1e-12), beta = 1.5 (1.5 to 1.5)', no warning: a dropped data term's
+    replicates never moved, and its exponent's interval of no width read as a precise 1.5."""
+    dropped = _chinchilla(_weak_data_term(seed=4))
+    assert dropped.params_["B"] < 1e-6
+    assert dropped.diagnostics_.no_effect == ["B", "beta"]
+    assert dropped.ci_bounded()["beta"] == (False, False)
+    assert any("B and beta change no prediction on these rows" in warning for warning in dropped.warnings_)
+    assert _chinchilla(_weak_data_term(seed=1)).diagnostics_.no_effect == []
+
+
+def test_an_exponent_at_the_fits_own_bound_is_not_bounded_but_one_at_zero_is():
+    law = ScalingLaw("power", n_bootstrap=0).fit(_one_input(3 * SIZES**-0.2), x="N", y="loss")
+    law.ci_ = {"A": (2.0, 4.0), "alpha": (0.0, 9.95)}  # the rule alone, on the ends a bootstrap could give
+    assert law.ci_bounded() == {"A": (True, True), "alpha": (True, False)}

@@ -145,17 +145,22 @@ class JointLaw:
         (the bootstrap could not tell a steep term from none)."""
         params = self.law.params_
         ci = (self.law.ci_ or {}).get(exponent)
+        if scale in self.law.diagnostics_.no_effect:
+            return f"the fit dropped the term ({scale} ~ 0), so {exponent} is not determined by these runs"
         on_bound = [name for name in (scale, exponent) if name in self.law.diagnostics_.on_bound]
         if on_bound:
             values = " and ".join(f"{name} = {params[name]:.3g}" for name in on_bound)
             return f"{values} sit{'s' if len(on_bound) == 1 else ''} on the fit's bound"
         if ci is None:
             return ""
-        if not (np.all(np.isfinite(ci)) and ci[0] > 0):
+        low_bounded, high_bounded = self.law.ci_bounded()[exponent]
+        if not (np.all(np.isfinite(ci)) and ci[0] > 0 and low_bounded):  # Kaplan's exponents stop at 1e-3, not 0
             return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) does not exclude 0"
-        upper = self._upper_bound(exponent)
-        if ci[1] >= 0.99 * upper:
-            return f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) reaches the fit's bound {upper:g}"
+        if not high_bounded:
+            return (
+                f"{exponent}'s 95% interval ({ci[0]:.3g} to {ci[1]:.3g}) reaches the fit's bound "
+                f"{self._upper_bound(exponent):g}"
+            )
         return ""
 
     def _upper_bound(self, name: str) -> float:

@@ -323,13 +323,18 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: s
     With `data_problem` (`Analysis.joint_data_problem`) the data term is not resolved: no compute-optimal
     split is quoted, and the data limit does not promise that more data helps.
     """
-    params, ci = joint.law.params_, joint.law.ci_ or {}
+    params, ci, bounded = joint.law.params_, joint.law.ci_ or {}, joint.law.ci_bounded()
 
     def value(name: str) -> str:
         if name == "E" and not joint.has_floor:
             return "E ~ 0 (not resolved)"
-        low, high = ci.get(name, (None, None))
-        return f"{name} = {params[name]:.3g}" + (f" ({low:.3g} to {high:.3g})" if low is not None else "")
+        if name not in ci:
+            return f"{name} = {params[name]:.3g}"
+        ends = [
+            f"{end:.3g}" if end_bounded else "not bounded by these runs"
+            for end, end_bounded in zip(ci[name], bounded[name])
+        ]
+        return f"{name} = {params[name]:.3g} ({ends[0]} to {ends[1]})"
 
     quantity = f"1 - {joint.metric}" if joint.complement else joint.metric
     form = joint.law.form_

@@ -13,6 +13,7 @@ from scalinglab.cli.app import app, flags_for
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
+from scalinglab.fit.law import UNBOUNDED_SCALE_FACTOR
 from scalinglab.fit.table import BURN_IN
 
 # The parameters of the fitting API that messages name, as this command's flags.
@@ -165,11 +166,19 @@ def _print_tables(fitted) -> None:
     for column in ("parameter", "value", f"{interval} low", f"{interval} high"):
         params.add_column(column, justify="left" if column == "parameter" else "right")
     determined = law.groups_bound_parameters  # else a "95% CI" of no width (the law's warning says why)
+    bounded = law.ci_bounded()
     for row in law.summary().itertuples():
-        low, high = (row.ci_low, row.ci_high) if determined else (None, None)
-        params.add_row(row.name, _number(row.value), _number(low), _number(high))
+        ends = [_number(end) if determined else "-" for end in (row.ci_low, row.ci_high)]
+        ends = [text if bounded.get(row.name, (True, True))[side] else UNBOUNDED_END for side, text in enumerate(ends)]
+        params.add_row(row.name, _number(row.value), *ends)
     if not determined and law.n_bootstrap:
         params.caption = f"no {interval}: {law.n_groups_} resampled groups cannot bound {law.form_.n_params} parameters"
+    elif not law.summary()["ci_bounded"].all():
+        params.caption = (
+            f"{UNBOUNDED_END}: these rows do not bound that end (a scale's replicates more than "
+            f"{UNBOUNDED_SCALE_FACTOR:.0e} times its value, a parameter at the fit's own bound, or one "
+            "that changes no prediction)"
+        )
     console.print(params)
     console.print(
         f"{law.n_points_} rows, {law.n_starts_} starts, objective {law.objective_:.6g}, "
@@ -225,6 +234,9 @@ def _allocation_table(allocation: pd.DataFrame, level: float):
     if has_interval:
         table.caption = f"under each value: its {level:.0%} bootstrap interval"
     return table
+
+
+UNBOUNDED_END = "not bounded"  # an interval end the runs do not bound (ScalingLaw.ci_bounded)
 
 
 def _number(value: float, digits: int = 5) -> str:

@@ -25,6 +25,11 @@ _FLAT_LOADING = 0.3
 NEGLIGIBLE_CHANGE = 0.01
 # A log-log slope this many standard errors above 0 is a clear rise of y with that input.
 RISE_T = 2.0
+# A parameter whose unit change (in its internal scale: the log of a scale) moves no prediction by
+# more than this (relative) has no effect on the fit: a term the fit dropped (its scale ~1e-12)
+# takes its scale and exponent with it, and its bootstrap replicates never move them ("beta =
+# 1.5 (1.5 to 1.5)" was printed for the exponent of a dropped data term).
+NO_EFFECT = 1e-6
 
 
 @dataclass
@@ -42,6 +47,8 @@ class Diagnostics:
         Parameter correlation matrix (public names as labels).
     on_bound : list of str
         Parameters sitting on a bound.
+    no_effect : list of str
+        Parameters that change no prediction on the data (see ``NO_EFFECT``): not determined by it.
     warnings : list of str
         One plain sentence per problem found.
     trend : list of str
@@ -59,6 +66,7 @@ class Diagnostics:
     on_bound: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     trend: list[str] = field(default_factory=list)
+    no_effect: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready: correlation as a nested list in the order of ``names``."""
@@ -72,6 +80,7 @@ class Diagnostics:
             "names": list(self.correlation.columns),
             "correlation": [[_finite(v) for v in row] for row in self.correlation.to_numpy()],
             "on_bound": list(self.on_bound),
+            "no_effect": list(self.no_effect),
             "warnings": list(self.warnings),
         }
 
@@ -85,7 +94,9 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
     x columns) name the inputs in the warnings (default: the form's own names)."""
     form, theta = problem.form, result.theta
     names = form.public_names
-    correlation, flat = _correlation(problem, theta)
+    jacobian = _jacobian(problem, theta)
+    correlation, flat = _correlation(names, jacobian)
+    no_effect = [name for name, column in zip(names, jacobian.T) if np.max(np.abs(column)) < NO_EFFECT]
     trend = _trend_warnings(problem, theta, list(input_names or form.inputs))
     warnings = list(trend)
     if not result.converged:
@@ -99,6 +110,11 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
     for name in on_bound:
         value = float(form.to_public(theta)[names.index(name)])
         warnings.append(f"{name} sits on its bound ({value:.4g}): the data push it as far as allowed")
+    if no_effect:
+        warnings.append(
+            f"{' and '.join(no_effect)} change{'s' if len(no_effect) == 1 else ''} no prediction on these rows "
+            "(a term the fit dropped, its scale ~0): not determined by them, whatever their intervals say"
+        )
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             value = correlation.iat[i, j]
@@ -120,6 +136,7 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
         on_bound,
         warnings,
         trend,
+        no_effect,
     )
 
 
@@ -168,11 +185,14 @@ def _on_bound(problem, theta: np.ndarray) -> list[str]:
     return [name for name, flag in zip(problem.form.public_names, hit) if flag]
 
 
-def _correlation(problem, theta: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
-    """Correlation matrix of the parameters and the names along a flat direction (if any)."""
-    names = problem.form.public_names
+def _jacobian(problem, theta: np.ndarray) -> np.ndarray:
+    """d log(prediction) / d internal parameter at every row, shape (n, p)."""
     _, columns = problem.form.log_predict_and_jacobian(theta[None, :], problem.log_x)
-    jacobian = np.column_stack([np.broadcast_to(c, (1, len(problem.log_y)))[0] for c in columns])
+    return np.column_stack([np.broadcast_to(c, (1, len(problem.log_y)))[0] for c in columns])
+
+
+def _correlation(names: list[str], jacobian: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """Correlation matrix of the parameters and the names along a flat direction (if any)."""
     gram = jacobian.T @ jacobian
     scale = np.sqrt(np.maximum(np.diag(gram), 1e-300))
     scaled = gram / np.outer(scale, scale)

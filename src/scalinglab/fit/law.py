@@ -34,6 +34,7 @@ from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 
 logger = logging.getLogger("scalinglab.fit.law")
 MIN_BOOTSTRAP = 10  # fewest bootstrap replicates that give an interval (one gave a "95% CI" excluding the fit)
+UNBOUNDED_SCALE_FACTOR = 1e6  # a scale's interval end this far from its value is not bounded by the runs
 
 
 def check_random_state(random_state) -> None:
@@ -481,14 +482,47 @@ class ScalingLaw:
         )
         return result
 
+    def ci_bounded(self) -> dict[str, tuple[bool, bool]]:
+        """Whether these runs bound each parameter's interval below and above ({} without bootstrap).
+
+        A scale (A in A / N^alpha) is its term's value at an input of 1, usually decades outside the
+        data, and replicates trade it against the term's exponent; an end more than
+        ``UNBOUNDED_SCALE_FACTOR`` times from the value ("B = 8.57 (2.88 to 1.03e+20)") comes from
+        replicates that found another term altogether, so the runs do not bound it. Any other
+        parameter's end is not bounded where it reaches the fit's own bound (alpha's 10): that
+        bound, not the data, stopped it. A bound of 0 is not such a bound: an exponent of 0 (no
+        effect) is a value the data can show. Neither end of a parameter that changes no prediction
+        (`Diagnostics.no_effect`: a dropped term's scale and exponent) is bounded.
+        """
+        self._check_fitted()
+        bounded = {}
+        for param in self.form_.params:
+            if self.ci_ is None or param.public not in self.ci_:
+                continue
+            if param.public in self.diagnostics_.no_effect:
+                bounded[param.public] = (False, False)
+                continue
+            value, (low, high) = self.params_[param.public], self.ci_[param.public]
+            if param.log_scale:
+                factor = UNBOUNDED_SCALE_FACTOR
+                bounded[param.public] = (low * factor >= value, high <= value * factor)
+                continue
+            lower, upper = param.bounds
+            bounded[param.public] = (
+                not (np.isfinite(lower) and lower != 0 and low <= lower + 0.01 * abs(lower)),
+                not (np.isfinite(upper) and upper != 0 and high >= upper - 0.01 * abs(upper)),
+            )
+        return bounded
+
     def summary(self) -> pd.DataFrame:
-        """One row per parameter: name, value, ci_low, ci_high (NaN without bootstrap), on_bound.
+        """One row per parameter: name, value, ci_low, ci_high (NaN without bootstrap), on_bound,
+        ci_bounded (False where the runs do not bound an end of the interval: see `ci_bounded`).
 
         ``summary().attrs["diagnostics"]`` holds :meth:`diagnostics` (convergence, starts at the
         best objective, correlations, warnings).
         """
         self._check_fitted()
-        ci = self.ci_ or {}
+        ci, bounded = self.ci_ or {}, self.ci_bounded()
         table = pd.DataFrame(
             {
                 "name": list(self.params_),
@@ -496,6 +530,7 @@ class ScalingLaw:
                 "ci_low": [ci.get(name, (np.nan, np.nan))[0] for name in self.params_],
                 "ci_high": [ci.get(name, (np.nan, np.nan))[1] for name in self.params_],
                 "on_bound": [name in self.diagnostics_.on_bound for name in self.params_],
+                "ci_bounded": [all(bounded.get(name, (True, True))) for name in self.params_],
             }
         )
         table.attrs["diagnostics"] = self.diagnostics()

@@ -57,6 +57,7 @@ class TableFit:
             "objective": law.objective_,
             "params": law.params_,
             "ci": None if law.ci_ is None else {k: list(v) for k, v in law.ci_.items()},
+            "ci_bounded": {name: list(ends) for name, ends in law.ci_bounded().items()},
             "ci_level": law.ci_level,
             "n_bootstrap": law.n_bootstrap,
             "seed": law.random_state,
