@@ -72,3 +72,21 @@ def test_plan_next_with_a_bad_action_or_column_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2 and "expected one of next" in result.stderr
     result = run_cli("plan", "next", str(runs), *common, "--cost", "dollars")
     assert result.returncode == 2 and "dollars" in result.stderr
+
+
+def test_a_target_beyond_the_laws_reach_gets_a_prediction_and_no_interval(tmp_path):
+    """Seen: N = 1e30 printed a '95% prediction interval' of 3.4e-142 to 1.0e142."""
+    runs, cands = _files(tmp_path, 24)
+    common = ["--candidates", str(cands), "--x", "N,D", "--y", "loss", "--cost", "flops"]
+    result = run_cli("plan", "next", str(runs), *common, "--target", "N=2e9,D=4e10;N=1e20,D=1e21", "--json")
+    assert result.returncode == 0, result.stderr
+    near, far = json.loads(result.stdout)["prediction"]
+    assert near["low"] <= near["predicted"] <= near["high"]
+    assert "low" not in far and "high" not in far and far["predicted"] > 0
+    (warning,) = [w for w in json.loads(result.stdout)["warnings"] if w.startswith("target 2:")]
+    assert "farther beyond the runs than the law's error was measured" in warning
+    assert "x beyond them in N" in warning
+    printed = run_cli("plan", "next", str(runs), *common, "--target", "N=2e9,D=4e10;N=1e20,D=1e21")
+    far_line = printed.stdout.strip().splitlines()[-1]
+    assert far_line.split()[-2:] == ["-", "-"] and "nan" not in printed.stdout.lower()
+    assert "warning: target 2:" in printed.stderr

@@ -11,6 +11,7 @@ from scalinglab.fit.forms import get_form
 from scalinglab.fit.intervals import (
     GROWTH,
     MIN_SCORED_DISTANCE,
+    REACH_ALLOWANCE,
     Calibration,
     backtest_masks,
     conformal_rate,
@@ -183,6 +184,37 @@ def test_each_input_gets_the_rate_of_the_rows_that_lie_beyond_the_data_along_it(
     # Without a data backtest, data takes the quantile of every score (per squared distance).
     no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
     np.testing.assert_allclose(no_data.rates(0.95), [0.2, 0.2])
+
+
+def test_intervals_are_quoted_as_far_as_the_backtests_measured_times_the_allowance():
+    held_out = pd.DataFrame(
+        {
+            "direction": ["size", "size", "data", "ratio"],
+            "excess_0": [1.0, 2.0, 0.1, 0.0],
+            "excess_1": [0.0, 0.0, 1.5, 1.0],
+            "excess_ratio": [0.0, 0.0, 0.0, 1.2],
+            "beyond_noise": [0.2, 0.2, 0.01, 0.05],
+        }
+    ).assign(distance=lambda f: np.hypot(f["excess_0"], f["excess_1"]))
+    calibration = Calibration(held_out, noise_halfwidth=0.0, n_inputs=2)
+    np.testing.assert_allclose(calibration.reach(), [2.0, 1.5])  # each input's own backtests' farthest row
+    assert calibration.ratio_reach() == pytest.approx(1.2)
+    edge = REACH_ALLOWANCE * np.array([2.0, 1.5])
+    excess = np.array([[0.0, 0.0], edge, edge + [0.01, 0.0], edge + [0.0, 0.01]])
+    np.testing.assert_array_equal(calibration.within_reach(excess), [True, True, False, False])
+    shortfall = np.array([0.0, REACH_ALLOWANCE * 1.2, REACH_ALLOWANCE * 1.2 + 0.01, 0.0])
+    np.testing.assert_array_equal(calibration.within_reach(np.zeros((4, 2)), shortfall), [True, True, False, True])
+    # Without a data backtest, data reaches as far as any backtest along an input did.
+    no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
+    np.testing.assert_allclose(no_data.reach(), [2.0, 2.0])
+    assert Calibration(held_out.iloc[:0], noise_halfwidth=0.0, n_inputs=2).within_reach(np.full((1, 2), 50.0))[0]
+
+
+def test_a_law_quotes_intervals_within_its_reach_only(law):
+    (reach,) = law.reach_factors().values()
+    largest = float(np.exp(law.fitted_log_x_.max()))
+    np.testing.assert_array_equal(law.within_reach([largest * reach * 0.99, largest * reach * 1.01]), [True, False])
+    assert np.isfinite(law.predict_interval([largest * reach * 1.01])).all()  # computed, not quoted
 
 
 def test_another_growth_replays_the_same_backtests_with_the_widening_c_d_to_that_power():

@@ -60,4 +60,4 @@ def _print_next_batch(result) -> None:
     print(batch.to_string())
     if result.prediction is not None:
         print(f"target now, by the {result.form} law of the runs so far (95% prediction interval):")
-        print(result.prediction.rename_axis("target").to_string())
+        print(result.prediction.rename_axis("target").to_string(na_rep="-"))  # "-": no interval quoted (warning)

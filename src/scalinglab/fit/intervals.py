@@ -96,6 +96,12 @@ GROWTH = 2.0
 # its largest held-out row lies at least log(factor) >= log 2 beyond its cut.
 MIN_SCORED_DISTANCE = float(np.log(1.5))
 DIRECTIONS = ("size", "data", "compute")
+# The backtests measure the extrapolation error only as far beyond their fits as their held-out
+# rows lie (Chinchilla's: 2.1 in log N, a factor 8). The d^2 growth is quoted up to this many
+# times that distance along each direction (the square of the farthest factor measured: 64x for
+# 8x); farther, an interval extrapolates its own error model past anything checked (at N = 1e30
+# it read "1e-142 to 1e142"), and is not quoted (`Calibration.within_reach`).
+REACH_ALLOWANCE = 2.0
 # Fewer tokens per parameter (D / N) than any training row: a direction of its own for the
 # intervals of a joint law (a larger N at a trained D is one), not for choosing the form.
 RATIO = "ratio"
@@ -379,6 +385,45 @@ class Calibration:
         """The largest per-input rate (:meth:`rates`): the widening per squared unit of log
         distance in the direction the law extrapolates worst."""
         return float(self.rates(level).max()) if self.n_inputs else 0.0
+
+    def reach(self) -> np.ndarray:
+        """The farthest log distance along each input at which a backtest along it measured the
+        error (its held-out rows' largest excess beyond ``MIN_SCORED_DISTANCE``); an input without
+        such rows takes the farthest distance of any size, data or compute backtest, as its rate
+        takes their pooled quantile. 0 without any backtest."""
+        along_inputs = self.held_out["direction"].to_numpy() != RATIO
+        pooled = float(self.held_out["distance"].to_numpy(float)[along_inputs].max(initial=0.0))
+        reach = np.full(self.n_inputs, pooled)
+        for k in range(self.n_inputs):
+            excess = self.excess(k).to_numpy(float)
+            rows = (self.held_out["direction"].to_numpy() == input_direction(k)) & (excess > MIN_SCORED_DISTANCE)
+            if rows.any():
+                reach[k] = excess[rows].max()
+        return reach
+
+    def ratio_reach(self) -> float:
+        """The farthest shortfall below the fewest data per parameter at which a "ratio" backtest
+        measured the error; without one, the farthest distance along the size backtests (whose
+        held-out rows, larger N at the same data, lay below that ratio too)."""
+        if "excess_ratio" in self.held_out:
+            shortfall = self.held_out["excess_ratio"].to_numpy(float)
+            rows = (self.held_out["direction"].to_numpy() == RATIO) & (shortfall > MIN_SCORED_DISTANCE)
+            if rows.any():
+                return float(shortfall[rows].max())
+        return float(self.reach()[0]) if self.n_inputs else 0.0
+
+    def within_reach(self, excess: np.ndarray, shortfall: np.ndarray | None = None) -> np.ndarray:
+        """Whether each target's interval is quoted: True unless it lies beyond ``REACH_ALLOWANCE``
+        times :meth:`reach` along some input, or that many times :meth:`ratio_reach` below the
+        fewest data per parameter. Always True without any backtest (the interval then holds no
+        extrapolation term, and the fit warns of it)."""
+        excess = np.atleast_2d(np.asarray(excess, dtype=float))
+        if self.held_out.empty:
+            return np.ones(len(excess), dtype=bool)
+        inside = (excess <= REACH_ALLOWANCE * self.reach()[None, :]).all(axis=1)
+        if shortfall is not None:
+            inside &= np.asarray(shortfall, dtype=float) <= REACH_ALLOWANCE * self.ratio_reach()
+        return inside
 
     def widening(self, excess: np.ndarray, level: float, shortfall: np.ndarray | None = None) -> np.ndarray:
         """Half-width added to each side of a log interval: max(sqrt(sum_k (c_k e_k^2)^2), c_R s^2)

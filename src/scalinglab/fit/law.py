@@ -21,6 +21,7 @@ from scalinglab.fit.forms import (
     get_form,
 )
 from scalinglab.fit.intervals import (
+    REACH_ALLOWANCE,
     backtest_masks,
     calibrate,
     excess_beyond,
@@ -429,6 +430,33 @@ class ScalingLaw:
         if getattr(self, "calibration_", None) is None:
             return 0.0
         return self.calibration_.rate(level)
+
+    def within_reach(self, data) -> np.ndarray:
+        """Whether :meth:`predict_interval`'s prediction interval at each row is quoted: False
+        where the row lies farther beyond the data than the backtests measured the law's error,
+        times ``intervals.REACH_ALLOWANCE`` (see ``Calibration.within_reach``). The interval is
+        still computed there; a caller that shows it to a person says instead how far the row is.
+        """
+        self._check_fitted()
+        log_inputs = self._log_inputs(data)
+        if getattr(self, "calibration_", None) is None:
+            return np.ones(len(log_inputs), dtype=bool)
+        return self.calibration_.within_reach(
+            excess_beyond(log_inputs, self.fitted_log_x_), ratio_shortfall(log_inputs, self.fitted_log_x_)
+        )
+
+    def reach_factors(self) -> dict[str, float]:
+        """How far beyond the data (as a factor) :meth:`within_reach` quotes intervals along each
+        x column, and, for a joint law, below the fewest data per size ("<y> per <x>"); {} without
+        backtests."""
+        self._check_fitted()
+        calibration = getattr(self, "calibration_", None)
+        if calibration is None or calibration.held_out.empty:
+            return {}
+        factors = dict(zip(self.x_, np.exp(REACH_ALLOWANCE * calibration.reach()).tolist()))
+        if len(self.x_) > 1:
+            factors[f"{self.x_[1]} per {self.x_[0]}"] = float(np.exp(REACH_ALLOWANCE * calibration.ratio_reach()))
+        return factors
 
     def extrapolation_rates(self, level: float = 0.95) -> dict[str, float]:
         """Widening of log prediction intervals per squared unit of log distance beyond the data

@@ -305,7 +305,10 @@ class Planner:
     # -- answering ----------------------------------------------------------------------
 
     def prediction(self) -> pd.DataFrame:
-        """The target rows with ``predicted``, ``low`` and ``high`` (95 % prediction interval).
+        """The target rows with ``predicted``, ``low`` and ``high`` (95 % prediction interval),
+        and ``within_reach`` (False where the target lies farther beyond the runs than the law's
+        error was measured: ``ScalingLaw.within_reach``; a caller showing the interval to a
+        person leaves it out there).
 
         Raises UserError while too few rows are told to fit the law.
         """
@@ -313,7 +316,9 @@ class Planner:
         if law is None:
             raise UserError(f"{len(self.told)} runs told; the law needs {self.n_start} before it can predict")
         low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
-        return self.target.assign(predicted=law.predict(self.target), low=low, high=high)
+        return self.target.assign(
+            predicted=law.predict(self.target), low=low, high=high, within_reach=law.within_reach(self.target)
+        )
 
     def answer_row(self) -> pd.Series:
         """The prediction table's row the answer is read at (``answer``): the first target row,

@@ -125,4 +125,24 @@ def next_batch(
     law = planner.law()
     if law is None:
         return NextBatch(batch, None, planner.spent, x)
-    return NextBatch(batch, planner.prediction(), planner.spent, x, law.form_.name, law.warnings_)
+    prediction, beyond = quoted_prediction(planner.prediction(), law)
+    return NextBatch(batch, prediction, planner.spent, x, law.form_.name, law.warnings_ + beyond)
+
+
+def quoted_prediction(prediction: pd.DataFrame, law) -> tuple[pd.DataFrame, list[str]]:
+    """The planner's prediction table as a person reads it: no interval where the target lies
+    beyond the law's reach (``ScalingLaw.within_reach``), and one warning naming those targets."""
+    beyond = ~prediction.pop("within_reach").to_numpy(bool)
+    if not beyond.any():
+        return prediction, []
+    prediction.loc[beyond, ["low", "high"]] = np.nan
+    limits = ", ".join(
+        f"{factor:.3g}x below their fewest {name}" if " per " in name else f"{factor:.3g}x beyond them in {name}"
+        for name, factor in law.reach_factors().items()
+    )
+    labels = ", ".join(map(str, prediction.index[beyond]))
+    return prediction, [
+        f"target {labels}: farther beyond the runs than the law's error was measured, so no interval is quoted "
+        f"there and the prediction is the law's alone (intervals are quoted up to {limits}; "
+        "runs nearer the target would reach it)"
+    ]
