@@ -179,6 +179,15 @@ class DataConfig(_RunDataSettings):
     # trained on as many samples as each budget buys it (sweeper.budgets). Not with train_size.
     train_flops: Sweep[Annotated[float, Field(gt=0, strict=False)]] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _teacher_defaults(cls, data):
+        """Source 'teacher' without a [data.teacher] table takes the default teacher (filled in
+        before validation: an after-validator may not return a copy of a frozen model)."""
+        if isinstance(data, dict) and data.get("source") == "teacher" and data.get("teacher") is None:
+            return {**data, "teacher": {}}
+        return data
+
     @model_validator(mode="after")
     def _fields_fit_the_source(self) -> DataConfig:
         from scalinglab.data import source_names
@@ -197,8 +206,6 @@ class DataConfig(_RunDataSettings):
             )
         if self.train_flops is not None and self.train_size is not None:
             raise ValueError("train_flops: give compute budgets or data sizes (train_size), not both")
-        if self.source == "teacher" and self.teacher is None:
-            return self.model_copy(update={"teacher": TeacherConfig()})
         if self.source != "teacher" and self.teacher is not None:
             raise ValueError(f"teacher: only used with source = 'teacher' (source is '{self.source}')")
         return self
