@@ -187,3 +187,12 @@ def test_a_change_under_one_percent_is_quoted_to_two_significant_digits_not_as_z
     assert "raised validation loss by 20% (95% CI of the fitted curve -0.4% to +45%: not clearly any change)" in (
         straddling.sentence()
     )
+
+
+def test_a_change_is_quoted_with_the_digits_that_show_it():
+    from scalinglab.analysis.numbers import format_change
+
+    assert format_change(1.11, 1.1) == "1.11 to 1.1"
+    assert format_change(1.0931, 1.0897) == "1.093 to 1.090"  # not '1.09 to 1.09'
+    effect = ScalingEffect("val_loss", "train_size", 120, 480, 4800, 1.0931, 1.0897, -0.0031, None, {})
+    assert "from 1.093 to 1.090" in effect.sentence()

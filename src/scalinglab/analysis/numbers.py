@@ -35,6 +35,17 @@ def format_percent(fraction: float, *, signed: bool = False) -> str:
     return f"{percent:{sign}.0f}%" if abs(percent) >= 99.5 else f"{percent:{sign}.2f}%"
 
 
+def format_change(before: float, after: float) -> str:
+    """'1.11 to 1.1': two values of a change in 3 significant digits, or as many more (up to 6)
+    as it takes for them to differ ('1.093 to 1.090', not '1.09 to 1.09')."""
+    for digits in range(3, 7):
+        style = "" if digits == 3 else "#"  # past 3 digits, keep trailing zeros: '1.093 to 1.090'
+        texts = f"{before:{style}.{digits}g}", f"{after:{style}.{digits}g}"
+        if texts[0] != texts[1]:
+            return f"{texts[0]} to {texts[1]}"
+    return f"{before:.3g} to {after:.3g}"  # equal to 6 digits: no change to show
+
+
 def format_interval(low: float | None, high: float | None, *, count: bool = False, digits: int = 3) -> str:
     """' (95% CI a to b)', or '' when there is no interval; counts as 8.5k, other numbers to `digits`.
     Every interval in the report's prose reads 'a to b' (a hyphen is ambiguous beside negative numbers

@@ -10,6 +10,7 @@ import pandas as pd
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw
 from scalinglab.analysis.numbers import (
+    format_change,
     format_count,
     format_factor,
     format_interval,
@@ -149,7 +150,7 @@ class ScalingEffect:
         return (
             f"With {self.group_by} = {format_value(self.group)}, going from {format_count(self.n_from)} to {format_count(self.n_to)} parameters "
             f"({format_factor(self.n_to / self.n_from)}) {verb} {short_label(self.metric)} by {format_percent(abs(self.change))}{interval}, "
-            f"from {self.metric_from:.3g} to {self.metric_to:.3g}{cost_text}."
+            f"from {format_change(self.metric_from, self.metric_to)}{cost_text}."
         )
 
 
@@ -202,13 +203,13 @@ def data_effect_sentence(frame: pd.DataFrame, metric: str, *, x: str, group_by: 
     if first[metric] <= 0:  # no relative change from zero
         return (
             f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
-            f"moved {short_label(metric)} from {first[metric]:.3g} to {last[metric]:.3g} (measured)."
+            f"moved {short_label(metric)} from {format_change(first[metric], last[metric])} (measured)."
         )
     change = last[metric] / first[metric] - 1
     return (
         f"At {format_count(first[x])} parameters, {last[group_by] / first[group_by]:.2g}x more training data "
         f"({first[group_by]:g} to {last[group_by]:g}) {'cut' if change < 0 else 'raised'} {short_label(metric)} "
-        f"by {format_percent(abs(change))} ({first[metric]:.3g} to {last[metric]:.3g}, measured)."
+        f"by {format_percent(abs(change))} ({format_change(first[metric], last[metric])}, measured)."
     )
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, GroupFit
-from scalinglab.analysis.numbers import format_count, format_percent, format_value
+from scalinglab.analysis.numbers import format_change, format_count, format_percent, format_value
 from scalinglab.metrics import lower_is_better, short_label
 
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
@@ -151,7 +151,7 @@ class SizeVerdict:
     def _change_words(self, i: int, j: int) -> str:
         change, interval = self.change(i, j)
         verb = "fell" if change < 0 else "rose"
-        words = f"{verb} by {format_percent(abs(change))} ({self.means[i]:.3g} to {self.means[j]:.3g}"
+        words = f"{verb} by {format_percent(abs(change))} ({format_change(self.means[i], self.means[j])}"
         if interval is None:
             return words + ", one run each: no interval)"
         return (
