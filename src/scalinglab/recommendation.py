@@ -369,7 +369,13 @@ def recommend(
         )
     verdict = analysis.verdict_for(best["group"])
     if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
-        binding = "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter beyond it"
+        binding = (
+            "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter "
+            "beyond it"
+            if verdict.mean_noise(0) is not None
+            else "nothing: the larger sizes trained measured no better, one run each (so how much of that is noise "
+            "is unknown: train 2+ seeds to know)"
+        )
     return Recommendation(
         metric=analysis.metric,
         n_params=float(best["n_params"]),

@@ -68,3 +68,18 @@ def test_without_bootstrap_the_curves_are_fitted_and_no_ratio_is_claimed():
     joint = fit_joint(means, "val_loss", x="n_params", data="train_tokens_seen", n_bootstrap=0, curve_points=points)
     assert joint.curves.n_points == len(points) and joint.curves.width_ratio is None
     assert "as wide as" not in " ".join(joint_law_sentences(joint))
+
+
+def test_tokens_seen_as_the_data_axis_keeps_every_data_size_and_epoch_count():
+    """Seen: `group_by = "train_tokens_seen"` held train_size (and epochs) at their best value as
+    if they were settings, which kept one data size and dropped the rest."""
+    from scalinglab.analysis.pipeline import runs_to_fit
+
+    frame = truth_frame(seeds=(0,), random_state=2)
+    half = frame["train_size"] == frame["train_size"].min()
+    frame = frame.assign(epochs=np.where(half, 2, 1))  # the smallest data size seen twice
+    frame["train_tokens_seen"] = frame["train_size"] * frame["epochs"]
+    kept, reference = runs_to_fit(frame, "val_loss", group_by="train_tokens_seen")
+    assert len(kept) == len(frame) and reference == {}
+    by_size, reference = runs_to_fit(frame, "val_loss", group_by="train_size")
+    assert "epochs" in reference  # grouped by examples, epochs is a setting held at its best value

@@ -196,3 +196,20 @@ def test_a_change_is_quoted_with_the_digits_that_show_it():
     assert format_change(1.0931, 1.0897) == "1.093 to 1.090"  # not '1.09 to 1.09'
     effect = ScalingEffect("val_loss", "train_size", 120, 480, 4800, 1.0931, 1.0897, -0.0031, None, {})
     assert "from 1.093 to 1.090" in effect.sentence()
+
+
+def test_an_exponent_whose_interval_reaches_the_fits_bound_is_said_not_bounded():
+    """Seen: 'shrinks as n_params^-1.22 (95% CI 0.16 to 10.00)': 10 is the fit's bound, not a measurement."""
+    import numpy as np
+
+    from scalinglab.analysis.groups import GroupFit
+    from scalinglab.fit import ScalingLaw
+
+    sizes = np.array([1e3, 3e3, 1e4, 3e4])
+    table = pd.DataFrame({"n_params": sizes, "val_loss": 2 + 30 * sizes**-0.5})
+    law = ScalingLaw("power", n_bootstrap=20, random_state=0).fit(table, x="n_params", y="val_loss")
+    fit = GroupFit("val_loss", "n_params", "train_size", 400, law, 4, (1e3, 3e4))
+    assert "to not bounded" not in describe_fit(fit)
+    law.ci_ = {**law.ci_, "alpha": (0.16, 10.0)}  # the ends such a bootstrap gives (the rule, not the fit, is tested)
+    low = fit.exponent()[2][0]
+    assert f"(95% CI {low:.2f} to not bounded by these sizes)" in describe_fit(fit)

@@ -76,7 +76,7 @@ def test_loss_rising_with_size_is_overfitting_and_the_plateau_is_the_smallest_si
     analysis = analyze(runs(rising), n_bootstrap=50)
     for verdict, sentence in zip(analysis.size_verdicts, size_sentences(analysis)):
         assert verdict.kind == "worse"
-        assert "larger models did worse" in sentence and "overfitting" in sentence
+        assert "larger models did worse" in sentence and "overfit" in sentence
         assert verdict.plateau_start == 500
     assert not NOT_A_NUMBER.search(text_of(analysis))
 
@@ -99,6 +99,16 @@ def test_two_sizes_of_one_seed_cannot_tell_noise_from_effect():
     [verdict] = analysis.size_verdicts
     assert verdict.kind == "flat" and verdict.change(0, 1)[1] is None
     assert "noise and effect cannot be told apart: train 2+ seeds" in size_sentences(analysis)[0]
+
+
+def test_a_larger_size_worse_by_one_run_each_is_not_called_overfitting():
+    """Seen: 'larger models did worse ... (one run each: no interval) (overfitting at this data size)'."""
+    analysis = analyze(runs(rising, sizes=(500, 2_000, 8_000), data_sizes=(2_000,), seeds=(0,)), n_bootstrap=0)
+    [verdict] = analysis.size_verdicts
+    assert verdict.kind == "worse" and verdict.mean_noise(0) is None
+    [sentence] = size_sentences(analysis)
+    assert "the largest model measured worse than a smaller one" in sentence
+    assert "train 2+ seeds to know whether larger models do worse" in sentence and "overfit" not in sentence
 
 
 def test_noise_larger_than_the_effect_is_not_a_law():

@@ -77,6 +77,11 @@ def test_the_fit_s_interval_widens_the_time_and_a_batch_inside_b_crit_s_interval
     assert "may or may not pay" in inside.larger_batch_words(2)
     no_dof = CriticalBatch({"width": 16}, 1600.0, 0.3, [8, 32, 128], s_min=100.0, e_min=3200.0, covariance=covariance)
     assert no_dof.steps_interval(8) is None and no_dof.b_crit_interval is None  # said 'not determined', never nan
+    few_steps = CriticalBatch(
+        {"width": 16}, 1600.0, 0.3, [8, 32, 128], s_min=2.0, e_min=8.0, covariance=np.diag([1.0, 64.0]), dof=40
+    )
+    half = stats.t.ppf(0.975, 40) * math.sqrt(1 + 64 / 8**2)  # S(8) = 3 steps +/- 2.86: a low end of 0.14
+    assert few_steps.steps_interval(8) == pytest.approx((1.0, 3 + half))  # no fewer than one step (seen: 0.876)
 
 
 def test_without_a_fit_the_steps_are_measured_on_the_run_s_own_curve():

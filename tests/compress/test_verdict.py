@@ -279,3 +279,13 @@ def test_the_report_section_says_how_verdicts_decide_and_shows_no_impossible_num
     assert "would decide it" in text
     (caption, table), *_ = section.tables  # one line a budget, not a sentence each
     assert "bytes on disk" in caption and "seeds would decide" in table and "nan" not in table
+
+
+def test_spearman_p_of_a_few_points_is_exact_not_zero():
+    """Seen: 'across 4 sizes bigger models lose more (Spearman rho +1.00, p = 0)'."""
+    from scalinglab.compress.verdict_words import spearman
+
+    rho, p_value = spearman(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.1, 0.2, 0.3, 0.5]))
+    assert rho == 1.0 and p_value == pytest.approx(2 / 24)  # 2 of the 24 pairings are as extreme
+    _, p_many = spearman(np.arange(12.0), np.arange(12.0) ** 2)
+    assert 0 <= p_many < 1e-6

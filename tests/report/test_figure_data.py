@@ -88,6 +88,13 @@ def test_seed_spread_reports_the_relative_spread():
     assert sum(len(s.x) for s in data.series) == len(runs)
     # two seeds at 1.0 and 1.2 times the loss: std / mean = (0.2 / sqrt 2) / 1.1
     assert data.worst_relative_std == pytest.approx(0.2 / np.sqrt(2) / 1.1, rel=1e-6)
+    assert data.most_seeds == 2
+
+
+def test_one_run_per_configuration_has_no_seed_spread_not_a_spread_of_zero():
+    """Seen: 'Across seeds, the largest spread of val_loss is 0.0% of its mean' with one seed."""
+    data = figures.seed_spread_data(synthetic_runs(seeds=(0,)), "val_loss")
+    assert data.most_seeds == 1 and data.worst_relative_std is None
 
 
 @pytest.mark.slow

@@ -87,8 +87,10 @@ class CriticalBatch:
     def steps_interval(self, batch: float) -> tuple[float, float] | None:
         """95 % interval of S(B) from the fit's covariance (t with its degrees of freedom; S(B) is
         linear in S_min and E_min); None without a residual degree of freedom or where its low end
-        is not a positive number of steps."""
-        return self._interval(self.steps_at(batch), np.array([1.0, 1.0 / batch]))
+        is not a positive number of steps. A low end between 0 and 1 is 1: no run takes fewer than
+        one optimizer step (seen: "0.876 to 61")."""
+        interval = self._interval(self.steps_at(batch), np.array([1.0, 1.0 / batch]))
+        return None if interval is None else (max(interval[0], 1.0), interval[1])
 
     @property
     def b_crit_interval(self) -> tuple[float, float] | None:

@@ -43,6 +43,10 @@ COST_HUBER_DELTA = 0.5
 MIN_SIZES_TO_FIT = 4  # the power law has 3 parameters: fewer distinct sizes cannot test it
 MIN_SIZES_TO_FIT_COST = 3  # the pure power law has 2
 DATA_COLUMNS = ("train_size", "n_train", "train_tokens_seen")  # group_by values that count training examples
+# Settings that a data axis is made of (tokens seen = train_size x epochs): with that axis as
+# group_by they are the axis itself, not settings to hold at their best value (which kept one
+# data size and dropped the rest).
+DATA_AXIS_PARTS = {"train_tokens_seen": ("train_size", "n_train", "epochs")}
 COST_BOOTSTRAP = 200  # replicates for a cost law: its interval is quoted to 2 digits, 200 suffice
 
 

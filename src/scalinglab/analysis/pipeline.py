@@ -24,7 +24,13 @@ import pandas as pd
 
 from scalinglab.analysis.batch_size import CriticalBatch, CriticalBatchLaw, critical_batch_law, critical_batch_sizes
 from scalinglab.analysis.buildable import SizeAxis
-from scalinglab.analysis.groups import DATA_COLUMNS, FitOutcome, backtest_largest, fit_metric_vs_params
+from scalinglab.analysis.groups import (
+    DATA_AXIS_PARTS,
+    DATA_COLUMNS,
+    FitOutcome,
+    backtest_largest,
+    fit_metric_vs_params,
+)
 from scalinglab.analysis.joint import IsoFlopOnSweep, JointLaw, fit_joint, isoflop_on_sweep, joint_curve_points
 from scalinglab.analysis.numbers import format_value, join_words
 from scalinglab.analysis.runs import (
@@ -334,13 +340,14 @@ def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -
 
 def runs_to_fit(frame: pd.DataFrame, metric: str, *, group_by: str) -> tuple[pd.DataFrame, dict]:
     """The ok runs at their best learning rate, with every swept data or training setting (other
-    than `group_by`) fixed at its best value: the lowest (or highest) mean `metric` over the sweep.
+    than `group_by` and the settings it is made of, `DATA_AXIS_PARTS`) fixed at its best value:
+    the lowest (or highest) mean `metric` over the sweep.
 
     Returns the runs and {setting: value used}.
     """
     runs = ok_runs_at_best_lr(frame)
     reference = {}
-    for setting in swept_settings(runs, exclude=(group_by,)):
+    for setting in swept_settings(runs, exclude=(group_by, *DATA_AXIS_PARTS.get(group_by, ()))):
         means = runs.groupby(setting)[metric].mean()
         best = means.idxmin() if lower_is_better(metric) else means.idxmax()
         if setting in TrainingSpec.time_only and 1 in means.index:

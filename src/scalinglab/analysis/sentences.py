@@ -33,7 +33,11 @@ def describe_fit(fit: GroupFit) -> str:
     than the plain power law it says that it is local, and which form it is.
     """
     n, exponent, ci = fit.exponent()
+    ci = ci if ci is not None and np.all(np.isfinite(ci)) else None
     interval = f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci is not None else ""
+    if ci is not None and not fit.law.ci_bounded().get("alpha", (True, True))[1]:
+        # Seen: "n_params^-1.22 (95% CI 0.16 to 10.00)", the 10 being the fit's bound, not the data's.
+        interval = f" (95% CI {ci[0]:.2f} to not bounded by these sizes)"
     quantity = f"1 - {fit.metric}" if fit.complement else fit.metric
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
     floor_words = f"approaches a floor of {fit.floor:.3g}" if fit.has_floor else "shows no floor within these sizes"

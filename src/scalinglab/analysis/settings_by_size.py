@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import COMPARABLE_FORM, GroupFit, fit_quality
+from scalinglab.analysis.groups import COMPARABLE_FORM, DATA_AXIS_PARTS, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
 from scalinglab.metrics import lower_is_better, short_label
@@ -45,7 +45,9 @@ def compared_columns(frame: pd.DataFrame, *, x: str, group_by: str) -> list[tupl
     runs = ok_runs(frame)
     axes = sorted((c for c in size_axes(runs) if c != x and runs[c].nunique() > 1), key=lambda c: runs[c].nunique())
     # A setting that changes the time alone (data_parallel) has no best value to compare.
-    settings = [(c, False) for c in swept_settings(runs, exclude=(group_by, *TrainingSpec.time_only))]
+    # Nor does a setting the data axis is made of (epochs, with tokens seen): it is that axis.
+    parts = DATA_AXIS_PARTS.get(group_by, ())
+    settings = [(c, False) for c in swept_settings(runs, exclude=(group_by, *parts, *TrainingSpec.time_only))]
     return settings + [(c, True) for c in axes[:-1]]
 
 

@@ -112,10 +112,18 @@ class SizeVerdict:
             )
         if self.kind == "worse":
             best = int(np.flatnonzero(self.sizes == self.best_size)[0])
+            if self.mean_noise(best) is None:  # one run per size: a worse mean may be noise
+                return (
+                    f"{where}, the largest model measured worse than a smaller one: from "
+                    f"{format_count(self.best_size)} to {format_count(self.sizes[-1])} parameters {name} "
+                    f"{self._change_words(best, last)}; with one run per size, noise and that difference cannot "
+                    "be told apart: train 2+ seeds to know whether larger models do worse at this data size."
+                )
             return (
                 f"{where}, larger models did worse: from {format_count(self.best_size)} to "
                 f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last)} "
-                f"(overfitting at this data size); the smallest size within noise of the best is "
+                f"(at this data size larger models overfit, or train too briefly); the smallest size within noise "
+                "of the best is "
                 f"{format_count(self.plateau_start)}. More data, not size, is what could help here."
             )
         if self.kind == "flat":

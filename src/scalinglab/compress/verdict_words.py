@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -158,6 +159,21 @@ def describe_configuration(row: pd.Series) -> str:
     return f"{method_label(row['method'])}{detail} of the {_count(row['parent_n_params'])}-parameter model"
 
 
+EXACT_SPEARMAN_MAX_N = 8  # up to 8! = 40320 pairings the p-value is counted exactly
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Spearman's rho and its two-sided p-value; exact (every pairing counted) for a few points,
+    where scipy's t approximation gave "rho +1.00, p = 0" for 4 sizes (the exact p is 2/24 = 0.083)."""
+    rho = float(stats.spearmanr(x, y).statistic)
+    if len(x) > EXACT_SPEARMAN_MAX_N:
+        return rho, float(stats.spearmanr(x, y).pvalue)
+    test = stats.permutation_test(
+        (x,), lambda permuted: stats.spearmanr(permuted, y).statistic, permutation_type="pairings", n_resamples=np.inf
+    )
+    return rho, float(test.pvalue)
+
+
 def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str = "val_loss") -> str | None:
     """Do bigger models compress better? The change of `metric` at the method's harshest setting
     (most sparsity, fewest clusters, fewest bits, least energy), by parent size."""
@@ -167,7 +183,7 @@ def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str =
     knob = KNOBS[method]
     harsh = curve[knob].max() if knob in ("sparsity", "fraction") else curve[knob].min()
     at = curve[curve[knob] == harsh].groupby("parent_n_params")[f"{metric}_change"].mean()
-    rho, p_value = stats.spearmanr(at.index, at.to_numpy())
+    rho, p_value = spearman(at.index.to_numpy(float), at.to_numpy(float))
     trend = "less" if rho < 0 else "more"
     name = method_label(method)
     return (
@@ -210,7 +226,7 @@ def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", spars
             damage = (at - trained[metric].reindex(at.index)).dropna()
             common = damage.index.intersection(values.index)
             if len(common) >= 3:
-                rho, p_value = stats.spearmanr(values.loc[common], damage.loc[common])
+                rho, p_value = spearman(values.loc[common].to_numpy(float), damage.loc[common].to_numpy(float))
                 tracks = "tracks it" if p_value < 0.05 else "does not clearly track it"
                 sentence += (
                     f" The loss added by pruning {level:g} of the weights {tracks} across {len(common)} runs "

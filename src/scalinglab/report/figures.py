@@ -239,7 +239,8 @@ class SeedSpread:
     metric: str
     x: str
     series: list[Series] = field(default_factory=list)  # x, y per run; y_std: per-run spread/mean
-    worst_relative_std: float | None = None  # None when no configuration has a nonzero mean
+    worst_relative_std: float | None = None  # None when no configuration has 2+ runs and a nonzero mean
+    most_seeds: int = 0  # the most runs of any configuration: with 1, no spread across seeds exists
     log_x: bool = True
 
 
@@ -247,15 +248,17 @@ def seed_spread_data(
     frame: pd.DataFrame, metric: str, *, x: str = "n_params", group_by: str = "train_size"
 ) -> SeedSpread:
     """The individual runs behind each seed mean: the raw material of the error bars. A spread
-    relative to a mean of zero is no number, so such configurations count in no relative spread."""
+    relative to a mean of zero is no number, nor is the spread of one run (it was printed as 0.0%),
+    so such configurations count in no relative spread."""
     runs = ok_runs(frame)
     data = SeedSpread(metric=metric, x=x)
     if runs.empty or metric not in runs:
         return data
     runs = runs[np.isfinite(runs[metric]) & np.isfinite(runs[x])]
     for group, rows in runs.groupby(group_by, sort=True):
-        spread = rows.groupby(x)[metric].transform("std").fillna(0) / rows.groupby(x)[metric].transform("mean").abs()
-        spread = spread.where(np.isfinite(spread))
+        spread = rows.groupby(x)[metric].transform("std") / rows.groupby(x)[metric].transform("mean").abs()
+        spread = spread.where(np.isfinite(spread))  # NaN: one run, or a mean of 0
+        data.most_seeds = max(data.most_seeds, int(rows.groupby(x)[metric].size().max()))
         data.series.append(
             Series(
                 _series_name(group_by, group),

@@ -410,7 +410,12 @@ def _trust_section(analysis: Analysis) -> Section:
     )
     section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
-    if spread.worst_relative_std is not None:
+    if spread.most_seeds < 2:
+        section.sentences.append(
+            f"Every configuration was trained once, so the spread of {analysis.metric} across seeds is unknown; "
+            "rerun with --set seeds=[0, 1, 2] to measure it (the runs already stored are kept)."
+        )
+    elif spread.worst_relative_std is not None:
         section.sentences.append(
             f"Across seeds, the largest spread of {analysis.metric} is "
             f"{spread.worst_relative_std * 100:.1f}% of its mean."
