@@ -168,11 +168,14 @@ def test_a_compute_target_answers_with_the_optimum_on_its_iso_flop_line(tmp_path
 
     grid = plan_runs(_config(tmp_path, plan=""))
     table = candidate_table(grid)
-    compute = 30 * float(table.train_flops.max())
+    per_param_example = float(np.median(table.train_flops / (table.n_params * table.train_size)))
+    compute = per_param_example * 600**2  # the law's optimum (N = D) at 600: inside digits' 1,437 examples
     config = _config(tmp_path, plan=f"[plan]\ntarget_compute = {compute}\nbatch = 4\n")
     rows = target_rows(config.plan, table)
-    per_param_example = float(np.median(table.train_flops / (table.n_params * table.train_size)))
     assert np.allclose(per_param_example * rows.n_params * rows.train_size, compute)
+    # Only points that can exist: no more data than the data has.
+    within = target_rows(config.plan, table, available=1437)
+    assert within.train_size.max() <= 1437 < rows.train_size.max() and len(within) >= 3
 
     now = next_round(config, grid, dict.fromkeys(table.index, "ok"), _known_law(table), 4)
     answer = now.planner.answer_row()
@@ -200,3 +203,48 @@ def test_the_report_finds_the_rounds_of_a_pool_sweep_that_did_not_say_its_batch(
     found = sweep_history(config, frame)
     assert found.batch in round_sizes(config) and found.batch <= 4 and found.history.complete
     assert set(found.history.chosen.index) == set(losses) and len(losses) > 4
+
+
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        ('[plan]\nform = "power"\n', "'power' takes 1 input"),
+        ('[plan]\nform = "kaplann"\n', "unknown form 'kaplann'"),
+        ("[plan]\nseed = -1\n", "plan.seed"),
+    ],
+)
+def test_a_plan_its_law_cannot_fit_is_refused_when_the_file_is_read(tmp_path, plan, message):
+    """Seen: form 'power' refused only after 6 runs were trained."""
+    with pytest.raises(UserError, match=message):
+        _config(tmp_path, plan=plan)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("lr = 0.01", "lr = [0.001, 0.01]"), "training.lr is swept"),
+        (("lr = 0.01", 'lr = "auto"'), "needs a fixed training.lr"),
+        (("train_size = [100, 200, 400]", "train_size = 400"), "data.train_size needs 2 or more values"),
+    ],
+)
+def test_a_plan_over_a_grid_it_would_misread_is_refused(tmp_path, edit, message):
+    """Seen: two learning rates read as seed noise of one point, 'val_loss 2.23 (0.44 to 11.2)'."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(GRID.format(output=(tmp_path / "out").as_posix()).replace(*edit) + PLAN)
+    with pytest.raises(UserError, match=message):
+        load_config(path)
+
+
+def test_a_target_beyond_the_data_or_below_one_example_is_refused_before_a_run(tmp_path):
+    from scalinglab.sweeper.planned import available_train_size, make_planner
+
+    grid = plan_runs(_config(tmp_path, plan=""))
+    table, available = candidate_table(grid), available_train_size(grid)
+    assert 1000 < available < 2000  # digits: about 1,437 training examples
+    for plan, message in [
+        ("target_train_size = 1e9", "plan.target_train_size: 1e\\+09 is more than the"),
+        ("target_compute = 1", "plan.target_compute: 1 FLOPs buys no model"),
+    ]:
+        config = _config(tmp_path, plan=f"[plan]\n{plan}\n")
+        with pytest.raises(UserError, match=message):
+            make_planner(config.plan, table, available)

@@ -83,7 +83,34 @@ def budget_of(plan: PlanConfig, table: pd.DataFrame) -> float | None:
     return None
 
 
-def target_rows(plan: PlanConfig, table: pd.DataFrame) -> pd.DataFrame:
+def available_train_size(specs: list[RunSpec]) -> float:
+    """The most training samples per epoch the grid's data could give (every example available):
+    a target beyond it names data that does not exist."""
+    return max(
+        float(_task(spec.data.model_copy(update={"train_size": None}), spec.size.get("context")).samples_per_epoch)
+        for spec in specs
+    )
+
+
+def check_target(plan: PlanConfig, table: pd.DataFrame, available: float) -> None:
+    """Raise UserError, naming the [plan] field, for a target no run could be: more data than the
+    data has (seen: target_train_size = 1e9 on digits' 1,437 examples), or a compute budget whose
+    iso-FLOP line holds no model of 1+ parameter on 1+ example of the data (seen: target_compute =
+    1 answered 'n_params = 5.87, train_size = 0.0136')."""
+    if plan.target_train_size is not None and plan.target_train_size > available:
+        raise UserError(
+            f"plan.target_train_size: {plan.target_train_size:g} is more than the {available:g} training samples "
+            "the data has"
+        )
+    if plan.target_compute is not None and target_rows(plan, table, available).empty:
+        raise UserError(
+            f"plan.target_compute: {plan.target_compute:g} FLOPs buys no model of 1+ parameter trained on 1 to "
+            f"{available:g} samples of this data (the grid's runs cost {table[COST].min():.3g} to "
+            f"{table[COST].max():.3g} FLOPs)"
+        )
+
+
+def target_rows(plan: PlanConfig, table: pd.DataFrame, available: float = np.inf) -> pd.DataFrame:
     """Where the answer is wanted: one row (n_params, train_size), each left out the grid's
     largest; or, with target_compute, ISO_FLOP_POINTS rows on that budget's iso-FLOP line.
 
@@ -104,13 +131,19 @@ def target_rows(plan: PlanConfig, table: pd.DataFrame) -> pd.DataFrame:
     ratio = float(np.exp(np.mean(np.log(table.n_params / table.train_size))))
     center = np.sqrt(plan.target_compute * ratio / per_param_example)
     n = center * np.logspace(-ISO_FLOP_DECADES, ISO_FLOP_DECADES, ISO_FLOP_POINTS)
-    return pd.DataFrame({"n_params": n, "train_size": plan.target_compute / (per_param_example * n)})
+    line = pd.DataFrame({"n_params": n, "train_size": plan.target_compute / (per_param_example * n)})
+    # Only points that can exist: a model of 1+ parameter on 1 to `available` samples.
+    possible = (line.n_params >= 1) & (line.train_size >= 1) & (line.train_size <= available)
+    return line[possible].reset_index(drop=True)
 
 
-def make_planner(plan: PlanConfig, table: pd.DataFrame) -> Planner:
-    """The planner as a planned sweep builds it: nothing told yet."""
+def make_planner(plan: PlanConfig, table: pd.DataFrame, available: float) -> Planner:
+    """The planner as a planned sweep builds it: nothing told yet (the target checked first:
+    `check_target`; `available`: `available_train_size`)."""
+    check_target(plan, table, available)
     answer = "first" if plan.target_compute is None else "lowest"
-    return Planner(X, Y, plan.form, target=target_rows(plan, table), cost=COST, random_state=plan.seed, answer=answer)
+    target = target_rows(plan, table, available)
+    return Planner(X, Y, plan.form, target=target, cost=COST, random_state=plan.seed, answer=answer)
 
 
 def measured_table(
@@ -179,7 +212,7 @@ def next_round(
     ``seconds``: run_key -> measured train_seconds (needed by budget_seconds)."""
     plan = config.plan
     table = measured_table(candidate_table(planned), statuses, val_losses, seconds or {})
-    planner = make_planner(plan, table)
+    planner = make_planner(plan, table, available_train_size(planned))
     done = table.index[table[Y].notna()]
     if len(done):
         planner.tell(table.loc[done])
@@ -280,13 +313,15 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
     statuses = dict(zip(frame["run_key"], frame["status"]))
     stored = _by_run(frame, Y)
     losses = {key: stored.get(key, np.inf) if status == "ok" else np.inf for key, status in statuses.items()}
-    table = measured_table(candidate_table(plan_runs(config, losses)), statuses, losses, _by_run(frame, SECONDS))
+    grid = plan_runs(config, losses)
+    table = measured_table(candidate_table(grid), statuses, losses, _by_run(frame, SECONDS))
+    available = available_train_size(grid)
     measured = table[Y].dropna()
     tried = set(statuses) & set(table.index)
     best: tuple[int, int, History] | None = None  # (measured runs explained, k, rounds)
     for k in round_sizes(config):
         history = recompute_rounds(
-            make_planner(config.plan, table),
+            make_planner(config.plan, table, available),
             table.drop(columns=[Y]),
             measured,
             k,
@@ -301,7 +336,7 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
     _, k, history = best
     full = None
     if len(measured) == len(table):
-        planner = make_planner(config.plan, table)
+        planner = make_planner(config.plan, table, available)
         full = planner.tell(table).answer_row()
     return PlannedHistory(history, k, float(table[COST].sum()), full, config.plan.target_compute is not None)
 
