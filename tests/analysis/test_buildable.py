@@ -52,13 +52,33 @@ def mlp_runs(widths=TRAINED_WIDTHS, depths=(2,)) -> pd.DataFrame:
 def test_the_swept_axis_gives_the_real_count_of_every_width_the_family_can_build():
     axis = SizeAxis.from_runs(mlp_runs())
     assert axis is not None and axis.name == "width" and axis.fixed == {"depth": 2}
-    for width in (5, 33, 65, 500):  # never trained
+    assert axis.step == 4  # the gcd of the trained widths: only its multiples are offered
+    for width in (12, 36, 68, 500):  # never trained
         assert axis.n_params([width])[0] == mlp_params(width)
         assert axis.size_of(mlp_params(width)) == {"width": width, "depth": 2}
-    assert axis.size_of(mlp_params(33) + 1) is None  # a count no width has
+    assert axis.size_of(mlp_params(36) + 1) is None  # a count no width has
+    assert axis.size_of(mlp_params(33)) is None  # a width off the trained widths' step
     values = axis.values_between(mlp_params(4), mlp_params(640), max_values=50)
     assert len(values) <= 50 and values.min() == 4 and values.max() == 640
-    assert (np.diff(values) > 0).all()
+    assert (np.diff(values) > 0).all() and (values % 4 == 0).all()
+
+
+def test_a_transformer_is_offered_only_widths_its_heads_divide():
+    """Seen: 'Train about 53k parameters (d_model = 55, n_head = 2)', which the family refuses to build."""
+    lm = TaskShape(kind="language_model", input_shape=(32,), n_outputs=256)
+    family = get_family("transformer")
+    fixed = {"n_layer": 1, "n_head": 2, "context": 32}
+    runs = pd.DataFrame(
+        [
+            dict(family="transformer", d_model=d, **fixed, n_params=float(family.n_params({"d_model": d, **fixed}, lm)))
+            for d in (8, 16, 24, 32)
+        ]
+    )
+    axis = SizeAxis.from_runs(runs)
+    assert axis is not None and axis.name == "d_model" and axis.step == 8
+    values = axis.values_between(axis.n_params([8])[0], axis.n_params([130])[0], max_values=100)
+    for d_model in values:
+        family.check_size({"d_model": int(d_model), **fixed})  # raises for a size it cannot build
 
 
 @pytest.mark.parametrize(

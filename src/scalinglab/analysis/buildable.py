@@ -8,10 +8,16 @@ reproduces every trained parameter count to the parameter; a recommendation can 
 integer axis values and their real parameter counts, never a count no model has. When the runs
 vary several axes, or the count is no such polynomial (a plugin's), there is no `SizeAxis` and
 candidates stay whole numbers of parameters.
+
+Axis values go in steps of the greatest common divisor of the trained ones. A family may refuse
+some values (a transformer's n_head must divide d_model: with n_head = 2, d_model = 55 cannot be
+built, and was recommended); a constraint "k divides the axis" that every trained value met is met
+by every multiple of their gcd, and the analysis asks no family (it imports no torch).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +36,7 @@ class SizeAxis:
     name: str
     coefficients: np.ndarray  # highest power first, as np.polyval takes them
     fixed: dict[str, object]  # the other size axes, at their one trained value
+    step: int = 1  # the gcd of the trained axis values: only its multiples are offered
 
     @classmethod
     def from_runs(cls, runs: pd.DataFrame, x: str = "n_params") -> SizeAxis | None:
@@ -47,7 +54,7 @@ class SizeAxis:
         if not np.all(np.abs(np.polyval(coefficients, values) - counts) < 0.5):
             return None
         fixed = {axis: _plain(runs[axis].iloc[0]) for axis in axes if axis != name}
-        return cls(name, np.round(coefficients, 6), fixed)
+        return cls(name, np.round(coefficients, 6), fixed, math.gcd(*values.astype(int).tolist()))
 
     def n_params(self, values) -> np.ndarray:
         """The parameter count at axis `values` (whole numbers)."""
@@ -59,8 +66,8 @@ class SizeAxis:
         low = self._value_at_least(n_low)
         high = self._value_at_least(n_high)
         while self.n_params(high) > n_high and high > low:
-            high -= 1
-        values = np.arange(low, high + 1)
+            high -= self.step
+        values = np.arange(low, high + 1, self.step)
         if len(values) > max_values:
             targets = np.geomspace(self.n_params(low), self.n_params(high), max_values)
             values = np.unique([self._value_at_least(target) for target in targets])
@@ -72,14 +79,14 @@ class SizeAxis:
         return {self.name: value, **self.fixed} if self.n_params(value) == round(n_params) else None
 
     def _value_at_least(self, n: float) -> int:
-        """The smallest positive integer axis value whose count is at least `n` (counts grow with the axis)."""
-        low, high = 1, 2
-        while self.n_params(high) < n:
+        """The smallest positive multiple of `step` whose count is at least `n` (counts grow with the axis)."""
+        low, high = 1, 2  # in multiples of step
+        while self.n_params(high * self.step) < n:
             low, high = high, high * 2
         while low < high:
             middle = (low + high) // 2
-            low, high = (middle + 1, high) if self.n_params(middle) < n else (low, middle)
-        return int(low)
+            low, high = (middle + 1, high) if self.n_params(middle * self.step) < n else (low, middle)
+        return int(low * self.step)
 
 
 def _whole(values: pd.Series) -> bool:
