@@ -263,3 +263,17 @@ def test_a_relative_transfer_source_path_is_read_from_the_sweep_file_s_folder(tm
     )
     config = load_config(tmp_path / "sweep.toml")
     assert config.transfer.source.path == str(tmp_path / "texts" / "a.txt")
+
+
+def test_compressing_a_transfer_sweep_compresses_its_scratch_runs_only(tmp_path):
+    """Seen: a pretraining run compressed (and failed to load into the target's shape), and a
+    fine-tuned and a scratch model of one size averaged as two seeds of one model."""
+    from scalinglab.compress.driver import compress_store, stored_compressions
+
+    config = _config(tmp_path, modes=("scratch", "finetune"), epochs=1)
+    runs = run_sweep(config, report=False).runs
+    scratch = set(runs.loc[runs["transfer_mode"].isna() & ~runs["run_key"].isin(runs["transfer_parent"]), "run_key"])
+    assert len(scratch) == 2 and len(runs) == 6
+    outcome = compress_store(config.output, methods=["quantize"], overrides=["quantize.bits=[8]"])
+    assert outcome.parents == 2 and outcome.by_status.get("failed", 0) == 0
+    assert {row["parent_run_key"] for row in stored_compressions(config.output)} == scratch

@@ -185,13 +185,18 @@ def _require_checkpoints(out: Path) -> None:
 
 
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
-    """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one."""
+    """The ok runs with a checkpoint that satisfy `where`, and how many more satisfy it without one.
+
+    Of a [transfer] sweep, its scratch runs only, the runs its laws are fitted on: a pretraining
+    run is a model of other data (its checkpoint does not even load into the target's shape), and
+    fine-tuned and scratch models of one size were averaged as if two seeds of one model."""
     from scalinglab.analysis.runs import ok_runs
+    from scalinglab.analysis.transfer import split_transfer_runs
     from scalinglab.fit.table import filter_rows
     from scalinglab.runs_table import results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
-    frame = ok_runs(results_frame(store))
+    frame, _ = split_transfer_runs(ok_runs(results_frame(store)))
     if where:
         frame = filter_rows(frame, where, what="--where")
     matching = list(frame.get("run_key", []))
