@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from scalinglab.config import load_config
+from scalinglab.config import config_from_dict, load_config
 from scalinglab.errors import UserError
 
 
@@ -120,3 +120,16 @@ def test_a_value_listed_twice_runs_once_with_a_warning(caplog):
     assert config.seeds == [0]
     assert planned_total(config) == len(plan_runs(config)) == 1
     assert "seeds: 0 is listed twice" in caplog.text and "width: 8 is listed twice" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ('compress.methods=["share"]', "share applies to transformer runs only"),
+        ("training.save_checkpoints=false", "training.save_checkpoints: may not be false with \\[compress\\]"),
+    ],
+)
+def test_a_compress_section_that_could_make_nothing_is_refused_before_training(override, message):
+    """Seen: every run trained, then 'no checkpoints' for a sweep that saved none."""
+    with pytest.raises(UserError, match=message):
+        config_from_dict({"compress": {"methods": ["prune"]}}, [override], source="test")

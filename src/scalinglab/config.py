@@ -452,6 +452,28 @@ class SweepConfig(Strict):
         return self
 
     @model_validator(mode="after")
+    def _compress_fits_the_sweep(self) -> SweepConfig:
+        """A [compress] that could make nothing is refused before training (seen: all runs trained,
+        then 'no checkpoints', for a sweep that saved none)."""
+        if self.compress is None:
+            return self
+        if self.training.save_checkpoints is False:
+            raise ValueError(
+                "training.save_checkpoints: may not be false with [compress], which compresses the checkpoints"
+            )
+        from scalinglab.compress.registry import method_named
+
+        family = self.model.family
+        for name in self.compress.methods:
+            method = method_named(name)
+            if family is not None and not method.applies_to(family):
+                raise ValueError(
+                    f"compress.methods: {name} applies to {', '.join(method.families)} runs only, "
+                    f"not model.family = {family!r}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _plan_fits_the_sweep(self) -> SweepConfig:
         problem = self.plan and _plan_problem(self)
         if problem:

@@ -116,6 +116,9 @@ def test_kill_9_halfway_then_rerun_completes_the_rest_without_duplicates(trained
         (["--set", "lowrank.rank=0"], "compress.lowrank.rank"),
         (["--methods", "prune,magic"], "compress.methods"),
         (["--set", "quantize.bits=3"], "compress.quantize.bits"),
+        (["--methods", ""], "compress.methods: at least one method"),
+        (["--methods", "share"], "share applies to transformer runs only (these are mlp)"),
+        (["--methods", "quantize", "--set", "quantize.bits=4", "--set", "quantize.mode=dynamic"], "quantize: none"),
     ],
 )
 def test_bad_settings_are_one_line_naming_the_field_and_change_nothing(trained_store, args, field):

@@ -84,6 +84,8 @@ def compress_store(
         config = compress_config((store.config() or {}).get("compress"), overrides, methods=methods)
         parents, without_checkpoint = _parents(store, out, where)
         planned = plan(config, parents)
+        if not planned:
+            raise UserError(f"nothing to compress: {_why_nothing_applies(config, parents)}")
         done = _stored_keys(store, retry_failed)
         todo = [spec for spec in planned if spec.key not in done]
         outcome = CompressOutcome(
@@ -182,6 +184,26 @@ def _require_checkpoints(out: Path) -> None:
             f"{folder}: no checkpoints, so there is nothing to compress (these runs were trained before "
             "checkpoints were saved; train them again with checkpoints on)"
         )
+
+
+def _why_nothing_applies(config: CompressConfig, parents: list[RunSpec]) -> str:
+    """Why `plan` planned nothing, method by method (seen: '--methods share' on MLP runs and int4
+    dynamic quantization each printed '0 compressions planned' and exit 0)."""
+    families = sorted({parent.family for parent in parents})
+    reasons = []
+    for name in config.methods:
+        method = method_named(name)
+        if not any(method.applies_to(family) for family in families):
+            reasons.append(
+                f"{name} applies to {', '.join(method.families)} runs only (these are {', '.join(families)})"
+            )
+        elif not config.settings_of(name):
+            reasons.append(
+                f"{name}: none of the combinations of compress.{name}'s settings can be made (docs/compression.md)"
+            )
+        else:
+            reasons.append(f"{name}: no parent alike in all but size to distill from (it needs 2+ sizes)")
+    return "; ".join(reasons)
 
 
 def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:

@@ -28,6 +28,8 @@ class CompressSection(Strict):
     @model_validator(mode="after")
     def _known_methods(self) -> CompressSection:
         known = [method.name for method in self.registry]
+        if not self.methods:
+            raise ValueError(f"methods: at least one method (known: {', '.join(known)})")
         for method in self.methods:
             if method not in known:
                 raise ValueError(f"methods: unknown method {method!r} (known: {', '.join(known)})")
