@@ -56,6 +56,7 @@ class Row:
 
 
 SMALL_CSV = "N,L\n1e6,3.2\n1e7,2.9\n1e8,2.7\n1e9,2.6\n"
+CURVES_CSV = "run,step,N,L\na,1,1e6,3.4\na,2,1e6,3.2\nb,1,1e7,3.0\nb,2,1e7,2.9\nc,1,1e8,2.8\nc,2,1e8,2.7\n"
 PLAN_RUNS_CSV = "N,L,cost\n1e6,3.2,1\n1e7,2.9,10\n1e8,2.7,100\n1e9,2.6,1000\n3e9,2.55,3000\n"
 
 # A store that says schema 1 but holds schema 2's claims table: migrating it would fail half-way.
@@ -176,6 +177,30 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     ),
     "fit-burn-in-without-step": lambda c: Row(
         ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--burn-in", "0.5"], "--burn-in 0.5: needs --step"
+    ),
+    "fit-step-not-numeric-names-the-flag": lambda c: Row(
+        ["fit", c.file("c.csv", CURVES_CSV), "--x", "N", "--y", "L", "--groups", "run", "--step", "run"],
+        "--step 'run': column 'run' is not numeric",
+    ),
+    "fit-burn-in-names-the-flag": lambda c: Row(
+        [
+            "fit",
+            c.file("c.csv", CURVES_CSV),
+            "--x",
+            "N",
+            "--y",
+            "L",
+            "--groups",
+            "run",
+            "--step",
+            "step",
+            "--burn-in",
+            "1",
+        ],
+        "--burn-in must be a fraction",
+    ),
+    "fit-negative-compute-names-the-flag": lambda c: Row(
+        ["fit", c.file("s.csv", SMALL_CSV), "--x", "N", "--y", "L", "--compute", "-1e9"], "--compute: budgets must be"
     ),
     "recommend-infinite-budget": lambda c: Row(
         ["recommend", str(c.store), "--train-seconds", "inf"], "--train-seconds inf: a budget must be a finite number"

@@ -17,7 +17,7 @@ def test_burn_in_drops_the_first_share_of_each_runs_own_steps():
     assert after_burn_in(table, run="run", step="step", fraction=0.0)["step"].tolist() == [10, 20, 30, 100, 5, 50]
 
 
-@pytest.mark.parametrize("fraction, message", [(1.0, "burn-in must be a fraction"), (0.2, "run column 'id'")])
+@pytest.mark.parametrize("fraction, message", [(1.0, "burn_in must be a fraction"), (0.2, "run column 'id'")])
 def test_bad_burn_in_options_are_one_clear_error(fraction, message):
     with pytest.raises(UserError, match=message):
         after_burn_in(

@@ -26,6 +26,9 @@ FIT_FLAGS = {
     "unique_data": "--unique-data",
     "random_state": "--seed",
     "x": "--x",
+    "burn_in": "--burn-in",
+    "step": "--step",
+    "compute": "--compute",
 }
 
 

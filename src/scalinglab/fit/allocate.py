@@ -125,7 +125,9 @@ def check_budgets(compute, flop_model: FlopModel) -> np.ndarray:
     flop model a positive number or a callable."""
     budgets = np.atleast_1d(np.asarray(compute, dtype=float))
     if not (np.isfinite(budgets).all() and (budgets > 1).all()):
-        raise UserError("compute budgets must be finite numbers of FLOPs > 1")
+        raise UserError(
+            f"compute: budgets must be finite numbers of FLOPs > 1, got {', '.join(f'{b:g}' for b in budgets)}"
+        )
     if not callable(flop_model) and not (np.isfinite(flop_model) and flop_model > 0):
         raise UserError(f"flop_model must be a positive number or a callable, got {flop_model!r}")
     return budgets

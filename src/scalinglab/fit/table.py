@@ -199,11 +199,14 @@ def after_burn_in(frame: pd.DataFrame, *, run: str, step: str, fraction: float =
         A missing column, a step that is not a number >= 0, or a fraction outside [0, 1).
     """
     if not (np.isfinite(fraction) and 0 <= fraction < 1):
-        raise UserError(f"burn-in must be a fraction in [0, 1) of each run's steps, got {fraction}")
+        raise UserError(f"burn_in must be a fraction in [0, 1) of each run's steps, got {fraction}")
     if run not in frame.columns:
         raise UserError(f"run column {run!r} not found; the table has {', '.join(repr(str(c)) for c in frame.columns)}")
-    steps = numeric_column(frame, step, positive=False)
+    try:
+        steps = numeric_column(frame, step, positive=False)
+    except UserError as error:  # named by the option that chose the column
+        raise UserError(f"step {step!r}: {error}") from None
     if (steps < 0).any():
-        raise UserError(f"column {step!r} (steps) must be >= 0; it is not at {_rows(frame, steps < 0)}")
+        raise UserError(f"step {step!r}: the steps must be >= 0; they are not at {_rows(frame, steps < 0)}")
     last = pd.Series(steps, index=frame.index).groupby(frame[run].astype(str).to_numpy()).transform("max").to_numpy()
     return frame[(steps > fraction * last) | (steps == last)]
