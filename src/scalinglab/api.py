@@ -391,11 +391,28 @@ def export_runs(
     if curves:
         store = open_store(stored_database(out), read_only=True)
         try:
-            frame = curves_frame(store)
+            frame = _with_run_columns(curves_frame(store), frame)
         finally:
             store.close()
     _write_frame(frame, target, format)
     return target, len(frame)
+
+
+# What a curve point takes from its run, so the exported curves can be fitted as they are
+# (`scalinglab fit curves.csv --x n_params,tokens_seen --groups run_key --step tokens_seen`).
+CURVE_RUN_COLUMNS = ("n_params", "train_size", "epochs", "seed", "status")
+
+
+def _with_run_columns(curves: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The curves with each point's run's size axes and CURVE_RUN_COLUMNS after `run_key`."""
+    from scalinglab.analysis.runs import size_axes
+
+    columns = [c for c in (*size_axes(runs), *CURVE_RUN_COLUMNS) if c in runs and c not in curves]
+    if curves.empty or not columns:
+        return curves
+    merged = curves.merge(runs[["run_key", *columns]], on="run_key", how="left")
+    order = ["run_key", *columns, *(c for c in curves.columns if c != "run_key")]
+    return merged[order]
 
 
 def _write_frame(frame: pd.DataFrame, path: Path, format: str) -> None:

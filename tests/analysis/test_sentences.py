@@ -213,3 +213,16 @@ def test_an_exponent_whose_interval_reaches_the_fits_bound_is_said_not_bounded()
     law.ci_ = {**law.ci_, "alpha": (0.16, 10.0)}  # the ends such a bootstrap gives (the rule, not the fit, is tested)
     low = fit.exponent()[2][0]
     assert f"(95% CI {low:.2f} to not bounded by these sizes)" in describe_fit(fit)
+
+
+def test_the_report_says_which_learning_rate_each_size_used_when_several_were_trained():
+    """Seen: a swept training.lr left no trace in the report; the laws silently used each size's best."""
+    from scalinglab.report.html import best_lr_sentence
+    from scalinglab.runs_table import mark_best_lr
+
+    frame = truth_frame(seeds=(0,), random_state=2)
+    worse = frame.assign(lr=0.1, val_loss=frame["val_loss"] * 1.2, run_key=frame["run_key"] + "-hot")
+    both = mark_best_lr(pd.concat([frame.assign(lr=0.01), worse], ignore_index=True))
+    said = best_lr_sentence(analyze(both, n_bootstrap=0))
+    assert said.startswith("Learning rates 0.01, 0.1 were trained") and ": 0.1" not in said
+    assert best_lr_sentence(analyze(mark_best_lr(frame.assign(lr=0.01)), n_bootstrap=0)) is None

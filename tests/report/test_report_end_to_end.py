@@ -75,6 +75,19 @@ def test_export_writes_every_run(sweep_out, tmp_path, fmt):
     assert len(frame) == 8 and {"n_params", "train_size", "val_loss", "train_seconds"} <= set(frame.columns)
 
 
+def test_exported_curves_carry_their_runs_size_so_they_can_be_fitted_as_they_are(sweep_out, tmp_path):
+    """Seen: the curves had no n_params, so `fit --x n_params,...` on them failed until joined by hand."""
+    target = tmp_path / "curves.csv"
+    assert run_cli("export", str(sweep_out), "--curves", "--to", str(target)).returncode == 0
+    curves, runs = pd.read_csv(target), pd.read_csv(sweep_out / "runs.csv").set_index("run_key")
+    assert list(curves.columns[:2]) == ["run_key", "width"] and "n_params" in curves
+    assert (curves["n_params"].to_numpy() == runs.loc[curves["run_key"], "n_params"].to_numpy()).all()
+    fitted = run_cli(
+        "fit", str(target), "--x", "n_params", "--y", "val_loss", "--groups", "run_key", "--step", "epoch", "--json"
+    )
+    assert fitted.returncode == 0, fitted.stderr
+
+
 def test_export_rejects_an_unknown_format(sweep_out):
     result = run_cli("export", str(sweep_out), "--format", "xlsx")
     assert result.returncode == 2 and "--format xlsx: choose one of csv, parquet, json" in result.stderr

@@ -208,6 +208,8 @@ def _quality_section(analysis: Analysis) -> Section:
             + ", ".join(f"{name} = {value}" for name, value in analysis.reference.items())
             + " (the best value of each swept setting)."
         )
+    lr_sentence = best_lr_sentence(analysis)
+    section.sentences += [lr_sentence] if lr_sentence else []
     section.figures += _against_params_figures(analysis, _QUALITY)
     if analysis.runs[analysis.group_by].nunique() > 1:
         data = figures.metric_vs_data_data(analysis.runs, analysis.metric, x=analysis.x, data=analysis.group_by)
@@ -427,6 +429,22 @@ def _trust_section(analysis: Analysis) -> Section:
         )
     section.figures.append(render_figure("Seed spread: every run", figures.draw_seed_spread, spread))
     return section
+
+
+def best_lr_sentence(analysis: Analysis) -> str | None:
+    """Which learning rate each size's laws use, where several were trained (a swept training.lr,
+    or "auto"): each configuration's best (`best_lr`), which a reader could not see before."""
+    if "lr" not in analysis.frame or "lr" not in analysis.runs:
+        return None
+    tried = sorted(analysis.frame.loc[analysis.frame["status"] == "ok", "lr"].dropna().unique())
+    if len(tried) < 2:
+        return None
+    used = analysis.runs.groupby(analysis.x)["lr"].unique()  # one per data size may differ
+    by_size = ", ".join(f"{format_count(n)}: {' or '.join(f'{lr:g}' for lr in sorted(lrs))}" for n, lrs in used.items())
+    return (
+        f"Learning rates {', '.join(f'{lr:g}' for lr in tried)} were trained; each configuration's laws use its "
+        f"best (lowest mean validation loss over seeds, column best_lr), by parameters: {by_size}."
+    )
 
 
 def _against_params_figures(analysis: Analysis, wanted: set[str] | None) -> list[Figure]:
