@@ -257,3 +257,16 @@ def test_no_data_size_beyond_the_data_available_is_recommended():
     assert choice.train_size == 4_000
     with pytest.raises(UserError, match="data_available 1000 is below every train_size trained"):
         recommend(analyze(frame, n_bootstrap=0, data_available=1_000), Budgets(train_seconds=1e9))
+
+
+def test_a_size_not_trained_trains_no_faster_than_the_fastest_flops_measured():
+    """Seen: the time law, fitted to small models' overheads, gave 4.1 s for a model that took 61 s."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.recommendation import _seconds_at_fastest
+
+    measured = pd.DataFrame({"train_flops": [1e9, 6e9], "train_seconds": [2.0, 3.0]})  # at most 2e9 FLOP/s
+    predicted = pd.DataFrame({"train_flops": [6e10, 1e9], "train_seconds": [4.1, 0.1]})
+    np.testing.assert_allclose(_seconds_at_fastest(predicted, measured), [30.0, 0.5])
+    assert (_seconds_at_fastest(predicted, measured.drop(columns="train_flops")) == 0).all()
