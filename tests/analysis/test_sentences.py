@@ -226,3 +226,14 @@ def test_the_report_says_which_learning_rate_each_size_used_when_several_were_tr
     said = best_lr_sentence(analyze(both, n_bootstrap=0))
     assert said.startswith("Learning rates 0.01, 0.1 were trained") and ": 0.1" not in said
     assert best_lr_sentence(analyze(mark_best_lr(frame.assign(lr=0.01)), n_bootstrap=0)) is None
+
+
+def test_no_compute_optimum_is_quoted_where_its_prediction_is_no_better_than_the_baseline(analysis):
+    """Seen: 'N* = 776 parameters ... predicted validation bits/byte 6.16' against a unigram model's 5.7."""
+    predicted = analysis.joint.optimal["metric_opt"].to_numpy()
+    baseline = float(predicted[1])  # the smallest budget(s) predict no better than this, the largest do
+    sentences = joint_law_sentences(analysis.joint, baseline=baseline)
+    worthless = [s for s in sentences if "no better than the trivial baseline" in s]
+    assert len(worthless) == int((predicted >= baseline).sum()) >= 1
+    assert all("N* =" not in s and "a larger budget would answer" in s for s in worthless)
+    assert sum("the compute-optimal model has N* =" in s for s in sentences) == int((predicted < baseline).sum()) >= 1

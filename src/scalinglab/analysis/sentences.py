@@ -19,7 +19,7 @@ from scalinglab.analysis.numbers import (
     join_words,
 )
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
-from scalinglab.metrics import label, short_label
+from scalinglab.metrics import label, lower_is_better, short_label
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
@@ -319,7 +319,9 @@ def size_sentences(analysis) -> list[str]:
     return sentences
 
 
-def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: str = "") -> list[str]:
+def joint_law_sentences(
+    joint: JointLaw, size_problem: str = "", data_problem: str = "", baseline: float | None = None
+) -> list[str]:
     """The joint law with every parameter's interval, the compute-optimal split, the data limit.
 
     The formula and parameters are those of the form the joint law uses (chosen by form="auto").
@@ -392,7 +394,7 @@ def joint_law_sentences(joint: JointLaw, size_problem: str = "", data_problem: s
             "between the data sizes trained, so no compute-optimal split of size and data is quoted."
         )
     elif joint.optimal is not None:
-        sentences += [optimal_sentence(joint, row) for _, row in joint.optimal.iterrows()]
+        sentences += [optimal_sentence(joint, row, baseline) for _, row in joint.optimal.iterrows()]
     if joint.data_limit is not None and np.isfinite(joint.data_limit.n_params):
         sentences.append(data_limit_sentence(joint, quantity, data_problem))
     return sentences
@@ -422,8 +424,21 @@ def data_limit_sentence(joint: JointLaw, quantity: str, data_problem: str) -> st
     )
 
 
-def optimal_sentence(joint: JointLaw, row: pd.Series) -> str:
-    """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'."""
+def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: float | None = None) -> str:
+    """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'.
+
+    Where the best split's predicted metric is no better than the trivial `baseline` (the
+    analysis's), no N* is quoted: seen, 'N* = 776 parameters ... predicted 6.16' bits per byte
+    against a unigram model's 5.7, at a budget where no run learned anything."""
+    if baseline is not None and (
+        row["metric_opt"] >= baseline if lower_is_better(joint.metric) else row["metric_opt"] <= baseline
+    ):
+        return (
+            f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the joint law's best split of size and data "
+            f"predicts {short_label(joint.metric)} {row['metric_opt']:.3g}, no better than the trivial baseline "
+            f"({baseline:.3g}): no model is worth training on that budget, so no N* or D* is quoted; a larger "
+            "budget would answer."
+        )
 
     def interval(name: str, count: bool) -> str:
         return format_interval(row.get(f"{name}_low"), row.get(f"{name}_high"), count=count)
@@ -599,7 +614,9 @@ def summary_lines(analysis) -> list[str]:
     diagnostics the report holds."""
     lines = size_sentences(analysis)
     if analysis.joint is not None:
-        joint = joint_law_sentences(analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem)
+        joint = joint_law_sentences(
+            analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline()
+        )
         lines.append(joint[0])
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
         if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:

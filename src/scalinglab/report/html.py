@@ -229,7 +229,9 @@ def _joint_section(analysis: Analysis) -> Section:
     if joint is None:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
-        section.sentences += joint_law_sentences(joint, analysis.joint_size_problem, analysis.joint_data_problem)
+        section.sentences += joint_law_sentences(
+            joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline()
+        )
         data = figures.metric_vs_params_data(
             analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by, joint=joint
         )
