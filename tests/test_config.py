@@ -133,3 +133,12 @@ def test_a_compress_section_that_could_make_nothing_is_refused_before_training(o
     """Seen: every run trained, then 'no checkpoints' for a sweep that saved none."""
     with pytest.raises(UserError, match=message):
         config_from_dict({"compress": {"methods": ["prune"]}}, [override], source="test")
+
+
+def test_preprocessing_is_refused_for_text_but_a_stored_sweeps_default_is_read_back():
+    """Seen: preprocessing = ["none", "minmax"] on bytes trained identical runs twice."""
+    text = {"source": "stdlib", "train_size": [1000]}
+    with pytest.raises(UserError, match="data.preprocessing: for classification features"):
+        config_from_dict({"data": {**text, "preprocessing": ["none", "minmax"]}}, source="test")
+    stored = config_from_dict({"data": text}, source="test").model_dump(mode="json")
+    assert config_from_dict(stored, source="stored").data.source == "stdlib"  # every field set, at its default

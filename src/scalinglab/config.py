@@ -200,6 +200,14 @@ class DataConfig(_RunDataSettings):
             )
         if self.label_column != "label" and self.source != "csv":
             raise ValueError(f"label_column: only used with source 'csv' (source is '{self.source}')")
+        # Not "was it set": a stored sweep's full dump sets every field, at its default for text.
+        if self.source in TEXT_SOURCES and as_list(self.preprocessing) != [
+            DataSpec.model_fields["preprocessing"].default
+        ]:
+            raise ValueError(
+                f"preprocessing: for classification features; source '{self.source}' is text, read as bytes "
+                "(each value would train the same runs again)"
+            )
         if self.cv_folds is not None and self.source in TEXT_SOURCES:
             raise ValueError(
                 f"cv_folds: for classification data; source '{self.source}' is text, validated on held-out text"

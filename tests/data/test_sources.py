@@ -136,3 +136,11 @@ def test_bad_user_csv_names_the_problem(tmp_path, rows, message):
     path = _write_csv(tmp_path / "bad.csv", rows)
     with pytest.raises(UserError, match=message):
         load_source(DataSpec(source="csv", path=str(path)))
+
+
+def test_a_text_val_size_beyond_the_held_out_bytes_is_refused_not_cut_short():
+    """Seen: val_size = 1e8 trained on the 1.26M held-out bytes there are, and runs.csv said 1e8."""
+    documents = [b"abc" * 10, b"def" * 10]
+    assert len(byte_dataset("tiny", documents, DataSpec(source="text", val_size=20)).x_val) == 20
+    with pytest.raises(UserError, match="data.val_size: 31 is more than the 30 held-out bytes of 'tiny'"):
+        byte_dataset("tiny", documents, DataSpec(source="text", val_size=31))

@@ -74,6 +74,8 @@ def single_document_dataset(name: str, document: bytes, spec: DataSpec) -> Datas
 
 
 def _lm_dataset(name: str, train: bytes, val: bytes, spec: DataSpec) -> Dataset:
+    if spec.val_size is not None and spec.val_size > len(val):  # was cut short silently, recorded as asked
+        raise UserError(f"data.val_size: {spec.val_size} is more than the {len(val):,} held-out bytes of '{name}'")
     val = val[: spec.val_size or DEFAULT_VAL_BYTES]
     empty = np.zeros(0, dtype=np.int64)
     return Dataset(
