@@ -141,3 +141,24 @@ def test_the_fitted_exponents_of_a_swept_synthetic_truth_cover_it():
     for name, truth in (("alpha", ALPHA), ("beta", BETA)):
         value, low, high = law[name]
         assert low < truth < high and high - low < 0.5 * truth
+
+
+def test_one_seed_or_too_few_scratch_data_sizes_are_said_in_words():
+    """Seen: '... worse than the fine-tuned runs' 95 % interval over one seed: no interval, their
+    mean', and every D_T cell '-' under a caption blaming the law's floor."""
+    one_seed = _starts(lambda d: 1.5)
+    one_seed = one_seed[one_seed["seed"].fillna(0) == 0]
+    sentences = transfer_answer(one_seed, n_bootstrap=20).sentences
+    (features,) = [s for s in sentences if s.startswith("Feature extraction")]
+    assert features.startswith("Feature extraction never measured as good as fine-tuning")
+    assert "one run each: whether by more than noise, 2+ seeds would tell" in features
+    (d_t,) = [s for s in sentences if s.startswith("Finetune:")]
+    assert "needs a data law of the scratch runs at each size, fitted to 3+ data sizes; these have at most 2" in d_t
+
+
+def test_an_equivalent_data_size_beyond_the_scratch_runs_is_said_to_be_extrapolated():
+    """Seen: 'worth 6.43k examples' read off scratch runs of at most 400, unflagged."""
+    inside = transfer_answer(_runs(lambda d: 3 * d), n_bootstrap=50).sentences[0]  # 150 examples: scratch ran 800
+    assert "extrapolation" not in inside
+    beyond = transfer_answer(_runs(lambda d: 20 * d), n_bootstrap=50).sentences[0]  # 1,000 examples
+    assert "a scratch model would match it at 1,000 examples, 1.2x the most any scratch run trained on" in beyond

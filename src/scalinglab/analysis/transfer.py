@@ -169,9 +169,12 @@ def _log_linear_fit(points: pd.DataFrame, d_t) -> tuple[np.ndarray, np.ndarray, 
     return least_squares(design, np.log(np.asarray(d_t, float)))
 
 
-def transfer_sentence(points: pd.DataFrame, unit: str = "examples") -> str | None:
+def transfer_sentence(points: pd.DataFrame, unit: str = "examples", largest_scratch: float | None = None) -> str | None:
     """In words, at the smallest data size and largest model of `points` with a finite D_T: 'at N
-    parameters and D_F examples, pretraining is worth about D_T examples (x times your data)'."""
+    parameters and D_F examples, pretraining is worth about D_T examples (x times your data)'.
+    A D_equivalent beyond `largest_scratch` (the most data a scratch run of any size trained on)
+    is said to be the scratch law's extrapolation (seen: 6.43k examples from scratch runs of at
+    most 400, more than the data set holds)."""
     import numpy as np
 
     finite = points[np.isfinite(points["d_transferred"])]
@@ -190,9 +193,16 @@ def transfer_sentence(points: pd.DataFrame, unit: str = "examples") -> str | Non
             f"{where}, pretraining is worth no more than training from scratch: effective data transferred "
             f"{d_t:,.0f} {unit}{interval} (Hernandez et al. 2021)."
         )
+    beyond = ""
+    if largest_scratch is not None and at["d_equivalent"] > largest_scratch:
+        beyond = (
+            f"; a scratch model would match it at {at['d_equivalent']:,.0f} {unit}, "
+            f"{at['d_equivalent'] / largest_scratch:.2g}x the most any scratch run trained on, so that is "
+            "the scratch law's extrapolation"
+        )
     return (
         f"{where}, pretraining is worth about {d_t:,.0f} {unit}{interval}, {d_t / d_f:.1f} times your "
-        "data (effective data transferred, Hernandez et al. 2021)."
+        f"data (effective data transferred, Hernandez et al. 2021){beyond}."
     )
 
 
@@ -227,8 +237,15 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
     points = {mode: effective_data_transferred(runs, metric, mode=mode, **options) for mode in modes}
     laws = {mode: transfer_law(table) for mode, table in points.items()}
     sentences = []
+    scratch_sizes = int(scratch.groupby("n_params")["train_size"].nunique().max()) if len(scratch) else 0
     for mode in modes:
-        sentence = transfer_sentence(points[mode], _data_unit(ok))
+        sentence = transfer_sentence(points[mode], _data_unit(ok), float(scratch["train_size"].max()))
+        if sentence is None and scratch_sizes < MIN_SCRATCH_SIZES:
+            sentence = (
+                f"the effective data transferred (D_T) needs a data law of the scratch runs at each size, fitted "
+                f"to {MIN_SCRATCH_SIZES}+ data sizes; these have at most {scratch_sizes}: train "
+                f"{MIN_SCRATCH_SIZES}+ data sizes to measure it."
+            )
         sentences += [f"{mode.capitalize()}: {sentence}"] if sentence else []
         law = laws[mode]
         if law is not None:
@@ -315,6 +332,16 @@ def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str,
     sign = 1.0 if lower_is_better(metric) else -1.0
     as_good = sign * both["features mean"] <= sign * both["finetune mean"] + half
     where = both.index[as_good.to_numpy()]
+    if count.max() == 1:  # one run per start: no interval to judge noise by
+        worse = (
+            "never measured as good as"
+            if len(where) == 0
+            else f"measured as good as at {len(where)} of {len(both)} model and data sizes"
+        )
+        return (
+            f"Feature extraction {worse} fine-tuning ({metric}, one run each: whether by more than noise, "
+            "2+ seeds would tell)."
+        )
     if len(where) == 0:
         return (
             f"Feature extraction is never as good as fine-tuning here: at every model size and data size its {metric} "

@@ -27,7 +27,8 @@ def transfer_section(answer: TransferAnswer) -> Section:
             section.tables.append(
                 (
                     f"Effective data transferred, {mode} (D_T = D_equivalent - D_F from the scratch "
-                    "runs' data law of each size; –: beyond that law's floor)",
+                    "runs' data law of each size; –: no such law at that size (fewer than 3 scratch data "
+                    "sizes) or a loss beyond its floor)",
                     table_html(points),
                 )
             )
