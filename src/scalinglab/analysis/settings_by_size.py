@@ -156,13 +156,32 @@ def _difference(
     n_other = n if n_other is None else n_other
     sign = 1.0 if lower_is_better(better.metric) else -1.0
     point = sign * float(other.predict([n_other])[0] - better.predict([n])[0])
-    draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n_other])
-    if draws_better is None or draws_other is None:
+    draws = _difference_draws(better, other, n, n_other)
+    if draws is None:
         return point, None
-    count = min(len(draws_better), len(draws_other))
-    draws = sign * (draws_other[:count, 0] - draws_better[:count, 0])
     low, high = np.nanpercentile(draws, [2.5, 97.5])
     return point, (float(low), float(high))
+
+
+def _difference_draws(better: GroupFit, other: GroupFit, n: float, n_other: float) -> np.ndarray | None:
+    """The advantage of `better` at n over `other` at n_other under each pair of bootstrap
+    replicates (replicate i of each law: so draws at two sizes are paired); None without a bootstrap."""
+    sign = 1.0 if lower_is_better(better.metric) else -1.0
+    draws_better, draws_other = better.bootstrap_predict([n]), other.bootstrap_predict([n_other])
+    if draws_better is None or draws_other is None:
+        return None
+    count = min(len(draws_better), len(draws_other))
+    return sign * (draws_other[:count, 0] - draws_better[:count, 0])
+
+
+def _change_is_clear(better: GroupFit, other: GroupFit, low: float, high: float) -> bool:
+    """Whether the advantage at `high` differs from that at `low` beyond the 95% interval of the
+    change (paired bootstrap replicates): "shrinks with size" was said of a change inside it."""
+    at_low, at_high = _difference_draws(better, other, low, low), _difference_draws(better, other, high, high)
+    if at_low is None or at_high is None:
+        return False
+    change_low, change_high = np.nanpercentile(at_high - at_low, [2.5, 97.5])
+    return bool(change_low * change_high > 0)
 
 
 def _parameter_difference(better: GroupFit, other: GroupFit, name: str) -> tuple[float, tuple[float, float] | None]:
@@ -196,15 +215,23 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
             + "."
         )
     # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
-    trend = "grows" if at_high[0] > at_low[0] else "shrinks"
     d_alpha, alpha_ci = _parameter_difference(best, other, "alpha")
-    d_floor, floor_ci = _parameter_difference(best, other, "E")
+    clear = _change_is_clear(best, other, low, high)
+    trend = ("grows" if at_high[0] > at_low[0] else "shrinks") if clear else "does not clearly change"
+    # A floor the fit dropped (E ~ 0, `GroupFit.has_floor`) is no number to subtract: seen,
+    # "difference of floors -1.82e-19 (95% CI -2.03e-19 to -1.04e-19)".
+    if best.has_floor and other.has_floor:
+        d_floor, floor_ci = _parameter_difference(best, other, "E")
+        floors = f", of floors {d_floor:+.3g}" + (
+            f" (95% CI {floor_ci[0]:+.3g} to {floor_ci[1]:+.3g})" if floor_ci else ""
+        )
+    else:
+        floors = "; the floors are not resolved by these sizes, so none is compared"
     sentences.append(
         f"The advantage of {effect.setting} = {best_value} over {value} {trend} with size "
         f"(from {at_low[0]:+.3g} to {at_high[0]:+.3g}); difference of exponents {d_alpha:+.2f}"
         + (f" (95% CI {alpha_ci[0]:+.2f} to {alpha_ci[1]:+.2f})" if alpha_ci else "")
-        + f", of floors {d_floor:+.3g}"
-        + (f" (95% CI {floor_ci[0]:+.3g} to {floor_ci[1]:+.3g})" if floor_ci else "")
+        + floors
         + "."
     )
     if effect.is_size_axis and "train_flops" in effect.runs:
