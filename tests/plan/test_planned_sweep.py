@@ -248,3 +248,29 @@ def test_a_target_beyond_the_data_or_below_one_example_is_refused_before_a_run(t
         config = _config(tmp_path, plan=f"[plan]\n{plan}\n")
         with pytest.raises(UserError, match=message):
             make_planner(config.plan, table, available)
+
+
+def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspent_its_budget(capsys):
+    """Seen: '12 runs planned: 9 ok; 0 to go' (3 runs never mentioned), and '3.98e+07 FLOPs spent
+    of 1.59e+07 (0 remaining)' for a grid trained in full before [plan] was added."""
+    from scalinglab.cli.status import _print
+
+    plan = {
+        "budget_flops": 1.59e7,
+        "spent_flops": 1.55e7,
+        "remaining_flops": 4e5,
+        "target": {"n_params": 2410.0, "train_size": 400.0, "predicted": 2.05, "low": 1.97, "high": 2.07},
+        "target_compute": None,
+        "fitted": True,
+        "stop": True,
+        "reason": "no run left fits the budget",
+    }
+    report = {"total": 12, "counts": {"ok": 9}, "running": [], "remaining": 0, "eta_seconds": None, "failures": []}
+    _print({**report, "plan": plan})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "12 runs in the grid: 9 ok" in said and "3 runs of the grid the stopped plan did not choose" in said
+    assert "run without [plan] to train them" in said
+    _print({**report, "counts": {"ok": 12}, "plan": {**plan, "spent_flops": 3.98e7, "remaining_flops": 0.0}})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "the stored runs of the grid cost 3.98e+07 FLOPs, more than the plan's budget of 1.59e+07" in said
+    assert "did not choose" not in said

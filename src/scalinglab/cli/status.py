@@ -25,9 +25,15 @@ def _print(report: dict) -> None:
     counts = ", ".join(f"{count} {name}" for name, count in sorted(report["counts"].items())) or "nothing stored"
     other = report.get("other_stored", 0)
     others = f" ({other} more stored runs are of other settings)" if other else ""
+    plan = report.get("plan")
+    untrained = report["total"] - sum(report["counts"].values()) - len(report["running"])
+    if plan and plan["stop"] and untrained > 0:  # the rest of the grid is not "to go": the plan chose it away
+        to_go = f"0 to go ({untrained} runs of the grid the stopped plan did not choose; run without \\[plan] to train them)"
+    else:
+        to_go = f"{report['remaining']} to go"
     console.print(
-        f"{report['total']} runs planned: {counts}{others}; {len(report['running'])} running now; "
-        f"{report['remaining']} to go"
+        f"{report['total']} runs {'in the grid' if plan else 'planned'}: {counts}{others}; "
+        f"{len(report['running'])} running now; {to_go}"
     )
     eta = report["eta_seconds"]
     if report["remaining"]:
@@ -47,6 +53,13 @@ def _print_plan(console: Console, plan: dict) -> None:
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
         f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else ""
     )
+    if budget is not None and plan["spent_flops"] > budget:
+        # The stored runs count whoever trained them: a grid trained without [plan] overspends it.
+        spent = (
+            f"the stored runs of the grid cost {plan['spent_flops']:.3g} FLOPs, more than the plan's budget of "
+            f"{budget:.3g} (runs trained without \\[plan] count too; the report's 'How the answer converged' "
+            "gives what the plan's own rounds spent)"
+        )
     if plan.get("budget_seconds") is not None:
         spent += (
             f", {plan['spent_seconds']:.3g} training seconds of {plan['budget_seconds']:.3g} "
