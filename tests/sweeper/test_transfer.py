@@ -277,3 +277,16 @@ def test_compressing_a_transfer_sweep_compresses_its_scratch_runs_only(tmp_path)
     outcome = compress_store(config.output, methods=["quantize"], overrides=["quantize.bits=[8]"])
     assert outcome.parents == 2 and outcome.by_status.get("failed", 0) == 0
     assert {row["parent_run_key"] for row in stored_compressions(config.output)} == scratch
+
+
+def test_a_source_size_larger_than_the_source_names_transfer_source_not_data(tmp_path):
+    """Seen: '--set transfer.source.train_size=100000' was refused as 'data.train_size: ...'."""
+    from scalinglab.sweeper.preflight import preflight
+
+    config = _config(tmp_path, modes=("scratch", "finetune"))
+    raw = config.model_dump(mode="json")
+    raw["transfer"]["source"]["train_size"] = [100_000]
+    with pytest.raises(
+        UserError, match=r"^test: transfer\.source\.train_size: 100000 is larger than the 1200 training"
+    ):
+        preflight(config_from_dict(raw, source="test"))

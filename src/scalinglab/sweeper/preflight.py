@@ -60,7 +60,7 @@ def preflight(config: SweepConfig) -> None:
     specs = plan_runs(config)
     kinds = set()
     for data, sizes in _sizes_by_data(specs).items():
-        dataset = _load(data, config)
+        dataset = _load(data, config, "transfer.source" if data in _pretraining_data(specs) else "data")
         kinds.add(dataset.kind)
         _check_family_reads(family, dataset, data, config)
         _check_folds(dataset, data, config)
@@ -111,14 +111,23 @@ def check_data_parallel(config: SweepConfig, device: str, ray_resources: Mapping
         raise UserError(f"{field} = {widest}: one worker per core or device, and {where} {have} {what}")
 
 
-def _load(data: DataSpec, config: SweepConfig) -> Dataset:
-    """The training subset a run of `data` trains on (before preprocessing)."""
+def _pretraining_data(specs: list[RunSpec]) -> set[DataSpec]:
+    """The data of the [transfer] pretraining runs (the parents of target runs) that no target trains on."""
+    parents = {spec.transfer.parent.run_key for spec in specs if spec.transfer is not None}
+    targets = {spec.data for spec in specs if spec.run_key not in parents}
+    return {spec.data for spec in specs if spec.run_key in parents} - targets
+
+
+def _load(data: DataSpec, config: SweepConfig, section: str = "data") -> Dataset:
+    """The training subset a run of `data` trains on (before preprocessing); an error names the
+    field under `section`, where the data was set ([transfer.source] for a pretraining run's:
+    its size was blamed on data.train_size)."""
     try:
         return training_subset(data)
     except UserError as error:  # the data layer names the field ("data.train_size: ..."); add where it was set
         field, separator, problem = str(error).partition(": ")
         if separator and field.startswith("data."):
-            raise UserError(f"{config.where(field)}: {problem}") from None
+            raise UserError(f"{config.where(section + field.removeprefix('data'))}: {problem}") from None
         raise
 
 
