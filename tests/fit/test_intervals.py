@@ -207,7 +207,8 @@ def test_intervals_are_quoted_as_far_as_the_backtests_measured_times_the_allowan
     # Without a data backtest, data reaches as far as any backtest along an input did.
     no_data = Calibration(held_out[held_out["direction"] != "data"], noise_halfwidth=0.0, n_inputs=2)
     np.testing.assert_allclose(no_data.reach(), [2.0, 2.0])
-    assert Calibration(held_out.iloc[:0], noise_halfwidth=0.0, n_inputs=2).within_reach(np.full((1, 2), 50.0))[0]
+    no_backtest = Calibration(held_out.iloc[:0], noise_halfwidth=0.0, n_inputs=2)
+    np.testing.assert_array_equal(no_backtest.within_reach(np.array([[0.0, 0.0], [0.1, 0.0]])), [True, False])
 
 
 def test_a_law_quotes_intervals_within_its_reach_only(law):

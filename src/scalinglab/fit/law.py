@@ -439,8 +439,8 @@ class ScalingLaw:
         """
         self._check_fitted()
         log_inputs = self._log_inputs(data)
-        if getattr(self, "calibration_", None) is None:
-            return np.ones(len(log_inputs), dtype=bool)
+        if getattr(self, "calibration_", None) is None:  # no bootstrap: no interval to quote anywhere
+            return np.zeros(len(log_inputs), dtype=bool)
         return self.calibration_.within_reach(
             excess_beyond(log_inputs, self.fitted_log_x_), ratio_shortfall(log_inputs, self.fitted_log_x_)
         )

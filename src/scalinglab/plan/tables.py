@@ -141,8 +141,12 @@ def quoted_prediction(prediction: pd.DataFrame, law) -> tuple[pd.DataFrame, list
         for name, factor in law.reach_factors().items()
     )
     labels = ", ".join(map(str, prediction.index[beyond]))
+    quoted = (
+        f"intervals are quoted up to {limits}; runs nearer the target would reach it"
+        if limits
+        else "no backtest could measure that error (too few sizes), so intervals are quoted inside the runs only"
+    )
     return prediction, [
         f"target {labels}: farther beyond the runs than the law's error was measured, so no interval is quoted "
-        f"there and the prediction is the law's alone (intervals are quoted up to {limits}; "
-        "runs nearer the target would reach it)"
+        f"there and the prediction is the law's alone ({quoted})"
     ]
