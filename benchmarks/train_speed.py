@@ -55,9 +55,10 @@ from scalinglab.config import load_config  # noqa: E402
 from scalinglab.data import load_source, prepare  # noqa: E402
 from scalinglab.families import get_family  # noqa: E402
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec  # noqa: E402
+from scalinglab.sweeper.grouping import AUTO_MAX_RUNS, plan_batches  # noqa: E402
 from scalinglab.sweeper.plan import plan_runs  # noqa: E402
 from scalinglab.train import probe, train_one  # noqa: E402
-from scalinglab.train.batched import AUTO_MAX_RUNS, plan_batches, train_batch  # noqa: E402
+from scalinglab.train.batched import train_batch  # noqa: E402
 from scalinglab.train.measure import matmul_peak_flops_per_second  # noqa: E402
 from scalinglab.train.optim import lr_multiplier  # noqa: E402
 from scalinglab.train.tasks import make_task  # noqa: E402
