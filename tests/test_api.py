@@ -115,3 +115,25 @@ def test_load_model_names_what_is_missing(one_run_sweep: Path, tmp_path: Path):
 def test_objective_only_arguments_are_refused_with_a_sweep_file(one_run_sweep: Path):
     with pytest.raises(scalinglab.UserError, match="sizes only apply to an objective"):
         scalinglab.sweep(one_run_sweep.parent / "sweep.toml", sizes={"width": [4]})
+
+
+def test_exported_curves_of_an_objective_carry_its_params_not_what_it_returned():
+    """An objective's runs have no size axes: a number it returned once per run is no curve point's."""
+    import pandas as pd
+
+    from scalinglab.api import _with_run_columns
+
+    runs = pd.DataFrame(
+        {
+            "run_key": ["a", "b"],
+            "status": ["ok", "ok"],
+            "family": [None, None],
+            "params.hidden": [8, 16],
+            "n_params": [100.0, 200.0],
+            "val_loss": [1.0, 0.9],
+            "my_custom_score": [3.0, 4.0],
+        }
+    )
+    curves = pd.DataFrame({"run_key": ["a", "a", "b"], "epoch": [1, 2, 1], "val_loss": [2.0, 1.0, 1.5]})
+    exported = _with_run_columns(curves, runs)
+    assert list(exported.columns) == ["run_key", "params.hidden", "n_params", "status", "epoch", "val_loss"]

@@ -125,7 +125,7 @@ def test_a_value_listed_twice_runs_once_with_a_warning(caplog):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ('compress.methods=["share"]', "share applies to transformer runs only"),
+        ('compress.methods=["share"]', "none applies to model.family = .mlp. \\(share applies to transformer"),
         ("training.save_checkpoints=false", "training.save_checkpoints: may not be false with \\[compress\\]"),
     ],
 )
@@ -142,3 +142,11 @@ def test_preprocessing_is_refused_for_text_but_a_stored_sweeps_default_is_read_b
         config_from_dict({"data": {**text, "preprocessing": ["none", "minmax"]}}, source="test")
     stored = config_from_dict({"data": text}, source="test").model_dump(mode="json")
     assert config_from_dict(stored, source="stored").data.source == "stdlib"  # every field set, at its default
+
+
+def test_a_compress_section_with_the_default_methods_loads_for_any_family():
+    """The default list holds every method, share (transformers only) included: it is skipped, not refused."""
+    for family, size in (("mlp", {"width": [8, 16]}), ("cnn", {})):
+        config = config_from_dict({"model": {"family": family, **size}, "compress": {}}, source="test")
+        assert "share" in config.compress.methods
+    assert config_from_dict({"compress": {"methods": ["share", "prune"]}}, source="test").compress is not None

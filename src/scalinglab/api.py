@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scalinglab.config import SweepConfig, TrainingConfig, config_from_dict, load_config
 from scalinglab.debug import debug_enabled
 from scalinglab.errors import UserError
+from scalinglab.runs_table import PARAMS_PREFIX
 from scalinglab.sweeper.driver import SweepInterrupted  # noqa: F401  (callers catch it from here; no torch)
 
 if TYPE_CHECKING:
@@ -404,10 +405,14 @@ CURVE_RUN_COLUMNS = ("n_params", "train_size", "epochs", "seed", "status")
 
 
 def _with_run_columns(curves: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The curves with each point's run's size axes and CURVE_RUN_COLUMNS after `run_key`."""
+    """The curves with each point's run's size axes (an objective's own params) and
+    CURVE_RUN_COLUMNS after `run_key`. An objective's runs have no size axes: what `size_axes`
+    finds there are the numbers it returned, measured once per run, not at each point."""
     from scalinglab.analysis.runs import size_axes
 
-    columns = [c for c in (*size_axes(runs), *CURVE_RUN_COLUMNS) if c in runs and c not in curves]
+    family_runs = "family" in runs and bool(runs["family"].notna().all())
+    own = size_axes(runs) if family_runs else [c for c in runs if c.startswith(PARAMS_PREFIX)]
+    columns = [c for c in (*own, *CURVE_RUN_COLUMNS) if c in runs and c not in curves]
     if curves.empty or not columns:
         return curves
     merged = curves.merge(runs[["run_key", *columns]], on="run_key", how="left")

@@ -471,14 +471,12 @@ class SweepConfig(Strict):
             )
         from scalinglab.compress.registry import method_named
 
-        family = self.model.family
-        for name in self.compress.methods:
-            method = method_named(name)
-            if family is not None and not method.applies_to(family):
-                raise ValueError(
-                    f"compress.methods: {name} applies to {', '.join(method.families)} runs only, "
-                    f"not model.family = {family!r}"
-                )
+        # Only when no method applies: the default list holds every method, `share` (transformers
+        # only) included, and a method that does not apply to a family is skipped for it.
+        family, methods = self.model.family, [method_named(name) for name in self.compress.methods]
+        if family is not None and self.model.objective is None and not any(m.applies_to(family) for m in methods):
+            only = "; ".join(f"{m.name} applies to {', '.join(m.families)} runs only" for m in methods)
+            raise ValueError(f"compress.methods: none applies to model.family = {family!r} ({only})")
         return self
 
     @model_validator(mode="after")

@@ -289,3 +289,4 @@ def test_spearman_p_of_a_few_points_is_exact_not_zero():
     assert rho == 1.0 and p_value == pytest.approx(2 / 24)  # 2 of the 24 pairings are as extreme
     _, p_many = spearman(np.arange(12.0), np.arange(12.0) ** 2)
     assert 0 <= p_many < 1e-6
+    assert np.isnan(spearman(np.zeros(4), np.array([0.1, 0.3, 0.2, 0.5]))).all()  # a constant: no order, not p = 0

@@ -126,3 +126,15 @@ def test_an_exponent_at_the_fits_own_bound_is_not_bounded_but_one_at_zero_is():
     law = ScalingLaw("power", n_bootstrap=0).fit(_one_input(3 * SIZES**-0.2), x="N", y="loss")
     law.ci_ = {"A": (2.0, 4.0), "alpha": (0.0, 9.95)}  # the rule alone, on the ends a bootstrap could give
     assert law.ci_bounded() == {"A": (True, True), "alpha": (True, False)}
+
+
+def test_a_scale_at_its_own_bound_is_not_bounded_there():
+    """R_star (data-constrained form) is fitted in log between 0.1 and 1e4: where repeated data is
+    as good as fresh, it runs to 1e4, which is the fit's bound, not a measurement."""
+    rows = [(n, d, u) for n in np.geomspace(1e4, 1e6, 5) for d in np.geomspace(1e5, 1e7, 5) for u in (d, d / 4)]
+    table = pd.DataFrame(rows, columns=["N", "D", "U"])
+    noise = np.exp(np.random.default_rng(1).normal(0, 0.005, len(table)))
+    table["loss"] = (1.7 + 400 * table.N**-0.34 + 900 * table.D**-0.28) * noise
+    law = ScalingLaw("data_constrained", n_bootstrap=20, random_state=0).fit(table, x=["N", "D", "U"], y="loss")
+    assert "R_star" in law.diagnostics_.on_bound
+    assert law.ci_bounded()["R_star"] == (True, False)

@@ -274,3 +274,7 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     said = " ".join(capsys.readouterr().out.split())
     assert "the stored runs of the grid cost 3.98e+07 FLOPs, more than the plan's budget of 1.59e+07" in said
     assert "did not choose" not in said
+    far = {**plan["target"], "within_reach": False}
+    _print({**report, "plan": {**plan, "target": far}})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "val_loss 2.05 (no interval: farther beyond the runs than the law's error was measured)" in said

@@ -90,7 +90,9 @@ class CriticalBatch:
         is not a positive number of steps. A low end between 0 and 1 is 1: no run takes fewer than
         one optimizer step (seen: "0.876 to 61")."""
         interval = self._interval(self.steps_at(batch), np.array([1.0, 1.0 / batch]))
-        return None if interval is None else (max(interval[0], 1.0), interval[1])
+        if interval is None or interval[1] < 1.0:  # wholly below one step: no interval of steps at all
+            return None
+        return max(interval[0], 1.0), interval[1]
 
     @property
     def b_crit_interval(self) -> tuple[float, float] | None:

@@ -172,7 +172,9 @@ def _print_tables(fitted) -> None:
     bounded = law.ci_bounded()
     for row in law.summary().itertuples():
         ends = [_number(end) if determined else "-" for end in (row.ci_low, row.ci_high)]
-        ends = [text if bounded.get(row.name, (True, True))[side] else UNBOUNDED_END for side, text in enumerate(ends)]
+        if determined:  # else "-" throughout, as the caption says
+            sides = bounded.get(row.name, (True, True))
+            ends = [text if sides[side] else UNBOUNDED_END for side, text in enumerate(ends)]
         params.add_row(row.name, _number(row.value), *ends)
     if not determined and law.n_bootstrap:
         params.caption = f"no {interval}: {law.n_groups_} resampled groups cannot bound {law.form_.n_params} parameters"

@@ -71,11 +71,12 @@ def _print_plan(console: Console, plan: dict) -> None:
     where = f"n_params={target['n_params']:.3g}, train_size={target['train_size']:.3g}"
     if plan.get("target_compute") is not None:
         where = f"optimum at {plan['target_compute']:.3g} FLOPs" + (f", {where}" if plan["fitted"] else "")
-    answer = (
-        f"val_loss {target['predicted']:.4g} (95% interval {target['low']:.4g} to {target['high']:.4g})"
-        if plan["fitted"]
-        else "not fitted yet"
+    interval = (
+        f"95% interval {target['low']:.4g} to {target['high']:.4g}"
+        if target.get("within_reach", True)
+        else "no interval: farther beyond the runs than the law's error was measured"
     )
+    answer = f"val_loss {target['predicted']:.4g} ({interval})" if plan["fitted"] else "not fitted yet"
     console.print(f"plan: {spent}; target {where}: {answer}")
     console.print(f"plan: {'stopped' if plan['stop'] else 'going on'}: {plan['reason']}")
 

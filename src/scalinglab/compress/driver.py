@@ -218,7 +218,9 @@ def _parents(store, out: Path, where: str | None) -> tuple[list[RunSpec], int]:
     from scalinglab.runs_table import results_frame
     from scalinglab.train.checkpoint import CHECKPOINT_FOLDER, checkpoint_path
 
-    frame, _ = split_transfer_runs(ok_runs(results_frame(store)))
+    every = results_frame(store)  # a pretraining run is known by its children, failed ones included
+    scratch, _ = split_transfer_runs(every)
+    frame = ok_runs(scratch)
     if where:
         frame = filter_rows(frame, where, what="--where")
     matching = list(frame.get("run_key", []))

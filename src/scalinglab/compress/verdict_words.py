@@ -164,7 +164,11 @@ EXACT_SPEARMAN_MAX_N = 8  # up to 8! = 40320 pairings the p-value is counted exa
 
 def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Spearman's rho and its two-sided p-value; exact (every pairing counted) for a few points,
-    where scipy's t approximation gave "rho +1.00, p = 0" for 4 sizes (the exact p is 2/24 = 0.083)."""
+    where scipy's t approximation gave "rho +1.00, p = 0" for 4 sizes (the exact p is 2/24 = 0.083).
+    (nan, nan) where either input is constant: there is no order to correlate (a permutation test
+    over a nan statistic would say p = 0)."""
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan"), float("nan")
     rho = float(stats.spearmanr(x, y).statistic)
     if len(x) > EXACT_SPEARMAN_MAX_N:
         return rho, float(stats.spearmanr(x, y).pvalue)
@@ -184,13 +188,16 @@ def size_sensitivity_sentence(frame: pd.DataFrame, method: str, *, metric: str =
     harsh = curve[knob].max() if knob in ("sparsity", "fraction") else curve[knob].min()
     at = curve[curve[knob] == harsh].groupby("parent_n_params")[f"{metric}_change"].mean()
     rho, p_value = spearman(at.index.to_numpy(float), at.to_numpy(float))
-    trend = "less" if rho < 0 else "more"
     name = method_label(method)
+    trend = (
+        f"bigger models lose {'less' if rho < 0 else 'more'} (Spearman rho {rho:+.2f}, p = {p_value:.2g})"
+        if np.isfinite(rho)
+        else "every size loses the same"
+    )
     return (
         f"{name[0].upper()}{name[1:]} at {knob} {harsh:g} changes {metric} by {at.iloc[0]:+.3g} on the "
         f"smallest model ({_count(at.index[0])} parameters) and by {at.iloc[-1]:+.3g} on the largest "
-        f"({_count(at.index[-1])}); across {len(at)} sizes bigger models lose {trend} "
-        f"(Spearman rho {rho:+.2f}, p = {p_value:.2g})."
+        f"({_count(at.index[-1])}); across {len(at)} sizes {trend}."
     )
 
 
@@ -225,8 +232,12 @@ def complexity_sentences(frame: pd.DataFrame, *, metric: str = "val_loss", spars
             at = pruned[pruned["sparsity"] == level].set_index("parent_run_key")[metric]
             damage = (at - trained[metric].reindex(at.index)).dropna()
             common = damage.index.intersection(values.index)
-            if len(common) >= 3:
-                rho, p_value = spearman(values.loc[common].to_numpy(float), damage.loc[common].to_numpy(float))
+            rho, p_value = (
+                spearman(values.loc[common].to_numpy(float), damage.loc[common].to_numpy(float))
+                if len(common) >= 3
+                else (float("nan"), float("nan"))
+            )
+            if np.isfinite(rho):  # a constant column or damage: no order to track
                 tracks = "tracks it" if p_value < 0.05 else "does not clearly track it"
                 sentence += (
                     f" The loss added by pruning {level:g} of the weights {tracks} across {len(common)} runs "

@@ -517,7 +517,8 @@ class ScalingLaw:
         data, and replicates trade it against the term's exponent; an end more than
         ``UNBOUNDED_SCALE_FACTOR`` times from the value ("B = 8.57 (2.88 to 1.03e+20)") comes from
         replicates that found another term altogether, so the runs do not bound it. Any other
-        parameter's end is not bounded where it reaches the fit's own bound (alpha's 10): that
+        parameter's end (or a scale's with bounds of its own, R_star's 1e4) is not bounded where it
+        reaches the fit's own bound (alpha's 10): that
         bound, not the data, stopped it. A bound of 0 is not such a bound: an exponent of 0 (no
         effect) is a value the data can show. Neither end of a parameter that changes no prediction
         (`Diagnostics.no_effect`: a dropped term's scale and exponent) is bounded.
@@ -531,11 +532,14 @@ class ScalingLaw:
                 bounded[param.public] = (False, False)
                 continue
             value, (low, high) = self.params_[param.public], self.ci_[param.public]
-            if param.log_scale:
-                factor = UNBOUNDED_SCALE_FACTOR
-                bounded[param.public] = (low * factor >= value, high <= value * factor)
-                continue
             lower, upper = param.bounds
+            if param.log_scale:  # bounds on the log (R_star's 0.1 to 1e4), ends 1% (in log) short of them
+                factor = UNBOUNDED_SCALE_FACTOR
+                bounded[param.public] = (
+                    low * factor >= value and not (np.isfinite(lower) and np.log(low) <= lower + 0.01),
+                    high <= value * factor and not (np.isfinite(upper) and np.log(high) >= upper - 0.01),
+                )
+                continue
             bounded[param.public] = (
                 not (np.isfinite(lower) and lower != 0 and low <= lower + 0.01 * abs(lower)),
                 not (np.isfinite(upper) and upper != 0 and high >= upper - 0.01 * abs(upper)),
