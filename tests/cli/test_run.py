@@ -104,9 +104,10 @@ def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
 
     from cli_helpers import REPO
 
-    # One run at a time, so runs are stored one by one while the rest train: batched, all 24 were
-    # stored at once and a fresh clone once finished the sweep before the interrupt arrived.
-    args = ["run", str(tiny_sweep), "--set", "training.epochs=40", "--set", "seeds=[0, 1, 2]"]
+    # One run at a time, so runs are stored one by one while the rest train, and long enough (about
+    # 3 s a run) that a late look at the store still finds most of them training: at 40 epochs a
+    # full CI run once saw the first run stored only after the 8 s sweep had finished.
+    args = ["run", str(tiny_sweep), "--set", "training.epochs=400", "--set", "seeds=[0, 1, 2]"]
     args += ["--set", "execution.batch=off"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "400"}
     process = subprocess.Popen(
@@ -128,7 +129,7 @@ def test_ctrl_c_says_what_is_stored_and_how_to_resume(tiny_sweep: Path):
         line,
     )
     assert match and int(match.group(1)) == stored and 1 <= stored < 24, line
-    assert match.group(2) == f"{tiny_sweep} --set training.epochs=40 --set 'seeds=[0, 1, 2]' --set execution.batch=off"
+    assert match.group(2) == f"{tiny_sweep} --set training.epochs=400 --set 'seeds=[0, 1, 2]' --set execution.batch=off"
     claims = sqlite3.connect(store_file).execute("SELECT count(*) FROM claims").fetchone()[0]
     assert claims == 0  # no run left claimed: a resume trains every missing one at once
 
