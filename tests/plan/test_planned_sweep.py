@@ -99,6 +99,7 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     assert plan["stop"] and plan["fitted"] and plan["remaining_flops"] >= 0
     # The plan stopped: the grid's untrained runs are not "to go" (status said "6 to go", and an eta).
     assert status["remaining"] == 0 and status["eta_seconds"] == 0
+    assert status["not_chosen"] == len(grid) - len(trained) > 0
     assert status["total"] == len(grid) and sum(status["counts"].values()) == len(trained)
     assert plan["target"]["low"] <= plan["target"]["predicted"] <= plan["target"]["high"]
 
@@ -265,12 +266,14 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
         "stop": True,
         "reason": "no run left fits the budget",
     }
-    report = {"total": 12, "counts": {"ok": 9}, "running": [], "remaining": 0, "eta_seconds": None, "failures": []}
+    report = {"total": 12, "counts": {"ok": 9}, "running": [], "remaining": 0, "not_chosen": 3}
+    report |= {"eta_seconds": None, "failures": []}
     _print({**report, "plan": plan})
     said = " ".join(capsys.readouterr().out.split())
     assert "12 runs in the grid: 9 ok" in said and "3 runs of the grid the stopped plan did not choose" in said
     assert "run without [plan] to train them" in said
-    _print({**report, "counts": {"ok": 12}, "plan": {**plan, "spent_flops": 3.98e7, "remaining_flops": 0.0}})
+    overspent = {**plan, "spent_flops": 3.98e7, "remaining_flops": 0.0}
+    _print({**report, "counts": {"ok": 12}, "not_chosen": 0, "plan": overspent})
     said = " ".join(capsys.readouterr().out.split())
     assert "the stored runs of the grid cost 3.98e+07 FLOPs, more than the plan's budget of 1.59e+07" in said
     assert "did not choose" not in said
@@ -278,3 +281,7 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     _print({**report, "plan": {**plan, "target": far}})
     said = " ".join(capsys.readouterr().out.split())
     assert "val_loss 2.05 (no interval: farther beyond the runs than the law's error was measured)" in said
+    at_end = {**plan["target"], "within_reach": True, "at_line_end": True}
+    _print({**report, "plan": {**plan, "target": at_end, "target_compute": 1e9}})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "optimum at 1e+09 FLOPs, n_params=2.41e+03" in said and "a bound, not the optimum" in said

@@ -61,3 +61,38 @@ def test_a_compute_target_names_the_optimum_each_round():
     section = converged_section(rounds, "val_loss", optimum=True)
     assert "compute-optimal point of the target budget is x 10M" in section.sentences[1]
     assert "<th>x</th>" in section.tables[1][1]
+
+
+def test_an_optimum_at_the_end_of_the_line_searched_is_called_a_bound():
+    """The law keeps falling along the target rows (ordered along the line): the lowest prediction
+    is the last row, which bounds the optimum; it is not stated as the compute-optimal point."""
+    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
+    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
+    truth = pd.Series(1.5 + 30 * x**-0.4, index=grid.index)
+    target = pd.DataFrame({"x": [1e6, 3e6, 1e7]})
+    planner = Planner("x", "loss", "power", target=target, cost="cost", random_state=3, n_bootstrap=20, answer="lowest")
+    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.3 * grid.cost.sum())
+    fitted = rounds.rounds.dropna(subset=["predicted"])
+    assert fitted["at_line_end"].all()
+    said = converged_section(rounds, "val_loss", optimum=True).sentences[1]
+    assert "lies at its end (x 10M" in said and "a bound on it, not the optimum" in said
+    assert "compute-optimal point of the target budget is" not in said
+
+
+def test_a_target_beyond_the_laws_reach_gets_no_interval_in_the_sentence_table_or_figure():
+    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
+    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
+    noise = np.exp(np.random.default_rng(1).normal(0, 0.01, len(x)))
+    truth = pd.Series((1.5 + 30 * x**-0.4) * noise, index=grid.index)
+    far = pd.DataFrame({"x": [1e15]})
+    planner = Planner("x", "loss", "power", target=far, cost="cost", random_state=3, n_bootstrap=20)
+    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.5 * grid.cost.sum())
+    fitted = rounds.rounds.dropna(subset=["predicted"])
+    assert not fitted.empty and not fitted["within_reach"].any()
+    last_low = fitted["low"].iloc[-1]
+    section = converged_section(rounds, "val_loss", full_answer=(1.6, 1.5, 1.7))
+    assert "no interval: farther beyond the runs" in section.sentences[1]
+    assert "the planned sweep's interval" not in section.sentences[-1]  # no interval to be inside of
+    assert f"{last_low:.4g}" not in section.tables[1][1]
+    drawn = section.figures[0].axes
+    assert drawn  # the points are still drawn, without error bars

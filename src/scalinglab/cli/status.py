@@ -26,11 +26,9 @@ def _print(report: dict) -> None:
     other = report.get("other_stored", 0)
     others = f" ({other} more stored runs are of other settings)" if other else ""
     plan = report.get("plan")
-    untrained = report["total"] - sum(report["counts"].values()) - len(report["running"])
-    if plan and plan["stop"] and untrained > 0:  # the rest of the grid is not "to go": the plan chose it away
-        to_go = f"0 to go ({untrained} runs of the grid the stopped plan did not choose; run without \\[plan] to train them)"
-    else:
-        to_go = f"{report['remaining']} to go"
+    to_go = f"{report['remaining']} to go"
+    if report["not_chosen"]:
+        to_go += f" ({report['not_chosen']} runs of the grid the stopped plan did not choose; run without \\[plan] to train them)"
     console.print(
         f"{report['total']} runs {'in the grid' if plan else 'planned'}: {counts}{others}; "
         f"{len(report['running'])} running now; {to_go}"
@@ -71,6 +69,8 @@ def _print_plan(console: Console, plan: dict) -> None:
     where = f"n_params={target['n_params']:.3g}, train_size={target['train_size']:.3g}"
     if plan.get("target_compute") is not None:
         where = f"optimum at {plan['target_compute']:.3g} FLOPs" + (f", {where}" if plan["fitted"] else "")
+        if plan["fitted"] and target["at_line_end"]:
+            where += " (the lowest prediction lies at the end of the iso-FLOP line searched: a bound, not the optimum)"
     interval = (
         f"95% interval {target['low']:.4g} to {target['high']:.4g}"
         if target.get("within_reach", True)

@@ -25,10 +25,15 @@ from scalinglab.plan.planner import INTERVAL_LEVEL, REASON_COLUMN, SCORE_COLUMN,
 StopRule = Callable[[Planner], tuple[StopDecision, float | None]]
 
 
+# Whether a round's interval may be quoted, and whether its answer is a bound (Planner.answer_row).
+ANSWER_FLAGS = ("within_reach", "at_line_end")
+
+
 @dataclass
 class History:
     """rounds: one row per recomputed round: round, n_runs, spent (cost told so far), and once
-    the law is fitted the first target row's predicted, low, high (95 % interval).
+    the law is fitted the answer row's x, predicted, low, high (95 % interval), within_reach (else
+    the interval is not to be quoted) and at_line_end (``Planner.answer_row``).
     chosen: the runs each round chose, index kept: round, plan_score, plan_reason, cost.
     complete: True when the recomputation reached the stop rule (or nothing left to ask), False
     when it stopped at a run not measured (the sweep is still going, or chose differently)."""
@@ -104,7 +109,7 @@ def recompute_rounds(
         if chosen_tables
         else candidates.iloc[:0].assign(round=[], cost=[], **{SCORE_COLUMN: [], REASON_COLUMN: []})
     )
-    columns = ["round", "n_runs", "spent", *planner.x, "predicted", "low", "high", "level"]
+    columns = ["round", "n_runs", "spent", *planner.x, "predicted", "low", "high", "level", *ANSWER_FLAGS]
     return History(pd.DataFrame(rounds, columns=columns), chosen, complete)
 
 
@@ -118,8 +123,11 @@ def _round_row(planner: Planner, number: int) -> dict:
         "low": np.nan,
         "high": np.nan,
         "level": INTERVAL_LEVEL,
+        "within_reach": np.nan,
+        "at_line_end": np.nan,
     }
     if planner.law() is not None:
         answer = planner.answer_row()
         row.update({name: float(answer[name]) for name in [*planner.x, "predicted", "low", "high"]})
+        row.update({name: bool(answer[name]) for name in ANSWER_FLAGS})
     return row

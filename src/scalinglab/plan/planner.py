@@ -322,9 +322,18 @@ class Planner:
 
     def answer_row(self) -> pd.Series:
         """The prediction table's row the answer is read at (``answer``): the first target row,
-        or the one of lowest prediction. Raises UserError before a fit, as ``prediction``."""
+        or the one of lowest prediction, with ``at_line_end``: True where that lowest prediction
+        is the first or last target row (of several), so the law puts the optimum at or beyond
+        the rows searched and the row is a bound on it, not the optimum. Raises UserError before
+        a fit, as ``prediction``."""
         table = self.prediction()
-        return table.iloc[0 if self.answer == "first" else int(np.argmin(table["predicted"].to_numpy()))]
+        if self.answer == "first":
+            row, at_end = table.iloc[0].copy(), False
+        else:
+            lowest = int(np.argmin(table["predicted"].to_numpy()))
+            row, at_end = table.iloc[lowest].copy(), len(table) > 1 and lowest in (0, len(table) - 1)
+        row["at_line_end"] = at_end
+        return row
 
     def relative_half_width(self) -> float:
         """The target interval's half-width over its prediction (inf before a fit): the widest

@@ -15,19 +15,21 @@ import pandas as pd
 
 from scalinglab.analysis import format_count
 from scalinglab.metrics import label, short_label
-from scalinglab.plan.history import History
+from scalinglab.plan.history import ANSWER_FLAGS, History
 from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN
 from scalinglab.report.drawn_axes import mark_data
 from scalinglab.report.parts import Section, render_figure, table_html
 
 TITLE = "How the answer converged"
-ROUND_COLUMNS = ("round", "n_runs", "spent", "predicted", "low", "high", "level")
+ROUND_COLUMNS = ("round", "n_runs", "spent", "predicted", "low", "high", "level", *ANSWER_FLAGS)
+BEYOND_REACH = "no interval: farther beyond the runs than the law's error was measured"
 
 
 @dataclass
 class Convergence:
     """What the figure draws: per fitted round, compute spent and the prediction with its interval;
-    the full grid's answer (predicted, low, high) when the whole grid was also trained."""
+    the full grid's answer (predicted, low, high; low and high NaN beyond the law's reach) when
+    the whole grid was also trained."""
 
     spent: np.ndarray
     predicted: np.ndarray
@@ -53,7 +55,8 @@ def draw_convergence(data: Convergence, ax) -> None:
     if data.full is not None:
         predicted, low, high = data.full
         ax.axhline(predicted, color="k", linestyle="--", label="whole grid")
-        ax.axhspan(low, high, color="k", alpha=0.08, linewidth=0)
+        if np.isfinite(low):  # NaN: beyond the law's reach, no interval
+            ax.axhspan(low, high, color="k", alpha=0.08, linewidth=0)
     ax.set_xscale("log")
     ax.set_xlabel("compute spent (training FLOPs)")
     ax.set_ylabel(f"predicted {label(data.metric)} at the target")
@@ -81,7 +84,7 @@ def planned_sweep_section(analysis) -> Section | None:
         found.history,
         "val_loss",
         full_cost=found.grid_flops,
-        full_answer=None if full is None else (float(full["predicted"]), float(full["low"]), float(full["high"])),
+        full_answer=None if full is None else _quoted_answer(full),
         full_size=None if full is None or not found.optimum else (float(full["n_params"]), float(full["train_size"])),
         batch=found.batch,
         optimum=found.optimum,
@@ -123,34 +126,28 @@ def converged_section(
         f"{per_round} {state}, spending {format_count(spent)} estimated training FLOPs{share}."
     )
     inputs = [name for name in history.rounds if name not in ROUND_COLUMNS]
-    where = (
-        "the compute-optimal point of the target budget is "
-        + ", ".join(f"{short_label(name)} {format_count(last[name])}" for name in inputs)
-        + f", with {short_label(metric)} "
-        if optimum
-        else "its prediction at the target is "
-    )
-    section.sentences.append(
-        f"After the last round {where}{last['predicted']:.4g} ({last['level']:.0%} interval "
-        f"{last['low']:.4g} to {last['high']:.4g})."
-    )
+    section.sentences.append(_last_answer(last, inputs, metric, optimum))
     if full_answer is not None:
         predicted, low, high = full_answer
-        inside = "inside" if last["low"] <= predicted <= last["high"] else "outside"
         size = (
             f" at {format_count(full_size[0])} parameters and {format_count(full_size[1])} examples"
             if full_size
             else ""
         )
-        section.sentences.append(
-            f"The whole grid gives {predicted:.4g} ({low:.4g} to {high:.4g}){size}, {inside} the planned sweep's "
-            "interval."
+        own = f"{low:.4g} to {high:.4g}" if np.isfinite(low) else BEYOND_REACH
+        compared = (
+            f", {'inside' if last['low'] <= predicted <= last['high'] else 'outside'} the planned sweep's interval"
+            if last["within_reach"]
+            else ""
         )
+        section.sentences.append(f"The whole grid gives {predicted:.4g} ({own}){size}{compared}.")
+    # A round whose target lay beyond the law's reach has no interval to draw or tabulate.
+    quoted = fitted["within_reach"].astype(bool).to_numpy()
     data = Convergence(
         fitted["spent"].to_numpy(float),
         fitted["predicted"].to_numpy(float),
-        fitted["low"].to_numpy(float),
-        fitted["high"].to_numpy(float),
+        np.where(quoted, fitted["low"], fitted["predicted"]).astype(float),
+        np.where(quoted, fitted["high"], fitted["predicted"]).astype(float),
         metric,
         full_answer,
     )
@@ -166,6 +163,40 @@ def converged_section(
     )
     # A round not yet fitted shows dashes (table_html); the inputs of the answer only where they
     # move (the optimum of a compute target), not a point target's repeated each round.
-    rounds = history.rounds.drop(columns=["level", *([] if optimum else inputs)])
-    section.tables.append(("The answer after each round (95 % interval)", table_html(rounds)))
+    rounds = history.rounds.drop(columns=["level", *ANSWER_FLAGS, *([] if optimum else inputs)])
+    beyond = history.rounds["within_reach"].eq(False)
+    rounds.loc[beyond, ["low", "high"]] = np.nan
+    caption = "The answer after each round (95 % interval; none where the target lay beyond the law's reach)"
+    section.tables.append((caption, table_html(rounds)))
     return section
+
+
+def _quoted_answer(row: pd.Series) -> tuple[float, float, float]:
+    """(predicted, low, high) of an answer row; low and high NaN where it is beyond the law's reach."""
+    if not row["within_reach"]:
+        return float(row["predicted"]), np.nan, np.nan
+    return float(row["predicted"]), float(row["low"]), float(row["high"])
+
+
+def _last_answer(last: pd.Series, inputs: list[str], metric: str, optimum: bool) -> str:
+    """The sentence giving the last round's answer: a point target's prediction, or the compute
+    target's optimum (a bound where the lowest prediction lies at the end of the line searched)."""
+    interval = (
+        f"{last['level']:.0%} interval {last['low']:.4g} to {last['high']:.4g}"
+        if last["within_reach"]
+        else BEYOND_REACH
+    )
+    where = ", ".join(f"{short_label(name)} {format_count(last[name])}" for name in inputs)
+    if not optimum:
+        return f"After the last round its prediction at the target is {last['predicted']:.4g} ({interval})."
+    if last["at_line_end"]:
+        return (
+            f"After the last round the lowest prediction on the target budget's line lies at its end ({where}, "
+            f"{short_label(metric)} {last['predicted']:.4g}, {interval}): the law puts the compute-optimal point "
+            "at or beyond the sizes searched, so this is a bound on it, not the optimum; runs nearer that end "
+            "of the line would place it."
+        )
+    return (
+        f"After the last round the compute-optimal point of the target budget is {where}, with "
+        f"{short_label(metric)} {last['predicted']:.4g} ({interval})."
+    )

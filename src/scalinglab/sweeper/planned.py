@@ -249,6 +249,7 @@ def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
         row = now.planner.answer_row()
         answer = {name: float(row[name]) for name in ("n_params", "train_size", "predicted", "low", "high")}
         answer["within_reach"] = bool(row["within_reach"])  # else its interval is not quoted (ScalingLaw.within_reach)
+        answer["at_line_end"] = bool(row["at_line_end"])  # a bound on the optimum, not the optimum
     status = {
         "spent_flops": spent,
         "budget_flops": now.budget,

@@ -10,7 +10,8 @@ from scalinglab.config_fields import as_list
 def sweep_status(store) -> dict:
     """What `status` prints, as data: counts (of the runs the stored configuration plans, where
     they are known before training), other_stored (runs of other settings in the same store),
-    running, remaining (0 once a planned sweep has stopped), eta_seconds, failures, plan."""
+    running, remaining (0 once a planned sweep has stopped), not_chosen (runs of the grid a stopped
+    planned sweep did not choose: run without [plan] to train them), eta_seconds, failures, plan."""
     runs = store.runs()
     config = store.config()
     planned = _planned_keys(config)
@@ -21,14 +22,17 @@ def sweep_status(store) -> dict:
     claims = store.claims()
     total = len(planned) if planned is not None else _planned_total(config, len(runs))
     plan = _plan(store, config)
-    # A stopped [plan] trains nothing more: the rest of its grid is not "to go".
-    remaining = 0 if plan and plan["stop"] else max(0, total - len(counted))
+    untrained = max(0, total - len(counted) - len(claims))
+    # A stopped [plan] trains nothing more: the rest of its grid is not "to go" but not chosen.
+    stopped = bool(plan and plan["stop"])
+    remaining = 0 if stopped else max(0, total - len(counted))
     return {
         "total": total,
         "counts": counts,
         "other_stored": len(runs) - len(counted),
         "running": [claim.run_key for claim in claims],
         "remaining": remaining,
+        "not_chosen": untrained if stopped else 0,
         "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
         "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
         "plan": plan,
