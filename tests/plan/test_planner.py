@@ -135,6 +135,28 @@ def test_should_stop_on_budget_and_before_any_fit():
     assert decision.stop and "budget" in decision.reason
 
 
+def test_a_narrow_interval_beyond_the_laws_reach_does_not_stop_the_plan():
+    """Seen: two sizes told, the target 10x beyond: "+-1.38%, within the tolerance +-5%", 36% off."""
+    pool = grid(noise=0.003)
+    plan = planner().tell(pool[pool.N <= pool.N.unique()[1]])
+    assert not plan.prediction()["within_reach"].any()
+    decision = plan.should_stop(tolerance=10.0)
+    assert not decision.stop and "farther beyond the runs than the law's error was measured" in decision.reason
+
+
+def test_tables_labelled_0_1_2_by_pandas_are_refused_rather_than_merged():
+    """Seen: candidates read with read_csv shared the told runs' labels 0, 1, 2, ...: ask returned
+    nothing, and a second tell of a batch labelled from 0 replaced the first batch's runs."""
+    pool = grid()
+    plan = planner().tell(pool.iloc[:24])
+    with pytest.raises(UserError, match=r"told rows: index label 0 names a told run with other inputs \(N="):
+        plan.tell(pool.iloc[24:].reset_index(drop=True))
+    with pytest.raises(UserError, match="candidates: index label 0 names a told run"):
+        plan.ask(pool.iloc[24:].reset_index(drop=True).drop(columns="loss"), 3)
+    plan.tell(pool.iloc[:2].assign(loss=2.0))  # the same runs again: their y corrected, nothing lost
+    assert len(plan.told) == 24 and (plan.told.loss.iloc[-2:] == 2.0).all()
+
+
 def test_cost_may_be_a_function_of_the_row():
     pool = grid()
     plan = Planner(

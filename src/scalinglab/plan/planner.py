@@ -143,14 +143,37 @@ class Planner:
 
     def tell(self, rows: pd.DataFrame) -> Planner:
         """Add finished rows (x and y measured; seeds as separate rows). Index labels identify
-        runs: a label told again replaces the earlier row."""
+        runs: a label told again with the same inputs replaces the earlier row (a corrected y).
+
+        Raises UserError where a label told before comes with other inputs: two tables read with
+        their default 0, 1, 2, ... index would otherwise replace each other's runs silently.
+        """
         rows = self._checked_inputs(rows, "told rows")
+        self._check_labels_name_told_runs(rows, "told rows")
         numeric_column(rows, self.y)
         self.costs_of(rows)
         kept = self.told[~self.told.index.isin(rows.index)] if len(self.told) else self.told
         self.told = pd.concat([kept, rows]) if len(kept) else rows.copy()
         self._law = None
         return self
+
+    def _check_labels_name_told_runs(self, rows: pd.DataFrame, what: str) -> None:
+        """A label of ``rows`` already told must name the same run: the same inputs."""
+        shared = rows.index[rows.index.isin(self.told.index)] if len(self.told) else rows.index[:0]
+        if len(shared) == 0:
+            return
+        told = self.told.loc[~self.told.index.duplicated(keep="last")].loc[shared, self.x].to_numpy(float)
+        new = rows.loc[~rows.index.duplicated(keep="last")].loc[shared, self.x].to_numpy(float)
+        differs = ~np.isclose(told, new, rtol=1e-9, atol=0).all(axis=1)
+        if differs.any():
+            first = int(np.flatnonzero(differs)[0])
+            label = shared[first]
+            raise UserError(
+                f"{what}: index label {label!r} names a told run with other inputs "
+                f"({_inputs(self.x, told[first])}, not {_inputs(self.x, new[first])}); labels name runs, so give "
+                "each run its own (a table read with pandas is labelled 0, 1, 2, ...: e.g. "
+                "rows.index = 'run' + rows.index.astype(str))"
+            )
 
     @property
     def spent(self) -> float:
@@ -189,7 +212,8 @@ class Planner:
     def ask(self, candidates: pd.DataFrame, k: int = 4, *, budget: float | None = None) -> pd.DataFrame:
         """The k candidate rows worth the most now, best first, index kept.
 
-        Rows whose index label was already told are never proposed. ``budget`` caps the
+        Rows whose index label was already told are never proposed (raises UserError where
+        such a label comes with other inputs than the told run's). ``budget`` caps the
         batch's total cost. Two columns are added: ``plan_score`` (the gain in the target's
         log-variance per unit cost, given the picks before it; 0 in the starting design)
         and ``plan_reason``.
@@ -197,6 +221,7 @@ class Planner:
         if int(k) != k or k < 1:
             raise UserError(f"k must be a whole number >= 1, got {k}")
         candidates = self._checked_inputs(candidates, "candidates")
+        self._check_labels_name_told_runs(candidates, "candidates")
         fresh = candidates[~candidates.index.isin(self.told.index)] if len(self.told) else candidates
         if fresh.index.has_duplicates:
             raise UserError("candidate index labels must be unique (they name the runs)")
@@ -343,13 +368,28 @@ class Planner:
         table = self.prediction() if self.answer == "first" else self.answer_row().to_frame().T
         return float(((table["high"] - table["low"]) / (2 * table["predicted"])).max())
 
+    def _answer_within_reach(self) -> bool:
+        """Whether the intervals the stop rule reads are within the law's reach: every target
+        row's with answer "first", the answer row's with "lowest"."""
+        if self.answer == "first":
+            return bool(self.prediction()["within_reach"].all())
+        return bool(self.answer_row()["within_reach"])
+
     def should_stop(self, tolerance: float | None = None, budget: float | None = None) -> StopDecision:
         """Stop when the told runs' cost reaches ``budget``, or when every target interval's
-        half-width is within ``tolerance`` of its prediction (0.02: +-2 %)."""
+        half-width is within ``tolerance`` of its prediction (0.02: +-2 %). An interval of a
+        target beyond the law's reach (``prediction``'s within_reach) never meets the tolerance:
+        it is narrow only because nothing measured how far the law errs there."""
         spent = self.spent
         if budget is not None and spent >= budget:
             return StopDecision(True, f"budget spent: {spent:.4g} of {budget:.4g}")
         if tolerance is not None:
+            if self.law() is not None and not self._answer_within_reach():
+                return StopDecision(
+                    False,
+                    "the target lies farther beyond the runs than the law's error was measured: no interval "
+                    f"to hold to the tolerance +-{tolerance:.2%} yet",
+                )
             width = self.relative_half_width()
             if width <= tolerance:
                 return StopDecision(True, f"target interval is +-{width:.2%}, within the tolerance +-{tolerance:.2%}")
@@ -361,3 +401,7 @@ class Planner:
             if budget is not None
             else "no stop rule given (tolerance or budget)",
         )
+
+
+def _inputs(names: list[str], values: np.ndarray) -> str:
+    return ", ".join(f"{name}={value:.4g}" for name, value in zip(names, values))
