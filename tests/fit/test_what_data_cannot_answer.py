@@ -44,6 +44,23 @@ def test_a_clean_falling_law_gets_neither_warning():
     assert not [w for w in warnings if "flat across" in w or "rise with" in w]
 
 
+def test_noise_without_a_trend_is_said_to_show_no_change_and_a_clear_law_is_not():
+    """Seen: losses drawn at random for 6 sizes x 3 seeds fitted as "alpha 1.07 (0 to not bounded)"
+    with no word that the data show no change with N."""
+    rng = np.random.default_rng(1)  # seeds whose fit is flat are said to be flat instead
+    sizes = np.repeat(SIZES, 3)
+    noise = pd.DataFrame({"N": sizes, "loss": rng.uniform(1, 5, len(sizes))})
+    said = [warning for warning in _warnings(noise, "N") if "do not clearly change with N" in warning]
+    assert len(said) == 1 and "more seeds at each N" in said[0]
+    law = pd.DataFrame({"N": sizes, "loss": (2 + 50 * sizes**-0.3) * np.exp(rng.normal(0, 0.01, len(sizes)))})
+    assert not any("do not clearly change" in warning for warning in _warnings(law, "N"))
+    joint = _joint(lambda n, d: 1.7 + 400 / n**0.34 + 3 / d**0.0)  # no data term: D does not matter
+    joint["loss"] *= np.exp(rng.normal(0, 0.01, len(joint)))
+    warned = _warnings(joint, ["N", "D"], "chinchilla")
+    assert any("do not clearly change with D" in warning for warning in warned)
+    assert not any("do not clearly change with N" in warning for warning in warned)
+
+
 def test_a_cost_law_may_rise():
     seconds = 1e-6 * SIZES**0.9
     warnings = _warnings(_one_input(seconds), "N", form="powerlaw")

@@ -34,11 +34,11 @@ import pandas as pd
 
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, GroupFit
 from scalinglab.analysis.numbers import format_change, format_count, format_percent, format_value
+from scalinglab.fit.convergence import NEGLIGIBLE_CHANGE  # under 1% across the sizes is no law, whatever its CI
 from scalinglab.metrics import lower_is_better, short_label
 
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
 SECOND_DIFFERENCE_VARIANCE = 6.0  # var(y[i-1] - 2 y[i] + y[i+1]) = 6 sigma^2 for independent noise
-NEGLIGIBLE_CHANGE = 0.01  # a change under 1% across the trained sizes is no scaling law, whatever its interval
 # Sizes needed before the scatter of one-seed means about a smooth curve stands in for their noise:
 # three second differences. With three sizes the one bend of a saturating accuracy (0.58 at 310
 # parameters, 0.89 at 1.21k) read as noise put every size "within noise" of the smallest.

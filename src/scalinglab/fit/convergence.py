@@ -23,7 +23,8 @@ _FLAT_LOADING = 0.3
 # A law whose prediction changes by less than this (relative) across the rows it was fitted on is
 # flat there: no exponent or scale of it means anything, whatever its bootstrap interval says.
 NEGLIGIBLE_CHANGE = 0.01
-# A log-log slope this many standard errors above 0 is a clear rise of y with that input.
+# A log-log slope this many standard errors above 0 is a clear rise of y with that input; this
+# many below, a clear fall. Neither: the rows do not show y changing with that input.
 RISE_T = 2.0
 # A parameter whose unit change (in its internal scale: the log of a scale) moves no prediction by
 # more than this (relative) has no effect on the fit: a term the fit dropped (its scale ~1e-12)
@@ -142,13 +143,15 @@ def diagnose(problem, result, input_names=None) -> Diagnostics:
 
 def _trend_warnings(problem, theta: np.ndarray, input_names: list[str]) -> list[str]:
     """Words for data the law cannot describe: y rising with an input where the form only falls
-    (an accuracy, inverse scaling), and a law flat across the data (a flat curve)."""
+    (an accuracy, inverse scaling), a law flat across the data (a flat curve), and an input y
+    does not clearly change with (noise: the law's term for it is not determined)."""
+    slopes = _log_log_slopes(problem.log_x, problem.log_y, input_names)
     warnings = [
         f"the data rise with {name} (log-log slope {slope:+.3g}), but a {problem.form.name} law only "
         "falls as its inputs grow: it describes a loss or an error rate; for a score that rises, such "
         "as accuracy, fit its complement (1 - accuracy) instead"
-        for name, slope in _clear_rises(problem.log_x, problem.log_y, input_names)
-        if problem.form.falls
+        for name, slope, error in slopes
+        if problem.form.falls and slope > RISE_T * error
     ]
     predicted = problem.form.log_predict(theta[None, :], problem.log_x)[0]
     change = float(np.expm1(predicted.max() - predicted.min()))
@@ -158,12 +161,21 @@ def _trend_warnings(problem, theta: np.ndarray, input_names: list[str]) -> list[
             f"the {problem.form.name} law's exponents and scales mean nothing here; rows over a wider range of "
             f"{', '.join(input_names)}, or seeds enough to show a change above the noise, would determine them"
         )
+        return warnings
+    warnings += [
+        f"the data do not clearly change with {name}: their log-log slope, {slope:+.3g} (standard error "
+        f"{error:.2g}), is within {RISE_T:g} standard errors of 0, so the {problem.form.name} law's term in {name} "
+        f"is shaped by noise and its predictions beyond the rows mean little; more seeds at each {name}, or "
+        f"{name} over a wider range, would show whether it matters"
+        for name, slope, error in slopes
+        if abs(slope) <= RISE_T * error
+    ]
     return warnings
 
 
-def _clear_rises(log_x: np.ndarray, log_y: np.ndarray, input_names: list[str]) -> list[tuple[str, float]]:
-    """(input, slope) of each input whose least-squares log-log slope (all inputs together) is
-    more than ``RISE_T`` standard errors above 0; none without more rows than coefficients + 1."""
+def _log_log_slopes(log_x: np.ndarray, log_y: np.ndarray, input_names: list[str]) -> list[tuple[str, float, float]]:
+    """(input, slope, standard error) of each input's least-squares log-log slope, all inputs
+    together; none without more rows than coefficients + 1, or inputs that do not vary apart."""
     design = np.column_stack([np.ones(len(log_y)), log_x])
     dof = len(log_y) - design.shape[1]
     if dof < 2 or np.linalg.matrix_rank(design) < design.shape[1]:
@@ -172,9 +184,8 @@ def _clear_rises(log_x: np.ndarray, log_y: np.ndarray, input_names: list[str]) -
     residual_var = float(np.sum((log_y - design @ coefficients) ** 2)) / dof
     standard_errors = np.sqrt(np.diag(np.linalg.inv(design.T @ design)) * residual_var)
     return [
-        (name, float(slope))
+        (name, float(slope), float(error))
         for name, slope, error in zip(input_names, coefficients[1:], standard_errors[1:])
-        if slope > RISE_T * error
     ]
 
 
