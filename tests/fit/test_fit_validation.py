@@ -117,3 +117,29 @@ def test_filter_keeps_rows_where_the_condition_holds():
 def test_a_filter_that_is_not_a_condition_is_a_user_error():
     with pytest.raises(UserError, match="not a condition"):
         filter_rows(good_table(), "x * 2", what="--where")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"where": "y > 100"}, "--where 'y > 100': holds for none of the table's 8 rows"),
+        ({"holdout": "x < 0"}, "holdout 'x < 0' leaves no row to fit on"),
+        ({"unique_data": 1e9}, "--unique-data: only with --compute"),
+        ({"isoflop": "C", "figure": "fit.png"}, "--out: not with --isoflop C"),
+        ({"isoflop": "C", "holdout": 1}, "--holdout: not with --isoflop C"),
+        ({"isoflop": "C", "form": "chinchilla"}, "--form: not with --isoflop C"),
+        ({"isoflop": "C", "groups": "run"}, "--groups: not with --isoflop C"),
+    ],
+)
+def test_options_that_would_be_ignored_or_leave_no_rows_are_refused(options, message, tmp_path):
+    """Seen: --where that kept no row said only "the table has no rows"; --isoflop with --out
+    exited 0 and wrote no figure; --unique-data without --compute was ignored."""
+    from scalinglab.fit.table_fit import fit_table
+
+    table = good_table().assign(C=1e6, run=range(8))
+    if "figure" in options:
+        options = {**options, "figure": tmp_path / options["figure"]}
+    with pytest.raises(UserError) as error:
+        fit_table(table, x=["x"], y="y", n_bootstrap=0, **options)
+    assert message in single_line(error)
+    assert not (tmp_path / "fit.png").exists()

@@ -104,15 +104,17 @@ def test_the_same_input_twice_is_refused():
         ScalingLaw("chinchilla", n_bootstrap=0).fit(_joint(lambda n, d: 2 + 0 * n), x=["N", "N"], y="loss")
 
 
-def _weak_data_term(seed: int) -> pd.DataFrame:
+def _weak_data_term(seed: int, scale: float = 5.0) -> pd.DataFrame:
     """A data term (5 / D^0.3) that moves the loss by about its 3% noise over the data sizes trained."""
     n, d = np.repeat([1e3, 3e3, 1e4, 3e4, 1e5], 4), np.tile([1e4, 2e4, 4e4, 8e4], 5)
-    loss = (2 + 50 / n**0.4 + 5 / d**0.3) * np.exp(np.random.default_rng(seed).normal(0, 0.03, len(n)))
+    loss = (2 + 50 / n**0.4 + scale / d**0.3) * np.exp(np.random.default_rng(seed).normal(0, 0.03, len(n)))
     return pd.DataFrame({"N": n, "D": d, "loss": loss})
 
 
 def _chinchilla(table: pd.DataFrame) -> ScalingLaw:
-    return ScalingLaw("chinchilla", n_bootstrap=200, random_state=0).fit(table, x=["N", "D"], y="loss")
+    """Each row its own group: 5 sizes could not bound the form's 5 parameters (``has_intervals``)."""
+    rows = table.assign(run=range(len(table)))
+    return ScalingLaw("chinchilla", n_bootstrap=200, random_state=0).fit(rows, x=["N", "D"], y="loss", groups="run")
 
 
 def test_a_scale_the_runs_do_not_bound_is_said_so_and_a_bounded_one_is_not():
@@ -124,7 +126,7 @@ def test_a_scale_the_runs_do_not_bound_is_said_so_and_a_bounded_one_is_not():
     assert weak.ci_bounded()["beta"] == (True, False)  # its 10 is the fit's bound
     assert weak.ci_bounded()["A"] == (True, True)
     assert not weak.summary().set_index("name").loc["B", "ci_bounded"]
-    clean = _chinchilla(_weak_data_term(seed=1))
+    clean = _chinchilla(_weak_data_term(seed=1, scale=100.0))  # a data term 20x stronger
     assert all(all(ends) for ends in clean.ci_bounded().values())
 
 
@@ -140,7 +142,7 @@ def test_a_term_the_fit_dropped_has_no_interval_and_says_why():
 
 
 def test_an_exponent_at_the_fits_own_bound_is_not_bounded_but_one_at_zero_is():
-    law = ScalingLaw("power", n_bootstrap=0).fit(_one_input(3 * SIZES**-0.2), x="N", y="loss")
+    law = ScalingLaw("power", n_bootstrap=20).fit(_one_input(3 * SIZES**-0.2), x="N", y="loss")
     law.ci_ = {"A": (2.0, 4.0), "alpha": (0.0, 9.95)}  # the rule alone, on the ends a bootstrap could give
     assert law.ci_bounded() == {"A": (True, True), "alpha": (True, False)}
 
@@ -152,6 +154,31 @@ def test_a_scale_at_its_own_bound_is_not_bounded_there():
     table = pd.DataFrame(rows, columns=["N", "D", "U"])
     noise = np.exp(np.random.default_rng(1).normal(0, 0.005, len(table)))
     table["loss"] = (1.7 + 400 * table.N**-0.34 + 900 * table.D**-0.28) * noise
-    law = ScalingLaw("data_constrained", n_bootstrap=20, random_state=0).fit(table, x=["N", "D", "U"], y="loss")
+    law = ScalingLaw("data_constrained", n_bootstrap=20, random_state=0).fit(
+        table.assign(run=range(len(table))), x=["N", "D", "U"], y="loss", groups="run"
+    )
     assert "R_star" in law.diagnostics_.on_bound
     assert law.ci_bounded()["R_star"] == (True, False)
+
+
+def test_a_bootstrap_over_no_more_groups_than_parameters_quotes_no_interval_anywhere():
+    """Seen: one size and 3 seeds: the table said "no 95% CI", yet the JSON gave "alpha": [0.0495,
+    0.0495] marked bounded, the allocation table printed N_opt intervals, and the figure a band."""
+    from scalinglab.fit.plot import fit_plot_data
+
+    rng = np.random.default_rng(0)
+    joint = _joint(lambda n, d: 1.7 + 400 / n**0.34 + 400 / d**0.28)  # 5 sizes: 5 groups, 5 parameters
+    joint["loss"] *= np.exp(rng.normal(0, 0.01, len(joint)))
+    law = ScalingLaw("chinchilla", n_bootstrap=50, random_state=0).fit(joint, x=["N", "D"], y="loss")
+    assert not law.has_intervals and law.ci_ is not None
+    assert all(ends == (False, False) for ends in law.ci_bounded().values())
+    allocation = compute_optimal(law, [1e19])
+    assert "N_opt_low" not in allocation and np.isfinite(allocation["N_opt"]).all()
+    assert fit_plot_data(law, joint).series[0].band_low is None
+    more = ScalingLaw("chinchilla", n_bootstrap=50, random_state=0).fit(joint, x=["N", "D"], y="loss", groups="D")
+    assert not more.has_intervals  # 4 data sizes as groups: fewer still
+    one_row_per_group = joint.assign(run=range(len(joint)))
+    bounded = ScalingLaw("chinchilla", n_bootstrap=50, random_state=0).fit(
+        one_row_per_group, x=["N", "D"], y="loss", groups="run"
+    )
+    assert bounded.has_intervals and "N_opt_low" in compute_optimal(bounded, [1e19])

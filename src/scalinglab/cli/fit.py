@@ -139,7 +139,7 @@ def _print_isoflop(result) -> None:
             cells[columns.index("N_opt")] += f"\n{_number(row['N_opt_low'], 3)}-{_number(row['N_opt_high'], 3)}"
         groups.add_row(*cells)
     if "N_opt_low" in result.groups:
-        groups.caption = "under N_opt: its 95% interval"
+        groups.caption = f"under N_opt: its {result.level:.0%} interval"
     console.print(groups)
     for row in result.exponents.to_dict(orient="records"):
         interval = f" ({_number(row['ci_low'], 3)} to {_number(row['ci_high'], 3)})" if "ci_low" in row else ""

@@ -166,12 +166,13 @@ def compute_optimal(
     -------
     DataFrame
         One row per budget: ``compute``, ``N_opt``, ``D_opt``, ``tokens_per_param``,
-        ``loss_opt``, and ``<column>_low`` / ``<column>_high`` when the law was bootstrapped.
+        ``loss_opt``, and ``<column>_low`` / ``<column>_high`` when the law has intervals
+        (``ScalingLaw.has_intervals``: bootstrapped over more groups than parameters).
     """
     _check_joint_law(law, unique_data)
     budgets = check_budgets(compute, flop_model)
     theta = law.theta_[None, :]
-    if law.bootstrap_theta_ is not None:
+    if law.has_intervals:
         theta = np.vstack([theta, law.bootstrap_theta_])
     log_compute = np.log(budgets)
     log_n = _optimal_log_n(law, theta, log_compute, flop_model, unique_data)

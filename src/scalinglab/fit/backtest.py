@@ -69,7 +69,7 @@ def training_rows(data: pd.DataFrame, size_column: str, holdout: int | str) -> n
     ------
     UserError
         A k that is not a positive whole number or would hold out every size, a bad condition,
-        or a cut that leaves no row to test on.
+        or a cut that leaves no row to test on or none to fit on.
     """
     if isinstance(holdout, str):
         kept = filter_rows(data, holdout, what=f"holdout {holdout!r}")
@@ -87,6 +87,8 @@ def training_rows(data: pd.DataFrame, size_column: str, holdout: int | str) -> n
         train = ~(sizes >= distinct[-int(holdout)])
     if train.all():
         raise UserError(f"holdout {holdout!r} leaves no row to test on")
+    if not train.any():
+        raise UserError(f"holdout {holdout!r} leaves no row to fit on: it holds for none of the {len(data)} rows")
     return np.asarray(train, dtype=bool)
 
 
@@ -169,7 +171,7 @@ def backtest(
     held_out["predicted"] = predicted
     held_out["log_error"] = np.log(predicted) - np.log(observed)
     coverage = None
-    if fitted.bootstrap_theta_ is not None:
+    if fitted.has_intervals:
         low, high = fitted.predict_interval(test, level, kind="prediction")
         held_out["low"], held_out["high"] = low, high
         held_out["inside"] = (low <= observed) & (observed <= high)

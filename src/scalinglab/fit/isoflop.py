@@ -33,10 +33,13 @@ class IsoFlopResult:
         (why a group was not used), and ``N_opt_low`` / ``N_opt_high`` with the bootstrap.
     exponents : DataFrame
         Rows ``a`` (N_opt ~ C^a) and ``b`` (D_opt ~ C^b): name, value, ci_low, ci_high.
+    level : float
+        The level of those intervals.
     """
 
     groups: pd.DataFrame
     exponents: pd.DataFrame
+    level: float = 0.95
 
 
 def group_by_compute(log10_compute: np.ndarray, tolerance_decades: float) -> np.ndarray:
@@ -143,7 +146,7 @@ def isoflop_analysis(
             f"{_MIN_SIZES_PER_GROUP}+ sizes; found {int(groups['N_opt'].notna().sum())}"
         )
     exponents = _exponents(vertex_samples, flop_model, n_bootstrap, level)
-    return IsoFlopResult(groups=groups, exponents=exponents)
+    return IsoFlopResult(groups=groups, exponents=exponents, level=level)
 
 
 def _profile(log_n, loss_values, log_c, flop_model, rng, n_bootstrap, level):

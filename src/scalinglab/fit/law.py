@@ -282,6 +282,13 @@ class ScalingLaw:
         replicate lands near the fit and its intervals claim a precision the data do not have."""
         return self.n_groups_ > self.form_.n_params
 
+    @property
+    def has_intervals(self) -> bool:
+        """Whether its bootstrap intervals may be quoted: the bootstrap ran, over more groups than
+        parameters (``groups_bound_parameters``). Parameter intervals (``ci_bounded``), a figure's
+        band, a backtest's coverage and an allocation's intervals all ask this."""
+        return self.bootstrap_theta_ is not None and self.groups_bound_parameters
+
     def _store_bootstrap(self, thetas: np.ndarray) -> None:
         self.bootstrap_theta_ = thetas
         public = self.form_.to_public(thetas)
@@ -521,14 +528,15 @@ class ScalingLaw:
         reaches the fit's own bound (alpha's 10): that
         bound, not the data, stopped it. A bound of 0 is not such a bound: an exponent of 0 (no
         effect) is a value the data can show. Neither end of a parameter that changes no prediction
-        (`Diagnostics.no_effect`: a dropped term's scale and exponent) is bounded.
+        (`Diagnostics.no_effect`: a dropped term's scale and exponent) is bounded, nor is any
+        end of a bootstrap over no more groups than parameters (``has_intervals``).
         """
         self._check_fitted()
         bounded = {}
         for param in self.form_.params:
             if self.ci_ is None or param.public not in self.ci_:
                 continue
-            if param.public in self.diagnostics_.no_effect:
+            if param.public in self.diagnostics_.no_effect or not self.has_intervals:
                 bounded[param.public] = (False, False)
                 continue
             value, (low, high) = self.params_[param.public], self.ci_[param.public]

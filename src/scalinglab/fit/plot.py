@@ -131,7 +131,7 @@ def _curve_grid(x: np.ndarray, n_curve: int) -> np.ndarray:
 def _series(law, label, x, y, held_out, curve_x, curve_d, level, compute=None) -> FitSeries:
     inputs = curve_x if curve_d is None else np.column_stack([curve_x, curve_d])
     band_low = band_high = None
-    if law.bootstrap_theta_ is not None:
+    if law.has_intervals:
         band_low, band_high = law.predict_interval(inputs, level)
     return FitSeries(label, x, y, held_out, curve_x, law.predict(inputs), band_low, band_high, compute)
 

@@ -124,11 +124,18 @@ def fit_table(
         table = read_table(Path(table))
     table = derive_columns(table, list(derive))
     if where:
-        table = filter_rows(table, where, what="--where")
+        kept = filter_rows(table, where, what="--where")
+        if kept.empty:
+            raise UserError(f"--where {where!r}: holds for none of the table's {len(table)} rows")
+        table = kept
     if isoflop is not None and (compute or unique_data is not None):
         raise UserError(
             f"--{'compute' if compute else 'unique-data'}: not with --isoflop, which fits a parabola per compute "
             "group and no law to allocate compute with; drop --isoflop to fit a joint law"
+        )
+    if unique_data is not None and not compute:
+        raise UserError(
+            "--unique-data: only with --compute, whose allocation it limits (the unique data a budget may repeat)"
         )
     if compute:
         check_budgets(compute, flops_per_param_token)  # before the fit: a bad budget wastes no work
@@ -152,6 +159,7 @@ def fit_table(
             f"--y {y}: also an input column in --x {','.join(x)}; a law of a column against itself fits nothing"
         )
     if isoflop is not None:
+        _check_isoflop_options(form=form, holdout=holdout, figure=figure, groups=groups, isoflop=isoflop)
         return TableFit(
             isoflop=isoflop_analysis(
                 table,
@@ -190,6 +198,23 @@ def fit_table(
         figure=None if figure is None else Path(figure),
         allocation_warnings=notes,
     )
+
+
+def _check_isoflop_options(*, form: str, holdout, figure, groups, isoflop: str) -> None:
+    """The IsoFLOP analysis fits a parabola per compute group: no law, so no form, backtest,
+    figure of a law, or resampled groups of rows (its bootstrap resamples each group's runs)."""
+    ignored = {
+        "--form": form != "power",
+        "--holdout": holdout is not None,
+        "--out": figure is not None,
+        "--groups": groups is not None,
+    }
+    for option, given in ignored.items():
+        if given:
+            raise UserError(
+                f"{option}: not with --isoflop {isoflop}, which fits a parabola per compute group and no law; "
+                f"drop --isoflop to fit a law with {option}"
+            )
 
 
 def read_table(path: Path) -> pd.DataFrame:
