@@ -218,3 +218,10 @@ def test_with_form_auto_the_planner_prefers_runs_that_tell_plausible_forms_apart
         batch = planner.ask(candidates, k=2)
         batches[spread] = float(disagreement[candidates.index.get_indexer(batch.index)].mean())
     assert batches[True] > 1.1 * batches[False]
+
+
+def test_a_bad_cost_names_its_row():
+    pool = grid().set_index(pd.Index([f"runs.csv:{line}" for line in range(2, 50)]))
+    pool.loc["runs.csv:5", "flops"] = -5.0
+    with pytest.raises(UserError, match="every cost must be a finite number > 0; it is not at row runs.csv:5$"):
+        planner().tell(pool)

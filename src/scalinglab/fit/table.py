@@ -31,7 +31,7 @@ def as_column_list(x: str | Sequence[str]) -> list[str]:
     return names
 
 
-def _rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def named_rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
     """The rows of ``mask`` by their labels (a file's line numbers): "row 5", "rows 5, 6 and 2 more"."""
     labels = [str(label) for label in frame.index[mask][:_MAX_ROWS_NAMED]]
     more = int(mask.sum()) - len(labels)
@@ -59,7 +59,7 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
         bad = numbers.isna().to_numpy() & column.notna().to_numpy()
         if bad.any():
             first = column[bad].iloc[0]
-            raise UserError(f"column {name!r} is not numeric: {_rows(frame, bad)} ({first!r} first)")
+            raise UserError(f"column {name!r} is not numeric: {named_rows(frame, bad)} ({first!r} first)")
         column = numbers
     values = column.to_numpy(dtype=float)
     missing = np.isnan(values)
@@ -67,14 +67,14 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
         count = int(missing.sum())
         raise UserError(
             f"column {name!r} has {count} missing (NaN) value{'s' if count != 1 else ''}, at "
-            f"{_rows(frame, missing)}; drop or fill them first"
+            f"{named_rows(frame, missing)}; drop or fill them first"
         )
     infinite = np.isinf(values)
     if infinite.any():
-        raise UserError(f"column {name!r} has infinite values at {_rows(frame, infinite)}")
+        raise UserError(f"column {name!r} has infinite values at {named_rows(frame, infinite)}")
     if positive and (values <= 0).any():
         bad = values <= 0
-        raise UserError(f"column {name!r} must be > 0 because the fit takes its log; it is <= 0 at {_rows(frame, bad)}")
+        raise UserError(f"column {name!r} must be > 0 because the fit takes its log; it is <= 0 at {named_rows(frame, bad)}")
     return values
 
 
@@ -207,6 +207,6 @@ def after_burn_in(frame: pd.DataFrame, *, run: str, step: str, fraction: float =
     except UserError as error:  # named by the option that chose the column
         raise UserError(f"step {step!r}: {error}") from None
     if (steps < 0).any():
-        raise UserError(f"step {step!r}: the steps must be >= 0; they are not at {_rows(frame, steps < 0)}")
+        raise UserError(f"step {step!r}: the steps must be >= 0; they are not at {named_rows(frame, steps < 0)}")
     last = pd.Series(steps, index=frame.index).groupby(frame[run].astype(str).to_numpy()).transform("max").to_numpy()
     return frame[(steps > fraction * last) | (steps == last)]

@@ -28,7 +28,7 @@ from scalinglab.errors import UserError
 from scalinglab.fit.forms import JOINT_AUTO_CANDIDATES, get_form
 from scalinglab.fit.law import ScalingLaw, check_random_state
 from scalinglab.fit.select import MARGIN
-from scalinglab.fit.table import as_column_list, log_design, numeric_column
+from scalinglab.fit.table import as_column_list, log_design, named_rows, numeric_column
 from scalinglab.plan import design
 
 SCORE_COLUMN = "plan_score"
@@ -136,9 +136,9 @@ class Planner:
             values = np.array([float(self.cost(row)) for _, row in rows.iterrows()], dtype=float)
         else:
             values = numeric_column(rows, self.cost, positive=False)
-        if not (np.isfinite(values).all() and (values > 0).all()):
-            bad = int((~(values > 0)).sum())
-            raise UserError(f"every cost must be a finite number > 0; {bad} {'row is' if bad == 1 else 'rows are'} not")
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            raise UserError(f"every cost must be a finite number > 0; it is not at {named_rows(rows, bad)}")
         return values
 
     def tell(self, rows: pd.DataFrame) -> Planner:
