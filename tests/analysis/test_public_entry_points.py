@@ -27,3 +27,19 @@ def test_analyze_recommend_write_report(tmp_path):
     assert callable(scalinglab.recommend) and module.recommend is scalinglab.recommend
     html = scalinglab.write_report(tmp_path / "r.html", analysis).read_text()
     assert "How should size and data grow together?" in html and "Joint law of size and data" in html
+
+
+def test_a_table_from_elsewhere_keeps_its_sizes_apart_when_averaging_seeds():
+    """Seen: a user's frame of n_params, train_size, val_loss and seed (no width or depth) was
+    averaged as one configuration: "unstable seeds ... over 18 seeds" for 6 sizes of 3 seeds."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.analysis.runs import aggregate_over_seeds
+
+    sizes = np.repeat([1e6, 1e7, 1e8], 3)
+    frame = pd.DataFrame(
+        {"n_params": sizes, "train_size": 1000, "seed": [0, 1, 2] * 3, "val_loss": 2 + 50 * sizes**-0.3, "status": "ok"}
+    )
+    means = aggregate_over_seeds(frame)
+    assert list(means["n_params"]) == [1e6, 1e7, 1e8] and (means["n_seeds"] == 3).all()

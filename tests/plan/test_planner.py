@@ -225,3 +225,11 @@ def test_a_bad_cost_names_its_row():
     pool.loc["runs.csv:5", "flops"] = -5.0
     with pytest.raises(UserError, match="every cost must be a finite number > 0; it is not at row runs.csv:5$"):
         planner().tell(pool)
+
+
+def test_a_starting_design_larger_than_the_cheap_half_does_not_call_its_dear_runs_cheap():
+    pool = grid().drop(columns="loss")
+    start = planner().ask(pool, len(pool))
+    dearest = start.loc[start.flops.idxmax(), "plan_reason"]
+    cheapest = start.loc[start.flops.idxmin(), "plan_reason"]
+    assert dearest == "starting design: spread over the inputs" and "cheap" in cheapest

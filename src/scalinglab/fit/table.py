@@ -74,7 +74,9 @@ def numeric_column(frame: pd.DataFrame, name: str, *, positive: bool = True) -> 
         raise UserError(f"column {name!r} has infinite values at {named_rows(frame, infinite)}")
     if positive and (values <= 0).any():
         bad = values <= 0
-        raise UserError(f"column {name!r} must be > 0 because the fit takes its log; it is <= 0 at {named_rows(frame, bad)}")
+        raise UserError(
+            f"column {name!r} must be > 0 because the fit takes its log; it is <= 0 at {named_rows(frame, bad)}"
+        )
     return values
 
 

@@ -244,7 +244,11 @@ class Planner:
         picks = design.space_filling(self._log_x(fresh), cost, k, rng, taken=taken, budget=limit)
         chosen = fresh.iloc[picks].copy()
         chosen[SCORE_COLUMN] = 0.0
-        chosen[REASON_COLUMN] = "starting design: cheap and spread over the inputs"
+        # Maximin among the cheaper half, or among the k cheapest when k is more than half.
+        cheap = cost[picks] <= np.median(cost)
+        chosen[REASON_COLUMN] = np.where(
+            cheap, "starting design: cheap and spread over the inputs", "starting design: spread over the inputs"
+        )
         return chosen
 
     def _reason(self, gain: float) -> str:
