@@ -328,3 +328,17 @@ def test_held_out_rows_within_a_grid_step_of_the_fit_give_no_score():
     assert min(near) >= 1
     held_out = law.calibration_.held_out
     assert len(held_out) > 0 and held_out["distance"].min() > MIN_SCORED_DISTANCE
+
+
+def test_an_interval_inside_the_data_reads_the_replicates_that_resampled_around_it():
+    """Seen: losses drawn at random (1 to 5) for 6 sizes x 3 seeds; the interval at the smallest
+    trained size read "1.47 to 7.1e4": the bootstrap replicates that lost that size predicted it
+    from the others, with an exponent the noise left free."""
+    sizes = np.repeat(np.geomspace(1e6, 3e8, 6), 3)
+    rng = np.random.default_rng(7)  # before: "1.15 to 8.9e9" at 1e6 (seeds 1 and 8: 3.3e3, 1.4e5)
+    noise = pd.DataFrame({"N": sizes, "loss": rng.uniform(1, 5, len(sizes))})
+    law = ScalingLaw("power", n_bootstrap=400, random_state=0).fit(noise, x="N", y="loss")
+    low, high = law.predict_interval(pd.DataFrame({"N": [1e6, 1e7]}))
+    assert (high < 3 * noise.loss.max()).all() and (low > noise.loss.min() / 3).all(), (low, high)
+    spans_low = law.bootstrap_log_x_low_[:, 0]
+    assert 0.1 < np.mean(spans_low > np.log(1e6)) < 0.6  # about (5/6)^6 = 33% lost the smallest size

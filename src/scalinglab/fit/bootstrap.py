@@ -45,10 +45,12 @@ def refit_replicates(problem: Problem, theta_hat: np.ndarray, counts: np.ndarray
     return levenberg_marquardt(problem, start, counts, rtol=1e-8)[0]
 
 
-def percentile_interval(samples: np.ndarray, level: float, axis: int = 0):
-    """Equal-tailed percentile interval of bootstrap samples along ``axis``: (low, high)."""
+def percentile_interval(samples: np.ndarray, level: float, axis: int = 0, *, skip_nan: bool = False):
+    """Equal-tailed percentile interval of bootstrap samples along ``axis``: (low, high);
+    ``skip_nan``: NaN marks a sample left out (slower)."""
     if not 0 < level < 1:
         raise UserError(f"level must lie strictly between 0 and 1, got {level}")
     tail = 50.0 * (1.0 - level)
-    low, high = np.percentile(samples, [tail, 100.0 - tail], axis=axis)
+    percentile = np.nanpercentile if skip_nan else np.percentile
+    low, high = percentile(samples, [tail, 100.0 - tail], axis=axis)
     return low, high

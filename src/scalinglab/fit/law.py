@@ -36,6 +36,9 @@ from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 logger = logging.getLogger("scalinglab.fit.law")
 MIN_BOOTSTRAP = 10  # fewest bootstrap replicates that give an interval (one gave a "95% CI" excluding the fit)
 UNBOUNDED_SCALE_FACTOR = 1e6  # a scale's interval end this far from its value is not bounded by the runs
+# A prediction inside the fitted range reads the replicates that resampled groups around it
+# (ScalingLaw._interpolating) when at least this share of them, and MIN_BOOTSTRAP, did.
+MIN_INTERPOLATING_SHARE = 0.25
 
 
 def check_random_state(random_state) -> None:
@@ -194,6 +197,7 @@ class ScalingLaw:
         # crawl along a flat valley cost one crawl, not two.
         thetas = refit_replicates(problem, self.theta_, np.vstack([counts, masks]))
         self._store_bootstrap(thetas[: len(counts)])
+        self.bootstrap_log_x_low_, self.bootstrap_log_x_high_ = _resampled_spans(log_x, counts > 0)
         self._store_calibration(problem, thetas[len(counts) :], masks, factors)
         return self
 
@@ -375,15 +379,32 @@ class ScalingLaw:
             raise UserError(f"kind must be one of {', '.join(INTERVAL_KINDS)}; got {kind!r}")
         log_inputs = self._log_inputs(data)
         log_pred = self.form_.log_predict(self.bootstrap_theta_, log_inputs)
+        if kind != "mean":
+            # A fresh generator from the fit's seed: the same call gives the same interval.
+            rng = np.random.default_rng(self._noise_seed)
+            log_pred = log_pred + rng.choice(self.noise_log_, size=log_pred.shape)
+        low, high = percentile_interval(self._interpolating(log_pred, log_inputs), level, skip_nan=True)
         if kind == "mean":
-            low, high = percentile_interval(log_pred, level)
             return np.exp(low), np.exp(high)
-        # A fresh generator from the fit's seed: the same call gives the same interval.
-        rng = np.random.default_rng(self._noise_seed)
-        log_pred = log_pred + rng.choice(self.noise_log_, size=log_pred.shape)
-        low, high = percentile_interval(log_pred, level)
         widening = self._widening(log_inputs, level)
         return np.exp(low - widening), np.exp(high + widening)
+
+    def _interpolating(self, log_pred: np.ndarray, log_inputs: np.ndarray) -> np.ndarray:
+        """The replicates' predictions (B, n), NaN where a replicate extrapolates to a row the
+        fit interpolates: a row inside the fitted range of an input, outside the range of the
+        groups that replicate resampled. The cluster bootstrap then measures the law where the
+        fit measured it: a replicate that lost the smallest size predicts that size from the
+        others, and on data with no clear trend such replicates put a trained size's interval
+        at "1.47 to 7.1e4" for losses of 1 to 5. A row keeps every replicate where fewer than
+        ``MIN_INTERPOLATING_SHARE`` of them interpolate it (a bootstrap over very few groups)."""
+        log_inputs = np.atleast_2d(log_inputs)
+        inside = (log_inputs >= self.log_x_low_) & (log_inputs <= self.log_x_high_)  # (n, inputs)
+        low, high = self.bootstrap_log_x_low_[:, None, :], self.bootstrap_log_x_high_[:, None, :]
+        covered = (log_inputs[None] >= low) & (log_inputs[None] <= high)  # (B, n, inputs)
+        interpolates = (covered | ~inside[None]).all(axis=2)  # (B, n)
+        share, count = interpolates.mean(axis=0), interpolates.sum(axis=0)
+        enough = (share >= MIN_INTERPOLATING_SHARE) & (count >= MIN_BOOTSTRAP)
+        return np.where(interpolates | ~enough[None, :], log_pred, np.nan)
 
     def exponent_at(self, x: float) -> tuple[float, tuple[float, float] | None]:
         """Local decay exponent of the part above the floor at ``x``: -d log(y - E) / d log x.
@@ -580,3 +601,9 @@ class ScalingLaw:
         name = self.form.name if isinstance(self.form, Form) else self.form
         fitted = ", ".join(f"{k}={v:.4g}" for k, v in getattr(self, "params_", {}).items())
         return f"ScalingLaw({name!r}{': ' + fitted if fitted else ''})"
+
+
+def _resampled_spans(log_x: np.ndarray, resampled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest log input of the rows each replicate resampled, each (B, inputs)."""
+    spread = np.where(resampled[:, :, None], log_x[None], np.nan)
+    return np.nanmin(spread, axis=1), np.nanmax(spread, axis=1)
