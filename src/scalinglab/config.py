@@ -414,6 +414,15 @@ class SweepConfig(Strict):
     _source: str | Path | None = PrivateAttr(None)
     _overridden: tuple[str, ...] = PrivateAttr(())
 
+    def stored(self) -> dict:
+        """The configuration as the store keeps it: JSON that validates again. An objective's
+        dump leaves out the default family, with which it would be refused ("either a family or
+        an objective"), so that status and the report can rebuild its grid."""
+        dumped = self.model_dump(mode="json")
+        if self.model.objective is not None:
+            dumped["model"].pop("family", None)
+        return dumped
+
     @model_validator(mode="after")
     def _cooldowns_fit_the_sweep(self) -> SweepConfig:
         if not self.training.cooldowns:

@@ -335,7 +335,7 @@ def recommend(
     budgets.check()
     if not analysis.size_verdicts:
         reason = analysis.warnings[0] if analysis.warnings else "no runs"
-        raise UserError(f"no run measured {analysis.metric}, so nothing can be recommended: {reason}")
+        raise UserError(f"no law of {analysis.metric} was fitted, so nothing can be recommended: {reason}")
     limits = budgets.given()
     _check_cost_laws(analysis, limits)
     answerer = _Answerer(analysis)

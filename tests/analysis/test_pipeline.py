@@ -73,3 +73,18 @@ def test_configurations_no_better_than_the_trivial_baseline_are_said_in_words():
 
     frame["baseline_val_loss"] = frame["val_loss"].max() * 2  # every model beats it: nothing to say
     assert not any("trivial baseline" in w for w in analyze(frame, n_bootstrap=0).warnings)
+
+
+def test_runs_that_record_no_data_size_are_said_to_and_what_would_fix_it():
+    """Seen: an objective sweep without data.train_size (its runs' train_size is NaN): "the joint
+    law needs 2+ values of train_size ...; this sweep has 0 and 0" and "No recommendation: no run
+    measured val_loss" when all 10 runs measured it."""
+    from scalinglab import Budgets, recommend
+
+    frame = truth_frame(seeds=(0,), data_sizes=(1000,)).assign(train_size=float("nan"))
+    analysis = analyze(frame, n_bootstrap=0)
+    assert analysis.warnings[0].startswith("the runs record no train_size, so no law could be fitted")
+    assert "Set data.train_size in the sweep file" in analysis.warnings[0]
+    assert not any("this sweep has 0" in warning for warning in analysis.warnings)
+    with pytest.raises(UserError, match="no law of val_loss was fitted.*the runs record no train_size"):
+        recommend(analysis, Budgets(train_flops=1e9))

@@ -39,6 +39,19 @@ def test_a_hand_written_training_loop_sweeps_and_a_rerun_calls_it_zero_times(tmp
     again = scalinglab.sweep(objectives.train_mlp, out=tmp_path / "out", **MLP_SWEEP)
     assert objectives.CALLS == []
     assert sorted(again["run_key"]) == sorted(frame["run_key"])
+    # The stored configuration validates again, so status counts the grid, not what is stored
+    # (it fell back to "23 runs planned: 23 ok; 0 to go" with 2 of 25 runs missing).
+    from scalinglab.config import SweepConfig
+    from scalinglab.store import open_store
+    from scalinglab.sweeper.status import _planned_keys
+
+    store = open_store(tmp_path / "out", read_only=True)
+    try:
+        stored = store.config()
+    finally:
+        store.close()
+    assert SweepConfig.model_validate(stored).model.objective is not None
+    assert _planned_keys(stored) == set(frame["run_key"])
 
 
 def test_a_failing_objective_is_a_failed_row_and_the_sweep_goes_on(tmp_path: Path):

@@ -264,8 +264,12 @@ def analyze(
     speedups = data_parallel_speedups(frame)
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
+    unrecorded = _unrecorded_group_warnings(runs, group_by)
+    if unrecorded:  # the joint law's "needs 2+ values of train_size; this sweep has 0" says it again
+        joint_warnings = []
     warnings = (
-        _failure_warnings(frame)
+        unrecorded
+        + _failure_warnings(frame)
         + _baseline_warnings(runs, metric, [x, group_by])
         + _backtest_warnings(backtest, group_by)
         + size_warnings
@@ -327,6 +331,18 @@ def joint_size_problem(joint: JointLaw | None, verdicts: list[SizeVerdict]) -> s
     if tested and not any(verdict.resolved for verdict in tested):
         return "at no data size do the runs resolve a law of size; see the answers per data size"
     return joint.size_term_problem()
+
+
+def _unrecorded_group_warnings(runs: pd.DataFrame, group_by: str) -> list[str]:
+    """Runs whose `group_by` is missing (an objective given no data.train_size that returns no
+    n_train) belong to no group, so no law is fitted to them: say so, and what would."""
+    if runs.empty or runs[group_by].notna().any():
+        return []
+    return [
+        f"the runs record no {group_by}, so no law could be fitted: the laws are fitted per {group_by}. "
+        f"Set data.train_size in the sweep file (your objective gets it as run.train_size), or return "
+        f"n_train from the objective"
+    ]
 
 
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:

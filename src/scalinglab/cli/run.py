@@ -82,7 +82,8 @@ def _summarise(result, output: Path) -> None:
         console.print(written.compress_verdict)
     console.print(f"wrote {result.runs_csv} and {written.path}")
     console.print(
-        f"budget other than the slowest configuration's training time: scalinglab recommend {output} --train-seconds X"
+        f"for a budget other than the slowest configuration's training time: scalinglab recommend {output} "
+        "--train-seconds X"
     )
     console.print(f"recommendation: {written.headline}", markup=False, highlight=False)
 

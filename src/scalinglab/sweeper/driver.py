@@ -102,7 +102,7 @@ def run_sweep(
     where = check_sweep(config)
     with make_executor(config.execution) as executor:  # a cluster that cannot be reached fails before any write
         check_data_parallel(config, where["device"], executor.resources())  # the Ray cluster's CPUs, known now
-        store.set_config(config.model_dump(mode="json"))
+        store.set_config(config.stored())
         planned_now = {spec.run_key for spec in plan_runs(config, _val_losses(store))}
         already = len(store.keys(("ok",) if retry_failed else None) & planned_now)
         outcome = SweepOutcome(planned=planned_total(config), already_stored=already)
