@@ -57,7 +57,7 @@ def test_sweep_isoflop_agrees_with_the_joint_law_and_the_truth():
 def test_a_grid_sweep_says_why_isoflop_does_not_apply():
     from synthetic_truth import truth_frame
 
-    analysis = analyze(truth_frame(seeds=(0,), data_sizes=(300, 1000)), n_bootstrap=0)
+    analysis = analyze(truth_frame(seeds=(0,), data_sizes=(300, 1000, 3000)), n_bootstrap=0)
     assert analysis.isoflop is None and analysis.joint is not None
     assert "at least two compute groups" in analysis.isoflop_note
     assert isoflop_sentences(None, analysis.isoflop_note)[0][0].startswith("IsoFLOP (approach 2) does not apply")

@@ -62,7 +62,16 @@ def test_intervals_resample_configurations_not_seeds():
 def test_too_few_data_sizes_gives_no_joint_law_and_says_why():
     analysis = analyze(truth_frame(data_sizes=(500,)), n_bootstrap=0)
     assert analysis.joint is None
-    assert any(w.startswith("the joint law of n_params and train_size needs 2+") for w in analysis.warnings)
+    assert any(w.startswith("the joint law of n_params and train_size needs 3+") for w in analysis.warnings)
+
+
+def test_two_data_sizes_give_no_joint_law_for_their_data_term_is_any_exponent():
+    """Seen with train_size = [360, 1437]: "beta = 9.03 (8.99 to 9.76)" and, 100x beyond the
+    compute, "D* = 771 examples ... predicted validation loss 0.018" (the best measured 0.418)."""
+    analysis = analyze(truth_frame(seeds=(0,), data_sizes=(400, 1600)), n_bootstrap=50)
+    assert analysis.joint is None
+    said = next(w for w in analysis.warnings if w.startswith("the joint law of n_params and train_size needs 3+"))
+    assert "this sweep has 2 and" in said and "a third train_size would determine it" in said
 
 
 def test_time_law_with_overhead_recovers_its_exponent(analysis):

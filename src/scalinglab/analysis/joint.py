@@ -45,7 +45,10 @@ JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
 SIZE_TERM = {"A": "alpha", "Nc": "alpha_N"}
 DATA_TERM = {"B": "beta", "Dc": "alpha_D"}
-MIN_DATA_SIZES = 2
+# The data term B / D^beta has a scale and an exponent: two data sizes fit any beta with a B of
+# its own (one step between them to match), and the bootstrap cannot see it (seen: beta = 9.03,
+# "8.99 to 9.76", and D* = 771 examples at 100x the compute). A third size pins the exponent.
+MIN_DATA_SIZES = 3
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
 LEVEL = 0.95
@@ -203,7 +206,7 @@ def fit_joint(
     curve_points: pd.DataFrame | None = None,
 ) -> JointLaw | None:
     """Fit L(N, D) to `means` (one row per configuration); None, with a warning, when the sweep
-    has fewer than 2 data sizes or 4 model sizes.
+    has fewer than MIN_DATA_SIZES data sizes (or curve points' data seen) or 4 model sizes.
 
     `data_available` (default: the largest data size trained) is where the data-limited size is
     evaluated. `curve_points` (`joint_curve_points`: columns N, D, y, configuration): fit the
@@ -211,10 +214,18 @@ def fit_joint(
     """
     warnings = [] if warnings is None else warnings
     rows = means[np.isfinite(means[metric]) & np.isfinite(means[x]) & np.isfinite(means[data])]
-    if rows[data].nunique() < MIN_DATA_SIZES or rows[x].nunique() < MIN_SIZES_TO_FIT:
+    # Training curves put every evaluation's data seen on the data axis.
+    n_data = rows[data].nunique() if curve_points is None or curve_points.empty else curve_points["D"].nunique()
+    if n_data < MIN_DATA_SIZES or rows[x].nunique() < MIN_SIZES_TO_FIT:
         warnings.append(
             f"the joint law of {x} and {data} needs {MIN_DATA_SIZES}+ values of {data} and {MIN_SIZES_TO_FIT}+ of {x}; "
-            f"this sweep has {rows[data].nunique()} and {rows[x].nunique()}"
+            f"this sweep has {n_data} and {rows[x].nunique()}"
+            + (
+                f" (with 2 values of {data}, any exponent of its data term fits the one step between them: "
+                f"a third {data} would determine it)"
+                if n_data == 2
+                else ""
+            )
         )
         return None
     complement = fitted_as_complement(metric)
