@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from pathlib import Path
 
@@ -99,6 +100,35 @@ workers = 2
     assert len(frame) == 4 and set(frame["status"]) == {"ok"}, frame[["status", "error"]]
     assert frame["worker"].str.startswith(f"{executor}").all() and (frame["scratch_files"] == 1).all()
     assert frame["pid"].nunique() >= 1 and (frame["pid"] != os.getpid()).all()
+
+
+@pytest.mark.slow
+def test_a_hung_run_is_killed_at_its_time_limit_and_quick_runs_of_fresh_workers_are_not(cli, tmp_path: Path):
+    """Seen: training.max_seconds = 3 on the pool killed every run "after 4.9 s", runs that train
+    in 0.1 s: the clock counted each fresh worker's imports, and a killed worker's successor too."""
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(f"""
+output = "{tmp_path / "out"}"
+seeds = [0, 1]
+[model]
+objective = "objectives:hangs_at_width_16"
+width = [4, 16, 8]
+[data]
+train_size = [64]
+[training]
+max_seconds = 0.5
+[execution]
+executor = "pool"
+workers = 2
+""")
+    started = time.monotonic()
+    result = cli("run", str(sweep_file), "--quiet", env={"PYTHONPATH": f"{REPO / 'src'}:{HERE}"})
+    assert time.monotonic() - started < 120
+    frame = scalinglab.results(tmp_path / "out").set_index("width")
+    assert result.returncode == 0, result.stderr
+    assert (frame.loc[[4, 8], "status"] == "ok").all(), frame[["status", "error"]]
+    hung = frame.loc[[16]]
+    assert (hung["status"] == "failed").all() and hung["error"].str.contains("over the time limit").all()
 
 
 def test_a_function_workers_cannot_import_is_refused_for_the_pool(tmp_path: Path):

@@ -19,9 +19,13 @@ from multiprocessing.connection import Connection
 from scalinglab.run_spec import RunResult, RunSpec
 
 # The loop stops a run at the first epoch end past training.max_seconds and keeps its curves;
-# the kill is the backstop for an epoch (or a measurement) that never ends.
+# the kill is the backstop for an epoch (or a measurement) that never ends. Its clock starts once
+# the child has imported what it trains with (READY): a fresh child's imports under load took
+# longer than whole runs, and every run of a sweep limited to 3 s was killed "after 4.9 s". The
+# grace covers a run's own setup: its data, the probes, the measurements after training.
 KILL_GRACE_FACTOR = 1.25
-KILL_GRACE_SECONDS = 1.0
+KILL_GRACE_SECONDS = 10.0
+READY = "ready"
 _PARENT_CHECK_SECONDS = 0.5
 
 
@@ -97,13 +101,14 @@ class WatchedWorker:
         self.lost_batch = False  # the child died or was killed for memory: its runs may do better apart
         self._process = None
         self._connection: Connection | None = None
+        self._ready = False  # the child has said READY: its imports are done
 
     def start(self, batch: list[RunSpec]) -> None:
         """Begin training `batch` together (the worker must be idle)."""
         if self._process is None or not self._process.is_alive():
             self._spawn()
         self.batch, self.died_unexpectedly, self.lost_batch = list(batch), False, False
-        self._started = time.monotonic()
+        self._started = time.monotonic() if self._ready else None  # else from READY
         self._deadline = kill_deadline_seconds(self.batch)
         self._connection.send(self.batch)
 
@@ -123,6 +128,9 @@ class WatchedWorker:
                 results = self._connection.recv()
             except EOFError:
                 return self._died()
+            if results == READY:
+                self._ready, self._started = True, time.monotonic()
+                return None
             for result in results:
                 result.worker = self.name
             return results
@@ -153,9 +161,10 @@ class WatchedWorker:
         self._process.start()
         there.close()
         self._connection = here
+        self._ready = False
 
     def _check_limits(self) -> list[RunResult] | None:
-        elapsed = time.monotonic() - self._started
+        elapsed = 0.0 if self._started is None else time.monotonic() - self._started
         if self._deadline is not None and elapsed > self._deadline:
             self.kill()
             return self._failed(f"killed after {elapsed:.1f} s: {over_time_limit(self.batch)}")
@@ -203,6 +212,7 @@ def _child_main(connection: Connection, torch_threads: int, parent_pid: int) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_when_orphaned(parent_pid)
     torch.set_num_threads(torch_threads)
+    connection.send(READY)
     while (batch := connection.recv()) is not None:
         connection.send(run_batch(batch))
     connection.close()
