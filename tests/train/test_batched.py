@@ -138,6 +138,7 @@ def test_each_run_records_its_own_costs_and_the_group_wall_time_apart():
     batched = {r.run_key: r.metrics for r in train_batch(specs)}
     small_data, more_data, wider = (batched[s.run_key] for s in specs)
     assert len({m["batch_wall_seconds"] for m in batched.values()}) == 1  # one shared pass, kept apart
+    assert all(m["train_seconds"] <= m["batch_wall_seconds"] for m in batched.values())  # none slower than the pass
     # Same architecture, 3x the steps: more time (each epoch's evaluation is the same for both).
     assert more_data["train_seconds"] > small_data["train_seconds"]
     assert small_data["peak_memory_bytes"] == more_data["peak_memory_bytes"] < wider["peak_memory_bytes"]
