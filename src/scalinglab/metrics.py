@@ -22,7 +22,11 @@ class Metric:
 
 _METRICS = [
     # What was trained
-    Metric("n_params", "parameters", "Trainable parameters of the model (counted on the built module)."),
+    Metric(
+        "n_params",
+        "parameters",
+        "Parameters of the model, frozen ones included, shared ones once (counted on the built module).",
+    ),
     Metric(
         "n_trainable_params",
         "trainable parameters",
@@ -300,6 +304,25 @@ def label(name: str) -> str:
 def short_label(name: str) -> str:
     """The label without its unit, for running text: 'validation loss'."""
     return label(name).split(" (")[0]
+
+
+# What a recorded value can be, by what the column counts: parameters and examples are whole
+# numbers >= 1; a share (accuracy, F1, a fraction) lies in [0, 1]; a time, FLOPs, bytes or a loss
+# is >= 0. A user's objective returning "n_params": -50 or "val_accuracy": 1.7 is refused with this.
+_WHOLE_COUNTS = ("n_params", "n_trainable_params", "n_params_nonembedding", "n_train")
+_SHARE_SUFFIXES = ("accuracy", "f1_macro", "_fraction")
+_NON_NEGATIVE_PARTS = ("seconds", "second", "flops", "bytes", "latency", "_loss", "memory", "tokens_seen")
+
+
+def impossible_value(name: str, value: float) -> str | None:
+    """Why `value` cannot be a run's `name` ('must be ...'), or None when it can."""
+    if name in _WHOLE_COUNTS:
+        return None if value >= 1 and value == int(value) else "must be a whole number >= 1"
+    if name.endswith(_SHARE_SUFFIXES):
+        return None if 0 <= value <= 1 else "must lie between 0 and 1"
+    if any(part in name for part in _NON_NEGATIVE_PARTS) and not name.endswith("_std"):
+        return None if value >= 0 else "must be >= 0"
+    return None
 
 
 def lower_is_better(name: str) -> bool:

@@ -68,7 +68,7 @@ class Family(ABC):
         (batch, time, vocab)."""
 
     def n_params(self, size: dict[str, Any], task: TaskShape) -> int:
-        """Trainable parameters of `build(size, task)`. Default: counted on a built module."""
+        """Parameters of `build(size, task)` (frozen ones included, shared ones once). Default: counted on a built module."""
         return _measured(self, size, task).n_params
 
     def n_params_nonembedding(self, size: dict[str, Any], task: TaskShape) -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from scalinglab.families import resolve_objective
+from scalinglab.metrics import impossible_value
 from scalinglab.run_spec import RunResult, RunSpec
 from scalinglab.train.outcome import run_outcome
 
@@ -76,7 +77,8 @@ class ObjectiveResultError(ValueError):
 
 def checked_metrics(returned: Any, *, required: tuple[str, ...]) -> dict[str, float]:
     """`returned` as {name: float}; ObjectiveResultError when it is not a mapping of names to
-    finite numbers (0-d tensors and numpy scalars are numbers) or lacks a `required` name."""
+    finite numbers (0-d tensors and numpy scalars are numbers), holds a value its column cannot
+    have (`metrics.impossible_value`: "n_params" -50, "val_accuracy" 1.7), or lacks a `required` name."""
     if not isinstance(returned, Mapping):
         raise ObjectiveResultError(
             f"the objective must return a dict of metrics (it returned {type(returned).__name__})"
@@ -90,6 +92,9 @@ def checked_metrics(returned: Any, *, required: tuple[str, ...]) -> dict[str, fl
         number = _as_float(value)
         if number is None or not math.isfinite(number):
             raise ObjectiveResultError(f"metric '{name}' is not a finite number (got {value!r})")
+        impossible = impossible_value(str(name), number)
+        if impossible:
+            raise ObjectiveResultError(f"metric '{name}' {impossible} (got {value!r})")
         metrics[str(name)] = number
     return metrics
 
