@@ -126,8 +126,10 @@ class SweepResult:
     report: SweepReport | None  # None when asked for none, or when no run finished ok (nothing to fit)
 
     def nothing_finished_ok(self) -> bool:
-        """True when this call trained runs, every one failed, and no stored run is ok either."""
-        return self.training.all_failed() and not (self.runs.get("status") == "ok").any()
+        """True when this call trained runs, every one failed, and no stored run can be fitted
+        with them either: none ok at this sweep's own length (`best_lr`; a store's ok runs of
+        other epochs are not this sweep's, and the report would say "no finished runs to fit")."""
+        return self.training.all_failed() and not _fittable(self.runs)
 
 
 @_user_error_raised_here
@@ -158,13 +160,17 @@ def run_sweep(
         runs_csv = config.output / "runs.csv"
         runs.to_csv(runs_csv, index=False)
         written = (
-            write_sweep_report(store, config.output / "report.html", runs=runs)
-            if report and store.keys(("ok",))
-            else None
+            write_sweep_report(store, config.output / "report.html", runs=runs) if report and _fittable(runs) else None
         )
         return SweepResult(runs, runs_csv, training, compression, written)
     finally:
         store.close()
+
+
+def _fittable(runs: pd.DataFrame) -> bool:
+    """Whether any stored run is one the laws are fitted to (ok, at the sweep's own length and
+    its size's best learning rate: `runs_table.mark_best_lr`)."""
+    return "best_lr" in runs and bool(runs["best_lr"].any())
 
 
 def open_sweep_store(config: SweepConfig) -> Store:

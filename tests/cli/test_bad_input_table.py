@@ -345,6 +345,18 @@ def test_a_sweep_whose_every_run_failed_exits_1_with_its_distinct_errors(tmp_pat
     assert "every run failed: 2x non-finite training loss at epoch 1" in outcome.stderr
 
 
+def test_every_run_failing_beside_stored_ok_runs_of_another_length_still_exits_1(tmp_path):
+    """Seen: a diverging sweep run into a store of ok 2-epoch runs exited 0, printed an empty table
+    of box characters, and said "no run recorded training time" (the ok runs were not this sweep's)."""
+    good = write_sweep(tmp_path, tmp_path / "out", {"training.epochs": "2"}, name="good.toml")
+    assert run_in_process("run", str(good), "--quiet").code == 0
+    bad = write_sweep(tmp_path, tmp_path / "out", {"training.lr": "1e30", "training.grad_clip": "1e30"})
+    outcome = run_in_process("run", str(bad), "--quiet")
+    assert outcome.code == 1, outcome.stderr
+    assert "every run failed: 1x non-finite training loss at epoch 1" in outcome.stderr
+    assert "┏┳┳" not in outcome.stdout + outcome.stderr
+
+
 def test_a_report_written_elsewhere_names_the_store_in_its_commands(store, tmp_path):
     """`report OUT --to elsewhere` told the reader to run `scalinglab recommend <elsewhere>`."""
     outcome = run_in_process("report", str(store), "--to", str(tmp_path / "r.html"))
