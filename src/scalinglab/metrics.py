@@ -6,6 +6,7 @@ A test checks that train_one records nothing that is not listed here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -314,15 +315,26 @@ _SHARE_SUFFIXES = ("accuracy", "f1_macro", "_fraction")
 _NON_NEGATIVE_PARTS = ("seconds", "second", "flops", "bytes", "latency", "_loss", "memory", "tokens_seen")
 
 
+def value_range(name: str) -> tuple[float, float]:
+    """The values a run's `name` can take, (low, high): (0, 1) for a share, (1, inf) for a count
+    of parameters or examples, (0, inf) for a time, FLOPs, bytes or a loss, else unbounded."""
+    if name in _WHOLE_COUNTS:
+        return 1.0, math.inf
+    if name.endswith(_SHARE_SUFFIXES):
+        return 0.0, 1.0
+    if any(part in name for part in _NON_NEGATIVE_PARTS) and not name.endswith("_std"):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
 def impossible_value(name: str, value: float) -> str | None:
     """Why `value` cannot be a run's `name` ('must be ...'), or None when it can."""
+    low, high = value_range(name)
     if name in _WHOLE_COUNTS:
-        return None if value >= 1 and value == int(value) else "must be a whole number >= 1"
-    if name.endswith(_SHARE_SUFFIXES):
-        return None if 0 <= value <= 1 else "must lie between 0 and 1"
-    if any(part in name for part in _NON_NEGATIVE_PARTS) and not name.endswith("_std"):
-        return None if value >= 0 else "must be >= 0"
-    return None
+        return None if value >= low and value == int(value) else "must be a whole number >= 1"
+    if high == 1.0:
+        return None if low <= value <= high else "must lie between 0 and 1"
+    return None if value >= low else "must be >= 0"
 
 
 def lower_is_better(name: str) -> bool:

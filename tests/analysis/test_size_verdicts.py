@@ -157,3 +157,19 @@ def test_labels_with_no_signal_give_no_compute_optimal_split_and_no_promise_that
     assert "compute-optimal model has" not in text_of(analysis)
     html = write_report(tmp_path / "r.html", analysis).read_text()
     assert "Compute-optimal allocation" not in html and "compute-optimal model has" not in html
+
+
+def test_a_share_is_never_quoted_beyond_1_or_below_0():
+    """Seen: accuracy "rose by 81% (0.481 to 0.868, 95% interval -12% to +272%)" (1.79), and a
+    complement law's replicates gave "raised validation accuracy by 190% (95% CI -621% to +403%)"."""
+    from scalinglab.analysis.groups import metric_of
+    from scalinglab.analysis.size_effect import size_verdict
+
+    assert list(metric_of(np.array([0.2, 1.0, 1.7]), True)) == pytest.approx([0.8, 0.0, 0.0])
+    runs = pd.DataFrame(
+        {"n_params": [310, 310, 4810, 4810], "train_size": 1400, "val_accuracy": [0.2, 0.76, 0.82, 0.916]}
+    )
+    verdict = size_verdict(runs, "val_accuracy", x="n_params", group_by="train_size", group=1400, fit=None)
+    _, (low, high) = verdict.change(0, 1)
+    assert verdict.means[0] * (1 + high) <= 1.0 + 1e-12 and low > -1
+    assert verdict.run_interval(1)[1] <= 1.0

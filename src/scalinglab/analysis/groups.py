@@ -50,6 +50,14 @@ DATA_AXIS_PARTS = {"train_tokens_seen": ("train_size", "n_train", "epochs")}
 COST_BOOTSTRAP = 200  # replicates for a cost law: its interval is quoted to 2 digits, 200 suffice
 
 
+def metric_of(fitted, complement: bool) -> np.ndarray:
+    """The metric from a law's value: the value itself, or for a law of the complement 1 - it,
+    which a share cannot take below 0 (a complement of 1.2 is an accuracy of 0, not -0.2: seen
+    as "raised validation accuracy by 190% (95% CI -621% to +403%)")."""
+    y = np.asarray(fitted, float)
+    return 1.0 - np.minimum(y, 1.0) if complement else y
+
+
 @dataclass
 class GroupFit:
     """One fitted quality law: `metric` against `x` for the runs whose `group_by` column equals `group`.
@@ -68,8 +76,7 @@ class GroupFit:
 
     def predict(self, x) -> np.ndarray:
         """The metric predicted at `x` (parameters)."""
-        y = np.asarray(self.law.predict(np.asarray(x, float)), float)
-        return 1.0 - y if self.complement else y
+        return metric_of(self.law.predict(np.asarray(x, float)), self.complement)
 
     def predict_interval(
         self, x, level: float = 0.95, *, kind: str = "prediction"
@@ -82,15 +89,14 @@ class GroupFit:
         if not getattr(self.law, "ci_", None):
             return None
         bounds = self.law.predict_interval(np.asarray(x, float), level=level, kind=kind)
-        low, high = (np.asarray(bound, float) for bound in bounds)
-        return (1.0 - high, 1.0 - low) if self.complement else (low, high)
+        low, high = (metric_of(bound, self.complement) for bound in bounds)
+        return (high, low) if self.complement else (low, high)
 
     def bootstrap_predict(self, x) -> np.ndarray | None:
         """The metric at `x` under every bootstrap replicate, shape (B, len(x)); None without bootstrap."""
         if getattr(self.law, "bootstrap_theta_", None) is None:
             return None
-        y = self.law.bootstrap_predict(np.asarray(x, float))
-        return 1.0 - y if self.complement else y
+        return metric_of(self.law.bootstrap_predict(np.asarray(x, float)), self.complement)
 
     def extrapolation_factor(self, x: float) -> float:
         """How far `x` lies outside the trained range, as a ratio (1.0 inside it)."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, fitted_as_complement, metric_of
 from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
 from scalinglab.fit.isoflop import group_by_compute
@@ -110,8 +110,7 @@ class JointLaw:
     def predict(self, n, d) -> np.ndarray:
         """The metric at parameters `n` and data size `d` (broadcast together)."""
         n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
-        y = self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape)
-        return 1.0 - y if self.complement else y
+        return metric_of(self.law.predict(np.column_stack([n.ravel(), d.ravel()])).reshape(n.shape), self.complement)
 
     def predict_interval(
         self, n, d, level: float = LEVEL, *, kind: str = "prediction"
@@ -126,7 +125,7 @@ class JointLaw:
             return None
         n, d = np.broadcast_arrays(np.atleast_1d(np.asarray(n, float)), np.atleast_1d(np.asarray(d, float)))
         low, high = self.law.predict_interval(np.column_stack([n.ravel(), d.ravel()]), level, kind=kind)
-        return (1.0 - high, 1.0 - low) if self.complement else (low, high)
+        return (metric_of(high, True), metric_of(low, True)) if self.complement else (low, high)
 
     def extrapolation_factor(self, n: float, d: float) -> float:
         """How far (n, d) lies outside the trained ranges, as the larger of the two ratios (1.0 inside)."""
@@ -337,9 +336,10 @@ def _compute_optimal_table(joint: JointLaw, rows: pd.DataFrame) -> pd.DataFrame 
     table = compute_optimal(joint.law, list(budgets.values()), flop_model=joint.flops_per_param_example)
     table.insert(0, "budget", list(budgets))
     if joint.complement:  # the law was fitted to 1 - metric: report the metric itself
-        table["loss_opt"] = 1.0 - table["loss_opt"]
+        table["loss_opt"] = metric_of(table["loss_opt"], True)
         if "loss_opt_low" in table:
-            table["loss_opt_low"], table["loss_opt_high"] = 1.0 - table["loss_opt_high"], 1.0 - table["loss_opt_low"]
+            low, high = table["loss_opt_low"].copy(), table["loss_opt_high"].copy()
+            table["loss_opt_low"], table["loss_opt_high"] = metric_of(high, True), metric_of(low, True)
     return table.rename(
         columns={
             "loss_opt": "metric_opt",

@@ -132,11 +132,13 @@ class ScalingEffect:
     change: float  # relative change of the metric, e.g. -0.23 for a 23% cut
     change_ci: tuple[float, float] | None
     cost_ratios: dict[str, tuple[float, tuple[float, float] | None]]
+    # Why change_ci is None: too few runs, or replicates that put the smaller size at 0 (a share).
+    no_interval: str = "too few runs to resample for an interval"
 
     def sentence(self) -> str:
         """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19% to 27%)'."""
         verb = "cut" if self.change < 0 else "raised"
-        interval = " (too few runs to resample for an interval)"
+        interval = f" ({self.no_interval})"
         if self.change_ci is not None:
             low, high = sorted(abs(bound) for bound in self.change_ci)
             if (self.change_ci[0] < 0) == (self.change_ci[1] < 0):
@@ -175,9 +177,15 @@ def scaling_effect(
     n_from = max(fit.x_range[0], n_to / decade)
     metric_from, metric_to = fit.predict(np.array([n_from, n_to]))
     draws = fit.bootstrap_predict(np.array([n_from, n_to]))
-    change_ci = None
+    change_ci, no_interval = None, "too few runs to resample for an interval"
     if draws is not None and len(draws) >= 20:
-        change_ci = tuple(float(v) for v in np.quantile(draws[:, 1] / draws[:, 0] - 1, [0.025, 0.975]))
+        if (draws[:, 0] > 0).all():
+            change_ci = tuple(float(v) for v in np.quantile(draws[:, 1] / draws[:, 0] - 1, [0.025, 0.975]))
+        else:  # a share's law at 0 for the smaller size in some replicates: no relative change there
+            no_interval = (
+                f"no interval: some of the law's replicates put {format_count(n_from)} parameters at "
+                f"{short_label(fit.metric)} 0, from which no relative change can be taken"
+            )
     cost_ratios = {cost: outcome.costs[cost].ratio(n_from, n_to) for cost in costs if cost in outcome.costs}
     return ScalingEffect(
         fit.metric,
@@ -190,6 +198,7 @@ def scaling_effect(
         float(metric_to / metric_from - 1),
         change_ci,
         cost_ratios,
+        no_interval,
     )
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, GroupFit
 from scalinglab.analysis.numbers import format_change, format_count, format_percent, format_value
 from scalinglab.fit.convergence import NEGLIGIBLE_CHANGE  # under 1% across the sizes is no law, whatever its CI
-from scalinglab.metrics import lower_is_better, short_label
+from scalinglab.metrics import lower_is_better, short_label, value_range
 
 Z_95 = 1.96  # two-sided 95% normal quantile: the log-ratio intervals below
 SECOND_DIFFERENCE_VARIANCE = 6.0  # var(y[i-1] - 2 y[i] + y[i+1]) = 6 sigma^2 for independent noise
@@ -84,14 +84,17 @@ class SizeVerdict:
         if self.mean_noise(i) is None:
             return float(ratio - 1), None
         half = Z_95 * np.hypot(self.mean_noise(i), self.mean_noise(j))
-        return float(ratio - 1), (float(ratio * np.exp(-half) - 1), float(ratio * np.exp(half) - 1))
+        # A share (accuracy) cannot pass 1: seen "rose by 81% (0.481 to 0.868, ... to +272%)".
+        highest = value_range(self.metric)[1] / self.means[i]
+        return float(ratio - 1), (float(ratio * np.exp(-half) - 1), float(min(ratio * np.exp(half), highest) - 1))
 
     def run_interval(self, index: int) -> tuple[float, float] | None:
         """95% interval of a new run's metric at `sizes[index]`: seed noise around the measured mean."""
         if self.mean_noise(index) is None:
             return None
         half = Z_95 * np.hypot(self.seed_noise or 0.0, self.mean_noise(index))
-        return float(self.means[index] * np.exp(-half)), float(self.means[index] * np.exp(half))
+        highest = value_range(self.metric)[1]
+        return float(self.means[index] * np.exp(-half)), float(min(self.means[index] * np.exp(half), highest))
 
     def sentence(self) -> str:
         """The verdict in words, with the measured change and its interval."""
