@@ -74,3 +74,12 @@ class PretrainedResidualMLP(ResidualMLP):
             module = self.build(size, task)
         head = f"{len(module) - 1}."
         return {name: tensor for name, tensor in module.state_dict().items() if not name.startswith(head)}
+
+
+class WidthOutputs(scalinglab.Family):
+    """Outputs `width` logits, not task.n_outputs: a mistake preflight must catch."""
+
+    size_axes = ("width",)
+
+    def build(self, size, task):
+        return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(task.input_shape), size["width"]))

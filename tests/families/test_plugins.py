@@ -128,6 +128,31 @@ def test_a_bad_plugin_is_a_user_error_naming_the_field(tmp_path: Path, family, a
     assert message in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("family", "axes", "training", "message"),
+    [
+        (PLUGIN, "width = 16\nblocks = 1", "dropout = 0.5", "training.dropout: 0.5, but family ResidualMLP's build"),
+        (
+            "residual_plugin:WidthOutputs",
+            "width = [16, 32]",
+            "",
+            "maps one input to shape (1, 16); the task needs (1, 10)",
+        ),
+    ],
+)
+def test_a_plugin_that_cannot_train_these_runs_is_refused_before_any(tmp_path: Path, family, axes, training, message):
+    """Seen: each run failed alone ("takes no dropout"), or a width-sized output trained as if
+    the digits had 16 to 32 classes and was stored ok."""
+    from scalinglab.config import load_config
+    from scalinglab.sweeper.preflight import preflight
+
+    path = _sweep_file(tmp_path, family=family, axes=axes)
+    path.write_text(path.read_text().replace("epochs = 2\n", f"epochs = 2\n{training}\n"))
+    with pytest.raises(UserError) as raised:
+        preflight(load_config(path))
+    assert message in str(raised.value)
+
+
 def test_a_plugin_that_cannot_be_imported_is_one_line_exit_2_and_nothing_stored(cli, tmp_path: Path):
     result = cli("run", str(_sweep_file(tmp_path, family="no_such_module:Family")), "--quiet", env=PLUGIN_PATH)
     assert result.returncode == 2

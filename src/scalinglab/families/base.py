@@ -107,6 +107,11 @@ def has_pretrained_weights(family: Family) -> bool:
     return type(family).pretrained_state_dict is not Family.pretrained_state_dict
 
 
+def takes_dropout(family: Family) -> bool:
+    """Whether `family`'s build takes a `dropout` (one that does not refuses any above 0)."""
+    return not getattr(type(family).build, "refuses_dropout", False)
+
+
 def _refusing_dropout(build):
     @functools.wraps(build)
     def build_without_dropout(self, size, task, *, dropout: float = 0.0):
@@ -114,6 +119,7 @@ def _refusing_dropout(build):
             raise ValueError(f"family {type(self).__name__} takes no dropout (its build has no `dropout` argument)")
         return build(self, size, task)
 
+    build_without_dropout.refuses_dropout = True
     return build_without_dropout
 
 
@@ -158,7 +164,8 @@ def measure_costs(family: Family, size: dict[str, Any], task: TaskShape) -> Meas
     }
     with FlopCounterMode(display=False) as forward:
         with torch.no_grad():
-            module(sample)
+            output = module(sample)
+    _check_output_shape(family, size, task, tuple(output.shape))
     with FlopCounterMode(display=False) as forward_backward:
         module(sample).float().sum().backward()
     return MeasuredCosts(
@@ -167,6 +174,17 @@ def measure_costs(family: Family, size: dict[str, Any], task: TaskShape) -> Meas
         forward_flops_per_sample=forward.get_total_flops() / samples,
         train_flops_per_sample=forward_backward.get_total_flops() / samples,
     )
+
+
+def _check_output_shape(family: Family, size: dict[str, Any], task: TaskShape, shape: tuple[int, ...]) -> None:
+    """Raise ValueError unless one input gave (1, n_outputs) logits, or (1, context, vocabulary)
+    for a language model: a width-sized output once trained as if it had 8 to 32 classes."""
+    wanted = (1, *task.input_shape, task.n_outputs) if task.kind == "lm" else (1, task.n_outputs)
+    if shape != wanted:
+        raise ValueError(
+            f"family {type(family).__name__} at {size} maps one input to shape {shape}; the task needs {wanted} "
+            f"({task.n_outputs} {'tokens of vocabulary' if task.kind == 'lm' else 'classes'}: build it from task.n_outputs)"
+        )
 
 
 def _one_input(task: TaskShape):

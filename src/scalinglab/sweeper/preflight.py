@@ -19,6 +19,7 @@ from scalinglab.config import SweepConfig
 from scalinglab.data import Dataset, training_subset
 from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
+from scalinglab.families.base import takes_dropout
 from scalinglab.metrics import METRICS
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.sweeper.budgets import task_shape
@@ -58,6 +59,7 @@ def preflight(config: SweepConfig) -> None:
         return
     family = get_family(config.model.family)
     specs = plan_runs(config)
+    _check_dropout(family, specs, config)
     kinds = set()
     for data, sizes in _sizes_by_data(specs).items():
         dataset = _load(data, config, "transfer.source" if data in _pretraining_data(specs) else "data")
@@ -67,6 +69,16 @@ def preflight(config: SweepConfig) -> None:
         for size in sizes:
             _check_size_fits(family, size, dataset, config)
     _check_fit_columns(config, family, kinds)
+
+
+def _check_dropout(family: Family, specs: list[RunSpec], config: SweepConfig) -> None:
+    """A family whose build takes no `dropout` refuses any above 0: before any run, not in each."""
+    asked = sorted({spec.training.dropout for spec in specs if spec.training.dropout})
+    if asked and not takes_dropout(family):
+        raise UserError(
+            f"{config.where('training.dropout')}: {', '.join(map(str, asked))}, but family {type(family).__name__}'s "
+            "build takes no `dropout` argument; leave training.dropout at 0, or give build a dropout argument"
+        )
 
 
 def check_data_parallel(config: SweepConfig, device: str, ray_resources: Mapping[str, float] | None = None) -> None:
