@@ -35,6 +35,8 @@ def test_set_overrides_parse_toml_values():
         ("model.width=[8, 0]", "model.width: must be a positive integer"),
         ("model.height=[8]", "--set model.height: not a size axis of family 'mlp'"),
         ("data.preprocessing='whiten'", "data.preprocessing"),
+        ("training.lr=-1", "--set training.lr: Input should be greater than 0"),  # not "lr.constrained-float"
+        ("training.lr=[-1, 0.1]", "--set training.lr: Input should be greater than 0"),
     ],
 )
 def test_bad_fields_name_the_field(override: str, message: str):

@@ -112,18 +112,27 @@ def first_problem(error: ValidationError, model: type[BaseModel] | None = None) 
     """(dotted field, what is wrong with it) of the first problem pydantic found while validating
     `model`, which names the keys an unknown key may be a typo of."""
     problem = error.errors()[0]
-    # Neither a list index nor the tag pydantic gives a union's member (`literal['family']`) is a field.
-    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and "[" not in str(part))
+    # Neither a list index nor the tag pydantic gives a union's member (`literal['family']`,
+    # `constrained-float`: "training.lr.constrained-float" was printed) is a field.
+    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and not _union_tag(str(part)))
     message = problem["msg"].removeprefix("Value error, ")
     subfield = re.match(r"([\w.]+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
         location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
     if problem["type"] == "extra_forbidden":
-        *table, key = [str(part) for part in problem["loc"] if "[" not in str(part)]
+        *table, key = [str(part) for part in problem["loc"] if not _union_tag(str(part))]
         message = f"unknown key{did_you_mean(key, _keys_of(model, table))}"
     given = problem.get("input")
     shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
     return location, f"{message}{shown}"
+
+
+_UNION_TAG_PREFIXES = ("constrained-", "function-", "lax-or-strict", "json-or-python", "nullable", "tagged-union")
+
+
+def _union_tag(part: str) -> bool:
+    """Whether a location part is pydantic's name for a union member, not a field."""
+    return "[" in part or part.startswith(_UNION_TAG_PREFIXES)
 
 
 def _keys_of(model: type[BaseModel] | None, table: list[str]) -> list[str]:

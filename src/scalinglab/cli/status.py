@@ -39,11 +39,21 @@ def _print(report: dict) -> None:
     if report.get("plan"):
         _print_plan(console, report["plan"])
     for run_key, spec, run_status, error in report["failures"]:
+        console.print(f"[red]{run_status}[/] {run_key} {_label(spec)}: {error}", soft_wrap=True, highlight=False)
+
+
+def _label(spec: dict) -> str:
+    """The run's own label (RunSpec.label: size, data size, seed), or its size and seed where a
+    spec stored by an older scalinglab no longer validates."""
+    from pydantic import ValidationError
+
+    from scalinglab.run_spec import RunSpec
+
+    try:
+        return RunSpec.model_validate(spec).label()
+    except ValidationError:
         size = " ".join(f"{axis}={value}" for axis, value in spec.get("size", {}).items())
-        console.print(
-            f"[red]{run_status}[/] {run_key} {spec.get('family', '')} {size} seed={spec.get('seed')}: {error}",
-            soft_wrap=True,
-        )
+        return f"{spec.get('family', '')} {size} seed={spec.get('seed')}"
 
 
 def _print_plan(console: Console, plan: dict) -> None:
