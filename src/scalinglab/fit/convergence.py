@@ -156,10 +156,13 @@ def _trend_warnings(problem, theta: np.ndarray, input_names: list[str]) -> list[
     predicted = problem.form.log_predict(theta[None, :], problem.log_x)[0]
     change = float(np.expm1(predicted.max() - predicted.min()))
     if change < NEGLIGIBLE_CHANGE:
+        # Seeds show a change only between values an input already takes: one value has none.
+        one_value = len(np.unique(problem.log_x, axis=0)) < 2
+        seeds = "" if one_value else ", or seeds enough to show a change above the noise,"
         warnings.append(
             f"the law is flat across the data: its prediction changes by {change:.2%} over the rows fitted, so "
             f"the {problem.form.name} law's exponents and scales mean nothing here; rows over a wider range of "
-            f"{', '.join(input_names)}, or seeds enough to show a change above the noise, would determine them"
+            f"{', '.join(input_names)}{seeds} would determine them"
         )
         return warnings
     warnings += [
