@@ -142,7 +142,8 @@ def quoted_prediction(prediction: pd.DataFrame, law) -> tuple[pd.DataFrame, list
     )
     labels = ", ".join(map(str, prediction.index[beyond]))
     quoted = (
-        f"intervals are quoted up to {limits}; runs nearer the target would reach it"
+        f"intervals are quoted up to {limits}; runs nearer the target would extend that reach (the batch "
+        "is chosen by the gain per unit cost, which may favour cheaper runs)"
         if limits
         else "no backtest could measure that error (too few sizes), so intervals are quoted inside the runs only"
     )
