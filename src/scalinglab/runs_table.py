@@ -13,6 +13,8 @@ from scalinglab.store import Store
 _DATA_COLUMNS = ("source", "train_size", "preprocessing", "val_fraction", "val_size", "cv_folds")
 _TRAINING_COLUMNS = tuple(TrainingSpec.model_fields)  # every training setting, as declared
 SETTING_COLUMNS = _DATA_COLUMNS + _TRAINING_COLUMNS
+# Data settings an objective's run is not given (it gets train_size alone), left blank in its row.
+_UNUSED_BY_AN_OBJECTIVE = ("preprocessing", "val_fraction", "val_size", "cv_folds")
 # An objective's own hyperparameters (`[params]`) are columns "params.KEY", settings like the above.
 PARAMS_PREFIX = "params."
 
@@ -97,6 +99,8 @@ def _flatten(run) -> dict:
     row = {"run_key": run.run_key, "status": run.status, "error": run.error, "family": spec["family"]}
     row.update(spec["size"])
     row.update({name: spec["data"].get(name) for name in _DATA_COLUMNS})
+    if row["source"] == "objective":  # the user's function loads its own data: no split or preprocessing of ours
+        row.update(dict.fromkeys(_UNUSED_BY_AN_OBJECTIVE))
     row.update({name: spec["training"].get(name) for name in _TRAINING_COLUMNS})
     row.update({f"{PARAMS_PREFIX}{name}": value for name, value in spec.get("params", {}).items()})
     row["seed"] = spec["seed"]

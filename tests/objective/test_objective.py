@@ -35,6 +35,7 @@ def test_a_hand_written_training_loop_sweeps_and_a_rerun_calls_it_zero_times(tmp
     assert (frame["val_loss"] > 0).all() and frame["val_accuracy"].between(0, 1).all()
     assert (frame["scratch_files"] == 1).all() and (frame["pid"] == os.getpid()).all()
     assert (frame["epochs"] == 3).all() and (frame["lr"] == 0.01).all()  # the settings it was given
+    assert frame[["preprocessing", "val_fraction"]].isna().all().all()  # data settings it was not given
 
     objectives.CALLS.clear()
     again = scalinglab.sweep(objectives.train_mlp, out=tmp_path / "out", **MLP_SWEEP)
