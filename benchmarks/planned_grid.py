@@ -38,6 +38,7 @@ from scalinglab import analyze  # noqa: E402
 from scalinglab.errors import UserError  # noqa: E402
 from scalinglab.plan import Planner  # noqa: E402
 from scalinglab.recommendation import Budgets, recommend  # noqa: E402
+from scalinglab.sweeper.planned import CONFIGURATION  # noqa: E402
 
 DENSE = ROOT / "benchmarks" / "data" / "planner_mlp_digits.csv"
 X, Y, COST = ["n_params", "train_size"], "val_loss", "train_flops"
@@ -48,7 +49,8 @@ GOAL = 0.30  # the issue's share of the grid's FLOPs
 def recommendation(runs: pd.DataFrame, budget_flops: float, n_bootstrap: int):
     """``scalinglab.recommend`` on these runs under a training-FLOPs budget (None if it refuses)."""
     try:
-        return recommend(analyze(runs, n_bootstrap=n_bootstrap), Budgets(train_flops=budget_flops))
+        analysis = analyze(runs.drop(columns=CONFIGURATION, errors="ignore"), n_bootstrap=n_bootstrap)
+        return recommend(analysis, Budgets(train_flops=budget_flops))
     except UserError:
         return None
 
@@ -68,7 +70,7 @@ def agrees(planned, full):
 
 
 def run(seed, batch, grid, target, full):
-    planner = Planner(X, Y, "chinchilla", target=target, cost=COST, random_state=seed)
+    planner = Planner(X, Y, "chinchilla", target=target, cost=COST, random_state=seed, groups=CONFIGURATION)
     total = float(grid[COST].sum())
     trace = []
     while planner.spent < LIMIT * total:
@@ -128,8 +130,9 @@ def main():
     start = time.perf_counter()
     grid = pd.read_csv(DENSE)
     grid.index = [f"run{i}" for i in range(len(grid))]
+    grid[CONFIGURATION] = [f"{n:g} x {d:g}" for n, d in zip(grid.n_params, grid.train_size)]  # as make_planner groups
     target = pd.DataFrame({"n_params": [grid.n_params.max()], "train_size": [grid.train_size.max()]})
-    whole = Planner(X, Y, "chinchilla", target=target, cost=COST, random_state=0).tell(grid)
+    whole = Planner(X, Y, "chinchilla", target=target, cost=COST, random_state=0, groups=CONFIGURATION).tell(grid)
     full = whole.prediction().iloc[0]
     measured = grid[(grid.n_params == target.n_params[0]) & (grid.train_size == target.train_size[0])][Y]
     print(

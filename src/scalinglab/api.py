@@ -123,13 +123,13 @@ class SweepResult:
     runs_csv: Path
     training: SweepOutcome  # what this call planned, found stored and trained
     compression: CompressOutcome | None  # the `[compress]` section's outcome; None without one
-    report: SweepReport | None  # None when asked for none, or when no run finished ok (nothing to fit)
+    report: SweepReport | None  # None when asked for none, or when nothing_finished_ok (nothing to fit)
 
     def nothing_finished_ok(self) -> bool:
-        """True when this call trained runs, every one failed, and no stored run can be fitted
-        with them either: none ok at this sweep's own length (`best_lr`; a store's ok runs of
-        other epochs are not this sweep's, and the report would say "no finished runs to fit")."""
-        return self.training.all_failed() and not _fittable(self.runs)
+        """True when no stored run can be fitted: none ok at this sweep's own length and its
+        size's best learning rate (`best_lr`; a store's ok runs of other epochs are not this
+        sweep's), whether this call trained runs that all failed or found them stored."""
+        return not _fittable(self.runs)
 
 
 @_user_error_raised_here

@@ -316,8 +316,11 @@ _NON_NEGATIVE_PARTS = ("seconds", "second", "flops", "bytes", "latency", "_loss"
 
 
 def value_range(name: str) -> tuple[float, float]:
-    """The values a run's `name` can take, (low, high): (0, 1) for a share, (1, inf) for a count
-    of parameters or examples, (0, inf) for a time, FLOPs, bytes or a loss, else unbounded."""
+    """The values a run's column `name` can take, (low, high): (0, 1) for a share, (1, inf) for a
+    count of parameters or examples, (0, inf) for a time, FLOPs, bytes or a loss, else unbounded.
+    Only the columns listed here are bounded: a column of a user's own is theirs to define."""
+    if name not in METRICS:
+        return -math.inf, math.inf
     if name in _WHOLE_COUNTS:
         return 1.0, math.inf
     if name.endswith(_SHARE_SUFFIXES):

@@ -86,5 +86,6 @@ def test_runs_that_record_no_data_size_are_said_to_and_what_would_fix_it():
     assert analysis.warnings[0].startswith("the runs record no train_size, so no law could be fitted")
     assert "Set data.train_size in the sweep file" in analysis.warnings[0]
     assert not any("this sweep has 0" in warning for warning in analysis.warnings)
+    assert analysis.joint_note == analysis.warnings[0]  # the report's joint-law section says the same
     with pytest.raises(UserError, match="no law of val_loss was fitted.*the runs record no train_size"):
         recommend(analysis, Budgets(train_flops=1e9))

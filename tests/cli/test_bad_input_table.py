@@ -355,6 +355,8 @@ def test_every_run_failing_beside_stored_ok_runs_of_another_length_still_exits_1
     assert outcome.code == 1, outcome.stderr
     assert "every run failed: 1x non-finite training loss at epoch 1" in outcome.stderr
     assert "┏┳┳" not in outcome.stdout + outcome.stderr
+    again = run_in_process("run", str(bad), "--quiet")  # nothing to train now; still nothing to fit
+    assert again.code == 1 and "no run of this sweep finished ok" in again.stderr, again.stderr
 
 
 def test_a_report_written_elsewhere_names_the_store_in_its_commands(store, tmp_path):

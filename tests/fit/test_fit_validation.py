@@ -129,6 +129,7 @@ def test_a_filter_that_is_not_a_condition_is_a_user_error():
         ({"isoflop": "C", "holdout": 1}, "--holdout: not with --isoflop C"),
         ({"isoflop": "C", "form": "chinchilla"}, "--form: not with --isoflop C"),
         ({"isoflop": "C", "groups": "run"}, "--groups: not with --isoflop C"),
+        ({"isoflop": "C", "huber_delta": 0.1}, "--huber-delta: not with --isoflop C"),
     ],
 )
 def test_options_that_would_be_ignored_or_leave_no_rows_are_refused(options, message, tmp_path):

@@ -25,4 +25,5 @@ def test_a_value_its_column_cannot_hold_is_refused(returned, message):
 
 def test_possible_values_and_columns_of_its_own_are_kept():
     returned = {"val_loss": 0.0, "n_params": 10, "val_accuracy": 1.0, "generalization_gap": -0.2, "my_score": -4}
+    returned |= {"val_loss_change": -0.1, "memory_saved": -5.0}  # a user's own column is theirs to define
     assert checked_metrics(returned, required=("val_loss", "n_params")) == {k: float(v) for k, v in returned.items()}

@@ -280,7 +280,7 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     far = {**plan["target"], "within_reach": False}
     _print({**report, "plan": {**plan, "target": far}})
     said = " ".join(capsys.readouterr().out.split())
-    assert "val_loss 2.05 (no interval: farther beyond the runs than the law's error was measured)" in said
+    assert "val_loss 2.05 (no interval: the law's error there is not measured" in said
     at_end = {**plan["target"], "within_reach": True, "at_line_end": True}
     _print({**report, "plan": {**plan, "target": at_end, "target_compute": 1e9}})
     said = " ".join(capsys.readouterr().out.split())

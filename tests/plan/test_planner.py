@@ -135,13 +135,18 @@ def test_should_stop_on_budget_and_before_any_fit():
     assert decision.stop and "budget" in decision.reason
 
 
-def test_a_narrow_interval_beyond_the_laws_reach_does_not_stop_the_plan():
-    """Seen: two sizes told, the target 10x beyond: "+-1.38%, within the tolerance +-5%", 36% off."""
+def test_an_interval_the_law_cannot_quote_does_not_stop_the_plan():
+    """Seen: two sizes told, the target 10x beyond: "+-1.38%, within the tolerance +-5%", 36% off.
+    Two sizes cannot bound the form's 5 parameters; six can, but not 3,700x beyond them."""
     pool = grid(noise=0.003)
-    plan = planner().tell(pool[pool.N <= pool.N.unique()[1]])
-    assert not plan.prediction()["within_reach"].any()
-    decision = plan.should_stop(tolerance=10.0)
-    assert not decision.stop and "farther beyond the runs than the law's error was measured" in decision.reason
+    few = planner().tell(pool[pool.N <= pool.N.unique()[1]])
+    assert not few.law().has_intervals and not few.prediction()["within_reach"].any()
+    far = Planner(["N", "D"], "loss", "chinchilla", target=pd.DataFrame({"N": [1e12], "D": [2e11]}), cost="flops")
+    far.tell(pool[pool.N <= pool.N.unique()[5]])
+    assert far.law().has_intervals and not far.prediction()["within_reach"].any()
+    for plan in (few, far):
+        decision = plan.should_stop(tolerance=10.0)
+        assert not decision.stop and "no interval: the law's error there is not measured" in decision.reason
 
 
 def test_tables_labelled_0_1_2_by_pandas_are_refused_rather_than_merged():

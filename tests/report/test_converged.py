@@ -91,7 +91,7 @@ def test_a_target_beyond_the_laws_reach_gets_no_interval_in_the_sentence_table_o
     assert not fitted.empty and not fitted["within_reach"].any()
     last_low = fitted["low"].iloc[-1]
     section = converged_section(rounds, "val_loss", full_answer=(1.6, 1.5, 1.7))
-    assert "no interval: farther beyond the runs" in section.sentences[1]
+    assert "no interval: the law's error there is not measured" in section.sentences[1]
     assert "the planned sweep's interval" not in section.sentences[-1]  # no interval to be inside of
     assert f"{last_low:.4g}" not in section.tables[1][1]
     drawn = section.figures[0].axes

@@ -92,11 +92,14 @@ class GroupFit:
         low, high = (metric_of(bound, self.complement) for bound in bounds)
         return (high, low) if self.complement else (low, high)
 
-    def bootstrap_predict(self, x) -> np.ndarray | None:
-        """The metric at `x` under every bootstrap replicate, shape (B, len(x)); None without bootstrap."""
+    def bootstrap_predict(self, x, *, interpolating: bool = False) -> np.ndarray | None:
+        """The metric at `x` under every bootstrap replicate, shape (B, len(x)); None without
+        bootstrap. ``interpolating``: as `ScalingLaw.bootstrap_predict` (NaN where a replicate
+        extrapolates to a trained size)."""
         if getattr(self.law, "bootstrap_theta_", None) is None:
             return None
-        return metric_of(self.law.bootstrap_predict(np.asarray(x, float)), self.complement)
+        draws = self.law.bootstrap_predict(np.asarray(x, float), interpolating=interpolating)
+        return np.where(np.isnan(draws), np.nan, metric_of(draws, self.complement))
 
     def extrapolation_factor(self, x: float) -> float:
         """How far `x` lies outside the trained range, as a ratio (1.0 inside it)."""

@@ -1,6 +1,7 @@
 """The joint law of size and data on a sweep, and the questions only it answers.
 
-With at least two data sizes and four model sizes, a joint law L(N, D) (D in training examples,
+With at least three data sizes (or two, with training curves that see three or more amounts of
+data) and four model sizes, a joint law L(N, D) (D in training examples,
 bytes for a language model) is fitted to one row per configuration (model size x data size, the
 mean over its seeds), so the bootstrap resamples whole configurations, never single seeds of one
 configuration. The form is chosen by ``form="auto"`` (``scalinglab.fit.select.choose_joint_form``:
@@ -215,6 +216,8 @@ def fit_joint(
     rows = means[np.isfinite(means[metric]) & np.isfinite(means[x]) & np.isfinite(means[data])]
     # Training curves put every evaluation's data seen on the data axis.
     n_data = rows[data].nunique() if curve_points is None or curve_points.empty else curve_points["D"].nunique()
+    # Curves alone do not make a data axis: their points are also compared with 2+ final data sizes.
+    n_data = min(n_data, rows[data].nunique()) if rows[data].nunique() < 2 else n_data
     if n_data < MIN_DATA_SIZES or rows[x].nunique() < MIN_SIZES_TO_FIT:
         warnings.append(
             f"the joint law of {x} and {data} needs {MIN_DATA_SIZES}+ values of {data} and {MIN_SIZES_TO_FIT}+ of {x}; "

@@ -265,8 +265,8 @@ def analyze(
     effects = settings_x_size(frame, metric, x=x, group_by=group_by, reference=reference, **options)
     # Ranked: what changes how every answer may be read first, advice last.
     unrecorded = _unrecorded_group_warnings(runs, group_by)
-    if unrecorded:  # the joint law's "needs 2+ values of train_size; this sweep has 0" says it again
-        joint_warnings = []
+    if unrecorded:  # the joint law's "needs 3+ values of train_size; this sweep has 0" says it again
+        joint_warnings, joint_note = [], unrecorded[0]
     warnings = (
         unrecorded
         + _failure_warnings(frame)

@@ -36,9 +36,9 @@ def aggregate_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
         return runs
     metrics = [c for c in runs.columns if c in METRICS]
     settings = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY]
-    if "n_params" in metrics and not size_axes(runs):
-        # A table from elsewhere names no size axis (width, depth): its models differ by n_params
-        # alone, and averaging over them would make different sizes look like seeds of one.
+    if "n_params" in metrics:
+        # A configuration's models have one size: a table from elsewhere may name no size axis
+        # (width, depth), and averaging over its sizes made them look like seeds of one.
         metrics.remove("n_params")
         settings.append("n_params")
     grouped = runs.groupby(settings, dropna=False, sort=True)

@@ -137,6 +137,12 @@ class ScalingEffect:
 
     def sentence(self) -> str:
         """E.g. '... going from 8.5k to 85k parameters (10x) cut validation loss by 23% (95% CI 19% to 27%)'."""
+        if not np.isfinite(self.change):  # from a share's 0: no relative change to state
+            return (
+                f"With {self.group_by} = {format_value(self.group)}, going from {format_count(self.n_from)} to "
+                f"{format_count(self.n_to)} parameters moved {short_label(self.metric)} from "
+                f"{format_change(self.metric_from, self.metric_to)} (the fitted curve; no relative change from 0)."
+            )
         verb = "cut" if self.change < 0 else "raised"
         interval = f" ({self.no_interval})"
         if self.change_ci is not None:
@@ -176,8 +182,10 @@ def scaling_effect(
     n_to = fit.x_range[1]
     n_from = max(fit.x_range[0], n_to / decade)
     metric_from, metric_to = fit.predict(np.array([n_from, n_to]))
-    draws = fit.bootstrap_predict(np.array([n_from, n_to]))
+    # Both ends lie in the trained range: the replicates that resampled sizes around both.
+    draws = fit.bootstrap_predict(np.array([n_from, n_to]), interpolating=True)
     change_ci, no_interval = None, "too few runs to resample for an interval"
+    draws = None if draws is None else draws[np.isfinite(draws).all(axis=1)]
     if draws is not None and len(draws) >= 20:
         if (draws[:, 0] > 0).all():
             change_ci = tuple(float(v) for v in np.quantile(draws[:, 1] / draws[:, 0] - 1, [0.025, 0.975]))
@@ -195,7 +203,7 @@ def scaling_effect(
         n_to,
         float(metric_from),
         float(metric_to),
-        float(metric_to / metric_from - 1),
+        float(metric_to / metric_from - 1) if metric_from > 0 else float("nan"),
         change_ci,
         cost_ratios,
         no_interval,

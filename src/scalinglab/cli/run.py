@@ -64,7 +64,12 @@ def run(
         raise typer.Exit(130) from None
     console.print(result.training.summary())
     if result.nothing_finished_ok():  # nothing to fit or report: say why, exit 1
-        console.print(f"[red]every run failed[/]: {result.training.error_summary()}", soft_wrap=True)
+        if result.training.all_failed():
+            console.print(f"[red]every run failed[/]: {result.training.error_summary()}", soft_wrap=True)
+        else:
+            console.print(
+                f"[red]no run of this sweep finished ok[/]: see scalinglab status {config.output}", soft_wrap=True
+            )
         raise typer.Exit(1)
     if result.compression is not None:  # the sweep file's [compress] section
         console.print(result.compression.summary())

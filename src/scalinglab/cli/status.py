@@ -57,6 +57,8 @@ def _label(spec: dict) -> str:
 
 
 def _print_plan(console: Console, plan: dict) -> None:
+    from scalinglab.plan.planner import NO_INTERVAL
+
     budget = plan["budget_flops"]
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
         f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else ""
@@ -82,9 +84,7 @@ def _print_plan(console: Console, plan: dict) -> None:
         if plan["fitted"] and target["at_line_end"]:
             where += " (the lowest prediction lies at the end of the iso-FLOP line searched: a bound, not the optimum)"
     interval = (
-        f"95% interval {target['low']:.4g} to {target['high']:.4g}"
-        if target.get("within_reach", True)
-        else "no interval: farther beyond the runs than the law's error was measured"
+        f"95% interval {target['low']:.4g} to {target['high']:.4g}" if target.get("within_reach", True) else NO_INTERVAL
     )
     answer = f"val_loss {target['predicted']:.4g} ({interval})" if plan["fitted"] else "not fitted yet"
     console.print(f"plan: {spent}; target {where}: {answer}")

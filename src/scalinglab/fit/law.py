@@ -336,16 +336,20 @@ class ScalingLaw:
         self._check_fitted()
         return np.exp(self.form_.log_predict(self.theta_[None, :], self._log_inputs(data))[0])
 
-    def bootstrap_predict(self, data) -> np.ndarray:
+    def bootstrap_predict(self, data, *, interpolating: bool = False) -> np.ndarray:
         """Predicted y of every bootstrap replicate at each row, shape (n_bootstrap, n).
 
         Derived quantities that combine several predictions (a ratio of two sizes, say) take
         their interval from these joint draws, which keep the correlation separate intervals lose.
+        ``interpolating``: NaN where a replicate extrapolates to a row inside the fitted range,
+        as :meth:`predict_interval` reads them (a caller combining rows drops such replicates).
         """
         self._check_fitted()
         if self.bootstrap_theta_ is None:
             raise UserError("no bootstrap was run (n_bootstrap=0), so there is no interval")
-        return np.exp(self.form_.log_predict(self.bootstrap_theta_, self._log_inputs(data)))
+        log_inputs = self._log_inputs(data)
+        log_pred = self.form_.log_predict(self.bootstrap_theta_, log_inputs)
+        return np.exp(self._interpolating(log_pred, log_inputs) if interpolating else log_pred)
 
     def predict_interval(self, data, level: float = 0.95, *, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
         """Interval of the prediction at each row.

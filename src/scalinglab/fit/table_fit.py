@@ -19,6 +19,7 @@ import pandas as pd
 from scalinglab.errors import UserError
 from scalinglab.fit.allocate import allocation_warnings, check_budgets, compute_optimal
 from scalinglab.fit.backtest import BacktestResult, backtest
+from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
 from scalinglab.fit.law import ScalingLaw
 from scalinglab.fit.plot import fit_plot_data, save_fit_figure
@@ -94,7 +95,7 @@ def fit_table(
     holdout: int | str | None = None,
     n_bootstrap: int = 1000,
     random_state: int = 0,
-    huber_delta: float = 1e-3,
+    huber_delta: float = DEFAULT_HUBER_DELTA,
     level: float = 0.95,
     compute: Sequence[float] | None = None,
     flops_per_param_token: float = 6.0,
@@ -159,7 +160,9 @@ def fit_table(
             f"--y {y}: also an input column in --x {','.join(x)}; a law of a column against itself fits nothing"
         )
     if isoflop is not None:
-        _check_isoflop_options(form=form, holdout=holdout, figure=figure, groups=groups, isoflop=isoflop)
+        _check_isoflop_options(
+            form=form, holdout=holdout, figure=figure, groups=groups, huber_delta=huber_delta, isoflop=isoflop
+        )
         return TableFit(
             isoflop=isoflop_analysis(
                 table,
@@ -200,14 +203,16 @@ def fit_table(
     )
 
 
-def _check_isoflop_options(*, form: str, holdout, figure, groups, isoflop: str) -> None:
-    """The IsoFLOP analysis fits a parabola per compute group: no law, so no form, backtest,
-    figure of a law, or resampled groups of rows (its bootstrap resamples each group's runs)."""
+def _check_isoflop_options(*, form: str, holdout, figure, groups, huber_delta: float, isoflop: str) -> None:
+    """The IsoFLOP analysis fits a parabola per compute group by least squares: no law, so no
+    form, backtest, figure of a law, Huber loss, or resampled groups of rows (its bootstrap
+    resamples each group's runs). The default form "power" cannot be told from one given."""
     ignored = {
         "--form": form != "power",
         "--holdout": holdout is not None,
         "--out": figure is not None,
         "--groups": groups is not None,
+        "--huber-delta": huber_delta != DEFAULT_HUBER_DELTA,
     }
     for option, given in ignored.items():
         if given:

@@ -35,6 +35,11 @@ SCORE_COLUMN = "plan_score"
 REASON_COLUMN = "plan_reason"
 INTERVAL_LEVEL = 0.95
 CRITERIA = {"planner": ("target", True), "v_optimal": ("target", False), "d_optimal": ("d", False)}
+# Why a target's interval is not quoted (prediction's within_reach False), as people read it.
+NO_INTERVAL = (
+    "no interval: the law's error there is not measured (the target lies farther beyond the runs than its "
+    "backtests reach, or too few sizes were trained to bound its parameters)"
+)
 # Which target row is "the answer": the first (a point target), or the lowest prediction (the
 # optimum along an iso-FLOP line of target rows).
 ANSWERS = ("first", "lowest")
@@ -335,9 +340,11 @@ class Planner:
 
     def prediction(self) -> pd.DataFrame:
         """The target rows with ``predicted``, ``low`` and ``high`` (95 % prediction interval),
-        and ``within_reach`` (False where the target lies farther beyond the runs than the law's
-        error was measured: ``ScalingLaw.within_reach``; a caller showing the interval to a
-        person leaves it out there).
+        and ``within_reach`` (False where the interval is not to be quoted: the target lies
+        farther beyond the runs than the law's error was measured, ``ScalingLaw.within_reach``,
+        or the law's bootstrap resampled no more groups than it has parameters,
+        ``ScalingLaw.has_intervals``; a caller showing the interval to a person leaves it out,
+        and the tolerance of ``should_stop`` is not met by it).
 
         Raises UserError while too few rows are told to fit the law.
         """
@@ -346,7 +353,10 @@ class Planner:
             raise UserError(f"{len(self.told)} runs told; the law needs {self.n_start} before it can predict")
         low, high = law.predict_interval(self.target, INTERVAL_LEVEL)
         return self.target.assign(
-            predicted=law.predict(self.target), low=low, high=high, within_reach=law.within_reach(self.target)
+            predicted=law.predict(self.target),
+            low=low,
+            high=high,
+            within_reach=law.within_reach(self.target) & law.has_intervals,
         )
 
     def answer_row(self) -> pd.Series:
@@ -389,11 +399,7 @@ class Planner:
             return StopDecision(True, f"budget spent: {spent:.4g} of {budget:.4g}")
         if tolerance is not None:
             if self.law() is not None and not self._answer_within_reach():
-                return StopDecision(
-                    False,
-                    "the target lies farther beyond the runs than the law's error was measured: no interval "
-                    f"to hold to the tolerance +-{tolerance:.2%} yet",
-                )
+                return StopDecision(False, f"{NO_INTERVAL}: none to hold to the tolerance +-{tolerance:.2%} yet")
             width = self.relative_half_width()
             if width <= tolerance:
                 return StopDecision(True, f"target interval is +-{width:.2%}, within the tolerance +-{tolerance:.2%}")

@@ -131,11 +131,18 @@ def next_batch(
 
 def quoted_prediction(prediction: pd.DataFrame, law) -> tuple[pd.DataFrame, list[str]]:
     """The planner's prediction table as a person reads it: no interval where the target lies
-    beyond the law's reach (``ScalingLaw.within_reach``), and one warning naming those targets."""
+    beyond the law's reach (``ScalingLaw.within_reach``) or the law has none to quote
+    (``ScalingLaw.has_intervals``), and one warning saying why."""
     beyond = ~prediction.pop("within_reach").to_numpy(bool)
     if not beyond.any():
         return prediction, []
     prediction.loc[beyond, ["low", "high"]] = np.nan
+    if not law.has_intervals:
+        return prediction, [
+            f"no interval is quoted: the runs hold {law.n_groups_} sizes to resample for the "
+            f"{law.form_.n_params} parameters of the {law.form_.name} law, so its bootstrap can barely vary; "
+            "runs at more sizes would give one"
+        ]
     limits = ", ".join(
         f"{factor:.3g}x below their fewest {name}" if " per " in name else f"{factor:.3g}x beyond them in {name}"
         for name, factor in law.reach_factors().items()

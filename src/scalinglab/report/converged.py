@@ -16,13 +16,12 @@ import pandas as pd
 from scalinglab.analysis import format_count
 from scalinglab.metrics import label, short_label
 from scalinglab.plan.history import ANSWER_FLAGS, History
-from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN
+from scalinglab.plan.planner import NO_INTERVAL, REASON_COLUMN, SCORE_COLUMN
 from scalinglab.report.drawn_axes import mark_data
 from scalinglab.report.parts import Section, render_figure, table_html
 
 TITLE = "How the answer converged"
 ROUND_COLUMNS = ("round", "n_runs", "spent", "predicted", "low", "high", "level", *ANSWER_FLAGS)
-BEYOND_REACH = "no interval: farther beyond the runs than the law's error was measured"
 
 
 @dataclass
@@ -56,7 +55,10 @@ def draw_convergence(data: Convergence, ax) -> None:
         predicted, low, high = data.full
         ax.axhline(predicted, color="k", linestyle="--", label="whole grid")
         if np.isfinite(low):  # NaN: beyond the law's reach, no interval
-            ax.axhspan(low, high, color="k", alpha=0.08, linewidth=0)
+            # The whole grid's interval is an answer the figure shows, as the rounds' are: drawn
+            # in data units over the rounds' spending, so the axes are set to show it.
+            spent = [float(np.min(data.spent)), float(np.max(data.spent))]
+            mark_data(ax.fill_between(spent, low, high, color="k", alpha=0.08, linewidth=0))
     ax.set_xscale("log")
     ax.set_xlabel("compute spent (training FLOPs)")
     ax.set_ylabel(f"predicted {label(data.metric)} at the target")
@@ -134,7 +136,7 @@ def converged_section(
             if full_size
             else ""
         )
-        own = f"{low:.4g} to {high:.4g}" if np.isfinite(low) else BEYOND_REACH
+        own = f"{low:.4g} to {high:.4g}" if np.isfinite(low) else NO_INTERVAL
         compared = (
             f", {'inside' if last['low'] <= predicted <= last['high'] else 'outside'} the planned sweep's interval"
             if last["within_reach"]
@@ -182,9 +184,7 @@ def _last_answer(last: pd.Series, inputs: list[str], metric: str, optimum: bool)
     """The sentence giving the last round's answer: a point target's prediction, or the compute
     target's optimum (a bound where the lowest prediction lies at the end of the line searched)."""
     interval = (
-        f"{last['level']:.0%} interval {last['low']:.4g} to {last['high']:.4g}"
-        if last["within_reach"]
-        else BEYOND_REACH
+        f"{last['level']:.0%} interval {last['low']:.4g} to {last['high']:.4g}" if last["within_reach"] else NO_INTERVAL
     )
     where = ", ".join(f"{short_label(name)} {format_count(last[name])}" for name in inputs)
     if not optimum:

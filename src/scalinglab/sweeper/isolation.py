@@ -26,6 +26,9 @@ from scalinglab.run_spec import RunResult, RunSpec
 KILL_GRACE_FACTOR = 1.25
 KILL_GRACE_SECONDS = 10.0
 READY = "ready"
+# A child that has not said READY this long after it was started is stuck (a forkserver that
+# hangs, imports that never end): its batch fails rather than waiting forever.
+STARTUP_LIMIT_SECONDS = 120.0
 _PARENT_CHECK_SECONDS = 0.5
 
 
@@ -161,9 +164,12 @@ class WatchedWorker:
         self._process.start()
         there.close()
         self._connection = here
-        self._ready = False
+        self._ready, self._spawned_at = False, time.monotonic()
 
     def _check_limits(self) -> list[RunResult] | None:
+        if self._started is None and time.monotonic() - self._spawned_at > STARTUP_LIMIT_SECONDS:
+            self.kill()
+            return self._failed(f"worker process did not start within {STARTUP_LIMIT_SECONDS:g} s")
         elapsed = 0.0 if self._started is None else time.monotonic() - self._started
         if self._deadline is not None and elapsed > self._deadline:
             self.kill()

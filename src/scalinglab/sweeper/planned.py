@@ -32,6 +32,7 @@ X = ["n_params", "train_size"]
 Y = "val_loss"
 COST = "train_flops"
 SECONDS = "train_seconds"
+CONFIGURATION = "configuration"  # a run's size and data size: the groups the planner's bootstrap resamples
 # A compute target's iso-FLOP line: this many points, log-spaced over this many decades of model
 # size either side of the point whose size/data ratio is the grid's geometric mean ratio.
 ISO_FLOP_POINTS = 21
@@ -46,7 +47,8 @@ def _task(data: DataSpec, context: int | None):
 
 
 def candidate_table(specs: list[RunSpec]) -> pd.DataFrame:
-    """One row per spec, indexed by run_key: n_params, train_size and estimated train_flops."""
+    """One row per spec, indexed by run_key: n_params, train_size, estimated train_flops, and
+    the configuration (CONFIGURATION: its size and data size; its seeds share one)."""
     from scalinglab.families import get_family
 
     rows = {}
@@ -55,10 +57,12 @@ def candidate_table(specs: list[RunSpec]) -> pd.DataFrame:
             raise UserError("[plan] needs a model family (an objective's runs cannot be sized before training)")
         family, task = get_family(spec.family), _task(spec.data, spec.size.get("context"))
         samples = task.samples_per_epoch
+        n_params = float(family.n_params(spec.size, task.shape))
         rows[spec.run_key] = {
-            "n_params": float(family.n_params(spec.size, task.shape)),
+            "n_params": n_params,
             "train_size": float(samples),
             COST: family.train_flops_per_sample(spec.size, task.shape) * samples * spec.training.epochs,
+            CONFIGURATION: f"{n_params:g} x {samples}",
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -143,7 +147,11 @@ def make_planner(plan: PlanConfig, table: pd.DataFrame, available: float) -> Pla
     check_target(plan, table, available)
     answer = "first" if plan.target_compute is None else "lowest"
     target = target_rows(plan, table, available)
-    return Planner(X, Y, plan.form, target=target, cost=COST, random_state=plan.seed, answer=answer)
+    # The bootstrap resamples configurations, as the sweep's joint law does (analysis.joint): by
+    # size alone, a grid of 4 widths could never bound the 5 parameters of a joint form.
+    return Planner(
+        X, Y, plan.form, target=target, cost=COST, random_state=plan.seed, answer=answer, groups=CONFIGURATION
+    )
 
 
 def measured_table(

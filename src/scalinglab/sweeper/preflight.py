@@ -51,8 +51,9 @@ def preflight(config: SweepConfig) -> None:
     """Check `config` against its data, its family and this machine; return None when every run can start.
 
     Raises UserError naming the field (data.train_size, data.cv_folds, model.context,
-    model.family, model, fit.metric, fit.x, fit.group_by) and what is wrong. Loads each data
-    source once (cached for the runs that follow); builds no model and writes nothing. An
+    model.family, model, training.dropout, fit.metric, fit.x, fit.group_by) and what is wrong.
+    Loads each data source once (cached for the runs that follow) and writes nothing; a family
+    without formulas is built once per size to count it and check its output shape. An
     objective sweep is the user's own training: only its configuration is checked (config.py).
     """
     if config.model.objective is not None:

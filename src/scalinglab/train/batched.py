@@ -502,6 +502,7 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
                     bool(alive[row]),
                     None if val_scores is None else val_scores[row],
                     noise[:, :, row],
+                    time.perf_counter() - started,
                 )
         if all(state.error is not None for state in states):
             break
@@ -524,11 +525,12 @@ def _close_epoch(
     alive: bool,
     val_scores: dict[str, float] | None,
     noise: torch.Tensor,
+    wall_seconds: float,
 ) -> None:
     """Record one run's epoch (trace, curve point, validation scores: given, or scored from the
     run's module, noise-scale measurements `noise`: (small, big) squared and plain gradient norms
     of its measured steps, NaN where it did not measure), or stop it: diverged or over its time.
-    Its seconds are its own (StepCosts)."""
+    Its seconds are its own (StepCosts), never more than the pass's `wall_seconds` so far."""
     spec, task, model = state.run.spec, state.run.task, state.run.model
     steps_done = epoch * state.steps_per_epoch
     state.trace.step_seconds = steps_done * state.costs.step_seconds
@@ -544,7 +546,7 @@ def _close_epoch(
         with autocast(spec.training.precision, spec.limits.device):
             val_scores = task.evaluate(model, split="val")
     lr = spec.training.lr * state.schedule.multiplier(steps_done)
-    seconds = state.costs.own_seconds(steps_done, epoch)
+    seconds = min(state.costs.own_seconds(steps_done, epoch), wall_seconds)  # see _result
     state.curves.append(epoch_point(epoch, losses, norms, val_scores, lr, seconds, seen=seen_by_epoch(task, epoch)))
     try:
         check_time_limit(spec, seconds, epoch)
@@ -564,10 +566,9 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: di
         state.trace.gradient_noise_scale = state.noise.metrics()
         alone = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         # No run trains slower alone than the whole pass it shared took: a probe timed under load
-        # (cached for the process) once read 8.2 s for a run of a 0.78 s pass of 2 runs.
+        # (cached for the process) once read 8.2 s for a run of a 0.78 s pass of 2 runs. Each
+        # epoch's curve point and time-limit check take the same cap (_close_epoch).
         own_seconds = min(alone, wall_seconds)
-        for point in state.curves if own_seconds < alone else ():
-            point["seconds"] *= own_seconds / alone
         metrics = measured_metrics(
             state.run,
             state.trace,
