@@ -318,9 +318,11 @@ def _width_ratio(curves_law: ScalingLaw, final_law: ScalingLaw, table: pd.DataFr
 
 def _flops_per_param_example(rows: pd.DataFrame, x: str, data: str) -> float | None:
     """k of C = k N D, from the sweep's own FLOP counts (6 x epochs for a dense network)."""
-    if "train_flops" not in rows or not np.isfinite(rows["train_flops"]).any():
+    if "train_flops" not in rows:
         return None
-    return float(np.nanmedian(rows["train_flops"] / (rows[x] * rows[data])))
+    per = (rows["train_flops"] / (rows[x] * rows[data])).to_numpy(float)
+    per = per[np.isfinite(per)]  # none where the runs record no FLOPs or no data size
+    return float(np.median(per)) if per.size else None
 
 
 def sweep_budgets(rows: pd.DataFrame) -> dict[str, float]:
