@@ -415,12 +415,20 @@ class SweepConfig(Strict):
     _overridden: tuple[str, ...] = PrivateAttr(())
 
     def stored(self) -> dict:
-        """The configuration as the store keeps it: JSON that validates again. An objective's
-        dump leaves out the default family, with which it would be refused ("either a family or
-        an objective"), so that status and the report can rebuild its grid."""
+        """The configuration as the store keeps it: JSON that validates again to the same runs.
+        An objective's dump leaves out the default family, with which it would be refused
+        ("either a family or an objective"; status and the report rebuild its grid from it), and
+        the data settings left at their defaults but train_size, the one it is given."""
         dumped = self.model_dump(mode="json")
         if self.model.objective is not None:
             dumped["model"].pop("family", None)
+            # It loads its own data and is given train_size alone: the report's copy of this
+            # configuration showed data.source "digits" and a preprocessing it never had. What
+            # was set stays (it keys the runs); defaults come back when it is validated again.
+            defaults = DataConfig().model_dump(mode="json")
+            dumped["data"] = {
+                key: value for key, value in dumped["data"].items() if key == "train_size" or value != defaults[key]
+            }
         return dumped
 
     @model_validator(mode="after")

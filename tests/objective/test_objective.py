@@ -53,6 +53,7 @@ def test_a_hand_written_training_loop_sweeps_and_a_rerun_calls_it_zero_times(tmp
     finally:
         store.close()
     assert SweepConfig.model_validate(stored).model.objective is not None
+    assert stored["data"] == {"train_size": [64, 128]}  # the report shows what the objective was given
     assert _planned_keys(stored) == set(frame["run_key"])
 
 
