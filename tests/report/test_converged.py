@@ -10,14 +10,20 @@ from scalinglab.report.browser_check import figure_problems
 from scalinglab.report.converged import TITLE, converged_section
 
 
-def history(fraction):
+def replayed(target_x, fraction, *, k=3, noise=0.01, answer="first"):
+    """Rounds of a planner of the law 1.5 + 30 x^-0.4 (10 sizes x 2 seeds, cost x) over
+    `fraction` of the grid's cost, with target rows at `target_x`; and the grid's whole cost."""
     x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
     grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
-    truth = pd.Series((1.5 + 30 * x**-0.4) * np.exp(np.random.default_rng(1).normal(0, 0.01, len(x))), index=grid.index)
-    planner = Planner(
-        "x", "loss", "power", target=pd.DataFrame({"x": [1e7]}), cost="cost", random_state=3, n_bootstrap=20
-    )
-    return recompute_rounds(planner, grid, truth, 3, budget=fraction * grid.cost.sum()), grid.cost.sum()
+    multiplier = np.exp(np.random.default_rng(1).normal(0, noise, len(x))) if noise else 1.0
+    truth = pd.Series((1.5 + 30 * x**-0.4) * multiplier, index=grid.index)
+    target = pd.DataFrame({"x": target_x})
+    planner = Planner("x", "loss", "power", target=target, cost="cost", random_state=3, n_bootstrap=20, answer=answer)
+    return recompute_rounds(planner, grid, truth, k, budget=fraction * grid.cost.sum()), grid.cost.sum()
+
+
+def history(fraction):
+    return replayed([1e7], fraction)
 
 
 def test_the_section_shows_each_round_against_compute_and_the_whole_grid_beside_it():
@@ -50,12 +56,7 @@ def test_no_section_before_the_law_could_be_fitted():
 def test_a_compute_target_names_the_optimum_each_round():
     """With answer "lowest" the rounds carry the inputs of the lowest prediction among the target
     rows, and the section names them (a decreasing law: the largest target x)."""
-    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
-    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
-    truth = pd.Series(1.5 + 30 * x**-0.4, index=grid.index)
-    target = pd.DataFrame({"x": [1e6, 1e7, 3e6]})
-    planner = Planner("x", "loss", "power", target=target, cost="cost", random_state=3, n_bootstrap=20, answer="lowest")
-    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.3 * grid.cost.sum())
+    rounds, _ = replayed([1e6, 1e7, 3e6], 0.3, k=4, noise=0.0, answer="lowest")
     fitted = rounds.rounds.dropna(subset=["predicted"])
     assert not fitted.empty and (fitted["x"] == 1e7).all()
     section = converged_section(rounds, "val_loss", optimum=True)
@@ -66,12 +67,7 @@ def test_a_compute_target_names_the_optimum_each_round():
 def test_an_optimum_at_the_end_of_the_line_searched_is_called_a_bound():
     """The law keeps falling along the target rows (ordered along the line): the lowest prediction
     is the last row, which bounds the optimum; it is not stated as the compute-optimal point."""
-    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
-    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
-    truth = pd.Series(1.5 + 30 * x**-0.4, index=grid.index)
-    target = pd.DataFrame({"x": [1e6, 3e6, 1e7]})
-    planner = Planner("x", "loss", "power", target=target, cost="cost", random_state=3, n_bootstrap=20, answer="lowest")
-    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.3 * grid.cost.sum())
+    rounds, _ = replayed([1e6, 3e6, 1e7], 0.3, k=4, noise=0.0, answer="lowest")
     fitted = rounds.rounds.dropna(subset=["predicted"])
     assert fitted["at_line_end"].all()
     said = converged_section(rounds, "val_loss", optimum=True).sentences[1]
@@ -80,13 +76,7 @@ def test_an_optimum_at_the_end_of_the_line_searched_is_called_a_bound():
 
 
 def test_a_target_beyond_the_laws_reach_gets_no_interval_in_the_sentence_table_or_figure():
-    x = np.tile(np.geomspace(1e3, 1e6, 10), 2)
-    grid = pd.DataFrame({"x": x, "cost": x}, index=[f"run{i}" for i in range(len(x))])
-    noise = np.exp(np.random.default_rng(1).normal(0, 0.01, len(x)))
-    truth = pd.Series((1.5 + 30 * x**-0.4) * noise, index=grid.index)
-    far = pd.DataFrame({"x": [1e15]})
-    planner = Planner("x", "loss", "power", target=far, cost="cost", random_state=3, n_bootstrap=20)
-    rounds = recompute_rounds(planner, grid, truth, 4, budget=0.5 * grid.cost.sum())
+    rounds, _ = replayed([1e15], 0.5, k=4)
     fitted = rounds.rounds.dropna(subset=["predicted"])
     assert not fitted.empty and not fitted["within_reach"].any()
     last_low = fitted["low"].iloc[-1]
