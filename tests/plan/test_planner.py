@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,14 +189,15 @@ def test_bad_options_are_user_errors():
         planner().tell(grid().assign(flops=0.0))
 
 
-def test_choosing_8_of_500_candidates_is_fast():
-    pool = grid(sizes=25, tokens=20)
+def test_eight_of_500_candidates_are_eight_distinct_untold_runs():
+    """The issue's speed goal (k = 8 of 500 under 5 s) is measured by benchmarks/ask_speed.py."""
+    pool = grid(sizes=25, tokens=20).set_index(pd.Index([f"run{i}" for i in range(500)]))
     plan = planner()
     told_start(pool, plan)
-    plan.tell(pool.sample(20, random_state=0))
-    started = time.perf_counter()
-    plan.ask(pool.drop(columns="loss"), 8)
-    assert time.perf_counter() - started < 5.0
+    plan.tell(pool.drop(index=plan.told.index).sample(20, random_state=0))
+    batch = plan.ask(pool.drop(columns="loss"), 8)
+    assert len(batch) == 8 and batch.index.is_unique
+    assert not batch.index.isin(plan.told.index).any()
 
 
 def test_with_form_auto_the_planner_prefers_runs_that_tell_plausible_forms_apart():
