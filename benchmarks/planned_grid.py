@@ -3,7 +3,9 @@
 Replays the project's dense built-in sweep (an MLP on `digits`, 10 widths x 5 data sizes x 3
 seeds, benchmarks/data/planner_mlp_digits.csv) as a planned sweep would run it: the whole grid is
 the candidate pool, the target is the grid's largest configuration ([plan]'s default), form
-"chinchilla" on (n_params, train_size), cost train_flops, rounds of 4 runs. After each round it
+"chinchilla" on (n_params, train_size), cost train_flops, rounds of 4 runs, the planner built as
+``sweeper.planned.make_planner`` builds it (configurations resampled, the extrapolation term on;
+``--no-extrapolation-term`` leaves it out). After each round it
 checks whether the planned fit's prediction at the target agrees with the whole grid's fit: the
 whole grid's prediction inside the planned 95 % interval, or the planned prediction inside the whole
 grid's. Prints, per seed of the planner, the first share of the grid's FLOPs at which it agrees
@@ -18,7 +20,7 @@ the whole grid's recommendation's 95 % interval (the issue's goal).
 This is a replay of stored runs (the planner sees a run's loss only once it "trains" it), not a
 live `scalinglab run`.
 
-    python benchmarks/planned_grid.py [--seeds 5] [--batch 4] [--recommend-seeds 3]
+    python benchmarks/planned_grid.py [--seeds 5] [--batch 4] [--recommend-seeds 3] [--no-extrapolation-term]
 """
 
 from __future__ import annotations
@@ -69,8 +71,17 @@ def agrees(planned, full):
     )
 
 
-def run(seed, batch, grid, target, full):
-    planner = Planner(X, Y, "chinchilla", target=target, cost=COST, random_state=seed, groups=CONFIGURATION)
+def run(seed, batch, grid, target, full, extrapolation_term=True):
+    planner = Planner(
+        X,
+        Y,
+        "chinchilla",
+        target=target,
+        cost=COST,
+        random_state=seed,
+        groups=CONFIGURATION,
+        extrapolation_term=extrapolation_term,
+    )
     total = float(grid[COST].sum())
     trace = []
     while planner.spent < LIMIT * total:
@@ -126,6 +137,9 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--recommend-seeds", type=int, default=3, help="seeds whose recommendations are compared")
     parser.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap replicates of each analysis")
+    parser.add_argument(
+        "--no-extrapolation-term", action="store_true", help="the planner without it (Planner's own default)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     grid = pd.read_csv(DENSE)
@@ -142,7 +156,7 @@ def main():
     )
     shares, traces = [], []
     for seed in range(args.seeds):
-        first, trace = run(seed, args.batch, grid, target, full)
+        first, trace = run(seed, args.batch, grid, target, full, not args.no_extrapolation_term)
         traces.append(trace)
         shares.append(np.nan if first is None else first)
         shown = "never within 50 %" if first is None else f"{first:.1%}"

@@ -17,10 +17,12 @@ from scalinglab.fit.intervals import (
     conformal_rate,
     distance_beyond,
     excess_beyond,
+    excess_beyond_with_each,
     extrapolation_cuts,
     group_ids,
     noise_pool,
     ratio_shortfall,
+    ratio_shortfall_with_each,
     resample_group_counts,
     rows_below_cut,
 )
@@ -233,6 +235,22 @@ def test_excess_is_measured_per_input_and_its_norm_is_the_distance():
     excess = excess_beyond(targets, STAIRCASE)
     np.testing.assert_allclose(excess, [[0, np.log(4.0)], [np.log(10.0), 0], [np.log(100.0), 0]], atol=1e-12)
     np.testing.assert_allclose(distance_beyond(targets, STAIRCASE), np.hypot(excess[:, 0], excess[:, 1]))
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2, 3])
+def test_the_look_ahead_excess_is_the_excess_with_each_candidate_fitted_too(n_inputs):
+    # A candidate can widen a range, become the target's nearest size, or join its size window.
+    rng = np.random.default_rng(n_inputs)
+    fitted, targets = rng.normal(0, 2, (30, n_inputs)), rng.normal(0, 3, (4, n_inputs))
+    candidates = np.vstack([rng.normal(0, 3, (40, n_inputs)), targets])
+    excess = excess_beyond_with_each(targets, fitted, candidates)
+    shortfall = ratio_shortfall_with_each(targets, fitted, candidates)
+    for i, candidate in enumerate(candidates):
+        with_it = np.vstack([fitted, candidate])
+        np.testing.assert_allclose(excess[i], excess_beyond(targets, with_it), atol=1e-12)
+        np.testing.assert_allclose(shortfall[i], ratio_shortfall(targets, with_it), atol=1e-12)
+    assert (excess[-4:][np.arange(4), np.arange(4)] == 0).all()  # a run at a target leaves it no excess
+    assert (excess > 0).any() and (excess == 0).any()
 
 
 def test_cuts_that_hold_out_the_same_rows_are_one_backtest():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from scalinglab.fit.intervals import Calibration
 from scalinglab.plan import design
 
 
@@ -118,3 +120,40 @@ def test_exchange_repairs_a_greedy_budget_plan_to_the_best_affordable_design():
     assert left(improved.picks) == pytest.approx(best)
     assert cost[improved.picks].sum() <= budget
     assert sum(improved.gains) == pytest.approx(design.mean_target_variance(sigma, target) - best)
+
+
+def extrapolation_on_a_line(candidates_x, target_x=3.0):
+    """One input fitted on [0, 1], its error measured to grow as 0.5 d^2 beyond the data."""
+    held_out = pd.DataFrame({"direction": ["size"], "excess_0": [1.0], "distance": [1.0], "beyond_noise": [0.5]})
+    return design.ExtrapolationTerm(
+        Calibration(held_out, noise_halfwidth=0.0),
+        target_log_x=np.array([[target_x]]),
+        candidate_log_x=np.array(candidates_x, dtype=float)[:, None],
+        fitted_log_x=np.array([[0.0], [1.0]]),
+    )
+
+
+def test_the_extrapolation_term_is_shrunk_only_by_runs_nearer_the_target():
+    term = extrapolation_on_a_line([0.5, 2.0, 3.0, 4.0])
+    sd = lambda distance: 0.5 * distance**2 / 1.959964  # noqa: E731 (the widening read as a normal half-width)
+    assert term.mean_variance([]) == pytest.approx(sd(2.0) ** 2)
+    np.testing.assert_allclose(
+        term.gains([]), [0.0, sd(2.0) ** 2 - sd(1.0) ** 2, sd(2.0) ** 2, sd(2.0) ** 2], rtol=1e-6
+    )
+    np.testing.assert_allclose(term.gains([1]), [0.0, 0.0, sd(1.0) ** 2, sd(1.0) ** 2], rtol=1e-6)  # given x = 2
+
+
+def test_with_the_extrapolation_term_a_plans_gains_add_up_to_both_parts_drop():
+    # The parametric part alone would buy the cheap far end of the fitted range (x = 0); the run
+    # beside the target removes what the backtests say the form's error there is.
+    xs = np.array([0.0, 0.5, 1.0, 2.5])
+    sigma, candidates, target, cost = np.eye(2) * 0.01, line(xs), line([3.0]), np.array([1.0, 1.0, 1.0, 4.0])
+    term = extrapolation_on_a_line(xs)
+    plain = design.greedy_batch(sigma, candidates, target, 0.01, cost, 1, cost_power=1.0)
+    plan = design.greedy_batch(sigma, candidates, target, 0.01, cost, 2, cost_power=1.0, extrapolation=term)
+    assert plain.picks != [3] and plan.picks[0] == 3
+    after = sigma
+    for pick in plan.picks:
+        after = design.observe(after, candidates[pick], 0.01)
+    drop = design.target_variance(sigma, target).mean() - design.target_variance(after, target).mean()
+    assert sum(plan.gains) == pytest.approx(drop + term.mean_variance([]) - term.mean_variance(plan.picks), rel=1e-9)

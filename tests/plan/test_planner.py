@@ -237,3 +237,20 @@ def test_a_starting_design_larger_than_the_cheap_half_does_not_call_its_dear_run
     dearest = start.loc[start.flops.idxmax(), "plan_reason"]
     cheapest = start.loc[start.flops.idxmin(), "plan_reason"]
     assert dearest == "starting design: spread over the inputs" and "cheap" in cheapest
+
+
+def test_the_planner_counts_the_laws_extrapolation_error_which_only_runs_nearer_the_target_remove():
+    pool = grid()
+    told = pool[pool.N <= np.sort(pool.N.unique())[4]]
+    plan = planner(extrapolation_term=True).tell(told)
+    candidates = pool.drop(columns="loss")
+    term = plan.extrapolation(plan.law(), plan._log_x(candidates))
+    gains = term.gains([])
+    assert term.mean_variance([]) > 0  # the target lies beyond every run
+    inside = (candidates.N <= told.N.max()).to_numpy()
+    assert np.all(gains[inside] == 0)
+    nearest = int(np.argmax(candidates.N * candidates.D))  # the largest size on the most data
+    assert gains[nearest] == gains.max() > 0
+    assert planner().tell(told).extrapolation(plan.law(), plan._log_x(candidates)) is None  # off by default
+    v_optimal = planner(strategy="v_optimal", extrapolation_term=True)
+    assert v_optimal.tell(told).extrapolation(plan.law(), plan._log_x(candidates)) is None

@@ -212,6 +212,44 @@ def excess_beyond(log_x: np.ndarray, fitted_log_x: np.ndarray) -> np.ndarray:
     return outside
 
 
+def excess_beyond_with_each(log_x: np.ndarray, fitted_log_x: np.ndarray, log_candidates: np.ndarray) -> np.ndarray:
+    """:func:`excess_beyond` of the rows ``log_x`` (m, d) were each candidate row (c, d) fitted
+    too, shape (c, m, d): a planner's look-ahead at how far its targets would still lie beyond
+    the data after one more run. Row i equals ``excess_beyond(log_x, fitted_log_x + [candidate i])``."""
+    log_x = np.asarray(log_x, dtype=float)
+    candidates = np.atleast_2d(np.asarray(log_candidates, dtype=float))
+    low = np.minimum(fitted_log_x.min(axis=0)[None, :], candidates)
+    high = np.maximum(fitted_log_x.max(axis=0)[None, :], candidates)
+    outside = _range_excess(log_x[None, :, :], low[:, None, :], high[:, None, :])
+    if log_x.shape[1] < 2:
+        return outside
+    gap_fitted = np.abs(log_x[:, :1] - fitted_log_x[None, :, 0])  # (m, n)
+    gap_each = np.abs(log_x[None, :, 0] - candidates[:, :1])  # (c, m)
+    nearest = np.minimum(gap_fitted.min(axis=1)[None, :], gap_each)  # each candidate may be the nearest size
+    step = max(1, _DISTANCE_CHUNK**2 // gap_fitted.size)
+    for start in range(0, len(candidates), step):
+        block = slice(start, start + step)
+        near = gap_fitted[None] <= nearest[block, :, None] + SIZE_WINDOW  # (b, m, n)
+        near_each = gap_each[block] <= nearest[block] + SIZE_WINDOW  # (b, m)
+        for k in range(1, log_x.shape[1]):
+            column, own = fitted_log_x[None, None, :, k], candidates[block, k][:, None]
+            top = np.maximum(np.where(near, column, -np.inf).max(axis=2), np.where(near_each, own, -np.inf))
+            bottom = np.minimum(np.where(near, column, np.inf).min(axis=2), np.where(near_each, own, np.inf))
+            outside[block, :, k] = _range_excess(log_x[None, :, k], bottom, top)
+    return outside
+
+
+def ratio_shortfall_with_each(log_x: np.ndarray, fitted_log_x: np.ndarray, log_candidates: np.ndarray) -> np.ndarray:
+    """:func:`ratio_shortfall` of the rows ``log_x`` (m, d) were each candidate row (c, d) fitted
+    too, shape (c, m)."""
+    log_x = np.asarray(log_x, dtype=float)
+    candidates = np.atleast_2d(np.asarray(log_candidates, dtype=float))
+    if log_x.shape[1] < 2:
+        return np.zeros((len(candidates), len(log_x)))
+    fewest = np.minimum(log_data_per_size(fitted_log_x).min(), log_data_per_size(candidates))
+    return np.maximum(fewest[:, None] - log_data_per_size(log_x)[None, :], 0.0)
+
+
 def log_data_per_size(log_x: np.ndarray) -> np.ndarray:
     """log(D / N) of each row (data per parameter, e.g. tokens per parameter); needs two inputs."""
     return log_x[:, 1] - log_x[:, 0]

@@ -27,8 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
 from scalinglab.fit.forms import Form
+from scalinglab.fit.intervals import (
+    Calibration,
+    excess_beyond,
+    excess_beyond_with_each,
+    ratio_shortfall,
+    ratio_shortfall_with_each,
+)
 
 # Prior standard deviation of every internal parameter (log scales and exponents): weak, so
 # data dominate, but it keeps sigma finite when some parameter is not yet identified.
@@ -130,6 +138,52 @@ class Batch:
     gains: list[float]
 
 
+@dataclass(frozen=True)
+class ExtrapolationTerm:
+    """The part of the target's variance that no parameter of the law carries: its error of
+    extrapolating beyond the runs, as the law's own backtests calibrated it
+    (``scalinglab.fit.intervals``; the term a prediction interval is widened by beyond the data).
+
+    The Laplace and bootstrap covariances say how uncertain the law's parameters are *if its
+    form is right*; they credit a cheap run far from the target as much as one beside it. The
+    extrapolation term says how wrong the form has been found to be at the distance the target
+    lies from the runs, and only a run that brings the data nearer the target shrinks it: the
+    planner's criterion is then the variance of the interval it reports, not of its parametric
+    part alone. A target inside the runs has none. The widening w at level ``level`` is read as
+    a normal half-width, variance (w / z)^2.
+
+    ``fitted_log_x`` (n, d): the told runs; ``candidate_log_x`` (c, d), ``target_log_x`` (T, d).
+    """
+
+    calibration: Calibration
+    target_log_x: np.ndarray
+    candidate_log_x: np.ndarray
+    fitted_log_x: np.ndarray
+    level: float = 0.95
+
+    def _variance(self, widening: np.ndarray) -> np.ndarray:
+        return (widening / norm.ppf(0.5 + self.level / 2)) ** 2
+
+    def mean_variance(self, picks: list[int]) -> float:
+        """Mean over the targets of the term's variance with the told runs and ``picks`` fitted."""
+        fitted = np.vstack([self.fitted_log_x, self.candidate_log_x[picks]])
+        widening = self.calibration.widening(
+            excess_beyond(self.target_log_x, fitted), self.level, ratio_shortfall(self.target_log_x, fitted)
+        )
+        return float(np.mean(self._variance(widening)))
+
+    def gains(self, picks: list[int]) -> np.ndarray:
+        """Drop of :meth:`mean_variance` were each candidate fitted besides ``picks``, shape (c,)."""
+        fitted = np.vstack([self.fitted_log_x, self.candidate_log_x[picks]])
+        excess = excess_beyond_with_each(self.target_log_x, fitted, self.candidate_log_x)  # (c, T, d)
+        shortfall = ratio_shortfall_with_each(self.target_log_x, fitted, self.candidate_log_x)  # (c, T)
+        count, targets = shortfall.shape
+        widening = self.calibration.widening(
+            excess.reshape(count * targets, -1), self.level, shortfall.reshape(-1)
+        ).reshape(count, targets)
+        return self.mean_variance(picks) - self._variance(widening).mean(axis=1)
+
+
 def target_gains(sigma, candidate_jacobian, target_jacobian, noise_var) -> np.ndarray:
     """Drop of the mean target variance of log y if each candidate were observed, shape (n,)."""
     sigma_j = candidate_jacobian @ sigma  # (n, p)
@@ -161,12 +215,14 @@ def greedy_batch(
     criterion: str = "target",
     cost_power: float = 1.0,
     budget: float = np.inf,
+    extrapolation: ExtrapolationTerm | None = None,
 ) -> Batch:
     """Pick up to k candidates greedily, each the best given the picks before it.
 
-    criterion "target" scores the drop of the target's variance, "d" the rise of log det;
-    score = gain / cost^cost_power (cost_power 0: cost ignored). Only candidates that fit in
-    what is left of ``budget`` are picked; fewer than k come back when nothing more fits.
+    criterion "target" scores the drop of the target's variance (with ``extrapolation``, its
+    extrapolation term's drop too), "d" the rise of log det; score = gain / cost^cost_power
+    (cost_power 0: cost ignored). Only candidates that fit in what is left of ``budget`` are
+    picked; fewer than k come back when nothing more fits.
     """
     available = np.ones(len(cost), dtype=bool)
     picks, scores, gains = [], [], []
@@ -177,6 +233,8 @@ def greedy_batch(
             break
         if criterion == "target":
             gain = target_gains(sigma, candidate_jacobian, target_jacobian, noise_var)
+            if extrapolation is not None:
+                gain = gain + extrapolation.gains(picks)
         else:
             gain = d_gains(sigma, candidate_jacobian, noise_var)
         score = np.where(available, gain / cost**cost_power, -np.inf)
@@ -208,6 +266,7 @@ def plan_for_budget(
     cost_powers=COST_POWERS,
     max_picks: int = 256,
     exchange_passes: int = 0,
+    extrapolation: ExtrapolationTerm | None = None,
 ) -> tuple[Batch, float]:
     """Plan the whole remaining budget greedily for each cost power; keep the plan that lowers
     the target's variance most (receding horizon: the caller runs only its first picks).
@@ -218,7 +277,8 @@ def plan_for_budget(
     which runs a plan lists, not how plans are compared.
 
     With ``exchange_passes``, the kept plan is then improved by ``exchange`` (its picks' scores
-    and gains recomputed in the plan's order).
+    and gains recomputed in the plan's order; the parametric variance only, so not with
+    ``extrapolation``).
 
     Returns the plan and its cost power.
     """
@@ -233,9 +293,12 @@ def plan_for_budget(
             min(max_picks, len(cost)),
             cost_power=power,
             budget=budget,
+            extrapolation=extrapolation,
         )
         if best is None or sum(plan.gains) > sum(best.gains):
             best, best_power = plan, power
+    if exchange_passes and extrapolation is not None:
+        raise ValueError("exchange judges the parametric variance only; it takes no extrapolation term")
     if exchange_passes and best.picks:
         picks = exchange(
             sigma, candidate_jacobian, target_jacobian, noise_var, cost, budget, best.picks, max_passes=exchange_passes
