@@ -277,6 +277,10 @@ class _Answerer:
         if bounds is None:
             return None
         low, high = self.analysis.possible_range()  # a noisy accuracy's interval reached 1.14
+        # A run can measure worse than the trivial baseline (nothing learned): its interval keeps
+        # its own value ("measured 2.33, 2.303 to 2.303" with a baseline of 2.303 otherwise).
+        value = float(row["metric"])
+        low, high = min(low, value), max(high, value)
         return tuple(float(np.clip(bound, low, high)) for bound in bounds)
 
     def _law_interval(self, n: float, d: float) -> tuple[float, float] | None:
@@ -368,7 +372,13 @@ def recommend(
             f"than its own uncertainty there ({_uncertainty_words(answerer, beyond, margin)})"
         )
     verdict = analysis.verdict_for(best["group"])
-    if binding.startswith("nothing") and best["measured"] and not verdict.resolved:
+    # "the larger sizes trained" only where some were: of the largest size trained, the law's word stands.
+    if (
+        binding.startswith("nothing")
+        and best["measured"]
+        and not verdict.resolved
+        and best["n_params"] < verdict.sizes.max()
+    ):
         binding = (
             "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter "
             "beyond it"

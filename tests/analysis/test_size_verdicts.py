@@ -173,3 +173,32 @@ def test_a_share_is_never_quoted_beyond_1_or_below_0():
     _, (low, high) = verdict.change(0, 1)
     assert verdict.means[0] * (1 + high) <= 1.0 + 1e-12 and low > -1
     assert verdict.run_interval(1)[1] <= 1.0
+
+
+def test_a_metric_that_improves_up_to_the_largest_size_is_no_plateau():
+    """Only the largest size within noise of the best: "then rose by 0.00% up to 26.1k: beyond
+    26.1k size does not clearly matter" was said of a loss that fell at every step."""
+    from types import SimpleNamespace
+
+    from scalinglab.analysis.size_effect import SizeVerdict, _kind, _plateau_start
+
+    verdict = SizeVerdict(
+        metric="val_loss",
+        x="n_params",
+        group_by="train_size",
+        group=1437.0,
+        sizes=np.array([330.0, 3e3, 26.1e3]),
+        means=np.array([1.66, 0.4, 0.124]),
+        n_seeds=np.array([2, 2, 2]),
+        seed_noise=0.02,
+        scatter=None,
+        kind="",
+        plateau_start=np.nan,
+    )
+    verdict.plateau_start = _plateau_start(verdict)
+    unresolved = SimpleNamespace(exponent=lambda: (26.1e3, 1.2, (0.0, 3.0)))
+    assert verdict.plateau_start == 26.1e3
+    assert _kind(verdict, unresolved) == "improves"
+    verdict.means = np.array([1.66, 0.125, 0.124])  # flat from 3k on: that is a plateau
+    verdict.plateau_start = _plateau_start(verdict)
+    assert verdict.plateau_start == 3e3 and _kind(verdict, unresolved) == "plateau"

@@ -89,6 +89,18 @@ def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
     assert np.allclose(predicted.loc[predicted["clipped"], "metric"], baseline)
 
 
+def test_a_run_measured_worse_than_the_baseline_keeps_its_value_inside_its_interval():
+    """Nothing learned (sweep of 1 epoch at lr 1e-6): measured 2.33 against a baseline of 2.303
+    was shown with an interval "2.303 to 2.303", which excludes it."""
+    worse = analyze(runs(flat).assign(baseline_val_loss=1.15), n_bootstrap=0)
+    choice = recommend(worse, Budgets(train_seconds=1e9))
+    assert choice.measured and choice.predicted > 1.15
+    assert choice.ci_low < choice.predicted <= choice.ci_high
+    for frontier in choice.frontiers.values():
+        assert (frontier["val_loss_low"] <= frontier["val_loss"]).all()
+        assert (frontier["val_loss"] <= frontier["val_loss_high"]).all()
+
+
 def test_an_accuracy_is_never_predicted_outside_zero_to_one():
     accuracy = analyze(
         law_runs().assign(val_accuracy=lambda f: 1.0 - f["val_loss"] / 10), metric="val_accuracy", n_bootstrap=0

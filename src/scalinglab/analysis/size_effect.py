@@ -262,7 +262,9 @@ def _kind(verdict: SizeVerdict, fit: GroupFit | None) -> str:
         return "improves"
     if exponent_resolved(fit):
         return "scales"
-    return "plateau" if verdict.plateau_start > verdict.sizes[0] else "improves"
+    # A plateau needs a size past its start: when only the largest is within noise of the best,
+    # the metric clearly improved up to the end ("then rose by 0.00% up to 26.1k" otherwise).
+    return "plateau" if verdict.sizes[0] < verdict.plateau_start < verdict.sizes[-1] else "improves"
 
 
 def exponent_resolved(fit: GroupFit) -> bool:
