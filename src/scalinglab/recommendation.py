@@ -31,7 +31,7 @@ from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.fit.table_fit import finite_records
-from scalinglab.metrics import BUDGETS, COSTS, label, lower_is_better
+from scalinglab.metrics import BUDGETS, COSTS, METRICS, label, lower_is_better
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -442,12 +442,32 @@ def _seconds_at_fastest(predicted: pd.DataFrame, measured: pd.DataFrame) -> np.n
     return predicted["train_flops"].to_numpy(float) / rates.max()
 
 
+def _costs_of_trained_sizes(predicted: pd.DataFrame, measured: pd.DataFrame, costs: dict) -> pd.DataFrame:
+    """Each predicted row at a size trained at another data size, with that size's measured costs:
+    per example times the row's data size for a cost that grows with the data (``CostLaw.per_example``:
+    training time, FLOPs), as measured for the rest (memory, latency, bytes; the mean over the data
+    sizes it was trained at). The cost laws stay for sizes never trained: fitted across sizes, they
+    put a 330-parameter model measured at 0.011 MB at 0.009 MB, under a budget it did not meet."""
+    predicted = predicted.copy()
+    for cost, law in costs.items():
+        if cost not in measured or not len(predicted) or (METRICS[cost].grows_with_data and not law.per_example):
+            continue  # a cost that grows with data, in runs that do not all say how much data they saw
+        own = measured[cost] / measured["group"] if law.per_example else measured[cost]
+        by_size = own.groupby(measured["n_params"]).mean().dropna()
+        at_size = predicted["n_params"].map(by_size)
+        known = at_size.notna().to_numpy()
+        scale = predicted["group"].to_numpy(float) if law.per_example else 1.0
+        predicted[cost] = np.where(known, at_size.to_numpy(float) * scale, predicted[cost].to_numpy(float))
+    return predicted
+
+
 def candidate_table(
     analysis: Analysis, answerer: _Answerer, limits: dict[str, float], *, max_extrapolation: float, workers: int = 1
 ) -> pd.DataFrame:
     """Every candidate (parameters x data size, whole numbers, from the smallest size trained up)
     with its metric and costs: measured where the configuration was trained, else predicted by
-    the laws and clipped to what is possible.
+    the laws and clipped to what is possible (the costs of a size trained at other data sizes
+    from its own runs, `_costs_of_trained_sizes`).
 
     Columns: n_params, group (the data size), metric, one column per cost, measured, n_seeds,
     clipped (the law predicted beyond what is possible), within_budgets. Sorted by group, then n_params.
@@ -470,6 +490,7 @@ def candidate_table(
     measured = answerer.measured()
     if {"train_seconds", "train_flops"} <= set(predicted) and len(predicted):
         predicted["train_seconds"] = np.maximum(predicted["train_seconds"], _seconds_at_fastest(predicted, measured))
+    predicted = _costs_of_trained_sizes(predicted, measured, analysis.groups.costs)
     low, high = analysis.possible_range()
     metric = predicted["metric"].to_numpy(float)
     predicted = predicted.assign(

@@ -282,3 +282,23 @@ def test_a_size_not_trained_trains_no_faster_than_the_fastest_flops_measured():
     predicted = pd.DataFrame({"train_flops": [6e10, 1e9], "train_seconds": [4.1, 0.1]})
     np.testing.assert_allclose(_seconds_at_fastest(predicted, measured), [30.0, 0.5])
     assert (_seconds_at_fastest(predicted, measured.drop(columns="train_flops")) == 0).all()
+
+
+def test_a_size_trained_at_other_data_sizes_costs_what_its_runs_measured():
+    """Memory, latency and bytes do not change with the data size, and training time grows with
+    it: a trained size's costs come from its runs, not from the law fitted across sizes (which
+    put a model measured over a memory budget under it)."""
+    frame = law_runs()
+    middle = np.sort(frame["n_params"].unique())[2]  # 1e4: on the grid of candidate sizes
+    first = frame["train_size"].min()
+    frame = frame[(frame["n_params"] != middle) | (frame["train_size"] == first)].copy()
+    frame.loc[frame["n_params"] == middle, ["latency_ms_p50", "bytes_fp32", "train_seconds"]] *= 1.7  # off the laws
+    analysis = analyze(frame, n_bootstrap=0)
+    table = candidate_table(analysis, _Answerer(analysis), {"train_seconds": 1e9}, max_extrapolation=1)
+    trained = frame[frame["n_params"] == middle].iloc[0]
+    elsewhere = table[(table["n_params"] == middle) & ~table["measured"]]
+    assert len(elsewhere) >= 2
+    np.testing.assert_allclose(elsewhere["latency_ms_p50"], trained["latency_ms_p50"])
+    np.testing.assert_allclose(elsewhere["bytes_fp32"], trained["bytes_fp32"])
+    per_example = trained["train_seconds"] / trained["train_size"]
+    np.testing.assert_allclose(elsewhere["train_seconds"], per_example * elsewhere["group"])
