@@ -338,6 +338,7 @@ def recommend_for_sweep(
     `workers`: training times with that many data-parallel workers (`recommend`'s).
     Raises UserError, before fitting, for a budget, metric or option that cannot be used."""
     from scalinglab.analysis import analyze
+    from scalinglab.analysis.pipeline import check_some_run_finished
     from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.metrics import QUALITY
     from scalinglab.recommendation import compressed_alternative, pretrained_alternative, recommend
@@ -358,6 +359,7 @@ def recommend_for_sweep(
     if pretrained not in ("available", "none"):
         raise UserError(f"--pretrained {pretrained}: choose available or none")
     frame, config = load_results(out)
+    check_some_run_finished(frame)  # before the options checked against the runs' columns
     if pretrained == "available" and "transfer_mode" not in frame:
         raise UserError("--pretrained available: this sweep has no [transfer] runs (add a [transfer] section)")
     if metric is not None and (metric not in QUALITY or metric not in frame):

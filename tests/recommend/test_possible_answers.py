@@ -302,3 +302,23 @@ def test_a_size_trained_at_other_data_sizes_costs_what_its_runs_measured():
     np.testing.assert_allclose(elsewhere["bytes_fp32"], trained["bytes_fp32"])
     per_example = trained["train_seconds"] / trained["train_size"]
     np.testing.assert_allclose(elsewhere["train_seconds"], per_example * elsewhere["group"])
+
+
+@pytest.mark.parametrize("command", [("recommend", "--train-seconds", "1", "--metric", "val_accuracy"), ("report",)])
+def test_a_store_where_every_run_failed_says_so_not_that_the_metric_is_missing(tmp_path, command):
+    store = open_store(tmp_path)
+    for seed in (0, 1):
+        spec = RunSpec(
+            family="mlp",
+            size={"width": 8, "depth": 1},
+            data=DataSpec(source="digits", train_size=100),
+            training=TrainingSpec(epochs=1, batch_size=32, lr=0.01),
+            seed=seed,
+        )
+        error = "OverTimeLimit: over the time limit of 0.05 s after epoch 1"
+        store.put(RunResult(spec=spec, status="failed", metrics={}, curves=[], error=error))
+    store.close()
+    result = run_cli(command[0], str(tmp_path), *command[1:])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "none of the 2 runs finished ok (e.g. OverTimeLimit: over the time limit" in result.stderr
+    assert "not a recorded column" not in result.stderr

@@ -209,6 +209,7 @@ def analyze(
     metric = metric or settings.get("metric", "val_loss")
     x = x or settings.get("x", "n_params")
     group_by = group_by or settings.get("group_by", "train_size")
+    check_some_run_finished(frame)
     _check_columns(frame, metric=metric, x=x, group_by=group_by)
     runs, reference = runs_to_fit(frame, metric, group_by=group_by)
     options = dict(n_bootstrap=n_bootstrap, random_state=random_state)
@@ -343,6 +344,19 @@ def _unrecorded_group_warnings(runs: pd.DataFrame, group_by: str) -> list[str]:
         f"Set data.train_size in the sweep file (your objective gets it as run.train_size), or return "
         f"n_train from the objective"
     ]
+
+
+def check_some_run_finished(frame: pd.DataFrame) -> None:
+    """Runs of which none finished ok leave nothing to analyze: say so and why, not that the
+    metric is "not a recorded column (choose one of )"."""
+    if "status" not in frame or len(frame) == 0 or (frame["status"] == "ok").any():
+        return
+    errors = frame["error"].dropna().astype(str) if "error" in frame else pd.Series(dtype=str)
+    example = f" (e.g. {errors.iloc[0].splitlines()[0]})" if len(errors) else ""
+    raise UserError(
+        f"none of the {len(frame)} runs finished ok{example}, so there is nothing to analyze; "
+        "scalinglab status lists why each failed"
+    )
 
 
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:
