@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from synthetic_runs import synthetic_runs
 
@@ -71,3 +72,20 @@ def test_a_table_cell_with_no_value_is_a_dash_not_nan():
 
     html = table_html(pd.DataFrame({"n_params": [610.0, 682.0], "depth 1": [0.937, float("nan")]}))
     assert "NaN" not in html and "nan" not in html and "<td>–</td>" in html
+
+
+def test_the_fit_diagnostics_the_terminal_points_to_are_in_the_report_without_a_law():
+    """The terminal says "N fit diagnostics ... see the report's 'Can these laws be trusted?'";
+    with no law per data size fitted, that section once said only that nothing was held out."""
+    from scalinglab.report.html import _trust_section
+
+    runs = synthetic_runs(seeds=(0, 1))
+    runs = runs[runs["width"].isin([8, 32, 128])]  # 3 sizes: too few to backtest the cost laws
+    nothing_learned = runs.assign(val_loss=2.3 * (1 + np.random.default_rng(0).normal(0, 0.01, len(runs))))
+    analysis = analyze(nothing_learned, n_bootstrap=10)
+    assert not analysis.groups.fits and analysis.fit_diagnostics
+    sentences = _trust_section(analysis).sentences
+    assert sentences[0].startswith("No law per data size was fitted")
+    assert [s for s in sentences if s.startswith("Fit diagnostic: ")] == [
+        f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics
+    ]

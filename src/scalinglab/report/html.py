@@ -166,7 +166,7 @@ def next_steps(analysis: Analysis, out: Path, *, compressed: bool) -> list[str]:
         few = "one seed per configuration leaves them" if seeds == 1 else f"{seeds} seeds per configuration leave them"
         steps.append(
             f"Narrow the intervals: {few} wide; "
-            f"rerun with --set seeds=[{', '.join(map(str, range(MANY_SEEDS)))}] (the runs already stored are kept)"
+            f"rerun with --set 'seeds=[{', '.join(map(str, range(MANY_SEEDS)))}]' (the runs already stored are kept)"
         )
     return steps
 
@@ -396,28 +396,14 @@ def _recommendation_section(
 
 def _trust_section(analysis: Analysis) -> Section:
     section = Section("Can these laws be trusted?")
-    fit = analysis.groups
-    if not fit.fits:
-        section.sentences.append("No law per data size was fitted, so there is nothing to hold out.")
-        return section
-    data = figures.backtest_data(analysis.runs, fit, analysis.backtest)
-    for _, row in data.held_out.iterrows():
-        section.sentences.append(
-            f"With {analysis.group_by} = {row['group']:g}, the law fitted without the largest size predicted it "
-            f"({format_count(row['n_params'])} parameters) {abs(row['relative_error']) * 100:.1f}% "
-            f"{'high' if row['relative_error'] > 0 else 'low'}."
-        )
-    if data.held_out.empty:
-        section.sentences.append("Too few sizes to hold the largest one out and still fit a law.")
-    section.figures.append(
-        render_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data)
-    )
+    section.sentences += _backtest_sentences(analysis, section)
+    # Whether or not a law was fitted: the terminal counts these diagnostics and points here.
     section.sentences += [f"Fit diagnostic: {diagnostic}." for diagnostic in analysis.fit_diagnostics]
     spread = figures.seed_spread_data(analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by)
     if spread.most_seeds < 2:
         section.sentences.append(
             f"Every configuration was trained once, so the spread of {analysis.metric} across seeds is unknown; "
-            "rerun with --set seeds=[0, 1, 2] to measure it (the runs already stored are kept)."
+            "rerun with --set 'seeds=[0, 1, 2]' to measure it (the runs already stored are kept)."
         )
     elif spread.worst_relative_std is not None:
         section.sentences.append(
@@ -431,6 +417,27 @@ def _trust_section(analysis: Analysis) -> Section:
         )
     section.figures.append(render_figure("Seed spread: every run", figures.draw_seed_spread, spread))
     return section
+
+
+def _backtest_sentences(analysis: Analysis, section: Section) -> list[str]:
+    """How the laws fitted without each data size's largest size predicted it (its figure added
+    to ``section``), or why there is none."""
+    fit = analysis.groups
+    if not fit.fits:
+        return ["No law per data size was fitted, so there is nothing to hold out."]
+    data = figures.backtest_data(analysis.runs, fit, analysis.backtest)
+    sentences = [
+        f"With {analysis.group_by} = {row['group']:g}, the law fitted without the largest size predicted it "
+        f"({format_count(row['n_params'])} parameters) {abs(row['relative_error']) * 100:.1f}% "
+        f"{'high' if row['relative_error'] > 0 else 'low'}."
+        for _, row in data.held_out.iterrows()
+    ]
+    if data.held_out.empty:
+        sentences.append("Too few sizes to hold the largest one out and still fit a law.")
+    section.figures.append(
+        render_figure("Backtest: residuals, and the held-out largest size", figures.draw_backtest, data)
+    )
+    return sentences
 
 
 def best_lr_sentence(analysis: Analysis) -> str | None:
