@@ -182,3 +182,26 @@ def test_a_bootstrap_over_no_more_groups_than_parameters_quotes_no_interval_anyw
         one_row_per_group, x=["N", "D"], y="loss", groups="run"
     )
     assert bounded.has_intervals and "N_opt_low" in compute_optimal(bounded, [1e19])
+
+
+def test_a_bootstrap_whose_every_replicate_lands_on_the_fit_quotes_no_interval():
+    """4 sizes x 2 seeds of a digits sweep: with the near-L1 default loss any curve between each
+    size's seeds fits as well, no replicate moves, and `fit` printed "E 0.10443 (0.10443 to
+    0.10443)" as bounded."""
+    runs = pd.DataFrame(
+        {
+            "n_params": [330, 330, 1482, 1482, 8970, 8970, 26122, 26122],
+            "val_loss": [1.51723, 1.808867, 0.394607, 0.509714, 0.159724, 0.160423, 0.124602, 0.123141],
+        }
+    )
+    law = ScalingLaw("power", n_bootstrap=200).fit(runs, x="n_params", y="val_loss")
+    assert law.bootstrap_stuck_ and not law.has_intervals
+    assert all(ends == (False, False) for ends in law.ci_bounded().values())
+    assert any("every bootstrap replicate refitted to the fit itself" in w for w in law.warnings_)
+    for closer_to_least_squares in (
+        ScalingLaw("power", n_bootstrap=200, huber_delta=0.3).fit(runs, x="n_params", y="val_loss"),
+        ScalingLaw("power", n_bootstrap=200).fit(
+            runs.groupby("n_params", as_index=False).mean(), "n_params", "val_loss"
+        ),
+    ):  # the two ways out the warning gives
+        assert not closer_to_least_squares.bootstrap_stuck_ and closer_to_least_squares.has_intervals

@@ -168,7 +168,8 @@ def _print_tables(fitted) -> None:
     interval = f"{law.ci_level:.0%} CI"
     for column in ("parameter", "value", f"{interval} low", f"{interval} high"):
         params.add_column(column, justify="left" if column == "parameter" else "right")
-    determined = law.groups_bound_parameters  # else a "95% CI" of no width (the law's warning says why)
+    # else a "95% CI" of no width (the law's warning says why)
+    determined = law.groups_bound_parameters and not law.bootstrap_stuck_
     bounded = law.ci_bounded()
     for row in law.summary().itertuples():
         ends = [_number(end) if determined else "-" for end in (row.ci_low, row.ci_high)]
@@ -176,7 +177,9 @@ def _print_tables(fitted) -> None:
             sides = bounded.get(row.name, (True, True))
             ends = [text if sides[side] else UNBOUNDED_END for side, text in enumerate(ends)]
         params.add_row(row.name, _number(row.value), *ends)
-    if not determined and law.n_bootstrap:
+    if not determined and law.bootstrap_stuck_:
+        params.caption = f"no {interval}: every bootstrap replicate refitted to the fit itself (see the warning)"
+    elif not determined and law.n_bootstrap:
         params.caption = f"no {interval}: {law.n_groups_} resampled groups cannot bound {law.form_.n_params} parameters"
     elif not law.summary()["ci_bounded"].all():
         params.caption = (

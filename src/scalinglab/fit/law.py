@@ -187,6 +187,7 @@ class ScalingLaw:
 
         bootstrap_seed, self._noise_seed = np.random.SeedSequence(self.random_state).spawn(2)
         self.noise_log_, self.noise_source_ = noise_pool(log_x, log_y, self.log_residuals_)
+        self.bootstrap_stuck_ = False
         if self.n_bootstrap == 0:
             self.bootstrap_theta_ = self.bootstrap_params_ = self.ci_ = self.calibration_ = None
             return self
@@ -291,10 +292,29 @@ class ScalingLaw:
         """Whether its bootstrap intervals may be quoted: the bootstrap ran, over more groups than
         parameters (``groups_bound_parameters``). Parameter intervals (``ci_bounded``), a figure's
         band, a backtest's coverage and an allocation's intervals all ask this."""
-        return self.bootstrap_theta_ is not None and self.groups_bound_parameters
+        return self.bootstrap_theta_ is not None and self.groups_bound_parameters and not self.bootstrap_stuck_
 
     def _store_bootstrap(self, thetas: np.ndarray) -> None:
         self.bootstrap_theta_ = thetas
+        # Every replicate refitted to the fit itself, on points it does not pass through. Seen with
+        # two seeds per size and the default near-L1 loss: any curve passing between each size's
+        # seeds fits equally well, and the fit's gradient cancels within every resampled pair, so
+        # no replicate moves. Its intervals ("E 0.10443 (0.10443 to 0.10443)") have no width,
+        # which is no precision but no measure of it either.
+        finite = thetas[np.isfinite(thetas).all(axis=1)]
+        spread = np.ptp(finite, axis=0) if len(finite) else np.zeros(thetas.shape[1])
+        exact = float(np.max(np.abs(self.log_residuals_))) < 1e-6
+        self.bootstrap_stuck_ = bool(
+            len(finite) > 1 and not exact and (spread <= 1e-9 * np.maximum(1.0, np.abs(self.theta_))).all()
+        )
+        if self.bootstrap_stuck_:
+            self.diagnostics_.warnings.append(
+                f"every bootstrap replicate refitted to the fit itself: with a loss this close to L1 (huber delta "
+                f"{self.huber_delta:g}), any curve passing between the rows of each group fits them as well, so "
+                "resampling the groups does not move it and cannot show how uncertain it is; no interval is quoted. "
+                "A larger huber delta (--huber-delta 0.3: closer to least squares), or one row per group (the "
+                "seeds' mean), would measure it"
+            )
         public = self.form_.to_public(thetas)
         self.bootstrap_params_ = pd.DataFrame(public, columns=self.form_.public_names)
         low, high = percentile_interval(public, self.ci_level)
