@@ -236,9 +236,10 @@ class _Answerer:
         measured = measured[measured["group"].isin(self.fits) | (self.joint is not None)]
         if measured.empty:
             return self.law(n, d)
-        miss = np.log(measured["metric"].to_numpy(float)) - np.log(
-            self.law(measured["n_params"].to_numpy(float), measured["group"].to_numpy(float))
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # an accuracy law at 0: no miss to read there
+            miss = np.log(measured["metric"].to_numpy(float)) - np.log(
+                self.law(measured["n_params"].to_numpy(float), measured["group"].to_numpy(float))
+            )
         measured = measured.assign(miss=miss)[np.isfinite(miss)]
         groups = np.sort(measured["group"].unique())
         per_group = np.array(
@@ -291,7 +292,9 @@ class _Answerer:
             bounds = self.fits[d].predict_interval([n], kind="prediction")
         if bounds is None:
             return None
-        anchor = float(self.anchored([n], [d])[0] / self.law(np.array([n]), np.array([d]))[0])  # as the point
+        at_law = float(self.law(np.array([n]), np.array([d]))[0])
+        # Moved as the point is; a law at 0 there (an accuracy law's floor) has no ratio to move by.
+        anchor = float(self.anchored([n], [d])[0]) / at_law if at_law > 0 else 1.0
         return tuple(float(bound[0] * anchor) for bound in bounds)
 
     def extrapolation_factor(self, row: pd.Series) -> float:

@@ -110,6 +110,19 @@ def test_an_accuracy_is_never_predicted_outside_zero_to_one():
     assert table["metric"].between(0.0, 1.0).all()
 
 
+def test_an_accuracy_law_that_reaches_zero_leaks_no_warning_and_no_nan():
+    """At the smallest sizes the accuracy law sits at 0 (its complement above 1): `recommend
+    --metric val_accuracy` printed about 60 "divide by zero encountered in log" lines."""
+    import warnings
+
+    frame = law_runs().assign(val_accuracy=lambda f: np.clip(1 - f["val_loss"] / 3.0, 0.02, 1))
+    accuracy = analyze(frame, metric="val_accuracy", n_bootstrap=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        choice = recommend(accuracy, Budgets(train_seconds=1e9))
+    assert not NOT_A_NUMBER.search(" ".join(choice.lines()))
+
+
 def _store_of(frame, folder: Path) -> Path:
     store = open_store(folder)
     for row in frame.itertuples():
