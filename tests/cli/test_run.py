@@ -235,3 +235,23 @@ def test_status_counts_the_runs_its_configuration_plans_and_names_the_others(tmp
     n_stored = sum(before["counts"].values())
     assert after["counts"] == {} and after["other_stored"] == n_stored
     assert after["remaining"] == after["total"] > 0
+
+
+def test_ctrl_c_after_training_says_the_runs_are_stored_and_how_to_get_the_report(
+    tiny_sweep: Path, monkeypatch, capsys
+):
+    """Ctrl-C while the sweep fits its laws or writes its report (training done) once exited 130
+    with nothing said. The interrupt is raised where the fit runs, in this process."""
+    import scalinglab.api
+    from scalinglab.cli import main
+
+    def interrupted_while_fitting(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scalinglab.api, "run_sweep", interrupted_while_fitting)
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(tiny_sweep), "--quiet"])
+    said = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 130
+    assert "interrupted after training, while fitting or writing the report; every finished run is stored" in said
+    assert f"scalinglab report {tiny_sweep.parent / 'out'}" in said

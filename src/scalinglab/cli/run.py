@@ -62,6 +62,15 @@ def run(
             highlight=False,
         )
         raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # after training, while fitting or writing the report: the runs are stored
+        console.print(
+            f"interrupted after training, while fitting or writing the report; every finished run is stored. "
+            f"The report: scalinglab report {config.output}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
     console.print(result.training.summary())
     if result.nothing_finished_ok():  # nothing to fit or report: say why, exit 1
         if result.training.all_failed():
