@@ -255,3 +255,34 @@ def test_ctrl_c_after_training_says_the_runs_are_stored_and_how_to_get_the_repor
     assert exit_.value.code == 130
     assert "interrupted after training, while fitting or writing the report; every finished run is stored" in said
     assert f"scalinglab report {tiny_sweep.parent / 'out'}" in said
+
+
+def test_status_counts_a_running_run_once_and_gives_a_dead_sweep_no_eta(tmp_path):
+    """'3 ok; 2 running now; 13 to go' added up to 18 of 16 runs, and a sweep killed with -9
+    kept an 'eta: 0m 08s' for ever."""
+    from bad_input_helpers import build_tiny_store
+    from cli_helpers import run_cli
+
+    from scalinglab.api import sweep_status
+    from scalinglab.config import SweepConfig
+    from scalinglab.store import open_store
+    from scalinglab.sweeper.plan import plan_runs
+
+    out = build_tiny_store(tmp_path)
+    store = open_store(out)
+    try:
+        config = dict(store.config())
+        config["seeds"] = [7, 8]  # none of these runs stored yet
+        store.set_config(config)
+        first = plan_runs(SweepConfig.model_validate(config))[0].run_key
+        store.claim(first, "a driver", lease_seconds=600)
+        live = sweep_status(out)
+        store.release(first, "a driver")  # the driver was killed: nothing runs
+        dead = sweep_status(out)
+    finally:
+        store.close()
+    assert live["running"] == [first] and live["remaining"] == live["total"] - 1 > 0
+    assert live["eta_seconds"] is not None  # the other seeds' runs timed a run
+    assert dead["running"] == [] and dead["remaining"] == dead["total"] and dead["eta_seconds"] is None
+    printed = run_cli("status", str(out))
+    assert "nothing is running" in printed.stdout and "eta" not in printed.stdout

@@ -34,7 +34,9 @@ def _print(report: dict) -> None:
         f"{len(report['running'])} running now; {to_go}"
     )
     eta = report["eta_seconds"]
-    if report["remaining"]:
+    if report["remaining"] and not report["running"]:
+        console.print("nothing is running: run the sweep's scalinglab run command again to train the rest")
+    elif report["remaining"] or report["running"]:
         console.print(f"eta: {_duration(eta)}" if eta is not None else "eta: unknown until a run finishes")
     if report.get("plan"):
         _print_plan(console, report["plan"])

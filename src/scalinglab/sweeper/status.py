@@ -10,8 +10,9 @@ from scalinglab.config_fields import as_list
 def sweep_status(store) -> dict:
     """What `status` prints, as data: counts (of the runs the stored configuration plans, where
     they are known before training), other_stored (runs of other settings in the same store),
-    running, remaining (0 once a planned sweep has stopped), not_chosen (runs of the grid a stopped
-    planned sweep did not choose: run without [plan] to train them), eta_seconds, failures, plan."""
+    running, remaining (neither stored nor running; 0 once a planned sweep has stopped), not_chosen (runs of the grid a stopped
+    planned sweep did not choose: run without [plan] to train them), eta_seconds (None while no run
+    has finished or none is running), failures, plan."""
     runs = store.runs()
     config = store.config()
     planned = _planned_keys(config)
@@ -25,7 +26,9 @@ def sweep_status(store) -> dict:
     untrained = max(0, total - len(counted) - len(claims))
     # A stopped [plan] trains nothing more: the rest of its grid is not "to go" but not chosen.
     stopped = bool(plan and plan["stop"])
-    remaining = 0 if stopped else max(0, total - len(counted))
+    # "To go": neither stored nor running ("3 ok; 2 running now; 13 to go" added up to 18 of 16).
+    remaining = 0 if stopped else untrained
+    unfinished = 0 if stopped else max(0, total - len(counted))
     return {
         "total": total,
         "counts": counts,
@@ -33,7 +36,7 @@ def sweep_status(store) -> dict:
         "running": [claim.run_key for claim in claims],
         "remaining": remaining,
         "not_chosen": untrained if stopped else 0,
-        "eta_seconds": _eta_seconds(store, remaining, concurrency=max(1, len(claims))),
+        "eta_seconds": _eta_seconds(store, unfinished, concurrency=len(claims)),
         "failures": [(run.run_key, run.spec, run.status, run.error) for run in runs if run.status != "ok"],
         "plan": plan,
     }
@@ -94,9 +97,12 @@ def _planned_total(config: dict | None, n_stored: int) -> int:
 
 
 def _eta_seconds(store, remaining: int, *, concurrency: int) -> float | None:
-    """Remaining runs x the median wall time of a run so far (claim to result) / runs in parallel."""
+    """Runs not finished x the median wall time of a run so far (claim to result) / runs in
+    parallel; None while no run has finished, or none is running (a killed sweep has no eta)."""
     if remaining == 0:
         return 0.0
+    if concurrency == 0:
+        return None
     claimed_at = {}
     for run_key, _, when in store.attempts():
         claimed_at[run_key] = when  # the last attempt is the one that produced the row
