@@ -7,11 +7,12 @@ import pytest
 
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
 from scalinglab.train import train_one
+from scalinglab.train.checkpoint import checkpoint_file, load_checkpoint
 from scalinglab.train.data_parallel import train_data_parallel
 
 
 @pytest.mark.slow  # two worker processes start (torch imported twice): several seconds
-def test_two_workers_train_the_run_one_worker_trains():
+def test_two_workers_train_the_run_one_worker_trains(tmp_path):
     # 301 examples at batch 32: the last batch (13) splits 7/6 (a mean of the shares' means would differ), and 3 epochs of Adam with clipping
     spec = RunSpec(
         family="mlp",
@@ -21,8 +22,15 @@ def test_two_workers_train_the_run_one_worker_trains():
         seed=0,
         limits=RunLimits(latency_repeats=1),
     )
-    alone, parallel = train_one(spec), train_data_parallel(spec, 2)
+    alone = train_one(spec)
+    kept = spec.model_copy(update={"limits": RunLimits(latency_repeats=1, checkpoint_dir=str(tmp_path))})
+    parallel = train_data_parallel(kept, 2)
     assert parallel.status == alone.status == "ok", parallel.error
+    # Its weights are kept as a run alone keeps them, and its peak memory is one worker's: at half
+    # the batch, no more than alone (weights, gradients and Adam's state are whole; it was not recorded).
+    weights = load_checkpoint(checkpoint_file(tmp_path, kept.run_key))
+    assert sum(tensor.numel() for tensor in weights.values()) == parallel.metrics["n_params"]
+    assert 0 < parallel.metrics["peak_memory_bytes"] <= alone.metrics["peak_memory_bytes"]
     for name in ("val_loss", "train_loss", "val_accuracy", "grad_norm_mean", "grad_clipped_fraction"):
         assert parallel.metrics[name] == pytest.approx(alone.metrics[name], rel=1e-4, abs=1e-6), name
     for ours, theirs in zip(parallel.curves, alone.curves, strict=True):

@@ -100,6 +100,12 @@ def _spawned_worker(rank: int, world: int, spec: RunSpec, folder: str, init_meth
     os._exit(0)
 
 
+def _worker_share(spec: RunSpec, world: int) -> RunSpec:
+    """`spec` at one worker's share of the batch (the first, largest, of `tensor_split`'s shares)."""
+    share = -(-spec.training.batch_size // world)
+    return spec.model_copy(update={"training": spec.training.model_copy(update={"batch_size": share})})
+
+
 @contextmanager
 def _may_start_processes():
     """Let this process start the workers even when it is a sweep's watched child, a daemonic
@@ -140,8 +146,10 @@ def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, thre
     import torch.distributed as dist
 
     from scalinglab.data import training_subset
+    from scalinglab.train.checkpoint import save_run_checkpoint
     from scalinglab.train.loop import OverTimeLimit, Trace, measured_metrics, prepare_run, record_epoch
     from scalinglab.train.optim import make_optimizer, make_scheduler
+    from scalinglab.train.probe import step_costs
 
     device = spec.limits.device
     if is_cuda(device):
@@ -158,6 +166,8 @@ def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, thre
         scheduler = make_scheduler(optimizer, settings, total_steps=settings.epochs * steps_per_epoch)
         shuffle = torch.Generator().manual_seed(spec.seed)
         trace, curves, error = Trace(), [], None
+        # One worker's peak, at its share of the batch; before the clock, as a run alone measures it.
+        trace.peak_memory_bytes = step_costs(model, task, _worker_share(spec, world)).peak_memory_bytes
         max_norm = settings.grad_clip if settings.grad_clip is not None else float("inf")
         started = time.perf_counter()
         for epoch in range(1, settings.epochs + 1):
@@ -207,6 +217,8 @@ def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, thre
         if rank != 0:
             return None
         seconds = time.perf_counter() - started
+        if error is None:  # every rank holds the same weights: rank 0 keeps them, as a run alone does
+            save_run_checkpoint(model, spec)
         metrics = (
             None
             if error
