@@ -95,6 +95,16 @@ class TrainingSpec(_Frozen):
     data_parallel: int = Field(1, ge=1)
 
 
+# The loop stops a run at the first epoch end past training.max_seconds and keeps its curves;
+# the deadline is the backstop for an epoch (or a measurement, or a user's objective) that never
+# ends: a watched child is killed there, and an objective in this process interrupted. Its clock
+# starts once the child has imported what it trains with: a fresh child's imports under load took
+# longer than whole runs, and every run of a sweep limited to 3 s was killed "after 4.9 s". The
+# grace covers a run's own setup: its data, the probes, the measurements after training.
+DEADLINE_GRACE_FACTOR = 1.25
+DEADLINE_GRACE_SECONDS = 10.0
+
+
 class RunLimits(_Frozen):
     """Limits and measurement settings: they decide how a run is watched, not what it learns."""
 
@@ -106,6 +116,18 @@ class RunLimits(_Frozen):
     device: str = "cpu"  # a concrete device, resolved from training.device by the planner
     checkpoint_dir: str | None = None  # where the final weights go; None: not saved
     checkpoint_max_bytes: float | None = None  # keep weights only under this many fp32 bytes; None: always
+
+    def deadline_seconds(self, runs_together: int = 1) -> float | None:
+        """Seconds after its start at which a run (or `runs_together` runs that train together,
+        each limited to its share of the wall time) that is still training is stopped from
+        outside; None without max_seconds."""
+        if self.max_seconds is None:
+            return None
+        return self.max_seconds * runs_together * DEADLINE_GRACE_FACTOR + DEADLINE_GRACE_SECONDS
+
+    def over_time_limit(self) -> str:
+        """Why a run stopped at its deadline was stopped."""
+        return f"over the time limit (training.max_seconds = {self.max_seconds:g} s)"
 
 
 class RunSpec(_Frozen):

@@ -285,3 +285,33 @@ def test_a_user_error_in_sweep_reaches_python_as_itself_without_scalinglab_s_int
     files = [Path(frame.filename).name for frame in traceback.extract_tb(raised.tb)]
     assert files == ["test_objective.py", "api.py"]  # the call, then sweep() raising it: nothing deeper
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # waits for the deadline: 10 s of grace
+def test_an_objective_past_its_deadline_fails_on_the_serial_executor_as_on_the_pool(tmp_path: Path):
+    """Seen: width 7 sleeping 30 s with max_seconds = 2 was "ok" serially and "failed ... over the
+    time limit" on the pool: the same run key, two answers."""
+    import scalinglab.run_spec as run_spec
+
+    seconds = run_spec.RunLimits(max_seconds=0.01).deadline_seconds()
+    assert seconds == pytest.approx(0.01 * 1.25 + run_spec.DEADLINE_GRACE_SECONDS)
+
+    def sleeps_at_width_16(run):
+        if run.size["width"] == 16:
+            time.sleep(seconds + 5)
+        return {"val_loss": 1.0 / run.size["width"], "n_params": run.size["width"]}
+
+    started = time.monotonic()
+    frame = scalinglab.sweep(
+        sleeps_at_width_16,
+        sizes={"width": [4, 16]},
+        out=tmp_path / "out",
+        overrides=["training.max_seconds=0.01"],
+        report=False,
+    ).set_index("width")
+    assert time.monotonic() - started < seconds + 4.5  # stopped at the deadline, not after the sleep
+    assert frame.loc[4, "status"] == "ok"
+    assert (
+        frame.loc[16, "status"] == "failed"
+        and "over the time limit (training.max_seconds = 0.01 s)" in (frame.loc[16, "error"])
+    )

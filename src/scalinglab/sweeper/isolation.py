@@ -18,13 +18,6 @@ from multiprocessing.connection import Connection
 
 from scalinglab.run_spec import RunResult, RunSpec
 
-# The loop stops a run at the first epoch end past training.max_seconds and keeps its curves;
-# the kill is the backstop for an epoch (or a measurement) that never ends. Its clock starts once
-# the child has imported what it trains with (READY): a fresh child's imports under load took
-# longer than whole runs, and every run of a sweep limited to 3 s was killed "after 4.9 s". The
-# grace covers a run's own setup: its data, the probes, the measurements after training.
-KILL_GRACE_FACTOR = 1.25
-KILL_GRACE_SECONDS = 10.0
 READY = "ready"
 # A child that has not said READY this long after it was started is stuck (a forkserver that
 # hangs, imports that never end): its batch fails rather than waiting forever.
@@ -41,15 +34,14 @@ class ChildLimits:
 
 
 def kill_deadline_seconds(batch: list[RunSpec]) -> float | None:
-    """Seconds after start at which a child still training `batch` (runs that train together, each
-    limited to its share of the wall time) is killed; None: never."""
-    limit = batch[0].limits.max_seconds
-    return None if limit is None else limit * len(batch) * KILL_GRACE_FACTOR + KILL_GRACE_SECONDS
+    """Seconds after the child said READY at which it is killed still training `batch`
+    (`RunLimits.deadline_seconds`: the grace for its imports and setup is there); None: never."""
+    return batch[0].limits.deadline_seconds(len(batch))
 
 
 def over_time_limit(batch: list[RunSpec]) -> str:
     """Why a run killed at its kill deadline was killed (after 'killed after N s: ')."""
-    return f"over the time limit (training.max_seconds = {batch[0].limits.max_seconds:g} s)"
+    return batch[0].limits.over_time_limit()
 
 
 def over_memory_limit(max_memory_mb: float) -> str:

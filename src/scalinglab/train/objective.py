@@ -12,18 +12,24 @@ executors, fits, report) is the same as for a built-in family.
 
 An exception, a missing required metric, or a value that is not a finite number makes the run a
 recorded failure with its error; the sweep goes on (unless debug mode is on: train.outcome's rule).
-`training.max_seconds` holds where runs train in a watched process (pool, Ray, or with
-`execution.max_memory_mb`), which is killed past the limit; in the plain serial executor an
-objective runs to its end, as scalinglab cannot stop it between epochs as its own loop does.
+`training.max_seconds` holds on every executor, at the deadline of `RunLimits.deadline_seconds`
+(the limit x 1.25 + 10 s): a watched process (pool, Ray, `execution.max_memory_mb`) is killed
+there, and an objective called in the main thread of this process (the serial executor, and the
+watched child itself) is interrupted there by a timer signal (SIGALRM, `_interrupted_at`), so a
+run fails "over the time limit" whichever executor trained it. scalinglab cannot stop an objective
+between epochs as its own loop does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,13 +68,43 @@ def run_objective(spec: RunSpec) -> RunResult:
                 run_key=spec.run_key,
             )
             started = time.perf_counter()
-            returned = objective(run)
+            with _interrupted_at(spec.limits.deadline_seconds(), spec.limits.over_time_limit):
+                returned = objective(run)
             seconds = time.perf_counter() - started
         metrics = checked_metrics(returned, required=(spec.limits.metric, "n_params"))
         metrics.setdefault("train_seconds", seconds)
         return metrics
 
     return run_outcome(spec, attempt)
+
+
+class ObjectiveTimeLimit(Exception):
+    """The objective was still running at its run's deadline."""
+
+
+@contextlib.contextmanager
+def _interrupted_at(seconds: float | None, reason) -> Iterator[None]:
+    """Raise ObjectiveTimeLimit(reason()) inside the block once it has run `seconds`: a timer
+    signal, which only the main thread of a process can receive (elsewhere, and without
+    `signal.setitimer`, nothing is armed: a watched process is still killed at the deadline).
+    The timer and the previous handler are restored on the way out."""
+    armed = (
+        seconds is not None and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not armed:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise ObjectiveTimeLimit(f"stopped after {seconds:.3g} s: {reason()}")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class ObjectiveResultError(ValueError):
