@@ -31,7 +31,10 @@ from scalinglab.analysis.runs import ok_runs_at_best_lr, size_axes
 from scalinglab.metrics import METRICS, RUN_IDENTITY
 
 BENEFIT_EFFICIENCY = 0.65  # a speedup of at least 0.65 W: 1.3x at W = 2
-PLAUSIBLE_EFFICIENCY = 1.5  # above 1.5 W (3x at W = 2), a speedup is timing noise, not parallelism
+# Above 1.25 W (2.5x at W = 2), a speedup is timing noise, not parallelism. It was 1.5 W, and a
+# 2.7x at W = 2 on a 2-core CPU, where the two workers share the cores one worker had, was said to
+# "benefit" at 135 % efficiency.
+PLAUSIBLE_EFFICIENCY = 1.25
 WORKERS = "data_parallel"
 
 
