@@ -198,16 +198,26 @@ class _Answerer:
             return self.joint.has_floor
         return all(fit.has_floor for fit in self.fits.values())
 
-    def predicted(self, n_grid: np.ndarray) -> pd.DataFrame:
+    def predicted(self, n_grid: np.ndarray, *, max_extrapolation: float = 1.0) -> pd.DataFrame:
         """Predicted candidates: n_params, group (data size), metric; whole numbers of parameters and
-        examples. The law's prediction is anchored to the measurements (`anchored`)."""
+        examples. The law's prediction is anchored to the measurements (`anchored`). With a joint
+        law, data sizes from the smallest trained up to the data available, and at most
+        `max_extrapolation` times the largest trained (as sizes are: "train_size = 2,613,526,305,
+        1818738x outside the trained data sizes" otherwise). Raises UserError where the data
+        available are below every data size trained."""
         if self.joint is not None:
-            available = self.analysis.data_available or self.joint.d_range[1]
+            smallest, largest = self.joint.d_range
+            available = min(self.analysis.data_available or largest, largest * max(1.0, max_extrapolation))
+            if available < smallest * (1 - 1e-9):
+                raise UserError(
+                    f"data_available {available:g} is below every {self.analysis.group_by} trained (the smallest is "
+                    f"{smallest:g}): the law is not extrapolated to less data; train at the data you have"
+                )
             trained = self.analysis.runs[self.analysis.group_by].unique()
             sizes = np.unique(
                 np.concatenate(
                     [
-                        np.round(np.geomspace(self.joint.d_range[0], available, DATA_POINTS)),
+                        np.round(np.geomspace(smallest, available, DATA_POINTS)),
                         trained[trained <= available],
                     ]
                 )
@@ -473,7 +483,8 @@ def candidate_table(
     from its own runs, `_costs_of_trained_sizes`).
 
     Columns: n_params, group (the data size), metric, one column per cost, measured, n_seeds,
-    clipped (the law predicted beyond what is possible), within_budgets. Sorted by group, then n_params.
+    clipped (the law predicted beyond what is possible), within_budgets (and within the data
+    available). Sorted by group, then n_params.
     `workers`: train_seconds with that many data-parallel workers, where measured (`_workers_words`).
     """
     n_low, n_high = answerer.n_range()
@@ -483,7 +494,7 @@ def candidate_table(
         n_grid = analysis.size_axis.n_params(analysis.size_axis.values_between(n_low, high, max_values=points))
     else:
         n_grid = np.unique(np.round(np.geomspace(n_low, high, points)))
-    predicted = answerer.predicted(n_grid)
+    predicted = answerer.predicted(n_grid, max_extrapolation=max_extrapolation)
     for cost, law in analysis.groups.costs.items():
         predicted[cost] = (
             law.predict(predicted["n_params"].to_numpy(float), predicted["group"].to_numpy(float))
@@ -512,7 +523,10 @@ def candidate_table(
     speedup = speedup_at(analysis.reference_speedups, workers, table["n_params"].to_numpy(float))
     if speedup is not None and "train_seconds" in table:
         table["train_seconds"] = table["train_seconds"] / speedup
+    # The data the user has is a budget too: a Pareto row on more data than that does not fit.
     within = np.ones(len(table), dtype=bool)
+    if analysis.data_available is not None:
+        within &= table["group"].to_numpy(float) <= analysis.data_available * (1 + 1e-9)
     for name, limit in limits.items():
         budget = BUDGETS[name]
         within &= table[budget.column].to_numpy(float) * budget.per_column_unit <= limit

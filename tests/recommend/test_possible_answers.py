@@ -284,6 +284,21 @@ def test_no_data_size_beyond_the_data_available_is_recommended():
         recommend(analyze(frame, n_bootstrap=0, data_available=1_000), Budgets(train_seconds=1e9))
 
 
+def test_a_joint_law_recommends_no_data_below_the_smallest_trained_nor_beyond_its_search_range():
+    """--data-available 100 below a smallest trained 360 answered "Nothing worth training" from
+    the law at 100 examples; --data-available 1e30 recommended 2.6e9 examples, 1.8e6x beyond the
+    data; and with 100 available, Pareto rows on 1,437 examples read "fits: yes"."""
+    frame = law_runs()  # data sizes 100, 300, 1000; a joint law
+    with pytest.raises(UserError, match="data_available 50 is below every train_size trained"):
+        recommend(analyze(frame, n_bootstrap=0, data_available=50), Budgets(train_seconds=1e9))
+    plenty = analyze(frame, n_bootstrap=0, data_available=1e12)
+    table = candidate_table(plenty, _Answerer(plenty), {"train_seconds": 1e9}, max_extrapolation=3)
+    assert table["group"].max() == pytest.approx(3_000)
+    some = analyze(frame, n_bootstrap=0, data_available=300)
+    table = candidate_table(some, _Answerer(some), {"train_seconds": 1e9}, max_extrapolation=1)
+    assert (table["group"] > 300).any() and not table.loc[table["group"] > 300, "within_budgets"].any()
+
+
 def test_a_size_not_trained_trains_no_faster_than_the_fastest_flops_measured():
     """Seen: the time law, fitted to small models' overheads, gave 4.1 s for a model that took 61 s."""
     import numpy as np
