@@ -237,3 +237,27 @@ def test_no_compute_optimum_is_quoted_where_its_prediction_is_no_better_than_the
     assert len(worthless) == int((predicted >= baseline).sum()) >= 1
     assert all("N* =" not in s and "a larger budget would answer" in s for s in worthless)
     assert sum("the compute-optimal model has N* =" in s for s in sentences) == int((predicted < baseline).sum()) >= 1
+
+
+@pytest.mark.slow  # writes a report
+def test_the_report_tables_and_the_terminal_quote_no_optimum_the_sentences_withhold(tmp_path):
+    """Seen: 'no model is worth training on that budget, so no N* or D* is quoted' above a table
+    quoting 'N* 303 (209-983), D* 342 ... predicted 2.38' at that budget, and the terminal quoting it."""
+    import re
+
+    from scalinglab.analysis.sentences import summary_lines
+    from scalinglab.report.html import write_report
+
+    frame = truth_frame(seeds=(0, 1), noise=0.003, random_state=1)
+    first = analyze(frame, n_bootstrap=10)
+    predicted = first.joint.optimal["metric_opt"].to_numpy()
+    baseline = float(predicted[1])
+    bounded = analyze(frame.assign(baseline_val_loss=baseline), n_bootstrap=10)
+    worth = int((bounded.joint.optimal["metric_opt"] < baseline).sum())
+    assert 1 <= worth < len(predicted)
+    html = write_report(tmp_path / "r.html", bounded).read_text()
+    table = html.split("Compute-optimal allocation")[1].split("</table>")[0]
+    assert len(re.findall(r"<tr>", table)) == worth  # one body row per budget quoted (the header row is styled)
+    terminal = " ".join(summary_lines(bounded))
+    largest = bounded.joint.optimal[bounded.joint.optimal["budget"] == "largest trained"]["metric_opt"]
+    assert ("N* =" in terminal) == bool((largest < baseline).all())

@@ -442,15 +442,22 @@ def data_limit_sentence(joint: JointLaw, quantity: str, data_problem: str) -> st
     )
 
 
+def optimum_beats_baseline(joint: JointLaw, row: pd.Series, baseline: float | None) -> bool:
+    """Whether the best split of a budget (a row of `joint.optimal`) is predicted better than the
+    trivial `baseline` (True without one): where it is not, no model is worth training on that
+    budget, and neither the sentence nor the report's table quotes its N* and D*."""
+    if baseline is None:
+        return True
+    return row["metric_opt"] < baseline if lower_is_better(joint.metric) else row["metric_opt"] > baseline
+
+
 def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: float | None = None) -> str:
     """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'.
 
     Where the best split's predicted metric is no better than the trivial `baseline` (the
     analysis's), no N* is quoted: seen, 'N* = 776 parameters ... predicted 6.16' bits per byte
     against a unigram model's 5.7, at a budget where no run learned anything."""
-    if baseline is not None and (
-        row["metric_opt"] >= baseline if lower_is_better(joint.metric) else row["metric_opt"] <= baseline
-    ):
+    if not optimum_beats_baseline(joint, row, baseline):
         return (
             f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the joint law's best split of size and data "
             f"predicts {short_label(joint.metric)} {row['metric_opt']:.3g}, no better than the trivial baseline "
@@ -639,7 +646,7 @@ def summary_lines(analysis) -> list[str]:
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
         if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
-            lines += [optimal_sentence(analysis.joint, row) for _, row in largest.iterrows()]
+            lines += [optimal_sentence(analysis.joint, row, analysis.baseline()) for _, row in largest.iterrows()]
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
     if analysis.fit_diagnostics:
         lines.append(

@@ -22,6 +22,7 @@ from scalinglab.analysis.sentences import (
     isoflop_sentences,
     isoflop_table,
     joint_law_sentences,
+    optimum_beats_baseline,
     scaling_effect,
     size_sentences,
 )
@@ -239,14 +240,17 @@ def _joint_section(analysis: Analysis) -> Section:
             render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data)
         )
         if joint.optimal is not None and analysis.compute_optimal_quoted:
-            section.tables.append(
-                (
-                    "Compute-optimal allocation (joint law; 95% intervals resample configurations)",
-                    table_html(
-                        with_intervals(joint.optimal, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"})
-                    ),
+            baseline = analysis.baseline()
+            worth = joint.optimal[[optimum_beats_baseline(joint, row, baseline) for _, row in joint.optimal.iterrows()]]
+            if len(worth):  # the budgets whose sentence quotes an N*, and no other
+                section.tables.append(
+                    (
+                        "Compute-optimal allocation (joint law; 95% intervals resample configurations)",
+                        table_html(
+                            with_intervals(worth, _OPTIMAL_COLUMNS).rename(columns={"compute": "training FLOPs"})
+                        ),
+                    )
                 )
-            )
             section.figures.append(
                 render_figure(
                     "IsoFLOP curves of the joint law and the compute-optimal frontier",
