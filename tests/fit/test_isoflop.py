@@ -35,6 +35,30 @@ def test_runs_within_the_tolerance_form_one_group():
     np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2])
 
 
+def test_budgets_each_within_the_tolerance_of_the_next_are_not_chained_into_one():
+    # 0.03 decades apart each: a chain of neighbours spans 0.09 decades, more than one budget
+    labels = group_by_compute(np.array([0.0, 0.03, 0.06, 0.09]), tolerance_decades=0.05)
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1])
+
+
+def test_a_profile_of_sizes_barely_apart_is_no_profile():
+    """4 widths 1.2x apart at one data size, FLOPs within 0.06 decades: 'N* at 9.07k (8.74k to 9.38k)'."""
+    narrow = np.array([7.5e3, 8.0e3, 8.5e3, 9.0e3])
+    wide = np.array([1e3, 3e3, 9e3, 2.7e4])
+    table = pd.concat(
+        [
+            pd.DataFrame({"N": narrow, "C": 6 * narrow * 1437, "loss": [0.30, 0.29, 0.285, 0.29]}),
+            pd.DataFrame({"N": wide, "C": 1e10, "loss": [0.5, 0.3, 0.28, 0.35]}),
+            pd.DataFrame({"N": wide, "C": 1e11, "loss": [0.45, 0.25, 0.2, 0.22]}),
+        ]
+    )
+    groups = isoflop_analysis(table, tolerance_decades=0.1, n_bootstrap=0).groups
+    assert len(groups) == 3 and groups.loc[0, "note"].startswith("its sizes span 1.2x, less than the 2x")
+    assert not groups.loc[0, "vertex_inside"] and (groups.loc[1:, "note"] == "").all()
+    with pytest.raises(UserError, match="spanning 2x or more; found 1"):
+        isoflop_analysis(table.iloc[:8], tolerance_decades=0.1, n_bootstrap=0)
+
+
 def test_exponents_recover_the_laws_allocation():
     result = isoflop_analysis(isoflop_runs(), random_state=0)
     exponents = result.exponents.set_index("name")

@@ -19,6 +19,10 @@ from scalinglab.fit.bootstrap import percentile_interval, resample_counts
 from scalinglab.fit.table import numeric_column
 
 _MIN_SIZES_PER_GROUP = 3
+# A profile's sizes must span at least this factor: over 4 widths of one data size 1.2x apart (FLOPs
+# within 0.06 decades, so "one budget") a parabola put "N* at 9.07k (8.74k to 9.38k)" in a sweep
+# whose size did not clearly matter. Hoffmann et al.'s profiles span a decade or more.
+MIN_PROFILE_SPAN = 2.0
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,16 @@ class IsoFlopResult:
 
 
 def group_by_compute(log10_compute: np.ndarray, tolerance_decades: float) -> np.ndarray:
-    """Group labels 0, 1, ...: sorted budgets further apart than the tolerance start a new group."""
+    """Group labels 0, 1, ...: in increasing order, a budget more than the tolerance above its
+    group's smallest starts a new group, so no group spans more than the tolerance (neighbours
+    each within it once chained a whole row of budgets into one "budget")."""
     order = np.argsort(log10_compute, kind="stable")
-    starts_new = np.diff(log10_compute[order]) > tolerance_decades
     labels = np.empty(len(order), dtype=int)
-    labels[order] = np.concatenate([[0], np.cumsum(starts_new)])
+    label, first = 0, log10_compute[order[0]] if len(order) else 0.0
+    for index in order:
+        if log10_compute[index] - first > tolerance_decades:
+            label, first = label + 1, log10_compute[index]
+        labels[index] = label
     return labels
 
 
@@ -140,10 +149,11 @@ def isoflop_analysis(
         rows.append(row)
         vertex_samples.append(samples)
     groups = pd.DataFrame(rows)
-    if groups["N_opt"].notna().sum() < 2:
+    usable = int(((groups["note"] == "") & groups["N_opt"].notna()).sum())
+    if usable < 2:
         raise UserError(
             "isoFLOP analysis needs at least two compute groups with a convex profile over "
-            f"{_MIN_SIZES_PER_GROUP}+ sizes; found {int(groups['N_opt'].notna().sum())}"
+            f"{_MIN_SIZES_PER_GROUP}+ sizes spanning {MIN_PROFILE_SPAN:g}x or more; found {usable}"
         )
     exponents = _exponents(vertex_samples, flop_model, n_bootstrap, level)
     return IsoFlopResult(groups=groups, exponents=exponents, level=level)
@@ -162,6 +172,8 @@ def _profile(log_n, loss_values, log_c, flop_model, rng, n_bootstrap, level):
     note = ""
     if len(np.unique(log_n)) < _MIN_SIZES_PER_GROUP:
         note = f"fewer than {_MIN_SIZES_PER_GROUP} distinct sizes"
+    elif np.ptp(log_n) < np.log(MIN_PROFILE_SPAN):
+        note = f"its sizes span {np.exp(np.ptp(log_n)):.2g}x, less than the {MIN_PROFILE_SPAN:g}x a profile needs"
     elif not np.isfinite(vertex):
         note = "profile is not convex"
     row.update(
