@@ -116,7 +116,8 @@ def test_holdout_by_condition_in_the_table_output(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--x", "size", "--y", "y"], "column 'size' not found"),
+        (["--x", "size", "--y", "y"], "--x size: not a column of "),
+        (["--x", "x", "--y", "yy"], "--y yy: not a column of "),
         (["--x", "x", "--y", "y", "--form", "powr"], "unknown form 'powr'"),
         (["--x", "x", "--y", "bad"], "not numeric"),
     ],

@@ -8,6 +8,7 @@ backtest on held-out rows, the compute-optimal allocation at FLOP budgets, an Is
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,17 @@ class TableFit:
         return result
 
 
+def _check_columns_named(table: pd.DataFrame, source: str, options: list[tuple[str, str | None]]) -> None:
+    """Each option's column is one of the table's: else one line naming the option and the file,
+    with the nearest column names (not the whole header of a 60-column runs.csv)."""
+    for option, column in options:
+        if column is None or column in table:
+            continue
+        near = difflib.get_close_matches(column, [str(name) for name in table.columns], n=3)
+        hint = f"; did you mean {' or '.join(near)}?" if near else f" ({len(table.columns)} columns)"
+        raise UserError(f"{option} {column}: not a column of {source}{hint}")
+
+
 def fit_table(
     table: pd.DataFrame | str | Path,
     *,
@@ -121,9 +133,12 @@ def fit_table(
 
     Raises UserError, naming the file, column or option, before fitting when an input is wrong.
     """
+    source = f"{table}" if isinstance(table, (str, Path)) else "the table"
     if isinstance(table, (str, Path)):
         table = read_table(Path(table))
     table = derive_columns(table, list(derive))
+    options = [("--x", name) for name in x] + [("--y", y), ("--groups", groups), ("--step", step)]
+    _check_columns_named(table, source, [*options, ("--isoflop", isoflop)])
     if where:
         kept = filter_rows(table, where, what="--where")
         if kept.empty:
