@@ -1,5 +1,6 @@
 """End to end: the real CLI on a tiny grid, resume, failures, and bad input."""
 
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -286,3 +287,30 @@ def test_status_counts_a_running_run_once_and_gives_a_dead_sweep_no_eta(tmp_path
     assert dead["running"] == [] and dead["remaining"] == dead["total"] and dead["eta_seconds"] is None
     printed = run_cli("status", str(out))
     assert "nothing is running" in printed.stdout and "eta" not in printed.stdout
+
+
+@pytest.mark.slow  # two sweeps at once, in subprocesses
+def test_two_drivers_on_one_store_each_account_for_every_planned_run(tiny_sweep: Path):
+    """Seen: each of two drivers said '16 runs planned, 0 already stored, 8 trained, 8 ok'; the
+    other 8 were never mentioned. Whatever the timing: stored before + trained here + trained
+    meanwhile by the other = planned."""
+    import subprocess
+    import sys
+
+    from cli_helpers import REPO
+
+    args = [sys.executable, "-m", "scalinglab", "run", str(tiny_sweep), "--quiet"]
+    args += ["--set", "execution.batch=off", "--set", "training.epochs=40"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "400"}
+    drivers = [subprocess.Popen(args, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
+    for driver in drivers:
+        _, stderr = driver.communicate(timeout=300)
+        assert driver.returncode == 0, stderr
+        summary = next(line for line in stderr.splitlines() if "runs planned" in line or "nothing to train" in line)
+        if summary.startswith("nothing to train"):
+            continue
+        match = re.match(
+            r"(\d+) runs planned, (\d+) already stored, (\d+) trained[^;]*(?:; (\d+) trained meanwhile.*)?$", summary
+        )
+        planned, already, trained, others = (int(group or 0) for group in match.groups())
+        assert already + trained + others == planned == 8, summary

@@ -56,6 +56,7 @@ class SweepOutcome:
     trained: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)  # each distinct error of a run trained now: how many
+    by_others: int = 0  # planned runs another process stored on this store during this call
 
     def all_failed(self) -> bool:
         """True when runs were trained now and none of them finished ok."""
@@ -69,8 +70,11 @@ class SweepOutcome:
         """One line for a terminal: what was planned, found stored and trained, by status."""
         if self.nothing_to_train():
             return f"nothing to train: {self.already_stored} runs already stored"
-        return f"{self.planned} runs planned, {self.already_stored} already stored, {self.trained} trained" + "".join(
-            f", {count} {status}" for status, count in sorted(self.by_status.items())
+        others = f"; {self.by_others} trained meanwhile by another process on this store" if self.by_others else ""
+        return (
+            f"{self.planned} runs planned, {self.already_stored} already stored, {self.trained} trained"
+            + "".join(f", {count} {status}" for status, count in sorted(self.by_status.items()))
+            + others
         )
 
     def error_summary(self) -> str:
@@ -114,6 +118,9 @@ def run_sweep(
         except KeyboardInterrupt:  # the driver released its claims on the way out
             stored = len(store.keys(("ok",) if retry_failed else None) & planned_now)
             raise SweepInterrupted(stored=stored, planned=outcome.planned) from None
+    # Two drivers on one store share its runs: each said "16 planned, 0 stored, 8 trained" of the 16.
+    stored_now = len(store.keys(("ok",) if retry_failed else None) & planned_now)
+    outcome.by_others = max(0, stored_now - already - outcome.trained)
     return outcome
 
 
