@@ -74,3 +74,15 @@ def test_a_setting_with_text_values_is_compared_like_any_other():
     (effect,) = analyze(frame, n_bootstrap=50).settings
     assert set(effect.best_per_size["best"]) == {"standardize"}
     assert "preprocessing = standardize beats preprocessing = none" in " ".join(effect.sentences)
+
+
+def test_depths_trained_at_no_common_size_are_not_called_best_at_each():
+    """Seen: 'Best depth at each trained size: 610: 1; 754: 3; 2.41k: 1; ...', each "best" the only
+    depth trained at that size."""
+    frame = truth_frame(data_sizes=(1000,), extra={"depth": [2, 4]}, loss=loss_with_depth, noise=0.001)
+    frame = frame[frame["width"].isin(sorted(frame["width"].unique())[:3])].copy()
+    deeper = frame["depth"] == 4
+    frame.loc[deeper, "n_params"] *= 1.3  # a deeper net of the same width: other sizes
+    (effect,) = analyze(frame, n_bootstrap=20).settings
+    assert not effect.laws and (effect.best_per_size["best"] == "").all()
+    assert effect.sentences[0].startswith("No size (train_size = 1000) was trained, or predicted by a law, at more")

@@ -95,7 +95,8 @@ def settings_x_size(
 
 def best_per_size(effect: SettingEffect, x: str) -> pd.DataFrame:
     """Per model size: each value's metric (seed mean where trained at that size, else its law's
-    prediction inside the law's range) and the best value."""
+    prediction inside the law's range) and the best value, where two or more values have one (a
+    value alone at a size is best of nothing: "610: 1; 754: 3" once read as depth 1 winning)."""
     sizes = np.sort(effect.runs[x].unique())
     columns = {x: sizes}
     measured = effect.runs.groupby([x, effect.setting])[effect.metric].mean()
@@ -113,17 +114,22 @@ def best_per_size(effect: SettingEffect, x: str) -> pd.DataFrame:
     table = pd.DataFrame(columns)
     values = table.drop(columns=[x])
     pick = values.idxmin(axis=1) if lower_is_better(effect.metric) else values.idxmax(axis=1)
-    table["best"] = [name.split("=", 1)[1] if isinstance(name, str) else "" for name in pick.fillna("")]
+    compared = values.notna().sum(axis=1) >= 2
+    table["best"] = [
+        name.split("=", 1)[1] if isinstance(name, str) and name and both else ""
+        for name, both in zip(pick.fillna(""), compared)
+    ]
     return table
 
 
 def _sentences(effect: SettingEffect, x: str) -> list[str]:
+    where = f"({effect.group_by} = {format_value(effect.group)})"
+    compared = [f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]]
     measured = [
-        f"Best {effect.setting} at each trained size ({effect.group_by} = {format_value(effect.group)}): "
-        + "; ".join(
-            f"{format_count(row[x])}: {row['best']}" for _, row in effect.best_per_size.iterrows() if row["best"]
-        )
-        + "."
+        f"Best {effect.setting} at each trained size {where}: " + "; ".join(compared) + "."
+        if compared
+        else f"No size {where} was trained, or predicted by a law, at more than one {effect.setting}, so none is "
+        f"compared at equal parameters; train one size at each {effect.setting} to compare them."
     ]
     if len(effect.laws) < 2:
         return measured + [f"Too few sizes per value of {effect.setting} to fit a law for each (4 needed)."]
