@@ -597,6 +597,12 @@ def _uncertainty_words(answerer: _Answerer, row: pd.Series, margin: float) -> st
     return f"+/- {margin:.3g}"
 
 
+def no_interval_words(measured: bool) -> str:
+    """A Pareto row's interval where it has none: a configuration trained once has no seed spread;
+    a predicted one, a law without a bootstrap interval there (not "one run": none was trained)."""
+    return "none (one run)" if measured else "none (no interval)"
+
+
 def new_run_words(low: float, high: float) -> str:
     """A new run's 95% interval as the recommendation says it."""
     return f"expected within {low:.3g} to {high:.3g} (95%)"

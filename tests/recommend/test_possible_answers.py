@@ -350,3 +350,15 @@ def test_a_store_where_every_run_failed_says_so_not_that_the_metric_is_missing(t
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "none of the 2 runs finished ok (e.g. OverTimeLimit: over the time limit" in result.stderr
     assert "not a recorded column" not in result.stderr
+
+
+def test_a_predicted_pareto_row_without_an_interval_is_not_called_one_run():
+    """Seen in recommend's Pareto table: a size never trained, its interval labelled "one run"."""
+    from scalinglab.report.html import _readable_frontier
+
+    choice = recommend(analyze(law_runs(), n_bootstrap=0), Budgets(train_seconds=1e9))
+    for frontier in choice.frontiers.values():
+        shown = _readable_frontier(frontier)
+        assert (~frontier["measured"]).any()
+        assert (shown.loc[~frontier["measured"].to_numpy(), "95% interval"] == "none (no interval)").all()
+        assert not shown.loc[~frontier["measured"].to_numpy(), "95% interval"].str.contains("one run").any()

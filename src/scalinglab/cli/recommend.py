@@ -111,7 +111,7 @@ def _print(choice) -> None:
 
     from scalinglab.analysis import format_factor
     from scalinglab.metrics import label
-    from scalinglab.recommendation import frontier_source
+    from scalinglab.recommendation import frontier_source, no_interval_words
 
     stdout = Console()
     for line in choice.lines():  # warnings first: an extrapolation is never missed
@@ -132,7 +132,7 @@ def _print(choice) -> None:
                 f"{row[choice.group_by]:,.0f}",
                 f"{row[cost]:.3g}",
                 f"{row[choice.metric]:.3g}",
-                f"{low:.3g}-{high:.3g}" if np.isfinite(low) else "one run",
+                f"{low:.3g}-{high:.3g}" if np.isfinite(low) else no_interval_words(row["measured"]),
                 frontier_source(row),
                 "yes" if row["within_budgets"] else "no",
             ]

@@ -30,7 +30,14 @@ from scalinglab.analysis.speedup import benefit_sentences
 from scalinglab.analysis.time_to_target import time_sentence
 from scalinglab.errors import UserError
 from scalinglab.metrics import QUALITY, label
-from scalinglab.recommendation import Budgets, Recommendation, default_budgets, frontier_source, recommend
+from scalinglab.recommendation import (
+    Budgets,
+    Recommendation,
+    default_budgets,
+    frontier_source,
+    no_interval_words,
+    recommend,
+)
 from scalinglab.report import figures
 from scalinglab.report.compress_figures import compress_section
 from scalinglab.report.converged import planned_sweep_section
@@ -487,8 +494,8 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
     table["extrapolation_factor"] = [format_factor(f) if f > 1 else "inside" for f in table["extrapolation_factor"]]
     metric = next(column[: -len("_low")] for column in table if column.endswith("_low"))
     table["95% interval"] = [
-        f"{low:.4g} to {high:.4g}" if np.isfinite(low) else "none (one run)"
-        for low, high in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"))
+        f"{low:.4g} to {high:.4g}" if np.isfinite(low) else no_interval_words(measured)
+        for low, high, measured in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"), table["measured"])
     ]
     table["source"] = [frontier_source(row) for _, row in table.iterrows()]
     table = table.drop(columns=["measured", "clipped"])
