@@ -58,3 +58,15 @@ def test_an_overhead_on_its_bound_of_zero_is_not_quoted():
     assert time.overhead and time.overhead_value < 1e-9
     sentence = describe_cost(time)
     assert "grows as n_params^1.00" in sentence and "overhead" not in sentence and "1e-12" not in sentence
+
+
+def test_a_time_measured_lower_for_larger_models_is_called_noise_not_a_law():
+    """Seen on a busy machine: 'Training time ... falls as n_params^-0.34 (95% CI -0.49 to -0.22):
+    10x ... costs 0.46x'. More parameters cannot cost less."""
+    runs = cost_runs(lambda n, d: d * 1e-3 * n**-0.3)
+    runs = runs[runs["n_params"].isin(sorted(runs["n_params"].unique())[:3])]  # 3 sizes: a plain power law
+    time = fit_metric_vs_params(runs, n_bootstrap=50).costs["train_seconds"]
+    assert not time.overhead and time.exponent < 0
+    sentence = describe_cost(time)
+    assert "was measured lower for larger models" in sentence and "cannot cost" in sentence
+    assert "falls as" not in sentence and "costs 0." not in sentence

@@ -19,7 +19,7 @@ from scalinglab.analysis.numbers import (
     join_words,
 )
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
-from scalinglab.metrics import label, lower_is_better, short_label
+from scalinglab.metrics import METRICS, label, lower_is_better, short_label
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
@@ -105,6 +105,17 @@ def describe_cost(cost: CostLaw) -> str:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
     elif ci and ci[0] <= 0 <= ci[1]:  # "grows as n_params^-0.13 (95% CI -0.38 to 0.11)" said a growth nobody saw
         form = f"{name}{per} shows no clear growth with size (it scales as {exponent})"
+    elif k < 0:  # "Training time falls as n_params^-0.34": more parameters cannot cost less
+        return (
+            f"{name}{per} was measured lower for larger models (it scales as {exponent}), which more parameters "
+            "cannot cost: these measurements are noise, not a law"
+            + (
+                " (timings on a busy machine, or of runs timed in batches); measure it on an idle machine, or with "
+                'execution.batch = "off".'
+                if METRICS[cost.metric].fixed_overhead
+                else "."
+            )
+        )
     else:
         form = f"{name}{per} {'grows' if k > 0 else 'falls'} as {exponent}"
     n_to = cost.x_range[1]
