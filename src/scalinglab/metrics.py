@@ -182,7 +182,7 @@ _METRICS = [
         "peak_memory_bytes",
         "peak tensor memory (bytes)",
         "Most bytes of live tensors during the model's first training step alone: weights, gradients, optimizer state, "
-        "activations.",
+        "activations. With `training.data_parallel` = W > 1, one worker's, at its share of the batch.",
         cost=True,
     ),
     # Inference cost and storage
