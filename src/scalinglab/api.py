@@ -146,7 +146,8 @@ def run_sweep(
     finished ok) analyse the runs and write OUTPUT/report.html.
 
     Raises UserError before anything is stored when `config` cannot run; SweepInterrupted (a
-    KeyboardInterrupt) on Ctrl-C, once every finished run is stored.
+    KeyboardInterrupt) on Ctrl-C during training, once every finished run is stored;
+    ReportInterrupted (one too) on Ctrl-C after it, while exporting, fitting or reporting.
     """
     from scalinglab.runs_table import results_frame
 
@@ -156,15 +157,35 @@ def run_sweep(
     try:
         training = run_config(config, store, retry_failed=retry_failed, progress=progress)
         compression = compress_trained(config, store)
-        runs = results_frame(store)
-        runs_csv = config.output / "runs.csv"
-        runs.to_csv(runs_csv, index=False)
-        written = (
-            write_sweep_report(store, config.output / "report.html", runs=runs) if report and _fittable(runs) else None
-        )
+        try:
+            runs = results_frame(store)
+            runs_csv = config.output / "runs.csv"
+            runs.to_csv(runs_csv, index=False)
+            written = (
+                write_sweep_report(store, config.output / "report.html", runs=runs)
+                if report and _fittable(runs)
+                else None
+            )
+        except KeyboardInterrupt:
+            raise ReportInterrupted(config.output) from None
         return SweepResult(runs, runs_csv, training, compression, written)
     finally:
         store.close()
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl-C once training (and compression) finished, while the runs were exported, the laws
+    fitted or the report written: every run is stored, and `scalinglab report` writes the rest."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self.output = output
+
+    def __str__(self) -> str:
+        return (
+            "interrupted after training, while fitting or writing the report; every finished run is stored. "
+            f"The report: scalinglab report {self.output}"
+        )
 
 
 def _fittable(runs: pd.DataFrame) -> bool:

@@ -241,21 +241,31 @@ def test_status_counts_the_runs_its_configuration_plans_and_names_the_others(tmp
 def test_ctrl_c_after_training_says_the_runs_are_stored_and_how_to_get_the_report(
     tiny_sweep: Path, monkeypatch, capsys
 ):
-    """Ctrl-C while the sweep fits its laws or writes its report (training done) once exited 130
-    with nothing said. The interrupt is raised where the fit runs, in this process."""
+    """Ctrl-C while the sweep writes its report (training done) once exited 130 with nothing said;
+    before training (loading data, say) it is no claim about stored runs. The interrupt is raised
+    where the report is written, in this process."""
     import scalinglab.api
     from scalinglab.cli import main
 
-    def interrupted_while_fitting(*args, **kwargs):
+    def interrupted_while_reporting(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scalinglab.api, "run_sweep", interrupted_while_fitting)
+    monkeypatch.setattr(scalinglab.api, "write_sweep_report", interrupted_while_reporting)
     with pytest.raises(SystemExit) as exit_:
         main(["run", str(tiny_sweep), "--quiet"])
     said = " ".join(capsys.readouterr().err.split())
     assert exit_.value.code == 130
     assert "interrupted after training, while fitting or writing the report; every finished run is stored" in said
     assert f"scalinglab report {tiny_sweep.parent / 'out'}" in said
+    assert (tiny_sweep.parent / "out" / "runs.sqlite").exists()
+
+    monkeypatch.setattr(scalinglab.api, "open_sweep_store", interrupted_while_reporting)  # before any run
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(tiny_sweep), "--quiet"])
+    said = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 130 and said == (
+        f"interrupted; scalinglab status {tiny_sweep.parent / 'out'} says what is stored, and the same command resumes"
+    )
 
 
 def test_status_counts_a_running_run_once_and_gives_a_dead_sweep_no_eta(tmp_path):

@@ -287,6 +287,8 @@ def test_a_user_error_in_sweep_reaches_python_as_itself_without_scalinglab_s_int
     assert not (tmp_path / "out").exists()
 
 
+# pytest-timeout's own method holds the real-time timer, which the deadline leaves to its owner.
+@pytest.mark.timeout(300, method="thread")
 @pytest.mark.slow  # waits for the deadline: 10 s of grace
 def test_an_objective_past_its_deadline_fails_on_the_serial_executor_as_on_the_pool(tmp_path: Path):
     """Seen: width 7 sleeping 30 s with max_seconds = 2 was "ok" serially and "failed ... over the
@@ -315,3 +317,32 @@ def test_an_objective_past_its_deadline_fails_on_the_serial_executor_as_on_the_p
         frame.loc[16, "status"] == "failed"
         and "over the time limit (training.max_seconds = 0.01 s)" in (frame.loc[16, "error"])
     )
+
+
+@pytest.mark.timeout(300, method="thread")  # as above: the real-time timer must be free
+def test_the_deadline_holds_against_an_objective_that_catches_it_and_leaves_other_timers_alone():
+    import signal
+
+    from scalinglab.train.objective import ObjectiveTimeLimit, _interrupted_at
+
+    def retries_on_any_exception():
+        for _ in range(4):
+            try:
+                time.sleep(0.1)
+            except Exception:  # a user's retry loop: it catches the interrupt too
+                pass
+
+    with pytest.raises(ObjectiveTimeLimit, match="stopped after 0.15 s: over"):
+        with _interrupted_at(0.15, lambda: "over"):
+            retries_on_any_exception()
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *args: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)  # someone else's timer (a test runner's timeout, say)
+        with _interrupted_at(0.05, lambda: "over"):
+            time.sleep(0.1)  # not interrupted: the timer was theirs
+        time.sleep(0.4)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == [True]

@@ -45,7 +45,7 @@ def run(
     Safe to interrupt and rerun (it trains only what is missing), and to run twice at once on one
     output folder (the two share the runs).
     """
-    from scalinglab.api import SweepInterrupted, run_sweep, sweep_config
+    from scalinglab.api import ReportInterrupted, SweepInterrupted, run_sweep, sweep_config
 
     if debug:
         enable_debug()
@@ -62,10 +62,12 @@ def run(
             highlight=False,
         )
         raise typer.Exit(130) from None
-    except KeyboardInterrupt:  # after training, while fitting or writing the report: the runs are stored
+    except ReportInterrupted as interrupted:  # after training: the runs are stored, the report is not
+        console.print(str(interrupted), soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # before training (loading data, starting workers) or while compressing
         console.print(
-            f"interrupted after training, while fitting or writing the report; every finished run is stored. "
-            f"The report: scalinglab report {config.output}",
+            f"interrupted; scalinglab status {config.output} says what is stored, and the same command resumes",
             soft_wrap=True,
             markup=False,
             highlight=False,

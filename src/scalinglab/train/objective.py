@@ -12,12 +12,13 @@ executors, fits, report) is the same as for a built-in family.
 
 An exception, a missing required metric, or a value that is not a finite number makes the run a
 recorded failure with its error; the sweep goes on (unless debug mode is on: train.outcome's rule).
-`training.max_seconds` holds on every executor, at the deadline of `RunLimits.deadline_seconds`
-(the limit x 1.25 + 10 s): a watched process (pool, Ray, `execution.max_memory_mb`) is killed
-there, and an objective called in the main thread of this process (the serial executor, and the
-watched child itself) is interrupted there by a timer signal (SIGALRM, `_interrupted_at`), so a
-run fails "over the time limit" whichever executor trained it. scalinglab cannot stop an objective
-between epochs as its own loop does.
+`training.max_seconds` holds at the deadline of `RunLimits.deadline_seconds` (the limit x 1.25 +
+10 s): a watched process (pool, Ray, `execution.max_memory_mb`) is killed there, and an objective
+called in the main thread of a process (the serial executor's, and the watched child's) is
+interrupted there by a timer signal (SIGALRM and the real-time timer, `_interrupted_at`; not where
+another real-time timer is running, nor on Windows), so a run fails "over the time limit" on the
+serial executor as on the others. scalinglab cannot stop an objective between epochs as its own
+loop does.
 """
 
 from __future__ import annotations
@@ -84,19 +85,29 @@ class ObjectiveTimeLimit(Exception):
 
 @contextlib.contextmanager
 def _interrupted_at(seconds: float | None, reason) -> Iterator[None]:
-    """Raise ObjectiveTimeLimit(reason()) inside the block once it has run `seconds`: a timer
-    signal, which only the main thread of a process can receive (elsewhere, and without
-    `signal.setitimer`, nothing is armed: a watched process is still killed at the deadline).
-    The timer and the previous handler are restored on the way out."""
+    """Raise ObjectiveTimeLimit(reason()) inside the block once it has run `seconds`, by a timer
+    signal; and after it, where the objective caught that exception and returned anyway (a retry
+    loop's `except Exception`). Armed only in a process's main thread (the only one a signal
+    reaches), where `signal.setitimer` exists and no real-time timer is already running (a test
+    runner's timeout, the user's own alarm: theirs is left alone); elsewhere a watched process is
+    still killed at the deadline. The previous SIGALRM handler is restored on the way out."""
     armed = (
-        seconds is not None and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
     )
     if not armed:
         yield
         return
+    fired = []
+
+    def message() -> str:
+        return f"stopped after {seconds:.3g} s: {reason()}"
 
     def stop(signum, frame):
-        raise ObjectiveTimeLimit(f"stopped after {seconds:.3g} s: {reason()}")
+        fired.append(True)
+        raise ObjectiveTimeLimit(message())
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -104,7 +115,9 @@ def _interrupted_at(seconds: float | None, reason) -> Iterator[None]:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+    if fired:  # the objective swallowed the interrupt and returned: still over its limit
+        raise ObjectiveTimeLimit(message())
 
 
 class ObjectiveResultError(ValueError):
