@@ -31,7 +31,7 @@ from scalinglab.analysis.size_effect import clearly_better
 from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.fit.table_fit import finite_records
-from scalinglab.metrics import BUDGETS, COSTS, METRICS, label, lower_is_better
+from scalinglab.metrics import BUDGETS, COSTS, METRICS, label, lower_is_better, value_range
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -287,11 +287,13 @@ class _Answerer:
             bounds = self._law_interval(n, d)
         if bounds is None:
             return None
-        low, high = self.analysis.possible_range()  # a noisy accuracy's interval reached 1.14
-        # A run can measure worse than the trivial baseline (nothing learned): its interval keeps
-        # its own value ("measured 2.33, 2.303 to 2.303" with a baseline of 2.303 otherwise).
-        value = float(row["metric"])
-        low, high = min(low, value), max(high, value)
+        # A prediction is clipped to what a model can be worth (the trivial baseline bounds it); a
+        # new run of a trained configuration only to what its metric can be: it may measure worse
+        # than the baseline, as its seeds did ("measured 2.33, 2.303 to 2.303" otherwise).
+        if row["measured"]:
+            low, high = value_range(self.analysis.metric)
+        else:
+            low, high = self.analysis.possible_range()  # a noisy accuracy's interval reached 1.14
         return tuple(float(np.clip(bound, low, high)) for bound in bounds)
 
     def _law_interval(self, n: float, d: float) -> tuple[float, float] | None:

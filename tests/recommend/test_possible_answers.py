@@ -95,7 +95,7 @@ def test_a_run_measured_worse_than_the_baseline_keeps_its_value_inside_its_inter
     worse = analyze(runs(flat).assign(baseline_val_loss=1.15), n_bootstrap=0)
     choice = recommend(worse, Budgets(train_seconds=1e9))
     assert choice.measured and choice.predicted > 1.15
-    assert choice.ci_low < choice.predicted <= choice.ci_high
+    assert choice.ci_low < choice.predicted < choice.ci_high  # a new run may measure worse than its mean
     for frontier in choice.frontiers.values():
         assert (frontier["val_loss_low"] <= frontier["val_loss"]).all()
         assert (frontier["val_loss"] <= frontier["val_loss_high"]).all()
