@@ -23,7 +23,11 @@ def sweep_status(store) -> dict:
     claims = store.claims()
     total = len(planned) if planned is not None else _planned_total(config, len(runs))
     plan = _plan(store, config)
-    untrained = max(0, total - len(counted) - len(claims))
+    # Runs being trained that are not stored yet (a retried failure is stored already; another
+    # configuration's run is not this plan's).
+    stored_keys = {run.run_key for run in counted}
+    first_tries = {claim.run_key for claim in claims if planned is None or claim.run_key in planned} - stored_keys
+    untrained = max(0, total - len(counted) - len(first_tries))
     # A stopped [plan] trains nothing more: the rest of its grid is not "to go" but not chosen.
     stopped = bool(plan and plan["stop"])
     # "To go": neither stored nor running ("3 ok; 2 running now; 13 to go" added up to 18 of 16).
