@@ -273,7 +273,7 @@ def exponent_resolved(fit: GroupFit) -> bool:
     a law that fits its points exactly: on scattered points every bootstrap replicate landing on
     one value (seen: "95% CI 0.44 to 0.44") means the bootstrap failed to move, not precision."""
     _, value, interval = fit.exponent()
-    if not np.isfinite(value) or value <= 0:
+    if not np.isfinite(value) or value <= 0 or getattr(fit.law, "bootstrap_stuck_", False):
         return False
     if interval is None:
         return True

@@ -36,6 +36,9 @@ from scalinglab.fit.table import as_column_list, log_design, log_inputs_of_array
 logger = logging.getLogger("scalinglab.fit.law")
 MIN_BOOTSTRAP = 10  # fewest bootstrap replicates that give an interval (one gave a "95% CI" excluding the fit)
 UNBOUNDED_SCALE_FACTOR = 1e6  # a scale's interval end this far from its value is not bounded by the runs
+# Replicates whose internal parameters all lie within this (relative) of the fit's did not move:
+# one of 40 stuck bootstraps of 2-seed sweeps spread 1.4e-9, still an interval of no width.
+STUCK_SPREAD = 1e-6
 # A prediction inside the fitted range reads the replicates that resampled groups around it
 # (ScalingLaw._interpolating) when at least this share of them, and MIN_BOOTSTRAP, did.
 MIN_INTERPOLATING_SHARE = 0.25
@@ -91,6 +94,9 @@ class ScalingLaw:
         Minimised objective (summed Huber loss).
     bootstrap_params_ : DataFrame or None
         One row of published parameters per bootstrap replicate.
+    bootstrap_stuck_ : bool
+        Every replicate refitted to the fit itself (within ``STUCK_SPREAD``) on rows it does not
+        pass through: its intervals would have no width, so ``has_intervals`` is False.
     log_residuals_ : ndarray
         log(observed) - log(fitted) on the rows used for the fit.
     form_choice_ : FormChoice or None
@@ -305,15 +311,15 @@ class ScalingLaw:
         spread = np.ptp(finite, axis=0) if len(finite) else np.zeros(thetas.shape[1])
         exact = float(np.max(np.abs(self.log_residuals_))) < 1e-6
         self.bootstrap_stuck_ = bool(
-            len(finite) > 1 and not exact and (spread <= 1e-9 * np.maximum(1.0, np.abs(self.theta_))).all()
+            len(finite) > 1 and not exact and (spread <= STUCK_SPREAD * np.maximum(1.0, np.abs(self.theta_))).all()
         )
         if self.bootstrap_stuck_:
             self.diagnostics_.warnings.append(
                 f"every bootstrap replicate refitted to the fit itself: with a loss this close to L1 (huber delta "
                 f"{self.huber_delta:g}), any curve passing between the rows of each group fits them as well, so "
                 "resampling the groups does not move it and cannot show how uncertain it is; no interval is quoted. "
-                "A larger huber delta (--huber-delta 0.3: closer to least squares), or one row per group (the "
-                "seeds' mean), would measure it"
+                "A third seed of each size, a larger huber delta (closer to least squares: scalinglab fit "
+                "--huber-delta 0.3), or one row per group (the seeds' mean) would measure it"
             )
         public = self.form_.to_public(thetas)
         self.bootstrap_params_ = pd.DataFrame(public, columns=self.form_.public_names)
