@@ -7,8 +7,10 @@ of 5 draws the planner is told its starting design and 20 random runs of the poo
 ``tell`` refits), as a round of a planned sweep pays it. Three cases:
 
   * ``chinchilla``: one form, no budget (plain greedy batch);
-  * ``chinchilla, budget``: with a budget left, as a planned sweep asks: the whole remaining
-    budget is planned for three cost powers and the best plan's first 8 picks are returned;
+  * ``chinchilla, budget``: with a budget left: the whole remaining budget is planned for three
+    cost powers and the best plan's first 8 picks are returned;
+  * ``chinchilla, budget, term``: the same with the law's extrapolation term counted
+    (``extrapolation_term=True``), as a planned sweep's planner asks (``sweeper.planned``);
   * ``auto``: ``form="auto"`` (every joint form scored by backtest, the plausible ones' spread
     counted at the target).
 
@@ -49,9 +51,18 @@ def pool(seed: int) -> pd.DataFrame:
     return table
 
 
-def seconds_to_ask(seed: int, form: str, with_budget: bool, n_bootstrap: int) -> float:
+def seconds_to_ask(seed: int, form: str, with_budget: bool, n_bootstrap: int, term: bool = False) -> float:
     runs = pool(seed)
-    planner = Planner(["N", "D"], "loss", form, target=TARGET, cost="flops", random_state=seed, n_bootstrap=n_bootstrap)
+    planner = Planner(
+        ["N", "D"],
+        "loss",
+        form,
+        target=TARGET,
+        cost="flops",
+        random_state=seed,
+        n_bootstrap=n_bootstrap,
+        extrapolation_term=term,
+    )
     start = planner.ask(runs.drop(columns="loss"), planner.n_start)
     planner.tell(runs.loc[start.index])
     planner.tell(runs.drop(index=start.index).sample(20, random_state=seed))
@@ -69,13 +80,14 @@ def main():
     parser.add_argument("--n-bootstrap", type=int, default=200, help="the Planner's default")
     args = parser.parse_args()
     print(f"k = {K} of 500 candidates, {args.draws} draws, {args.n_bootstrap} bootstrap replicates; goal < 5 s")
-    for label, form, with_budget in (
-        ("chinchilla", "chinchilla", False),
-        ("chinchilla, budget", "chinchilla", True),
-        ("auto", "auto", False),
+    for label, form, with_budget, term in (
+        ("chinchilla", "chinchilla", False, False),
+        ("chinchilla, budget", "chinchilla", True, False),
+        ("chinchilla, budget, term", "chinchilla", True, True),
+        ("auto", "auto", False, False),
     ):
-        times = [seconds_to_ask(seed, form, with_budget, args.n_bootstrap) for seed in range(args.draws)]
-        print(f"{label:<20} median {statistics.median(times):6.2f} s   max {max(times):6.2f} s")
+        times = [seconds_to_ask(seed, form, with_budget, args.n_bootstrap, term) for seed in range(args.draws)]
+        print(f"{label:<26} median {statistics.median(times):6.2f} s   max {max(times):6.2f} s")
 
 
 if __name__ == "__main__":

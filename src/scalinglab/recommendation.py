@@ -335,8 +335,9 @@ def recommend(
     budgets : Budgets
         The limits; every one given needs a fitted law of its cost.
     max_extrapolation : float, optional
-        Largest size considered, as a multiple of the largest trained size. Default: 10 when the
-        law has a resolved floor, 1 (the trained range) when it has none.
+        Largest size considered, as a multiple of the largest trained size (and, with a joint
+        law, largest data size, as a multiple of the largest trained). Default: 10 when the law
+        has a resolved floor, 1 (the trained range) when it has none.
     max_frontier_rows : int
         Rows kept in each Pareto-frontier table (spread evenly in log cost).
     workers : int

@@ -351,7 +351,8 @@ def check_some_run_finished(frame: pd.DataFrame) -> None:
     metric is "not a recorded column (choose one of )"."""
     if "status" not in frame or len(frame) == 0 or (frame["status"] == "ok").any():
         return
-    errors = frame["error"].dropna().astype(str) if "error" in frame else pd.Series(dtype=str)
+    errors = frame["error"].dropna().astype(str).str.strip() if "error" in frame else pd.Series(dtype=str)
+    errors = errors[errors != ""]
     example = f" (e.g. {errors.iloc[0].splitlines()[0]})" if len(errors) else ""
     raise UserError(
         f"none of the {len(frame)} runs finished ok{example}, so there is nothing to analyze; "

@@ -232,6 +232,6 @@ def _noise_sentence(noise: list[DataParallelSpeedup]) -> str:
     shown = join_words([f"{answer.speedup:.3g}x at {format_count(answer.n_params)} parameters" for answer in noise])
     return (
         f"Not counted: {len(noise)} configuration(s) measured {shown} with {workers} workers, more than "
-        f"{PLAUSIBLE_EFFICIENCY * workers:.2g}x, which {workers} workers sharing one run's work cannot give: timing "
+        f"{PLAUSIBLE_EFFICIENCY * workers:.3g}x, which {workers} workers sharing one run's work cannot give: timing "
         "noise, such as a one-worker run slowed by a busy machine. More seeds of each (or an idle machine) measure it."
     )

@@ -168,8 +168,7 @@ def _print_tables(fitted) -> None:
     interval = f"{law.ci_level:.0%} CI"
     for column in ("parameter", "value", f"{interval} low", f"{interval} high"):
         params.add_column(column, justify="left" if column == "parameter" else "right")
-    # else a "95% CI" of no width (the law's warning says why)
-    determined = law.groups_bound_parameters and not law.bootstrap_stuck_
+    determined = law.has_intervals  # else a "95% CI" of no width (the law's warning says why)
     bounded = law.ci_bounded()
     for row in law.summary().itertuples():
         ends = [_number(end) if determined else "-" for end in (row.ci_low, row.ci_high)]

@@ -282,6 +282,8 @@ def plan_for_budget(
 
     Returns the plan and its cost power.
     """
+    if exchange_passes and extrapolation is not None:
+        raise ValueError("exchange judges the parametric variance only; it takes no extrapolation term")
     best, best_power = None, cost_powers[0]
     for power in cost_powers:
         plan = greedy_batch(
@@ -297,8 +299,6 @@ def plan_for_budget(
         )
         if best is None or sum(plan.gains) > sum(best.gains):
             best, best_power = plan, power
-    if exchange_passes and extrapolation is not None:
-        raise ValueError("exchange judges the parametric variance only; it takes no extrapolation term")
     if exchange_passes and best.picks:
         picks = exchange(
             sigma, candidate_jacobian, target_jacobian, noise_var, cost, budget, best.picks, max_passes=exchange_passes

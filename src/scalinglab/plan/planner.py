@@ -321,6 +321,8 @@ class Planner:
         calibration = getattr(law, "calibration_", None)
         if not (self.extrapolation_term and self.strategy == "planner") or calibration is None:
             return None
+        if calibration.held_out.empty:  # no backtest: every rate is 0, and so is the term
+            return None
         return design.ExtrapolationTerm(
             calibration, self._log_x(self.target), candidate_log_x, law.fitted_log_x_, INTERVAL_LEVEL
         )

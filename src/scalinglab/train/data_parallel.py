@@ -217,13 +217,13 @@ def train_worker(rank: int, world: int, spec: RunSpec, init_method: str, *, thre
         if rank != 0:
             return None
         seconds = time.perf_counter() - started
-        if error is None:  # every rank holds the same weights: rank 0 keeps them, as a run alone does
-            save_run_checkpoint(model, spec)
         metrics = (
             None
             if error
             else measured_metrics(run, trace, curves, train_seconds=seconds, batch_wall_seconds=seconds, batch_runs=1)
         )
+        if error is None:  # every rank holds the same weights: rank 0 keeps them, once measured, as a run alone does
+            save_run_checkpoint(model, spec)
         return {
             "metrics": metrics,
             "curves": curves,
