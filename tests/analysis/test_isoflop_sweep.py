@@ -164,3 +164,17 @@ def test_an_interval_reaching_past_the_sizes_tried_says_so_and_a_language_model_
         "The joint law's compute-optimal N* is not given beside these: alpha's 95% interval reaches"
         in (isoflop_sentences(unresolved, "")[0][2])
     )
+
+
+def test_the_joint_n_star_beside_a_profile_is_withheld_where_it_is_no_better_than_the_baseline():
+    """The report's sentence withheld a budget's N* (no better than the trivial baseline) while
+    the IsoFLOP table beside it still quoted the joint law's N* there."""
+    runs = isoflop_sweep()
+    quoted = analyze(runs, n_bootstrap=20).isoflop.groups
+    assert quoted["joint_N_opt"].notna().all()
+    baseline = float(runs.loc[runs["train_flops"] == BUDGETS[1], "val_loss"].min())  # the middle budget's best run
+    bounded = analyze(runs.assign(baseline_val_loss=baseline), n_bootstrap=20)
+    withheld = bounded.isoflop.groups["joint_N_opt"].isna()
+    assert withheld.iloc[0] and not withheld.iloc[-1]  # the smallest budget's optimum cannot beat it
+    sentences, _ = isoflop_sentences(bounded.isoflop, "")
+    assert sum("the joint law says" in s for s in sentences) == int((~withheld).sum())

@@ -41,6 +41,7 @@ from scalinglab.errors import UserError
 from scalinglab.fit import ScalingLaw, compute_optimal, isoflop_analysis
 from scalinglab.fit.isoflop import group_by_compute
 from scalinglab.fit.table import BURN_IN, after_burn_in
+from scalinglab.metrics import lower_is_better
 
 JOINT_FORM = "auto"
 # The parameters of the size term of each joint form (A / N^alpha; Kaplan's (Nc / N)^alpha_N).
@@ -388,6 +389,15 @@ class IsoFlopOnSweep:
     joint_note: str = ""  # why the joint law's N* is not beside the profiles ('' when it is, or there is none)
 
 
+def better_than_baseline(metric: str, values, baseline: float | None) -> np.ndarray:
+    """Whether each value of `metric` beats the trivial `baseline` (all True without one): a
+    compute optimum that does not is no model worth training, and its N* is quoted nowhere."""
+    values = np.asarray(values, float)
+    if baseline is None:
+        return np.ones(values.shape, dtype=bool)
+    return values < baseline if lower_is_better(metric) else values > baseline
+
+
 def isoflop_on_sweep(
     means: pd.DataFrame,
     joint: JointLaw | None,
@@ -397,10 +407,12 @@ def isoflop_on_sweep(
     data: str,
     n_bootstrap: int = 1000,
     random_state: int = 0,
+    baseline: float | None = None,
 ) -> tuple[IsoFlopOnSweep | None, str]:
     """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
-    decades), and the joint law's N* at each group's budget. Returns (None, why) when the runs do
-    not form two compute groups of 3+ sizes with a convex profile."""
+    decades), and the joint law's N* at each group's budget where its prediction there beats the
+    trivial `baseline` (`better_than_baseline`). Returns (None, why) when the runs do not form two
+    compute groups of 3+ sizes with a convex profile."""
     if "train_flops" not in means:
         return None, "the runs recorded no training FLOPs"
     flop_model = _flops_per_param_example(means, x, data) or 6.0
@@ -431,6 +443,10 @@ def isoflop_on_sweep(
     groups["disagree"] = False
     if joint is not None and usable.any():
         answer = compute_optimal(joint.law, groups.loc[usable, "compute"].to_numpy(), flop_model=flop_model)
+        worth = better_than_baseline(metric, joint.predict(answer["N_opt"], answer["D_opt"]), baseline)
+        usable.loc[usable] = worth
+        answer = answer[worth]
+    if joint is not None and usable.any():
         groups.loc[usable, "joint_N_opt"] = answer["N_opt"].to_numpy()
         for suffix in ("", "_low", "_high"):
             if f"tokens_per_param{suffix}" in answer:

@@ -117,9 +117,7 @@ class Analysis:
     def baseline(self) -> float | None:
         """The metric's trivial baseline: the mean of the runs' `baseline_<metric>` column (what
         predicting the class frequencies, or a unigram model, scores); None where none was recorded."""
-        column = f"baseline_{self.metric}"
-        known = column in self.runs and bool(self.runs[column].notna().any())
-        return float(self.runs[column].mean()) if known else None
+        return metric_baseline(self.runs, self.metric)
 
     def possible_range(self) -> tuple[float, float]:
         """Where the metric can lie, what any prediction is clipped to: a loss in [0, its trivial
@@ -239,7 +237,8 @@ def analyze(
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
         # Beside each IsoFLOP profile, the joint law's N* only where its split may be quoted.
         quoted = None if joint_problem or data_problem else joint
-        iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, **options)
+        baseline = metric_baseline(runs, metric)
+        iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, baseline=baseline, **options)
         if iso is not None and joint is not None and quoted is None:
             iso.joint_note = joint_problem or data_problem
         iso_warnings = isoflop_sentences(iso, iso_note)[1]
@@ -344,6 +343,14 @@ def _unrecorded_group_warnings(runs: pd.DataFrame, group_by: str) -> list[str]:
         f"Set data.train_size in the sweep file (your objective gets it as run.train_size), or return "
         f"n_train from the objective"
     ]
+
+
+def metric_baseline(runs: pd.DataFrame, metric: str) -> float | None:
+    """The trivial baseline of `metric`: the mean of the runs' `baseline_<metric>` column (what
+    predicting the class frequencies, or a unigram model, scores); None where none was recorded."""
+    column = f"baseline_{metric}"
+    known = column in runs and bool(runs[column].notna().any())
+    return float(runs[column].mean()) if known else None
 
 
 def check_some_run_finished(frame: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.groups import MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
-from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw
+from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw, better_than_baseline
 from scalinglab.analysis.numbers import (
     format_change,
     format_count,
@@ -19,7 +19,7 @@ from scalinglab.analysis.numbers import (
     join_words,
 )
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
-from scalinglab.metrics import METRICS, label, lower_is_better, short_label
+from scalinglab.metrics import METRICS, label, short_label
 
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
@@ -457,9 +457,7 @@ def optimum_beats_baseline(joint: JointLaw, row: pd.Series, baseline: float | No
     """Whether the best split of a budget (a row of `joint.optimal`) is predicted better than the
     trivial `baseline` (True without one): where it is not, no model is worth training on that
     budget, and neither the sentence nor the report's table quotes its N* and D*."""
-    if baseline is None:
-        return True
-    return row["metric_opt"] < baseline if lower_is_better(joint.metric) else row["metric_opt"] > baseline
+    return bool(better_than_baseline(joint.metric, row["metric_opt"], baseline))
 
 
 def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: float | None = None) -> str:
