@@ -261,3 +261,7 @@ def test_the_report_tables_and_the_terminal_quote_no_optimum_the_sentences_withh
     terminal = " ".join(summary_lines(bounded))
     largest = bounded.joint.optimal[bounded.joint.optimal["budget"] == "largest trained"]["metric_opt"]
     assert ("N* =" in terminal) == bool((largest < baseline).all())
+    beyond_every_budget = float(predicted.min()) * 0.9  # no budget's optimum beats this baseline
+    silent = analyze(frame.assign(baseline_val_loss=beyond_every_budget), n_bootstrap=10)
+    assert "N* =" not in " ".join(summary_lines(silent))
+    assert "Compute-optimal allocation" not in write_report(tmp_path / "s.html", silent).read_text()
