@@ -196,7 +196,7 @@ def test_a_metric_that_improves_up_to_the_largest_size_is_no_plateau():
         plateau_start=np.nan,
     )
     verdict.plateau_start = _plateau_start(verdict)
-    unresolved = SimpleNamespace(exponent=lambda: (26.1e3, 1.2, (0.0, 3.0)))
+    unresolved = SimpleNamespace(law=SimpleNamespace(), exponent=lambda: (26.1e3, 1.2, (0.0, 3.0)))
     assert verdict.plateau_start == 26.1e3
     assert _kind(verdict, unresolved) == "improves"
     verdict.means = np.array([1.66, 0.125, 0.124])  # flat from 3k on: that is a plateau
