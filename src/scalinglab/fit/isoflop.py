@@ -189,7 +189,8 @@ def _profile(log_n, loss_values, log_c, flop_model, rng, n_bootstrap, level):
         samples = _parabola_vertices(log_n, loss_values, counts)[0]
         low, high = percentile_interval(samples[np.isfinite(samples)], level)
         row.update(N_opt_low=float(np.exp(low)), N_opt_high=float(np.exp(high)))
-    return row, (log_budget, vertex, samples)
+    # A group with a note (too few sizes, too narrow, not convex) gives no vertex to the exponents.
+    return row, (log_budget, np.nan if note else vertex, samples)
 
 
 def _exponents(vertex_samples, flop_model, n_bootstrap, level) -> pd.DataFrame:
