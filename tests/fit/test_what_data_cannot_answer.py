@@ -205,3 +205,19 @@ def test_a_bootstrap_whose_every_replicate_lands_on_the_fit_quotes_no_interval()
         ),
     ):  # the two ways out the warning gives
         assert not closer_to_least_squares.bootstrap_stuck_ and closer_to_least_squares.has_intervals
+
+
+def test_a_summary_quotes_no_interval_the_law_does_not_have():
+    """The README's example printed "E 0.089087 ci_low 0.089087 ci_high 0.089087" from a stuck bootstrap."""
+    runs = pd.DataFrame(
+        {
+            "n_params": [330, 330, 1482, 1482, 8970, 8970, 26122, 26122],
+            "val_loss": [1.51723, 1.808867, 0.394607, 0.509714, 0.159724, 0.160423, 0.124602, 0.123141],
+        }
+    )
+    stuck = ScalingLaw("power", n_bootstrap=100).fit(runs, x="n_params", y="val_loss").summary()
+    assert stuck[["ci_low", "ci_high"]].isna().all().all() and not stuck["ci_bounded"].any()
+    means = ScalingLaw("power", n_bootstrap=100).fit(
+        runs.groupby("n_params", as_index=False).mean(), "n_params", "val_loss"
+    )
+    assert means.summary()[["ci_low", "ci_high"]].notna().all().all()

@@ -606,14 +606,16 @@ class ScalingLaw:
         return bounded
 
     def summary(self) -> pd.DataFrame:
-        """One row per parameter: name, value, ci_low, ci_high (NaN without bootstrap), on_bound,
-        ci_bounded (False where the runs do not bound an end of the interval: see `ci_bounded`).
+        """One row per parameter: name, value, ci_low, ci_high (NaN without an interval to quote:
+        no bootstrap, or ``has_intervals`` false), on_bound, ci_bounded (False where the runs do
+        not bound an end of the interval: see `ci_bounded`).
 
         ``summary().attrs["diagnostics"]`` holds :meth:`diagnostics` (convergence, starts at the
         best objective, correlations, warnings).
         """
         self._check_fitted()
-        ci, bounded = self.ci_ or {}, self.ci_bounded()
+        # An interval of no width (a stuck bootstrap, or one over too few groups) is not printed as one.
+        ci, bounded = (self.ci_ or {}) if self.has_intervals else {}, self.ci_bounded()
         table = pd.DataFrame(
             {
                 "name": list(self.params_),
