@@ -50,8 +50,16 @@ def test_adding_a_method_is_adding_one_record():
     splice = Method("splice", "weight splicing", "builtins:dict", SpliceSettings, knob="width")
     model = config_model((*REGISTRY, splice))
     config = compress_config({"splice": {"width": [5, 6]}}, methods=["prune", "splice"], model=model)
-    assert config.methods == ["prune", "splice"]
+    assert config.methods == ["none", "prune", "splice"]  # the trained models: what every verdict compares against
     assert config.settings_of("splice") == [{"width": 5, "finetune_epochs": 0}, {"width": 6, "finetune_epochs": 0}]
     assert model.model_fields["methods"].default[-1] == "splice"
     with pytest.raises(UserError, match="compress.methods: unknown method 'splice'"):
         compress_config(None, methods=["splice"])  # the real registry does not have it
+
+
+def test_the_trained_models_are_always_measured_for_every_verdict_compares_against_them():
+    """`--methods prune,quantize` gave no verdict and a report saying "changes val_loss by +nan"."""
+    assert compress_config(None, methods=["prune", "quantize"]).methods == ["none", "prune", "quantize"]
+    assert compress_config({"methods": ["cluster"]}).methods == ["none", "cluster"]
+    with pytest.raises(UserError, match="at least one method"):
+        compress_config(None, methods=[])

@@ -17,6 +17,8 @@ from scalinglab.compress.registry import REGISTRY, Method
 from scalinglab.config_fields import Strict, apply_override, first_problem
 from scalinglab.errors import UserError
 
+NO_COMPRESSION = "none"  # the method that measures the trained model itself
+
 
 class CompressSection(Strict):
     """The `[compress]` section: which methods, and (in the model `config_model` derives from the
@@ -34,6 +36,18 @@ class CompressSection(Strict):
             if method not in known:
                 raise ValueError(f"methods: unknown method {method!r} (known: {', '.join(known)})")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_the_trained_models(cls, raw: Any) -> Any:
+        """The trained models themselves, measured the same way, are what every verdict compares
+        a compression against: without them "--methods prune,quantize" gave no verdict, and the
+        report "changes val_loss by +nan". A list of methods (not empty: that is refused) gets them."""
+        methods = raw.get("methods") if isinstance(raw, dict) else None
+        known = [method.name for method in cls.registry]
+        if isinstance(methods, list) and methods and NO_COMPRESSION in known and NO_COMPRESSION not in methods:
+            return {**raw, "methods": [NO_COMPRESSION, *methods]}
+        return raw
 
     def settings_of(self, method: str) -> list[dict[str, Any]]:
         """Every combination of `method`'s swept settings, as dicts (one compression each); [{}]
