@@ -136,7 +136,7 @@ ROWS: dict[str, Callable[[Context], Row]] = {
     "export-to-a-folder": lambda c: Row(["export", str(c.store), "--to", str(c.work)], "is a folder"),
     "report-to-missing-folder": lambda c: Row(["report", str(c.store), "--to", str(c.work / "no" / "r.html")], "--to"),
     # Stores
-    "status-no-store": lambda c: Row(["status", str(c.work / "nothing")], "no scalinglab store at", c.work),
+    "status-no-store": lambda c: Row(["status", str(c.work / "nothing")], "no scalinglab store here", c.work),
     "status-empty-file": lambda c: Row(
         ["status", str(c.sqlite_file("empty"))], "no scalinglab store at", c.work / "empty"
     ),

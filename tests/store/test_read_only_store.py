@@ -52,7 +52,9 @@ def test_a_reader_sees_what_a_connected_writer_stored(tmp_path: Path):
 def test_no_store_is_one_line_and_nothing_is_created(tmp_path: Path, make):
     make(tmp_path)
     before = _files(tmp_path)
-    with pytest.raises(UserError, match=f"no scalinglab store at {tmp_path / 'runs.sqlite'}"):
+    empty = (tmp_path / "runs.sqlite").exists()
+    said = f"no scalinglab store at {tmp_path / 'runs.sqlite'}" if empty else f"{tmp_path}: no scalinglab store here"
+    with pytest.raises(UserError, match=said):
         open_store(tmp_path, read_only=True)
     assert _files(tmp_path) == before
 

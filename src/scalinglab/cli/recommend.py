@@ -47,7 +47,7 @@ def recommend(
     pretrained: Annotated[
         str,
         typer.Option(
-            help="available: also compare fine-tuning a pretrained size ([transfer] runs, measured) against training from scratch; none: do not."
+            help="available: also compare fine-tuning a pretrained size (\\[transfer] runs, measured) against training from scratch; none: do not."
         ),
     ] = "none",
     count_pretraining: Annotated[

@@ -21,9 +21,11 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
     a URL `sqlite:///path/to/file.sqlite`.
 
     `read_only=True`: open an existing store without creating or changing any file (works in a
-    read-only folder); UserError "no scalinglab store at PATH" when there is none.
+    read-only folder); UserError "LOCATION: no scalinglab store here (runs.sqlite not found); run
+    a sweep first" when there is none (`stored_database`, as every read-only command says it), and
+    "no scalinglab store at PATH" for an empty file.
     """
-    return SQLiteStore(store_path(location), read_only=read_only)
+    return SQLiteStore(stored_database(location) if read_only else store_path(location), read_only=read_only)
 
 
 __all__ = [
