@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scalinglab.compress.compression_spec import CompressionSpec
 from scalinglab.compress.registry import method_named
-from scalinglab.compress.settings import CompressConfig, compress_config
+from scalinglab.compress.settings import NO_COMPRESSION, CompressConfig, compress_config
 from scalinglab.debug import recorded_error
 from scalinglab.errors import UserError
 from scalinglab.run_spec import RunSpec
@@ -84,8 +84,9 @@ def compress_store(
         config = compress_config((store.config() or {}).get("compress"), overrides, methods=methods)
         parents, without_checkpoint = _parents(store, out, where)
         planned = plan(config, parents)
-        if not planned:
-            raise UserError(f"nothing to compress: {_why_nothing_applies(config, parents)}")
+        asked = [name for name in config.methods if name != NO_COMPRESSION]  # "none" only measures the parents
+        if not planned or (asked and not any(spec.method in asked for spec in planned)):
+            raise UserError(f"nothing to compress: {_why_nothing_applies(config, parents, asked)}")
         done = _stored_keys(store, retry_failed)
         todo = [spec for spec in planned if spec.key not in done]
         outcome = CompressOutcome(
@@ -186,12 +187,12 @@ def _require_checkpoints(out: Path) -> None:
         )
 
 
-def _why_nothing_applies(config: CompressConfig, parents: list[RunSpec]) -> str:
-    """Why `plan` planned nothing, method by method (seen: '--methods share' on MLP runs and int4
-    dynamic quantization each printed '0 compressions planned' and exit 0)."""
+def _why_nothing_applies(config: CompressConfig, parents: list[RunSpec], methods: list[str]) -> str:
+    """Why `plan` planned none of `methods`, method by method (seen: '--methods share' on MLP runs
+    and int4 dynamic quantization each printed '0 compressions planned' and exit 0)."""
     families = sorted({parent.family for parent in parents})
     reasons = []
-    for name in config.methods:
+    for name in methods:
         method = method_named(name)
         if not any(method.applies_to(family) for family in families):
             reasons.append(

@@ -310,8 +310,13 @@ class ScalingLaw:
         finite = thetas[np.isfinite(thetas).all(axis=1)]
         spread = np.ptp(finite, axis=0) if len(finite) else np.zeros(thetas.shape[1])
         exact = float(np.max(np.abs(self.log_residuals_))) < 1e-6
+        # (Over no more groups than parameters every replicate lands near the fit anyway: that
+        # is `groups_bound_parameters`' word to say, not this one.)
         self.bootstrap_stuck_ = bool(
-            len(finite) > 1 and not exact and (spread <= STUCK_SPREAD * np.maximum(1.0, np.abs(self.theta_))).all()
+            self.groups_bound_parameters
+            and len(finite) > 1
+            and not exact
+            and (spread <= STUCK_SPREAD * np.maximum(1.0, np.abs(self.theta_))).all()
         )
         if self.bootstrap_stuck_:
             self.diagnostics_.warnings.append(
