@@ -487,10 +487,15 @@ class SweepConfig(Strict):
                 "training.save_checkpoints: may not be false with [compress], which compresses the checkpoints"
             )
         from scalinglab.compress.registry import method_named
+        from scalinglab.compress.settings import NO_COMPRESSION
 
         # Only when no method applies: the default list holds every method, `share` (transformers
-        # only) included, and a method that does not apply to a family is skipped for it.
-        family, methods = self.model.family, [method_named(name) for name in self.compress.methods]
+        # only) included, and a method that does not apply to a family is skipped for it. The
+        # trained models themselves ("none", always measured) are no compression.
+        asked = [name for name in self.compress.methods if name != NO_COMPRESSION]
+        family, methods = self.model.family, [method_named(name) for name in asked]
+        if not methods:
+            return self
         if family is not None and self.model.objective is None and not any(m.applies_to(family) for m in methods):
             only = "; ".join(f"{m.name} applies to {', '.join(m.families)} runs only" for m in methods)
             raise ValueError(f"compress.methods: none applies to model.family = {family!r} ({only})")
