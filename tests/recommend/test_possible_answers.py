@@ -176,6 +176,35 @@ def test_predictions_are_anchored_to_the_measurements_around_them():
     assert just_below == pytest.approx(means[(top, group)], rel=0.05)  # not the law's lower value
 
 
+def test_no_prediction_beats_a_larger_model_measured_on_more_data():
+    """A planned sweep trained its largest size on the most data only, and measured it 30% worse than
+    the law; the miss of the next size (on the law) was read at that size on less data, which was then
+    recommended as 0.105 beside the 0.131 measured with more data. A model is no better for less data."""
+    frame = law_runs()  # sizes 1e3 to 1e6, data sizes 100, 300, 1000, on a Chinchilla law
+    top, most = frame["n_params"].max(), frame["train_size"].max()
+    frame = frame[(frame["n_params"] != top) | (frame["train_size"] == most)].copy()
+    frame.loc[frame["n_params"] == top, "val_loss"] *= 1.3
+    analysis = analyze(frame, n_bootstrap=0)
+    answerer = _Answerer(analysis)
+    measured = float(frame.loc[frame["n_params"] == top, "val_loss"].iloc[0])
+    n, d = np.array([top, top, 0.9 * top, top]), np.array([300.0, 900.0, 900.0, 2000.0])
+    assert answerer._law_times_miss(n[:1], d[:1], answerer.measured())[0] < measured  # what the bound corrects
+    held = answerer.anchored(n, d)
+    assert (held[:3] >= measured * (1 - 1e-12)).all()
+    assert held[3] < measured  # more data than measured: no bound
+    choice = recommend(analysis, Budgets(train_flops=6.0 * top * most), max_extrapolation=1)
+    assert choice.measured and choice.train_size == most  # not the largest size on less data
+
+
+def test_of_equal_candidates_the_measured_one_is_best():
+    """A prediction held at a measurement is a bound ("no better than"), the measurement an estimate."""
+    from scalinglab.recommendation import _best
+
+    table = pd.DataFrame({"metric": [0.2, 0.1, 0.1, 0.3], "measured": [False, False, True, True]}, index=list("abcd"))
+    assert _best(table, lower_is_better=True) == "c"
+    assert _best(table.assign(metric=-table["metric"]), lower_is_better=False) == "c"
+
+
 def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain():
     """A law with a floor promises ever smaller gains: 10x beyond the trained sizes for 0.001, within
     the +/- 0.01 uncertainty of that prediction, is not worth training outside what was measured, so
