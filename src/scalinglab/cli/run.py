@@ -6,7 +6,7 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -55,24 +55,13 @@ def run(
         with _ProgressBar(enabled=not quiet) as progress:
             result = run_sweep(config, retry_failed=retry_failed, progress=progress)
     except SweepInterrupted as interrupted:
-        console.print(
-            f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}",
-            soft_wrap=True,
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(130) from None
+        _interrupted(f"{interrupted}; resume with: {shlex.join(['scalinglab', *sys.argv[1:]])}")
     except ReportInterrupted as interrupted:  # after training: the runs are stored, the report is not
-        console.print(str(interrupted), soft_wrap=True, markup=False, highlight=False)
-        raise typer.Exit(130) from None
+        _interrupted(str(interrupted))
     except KeyboardInterrupt:  # before training (loading data, starting workers) or while compressing
-        console.print(
-            f"interrupted; scalinglab status {config.output} says what is stored, and the same command resumes",
-            soft_wrap=True,
-            markup=False,
-            highlight=False,
+        _interrupted(
+            f"interrupted; scalinglab status {config.output} says what is stored, and the same command resumes"
         )
-        raise typer.Exit(130) from None
     console.print(result.training.summary())
     if result.nothing_finished_ok():  # nothing to fit or report: say why, exit 1
         if result.training.all_failed():
@@ -85,6 +74,12 @@ def run(
     if result.compression is not None:  # the sweep file's [compress] section
         console.print(result.compression.summary())
     _summarise(result, config.output)
+
+
+def _interrupted(message: str) -> NoReturn:
+    """Say where a Ctrl-C left the sweep, and exit 130 (Typer would end a KeyboardInterrupt silently)."""
+    console.print(message, soft_wrap=True, markup=False, highlight=False)
+    raise typer.Exit(130) from None
 
 
 def _summarise(result, output: Path) -> None:
