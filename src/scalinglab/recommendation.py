@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import Analysis
+from scalinglab.analysis.groups import DATA_COLUMNS
 from scalinglab.analysis.numbers import format_count, format_factor
 from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
-from scalinglab.analysis.size_effect import clearly_better
+from scalinglab.analysis.size_effect import NEGLIGIBLE_CHANGE, clearly_better
 from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.fit.table_fit import finite_records
@@ -199,8 +200,10 @@ class _Answerer:
         return all(fit.has_floor for fit in self.fits.values())
 
     def predicted(self, n_grid: np.ndarray, *, max_extrapolation: float = 1.0) -> pd.DataFrame:
-        """Predicted candidates: n_params, group (data size), metric; whole numbers of parameters and
-        examples. The law's prediction is anchored to the measurements (`anchored`). With a joint
+        """Predicted candidates: n_params, group (data size), metric, unbounded (the metric before
+        `measured_bound` held it), held_through (the row of `measured` that held it, -1 where none
+        did); whole numbers of parameters and examples. The law's prediction is anchored to the
+        measurements (`anchored`). With a joint
         law, data sizes from the smallest trained up to the data available, and at most
         `max_extrapolation` times the largest trained (as sizes are: "train_size = 2,613,526,305,
         1818738x outside the trained data sizes" otherwise). Raises UserError where the data
@@ -226,7 +229,18 @@ class _Answerer:
         else:
             n = np.tile(n_grid, len(self.fits))
             d = np.repeat(np.array(list(self.fits), float), len(n_grid))
-        return pd.DataFrame({"n_params": n, "group": d, "metric": self.anchored(n, d)})
+        unbounded = self.unbounded(n, d)
+        bound, through = self.measured_bound(n, d)
+        metric = self._held(unbounded, bound)
+        return pd.DataFrame(
+            {
+                "n_params": n,
+                "group": d,
+                "metric": metric,
+                "unbounded": unbounded,
+                "held_through": np.where(metric != unbounded, through, -1),
+            }
+        )
 
     def law(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
         """The quality law at parameters `n` and data sizes `d` (of resolved groups, without a joint law)."""
@@ -235,11 +249,21 @@ class _Answerer:
         return np.array([float(self.fits[group].predict([size])[0]) for size, group in zip(n, d)])
 
     def anchored(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The law anchored to the measurements (`unbounded`), held no better than what was measured
+        with at least its size and data (`measured_bound`)."""
+        n, d = np.asarray(n, float), np.asarray(d, float)
+        return self._held(self.unbounded(n, d), self.measured_bound(n, d)[0])
+
+    def _held(self, unbounded: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """Each value no better than its bound (unchanged where the bound is NaN)."""
+        sign = 1.0 if self.analysis.lower_is_better else -1.0
+        return np.where(np.isnan(bound), unbounded, sign * np.maximum(sign * unbounded, sign * bound))
+
+    def unbounded(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
         """The law times its measured miss nearby: at a trained configuration its seed mean, between
         trained sizes (and data sizes) the law's log miss interpolated in log size (and log data),
         beyond them the miss of the nearest. A law that misses its own largest size by 20% would
-        otherwise recommend a size next to it as 20% better than what was measured there. And
-        no better than what larger models measured on more data (`_no_better_than_more_data`)."""
+        otherwise recommend a size next to it as 20% better than what was measured there."""
         n, d = np.asarray(n, float), np.asarray(d, float)
         if len(n) == 0:
             return np.empty(0)
@@ -247,10 +271,6 @@ class _Answerer:
         measured = measured[measured["group"].isin(self.fits) | (self.joint is not None)]
         if measured.empty:
             return self.law(n, d)
-        return self._no_better_than_more_data(n, d, self._law_times_miss(n, d, measured), measured)
-
-    def _law_times_miss(self, n: np.ndarray, d: np.ndarray, measured: pd.DataFrame) -> np.ndarray:
-        """The law at (n, d) times the measured miss interpolated there (`anchored`)."""
         with np.errstate(divide="ignore", invalid="ignore"):  # an accuracy law at 0: no miss to read there
             miss = np.log(measured["metric"].to_numpy(float)) - np.log(
                 self.law(measured["n_params"].to_numpy(float), measured["group"].to_numpy(float))
@@ -263,22 +283,41 @@ class _Answerer:
         log_miss = np.array([np.interp(np.log(size), np.log(groups), per_group[:, i]) for i, size in enumerate(d)])
         return self.law(n, d) * np.exp(log_miss)
 
-    def _no_better_than_more_data(
-        self, n: np.ndarray, d: np.ndarray, predicted: np.ndarray, measured: pd.DataFrame
-    ) -> np.ndarray:
-        """Each prediction held no better than the best configuration measured with at least its size
-        and at least its data. A model does not get worse for more parameters and more data (every
-        form of the law says so), but the miss interpolated from other configurations need not
-        agree: a planned sweep that had trained 3.61k parameters on 1,000 examples (0.131) was told
-        that 3.61k on 700 would reach 0.105, by the miss of 1.81k on 700 (the grid measured 0.156
-        there). The best of those measured, not the nearest: a bound that holds where a larger
-        model measured worse (overfitting, or one unlucky seed)."""
+    def measured_bound(self, n: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What each candidate is held to: the best measured among the configurations trained with at
+        least its size and at least its data (NaN where none was), and which one (its row of
+        `measured`, -1 where none).
+
+        A model is no better for less size or less data (every form of the law says so), but the miss
+        interpolated from other configurations need not agree: a planned sweep that had trained
+        3.61k parameters on 1,000 examples was told that 3.61k on 700 would reach 0.105, by the miss
+        of 1.81k on 700 (the whole grid measured 0.156 there). A configuration that measured worse
+        than one with at most its size and data (overfitting, an unlucky seed) shows that this does
+        not hold there, and holds nothing. Where `group_by` is no data size (a setting), only the
+        same group's larger sizes hold a candidate."""
+        measured = self.measured()
+        n, d = np.asarray(n, float), np.asarray(d, float)
+        if not len(measured) or not len(n):
+            return np.full(len(n), np.nan), np.full(len(n), -1)
+        n_measured, group_measured = measured["n_params"].to_numpy(float), measured["group"].to_numpy(float)
         sign = 1.0 if self.analysis.lower_is_better else -1.0
-        larger = measured["n_params"].to_numpy(float)[None, :] >= n[:, None] * (1 - 1e-9)
-        more_data = measured["group"].to_numpy(float)[None, :] >= d[:, None] * (1 - 1e-9)
-        signed = np.where(larger & more_data, sign * measured["metric"].to_numpy(float)[None, :], np.inf)
-        bound = signed.min(axis=1)  # +inf where nothing measured dominates
-        return np.where(np.isfinite(bound), sign * np.maximum(sign * predicted, bound), predicted)
+        signed = sign * measured["metric"].to_numpy(float)
+        below = self._at_most(n_measured, group_measured, n_measured, group_measured)  # [j, i]: j at most i
+        monotone = signed <= np.where(below, signed[:, None], np.inf).min(axis=0)
+        holds = self._at_most(n, d, n_measured, group_measured) & monotone[None, :]
+        holding = np.where(holds, signed[None, :], np.inf)
+        through = holding.argmin(axis=1)
+        held = np.isfinite(holding[np.arange(len(n)), through])
+        return np.where(held, sign * signed[through], np.nan), np.where(held, through, -1)
+
+    def _at_most(self, n_small, d_small, n_large, d_large) -> np.ndarray:
+        """[i, j]: configuration i has at most the size and data of configuration j (the same group
+        where `group_by` is no data size)."""
+        tolerance = 1 + 1e-9
+        size = n_small[:, None] <= n_large[None, :] * tolerance
+        if self.analysis.group_by in DATA_COLUMNS:
+            return size & (d_small[:, None] <= d_large[None, :] * tolerance)
+        return size & np.isclose(d_small[:, None], d_large[None, :])
 
     def measured(self) -> pd.DataFrame:
         """Every trained configuration: n_params, group, its seed-mean metric and measured costs, n_seeds."""
@@ -417,12 +456,14 @@ def recommend(
         and not verdict.resolved
         and best["n_params"] < verdict.sizes.max()
     ):
+        # "No better" would be false of one 0.2% better: under NEGLIGIBLE_CHANGE is no clear gain.
+        negligible = f"under {NEGLIGIBLE_CHANGE:.0%} better"
         binding = (
-            "nothing: the larger sizes trained measured within noise of it or worse, so size does not clearly matter "
-            "beyond it"
+            f"nothing: the larger sizes trained measured within noise of it, {negligible}, or worse, so size does "
+            "not clearly matter beyond it"
             if verdict.mean_noise(0) is not None
-            else "nothing: the larger sizes trained measured no better, one run each (so how much of that is noise "
-            "is unknown: train 2+ seeds to know)"
+            else f"nothing: the larger sizes trained measured {negligible} or worse, one run each (so how much of "
+            "that is noise is unknown: train 2+ seeds to know)"
         )
     return Recommendation(
         metric=analysis.metric,
@@ -432,7 +473,7 @@ def recommend(
         predicted=float(best["metric"]),
         ci_low=interval[0] if interval else None,
         ci_high=interval[1] if interval else None,
-        law="measurement of this configuration" if best["measured"] else answerer.name,
+        law=_law_words(answerer, best),
         binding=binding,
         usage={
             name: {"predicted": float(best[BUDGETS[name].column] * BUDGETS[name].per_column_unit), "limit": limit}
@@ -455,10 +496,28 @@ def recommend(
     )
 
 
+def _law_words(answerer: _Answerer, row: pd.Series) -> str:
+    """What answered for a candidate: its measurement, the law, or the law held at a measurement."""
+    if row["measured"]:
+        return "measurement of this configuration"
+    if row["held_through"] < 0:
+        return answerer.name
+    holding = answerer.measured().iloc[int(row["held_through"])]
+    return (
+        f"{answerer.name}, held at what {format_count(holding['n_params'])} parameters on "
+        f"{answerer.analysis.group_by} = {holding['group']:,.0f} measured (at least this size and data: a model is "
+        f"no better for less of either; the law alone predicts {row['unbounded']:.3g})"
+    )
+
+
 def _best(candidates: pd.DataFrame, lower_is_better: bool):
-    """The index of the candidate with the best metric; of equals, a measured one (a prediction held
-    at a measurement by `_Answerer._no_better_than_more_data` is a bound, the measurement an estimate)."""
-    order = candidates.sort_values(["metric", "measured"], ascending=[lower_is_better, False], kind="stable")
+    """The index of the candidate with the best metric. Of equals, a measured one (a prediction held
+    at a measurement by `_Answerer.measured_bound` is a bound, the measurement an estimate), then
+    the one the law alone predicts best: many candidates below a measurement are held at its
+    value, and the first in the table's order was the one with the least size and data."""
+    order = candidates.sort_values(
+        ["metric", "measured", "unbounded"], ascending=[lower_is_better, False, lower_is_better], kind="stable"
+    )
     return order.index[0]
 
 
@@ -542,7 +601,7 @@ def candidate_table(
     predicted = predicted.assign(
         metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high), measured=False, n_seeds=0
     )
-    measured = measured.assign(measured=True, clipped=False)
+    measured = measured.assign(measured=True, clipped=False, unbounded=measured["metric"], held_through=-1)
     for cost, law in analysis.groups.costs.items():  # a cost not recorded by every run: from its law
         missing = measured[cost].isna() if cost in measured else pd.Series(True, index=measured.index)
         if missing.any():
@@ -614,7 +673,7 @@ def worth_extrapolating(
     inside = feasible[feasible["n_params"] <= largest_trained]
     if best["n_params"] <= largest_trained or inside.empty:
         return best_index
-    inside_index = inside["metric"].idxmin() if lower_is_better else inside["metric"].idxmax()
+    inside_index = _best(inside, lower_is_better)
     gain = (inside.loc[inside_index, "metric"] - best["metric"]) * (1 if lower_is_better else -1)
     return inside_index if gain <= margin else best_index
 
@@ -660,7 +719,9 @@ def pareto_frontier(
     one run of an untrained-noise configuration), whether it was measured or predicted (and
     clipped), and how far each row extrapolates.
     """
-    ordered = candidates.dropna(subset=[cost]).sort_values([cost, "n_params"])
+    # A row held at a measurement is a bound ("no better than"), no point of a trade-off: cheaper
+    # than the measurement that holds it and equal to it, it would push that measurement off.
+    ordered = candidates[candidates["held_through"] < 0].dropna(subset=[cost]).sort_values([cost, "n_params"])
     frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
     keep = _spread_evenly(np.log(frontier[cost].to_numpy(float)), max_rows)
     rows = frontier.iloc[keep]
@@ -678,6 +739,7 @@ def pareto_frontier(
             f"{metric}_high": [high for _, high in intervals],
             "measured": rows["measured"].to_numpy(bool),
             "clipped": rows["clipped"].to_numpy(bool),
+            "held": rows["held_through"].to_numpy() >= 0,
             "within_budgets": rows["within_budgets"].to_numpy(),
             "extrapolation_factor": [answerer.extrapolation_factor(row) for _, row in rows.iterrows()],
             "chosen": rows.index == chosen,
@@ -692,10 +754,14 @@ def _interpolated_in_log(at: np.ndarray, table: pd.DataFrame, x: str, y: str) ->
 
 
 def frontier_source(row: pd.Series) -> str:
-    """Where a frontier row's metric comes from, in a word: measured, law (predicted by it), or
-    clipped (the law's prediction was impossible and is shown at the nearest possible value)."""
+    """Where a frontier row's metric comes from, in a word: measured, law (predicted by it),
+    clipped (the law's prediction was impossible and is shown at the nearest possible value), or
+    held (the law's prediction was better than a configuration with at least its size and data
+    measured, and is shown at that measurement: only the chosen row can be one)."""
     if row["measured"]:
         return "measured"
+    if row.get("held", False):
+        return "held"
     return "clipped" if row["clipped"] else "law"
 
 
@@ -830,9 +896,15 @@ def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice:
         "sentence": (
             f"Compress instead: {describe_configuration(best)} measured {choice.metric} "
             f"{best[choice.metric]:.3g}{interval} within the same budgets, better than the "
-            f"{choice.predicted:.3g} predicted for the size above (--no-compressed to leave compressed models out)."
+            f"{choice.predicted:.3g} {_measured_or_predicted(choice)} for the size above (--no-compressed to leave "
+            "compressed models out)."
         ),
     }
+
+
+def _measured_or_predicted(choice: Recommendation) -> str:
+    """How the answer's value was had, in a word: a trained configuration's is its measurement."""
+    return "measured" if choice.measured else "predicted"
 
 
 def pretrained_alternative(
@@ -869,6 +941,6 @@ def pretrained_alternative(
             f"Pretrained: {best['transfer_mode']} at {best['n_params']:,.0f} parameters on "
             f"{best['train_size']:,.0f} examples measured {choice.metric} {best[choice.metric]:.3g} within "
             f"the same budgets (pretraining cost {counted}), {verdict} the {choice.predicted:.3g} "
-            "predicted for training from scratch above."
+            f"{_measured_or_predicted(choice)} for training from scratch above."
         ),
     }

@@ -19,6 +19,7 @@ from test_recommend import runs as law_runs  # noqa: E402
 from test_size_verdicts import flat, runs  # noqa: E402
 
 from scalinglab.analysis import analyze  # noqa: E402
+from scalinglab.analysis.numbers import format_count  # noqa: E402
 from scalinglab.errors import UserError  # noqa: E402
 from scalinglab.recommendation import (  # noqa: E402
     Budgets,
@@ -77,6 +78,18 @@ def test_flat_loss_recommends_the_smallest_size_on_the_plateau(flat_analysis):
     assert not NOT_A_NUMBER.search(" ".join(choice.lines()))
     for frontier in choice.frontiers.values():
         assert frontier["measured"].all()  # no law resolved: nothing predicted
+
+
+def test_a_larger_size_a_fraction_of_a_percent_better_is_not_called_no_better():
+    """Seen, one run per size: "the larger sizes trained measured no better" of one measured 0.17% better."""
+    loss = lambda n, d: 1.25 * (1 - 0.001 * np.log2(n / 500)) * (1 - 0.05 * d / 6_000)  # noqa: E731
+    four_sizes = runs(loss, sizes=(500, 2_000, 8_000, 32_000), seeds=(0,), noise=0.0)  # too few to read noise from
+    choice = recommend(analyze(four_sizes, n_bootstrap=0), Budgets(train_seconds=1e9))
+    assert choice.measured and choice.n_params == 500
+    assert "measured under 1% better or worse, one run each" in choice.binding, choice.binding
+    seven_sizes = runs(loss, seeds=(0,), noise=0.0)  # noise read from the scatter about a smooth curve
+    choice = recommend(analyze(seven_sizes, n_bootstrap=0), Budgets(train_seconds=1e9))
+    assert "measured within noise of it, under 1% better, or worse" in choice.binding, choice.binding
 
 
 def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
@@ -177,32 +190,71 @@ def test_predictions_are_anchored_to_the_measurements_around_them():
 
 
 def test_no_prediction_beats_a_larger_model_measured_on_more_data():
-    """A planned sweep trained its largest size on the most data only, and measured it 30% worse than
-    the law; the miss of the next size (on the law) was read at that size on less data, which was then
-    recommended as 0.105 beside the 0.131 measured with more data. A model is no better for less data."""
+    """A planned sweep trained its largest size on the most data only; the miss of the next size, which
+    measured better than the law on less data, was read at the largest size on that data, which was
+    then recommended as 0.105 beside the 0.131 measured with more data. A model is no better for less data."""
     frame = law_runs()  # sizes 1e3 to 1e6, data sizes 100, 300, 1000, on a Chinchilla law
     top, most = frame["n_params"].max(), frame["train_size"].max()
     frame = frame[(frame["n_params"] != top) | (frame["train_size"] == most)].copy()
-    frame.loc[frame["n_params"] == top, "val_loss"] *= 1.3
+    next_size = np.sort(frame["n_params"].unique())[-2]
+    frame.loc[(frame["n_params"] == next_size) & (frame["train_size"] == 300), "val_loss"] *= 0.9
     analysis = analyze(frame, n_bootstrap=0)
     answerer = _Answerer(analysis)
     measured = float(frame.loc[frame["n_params"] == top, "val_loss"].iloc[0])
+    assert measured == frame["val_loss"].min()
     n, d = np.array([top, top, 0.9 * top, top]), np.array([300.0, 900.0, 900.0, 2000.0])
-    assert answerer._law_times_miss(n[:1], d[:1], answerer.measured())[0] < measured  # what the bound corrects
+    assert answerer.unbounded(n[:1], d[:1])[0] < measured  # what the bound corrects
     held = answerer.anchored(n, d)
-    assert (held[:3] >= measured * (1 - 1e-12)).all()
-    assert held[3] < measured  # more data than measured: no bound
+    np.testing.assert_allclose(held[:2], measured)
+    assert held[2] >= measured * (1 - 1e-12)
+    assert held[3] < measured  # more data than anything measured: nothing holds it
     choice = recommend(analysis, Budgets(train_flops=6.0 * top * most), max_extrapolation=1)
-    assert choice.measured and choice.train_size == most  # not the largest size on less data
+    assert choice.measured and choice.predicted == pytest.approx(measured)  # of equals, the measurement
+    cheaper = recommend(analysis, Budgets(train_flops=6.0 * top * 900), max_extrapolation=1)
+    assert cheaper.predicted == pytest.approx(measured) and not cheaper.measured
+    assert f"held at what {format_count(top)} parameters on train_size = 1,000 measured" in cheaper.law
 
 
-def test_of_equal_candidates_the_measured_one_is_best():
-    """A prediction held at a measurement is a bound ("no better than"), the measurement an estimate."""
+def test_a_larger_model_that_measured_worse_holds_nothing():
+    """Overfitting (or one unlucky seed): the largest size measured worse than smaller ones on the same
+    data, so "no better for less size" does not hold there, and a candidate between them is not held."""
+    frame = law_runs()
+    top, most = frame["n_params"].max(), frame["train_size"].max()
+    frame.loc[(frame["n_params"] == top) & (frame["train_size"] == most), "val_loss"] *= 1.5
+    answerer = _Answerer(analyze(frame, n_bootstrap=0))
+    bound, through = answerer.measured_bound(np.array([0.7 * top, 0.7 * top]), np.array([most, 300.0]))
+    assert np.isnan(bound[0]) and through[0] == -1
+    assert bound[1] == pytest.approx(frame.loc[(frame["n_params"] == top) & (frame["train_size"] == 300), "val_loss"])
+
+
+def test_a_setting_is_no_data_size_and_holds_only_its_own_larger_sizes():
+    """Per-setting laws (group_by a weight decay): a worse setting trained to larger sizes does not hold
+    the other setting's predictions at its values."""
+    frame = law_runs(data_sizes=(1000,))
+    worse = frame.assign(weight_decay=0.1, val_loss=frame["val_loss"] + 0.4)
+    better = frame[frame["n_params"] <= 1e5].assign(weight_decay=0.0)
+    analysis = analyze(pd.concat([better, worse], ignore_index=True), n_bootstrap=0, group_by="weight_decay")
+    answerer = _Answerer(analysis)
+    bound, _ = answerer.measured_bound(np.array([5e5, 5e5]), np.array([0.0, 0.1]))
+    assert np.isnan(bound[0]) and np.isfinite(bound[1])
+
+
+def test_of_equal_candidates_the_measured_one_is_best_then_the_one_the_law_puts_best():
+    """A prediction held at a measurement is a bound ("no better than"), the measurement an estimate;
+    among held predictions, the table's first was the one with the least size and data."""
     from scalinglab.recommendation import _best
 
-    table = pd.DataFrame({"metric": [0.2, 0.1, 0.1, 0.3], "measured": [False, False, True, True]}, index=list("abcd"))
+    table = pd.DataFrame(
+        {"metric": [0.2, 0.1, 0.1, 0.3], "measured": [False, False, True, True], "unbounded": [0.2, 0.05, 0.1, 0.3]},
+        index=list("abcd"),
+    )
     assert _best(table, lower_is_better=True) == "c"
-    assert _best(table.assign(metric=-table["metric"]), lower_is_better=False) == "c"
+    assert _best(table.assign(metric=-table["metric"], unbounded=-table["unbounded"]), lower_is_better=False) == "c"
+    held = pd.DataFrame(
+        {"metric": [0.1, 0.1, 0.1], "measured": [False, False, False], "unbounded": [0.09, 0.07, 0.08]},
+        index=list("xyz"),
+    )
+    assert _best(held, lower_is_better=True) == "y"
 
 
 def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain():
@@ -212,7 +264,10 @@ def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain(
 
     def feasible(metric_at_10x: float) -> pd.DataFrame:
         sizes = [1e3, 1e4, 3e4, 1e5]  # trained up to 1e4
-        return pd.DataFrame({"n_params": sizes, "group": 500.0, "metric": [1.2, 1.005, 1.003, metric_at_10x]})
+        metric = [1.2, 1.005, 1.003, metric_at_10x]
+        return pd.DataFrame(
+            {"n_params": sizes, "group": 500.0, "metric": metric, "measured": False, "unbounded": metric}
+        )
 
     def answer(table, largest_trained=1e4, lower_is_better=True, margin=0.01) -> float:
         best = table["metric"].idxmin() if lower_is_better else table["metric"].idxmax()
@@ -225,7 +280,7 @@ def test_a_law_that_has_flattened_out_is_not_extrapolated_for_a_negligible_gain(
     assert answer(feasible(0.95)) == 1e5
     assert answer(feasible(1.002), margin=0.0005) == 1e5
     assert answer(feasible(1.002), largest_trained=1e5) == 1e5  # inside the trained range: the best, kept
-    accuracy = feasible(1.002).assign(metric=lambda t: 1.0 - t["metric"] + 1.0)  # higher is better
+    accuracy = feasible(1.002).assign(metric=lambda t: 2.0 - t["metric"], unbounded=lambda t: 2.0 - t["unbounded"])
     assert answer(accuracy, lower_is_better=False) == 1e4
 
 

@@ -498,7 +498,7 @@ def _readable_frontier(frontier: pd.DataFrame) -> pd.DataFrame:
         for low, high, measured in zip(table.pop(f"{metric}_low"), table.pop(f"{metric}_high"), table["measured"])
     ]
     table["source"] = [frontier_source(row) for _, row in table.iterrows()]
-    table = table.drop(columns=["measured", "clipped"])
+    table = table.drop(columns=["measured", "clipped", "held"])
     table["chosen"] = np.where(table["chosen"], "chosen", "")
     table["within_budgets"] = np.where(table["within_budgets"], "yes", "no")
     return table.rename(columns={"extrapolation_factor": "outside trained range", "within_budgets": "within budget"})
