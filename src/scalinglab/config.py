@@ -307,8 +307,8 @@ class PlanConfig(Strict):
 
     # Where the answer is wanted; each left out: the grid's largest. Or target_compute: the
     # compute-optimal point (size, data) at that many training FLOPs (sweeper.planned.target_rows).
-    target_n_params: float | None = Field(None, gt=0, strict=False)
-    target_train_size: float | None = Field(None, gt=0, strict=False)
+    target_n_params: float | None = Field(None, ge=1, strict=False)  # a model of 1+ parameter
+    target_train_size: float | None = Field(None, ge=1, strict=False)  # on 1+ example
     target_compute: float | None = Field(None, gt=0, strict=False)
     # At most one budget: estimated training FLOPs, a share of the whole grid's, or measured
     # training seconds (train_seconds of the runs trained).

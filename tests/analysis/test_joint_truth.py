@@ -74,6 +74,18 @@ def test_two_data_sizes_give_no_joint_law_for_their_data_term_is_any_exponent():
     assert "this sweep has 2 and" in said and "a third train_size would determine it" in said
 
 
+def test_fewer_configurations_than_the_form_has_parameters_give_no_joint_law_and_say_so():
+    """A planned sweep's early rounds (4 of a grid's configurations, 4 sizes and 3 data sizes) ended
+    `scalinglab report` with "form 'chinchilla' has 5 parameters but the table has only 4 rows"."""
+    frame = truth_frame(seeds=(0,))
+    sizes, data = sorted(frame["n_params"].unique())[:4], sorted(frame["train_size"].unique())[:3]
+    picks = list(zip(sizes, [data[0], data[1], data[2], data[0]]))
+    few = frame[[(n, d) in picks for n, d in zip(frame["n_params"], frame["train_size"])]]
+    analysis = analyze(few, n_bootstrap=0)
+    assert analysis.joint is None
+    assert any("needs 6+ configurations" in w and "this sweep has 4" in w for w in analysis.warnings)
+
+
 def test_time_law_with_overhead_recovers_its_exponent(analysis):
     time = analysis.groups.costs["train_seconds"]
     assert time.overhead and time.per_example

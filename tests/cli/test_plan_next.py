@@ -90,3 +90,21 @@ def test_a_target_beyond_the_laws_reach_gets_a_prediction_and_no_interval(tmp_pa
     far_line = printed.stdout.strip().splitlines()[-1]
     assert far_line.split()[-2:] == ["-", "-"] and "nan" not in printed.stdout.lower()
     assert "warning: target 2:" in printed.stderr
+
+
+def test_finished_runs_among_the_candidates_are_left_out_and_said():
+    """Seen: a candidates file that was a copy of RUNS had its finished runs proposed again."""
+    from scalinglab.plan.tables import already_run
+
+    told = pd.DataFrame({"N": [1e7, 1e8], "D": [1e9, 1e9], "seed": [0, 0], "flops": [6e16, 6e17], "loss": [3.0, 2.5]})
+    told.index = [2, 3]
+    pool = pd.DataFrame(
+        {"N": [1e7, 1e7, 1e9], "D": [1e9, 1e9, 1e9], "seed": [0, 1, 0], "flops": [6e16, 6e16, 6e18]}, index=[2, 3, 4]
+    )
+    kept, said = already_run(pool, told, x=["N", "D"], y="loss", cost="flops")
+    assert list(kept.index) == [3, 4]  # another seed of a finished configuration is still a candidate
+    assert said == ["candidates that are finished runs (a measured loss, or a row of RUNS), left out: line 2"]
+    no_seed = already_run(pool.drop(columns="seed"), told.drop(columns="seed"), x=["N", "D"], y="loss", cost="flops")
+    assert len(no_seed[0]) == 3 and no_seed[1] == []  # the same inputs may be another seed: offered
+    measured = pool.assign(loss=[np.nan, 2.0, np.nan])
+    assert list(already_run(measured, told.iloc[:0], x=["N", "D"], y="loss", cost="flops")[0].index) == [2, 4]

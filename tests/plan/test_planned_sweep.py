@@ -126,6 +126,8 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
         ("budget_seconds = -5", "budget_seconds"),
         ("target_compute = 0", "target_compute"),
         ("target_compute = 1e12\ntarget_n_params = 1e4", "target_compute asks for the optimum"),
+        ("target_train_size = 0.5", "target_train_size"),
+        ("target_n_params = 0.5", "target_n_params"),
     ],
 )
 def test_plan_rejects_bad_budgets_and_targets(tmp_path, plan, message):
@@ -251,6 +253,15 @@ def test_a_target_beyond_the_data_or_below_one_example_is_refused_before_a_run(t
             make_planner(config.plan, table, available)
 
 
+def test_a_target_no_run_could_be_leaves_no_store_behind(tmp_path):
+    """Seen: "plan.target_train_size: 100000 is more than the 1438 training samples", exit 2, and a
+    runs.sqlite that `status` then described as a plan with nothing stored."""
+    config = _config(tmp_path, plan="[plan]\ntarget_train_size = 1e5\n")
+    with pytest.raises(UserError, match="plan.target_train_size: 100000 is more than the"):
+        run_sweep(config)
+    assert not (tmp_path / "out").exists()
+
+
 def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspent_its_budget(capsys):
     """Seen: '12 runs planned: 9 ok; 0 to go' (3 runs never mentioned), and '3.98e+07 FLOPs spent
     of 1.59e+07 (0 remaining)' for a grid trained in full before [plan] was added."""
@@ -285,3 +296,7 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     _print({**report, "plan": {**plan, "target": at_end, "target_compute": 1e9}})
     said = " ".join(capsys.readouterr().out.split())
     assert "optimum at 1e+09 FLOPs, n_params=2.41e+03" in said and "a bound, not the optimum" in said
+    not_fitted = {**plan, "fitted": False, "stop": False, "reason": "no law fitted yet"}
+    _print({**report, "plan": {**not_fitted, "target": {"n_params": 2410.0, "train_size": 400.0}}})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "target n_params=2.41e+03, train_size=400: not fitted yet" in said  # was KeyError: 'low'

@@ -189,6 +189,30 @@ def test_bad_options_are_user_errors():
         planner().tell(grid().assign(flops=0.0))
 
 
+@pytest.mark.parametrize("bad", [-1, 0, float("nan"), "a"])
+def test_a_budget_or_tolerance_that_is_no_positive_number_is_refused(bad):
+    """Seen: ask(budget=-1) answered with an empty batch, should_stop(budget=-5) with "budget spent:
+    1.354e+09 of -5", should_stop(tolerance=-0.1) with "tolerance +--10.00%"."""
+    pool = grid()
+    plan = planner().tell(pool.iloc[:10])
+    with pytest.raises(UserError, match="budget must be a positive number"):
+        plan.ask(pool.drop(columns="loss"), 2, budget=bad)
+    with pytest.raises(UserError, match="budget must be a positive number"):
+        plan.should_stop(budget=bad)
+    with pytest.raises(UserError, match="tolerance must be a positive number"):
+        plan.should_stop(tolerance=bad)
+    with pytest.raises(UserError, match="budget must be a positive number"):
+        replay(pool, TARGET, ["N", "D"], "loss", "flops", budget=bad, strategy="random")
+
+
+def test_one_label_twice_in_a_told_table_is_refused():
+    """Seen: labels [0, 0, 1, 1] told at once, label 1 naming two different runs, were accepted."""
+    rows = grid().iloc[:4]
+    rows.index = [0, 0, 1, 1]
+    with pytest.raises(UserError, match="told rows: index label 0 appears twice"):
+        planner().tell(rows)
+
+
 def test_eight_of_500_candidates_are_eight_distinct_untold_runs():
     """The issue's speed goal (k = 8 of 500 under 5 s) is measured by benchmarks/ask_speed.py."""
     pool = grid(sizes=25, tokens=20).set_index(pd.Index([f"run{i}" for i in range(500)]))

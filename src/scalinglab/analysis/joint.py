@@ -51,6 +51,11 @@ DATA_TERM = {"B": "beta", "Dc": "alpha_D"}
 # its own (one step between them to match), and the bootstrap cannot see it (seen: beta = 9.03,
 # "8.99 to 9.76", and D* = 771 examples at 100x the compute). A third size pins the exponent.
 MIN_DATA_SIZES = 3
+# Configurations a joint law needs: more than the parameters of Chinchilla's form (E, A, alpha, B,
+# beta), the form every other joint form is measured against. A planned sweep's early rounds have
+# 3 sizes x 3 data sizes of the grid but 4 configurations ("form 'chinchilla' has 5 parameters but
+# the table has only 4 rows" ended its report).
+MIN_CONFIGURATIONS = 6
 DATA_LIMIT_GAIN = 0.01  # "gains less than 1%" from 10x more parameters
 BEYOND_SWEEP = (10.0, 100.0)  # compute-optimal answers this far past the largest trained budget
 LEVEL = 0.95
@@ -207,7 +212,8 @@ def fit_joint(
     curve_points: pd.DataFrame | None = None,
 ) -> JointLaw | None:
     """Fit L(N, D) to `means` (one row per configuration); None, with a warning, when the sweep
-    has fewer than MIN_DATA_SIZES data sizes (or curve points' data seen) or 4 model sizes.
+    has fewer than MIN_DATA_SIZES data sizes (or curve points' data seen), 4 model sizes or
+    MIN_CONFIGURATIONS configurations.
 
     `data_available` (default: the largest data size trained) is where the data-limited size is
     evaluated. `curve_points` (`joint_curve_points`: columns N, D, y, configuration): fit the
@@ -229,6 +235,12 @@ def fit_joint(
                 if n_data == 2
                 else ""
             )
+        )
+        return None
+    if len(rows) < MIN_CONFIGURATIONS:
+        warnings.append(
+            f"the joint law of {x} and {data} needs {MIN_CONFIGURATIONS}+ configurations (one more than the "
+            f"parameters of its form); this sweep has {len(rows)}"
         )
         return None
     complement = fitted_as_complement(metric)

@@ -59,8 +59,6 @@ def _label(spec: dict) -> str:
 
 
 def _print_plan(console: Console, plan: dict) -> None:
-    from scalinglab.plan.planner import NO_INTERVAL
-
     budget = plan["budget_flops"]
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
         f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else ""
@@ -85,12 +83,18 @@ def _print_plan(console: Console, plan: dict) -> None:
         where = f"optimum at {plan['target_compute']:.3g} FLOPs" + (f", {where}" if plan["fitted"] else "")
         if plan["fitted"] and target["at_line_end"]:
             where += " (the lowest prediction lies at the end of the iso-FLOP line searched: a bound, not the optimum)"
-    interval = (
-        f"95% interval {target['low']:.4g} to {target['high']:.4g}" if target.get("within_reach", True) else NO_INTERVAL
-    )
-    answer = f"val_loss {target['predicted']:.4g} ({interval})" if plan["fitted"] else "not fitted yet"
+    answer = f"val_loss {target['predicted']:.4g} ({_target_interval(target)})" if plan["fitted"] else "not fitted yet"
     console.print(f"plan: {spent}; target {where}: {answer}")
     console.print(f"plan: {'stopped' if plan['stop'] else 'going on'}: {plan['reason']}")
+
+
+def _target_interval(target: dict) -> str:
+    """A fitted plan's 95% interval at its target, or why none is quoted."""
+    from scalinglab.plan.planner import NO_INTERVAL
+
+    if not target.get("within_reach", True):
+        return NO_INTERVAL
+    return f"95% interval {target['low']:.4g} to {target['high']:.4g}"
 
 
 def _duration(seconds: float) -> str:

@@ -422,7 +422,10 @@ class ScalingLaw:
         if kind == "mean":
             return np.exp(low), np.exp(high)
         widening = self._widening(log_inputs, level)
-        return np.exp(low - widening), np.exp(high + widening)
+        # Far beyond the data the widening's d^2 growth overflows exp: an unbounded interval, which
+        # `within_reach` keeps from being quoted; no numpy warning for the caller to print.
+        with np.errstate(over="ignore"):
+            return np.exp(low - widening), np.exp(high + widening)
 
     def _interpolating(self, log_pred: np.ndarray, log_inputs: np.ndarray) -> np.ndarray:
         """The replicates' predictions (B, n), NaN where a replicate extrapolates to a row the

@@ -161,10 +161,17 @@ class Planner:
         """Add finished rows (x and y measured; seeds as separate rows). Index labels identify
         runs: a label told again with the same inputs replaces the earlier row (a corrected y).
 
-        Raises UserError where a label told before comes with other inputs: two tables read with
-        their default 0, 1, 2, ... index would otherwise replace each other's runs silently.
+        Raises UserError where a label told before comes with other inputs (two tables read with
+        their default 0, 1, 2, ... index would otherwise replace each other's runs silently), or
+        one label appears twice in ``rows``.
         """
         rows = self._checked_inputs(rows, "told rows")
+        if rows.index.has_duplicates:
+            label = rows.index[rows.index.duplicated()].tolist()[0]
+            raise UserError(
+                f"told rows: index label {label!r} appears twice; labels name runs, so give each run its own "
+                "(e.g. rows.index = 'run' + rows.index.astype(str))"
+            )
         self._check_labels_name_told_runs(rows, "told rows")
         numeric_column(rows, self.y)
         self.costs_of(rows)
@@ -231,11 +238,14 @@ class Planner:
         Rows whose index label was already told are never proposed (raises UserError where
         such a label comes with other inputs than the told run's). ``budget`` caps the
         batch's total cost. Two columns are added: ``plan_score`` (the gain in the target's
-        log-variance per unit cost, given the picks before it; 0 in the starting design)
+        log-variance per cost ** p, given the picks before it, with p the cost power: ``cost_power``
+        without a budget, and with one the power of the plan kept, ``cost_power_`` (0 where gain
+        alone spends it best: the score is then the gain); 0 in the starting design)
         and ``plan_reason``.
         """
         if int(k) != k or k < 1:
             raise UserError(f"k must be a whole number >= 1, got {k}")
+        check_positive("budget", budget)
         candidates = self._checked_inputs(candidates, "candidates")
         self._check_labels_name_told_runs(candidates, "candidates")
         fresh = candidates[~candidates.index.isin(self.told.index)] if len(self.told) else candidates
@@ -419,7 +429,10 @@ class Planner:
         """Stop when the told runs' cost reaches ``budget``, or when every target interval's
         half-width is within ``tolerance`` of its prediction (0.02: +-2 %). An interval of a
         target beyond the law's reach (``prediction``'s within_reach) never meets the tolerance:
-        it is narrow only because nothing measured how far the law errs there."""
+        it is narrow only because nothing measured how far the law errs there. Raises UserError
+        for a tolerance or budget that is not a positive number."""
+        check_positive("tolerance", tolerance)
+        check_positive("budget", budget)
         spent = self.spent
         if budget is not None and spent >= budget:
             return StopDecision(True, f"budget spent: {spent:.4g} of {budget:.4g}")
@@ -437,6 +450,19 @@ class Planner:
             if budget is not None
             else "no stop rule given (tolerance or budget)",
         )
+
+
+def check_positive(name: str, value: float | None) -> None:
+    """Raise UserError, naming the argument, unless ``value`` is None or a positive finite number
+    (a budget of -1 answered with an empty batch, a tolerance of -0.1 with "tolerance +--10.00%")."""
+    if value is None:
+        return
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a positive number, got {value!r}") from None
+    if not (np.isfinite(number) and number > 0):
+        raise UserError(f"{name} must be a positive number, got {value!r}")
 
 
 def _inputs(names: list[str], values: np.ndarray) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 from scalinglab.errors import UserError
 from scalinglab.fit.law import ScalingLaw
 from scalinglab.plan import design
-from scalinglab.plan.planner import CRITERIA, Planner
+from scalinglab.plan.planner import CRITERIA, Planner, check_positive
 
 ADAPTIVE = tuple(CRITERIA)  # planner, v_optimal, d_optimal: refit and choose round by round
 FIXED = ("random", "cheapest", "cost_random", "all")  # choose once, without looking at y
@@ -124,6 +124,7 @@ def replay(
     """
     if strategy not in STRATEGIES:
         raise UserError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
+    check_positive("budget", budget)
     if pool.index.has_duplicates:
         raise UserError("pool index labels must be unique (they name the runs)")
     planner = Planner(

@@ -103,11 +103,12 @@ def next_batch(
 ) -> NextBatch:
     """The k candidates of the CSV ``candidates`` to run next, given the finished ``runs``.
 
-    Candidates that match a finished run on every x column and are not a second seed of it are
-    still offered (seeds are separate rows): drop rows from the candidates file once launched.
+    Candidates that match a finished run on every x column only are still offered (another seed
+    of it: seeds are separate rows); a candidate that is a finished run is not (`already_run`).
     """
     told = read_csv(runs, "RUNS")
     pool = read_csv(candidates, "--candidates")
+    pool, left_out = already_run(pool, told, x=x, y=y, cost=cost)
     target_rows = parse_target(target, x)
     with naming("--target", target):
         for name in x:
@@ -124,9 +125,33 @@ def next_batch(
     batch = planner.ask(pool, k)
     law = planner.law()
     if law is None:
-        return NextBatch(batch, None, planner.spent, x)
+        return NextBatch(batch, None, planner.spent, x, warnings=left_out)
     prediction, beyond = quoted_prediction(planner.prediction(), law)
-    return NextBatch(batch, prediction, planner.spent, x, law.form_.name, law.warnings_ + beyond)
+    return NextBatch(batch, prediction, planner.spent, x, law.form_.name, left_out + law.warnings_ + beyond)
+
+
+def already_run(
+    pool: pd.DataFrame, told: pd.DataFrame, *, x: list[str], y: str, cost: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The candidates that are not finished runs, and a warning naming those left out: a row with
+    its y measured, or one equal to a row of RUNS on every column both files have, where those
+    name more than the inputs and cost (a seed, a run id: otherwise it may be another seed). Seen:
+    a candidates file that was a copy of RUNS had its finished runs proposed again."""
+    measured = pd.to_numeric(pool[y], errors="coerce").notna() if y in pool else pd.Series(False, index=pool.index)
+    shared = [name for name in pool.columns if name in told.columns and name != y]
+    same_run = pd.Series(False, index=pool.index)
+    if set(shared) - {*x, cost} and len(told):
+        keys = told[shared].astype(str).agg("\x1f".join, axis=1)
+        same_run = pool[shared].astype(str).agg("\x1f".join, axis=1).isin(set(keys))
+    finished = measured | same_run
+    if not finished.any():
+        return pool, []
+    lines = ", ".join(map(str, pool.index[finished][:5])) + (", ..." if finished.sum() > 5 else "")
+    if finished.all():
+        raise UserError(f"--candidates: every row is a finished run (a measured {y}, or a row of RUNS); nothing to ask")
+    return pool[~finished], [
+        f"candidates that are finished runs (a measured {y}, or a row of RUNS), left out: line {lines}"
+    ]
 
 
 def quoted_prediction(prediction: pd.DataFrame, law) -> tuple[pd.DataFrame, list[str]]:

@@ -159,7 +159,9 @@ def converged_section(
     section.tables.append(
         (
             "Runs chosen, round by round (cost: estimated training FLOPs; score: drop of the target's "
-            "log-variance per unit cost, given the earlier picks; 0 in the starting design)",
+            "log-variance per cost^p, given the earlier picks, with p the cost power of the round's plan: 1, 0.5, or "
+            "0 where the budget is best spent by gain alone, so scores compare within a round, not across; 0 in the "
+            "starting design)",
             table_html(pd.DataFrame(chosen[columns])),
         )
     )

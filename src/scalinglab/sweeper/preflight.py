@@ -20,7 +20,7 @@ from scalinglab.data import Dataset, training_subset
 from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.families.base import takes_dropout
-from scalinglab.metrics import METRICS
+from scalinglab.metrics import METRICS, QUALITY
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.sweeper.budgets import task_shape
 from scalinglab.sweeper.plan import plan_runs
@@ -38,8 +38,16 @@ _LANGUAGE_MODEL_ONLY = frozenset(
     }
 )
 _CLASSIFICATION_ONLY = frozenset(
-    {"val_accuracy", "val_f1_macro", "train_samples_per_second", "inference_samples_per_second"}
+    {
+        "val_accuracy",
+        "val_f1_macro",
+        "baseline_val_accuracy",
+        "baseline_val_f1_macro",
+        "train_samples_per_second",
+        "inference_samples_per_second",
+    }
 )
+_COOLDOWN_ONLY = frozenset({"branch_tokens", "cooldown_steps", "cooldown_train_flops"})
 _CROSS_VALIDATION_ONLY = frozenset({"cv_folds", "val_loss_fold_std", "val_accuracy_fold_std", "val_f1_macro_fold_std"})
 
 # Bytes per parameter while training in fp32: weights and gradients, plus the optimizer's state
@@ -51,7 +59,7 @@ def preflight(config: SweepConfig) -> None:
     """Check `config` against its data, its family and this machine; return None when every run can start.
 
     Raises UserError naming the field (data.train_size, data.cv_folds, model.context,
-    model.family, model, training.dropout, fit.metric, fit.x, fit.group_by) and what is wrong.
+    model.family, model, training.dropout, fit.metric, fit.x, fit.group_by, plan.target_*) and what is wrong.
     Loads each data source once (cached for the runs that follow) and writes nothing; a family
     without formulas is built once per size to count it and check its output shape. An
     objective sweep is the user's own training: only its configuration is checked (config.py).
@@ -70,6 +78,10 @@ def preflight(config: SweepConfig) -> None:
         for size in sizes:
             _check_size_fits(family, size, dataset, config)
     _check_fit_columns(config, family, kinds)
+    if config.plan is not None:  # a [plan] target no run could be, refused before a store exists
+        from scalinglab.sweeper.planned import available_train_size, candidate_table, check_target
+
+        check_target(config.plan, candidate_table(specs), available_train_size(specs))
 
 
 def _check_dropout(family: Family, specs: list[RunSpec], config: SweepConfig) -> None:
@@ -264,19 +276,23 @@ def _available_bytes(max_memory_mb: float | None) -> float:
     return min(available, max_memory_mb * 1e6) if max_memory_mb is not None else available
 
 
-def recorded_metrics(kinds: Iterable[str], *, cross_validated: bool) -> set[str]:
+def recorded_metrics(kinds: Iterable[str], *, cross_validated: bool, cooldowns: bool = False) -> set[str]:
     """Metrics every run of a sweep over data of these kinds ("classification", "lm") records."""
     recorded = set(METRICS)
     for kind in kinds:
         recorded -= _CLASSIFICATION_ONLY if kind == "lm" else _LANGUAGE_MODEL_ONLY
+    if not cooldowns:
+        recorded -= _COOLDOWN_ONLY
     return recorded if cross_validated else recorded - _CROSS_VALIDATION_ONLY
 
 
 def _check_fit_columns(config: SweepConfig, family: Family, kinds: set[str]) -> None:
-    metrics = recorded_metrics(kinds, cross_validated=config.data.cv_folds is not None)
+    metrics = recorded_metrics(
+        kinds, cross_validated=config.data.cv_folds is not None, cooldowns=bool(config.training.cooldowns)
+    )
     settings = {*family.size_axes, *DataSpec.model_fields, *TrainingSpec.model_fields, "seed"}
     for field, value, allowed in (
-        ("fit.metric", config.fit.metric, metrics),
+        ("fit.metric", config.fit.metric, metrics & set(QUALITY)),
         ("fit.x", config.fit.x, metrics),
         ("fit.group_by", config.fit.group_by, metrics | settings),
     ):
