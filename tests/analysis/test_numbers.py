@@ -5,6 +5,7 @@ from scalinglab.analysis.numbers import format_count, format_factor, format_inte
 
 def test_counts_read_as_people_say_them():
     assert [format_count(n) for n in (850, 8_500, 85_000_000, 1.2e9)] == ["850", "8.5k", "85M", "1.2B"]
+    assert [format_count(n) for n in (9.58e12, 3.2e17)] == ["9.58T", "3.2e+17"]  # not "9.58e+03B"
 
 
 def test_factors_keep_two_digits_below_ten():

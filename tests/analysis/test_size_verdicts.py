@@ -202,3 +202,16 @@ def test_a_metric_that_improves_up_to_the_largest_size_is_no_plateau():
     verdict.means = np.array([1.66, 0.125, 0.124])  # flat from 3k on: that is a plateau
     verdict.plateau_start = _plateau_start(verdict)
     assert verdict.plateau_start == 3e3 and _kind(verdict, unresolved) == "plateau"
+
+
+def test_a_change_and_its_interval_are_said_in_the_same_sense():
+    """Seen: "validation loss fell by 14% (4.13 to 3.57, 95% interval -14% to -13%)"."""
+    from scalinglab.analysis.size_effect import size_verdict
+
+    runs = pd.DataFrame({"n_params": [100, 100, 1000, 1000], "train_size": 50, "val_loss": [4.12, 4.14, 3.56, 3.58]})
+    verdict = size_verdict(runs, "val_loss", x="n_params", group_by="train_size", group=50, fit=None)
+    words = verdict._change_words(0, 1)
+    assert words.startswith("fell by 14%") and "-" not in words.split("interval")[1], words
+    noisy = runs.assign(val_loss=[4.0, 4.4, 3.9, 4.3])
+    verdict = size_verdict(noisy, "val_loss", x="n_params", group_by="train_size", group=50, fit=None)
+    assert "95% interval of the change -" in verdict._change_words(0, 1) and "to +" in verdict._change_words(0, 1)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def format_count(n: float) -> str:
-    """A count in words people read: 850, 8.5k, 85M, 1.2B."""
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    """A count in words people read: 850, 8.5k, 85M, 1.2B, 9.6T; beyond 1e15, 3.2e+17 (no "9.58e+03B")."""
+    if n >= 1e15:
+        return f"{n:.3g}"
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if n >= threshold:
             return f"{n / threshold:.3g}{suffix}"
     return f"{n:.3g}"

@@ -95,11 +95,15 @@ def describe_cost(cost: CostLaw) -> str:
     # An overhead on its lower bound (1e-12) is no overhead: "= 1e-12 + c * N^k" says nothing true.
     smallest = float(cost.predict(cost.x_range[0], 1.0))
     overhead = cost.overhead and cost.overhead_value > NEGLIGIBLE_OVERHEAD * smallest
-    if cost.growth_unresolved:
-        typical = float(cost.predict(cost.x_range[1], 1.0))
+    if cost.growth_unresolved and cost.exponent <= 0.5:  # k at 0: the overhead is all there is
         form = (
-            f"{name}{per} is mostly a fixed overhead (about {typical:.3g} at the largest size) "
+            f"{name}{per} is mostly a fixed overhead (about {cost.overhead_value:.3g}) "
             "and its growth with size is not resolved here"
+        )
+    elif cost.growth_unresolved:  # k at its cap: the measured ratio below says how it grew, not "overhead"
+        form = (
+            f"{name}{per} is mostly a fixed overhead at the smaller sizes and grows faster at the largest than the "
+            "law's steepest exponent follows, so no exponent is quoted"
         )
     elif overhead:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"

@@ -165,9 +165,14 @@ class SizeVerdict:
         words = f"{verb} by {format_percent(abs(change))} ({format_change(self.means[i], self.means[j])}"
         if interval is None:
             return words + ", one run each: no interval)"
+        low, high = interval
+        if low * high > 0 and low * change > 0:  # all on the verb's side: said in its sense ("fell by 13% to 14%")
+            low, high = sorted((abs(low), abs(high)))
+            return words + f", 95% interval {format_percent(low)} to {format_percent(high)})"
+        # Across 0, the signs say it: "-5% to +1%" of the change.
         return (
             words
-            + f", 95% interval {format_percent(interval[0], signed=True)} to {format_percent(interval[1], signed=True)})"
+            + f", 95% interval of the change {format_percent(low, signed=True)} to {format_percent(high, signed=True)})"
         )
 
     def _noise_advice(self) -> str:
