@@ -118,7 +118,7 @@ def test_holdout_by_condition_in_the_table_output(tmp_path):
     [
         (["--x", "size", "--y", "y"], "--x size: not a column of "),
         (["--x", "x", "--y", "yy"], "--y yy: not a column of "),
-        (["--x", "x", "--y", "y", "--form", "powr"], "unknown form 'powr'"),
+        (["--x", "x", "--y", "y", "--form", "powr"], "--form 'powr': unknown form (did you mean 'power'?)"),
         (["--x", "x", "--y", "bad"], "not numeric"),
     ],
 )

@@ -108,3 +108,27 @@ def test_finished_runs_among_the_candidates_are_left_out_and_said():
     assert len(no_seed[0]) == 3 and no_seed[1] == []  # the same inputs may be another seed: offered
     measured = pool.assign(loss=[np.nan, 2.0, np.nan])
     assert list(already_run(measured, told.iloc[:0], x=["N", "D"], y="loss", cost="flops")[0].index) == [2, 4]
+
+
+def test_each_bad_option_is_named_for_what_it_is(tmp_path):
+    """Seen: a typo in --x blamed on --target ("no value for n_param"), "garbage: no such file" naming
+    no option, --y among the x columns fitted against itself, a target column given twice kept."""
+    import pytest
+
+    from scalinglab.errors import UserError
+    from scalinglab.plan.tables import next_batch
+
+    runs, cands = _files(tmp_path, 12)
+
+    def ask(**changes):
+        options = dict(x=["N", "D"], y="loss", target="N=1e10,D=2e11", cost="flops") | changes
+        return next_batch(runs, cands, **options)
+
+    with pytest.raises(UserError, match=r"^--x Nn: no such column in RUNS .*runs.csv \(it has N, D, flops, loss\)"):
+        ask(x=["Nn", "D"], target="Nn=1e10,D=2e11")
+    with pytest.raises(UserError, match="^--target garbage: no such file"):
+        ask(target="garbage")
+    with pytest.raises(UserError, match="^--y N: also an --x column"):
+        ask(y="N")
+    with pytest.raises(UserError, match="^--target 'N=1,N=2,D=3': N is given twice"):
+        ask(target="N=1,N=2,D=3")

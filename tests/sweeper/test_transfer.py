@@ -290,3 +290,20 @@ def test_a_source_size_larger_than_the_source_names_transfer_source_not_data(tmp
         UserError, match=r"^test: transfer\.source\.train_size: 100000 is larger than the 1200 training"
     ):
         preflight(config_from_dict(raw, source="test"))
+
+
+def test_a_missing_text_folder_names_the_sweep_file_and_where_the_path_led(tmp_path):
+    """Seen: 'data.path: ../docs: no such file or folder' (no file, and ../docs from where?), raised while
+    planning the pretraining run, before preflight named anything."""
+    from scalinglab.config import load_config
+    from scalinglab.sweeper.preflight import preflight
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "sweep.toml").write_text(
+        '[model]\nfamily = "transformer"\n[data]\nsource = "text"\npath = "../docs"\n'
+        '[transfer]\nmode = ["finetune"]\n[transfer.source]\nsource = "stdlib"\n'
+    )
+    config = load_config(folder / "sweep.toml")
+    with pytest.raises(UserError, match=rf"sweep.toml: data.path: .*\({tmp_path / 'docs'}\): no such file or folder"):
+        preflight(config)

@@ -34,11 +34,18 @@ def compress(
     row, and write the report again with its section "Compress or train small?"."""
     from scalinglab.api import rewrite_report
     from scalinglab.compress import compress_store
+    from scalinglab.errors import UserError
 
     chosen = [name.strip() for name in methods.split(",") if name.strip()] if methods is not None else None
-    outcome = compress_store(
-        out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed, torch_threads=threads
-    )
+    try:
+        outcome = compress_store(
+            out, methods=chosen, overrides=set_, where=where, retry_failed=retry_failed, torch_threads=threads
+        )
+    except UserError as error:  # methods given here are --methods, not the sweep file's compress.methods
+        message = str(error)
+        if chosen is not None and message.startswith("compress.methods:"):
+            raise UserError("--methods:" + message[len("compress.methods:") :]) from None
+        raise
     written = rewrite_report(out)
     if as_json:
         print(

@@ -18,6 +18,7 @@ from scalinglab.fit.table import BURN_IN
 
 # The parameters of the fitting API that messages name, as this command's flags.
 FIT_FLAGS = {
+    "form": "--form",
     "ci_level": "--level",
     "level": "--level",
     "n_bootstrap": "--bootstrap",

@@ -12,7 +12,7 @@ from scalinglab.errors import UserError
 
 ACTIONS = ("next",)
 # The parameters of the planner that messages name, as this command's flags.
-PLAN_FLAGS = {"random_state": "--seed", "strategy": "--strategy", "k": "--k", "x": "--x"}
+PLAN_FLAGS = {"form": "--form", "random_state": "--seed", "strategy": "--strategy", "k": "--k", "x": "--x"}
 
 
 @app.command("plan")
@@ -55,7 +55,9 @@ def _print_next_batch(result) -> None:
     print(f"spent so far: {result.spent:.4g}")
     batch = result.batch.rename_axis("line")  # the candidates file's line numbers
     print(
-        f"next batch ({len(batch)} runs, best first):" if len(batch) else "next batch: none (every candidate was run)"
+        f"next batch ({len(batch)} run{'s' if len(batch) != 1 else ''}, best first):"
+        if len(batch)
+        else "next batch: none (every candidate was run)"
     )
     print(batch.to_string())
     if result.prediction is not None:

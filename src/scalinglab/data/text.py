@@ -11,6 +11,7 @@ the validation text).
 
 from __future__ import annotations
 
+import os
 import sys
 import sysconfig
 from pathlib import Path
@@ -43,7 +44,9 @@ def load_text(spec: DataSpec) -> Dataset:
         raise UserError("data.path: source 'text' needs a path to a text file or folder")
     root = Path(spec.path).expanduser()
     if not root.exists():
-        raise UserError(f"data.path: {root}: no such file or folder")
+        # Where a relative path, or one through "..", led (the sweep file's folder joined to it).
+        resolved = f" ({os.path.abspath(root)})" if os.path.abspath(root) != str(root) else ""
+        raise UserError(f"data.path: {root}{resolved}: no such file or folder")
     if root.is_file():
         documents = [root.read_bytes()]
         if not documents[0]:

@@ -14,6 +14,7 @@ than the rest of an optimiser iteration.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from dataclasses import dataclass
 
@@ -650,5 +651,8 @@ def get_form(name: str) -> Form:
     try:
         return FORMS[name]
     except KeyError:
-        known = ", ".join([*FORMS, AUTO])
-        raise UserError(f"unknown form {name!r}; choose one of {known}") from None
+        known = [*FORMS, AUTO]
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        # "form ..." first: a command line re-raises it under its own flag (--form).
+        raise UserError(f"form {name!r}: unknown form{hint}; choose one of {', '.join(known)}") from None

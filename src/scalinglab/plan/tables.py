@@ -65,7 +65,7 @@ def naming(what: str, path: Path):
         yield
     except UserError as error:
         message = str(error)
-        raise UserError(message if message.startswith(str(path)) else f"{what} {path}: {message}") from None
+        raise UserError(f"{what} {message}" if message.startswith(str(path)) else f"{what} {path}: {message}") from None
 
 
 def parse_target(text: str, x: list[str]) -> pd.DataFrame:
@@ -77,6 +77,8 @@ def parse_target(text: str, x: list[str]) -> pd.DataFrame:
         row = {}
         for assignment in part.split(","):
             name, _, value = assignment.partition("=")
+            if name.strip() in row:
+                raise UserError(f"--target {text!r}: {name.strip()} is given twice in one row")
             try:
                 row[name.strip()] = float(value)
             except ValueError:
@@ -106,8 +108,14 @@ def next_batch(
     Candidates that match a finished run on every x column only are still offered (another seed
     of it: seeds are separate rows); a candidate that is a finished run is not (`already_run`).
     """
+    if y in x:
+        raise UserError(f"--y {y}: also an --x column; the law predicts y from the x columns")
     told = read_csv(runs, "RUNS")
     pool = read_csv(candidates, "--candidates")
+    for name in x:  # before --target is read, whose rows would otherwise be blamed for a typo here
+        for table, what in ((told, f"RUNS {runs}"), (pool, f"--candidates {candidates}")):
+            if len(table.columns) and name not in table:
+                raise UserError(f"--x {name}: no such column in {what} (it has {', '.join(map(str, table.columns))})")
     pool, left_out = already_run(pool, told, x=x, y=y, cost=cost)
     target_rows = parse_target(target, x)
     with naming("--target", target):

@@ -122,7 +122,7 @@ def converged_section(
         else ""
     )
     state = "and stopped" if history.complete else "so far"
-    per_round = f" of {batch} runs" if batch else ""
+    per_round = f" of up to {batch} runs" if batch else ""  # the last round may buy fewer (the budget left)
     section.sentences.append(
         f"The planned sweep trained {int(history.rounds['n_runs'].iloc[-1])} runs in {len(history.rounds)} rounds"
         f"{per_round} {state}, spending {format_count(spent)} estimated training FLOPs{share}."

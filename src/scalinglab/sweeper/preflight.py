@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -67,7 +68,8 @@ def preflight(config: SweepConfig) -> None:
     if config.model.objective is not None:
         return
     family = get_family(config.model.family)
-    specs = plan_runs(config)
+    with _where_data_was_set(config):  # planning loads data too: a [transfer] parent's shape
+        specs = plan_runs(config)
     _check_dropout(family, specs, config)
     kinds = set()
     for data, sizes in _sizes_by_data(specs).items():
@@ -147,9 +149,17 @@ def _load(data: DataSpec, config: SweepConfig, section: str = "data") -> Dataset
     """The training subset a run of `data` trains on (before preprocessing); an error names the
     field under `section`, where the data was set ([transfer.source] for a pretraining run's:
     its size was blamed on data.train_size)."""
-    try:
+    with _where_data_was_set(config, section):
         return training_subset(data)
-    except UserError as error:  # the data layer names the field ("data.train_size: ..."); add where it was set
+
+
+@contextmanager
+def _where_data_was_set(config: SweepConfig, section: str = "data"):
+    """Re-raise the data layer's UserError ("data.path: ...") naming the file and section where the
+    field was set ("sweep.toml: data.path: ...")."""
+    try:
+        yield
+    except UserError as error:
         field, separator, problem = str(error).partition(": ")
         if separator and field.startswith("data."):
             raise UserError(f"{config.where(section + field.removeprefix('data'))}: {problem}") from None
