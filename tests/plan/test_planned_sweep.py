@@ -300,3 +300,19 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     _print({**report, "plan": {**not_fitted, "target": {"n_params": 2410.0, "train_size": 400.0}}})
     said = " ".join(capsys.readouterr().out.split())
     assert "target n_params=2.41e+03, train_size=400: not fitted yet" in said  # was KeyError: 'low'
+    trained = {**plan["target"], "measured": 0.405, "n_measured": 1}
+    _print({**report, "plan": {**plan, "target": trained}})
+    said = " ".join(capsys.readouterr().out.split())
+    assert "val_loss 2.05 (95% interval 1.97 to 2.07); measured there 0.405 (mean of 1 run)" in said
+
+
+def test_the_measurement_at_a_trained_target_is_read_from_the_told_runs():
+    import pandas as pd
+
+    from scalinglab.sweeper.planned import measured_at
+
+    told = pd.DataFrame(
+        {"n_params": [2410.0, 2410.0, 160.0], "train_size": [800.0, 800.0, 800.0], "val_loss": [0.4, 0.41, 1.0]}
+    )
+    assert measured_at(told, 2410, 800) == {"measured": pytest.approx(0.405), "n_measured": 2}
+    assert measured_at(told, 2410, 400) == {} and measured_at(told.iloc[:0], 2410, 800) == {}

@@ -84,6 +84,9 @@ def _print_plan(console: Console, plan: dict) -> None:
         if plan["fitted"] and target["at_line_end"]:
             where += " (the lowest prediction lies at the end of the iso-FLOP line searched: a bound, not the optimum)"
     answer = f"val_loss {target['predicted']:.4g} ({_target_interval(target)})" if plan["fitted"] else "not fitted yet"
+    if plan["fitted"] and "measured" in target:
+        runs = target["n_measured"]
+        answer += f"; measured there {target['measured']:.4g} (mean of {runs} run{'s' if runs != 1 else ''})"
     console.print(f"plan: {spent}; target {where}: {answer}")
     console.print(f"plan: {'stopped' if plan['stop'] else 'going on'}: {plan['reason']}")
 

@@ -252,6 +252,16 @@ def measured_seconds(store) -> dict[str, float]:
     return {run.run_key: float(run.metrics[SECONDS]) for run in store.runs() if SECONDS in run.metrics}
 
 
+def measured_at(told: pd.DataFrame, n_params: float, train_size: float) -> dict:
+    """``measured`` (the mean val_loss) and ``n_measured`` of the told runs at this configuration;
+    {} where none was trained: a plan that trained its target answers with the law, and its
+    measurement (0.405 beside the law's 1.146) belongs next to it."""
+    if not len(told):
+        return {}
+    here = told[np.isclose(told["n_params"], n_params) & np.isclose(told["train_size"], train_size)]
+    return {"measured": float(here[Y].mean()), "n_measured": len(here)} if len(here) else {}
+
+
 def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
     """Where a planned sweep stands: FLOPs spent and budget (training seconds with
     budget_seconds), the target's current prediction and 95 % interval (None before the law can
@@ -269,6 +279,7 @@ def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
         answer = {name: float(row[name]) for name in ("n_params", "train_size", "predicted", "low", "high")}
         answer["within_reach"] = bool(row["within_reach"])  # else its interval is not quoted (ScalingLaw.within_reach)
         answer["at_line_end"] = bool(row["at_line_end"])  # a bound on the optimum, not the optimum
+        answer.update(measured_at(now.planner.told, answer["n_params"], answer["train_size"]))
     status = {
         "spent_flops": spent,
         "budget_flops": now.budget,
