@@ -714,7 +714,8 @@ def pareto_frontier(
 ) -> pd.DataFrame:
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
-    Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate always kept),
+    Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate and every
+    measured frontier row always kept; more than `max_rows` only where more were measured),
     cheapest first, with the metric's 95% interval for a new run (NaN where none can be given:
     one run of an untrained-noise configuration), whether it was measured or predicted (and
     clipped), and how far each row extrapolates.
@@ -723,8 +724,12 @@ def pareto_frontier(
     # than the measurement that holds it and equal to it, it would push that measurement off.
     ordered = candidates[candidates["held_through"] < 0].dropna(subset=[cost]).sort_values([cost, "n_params"])
     frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
-    keep = _spread_evenly(np.log(frontier[cost].to_numpy(float)), max_rows)
-    rows = frontier.iloc[keep]
+    # Every measured row on the frontier is kept (thinned out, a trained configuration nothing beat
+    # went missing between two predictions); predictions fill the other rows, spread in log cost.
+    measured = np.flatnonzero(frontier["measured"].to_numpy(bool))
+    predicted = np.flatnonzero(~frontier["measured"].to_numpy(bool))
+    spread = _spread_evenly(np.log(frontier[cost].to_numpy(float)[predicted]), max(2, max_rows - len(measured)))
+    rows = frontier.iloc[np.sort(np.concatenate([measured, predicted[spread]]))]
     if chosen is not None and chosen in candidates.index and chosen not in rows.index:
         rows = pd.concat([rows, candidates.loc[[chosen]]]).sort_values(cost)
     intervals = [answerer.interval(row) or (np.nan, np.nan) for _, row in rows.iterrows()]

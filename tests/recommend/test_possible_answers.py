@@ -92,6 +92,19 @@ def test_a_larger_size_a_fraction_of_a_percent_better_is_not_called_no_better():
     assert "measured within noise of it, under 1% better, or worse" in choice.binding, choice.binding
 
 
+def test_a_thinned_frontier_keeps_every_measured_configuration_nothing_beat(lawful):
+    """Seen: a trained 35.7k model (2.80 s, 3.651) missing between two predictions of the frontier."""
+    from scalinglab.pareto import pareto_mask
+
+    table = candidate_table(lawful, _Answerer(lawful), {"train_seconds": 1e9}, max_extrapolation=10)
+    ordered = table.dropna(subset=["train_seconds"]).sort_values(["train_seconds", "n_params"])
+    on_frontier = ordered[pareto_mask(ordered["train_seconds"], ordered["metric"], True) & ordered["measured"]]
+    frontier = recommend(lawful, Budgets(train_seconds=1e9), max_frontier_rows=4).frontiers["train_seconds"]
+    kept = set(zip(frontier.loc[frontier["measured"], "n_params"], frontier.loc[frontier["measured"], "train_size"]))
+    assert len(on_frontier) >= 3 and kept >= set(zip(on_frontier["n_params"], on_frontier["group"]))
+    assert (~frontier["measured"]).sum() >= 2  # and predictions between them
+
+
 def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
     baseline = float(lawful.runs["val_loss"].median())
     bounded = analyze(law_runs().assign(baseline_val_loss=baseline), n_bootstrap=0)
