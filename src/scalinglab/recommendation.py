@@ -354,7 +354,7 @@ class _Answerer:
         if row["measured"]:
             low, high = value_range(self.analysis.metric)
         else:
-            low, high = self.analysis.possible_range()  # a noisy accuracy's interval reached 1.14
+            low, high = self.analysis.possible_range(d)  # a noisy accuracy's interval reached 1.14
         return tuple(float(np.clip(bound, low, high)) for bound in bounds)
 
     def _law_interval(self, n: float, d: float) -> tuple[float, float] | None:
@@ -492,7 +492,7 @@ def recommend(
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
         size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
         workers_note=workers_note,
-        baseline=_baseline_not_beaten(analysis, float(feasible.loc[best_index, "metric"])),
+        baseline=_baseline_not_beaten(analysis, feasible.loc[best_index]),
     )
 
 
@@ -521,11 +521,12 @@ def _best(candidates: pd.DataFrame, lower_is_better: bool):
     return order.index[0]
 
 
-def _baseline_not_beaten(analysis: Analysis, best_metric: float) -> float | None:
-    """The trivial baseline when even the best candidate is no better than it (None otherwise, or
-    without a recorded baseline): a run on labels with no signal measured 1.40 nats against 1.39
-    and was recommended."""
-    baseline = analysis.baseline()
+def _baseline_not_beaten(analysis: Analysis, best: pd.Series) -> float | None:
+    """The trivial baseline of the best candidate's data when even it is no better than that (None
+    otherwise, or without a recorded baseline): a run on labels with no signal measured 1.40 nats
+    against 1.39 and was recommended."""
+    best_metric = float(best["metric"])
+    baseline = analysis.baseline(float(best["group"]))
     if baseline is None:
         return None
     no_better = best_metric >= baseline if analysis.lower_is_better else best_metric <= baseline
@@ -596,7 +597,9 @@ def candidate_table(
     if {"train_seconds", "train_flops"} <= set(predicted) and len(predicted):
         predicted["train_seconds"] = np.maximum(predicted["train_seconds"], _seconds_at_fastest(predicted, measured))
     predicted = _costs_of_trained_sizes(predicted, measured, analysis.groups.costs)
-    low, high = analysis.possible_range()
+    ranges = {group: analysis.possible_range(group) for group in predicted["group"].unique()}
+    low = predicted["group"].map(lambda group: ranges[group][0]).to_numpy(float)
+    high = predicted["group"].map(lambda group: ranges[group][1]).to_numpy(float)
     metric = predicted["metric"].to_numpy(float)
     predicted = predicted.assign(
         metric=np.clip(metric, low, high), clipped=(metric < low) | (metric > high), measured=False, n_seeds=0
@@ -722,7 +725,8 @@ def pareto_frontier(
     """
     # A row held at a measurement is a bound ("no better than"), no point of a trade-off: cheaper
     # than the measurement that holds it and equal to it, it would push that measurement off.
-    ordered = candidates[candidates["held_through"] < 0].dropna(subset=[cost]).sort_values([cost, "n_params"])
+    options = candidates[(candidates["held_through"] < 0) & ~_predicted_at_baseline(candidates, analysis)]
+    ordered = options.dropna(subset=[cost]).sort_values([cost, "n_params"])
     frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
     # Every measured row on the frontier is kept (thinned out, a trained configuration nothing beat
     # went missing between two predictions); predictions fill the other rows, spread in log cost.
@@ -756,6 +760,19 @@ def _interpolated_in_log(at: np.ndarray, table: pd.DataFrame, x: str, y: str) ->
     """`table[y]` interpolated linearly in log `table[x]` at `at`, constant beyond its ends."""
     ordered = table.sort_values(x)
     return np.interp(np.log(at), np.log(ordered[x].to_numpy(float)), ordered[y].to_numpy(float))
+
+
+def _predicted_at_baseline(candidates: pd.DataFrame, analysis: Analysis) -> pd.Series:
+    """Predictions clipped to the trivial baseline of their data: no option on a Pareto table (seen:
+    "4.66, 4.658 to 4.658, clipped", a model predicted to learn nothing, offered as the cheapest row)."""
+    worst = {
+        group: analysis.possible_range(group)[1 if analysis.lower_is_better else 0]
+        for group in candidates["group"].unique()
+    }
+    at_worst = np.isclose(candidates["metric"].to_numpy(float), candidates["group"].map(worst).to_numpy(float))
+    return pd.Series(
+        at_worst & candidates["clipped"].to_numpy(bool) & ~candidates["measured"].to_numpy(bool), index=candidates.index
+    )
 
 
 def frontier_source(row: pd.Series) -> str:
@@ -866,7 +883,7 @@ def _extrapolation_warnings(answerer: _Answerer, n_params: float, factor: float)
 def _clip_warnings(analysis: Analysis, best: pd.Series) -> list[str]:
     if not best["clipped"]:
         return []
-    low, high = analysis.possible_range()
+    low, high = analysis.possible_range(best["group"])
     bound = low if best["metric"] <= low else high  # the bound it was clipped to: finite
     return [
         f"the law predicts {label(analysis.metric)} beyond what is possible here; the value shown is the bound "

@@ -111,8 +111,27 @@ def test_predictions_are_clipped_to_the_trivial_baseline_and_flagged(lawful):
     assert bounded.possible_range() == (0.0, pytest.approx(baseline))
     table = candidate_table(bounded, _Answerer(bounded), {"train_seconds": 200.0}, max_extrapolation=1)
     predicted = table[~table["measured"]]
-    assert (predicted["metric"] <= baseline).all() and predicted["clipped"].any()
+    assert (predicted["metric"] <= baseline * (1 + 1e-12)).all() and predicted["clipped"].any()
     assert np.allclose(predicted.loc[predicted["clipped"], "metric"], baseline)
+
+
+def test_each_data_size_is_clipped_to_its_own_baseline_and_a_prediction_at_it_is_no_option():
+    """Seen: unigram baselines of 4.708, 4.645 and 4.620 at 50k, 100k and 200k bytes, their mean 4.658 the
+    ceiling of 200k-byte predictions, and a frontier row "4.66, 4.658 to 4.658, clipped" offered."""
+    frame = law_runs()
+    frame["baseline_val_loss"] = frame["train_size"].map({100: 2.3, 300: 2.0, 1000: 1.9})
+    bounded = analyze(frame, n_bootstrap=0)
+    assert bounded.possible_range(1000)[1] == pytest.approx(1.9) and bounded.possible_range(100)[1] == pytest.approx(
+        2.3
+    )
+    assert bounded.possible_range(5000)[1] == pytest.approx(1.9)  # not trained: the nearest data size's
+    table = candidate_table(bounded, _Answerer(bounded), {"train_seconds": 1e9}, max_extrapolation=1)
+    predicted = table[~table["measured"]]
+    ceiling = predicted["group"].map(lambda group: bounded.possible_range(group)[1])
+    assert (predicted["metric"] <= ceiling * (1 + 1e-12)).all()
+    frontier = recommend(bounded, Budgets(train_seconds=1e9)).frontiers["train_seconds"]
+    at_ceiling = np.isclose(frontier["val_loss"], frontier["train_size"].map(lambda g: bounded.possible_range(g)[1]))
+    assert not (at_ceiling & ~frontier["measured"]).any()
 
 
 def test_a_run_measured_worse_than_the_baseline_keeps_its_value_inside_its_interval():
