@@ -362,7 +362,13 @@ def recommend_for_sweep(
     from scalinglab.analysis.pipeline import check_some_run_finished
     from scalinglab.compress.compressions_table import stored_compressions_frame
     from scalinglab.metrics import QUALITY
-    from scalinglab.recommendation import compressed_alternative, pretrained_alternative, recommend
+    from scalinglab.recommendation import (
+        NOTHING_FITS,
+        compressed_alternative,
+        compressed_that_fits,
+        pretrained_alternative,
+        recommend,
+    )
     from scalinglab.runs_table import load_results, stored_curves
 
     budgets.check()
@@ -388,7 +394,13 @@ def recommend_for_sweep(
         what = "not a quality metric" if metric in frame else "not a recorded column"
         raise UserError(f"--metric {metric}: {what} (choose one of {known})")
     analysis = analyze(frame, config=config, metric=metric, data_available=data_available, curves=stored_curves(out))
-    choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation, workers=workers)
+    try:
+        choice = recommend(analysis, budgets, max_extrapolation=max_extrapolation, workers=workers)
+    except UserError as nothing_fits:
+        fitting = compressed_that_fits(stored_compressions_frame(out), budgets, analysis.metric) if compressed else None
+        if fitting is None or not str(nothing_fits).startswith(NOTHING_FITS):
+            raise
+        raise UserError(f"{str(nothing_fits).removesuffix('; raise the budget')}; {fitting}") from None
     alternative = compressed_alternative(stored_compressions_frame(out), budgets, choice) if compressed else None
     from_pretrained = (
         pretrained_alternative(frame, budgets, choice, count_pretraining=count_pretraining)

@@ -210,6 +210,17 @@ def test_recommend_names_a_compressed_model_that_beats_training_small(tmp_path):
     assert alternative is not None and alternative["method"] in {"quantize", "cluster"}
     assert alternative["val_loss"] < with_compressed["predicted"]
     assert alternative["sentence"].startswith("Compress instead:")
+    # Storage no trained size fits but a compressed one does: that model, not "raise the budget".
+    from scalinglab.compress.compressions_table import stored_compressions_frame
+
+    compressed = stored_compressions_frame(out)
+    smallest_compressed = compressed.loc[compressed["method"] != "none", "bytes_deployed"].min() / 1e6
+    smallest_trained = compressed.loc[compressed["method"] == "none", "bytes_deployed"].min() / 1e6
+    assert smallest_compressed < smallest_trained
+    storage = f"{(smallest_compressed + smallest_trained) / 2:.6f}"
+    result = run_cli("recommend", str(out), "--train-seconds", "1000", "--storage-mb", storage)
+    assert result.returncode == 2 and "no model size fits the budget" in result.stderr
+    assert "a stored compressed model fits it:" in result.stderr and "raise the budget;" not in result.stderr
 
 
 @pytest.mark.slow
