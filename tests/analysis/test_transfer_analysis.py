@@ -71,8 +71,22 @@ def test_a_start_worth_nothing_transfers_about_nothing_within_its_interval():
 
 def test_the_answer_says_how_much_data_pretraining_is_worth():
     answer = transfer_answer(_runs(lambda d: 3 * d), n_bootstrap=50)
-    assert "pretraining is worth about 100 examples" in answer.sentences[0]
+    assert answer.sentences[0].startswith("Finetune: measured better than from scratch at all 3 sizes and data sizes")
+    assert "pretraining is worth about 100 examples" in answer.sentences[1]
     assert set(answer.quality.columns) >= {"finetune mean", "scratch mean"}
+
+
+def test_a_start_better_than_any_scratch_data_is_said_so_not_left_blank():
+    """Seen: fine-tuning beat scratch at all 6 points, one D_T quoted and five cells '-', with no word of
+    why (below the scratch law's floor) nor that fine-tuning won everywhere."""
+    runs = _runs(lambda d: 3 * d)
+    tuned = runs["transfer_mode"] == "finetune"
+    runs.loc[tuned, "val_loss"] = 0.09  # below the scratch law's floor of 0.1
+    answer = transfer_answer(runs, n_bootstrap=50)
+    said = " ".join(answer.sentences)
+    assert "measured better than from scratch at all 3" in said
+    assert "at 3 of 3 sizes and data sizes the pretrained model measured better than the scratch runs' data law" in said
+    assert answer.points["finetune"]["below_scratch_floor"].all()
 
 
 def test_the_fitted_exponents_cover_the_truth():
@@ -152,13 +166,22 @@ def test_one_seed_or_too_few_scratch_data_sizes_are_said_in_words():
     (features,) = [s for s in sentences if s.startswith("Feature extraction")]
     assert features.startswith("Feature extraction never measured as good as fine-tuning")
     assert "one run each: whether by more than noise, 2+ seeds would tell" in features
-    (d_t,) = [s for s in sentences if s.startswith("Finetune:")]
+    (d_t,) = [s for s in sentences if s.startswith("Finetune: the effective data transferred")]
     assert "needs a data law of the scratch runs at each size, fitted to 3+ data sizes; these have at most 2" in d_t
 
 
 def test_an_equivalent_data_size_beyond_the_scratch_runs_is_said_to_be_extrapolated():
     """Seen: 'worth 6.43k examples' read off scratch runs of at most 400, unflagged."""
-    inside = transfer_answer(_runs(lambda d: 3 * d), n_bootstrap=50).sentences[0]  # 150 examples: scratch ran 800
+    inside = transfer_answer(_runs(lambda d: 3 * d), n_bootstrap=50).sentences[1]  # 150 examples: scratch ran 800
     assert "extrapolation" not in inside
-    beyond = transfer_answer(_runs(lambda d: 20 * d), n_bootstrap=50).sentences[0]  # 1,000 examples
+    beyond = transfer_answer(_runs(lambda d: 20 * d), n_bootstrap=50).sentences[1]  # 1,000 examples
     assert "a scratch model would match it at 1,000 examples, 1.2x the most any scratch run trained on" in beyond
+
+
+def test_the_terminal_summary_answers_pretrained_or_from_scratch():
+    """Seen: `scalinglab run` of a [transfer] sweep said nothing about transfer in the terminal."""
+    from scalinglab.analysis import analyze
+    from scalinglab.analysis.sentences import summary_lines
+
+    lines = summary_lines(analyze(_runs(lambda d: 3 * d), n_bootstrap=20))
+    assert any(line.startswith("Finetune: measured better than from scratch") for line in lines)

@@ -660,6 +660,8 @@ def summary_lines(analysis) -> list[str]:
         if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
             lines += [optimal_sentence(analysis.joint, row, analysis.baseline()) for _, row in largest.iterrows()]
+    if analysis.transfer is not None:  # pretrained or from scratch: measured, then what it is worth in data
+        lines += analysis.transfer.sentences
     lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
     if analysis.fit_diagnostics:
         lines.append(

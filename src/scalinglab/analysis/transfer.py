@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis.least_squares import least_squares, t_half_widths
+from scalinglab.analysis.numbers import format_percent
+from scalinglab.metrics import label, lower_is_better
 
 
 def split_transfer_runs(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,6 +77,8 @@ def effective_data_transferred(
                     "d_transferred": d_eq - d_f,
                     "d_transferred_low": low - d_f,
                     "d_transferred_high": high - d_f,
+                    # The scratch law was fitted but never reaches this loss: better than any data from scratch.
+                    "below_scratch_floor": law is not None and not np.isfinite(d_eq),
                 }
             )
     points = pd.DataFrame(rows)
@@ -246,7 +250,11 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
                 f"to {MIN_SCRATCH_SIZES}+ data sizes; these have at most {scratch_sizes}: train "
                 f"{MIN_SCRATCH_SIZES}+ data sizes to measure it."
             )
+        measured = measured_sentence(quality, mode, metric)  # the answer first, then what it is worth in data
+        sentences += [f"{mode.capitalize()}: {measured}"] if measured else []
         sentences += [f"{mode.capitalize()}: {sentence}"] if sentence else []
+        floor = floor_sentence(points[mode], _data_unit(ok))
+        sentences += [f"{mode.capitalize()}: {floor}"] if floor else []
         law = laws[mode]
         if law is not None:
             sentences.append(
@@ -262,6 +270,46 @@ def transfer_answer(runs: pd.DataFrame, metric: str = "val_loss", **options) -> 
         if sentence
     ]
     return TransferAnswer(quality.reset_index(), points, laws, sentences, compute)
+
+
+def measured_sentence(quality: pd.DataFrame, mode: str, metric: str) -> str | None:
+    """How the `mode` runs measured against scratch at every size and data size trained both ways
+    (seed means), in words: the answer itself, whatever law can or cannot be fitted to it (seen: a
+    report that gave one D_T of six and never said fine-tuning won in all six)."""
+    if f"{mode} mean" not in quality or "scratch mean" not in quality:
+        return None
+    both = quality[[f"{mode} mean", "scratch mean"]].dropna()
+    if both.empty:
+        return None
+    change = (both[f"{mode} mean"] - both["scratch mean"]) / both["scratch mean"].abs()
+    better = change < 0 if lower_is_better(metric) else change > 0
+    pairs = f"{len(both)} size{'s' if len(both) != 1 else ''} and data size{'s' if len(both) != 1 else ''}"
+    if better.all():
+        verdict = "better than from scratch at all"
+    elif not better.any():
+        verdict = "no better than from scratch at any of the"
+    else:
+        verdict = f"better than from scratch at {int(better.sum())} of the"
+    spread = np.abs(change[better])
+    return (
+        f"measured {verdict} {pairs} trained both ways ({label(metric)} "
+        f"{'lower' if lower_is_better(metric) else 'higher'} by {format_percent(spread.min())} to "
+        f"{format_percent(spread.max())} where better, seed means)."
+        if better.any()
+        else f"measured {verdict} {pairs} trained both ways (seed means)."
+    )
+
+
+def floor_sentence(points: pd.DataFrame, unit: str) -> str | None:
+    """Where the pretrained runs measured below the scratch law's floor: no D_T, said as what it means."""
+    if points.empty or "below_scratch_floor" not in points or not points["below_scratch_floor"].any():
+        return None
+    below = points[points["below_scratch_floor"]]
+    return (
+        f"at {len(below)} of {len(points)} sizes and data sizes the pretrained model measured better than the "
+        f"scratch runs' data law reaches with any amount of data (its floor), so no effective data transferred is "
+        f"quoted there: more than any number of {unit} from scratch, as far as these scratch runs can tell."
+    )
 
 
 def _data_unit(runs: pd.DataFrame) -> str:
@@ -313,10 +361,7 @@ def features_sentence(quality: pd.DataFrame, options: pd.DataFrame, metric: str,
     """Where feature extraction is as good as fine-tuning: its seed mean `metric` no worse than the
     end of the fine-tuned runs' 95 % t-interval over seeds (their mean with one seed), and at what
     fraction of fine-tuning's trainable parameters and training time; None without both modes."""
-    import numpy as np
     from scipy import stats
-
-    from scalinglab.metrics import lower_is_better
 
     needed = ["features mean", "finetune mean", "finetune std", "finetune count"]
     if not set(needed) <= set(quality.columns):
