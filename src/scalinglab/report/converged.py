@@ -170,7 +170,10 @@ def converged_section(
     rounds = history.rounds.drop(columns=["level", *ANSWER_FLAGS, *([] if optimum else inputs)])
     beyond = history.rounds["within_reach"].eq(False)
     rounds.loc[beyond, ["low", "high"]] = np.nan
-    caption = "The answer after each round (95 % interval; none where the target lay beyond the law's reach)"
+    caption = (
+        "The answer after each round (95 % interval; none where the target lay beyond the law's reach; a dash "
+        "throughout for a round before enough runs to fit the law)"
+    )
     section.tables.append((caption, table_html(rounds)))
     return section
 
