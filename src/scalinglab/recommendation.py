@@ -985,5 +985,31 @@ def pretrained_alternative(
             f"{best['train_size']:,.0f} examples measured {choice.metric} {best[choice.metric]:.3g} within "
             f"the same budgets (pretraining cost {counted}), {verdict} the {choice.predicted:.3g} "
             f"{_measured_or_predicted(choice)} for training from scratch above."
+            + (_timed_apart_words(runs) if "train_seconds" in budgets.given() else "")
         ),
     }
+
+
+def _trained_in_batches(runs: pd.DataFrame) -> bool:
+    """Whether any of `runs` shared its training pass with others (``batch_runs`` > 1)."""
+    return bool((pd.to_numeric(runs["batch_runs"], errors="coerce") > 1).any())
+
+
+def _timed_apart_words(runs: pd.DataFrame) -> str:
+    """A caution where the scratch runs were trained in batches (their seconds estimated from a probe
+    of the shared pass) and the runs from a pretrained start one at a time (wall clock): seen with
+    scratch runs batched 6 at a time at 1.19 s and fine-tuned runs of the same FLOPs at 1.74-2.31 s."""
+    from scalinglab.analysis.transfer import split_transfer_runs
+
+    if "batch_runs" not in runs:
+        return ""
+    ok = runs[runs["status"] == "ok"]
+    scratch, _ = split_transfer_runs(ok)
+    started = ok[ok.get("transfer_mode", pd.Series(index=ok.index, dtype=object)).notna()]
+    if _trained_in_batches(scratch) == _trained_in_batches(started):
+        return ""
+    return (
+        " Their training seconds were measured differently (one kind trained in batches of runs, its seconds "
+        "estimated from the shared pass; the other one run at a time), so compare them by training FLOPs "
+        "(--train-flops) rather than seconds."
+    )

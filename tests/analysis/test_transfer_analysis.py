@@ -185,3 +185,15 @@ def test_the_terminal_summary_answers_pretrained_or_from_scratch():
 
     lines = summary_lines(analyze(_runs(lambda d: 3 * d), n_bootstrap=20))
     assert any(line.startswith("Finetune: measured better than from scratch") for line in lines)
+
+
+def test_seconds_of_scratch_runs_trained_in_batches_are_not_compared_silently_with_one_at_a_time():
+    """Seen: scratch runs batched 6 at a time (1.19 s, from a probe) against fine-tuned runs of the
+    same FLOPs timed alone (1.74-2.31 s), compared under --train-seconds without a word."""
+    from scalinglab.recommendation import _timed_apart_words
+
+    runs = _runs(lambda d: 3 * d)
+    runs["batch_runs"] = np.where(runs["transfer_mode"].isna(), 6.0, 1.0)
+    assert "compare them by training FLOPs" in _timed_apart_words(runs)
+    assert _timed_apart_words(runs.assign(batch_runs=1.0)) == ""
+    assert _timed_apart_words(runs.drop(columns="batch_runs")) == ""
