@@ -152,3 +152,13 @@ def test_a_compress_section_with_the_default_methods_loads_for_any_family():
         config = config_from_dict({"model": {"family": family, **size}, "compress": {}}, source="test")
         assert "share" in config.compress.methods
     assert config_from_dict({"compress": {"methods": ["share", "prune"]}}, source="test").compress is not None
+
+
+def test_a_text_sweep_stores_no_preprocessing_it_never_had():
+    """Seen: the report's configuration of a text sweep showed "preprocessing": ["standardize"]."""
+    from scalinglab.config import SweepConfig, load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "examples" / "transfer_text.toml")
+    stored = config.stored()
+    assert "preprocessing" not in stored["data"]
+    assert SweepConfig.model_validate(stored).data == config.data  # the same runs when read again

@@ -429,6 +429,11 @@ class SweepConfig(Strict):
             dumped["data"] = {
                 key: value for key, value in dumped["data"].items() if key == "train_size" or value != defaults[key]
             }
+        if self.data.source in TEXT_SOURCES and dumped["data"].get("preprocessing") == DataConfig().model_dump(
+            mode="json"
+        ).get("preprocessing"):
+            # Text is read as bytes: the default preprocessing never applies (the report showed "standardize").
+            dumped["data"].pop("preprocessing")
         return dumped
 
     @model_validator(mode="after")
