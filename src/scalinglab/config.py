@@ -327,12 +327,15 @@ class PlanConfig(Strict):
     def _a_form_of_size_and_data(cls, form: str) -> str:
         """The planned sweep fits its law to two inputs, n_params and train_size: refuse any other
         form before a run is trained (seen: 'power' refused after 6 runs)."""
-        from scalinglab.fit.forms import AUTO, FORMS
+        from scalinglab.errors import UserError
+        from scalinglab.fit.forms import AUTO, FORMS, get_form
 
         if form == AUTO:
             return form
-        if form not in FORMS:
-            raise ValueError(f"unknown form {form!r}; choose one of {', '.join([*FORMS, AUTO])}")
+        try:
+            get_form(form)  # one message for an unknown form, with the nearest names
+        except UserError as error:
+            raise ValueError(str(error).removeprefix(f"form {form!r}: ")) from None
         if FORMS[form].n_inputs != 2:
             two = [name for name, known in FORMS.items() if known.n_inputs == 2]
             raise ValueError(

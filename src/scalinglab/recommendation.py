@@ -26,7 +26,7 @@ import pandas as pd
 
 from scalinglab.analysis import Analysis
 from scalinglab.analysis.groups import DATA_COLUMNS
-from scalinglab.analysis.numbers import format_count, format_factor
+from scalinglab.analysis.numbers import format_count, format_factor, format_value
 from scalinglab.analysis.runs import aggregate_over_seeds, configuration_means
 from scalinglab.analysis.size_effect import NEGLIGIBLE_CHANGE, clearly_better
 from scalinglab.analysis.speedup import speedup_at, speedup_by_size
@@ -284,9 +284,10 @@ class _Answerer:
         return self.law(n, d) * np.exp(log_miss)
 
     def measured_bound(self, n: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """What each candidate is held to: the best measured among the configurations trained with at
-        least its size and at least its data (NaN where none was), and which one (its row of
-        `measured`, -1 where none).
+        """What each candidate is held to: the worst measured among the configurations trained with
+        at least its size and at least its data (NaN where none was), and which one (its row of
+        `measured`, -1 where none). A model no better for less size or data is no better than any
+        of them, so the worst is the tightest bound.
 
         A model is no better for less size or less data (every form of the law says so), but the miss
         interpolated from other configurations need not agree: a planned sweep that had trained
@@ -305,8 +306,8 @@ class _Answerer:
         below = self._at_most(n_measured, group_measured, n_measured, group_measured)  # [j, i]: j at most i
         monotone = signed <= np.where(below, signed[:, None], np.inf).min(axis=0)
         holds = self._at_most(n, d, n_measured, group_measured) & monotone[None, :]
-        holding = np.where(holds, signed[None, :], np.inf)
-        through = holding.argmin(axis=1)
+        holding = np.where(holds, signed[None, :], -np.inf)
+        through = holding.argmax(axis=1)
         held = np.isfinite(holding[np.arange(len(n)), through])
         return np.where(held, sign * signed[through], np.nan), np.where(held, through, -1)
 
@@ -503,10 +504,20 @@ def _law_words(answerer: _Answerer, row: pd.Series) -> str:
     if row["held_through"] < 0:
         return answerer.name
     holding = answerer.measured().iloc[int(row["held_through"])]
+    group_by = answerer.analysis.group_by
+    if group_by in DATA_COLUMNS:
+        where, why = (
+            f"{group_by} = {holding['group']:,.0f}",
+            "at least this size and data: a model is no better for less of either",
+        )
+    else:
+        where, why = (
+            f"{group_by} = {format_value(holding['group'])}",
+            "at least this size, the same setting: a model is no better for less size",
+        )
     return (
-        f"{answerer.name}, held at what {format_count(holding['n_params'])} parameters on "
-        f"{answerer.analysis.group_by} = {holding['group']:,.0f} measured (at least this size and data: a model is "
-        f"no better for less of either; the law alone predicts {row['unbounded']:.3g})"
+        f"{answerer.name}, held at what {format_count(holding['n_params'])} parameters on {where} measured ({why}; "
+        f"without that bound it predicts {row['unbounded']:.3g})"
     )
 
 
@@ -717,8 +728,9 @@ def pareto_frontier(
 ) -> pd.DataFrame:
     """The candidates no cheaper candidate beats on the metric: what each extra unit of `cost` buys.
 
-    Returns at most `max_rows` rows spread evenly in log cost (the chosen candidate and every
-    measured frontier row always kept; more than `max_rows` only where more were measured),
+    Returns at most `max_rows` rows spread evenly in log cost, the chosen candidate and every
+    measured frontier row always kept (where those leave fewer than 2 rows of `max_rows`, the
+    table still shows 2 predictions, and exceeds it),
     cheapest first, with the metric's 95% interval for a new run (NaN where none can be given:
     one run of an untrained-noise configuration), whether it was measured or predicted (and
     clipped), and how far each row extrapolates.

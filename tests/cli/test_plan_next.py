@@ -132,3 +132,13 @@ def test_each_bad_option_is_named_for_what_it_is(tmp_path):
         ask(y="N")
     with pytest.raises(UserError, match="^--target 'N=1,N=2,D=3': N is given twice"):
         ask(target="N=1,N=2,D=3")
+
+
+def test_a_pool_of_finished_runs_gives_no_batch_and_still_the_answer(tmp_path):
+    """Review: a used-up candidate pool exited 2 with no prediction; it is no bad input."""
+    from scalinglab.plan.tables import next_batch
+
+    runs, _ = _files(tmp_path, 24)
+    result = next_batch(runs, runs, x=["N", "D"], y="loss", target="N=1e9,D=2e10", cost="flops")
+    assert result.batch.empty and result.prediction is not None
+    assert any(warning.startswith("candidates that are finished runs") for warning in result.warnings)

@@ -212,7 +212,7 @@ def test_the_report_finds_the_rounds_of_a_pool_sweep_that_did_not_say_its_batch(
     "plan, message",
     [
         ('[plan]\nform = "power"\n', "'power' takes 1 input"),
-        ('[plan]\nform = "kaplann"\n', "unknown form 'kaplann'"),
+        ('[plan]\nform = "kaplann"\n', "plan.form: unknown form \\(did you mean 'kaplan'\\?\\)"),
         ("[plan]\nseed = -1\n", "plan.seed"),
     ],
 )

@@ -132,6 +132,15 @@ def test_each_data_size_is_clipped_to_its_own_baseline_and_a_prediction_at_it_is
     frontier = recommend(bounded, Budgets(train_seconds=1e9)).frontiers["train_seconds"]
     at_ceiling = np.isclose(frontier["val_loss"], frontier["train_size"].map(lambda g: bounded.possible_range(g)[1]))
     assert not (at_ceiling & ~frontier["measured"]).any()
+    from scalinglab.recommendation import _baseline_not_beaten, _clip_warnings
+
+    with_intervals = analyze(frame, n_bootstrap=20)
+    untrained = pd.Series({"n_params": 2_000.0, "group": 1000.0, "measured": False})
+    assert _Answerer(with_intervals).interval(untrained)[1] <= 1.9 + 1e-12  # 1,000 examples' ceiling, not 2.07
+    worse = pd.Series({"metric": 1.95, "group": 1000.0, "clipped": True})
+    assert _baseline_not_beaten(bounded, worse) == pytest.approx(1.9)
+    assert _baseline_not_beaten(bounded, worse.replace(1000.0, 100.0)) is None  # 1.95 beats 2.3
+    assert "the value shown is the bound 1.9 " in _clip_warnings(bounded, worse)[0]
 
 
 def test_a_run_measured_worse_than_the_baseline_keeps_its_value_inside_its_interval():
@@ -247,6 +256,18 @@ def test_no_prediction_beats_a_larger_model_measured_on_more_data():
     assert f"held at what {format_count(top)} parameters on train_size = 1,000 measured" in cheaper.law
 
 
+def test_of_several_larger_configurations_the_worst_holds_a_candidate():
+    """A model no better for less size or data is no better than any of them: 500k parameters on 300
+    examples is held to what 1M on 300 measured (1.31), not to 1M on 1,000 (1.26)."""
+    frame = law_runs()
+    top = frame["n_params"].max()
+    answerer = _Answerer(analyze(frame, n_bootstrap=0))
+    bound, through = answerer.measured_bound(np.array([0.5 * top]), np.array([300.0]))
+    at_300 = frame.loc[(frame["n_params"] == top) & (frame["train_size"] == 300), "val_loss"].iloc[0]
+    assert bound[0] == pytest.approx(at_300)
+    assert answerer.measured().iloc[through[0]][["n_params", "group"]].tolist() == [top, 300]
+
+
 def test_a_larger_model_that_measured_worse_holds_nothing():
     """Overfitting (or one unlucky seed): the largest size measured worse than smaller ones on the same
     data, so "no better for less size" does not hold there, and a candidate between them is not held."""
@@ -267,8 +288,13 @@ def test_a_setting_is_no_data_size_and_holds_only_its_own_larger_sizes():
     better = frame[frame["n_params"] <= 1e5].assign(weight_decay=0.0)
     analysis = analyze(pd.concat([better, worse], ignore_index=True), n_bootstrap=0, group_by="weight_decay")
     answerer = _Answerer(analysis)
-    bound, _ = answerer.measured_bound(np.array([5e5, 5e5]), np.array([0.0, 0.1]))
+    bound, through = answerer.measured_bound(np.array([5e5, 5e5]), np.array([0.0, 0.1]))
     assert np.isnan(bound[0]) and np.isfinite(bound[1])
+    from scalinglab.recommendation import _law_words
+
+    row = pd.Series({"measured": False, "held_through": through[1], "unbounded": 1.37})
+    words = _law_words(answerer, row)
+    assert "on weight_decay = 0.1 measured (at least this size, the same setting" in words, words
 
 
 def test_of_equal_candidates_the_measured_one_is_best_then_the_one_the_law_puts_best():

@@ -95,15 +95,18 @@ def describe_cost(cost: CostLaw) -> str:
     # An overhead on its lower bound (1e-12) is no overhead: "= 1e-12 + c * N^k" says nothing true.
     smallest = float(cost.predict(cost.x_range[0], 1.0))
     overhead = cost.overhead and cost.overhead_value > NEGLIGIBLE_OVERHEAD * smallest
-    if cost.growth_unresolved and cost.exponent <= 0.5:  # k at 0: the overhead is all there is
+    capped = cost.growth_unresolved and cost.exponent > 0.5  # k on its cap: steeper than the law can follow
+    if cost.growth_unresolved and not capped:  # k at 0: c N^k is a constant too, so quote the totals
+        largest = float(cost.predict(cost.x_range[1], 1.0))
         form = (
-            f"{name}{per} is mostly a fixed overhead (about {cost.overhead_value:.3g}) "
-            "and its growth with size is not resolved here"
+            f"{name}{per} is mostly a fixed overhead (about {smallest:.3g} at the smallest size, {largest:.3g} at "
+            "the largest) and its growth with size is not resolved here"
         )
-    elif cost.growth_unresolved:  # k at its cap: the measured ratio below says how it grew, not "overhead"
+    elif capped:
         form = (
-            f"{name}{per} is mostly a fixed overhead at the smaller sizes and grows faster at the largest than the "
-            "law's steepest exponent follows, so no exponent is quoted"
+            f"{name}{per} {'is mostly a fixed overhead at the smaller sizes and ' if overhead else ''}grows faster "
+            f"with size than the law's steepest exponent ({cost.x}^{cost.exponent:.0f}) follows, so no exponent is "
+            "quoted"
         )
     elif overhead:
         form = f"{name}{per} = {cost.overhead_value:.3g} + c * {exponent}"
@@ -126,9 +129,11 @@ def describe_cost(cost: CostLaw) -> str:
     n_from = max(cost.x_range[0], n_to / 10)
     ratio, ratio_ci = cost.ratio(n_from, n_to)
     interval = f" (95% CI {format_factor(ratio_ci[0])} to {format_factor(ratio_ci[1])})" if ratio_ci else ""
+    # A capped law grows slower than the runs did: its ratio is a lower bound.
+    at_least = "at least " if capped else ""
     return (
         f"{form}: going from {format_count(n_from)} to {format_count(n_to)} parameters "
-        f"({format_factor(n_to / n_from)}) costs {format_factor(ratio)}{interval}"
+        f"({format_factor(n_to / n_from)}) costs {at_least}{format_factor(ratio)}{interval}"
         + (", the fixed overhead included." if overhead else ".")
     )
 

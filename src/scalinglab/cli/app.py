@@ -35,6 +35,16 @@ def show_logs(level: int = logging.INFO) -> None:
     logger.setLevel(level)
 
 
+def check_form_option(form: str) -> None:
+    """An unknown --form, refused under that flag with the nearest names (before any file is read);
+    other messages about a form ("form 'power' takes 1 x column(s)") are about the data, not the flag."""
+    from scalinglab.fit.forms import AUTO, get_form
+
+    if form != AUTO:
+        with flags_for({"form": "--form"}):
+            get_form(form)
+
+
 @contextmanager
 def flags_for(parameters: dict[str, str]):
     """Re-raise a UserError whose message starts with an API parameter's name (``ci_level must

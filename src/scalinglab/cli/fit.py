@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from scalinglab.cli.app import app, flags_for
+from scalinglab.cli.app import app, check_form_option, flags_for
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
@@ -18,7 +18,6 @@ from scalinglab.fit.table import BURN_IN
 
 # The parameters of the fitting API that messages name, as this command's flags.
 FIT_FLAGS = {
-    "form": "--form",
     "ci_level": "--level",
     "level": "--level",
     "n_bootstrap": "--bootstrap",
@@ -89,6 +88,7 @@ def fit_command(
 
     if out is not None:
         check_output_file(out, option="--out", suffixes=FIGURE_SUFFIXES)
+    check_form_option(form)
     budgets = _parse_numbers(compute, "--compute") if compute else None  # a typo is said before fitting
     with flags_for(FIT_FLAGS):
         fitted = fit_table(

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from scalinglab.cli.app import app, flags_for
+from scalinglab.cli.app import app, check_form_option, flags_for
 from scalinglab.errors import UserError
 
 ACTIONS = ("next",)
 # The parameters of the planner that messages name, as this command's flags.
-PLAN_FLAGS = {"form": "--form", "random_state": "--seed", "strategy": "--strategy", "k": "--k", "x": "--x"}
+PLAN_FLAGS = {"random_state": "--seed", "strategy": "--strategy", "k": "--k", "x": "--x"}
 
 
 @app.command("plan")
@@ -37,6 +37,7 @@ def plan_command(
 
     if action not in ACTIONS:
         raise UserError(f"plan {action!r}: expected one of {', '.join(ACTIONS)}")
+    check_form_option(form)
     names = [name.strip() for name in x.split(",") if name.strip()]
     with flags_for(PLAN_FLAGS):
         result = next_batch(

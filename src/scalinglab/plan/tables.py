@@ -12,7 +12,7 @@ import pandas as pd
 from scalinglab.errors import UserError
 from scalinglab.fit.table import numeric_column
 from scalinglab.fit.table_fit import read_table
-from scalinglab.plan.planner import Planner
+from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN, Planner
 
 
 @dataclass
@@ -130,7 +130,8 @@ def next_batch(
         for name in x:
             numeric_column(pool, name)
         planner.costs_of(pool)
-    batch = planner.ask(pool, k)
+    # Every candidate finished: no batch, and the answer still read off the runs told.
+    batch = planner.ask(pool, k) if len(pool) else pool.assign(**{SCORE_COLUMN: [], REASON_COLUMN: []})
     law = planner.law()
     if law is None:
         return NextBatch(batch, None, planner.spent, x, warnings=left_out)
@@ -155,8 +156,6 @@ def already_run(
     if not finished.any():
         return pool, []
     lines = ", ".join(map(str, pool.index[finished][:5])) + (", ..." if finished.sum() > 5 else "")
-    if finished.all():
-        raise UserError(f"--candidates: every row is a finished run (a measured {y}, or a row of RUNS); nothing to ask")
     return pool[~finished], [
         f"candidates that are finished runs (a measured {y}, or a row of RUNS), left out: line {lines}"
     ]

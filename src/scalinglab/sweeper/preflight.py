@@ -21,7 +21,7 @@ from scalinglab.data import Dataset, training_subset
 from scalinglab.errors import UserError
 from scalinglab.families import Family, TaskShape, family_names, get_family
 from scalinglab.families.base import takes_dropout
-from scalinglab.metrics import METRICS, QUALITY
+from scalinglab.metrics import METRICS
 from scalinglab.run_spec import DataSpec, RunSpec, TrainingSpec
 from scalinglab.sweeper.budgets import task_shape
 from scalinglab.sweeper.plan import plan_runs
@@ -302,7 +302,7 @@ def _check_fit_columns(config: SweepConfig, family: Family, kinds: set[str]) -> 
     )
     settings = {*family.size_axes, *DataSpec.model_fields, *TrainingSpec.model_fields, "seed"}
     for field, value, allowed in (
-        ("fit.metric", config.fit.metric, metrics & set(QUALITY)),
+        ("fit.metric", config.fit.metric, metrics),
         ("fit.x", config.fit.x, metrics),
         ("fit.group_by", config.fit.group_by, metrics | settings),
     ):
