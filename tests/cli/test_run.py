@@ -39,7 +39,7 @@ def test_run_trains_fits_and_writes_csv_and_report(cli, tiny_sweep: Path):
         assert runs[column].notna().all(), column
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 5
-    assert "n_params^-" in result.stderr  # the plain-words exponent summary
+    assert "n_params^-" in result.stdout  # the plain-words exponent summary, on stdout with the answer
 
 
 def test_the_python_api_and_the_cli_run_one_pipeline_and_write_the_same_files(cli, tiny_sweep: Path, tmp_path: Path):
@@ -81,7 +81,8 @@ def test_run_ends_with_the_recommendation_the_report_opens_with(cli, tiny_sweep:
     assert result.returncode == 0, result.stderr
     out = tiny_sweep.parent / "out"
     answer = re.search(r'<p class="answer">(.*?)</p>', (out / "report.html").read_text(), re.S).group(1)
-    last = " ".join(result.stderr.split("recommendation: ")[-1].split())  # rich wraps long lines
+    last = " ".join(result.stdout.split("recommendation: ")[-1].split())  # rich wraps long lines
+    assert "recommendation: " not in result.stderr  # the answer on stdout: `scalinglab run > answer.txt` keeps it
     assert last == " ".join(html.unescape(answer).split()) and last.startswith("Train ")
     # The API gives the same choice (its interval's last digits may differ: this process fits
     # with one BLAS thread, the command with two).

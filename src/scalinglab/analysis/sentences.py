@@ -651,6 +651,9 @@ def _outside_sentence(row: pd.Series) -> str:
     )
 
 
+WARNING_PREFIX = "[yellow]warning:[/]"  # a summary line that is a warning (rich markup): the CLI prints it on stderr
+
+
 def summary_lines(analysis) -> list[str]:
     """The terminal summary after a sweep: the law per data size, the joint law's headline
     answers, then every warning (each line prefixed for the console) and how many fit
@@ -667,7 +670,7 @@ def summary_lines(analysis) -> list[str]:
             lines += [optimal_sentence(analysis.joint, row, analysis.baseline()) for _, row in largest.iterrows()]
     if analysis.transfer is not None:  # pretrained or from scratch: measured, then what it is worth in data
         lines += analysis.transfer.sentences
-    lines += [f"[yellow]warning:[/] {warning}" for warning in analysis.warnings]
+    lines += [f"{WARNING_PREFIX} {warning}" for warning in analysis.warnings]
     if analysis.fit_diagnostics:
         lines.append(
             f"{len(analysis.fit_diagnostics)} fit diagnostics (parameters on a bound or not separately "

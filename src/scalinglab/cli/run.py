@@ -83,20 +83,21 @@ def _interrupted(message: str) -> NoReturn:
 
 
 def _summarise(result, output: Path) -> None:
-    from scalinglab.analysis.sentences import summary_lines
+    from scalinglab.analysis.sentences import WARNING_PREFIX, summary_lines
 
     written = result.report
+    answer = Console()  # the answer on stdout (`scalinglab run > answer.txt`); progress, logs and warnings on stderr
     _print_table(written.analysis.size_table())
     for line in summary_lines(written.analysis):
-        console.print(line)
+        (console if line.startswith(WARNING_PREFIX) else answer).print(line)
     if written.compress_verdict:
-        console.print(written.compress_verdict)
-    console.print(f"wrote {result.runs_csv} and {written.path}")
-    console.print(
+        answer.print(written.compress_verdict)
+    answer.print(f"wrote {result.runs_csv} and {written.path}")
+    answer.print(
         f"for a budget other than the slowest configuration's training time: scalinglab recommend {output} "
         "--train-seconds X"
     )
-    console.print(f"recommendation: {written.headline}", markup=False, highlight=False)
+    answer.print(f"recommendation: {written.headline}", markup=False, highlight=False)
 
 
 # Terminal headers are short so the table fits 80 columns; the report and CSV carry full names.
