@@ -910,12 +910,9 @@ def compressed_that_fits(compressions: pd.DataFrame, budgets: Budgets, metric: s
     """Where no trained size fits the budgets, the best stored compressed model that does, in words
     (None when none does): the compress-or-train-small answer, not "raise the budget" (seen with a
     shared 11.7k model of 39.8 kB under --storage-mb 0.05)."""
-    from scalinglab.compress.verdict import best_within_budgets
     from scalinglab.compress.verdict_words import describe_configuration
 
-    if compressions.empty or metric not in compressions:
-        return None
-    best = best_within_budgets(compressions[compressions["method"] != "none"], budgets.given(), metric=metric)
+    best = _best_compressed(compressions, budgets, metric)
     if best is None:
         return None
     return (
@@ -924,17 +921,23 @@ def compressed_that_fits(compressions: pd.DataFrame, budgets: Budgets, metric: s
     )
 
 
+def _best_compressed(compressions: pd.DataFrame, budgets: Budgets, metric: str) -> pd.Series | None:
+    """The best stored compressed model (not the trained models' own `none` rows) within `budgets`,
+    by `metric` (None when nothing was compressed or none fits)."""
+    from scalinglab.compress.verdict import best_within_budgets
+
+    if compressions.empty or metric not in compressions:
+        return None
+    return best_within_budgets(compressions[compressions["method"] != "none"], budgets.given(), metric=metric)
+
+
 def compressed_alternative(compressions: pd.DataFrame, budgets: Budgets, choice: Recommendation) -> dict | None:
     """The best measured compressed model among `compressions` (`compress.compressions_table.compressions_frame`)
     within the same budgets when it beats `choice`'s prediction (None otherwise, or when nothing
     was compressed): which kind, its numbers, and a sentence saying so."""
-    from scalinglab.compress.verdict import best_within_budgets
     from scalinglab.compress.verdict_words import describe_configuration
 
-    rows = compressions
-    if rows.empty or choice.metric not in rows:
-        return None
-    best = best_within_budgets(rows[rows["method"] != "none"], budgets.given(), metric=choice.metric)
+    best = _best_compressed(compressions, budgets, choice.metric)
     sign = 1 if lower_is_better(choice.metric) else -1
     if best is None or not sign * best[choice.metric] < sign * choice.predicted:
         return None

@@ -128,7 +128,7 @@ def test_each_bad_option_is_named_for_what_it_is(tmp_path):
         ask(x=["Nn", "D"], target="Nn=1e10,D=2e11")
     with pytest.raises(UserError, match="^--target garbage: no such file"):
         ask(target="garbage")
-    with pytest.raises(UserError, match="^--y N: also an --x column"):
+    with pytest.raises(UserError, match="^--y N: also an input column in --x N,D"):
         ask(y="N")
     with pytest.raises(UserError, match="^--target 'N=1,N=2,D=3': N is given twice"):
         ask(target="N=1,N=2,D=3")

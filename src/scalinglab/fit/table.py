@@ -31,6 +31,15 @@ def as_column_list(x: str | Sequence[str]) -> list[str]:
     return names
 
 
+def check_y_not_among_x(y: str, x: Sequence[str]) -> None:
+    """Raise UserError (naming --y and --x) where the measured column is also an input: a law of a
+    column against itself fits nothing."""
+    if y in x:
+        raise UserError(
+            f"--y {y}: also an input column in --x {','.join(x)}; a law of a column against itself fits nothing"
+        )
+
+
 def named_rows(frame: pd.DataFrame, mask: np.ndarray) -> str:
     """The rows of ``mask`` by their labels (a file's line numbers): "row 5", "rows 5, 6 and 2 more"."""
     labels = [str(label) for label in frame.index[mask][:_MAX_ROWS_NAMED]]

@@ -24,7 +24,7 @@ from scalinglab.fit.fitter import DEFAULT_HUBER_DELTA
 from scalinglab.fit.isoflop import IsoFlopResult, isoflop_analysis
 from scalinglab.fit.law import ScalingLaw
 from scalinglab.fit.plot import fit_plot_data, save_fit_figure
-from scalinglab.fit.table import BURN_IN, after_burn_in, derive_columns, filter_rows
+from scalinglab.fit.table import BURN_IN, after_burn_in, check_y_not_among_x, derive_columns, filter_rows
 
 
 @dataclass
@@ -170,10 +170,7 @@ def fit_table(
             f"--out: figures are drawn for laws of one input or of N,D; --x {','.join(x)} has "
             f"{len(x)} columns (fit without --out)"
         )
-    if y in x:
-        raise UserError(
-            f"--y {y}: also an input column in --x {','.join(x)}; a law of a column against itself fits nothing"
-        )
+    check_y_not_among_x(y, x)
     if isoflop is not None:
         _check_isoflop_options(
             form=form, holdout=holdout, figure=figure, groups=groups, huber_delta=huber_delta, isoflop=isoflop

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import UserError
-from scalinglab.fit.table import numeric_column
+from scalinglab.fit.table import check_y_not_among_x, numeric_column
 from scalinglab.fit.table_fit import read_table
 from scalinglab.plan.planner import REASON_COLUMN, SCORE_COLUMN, Planner
 
@@ -108,8 +108,7 @@ def next_batch(
     Candidates that match a finished run on every x column only are still offered (another seed
     of it: seeds are separate rows); a candidate that is a finished run is not (`already_run`).
     """
-    if y in x:
-        raise UserError(f"--y {y}: also an --x column; the law predicts y from the x columns")
+    check_y_not_among_x(y, x)
     told = read_csv(runs, "RUNS")
     pool = read_csv(candidates, "--candidates")
     for name in x:  # before --target is read, whose rows would otherwise be blamed for a typo here
