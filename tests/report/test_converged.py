@@ -47,6 +47,23 @@ def test_the_section_shows_each_round_against_compute_and_the_whole_grid_beside_
     assert section.tables[0][1].count("<tr") == len(rounds.chosen) + 1  # header + one per run
 
 
+def test_where_the_plan_trained_its_target_the_measurement_stands_beside_the_law():
+    """Seen: status said "measured there 0.405" beside the law's 1.146, the report only the law."""
+    rounds, _ = history(0.3)
+    asked = []
+
+    def measured(at):
+        asked.append(float(at["x"]))
+        return "measured there 1.61 (mean of 2 runs)"
+
+    said = converged_section(rounds, "val_loss", measured=measured).sentences[1]
+    assert asked == [1e7]
+    assert said.startswith("After the last round its prediction at the target is ")
+    assert said.endswith("; measured there 1.61 (mean of 2 runs).")
+    untrained = converged_section(rounds, "val_loss", measured=lambda at: "").sentences[1]
+    assert "measured" not in untrained and untrained.endswith(").")
+
+
 def test_no_section_before_the_law_could_be_fitted():
     rounds, _ = history(0.0001)
     assert rounds.rounds.empty or rounds.rounds["predicted"].isna().all()

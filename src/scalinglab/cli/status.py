@@ -59,6 +59,8 @@ def _label(spec: dict) -> str:
 
 
 def _print_plan(console: Console, plan: dict) -> None:
+    from scalinglab.sweeper.planned import measured_words
+
     budget = plan["budget_flops"]
     spent = f"{plan['spent_flops']:.3g} FLOPs spent" + (
         f" of {budget:.3g} ({plan['remaining_flops']:.3g} remaining)" if budget is not None else ""
@@ -85,8 +87,7 @@ def _print_plan(console: Console, plan: dict) -> None:
             where += " (the lowest prediction lies at the end of the iso-FLOP line searched: a bound, not the optimum)"
     answer = f"val_loss {target['predicted']:.4g} ({_target_interval(target)})" if plan["fitted"] else "not fitted yet"
     if plan["fitted"] and "measured" in target:
-        runs = target["n_measured"]
-        answer += f"; measured there {target['measured']:.4g} (mean of {runs} run{'s' if runs != 1 else ''})"
+        answer += f"; {measured_words(target)}"
     console.print(f"plan: {spent}; target {where}: {answer}")
     console.print(f"plan: {'stopped' if plan['stop'] else 'going on'}: {plan['reason']}")
 

@@ -27,7 +27,8 @@ class NextBatch:
     warnings: list[str] = field(default_factory=list)  # that law's (flat, rising data, a bound, ...)
 
     def to_dict(self) -> dict:
-        """JSON-ready: every number finite (or the key left out)."""
+        """JSON-ready: every number finite, or null where there is none (an interval not quoted);
+        every row has the same keys."""
         return {
             "spent": self.spent,
             "form": self.form,
@@ -43,8 +44,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
         record = {"index": label if isinstance(label, (int, str)) else str(label)}
         for name, value in row.items():
             if isinstance(value, (int, float, np.integer, np.floating)):
-                if np.isfinite(value):
-                    record[str(name)] = value.item() if hasattr(value, "item") else value
+                finite = bool(np.isfinite(value))
+                record[str(name)] = (value.item() if hasattr(value, "item") else value) if finite else None
             else:
                 record[str(name)] = str(value)
         rows.append(record)

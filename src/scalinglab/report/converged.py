@@ -75,7 +75,7 @@ def planned_sweep_section(analysis) -> Section | None:
 
     from scalinglab.config import SweepConfig
     from scalinglab.errors import UserError
-    from scalinglab.sweeper.planned import sweep_history
+    from scalinglab.sweeper.planned import measured_at, measured_words, sweep_history
 
     try:
         found = sweep_history(SweepConfig.model_validate(config), analysis.frame)
@@ -90,6 +90,7 @@ def planned_sweep_section(analysis) -> Section | None:
         full_size=None if full is None or not found.optimum else (float(full["n_params"]), float(full["train_size"])),
         batch=found.batch,
         optimum=found.optimum,
+        measured=lambda at: measured_words(measured_at(found.told, at["n_params"], at["train_size"])),
     )
 
 
@@ -102,6 +103,7 @@ def converged_section(
     full_size: tuple[float, float] | None = None,
     batch: int | None = None,
     optimum: bool = False,
+    measured=None,
 ) -> Section | None:
     """The section, or None when no round could be fitted (nothing to show yet).
 
@@ -109,6 +111,8 @@ def converged_section(
     law fitted to the whole grid, when it was trained; full_size: its optimum's (n_params,
     train_size) for a compute target. batch: the runs per round. optimum: the answer is the
     compute-optimal point of an iso-FLOP line (history rounds carry its n_params, train_size).
+    measured: the last answer's inputs (a Series) -> the words for what the plan measured there
+    ("" where it trained nothing there), said beside that answer.
     """
     fitted = history.rounds.dropna(subset=["predicted"])
     if fitted.empty:
@@ -128,7 +132,11 @@ def converged_section(
         f"{per_round} {state}, spending {format_count(spent)} estimated training FLOPs{share}."
     )
     inputs = [name for name in history.rounds if name not in ROUND_COLUMNS]
-    section.sentences.append(_last_answer(last, inputs, metric, optimum))
+    said = _last_answer(last, inputs, metric, optimum)
+    there = measured(last[inputs]) if measured is not None and inputs else ""
+    if there:  # the plan trained its answer: the law's word and the measurement side by side
+        said = f"{said[:-1]}; {there}."
+    section.sentences.append(said)
     if full_answer is not None:
         predicted, low, high = full_answer
         size = (

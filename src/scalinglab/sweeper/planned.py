@@ -262,6 +262,15 @@ def measured_at(told: pd.DataFrame, n_params: float, train_size: float) -> dict:
     return {"measured": float(here[Y].mean()), "n_measured": len(here)} if len(here) else {}
 
 
+def measured_words(at: dict) -> str:
+    """``measured_at``'s answer as a person reads it beside the law's ("measured there 0.405 (mean
+    of 1 run)"); "" where the target was not trained."""
+    if not at:
+        return ""
+    runs = at["n_measured"]
+    return f"measured there {at['measured']:.4g} (mean of {runs} run{'s' if runs != 1 else ''})"
+
+
 def plan_status(store, config: SweepConfig, losses: dict[str, float]) -> dict:
     """Where a planned sweep stands: FLOPs spent and budget (training seconds with
     budget_seconds), the target's current prediction and 95 % interval (None before the law can
@@ -309,7 +318,8 @@ class PlannedHistory:
     history: the rounds (``scalinglab.plan.History``), costs in estimated training FLOPs.
     batch: the runs per round they were recomputed with. grid_flops: what the whole grid would
     cost. full: the whole grid's answer (a row with predicted, low, high and the x columns) when
-    every run of the grid is measured, else None. optimum: True for a compute target.
+    every run of the grid is measured, else None. optimum: True for a compute target. told: the
+    measured runs the rounds chose (n_params, train_size, val_loss), what the answer was read from.
     """
 
     history: History
@@ -317,6 +327,7 @@ class PlannedHistory:
     grid_flops: float
     full: pd.Series | None
     optimum: bool
+    told: pd.DataFrame
 
 
 def round_sizes(config: SweepConfig) -> list[int]:
@@ -370,7 +381,8 @@ def sweep_history(config: SweepConfig, frame: pd.DataFrame) -> PlannedHistory:
     if len(measured) == len(table):
         planner = make_planner(config.plan, table, available)
         full = planner.tell(table).answer_row()
-    return PlannedHistory(history, k, float(table[COST].sum()), full, config.plan.target_compute is not None)
+    told = table.loc[measured.index.intersection(history.chosen.index)]
+    return PlannedHistory(history, k, float(table[COST].sum()), full, config.plan.target_compute is not None, told)
 
 
 def _by_run(frame: pd.DataFrame, name: str) -> dict[str, float]:
