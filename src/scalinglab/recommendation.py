@@ -64,13 +64,30 @@ class Budgets:
                 raise UserError(f"{BUDGETS[name].option} {value:g}: a budget must be a finite number > 0")
 
 
+BUDGET_DIGITS = 6  # significant digits a budget is printed with, as an option a user can pass back
+
+
 def default_budgets(analysis: Analysis) -> Budgets | None:
     """The budget of a recommendation nobody gave one for (the report's, `scalinglab run`'s):
-    the training time of the slowest configuration trained (seed mean), or None when not measured."""
+    the training time of the slowest configuration trained (seed mean), rounded up to
+    ``BUDGET_DIGITS`` significant digits, or None when not measured. Rounded so that the
+    `scalinglab recommend OUT --train-seconds ...` the report prints is this very budget: seen,
+    2332.85 printed for 2332.8500000000004, which no longer afforded the slowest configuration
+    and gave another answer."""
     means = aggregate_over_seeds(analysis.runs)
     if means.empty or "train_seconds" not in means:
         return None
-    return Budgets(train_seconds=float(means["train_seconds"].max()))
+    return Budgets(train_seconds=printable_ceiling(float(means["train_seconds"].max())))
+
+
+def printable_ceiling(value: float, digits: int = BUDGET_DIGITS) -> float:
+    """The least number of `digits` significant digits at or above `value` (> 0), which prints
+    with that many digits as itself."""
+    step = 10.0 ** (np.floor(np.log10(value)) - digits + 1)
+    units = np.ceil(value / step)
+    while (rounded := float(f"{units * step:.{digits}g}")) < value:
+        units += 1
+    return rounded
 
 
 @dataclass
@@ -99,9 +116,19 @@ class Recommendation:
     workers_note: str = ""  # how training times with `recommend(workers=W)` workers were had ('' for one)
     # The trivial baseline, set when the best candidate is no better than it: nothing was learned.
     baseline: float | None = None
+    # With `baseline`: the cheapest candidate beyond the budgets that beats it, in words ("" if none).
+    beyond_budget: str = ""
 
     def sentence(self) -> str:
         """The choice in plain words."""
+        if self.baseline is not None and self.beyond_budget:
+            return (
+                f"Nothing worth training within these budgets: no configuration that fits them does better than "
+                f"the trivial baseline, {label(self.metric)} {self.baseline:.3g} (what predicting the data's "
+                f"frequencies scores); the best that fits, {format_count(self.n_params)} parameters on "
+                f"{self.group_by} = {self.train_size:,.0f}, {'measured' if self.measured else 'is predicted at'} "
+                f"{self.predicted:.3g}. {self.beyond_budget}"
+            )
         if self.baseline is not None:
             return (
                 f"Nothing worth training: no configuration did better than the trivial baseline, "
@@ -162,6 +189,7 @@ class Recommendation:
                 "size",
                 "workers_note",
                 "baseline",
+                "beyond_budget",
             )
         }
         # A measured candidate of one seed has no interval: null in JSON, never NaN.
@@ -449,6 +477,7 @@ def recommend(
             f"within budget, beyond the sizes trained) at {beyond['metric']:.3g}, a gain over this one no larger "
             f"than its own uncertainty there ({_uncertainty_words(answerer, beyond, margin)})"
         )
+    baseline = _baseline_not_beaten(analysis, feasible.loc[best_index])
     verdict = analysis.verdict_for(best["group"])
     # "the larger sizes trained" only where some were: of the largest size trained, the law's word stands.
     if (
@@ -493,7 +522,8 @@ def recommend(
         n_seeds=int(best["n_seeds"]) if best["measured"] else 0,
         size=analysis.size_axis.size_of(float(best["n_params"])) if analysis.size_axis is not None else None,
         workers_note=workers_note,
-        baseline=_baseline_not_beaten(analysis, feasible.loc[best_index]),
+        baseline=baseline,
+        beyond_budget=_cheapest_beating_baseline(analysis, candidates, limits) if baseline is not None else "",
     )
 
 
@@ -844,22 +874,57 @@ def _within_data_available(analysis: Analysis, candidates: pd.DataFrame) -> pd.S
     return available
 
 
-def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:
+def _budget_usage(candidates: pd.DataFrame, limits: dict[str, float]) -> np.ndarray:
+    """Each candidate's largest cost as a share of its budget (> 1: over some budget; inf where a
+    cost is unknown)."""
     usage = np.zeros(len(candidates))
     for name, limit in limits.items():
         usage = np.maximum(
             usage, candidates[BUDGETS[name].column].to_numpy(float) * BUDGETS[name].per_column_unit / limit
         )
-    closest = candidates.iloc[int(np.argmin(np.where(np.isnan(usage), np.inf, usage)))]
-    needs = ", ".join(
-        f"{BUDGETS[name].option[2:]} {closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit:.3g}"
+    return np.where(np.isnan(usage), np.inf, usage)
+
+
+def _needs_words(row: pd.Series, limits: dict[str, float]) -> str:
+    """The costs of `row` that exceed their budgets, e.g. 'train-flops 2.88e+10'."""
+    return ", ".join(
+        f"{BUDGETS[name].option[2:]} {row[BUDGETS[name].column] * BUDGETS[name].per_column_unit:.3g}"
         for name, limit in limits.items()
-        if closest[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
+        if row[BUDGETS[name].column] * BUDGETS[name].per_column_unit > limit
     )
-    budget = ", ".join(f"{BUDGETS[name].option[2:]} {limit:g}" for name, limit in limits.items())
+
+
+def _budget_words(limits: dict[str, float]) -> str:
+    return ", ".join(f"{BUDGETS[name].option[2:]} {limit:g}" for name, limit in limits.items())
+
+
+def _nothing_fits_message(candidates: pd.DataFrame, limits: dict[str, float], group_by: str) -> str:
+    closest = candidates.iloc[int(np.argmin(_budget_usage(candidates, limits)))]
     return (
-        f"{NOTHING_FITS} ({budget}): even the cheapest candidate, {format_count(closest['n_params'])} "
-        f"parameters with {group_by} = {closest['group']:g}, needs {needs}; raise the budget"
+        f"{NOTHING_FITS} ({_budget_words(limits)}): even the cheapest candidate, {format_count(closest['n_params'])} "
+        f"parameters with {group_by} = {closest['group']:g}, needs {_needs_words(closest, limits)}; raise the budget"
+    )
+
+
+def _cheapest_beating_baseline(analysis: Analysis, candidates: pd.DataFrame, limits: dict[str, float]) -> str:
+    """Where nothing within the budgets beats the trivial baseline: the words for the cheapest
+    candidate beyond them that does ("" where none does, and the data, not the budget, is at
+    fault). Seen: at --train-flops 3e9 the answer said "check the labels ... more sizes would not
+    answer it" of a sweep whose 2.43M model measured 1.30 against a baseline of 2.3."""
+    baselines = np.array([analysis.baseline(float(group)) for group in candidates["group"]], dtype=float)
+    metric = candidates["metric"].to_numpy(float)
+    beats = (metric < baselines) if analysis.lower_is_better else (metric > baselines)
+    if not beats.any():
+        return ""
+    usage = np.where(beats, _budget_usage(candidates, limits), np.inf)
+    if not np.isfinite(usage).any():
+        return ""
+    row = candidates.iloc[int(np.argmin(usage))]
+    how = "measured" if row["measured"] else "predicted"
+    return (
+        f"The cheapest configuration that does beat it, {format_count(row['n_params'])} parameters on "
+        f"{analysis.group_by} = {row['group']:,.0f} ({how} {row['metric']:.3g}), needs {_needs_words(row, limits)} "
+        f"against the {_budget_words(limits)} given: a larger budget would answer."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scalinglab.metrics import METRICS, RUN_IDENTITY
+from scalinglab.metrics import METRICS, RUN_IDENTITY, lower_is_better
 from scalinglab.run_spec import RunSpec, TrainingSpec
 from scalinglab.store import Store
 
@@ -25,28 +25,34 @@ def results_frame(store: Store) -> pd.DataFrame:
     rows = [_flatten(run) for run in store.runs()]
     config = store.config() or {}
     full_epochs = config.get("training", {}).get("epochs")
-    return mark_best_lr(pd.DataFrame(rows), full_epochs=full_epochs)
+    metric = config.get("fit", {}).get("metric", "val_loss")
+    return mark_best_lr(pd.DataFrame(rows), full_epochs=full_epochs, metric=metric)
 
 
-def mark_best_lr(frame: pd.DataFrame, *, full_epochs: list[int] | None = None) -> pd.DataFrame:
-    """Add a boolean `best_lr` column: True on the ok runs whose learning rate gave the lowest
-    validation loss (mean over seeds) among runs alike in everything but lr and seed.
+def mark_best_lr(
+    frame: pd.DataFrame, *, full_epochs: list[int] | None = None, metric: str = "val_loss"
+) -> pd.DataFrame:
+    """Add a boolean `best_lr` column: True on the ok runs whose learning rate gave the best
+    `metric` (the sweep's, ``[fit] metric``; mean over seeds) among runs alike in everything but
+    lr and seed.
 
     Only runs trained for one of `full_epochs` (the sweep's own epochs) compete: the shorter runs
     of a learning-rate search never win. With one learning rate per configuration, every ok run
-    of full length is its best.
+    of full length is its best. (Seen: an objective that returned val_accuracy alone had no run
+    marked best, and its report said "no finished runs to fit".)
     """
     frame = frame.copy()
     frame["best_lr"] = False
-    if frame.empty or "val_loss" not in frame:
+    if frame.empty or metric not in frame:
         return frame
-    eligible = (frame["status"] == "ok") & frame["val_loss"].notna()
+    eligible = (frame["status"] == "ok") & frame[metric].notna()
     if full_epochs is not None:
         eligible &= frame["epochs"].isin(full_epochs)
     runs = frame[eligible]
     alike = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY and c not in ("lr", "best_lr")]
     for _, group in runs.groupby(alike, dropna=False, sort=False):
-        winner = group.groupby("lr")["val_loss"].mean().idxmin()
+        means = group.groupby("lr")[metric].mean()
+        winner = means.idxmin() if lower_is_better(metric) else means.idxmax()
         frame.loc[group.index[group["lr"] == winner], "best_lr"] = True
     return frame
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from synthetic_truth import truth_frame
@@ -228,15 +229,47 @@ def test_the_report_says_which_learning_rate_each_size_used_when_several_were_tr
     assert best_lr_sentence(analyze(mark_best_lr(frame.assign(lr=0.01)), n_bootstrap=0)) is None
 
 
+def test_the_best_learning_rate_is_read_from_the_sweeps_own_metric():
+    """Seen: an objective that returned val_accuracy alone had no run marked best_lr, and its report
+    said "no finished runs to fit" of 36 finished runs."""
+    from scalinglab.runs_table import mark_best_lr
+
+    frame = truth_frame(seeds=(0,), random_state=2).drop(columns="val_loss")
+    frame["val_accuracy"] = 0.8
+    better = frame.assign(lr=0.1, val_accuracy=0.9, run_key=frame["run_key"] + "-hot")
+    marked = mark_best_lr(pd.concat([frame.assign(lr=0.01), better], ignore_index=True), metric="val_accuracy")
+    assert marked.loc[marked["best_lr"], "lr"].eq(0.1).all() and marked["best_lr"].sum() == len(frame)
+    alone = mark_best_lr(frame.assign(lr=0.01), metric="val_accuracy")
+    assert alone["best_lr"].all()
+
+
 def test_no_compute_optimum_is_quoted_where_its_prediction_is_no_better_than_the_baseline(analysis):
     """Seen: 'N* = 776 parameters ... predicted validation bits/byte 6.16' against a unigram model's 5.7."""
     predicted = analysis.joint.optimal["metric_opt"].to_numpy()
     baseline = float(predicted[1])  # the smallest budget(s) predict no better than this, the largest do
-    sentences = joint_law_sentences(analysis.joint, baseline=baseline)
+    sentences = joint_law_sentences(analysis.joint, baseline=lambda data_size: baseline)
     worthless = [s for s in sentences if "no better than the trivial baseline" in s]
     assert len(worthless) == int((predicted >= baseline).sum()) >= 1
     assert all("N* =" not in s and "a larger budget would answer" in s for s in worthless)
     assert sum("the compute-optimal model has N* =" in s for s in sentences) == int((predicted < baseline).sum()) >= 1
+
+
+def test_each_optimum_is_held_to_the_baseline_of_its_own_data_size(analysis):
+    """The trivial baseline depends on the data size (a unigram model of more text scores better);
+    an optimum was held to the mean over every data size trained."""
+    optimal = analysis.joint.optimal
+    first = float(optimal["D_opt"].iloc[0])
+    asked = []
+
+    def baseline(data_size):
+        asked.append(float(data_size))
+        return np.inf if data_size == first else 0.0  # a loss beats inf always, 0 never
+
+    sentences = joint_law_sentences(analysis.joint, baseline=baseline)
+    assert sorted(set(asked)) == sorted(set(optimal["D_opt"].astype(float)))
+    quoted = [s for s in sentences if "the compute-optimal model has N* =" in s]
+    worthless = [s for s in sentences if "no better than the trivial baseline (0 at D* = " in s]
+    assert len(quoted) == int((optimal["D_opt"] == first).sum()) and len(worthless) == len(optimal) - len(quoted)
 
 
 @pytest.mark.slow  # writes a report

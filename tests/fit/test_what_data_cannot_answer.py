@@ -221,3 +221,19 @@ def test_a_summary_quotes_no_interval_the_law_does_not_have():
         runs.groupby("n_params", as_index=False).mean(), "n_params", "val_loss"
     )
     assert means.summary()[["ci_low", "ci_high"]].notna().all().all()
+
+
+def test_the_json_quotes_no_interval_the_terminal_withholds():
+    """Seen: --json gave alpha [0.328, 0.464] for a 5 x 4 grid of N and D, where the terminal said
+    "no 95% CI: 5 resampled groups cannot bound 5 parameters"."""
+    grid = _joint(lambda n, d: 1.7 + 400 * n**-0.34 + 410 * d**-0.28)
+    few_groups = fit_table(grid, x=["N", "D"], y="loss", form="chinchilla", n_bootstrap=50).to_dict()
+    assert few_groups["ci"] is None and not any(any(ends) for ends in few_groups["ci_bounded"].values())
+    rng = np.random.default_rng(0)
+    table = _one_input((1.7 + 400 * SIZES**-0.34) * np.exp(rng.normal(0, 0.01, len(SIZES))))
+    fitted = fit_table(table, x=["N"], y="loss", n_bootstrap=50)
+    quoted, bounded = fitted.to_dict()["ci"], fitted.law.ci_bounded()
+    assert set(quoted) == set(fitted.law.ci_)
+    for name, ends in quoted.items():  # each end a number exactly where the runs bound it
+        assert [end is not None for end in ends] == list(bounded[name])
+        assert all(end is None or end == value for end, value in zip(ends, fitted.law.ci_[name]))

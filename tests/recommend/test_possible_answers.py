@@ -412,8 +412,25 @@ def test_a_best_no_better_than_the_trivial_baseline_is_no_recommendation():
     assert choice.baseline == pytest.approx(1.2)
     assert choice.sentence().startswith("Nothing worth training: no configuration did better than the trivial baseline")
     assert choice.to_dict()["baseline"] == pytest.approx(1.2)
+    assert choice.beyond_budget == ""  # no configuration at any cost beats it: the data, not the budget
     learned = recommend(analyze(runs(flat).assign(baseline_val_loss=2.0), n_bootstrap=0), Budgets(train_seconds=1e9))
     assert learned.baseline is None and learned.sentence().startswith("Train ")
+
+
+def test_a_budget_too_small_to_beat_the_baseline_is_blamed_not_the_data():
+    """Seen: at --train-flops 3e9 the answer said "check the labels ... more sizes of the same model
+    would not answer it" of a sweep whose 2.43M model measured 1.30 against a baseline of 2.3."""
+    frame = law_runs()
+    baseline = float(frame["val_loss"].median())
+    analysis = analyze(frame.assign(baseline_val_loss=baseline), n_bootstrap=0)
+    cheapest = float(frame.groupby(["n_params", "train_size"])["train_seconds"].mean().min())
+    choice = recommend(analysis, Budgets(train_seconds=cheapest * 1.01))
+    assert choice.baseline == pytest.approx(baseline)
+    said = choice.sentence()
+    assert said.startswith("Nothing worth training within these budgets: no configuration that fits them does better")
+    assert "check the labels" not in said and said.endswith("a larger budget would answer.")
+    assert "The cheapest configuration that does beat it" in said and "train-seconds" in said
+    assert choice.to_dict()["beyond_budget"] in said
 
 
 def test_no_data_size_beyond_the_data_available_is_recommended():

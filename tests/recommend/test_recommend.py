@@ -144,3 +144,14 @@ def test_budget_without_a_law_is_a_user_error(analysis):
 def test_a_budget_must_be_positive(analysis):
     with pytest.raises(UserError, match="--train-seconds -1: a budget must be a finite number > 0"):
         recommend(analysis, Budgets(train_seconds=-1.0))
+
+
+@pytest.mark.parametrize("value", [2332.8500000000004, 2332.85, 0.30000000000000004, 7.0, 123456789.0, 1.0000004e-3])
+def test_a_default_budget_prints_as_itself_and_affords_what_it_was_read_from(value):
+    """Seen: the report printed `--train-seconds 2332.85` for 2332.8500000000004, a budget that no
+    longer afforded the slowest configuration, so the command gave another answer."""
+    from scalinglab.recommendation import printable_ceiling
+
+    rounded = printable_ceiling(value)
+    assert rounded >= value and float(f"{rounded:.6g}") == rounded
+    assert rounded <= value * (1 + 1e-5)

@@ -103,8 +103,11 @@ def test_the_report_answers_what_recommend_answers_for_its_budget(tmp_path):
     from scalinglab.recommendation import default_budgets, recommend
     from scalinglab.report.html import write_report
 
-    analysis = analyze(synthetic_runs(), n_bootstrap=50)
+    runs = synthetic_runs()
+    runs["train_seconds"] = runs["train_seconds"] * 1.1 + 1e-7  # a time with more digits than are printed
+    analysis = analyze(runs, n_bootstrap=50)
     budgets = default_budgets(analysis)
+    assert all(float(f"{value:.6g}") == value for value in budgets.given().values())  # the command is this budget
     choice = recommend(analysis, budgets)
     html = write_report(tmp_path / "report.html", analysis).read_text()
     assert f"Train about {figures.format_count(choice.n_params)} parameters" in html

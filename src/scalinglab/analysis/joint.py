@@ -419,11 +419,12 @@ def isoflop_on_sweep(
     data: str,
     n_bootstrap: int = 1000,
     random_state: int = 0,
-    baseline: float | None = None,
+    baseline=None,
 ) -> tuple[IsoFlopOnSweep | None, str]:
     """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
     decades), and the joint law's N* at each group's budget where its prediction there beats the
-    trivial `baseline` (`better_than_baseline`). Returns (None, why) when the runs do not form two
+    trivial baseline at its D* (`baseline`: data size -> baseline or None, `Analysis.baseline`;
+    `better_than_baseline`). Returns (None, why) when the runs do not form two
     compute groups of 3+ sizes with a convex profile."""
     if "train_flops" not in means:
         return None, "the runs recorded no training FLOPs"
@@ -455,7 +456,14 @@ def isoflop_on_sweep(
     groups["disagree"] = False
     if joint is not None and usable.any():
         answer = compute_optimal(joint.law, groups.loc[usable, "compute"].to_numpy(), flop_model=flop_model)
-        worth = better_than_baseline(metric, joint.predict(answer["N_opt"], answer["D_opt"]), baseline)
+        predicted = joint.predict(answer["N_opt"], answer["D_opt"])
+        worth = np.array(
+            [
+                bool(better_than_baseline(metric, value, None if baseline is None else baseline(data_size)))
+                for value, data_size in zip(predicted, answer["D_opt"])
+            ],
+            dtype=bool,
+        )
         usable.loc[usable] = worth
         answer = answer[worth]
     if joint is not None and usable.any():

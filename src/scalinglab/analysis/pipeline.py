@@ -115,21 +115,9 @@ class Analysis:
         return lower_is_better(self.metric)
 
     def baseline(self, group: float | None = None) -> float | None:
-        """The metric's trivial baseline: the mean of the runs' `baseline_<metric>` column (what
-        predicting the class frequencies, or a unigram model, scores); None where none was recorded.
-        At `group` (a data size), the mean over that group's runs: a unigram model of 200k bytes
-        scored 4.620 where the mean over 50k-200k was 4.658, and a prediction at 200k bytes was
-        clipped to the mean. A data size not trained takes the nearest trained one's (in log data)."""
-        if group is None or self.group_by not in DATA_COLUMNS or self.group_by not in self.runs:
-            return metric_baseline(self.runs, self.metric)  # a setting's value: the data, and its baseline, are one
-        per_group = {
-            float(value): metric_baseline(rows, self.metric) for value, rows in self.runs.groupby(self.group_by)
-        }
-        known = {value: baseline for value, baseline in per_group.items() if baseline is not None and value > 0}
-        if not known:
-            return metric_baseline(self.runs, self.metric)
-        nearest = min(known, key=lambda value: abs(np.log(value) - np.log(max(float(group), 1e-300))))
-        return known[nearest]
+        """The metric's trivial baseline (`baseline_at`): the mean over the runs of data size
+        `group` (the nearest trained), or over all runs; None where none was recorded."""
+        return baseline_at(self.runs, self.metric, self.group_by, group)
 
     def possible_range(self, group: float | None = None) -> tuple[float, float]:
         """Where the metric can lie, what any prediction is clipped to: a loss in [0, its trivial
@@ -249,8 +237,15 @@ def analyze(
     if group_by in DATA_COLUMNS and metric in runs and not runs.empty:
         # Beside each IsoFLOP profile, the joint law's N* only where its split may be quoted.
         quoted = None if joint_problem or data_problem else joint
-        baseline = metric_baseline(runs, metric)
-        iso, iso_note = isoflop_on_sweep(means, quoted, metric, x=x, data=group_by, baseline=baseline, **options)
+        iso, iso_note = isoflop_on_sweep(
+            means,
+            quoted,
+            metric,
+            x=x,
+            data=group_by,
+            baseline=lambda data_size: baseline_at(runs, metric, group_by, data_size),
+            **options,
+        )
         if iso is not None and joint is not None and quoted is None:
             iso.joint_note = joint_problem or data_problem
         iso_warnings = isoflop_sentences(iso, iso_note)[1]
@@ -355,6 +350,23 @@ def _unrecorded_group_warnings(runs: pd.DataFrame, group_by: str) -> list[str]:
         f"Set data.train_size in the sweep file (your objective gets it as run.train_size), or return "
         f"n_train from the objective"
     ]
+
+
+def baseline_at(runs: pd.DataFrame, metric: str, group_by: str, group: float | None = None) -> float | None:
+    """The metric's trivial baseline: the mean of the runs' `baseline_<metric>` column (what
+    predicting the class frequencies, or a unigram model, scores); None where none was recorded.
+    At `group` (a data size, `group_by` a data column), the mean over that group's runs: a unigram
+    model of 200k bytes scored 4.620 where the mean over 50k-200k was 4.658, and a prediction at
+    200k bytes was clipped to the mean. A data size not trained takes the nearest trained one's
+    (in log data)."""
+    if group is None or group_by not in DATA_COLUMNS or group_by not in runs:
+        return metric_baseline(runs, metric)  # a setting's value: the data, and its baseline, are one
+    per_group = {float(value): metric_baseline(rows, metric) for value, rows in runs.groupby(group_by)}
+    known = {value: baseline for value, baseline in per_group.items() if baseline is not None and value > 0}
+    if not known:
+        return metric_baseline(runs, metric)
+    nearest = min(known, key=lambda value: abs(np.log(value) - np.log(max(float(group), 1e-300))))
+    return known[nearest]
 
 
 def metric_baseline(runs: pd.DataFrame, metric: str) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from scalinglab.analysis.numbers import (
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline
 from scalinglab.metrics import METRICS, label, short_label
 
+BaselineAt = Callable[[float], "float | None"]  # the trivial baseline at a data size (Analysis.baseline)
 UNSTABLE_SEED_CV = 0.10  # seed std above 10% of the mean: the fit is chasing noise
 NEGLIGIBLE_OVERHEAD = 0.01  # a cost law's overhead below 1% of the smallest size's cost is not quoted
 
@@ -358,7 +360,7 @@ def size_sentences(analysis) -> list[str]:
 
 
 def joint_law_sentences(
-    joint: JointLaw, size_problem: str = "", data_problem: str = "", baseline: float | None = None
+    joint: JointLaw, size_problem: str = "", data_problem: str = "", baseline: BaselineAt | None = None
 ) -> list[str]:
     """The joint law with every parameter's interval, the compute-optimal split, the data limit.
 
@@ -367,6 +369,8 @@ def joint_law_sentences(
     its scale and exponent are named as such, and the answers that rest on them (N*, the data limit) are left out.
     With `data_problem` (`Analysis.joint_data_problem`) the data term is not resolved: no compute-optimal
     split is quoted, and the data limit does not promise that more data helps.
+    `baseline`: the trivial baseline at a data size (`Analysis.baseline`), which no quoted optimum
+    may fail to beat.
     """
     params, ci, bounded = joint.law.params_, joint.law.ci_ or {}, joint.law.ci_bounded()
 
@@ -462,14 +466,15 @@ def data_limit_sentence(joint: JointLaw, quantity: str, data_problem: str) -> st
     )
 
 
-def optimum_beats_baseline(joint: JointLaw, row: pd.Series, baseline: float | None) -> bool:
+def optimum_beats_baseline(joint: JointLaw, row: pd.Series, baseline: BaselineAt | None) -> bool:
     """Whether the best split of a budget (a row of `joint.optimal`) is predicted better than the
-    trivial `baseline` (True without one): where it is not, no model is worth training on that
-    budget, and neither the sentence nor the report's table quotes its N* and D*."""
-    return bool(better_than_baseline(joint.metric, row["metric_opt"], baseline))
+    trivial baseline at its data size D* (`baseline`, `Analysis.baseline`; True without one):
+    where it is not, no model is worth training on that budget, and neither the sentence nor the
+    report's table quotes its N* and D*."""
+    return baseline is None or bool(better_than_baseline(joint.metric, row["metric_opt"], baseline(row["D_opt"])))
 
 
-def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: float | None = None) -> str:
+def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: BaselineAt | None = None) -> str:
     """E.g. 'At 1e9 FLOPs (largest trained): N* = 12k (95% CI ...), D* = 1.4k examples (...), 117 examples per parameter (...)'.
 
     Where the best split's predicted metric is no better than the trivial `baseline` (the
@@ -479,7 +484,7 @@ def optimal_sentence(joint: JointLaw, row: pd.Series, baseline: float | None = N
         return (
             f"At {row['compute']:.3g} training FLOPs ({row['budget']}), the joint law's best split of size and data "
             f"predicts {short_label(joint.metric)} {row['metric_opt']:.3g}, no better than the trivial baseline "
-            f"({baseline:.3g}): no model is worth training on that budget, so no N* or D* is quoted; a larger "
+            f"({baseline(row['D_opt']):.3g} at D* = {format_count(row['D_opt'])} {joint.unit}): no model is worth training on that budget, so no N* or D* is quoted; a larger "
             "budget would answer."
         )
 
@@ -661,13 +666,13 @@ def summary_lines(analysis) -> list[str]:
     lines = size_sentences(analysis)
     if analysis.joint is not None:
         joint = joint_law_sentences(
-            analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline()
+            analysis.joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline
         )
         lines.append(joint[0])
         lines += [s for s in joint if s.startswith(("With your", "Its floor"))]
         if analysis.joint.optimal is not None and analysis.compute_optimal_quoted:
             largest = analysis.joint.optimal[analysis.joint.optimal["budget"] == "largest trained"]
-            lines += [optimal_sentence(analysis.joint, row, analysis.baseline()) for _, row in largest.iterrows()]
+            lines += [optimal_sentence(analysis.joint, row, analysis.baseline) for _, row in largest.iterrows()]
     if analysis.transfer is not None:  # pretrained or from scratch: measured, then what it is worth in data
         lines += analysis.transfer.sentences
     lines += [f"{WARNING_PREFIX} {warning}" for warning in analysis.warnings]

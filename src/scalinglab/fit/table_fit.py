@@ -58,7 +58,7 @@ class TableFit:
             "huber_delta": law.huber_delta,
             "objective": law.objective_,
             "params": law.params_,
-            "ci": None if law.ci_ is None else {k: list(v) for k, v in law.ci_.items()},
+            "ci": quoted_ci(law),
             "ci_bounded": {name: list(ends) for name, ends in law.ci_bounded().items()},
             "ci_level": law.ci_level,
             "n_bootstrap": law.n_bootstrap,
@@ -259,3 +259,17 @@ def finite_records(frame: pd.DataFrame) -> list[dict]:
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def quoted_ci(law) -> dict[str, list] | None:
+    """The parameters' intervals as the terminal quotes them: None where the law has none to quote
+    (``ScalingLaw.has_intervals``: no bootstrap, or no more groups than parameters), and null for
+    an end the runs do not bound (``ci_bounded``). Seen: --json gave alpha [0.328, 0.464] where
+    the terminal said "no 95% CI: 5 resampled groups cannot bound 5 parameters"."""
+    if law.ci_ is None or not law.has_intervals:
+        return None
+    bounded = law.ci_bounded()
+    return {
+        name: [end if ok else None for end, ok in zip(ends, bounded.get(name, (True, True)))]
+        for name, ends in law.ci_.items()
+    }

@@ -29,8 +29,9 @@ from scalinglab.analysis.sentences import (
 from scalinglab.analysis.speedup import benefit_sentences
 from scalinglab.analysis.time_to_target import time_sentence
 from scalinglab.errors import UserError
-from scalinglab.metrics import QUALITY, label
+from scalinglab.metrics import QUALITY, label, short_label
 from scalinglab.recommendation import (
+    BUDGET_DIGITS,
     Budgets,
     Recommendation,
     default_budgets,
@@ -238,7 +239,7 @@ def _joint_section(analysis: Analysis) -> Section:
         section.sentences.append(f"No joint law of size and data: {analysis.joint_note}.")
     else:
         section.sentences += joint_law_sentences(
-            joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline()
+            joint, analysis.joint_size_problem, analysis.joint_data_problem, analysis.baseline
         )
         data = figures.metric_vs_params_data(
             analysis.runs, analysis.metric, x=analysis.x, group_by=analysis.group_by, joint=joint
@@ -247,8 +248,9 @@ def _joint_section(analysis: Analysis) -> Section:
             render_figure("The joint law L(N, D) against every configuration", figures.draw_metric_vs_params, data)
         )
         if joint.optimal is not None and analysis.compute_optimal_quoted:
-            baseline = analysis.baseline()
-            worth = joint.optimal[[optimum_beats_baseline(joint, row, baseline) for _, row in joint.optimal.iterrows()]]
+            worth = joint.optimal[
+                [optimum_beats_baseline(joint, row, analysis.baseline) for _, row in joint.optimal.iterrows()]
+            ]
             if len(worth):  # the budgets whose sentence quotes an N*, and no other
                 section.tables.append(
                     (
@@ -375,7 +377,9 @@ def _recommendation_section(
 ) -> Section:
     section = Section("Which size should I train?")
     if budgets is not None:
-        given = " ".join(f"--{name.replace('_', '-')} {value:.6g}" for name, value in budgets.given().items())
+        given = " ".join(
+            f"--{name.replace('_', '-')} {value:.{BUDGET_DIGITS}g}" for name, value in budgets.given().items()
+        )
         section.sentences.append(
             f"Budget: {given} (by default, the training time of the slowest configuration trained). "
             f"`scalinglab recommend OUT {given}` gives this same answer; change the budgets there."
@@ -460,10 +464,11 @@ def best_lr_sentence(analysis: Analysis) -> str | None:
     if len(tried) < 2:
         return None
     used = analysis.runs.groupby(analysis.x)["lr"].unique()  # one per data size may differ
+    ranked_by = (analysis.config or {}).get("fit", {}).get("metric", "val_loss")  # runs_table.mark_best_lr's
     by_size = ", ".join(f"{format_count(n)}: {' or '.join(f'{lr:g}' for lr in sorted(lrs))}" for n, lrs in used.items())
     return (
         f"Learning rates {', '.join(f'{lr:g}' for lr in tried)} were trained; each configuration's laws use its "
-        f"best (lowest mean validation loss over seeds, column best_lr), by parameters: {by_size}."
+        f"best (by the sweep's {short_label(ranked_by)}, mean over seeds, column best_lr), by parameters: {by_size}."
     )
 
 
