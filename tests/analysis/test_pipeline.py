@@ -37,6 +37,13 @@ def test_unknown_columns_are_user_errors(option, message):
         analyze(truth_frame(seeds=(0,)), n_bootstrap=0, **option)
 
 
+def test_a_metric_missing_from_a_table_of_no_known_quality_names_its_columns():
+    """Seen: "metric val_loss: not a recorded column (choose one of )"."""
+    frame = truth_frame(seeds=(0,)).rename(columns={"val_loss": "my_loss"})
+    with pytest.raises(UserError, match=r"metric val_loss: not a recorded column \(its columns are .*my_loss"):
+        analyze(frame, n_bootstrap=0)
+
+
 def test_a_folder_without_a_store_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no scalinglab store here"):
         analyze(tmp_path / "nothing")

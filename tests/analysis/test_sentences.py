@@ -216,6 +216,23 @@ def test_an_exponent_whose_interval_reaches_the_fits_bound_is_said_not_bounded()
     assert f"(95% CI {low:.2f} to not bounded by these sizes)" in describe_fit(fit)
 
 
+def test_an_exponent_set_by_a_parameter_on_the_fits_bound_is_not_quoted():
+    """Seen: "shrinks as n_params^-11.11 (95% CI 2.07 to 11.34): each 10x more parameters multiplies
+    the excess by 7.8e-12", with bnsl's c1 on its bound of 10."""
+    import numpy as np
+
+    from scalinglab.analysis.groups import GroupFit
+    from scalinglab.fit import ScalingLaw
+
+    sizes = np.array([1e3, 3e3, 1e4, 3e4, 1e5])
+    steep = pd.DataFrame({"n_params": sizes, "val_loss": 2 + 1e40 * sizes**-12.0})
+    law = ScalingLaw("power", n_bootstrap=20, random_state=0).fit(steep, x="n_params", y="val_loss")
+    assert "alpha" in law.diagnostics_.on_bound  # steeper than the bound of 10 the law can follow
+    said = describe_fit(GroupFit("val_loss", "n_params", "train_size", 400, law, 5, (1e3, 1e5)))
+    assert "n_params^-" not in said and "multiplies the excess" not in said
+    assert "is not resolved by these sizes: the power law's alpha = 10 sits on the fit's bound" in said
+
+
 def test_the_report_says_which_learning_rate_each_size_used_when_several_were_trained():
     """Seen: a swept training.lr left no trace in the report; the laws silently used each size's best."""
     from scalinglab.report.html import best_lr_sentence
@@ -298,3 +315,16 @@ def test_the_report_tables_and_the_terminal_quote_no_optimum_the_sentences_withh
     silent = analyze(frame.assign(baseline_val_loss=beyond_every_budget), n_bootstrap=10)
     assert "N* =" not in " ".join(summary_lines(silent))
     assert "Compute-optimal allocation" not in write_report(tmp_path / "s.html", silent).read_text()
+
+
+def test_one_size_at_every_data_size_is_said_so_not_called_an_isoflop_grid():
+    """Seen: "size is seen only across data sizes: through the joint law and the IsoFLOP profiles" of
+    a sweep of one size on three data sizes, which had neither."""
+    from scalinglab.analysis.sentences import size_sentences
+
+    frame = truth_frame(seeds=(0, 1), random_state=3)
+    one = frame[frame["n_params"] == frame["n_params"].min()]
+    assert one["train_size"].nunique() >= 3
+    (said,) = size_sentences(analyze(one, n_bootstrap=0))
+    assert said.startswith("Only ") and "at every train_size" in said and "train at least 4 sizes" in said
+    assert "IsoFLOP" not in said

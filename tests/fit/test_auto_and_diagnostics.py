@@ -100,3 +100,15 @@ def test_the_incumbent_kept_by_its_margin_reports_no_tie():
     law = ScalingLaw("auto", n_bootstrap=0).fit(broken_power_law_table(), x="x", y="y")
     assert law.form_.name == "bnsl"
     assert law.form_choice_.tied == () and law.diagnostics()["form_tie"] is None
+
+
+def test_the_incumbent_kept_against_a_lower_score_says_why():
+    """Seen: "form auto chose bnsl; ...: power 0.0128, shifted_power 0.0128, bnsl 0.0154", no reason given."""
+    from scalinglab.fit.select import MARGIN, FormChoice
+
+    kept = FormChoice("bnsl", {"power": 0.0128, "shifted_power": 0.0128, "bnsl": 0.0154})
+    assert kept.reason().startswith("bnsl kept: power scored lower (0.0128 against 0.0154)")
+    assert f"only when its score is {MARGIN:g}x lower" in kept.reason()
+    assert FormChoice("bnsl", {"bnsl": 0.01, "power": 0.02}).reason() == ""
+    tied = FormChoice("power", {"shifted_power": 0.0100, "power": 0.0102}, tied=("shifted_power",))
+    assert tied.reason() == tied.tie_note() != ""

@@ -394,7 +394,9 @@ def check_some_run_finished(frame: pd.DataFrame) -> None:
 def _check_columns(frame: pd.DataFrame, *, metric: str, x: str, group_by: str) -> None:
     if metric not in frame:
         known = ", ".join(c for c in QUALITY if c in frame)
-        raise UserError(f"metric {metric}: not a recorded column (choose one of {known})")
+        # Seen: "(choose one of )" of a table that recorded no quality column scalinglab knows.
+        choices = f"choose one of {known}" if known else f"its columns are {', '.join(map(str, frame.columns))}"
+        raise UserError(f"metric {metric}: not a recorded column ({choices})")
     for option, column in (("x", x), ("group_by", group_by)):
         if column not in frame:
             raise UserError(f"fit.{option} = {column}: not a column of these runs")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scalinglab.analysis.groups import MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
+from scalinglab.analysis.groups import MIN_SIZES_TO_FIT, MIN_SIZES_TO_FIT_COST, CostLaw, FitOutcome, GroupFit
 from scalinglab.analysis.joint import BEYOND_FOR_WIDTH, BEYOND_SWEEP, IsoFlopOnSweep, JointLaw, better_than_baseline
 from scalinglab.analysis.numbers import (
     format_change,
@@ -45,6 +45,18 @@ def describe_fit(fit: GroupFit) -> str:
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
     floor_words = f"approaches a floor of {fit.floor:.3g}" if fit.has_floor else "shows no floor within these sizes"
     form = fit.law.form_.name
+    # A floor at its bound of ~0 is a finding ("no floor"); any other parameter there set the curve's
+    # shape in the data's place. Seen: "shrinks as n_params^-11.11 (95% CI 2.07 to 11.34): each 10x
+    # more parameters multiplies the excess by 7.8e-12", with bnsl's c1 on its bound of 10.
+    pinned = [name for name in fit.law.diagnostics_.on_bound if name != "E"]
+    if pinned:
+        values = " and ".join(f"{name} = {fit.law.params_[name]:.3g}" for name in pinned)
+        return (
+            f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words}, but how fast the part "
+            f"above it shrinks with {fit.x} is not resolved by these sizes: the {form} law's {values} "
+            f"sit{'s' if len(pinned) == 1 else ''} on the fit's bound, so that bound, not the runs, sets its "
+            "exponent; more sizes (or more seeds, where the sizes are noisy) would resolve it."
+        )
     where = "" if form == "power" else f" at {format_count(n)} parameters (local exponent of the {form} law)"
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, {quantity} {floor_words} and the part above it "
@@ -71,7 +83,7 @@ def form_choice_sentence(fit: GroupFit) -> str | None:
     return (
         f"With {fit.group_by} = {format_value(fit.group)}, the form is {choice.name}, chosen by how well each "
         f"candidate predicts the largest sizes held out (RMS log error: {join_words(scores)})"
-        + (f"; {choice.tie_note()}." if choice.tied else ".")
+        + (f"; {choice.reason()}." if choice.reason() else ".")
     )
 
 
@@ -346,6 +358,15 @@ def size_sentences(analysis) -> list[str]:
     """How quality changes with size, one sentence per data size: the law's exponent where the
     runs resolve it (`describe_fit`), else what the measurements say (`SizeVerdict.sentence`)."""
     verdicts = analysis.size_verdicts
+    sizes = {float(size) for verdict in verdicts for size in verdict.sizes}
+    if len(verdicts) > 1 and sizes == {float(verdicts[0].sizes[0])}:
+        # Seen: "size is seen only across data sizes: through the joint law and the IsoFLOP profiles",
+        # of a sweep that trained one size, where there was neither.
+        name = short_label(analysis.metric)
+        return [
+            f"Only {format_count(verdicts[0].sizes[0])} parameters were trained, at every {verdicts[0].group_by}, so "
+            f"how {name} depends on size is not measured; train at least {MIN_SIZES_TO_FIT} sizes to fit a law."
+        ]
     if len(verdicts) > 2 and all(verdict.kind == "one size" for verdict in verdicts):  # an IsoFLOP grid
         return [
             f"Each of the {len(verdicts)} values of {verdicts[0].group_by} was trained at one model size (as in an "

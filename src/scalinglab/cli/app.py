@@ -55,7 +55,8 @@ def flags_for(parameters: dict[str, str]):
         yield
     except UserError as error:
         message = str(error)
-        match = re.match(r"(\w+)\b", message)
+        # A whole word: "compute-optimal allocation needs ..." is about no parameter "compute".
+        match = re.match(r"(\w+)\b(?!-)", message)
         if match and match[1] in parameters:
             raise UserError(parameters[match[1]] + message[match.end() :]) from None
         raise

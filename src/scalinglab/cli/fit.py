@@ -180,7 +180,10 @@ def _print_tables(fitted) -> None:
     if not determined and law.bootstrap_stuck_:
         params.caption = f"no {interval}: every bootstrap replicate refitted to the fit itself (see the warning)"
     elif not determined and law.n_bootstrap:
-        params.caption = f"no {interval}: {law.n_groups_} resampled groups cannot bound {law.form_.n_params} parameters"
+        params.caption = (
+            f"no {interval}: {law.n_groups_} resampled groups cannot bound {law.form_.n_params} parameters "
+            "(see the warning)"
+        )
     elif not law.summary()["ci_bounded"].all():
         params.caption = (
             f"{UNBOUNDED_END}: these rows do not bound that end (a scale's replicates more than "
@@ -203,8 +206,8 @@ def _print_tables(fitted) -> None:
             f"form auto chose {law.form_.name}; RMS log error predicting {held_out}: "
             f"{scores} ('-': too few rows to score)"
         )
-        if law.form_choice_.tied:
-            console.print(law.form_choice_.tie_note())
+        if law.form_choice_.reason():
+            console.print(law.form_choice_.reason())
     if test is not None:
         inside = (
             ""

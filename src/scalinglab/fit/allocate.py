@@ -89,7 +89,7 @@ def _check_joint_law(law, unique_data) -> None:
         return
     if inputs != ("N", "D"):
         raise UserError(
-            f"compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan, "
+            f"compute: a compute-optimal allocation needs a joint law of N and D (chinchilla, kaplan, "
             f"chinchilla_no_floor, farseer_lite) or of N, D and U (data_constrained), not {law.form_.name!r}"
         )
     if unique_data is not None:

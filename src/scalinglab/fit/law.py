@@ -171,7 +171,8 @@ class ScalingLaw:
         log_x, log_y = log_design(data, x_names, y, n_inputs=form.n_inputs, form_name=form.name)
         if len(log_y) < form.n_params:
             raise UserError(
-                f"form {form.name!r} has {form.n_params} parameters but the table has only {len(log_y)} rows"
+                f"form {form.name!r} has {form.n_params} parameters but the table has only {len(log_y)} "
+                f"row{'s' if len(log_y) != 1 else ''}"
             )
         group_of_row = self._group_ids(data, groups, x_names[0])
         problem = Problem(form, log_x, log_y, float(self.huber_delta))
@@ -283,7 +284,10 @@ class ScalingLaw:
         if not self.groups_bound_parameters:
             self.diagnostics_.warnings.append(
                 f"only {self.n_groups_} group{'s' if self.n_groups_ != 1 else ''} to resample for {self.form_.n_params} parameters: "
-                "the bootstrap can barely vary, so its intervals understate the uncertainty"
+                "the bootstrap can barely vary, so no interval is quoted from it (it would understate the "
+                "uncertainty); rows of more groups would give one: more sizes, or, where the rows of one size are "
+                "independent runs (an N x D grid), a finer grouping (scalinglab fit --groups COLUMN, "
+                "ScalingLaw.fit(groups=...))"
             )
         return resample_group_counts(rng, group_of_row, int(self.n_bootstrap), min_distinct=self.form_.n_params)
 

@@ -85,6 +85,22 @@ class FormChoice:
             f"{self.name} tied {' and '.join(self.tied)} (scores within {TIE_TOLERANCE:.0%}) and has fewer parameters"
         )
 
+    def reason(self) -> str:
+        """Why the chosen form won where its score is not the lowest: a tie (``tie_note``), or the
+        incumbent kept against a simpler form not ``MARGIN`` times better ('' otherwise). Seen:
+        "form auto chose bnsl; ...: power 0.0128, shifted_power 0.0128, bnsl 0.0154", no reason given."""
+        if self.tied:
+            return self.tie_note()
+        lower = {name: score for name, score in self.scores.items() if score < self.scores.get(self.name, np.inf)}
+        if self.name != INCUMBENT or not lower:
+            return ""
+        best = min(lower, key=lower.get)
+        return (
+            f"{INCUMBENT} kept: {best} scored lower ({lower[best]:.3g} against {self.scores[self.name]:.3g}), but a "
+            f"simpler form replaces {INCUMBENT}, which contains the others, only when its score is {MARGIN:g}x "
+            "lower: a held-out tail of a few points is a noisy judge"
+        )
+
 
 def holdout_masks(log_x: np.ndarray, factors=CUT_FACTORS) -> list[np.ndarray]:
     """One boolean mask of training rows per cut: x <= max(x) / r, for each factor r.
