@@ -61,7 +61,7 @@ def _ok_keys(config):
 
 
 @pytest.mark.slow
-def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_plan(tmp_path):
+def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_plan(tmp_path, capsys):
     config = _config(tmp_path)
     grid = plan_runs(config)
     table = candidate_table(grid)
@@ -102,6 +102,12 @@ def test_a_planned_sweep_stays_in_budget_resumes_and_the_rest_trains_without_pla
     assert status["not_chosen"] == len(grid) - len(trained) > 0
     assert status["total"] == len(grid) and sum(status["counts"].values()) == len(trained)
     assert plan["target"]["low"] <= plan["target"]["predicted"] <= plan["target"]["high"]
+    from scalinglab.cli.run import _print_plan_status
+
+    capsys.readouterr()
+    _print_plan_status(config.output)  # what `scalinglab run` prints after training (was: nothing of the plan)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "plan: stopped:" in said and f"val_loss {plan['target']['predicted']:.4g}" in said
 
     run_sweep(_config(tmp_path, plan=""), report=False)  # [plan] removed: the rest of the grid
     assert _ok_keys(config) == {spec.run_key for spec in grid}
@@ -295,11 +301,11 @@ def test_status_says_what_a_stopped_plan_left_untrained_and_a_grid_that_overspen
     at_end = {**plan["target"], "within_reach": True, "at_line_end": True}
     _print({**report, "plan": {**plan, "target": at_end, "target_compute": 1e9}})
     said = " ".join(capsys.readouterr().out.split())
-    assert "optimum at 1e+09 FLOPs, n_params=2.41e+03" in said and "a bound, not the optimum" in said
+    assert "optimum at 1e+09 FLOPs, n_params=2.41k" in said and "a bound, not the optimum" in said
     not_fitted = {**plan, "fitted": False, "stop": False, "reason": "no law fitted yet"}
     _print({**report, "plan": {**not_fitted, "target": {"n_params": 2410.0, "train_size": 400.0}}})
     said = " ".join(capsys.readouterr().out.split())
-    assert "target n_params=2.41e+03, train_size=400: not fitted yet" in said  # was KeyError: 'low'
+    assert "target n_params=2.41k, train_size=400: not fitted yet" in said  # was KeyError: 'low'
     trained = {**plan["target"], "measured": 0.405, "n_measured": 1}
     _print({**report, "plan": {**plan, "target": trained}})
     said = " ".join(capsys.readouterr().out.split())

@@ -73,7 +73,16 @@ def run(
         raise typer.Exit(1)
     if result.compression is not None:  # the sweep file's [compress] section
         console.print(result.compression.summary())
+    if config.plan is not None:  # why the plan stopped and its answer at the target, as `status` says them
+        _print_plan_status(config.output)
     _summarise(result, config.output)
+
+
+def _print_plan_status(output: Path) -> None:
+    from scalinglab.api import sweep_status
+    from scalinglab.cli.status import _print_plan
+
+    _print_plan(Console(), sweep_status(output)["plan"])
 
 
 def _interrupted(message: str) -> NoReturn:

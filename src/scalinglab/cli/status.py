@@ -59,6 +59,8 @@ def _label(spec: dict) -> str:
 
 
 def _print_plan(console: Console, plan: dict) -> None:
+    """A planned sweep's lines (`plan_status`): spent and budget, the target's answer, the stop rule."""
+    from scalinglab.analysis import format_count
     from scalinglab.sweeper.planned import measured_words
 
     budget = plan["budget_flops"]
@@ -80,7 +82,7 @@ def _print_plan(console: Console, plan: dict) -> None:
     elif budget is None:
         spent += " (no budget)"
     target = plan["target"]
-    where = f"n_params={target['n_params']:.3g}, train_size={target['train_size']:.3g}"
+    where = f"n_params={format_count(target['n_params'])}, train_size={format_count(target['train_size'])}"
     if plan.get("target_compute") is not None:
         where = f"optimum at {plan['target_compute']:.3g} FLOPs" + (f", {where}" if plan["fitted"] else "")
         if plan["fitted"] and target["at_line_end"]:
