@@ -32,7 +32,7 @@ from scalinglab.analysis.size_effect import NEGLIGIBLE_CHANGE, clearly_better
 from scalinglab.analysis.speedup import speedup_at, speedup_by_size
 from scalinglab.errors import UserError
 from scalinglab.fit.table_fit import finite_records
-from scalinglab.metrics import BUDGETS, COSTS, METRICS, label, lower_is_better, value_range
+from scalinglab.metrics import BUDGETS, COSTS, METRICS, label, lower_is_better, short_label, value_range
 from scalinglab.pareto import pareto_mask
 
 FAR_EXTRAPOLATION = 3.0  # beyond 3x the trained range a prediction is a guess, and we say so
@@ -135,8 +135,8 @@ class Recommendation:
                 f"{label(self.metric)} {self.baseline:.3g} (what predicting the data's frequencies scores); the "
                 f"best, {format_count(self.n_params)} parameters on {self.group_by} = {self.train_size:,.0f}, "
                 f"{'measured' if self.measured else 'is predicted at'} {self.predicted:.3g}. These models learned "
-                "nothing from this data that its frequencies do not say: check the labels, train longer or tune the "
-                "learning rate; more sizes of the same model would not answer it."
+                "nothing from this data that its frequencies do not say: check the labels, train on more data or "
+                "longer, or tune the learning rate; more sizes of the same model would not answer it."
             )
         if self.measured:
             interval = (
@@ -490,7 +490,7 @@ def recommend(
         negligible = f"under {NEGLIGIBLE_CHANGE:.0%} better"
         binding = (
             f"nothing: the larger sizes trained measured within noise of it, {negligible}, or worse, so size does "
-            "not clearly matter beyond it"
+            "not clearly matter beyond it" + _gain_within_noise(analysis, best, feasible.loc[best_index])
             if verdict.mean_noise(0) is not None
             else f"nothing: the larger sizes trained measured {negligible} or worse, one run each (so how much of "
             "that is noise is unknown: train 2+ seeds to know)"
@@ -703,6 +703,25 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
         index for index, row in peers.iterrows() if clearly_better(verdict, position[row["n_params"]], i_best) == 0
     ]
     return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
+
+
+def _gain_within_noise(analysis: Analysis, chosen: pd.Series, best: pd.Series) -> str:
+    """The measured gain of the best trained size over `chosen` where it is within noise but not
+    negligible, and what would resolve it: "within noise" alone once hid a larger size measured
+    20% better (0.161 to 0.129) behind the noise of the chosen size's own two seeds."""
+    if not best["measured"] or best["group"] != chosen["group"] or best["n_params"] <= chosen["n_params"]:
+        return ""
+    verdict = analysis.verdict_for(chosen["group"])
+    position = {size: i for i, size in enumerate(verdict.sizes)}
+    i, j = position[chosen["n_params"]], position[best["n_params"]]
+    change, interval = verdict.change(i, j)
+    if interval is None or abs(change) < NEGLIGIBLE_CHANGE:
+        return ""
+    return (
+        f"; from {format_count(chosen['n_params'])} to {format_count(best['n_params'])} parameters "
+        f"{short_label(analysis.metric)} {verdict._change_words(i, j)}, a gain the seeds' spread cannot tell from "
+        "noise: more seeds of both sizes would tell whether the larger is worth training"
+    )
 
 
 def worth_extrapolating(

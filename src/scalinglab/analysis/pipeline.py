@@ -442,7 +442,7 @@ def _baseline_warnings(runs: pd.DataFrame, metric: str, columns: list[str]) -> l
     return [
         f"{len(worst)} of {len(means)} configurations measured no better than the trivial baseline "
         f"(e.g. {where}: {metric} {first[metric]:.3g}, baseline {first[f'baseline_{metric}']:.3g}): "
-        "they learned nothing beyond the data's frequencies; train longer or tune the learning rate"
+        "they learned nothing beyond the data's frequencies; train on more data or longer, or tune the learning rate"
     ]
 
 

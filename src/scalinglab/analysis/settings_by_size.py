@@ -5,9 +5,15 @@ and say how the values compare as models grow.
 Each value gets its own saturating power law E + A * N^(-alpha) of the metric against parameters
 (always this form, not form="auto": the values are compared by their difference of exponents and
 floors, which means something only between laws of one form), on the runs at the largest data size, with the other swept settings at the values the main laws use. Comparisons
-are at equal parameters (and, for a size axis, at equal training FLOPs), with intervals from the
-two laws' bootstraps drawn independently; "does the advantage grow with N" compares the
-difference at the smallest and largest common size, and the difference of exponents and floors.
+are at equal parameters (and, for a size axis, at equal training FLOPs). Where both values were
+trained at the smallest and the largest common size with 2+ seeds each, the difference there is
+the measured one (seed means), with a 95% interval from the seeds' spread: a curve fitted through
+two seeds per size knows no better, and its bootstrap, which resamples whole sizes, does not see
+the seeds' noise at all. Elsewhere it is the fitted curves', with an interval from the two laws'
+bootstraps drawn independently, only where both laws have one to quote (`ScalingLaw.has_intervals`;
+a stuck bootstrap once printed "95% CI -0.0292 to -0.0292" from 2 seeds), else none and why.
+"Does the advantage grow with N" compares the difference at the smallest and largest common size,
+and the difference of exponents and floors.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from scalinglab.analysis.groups import COMPARABLE_FORM, DATA_AXIS_PARTS, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
+from scalinglab.analysis.size_effect import Z_95
 from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.run_spec import TrainingSpec
 
@@ -150,6 +157,31 @@ def _best_value_at_largest(effect: SettingEffect):
     return pick(predictions, key=predictions.get)
 
 
+def _curves_have_intervals(better: GroupFit, other: GroupFit) -> bool:
+    """Whether both laws have bootstrap intervals to quote (`ScalingLaw.has_intervals`): a stuck
+    bootstrap (every replicate refitted to the fit) gave "95% CI -0.0292 to -0.0292" from 2 seeds."""
+    return bool(better.law.has_intervals and other.law.has_intervals)
+
+
+def _no_interval_reason(effect: SettingEffect, fits: dict) -> str:
+    """Why the fitted curves of `fits` ({value: GroupFit}) have no interval, and what would give one."""
+    for value, fit in fits.items():
+        law, whose = fit.law, f"the law of {effect.setting} = {value}"
+        if law.bootstrap_theta_ is None:
+            return "no bootstrap was run"
+        if not law.groups_bound_parameters:
+            return (
+                f"{whose} has {law.n_groups_} sizes to resample for {law.form_.n_params} parameters; "
+                "more sizes would measure it"
+            )
+        if law.bootstrap_stuck_:
+            return (
+                f"every bootstrap replicate of {whose} refitted to the same curve, as any curve between each size's "
+                "seeds fits them as well; a third seed of each size would measure it"
+            )
+    return "the laws have none"
+
+
 def _difference(
     better: GroupFit,
     other: GroupFit,
@@ -158,7 +190,7 @@ def _difference(
 ) -> tuple[float, tuple[float, float] | None]:
     """How much better `better` at n is than `other` at n_other (default n; positive: better),
     with the 95% interval of the difference of the two fitted curves (their bootstraps; a
-    mean-curve interval, no noise)."""
+    mean-curve interval, no noise), None unless both laws have intervals to quote."""
     n_other = n if n_other is None else n_other
     sign = 1.0 if lower_is_better(better.metric) else -1.0
     point = sign * float(other.predict([n_other])[0] - better.predict([n])[0])
@@ -171,9 +203,12 @@ def _difference(
 
 def _difference_draws(better: GroupFit, other: GroupFit, n: float, n_other: float) -> np.ndarray | None:
     """The advantage of `better` at n over `other` at n_other under each pair of bootstrap
-    replicates (replicate i of each law: so draws at two sizes are paired); None without a bootstrap.
+    replicates (replicate i of each law: so draws at two sizes are paired); None without a bootstrap
+    or where either law has no interval to quote (`_curves_have_intervals`).
     NaN where a replicate extrapolates to a size its law was fitted across (`interpolating`): a
     replicate that lost the smallest size once put "+0.123 to +3.54" on an advantage of 0.125."""
+    if not _curves_have_intervals(better, other):
+        return None
     sign = 1.0 if lower_is_better(better.metric) else -1.0
     draws_better = better.bootstrap_predict([n], interpolating=True)
     draws_other = other.bootstrap_predict([n_other], interpolating=True)
@@ -181,6 +216,22 @@ def _difference_draws(better: GroupFit, other: GroupFit, n: float, n_other: floa
         return None
     count = min(len(draws_better), len(draws_other))
     return sign * (draws_other[:count, 0] - draws_better[:count, 0])
+
+
+def _measured_difference(effect: SettingEffect, better_value, value, n: float, x: str) -> tuple[float, float] | None:
+    """The advantage of `better_value` over `value` in the seed means at `n` (positive: better), with
+    its standard error from each value's seeds; None unless both were trained there with 2+ seeds
+    that differ (seeds that agree exactly give no spread to measure the noise by)."""
+    at = effect.runs[effect.runs[x] == n]
+    ours = at.loc[at[effect.setting] == better_value, effect.metric].astype(float).dropna()
+    theirs = at.loc[at[effect.setting] == value, effect.metric].astype(float).dropna()
+    if len(ours) < 2 or len(theirs) < 2:
+        return None
+    error = float(np.hypot(ours.std(ddof=1) / np.sqrt(len(ours)), theirs.std(ddof=1) / np.sqrt(len(theirs))))
+    if not np.isfinite(error) or error <= 0:
+        return None
+    sign = 1.0 if lower_is_better(effect.metric) else -1.0
+    return sign * float(theirs.mean() - ours.mean()), error
 
 
 def _change_is_clear(better: GroupFit, other: GroupFit, low: float, high: float) -> bool:
@@ -196,7 +247,7 @@ def _change_is_clear(better: GroupFit, other: GroupFit, low: float, high: float)
 def _parameter_difference(better: GroupFit, other: GroupFit, name: str) -> tuple[float, tuple[float, float] | None]:
     point = better.law.params_[name] - other.law.params_[name]
     a, b = better.law.bootstrap_params_, other.law.bootstrap_params_
-    if a is None or b is None:
+    if a is None or b is None or not _curves_have_intervals(better, other):
         return point, None
     count = min(len(a), len(b))
     low, high = np.nanpercentile(a[name].to_numpy()[:count] - b[name].to_numpy()[:count], [2.5, 97.5])
@@ -210,23 +261,47 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
     if low > high:
         return [f"{effect.setting} = {best_value} and {value} share no range of sizes to compare."]
     sentences = []
-    at_low, at_high = _difference(best, other, low), _difference(best, other, high)
-    for n, (diff, ci) in ((high, at_high), (low, at_low)):
-        sentences.append(
-            f"At {format_count(n)} parameters (equal parameters), {effect.setting} = {best_value} "
-            f"{'beats' if diff > 0 else 'trails'} {effect.setting} = {value} by {abs(diff):.3g} in {name}"
-            + (
-                f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g}"
-                f"{'' if ci[0] * ci[1] > 0 else ': not clearly different'})"
-                if ci
-                else ""
+    head = f"{effect.setting} = {best_value} {{}} {effect.setting} = {value} by {{:.3g}} in {name}"
+    curves_low, curves_high = _difference(best, other, low), _difference(best, other, high)
+    measured = [_measured_difference(effect, best_value, value, n, x) for n in (low, high)]
+    if all(m is not None for m in measured) and any(
+        ci is None or ci[1] - ci[0] < 2 * Z_95 * error
+        for (_, ci), (_, error) in zip((curves_low, curves_high), measured)
+    ):
+        # Both ends trained at both values with 2+ seeds, and the curves say the difference there no
+        # better than the seeds do (no interval, or a narrower one): the seeds' is how well it is known.
+        (at_low, error_low), (at_high, error_high) = measured
+        for n, diff, error in ((high, at_high, error_high), (low, at_low, error_low)):
+            ci = (diff - Z_95 * error, diff + Z_95 * error)
+            sentences.append(
+                f"At {format_count(n)} parameters (equal parameters), "
+                + head.format("beats" if diff > 0 else "trails", abs(diff))
+                + f", measured (seed means; 95% interval from the seeds' spread {ci[0]:+.3g} to {ci[1]:+.3g}"
+                + ("" if ci[0] * ci[1] > 0 else ": not clearly different, more seeds would tell")
+                + ")."
             )
-            + "."
+        clear = abs(at_high - at_low) > Z_95 * np.hypot(error_low, error_high)
+    else:
+        at_low, at_high = curves_low[0], curves_high[0]
+        missing = (
+            "" if curves_low[1] else f" (no interval: {_no_interval_reason(effect, {best_value: best, value: other})})"
         )
+        for n, (diff, ci) in ((high, curves_high), (low, curves_low)):
+            sentences.append(
+                f"At {format_count(n)} parameters (equal parameters), "
+                + head.format("beats" if diff > 0 else "trails", abs(diff))
+                + (
+                    f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g}"
+                    f"{'' if ci[0] * ci[1] > 0 else ': not clearly different'})"
+                    if ci
+                    else f" on the fitted curves{missing}"
+                )
+                + "."
+            )
+        clear = _change_is_clear(best, other, low, high)
     # Signed: positive is an advantage, so going from -0.9 to +0.2 is an advantage that grows.
     d_alpha, alpha_ci = _parameter_difference(best, other, "alpha")
-    clear = _change_is_clear(best, other, low, high)
-    trend = ("grows" if at_high[0] > at_low[0] else "shrinks") if clear else "does not clearly change"
+    trend = ("grows" if at_high > at_low else "shrinks") if clear else "does not clearly change"
     # A floor the fit dropped (E ~ 0, `GroupFit.has_floor`) is no number to subtract: seen,
     # "difference of floors -1.82e-19 (95% CI -2.03e-19 to -1.04e-19)".
     if best.has_floor and other.has_floor:
@@ -238,9 +313,14 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
         floors = "; the floors are not resolved by these sizes, so none is compared"
     sentences.append(
         f"The advantage of {effect.setting} = {best_value} over {value} {trend} with size "
-        f"(from {at_low[0]:+.3g} to {at_high[0]:+.3g}); difference of exponents {d_alpha:+.2f}"
+        f"(from {at_low:+.3g} to {at_high:+.3g}); difference of exponents {d_alpha:+.2f}"
         + (f" (95% CI {alpha_ci[0]:+.2f} to {alpha_ci[1]:+.2f})" if alpha_ci else "")
         + floors
+        + (
+            ""
+            if _curves_have_intervals(best, other)
+            else f" (no interval: {_no_interval_reason(effect, {best_value: best, value: other})})"
+        )
         + "."
     )
     if effect.is_size_axis and "train_flops" in effect.runs:
@@ -259,7 +339,11 @@ def _equal_flops(effect: SettingEffect, best_value, best: GroupFit, value, other
     if not other.x_range[0] <= n_other <= other.x_range[1]:
         return []
     diff, ci = _difference(best, other, n_best, n_other)
-    interval = f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g})" if ci is not None else ""
+    interval = (
+        f" (95% CI of the fitted curves {ci[0]:+.3g} to {ci[1]:+.3g})"
+        if ci is not None
+        else f" (no interval: {_no_interval_reason(effect, {best_value: best, value: other})})"
+    )
     return [
         f"At equal training FLOPs ({budget:.3g} per run: "
         f"{format_count(n_best)} parameters at {effect.setting} = {best_value}, {format_count(n_other)} at {value}), "
