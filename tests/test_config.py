@@ -37,6 +37,11 @@ def test_set_overrides_parse_toml_values():
         ("data.preprocessing='whiten'", "data.preprocessing"),
         ("training.lr=-1", "--set training.lr: Input should be greater than 0"),  # not "lr.constrained-float"
         ("training.lr=[-1, 0.1]", "--set training.lr: Input should be greater than 0"),
+        # a union says every way it may be given, not only its first member's
+        (
+            "execution.batch=0",
+            "--set execution.batch: Input should be 'auto' or 'off', or input should be greater than 0",
+        ),
     ],
 )
 def test_bad_fields_name_the_field(override: str, message: str):

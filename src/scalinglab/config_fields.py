@@ -111,11 +111,19 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 def first_problem(error: ValidationError, model: type[BaseModel] | None = None) -> tuple[str, str]:
     """(dotted field, what is wrong with it) of the first problem pydantic found while validating
     `model`, which names the keys an unknown key may be a typo of."""
-    problem = error.errors()[0]
-    # Neither a list index nor the tag pydantic gives a union's member (`literal['family']`,
-    # `constrained-float`: "training.lr.constrained-float" was printed) is a field.
-    location = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and not _union_tag(str(part)))
+    problems = error.errors()
+    problem = problems[0]
+    location = _field_of(problem)
     message = problem["msg"].removeprefix("Value error, ")
+    # A union (execution.batch: "auto", "off" or a count > 0) fails once per member: say every way
+    # the value may be given, not only the first ("Input should be 'auto' or 'off'" of batch = 0).
+    alternatives = [
+        other["msg"].removeprefix("Value error, ")
+        for other in problems[1:]
+        if _field_of(other) == location and other["msg"] != problem["msg"] and other["type"] != "extra_forbidden"
+    ]
+    if problem["type"] != "extra_forbidden" and alternatives:
+        message = ", or ".join([message, *(text[0].lower() + text[1:] for text in alternatives)])
     subfield = re.match(r"([\w.]+): (.*)", message)
     if problem["type"] == "value_error" and subfield:  # a table-level check naming one of its keys
         location, message = f"{location}.{subfield[1]}".lstrip("."), subfield[2]
@@ -125,6 +133,13 @@ def first_problem(error: ValidationError, model: type[BaseModel] | None = None) 
     given = problem.get("input")
     shown = f" (got {given!r})" if problem["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
     return location, f"{message}{shown}"
+
+
+def _field_of(problem: dict) -> str:
+    """The dotted field a pydantic problem is about. Neither a list index nor the tag pydantic gives
+    a union's member (`literal['family']`, `constrained-float`: "training.lr.constrained-float" was
+    printed) is a field."""
+    return ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and not _union_tag(str(part)))
 
 
 _UNION_TAG_PREFIXES = ("constrained-", "function-", "lax-or-strict", "json-or-python", "nullable", "tagged-union")

@@ -700,7 +700,9 @@ def smallest_within_noise(analysis: Analysis, feasible: pd.DataFrame, best_index
     position = {size: i for i, size in enumerate(verdict.sizes)}
     i_best = position[best["n_params"]]
     close = [
-        index for index, row in peers.iterrows() if clearly_better(verdict, position[row["n_params"]], i_best) == 0
+        index
+        for index, row in peers.iterrows()
+        if clearly_better(verdict, position[row["n_params"]], i_best, verdict.against_best_z) == 0
     ]
     return min(close, key=lambda index: feasible.loc[index, "n_params"]) if close else best_index
 

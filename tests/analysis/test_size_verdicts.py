@@ -215,3 +215,21 @@ def test_a_change_and_its_interval_are_said_in_the_same_sense():
     noisy = runs.assign(val_loss=[4.0, 4.4, 3.9, 4.3])
     verdict = size_verdict(noisy, "val_loss", x="n_params", group_by="train_size", group=50, fit=None)
     assert "95% interval of the change -" in verdict._change_words(0, 1) and "to +" in verdict._change_words(0, 1)
+
+
+def test_the_luckiest_of_equal_sizes_is_not_clearly_better_than_the_rest():
+    """Seen: loss 1.5 + N(0, 0.05) at every size, 3 seeds: the luckiest mean of 6 sizes (1.42) made
+    "larger models did worse ... 95% interval 0.47% to 9.6%", and 90k was recommended over 10k."""
+    from scalinglab.analysis.size_effect import Z_95, SizeVerdict, clearly_better
+
+    sizes = np.array([1e4, 3e4, 9e4, 2.7e5, 8.1e5, 2.43e6])
+    means = np.array([1.49, 1.51, 1.42, 1.50, 1.53, 1.49])
+    verdict = SizeVerdict(
+        "val_loss", "n_params", "train_size", 16000, sizes, means, np.full(6, 3), 0.026, None, "", sizes[0]
+    )
+    assert clearly_better(verdict, 2, 5) == -1  # a lone pair at 1.96 would call it
+    assert verdict.against_best_z > Z_95
+    assert clearly_better(verdict, 2, 5, verdict.against_best_z) == 0
+    from scalinglab.analysis.size_effect import _kind, _plateau_start
+
+    assert _kind(verdict, None) == "flat" and _plateau_start(verdict) == 1e4

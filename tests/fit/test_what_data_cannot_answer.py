@@ -237,3 +237,15 @@ def test_the_json_quotes_no_interval_the_terminal_withholds():
     for name, ends in quoted.items():  # each end a number exactly where the runs bound it
         assert [end is not None for end in ends] == list(bounded[name])
         assert all(end is None or end == value for end, value in zip(ends, fitted.law.ci_[name]))
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_separator(tmp_path, separator):
+    """Seen: a ';'-separated file read as one column, and the answer was "did you mean n_params;val_loss?"."""
+    from scalinglab.fit.table_fit import read_table
+
+    path = tmp_path / "runs.csv"
+    _one_input(1.7 + 400 * SIZES**-0.34).to_csv(path, sep=separator, index=False)
+    table = read_table(path)
+    assert list(table.columns) == ["N", "loss"] and len(table) == len(SIZES)
+    assert fit_table(path, x=["N"], y="loss", n_bootstrap=0).law.params_["alpha"] == pytest.approx(0.34, rel=0.05)

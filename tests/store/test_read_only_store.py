@@ -90,3 +90,14 @@ def test_a_mislabelled_store_is_refused_and_left_untouched(tmp_path: Path, state
     with pytest.raises(UserError, match=message):
         open_store(path, read_only=read_only)
     assert path.read_bytes() == before
+
+
+def test_a_csv_file_given_for_a_store_is_pointed_to_the_commands_for_tables(tmp_path: Path):
+    """Seen: `scalinglab recommend seeds.csv` said only "run a sweep first" of a table of runs."""
+    from scalinglab.store import stored_database
+
+    table = tmp_path / "seeds.csv"
+    table.write_text("n_params,val_loss\n1000,2.0\n")
+    with pytest.raises(UserError, match=r"seeds.csv: a CSV file, not a sweep's output folder.*scalinglab fit"):
+        stored_database(table)
+    assert [path.name for path in tmp_path.iterdir()] == ["seeds.csv"]  # nothing created

@@ -22,12 +22,15 @@ pooled over the configurations of the data size, over the root of each configura
 count; with a single seed everywhere, the scatter of the log means about a smooth curve (their
 second differences, from 5 sizes; with fewer the noise is unknown and the means are compared as
 measured). Every answer that is not "scales" recommends the smallest size within noise
-of the best (`plateau_start`).
+of the best (`plateau_start`). A comparison with the best size widens its interval for the choice
+of the best among the sizes (`SizeVerdict.against_best_z`): the luckiest of several equal means
+is otherwise "clearly" better than the rest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -78,12 +81,13 @@ class SizeVerdict:
             return self.seed_noise / np.sqrt(self.n_seeds[index])
         return self.scatter
 
-    def change(self, i: int, j: int) -> tuple[float, tuple[float, float] | None]:
-        """Relative change of the metric from `sizes[i]` to `sizes[j]`, with its 95% interval."""
+    def change(self, i: int, j: int, z: float = Z_95) -> tuple[float, tuple[float, float] | None]:
+        """Relative change of the metric from `sizes[i]` to `sizes[j]`, with its 95% interval (`z`:
+        the normal quantile; `against_best_z` where one end is the best of the sizes)."""
         ratio = self.means[j] / self.means[i]
         if self.mean_noise(i) is None:
             return float(ratio - 1), None
-        half = Z_95 * np.hypot(self.mean_noise(i), self.mean_noise(j))
+        half = z * np.hypot(self.mean_noise(i), self.mean_noise(j))
         # A share (accuracy) cannot pass 1: seen "rose by 81% (0.481 to 0.868, ... to +272%)".
         highest = value_range(self.metric)[1] / self.means[i]
         return float(ratio - 1), (float(ratio * np.exp(-half) - 1), float(min(ratio * np.exp(half), highest) - 1))
@@ -124,7 +128,7 @@ class SizeVerdict:
                 )
             return (
                 f"{where}, larger models did worse: from {format_count(self.best_size)} to "
-                f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last)} "
+                f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last, self.against_best_z)} "
                 f"(at this data size larger models overfit, or train too briefly); the smallest size within noise "
                 "of the best is "
                 f"{format_count(self.plateau_start)}. More data, not size, is what could help here."
@@ -159,8 +163,18 @@ class SizeVerdict:
     def best_size(self) -> float:
         return float(self.sizes[_best_index(self.means, self.metric)])
 
-    def _change_words(self, i: int, j: int) -> str:
-        change, interval = self.change(i, j)
+    @property
+    def against_best_z(self) -> float:
+        """The normal quantile of a 95% interval of a change from or to the best size: the best
+        was picked as the extreme of the means, so its difference from any size is the largest of
+        len(sizes) - 1 comparisons, whose 95% intervals must hold together (Bonferroni; Dunn 1961).
+        Seen: of 6 sizes of a flat curve, the luckiest mean (1.42 among 1.49-1.53) made "larger
+        models did worse ... 95% interval 0.47% to 9.6%" and was recommended."""
+        comparisons = max(len(self.sizes) - 1, 1)
+        return float(NormalDist().inv_cdf(1.0 - (1.0 - 0.95) / (2 * comparisons)))
+
+    def _change_words(self, i: int, j: int, z: float = Z_95) -> str:
+        change, interval = self.change(i, j, z)
         verb = "fell" if change < 0 else "rose"
         words = f"{verb} by {format_percent(abs(change))} ({format_change(self.means[i], self.means[j])}"
         if interval is None:
@@ -239,10 +253,11 @@ def _best_index(means: np.ndarray, metric: str) -> int:
     return int(np.argmin(means) if lower_is_better(metric) else np.argmax(means))
 
 
-def clearly_better(verdict: SizeVerdict, i: int, j: int) -> int:
+def clearly_better(verdict: SizeVerdict, i: int, j: int, z: float = Z_95) -> int:
     """+1 when the metric at `sizes[j]` is clearly better than at `sizes[i]`, -1 clearly worse, 0
-    within noise (its interval holds 0) or negligible (under `NEGLIGIBLE_CHANGE`)."""
-    change, interval = verdict.change(i, j)
+    within noise (its interval at normal quantile `z` holds 0) or negligible (under
+    `NEGLIGIBLE_CHANGE`). A comparison with the best size takes `verdict.against_best_z`."""
+    change, interval = verdict.change(i, j, z)
     low, high = interval if interval is not None else (change, change)
     better_is_lower = lower_is_better(verdict.metric)
     if (low > 0 or high < 0) and abs(change) >= NEGLIGIBLE_CHANGE:
@@ -253,13 +268,14 @@ def clearly_better(verdict: SizeVerdict, i: int, j: int) -> int:
 
 def _plateau_start(verdict: SizeVerdict) -> float:
     best = _best_index(verdict.means, verdict.metric)
-    within = [i for i in range(len(verdict.sizes)) if clearly_better(verdict, i, best) == 0 or i == best]
+    z = verdict.against_best_z
+    within = [i for i in range(len(verdict.sizes)) if clearly_better(verdict, i, best, z) == 0 or i == best]
     return float(verdict.sizes[min(within)])
 
 
 def _kind(verdict: SizeVerdict, fit: GroupFit | None) -> str:
     best, last = _best_index(verdict.means, verdict.metric), len(verdict.sizes) - 1
-    if clearly_better(verdict, best, last) == -1:
+    if clearly_better(verdict, best, last, verdict.against_best_z) == -1:
         return "worse"
     if clearly_better(verdict, 0, last) != 1:
         return "flat"

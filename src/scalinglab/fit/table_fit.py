@@ -243,6 +243,11 @@ def read_table(path: Path) -> pd.DataFrame:
         raise UserError(f"{path}: no such file")
     try:
         table = pd.read_csv(path)
+        # A file separated by ";" (a spreadsheet in a locale whose decimal mark is ",") or by tabs
+        # reads as one column named "n_params;val_loss": seen, "did you mean n_params;val_loss?".
+        separator = next((sep for sep in (";", "\t") if table.shape[1] == 1 and sep in str(table.columns[0])), None)
+        if separator is not None:
+            table = pd.read_csv(path, sep=separator)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it as CSV: {error}") from None
     table.index += 2

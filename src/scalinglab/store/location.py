@@ -60,6 +60,13 @@ def output_folder(location: str | Path) -> Path:
 def stored_database(location: str | Path) -> Path:
     """The SQLite file of the store at `location`; UserError when there is none (creates nothing)."""
     database = store_path(location)
+    if not database.is_file() and Path(location).suffix.lower() == ".csv" and Path(location).is_file():
+        # Seen: `scalinglab recommend seeds.csv` said only "run a sweep first" of a table of runs.
+        raise UserError(
+            f"{location}: a CSV file, not a sweep's output folder; this command reads a sweep's store. For a "
+            "table of runs: scalinglab fit (a law and its intervals), or scalinglab.analyze(DataFrame) and "
+            "scalinglab.recommend in Python"
+        )
     if not database.is_file():
         raise UserError(
             f"{location}: no scalinglab store here ({database.name} not found); run a sweep first "
