@@ -47,6 +47,10 @@ def test_the_interaction_is_said_with_intervals(weight_decay_analysis):
 def test_main_laws_use_the_best_value_of_a_swept_setting(weight_decay_analysis):
     assert weight_decay_analysis.reference == {"weight_decay": 0.0}  # lower mean loss over the whole sweep
     assert set(weight_decay_analysis.runs["weight_decay"]) == {0.0}
+    # The table of runs by size holds those runs only, and says so (it did not).
+    assert weight_decay_analysis.size_table_title() == (
+        "Runs by size (mean over seeds; at weight_decay = 0.0, the settings the laws use)"
+    )
 
 
 def loss_with_depth(n, d, depth):

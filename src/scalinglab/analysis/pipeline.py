@@ -152,6 +152,12 @@ class Analysis:
         columns = list(dict.fromkeys(c for c in columns if c in means))
         return means[columns].sort_values([self.group_by, self.x])
 
+    def size_table_title(self) -> str:
+        """The title of `size_table`, naming the swept settings its rows are at (the runs of other
+        values are not in it: seen, a table of weight_decay = 0.1 runs that said nothing of it)."""
+        settings = ", ".join(f"{name} = {value}" for name, value in self.reference.items())
+        return "Runs by size (mean over seeds" + (f"; at {settings}, the settings the laws use)" if settings else ")")
+
 
 def analyze(
     source,

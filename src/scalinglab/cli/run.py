@@ -96,7 +96,7 @@ def _summarise(result, output: Path) -> None:
 
     written = result.report
     answer = Console()  # the answer on stdout (`scalinglab run > answer.txt`); progress, logs and warnings on stderr
-    _print_table(written.analysis.size_table())
+    _print_table(written.analysis.size_table(), written.analysis.size_table_title())
     for line in summary_lines(written.analysis):
         (console if line.startswith(WARNING_PREFIX) else answer).print(line)
     if written.compress_verdict:
@@ -123,8 +123,8 @@ _SHORT_HEADERS = {
 }
 
 
-def _print_table(table_frame) -> None:
-    table = Table(title="Runs by size (mean over seeds)")
+def _print_table(table_frame, title: str) -> None:
+    table = Table(title=title)
     for column in table_frame.columns:
         table.add_column(_SHORT_HEADERS.get(column, column), justify="right")
     counts = {"n_params", "train_size", "bytes_fp32"}

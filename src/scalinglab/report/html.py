@@ -139,6 +139,7 @@ def write_report(
             more_warnings=analysis.warnings[FIRST_SCREEN_WARNINGS:],
             sections=[section for section in sections if section is not None],
             table=table_html(analysis.size_table()),
+            table_title=analysis.size_table_title(),
             config=analysis.config,
         )
     )
