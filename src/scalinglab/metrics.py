@@ -144,7 +144,8 @@ _METRICS = [
         "training time (s)",
         "The run's own training time, per-epoch evaluation included: the loop's wall-clock seconds when trained alone; "
         "trained in a batch, its steps times its model's step time alone plus its evaluations alone (probed once per "
-        "architecture).",
+        "architecture; on the CPU timed in process CPU seconds where fewer than the wall clock's, so a busy machine's "
+        "other processes are not counted; never more than `batch_wall_seconds`, with a warning where that cap binds).",
         cost=True,
         grows_with_data=True,
         fixed_overhead=True,

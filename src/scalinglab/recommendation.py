@@ -81,8 +81,10 @@ def default_budgets(analysis: Analysis) -> Budgets | None:
 
 
 def printable_ceiling(value: float, digits: int = BUDGET_DIGITS) -> float:
-    """The least number of `digits` significant digits at or above `value` (> 0), which prints
-    with that many digits as itself."""
+    """The least number of `digits` significant digits at or above `value`, which prints with that
+    many digits as itself (`value` itself where it is not a finite number > 0: nothing to round)."""
+    if not (np.isfinite(value) and value > 0):
+        return value
     step = 10.0 ** (np.floor(np.log10(value)) - digits + 1)
     units = np.ceil(value / step)
     while (rounded := float(f"{units * step:.{digits}g}")) < value:

@@ -155,3 +155,10 @@ def test_a_default_budget_prints_as_itself_and_affords_what_it_was_read_from(val
     rounded = printable_ceiling(value)
     assert rounded >= value and float(f"{rounded:.6g}") == rounded
     assert rounded <= value * (1 + 1e-5)
+
+
+def test_a_budget_of_no_time_is_left_as_it_is():
+    """Runs that recorded 0 s (the report of hostile results): no log of 0, no 'nan' budget."""
+    from scalinglab.recommendation import printable_ceiling
+
+    assert printable_ceiling(0.0) == 0.0

@@ -9,7 +9,7 @@ import pytest
 from scalinglab.debug import DEBUG_ENVIRONMENT_VARIABLE
 from scalinglab.errors import UserError
 from scalinglab.run_spec import DataSpec, RunLimits, RunSpec, TrainingSpec
-from scalinglab.train import train_one
+from scalinglab.train import batched, probe, train_one
 from scalinglab.train.batched import train_batch
 from scalinglab.train.loop import OverTimeLimit
 
@@ -157,3 +157,27 @@ def test_trivial_baselines_are_recorded_and_beaten_by_a_trained_model():
         metrics["val_loss"] < metrics["baseline_val_loss"]
         and metrics["val_accuracy"] > metrics["baseline_val_accuracy"]
     )
+
+
+def test_a_run_whose_probe_reads_slower_than_the_pass_is_capped_with_a_warning_and_probed_again(monkeypatch, caplog):
+    """Seen: a probe timed while the machine was busy put a run at 14.4 s, the whole pass's wall
+    time (the cap), where the same run read 0.19 s before, and nothing said so."""
+    slow = probe.StepCosts(step_seconds=10.0, step_seconds_spread=0.0, eval_seconds=1.0, peak_memory_bytes=1000.0)
+    monkeypatch.setattr(batched, "step_costs", lambda model, task, spec: slow)
+    forgotten = []
+    monkeypatch.setattr(batched, "forget_step_costs", lambda task, spec: forgotten.append(spec.run_key))
+    specs = [spec(8, seed=0, epochs=1), spec(8, seed=1, epochs=1)]
+    with caplog.at_level("WARNING", logger="scalinglab.train.batched"):
+        results = train_batch(specs)
+    assert all(r.metrics["train_seconds"] == r.metrics["batch_wall_seconds"] < 10 for r in results)
+    assert "2 of 2 runs trained together" in caplog.text and "capped at the pass's wall time" in caplog.text
+    assert sorted(forgotten) == sorted(s.run_key for s in specs)  # the next group probes them again
+
+
+def test_no_warning_where_every_run_s_probe_fits_in_the_pass(monkeypatch, caplog):
+    fast = probe.StepCosts(step_seconds=1e-9, step_seconds_spread=0.0, eval_seconds=1e-9, peak_memory_bytes=1000.0)
+    monkeypatch.setattr(batched, "step_costs", lambda model, task, spec: fast)
+    with caplog.at_level("WARNING", logger="scalinglab.train.batched"):
+        results = train_batch([spec(8, seed=0, epochs=1), spec(8, seed=1, epochs=1)])
+    assert all(r.metrics["train_seconds"] < r.metrics["batch_wall_seconds"] for r in results)
+    assert "capped" not in caplog.text

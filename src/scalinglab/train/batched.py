@@ -28,8 +28,9 @@ What each run keeps as its own, exactly as `train_one` would do it:
   plain module and measured by the same code as a single run (`measured_metrics`).
 
 Costs are each run's own, never a share of the group's: `train_seconds` is the run's steps times
-its model's step time alone plus its evaluations alone (never more than the pass's wall time:
-a probe timed under load reads slow), and `peak_memory_bytes` its own first
+its model's step time alone plus its evaluations alone (on the CPU timed in process CPU seconds
+where those are fewer than the wall clock's, see train.probe; never more than the pass's wall
+time, with a warning where that cap binds), and `peak_memory_bytes` its own first
 step's, from a probe of its architecture (train.probe: once per architecture and process, before
 the group's clock starts). The group's wall time is kept apart, as `batch_wall_seconds` (shared
 by the `batch_runs` runs of the pass), so what batching saves stays visible.
@@ -70,7 +71,7 @@ from scalinglab.train.loop import (
 from scalinglab.train.noise_scale import NoiseScale, measures, small_batch_size
 from scalinglab.train.optim import ADAM_BETAS, ADAM_EPS, CLIP_EPS, SGD_MOMENTUM, lr_multiplier
 from scalinglab.train.outcome import Diverged, run_outcome
-from scalinglab.train.probe import StepCosts, step_costs
+from scalinglab.train.probe import StepCosts, forget_step_costs, step_costs
 from scalinglab.train.tasks import ClassificationTask, Task
 
 log = logging.getLogger("scalinglab.train.batched")
@@ -508,9 +509,39 @@ def _train_together(runs: list[Prepared]) -> list[RunResult]:
             break
     synchronize(stacked.device)
     wall_seconds = time.perf_counter() - started
+    _warn_where_capped(states, wall_seconds)
     stacked.copy_into_models()  # each run's final weights, for its measurements and checkpoint
     train_scores = stacked.scores(stacked.stacked_split("train")) or [None] * len(states)
     return [_result(state, wall_seconds, len(runs), scores) for state, scores in zip(states, train_scores)]
+
+
+def _alone_seconds(state: _RunState) -> float:
+    """The run's whole training alone by its architecture's probe: its steps and its evaluations."""
+    epochs = state.run.spec.training.epochs
+    return state.costs.own_seconds(epochs * state.steps_per_epoch, epochs)
+
+
+def _warn_where_capped(states: list[_RunState], wall_seconds: float) -> None:
+    """Say so where a run's time alone by its probe exceeds the pass it shared (`wall_seconds`),
+    which no run of it can take alone: its probe read slow (timed while the machine was busy
+    elsewhere), so its `train_seconds` (capped at the pass's wall time, see _result) overstates its
+    own. Such an architecture's probe is forgotten: the next group of this process probes it again."""
+    capped = [state for state in states if state.error is None and _alone_seconds(state) > wall_seconds]
+    if not capped:
+        return
+    for state in capped:
+        forget_step_costs(state.run.task, state.run.spec)
+    sizes = sorted({json.dumps(state.run.spec.size, sort_keys=True) for state in capped})
+    log.warning(
+        "%d of %d runs trained together in a %.3g s pass read slower alone by their step probe (up to %.3g s; "
+        "sizes %s): their train_seconds is capped at the pass's wall time and overstates their own (a probe "
+        "timed while the machine was busy; compare such runs by train_flops)",
+        len(capped),
+        len(states),
+        wall_seconds,
+        max(_alone_seconds(state) for state in capped),
+        ", ".join(sizes),
+    )
 
 
 def _schedule_key(settings: TrainingSpec) -> tuple:
@@ -564,11 +595,11 @@ def _result(state: _RunState, wall_seconds: float, n_runs: int, train_scores: di
             raise state.error  # Diverged or OverTimeLimit, raised where training stopped the run
         state.trace.peak_memory_bytes = state.costs.peak_memory_bytes
         state.trace.gradient_noise_scale = state.noise.metrics()
-        alone = state.costs.own_seconds(spec.training.epochs * state.steps_per_epoch, spec.training.epochs)
         # No run trains slower alone than the whole pass it shared took: a probe timed under load
         # (cached for the process) once read 8.2 s for a run of a 0.78 s pass of 2 runs. Each
-        # epoch's curve point and time-limit check take the same cap (_close_epoch).
-        own_seconds = min(alone, wall_seconds)
+        # epoch's curve point and time-limit check take the same cap (_close_epoch); where it
+        # binds, _warn_where_capped has said so.
+        own_seconds = min(_alone_seconds(state), wall_seconds)
         metrics = measured_metrics(
             state.run,
             state.trace,

@@ -11,6 +11,14 @@ The step probe is what makes batched training honest about each run's own cost: 
 together share one wall time, which says nothing about any one of them. A run's own training
 time is its steps times its model's step time alone, plus its evaluations alone (`own_seconds`),
 and its peak memory is its own first step's, exactly as a run trained alone measures it.
+
+On the CPU each step is timed alone, and reads the lesser of its wall-clock and its process CPU
+seconds (`seconds_alone`): both are at least what the code takes alone, and only the wall clock
+counts the time other processes held the cores. On a loaded machine (load 1.2-4 on 2 cores)
+wall-clock probes in blocks of steps read up to 9x (an audit: 80x) slow for some architectures
+and not others, so a sweep's train_seconds reversed between sizes and changed from one run of it
+to the next. What this cannot undo: a process of several torch threads on busy cores, whose
+threads spin waiting for each other (both clocks then read a tiny step at ~160 ms for seconds).
 """
 
 from __future__ import annotations
@@ -35,10 +43,14 @@ from scalinglab.train.tasks import Task
 log = logging.getLogger("scalinglab.train.probe")
 
 PROBE_WARM_STEPS = 2  # after the first (allocating) step: caches and kernels settle
-PROBE_BLOCK = 4  # steps timed together (a tiny model's step is tens of microseconds)
+PROBE_BLOCK = 4  # steps timed together on an accelerator (a tiny model's step is tens of microseconds)
 PROBE_MIN_STEPS = 3  # blocks, at least
 PROBE_MAX_STEPS = 8  # blocks, at most
-PROBE_SECONDS = 0.02  # timed blocks stop once they add up to this (after PROBE_MIN_STEPS)
+# On the CPU (no device to wait for) each step is timed alone, and more of them: under load a short
+# timing more often falls between other processes' turns on the cores, and the fastest is kept.
+CPU_PROBE_MIN_STEPS = 12
+CPU_PROBE_MAX_STEPS = 32
+PROBE_SECONDS = 0.02  # timing stops once the timed steps add up to this at the fastest one's pace (after the least)
 PROBE_EVALUATIONS = 2  # an epoch's closing work is timed this many times, the fastest kept
 
 _step_costs: dict[str, StepCosts] = {}
@@ -50,7 +62,7 @@ _probing_seconds = [0.0]  # wall seconds this process has spent in step probes (
 class StepCosts:
     """One optimizer step and one validation pass of a model alone, as the one-at-a-time loop runs them."""
 
-    step_seconds: float  # the fastest of the timed blocks of steps (per step)
+    step_seconds: float  # the fastest of the timed blocks of steps (per step; `seconds_alone` of each block)
     step_seconds_spread: float  # (p90 - p10) / median of the timed blocks: how steady the timing was
     eval_seconds: float  # what closes an epoch of the loop: the host read of its losses and a validation pass
     peak_memory_bytes: float  # live tensor bytes of the first step: weights, gradients, optimizer state, activations
@@ -63,23 +75,36 @@ class StepCosts:
 def step_costs(model: nn.Module, task: Task, spec: RunSpec) -> StepCosts:
     """`model`'s StepCosts on `task` at `spec`'s batch size, precision, optimizer and device;
     probed on a copy of `model` (its weights are untouched) once per architecture and process."""
-    settings = spec.training
-    batches = list(
-        itertools.islice(task.train_batches(settings.batch_size, torch.Generator().manual_seed(0)), PROBE_BLOCK)
-    )
-    key = _architecture_key(
-        spec,
-        task,
-        batch=list(batches[0][0].shape),
-        optimizer=settings.optimizer,
-        clipped=settings.grad_clip is not None,
-    )
+    batches = _probe_batches(task, spec)
+    key = _step_key(task, spec, batches)
     if key not in _step_costs:
         started = time.perf_counter()
         _step_costs[key] = _probe_steps(model, task, spec, batches)
         _probing_seconds[0] += time.perf_counter() - started
         log.debug("probed %s %s: %s", spec.family, spec.size, _step_costs[key])
     return _step_costs[key]
+
+
+def forget_step_costs(task: Task, spec: RunSpec) -> None:
+    """Forget the StepCosts of `spec`'s architecture, so that its next `step_costs` probes it again
+    (one shown to have read slow must not stand for the rest of the process)."""
+    _step_costs.pop(_step_key(task, spec, _probe_batches(task, spec)), None)
+
+
+def _probe_batches(task: Task, spec: RunSpec) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(0)
+    return list(itertools.islice(task.train_batches(spec.training.batch_size, generator), PROBE_BLOCK))
+
+
+def _step_key(task: Task, spec: RunSpec, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> str:
+    settings = spec.training
+    return _architecture_key(
+        spec,
+        task,
+        batch=list(batches[0][0].shape),
+        optimizer=settings.optimizer,
+        clipped=settings.grad_clip is not None,
+    )
 
 
 def probe_seconds_spent() -> float:
@@ -134,28 +159,27 @@ def _probe_steps(
     settings, device = spec.training, spec.limits.device
     probe = copy.deepcopy(model).train()
     optimizer = make_optimizer(list(probe.parameters()), settings, device)
-    scheduler = make_scheduler(optimizer, settings, total_steps=PROBE_WARM_STEPS + PROBE_MAX_STEPS * PROBE_BLOCK + 1)
+    most_steps = max(PROBE_MAX_STEPS * PROBE_BLOCK, CPU_PROBE_MAX_STEPS)
+    scheduler = make_scheduler(optimizer, settings, total_steps=PROBE_WARM_STEPS + most_steps + 1)
     step = lambda x, y: optimizer_step(probe, optimizer, task.loss, x, y, settings, device)
     # The first step allocates gradients and optimizer state: its peak is the run's, as the loop measures it.
     peak_bytes, _ = step_peak_memory(probe, lambda: step(*batches[0]), device)
     losses = [step(*batches[0]) for _ in range(PROBE_WARM_STEPS)]
-    timings: list[float] = []
-    while len(timings) < PROBE_MAX_STEPS and (
-        len(timings) < PROBE_MIN_STEPS or sum(timings) * PROBE_BLOCK < PROBE_SECONDS
-    ):
-        synchronize(device)
-        started = time.perf_counter()
-        for index in range(PROBE_BLOCK):
-            losses.append(step(*batches[index % len(batches)]))
+    block, fewest, most = _blocks(device)
+    timings: list[float] = []  # seconds per step of each timed block
+    while len(timings) < fewest or (len(timings) < most and not timed_enough(timings, block)):
+        started = _start(device)
+        for _ in range(block):
+            losses.append(step(*batches[len(losses) % len(batches)]))
             scheduler.step()
-        synchronize(device)
-        timings.append((time.perf_counter() - started) / PROBE_BLOCK)
+        timings.append(_seconds_since(started, device) / block)
     with autocast(settings.precision, device):
         task.evaluate(probe, split="val")  # untimed: a model's first evaluation pays one-time costs (seen: 4 s)
     epoch_seconds = min(_timed_epoch_close(probe, task, losses, settings, device) for _ in range(PROBE_EVALUATIONS))
     # The fastest block, not the median: what a timing gains over the code's own cost is what other
     # processes took (timeit's rule). A probe on a loaded machine (load 2-4 on 2 cores) put one
-    # architecture's runs at 40x the wall time of the batched pass they shared.
+    # architecture's runs at 40x the wall time of the batched pass they shared; on the CPU each block
+    # also leaves out the time the process was off the cores (`seconds_alone`).
     fastest = min(timings)
     deciles = statistics.quantiles(timings, n=10)
     return StepCosts(fastest, (deciles[-1] - deciles[0]) / statistics.median(timings), epoch_seconds, peak_bytes)
@@ -163,10 +187,52 @@ def _probe_steps(
 
 def _timed_epoch_close(probe: nn.Module, task: Task, losses: list, settings, device) -> float:
     """Seconds of one epoch's closing work: the host read of its losses and a validation pass."""
-    synchronize(device)
-    started = time.perf_counter()
+    started = _start(device)
     torch.stack([loss for loss, _ in losses]).cpu(), torch.stack([norm for _, norm in losses]).cpu()
     with autocast(settings.precision, device):
         task.evaluate(probe, split="val")
+    return _seconds_since(started, device)
+
+
+def _blocks(device: str) -> tuple[int, int, int]:
+    """(steps per timed block, blocks at least, blocks at most) of a step probe on `device`."""
+    return (
+        (1, CPU_PROBE_MIN_STEPS, CPU_PROBE_MAX_STEPS)
+        if _on_cpu(device)
+        else (PROBE_BLOCK, PROBE_MIN_STEPS, PROBE_MAX_STEPS)
+    )
+
+
+def timed_enough(timings: list[float], block: int) -> bool:
+    """Whether blocks of `block` steps timed at `timings` seconds per step add up to PROBE_SECONDS
+    at the fastest block's pace: a probe that ran slow (the machine busy elsewhere) takes more
+    blocks, not fewer (a budget counted in its slow seconds once stopped it after 3 blocks)."""
+    return bool(timings) and len(timings) * block * min(timings) >= PROBE_SECONDS
+
+
+def seconds_alone(wall_seconds: float, cpu_seconds: float | None) -> float:
+    """A timed stretch's seconds as its code would take them alone, from its wall-clock seconds and
+    the process's CPU seconds over it (None where the work runs on an accelerator: the host's CPU
+    time says nothing of the device's). On the CPU each reading is at least the time alone: the wall
+    clock also counts the time other processes held the cores, the CPU time counts every thread's
+    work (so it exceeds the wall time of work spread over threads). The lesser of the two is kept:
+    under load the wall clock can read any multiple of the time alone, the CPU time stays near it."""
+    return wall_seconds if cpu_seconds is None else min(wall_seconds, cpu_seconds)
+
+
+def _start(device: str) -> tuple[float, float | None]:
+    """The clocks at the start of a timed stretch on `device` (after its queued work): wall and, on
+    the CPU, process CPU seconds."""
     synchronize(device)
-    return time.perf_counter() - started
+    return time.perf_counter(), time.process_time() if _on_cpu(device) else None
+
+
+def _seconds_since(started: tuple[float, float | None], device: str) -> float:
+    """`seconds_alone` of the stretch since `_start` (after its queued work)."""
+    synchronize(device)
+    wall, cpu = started
+    return seconds_alone(time.perf_counter() - wall, None if cpu is None else time.process_time() - cpu)
+
+
+def _on_cpu(device: str) -> bool:
+    return torch.device(device).type == "cpu"
