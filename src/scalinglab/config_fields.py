@@ -117,11 +117,17 @@ def first_problem(error: ValidationError, model: type[BaseModel] | None = None) 
     message = problem["msg"].removeprefix("Value error, ")
     # A union (execution.batch: "auto", "off" or a count > 0) fails once per member: say every way
     # the value may be given, not only the first ("Input should be 'auto' or 'off'" of batch = 0).
-    alternatives = [
-        other["msg"].removeprefix("Value error, ")
-        for other in problems[1:]
-        if _field_of(other) == location and other["msg"] != problem["msg"] and other["type"] != "extra_forbidden"
-    ]
+    # The same value's other failures only: the same place, list index included (training.lr =
+    # [-1, "x"] fails at two items, which are no alternatives of each other), each said once.
+    alternatives = list(
+        dict.fromkeys(
+            other["msg"].removeprefix("Value error, ")
+            for other in problems[1:]
+            if _place_of(other) == _place_of(problem)
+            and other["msg"] != problem["msg"]
+            and other["type"] != "extra_forbidden"
+        )
+    )
     if problem["type"] != "extra_forbidden" and alternatives:
         message = ", or ".join([message, *(text[0].lower() + text[1:] for text in alternatives)])
     subfield = re.match(r"([\w.]+): (.*)", message)
@@ -140,6 +146,11 @@ def _field_of(problem: dict) -> str:
     a union's member (`literal['family']`, `constrained-float`: "training.lr.constrained-float" was
     printed) is a field."""
     return ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and not _union_tag(str(part)))
+
+
+def _place_of(problem: dict) -> tuple:
+    """Where exactly a pydantic problem is, list indices included, union members' tags left out."""
+    return tuple(part for part in problem["loc"] if isinstance(part, int) or not _union_tag(str(part)))
 
 
 _UNION_TAG_PREFIXES = ("constrained-", "function-", "lax-or-strict", "json-or-python", "nullable", "tagged-union")

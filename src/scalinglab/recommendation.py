@@ -85,8 +85,11 @@ def printable_ceiling(value: float, digits: int = BUDGET_DIGITS) -> float:
     many digits as itself (`value` itself where it is not a finite number > 0: nothing to round)."""
     if not (np.isfinite(value) and value > 0):
         return value
+    rounded = float(f"{value:.{digits}g}")
+    if rounded >= value:  # already as printed, or printed up: no step to take (0.07 stays 0.07)
+        return rounded
     step = 10.0 ** (np.floor(np.log10(value)) - digits + 1)
-    units = np.ceil(value / step)
+    units = np.round(rounded / step)
     while (rounded := float(f"{units * step:.{digits}g}")) < value:
         units += 1
     return rounded
@@ -718,12 +721,13 @@ def _gain_within_noise(analysis: Analysis, chosen: pd.Series, best: pd.Series) -
     verdict = analysis.verdict_for(chosen["group"])
     position = {size: i for i, size in enumerate(verdict.sizes)}
     i, j = position[chosen["n_params"]], position[best["n_params"]]
-    change, interval = verdict.change(i, j)
+    z = verdict.against_best_z  # the z that put `chosen` within noise of the best (smallest_within_noise)
+    change, interval = verdict.change(i, j, z)
     if interval is None or abs(change) < NEGLIGIBLE_CHANGE:
         return ""
     return (
         f"; from {format_count(chosen['n_params'])} to {format_count(best['n_params'])} parameters "
-        f"{short_label(analysis.metric)} {verdict._change_words(i, j)}, a gain the seeds' spread cannot tell from "
+        f"{short_label(analysis.metric)} {verdict.change_words(i, j, z)}, a gain the seeds' spread cannot tell from "
         "noise: more seeds of both sizes would tell whether the larger is worth training"
     )
 
@@ -934,6 +938,9 @@ def _cheapest_beating_baseline(analysis: Analysis, candidates: pd.DataFrame, lim
     candidate beyond them that does ("" where none does, and the data, not the budget, is at
     fault). Seen: at --train-flops 3e9 the answer said "check the labels ... more sizes would not
     answer it" of a sweep whose 2.43M model measured 1.30 against a baseline of 2.3."""
+    candidates = candidates[_within_data_available(analysis, candidates)]  # one the user could train
+    if candidates.empty:
+        return ""
     baselines = np.array([analysis.baseline(float(group)) for group in candidates["group"]], dtype=float)
     metric = candidates["metric"].to_numpy(float)
     beats = (metric < baselines) if analysis.lower_is_better else (metric > baselines)

@@ -25,8 +25,13 @@ def results_frame(store: Store) -> pd.DataFrame:
     rows = [_flatten(run) for run in store.runs()]
     config = store.config() or {}
     full_epochs = config.get("training", {}).get("epochs")
-    metric = config.get("fit", {}).get("metric", "val_loss")
-    return mark_best_lr(pd.DataFrame(rows), full_epochs=full_epochs, metric=metric)
+    return mark_best_lr(pd.DataFrame(rows), full_epochs=full_epochs, metric=sweep_metric(config))
+
+
+def sweep_metric(config: dict | None) -> str:
+    """The metric a stored sweep configuration names (``[fit] metric``; val_loss by default): what
+    its learning rates are ranked by (`mark_best_lr`)."""
+    return (config or {}).get("fit", {}).get("metric", "val_loss")
 
 
 def mark_best_lr(
@@ -43,11 +48,17 @@ def mark_best_lr(
     """
     frame = frame.copy()
     frame["best_lr"] = False
-    if frame.empty or metric not in frame:
+    if frame.empty:
         return frame
-    eligible = (frame["status"] == "ok") & frame[metric].notna()
+    # The sweep's metric where the runs recorded it, else val_loss; with neither, no learning rate
+    # can be ranked, and every ok run of full length stands (no run marked left nothing to fit).
+    metric = next((name for name in (metric, "val_loss") if name in frame and frame[name].notna().any()), None)
+    eligible = (frame["status"] == "ok") & (frame[metric].notna() if metric else True)
     if full_epochs is not None:
         eligible &= frame["epochs"].isin(full_epochs)
+    if metric is None:
+        frame.loc[eligible, "best_lr"] = True
+        return frame
     runs = frame[eligible]
     alike = [c for c in runs.columns if c not in METRICS and c not in RUN_IDENTITY and c not in ("lr", "best_lr")]
     for _, group in runs.groupby(alike, dropna=False, sort=False):

@@ -258,6 +258,8 @@ def test_the_best_learning_rate_is_read_from_the_sweeps_own_metric():
     assert marked.loc[marked["best_lr"], "lr"].eq(0.1).all() and marked["best_lr"].sum() == len(frame)
     alone = mark_best_lr(frame.assign(lr=0.01), metric="val_accuracy")
     assert alone["best_lr"].all()
+    unrecorded = mark_best_lr(frame.assign(lr=0.01), metric="val_f1")  # [fit] metric not recorded: still fit
+    assert unrecorded["best_lr"].all()
 
 
 def test_no_compute_optimum_is_quoted_where_its_prediction_is_no_better_than_the_baseline(analysis):
@@ -328,3 +330,19 @@ def test_one_size_at_every_data_size_is_said_so_not_called_an_isoflop_grid():
     (said,) = size_sentences(analyze(one, n_bootstrap=0))
     assert said.startswith("Only ") and "at every train_size" in said and "train at least 4 sizes" in said
     assert "IsoFLOP" not in said
+
+
+def test_a_shift_on_its_lower_bound_leaves_a_measured_exponent_quoted():
+    """A shifted_power fitted to a plain power law puts its shift on its least: that is a plain
+    power law, whose alpha the runs measure, not a cap that sets it."""
+    import numpy as np
+
+    from scalinglab.analysis.groups import GroupFit
+    from scalinglab.fit import ScalingLaw
+
+    sizes = np.geomspace(1e3, 1e6, 8)
+    table = pd.DataFrame({"n_params": sizes, "val_loss": 2 + 30 * sizes**-0.35})
+    law = ScalingLaw("shifted_power", n_bootstrap=20, random_state=0).fit(table, x="n_params", y="val_loss")
+    law.diagnostics_.on_bound.append("x0")  # the situation seen (the rule, not this fit, is tested)
+    said = describe_fit(GroupFit("val_loss", "n_params", "train_size", 400, law, 8, (1e3, 1e6)))
+    assert "n_params^-" in said and "not resolved" not in said

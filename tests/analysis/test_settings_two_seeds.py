@@ -43,3 +43,12 @@ def test_the_sizes_both_values_trained_are_compared_as_measured_with_the_seeds_n
     assert low < -0.2 and high > 0.2
     assert "not clearly different, more seeds would tell" in text
     assert "does not clearly change with size" in text  # no "grows" read into a difference inside the noise
+
+
+def test_two_seeds_give_a_students_t_interval_not_a_normal_one(effect):
+    """With 2 seeds per value a standard error has 1-2 degrees of freedom: the normal 1.96 made
+    "0.1 beats 0.0 by 0.0394 (+0.00206 to +0.0768)" at 26.1k, an 81% interval called 95%."""
+    text = " ".join(effect.sentences)
+    low, high = map(float, re.search(r"At 26.1k .*?spread ([+-][0-9.]+) to ([+-][0-9.]+)", text).groups())
+    assert low < 0 < high  # not clearly different at 95%
+    assert high - low > 2 * 1.96 * 0.02  # wider than the normal interval of its error (~0.02)

@@ -210,11 +210,11 @@ def test_a_change_and_its_interval_are_said_in_the_same_sense():
 
     runs = pd.DataFrame({"n_params": [100, 100, 1000, 1000], "train_size": 50, "val_loss": [4.12, 4.14, 3.56, 3.58]})
     verdict = size_verdict(runs, "val_loss", x="n_params", group_by="train_size", group=50, fit=None)
-    words = verdict._change_words(0, 1)
+    words = verdict.change_words(0, 1)
     assert words.startswith("fell by 14%") and "-" not in words.split("interval")[1], words
     noisy = runs.assign(val_loss=[4.0, 4.4, 3.9, 4.3])
     verdict = size_verdict(noisy, "val_loss", x="n_params", group_by="train_size", group=50, fit=None)
-    assert "95% interval of the change -" in verdict._change_words(0, 1) and "to +" in verdict._change_words(0, 1)
+    assert "95% interval of the change -" in verdict.change_words(0, 1) and "to +" in verdict.change_words(0, 1)
 
 
 def test_the_luckiest_of_equal_sizes_is_not_clearly_better_than_the_rest():

@@ -249,3 +249,13 @@ def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_separator(tmp_pat
     table = read_table(path)
     assert list(table.columns) == ["N", "loss"] and len(table) == len(SIZES)
     assert fit_table(path, x=["N"], y="loss", n_bootstrap=0).law.params_["alpha"] == pytest.approx(0.34, rel=0.05)
+
+
+def test_decimal_commas_are_read_and_a_one_column_file_stays_one_column(tmp_path):
+    from scalinglab.fit.table_fit import read_table
+
+    path = tmp_path / "runs.csv"
+    path.write_text("N;loss\n1000;2,5\n10000;2,25\n")  # a spreadsheet of a decimal-comma locale
+    assert read_table(path)["loss"].tolist() == [2.5, 2.25]
+    path.write_text("loss;note\n2.5\n2.25\n")  # one column whose name holds a ";"
+    assert list(read_table(path).columns) == ["loss;note"]

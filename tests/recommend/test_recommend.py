@@ -146,7 +146,9 @@ def test_a_budget_must_be_positive(analysis):
         recommend(analysis, Budgets(train_seconds=-1.0))
 
 
-@pytest.mark.parametrize("value", [2332.8500000000004, 2332.85, 0.30000000000000004, 7.0, 123456789.0, 1.0000004e-3])
+@pytest.mark.parametrize(
+    "value", [2332.8500000000004, 2332.85, 0.30000000000000004, 7.0, 123456789.0, 1.0000004e-3, 0.07, 1e-300]
+)
 def test_a_default_budget_prints_as_itself_and_affords_what_it_was_read_from(value):
     """Seen: the report printed `--train-seconds 2332.85` for 2332.8500000000004, a budget that no
     longer afforded the slowest configuration, so the command gave another answer."""
@@ -155,6 +157,8 @@ def test_a_default_budget_prints_as_itself_and_affords_what_it_was_read_from(val
     rounded = printable_ceiling(value)
     assert rounded >= value and float(f"{rounded:.6g}") == rounded
     assert rounded <= value * (1 + 1e-5)
+    if float(f"{value:.6g}") == value:  # a value that prints as itself stays itself (0.07 was 0.0700001)
+        assert rounded == value
 
 
 def test_a_budget_of_no_time_is_left_as_it_is():

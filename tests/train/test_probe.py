@@ -22,6 +22,11 @@ def test_seconds_alone_keeps_the_lesser_of_wall_and_cpu_time_on_the_cpu_and_the_
     assert probe.seconds_alone(3.0, None) == 3.0  # an accelerator's work: its host CPU time says nothing
 
 
+def test_a_cpu_clock_that_read_nothing_leaves_the_wall_time():
+    """A process clock ticking in 15.6 ms steps (Windows) reads 0 over a short step."""
+    assert probe.seconds_alone(0.002, 0.0) == 0.002
+
+
 def test_a_cpu_probe_leaves_out_the_time_other_processes_held_the_cores(monkeypatch):
     # Injected clocks, not real load: every timed stretch (one step on the CPU) reads 1 s on the wall
     # clock (the process was off the cores nearly all of it) and 1 ms of process CPU time. A

@@ -31,6 +31,7 @@ points: its epoch e repeats the same D examples e times, a point of the data-con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -419,7 +420,7 @@ def isoflop_on_sweep(
     data: str,
     n_bootstrap: int = 1000,
     random_state: int = 0,
-    baseline=None,
+    baseline: Callable[[float], float | None] | None = None,
 ) -> tuple[IsoFlopOnSweep | None, str]:
     """IsoFLOP profiles of the sweep's configurations grouped by training FLOPs (within 0.05
     decades), and the joint law's N* at each group's budget where its prediction there beats the

@@ -45,10 +45,7 @@ def describe_fit(fit: GroupFit) -> str:
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
     floor_words = f"approaches a floor of {fit.floor:.3g}" if fit.has_floor else "shows no floor within these sizes"
     form = fit.law.form_.name
-    # A floor at its bound of ~0 is a finding ("no floor"); any other parameter there set the curve's
-    # shape in the data's place. Seen: "shrinks as n_params^-11.11 (95% CI 2.07 to 11.34): each 10x
-    # more parameters multiplies the excess by 7.8e-12", with bnsl's c1 on its bound of 10.
-    pinned = [name for name in fit.law.diagnostics_.on_bound if name != "E"]
+    pinned = _steepness_at_its_cap(fit.law)
     if pinned:
         values = " and ".join(f"{name} = {fit.law.params_[name]:.3g}" for name in pinned)
         return (
@@ -63,6 +60,21 @@ def describe_fit(fit: GroupFit) -> str:
         f"shrinks as {fit.x}^-{exponent:.2f}{interval}{where}: each 10x more parameters multiplies the excess "
         f"by {10**-exponent:.2g}{'' if form == 'power' else ' there'}."
     )
+
+
+def _steepness_at_its_cap(law) -> list[str]:
+    """The law's parameters that sit on the upper end of their fixed range (alpha's 10, bnsl's
+    c1's 10): a decay the runs say is steeper than the law can follow, so the cap, not the runs,
+    sets the exponent. Seen: "shrinks as n_params^-11.11 (95% CI 2.07 to 11.34): each 10x more
+    parameters multiplies the excess by 7.8e-12", with c1 = 10. A lower end is no such cap (a
+    shifted_power's shift at its least is a plain power law, whose alpha the runs do measure)."""
+    capped = []
+    for param in law.form_.params:
+        high = param.bounds[1]
+        if param.public in law.diagnostics_.on_bound and not param.log_scale and np.isfinite(high):
+            if law.params_[param.public] >= high - 1e-6 * (1.0 + abs(high)):
+                capped.append(param.public)
+    return capped
 
 
 def form_choice_sentence(fit: GroupFit) -> str | None:

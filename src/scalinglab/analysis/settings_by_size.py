@@ -7,7 +7,9 @@ Each value gets its own saturating power law E + A * N^(-alpha) of the metric ag
 floors, which means something only between laws of one form), on the runs at the largest data size, with the other swept settings at the values the main laws use. Comparisons
 are at equal parameters (and, for a size axis, at equal training FLOPs). Where both values were
 trained at the smallest and the largest common size with 2+ seeds each, the difference there is
-the measured one (seed means), with a 95% interval from the seeds' spread: a curve fitted through
+the measured one (seed means), with a 95% interval from the seeds' spread (Student's t with Welch's
+degrees of freedom; whether the advantage changes with size is still the curves' word where they
+have intervals): a curve fitted through
 two seeds per size knows no better, and its bootstrap, which resamples whole sizes, does not see
 the seeds' noise at all. Elsewhere it is the fitted curves', with an interval from the two laws'
 bootstraps drawn independently, only where both laws have one to quote (`ScalingLaw.has_intervals`;
@@ -26,7 +28,6 @@ import pandas as pd
 from scalinglab.analysis.groups import COMPARABLE_FORM, DATA_AXIS_PARTS, GroupFit, fit_quality
 from scalinglab.analysis.numbers import format_count, format_value
 from scalinglab.analysis.runs import ok_runs, ok_runs_at_best_lr, size_axes, swept_settings
-from scalinglab.analysis.size_effect import Z_95
 from scalinglab.metrics import lower_is_better, short_label
 from scalinglab.run_spec import TrainingSpec
 
@@ -218,20 +219,33 @@ def _difference_draws(better: GroupFit, other: GroupFit, n: float, n_other: floa
     return sign * (draws_other[:count, 0] - draws_better[:count, 0])
 
 
-def _measured_difference(effect: SettingEffect, better_value, value, n: float, x: str) -> tuple[float, float] | None:
-    """The advantage of `better_value` over `value` in the seed means at `n` (positive: better), with
-    its standard error from each value's seeds; None unless both were trained there with 2+ seeds
-    that differ (seeds that agree exactly give no spread to measure the noise by)."""
+def _measured_difference(
+    effect: SettingEffect, better_value, value, n: float, x: str
+) -> tuple[float, float, float] | None:
+    """The advantage of `better_value` over `value` in the seed means at `n` (positive: better), its
+    standard error from each value's seeds, and that error's Welch-Satterthwaite degrees of
+    freedom; None unless both were trained there with 2+ seeds that differ (seeds that agree
+    exactly give no spread to measure the noise by)."""
     at = effect.runs[effect.runs[x] == n]
     ours = at.loc[at[effect.setting] == better_value, effect.metric].astype(float).dropna()
     theirs = at.loc[at[effect.setting] == value, effect.metric].astype(float).dropna()
     if len(ours) < 2 or len(theirs) < 2:
         return None
-    error = float(np.hypot(ours.std(ddof=1) / np.sqrt(len(ours)), theirs.std(ddof=1) / np.sqrt(len(theirs))))
+    shares = np.array([ours.var(ddof=1) / len(ours), theirs.var(ddof=1) / len(theirs)])
+    error = float(np.sqrt(shares.sum()))
     if not np.isfinite(error) or error <= 0:
         return None
+    freedom = float(shares.sum() ** 2 / np.sum(shares**2 / (np.array([len(ours), len(theirs)]) - 1)))
     sign = 1.0 if lower_is_better(effect.metric) else -1.0
-    return sign * float(theirs.mean() - ours.mean()), error
+    return sign * float(theirs.mean() - ours.mean()), error, freedom
+
+
+def _t_95(freedom: float) -> float:
+    """The two-sided 95% quantile of Student's t: with 2 seeds a standard error has about 1-2
+    degrees of freedom, and the normal 1.96 made an 81% interval of a "95%" one."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, freedom))
 
 
 def _change_is_clear(better: GroupFit, other: GroupFit, low: float, high: float) -> bool:
@@ -265,14 +279,17 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
     curves_low, curves_high = _difference(best, other, low), _difference(best, other, high)
     measured = [_measured_difference(effect, best_value, value, n, x) for n in (low, high)]
     if all(m is not None for m in measured) and any(
-        ci is None or ci[1] - ci[0] < 2 * Z_95 * error
-        for (_, ci), (_, error) in zip((curves_low, curves_high), measured)
+        ci is None or ci[1] - ci[0] < 2 * _t_95(freedom) * error
+        for (_, ci), (_, error, freedom) in zip((curves_low, curves_high), measured)
     ):
         # Both ends trained at both values with 2+ seeds, and the curves say the difference there no
         # better than the seeds do (no interval, or a narrower one): the seeds' is how well it is known.
-        (at_low, error_low), (at_high, error_high) = measured
-        for n, diff, error in ((high, at_high, error_high), (low, at_low, error_low)):
-            ci = (diff - Z_95 * error, diff + Z_95 * error)
+        (at_low, error_low, freedom_low), (at_high, error_high, freedom_high) = measured
+        for n, diff, error, freedom in (
+            (high, at_high, error_high, freedom_high),
+            (low, at_low, error_low, freedom_low),
+        ):
+            ci = (diff - _t_95(freedom) * error, diff + _t_95(freedom) * error)
             sentences.append(
                 f"At {format_count(n)} parameters (equal parameters), "
                 + head.format("beats" if diff > 0 else "trails", abs(diff))
@@ -280,7 +297,14 @@ def _compare(effect: SettingEffect, best_value, best: GroupFit, value, other: Gr
                 + ("" if ci[0] * ci[1] > 0 else ": not clearly different, more seeds would tell")
                 + ")."
             )
-        clear = abs(at_high - at_low) > Z_95 * np.hypot(error_low, error_high)
+        # Whether the advantage changes with size: the curves' word where they have intervals (they
+        # pool every size, where two configurations' seed means carry each one's own offset: a
+        # 0.003 wobble read "grows"); else the seeds', at the fewer degrees of freedom of the two.
+        clear = (
+            _change_is_clear(best, other, low, high)
+            if _curves_have_intervals(best, other)
+            else abs(at_high - at_low) > _t_95(min(freedom_low, freedom_high)) * np.hypot(error_low, error_high)
+        )
     else:
         at_low, at_high = curves_low[0], curves_high[0]
         missing = (

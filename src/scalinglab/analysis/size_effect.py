@@ -123,12 +123,12 @@ class SizeVerdict:
                 return (
                     f"{where}, the largest model measured worse than a smaller one: from "
                     f"{format_count(self.best_size)} to {format_count(self.sizes[-1])} parameters {name} "
-                    f"{self._change_words(best, last)}; with one run per size, noise and that difference cannot "
+                    f"{self.change_words(best, last)}; with one run per size, noise and that difference cannot "
                     "be told apart: train 2+ seeds to know whether larger models do worse at this data size."
                 )
             return (
                 f"{where}, larger models did worse: from {format_count(self.best_size)} to "
-                f"{format_count(self.sizes[-1])} parameters {name} {self._change_words(best, last, self.against_best_z)} "
+                f"{format_count(self.sizes[-1])} parameters {name} {self.change_words(best, last, self.against_best_z)} "
                 f"(at this data size larger models overfit, or train too briefly); the smallest size within noise "
                 "of the best is "
                 f"{format_count(self.plateau_start)}. More data, not size, is what could help here."
@@ -136,14 +136,14 @@ class SizeVerdict:
         if self.kind == "flat":
             return (
                 f"{where}, size does not clearly matter between {format_count(self.sizes[0])} and "
-                f"{format_count(self.sizes[-1])} parameters: {name} {self._change_words(0, last)}"
+                f"{format_count(self.sizes[-1])} parameters: {name} {self.change_words(0, last)}"
                 f"{self._noise_advice()}."
             )
         if self.kind == "plateau":
             start = int(np.flatnonzero(self.sizes == self.plateau_start)[0])
             return (
-                f"{where}, {name} {self._change_words(0, start)} from {format_count(self.sizes[0])} to "
-                f"{format_count(self.plateau_start)} parameters, then {self._change_words(start, last)} up to "
+                f"{where}, {name} {self.change_words(0, start)} from {format_count(self.sizes[0])} to "
+                f"{format_count(self.plateau_start)} parameters, then {self.change_words(start, last)} up to "
                 f"{format_count(self.sizes[-1])}: beyond {format_count(self.plateau_start)} parameters size does "
                 "not clearly matter, and no exponent can be read from these sizes."
             )
@@ -156,7 +156,7 @@ class SizeVerdict:
             )
         return (
             f"{where}, from {format_count(self.sizes[0])} to {format_count(self.sizes[-1])} parameters "
-            f"{name} {self._change_words(0, last)}, measured{law}."
+            f"{name} {self.change_words(0, last)}, measured{law}."
         )
 
     @property
@@ -173,7 +173,7 @@ class SizeVerdict:
         comparisons = max(len(self.sizes) - 1, 1)
         return float(NormalDist().inv_cdf(1.0 - (1.0 - 0.95) / (2 * comparisons)))
 
-    def _change_words(self, i: int, j: int, z: float = Z_95) -> str:
+    def change_words(self, i: int, j: int, z: float = Z_95) -> str:
         change, interval = self.change(i, j, z)
         verb = "fell" if change < 0 else "rose"
         words = f"{verb} by {format_percent(abs(change))} ({format_change(self.means[i], self.means[j])}"

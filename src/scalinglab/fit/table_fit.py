@@ -247,11 +247,26 @@ def read_table(path: Path) -> pd.DataFrame:
         # reads as one column named "n_params;val_loss": seen, "did you mean n_params;val_loss?".
         separator = next((sep for sep in (";", "\t") if table.shape[1] == 1 and sep in str(table.columns[0])), None)
         if separator is not None:
-            table = pd.read_csv(path, sep=separator)
+            table = _read_separated(path, separator, table)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read it as CSV: {error}") from None
     table.index += 2
     return table
+
+
+def _read_separated(path: Path, separator: str, as_one_column: pd.DataFrame) -> pd.DataFrame:
+    """The file read by `separator`, with a decimal comma where ";" separates (such a locale's
+    spreadsheets write 0,405); the one-column reading where splitting leaves a column empty (a
+    header "loss;note" over plain values is one column with a ";" in its name)."""
+    table = pd.read_csv(path, sep=separator)
+    if separator == ";" and _numeric_columns(table) < table.shape[1]:
+        commas = pd.read_csv(path, sep=separator, decimal=",")
+        table = commas if _numeric_columns(commas) > _numeric_columns(table) else table
+    return as_one_column if table.isna().all().any() else table
+
+
+def _numeric_columns(table: pd.DataFrame) -> int:
+    return sum(pd.api.types.is_numeric_dtype(dtype) for dtype in table.dtypes)
 
 
 def finite_records(frame: pd.DataFrame) -> list[dict]:

@@ -43,6 +43,7 @@ from scalinglab.report import figures
 from scalinglab.report.compress_figures import compress_section
 from scalinglab.report.converged import planned_sweep_section
 from scalinglab.report.parts import Figure, Section, render_figure, short_number, table_html
+from scalinglab.runs_table import sweep_metric
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -465,7 +466,7 @@ def best_lr_sentence(analysis: Analysis) -> str | None:
     if len(tried) < 2:
         return None
     used = analysis.runs.groupby(analysis.x)["lr"].unique()  # one per data size may differ
-    ranked_by = (analysis.config or {}).get("fit", {}).get("metric", "val_loss")  # runs_table.mark_best_lr's
+    ranked_by = sweep_metric(analysis.config)  # what runs_table.mark_best_lr ranked them by
     by_size = ", ".join(f"{format_count(n)}: {' or '.join(f'{lr:g}' for lr in sorted(lrs))}" for n, lrs in used.items())
     return (
         f"Learning rates {', '.join(f'{lr:g}' for lr in tried)} were trained; each configuration's laws use its "

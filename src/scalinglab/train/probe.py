@@ -182,7 +182,9 @@ def _probe_steps(
     # also leaves out the time the process was off the cores (`seconds_alone`).
     fastest = min(timings)
     deciles = statistics.quantiles(timings, n=10)
-    return StepCosts(fastest, (deciles[-1] - deciles[0]) / statistics.median(timings), epoch_seconds, peak_bytes)
+    middle = statistics.median(timings)
+    spread = (deciles[-1] - deciles[0]) / middle if middle > 0 else 0.0
+    return StepCosts(fastest, spread, epoch_seconds, peak_bytes)
 
 
 def _timed_epoch_close(probe: nn.Module, task: Task, losses: list, settings, device) -> float:
@@ -216,8 +218,10 @@ def seconds_alone(wall_seconds: float, cpu_seconds: float | None) -> float:
     time says nothing of the device's). On the CPU each reading is at least the time alone: the wall
     clock also counts the time other processes held the cores, the CPU time counts every thread's
     work (so it exceeds the wall time of work spread over threads). The lesser of the two is kept:
-    under load the wall clock can read any multiple of the time alone, the CPU time stays near it."""
-    return wall_seconds if cpu_seconds is None else min(wall_seconds, cpu_seconds)
+    under load the wall clock can read any multiple of the time alone, the CPU time stays near it.
+    A CPU reading of 0 or less is no reading (a clock that ticks in 15.6 ms steps, as on Windows,
+    reads 0 over a short step): the wall clock stands."""
+    return wall_seconds if cpu_seconds is None or cpu_seconds <= 0 else min(wall_seconds, cpu_seconds)
 
 
 def _start(device: str) -> tuple[float, float | None]:
