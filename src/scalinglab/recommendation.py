@@ -462,7 +462,10 @@ def recommend(
     if feasible.empty:
         raise UserError(_nothing_fits_message(candidates, limits, analysis.group_by))
     best_index = _best(feasible, analysis.lower_is_better)
-    plateau_index = smallest_within_noise(analysis, feasible, best_index)
+    baseline = _baseline_not_beaten(analysis, feasible.loc[best_index])
+    # Nothing learned: the answer names the best candidate itself (it said "the best, 682 parameters"
+    # of the smallest size within noise of the best, where 4.52k measured better).
+    plateau_index = smallest_within_noise(analysis, feasible, best_index) if baseline is None else best_index
     margin = extrapolation_margin(answerer, candidates.loc[plateau_index])
     worth_index = worth_extrapolating(
         feasible,
@@ -482,7 +485,6 @@ def recommend(
             f"within budget, beyond the sizes trained) at {beyond['metric']:.3g}, a gain over this one no larger "
             f"than its own uncertainty there ({_uncertainty_words(answerer, beyond, margin)})"
         )
-    baseline = _baseline_not_beaten(analysis, feasible.loc[best_index])
     verdict = analysis.verdict_for(best["group"])
     # "the larger sizes trained" only where some were: of the largest size trained, the law's word stands.
     if (
@@ -494,8 +496,9 @@ def recommend(
         # "No better" would be false of one 0.2% better: under NEGLIGIBLE_CHANGE is no clear gain.
         negligible = f"under {NEGLIGIBLE_CHANGE:.0%} better"
         binding = (
-            f"nothing: the larger sizes trained measured within noise of it, {negligible}, or worse, so size does "
-            "not clearly matter beyond it" + _gain_within_noise(analysis, best, feasible.loc[best_index])
+            f"nothing: no larger size trained measured clearly better than it (each within noise of it, {negligible}, "
+            "or worse), so size does not clearly matter beyond it"
+            + _gain_within_noise(analysis, best, feasible.loc[best_index])
             if verdict.mean_noise(0) is not None
             else f"nothing: the larger sizes trained measured {negligible} or worse, one run each (so how much of "
             "that is noise is unknown: train 2+ seeds to know)"
@@ -794,7 +797,7 @@ def pareto_frontier(
     """
     # A row held at a measurement is a bound ("no better than"), no point of a trade-off: cheaper
     # than the measurement that holds it and equal to it, it would push that measurement off.
-    options = candidates[(candidates["held_through"] < 0) & ~_predicted_at_baseline(candidates, analysis)]
+    options = candidates[(candidates["held_through"] < 0) & ~_no_better_than_baseline(candidates, analysis)]
     ordered = options.dropna(subset=[cost]).sort_values([cost, "n_params"])
     frontier = ordered[pareto_mask(ordered[cost], ordered["metric"], analysis.lower_is_better)]
     # Every measured row on the frontier is kept (thinned out, a trained configuration nothing beat
@@ -831,17 +834,24 @@ def _interpolated_in_log(at: np.ndarray, table: pd.DataFrame, x: str, y: str) ->
     return np.interp(np.log(at), np.log(ordered[x].to_numpy(float)), ordered[y].to_numpy(float))
 
 
-def _predicted_at_baseline(candidates: pd.DataFrame, analysis: Analysis) -> pd.Series:
-    """Predictions clipped to the trivial baseline of their data: no option on a Pareto table (seen:
-    "4.66, 4.658 to 4.658, clipped", a model predicted to learn nothing, offered as the cheapest row)."""
-    worst = {
-        group: analysis.possible_range(group)[1 if analysis.lower_is_better else 0]
-        for group in candidates["group"].unique()
-    }
-    at_worst = np.isclose(candidates["metric"].to_numpy(float), candidates["group"].map(worst).to_numpy(float))
-    return pd.Series(
-        at_worst & candidates["clipped"].to_numpy(bool) & ~candidates["measured"].to_numpy(bool), index=candidates.index
+def _no_better_than_baseline(candidates: pd.DataFrame, analysis: Analysis) -> pd.Series:
+    """Candidates no better than the trivial baseline of their data, measured or predicted (clipped
+    to it): no option on a Pareto table, which predicting the data's frequencies beats at no cost
+    (seen: "4.66, 4.658 to 4.658, clipped" offered as the cheapest row, and measured 4.04, 3.65 and
+    2.94 against a baseline of 2.3 as frontier points)."""
+    worst = (
+        candidates["group"]
+        .map(
+            {
+                group: analysis.possible_range(group)[1 if analysis.lower_is_better else 0]
+                for group in candidates["group"].unique()
+            }
+        )
+        .to_numpy(float)
     )
+    metric = candidates["metric"].to_numpy(float)
+    beyond = metric >= worst if analysis.lower_is_better else metric <= worst
+    return pd.Series(beyond | np.isclose(metric, worst), index=candidates.index)
 
 
 def frontier_source(row: pd.Series) -> str:

@@ -316,7 +316,10 @@ def test_the_report_tables_and_the_terminal_quote_no_optimum_the_sentences_withh
     beyond_every_budget = float(predicted.min()) * 0.9  # no budget's optimum beats this baseline
     silent = analyze(frame.assign(baseline_val_loss=beyond_every_budget), n_bootstrap=10)
     assert "N* =" not in " ".join(summary_lines(silent))
-    assert "Compute-optimal allocation" not in write_report(tmp_path / "s.html", silent).read_text()
+    silent_html = write_report(tmp_path / "s.html", silent).read_text()
+    assert "Compute-optimal allocation" not in silent_html
+    assert "IsoFLOP curves of the joint law" not in silent_html  # its stars marked the optima withheld
+    assert "IsoFLOP curves of the joint law" in html
 
 
 def test_one_size_at_every_data_size_is_said_so_not_called_an_isoflop_grid():

@@ -31,7 +31,7 @@ def test_no_interval_of_no_width_is_quoted(effect):
 def test_a_stuck_law_is_said_and_what_would_measure_it(effect):
     assert effect.laws[0.1].law.bootstrap_stuck_  # the situation the audit met
     text = " ".join(effect.sentences)
-    assert "no interval: every bootstrap replicate of the law of weight_decay = 0.1 refitted" in text, text
+    assert "no interval: the law of weight_decay = 0.1: every bootstrap replicate refitted" in text, text
     assert "a third seed of each size would measure it" in text
 
 
@@ -52,3 +52,15 @@ def test_two_seeds_give_a_students_t_interval_not_a_normal_one(effect):
     low, high = map(float, re.search(r"At 26.1k .*?spread ([+-][0-9.]+) to ([+-][0-9.]+)", text).groups())
     assert low < 0 < high  # not clearly different at 95%
     assert high - low > 2 * 1.96 * 0.02  # wider than the normal interval of its error (~0.02)
+
+
+def test_the_effect_of_size_quotes_no_interval_from_a_stuck_bootstrap():
+    """Seen: "raised validation accuracy by 10% (95% CI of the fitted curve 10% to 10%)"."""
+    from scalinglab.analysis.sentences import scaling_effect
+
+    analysis = analyze(two_seed_frame(), n_bootstrap=100)
+    (group,) = analysis.runs[analysis.group_by].unique()
+    assert analysis.groups.quality_for(group).law.bootstrap_stuck_
+    said = scaling_effect(analysis.groups, group).sentence()
+    assert "95% CI of the fitted curve" not in said
+    assert "(no interval: every bootstrap replicate refitted to the same curve" in said

@@ -191,3 +191,15 @@ def test_columns_drawn_once_for_every_data_size_are_metrics_that_do_not_grow_wit
 
     assert SAME_FOR_EVERY_DATA_SIZE <= set(METRICS)
     assert not any(METRICS[name].grows_with_data for name in SAME_FOR_EVERY_DATA_SIZE)
+
+
+def test_a_section_with_nothing_measured_says_so_instead_of_a_bare_heading():
+    """Seen: "How does size relate to generalization?" over nothing, in every report of runs that
+    recorded no training loss."""
+    from scalinglab.report.html import _generalization_section
+
+    without = analyze(synthetic_runs().drop(columns=["generalization_gap"]), n_bootstrap=0)
+    (said,) = _generalization_section(without).sentences
+    assert said.startswith("Not measured: these runs recorded no generalization gap")
+    with_gap = _generalization_section(analyze(synthetic_runs(), n_bootstrap=0))
+    assert not any(s.startswith("Not measured") for s in with_gap.sentences) and with_gap.figures

@@ -231,6 +231,8 @@ def scaling_effect(
     # Both ends lie in the trained range: the replicates that resampled sizes around both.
     draws = fit.bootstrap_predict(np.array([n_from, n_to]), interpolating=True)
     change_ci, no_interval = None, "too few runs to resample for an interval"
+    if not fit.law.has_intervals:  # seen: "(95% CI of the fitted curve 10% to 10%)" from a stuck bootstrap
+        draws, no_interval = None, f"no interval: {fit.law.no_interval_reason()}"
     draws = None if draws is None else draws[np.isfinite(draws).all(axis=1)]
     if draws is not None and len(draws) >= 20:
         if (draws[:, 0] > 0).all():

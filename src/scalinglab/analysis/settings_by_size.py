@@ -167,19 +167,8 @@ def _curves_have_intervals(better: GroupFit, other: GroupFit) -> bool:
 def _no_interval_reason(effect: SettingEffect, fits: dict) -> str:
     """Why the fitted curves of `fits` ({value: GroupFit}) have no interval, and what would give one."""
     for value, fit in fits.items():
-        law, whose = fit.law, f"the law of {effect.setting} = {value}"
-        if law.bootstrap_theta_ is None:
-            return "no bootstrap was run"
-        if not law.groups_bound_parameters:
-            return (
-                f"{whose} has {law.n_groups_} sizes to resample for {law.form_.n_params} parameters; "
-                "more sizes would measure it"
-            )
-        if law.bootstrap_stuck_:
-            return (
-                f"every bootstrap replicate of {whose} refitted to the same curve, as any curve between each size's "
-                "seeds fits them as well; a third seed of each size would measure it"
-            )
+        if not fit.law.has_intervals:
+            return f"the law of {effect.setting} = {value}: {fit.law.no_interval_reason()}"
     return "the laws have none"
 
 

@@ -131,7 +131,8 @@ class SizeVerdict:
                 f"{format_count(self.sizes[-1])} parameters {name} {self.change_words(best, last, self.against_best_z)} "
                 f"(at this data size larger models overfit, or train too briefly); the smallest size within noise "
                 "of the best is "
-                f"{format_count(self.plateau_start)}. More data, not size, is what could help here."
+                f"{format_count(self.plateau_start)}. A larger model would need more data, regularization or a "
+                "longer schedule to pay off here."
             )
         if self.kind == "flat":
             return (

@@ -149,7 +149,8 @@ def _trend_warnings(problem, theta: np.ndarray, input_names: list[str]) -> list[
     warnings = [
         f"the data rise with {name} (log-log slope {slope:+.3g}), but a {problem.form.name} law only "
         "falls as its inputs grow: it describes a loss or an error rate; for a score that rises, such "
-        "as accuracy, fit its complement (1 - accuracy) instead"
+        "as accuracy, fit its complement (1 - accuracy) instead; a loss that rises (larger models "
+        "overfitting, or trained too briefly) no law of this form describes"
         for name, slope, error in slopes
         if problem.form.falls and slope > RISE_T * error
     ]

@@ -304,6 +304,22 @@ class ScalingLaw:
         band, a backtest's coverage and an allocation's intervals all ask this."""
         return self.bootstrap_theta_ is not None and self.groups_bound_parameters and not self.bootstrap_stuck_
 
+    def no_interval_reason(self) -> str:
+        """Why `has_intervals` is False, in words with what would give an interval ('' when it is True)."""
+        if self.has_intervals:
+            return ""
+        if self.bootstrap_theta_ is None:
+            return "no bootstrap was run"
+        if not self.groups_bound_parameters:
+            return (
+                f"{self.n_groups_} groups to resample for the {self.form_.n_params} parameters of the "
+                f"{self.form_.name} law; more sizes would measure it"
+            )
+        return (
+            "every bootstrap replicate refitted to the same curve, as any curve between each size's seeds fits "
+            "them as well; a third seed of each size would measure it"
+        )
+
     def _store_bootstrap(self, thetas: np.ndarray) -> None:
         self.bootstrap_theta_ = thetas
         # Every replicate refitted to the fit itself, on points it does not pass through. Seen with

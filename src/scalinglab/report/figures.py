@@ -187,9 +187,10 @@ class IsoFlop:
     y_limits: tuple[float, float] | None = None
 
 
-def isoflop_data(joint: JointLaw) -> IsoFlop:
-    """For each FLOP budget of the joint law's compute-optimal table, the metric it predicts for
-    every split C = k N D (N from a tenth of the smallest to 10x the largest trained size), and
+def isoflop_data(joint: JointLaw, budgets: pd.DataFrame | None = None) -> IsoFlop:
+    """For each FLOP budget of the joint law's compute-optimal table (or of `budgets`, rows of it:
+    those whose optimum beats the trivial baseline, which the report quotes), the metric it predicts
+    for every split C = k N D (N from a tenth of the smallest to 10x the largest trained size), and
     the compute-optimal point N*, D* of that budget.
 
     The y-limits are those of the optima (the rule of `scalinglab.fit.view`): the figure shows
@@ -198,9 +199,10 @@ def isoflop_data(joint: JointLaw) -> IsoFlop:
     budget's curve predicted a loss of 28 for optima below 1.5, and squashed every valley flat).
     """
     data = IsoFlop(metric=joint.metric)
-    if joint.optimal is None:
+    table = joint.optimal if budgets is None else budgets
+    if table is None:
         return data
-    optimal = joint.optimal[np.isfinite(joint.optimal[["N_opt", "D_opt", "metric_opt"]]).all(axis=1)]
+    optimal = table[np.isfinite(table[["N_opt", "D_opt", "metric_opt"]]).all(axis=1)]
     grid = np.geomspace(joint.n_range[0] / 10, joint.n_range[1] * 10, 80)
     for _, row in optimal.iterrows():
         budget = float(row["compute"])
@@ -328,7 +330,7 @@ def draw_pareto(data: Pareto, ax) -> None:
     front = data.on_frontier
     ax.step(data.cost_values[front], data.metric_values[front], "o-", where="post", color="C3", label="Pareto frontier")
     if data.recommended is not None:
-        mark_data(*ax.plot(*data.recommended, "k*", markersize=14, label="recommended (predicted)"))
+        mark_data(*ax.plot(*data.recommended, "k*", markersize=14, label="recommended"))
     _finish_axes(ax, log_x=data.log_x, xlabel=label(data.cost), ylabel=label(data.metric), legend=True)
 
 

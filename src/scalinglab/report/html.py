@@ -253,7 +253,7 @@ def _joint_section(analysis: Analysis) -> Section:
             worth = joint.optimal[
                 [optimum_beats_baseline(joint, row, analysis.baseline) for _, row in joint.optimal.iterrows()]
             ]
-            if len(worth):  # the budgets whose sentence quotes an N*, and no other
+            if len(worth):  # the budgets whose sentence quotes an N*, and no other (table and figure)
                 section.tables.append(
                     (
                         "Compute-optimal allocation (joint law; 95% intervals resample configurations)",
@@ -262,13 +262,13 @@ def _joint_section(analysis: Analysis) -> Section:
                         ),
                     )
                 )
-            section.figures.append(
-                render_figure(
-                    "IsoFLOP curves of the joint law and the compute-optimal frontier",
-                    figures.draw_isoflop,
-                    figures.isoflop_data(joint),
+                section.figures.append(
+                    render_figure(
+                        "IsoFLOP curves of the joint law and the compute-optimal frontier",
+                        figures.draw_isoflop,
+                        figures.isoflop_data(joint, worth),
+                    )
                 )
-            )
     section.sentences += isoflop_sentences(analysis.isoflop, analysis.isoflop_note)[0]
     if analysis.isoflop is not None:
         section.tables.append(
@@ -288,6 +288,11 @@ def _generalization_section(analysis: Analysis) -> Section:
     sentence = generalization_sentence(analysis.runs, x=analysis.x, group_by=analysis.group_by)
     section = Section("How does size relate to generalization?", [sentence] if sentence else [])
     section.figures = _against_params_figures(analysis, _GENERALIZATION)
+    if not section.sentences and not section.figures:  # seen: a heading over nothing, linked from the top
+        section.sentences.append(
+            "Not measured: these runs recorded no generalization gap (validation minus training loss); runs "
+            "that also record train_loss (an objective returning it beside val_loss) would measure it."
+        )
     return section
 
 
@@ -394,7 +399,7 @@ def _recommendation_section(
     for cost, frontier in choice.frontiers.items():
         section.tables.append(
             (
-                f"Pareto frontier: {label(choice.metric)} vs {label(cost)} (predicted by the laws)",
+                f"Pareto frontier: {label(choice.metric)} vs {label(cost)} (measured where trained, else predicted by the laws)",
                 table_html(_readable_frontier(frontier)),
             )
         )
