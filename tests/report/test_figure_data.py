@@ -74,6 +74,13 @@ def test_pareto_frontier_is_cheapest_first_and_always_better(runs):
     assert 1 < data.on_frontier.sum() < len(data.on_frontier)
 
 
+def test_the_pareto_figure_keeps_configurations_worse_than_the_baseline_off_its_frontier(runs):
+    baseline = float(runs["val_loss"].median())
+    data = figures.pareto_data(runs.assign(baseline_val_loss=baseline), "val_loss", "train_seconds")
+    assert data.on_frontier.any() and (data.metric_values[data.on_frontier] < baseline).all()
+    assert (data.metric_values >= baseline).any()  # such configurations are still drawn, as points
+
+
 def test_backtest_of_exact_laws_predicts_the_held_out_size(runs, outcome):
     data = figures.backtest_data(runs, outcome, backtest_largest(runs, outcome))
     assert len(data.held_out) == len(DATA_SIZES)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
-from scalinglab.analysis.runs import aggregate_over_seeds, ok_runs
+from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline, ok_runs
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
 from scalinglab.metrics import SAME_FOR_EVERY_DATA_SIZE, label, lower_is_better
 from scalinglab.pareto import pareto_mask
@@ -314,7 +314,11 @@ def pareto_data(
     if means.empty or metric not in means or cost not in means:
         return Pareto(metric, cost, np.array([]), np.array([]), [], np.array([], bool), None)
     means = means[np.isfinite(means[cost]) & np.isfinite(means[metric])].sort_values([cost, metric])
-    on_frontier = pareto_mask(means[cost], means[metric], lower_is_better(metric))
+    # A configuration no better than its data's trivial baseline is no point of the trade-off (the
+    # recommendation's tables leave it out too): predicting the data's frequencies beats it for nothing.
+    worth = ~no_better_than_baseline(means, metric).to_numpy(bool)
+    on_frontier = np.zeros(len(means), dtype=bool)
+    on_frontier[worth] = pareto_mask(means[cost][worth], means[metric][worth], lower_is_better(metric))
     names = [f"{format_count(row[x])}, {_short(group_by)} {format_count(row[group_by])}" for _, row in means.iterrows()]
     log_x = can_log(means[cost])
     if recommended is not None and not (np.all(np.isfinite(recommended)) and (recommended[0] > 0 or not log_x)):
