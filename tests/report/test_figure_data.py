@@ -210,3 +210,13 @@ def test_a_section_with_nothing_measured_says_so_instead_of_a_bare_heading():
     assert said.startswith("Not measured: these runs recorded no generalization gap")
     with_gap = _generalization_section(analyze(synthetic_runs(), n_bootstrap=0))
     assert not any(s.startswith("Not measured") for s in with_gap.sentences) and with_gap.figures
+
+
+def test_an_accuracy_axis_stops_at_1():
+    """Seen: the quick start's accuracy figure ran its axis to 1.2."""
+    runs = synthetic_runs()
+    runs["val_accuracy"] = 1 - 0.5 * runs["val_loss"] / runs["val_loss"].max()  # up to ~0.97, seeds apart
+    data = figures.metric_vs_params_data(runs, "val_accuracy")
+    assert data.y_limits is not None and data.y_limits[1] <= 1.0
+    finite = np.concatenate([s.y for s in data.series])
+    assert data.y_limits[0] <= finite.min() and finite.max() <= data.y_limits[1]

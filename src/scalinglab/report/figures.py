@@ -13,7 +13,7 @@ import pandas as pd
 from scalinglab.analysis import CostLaw, FitOutcome, GroupFit, JointLaw, format_count
 from scalinglab.analysis.runs import aggregate_over_seeds, no_better_than_baseline, ok_runs
 from scalinglab.fit.view import can_log, clip_to_view, cut_to_view, plain_log_ticks, view_limits
-from scalinglab.metrics import SAME_FOR_EVERY_DATA_SIZE, label, lower_is_better
+from scalinglab.metrics import SAME_FOR_EVERY_DATA_SIZE, label, lower_is_better, value_range
 from scalinglab.pareto import pareto_mask
 from scalinglab.report.drawn_axes import mark_data
 
@@ -110,12 +110,23 @@ def metric_vs_params_data(
     return data
 
 
+def _within_possible(limits, metric: str, points) -> tuple[float, float] | None:
+    """`limits` with the view's upper margin stopped where `metric` can go no higher (an accuracy
+    axis ran to 1.2), never cutting off a point drawn. (Below, `view_limits` already keeps values
+    that are all >= 0 at 0 or above.)"""
+    if limits is None:
+        return None
+    values = np.concatenate([np.asarray(p, float).ravel() for p in points])
+    high = min(limits[1], max(value_range(metric)[1], np.nanmax(values, initial=-np.inf)))
+    return (limits[0], high) if limits[0] < high else limits
+
+
 def _frame_the_points(data: MetricVsParams) -> None:
     """Scales and y-limits from the seed means and their error bars; curves and bands cut to them."""
     points = [s.y for s in data.series] + [s.y - s.y_std for s in data.series] + [s.y + s.y_std for s in data.series]
     data.log_x = can_log(*[s.x for s in data.series])
     data.log_y = data.log_y and can_log(*[s.y for s in data.series])
-    data.y_limits = view_limits(*points, log=data.log_y)
+    data.y_limits = _within_possible(view_limits(*points, log=data.log_y), data.metric, points)
     for series in data.series:
         if series.fit_y is not None:
             series.fit_y = cut_to_view(series.fit_y, data.y_limits)
