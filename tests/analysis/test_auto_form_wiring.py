@@ -51,7 +51,7 @@ def test_the_per_size_law_is_chosen_by_auto_and_its_sentence_quotes_the_local_ex
     exponent, interval = fit.law.exponent_at(fit.x_range[1])
     assert exponent == pytest.approx(0.2, abs=0.1)  # the slope past the break, not the early 0.6
     sentence = describe_fit(fit)
-    assert f"n_params^-{exponent:.2f} (95% CI {interval[0]:.2f} to {interval[1]:.2f})" in sentence
+    assert f"n_params^-{exponent:.2f} (95% CI of the exponent {interval[0]:.2f} to {interval[1]:.2f})" in sentence
     assert "local exponent of the bnsl law" in sentence
     choice = form_choice_sentence(fit)
     assert "the form is bnsl" in choice and all(name in choice for name in ("power", "shifted_power"))

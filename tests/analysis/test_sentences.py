@@ -213,7 +213,7 @@ def test_an_exponent_whose_interval_reaches_the_fits_bound_is_said_not_bounded()
     assert "to not bounded" not in describe_fit(fit)
     law.ci_ = {**law.ci_, "alpha": (0.16, 10.0)}  # the ends such a bootstrap gives (the rule, not the fit, is tested)
     low = fit.exponent()[2][0]
-    assert f"(95% CI {low:.2f} to not bounded by these sizes)" in describe_fit(fit)
+    assert f"(95% CI of the exponent {low:.2f} to not bounded by these sizes)" in describe_fit(fit)
 
 
 def test_an_exponent_set_by_a_parameter_on_the_fits_bound_is_not_quoted():

@@ -36,11 +36,11 @@ def describe_fit(fit: GroupFit) -> str:
     """
     n, exponent, ci = fit.exponent()
     ci = ci if ci is not None and np.all(np.isfinite(ci)) else None
-    interval = f" (95% CI {ci[0]:.2f} to {ci[1]:.2f})" if ci is not None else ""
+    interval = f" (95% CI of the exponent {ci[0]:.2f} to {ci[1]:.2f})" if ci is not None else ""
     # For "power" the local exponent is alpha itself; another form's is bounded below its alpha.
     if ci is not None and fit.law.form_.name == "power" and not fit.law.ci_bounded()["alpha"][1]:
         # Seen: "n_params^-1.22 (95% CI 0.16 to 10.00)", the 10 being the fit's bound, not the data's.
-        interval = f" (95% CI {ci[0]:.2f} to not bounded by these sizes)"
+        interval = f" (95% CI of the exponent {ci[0]:.2f} to not bounded by these sizes)"
     quantity = f"1 - {fit.metric}" if fit.complement else fit.metric
     # A floor far below everything measured is not resolved by these sizes: say so, not "0.000".
     floor_words = f"approaches a floor of {fit.floor:.3g}" if fit.has_floor else "shows no floor within these sizes"
