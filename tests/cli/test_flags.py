@@ -22,3 +22,10 @@ def test_a_parameter_named_first_is_said_as_its_flag():
 def test_a_word_that_only_begins_with_a_parameters_name_is_left_alone():
     """Seen: "--compute-optimal allocation needs a joint law", an option that does not exist."""
     assert _said("compute-optimal allocation needs a joint law") == "compute-optimal allocation needs a joint law"
+
+
+def test_output_without_a_terminal_is_laid_out_wide_enough_not_to_cut_numbers():
+    """Seen: `scalinglab recommend OUT > answer.txt` printed '10,364,3…' (rich's 80 columns)."""
+    from scalinglab.cli.app import PIPED_WIDTH, stdout_console
+
+    assert stdout_console().width == PIPED_WIDTH  # pytest's stdout is no terminal

@@ -18,6 +18,18 @@ app = typer.Typer(
 # stderr, so stdout carries only what a command outputs; progress bars share it with the log.
 console = Console(stderr=True)
 
+# Without a terminal (`scalinglab recommend OUT > answer.txt`) rich lays tables out in 80 columns
+# and cuts the cells that do not fit ("10,364,3…"); a file has no width to keep to.
+PIPED_WIDTH = 200
+
+
+def stdout_console() -> Console:
+    """The console for a command's output on stdout: the terminal's width, or `PIPED_WIDTH` where
+    stdout is no terminal."""
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
+
+
 _handler = RichHandler(console=console, show_path=False, show_time=False, rich_tracebacks=False)
 
 

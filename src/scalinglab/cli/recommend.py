@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from scalinglab.cli.app import app, flags_for
+from scalinglab.cli.app import app, flags_for, stdout_console
 from scalinglab.metrics import BUDGETS
 
 console = Console(stderr=True)
@@ -113,7 +113,7 @@ def _print(choice) -> None:
     from scalinglab.metrics import label
     from scalinglab.recommendation import frontier_source, no_interval_words
 
-    stdout = Console()
+    stdout = stdout_console()
     for line in choice.lines():  # warnings first: an extrapolation is never missed
         stdout.print(line, soft_wrap=True, markup=False)
     for name, use in choice.usage.items():
@@ -124,7 +124,8 @@ def _print(choice) -> None:
         extrapolates = bool((frontier["extrapolation_factor"] > 1).any())
         headers = ("params", "data", cost, choice.metric, "95% CI", "source", "fits")
         for header in headers + (("extrap.",) if extrapolates else ()):
-            table.add_column(header, justify="right", no_wrap=True)
+            # In a terminal too narrow for the table a number folds onto a second line, never cut.
+            table.add_column(header, justify="right", no_wrap=True, overflow="fold")
         for _, row in frontier.iterrows():
             low, high = row[f"{choice.metric}_low"], row[f"{choice.metric}_high"]
             cells = [

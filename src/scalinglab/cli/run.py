@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from scalinglab.cli.app import app, console, show_logs
+from scalinglab.cli.app import app, console, show_logs, stdout_console
 from scalinglab.debug import debug_enabled, enable_debug
 
 
@@ -126,11 +126,11 @@ _SHORT_HEADERS = {
 def _print_table(table_frame, title: str) -> None:
     table = Table(title=title)
     for column in table_frame.columns:
-        table.add_column(_SHORT_HEADERS.get(column, column), justify="right")
+        table.add_column(_SHORT_HEADERS.get(column, column), justify="right", overflow="fold")
     counts = {"n_params", "train_size", "bytes_fp32"}
     for row in table_frame.itertuples(index=False):
         table.add_row(*(_cell(value, as_count=column in counts) for column, value in zip(table_frame.columns, row)))
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def _cell(value, *, as_count: bool) -> str:
