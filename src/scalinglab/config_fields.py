@@ -145,7 +145,7 @@ def _field_of(problem: dict) -> str:
     """The dotted field a pydantic problem is about. Neither a list index nor the tag pydantic gives
     a union's member (`literal['family']`, `constrained-float`: "training.lr.constrained-float" was
     printed) is a field."""
-    return ".".join(str(part) for part in problem["loc"] if not isinstance(part, int) and not _union_tag(str(part)))
+    return ".".join(str(part) for part in _place_of(problem) if not isinstance(part, int))
 
 
 def _place_of(problem: dict) -> tuple:

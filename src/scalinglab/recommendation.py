@@ -574,12 +574,10 @@ def _baseline_not_beaten(analysis: Analysis, best: pd.Series) -> float | None:
     """The trivial baseline of the best candidate's data when even it is no better than that (None
     otherwise, or without a recorded baseline): a run on labels with no signal measured 1.40 nats
     against 1.39 and was recommended."""
-    best_metric = float(best["metric"])
     baseline = analysis.baseline(float(best["group"]))
     if baseline is None:
         return None
-    no_better = best_metric >= baseline if analysis.lower_is_better else best_metric <= baseline
-    return baseline if no_better else None
+    return baseline if bool(_no_better_than_baseline(best.to_frame().T, analysis).iloc[0]) else None
 
 
 def _seconds_at_fastest(predicted: pd.DataFrame, measured: pd.DataFrame) -> np.ndarray:
@@ -951,9 +949,7 @@ def _cheapest_beating_baseline(analysis: Analysis, candidates: pd.DataFrame, lim
     candidates = candidates[_within_data_available(analysis, candidates)]  # one the user could train
     if candidates.empty:
         return ""
-    baselines = np.array([analysis.baseline(float(group)) for group in candidates["group"]], dtype=float)
-    metric = candidates["metric"].to_numpy(float)
-    beats = (metric < baselines) if analysis.lower_is_better else (metric > baselines)
+    beats = ~_no_better_than_baseline(candidates, analysis).to_numpy(bool)
     if not beats.any():
         return ""
     usage = np.where(beats, _budget_usage(candidates, limits), np.inf)

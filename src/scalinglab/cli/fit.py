@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from scalinglab.cli.app import app, check_form_option, flags_for
+from scalinglab.cli.app import app, check_form_option, flags_for, stdout_console
 from scalinglab.errors import UserError
 from scalinglab.fit import FORMS
 from scalinglab.fit.forms import AUTO
@@ -124,10 +124,9 @@ def fit_command(
 
 
 def _print_isoflop(result) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     # Numbers never wrap or get cut (an 80-column terminal once showed "1.6096..."): 4 digits, N*'s
     # interval under it, and only the note wraps.
     groups = Table(title="IsoFLOP profiles (approach 2): the vertex of each compute group", title_justify="left")
@@ -160,11 +159,10 @@ def _parse_numbers(text: str, option: str) -> list[float]:
 
 
 def _print_tables(fitted) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     law, test, allocation = fitted.law, fitted.backtest, fitted.allocation
-    console = Console()
+    console = stdout_console()
     params = Table(title=f"{law.form_.name}: {law.form_.formula}", title_justify="left")
     interval = f"{law.ci_level:.0%} CI"
     for column in ("parameter", "value", f"{interval} low", f"{interval} high"):

@@ -96,10 +96,10 @@ def recommend(
         return
     _print(choice)
     if alternative is not None:
-        Console().print(alternative["sentence"], soft_wrap=True, markup=False)
+        stdout_console().print(alternative["sentence"], soft_wrap=True, markup=False)
     if pretrained == "available":
         found = answer.pretrained_alternative
-        Console().print(
+        stdout_console().print(
             found["sentence"] if found else "Pretrained: no stored pretrained-start run fits these budgets.",
             soft_wrap=True,
             markup=False,

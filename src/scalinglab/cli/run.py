@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -82,7 +81,7 @@ def _print_plan_status(output: Path) -> None:
     from scalinglab.api import sweep_status
     from scalinglab.cli.status import _print_plan
 
-    _print_plan(Console(), sweep_status(output)["plan"])
+    _print_plan(stdout_console(), sweep_status(output)["plan"])
 
 
 def _interrupted(message: str) -> NoReturn:
@@ -95,7 +94,9 @@ def _summarise(result, output: Path) -> None:
     from scalinglab.analysis.sentences import WARNING_PREFIX, summary_lines
 
     written = result.report
-    answer = Console()  # the answer on stdout (`scalinglab run > answer.txt`); progress, logs and warnings on stderr
+    answer = (
+        stdout_console()
+    )  # the answer on stdout (`scalinglab run > answer.txt`); progress, logs and warnings on stderr
     _print_table(written.analysis.size_table(), written.analysis.size_table_title())
     for line in summary_lines(written.analysis):
         (console if line.startswith(WARNING_PREFIX) else answer).print(line)

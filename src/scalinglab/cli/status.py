@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scalinglab.cli.app import app
+from scalinglab.cli.app import app, stdout_console
 
 
 @app.command()
@@ -21,7 +21,7 @@ def status(
 
 
 def _print(report: dict) -> None:
-    console = Console()
+    console = stdout_console()
     counts = ", ".join(f"{count} {name}" for name, count in sorted(report["counts"].items())) or "nothing stored"
     other = report.get("other_stored", 0)
     others = f" ({other} more stored runs are of other settings)" if other else ""
